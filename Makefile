@@ -1,0 +1,48 @@
+# Thin wrapper: everything real lives in CMakeLists.txt. See README.md.
+#   make test        install Debian deps, build, run every test (plain and ASan+UBSan)
+#   make run         build and start the demo (proxy + example agent server)
+#   make bench-parser  parser micro-benchmark
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+CMAKE_FLAGS ?=
+
+DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
+	libuv1-dev libyajl-dev libcurl4-openssl-dev node-llhttp libsqlite3-dev \
+	libssl-dev nodejs npm curl python3
+
+.PHONY: all deps build build-asan test test-plain test-asan run bench-parser clean
+
+all: build
+
+deps:
+	@scripts/deps.sh $(DEB_PACKAGES)
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_C_COMPILER=clang -DAUTHRELAY_SANITIZE=ON \
+		-DAUTHRELAY_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+test-plain: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-asan: build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
+
+test: test-plain test-asan
+
+run: build
+	@echo "== authrelay-scan on examples/streams/auth-interrupt.sse (one JSON line per event/detection)"
+	$(BUILD)/authrelay-scan --format sse --chunk-size 7 < examples/streams/auth-interrupt.sse
+
+bench-parser: build
+	$(BUILD)/bench-parser
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,28 @@
+/* jsonw: writes JSON strings and numbers into a dynbuf.
+ *
+ * authrelay never re-serializes a relayed event, but it does write JSON of its
+ * own: authrelay-scan's output lines, and (in the proxy) the events it injects
+ * into a stream. Strings may come from the wire, so invalid UTF-8 is replaced
+ * with U+FFFD, one per maximal subpart, as the WHATWG UTF-8 decoder does.
+ */
+#ifndef AUTHRELAY_JSONW_H
+#define AUTHRELAY_JSONW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dynbuf.h"
+
+/* Appends s[0, len) as a quoted JSON string. Returns 0 or a dynbuf error. */
+int jsonw_string(dynbuf *out, const char *s, size_t len);
+
+/* Appends a NUL-terminated C string as a quoted JSON string. */
+int jsonw_cstring(dynbuf *out, const char *s);
+
+/* Appends the decimal digits of v. */
+int jsonw_u64(dynbuf *out, uint64_t v);
+
+/* Appends a NUL-terminated string as it is (JSON punctuation, member names). */
+int jsonw_raw(dynbuf *out, const char *s);
+
+#endif

@@ -1,0 +1,48 @@
+/* ndjson: the framer for one JSON text per line (application/x-ndjson,
+ * application/jsonl, application/stream+json).
+ *
+ * A line ends at LF; a CR just before the LF is not part of the line; a lone
+ * CR is ordinary content. Lines holding only white space are skipped. An
+ * event's span is its line including the LF. A last line without LF is an
+ * event when the stream ends.
+ */
+#include <string.h>
+
+#include "framer_driver.h"
+
+/* The line in progress ended at offset end (just past its LF, or the end of
+ * the stream). Returns nonzero when on_event asked to stop. */
+static int line_end(framer_t *f, uint64_t end) {
+  if (f->data.len > 0 && f->data.ptr[f->data.len - 1] == '\r')
+    f->data.len--;
+  if (!f->oversized && framer_payload_is_blank(f)) {
+    framer_drop(f, end);
+    return 0;
+  }
+  return framer_dispatch(f, end, NULL, 0, NULL, 0);
+}
+
+size_t ndjson_feed(framer_t *f, const char *buf, size_t len) {
+  const char *p = buf;
+  const char *end = buf + len;
+  while (p < end) {
+    const char *nl;
+    if (!f->in_event)
+      framer_event_begin(f, f->offset + (uint64_t)(p - buf));
+    nl = memchr(p, '\n', (size_t)(end - p));
+    if (nl == NULL) {
+      framer_payload_add(f, p, (size_t)(end - p));
+      break;
+    }
+    framer_payload_add(f, p, (size_t)(nl - p));
+    p = nl + 1;
+    if (line_end(f, f->offset + (uint64_t)(p - buf)) != 0)
+      return (size_t)(p - buf);
+  }
+  return len;
+}
+
+void ndjson_finish(framer_t *f) {
+  if (f->in_event)
+    (void)line_end(f, f->offset);
+}

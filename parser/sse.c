@@ -1,0 +1,312 @@
+/* sse: the text/event-stream framer, following WHATWG HTML's "event stream
+ * interpretation".
+ *
+ * A byte-level state machine over lines, so a line, a field name or a CRLF
+ * may be split across any number of reads without a line buffer: field names
+ * are at most a few bytes, data values go straight into the framer's payload
+ * (and from there to the detector), event/id/retry values into small capped
+ * buffers. Long values are scanned 16 bytes at a time for CR/LF.
+ *
+ * Spans: an event starts at its block's first field line and ends after its
+ * blank line's line end (after the CR when that line end is a bare CR or a
+ * CR whose LF has not been looked at; the LF then counts as a byte between
+ * events). Comment and blank lines outside a block are flushable at once.
+ */
+#include <string.h>
+
+#include "bytes.h"
+#include "framer_driver.h"
+
+enum {
+  SSE_AT_LINE_START = 0, /* nothing of the current line read yet */
+  SSE_AT_NAME,           /* reading a field name */
+  SSE_AT_VALUE_START,    /* after the colon: one space may be skipped */
+  SSE_AT_VALUE,          /* reading a field value */
+  SSE_AT_COMMENT         /* in a line that began with ':' */
+};
+
+enum {
+  SSE_FIELD_UNKNOWN = 0,
+  SSE_FIELD_DATA,
+  SSE_FIELD_EVENT,
+  SSE_FIELD_ID,
+  SSE_FIELD_RETRY
+};
+
+#define SSE_NAME_TOO_LONG 0xFF
+#define SSE_KEEP_BYTES 256 /* event/id storage kept between blocks */
+
+static const char utf8_bom[3] = {'\xEF', '\xBB', '\xBF'};
+
+void sse_init(framer_t *f) {
+  sse_state *s = &f->sse;
+  dynbuf_init(&s->type, f->max_event_bytes + 1);
+  dynbuf_init(&s->id, f->max_event_bytes + 1);
+  dynbuf_init(&s->value, f->max_event_bytes + 1);
+}
+
+void sse_close(framer_t *f) {
+  dynbuf_free(&f->sse.type);
+  dynbuf_free(&f->sse.id);
+  dynbuf_free(&f->sse.value);
+}
+
+static int field_of_name(const sse_state *s) {
+  if (s->name_len == 4 && memcmp(s->name, "data", 4) == 0)
+    return SSE_FIELD_DATA;
+  if (s->name_len == 5 && memcmp(s->name, "event", 5) == 0)
+    return SSE_FIELD_EVENT;
+  if (s->name_len == 2 && memcmp(s->name, "id", 2) == 0)
+    return SSE_FIELD_ID;
+  if (s->name_len == 5 && memcmp(s->name, "retry", 5) == 0)
+    return SSE_FIELD_RETRY;
+  return SSE_FIELD_UNKNOWN;
+}
+
+/* A field's value is about to be read. */
+static void value_begin(framer_t *f, int field) {
+  sse_state *s = &f->sse;
+  s->field = (uint8_t)field;
+  s->value_overflow = 0;
+  if (field == SSE_FIELD_DATA) {
+    if (s->has_data)
+      framer_payload_add(f, "\n", 1);
+    s->has_data = 1;
+  } else if (field != SSE_FIELD_UNKNOWN) {
+    s->value.len = 0;
+  }
+}
+
+static void value_bytes(framer_t *f, const char *p, size_t n) {
+  sse_state *s = &f->sse;
+  if (s->field == SSE_FIELD_DATA) {
+    framer_payload_add(f, p, n);
+  } else if (s->field != SSE_FIELD_UNKNOWN && !s->value_overflow) {
+    if (dynbuf_add(&s->value, p, n) != 0) {
+      s->value_overflow = 1;
+      if (s->field != SSE_FIELD_RETRY)
+        framer_set_oversized(f);
+    }
+  }
+}
+
+static void swap_dynbuf(dynbuf *a, dynbuf *b) {
+  dynbuf t = *a;
+  *a = *b;
+  *b = t;
+}
+
+static void retry_line_end(framer_t *f) {
+  const dynbuf *v = &f->sse.value;
+  uint64_t ms = 0;
+  size_t i;
+  if (v->len == 0 || f->sse.value_overflow)
+    return;
+  for (i = 0; i < v->len; i++) {
+    unsigned digit = (unsigned)(v->ptr[i] - '0');
+    if (digit > 9)
+      return;
+    if (ms > (UINT64_MAX - digit) / 10)
+      ms = UINT64_MAX;
+    else
+      ms = ms * 10 + digit;
+  }
+  if (f->cb.on_retry != NULL)
+    f->cb.on_retry(f->ctx, ms);
+}
+
+/* A field line ended: the value is complete. */
+static void field_line_end(framer_t *f) {
+  sse_state *s = &f->sse;
+  switch (s->field) {
+  case SSE_FIELD_EVENT:
+    if (!s->value_overflow)
+      swap_dynbuf(&s->type, &s->value);
+    break;
+  case SSE_FIELD_ID:
+    if (!s->value_overflow && (s->value.len == 0 || memchr(s->value.ptr, '\0', s->value.len) == NULL)) {
+      swap_dynbuf(&s->id, &s->value);
+      s->has_id = 1;
+    }
+    break;
+  case SSE_FIELD_RETRY:
+    retry_line_end(f);
+    break;
+  default:
+    break;
+  }
+  s->where = SSE_AT_LINE_START;
+}
+
+/* A blank line ended at offset end. Returns nonzero when on_event asked to
+ * stop. */
+static int blank_line(framer_t *f, uint64_t end) {
+  sse_state *s = &f->sse;
+  int rc = 0;
+  if (!s->block_open) {
+    f->safe_offset = end;
+    return 0;
+  }
+  if (s->has_data) {
+    rc = framer_dispatch(f, end, s->type.len > 0 ? s->type.ptr : NULL, s->type.len,
+                         s->has_id ? (s->id.ptr != NULL ? s->id.ptr : "") : NULL, s->id.len);
+  } else {
+    framer_drop(f, end);
+  }
+  s->block_open = 0;
+  s->has_data = 0;
+  s->has_id = 0;
+  dynbuf_reset(&s->type, SSE_KEEP_BYTES);
+  dynbuf_reset(&s->id, SSE_KEEP_BYTES);
+  dynbuf_reset(&s->value, SSE_KEEP_BYTES);
+  return rc;
+}
+
+/* A line that is not blank nor a comment begins at offset at. */
+static void field_line_begin(framer_t *f, uint64_t at) {
+  sse_state *s = &f->sse;
+  if (!s->block_open) {
+    s->block_open = 1;
+    framer_event_begin(f, at);
+  }
+}
+
+/* The state machine. buf[0] is at stream offset base. Returns the bytes
+ * consumed: len, or fewer when on_event asked to stop. */
+static size_t sse_parse(framer_t *f, const char *buf, size_t len, uint64_t base) {
+  sse_state *s = &f->sse;
+  const char *p = buf;
+  const char *end = buf + len;
+  while (p < end) {
+    switch (s->where) {
+    case SSE_AT_LINE_START: {
+      char c = *p;
+      if (s->after_cr) {
+        s->after_cr = 0;
+        if (c == '\n') {
+          p++;
+          if (!s->block_open)
+            f->safe_offset = base + (uint64_t)(p - buf);
+          break;
+        }
+      }
+      if (c == '\r' || c == '\n') {
+        p++;
+        s->after_cr = c == '\r';
+        if (blank_line(f, base + (uint64_t)(p - buf)) != 0)
+          return (size_t)(p - buf);
+        break;
+      }
+      if (c == ':') {
+        p++;
+        s->where = SSE_AT_COMMENT;
+        break;
+      }
+      field_line_begin(f, base + (uint64_t)(p - buf));
+      if (end - p >= 5 && memcmp(p, "data:", 5) == 0) {
+        p += 5;
+        value_begin(f, SSE_FIELD_DATA);
+        s->where = SSE_AT_VALUE_START;
+      } else if (end - p >= 6 && memcmp(p, "event:", 6) == 0) {
+        p += 6;
+        value_begin(f, SSE_FIELD_EVENT);
+        s->where = SSE_AT_VALUE_START;
+      } else {
+        s->name_len = 0;
+        s->where = SSE_AT_NAME;
+      }
+      break;
+    }
+    case SSE_AT_NAME: {
+      char c = *p;
+      if (c == ':' || c == '\r' || c == '\n') {
+        p++;
+        value_begin(f, field_of_name(s));
+        if (c == ':') {
+          s->where = SSE_AT_VALUE_START;
+        } else {
+          s->after_cr = c == '\r';
+          field_line_end(f);
+        }
+      } else {
+        if (s->name_len < sizeof s->name)
+          s->name[s->name_len++] = c;
+        else
+          s->name_len = SSE_NAME_TOO_LONG;
+        p++;
+      }
+      break;
+    }
+    case SSE_AT_VALUE_START:
+      if (*p == ' ')
+        p++;
+      s->where = SSE_AT_VALUE;
+      break;
+    case SSE_AT_VALUE: {
+      const char *eol = bytes_find2(p, (size_t)(end - p), '\r', '\n');
+      const char *run_end = eol != NULL ? eol : end;
+      value_bytes(f, p, (size_t)(run_end - p));
+      p = run_end;
+      if (eol != NULL) {
+        s->after_cr = *eol == '\r';
+        p++;
+        field_line_end(f);
+      }
+      break;
+    }
+    case SSE_AT_COMMENT:
+    default: {
+      const char *eol = bytes_find2(p, (size_t)(end - p), '\r', '\n');
+      if (eol == NULL) {
+        p = end;
+        break;
+      }
+      s->after_cr = *eol == '\r';
+      p = eol + 1;
+      s->where = SSE_AT_LINE_START;
+      if (!s->block_open)
+        f->safe_offset = base + (uint64_t)(p - buf);
+      break;
+    }
+    }
+  }
+  return len;
+}
+
+size_t sse_feed(framer_t *f, const char *buf, size_t len) {
+  sse_state *s = &f->sse;
+  size_t skip = 0;
+  if (!s->bom_done) {
+    while (skip < len && s->bom_matched < sizeof utf8_bom && buf[skip] == utf8_bom[s->bom_matched]) {
+      s->bom_matched++;
+      skip++;
+    }
+    if (s->bom_matched == sizeof utf8_bom) {
+      s->bom_done = 1;
+      f->safe_offset = sizeof utf8_bom;
+    } else if (skip < len) {
+      /* Not a BOM after all: its first bytes were ordinary stream bytes at
+       * offsets 0.., parse them now (they hold no line end, so no event). */
+      s->bom_done = 1;
+      (void)sse_parse(f, utf8_bom, s->bom_matched, 0);
+    } else {
+      return len; /* still undecided */
+    }
+  }
+  return skip + sse_parse(f, buf + skip, len - skip, f->offset + skip);
+}
+
+void sse_finish(framer_t *f) {
+  sse_state *s = &f->sse;
+  /* An unterminated event is not dispatched (WHATWG); the framer makes its
+   * bytes flushable. */
+  if (s->block_open)
+    framer_drop(f, f->offset);
+  s->block_open = 0;
+  s->has_data = 0;
+  s->has_id = 0;
+  s->where = SSE_AT_LINE_START;
+  s->type.len = 0;
+  s->id.len = 0;
+  s->value.len = 0;
+}

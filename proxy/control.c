@@ -1,0 +1,214 @@
+/* control: /healthz, /readyz, /metrics. See control.h. */
+#include "control.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+#include "dynbuf.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "netio.h"
+
+#define CONTROL_HEAD_MAX 16384
+#define CONTROL_TIMEOUT_MS 10000
+
+typedef struct control_conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;     /* the request must arrive within CONTROL_TIMEOUT_MS */
+  control_t *control;
+  llhttp_t parser;
+  http_head req;
+  int handles_open;
+  int answered;         /* a response was written; ignore further input */
+} control_conn;
+
+static void on_closed(uv_handle_t *h) {
+  control_conn *cc = h->data;
+  if (--cc->handles_open > 0)
+    return;
+  http_head_free(&cc->req);
+  free(cc);
+}
+
+static void conn_close(control_conn *cc) {
+  if (uv_is_closing((uv_handle_t *)&cc->tcp))
+    return;
+  uv_close((uv_handle_t *)&cc->timer, on_closed);
+  uv_close((uv_handle_t *)&cc->tcp, on_closed);
+}
+
+static void on_written(void *ctx, int status) {
+  control_conn *cc = ctx;
+  (void)status;
+  conn_close(cc);
+}
+
+static void respond(control_conn *cc, int status, const char *content_type, const char *body,
+                    size_t len) {
+  char head[256];
+  uv_buf_t bufs[2];
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                   "Connection: close\r\n\r\n",
+                   status, http_reason(status), content_type, len);
+  cc->answered = 1;
+  bufs[0] = uv_buf_init(head, (unsigned)n);
+  bufs[1] = uv_buf_init((char *)body, (unsigned)len);
+  if (netio_write((uv_stream_t *)&cc->tcp, bufs, 2, on_written, cc) != 0)
+    conn_close(cc);
+}
+
+static void respond_json(control_conn *cc, int status, const char *body) {
+  respond(cc, status, "application/json", body, strlen(body));
+}
+
+static int path_is(const http_head *h, const char *path) {
+  const char *t = http_head_str(h, h->target);
+  size_t len = h->target.len;
+  size_t n = strlen(path);
+  return len >= n && memcmp(t, path, n) == 0 && (len == n || t[n] == '?');
+}
+
+static void handle(control_conn *cc) {
+  control_t *c = cc->control;
+  const http_head *h = &cc->req;
+  if (cc->parser.method != HTTP_GET && cc->parser.method != HTTP_HEAD) {
+    respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
+  } else if (path_is(h, "/healthz")) {
+    respond_json(cc, 200, "{\"status\":\"ok\"}\n");
+  } else if (path_is(h, "/readyz")) {
+    if (c->ready)
+      respond_json(cc, 200, "{\"status\":\"ready\"}\n");
+    else
+      respond_json(cc, 503, "{\"status\":\"draining\"}\n");
+  } else if (path_is(h, "/metrics")) {
+    metrics_t **all = calloc(c->nworkers, sizeof *all);
+    dynbuf out;
+    size_t i;
+    dynbuf_init(&out, 4 * 1024 * 1024);
+    if (all == NULL) {
+      respond_json(cc, 500, "{\"error\":\"out of memory\"}\n");
+      return;
+    }
+    for (i = 0; i < c->nworkers; i++)
+      all[i] = &c->workers[i].metrics;
+    if (metrics_render(&out, all, c->nworkers) == 0)
+      respond(cc, 200, "text/plain; version=0.0.4", out.ptr, out.len);
+    else
+      respond_json(cc, 500, "{\"error\":\"metrics too large\"}\n");
+    dynbuf_free(&out);
+    free(all);
+  } else {
+    respond_json(cc, 404, "{\"error\":\"not found\"}\n");
+  }
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len) {
+  control_conn *cc = p->data;
+  return http_head_add_target(&cc->req, at, len) == 0 ? 0 : -1;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len) {
+  control_conn *cc = p->data;
+  return http_head_add_name(&cc->req, at, len) == 0 ? 0 : -1;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len) {
+  control_conn *cc = p->data;
+  return http_head_add_value(&cc->req, at, len) == 0 ? 0 : -1;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  control_conn *cc = p->data;
+  uv_timer_stop(&cc->timer);
+  handle(cc);
+  return HPE_PAUSED;
+}
+
+static const llhttp_settings_t control_settings = {
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_message_complete = on_message_complete,
+};
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  control_conn *cc = s->data;
+  llhttp_errno_t err;
+  if (nread == 0 || cc->answered)
+    return;
+  if (nread < 0) {
+    conn_close(cc);
+    return;
+  }
+  err = llhttp_execute(&cc->parser, buf->base, (size_t)nread);
+  if (err != HPE_OK && err != HPE_PAUSED && !cc->answered)
+    respond_json(cc, 400, "{\"error\":\"bad request\"}\n");
+}
+
+static void on_timeout(uv_timer_t *t) {
+  control_conn *cc = t->data;
+  if (!cc->answered)
+    respond_json(cc, 408, "{\"error\":\"request timeout\"}\n");
+}
+
+static void on_connection(uv_stream_t *listener, int status) {
+  control_t *c = listener->data;
+  control_conn *cc;
+  if (status < 0)
+    return;
+  cc = calloc(1, sizeof *cc);
+  if (cc == NULL)
+    return;
+  cc->control = c;
+  uv_tcp_init(c->loop, &cc->tcp);
+  cc->tcp.data = cc;
+  uv_timer_init(c->loop, &cc->timer);
+  cc->timer.data = cc;
+  cc->handles_open = 2;
+  if (uv_accept(listener, (uv_stream_t *)&cc->tcp) != 0) {
+    conn_close(cc);
+    return;
+  }
+  http_head_init(&cc->req, CONTROL_HEAD_MAX, 100);
+  llhttp_init(&cc->parser, HTTP_REQUEST, &control_settings);
+  cc->parser.data = cc;
+  uv_timer_start(&cc->timer, on_timeout, CONTROL_TIMEOUT_MS, 0);
+  if (uv_read_start((uv_stream_t *)&cc->tcp, netio_alloc, on_read) != 0)
+    conn_close(cc);
+}
+
+int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *workers,
+                 size_t nworkers) {
+  struct sockaddr_storage addr;
+  int rc;
+  memset(c, 0, sizeof *c);
+  c->loop = loop;
+  c->cfg = cfg;
+  c->workers = workers;
+  c->nworkers = nworkers;
+  c->ready = 1;
+  rc = netio_parse_addr(cfg->control_host, cfg->control_port, &addr);
+  if (rc != 0)
+    return rc;
+  uv_tcp_init(loop, &c->listener);
+  c->listener.data = c;
+  c->open = 1;
+  rc = uv_tcp_bind(&c->listener, (const struct sockaddr *)&addr, 0);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&c->listener, 128, on_connection);
+  if (rc != 0)
+    control_close(c);
+  return rc;
+}
+
+void control_close(control_t *c) {
+  if (c->open) {
+    c->open = 0;
+    uv_close((uv_handle_t *)&c->listener, NULL);
+  }
+}

@@ -1,0 +1,34 @@
+/* control: the control listener (default 127.0.0.1:9090) on the main loop.
+ *
+ * Operators and orchestrators talk to authrelay here, never on the proxy
+ * port: /healthz (the process is up), /readyz (it accepts traffic; 503 while
+ * draining) and /metrics (Prometheus text summed over the relay loops).
+ * Requests are small; each connection gets one answer and is closed.
+ */
+#ifndef AUTHRELAY_CONTROL_H
+#define AUTHRELAY_CONTROL_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "config.h"
+#include "worker.h"
+
+typedef struct control_t {
+  uv_loop_t *loop;        /* not owned */
+  uv_tcp_t listener;
+  const config_t *cfg;    /* not owned */
+  worker_t *workers;      /* not owned: their metrics are read */
+  size_t nworkers;
+  int ready;              /* 1 while accepting traffic; 0 when draining */
+  int open;               /* the listener is open */
+} control_t;
+
+/* Binds cfg's control address on loop. Returns 0 or a libuv error. */
+int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *workers,
+                 size_t nworkers);
+
+/* Stops listening (connections being answered finish). */
+void control_close(control_t *c);
+
+#endif

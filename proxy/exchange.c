@@ -1,0 +1,1014 @@
+/* exchange: client connections, their requests, and the relay of responses.
+ * See exchange.h for what it does; this comment says how.
+ *
+ * One struct exchange per client connection; its requests are handled one
+ * at a time. A request goes through these states:
+ *   EX_IDLE        between requests (keep-alive idle timer)
+ *   EX_HEAD        reading the head (client head timer)
+ *   EX_CONNECTING  head complete, waiting for an upstream connection; body
+ *                  bytes read meanwhile wait in early_body
+ *   EX_ACTIVE      request head sent upstream, body streaming up, response
+ *                  streaming down
+ *   EX_CLOSING     handles closing; memory freed when both have closed
+ * The upstream is contacted only after the whole read that completed the
+ * head parsed cleanly, so a malformed request in one packet never reaches it.
+ * llhttp is paused at the end of each request; bytes of a pipelined request
+ * wait in unparsed until the response is done.
+ *
+ * Inspected responses: body bytes go to the framer; bytes before its safe
+ * offset go to the client, the rest wait in held (the event in progress).
+ * held is capped at max_event_bytes: past that the bytes go out anyway.
+ */
+#include "exchange.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+#include "framer.h"
+#include "http.h"
+#include "jsonw.h"
+#include "log.h"
+#include "netio.h"
+
+enum exchange_state { EX_IDLE = 0, EX_HEAD, EX_CONNECTING, EX_ACTIVE, EX_CLOSING };
+
+#define UNPARSED_MAX (2 * NETIO_READ_BUFFER_BYTES) /* pipelined bytes kept while busy */
+
+typedef struct exchange {
+  uv_tcp_t tcp;                /* the client connection */
+  uv_timer_t timer;            /* head timeout, or keep-alive idle timeout */
+  uv_shutdown_t shutdown;      /* graceful close after the last response */
+  worker_t *w;
+  struct exchange *next;       /* worker's list of connections */
+  struct exchange *prev;
+  int handles_open;            /* tcp and timer not yet closed */
+  int state;                   /* enum exchange_state */
+  llhttp_t parser;
+  http_head req;               /* head of the request being read */
+  dynbuf unparsed;             /* client bytes waiting for the parser */
+  dynbuf early_body;           /* request body, framed for upstream, waiting for it */
+  int error_status;            /* status a callback chose to refuse the request with */
+  char peer_ip[64];            /* client address, for X-Forwarded-For and logs */
+  /* the request */
+  size_t route_index;
+  upstream_conn *up;
+  int need_upstream;           /* head complete: acquire once this read is parsed */
+  int upstream_ready;          /* request head written upstream */
+  int head_request;
+  int req_chunked;             /* request body is chunked: re-chunk it upstream */
+  int req_done;                /* the whole request was read */
+  int expect_continue;         /* answer 100 Continue once the upstream is ready */
+  uint64_t req_body_bytes;
+  int client_keep_alive;       /* the client allows another request */
+  int client_http_minor;
+  int paused_for_body;         /* client reads stopped: upstream not keeping up */
+  int paused_for_unparsed;     /* client reads stopped: unparsed is full */
+  /* the response */
+  int resp_status;
+  int resp_started;            /* head sent to the client */
+  int resp_chunked;            /* body framed as chunked for the client */
+  int resp_close;              /* close the connection after this response */
+  int stream_counted;          /* counted in streams_active */
+  int inspect;                 /* body goes through the framer */
+  framer_t framer;
+  dynbuf held;                 /* body bytes [forwarded, framer offset) */
+  uint64_t forwarded;          /* body bytes passed to the client */
+  int upstream_paused;         /* upstream reads stopped: client not keeping up */
+  uint64_t bytes_in;           /* client bytes read for this request */
+  uint64_t bytes_out;          /* bytes written to the client for this request */
+  uint64_t start_ms;
+  char stream_id[32];
+} exchange;
+
+static void ex_close(exchange *ex);
+static void ex_finish_request(exchange *ex);
+static void client_parse(exchange *ex, const char *data, size_t len);
+static void ex_start_upstream(exchange *ex);
+
+static const config_t *cfg_of(const exchange *ex) {
+  return ex->w->cfg;
+}
+
+/* ---- client reading and writing ----------------------------------------- */
+
+static void client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void client_update_reading(exchange *ex) {
+  if (ex->state == EX_CLOSING)
+    return;
+  if (ex->paused_for_body || ex->paused_for_unparsed)
+    (void)uv_read_stop((uv_stream_t *)&ex->tcp);
+  else
+    (void)uv_read_start((uv_stream_t *)&ex->tcp, netio_alloc, client_on_read);
+}
+
+static void client_on_written(void *ctx, int status) {
+  exchange *ex = ctx;
+  if (ex->state == EX_CLOSING)
+    return;
+  if (status != 0) {
+    ex_close(ex);
+    return;
+  }
+  if (ex->upstream_paused && ex->up != NULL &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) <= cfg_of(ex)->write_low_watermark) {
+    ex->upstream_paused = 0;
+    upstream_resume(ex->up);
+  }
+}
+
+/* Writes to the client; on failure the connection is closed. */
+static int client_write(exchange *ex, const uv_buf_t *bufs, unsigned n) {
+  size_t total = 0;
+  unsigned i;
+  int rc;
+  for (i = 0; i < n; i++)
+    total += bufs[i].len;
+  if (total == 0)
+    return 0;
+  rc = netio_write((uv_stream_t *)&ex->tcp, bufs, n, client_on_written, ex);
+  if (rc != 0) {
+    ex_close(ex);
+    return rc;
+  }
+  ex->bytes_out += total;
+  METRICS_ADD(&ex->w->metrics, bytes_to_clients, total);
+  if (ex->up != NULL && !ex->upstream_paused &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) > cfg_of(ex)->write_high_watermark) {
+    ex->upstream_paused = 1;
+    upstream_pause(ex->up);
+  }
+  return 0;
+}
+
+/* Writes response body bytes, in chunked framing when the response is. */
+static int client_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts) {
+  uv_buf_t bufs[4];
+  char size_line[24];
+  size_t total = 0;
+  unsigned i;
+  unsigned n = 0;
+  for (i = 0; i < nparts; i++)
+    total += parts[i].len;
+  if (total == 0)
+    return 0;
+  if (ex->resp_chunked) {
+    int len = snprintf(size_line, sizeof size_line, "%zx\r\n", total);
+    bufs[n++] = uv_buf_init(size_line, (unsigned)len);
+  }
+  for (i = 0; i < nparts && n < 3; i++)
+    bufs[n++] = parts[i];
+  if (ex->resp_chunked)
+    bufs[n++] = uv_buf_init("\r\n", 2);
+  return client_write(ex, bufs, n);
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void on_handle_closed(uv_handle_t *h) {
+  exchange *ex = h->data;
+  if (--ex->handles_open > 0)
+    return;
+  http_head_free(&ex->req);
+  dynbuf_free(&ex->unparsed);
+  dynbuf_free(&ex->early_body);
+  dynbuf_free(&ex->held);
+  free(ex);
+}
+
+static void ex_log_access(exchange *ex, const char *outcome) {
+  const config_t *c = cfg_of(ex);
+  const char *method = llhttp_method_name((llhttp_method_t)ex->parser.method);
+  uint64_t now = uv_now(&ex->w->loop);
+  LOG_INFO("access", LOG_STR("stream_id", ex->stream_id), LOG_STR("client", ex->peer_ip),
+           LOG_STR("method", method),
+           LOG_STRN("path", http_head_str(&ex->req, ex->req.target), ex->req.target.len),
+           LOG_U64("status", (uint64_t)ex->resp_status), LOG_U64("bytes_in", ex->bytes_in),
+           LOG_U64("bytes_out", ex->bytes_out), LOG_U64("duration_ms", now - ex->start_ms),
+           LOG_U64("paused_ms", 0), LOG_STR("upstream", c->routes[ex->route_index].upstream),
+           LOG_STR("outcome", outcome));
+}
+
+static void ex_stream_uncount(exchange *ex) {
+  if (ex->stream_counted) {
+    ex->stream_counted = 0;
+    METRICS_SUB(&ex->w->metrics, streams_active, 1);
+  }
+}
+
+/* Takes ex out of service: releases the upstream, leaves the worker's list
+ * and closes the timer. The caller closes tcp, now or after a shutdown. */
+static void ex_detach(exchange *ex) {
+  worker_t *w = ex->w;
+  if (ex->state != EX_IDLE && ex->resp_status != 0 && ex->stream_counted)
+    ex_log_access(ex, "client_closed");
+  ex->state = EX_CLOSING;
+  if (ex->up != NULL) {
+    upstream_release(ex->up, 0);
+    ex->up = NULL;
+  }
+  ex_stream_uncount(ex);
+  framer_close(&ex->framer);
+  if (ex->prev != NULL)
+    ex->prev->next = ex->next;
+  else
+    w->exchanges = ex->next;
+  if (ex->next != NULL)
+    ex->next->prev = ex->prev;
+  METRICS_SUB(&w->metrics, connections_active, 1);
+  uv_close((uv_handle_t *)&ex->timer, on_handle_closed);
+  worker_connection_closed(w);
+}
+
+static void ex_close(exchange *ex) {
+  if (ex->state == EX_CLOSING)
+    return;
+  ex_detach(ex);
+  if (!uv_is_closing((uv_handle_t *)&ex->tcp))
+    uv_close((uv_handle_t *)&ex->tcp, on_handle_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  exchange *ex = req->data;
+  (void)status;
+  if (!uv_is_closing((uv_handle_t *)&ex->tcp))
+    uv_close((uv_handle_t *)&ex->tcp, on_handle_closed);
+}
+
+/* Closes once what was written has gone out. */
+static void ex_close_after_writes(exchange *ex) {
+  if (ex->state == EX_CLOSING)
+    return;
+  (void)uv_read_stop((uv_stream_t *)&ex->tcp);
+  ex->shutdown.data = ex;
+  if (uv_shutdown(&ex->shutdown, (uv_stream_t *)&ex->tcp, on_shutdown) != 0) {
+    ex_close(ex);
+    return;
+  }
+  ex_detach(ex);
+}
+
+/* ---- answers authrelay writes itself ------------------------------------ */
+
+/* Answers the request with status and a JSON error body, then closes. */
+static void ex_refuse(exchange *ex, int status, const char *message) {
+  char head[256];
+  dynbuf body;
+  uv_buf_t bufs[2];
+  int n;
+  if (ex->state == EX_CLOSING)
+    return;
+  if (ex->up != NULL) {
+    upstream_release(ex->up, 0);
+    ex->up = NULL;
+  }
+  if (ex->resp_started) {
+    ex_close(ex);
+    return;
+  }
+  dynbuf_init(&body, 4096);
+  (void)jsonw_raw(&body, "{\"error\":");
+  (void)jsonw_cstring(&body, message);
+  (void)jsonw_raw(&body, ",\"status\":");
+  (void)jsonw_u64(&body, (uint64_t)status);
+  (void)jsonw_raw(&body, "}\n");
+  n = snprintf(head, sizeof head,
+               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+               "Connection: close\r\n\r\n",
+               status, http_reason(status), body.len);
+  bufs[0] = uv_buf_init(head, (unsigned)n);
+  bufs[1] = uv_buf_init(body.ptr, (unsigned)body.len);
+  ex->resp_status = status;
+  ex->resp_started = 1;
+  metrics_count_status(&ex->w->metrics, status);
+  METRICS_ADD(&ex->w->metrics, requests_total, 1);
+  if (client_write(ex, bufs, 2) == 0) {
+    ex_log_access(ex, "refused");
+    ex_close_after_writes(ex);
+  }
+  dynbuf_free(&body);
+}
+
+/* ---- request parsing ---------------------------------------------------- */
+
+static exchange *ex_of(llhttp_t *p) {
+  return p->data;
+}
+
+static int head_error(exchange *ex, int rc) {
+  ex->error_status = (rc == HTTP_E_HEAD_TOO_LARGE || rc == HTTP_E_TOO_MANY_HEADERS) ? 431 : 500;
+  return -1;
+}
+
+static void on_head_timeout(uv_timer_t *t) {
+  exchange *ex = t->data;
+  if (ex->state == EX_HEAD)
+    ex_refuse(ex, 408, "request head not received in time");
+  else if (ex->state == EX_IDLE)
+    ex_close(ex);
+}
+
+static void new_stream_id(exchange *ex) {
+  static _Thread_local uint64_t counter;
+  snprintf(ex->stream_id, sizeof ex->stream_id, "st_%x%06llx", (unsigned)ex->w->id,
+           (unsigned long long)++counter);
+}
+
+static int on_message_begin(llhttp_t *p) {
+  exchange *ex = ex_of(p);
+  const config_t *c = cfg_of(ex);
+  ex->state = EX_HEAD;
+  ex->error_status = 0;
+  ex->need_upstream = 0;
+  ex->upstream_ready = 0;
+  ex->head_request = 0;
+  ex->req_chunked = 0;
+  ex->req_done = 0;
+  ex->expect_continue = 0;
+  ex->req_body_bytes = 0;
+  ex->resp_status = 0;
+  ex->resp_started = 0;
+  ex->resp_chunked = 0;
+  ex->resp_close = 0;
+  ex->inspect = 0;
+  ex->forwarded = 0;
+  ex->upstream_paused = 0;
+  ex->start_ms = uv_now(&ex->w->loop);
+  http_head_reset(&ex->req);
+  dynbuf_reset(&ex->early_body, 0);
+  dynbuf_reset(&ex->held, 0);
+  new_stream_id(ex);
+  uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)c->client_head_timeout_s * 1000, 0);
+  return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len) {
+  exchange *ex = ex_of(p);
+  int rc = http_head_add_target(&ex->req, at, len);
+  return rc == 0 ? 0 : head_error(ex, rc);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len) {
+  exchange *ex = ex_of(p);
+  int rc = http_head_add_name(&ex->req, at, len);
+  return rc == 0 ? 0 : head_error(ex, rc);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len) {
+  exchange *ex = ex_of(p);
+  int rc = http_head_add_value(&ex->req, at, len);
+  return rc == 0 ? 0 : head_error(ex, rc);
+}
+
+static int on_headers_complete(llhttp_t *p) {
+  exchange *ex = ex_of(p);
+  const config_t *c = cfg_of(ex);
+  const http_header *expect;
+  const config_route *route;
+  uv_timer_stop(&ex->timer);
+  if (p->upgrade || p->method == HTTP_CONNECT) {
+    ex->error_status = 501;
+    return -1;
+  }
+  route = config_route_match(c, http_head_str(&ex->req, ex->req.target), ex->req.target.len);
+  if (route == NULL) {
+    ex->error_status = 404;
+    return -1;
+  }
+  ex->route_index = (size_t)(route - c->routes);
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->max_body_bytes) {
+    ex->error_status = 413;
+    return -1;
+  }
+  expect = http_head_find(&ex->req, "expect");
+  if (expect != NULL) {
+    if (!http_equals_nocase(http_head_str(&ex->req, expect->value), expect->value.len,
+                            "100-continue")) {
+      ex->error_status = 417;
+      return -1;
+    }
+    ex->expect_continue = p->http_minor >= 1;
+  }
+  ex->head_request = p->method == HTTP_HEAD;
+  ex->req_chunked = (p->flags & F_CHUNKED) != 0;
+  ex->client_keep_alive = llhttp_should_keep_alive(p) != 0;
+  ex->client_http_minor = p->http_minor;
+  ex->state = EX_CONNECTING;
+  ex->need_upstream = 1;
+  return 0;
+}
+
+/* Sends request body bytes upstream, or keeps them until it is ready. */
+static int send_up(exchange *ex, const uv_buf_t *bufs, unsigned n) {
+  unsigned i;
+  if (ex->upstream_ready) {
+    if (upstream_write(ex->up, bufs, n) != 0)
+      return -1;
+    if (upstream_write_queue(ex->up) > cfg_of(ex)->write_high_watermark && !ex->paused_for_body) {
+      ex->paused_for_body = 1;
+      client_update_reading(ex);
+    }
+    return 0;
+  }
+  for (i = 0; i < n; i++) {
+    if (dynbuf_add(&ex->early_body, bufs[i].base, bufs[i].len) != 0)
+      return -1;
+  }
+  if (ex->early_body.len > cfg_of(ex)->write_high_watermark && !ex->paused_for_body) {
+    ex->paused_for_body = 1;
+    client_update_reading(ex);
+  }
+  return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len) {
+  exchange *ex = ex_of(p);
+  uv_buf_t bufs[3];
+  char size_line[24];
+  ex->req_body_bytes += len;
+  if (ex->req_body_bytes > cfg_of(ex)->max_body_bytes) {
+    ex->error_status = 413;
+    return -1;
+  }
+  if (ex->req_chunked) {
+    int n = snprintf(size_line, sizeof size_line, "%zx\r\n", len);
+    bufs[0] = uv_buf_init(size_line, (unsigned)n);
+    bufs[1] = uv_buf_init((char *)at, (unsigned)len);
+    bufs[2] = uv_buf_init("\r\n", 2);
+    return send_up(ex, bufs, 3) == 0 ? 0 : -1;
+  }
+  bufs[0] = uv_buf_init((char *)at, (unsigned)len);
+  return send_up(ex, bufs, 1) == 0 ? 0 : -1;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  exchange *ex = ex_of(p);
+  ex->req_done = 1;
+  if (ex->req_chunked) {
+    uv_buf_t last = uv_buf_init("0\r\n\r\n", 5);
+    if (send_up(ex, &last, 1) != 0)
+      return -1;
+  }
+  return HPE_PAUSED; /* the next pipelined request waits for this response */
+}
+
+static const llhttp_settings_t request_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* Gives client bytes to llhttp, then acts on what it found. */
+static void client_parse(exchange *ex, const char *data, size_t len) {
+  llhttp_errno_t err = llhttp_execute(&ex->parser, data, len);
+  if (ex->state == EX_CLOSING)
+    return;
+  if (err == HPE_PAUSED) {
+    const char *stop = llhttp_get_error_pos(&ex->parser);
+    size_t rest = (size_t)(data + len - stop);
+    if (rest > 0 && dynbuf_add(&ex->unparsed, stop, rest) != 0) {
+      ex_close(ex);
+      return;
+    }
+  } else if (err != HPE_OK) {
+    int status = ex->error_status != 0 ? ex->error_status : 400;
+    const char *reason = llhttp_get_error_reason(&ex->parser);
+    if (ex->error_status == 0)
+      LOG_WARN("bad request", LOG_STR("client", ex->peer_ip),
+               LOG_STR("error", reason != NULL ? reason : llhttp_errno_name(err)));
+    ex_refuse(ex, status, status == 400 && reason != NULL ? reason : http_reason(status));
+    return;
+  }
+  if (ex->need_upstream) {
+    ex->need_upstream = 0;
+    ex_start_upstream(ex);
+  }
+}
+
+static void client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  exchange *ex = s->data;
+  if (ex->state == EX_CLOSING || nread == 0)
+    return;
+  if (nread < 0) {
+    ex_close(ex); /* client gone: the upstream connection goes too */
+    return;
+  }
+  ex->bytes_in += (uint64_t)nread;
+  METRICS_ADD(&ex->w->metrics, bytes_from_clients, nread);
+  if (llhttp_get_errno(&ex->parser) == HPE_PAUSED) {
+    /* Busy with a response: keep pipelined bytes, within bounds. */
+    if (ex->unparsed.len + (size_t)nread > UNPARSED_MAX ||
+        dynbuf_add(&ex->unparsed, buf->base, (size_t)nread) != 0) {
+      ex_close(ex);
+      return;
+    }
+    if (ex->unparsed.len >= NETIO_READ_BUFFER_BYTES) {
+      ex->paused_for_unparsed = 1;
+      client_update_reading(ex);
+    }
+    return;
+  }
+  client_parse(ex, buf->base, (size_t)nread);
+}
+
+/* ---- toward the upstream ------------------------------------------------ */
+
+static void up_on_connect(void *ctx, int status);
+static void up_on_head(void *ctx, const upstream_response *r);
+static void up_on_body(void *ctx, const char *p, size_t n);
+static void up_on_end(void *ctx, int status);
+static void up_on_writable(void *ctx);
+
+static const upstream_callbacks upstream_cbs = {
+    up_on_connect, up_on_head, up_on_body, up_on_end, up_on_writable,
+};
+
+static int route_inspects(const config_route *route) {
+  return route->format != CONFIG_FORMAT_RAW;
+}
+
+/* Builds the request head sent upstream. */
+static int build_request_head(exchange *ex, dynbuf *out) {
+  const config_t *c = cfg_of(ex);
+  const config_route *route = &c->routes[ex->route_index];
+  const http_head *h = &ex->req;
+  const http_header *xff = http_head_find(h, "x-forwarded-for");
+  const http_header *via = http_head_find(h, "via");
+  const http_header *host = http_head_find(h, "host");
+  const char *method = llhttp_method_name((llhttp_method_t)ex->parser.method);
+  size_t i;
+  int rc = 0;
+  rc |= dynbuf_add(out, method, strlen(method));
+  rc |= dynbuf_add(out, " ", 1);
+  rc |= dynbuf_add(out, http_head_str(h, h->target), h->target.len);
+  rc |= dynbuf_add(out, " HTTP/1.1\r\n", 11);
+  for (i = 0; i < h->nheaders; i++) {
+    const http_header *hd = &h->headers[i];
+    const char *name = http_head_str(h, hd->name);
+    if (http_is_hop_by_hop(h, hd) || http_equals_nocase(name, hd->name.len, "expect") ||
+        http_equals_nocase(name, hd->name.len, "x-forwarded-for") ||
+        http_equals_nocase(name, hd->name.len, "via"))
+      continue;
+    if (route_inspects(route) && http_equals_nocase(name, hd->name.len, "accept-encoding"))
+      continue;
+    rc |= dynbuf_add(out, name, hd->name.len);
+    rc |= dynbuf_add(out, ": ", 2);
+    rc |= dynbuf_add(out, http_head_str(h, hd->value), hd->value.len);
+    rc |= dynbuf_add(out, "\r\n", 2);
+  }
+  if (host == NULL) {
+    rc |= dynbuf_add(out, "Host: ", 6);
+    rc |= dynbuf_add(out, route->upstream_host, strlen(route->upstream_host));
+    rc |= dynbuf_add(out, ":", 1);
+    rc |= dynbuf_add(out, route->upstream_port, strlen(route->upstream_port));
+    rc |= dynbuf_add(out, "\r\n", 2);
+  }
+  rc |= dynbuf_add(out, "X-Forwarded-For: ", 17);
+  if (xff != NULL) {
+    rc |= dynbuf_add(out, http_head_str(h, xff->value), xff->value.len);
+    rc |= dynbuf_add(out, ", ", 2);
+  }
+  rc |= dynbuf_add(out, ex->peer_ip, strlen(ex->peer_ip));
+  rc |= dynbuf_add(out, "\r\n", 2);
+  if (http_head_find(h, "x-forwarded-proto") == NULL)
+    rc |= http_write_header(out, "X-Forwarded-Proto", "http", 4);
+  if (http_head_find(h, "x-forwarded-host") == NULL && host != NULL)
+    rc |= http_write_header(out, "X-Forwarded-Host", http_head_str(h, host->value), host->value.len);
+  rc |= dynbuf_add(out, "Via: ", 5);
+  if (via != NULL) {
+    rc |= dynbuf_add(out, http_head_str(h, via->value), via->value.len);
+    rc |= dynbuf_add(out, ", ", 2);
+  }
+  rc |= dynbuf_add(out, "1.1 authrelay\r\n", 15);
+  if (route_inspects(route))
+    rc |= http_write_header(out, "Accept-Encoding", "identity", 8);
+  if (ex->req_chunked)
+    rc |= http_write_header(out, "Transfer-Encoding", "chunked", 7);
+  rc |= dynbuf_add(out, "\r\n", 2);
+  return rc == 0 ? 0 : -1;
+}
+
+static void ex_upstream_ready(exchange *ex) {
+  dynbuf head;
+  uv_buf_t bufs[2];
+  dynbuf_init(&head, cfg_of(ex)->max_head_bytes * 2 + 4096);
+  if (build_request_head(ex, &head) != 0) {
+    dynbuf_free(&head);
+    ex_refuse(ex, 431, "request head too large to forward");
+    return;
+  }
+  bufs[0] = uv_buf_init(head.ptr, (unsigned)head.len);
+  bufs[1] = uv_buf_init(ex->early_body.ptr, (unsigned)ex->early_body.len);
+  if (upstream_write(ex->up, bufs, ex->early_body.len > 0 ? 2 : 1) != 0 ||
+      upstream_start_response(ex->up, ex->head_request) != 0) {
+    dynbuf_free(&head);
+    ex_refuse(ex, 502, "upstream connection failed");
+    return;
+  }
+  dynbuf_free(&head);
+  dynbuf_reset(&ex->early_body, 0);
+  ex->upstream_ready = 1;
+  ex->state = EX_ACTIVE;
+  if (ex->expect_continue && !ex->req_done) {
+    uv_buf_t cont = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
+    if (client_write(ex, &cont, 1) != 0)
+      return;
+  }
+  if (ex->paused_for_body) {
+    ex->paused_for_body = 0;
+    client_update_reading(ex);
+  }
+}
+
+static void ex_start_upstream(exchange *ex) {
+  upstream_pool *pool = &ex->w->pools[ex->route_index];
+  int reused = 0;
+  int rc = upstream_acquire(pool, &upstream_cbs, ex, &ex->up, &reused);
+  if (rc != 0) {
+    ex->up = NULL;
+    ex_refuse(ex, 502, "upstream unavailable");
+    return;
+  }
+  if (reused)
+    ex_upstream_ready(ex);
+}
+
+static void up_on_connect(void *ctx, int status) {
+  exchange *ex = ctx;
+  if (status != 0) {
+    ex->up = NULL;
+    LOG_WARN("upstream connect failed", LOG_STR("stream_id", ex->stream_id),
+             LOG_STR("upstream", cfg_of(ex)->routes[ex->route_index].upstream),
+             LOG_STR("error", uv_strerror(status)));
+    ex_refuse(ex, status == UV_ETIMEDOUT ? 504 : 502,
+              status == UV_ETIMEDOUT ? "upstream connect timed out" : "upstream refused the connection");
+    return;
+  }
+  ex_upstream_ready(ex);
+}
+
+static void up_on_writable(void *ctx) {
+  exchange *ex = ctx;
+  if (ex->paused_for_body) {
+    ex->paused_for_body = 0;
+    client_update_reading(ex);
+  }
+}
+
+/* ---- the response ------------------------------------------------------- */
+
+static int fr_on_event(void *ctx, const framer_event *ev) {
+  exchange *ex = ctx;
+  metrics_t *m = &ex->w->metrics;
+  METRICS_ADD(m, events_by_format[ex->framer.format], 1);
+  if (ev->status == DETECT_MATCH) {
+    METRICS_ADD(m, detections_by_shape[ev->match->shape], 1);
+    METRICS_ADD(m, detections_unhandled, 1);
+    LOG_WARN("auth-required result passed through", LOG_STR("stream_id", ex->stream_id),
+             LOG_STR("shape", detect_shape_name(ev->match->shape)),
+             LOG_STRN("connector", ev->match->connector.ptr != NULL ? ev->match->connector.ptr : "",
+                      ev->match->connector.len));
+  } else if (ev->status == DETECT_MALFORMED) {
+    METRICS_ADD(m, events_malformed, 1);
+  }
+  return 0;
+}
+
+static void fr_on_oversized(void *ctx, uint64_t index) {
+  exchange *ex = ctx;
+  (void)index;
+  METRICS_ADD(&ex->w->metrics, events_oversized, 1);
+}
+
+static const framer_callbacks framer_cbs = {fr_on_event, NULL, fr_on_oversized};
+
+/* Chooses how the body is framed for inspection. */
+static framer_format response_format(exchange *ex, const upstream_response *r) {
+  const config_route *route = &cfg_of(ex)->routes[ex->route_index];
+  const http_header *ct = http_head_find(r->head, "content-type");
+  const http_header *ce = http_head_find(r->head, "content-encoding");
+  framer_format fmt;
+  switch (route->format) {
+  case CONFIG_FORMAT_RAW:
+    return FRAMER_RAW;
+  case CONFIG_FORMAT_SSE:
+    fmt = FRAMER_SSE;
+    break;
+  case CONFIG_FORMAT_NDJSON:
+    fmt = FRAMER_NDJSON;
+    break;
+  case CONFIG_FORMAT_JSON:
+    fmt = FRAMER_JSON;
+    break;
+  case CONFIG_FORMAT_AUTO:
+  default:
+    fmt = ct != NULL ? framer_format_from_content_type(http_head_str(r->head, ct->value), ct->value.len)
+                     : FRAMER_RAW;
+    break;
+  }
+  if (fmt != FRAMER_RAW && ce != NULL &&
+      !http_equals_nocase(http_head_str(r->head, ce->value), ce->value.len, "identity")) {
+    METRICS_ADD(&ex->w->metrics, uninspected_encoding, 1);
+    LOG_WARN("compressed body passed uninspected", LOG_STR("stream_id", ex->stream_id),
+             LOG_STRN("content_encoding", http_head_str(r->head, ce->value), ce->value.len));
+    return FRAMER_RAW;
+  }
+  return fmt;
+}
+
+static void up_on_head(void *ctx, const upstream_response *r) {
+  exchange *ex = ctx;
+  const config_t *c = cfg_of(ex);
+  const http_head *h = r->head;
+  framer_options fo;
+  framer_format fmt = response_format(ex, r);
+  dynbuf head;
+  uv_buf_t buf;
+  size_t i;
+  int rc = 0;
+  fo.max_event_bytes = c->max_event_bytes;
+  fo.inspect = 1;
+  framer_init(&ex->framer, fmt, &fo, &framer_cbs, ex);
+  ex->inspect = fmt != FRAMER_RAW;
+  ex->resp_status = r->status;
+  ex->resp_close = !ex->client_keep_alive || ex->w->draining;
+  if (!r->no_body && r->content_length < 0) {
+    if (ex->client_http_minor >= 1)
+      ex->resp_chunked = 1;
+    else
+      ex->resp_close = 1;
+  }
+  if (!ex->req_done)
+    ex->resp_close = 1; /* answered before the request ended: do not reuse */
+  dynbuf_init(&head, h->max_bytes * 2 + 4096);
+  {
+    char line[64];
+    int n = snprintf(line, sizeof line, "HTTP/1.1 %d ", r->status);
+    rc |= dynbuf_add(&head, line, (size_t)n);
+  }
+  if (h->target.len > 0)
+    rc |= dynbuf_add(&head, http_head_str(h, h->target), h->target.len);
+  else
+    rc |= dynbuf_add(&head, http_reason(r->status), strlen(http_reason(r->status)));
+  rc |= dynbuf_add(&head, "\r\n", 2);
+  for (i = 0; i < h->nheaders; i++) {
+    const http_header *hd = &h->headers[i];
+    const char *name = http_head_str(h, hd->name);
+    if (http_is_hop_by_hop(h, hd) || http_equals_nocase(name, hd->name.len, "via"))
+      continue;
+    rc |= dynbuf_add(&head, name, hd->name.len);
+    rc |= dynbuf_add(&head, ": ", 2);
+    rc |= dynbuf_add(&head, http_head_str(h, hd->value), hd->value.len);
+    rc |= dynbuf_add(&head, "\r\n", 2);
+  }
+  {
+    const http_header *via = http_head_find(h, "via");
+    rc |= dynbuf_add(&head, "Via: ", 5);
+    if (via != NULL) {
+      rc |= dynbuf_add(&head, http_head_str(h, via->value), via->value.len);
+      rc |= dynbuf_add(&head, ", ", 2);
+    }
+    rc |= dynbuf_add(&head, "1.1 authrelay\r\n", 15);
+  }
+  if (ex->resp_chunked)
+    rc |= http_write_header(&head, "Transfer-Encoding", "chunked", 7);
+  if (ex->resp_close)
+    rc |= http_write_header(&head, "Connection", "close", 5);
+  rc |= dynbuf_add(&head, "\r\n", 2);
+  if (rc != 0) {
+    dynbuf_free(&head);
+    ex_refuse(ex, 502, "upstream response head too large");
+    return;
+  }
+  dynbuf_init(&ex->held, c->max_event_bytes + NETIO_READ_BUFFER_BYTES + 1);
+  ex->resp_started = 1;
+  ex->stream_counted = 1;
+  METRICS_ADD(&ex->w->metrics, streams_active, 1);
+  buf = uv_buf_init(head.ptr, (unsigned)head.len);
+  (void)client_write(ex, &buf, 1);
+  dynbuf_free(&head);
+}
+
+/* Sends body bytes [forwarded, target) to the client: the first ones from
+ * held, then from p (which starts at stream offset off0), and keeps the
+ * rest of p in held. */
+static void send_until(exchange *ex, uint64_t target, const char *p, size_t n, uint64_t off0) {
+  size_t from_held = 0;
+  size_t from_p = 0;
+  uv_buf_t parts[2];
+  if (target > ex->forwarded) {
+    uint64_t held_end = target < off0 ? target : off0;
+    from_held = (size_t)(held_end - ex->forwarded);
+    from_p = target > off0 ? (size_t)(target - off0) : 0;
+  }
+  parts[0] = uv_buf_init(ex->held.ptr, (unsigned)from_held);
+  parts[1] = uv_buf_init((char *)p, (unsigned)from_p);
+  if (from_held + from_p > 0) {
+    if (client_write_body(ex, parts, 2) != 0)
+      return;
+    if (from_held > 0) {
+      memmove(ex->held.ptr, ex->held.ptr + from_held, ex->held.len - from_held);
+      ex->held.len -= from_held;
+    }
+    ex->forwarded += from_held + from_p;
+  }
+  if (n > from_p && dynbuf_add(&ex->held, p + from_p, n - from_p) != 0)
+    ex_close(ex);
+}
+
+static void up_on_body(void *ctx, const char *p, size_t n) {
+  exchange *ex = ctx;
+  uint64_t off0;
+  uint64_t off1;
+  uint64_t target;
+  if (ex->state == EX_CLOSING)
+    return;
+  if (!ex->inspect) {
+    uv_buf_t part = uv_buf_init((char *)p, (unsigned)n);
+    (void)client_write_body(ex, &part, 1);
+    return;
+  }
+  off0 = ex->forwarded + ex->held.len;
+  off1 = off0 + n;
+  (void)framer_feed(&ex->framer, p, n);
+  target = framer_safe_offset(&ex->framer);
+  if (target < ex->forwarded)
+    target = ex->forwarded;
+  if (off1 - target > cfg_of(ex)->max_event_bytes)
+    target = off1; /* an event in progress this long is forwarded in pieces */
+  send_until(ex, target, p, n, off0);
+}
+
+/* Writes an SSE relay_error event (inside the chunked framing). */
+static void write_relay_error(exchange *ex, int status, const char *message) {
+  dynbuf ev;
+  uv_buf_t part;
+  dynbuf_init(&ev, 4096);
+  (void)jsonw_raw(&ev, "event: relay_error\ndata: {\"type\":\"relay_error\",\"stream_id\":");
+  (void)jsonw_cstring(&ev, ex->stream_id);
+  (void)jsonw_raw(&ev, ",\"status\":");
+  (void)jsonw_u64(&ev, (uint64_t)status);
+  (void)jsonw_raw(&ev, ",\"message\":");
+  (void)jsonw_cstring(&ev, message);
+  (void)jsonw_raw(&ev, "}\n\n");
+  part = uv_buf_init(ev.ptr, (unsigned)ev.len);
+  (void)client_write_body(ex, &part, 1);
+  dynbuf_free(&ev);
+}
+
+static void up_on_end(void *ctx, int status) {
+  exchange *ex = ctx;
+  if (ex->state == EX_CLOSING)
+    return;
+  if (status == 0) {
+    if (ex->inspect) {
+      framer_finish(&ex->framer);
+      send_until(ex, framer_safe_offset(&ex->framer), NULL, 0, ex->forwarded + ex->held.len);
+      if (ex->state == EX_CLOSING)
+        return;
+    }
+    if (ex->resp_chunked) {
+      uv_buf_t last = uv_buf_init("0\r\n\r\n", 5);
+      if (client_write(ex, &last, 1) != 0)
+        return;
+    }
+    upstream_release(ex->up, ex->req_done);
+    ex->up = NULL;
+    ex_finish_request(ex);
+    return;
+  }
+  upstream_release(ex->up, 0);
+  ex->up = NULL;
+  if (!ex->resp_started) {
+    LOG_WARN("upstream response failed", LOG_STR("stream_id", ex->stream_id),
+             LOG_STR("error", status == UPSTREAM_E_MALFORMED ? "malformed response" : uv_strerror(status)));
+    ex_refuse(ex, status == UV_ETIMEDOUT ? 504 : 502,
+              status == UPSTREAM_E_MALFORMED ? "malformed upstream response"
+              : status == UV_ETIMEDOUT       ? "upstream timed out"
+                                             : "upstream closed the connection");
+    return;
+  }
+  /* Mid-stream: the client learns the stream broke; the chunked body is
+   * left without its last chunk, so no client mistakes it for complete. */
+  LOG_WARN("upstream gone mid-stream", LOG_STR("stream_id", ex->stream_id),
+           LOG_STR("error", status == UPSTREAM_E_MALFORMED ? "malformed response" : uv_strerror(status)));
+  if (ex->inspect && ex->framer.format == FRAMER_SSE) {
+    ex->held.len = 0; /* an unterminated event: no client would dispatch it */
+    write_relay_error(ex, 502, status == UV_ETIMEDOUT ? "upstream timed out" : "upstream closed the stream");
+  } else if (ex->held.len > 0) {
+    send_until(ex, ex->forwarded + ex->held.len, NULL, 0, ex->forwarded + ex->held.len);
+  }
+  metrics_count_status(&ex->w->metrics, ex->resp_status);
+  METRICS_ADD(&ex->w->metrics, requests_total, 1);
+  ex_log_access(ex, "upstream_error");
+  ex_close_after_writes(ex);
+}
+
+/* The response is complete and the request was read: next request, or close. */
+static void ex_finish_request(exchange *ex) {
+  dynbuf pipelined;
+  metrics_count_status(&ex->w->metrics, ex->resp_status);
+  METRICS_ADD(&ex->w->metrics, requests_total, 1);
+  ex_log_access(ex, "ok");
+  ex_stream_uncount(ex);
+  framer_close(&ex->framer);
+  dynbuf_free(&ex->held);
+  if (ex->resp_close || ex->w->draining) {
+    ex_close_after_writes(ex);
+    return;
+  }
+  ex->state = EX_IDLE;
+  ex->bytes_in = 0;
+  ex->bytes_out = 0;
+  uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)cfg_of(ex)->client_idle_timeout_s * 1000, 0);
+  llhttp_resume(&ex->parser);
+  if (ex->paused_for_unparsed) {
+    ex->paused_for_unparsed = 0;
+    client_update_reading(ex);
+  }
+  pipelined = ex->unparsed;
+  dynbuf_init(&ex->unparsed, UNPARSED_MAX + 1);
+  if (pipelined.len > 0)
+    client_parse(ex, pipelined.ptr, pipelined.len);
+  dynbuf_free(&pipelined);
+}
+
+/* ---- accepting ---------------------------------------------------------- */
+
+int exchange_accept(worker_t *w) {
+  const config_t *c = w->cfg;
+  struct sockaddr_storage peer;
+  int peer_len = sizeof peer;
+  exchange *ex = calloc(1, sizeof *ex);
+  int rc;
+  if (ex == NULL)
+    return UV_ENOMEM;
+  ex->w = w;
+  uv_tcp_init(&w->loop, &ex->tcp);
+  ex->tcp.data = ex;
+  ex->handles_open = 1;
+  rc = uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&ex->tcp);
+  if (rc != 0 || w->nconns >= c->max_connections || w->draining) {
+    if (rc == 0)
+      METRICS_ADD(&w->metrics, connections_refused, 1);
+    uv_close((uv_handle_t *)&ex->tcp, on_handle_closed);
+    return rc;
+  }
+  uv_timer_init(&w->loop, &ex->timer);
+  ex->timer.data = ex;
+  ex->handles_open = 2;
+  (void)uv_tcp_nodelay(&ex->tcp, 1);
+  if (uv_tcp_getpeername(&ex->tcp, (struct sockaddr *)&peer, &peer_len) == 0) {
+    if (peer.ss_family == AF_INET6)
+      uv_ip6_name((struct sockaddr_in6 *)&peer, ex->peer_ip, sizeof ex->peer_ip);
+    else
+      uv_ip4_name((struct sockaddr_in *)&peer, ex->peer_ip, sizeof ex->peer_ip);
+  }
+  llhttp_init(&ex->parser, HTTP_REQUEST, &request_settings);
+  ex->parser.data = ex;
+  http_head_init(&ex->req, c->max_head_bytes, c->max_headers);
+  dynbuf_init(&ex->unparsed, UNPARSED_MAX + 1);
+  dynbuf_init(&ex->early_body, c->write_high_watermark + NETIO_READ_BUFFER_BYTES + 64);
+  dynbuf_init(&ex->held, 1);
+  framer_init(&ex->framer, FRAMER_RAW, NULL, NULL, NULL);
+  ex->state = EX_IDLE;
+  ex->start_ms = uv_now(&w->loop);
+  ex->next = w->exchanges;
+  if (w->exchanges != NULL)
+    w->exchanges->prev = ex;
+  w->exchanges = ex;
+  w->nconns++;
+  METRICS_ADD(&w->metrics, connections_total, 1);
+  METRICS_ADD(&w->metrics, connections_active, 1);
+  /* A new connection must send its first head within the head timeout. */
+  uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)c->client_head_timeout_s * 1000, 0);
+  ex->state = EX_HEAD;
+  rc = uv_read_start((uv_stream_t *)&ex->tcp, netio_alloc, client_on_read);
+  if (rc != 0)
+    ex_close(ex);
+  return 0;
+}
+
+void exchange_drain_all(worker_t *w) {
+  exchange *ex = w->exchanges;
+  while (ex != NULL) {
+    exchange *next = ex->next;
+    if (ex->state == EX_IDLE || (ex->state == EX_HEAD && ex->req.bytes == 0))
+      ex_close(ex);
+    else
+      ex->resp_close = 1;
+    ex = next;
+  }
+}
+
+void exchange_close_all(worker_t *w) {
+  while (w->exchanges != NULL)
+    ex_close(w->exchanges);
+}

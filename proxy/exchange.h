@@ -1,0 +1,30 @@
+/* exchange: a client connection and the request/response exchanges on it.
+ *
+ * This is the "exchange" box of DESIGN.md's data flow. It reads requests
+ * with llhttp in strict mode (keep-alive, pipelining answered in order, head
+ * and body limits, 100-continue), picks the route, gets an upstream
+ * connection, streams the request body up, and relays the response down:
+ * raw bodies straight through, inspected bodies through the framer so that
+ * each event reaches the client only once it is complete, byte for byte.
+ * Back-pressure: when one side's write queue passes the high watermark,
+ * reading the other side stops until it drains under the low watermark.
+ */
+#ifndef AUTHRELAY_EXCHANGE_H
+#define AUTHRELAY_EXCHANGE_H
+
+#include <uv.h>
+
+#include "worker.h"
+
+/* Accepts a pending connection from w's listener and starts serving it.
+ * Returns 0 or a libuv error. */
+int exchange_accept(worker_t *w);
+
+/* Drain: idle keep-alive connections close now; busy ones close once their
+ * response is done. */
+void exchange_drain_all(worker_t *w);
+
+/* End of drain time: every connection closes now. */
+void exchange_close_all(worker_t *w);
+
+#endif

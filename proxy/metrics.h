@@ -1,0 +1,58 @@
+/* metrics: the relay's counters and their Prometheus text form.
+ *
+ * Each relay loop owns one metrics_t and is its only writer; the control
+ * loop reads all of them to answer /metrics. Counters are plain uint64_t
+ * updated with relaxed atomic adds, so a reader sees each value whole.
+ */
+#ifndef AUTHRELAY_METRICS_H
+#define AUTHRELAY_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dynbuf.h"
+
+#define METRICS_STATUS_MIN 100
+#define METRICS_STATUS_MAX 599
+
+typedef enum metrics_upstream_error {
+  METRICS_UPSTREAM_CONNECT = 0, /* refused, unreachable, DNS failure */
+  METRICS_UPSTREAM_TIMEOUT,     /* connect or response timeout */
+  METRICS_UPSTREAM_MALFORMED,   /* response llhttp could not parse */
+  METRICS_UPSTREAM_CLOSED,      /* closed or reset before the response ended */
+  METRICS_UPSTREAM_ERROR_KINDS
+} metrics_upstream_error;
+
+typedef struct metrics_t {
+  uint64_t connections_total;   /* client connections accepted */
+  uint64_t connections_active;  /* client connections open (gauge) */
+  uint64_t connections_refused; /* closed at once: over max_connections */
+  uint64_t requests_total;      /* requests answered (any status) */
+  uint64_t responses_by_status[METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1];
+  uint64_t bytes_from_clients;
+  uint64_t bytes_to_clients;
+  uint64_t bytes_from_upstreams;
+  uint64_t bytes_to_upstreams;
+  uint64_t events_by_format[4];     /* indexed by framer_format */
+  uint64_t detections_by_shape[3];  /* indexed by detect_shape */
+  uint64_t detections_unhandled;    /* detections not acted on */
+  uint64_t events_malformed;
+  uint64_t events_oversized;
+  uint64_t uninspected_encoding;    /* compressed bodies on inspected routes */
+  uint64_t upstream_errors[METRICS_UPSTREAM_ERROR_KINDS];
+  uint64_t streams_active;          /* responses being relayed now (gauge) */
+  uint64_t pool_idle;               /* idle upstream connections (gauge) */
+  uint64_t pool_connects;           /* upstream connections opened */
+  uint64_t pool_reuses;             /* requests sent on a pooled connection */
+} metrics_t;
+
+#define METRICS_ADD(m, field, n) __atomic_fetch_add(&(m)->field, (uint64_t)(n), __ATOMIC_RELAXED)
+#define METRICS_SUB(m, field, n) __atomic_fetch_sub(&(m)->field, (uint64_t)(n), __ATOMIC_RELAXED)
+
+/* Counts a response status (out-of-range codes are counted as 599). */
+void metrics_count_status(metrics_t *m, int status);
+
+/* Appends the Prometheus text exposition of the sum of n per-loop metrics. */
+int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n);
+
+#endif

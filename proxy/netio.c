@@ -1,0 +1,93 @@
+/* netio: copying writes and address helpers. See netio.h. */
+#include "netio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct netio_req {
+  uv_write_t req;
+  netio_write_cb cb;
+  void *ctx;     /* passed to cb; not owned */
+  char data[];   /* the copied bytes */
+} netio_req;
+
+static void on_written(uv_write_t *req, int status) {
+  netio_req *r = (netio_req *)req;
+  netio_write_cb cb = r->cb;
+  void *ctx = r->ctx;
+  free(r);
+  if (cb != NULL)
+    cb(ctx, status);
+}
+
+int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb,
+                void *ctx) {
+  size_t total = 0;
+  size_t at = 0;
+  unsigned i;
+  netio_req *r;
+  uv_buf_t one;
+  int rc;
+  for (i = 0; i < nbufs; i++)
+    total += bufs[i].len;
+  r = malloc(sizeof *r + total);
+  if (r == NULL)
+    return UV_ENOMEM;
+  for (i = 0; i < nbufs; i++) {
+    memcpy(r->data + at, bufs[i].base, bufs[i].len);
+    at += bufs[i].len;
+  }
+  r->cb = cb;
+  r->ctx = ctx;
+  one = uv_buf_init(r->data, (unsigned)total);
+  rc = uv_write(&r->req, s, &one, 1, on_written);
+  if (rc != 0)
+    free(r);
+  return rc;
+}
+
+int netio_write_chunk(uv_stream_t *s, const char *p, size_t n, netio_write_cb cb, void *ctx) {
+  char size_line[24];
+  uv_buf_t bufs[3];
+  int len;
+  if (n == 0)
+    return 0;
+  len = snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+  bufs[0] = uv_buf_init(size_line, (unsigned)len);
+  bufs[1] = uv_buf_init((char *)p, (unsigned)n);
+  bufs[2] = uv_buf_init("\r\n", 2);
+  return netio_write(s, bufs, 3, cb, ctx);
+}
+
+void netio_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  static _Thread_local char read_buffer[NETIO_READ_BUFFER_BYTES];
+  (void)handle;
+  (void)suggested;
+  *buf = uv_buf_init(read_buffer, sizeof read_buffer);
+}
+
+void netio_format_addr(const struct sockaddr *sa, char *out, size_t outlen) {
+  char host[64] = "?";
+  int port = 0;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    uv_ip4_name(in, host, sizeof host);
+    port = ntohs(in->sin_port);
+    snprintf(out, outlen, "%s:%d", host, port);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    uv_ip6_name(in6, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+    snprintf(out, outlen, "[%s]:%d", host, port);
+  } else {
+    snprintf(out, outlen, "?");
+  }
+}
+
+int netio_parse_addr(const char *host, int port, struct sockaddr_storage *out) {
+  memset(out, 0, sizeof *out);
+  if (strchr(host, ':') != NULL)
+    return uv_ip6_addr(host, port, (struct sockaddr_in6 *)out);
+  return uv_ip4_addr(host, port, (struct sockaddr_in *)out);
+}

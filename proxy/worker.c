@@ -1,0 +1,153 @@
+/* worker: a relay loop on its own thread. See worker.h. */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "exchange.h"
+#include "log.h"
+#include "netio.h"
+
+static void on_connection(uv_stream_t *listener, int status) {
+  worker_t *w = listener->data;
+  int rc;
+  if (status < 0) {
+    LOG_WARN("accept failed", LOG_STR("error", uv_strerror(status)));
+    return;
+  }
+  rc = exchange_accept(w);
+  if (rc != 0 && rc != UV_EAGAIN)
+    LOG_WARN("accept failed", LOG_STR("error", uv_strerror(rc)));
+}
+
+int worker_init(worker_t *w, int id, const config_t *cfg) {
+  struct sockaddr_storage addr;
+  uv_os_fd_t fd;
+  int on = 1;
+  size_t i;
+  int rc;
+  memset(w, 0, sizeof *w);
+  w->id = id;
+  w->cfg = cfg;
+  rc = uv_loop_init(&w->loop);
+  if (rc != 0)
+    return rc;
+  rc = netio_parse_addr(cfg->listen_host, cfg->listen_port, &addr);
+  if (rc == 0)
+    rc = uv_tcp_init_ex(&w->loop, &w->listener, addr.ss_family);
+  if (rc != 0) {
+    uv_loop_close(&w->loop);
+    return rc;
+  }
+  w->listener.data = w;
+  w->listening = 1;
+  /* libuv 1.44 has no flag for SO_REUSEPORT: set it on the socket that
+   * uv_tcp_init_ex made, before binding. */
+  rc = uv_fileno((uv_handle_t *)&w->listener, &fd);
+  if (rc == 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+    rc = uv_translate_sys_error(errno);
+  if (rc == 0)
+    rc = uv_tcp_bind(&w->listener, (const struct sockaddr *)&addr, 0);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
+  if (rc != 0) {
+    uv_close((uv_handle_t *)&w->listener, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    return rc;
+  }
+  w->npools = cfg->nroutes;
+  w->pools = calloc(w->npools, sizeof *w->pools);
+  for (i = 0; i < w->npools; i++) {
+    const config_route *r = &cfg->routes[i];
+    upstream_pool *p = &w->pools[i];
+    upstream_pool_init(p, &w->loop, r->upstream_host, r->upstream_port, &w->metrics);
+    p->max_idle = cfg->pool_max_idle;
+    p->idle_timeout_ms = (uint64_t)cfg->pool_idle_timeout_s * 1000;
+    p->connect_timeout_ms = (uint64_t)cfg->upstream_connect_timeout_s * 1000;
+    p->response_timeout_ms = (uint64_t)cfg->upstream_idle_timeout_s * 1000;
+    p->max_head_bytes = cfg->max_head_bytes * 4;
+    p->max_headers = cfg->max_headers * 2;
+    p->low_watermark = cfg->write_low_watermark;
+  }
+  return 0;
+}
+
+/* Every handle of the loop closes; uv_run then returns. */
+static void worker_finish(worker_t *w) {
+  size_t i;
+  exchange_close_all(w);
+  for (i = 0; i < w->npools; i++)
+    upstream_pool_close(&w->pools[i]);
+  if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
+    uv_close((uv_handle_t *)&w->drain_timer, NULL);
+  if (!uv_is_closing((uv_handle_t *)&w->wakeup))
+    uv_close((uv_handle_t *)&w->wakeup, NULL);
+  if (w->listening) {
+    w->listening = 0;
+    uv_close((uv_handle_t *)&w->listener, NULL);
+  }
+}
+
+static void on_drain_timeout(uv_timer_t *t) {
+  worker_t *w = t->data;
+  LOG_WARN("drain time over, closing open connections", LOG_U64("worker", (uint64_t)w->id),
+           LOG_U64("connections", w->nconns));
+  worker_finish(w);
+}
+
+static void on_wakeup(uv_async_t *a) {
+  worker_t *w = a->data;
+  if (__atomic_load_n(&w->drain_requested, __ATOMIC_ACQUIRE) && !w->draining) {
+    w->draining = 1;
+    if (w->listening) {
+      w->listening = 0;
+      uv_close((uv_handle_t *)&w->listener, NULL);
+    }
+    exchange_drain_all(w);
+    if (w->nconns == 0) {
+      worker_finish(w);
+      return;
+    }
+    uv_timer_start(&w->drain_timer, on_drain_timeout, (uint64_t)w->cfg->drain_timeout_s * 1000, 0);
+  }
+}
+
+void worker_connection_closed(worker_t *w) {
+  w->nconns--;
+  if (w->draining && w->nconns == 0)
+    worker_finish(w);
+}
+
+static void worker_main(void *arg) {
+  worker_t *w = arg;
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  __atomic_store_n(&w->loop_ended, 1, __ATOMIC_RELEASE);
+  uv_async_send(w->exited);
+}
+
+int worker_start(worker_t *w, uv_async_t *exited) {
+  int rc = uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+  if (rc != 0)
+    return rc;
+  w->wakeup.data = w;
+  w->exited = exited;
+  uv_timer_init(&w->loop, &w->drain_timer);
+  w->drain_timer.data = w;
+  return uv_thread_create(&w->thread, worker_main, w);
+}
+
+void worker_drain(worker_t *w) {
+  __atomic_store_n(&w->drain_requested, 1, __ATOMIC_RELEASE);
+  uv_async_send(&w->wakeup);
+}
+
+void worker_join(worker_t *w) {
+  uv_thread_join(&w->thread);
+  if (uv_loop_close(&w->loop) != 0)
+    LOG_WARN("worker loop closed with handles open", LOG_U64("worker", (uint64_t)w->id));
+  free(w->pools);
+  w->pools = NULL;
+}

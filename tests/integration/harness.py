@@ -1,0 +1,166 @@
+"""Shared helpers for the integration tests: real processes on loopback.
+
+Starts the example agent server and authrelay on ephemeral ports (both print
+the ports they got), runs curl as the client, and reads /proc for RSS. Every
+process started here is killed when the test ends; every wait is bounded.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+BUILD = os.environ.get("AUTHRELAY_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+AUTHRELAY = os.environ.get("AUTHRELAY_BIN", os.path.join(BUILD, "authrelay"))
+AGENT = os.environ.get("AGENT_SERVER_BIN", os.path.join(BUILD, "agent-server"))
+
+
+class AgentServer:
+    """The example agent server (examples/agent-server) on 127.0.0.1:0."""
+
+    def __init__(self, extra=()):
+        self.proc = subprocess.Popen([AGENT, "--listen", "127.0.0.1:0", *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("agent-server did not start")
+        self.addr = json.loads(line)["listening"]
+        self.port = int(self.addr.rsplit(":", 1)[1])
+        self.url = "http://" + self.addr
+
+    def stats(self):
+        with urllib.request.urlopen(self.url + "/stats", timeout=5) as r:
+            return json.loads(r.read())
+
+    def reset(self):
+        req = urllib.request.Request(self.url + "/stats/reset", method="POST", data=b"")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            r.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Relay:
+    """authrelay on 127.0.0.1:0 in front of upstream; collects its log lines."""
+
+    def __init__(self, upstream, *args, env=None):
+        cmd = [AUTHRELAY, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", *args]
+        if upstream is not None:
+            cmd += ["--upstream", upstream]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env)
+        self.logs = []
+        self.addr = None
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            rec = self._record(line)
+            if rec.get("msg") == "listening":
+                self.addr = rec["listen"]
+                self.control = rec["control"]
+                break
+        if self.addr is None:
+            self.proc.kill()
+            raise RuntimeError("authrelay did not start: %r" % self.logs)
+        self.port = int(self.addr.rsplit(":", 1)[1])
+        self.url = "http://" + self.addr
+        self.control_url = "http://" + self.control
+        self._reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._reader.start()
+
+    def _record(self, line):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            rec = {"raw": line.decode(errors="replace")}
+        self.logs.append(rec)
+        return rec
+
+    def _drain_stderr(self):
+        for line in self.proc.stderr:
+            self._record(line)
+
+    def metrics(self):
+        with urllib.request.urlopen(self.control_url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        out = {}
+        for ln in text.splitlines():
+            if ln and not ln.startswith("#"):
+                name, value = ln.rsplit(" ", 1)
+                out[name] = int(value)
+        return out
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+        return 0
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(5)
+        return self.proc.returncode
+
+
+def curl(*args, timeout=60, check=True):
+    """Runs curl; returns (exit code, stdout bytes, stderr text)."""
+    p = subprocess.run(["curl", "-sS", "--max-time", str(timeout), *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout + 10)
+    if check and p.returncode != 0:
+        raise AssertionError("curl %s failed (%d): %s" % (args, p.returncode, p.stderr.decode()))
+    return p.returncode, p.stdout, p.stderr.decode()
+
+
+def raw_exchange(port, data, timeout=5.0, host="127.0.0.1"):
+    """Sends raw bytes, reads until the server closes or timeout.
+    Returns (bytes received, closed_by_server)."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.settimeout(timeout)
+    got = b""
+    closed = False
+    try:
+        s.sendall(data)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            got += chunk
+    finally:
+        s.close()
+    return got, closed
+
+
+def status_of(response):
+    """Status code of a raw HTTP response, or None."""
+    if not response.startswith(b"HTTP/1."):
+        return None
+    return int(response.split(b" ", 2)[1])
