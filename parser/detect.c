@@ -1,9 +1,10 @@
 /* detect: auth-required tool results in an event's JSON payload.
  *
- * Two stages (see detect.h). The prefilter looks at each payload byte once for
- * '_' or '\\' and checks the few bytes around them for "authenticate_meta",
- * "link_token" or "\u". When it fires, the payload so far is handed to yajl
- * and every later byte follows it, so nothing is parsed twice.
+ * Two stages (see detect.h). The prefilter looks at each payload byte once,
+ * 16 at a time, for the byte triples "e_m" and "k_t" and the pair "\u", and
+ * confirms a candidate with "authenticate_meta", "link_token" or "\u". When
+ * it fires, the payload so far is handed to yajl and later bytes follow it in
+ * batches, so nothing is parsed twice.
  *
  * yajl's callbacks keep a stack of open containers ("frames", up to
  * DETECT_MAX_DEPTH). An object frame remembers the string members that
@@ -25,7 +26,9 @@
 
 #include <yajl/yajl_parse.h>
 
-#include "bytes.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "dynbuf.h"
 
 /* Member names the detector cares about. */
@@ -74,7 +77,10 @@ enum field {
   FIELD_COUNT
 };
 
-#define ARENA_MAX (64 * 1024)                        /* captured strings per level */
+/* Captured strings per level: every slot of every frame at its largest. The
+ * text captured is part of the payload, so in practice it is bounded by
+ * max_event_bytes long before this cap. */
+#define ARENA_MAX ((size_t)DETECT_MAX_DEPTH * SLOT_COUNT * DETECT_FIELD_MAX)
 #define MATCH_STRINGS_MAX (FIELD_COUNT * DETECT_FIELD_MAX + 64)
 
 typedef struct span32 {
@@ -86,6 +92,7 @@ typedef struct frame {
   uint8_t is_object;
   uint8_t member;       /* member whose value comes next (enum member) */
   uint8_t type_is_meta; /* "type" was the string "authenticate_meta" */
+  uint16_t seen;        /* bit per slot whose member held a string (maybe too long) */
   uint16_t have;        /* bit per captured slot */
   size_t arena_mark;    /* arena length when the frame opened */
   span32 slot[SLOT_COUNT];
@@ -122,28 +129,55 @@ static int parse_level(struct detect_state *st, int number, const char *text, si
 
 /* ---- prefilter ---------------------------------------------------------- */
 
-/* Looks for the three prefilter patterns in p[from, len), allowing them to
- * begin before from. Returns 1 when one is complete inside p[0, len). */
+/* One anchor at p[i]: is a whole pattern around it inside p[0, len)? */
+static int anchor_matches(const char *p, size_t i, size_t len) {
+  if (p[i] == '\\')
+    return i + 1 < len && p[i + 1] == 'u';
+  if (p[i] != '_')
+    return 0;
+  if (i >= 12 && i + 5 <= len && memcmp(p + i - 12, "authenticate_meta", 17) == 0)
+    return 1;
+  return i >= 4 && i + 6 <= len && memcmp(p + i - 4, "link_token", 10) == 0;
+}
+
 static int prefilter_window(const char *p, size_t from, size_t len) {
-  /* An anchor ('_' or '\\') at most 5 bytes before the new bytes may have
-   * been undecided last time: its pattern ended past the old length. */
-  size_t at = from >= 5 ? from - 5 : 0;
-  while (at < len) {
-    const char *q = bytes_find2(p + at, len - at, '_', '\\');
-    size_t i;
-    if (q == NULL)
-      return 0;
-    i = (size_t)(q - p);
-    if (*q == '\\') {
-      if (i + 1 < len && p[i + 1] == 'u')
-        return 1;
-    } else {
-      if (i >= 12 && i + 5 <= len && memcmp(q - 12, "authenticate_meta", 17) == 0)
-        return 1;
-      if (i >= 4 && i + 6 <= len && memcmp(q - 4, "link_token", 10) == 0)
-        return 1;
+  size_t i = from >= 5 ? from - 5 : 0;
+#if defined(__SSE2__)
+  /* Candidates: "e_m" (authenticate_meta), "k_t" (link_token), "\u". Three
+   * overlapping loads give each byte's neighbours; '_' alone is common in
+   * JSON keys, these triples are not. */
+  if (i == 0 && len > 0) {
+    if (anchor_matches(p, 0, len))
+      return 1;
+    i = 1;
+  }
+  {
+    const __m128i us = _mm_set1_epi8('_'), bs = _mm_set1_epi8('\\');
+    const __m128i e = _mm_set1_epi8('e'), m = _mm_set1_epi8('m');
+    const __m128i k = _mm_set1_epi8('k'), t = _mm_set1_epi8('t');
+    const __m128i u = _mm_set1_epi8('u');
+    while (i + 17 <= len) {
+      __m128i prev = _mm_loadu_si128((const __m128i *)(const void *)(p + i - 1));
+      __m128i cur = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+      __m128i next = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+      __m128i under = _mm_and_si128(
+          _mm_cmpeq_epi8(cur, us),
+          _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(prev, e), _mm_cmpeq_epi8(next, m)),
+                       _mm_and_si128(_mm_cmpeq_epi8(prev, k), _mm_cmpeq_epi8(next, t))));
+      __m128i esc = _mm_and_si128(_mm_cmpeq_epi8(cur, bs), _mm_cmpeq_epi8(next, u));
+      unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(under, esc));
+      while (mask != 0) {
+        if (anchor_matches(p, i + (size_t)__builtin_ctz(mask), len))
+          return 1;
+        mask &= mask - 1;
+      }
+      i += 16;
     }
-    at = i + 1;
+  }
+#endif
+  for (; i < len; i++) {
+    if ((p[i] == '_' || p[i] == '\\') && anchor_matches(p, i, len))
+      return 1;
   }
   return 0;
 }
@@ -269,16 +303,21 @@ static frame *current_frame(level *lv) {
   return &lv->frames[lv->depth - 1];
 }
 
+/* Text of a captured slot ("" when only empty strings were captured, so the
+ * arena was never allocated). */
 static const char *slot_text(const level *lv, const frame *fr, int slot) {
+  if (lv->arena.ptr == NULL)
+    return "";
   return lv->arena.ptr + fr->slot[slot].off;
 }
 
 static void capture(level *lv, frame *fr, int slot, const unsigned char *s, size_t len) {
   size_t off = lv->arena.len;
-  if (fr->have & (1u << slot))
+  if (fr->seen & (1u << slot))
     return; /* the first of duplicate members wins */
+  fr->seen |= (uint16_t)(1u << slot);
   if (len > DETECT_FIELD_MAX)
-    return;
+    return; /* still counts for the shape, but is not extracted */
   if (dynbuf_add(&lv->arena, s, len) != 0)
     return;
   fr->slot[slot].off = (uint32_t)off;
@@ -358,6 +397,7 @@ static int open_container(level *lv, int is_object) {
     fr->is_object = (uint8_t)is_object;
     fr->member = MEMBER_OTHER;
     fr->type_is_meta = 0;
+    fr->seen = 0;
     fr->have = 0;
     fr->arena_mark = lv->arena.len;
   }
@@ -372,7 +412,7 @@ static int close_container(level *lv) {
     if (!st->matched && fr->is_object) {
       if (fr->type_is_meta)
         record_match(st, lv, fr, DETECT_SHAPE_AUTHENTICATE_META);
-      else if ((fr->have & (1u << SLOT_LINK_TOKEN)) && (fr->have & (1u << SLOT_MAGIC_LINK_URL)))
+      else if ((fr->seen & (1u << SLOT_LINK_TOKEN)) && (fr->seen & (1u << SLOT_MAGIC_LINK_URL)))
         record_match(st, lv, fr, DETECT_SHAPE_MAGIC_LINK);
       if (st->matched)
         lv->fill_index = index - 1;
@@ -398,8 +438,63 @@ static int on_end(void *ctx) {
   return close_container(ctx);
 }
 
+/* 1 when s[0, len) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). yajl lets overlong forms through. */
+static int utf8_valid(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c;
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    /* ASCII runs, 8 bytes at a time. */
+    while (len - i >= 8) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ull)
+        break;
+      i += 8;
+    }
+    if (i >= len)
+      break;
+    c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if (c == 0xE0)
+        lo = 0xA0;
+      else if (c == 0xED)
+        hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if (c == 0xF0)
+        lo = 0x90;
+      else if (c == 0xF4)
+        hi = 0x8F;
+    } else {
+      return 0;
+    }
+    if (len - i <= need)
+      return 0;
+    if (s[i + 1] < lo || s[i + 1] > hi)
+      return 0;
+    for (size_t k = 2; k <= need; k++) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+        return 0;
+    }
+    i += need + 1;
+  }
+  return 1;
+}
+
 static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
   frame *fr = current_frame(ctx);
+  if (!utf8_valid(key, len))
+    return 0; /* invalid UTF-8: the payload is malformed */
   if (fr != NULL)
     fr->member = (uint8_t)classify_member(key, len);
   return 1;
@@ -441,6 +536,8 @@ static void look_inside_string(level *lv, const unsigned char *s, size_t len) {
 static int on_string(void *ctx, const unsigned char *s, size_t len) {
   level *lv = ctx;
   frame *fr = current_frame(lv);
+  if (!utf8_valid(s, len))
+    return 0; /* invalid UTF-8: the payload is malformed */
   if (lv->depth > DETECT_MAX_DEPTH)
     return 1;
   if (fr != NULL && fr->is_object) {
@@ -549,10 +646,16 @@ static int parse_level(struct detect_state *st, int number, const char *text, si
 }
 
 static struct detect_state *state_new(void) {
-  struct detect_state *st = calloc(1, sizeof *st);
+  /* No calloc: the frames (most of the 22 KB) are set up when opened. */
+  struct detect_state *st = malloc(sizeof *st);
   int i;
   if (st == NULL)
     return NULL;
+  st->failed = st->matched = st->need_tool_call_id = st->need_tool_name = 0;
+  st->shape = DETECT_SHAPE_NONE;
+  memset(st->field_present, 0, sizeof st->field_present);
+  for (i = 0; i <= DETECT_MAX_STRING_LEVELS; i++)
+    st->levels[i].yajl = NULL;
   for (i = 0; i <= DETECT_MAX_STRING_LEVELS; i++)
     dynbuf_init(&st->levels[i].arena, ARENA_MAX);
   dynbuf_init(&st->strings, MATCH_STRINGS_MAX);
@@ -579,6 +682,14 @@ void detect_init(detect_t *d) {
   memset(d, 0, sizeof *d);
 }
 
+/* yajl re-lexes a token split across two yajl_parse() calls from its first
+ * byte, so a long string or number fed a few bytes at a time would cost time
+ * quadratic in its length. New bytes therefore go to yajl only once they are
+ * at least YAJL_BATCH_MIN and at least half of what was parsed before: every
+ * byte is lexed a bounded number of times, and detect_finish() parses the
+ * rest. */
+#define YAJL_BATCH_MIN 4096
+
 static void feed_yajl(detect_t *d, const char *payload, size_t len) {
   struct detect_state *st = d->state;
   if (st->failed || len <= d->parsed)
@@ -589,25 +700,34 @@ static void feed_yajl(detect_t *d, const char *payload, size_t len) {
   d->parsed = len;
 }
 
-void detect_feed(detect_t *d, const char *payload, size_t len) {
-  if (d->abandoned)
-    return;
-  if (!d->triggered) {
-    if (len <= d->scanned)
-      return;
-    if (!prefilter_window(payload, d->scanned, len)) {
-      d->scanned = len;
-      return;
-    }
+/* Runs the prefilter over the new bytes; 1 when yajl has (or now has) this
+ * payload. */
+static int trigger(detect_t *d, const char *payload, size_t len) {
+  if (d->triggered)
+    return 1;
+  if (len <= d->scanned)
+    return 0;
+  if (!prefilter_window(payload, d->scanned, len)) {
     d->scanned = len;
-    d->triggered = 1;
-    d->state = state_new();
-    if (d->state == NULL) {
-      d->abandoned = 1; /* out of memory: give up on this payload */
-      return;
-    }
+    return 0;
   }
-  feed_yajl(d, payload, len);
+  d->scanned = len;
+  d->triggered = 1;
+  d->state = state_new();
+  if (d->state == NULL) {
+    d->abandoned = 1; /* out of memory: give up on this payload */
+    return 0;
+  }
+  return 1;
+}
+
+void detect_feed(detect_t *d, const char *payload, size_t len) {
+  size_t fresh;
+  if (d->abandoned || !trigger(d, payload, len))
+    return;
+  fresh = len > d->parsed ? len - d->parsed : 0;
+  if (fresh >= YAJL_BATCH_MIN && fresh >= d->parsed / 2)
+    feed_yajl(d, payload, len);
 }
 
 void detect_abandon(detect_t *d) {
@@ -617,20 +737,21 @@ void detect_abandon(detect_t *d) {
 static detect_str field_str(const struct detect_state *st, int field) {
   detect_str s = {NULL, 0};
   if (st->field_present[field]) {
-    s.ptr = st->strings.ptr + st->field[field].off;
+    s.ptr = st->strings.ptr != NULL ? st->strings.ptr + st->field[field].off : "";
     s.len = st->field[field].len;
   }
   return s;
 }
 
-detect_status detect_finish(detect_t *d, const detect_match **match) {
-  struct detect_state *st = d->state;
+detect_status detect_finish(detect_t *d, const char *payload, size_t len,
+                            const detect_match **match) {
+  struct detect_state *st;
   if (match != NULL)
     *match = NULL;
-  if (d->abandoned)
-    return DETECT_OVERSIZED;
-  if (!d->triggered)
-    return DETECT_SKIPPED;
+  if (d->abandoned || !trigger(d, payload, len)) /* trigger() may abandon */
+    return d->abandoned ? DETECT_OVERSIZED : DETECT_SKIPPED;
+  st = d->state;
+  feed_yajl(d, payload, len);
   if (!st->failed && yajl_complete_parse(st->levels[0].yajl) != yajl_status_ok)
     st->failed = 1;
   if (st->failed)

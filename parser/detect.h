@@ -11,7 +11,7 @@
  * Work is incremental and linear: a cheap prefilter looks at each new byte
  * once; only when the payload contains "authenticate_meta", "link_token" or
  * "\u" (so that it might match) does yajl parse it, from where the payload
- * starts, and from then on every new byte goes straight to yajl. The heavy
+ * starts, and from then on new bytes follow it in batches. The heavy
  * state (yajl handle, object stack, captured strings) is allocated only for
  * such events and freed by detect_reset(), so an idle stream costs nothing
  * but this struct.
@@ -76,17 +76,21 @@ void detect_init(detect_t *d);
 /* Looks at the payload of the event in progress. payload and len describe the
  * whole payload received so far: every call passes the same bytes as the
  * previous one plus any new ones (the buffer may have moved). Only the new
- * bytes are examined. The detector keeps no pointer into payload. */
+ * bytes are examined, and they are handed to yajl in batches that grow with
+ * the payload, so a long token fed a byte at a time still costs linear time.
+ * The detector keeps no pointer into payload. */
 void detect_feed(detect_t *d, const char *payload, size_t len);
 
 /* Stops inspecting the payload in progress (it grew past a limit); its
  * status will be DETECT_OVERSIZED. */
 void detect_abandon(detect_t *d);
 
-/* Ends the payload in progress, after a last detect_feed() with the whole
- * payload. On DETECT_MATCH, *match (if match is not NULL) points at the
- * result, owned by the detector and valid until detect_reset(). */
-detect_status detect_finish(detect_t *d, const detect_match **match);
+/* Ends the payload in progress: payload and len are the whole payload (the
+ * same bytes detect_feed() saw, plus any not fed yet); what was not parsed
+ * yet is parsed now. On DETECT_MATCH, *match (if match is not NULL) points at
+ * the result, owned by the detector and valid until detect_reset(). */
+detect_status detect_finish(detect_t *d, const char *payload, size_t len,
+                            const detect_match **match);
 
 /* Frees the per-payload state; the detector is ready for the next payload. */
 void detect_reset(detect_t *d);

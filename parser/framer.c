@@ -99,34 +99,49 @@ void framer_event_begin(framer_t *f, uint64_t start) {
   f->event_start = start;
 }
 
-void framer_set_oversized(framer_t *f) {
-  if (f->oversized)
+/* Calls on_oversized once for the event in progress. */
+static void tell_oversized(framer_t *f) {
+  if (f->oversized_told)
     return;
-  f->oversized = 1;
+  f->oversized_told = 1;
   f->stats.oversized++;
-  detect_abandon(&f->detect);
   if (f->cb.on_oversized != NULL)
     f->cb.on_oversized(f->ctx, f->next_index);
 }
 
-void framer_payload_add(framer_t *f, const char *p, size_t n) {
-  size_t room;
+void framer_set_oversized(framer_t *f) {
   if (f->oversized)
     return;
-  room = f->max_event_bytes - f->data.len;
-  if (n > room) {
-    (void)dynbuf_add(&f->data, p, room);
-    framer_set_oversized(f);
+  f->oversized = 1;
+  detect_abandon(&f->detect);
+  /* An SSE block is an event only once it has a data line: a block whose
+   * event or id line overflowed is announced when its data begins. */
+  if (f->format != FRAMER_SSE || f->sse.has_data)
+    tell_oversized(f);
+}
+
+void framer_data_begins(framer_t *f) {
+  if (f->oversized)
+    tell_oversized(f);
+}
+
+void framer_payload_add(framer_t *f, const char *p, size_t n) {
+  size_t room = f->max_event_bytes - f->data.len;
+  size_t take = n < room ? n : room;
+  /* An oversized event still keeps its first max_event_bytes bytes. */
+  if (take > 0 && dynbuf_add(&f->data, p, take) != 0) {
+    framer_set_oversized(f); /* out of memory: treat as too big to inspect */
     return;
   }
-  if (dynbuf_add(&f->data, p, n) != 0)
-    framer_set_oversized(f); /* out of memory: treat as too big to inspect */
+  if (n > room)
+    framer_set_oversized(f);
 }
 
 static void event_done(framer_t *f, uint64_t end) {
   detect_reset(&f->detect);
   dynbuf_reset(&f->data, FRAMER_KEEP_BYTES);
   f->oversized = 0;
+  f->oversized_told = 0;
   f->in_event = 0;
   f->safe_offset = end;
 }
@@ -146,11 +161,12 @@ int framer_dispatch(framer_t *f, uint64_t end, const char *type, size_t type_len
   ev.id_len = id_len;
   ev.oversized = f->oversized;
   ev.match = NULL;
+  if (f->oversized)
+    tell_oversized(f);
   if (f->oversized) {
     ev.status = DETECT_OVERSIZED;
   } else if (f->inspect) {
-    detect_feed(&f->detect, f->data.ptr, f->data.len);
-    ev.status = detect_finish(&f->detect, &ev.match);
+    ev.status = detect_finish(&f->detect, f->data.ptr, f->data.len, &ev.match);
   } else {
     ev.status = DETECT_SKIPPED;
   }

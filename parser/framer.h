@@ -97,7 +97,9 @@ typedef struct sse_state {
   uint8_t block_open;     /* a field line was seen since the last blank line */
   uint8_t has_data;       /* the block had a data field (maybe empty) */
   uint8_t has_id;         /* the block had a valid id field */
-  uint8_t value_overflow; /* the event/id/retry value being read passed the cap */
+  uint8_t value_overflow; /* the event/id value being read passed the cap */
+  uint8_t retry_digits;   /* retry value so far: 0 empty, 1 all digits, 2 not a number */
+  uint64_t retry_ms;      /* retry value so far (saturates at UINT64_MAX) */
   char name[8];           /* field name being read (longer names are unknown) */
   dynbuf type;            /* "event" value of this block */
   dynbuf id;              /* "id" value of this block, once valid */
@@ -115,6 +117,8 @@ typedef struct framer_t {
   uint64_t event_start;    /* offset where the event in progress began */
   uint64_t next_index;     /* index the next dispatched event gets */
   int oversized;           /* the event in progress passed max_event_bytes */
+  int oversized_told;      /* on_oversized was called for the event in progress */
+  int cr_pending;          /* NDJSON: the line so far ends with a CR kept out of data */
   int in_event;            /* bytes of an event are in progress */
   dynbuf data;             /* payload of the event in progress */
   detect_t detect;

@@ -18,8 +18,12 @@ void framer_event_begin(framer_t *f, uint64_t start);
 void framer_payload_add(framer_t *f, const char *p, size_t n);
 
 /* Marks the event in progress oversized (once): stops the detector and calls
- * on_oversized. */
+ * on_oversized (for SSE, only once the block has a data line). */
 void framer_set_oversized(framer_t *f);
+
+/* SSE: the block in progress got its first data line, so it will be an
+ * event: an overflow seen before is announced now. */
+void framer_data_begins(framer_t *f);
 
 /* The event in progress is complete at offset end: reports it and readies
  * the framer for the next one. type and id may be NULL. Returns on_event's

@@ -13,13 +13,29 @@
 /* The line in progress ended at offset end (just past its LF, or the end of
  * the stream). Returns nonzero when on_event asked to stop. */
 static int line_end(framer_t *f, uint64_t end) {
-  if (f->data.len > 0 && f->data.ptr[f->data.len - 1] == '\r')
-    f->data.len--;
+  f->cr_pending = 0;
   if (!f->oversized && framer_payload_is_blank(f)) {
     framer_drop(f, end);
     return 0;
   }
   return framer_dispatch(f, end, NULL, 0, NULL, 0);
+}
+
+/* Adds line bytes that hold no LF. A CR at their end is held back until the
+ * next byte shows whether it belongs to a CRLF (then it is dropped), so that
+ * a line of exactly max_event_bytes followed by CRLF is not oversized. */
+static void line_bytes(framer_t *f, const char *p, size_t n) {
+  if (n == 0)
+    return;
+  if (f->cr_pending) {
+    framer_payload_add(f, "\r", 1);
+    f->cr_pending = 0;
+  }
+  if (p[n - 1] == '\r') {
+    n--;
+    f->cr_pending = 1;
+  }
+  framer_payload_add(f, p, n);
 }
 
 size_t ndjson_feed(framer_t *f, const char *buf, size_t len) {
@@ -31,10 +47,10 @@ size_t ndjson_feed(framer_t *f, const char *buf, size_t len) {
       framer_event_begin(f, f->offset + (uint64_t)(p - buf));
     nl = memchr(p, '\n', (size_t)(end - p));
     if (nl == NULL) {
-      framer_payload_add(f, p, (size_t)(end - p));
+      line_bytes(f, p, (size_t)(end - p));
       break;
     }
-    framer_payload_add(f, p, (size_t)(nl - p));
+    line_bytes(f, p, (size_t)(nl - p));
     p = nl + 1;
     if (line_end(f, f->offset + (uint64_t)(p - buf)) != 0)
       return (size_t)(p - buf);
@@ -43,6 +59,10 @@ size_t ndjson_feed(framer_t *f, const char *buf, size_t len) {
 }
 
 void ndjson_finish(framer_t *f) {
-  if (f->in_event)
-    (void)line_end(f, f->offset);
+  if (!f->in_event)
+    return;
+  /* A CR at the very end is not followed by LF: it is content. */
+  if (f->cr_pending)
+    framer_payload_add(f, "\r", 1);
+  (void)line_end(f, f->offset);
 }

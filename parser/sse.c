@@ -72,8 +72,30 @@ static void value_begin(framer_t *f, int field) {
     if (s->has_data)
       framer_payload_add(f, "\n", 1);
     s->has_data = 1;
+    framer_data_begins(f);
+  } else if (field == SSE_FIELD_RETRY) {
+    s->retry_digits = 0;
+    s->retry_ms = 0;
   } else if (field != SSE_FIELD_UNKNOWN) {
     s->value.len = 0;
+  }
+}
+
+/* A retry value is read as a number as it arrives, so that its length costs
+ * no memory: any non-digit makes the line ignored. */
+static void retry_bytes(sse_state *s, const char *p, size_t n) {
+  size_t i;
+  for (i = 0; i < n && s->retry_digits != 2; i++) {
+    unsigned digit = (unsigned)((unsigned char)p[i] - '0');
+    if (digit > 9) {
+      s->retry_digits = 2;
+    } else {
+      s->retry_digits = 1;
+      if (s->retry_ms > (UINT64_MAX - digit) / 10)
+        s->retry_ms = UINT64_MAX;
+      else
+        s->retry_ms = s->retry_ms * 10 + digit;
+    }
   }
 }
 
@@ -81,11 +103,12 @@ static void value_bytes(framer_t *f, const char *p, size_t n) {
   sse_state *s = &f->sse;
   if (s->field == SSE_FIELD_DATA) {
     framer_payload_add(f, p, n);
+  } else if (s->field == SSE_FIELD_RETRY) {
+    retry_bytes(s, p, n);
   } else if (s->field != SSE_FIELD_UNKNOWN && !s->value_overflow) {
     if (dynbuf_add(&s->value, p, n) != 0) {
       s->value_overflow = 1;
-      if (s->field != SSE_FIELD_RETRY)
-        framer_set_oversized(f);
+      framer_set_oversized(f);
     }
   }
 }
@@ -97,22 +120,8 @@ static void swap_dynbuf(dynbuf *a, dynbuf *b) {
 }
 
 static void retry_line_end(framer_t *f) {
-  const dynbuf *v = &f->sse.value;
-  uint64_t ms = 0;
-  size_t i;
-  if (v->len == 0 || f->sse.value_overflow)
-    return;
-  for (i = 0; i < v->len; i++) {
-    unsigned digit = (unsigned)(v->ptr[i] - '0');
-    if (digit > 9)
-      return;
-    if (ms > (UINT64_MAX - digit) / 10)
-      ms = UINT64_MAX;
-    else
-      ms = ms * 10 + digit;
-  }
-  if (f->cb.on_retry != NULL)
-    f->cb.on_retry(f->ctx, ms);
+  if (f->sse.retry_digits == 1 && f->cb.on_retry != NULL)
+    f->cb.on_retry(f->ctx, f->sse.retry_ms);
 }
 
 /* A field line ended: the value is complete. */

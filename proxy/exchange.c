@@ -51,6 +51,10 @@ typedef struct exchange {
   dynbuf unparsed;             /* client bytes waiting for the parser */
   dynbuf early_body;           /* request body, framed for upstream, waiting for it */
   int error_status;            /* status a callback chose to refuse the request with */
+  const char *parse_start;     /* bytes llhttp is parsing now: [parse_start, parse_end) */
+  const char *parse_end;
+  int value_at_end;            /* the last header value piece ended at parse_end */
+  char tail[2];                /* last two bytes of the previous read, oldest first */
   char peer_ip[64];            /* client address, for X-Forwarded-For and logs */
   /* the request */
   size_t route_index;
@@ -68,7 +72,11 @@ typedef struct exchange {
   int paused_for_unparsed;     /* client reads stopped: unparsed is full */
   /* the response */
   int resp_status;
-  int resp_started;            /* head sent to the client */
+  int resp_started;            /* head sent, or in resp_head about to be sent */
+  dynbuf resp_head;            /* head built but not written yet: it goes out with
+                                  the first body bytes or at the end of the read, so
+                                  that a response malformed within its first read
+                                  still becomes a clean 502 */
   int resp_chunked;            /* body framed as chunked for the client */
   int resp_close;              /* close the connection after this response */
   int stream_counted;          /* counted in streams_active */
@@ -146,24 +154,41 @@ static int client_write(exchange *ex, const uv_buf_t *bufs, unsigned n) {
 
 /* Writes response body bytes, in chunked framing when the response is. */
 static int client_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts) {
-  uv_buf_t bufs[4];
+  uv_buf_t bufs[5];
   char size_line[24];
   size_t total = 0;
   unsigned i;
   unsigned n = 0;
+  int rc;
   for (i = 0; i < nparts; i++)
     total += parts[i].len;
   if (total == 0)
     return 0;
+  if (ex->resp_head.len > 0)
+    bufs[n++] = uv_buf_init(ex->resp_head.ptr, (unsigned)ex->resp_head.len);
   if (ex->resp_chunked) {
     int len = snprintf(size_line, sizeof size_line, "%zx\r\n", total);
     bufs[n++] = uv_buf_init(size_line, (unsigned)len);
   }
-  for (i = 0; i < nparts && n < 3; i++)
+  for (i = 0; i < nparts && n < 4; i++)
     bufs[n++] = parts[i];
   if (ex->resp_chunked)
     bufs[n++] = uv_buf_init("\r\n", 2);
-  return client_write(ex, bufs, n);
+  rc = client_write(ex, bufs, n); /* copies: resp_head may go now */
+  dynbuf_reset(&ex->resp_head, 0);
+  return rc;
+}
+
+/* Writes the response head if it is still waiting. */
+static int client_flush_head(exchange *ex) {
+  uv_buf_t buf;
+  int rc;
+  if (ex->resp_head.len == 0)
+    return 0;
+  buf = uv_buf_init(ex->resp_head.ptr, (unsigned)ex->resp_head.len);
+  rc = client_write(ex, &buf, 1);
+  dynbuf_reset(&ex->resp_head, 0);
+  return rc;
 }
 
 /* ---- closing ------------------------------------------------------------ */
@@ -173,6 +198,7 @@ static void on_handle_closed(uv_handle_t *h) {
   if (--ex->handles_open > 0)
     return;
   http_head_free(&ex->req);
+  dynbuf_free(&ex->resp_head);
   dynbuf_free(&ex->unparsed);
   dynbuf_free(&ex->early_body);
   dynbuf_free(&ex->held);
@@ -345,9 +371,23 @@ static int on_message_begin(llhttp_t *p) {
   return 0;
 }
 
+/* The byte k (1 or 2) places before at, which may lie in the previous read. */
+static char byte_before(const exchange *ex, const char *at, size_t k) {
+  size_t here = (size_t)(at - ex->parse_start);
+  return k <= here ? at[-(ptrdiff_t)k] : ex->tail[2 - (k - here)];
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t len) {
   exchange *ex = ex_of(p);
-  int rc = http_head_add_target(&ex->req, at, len);
+  int rc;
+  /* llhttp skips any number of spaces before the target; HTTP/1.1 allows
+   * exactly one, and a relay must not read a request line differently from
+   * the server behind it. */
+  if (ex->req.target.len == 0 && byte_before(ex, at, 2) == ' ') {
+    llhttp_set_error_reason(p, "more than one space before the request target");
+    return -1;
+  }
+  rc = http_head_add_target(&ex->req, at, len);
   return rc == 0 ? 0 : head_error(ex, rc);
 }
 
@@ -357,9 +397,22 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
   return rc == 0 ? 0 : head_error(ex, rc);
 }
 
+/* llhttp 8.1 accepts obs-fold (a header line starting with a space or tab
+ * continues the previous value) even in strict mode, and hands the piece
+ * after the fold to this callback as more of the same value. A value may also
+ * arrive in pieces because the head was split across reads; only then does a
+ * piece start exactly where a read starts after the last one ended where its
+ * read ended. Any other second piece skipped a line end: a fold, refused
+ * (RFC 9112 5.2 lets a server refuse it with 400). */
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   exchange *ex = ex_of(p);
-  int rc = http_head_add_value(&ex->req, at, len);
+  int rc;
+  if (ex->req.in_value && !(ex->value_at_end && at == ex->parse_start)) {
+    llhttp_set_error_reason(p, "obs-fold header line");
+    return -1;
+  }
+  ex->value_at_end = at + len == ex->parse_end;
+  rc = http_head_add_value(&ex->req, at, len);
   return rc == 0 ? 0 : head_error(ex, rc);
 }
 
@@ -467,7 +520,17 @@ static const llhttp_settings_t request_settings = {
 
 /* Gives client bytes to llhttp, then acts on what it found. */
 static void client_parse(exchange *ex, const char *data, size_t len) {
-  llhttp_errno_t err = llhttp_execute(&ex->parser, data, len);
+  llhttp_errno_t err;
+  ex->parse_start = data;
+  ex->parse_end = data + len;
+  err = llhttp_execute(&ex->parser, data, len);
+  if (len >= 2) {
+    ex->tail[0] = data[len - 2];
+    ex->tail[1] = data[len - 1];
+  } else if (len == 1) {
+    ex->tail[0] = ex->tail[1];
+    ex->tail[1] = data[0];
+  }
   if (ex->state == EX_CLOSING)
     return;
   if (err == HPE_PAUSED) {
@@ -525,9 +588,10 @@ static void up_on_head(void *ctx, const upstream_response *r);
 static void up_on_body(void *ctx, const char *p, size_t n);
 static void up_on_end(void *ctx, int status);
 static void up_on_writable(void *ctx);
+static void up_on_read_end(void *ctx);
 
 static const upstream_callbacks upstream_cbs = {
-    up_on_connect, up_on_head, up_on_body, up_on_end, up_on_writable,
+    up_on_connect, up_on_head, up_on_body, up_on_end, up_on_writable, up_on_read_end,
 };
 
 static int route_inspects(const config_route *route) {
@@ -730,7 +794,6 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   framer_options fo;
   framer_format fmt = response_format(ex, r);
   dynbuf head;
-  uv_buf_t buf;
   size_t i;
   int rc = 0;
   fo.max_event_bytes = c->max_event_bytes;
@@ -791,9 +854,16 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   ex->resp_started = 1;
   ex->stream_counted = 1;
   METRICS_ADD(&ex->w->metrics, streams_active, 1);
-  buf = uv_buf_init(head.ptr, (unsigned)head.len);
-  (void)client_write(ex, &buf, 1);
-  dynbuf_free(&head);
+  dynbuf_free(&ex->resp_head);
+  ex->resp_head = head; /* written by client_write_body or up_on_read_end */
+}
+
+/* llhttp has parsed one upstream read: a head still waiting goes out now
+ * (a stream's head must reach the client before its first event does). */
+static void up_on_read_end(void *ctx) {
+  exchange *ex = ctx;
+  if (ex->state != EX_CLOSING)
+    (void)client_flush_head(ex);
 }
 
 /* Sends body bytes [forwarded, target) to the client: the first ones from
@@ -874,6 +944,8 @@ static void up_on_end(void *ctx, int status) {
       if (ex->state == EX_CLOSING)
         return;
     }
+    if (client_flush_head(ex) != 0)
+      return;
     if (ex->resp_chunked) {
       uv_buf_t last = uv_buf_init("0\r\n\r\n", 5);
       if (client_write(ex, &last, 1) != 0)
@@ -886,6 +958,12 @@ static void up_on_end(void *ctx, int status) {
   }
   upstream_release(ex->up, 0);
   ex->up = NULL;
+  if (ex->resp_head.len > 0) {
+    /* The head never left: the client gets a clean error instead. */
+    dynbuf_reset(&ex->resp_head, 0);
+    ex_stream_uncount(ex);
+    ex->resp_started = 0;
+  }
   if (!ex->resp_started) {
     LOG_WARN("upstream response failed", LOG_STR("stream_id", ex->stream_id),
              LOG_STR("error", status == UPSTREAM_E_MALFORMED ? "malformed response" : uv_strerror(status)));

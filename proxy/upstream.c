@@ -322,8 +322,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     response_end(c, 0);
     return;
   }
-  if (err != HPE_OK)
+  if (err != HPE_OK) {
     response_end(c, UPSTREAM_E_MALFORMED);
+    return;
+  }
+  if (c->cb->on_read_end != NULL)
+    c->cb->on_read_end(c->ctx);
 }
 
 /* ---- public API --------------------------------------------------------- */

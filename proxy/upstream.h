@@ -55,6 +55,8 @@ typedef struct upstream_callbacks {
   void (*on_end)(void *ctx, int status);
   /* The write queue fell under the low watermark after being above it. */
   void (*on_writable)(void *ctx);
+  /* The bytes of one read were parsed and the response goes on. */
+  void (*on_read_end)(void *ctx);
 } upstream_callbacks;
 
 typedef struct upstream_pool {
