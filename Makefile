@@ -38,8 +38,7 @@ test-asan: build-asan
 test: test-plain test-asan
 
 run: build
-	@echo "== authrelay-scan on examples/streams/auth-interrupt.sse (one JSON line per event/detection)"
-	$(BUILD)/authrelay-scan --format sse --chunk-size 7 < examples/streams/auth-interrupt.sse
+	@scripts/run.sh $(BUILD)
 
 bench-parser: build
 	$(BUILD)/bench-parser

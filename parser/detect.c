@@ -114,7 +114,8 @@ typedef struct level {
 
 struct detect_state {
   level levels[DETECT_MAX_STRING_LEVELS + 1];
-  int failed;            /* yajl reported an error on the payload */
+  int failed;            /* yajl reported an error on the payload, or bad UTF-8 */
+  size_t utf8_checked;   /* payload[0, utf8_checked) is whole, valid UTF-8 sequences */
   int matched;           /* a match was recorded */
   int need_tool_call_id; /* the match has no tool-call id yet */
   int need_tool_name;    /* the match has no connector and no tool name yet */
@@ -438,63 +439,8 @@ static int on_end(void *ctx) {
   return close_container(ctx);
 }
 
-/* 1 when s[0, len) is well-formed UTF-8 (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF). yajl lets overlong forms through. */
-static int utf8_valid(const unsigned char *s, size_t len) {
-  size_t i = 0;
-  while (i < len) {
-    unsigned c;
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    /* ASCII runs, 8 bytes at a time. */
-    while (len - i >= 8) {
-      uint64_t w;
-      memcpy(&w, s + i, 8);
-      if (w & 0x8080808080808080ull)
-        break;
-      i += 8;
-    }
-    if (i >= len)
-      break;
-    c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-      need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      need = 2;
-      if (c == 0xE0)
-        lo = 0xA0;
-      else if (c == 0xED)
-        hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      need = 3;
-      if (c == 0xF0)
-        lo = 0x90;
-      else if (c == 0xF4)
-        hi = 0x8F;
-    } else {
-      return 0;
-    }
-    if (len - i <= need)
-      return 0;
-    if (s[i + 1] < lo || s[i + 1] > hi)
-      return 0;
-    for (size_t k = 2; k <= need; k++) {
-      if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-        return 0;
-    }
-    i += need + 1;
-  }
-  return 1;
-}
-
 static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
   frame *fr = current_frame(ctx);
-  if (!utf8_valid(key, len))
-    return 0; /* invalid UTF-8: the payload is malformed */
   if (fr != NULL)
     fr->member = (uint8_t)classify_member(key, len);
   return 1;
@@ -536,8 +482,6 @@ static void look_inside_string(level *lv, const unsigned char *s, size_t len) {
 static int on_string(void *ctx, const unsigned char *s, size_t len) {
   level *lv = ctx;
   frame *fr = current_frame(lv);
-  if (!utf8_valid(s, len))
-    return 0; /* invalid UTF-8: the payload is malformed */
   if (lv->depth > DETECT_MAX_DEPTH)
     return 1;
   if (fr != NULL && fr->is_object) {
@@ -652,6 +596,7 @@ static struct detect_state *state_new(void) {
   if (st == NULL)
     return NULL;
   st->failed = st->matched = st->need_tool_call_id = st->need_tool_name = 0;
+  st->utf8_checked = 0;
   st->shape = DETECT_SHAPE_NONE;
   memset(st->field_present, 0, sizeof st->field_present);
   for (i = 0; i <= DETECT_MAX_STRING_LEVELS; i++)
@@ -690,8 +635,78 @@ void detect_init(detect_t *d) {
  * rest. */
 #define YAJL_BATCH_MIN 4096
 
+/* Checks s[0, len) as UTF-8 (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF; yajl itself lets overlong forms through). Returns
+ * -1 on an invalid sequence, else the length of the prefix made of whole
+ * sequences (a sequence cut by len is left for the next check). */
+static long utf8_check(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c;
+    size_t need;
+    size_t k;
+    unsigned lo = 0x80, hi = 0xBF;
+    while (len - i >= 8) { /* ASCII runs, 8 bytes at a time */
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ull)
+        break;
+      i += 8;
+    }
+    if (i >= len)
+      break;
+    c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if (c == 0xE0)
+        lo = 0xA0;
+      else if (c == 0xED)
+        hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if (c == 0xF0)
+        lo = 0x90;
+      else if (c == 0xF4)
+        hi = 0x8F;
+    } else {
+      return -1;
+    }
+    for (k = 1; k <= need; k++) {
+      unsigned b;
+      if (i + k >= len)
+        return (long)i; /* cut by len: decided by the next check */
+      b = s[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF))
+        return -1;
+    }
+    i += need + 1;
+  }
+  return (long)i;
+}
+
+/* The payload's raw bytes must be UTF-8. Only the payload is checked: text
+ * inside a string (JSON-in-string) comes from it, and what \u escapes
+ * produce is JSON's business, not an encoding error. */
+static void check_utf8(struct detect_state *st, const char *payload, size_t len, int final) {
+  long ok;
+  if (st->failed || len <= st->utf8_checked)
+    return;
+  ok = utf8_check((const unsigned char *)payload + st->utf8_checked, len - st->utf8_checked);
+  if (ok < 0 || (final && st->utf8_checked + (size_t)ok != len))
+    st->failed = 1;
+  else
+    st->utf8_checked += (size_t)ok;
+}
+
 static void feed_yajl(detect_t *d, const char *payload, size_t len) {
   struct detect_state *st = d->state;
+  check_utf8(st, payload, len, 0);
   if (st->failed || len <= d->parsed)
     return;
   if (yajl_parse(st->levels[0].yajl, (const unsigned char *)payload + d->parsed,
@@ -752,6 +767,7 @@ detect_status detect_finish(detect_t *d, const char *payload, size_t len,
     return d->abandoned ? DETECT_OVERSIZED : DETECT_SKIPPED;
   st = d->state;
   feed_yajl(d, payload, len);
+  check_utf8(st, payload, len, 1);
   if (!st->failed && yajl_complete_parse(st->levels[0].yajl) != yajl_status_ok)
     st->failed = 1;
   if (st->failed)

@@ -6,6 +6,7 @@
  * let open exchanges finish for drain_timeout_s, and the process exits 0.
  */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,22 @@ static void on_signal(uv_signal_t *s, int signum) {
     worker_drain(&d->workers[i]);
 }
 
+/* Each relayed stream holds two sockets; the default soft limit on open
+ * files (often 1024) would cap a relay at a few hundred streams. Raise it to
+ * the hard limit, as nginx's worker_rlimit_nofile lets operators do, and say
+ * how many streams that allows. */
+static void raise_open_files_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    (void)getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  LOG_DEBUG("open files limit", LOG_U64("nofile", (uint64_t)rl.rlim_cur));
+}
+
 int main(int argc, char **argv, char **envp) {
   static daemon_t d;
   char err[512];
@@ -97,6 +114,7 @@ int main(int argc, char **argv, char **envp) {
     return 0;
   }
   log_init(d.cfg.log_level, 2);
+  raise_open_files_limit();
   d.loop = uv_default_loop();
   d.workers = calloc((size_t)d.cfg.workers, sizeof *d.workers);
   if (d.workers == NULL)

@@ -35,6 +35,8 @@ int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_writ
   if (r == NULL)
     return UV_ENOMEM;
   for (i = 0; i < nbufs; i++) {
+    if (bufs[i].len == 0)
+      continue; /* an empty part may have a NULL base */
     memcpy(r->data + at, bufs[i].base, bufs[i].len);
     at += bufs[i].len;
   }

@@ -1410,8 +1410,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   uv_tcp_init(loop, &server);
-  if ((rc = uv_tcp_bind(&server, (struct sockaddr *)&addr, 0)) != 0 ||
-      (rc = uv_listen((uv_stream_t *)&server, 511, on_connection)) != 0) {
+  rc = uv_tcp_bind(&server, (struct sockaddr *)&addr, 0);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&server, 511, on_connection);
+  if (rc != 0) {
     fprintf(stderr, "agent-server: cannot listen on %s: %s\n", listen_arg, uv_strerror(rc));
     return 1;
   }

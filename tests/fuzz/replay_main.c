@@ -98,10 +98,14 @@ static int replay_dir(const char *dir) {
     fprintf(stderr, "replay: %s: %s\n", dir, strerror(errno));
     return -1;
   }
-  while ((de = readdir(d)) != NULL) {
-    size_t need = strlen(dir) + strlen(de->d_name) + 2;
+  for (;;) {
+    size_t need;
     char *path;
     struct stat st;
+    de = readdir(d);
+    if (de == NULL)
+      break;
+    need = strlen(dir) + strlen(de->d_name) + 2;
     if (de->d_name[0] == '.')
       continue;
     path = malloc(need);

@@ -872,6 +872,12 @@ static const vec robustness_vectors[] = {
      "{\"type\":\"authenticate_meta\",\"message\":\"a\xf4\x90\x80\x80"
      "b\"}",
      WANT_MALFORMED},
+    {"a lone surrogate escape is valid JSON text (the bytes are UTF-8), not an encoding error",
+     "{\"link_token\":\"t\",\"magic_link_url\":\"u\",\"message\":\"\\udc00\"}",
+     WANT_B(ABSENT, "t", "u", ABSENT, "\xed\xb0\x80", ABSENT)},
+    {"invalid UTF-8 in a member name",
+     "{\"type\":\"authenticate_meta\",\"k\xc0\xaf\":1}",
+     WANT_MALFORMED},
     {"invalid UTF-8 truncated 3-byte sequence",
      "{\"type\":\"authenticate_meta\",\"message\":\"a\xe2\x82\"}", WANT_MALFORMED},
     {"invalid UTF-8 truncated 4-byte sequence",

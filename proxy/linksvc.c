@@ -1,0 +1,657 @@
+/* linksvc: links and the streams waiting on them, in memory (see linksvc.h).
+ *
+ * Three intrusive hash tables (chained, power-of-two buckets, doubling as
+ * they fill, seeded hash): every link by token; pending links that new
+ * waits may join, by (user, connector); credentials by (user, connector).
+ * Two lists in time order: pending links by expiry (link_ttl_s is fixed and
+ * time does not go back, so minting order is expiry order and
+ * linksvc_expire() only looks at the oldest), and ended links by end time
+ * (forgotten from the oldest end).
+ *
+ * Callbacks: before the first one runs, the link's waiter list is moved to
+ * a list on the stack and the link is not touched again, so a callback may
+ * cancel other waiters (they leave the stack list), wait again (a new link
+ * is minted: this one is no longer pending) or cause this link to be
+ * forgotten.
+ */
+#include "linksvc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#define TOKEN_RANDOM_BYTES 16
+#define TABLE_BUCKETS_MIN 16
+#define TABLE_BUCKETS_MAX ((size_t)1 << 22)
+#define NOW_MS_MAX 253402300799000ull /* 9999-12-31T23:59:59Z: the time format's end */
+
+typedef struct linksvc_hnode_ hnode;
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* A credential kept against (user, connector). user and connector follow
+ * the struct in the same allocation; secret is its own, wiped when freed. */
+typedef struct cred {
+  hnode node;
+  const char *user;
+  const char *connector;
+  char *secret;
+  size_t len;
+} cred;
+
+/* ---- hashing and tables ---- */
+
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+/* FNV-1a over p[0, n), continued from h. */
+static uint64_t fnv(uint64_t h, const char *p, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+static uint64_t hash_token(const linksvc_t *ls, const char *token) {
+  return mix(fnv(ls->seed_ ^ 0xcbf29ce484222325ull, token, LINKSVC_TOKEN_LEN));
+}
+
+static uint64_t hash_key(const linksvc_t *ls, const char *user, size_t user_len,
+                         const char *connector, size_t connector_len) {
+  uint64_t h = fnv(ls->seed_ ^ 0x84222325cbf29ce4ull, user, user_len);
+  h = fnv(h, "", 1); /* the NUL between them: no two pairs hash alike by shifting */
+  return mix(fnv(h, connector, connector_len));
+}
+
+static hnode *table_first(const linksvc_table_ *t, uint64_t hash) {
+  if (t->nbuckets == 0)
+    return NULL;
+  return t->buckets[hash & (t->nbuckets - 1)];
+}
+
+/* Doubles the bucket array; on allocation failure the chains just grow. */
+static void table_grow(linksvc_table_ *t) {
+  size_t nb = t->nbuckets * 2;
+  hnode **b = calloc(nb, sizeof *b);
+  size_t i;
+  if (b == NULL)
+    return;
+  for (i = 0; i < t->nbuckets; i++) {
+    hnode *n = t->buckets[i];
+    while (n != NULL) {
+      hnode *next = n->next;
+      size_t j = n->hash & (nb - 1);
+      n->next = b[j];
+      b[j] = n;
+      n = next;
+    }
+  }
+  free(t->buckets);
+  t->buckets = b;
+  t->nbuckets = nb;
+}
+
+static int table_insert(linksvc_table_ *t, hnode *n, uint64_t hash) {
+  size_t j;
+  if (t->nbuckets == 0) {
+    t->buckets = calloc(TABLE_BUCKETS_MIN, sizeof *t->buckets);
+    if (t->buckets == NULL)
+      return -ENOMEM;
+    t->nbuckets = TABLE_BUCKETS_MIN;
+  } else if (t->count >= t->nbuckets && t->nbuckets < TABLE_BUCKETS_MAX) {
+    table_grow(t);
+  }
+  n->hash = hash;
+  j = hash & (t->nbuckets - 1);
+  n->next = t->buckets[j];
+  t->buckets[j] = n;
+  t->count++;
+  return 0;
+}
+
+static void table_remove(linksvc_table_ *t, hnode *n) {
+  hnode **pp = &t->buckets[n->hash & (t->nbuckets - 1)];
+  while (*pp != NULL && *pp != n)
+    pp = &(*pp)->next;
+  if (*pp == n) {
+    *pp = n->next;
+    t->count--;
+  }
+  n->next = NULL;
+}
+
+static void table_free(linksvc_table_ *t) {
+  free(t->buckets);
+  t->buckets = NULL;
+  t->nbuckets = 0;
+  t->count = 0;
+}
+
+/* ---- validation ---- */
+
+/* 1 when s is 1 to LINKSVC_USER_MAX visible ASCII bytes; its length in *n. */
+static int user_ok(const char *s, size_t *n) {
+  size_t i;
+  for (i = 0; i <= LINKSVC_USER_MAX && s[i] != '\0'; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x21 || c > 0x7e)
+      return 0;
+  }
+  *n = i;
+  return i > 0 && i <= LINKSVC_USER_MAX;
+}
+
+/* 1 when s is a slug of 1 to LINKSVC_CONNECTOR_MAX bytes of [a-z0-9_-]. */
+static int connector_ok(const char *s, size_t *n) {
+  size_t i;
+  for (i = 0; i <= LINKSVC_CONNECTOR_MAX && s[i] != '\0'; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return 0;
+  }
+  *n = i;
+  return i > 0 && i <= LINKSVC_CONNECTOR_MAX;
+}
+
+/* 1 when token[0, len) has the form of a link token. */
+static int token_ok(const char *token, size_t len) {
+  size_t i;
+  size_t plen = sizeof LINKSVC_TOKEN_PREFIX - 1;
+  if (token == NULL || len != LINKSVC_TOKEN_LEN || memcmp(token, LINKSVC_TOKEN_PREFIX, plen) != 0)
+    return 0;
+  for (i = plen; i < len; i++) {
+    char c = token[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return 0;
+  }
+  return 1;
+}
+
+/* ---- links ---- */
+
+static linksvc_link *find_token(const linksvc_t *ls, const char *token) {
+  uint64_t h = hash_token(ls, token);
+  hnode *n;
+  for (n = table_first(&ls->tokens_, h); n != NULL; n = n->next) {
+    linksvc_link *l = CONTAINER(n, linksvc_link, by_token_);
+    if (n->hash == h && memcmp(l->token, token, LINKSVC_TOKEN_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
+static linksvc_link *find_pending(const linksvc_t *ls, const char *user, size_t user_len,
+                                  const char *connector, size_t connector_len) {
+  uint64_t h = hash_key(ls, user, user_len, connector, connector_len);
+  hnode *n;
+  for (n = table_first(&ls->pending_, h); n != NULL; n = n->next) {
+    linksvc_link *l = CONTAINER(n, linksvc_link, by_key_);
+    if (n->hash == h && l->user_len == user_len && memcmp(l->user, user, user_len) == 0 &&
+        strcmp(l->connector, connector) == 0)
+      return l;
+  }
+  return NULL;
+}
+
+/* Appends l to the list [*oldest, *newest]. */
+static void list_append(linksvc_link **oldest, linksvc_link **newest, linksvc_link *l) {
+  l->newer_ = NULL;
+  l->older_ = *newest;
+  if (*newest != NULL)
+    (*newest)->newer_ = l;
+  else
+    *oldest = l;
+  *newest = l;
+}
+
+static void list_remove(linksvc_link **oldest, linksvc_link **newest, linksvc_link *l) {
+  if (l->older_ != NULL)
+    l->older_->newer_ = l->newer_;
+  else
+    *oldest = l->newer_;
+  if (l->newer_ != NULL)
+    l->newer_->older_ = l->older_;
+  else
+    *newest = l->older_;
+  l->older_ = NULL;
+  l->newer_ = NULL;
+}
+
+/* New waits no longer join l. */
+static void unkey(linksvc_t *ls, linksvc_link *l) {
+  if (l->keyed_) {
+    table_remove(&ls->pending_, &l->by_key_);
+    l->keyed_ = 0;
+  }
+}
+
+/* Moves a pending link to the ended list in state s. Its waiters stay on
+ * it, for fire(). */
+static void end_link(linksvc_t *ls, linksvc_link *l, linksvc_state s) {
+  unkey(ls, l);
+  list_remove(&ls->pending_oldest_, &ls->pending_newest_, l);
+  ls->npending--;
+  l->state = s;
+  l->ended_ms = ls->now_ms_;
+  list_append(&ls->ended_oldest_, &ls->ended_newest_, l);
+}
+
+/* Forgets an ended link. */
+static void forget(linksvc_t *ls, linksvc_link *l) {
+  list_remove(&ls->ended_oldest_, &ls->ended_newest_, l);
+  table_remove(&ls->tokens_, &l->by_token_);
+  ls->nlinks--;
+  free(l);
+}
+
+static void waiter_unlink(linksvc_waiter *w) {
+  if (w->prev_ != NULL)
+    w->prev_->next_ = w->next_;
+  else
+    *w->head_ = w->next_;
+  if (w->next_ != NULL)
+    w->next_->prev_ = w->prev_;
+  w->prev_ = NULL;
+  w->next_ = NULL;
+  w->head_ = NULL;
+}
+
+/* Runs the callback of every waiter of l, which has just ended. l is not
+ * touched once the first callback runs. */
+static void fire(linksvc_t *ls, linksvc_link *l, linksvc_outcome outcome) {
+  linksvc_waiter *list = l->waiters_;
+  linksvc_waiter *w;
+  l->waiters_ = NULL;
+  ls->nwaiters -= l->nwaiters;
+  l->nwaiters = 0;
+  for (w = list; w != NULL; w = w->next_) {
+    w->head_ = &list;
+    w->lnk_ = NULL;
+  }
+  while (list != NULL) {
+    w = list;
+    waiter_unlink(w);
+    w->waiting = 0;
+    w->cb_(w->ctx_, w, outcome);
+  }
+}
+
+static int format_time(uint64_t ms, char out[LINKSVC_TIME_LEN + 1]) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  if (gmtime_r(&t, &tm) == NULL ||
+      strftime(out, LINKSVC_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) != LINKSVC_TIME_LEN)
+    return -EINVAL;
+  return 0;
+}
+
+/* Mints a pending link for (user, connector). */
+static int mint(linksvc_t *ls, const char *user, size_t user_len, const char *connector,
+                size_t connector_len, linksvc_link **out) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char rnd[TOKEN_RANDOM_BYTES];
+  char token[LINKSVC_TOKEN_LEN + 1];
+  char expires[LINKSVC_TIME_LEN + 1];
+  uint64_t expires_ms = ls->now_ms_ + (uint64_t)ls->opt_.link_ttl_s * 1000;
+  linksvc_link *l;
+  char *u;
+  size_t plen = sizeof LINKSVC_TOKEN_PREFIX - 1;
+  size_t i;
+  int tries;
+  int rc;
+
+  if (format_time(expires_ms, expires) != 0)
+    return -EINVAL;
+  if (ls->nlinks >= ls->opt_.max_links) {
+    if (ls->ended_oldest_ == NULL)
+      return -ENOSPC;
+    forget(ls, ls->ended_oldest_);
+  }
+  memcpy(token, LINKSVC_TOKEN_PREFIX, plen);
+  for (tries = 0;; tries++) {
+    if (tries == 4 || RAND_bytes(rnd, sizeof rnd) != 1)
+      return -EIO;
+    for (i = 0; i < TOKEN_RANDOM_BYTES; i++) {
+      token[plen + 2 * i] = hex[rnd[i] >> 4];
+      token[plen + 2 * i + 1] = hex[rnd[i] & 15];
+    }
+    token[LINKSVC_TOKEN_LEN] = '\0';
+    if (find_token(ls, token) == NULL)
+      break;
+  }
+  l = calloc(1, sizeof *l + user_len + 1);
+  if (l == NULL)
+    return -ENOMEM;
+  u = (char *)(l + 1);
+  memcpy(u, user, user_len);
+  u[user_len] = '\0';
+  l->user = u;
+  l->user_len = user_len;
+  memcpy(l->token, token, sizeof token);
+  memcpy(l->path, LINKSVC_PATH_PREFIX, sizeof LINKSVC_PATH_PREFIX - 1);
+  memcpy(l->path + sizeof LINKSVC_PATH_PREFIX - 1, token, sizeof token);
+  memcpy(l->connector, connector, connector_len + 1);
+  memcpy(l->expires_at, expires, sizeof expires);
+  l->created_ms = ls->now_ms_;
+  l->expires_ms = expires_ms;
+  l->state = LINKSVC_STATE_PENDING;
+  rc = table_insert(&ls->tokens_, &l->by_token_, hash_token(ls, token));
+  if (rc != 0) {
+    free(l);
+    return rc;
+  }
+  rc = table_insert(&ls->pending_, &l->by_key_,
+                    hash_key(ls, user, user_len, connector, connector_len));
+  if (rc != 0) {
+    table_remove(&ls->tokens_, &l->by_token_);
+    free(l);
+    return rc;
+  }
+  l->keyed_ = 1;
+  list_append(&ls->pending_oldest_, &ls->pending_newest_, l);
+  ls->nlinks++;
+  ls->npending++;
+  *out = l;
+  return 0;
+}
+
+static void tick(linksvc_t *ls, uint64_t now_ms) {
+  if (now_ms > ls->now_ms_)
+    ls->now_ms_ = now_ms;
+}
+
+/* ---- credentials ---- */
+
+static cred *find_cred(const linksvc_t *ls, const char *user, size_t user_len,
+                       const char *connector, size_t connector_len) {
+  uint64_t h = hash_key(ls, user, user_len, connector, connector_len);
+  hnode *n;
+  for (n = table_first(&ls->creds_, h); n != NULL; n = n->next) {
+    cred *c = CONTAINER(n, cred, node);
+    if (n->hash == h && strlen(c->user) == user_len && memcmp(c->user, user, user_len) == 0 &&
+        strcmp(c->connector, connector) == 0)
+      return c;
+  }
+  return NULL;
+}
+
+static void cred_free(cred *c) {
+  if (c->secret != NULL) {
+    OPENSSL_cleanse(c->secret, c->len);
+    free(c->secret);
+  }
+  free(c);
+}
+
+/* Keeps secret[0, len) against the link's (user, connector). */
+static int cred_store(linksvc_t *ls, const linksvc_link *l, const char *secret, size_t len) {
+  size_t connector_len = strlen(l->connector);
+  cred *c = find_cred(ls, l->user, l->user_len, l->connector, connector_len);
+  char *copy;
+  char *p;
+  int rc;
+
+  if (c == NULL && ls->ncredentials >= ls->opt_.max_credentials)
+    return -ENOSPC;
+  copy = malloc(len);
+  if (copy == NULL)
+    return -ENOMEM;
+  memcpy(copy, secret, len);
+  if (c != NULL) {
+    OPENSSL_cleanse(c->secret, c->len);
+    free(c->secret);
+    c->secret = copy;
+    c->len = len;
+    return 0;
+  }
+  c = calloc(1, sizeof *c + l->user_len + 1 + connector_len + 1);
+  if (c == NULL) {
+    OPENSSL_cleanse(copy, len);
+    free(copy);
+    return -ENOMEM;
+  }
+  p = (char *)(c + 1);
+  memcpy(p, l->user, l->user_len + 1);
+  c->user = p;
+  p += l->user_len + 1;
+  memcpy(p, l->connector, connector_len + 1);
+  c->connector = p;
+  c->secret = copy;
+  c->len = len;
+  rc = table_insert(&ls->creds_, &c->node,
+                    hash_key(ls, l->user, l->user_len, l->connector, connector_len));
+  if (rc != 0) {
+    cred_free(c);
+    return rc;
+  }
+  ls->ncredentials++;
+  return 0;
+}
+
+/* ---- API ---- */
+
+int linksvc_init(linksvc_t *ls, const linksvc_options *opt) {
+  linksvc_options o = {0};
+  unsigned char seed[sizeof(uint64_t)];
+  if (opt != NULL)
+    o = *opt;
+  if (o.link_ttl_s == 0)
+    o.link_ttl_s = LINKSVC_DEFAULT_LINK_TTL_S;
+  if (o.retain_s == 0)
+    o.retain_s = LINKSVC_DEFAULT_RETAIN_S;
+  if (o.max_links == 0)
+    o.max_links = LINKSVC_DEFAULT_MAX_LINKS;
+  if (o.max_credentials == 0)
+    o.max_credentials = o.max_links;
+  if (o.link_ttl_s > LINKSVC_LINK_TTL_MAX_S)
+    return -EINVAL;
+  if (RAND_bytes(seed, sizeof seed) != 1)
+    return -EIO;
+  memset(ls, 0, sizeof *ls);
+  ls->opt_ = o;
+  memcpy(&ls->seed_, seed, sizeof seed);
+  return 0;
+}
+
+void linksvc_close(linksvc_t *ls) {
+  linksvc_link *l;
+  size_t i;
+  for (l = ls->pending_oldest_; l != NULL; l = l->newer_) {
+    linksvc_waiter *w = l->waiters_;
+    while (w != NULL) {
+      linksvc_waiter *next = w->next_;
+      w->waiting = 0;
+      w->lnk_ = NULL;
+      w->head_ = NULL;
+      w->prev_ = NULL;
+      w->next_ = NULL;
+      w = next;
+    }
+  }
+  for (i = 0; i < ls->tokens_.nbuckets; i++) {
+    hnode *n = ls->tokens_.buckets[i];
+    while (n != NULL) {
+      hnode *next = n->next;
+      free(CONTAINER(n, linksvc_link, by_token_));
+      n = next;
+    }
+  }
+  for (i = 0; i < ls->creds_.nbuckets; i++) {
+    hnode *n = ls->creds_.buckets[i];
+    while (n != NULL) {
+      hnode *next = n->next;
+      cred_free(CONTAINER(n, cred, node));
+      n = next;
+    }
+  }
+  table_free(&ls->tokens_);
+  table_free(&ls->pending_);
+  table_free(&ls->creds_);
+  OPENSSL_cleanse(ls, sizeof *ls);
+}
+
+int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char *connector,
+                 uint64_t now_ms, linksvc_done_cb cb, void *ctx) {
+  size_t user_len = 0;
+  size_t connector_len = 0;
+  linksvc_link *l;
+  int rc;
+
+  if (w->waiting)
+    return -EBUSY;
+  if (user == NULL || connector == NULL || cb == NULL || !user_ok(user, &user_len) ||
+      !connector_ok(connector, &connector_len) || now_ms > NOW_MS_MAX)
+    return -EINVAL;
+  tick(ls, now_ms);
+  l = find_pending(ls, user, user_len, connector, connector_len);
+  if (l != NULL && l->expires_ms <= ls->now_ms_) {
+    /* Past its time, waiting for linksvc_expire(): do not join it. */
+    unkey(ls, l);
+    l = NULL;
+  }
+  if (l == NULL) {
+    rc = mint(ls, user, user_len, connector, connector_len, &l);
+    if (rc != 0)
+      return rc;
+  }
+  memcpy(w->link.token, l->token, sizeof w->link.token);
+  memcpy(w->link.path, l->path, sizeof w->link.path);
+  memcpy(w->link.connector, l->connector, sizeof w->link.connector);
+  memcpy(w->link.expires_at, l->expires_at, sizeof w->link.expires_at);
+  w->link.created_ms = l->created_ms;
+  w->link.expires_ms = l->expires_ms;
+  w->waiting = 1;
+  w->lnk_ = l;
+  w->cb_ = cb;
+  w->ctx_ = ctx;
+  w->head_ = &l->waiters_;
+  w->prev_ = NULL;
+  w->next_ = l->waiters_;
+  if (l->waiters_ != NULL)
+    l->waiters_->prev_ = w;
+  l->waiters_ = w;
+  l->nwaiters++;
+  ls->nwaiters++;
+  return 0;
+}
+
+void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w) {
+  linksvc_link *l = w->lnk_;
+  if (!w->waiting)
+    return;
+  waiter_unlink(w);
+  w->waiting = 0;
+  w->lnk_ = NULL;
+  if (l == NULL) /* its link ended; its callback was still due */
+    return;
+  l->nwaiters--;
+  ls->nwaiters--;
+  if (l->nwaiters == 0 && l->state == LINKSVC_STATE_PENDING)
+    end_link(ls, l, LINKSVC_STATE_REVOKED);
+}
+
+int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, const char *credential,
+                     size_t cred_len, uint64_t now_ms) {
+  linksvc_link *l;
+  int rc;
+
+  tick(ls, now_ms);
+  if (!token_ok(token, token_len))
+    return -ENOENT;
+  l = find_token(ls, token);
+  if (l == NULL)
+    return -ENOENT;
+  switch (l->state) {
+  case LINKSVC_STATE_PENDING:
+    break;
+  case LINKSVC_STATE_COMPLETED:
+    return -EALREADY;
+  case LINKSVC_STATE_EXPIRED:
+    return -ETIMEDOUT;
+  case LINKSVC_STATE_REVOKED:
+  default:
+    return -ECANCELED;
+  }
+  if (l->expires_ms <= ls->now_ms_) {
+    end_link(ls, l, LINKSVC_STATE_EXPIRED);
+    fire(ls, l, LINKSVC_EXPIRED);
+    return -ETIMEDOUT;
+  }
+  if (credential == NULL || cred_len == 0)
+    return -EINVAL;
+  if (cred_len > LINKSVC_CREDENTIAL_MAX)
+    return -E2BIG;
+  rc = cred_store(ls, l, credential, cred_len);
+  if (rc != 0)
+    return rc;
+  end_link(ls, l, LINKSVC_STATE_COMPLETED);
+  fire(ls, l, LINKSVC_COMPLETED);
+  return 0;
+}
+
+void linksvc_expire(linksvc_t *ls, uint64_t now_ms) {
+  uint64_t retain_ms = (uint64_t)ls->opt_.retain_s * 1000;
+  linksvc_link *l;
+  tick(ls, now_ms);
+  for (;;) {
+    l = ls->pending_oldest_;
+    if (l == NULL || l->expires_ms > ls->now_ms_)
+      break;
+    end_link(ls, l, LINKSVC_STATE_EXPIRED);
+    fire(ls, l, LINKSVC_EXPIRED);
+  }
+  for (;;) {
+    l = ls->ended_oldest_;
+    if (l == NULL || l->ended_ms + retain_ms > ls->now_ms_)
+      break;
+    forget(ls, l);
+  }
+}
+
+const linksvc_link *linksvc_find(const linksvc_t *ls, const char *token, size_t token_len) {
+  if (!token_ok(token, token_len))
+    return NULL;
+  return find_token(ls, token);
+}
+
+int linksvc_credential(const linksvc_t *ls, const char *user, const char *connector,
+                       const char **cred_out, size_t *cred_len) {
+  size_t user_len = 0;
+  size_t connector_len = 0;
+  const cred *c;
+  if (user == NULL || connector == NULL || !user_ok(user, &user_len) ||
+      !connector_ok(connector, &connector_len))
+    return -ENOENT;
+  c = find_cred(ls, user, user_len, connector, connector_len);
+  if (c == NULL)
+    return -ENOENT;
+  *cred_out = c->secret;
+  *cred_len = c->len;
+  return 0;
+}
+
+const char *linksvc_state_name(linksvc_state s) {
+  switch (s) {
+  case LINKSVC_STATE_PENDING:
+    return "pending";
+  case LINKSVC_STATE_COMPLETED:
+    return "completed";
+  case LINKSVC_STATE_EXPIRED:
+    return "expired";
+  case LINKSVC_STATE_REVOKED:
+    return "revoked";
+  }
+  return "unknown";
+}

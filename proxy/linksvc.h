@@ -1,0 +1,230 @@
+/* linksvc: the link service as the relay sees it: links, and the streams
+ * waiting on them.
+ *
+ * When a stream must pause for (registered user, connector) (DESIGN.md,
+ * "The pause"), the exchange calls linksvc_wait(). The service mints a link
+ * for that pair, or joins the stream to the pending one: every stream
+ * waiting on one (user, connector) shares one link token and resumes
+ * together. The link's token, page path and expiry go into the stream's
+ * link_token event. The link page (/_authrelay/link/{token}) looks the link
+ * up with linksvc_find() and, when its form is submitted, calls
+ * linksvc_complete(): every waiter's callback runs with LINKSVC_COMPLETED.
+ * A timer calls linksvc_expire(): waiters of a link past its time get
+ * LINKSVC_EXPIRED. A stream that goes away (client disconnect, control-API
+ * cancel, its own pause timeout) calls linksvc_cancel(); the last waiter
+ * leaving a pending link revokes it.
+ *
+ * A link: token "ltk_" + 32 lower-case hex digits (16 bytes from
+ * RAND_bytes), the registered user, the connector slug, created and expiry
+ * times (expires = created + link_ttl_s), and a state:
+ *
+ *   pending --complete--> completed      (single use)
+ *           --expire----> expired        (now >= expires)
+ *           --cancel----> revoked        (its last waiter left)
+ *
+ * Links that have ended stay known for retain_s, so that a second submit
+ * of the form is told "already used" rather than "unknown"; then they are
+ * forgotten (and when max_links is reached, the oldest ended link is
+ * forgotten early to make room). A completed link's credential (the API
+ * key from the form) is kept against (user, connector), replacing an older
+ * one; it is never logged and is wiped (OPENSSL_cleanse) when freed.
+ *
+ * This first implementation keeps everything in memory; the SQLite-backed
+ * one replaces it behind this header. Times are milliseconds of the wall
+ * clock (Unix epoch), passed in by the caller and non-decreasing from call
+ * to call, so tests drive the service with a fake clock; linksvc does no
+ * I/O and knows nothing of libuv (the caller runs linksvc_expire from a
+ * uv_timer_t).
+ *
+ * One linksvc_t per loop, used from that loop's thread only: it is not
+ * thread-safe, by design (no locks on the relay's hot path).
+ *
+ * Callbacks run from inside linksvc_complete(), linksvc_expire() and
+ * nothing else. A callback may call linksvc_cancel() on any waiter (others
+ * of the same link included: they then get no callback), linksvc_wait()
+ * (its own waiter again, to pause anew, or others), linksvc_find(),
+ * linksvc_complete() and linksvc_expire(); it must not call linksvc_close().
+ */
+#ifndef AUTHRELAY_LINKSVC_H
+#define AUTHRELAY_LINKSVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINKSVC_TOKEN_PREFIX "ltk_"
+#define LINKSVC_TOKEN_LEN 36          /* "ltk_" + 32 hex digits */
+#define LINKSVC_PATH_PREFIX "/_authrelay/link/"
+#define LINKSVC_PATH_LEN (sizeof LINKSVC_PATH_PREFIX - 1 + LINKSVC_TOKEN_LEN)
+#define LINKSVC_TIME_LEN 20           /* "2026-05-04T18:30:00Z" */
+#define LINKSVC_USER_MAX 256          /* bytes in a registered user id */
+#define LINKSVC_CONNECTOR_MAX 64      /* bytes in a connector slug */
+#define LINKSVC_CREDENTIAL_MAX 4096   /* bytes in a credential */
+
+#define LINKSVC_DEFAULT_LINK_TTL_S 1800
+#define LINKSVC_DEFAULT_RETAIN_S 3600
+#define LINKSVC_DEFAULT_MAX_LINKS 100000
+#define LINKSVC_LINK_TTL_MAX_S (7 * 24 * 3600)
+
+typedef enum linksvc_state {
+  LINKSVC_STATE_PENDING = 0,
+  LINKSVC_STATE_COMPLETED,
+  LINKSVC_STATE_EXPIRED,
+  LINKSVC_STATE_REVOKED
+} linksvc_state;
+
+/* How a wait ended, as passed to linksvc_done_cb. */
+typedef enum linksvc_outcome {
+  LINKSVC_COMPLETED = 1, /* the account is connected: resume */
+  LINKSVC_EXPIRED        /* the link expired: link_expired, then after_expiry */
+} linksvc_outcome;
+
+typedef struct linksvc_options {
+  unsigned link_ttl_s;   /* link lifetime; 0: 1800; at most LINKSVC_LINK_TTL_MAX_S */
+  unsigned retain_s;     /* ended links stay known this long; 0: 3600 */
+  size_t max_links;      /* links known at once, pending or ended; 0: 100000 */
+  size_t max_credentials; /* credentials kept; 0: max_links */
+} linksvc_options;
+
+/* What a waiter is told about its link: a copy, owned by the waiter, valid
+ * from linksvc_wait() until the waiter is used again (it outlives the
+ * link). All strings NUL-terminated. */
+typedef struct linksvc_link_info {
+  char token[LINKSVC_TOKEN_LEN + 1];
+  char path[LINKSVC_PATH_LEN + 1];             /* "/_authrelay/link/ltk_..." */
+  char connector[LINKSVC_CONNECTOR_MAX + 1];
+  char expires_at[LINKSVC_TIME_LEN + 1];       /* RFC 3339, UTC */
+  uint64_t created_ms;
+  uint64_t expires_ms;
+} linksvc_link_info;
+
+/* A link, as linksvc_find() shows it. Owned by the linksvc_t: read-only to
+ * callers, and valid only until the next call into linksvc. */
+typedef struct linksvc_link linksvc_link;
+typedef struct linksvc_waiter linksvc_waiter;
+
+/* Called once per wait, when it ends other than by linksvc_cancel(). The
+ * waiter is no longer waiting when this runs (w->waiting is 0, w->link still
+ * holds the link's details) and may be reused at once. */
+typedef void (*linksvc_done_cb)(void *ctx, linksvc_waiter *w, linksvc_outcome outcome);
+
+/* One stream's interest in a link. The caller embeds it in its own struct,
+ * zeroed before its first use (memset, calloc), and keeps it in place while
+ * waiting; after a callback or a cancel it may be reused or freed. */
+struct linksvc_waiter {
+  linksvc_link_info link; /* out: the shared link's details */
+  int waiting;            /* out: 1 from linksvc_wait() until the callback or cancel */
+  /* private */
+  linksvc_link *lnk_;     /* the pending link, or NULL while its callback is due */
+  linksvc_waiter **head_; /* the list this waiter is on */
+  linksvc_waiter *prev_;
+  linksvc_waiter *next_;
+  linksvc_done_cb cb_;
+  void *ctx_;
+};
+
+struct linksvc_link {
+  char token[LINKSVC_TOKEN_LEN + 1];
+  char path[LINKSVC_PATH_LEN + 1];
+  char connector[LINKSVC_CONNECTOR_MAX + 1];
+  char expires_at[LINKSVC_TIME_LEN + 1];
+  const char *user;       /* NUL-terminated; owned by the link */
+  size_t user_len;
+  uint64_t created_ms;
+  uint64_t expires_ms;
+  uint64_t ended_ms;      /* when it left pending; 0 while pending */
+  linksvc_state state;
+  size_t nwaiters;        /* streams waiting on it (0 once ended) */
+  /* private */
+  struct linksvc_hnode_ {
+    struct linksvc_hnode_ *next;
+    uint64_t hash;
+  } by_token_, by_key_;   /* hash chains: every link; pending links by (user, connector) */
+  int keyed_;             /* in the (user, connector) index: new waits join it */
+  linksvc_link *older_;   /* pending list (by expiry) or ended list (by end time) */
+  linksvc_link *newer_;
+  linksvc_waiter *waiters_;
+};
+
+typedef struct linksvc_table_ {
+  struct linksvc_hnode_ **buckets;
+  size_t nbuckets; /* power of two, or 0 before the first insert */
+  size_t count;
+} linksvc_table_;
+
+typedef struct linksvc_t {
+  /* read-only to callers: counts for metrics */
+  size_t nlinks;       /* links known, pending or ended */
+  size_t npending;     /* pending links */
+  size_t nwaiters;     /* waiters on pending links */
+  size_t ncredentials; /* credentials kept */
+  /* private */
+  linksvc_options opt_;
+  uint64_t seed_;      /* hash seed, random */
+  uint64_t now_ms_;    /* the latest time passed in */
+  linksvc_table_ tokens_;
+  linksvc_table_ pending_;
+  linksvc_table_ creds_;
+  linksvc_link *pending_oldest_, *pending_newest_;
+  linksvc_link *ended_oldest_, *ended_newest_;
+} linksvc_t;
+
+/* Prepares ls. opt may be NULL (all defaults); it is copied. Returns 0,
+ * -EINVAL (link_ttl_s over LINKSVC_LINK_TTL_MAX_S) or -EIO (no random
+ * source for the hash seed). Allocates nothing until the first wait. */
+int linksvc_init(linksvc_t *ls, const linksvc_options *opt);
+
+/* Frees every link and credential (credentials wiped first) and zeroes ls.
+ * Waiters still waiting must still be valid memory: they are detached
+ * (waiting = 0) without a callback. Not from inside a callback. */
+void linksvc_close(linksvc_t *ls);
+
+/* w starts waiting on the pending link for (user, connector), minted now
+ * (expiry now_ms + link_ttl_s) when there is none. user: 1 to
+ * LINKSVC_USER_MAX bytes of visible ASCII (0x21-0x7e); connector: a slug
+ * of 1 to LINKSVC_CONNECTOR_MAX bytes of [a-z0-9_-]; both NUL-terminated,
+ * borrowed for the call. On success w->link holds the link's details,
+ * w->waiting is 1, and cb(ctx, w, outcome) will be called exactly once
+ * unless w is cancelled first. ctx is not owned.
+ * Returns 0, -EINVAL (bad user or connector, cb NULL), -EBUSY (w is already
+ * waiting), -ENOSPC (max_links pending links), -ENOMEM or -EIO (no random
+ * bytes for a token); w is then not waiting. */
+int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char *connector,
+                 uint64_t now_ms, linksvc_done_cb cb, void *ctx);
+
+/* w stops waiting, without a callback. When it was the last waiter of a
+ * pending link, the link is revoked (its token no longer completes). A
+ * no-op when w is not waiting. */
+void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w);
+
+/* The link page's form for token[0, token_len) was submitted with
+ * credential[0, cred_len) (borrowed; copied). On success the link is
+ * completed, the credential is kept against its (user, connector), and
+ * every waiter's callback runs with LINKSVC_COMPLETED before this returns.
+ * Returns 0, -ENOENT (no such link, or a malformed token), -EALREADY
+ * (already completed), -ETIMEDOUT (expired; a pending link found past its
+ * time is expired here, its waiters getting LINKSVC_EXPIRED), -ECANCELED
+ * (revoked), -EINVAL (empty credential), -E2BIG (credential over
+ * LINKSVC_CREDENTIAL_MAX), -ENOSPC (max_credentials reached) or -ENOMEM;
+ * on error the link is unchanged but for the expiry. */
+int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, const char *credential,
+                     size_t cred_len, uint64_t now_ms);
+
+/* Expires every pending link whose expiry is at or before now_ms (waiters
+ * get LINKSVC_EXPIRED) and forgets links that ended retain_s or more ago.
+ * Call it from a timer, e.g. every second. */
+void linksvc_expire(linksvc_t *ls, uint64_t now_ms);
+
+/* The link with token[0, token_len), pending or ended, or NULL. Owned by
+ * ls; valid until the next call into linksvc. */
+const linksvc_link *linksvc_find(const linksvc_t *ls, const char *token, size_t token_len);
+
+/* The credential kept for (user, connector): 0 with *cred, *cred_len
+ * pointing into ls (valid until the next call into linksvc; never log it),
+ * or -ENOENT. */
+int linksvc_credential(const linksvc_t *ls, const char *user, const char *connector,
+                       const char **cred, size_t *cred_len);
+
+/* "pending", "completed", "expired", "revoked" ("unknown" out of range). */
+const char *linksvc_state_name(linksvc_state s);
+
+#endif
