@@ -21,6 +21,8 @@
  */
 #include "exchange.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +31,13 @@
 
 #include "framer.h"
 #include "http.h"
+#include "identity.h"
+#include "inject.h"
 #include "jsonw.h"
+#include "linkpage.h"
 #include "log.h"
 #include "netio.h"
+#include "pausehub.h"
 
 enum exchange_state { EX_IDLE = 0, EX_HEAD, EX_CONNECTING, EX_ACTIVE, EX_CLOSING };
 
@@ -56,6 +62,25 @@ typedef struct exchange {
   int value_at_end;            /* the last header value piece ended at parse_end */
   char tail[2];                /* last two bytes of the previous read, oldest first */
   char peer_ip[64];            /* client address, for X-Forwarded-For and logs */
+  struct sockaddr_storage peer; /* client address, for the identity rules */
+  /* answers authrelay gives itself (the link page) */
+  int local;                   /* the request is for /_authrelay/: no upstream */
+  int local_ready;             /* its body was read: answer once parsing stops */
+  /* the pause (DESIGN.md "The pause") */
+  char user[IDENTITY_USER_MAX + 1]; /* trusted registered user; "" when none */
+  char host[256];              /* the request's Host, for magic_link_url */
+  unsigned pauses;             /* pauses so far in this response */
+  int pause_pending;           /* the framer stopped on a detection to act on */
+  uint64_t pause_start;        /* stream span of the detected event */
+  uint64_t pause_end;
+  char pause_connector[LINKSVC_CONNECTOR_MAX + 1];
+  char pause_message[512];     /* the detection's message ("" when none) */
+  int paused;                  /* waiting on the link: upstream not read */
+  uint64_t paused_since;       /* uv_now() when the pause began */
+  uint64_t paused_ms;          /* time paused in this response, for the access log */
+  pausehub_waiter waiter;      /* valid while paused */
+  int deferred_end;            /* the upstream response ended while paused */
+  int deferred_status;         /* its on_end status */
   /* the request */
   size_t route_index;
   upstream_conn *up;
@@ -93,8 +118,10 @@ typedef struct exchange {
 
 static void ex_close(exchange *ex);
 static void ex_finish_request(exchange *ex);
+static void pause_leave(exchange *ex, metrics_resume outcome);
 static void client_parse(exchange *ex, const char *data, size_t len);
 static void ex_start_upstream(exchange *ex);
+static void ex_answer_local(exchange *ex);
 
 static const config_t *cfg_of(const exchange *ex) {
   return ex->w->cfg;
@@ -121,7 +148,7 @@ static void client_on_written(void *ctx, int status) {
     ex_close(ex);
     return;
   }
-  if (ex->upstream_paused && ex->up != NULL &&
+  if (ex->upstream_paused && ex->up != NULL && !ex->paused &&
       uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) <= cfg_of(ex)->write_low_watermark) {
     ex->upstream_paused = 0;
     upstream_resume(ex->up);
@@ -214,7 +241,7 @@ static void ex_log_access(exchange *ex, const char *outcome) {
            LOG_STRN("path", http_head_str(&ex->req, ex->req.target), ex->req.target.len),
            LOG_U64("status", (uint64_t)ex->resp_status), LOG_U64("bytes_in", ex->bytes_in),
            LOG_U64("bytes_out", ex->bytes_out), LOG_U64("duration_ms", now - ex->start_ms),
-           LOG_U64("paused_ms", 0), LOG_STR("upstream", c->routes[ex->route_index].upstream),
+           LOG_U64("paused_ms", ex->paused_ms), LOG_STR("upstream", c->routes[ex->route_index].upstream),
            LOG_STR("outcome", outcome));
 }
 
@@ -232,6 +259,8 @@ static void ex_detach(exchange *ex) {
   if (ex->state != EX_IDLE && ex->resp_status != 0 && ex->stream_counted)
     ex_log_access(ex, "client_closed");
   ex->state = EX_CLOSING;
+  if (ex->paused)
+    pause_leave(ex, METRICS_RESUME_CLIENT_GONE);
   if (ex->up != NULL) {
     upstream_release(ex->up, 0);
     ex->up = NULL;
@@ -362,6 +391,14 @@ static int on_message_begin(llhttp_t *p) {
   ex->inspect = 0;
   ex->forwarded = 0;
   ex->upstream_paused = 0;
+  ex->local = 0;
+  ex->local_ready = 0;
+  ex->user[0] = '\0';
+  ex->host[0] = '\0';
+  ex->pauses = 0;
+  ex->paused_ms = 0;
+  ex->pause_pending = 0;
+  ex->deferred_end = 0;
   ex->start_ms = uv_now(&ex->w->loop);
   http_head_reset(&ex->req);
   dynbuf_reset(&ex->early_body, 0);
@@ -416,6 +453,31 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   return rc == 0 ? 0 : head_error(ex, rc);
 }
 
+/* Who the request is for (DESIGN.md "Identity"), and its Host. */
+static void ex_resolve_identity(exchange *ex) {
+  const config_t *c = cfg_of(ex);
+  const http_head *h = &ex->req;
+  const http_header *id = http_head_find(h, c->identity.header);
+  const http_header *sig = http_head_find(h, "x-registered-user-sig");
+  const http_header *host = http_head_find(h, "host");
+  identity_result r;
+  if (host != NULL && host->value.len < sizeof ex->host) {
+    memcpy(ex->host, http_head_str(h, host->value), host->value.len);
+    ex->host[host->value.len] = '\0';
+  }
+  if (id == NULL)
+    return;
+  if (identity_resolve(c, (const struct sockaddr *)&ex->peer, http_head_str(h, id->value), id->value.len,
+                       sig != NULL ? http_head_str(h, sig->value) : NULL, sig != NULL ? sig->value.len : 0,
+                       pausehub_now_ms() / 1000, &r) == 0 &&
+      r.trusted) {
+    memcpy(ex->user, r.user, r.user_len + 1);
+  } else {
+    LOG_DEBUG("registered user not trusted", LOG_STR("stream_id", ex->stream_id),
+              LOG_STR("reason", r.reason != NULL ? r.reason : "error"));
+  }
+}
+
 static int on_headers_complete(llhttp_t *p) {
   exchange *ex = ex_of(p);
   const config_t *c = cfg_of(ex);
@@ -426,11 +488,24 @@ static int on_headers_complete(llhttp_t *p) {
     ex->error_status = 501;
     return -1;
   }
+  ex->client_keep_alive = llhttp_should_keep_alive(p) != 0;
+  ex->client_http_minor = p->http_minor;
+  if (http_starts_with(http_head_str(&ex->req, ex->req.target), ex->req.target.len, "/_authrelay/")) {
+    if (p->method != HTTP_GET && p->method != HTTP_HEAD && p->method != HTTP_POST) {
+      ex->error_status = 405;
+      return -1;
+    }
+    ex->local = 1;
+    ex->head_request = p->method == HTTP_HEAD;
+    ex->state = EX_ACTIVE;
+    return 0;
+  }
   route = config_route_match(c, http_head_str(&ex->req, ex->req.target), ex->req.target.len);
   if (route == NULL) {
     ex->error_status = 404;
     return -1;
   }
+  ex_resolve_identity(ex);
   ex->route_index = (size_t)(route - c->routes);
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->max_body_bytes) {
     ex->error_status = 413;
@@ -447,8 +522,6 @@ static int on_headers_complete(llhttp_t *p) {
   }
   ex->head_request = p->method == HTTP_HEAD;
   ex->req_chunked = (p->flags & F_CHUNKED) != 0;
-  ex->client_keep_alive = llhttp_should_keep_alive(p) != 0;
-  ex->client_http_minor = p->http_minor;
   ex->state = EX_CONNECTING;
   ex->need_upstream = 1;
   return 0;
@@ -481,6 +554,14 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
   exchange *ex = ex_of(p);
   uv_buf_t bufs[3];
   char size_line[24];
+  if (ex->local) {
+    if (ex->early_body.len + len > LINKPAGE_MAX_FORM_BYTES ||
+        dynbuf_add(&ex->early_body, at, len) != 0) {
+      ex->error_status = 413;
+      return -1;
+    }
+    return 0;
+  }
   ex->req_body_bytes += len;
   if (ex->req_body_bytes > cfg_of(ex)->max_body_bytes) {
     ex->error_status = 413;
@@ -500,6 +581,10 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
 static int on_message_complete(llhttp_t *p) {
   exchange *ex = ex_of(p);
   ex->req_done = 1;
+  if (ex->local) {
+    ex->local_ready = 1;
+    return HPE_PAUSED;
+  }
   if (ex->req_chunked) {
     uv_buf_t last = uv_buf_init("0\r\n\r\n", 5);
     if (send_up(ex, &last, 1) != 0)
@@ -552,6 +637,9 @@ static void client_parse(exchange *ex, const char *data, size_t len) {
   if (ex->need_upstream) {
     ex->need_upstream = 0;
     ex_start_upstream(ex);
+  } else if (ex->local_ready) {
+    ex->local_ready = 0;
+    ex_answer_local(ex);
   }
 }
 
@@ -728,17 +816,67 @@ static void up_on_writable(void *ctx) {
 
 /* ---- the response ------------------------------------------------------- */
 
+/* Why a detection is not acted on, or NULL when the stream may pause. */
+static const char *pause_refusal(const exchange *ex, const detect_match *m) {
+  const config_t *c = cfg_of(ex);
+  const config_route *route = &c->routes[ex->route_index];
+  size_t i;
+  if (route->mode != CONFIG_MODE_INBAND)
+    return "tool-mode routes are not paused yet";
+  if (ex->framer.format != FRAMER_SSE && ex->framer.format != FRAMER_NDJSON)
+    return "only SSE and NDJSON streams are paused";
+  if (ex->user[0] == '\0')
+    return "no trusted registered user";
+  if (ex->pauses >= c->max_pauses_per_stream)
+    return "max_pauses_per_stream reached";
+  if (m->connector.ptr == NULL || m->connector.len == 0 || m->connector.len > LINKSVC_CONNECTOR_MAX)
+    return "no connector named";
+  for (i = 0; i < m->connector.len; i++) {
+    char ch = m->connector.ptr[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == '-'))
+      return "connector is not a slug";
+  }
+  return NULL;
+}
+
+/* Keeps what the pause needs from the event (valid only during on_event). */
+static void pause_note(exchange *ex, const framer_event *ev) {
+  const detect_match *m = ev->match;
+  size_t i;
+  ex->pause_pending = 1;
+  ex->pause_start = ev->start;
+  ex->pause_end = ev->end;
+  for (i = 0; i < m->connector.len; i++) {
+    char ch = m->connector.ptr[i];
+    ex->pause_connector[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  }
+  ex->pause_connector[m->connector.len] = '\0';
+  ex->pause_message[0] = '\0';
+  if (m->message.ptr != NULL && m->message.len < sizeof ex->pause_message) {
+    memcpy(ex->pause_message, m->message.ptr, m->message.len);
+    ex->pause_message[m->message.len] = '\0';
+  }
+}
+
 static int fr_on_event(void *ctx, const framer_event *ev) {
   exchange *ex = ctx;
   metrics_t *m = &ex->w->metrics;
   METRICS_ADD(m, events_by_format[ex->framer.format], 1);
   if (ev->status == DETECT_MATCH) {
+    const char *why;
     METRICS_ADD(m, detections_by_shape[ev->match->shape], 1);
+    why = pause_refusal(ex, ev->match);
+    if (why == NULL) {
+      pause_note(ex, ev);
+      return 1; /* stop here: the relay acts once framer_feed() returns */
+    }
     METRICS_ADD(m, detections_unhandled, 1);
     LOG_WARN("auth-required result passed through", LOG_STR("stream_id", ex->stream_id),
              LOG_STR("shape", detect_shape_name(ev->match->shape)),
              LOG_STRN("connector", ev->match->connector.ptr != NULL ? ev->match->connector.ptr : "",
-                      ev->match->connector.len));
+                      ev->match->connector.len),
+             LOG_STR("reason", why));
   } else if (ev->status == DETECT_MALFORMED) {
     METRICS_ADD(m, events_malformed, 1);
   }
@@ -893,11 +1031,27 @@ static void send_until(exchange *ex, uint64_t target, const char *p, size_t n, u
     ex_close(ex);
 }
 
+/* Where forwarding may go up to now: the framer's safe offset, or all of
+ * received when the event in progress is longer than max_event_bytes. */
+static uint64_t forward_target(const exchange *ex, uint64_t received) {
+  uint64_t target = framer_safe_offset(&ex->framer);
+  if (target < ex->forwarded)
+    target = ex->forwarded;
+  if (received - target > cfg_of(ex)->max_event_bytes)
+    target = received; /* an event in progress this long is forwarded in pieces */
+  return target;
+}
+
+static void flush_held_until(exchange *ex, uint64_t target) {
+  send_until(ex, target, NULL, 0, ex->forwarded + ex->held.len);
+}
+
+static void pause_begin(exchange *ex);
+static void resume_relaying(exchange *ex);
+
 static void up_on_body(void *ctx, const char *p, size_t n) {
   exchange *ex = ctx;
   uint64_t off0;
-  uint64_t off1;
-  uint64_t target;
   if (ex->state == EX_CLOSING)
     return;
   if (!ex->inspect) {
@@ -905,15 +1059,20 @@ static void up_on_body(void *ctx, const char *p, size_t n) {
     (void)client_write_body(ex, &part, 1);
     return;
   }
+  if (ex->paused) {
+    /* The rest of a read that was parsed after the pause began. */
+    if (dynbuf_add(&ex->held, p, n) != 0)
+      ex_close(ex);
+    return;
+  }
   off0 = ex->forwarded + ex->held.len;
-  off1 = off0 + n;
   (void)framer_feed(&ex->framer, p, n);
-  target = framer_safe_offset(&ex->framer);
-  if (target < ex->forwarded)
-    target = ex->forwarded;
-  if (off1 - target > cfg_of(ex)->max_event_bytes)
-    target = off1; /* an event in progress this long is forwarded in pieces */
-  send_until(ex, target, p, n, off0);
+  if (ex->pause_pending) {
+    send_until(ex, ex->pause_start, p, n, off0); /* the rest of p stays held */
+    pause_begin(ex);
+    return;
+  }
+  send_until(ex, forward_target(ex, off0 + n), p, n, off0);
 }
 
 /* Writes an SSE relay_error event (inside the chunked framing). */
@@ -933,10 +1092,9 @@ static void write_relay_error(exchange *ex, int status, const char *message) {
   dynbuf_free(&ev);
 }
 
-static void up_on_end(void *ctx, int status) {
-  exchange *ex = ctx;
-  if (ex->state == EX_CLOSING)
-    return;
+/* The upstream response ended (status as upstream's on_end) and the body
+ * bytes it delivered were all relayed: end the client's response. */
+static void response_ended(exchange *ex, int status) {
   if (status == 0) {
     if (ex->inspect) {
       framer_finish(&ex->framer);
@@ -951,13 +1109,9 @@ static void up_on_end(void *ctx, int status) {
       if (client_write(ex, &last, 1) != 0)
         return;
     }
-    upstream_release(ex->up, ex->req_done);
-    ex->up = NULL;
     ex_finish_request(ex);
     return;
   }
-  upstream_release(ex->up, 0);
-  ex->up = NULL;
   if (ex->resp_head.len > 0) {
     /* The head never left: the client gets a clean error instead. */
     dynbuf_reset(&ex->resp_head, 0);
@@ -989,6 +1143,188 @@ static void up_on_end(void *ctx, int status) {
   ex_close_after_writes(ex);
 }
 
+static void up_on_end(void *ctx, int status) {
+  exchange *ex = ctx;
+  if (ex->state == EX_CLOSING)
+    return;
+  /* Every body byte has been handed over: the connection may go. */
+  upstream_release(ex->up, status == 0 && ex->req_done);
+  ex->up = NULL;
+  if (ex->paused) {
+    ex->deferred_end = 1; /* held bytes go out first, when the pause ends */
+    ex->deferred_status = status;
+    return;
+  }
+  response_ended(ex, status);
+}
+
+/* ---- the pause ----------------------------------------------------------- */
+
+static inject_form inject_form_of(const exchange *ex) {
+  return ex->framer.format == FRAMER_NDJSON ? INJECT_NDJSON : INJECT_SSE;
+}
+
+/* Writes one injected event rendered by fn's caller into ev. */
+static void write_injected(exchange *ex, dynbuf *ev, int rc) {
+  if (rc == 0) {
+    uv_buf_t part = uv_buf_init(ev->ptr, (unsigned)ev->len);
+    (void)client_write_body(ex, &part, 1);
+  }
+  dynbuf_free(ev);
+}
+
+static void on_heartbeat(uv_timer_t *t) {
+  exchange *ex = t->data;
+  dynbuf ev;
+  if (!ex->paused)
+    return;
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  write_injected(ex, &ev, inject_heartbeat(&ev, inject_form_of(ex)));
+}
+
+static void pause_done(pausehub_waiter *pw, linksvc_outcome outcome);
+
+/* The framer stopped on a detection to act on, and everything before the
+ * event has gone out: withhold or forward the event, hold the rest, stop
+ * reading upstream, and tell the client where to connect the account. */
+static void pause_begin(exchange *ex) {
+  const config_t *c = cfg_of(ex);
+  const config_route *route = &c->routes[ex->route_index];
+  char url[1024];
+  inject_link link;
+  dynbuf ev;
+  int rc;
+  ex->pause_pending = 0;
+  if (ex->state == EX_CLOSING)
+    return;
+  if (route->on_detect == CONFIG_ON_DETECT_REPLACE) {
+    size_t n = (size_t)(ex->pause_end - ex->forwarded);
+    memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
+    ex->held.len -= n;
+    ex->forwarded = ex->pause_end;
+  } else {
+    flush_held_until(ex, ex->pause_end);
+    if (ex->state == EX_CLOSING)
+      return;
+  }
+  rc = pausehub_wait(&ex->w->mailbox, &ex->waiter, ex->user, ex->pause_connector,
+                     pausehub_now_ms(), pause_done);
+  if (rc != 0) {
+    LOG_WARN("cannot pause: link service refused", LOG_STR("stream_id", ex->stream_id),
+             LOG_STR("connector", ex->pause_connector), LOG_I64("error", rc));
+    METRICS_ADD(&ex->w->metrics, detections_unhandled, 1);
+    resume_relaying(ex);
+    return;
+  }
+  ex->paused = 1;
+  ex->pauses++;
+  ex->paused_since = uv_now(&ex->w->loop);
+  if (ex->up != NULL)
+    upstream_pause(ex->up);
+  METRICS_ADD(&ex->w->metrics, pauses_total, 1);
+  METRICS_ADD(&ex->w->metrics, pauses_active, 1);
+  if (c->public_url[0] != '\0')
+    snprintf(url, sizeof url, "%s%s", c->public_url, ex->waiter.w.link.path);
+  else
+    snprintf(url, sizeof url, "http://%s%s", ex->host[0] != '\0' ? ex->host : "localhost",
+             ex->waiter.w.link.path);
+  link.stream_id = ex->stream_id;
+  link.connector = ex->pause_connector;
+  link.link_token = ex->waiter.w.link.token;
+  link.magic_link_url = url;
+  link.expires_at = ex->waiter.w.link.expires_at;
+  link.message = ex->pause_message[0] != '\0' ? ex->pause_message : NULL;
+  LOG_INFO("paused", LOG_STR("stream_id", ex->stream_id), LOG_STR("registered_user", ex->user),
+           LOG_STR("connector", ex->pause_connector), LOG_U64("held_bytes", ex->held.len));
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  write_injected(ex, &ev, inject_link_token(&ev, inject_form_of(ex), &link));
+  if (ex->state != EX_CLOSING && inject_form_of(ex) == INJECT_SSE)
+    uv_timer_start(&ex->timer, on_heartbeat, (uint64_t)c->heartbeat_s * 1000,
+                   (uint64_t)c->heartbeat_s * 1000);
+}
+
+/* The pause is over (any outcome): stop waiting and count it. */
+static void pause_leave(exchange *ex, metrics_resume outcome) {
+  metrics_t *m = &ex->w->metrics;
+  if (!ex->paused)
+    return;
+  ex->paused = 0;
+  pausehub_cancel(&ex->waiter); /* a no-op when the outcome was delivered */
+  uv_timer_stop(&ex->timer);
+  METRICS_SUB(m, pauses_active, 1);
+  ex->paused_ms += uv_now(&ex->w->loop) - ex->paused_since;
+  METRICS_ADD(m, pause_ms_total, uv_now(&ex->w->loop) - ex->paused_since);
+  METRICS_ADD(m, resumes_by_outcome[outcome], 1);
+}
+
+/* Frames the held bytes the framer has not seen (they may pause the stream
+ * again), forwards what is complete, then reads upstream again or ends the
+ * response if it ended while paused. */
+static void resume_relaying(exchange *ex) {
+  uint64_t received = ex->forwarded + ex->held.len;
+  if (ex->framer.offset < received) {
+    size_t skip = (size_t)(ex->framer.offset - ex->forwarded);
+    (void)framer_feed(&ex->framer, ex->held.ptr + skip, (size_t)(received - ex->framer.offset));
+    if (ex->pause_pending) {
+      flush_held_until(ex, ex->pause_start);
+      pause_begin(ex);
+      return;
+    }
+  }
+  flush_held_until(ex, forward_target(ex, received));
+  if (ex->state == EX_CLOSING)
+    return;
+  if (ex->deferred_end) {
+    ex->deferred_end = 0;
+    response_ended(ex, ex->deferred_status);
+    return;
+  }
+  if (ex->up == NULL)
+    return;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) > cfg_of(ex)->write_high_watermark) {
+    ex->upstream_paused = 1; /* client_on_written resumes it */
+    return;
+  }
+  ex->upstream_paused = 0;
+  upstream_resume(ex->up);
+}
+
+/* The link service's outcome, on this loop (pausehub delivers it). */
+static void pause_done(pausehub_waiter *pw, linksvc_outcome outcome) {
+  exchange *ex = (exchange *)((char *)pw - offsetof(exchange, waiter));
+  const config_t *c;
+  dynbuf ev;
+  if (ex->state == EX_CLOSING || !ex->paused)
+    return;
+  c = cfg_of(ex);
+  pause_leave(ex, outcome == LINKSVC_COMPLETED ? METRICS_RESUME_COMPLETED : METRICS_RESUME_EXPIRED);
+  LOG_INFO("resumed", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause_connector),
+           LOG_STR("outcome", outcome == LINKSVC_COMPLETED ? "auth_complete" : "link_expired"));
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  if (outcome == LINKSVC_COMPLETED)
+    write_injected(ex, &ev, inject_auth_complete(&ev, inject_form_of(ex), ex->stream_id,
+                                                 ex->pause_connector));
+  else
+    write_injected(ex, &ev, inject_link_expired(&ev, inject_form_of(ex), ex->stream_id,
+                                                ex->pause_connector));
+  if (ex->state == EX_CLOSING)
+    return;
+  if (outcome == LINKSVC_EXPIRED && c->after_expiry == CONFIG_AFTER_EXPIRY_CLOSE) {
+    /* The stream ends here: a complete response for the client, and the
+     * upstream, whose response is cut short, is never pooled. */
+    if (ex->up != NULL) {
+      upstream_release(ex->up, 0);
+      ex->up = NULL;
+    }
+    ex->held.len = 0;
+    ex->deferred_end = 0;
+    ex->resp_close = 1;
+    response_ended(ex, 0);
+    return;
+  }
+  resume_relaying(ex);
+}
+
 /* The response is complete and the request was read: next request, or close. */
 static void ex_finish_request(exchange *ex) {
   dynbuf pipelined;
@@ -1018,6 +1354,74 @@ static void ex_finish_request(exchange *ex) {
   dynbuf_free(&pipelined);
 }
 
+/* ---- the link page -------------------------------------------------------- */
+
+/* Sends a complete HTML answer to a local request, then goes on like any
+ * finished exchange (keep-alive, pipelining). */
+static void ex_local_respond(exchange *ex, int status, const dynbuf *html) {
+  char head[512];
+  uv_buf_t bufs[2];
+  int n;
+  ex->resp_status = status;
+  ex->resp_close = !ex->client_keep_alive || ex->w->draining;
+  n = snprintf(head, sizeof head,
+               "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
+               "Cache-Control: no-store\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
+               "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'\r\n"
+               "%s\r\n",
+               status, http_reason(status), html->len, ex->resp_close ? "Connection: close\r\n" : "");
+  bufs[0] = uv_buf_init(head, (unsigned)n);
+  bufs[1] = uv_buf_init(html->ptr, (unsigned)(ex->head_request ? 0 : html->len));
+  ex->resp_started = 1;
+  if (client_write(ex, bufs, 2) != 0)
+    return;
+  ex_finish_request(ex);
+}
+
+/* /_authrelay/link/{token}: GET shows the form, POST completes the link. */
+static void ex_answer_local(exchange *ex) {
+  const char *target = http_head_str(&ex->req, ex->req.target);
+  size_t target_len = ex->req.target.len;
+  size_t prefix_len = strlen(LINKSVC_PATH_PREFIX);
+  const char *token = target + prefix_len;
+  size_t token_len = 0;
+  linksvc_link_info info;
+  linksvc_state state;
+  dynbuf html;
+  int status;
+  dynbuf_init(&html, 64 * 1024);
+  if (http_starts_with(target, target_len, LINKSVC_PATH_PREFIX)) {
+    while (prefix_len + token_len < target_len && token[token_len] != '?')
+      token_len++;
+  }
+  if (token_len == 0 || pausehub_lookup(ex->w->hub, token, token_len, &info, &state) != 0) {
+    linkpage_render_unknown(&html);
+    ex_local_respond(ex, 404, &html);
+  } else if (ex->parser.method != HTTP_POST) {
+    status = linkpage_render(&html, &info, state);
+    ex_local_respond(ex, status, &html);
+  } else {
+    char key[LINKSVC_CREDENTIAL_MAX + 1];
+    long key_len = linkpage_form_field(ex->early_body.ptr != NULL ? ex->early_body.ptr : "",
+                                       ex->early_body.len, "api_key", key, sizeof key);
+    int rc = key_len > 0 ? pausehub_complete(ex->w->hub, token, token_len, key, (size_t)key_len,
+                                             pausehub_now_ms())
+                         : -EINVAL;
+    memset(key, 0, sizeof key);
+    if (rc == 0) {
+      LOG_INFO("link completed", LOG_STR("connector", info.connector));
+      linkpage_render_connected(&html, info.connector);
+      ex_local_respond(ex, 200, &html);
+    } else {
+      linkpage_render_refused(&html, rc == -EINVAL ? "Enter an API key."
+                                     : "This link can no longer be used: ask the assistant again.");
+      ex_local_respond(ex, rc == -EINVAL ? 400 : 410, &html);
+    }
+  }
+  dynbuf_reset(&ex->early_body, 0);
+  dynbuf_free(&html);
+}
+
 /* ---- accepting ---------------------------------------------------------- */
 
 int exchange_accept(worker_t *w) {
@@ -1044,6 +1448,7 @@ int exchange_accept(worker_t *w) {
   ex->handles_open = 2;
   (void)uv_tcp_nodelay(&ex->tcp, 1);
   if (uv_tcp_getpeername(&ex->tcp, (struct sockaddr *)&peer, &peer_len) == 0) {
+    ex->peer = peer;
     if (peer.ss_family == AF_INET6)
       uv_ip6_name((struct sockaddr_in6 *)&peer, ex->peer_ip, sizeof ex->peer_ip);
     else

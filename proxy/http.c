@@ -207,3 +207,8 @@ int http_write_header(dynbuf *out, const char *name, const char *value, size_t v
     rc = dynbuf_add(out, "\r\n", 2);
   return rc;
 }
+
+int http_starts_with(const char *value, size_t len, const char *lit) {
+  size_t n = strlen(lit);
+  return len >= n && memcmp(value, lit, n) == 0;
+}

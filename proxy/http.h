@@ -58,6 +58,9 @@ const http_header *http_head_find(const http_head *h, const char *name);
 /* 1 when value is equal to lit, ignoring case. */
 int http_equals_nocase(const char *value, size_t len, const char *lit);
 
+/* 1 when value[0, len) begins with the NUL-terminated lit (case matters). */
+int http_starts_with(const char *value, size_t len, const char *lit);
+
 /* 1 when the comma-separated token list value holds token (case-insensitive). */
 int http_token_list_has(const char *value, size_t len, const char *token, size_t token_len);
 

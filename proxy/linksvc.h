@@ -192,8 +192,9 @@ int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char 
                  uint64_t now_ms, linksvc_done_cb cb, void *ctx);
 
 /* w stops waiting, without a callback. When it was the last waiter of a
- * pending link, the link is revoked (its token no longer completes). A
- * no-op when w is not waiting. */
+ * pending link, the link is revoked (its token no longer completes; its end
+ * time, for retain_s, is the latest time linksvc was given). A no-op when w
+ * is not waiting. */
 void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w);
 
 /* The link page's form for token[0, token_len) was submitted with

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "pausehub.h"
 #include "worker.h"
 
 typedef struct daemon_t {
@@ -28,6 +29,8 @@ typedef struct daemon_t {
   uv_signal_t sigterm;
   uv_signal_t sigint;
   uv_async_t worker_exited;
+  pausehub_t hub;         /* link state shared by the workers */
+  uv_timer_t expiry;      /* expires links once a second */
   int draining;
 } daemon_t;
 
@@ -47,6 +50,12 @@ static void close_main_handles(daemon_t *d) {
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->worker_exited, NULL);
+  uv_close((uv_handle_t *)&d->expiry, NULL);
+}
+
+static void on_expiry_tick(uv_timer_t *t) {
+  daemon_t *d = t->data;
+  pausehub_expire(&d->hub, pausehub_now_ms());
 }
 
 static void on_worker_exited(uv_async_t *a) {
@@ -115,6 +124,16 @@ int main(int argc, char **argv, char **envp) {
   }
   log_init(d.cfg.log_level, 2);
   raise_open_files_limit();
+  {
+    linksvc_options lo;
+    memset(&lo, 0, sizeof lo);
+    lo.link_ttl_s = d.cfg.pause_timeout_s;
+    rc = pausehub_init(&d.hub, &lo);
+    if (rc != 0) {
+      LOG_ERROR("cannot start the link service", LOG_STR("error", uv_strerror(rc)));
+      return 1;
+    }
+  }
   d.loop = uv_default_loop();
   d.workers = calloc((size_t)d.cfg.workers, sizeof *d.workers);
   if (d.workers == NULL)
@@ -138,13 +157,16 @@ int main(int argc, char **argv, char **envp) {
     return 1;
   }
   for (i = 0; i < (size_t)d.cfg.workers; i++) {
-    rc = worker_start(&d.workers[i], &d.worker_exited);
+    rc = worker_start(&d.workers[i], &d.worker_exited, &d.hub);
     if (rc != 0) {
       LOG_ERROR("cannot start worker", LOG_STR("error", uv_strerror(rc)));
       return 1;
     }
     d.nworkers++;
   }
+  uv_timer_init(d.loop, &d.expiry);
+  d.expiry.data = &d;
+  uv_timer_start(&d.expiry, on_expiry_tick, 1000, 1000);
   uv_signal_init(d.loop, &d.sigterm);
   uv_signal_init(d.loop, &d.sigint);
   d.sigterm.data = &d;
@@ -168,6 +190,7 @@ int main(int argc, char **argv, char **envp) {
   for (i = 0; i < d.nworkers; i++)
     worker_join(&d.workers[i]);
   free(d.workers);
+  pausehub_close(&d.hub);
   uv_loop_close(d.loop);
   LOG_INFO("stopped");
   config_free(&d.cfg);

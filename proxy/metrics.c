@@ -57,7 +57,11 @@ int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n) {
       SIMPLE("authrelay_upstream_pool_idle", "gauge", pool_idle, "Idle keep-alive upstream connections."),
       SIMPLE("authrelay_upstream_connects_total", "counter", pool_connects, "Upstream connections opened."),
       SIMPLE("authrelay_upstream_reuses_total", "counter", pool_reuses, "Requests sent on a pooled upstream connection."),
+      SIMPLE("authrelay_pauses_total", "counter", pauses_total, "Streams paused on an auth-required result."),
+      SIMPLE("authrelay_pauses_active", "gauge", pauses_active, "Streams paused now."),
+      SIMPLE("authrelay_pause_milliseconds_total", "counter", pause_ms_total, "Time streams spent paused, summed, in milliseconds."),
   };
+  static const char *const resume_outcomes[] = {"completed", "expired", "client_gone"};
   static const char *const formats[] = {"raw", "sse", "ndjson", "json"};
   static const char *const shapes[] = {"none", "authenticate_meta", "magic_link"};
   static const char *const upstream_kinds[] = {"connect", "timeout", "malformed", "closed"};
@@ -118,6 +122,13 @@ int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n) {
     snprintf(labels, sizeof labels, "{kind=\"%s\"}", upstream_kinds[i]);
     rc = line(out, "authrelay_upstream_errors_total", labels,
               sum_at(loops, n, offsetof(metrics_t, upstream_errors) + i * sizeof(uint64_t)));
+  }
+  if (rc == 0)
+    rc = help(out, "authrelay_resumes_total", "counter", "Pauses ended, by outcome.");
+  for (i = 0; rc == 0 && i < 3; i++) {
+    snprintf(labels, sizeof labels, "{outcome=\"%s\"}", resume_outcomes[i]);
+    rc = line(out, "authrelay_resumes_total", labels,
+              sum_at(loops, n, offsetof(metrics_t, resumes_by_outcome) + i * sizeof(uint64_t)));
   }
   return rc;
 }

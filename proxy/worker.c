@@ -85,6 +85,8 @@ static void worker_finish(worker_t *w) {
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
   if (!uv_is_closing((uv_handle_t *)&w->wakeup))
     uv_close((uv_handle_t *)&w->wakeup, NULL);
+  if (!uv_is_closing((uv_handle_t *)&w->mailbox.async))
+    pausehub_mailbox_close(&w->mailbox, NULL);
   if (w->listening) {
     w->listening = 0;
     uv_close((uv_handle_t *)&w->listener, NULL);
@@ -128,8 +130,12 @@ static void worker_main(void *arg) {
   uv_async_send(w->exited);
 }
 
-int worker_start(worker_t *w, uv_async_t *exited) {
+int worker_start(worker_t *w, uv_async_t *exited, pausehub_t *hub) {
   int rc = uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+  if (rc != 0)
+    return rc;
+  w->hub = hub;
+  rc = pausehub_mailbox_init(&w->mailbox, hub, &w->loop);
   if (rc != 0)
     return rc;
   w->wakeup.data = w;

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "pausehub.h"
 #include "upstream.h"
 
 struct exchange;
@@ -37,6 +38,8 @@ typedef struct worker_t {
   int drain_requested;         /* set by the main thread (atomic access) */
   uv_async_t *exited;          /* main loop's; sent when this loop has ended */
   int loop_ended;              /* set (atomic) just before exited is sent */
+  pausehub_t *hub;             /* process-wide link state; not owned */
+  pausehub_mailbox mailbox;    /* pause outcomes for this loop's streams */
 } worker_t;
 
 /* Prepares worker id for cfg and binds its listener (SO_REUSEPORT), in the
@@ -44,8 +47,9 @@ typedef struct worker_t {
 int worker_init(worker_t *w, int id, const config_t *cfg);
 
 /* Runs the loop on a new thread; exited (the main loop's, not owned) is sent
- * when the loop has ended. Returns 0 or a libuv error. */
-int worker_start(worker_t *w, uv_async_t *exited);
+ * when the loop has ended. hub (not owned) outlives the worker. Returns 0 or
+ * a libuv error. */
+int worker_start(worker_t *w, uv_async_t *exited, pausehub_t *hub);
 
 /* From any thread: stop accepting, let open exchanges finish, then end the
  * loop (after cfg->drain_timeout_s at most). */
