@@ -1,0 +1,262 @@
+"""Integration tests of auth interrupts (issue: detect, pause, link_token, resume).
+
+Real processes on loopback: the example agent server streams N events, an
+auth-required tool result, then M events; authrelay (embedded in-memory link
+service) sits in front; curl reads the stream; the test opens the link page
+and submits its form like a browser would. What the client receives must be
+exactly the direct stream with the auth-required event replaced by
+link_token, heartbeats and auth_complete: no byte lost, duplicated or
+reordered.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import AgentServer, Relay, curl  # noqa: E402
+
+USER = {"X-Registered-User-Id": "user_1"}
+
+
+class Stream:
+    """A streaming GET through curl; bytes collected by a thread."""
+
+    def __init__(self, url, headers=None):
+        args = ["curl", "-sS", "-N", "--max-time", "60"]
+        for k, v in (headers or {}).items():
+            args += ["-H", "%s: %s" % (k, v)]
+        self.proc = subprocess.Popen(args + [url], stdout=subprocess.PIPE)
+        self.data = b""
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while True:
+            chunk = self.proc.stdout.read1(65536)
+            if not chunk:
+                return
+            with self.lock:
+                self.data += chunk
+
+    def wait_for(self, pattern, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                m = re.search(pattern, self.data)
+            if m:
+                return m
+            time.sleep(0.02)
+        raise AssertionError("%r not seen in %r" % (pattern, self.data[-400:]))
+
+    def finish(self, timeout=30):
+        self.proc.wait(timeout)
+        self.thread.join(5)
+        self.proc.stdout.close()
+        return self.data
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.thread.join(5)
+        self.proc.stdout.close()
+
+
+def http(method, url, body=None):
+    req = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def sse_events(raw):
+    """Splits an SSE body into its blocks (each with its blank line)."""
+    return [b + b"\n\n" for b in raw.split(b"\n\n") if b]
+
+
+def injected(block):
+    return block.startswith(b": paused") or any(
+        block.startswith(b"event: " + t) for t in (b"link_token", b"auth_complete", b"link_expired"))
+
+
+def link_of(stream):
+    m = stream.wait_for(rb'"link_token":"(ltk_[0-9a-f]+)","magic_link_url":"([^"]+)"')
+    return m.group(1).decode(), m.group(2).decode()
+
+
+class PauseTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = AgentServer()
+        cls.relay = Relay(cls.agent.url, "--heartbeat-s", "1")
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.relay.stop()
+        cls.agent.stop()
+        assert code == 0, "authrelay exited with %r" % code
+
+    def complete(self, url, key="sk-test-123"):
+        page_status, page = http("GET", url)
+        self.assertEqual(page_status, 200)
+        self.assertIn('name="api_key"', page)
+        return http("POST", url, urllib.parse.urlencode({"api_key": key}).encode())
+
+    # 1. N events, pause, link page, M events byte-exact, upstream held back
+    def test_sse_pause_and_resume_byte_exact(self):
+        n, m = 5, 3000
+        path = "/stream?format=sse&count=%d&auth_at=%d&shape=mcp&size=1500" % (n + 1 + m, n)
+        _, direct, _ = curl(self.agent.url + path)
+        self.agent.reset()
+        s = Stream(self.relay.url + path, USER)
+        token, url = link_of(s)
+        self.assertTrue(url.startswith(self.relay.url + "/_authrelay/link/ltk_"), url)
+        s.wait_for(rb": paused\n\n")  # a heartbeat arrives while paused (heartbeat_s 1)
+        time.sleep(1.0)
+        stats = self.agent.stats()
+        # The agent server could not write while paused: TCP back-pressure.
+        self.assertGreater(stats["blocked_ms"], 300, stats)
+        self.assertLess(stats["events_sent"], n + 1 + m, stats)
+        with s.lock:
+            self.assertNotIn(b'"seq":%d' % (n + 1), s.data)  # nothing after the pause leaked
+        status, page = self.complete(url)
+        self.assertEqual(status, 200)
+        self.assertIn("Connected", page)
+        body = s.finish()
+        blocks = sse_events(body)
+        direct_blocks = sse_events(direct)
+        auth = [b for b in direct_blocks if b"authenticate_meta" in b]
+        self.assertEqual(len(auth), 1)
+        # The client got the direct stream with the auth event withheld...
+        self.assertEqual(b"".join(b for b in blocks if not injected(b)),
+                         b"".join(b for b in direct_blocks if b is not auth[0]))
+        # ...and link_token where it was, then heartbeats, then auth_complete.
+        kinds = [b.split(b"\n", 1)[0] for b in blocks]
+        i = kinds.index(b"event: link_token")
+        self.assertEqual(i, n)
+        j = kinds.index(b"event: auth_complete")
+        self.assertTrue(all(k == b": paused" for k in kinds[i + 1:j]))
+        self.assertGreaterEqual(j - i - 1, 1)
+        done = json.loads(blocks[j].split(b"data: ", 1)[1])
+        self.assertEqual(done["type"], "auth_complete")
+        self.assertEqual(done["connector"], "slack")
+        # A link works once.
+        self.assertEqual(http("POST", url, b"api_key=again")[0], 410)
+        self.assertEqual(http("GET", url)[0], 410)
+
+    def test_ndjson_pause_magic_link_shape(self):
+        path = "/stream?format=ndjson&count=12&auth_at=4&shape=magic_link&connector=github"
+        _, direct, _ = curl(self.agent.url + path)
+        s = Stream(self.relay.url + path, USER)
+        token, url = link_of(s)
+        self.assertEqual(self.complete(url)[0], 200)
+        body = s.finish()
+        lines = body.splitlines(keepends=True)
+        kinds = [json.loads(ln).get("type") for ln in lines]
+        self.assertEqual(kinds[4], "link_token")
+        self.assertEqual(kinds[5], "auth_complete")
+        link = json.loads(lines[4])
+        self.assertEqual(link["connector"], "github")
+        self.assertEqual(link["link_token"], token)
+        direct_lines = direct.splitlines(keepends=True)
+        self.assertIn(b"magic_link_url", direct_lines[4])
+        self.assertEqual(lines[:4] + lines[6:], direct_lines[:4] + direct_lines[5:])
+
+    def test_openai_and_vercel_shapes_pause(self):
+        for shape in ("openai", "vercel", "authenticate_meta"):
+            s = Stream(self.relay.url + "/stream?format=sse&count=4&auth_at=1&shape=" + shape, USER)
+            _, url = link_of(s)
+            self.assertEqual(self.complete(url)[0], 200, shape)
+            body = s.finish()
+            self.assertIn(b"event: auth_complete", body, shape)
+            self.assertIn(b'"seq":3', body, shape)
+
+    def test_streams_of_one_user_and_connector_share_the_link(self):
+        path = "/stream?format=sse&count=6&auth_at=2&shape=authenticate_meta&connector=notion"
+        streams = [Stream(self.relay.url + path, USER) for _ in range(3)]
+        tokens = {link_of(s)[0] for s in streams}
+        self.assertEqual(len(tokens), 1)
+        other = Stream(self.relay.url + path, {"X-Registered-User-Id": "user_2"})
+        self.assertNotIn(link_of(other)[0], tokens)
+        _, url = link_of(streams[0])
+        self.assertEqual(self.complete(url)[0], 200)
+        for s in streams:
+            body = s.finish()
+            self.assertEqual(body.count(b"event: auth_complete"), 1)
+            self.assertIn(b'"seq":5', body)
+        with other.lock:
+            self.assertNotIn(b"auth_complete", other.data)  # still paused
+        other.kill()
+
+    def test_without_trusted_identity_the_result_passes(self):
+        before = self.relay.metrics()
+        path = "/stream?format=sse&count=5&auth_at=2&shape=mcp"
+        _, direct, _ = curl(self.agent.url + path)
+        _, relayed, _ = curl(self.relay.url + path)
+        self.assertEqual(direct, relayed)
+        after = self.relay.metrics()
+        self.assertEqual(after["authrelay_detections_unhandled_total"]
+                         - before["authrelay_detections_unhandled_total"], 1)
+
+    def test_client_gone_revokes_the_link(self):
+        s = Stream(self.relay.url + "/stream?format=sse&count=5&auth_at=1&connector=linear", USER)
+        _, url = link_of(s)
+        s.kill()
+        deadline = time.time() + 5
+        while time.time() < deadline and http("GET", url)[0] != 410:
+            time.sleep(0.05)
+        status, page = http("GET", url)
+        self.assertEqual(status, 410)
+        self.assertIn("withdrawn", page)
+        metrics = self.relay.metrics()
+        self.assertGreaterEqual(metrics['authrelay_resumes_total{outcome="client_gone"}'], 1)
+
+    def test_unknown_link_and_bad_form(self):
+        self.assertEqual(http("GET", self.relay.url + "/_authrelay/link/ltk_" + "0" * 32)[0], 404)
+        s = Stream(self.relay.url + "/stream?format=sse&count=3&auth_at=1&connector=jira", USER)
+        _, url = link_of(s)
+        self.assertEqual(http("POST", url, b"other=1")[0], 400)  # no api_key: still pending
+        self.assertEqual(self.complete(url)[0], 200)
+        s.finish()
+
+
+class ExpiryAndKeepTest(unittest.TestCase):
+    def test_link_expiry_then_continue_and_keep(self):
+        agent = AgentServer()
+        relay = Relay(agent.url, "--pause-timeout-s", "2", "--on-detect", "keep")
+        try:
+            path = "/stream?format=sse&count=6&auth_at=2&shape=mcp"
+            s = Stream(relay.url + path, USER)
+            _, url = link_of(s)
+            body = s.finish()
+            blocks = sse_events(body)
+            kinds = [b.split(b"\n", 1)[0] for b in blocks]
+            # keep: the auth-required event itself, then link_token.
+            self.assertIn(b"authenticate_meta", blocks[2])
+            self.assertEqual(kinds[3], b"event: link_token")
+            self.assertIn(b"event: link_expired", kinds)
+            self.assertIn(b'"seq":5', body)
+            self.assertEqual(http("GET", url)[0], 410)
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print("%d passed, %d failed" % (result.testsRun - failed, failed))
+    sys.exit(1 if failed else 0)
