@@ -1,6 +1,7 @@
 /* control: /healthz, /readyz, /metrics. See control.h. */
 #include "control.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netio.h"
+#include "pausehub.h"
 
 #define CONTROL_HEAD_MAX 16384
 #define CONTROL_TIMEOUT_MS 10000
@@ -73,10 +75,101 @@ static int path_is(const http_head *h, const char *path) {
   return len >= n && memcmp(t, path, n) == 0 && (len == n || t[n] == '?');
 }
 
+/* 1 when the request carries "Authorization: Bearer <admin_key>". An empty
+ * admin_key turns the /v1 API off. Compared in constant time. */
+static int authorized(const control_conn *cc) {
+  const char *key = cc->control->cfg->admin_key;
+  size_t key_len = strlen(key);
+  const http_header *auth = http_head_find(&cc->req, "authorization");
+  const char *v;
+  unsigned char diff = 0;
+  size_t i;
+  if (key_len == 0 || auth == NULL)
+    return 0;
+  v = http_head_str(&cc->req, auth->value);
+  if (auth->value.len != key_len + 7 || memcmp(v, "Bearer ", 7) != 0)
+    return 0;
+  for (i = 0; i < key_len; i++)
+    diff |= (unsigned char)(v[7 + i] ^ key[i]);
+  return diff == 0;
+}
+
+/* /v1/streams, /v1/streams/{id}, POST /v1/streams/{id}/resume|cancel. */
+static void handle_streams(control_conn *cc) {
+  control_t *c = cc->control;
+  const http_head *h = &cc->req;
+  const char *t = http_head_str(h, h->target) + strlen("/v1/streams");
+  size_t len = h->target.len - strlen("/v1/streams");
+  const char *slash;
+  size_t id_len;
+  dynbuf out;
+  int rc;
+  if (memchr(t, '?', len) != NULL)
+    len = (size_t)((const char *)memchr(t, '?', len) - t);
+  if (!authorized(cc)) {
+    respond_json(cc, 401, "{\"error\":\"missing or wrong bearer key\"}\n");
+    return;
+  }
+  dynbuf_init(&out, 16 * 1024 * 1024);
+  if (len == 0 || (len == 1 && t[0] == '/')) {
+    if (cc->parser.method != HTTP_GET) {
+      respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
+    } else if (pausehub_render(c->hub, &out, NULL, 0) == 0 && dynbuf_add(&out, "\n", 1) == 0) {
+      respond(cc, 200, "application/json", out.ptr, out.len);
+    } else {
+      respond_json(cc, 500, "{\"error\":\"listing too large\"}\n");
+    }
+    dynbuf_free(&out);
+    return;
+  }
+  t++; /* past "/" */
+  len--;
+  slash = memchr(t, '/', len);
+  id_len = slash != NULL ? (size_t)(slash - t) : len;
+  if (slash == NULL) {
+    if (cc->parser.method != HTTP_GET) {
+      respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
+    } else if (pausehub_render(c->hub, &out, t, id_len) == 0 && dynbuf_add(&out, "\n", 1) == 0) {
+      respond(cc, 200, "application/json", out.ptr, out.len);
+    } else {
+      respond_json(cc, 404, "{\"error\":\"no paused stream with this id\"}\n");
+    }
+  } else {
+    const char *action = slash + 1;
+    size_t action_len = len - id_len - 1;
+    pausehub_outcome cmd;
+    if (action_len == 6 && memcmp(action, "resume", 6) == 0) {
+      cmd = PAUSEHUB_RESUMED;
+    } else if (action_len == 6 && memcmp(action, "cancel", 6) == 0) {
+      cmd = PAUSEHUB_CANCELLED;
+    } else {
+      respond_json(cc, 404, "{\"error\":\"not found\"}\n");
+      dynbuf_free(&out);
+      return;
+    }
+    if (cc->parser.method != HTTP_POST) {
+      respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
+    } else {
+      rc = pausehub_command(c->hub, t, id_len, cmd);
+      if (rc == 0)
+        respond_json(cc, 202, cmd == PAUSEHUB_RESUMED ? "{\"status\":\"resuming\"}\n"
+                                                      : "{\"status\":\"cancelling\"}\n");
+      else if (rc == -EALREADY)
+        respond_json(cc, 409, "{\"error\":\"the pause is ending already\"}\n");
+      else
+        respond_json(cc, 404, "{\"error\":\"no paused stream with this id\"}\n");
+    }
+  }
+  dynbuf_free(&out);
+}
+
 static void handle(control_conn *cc) {
   control_t *c = cc->control;
   const http_head *h = &cc->req;
-  if (cc->parser.method != HTTP_GET && cc->parser.method != HTTP_HEAD) {
+  if (path_is(h, "/v1/streams") ||
+      http_starts_with(http_head_str(h, h->target), h->target.len, "/v1/streams/")) {
+    handle_streams(cc);
+  } else if (cc->parser.method != HTTP_GET && cc->parser.method != HTTP_HEAD) {
     respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
   } else if (path_is(h, "/healthz")) {
     respond_json(cc, 200, "{\"status\":\"ok\"}\n");
@@ -183,7 +276,7 @@ static void on_connection(uv_stream_t *listener, int status) {
 }
 
 int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *workers,
-                 size_t nworkers) {
+                 size_t nworkers, pausehub_t *hub) {
   struct sockaddr_storage addr;
   int rc;
   memset(c, 0, sizeof *c);
@@ -191,6 +284,7 @@ int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *w
   c->cfg = cfg;
   c->workers = workers;
   c->nworkers = nworkers;
+  c->hub = hub;
   c->ready = 1;
   rc = netio_parse_addr(cfg->control_host, cfg->control_port, &addr);
   if (rc != 0)

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "pausehub.h"
 #include "worker.h"
 
 typedef struct control_t {
@@ -19,6 +20,7 @@ typedef struct control_t {
   uv_tcp_t listener;
   const config_t *cfg;    /* not owned */
   worker_t *workers;      /* not owned: their metrics are read */
+  pausehub_t *hub;        /* not owned: paused streams, resume and cancel */
   size_t nworkers;
   int ready;              /* 1 while accepting traffic; 0 when draining */
   int open;               /* the listener is open */
@@ -26,7 +28,7 @@ typedef struct control_t {
 
 /* Binds cfg's control address on loop. Returns 0 or a libuv error. */
 int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *workers,
-                 size_t nworkers);
+                 size_t nworkers, pausehub_t *hub);
 
 /* Stops listening (connections being answered finish). */
 void control_close(control_t *c);

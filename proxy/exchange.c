@@ -79,6 +79,12 @@ typedef struct exchange {
   uint64_t paused_since;       /* uv_now() when the pause began */
   uint64_t paused_ms;          /* time paused in this response, for the access log */
   pausehub_waiter waiter;      /* valid while paused */
+  /* resume: retry (the request is kept to be sent again) */
+  dynbuf replay_head;          /* request head as sent upstream; empty: not kept */
+  dynbuf replay_body;          /* request body as sent upstream (framed) */
+  int replay_ok;               /* the whole request fits under max_replay_body */
+  unsigned retries;            /* X-Authrelay-Retry of the attempt in flight */
+  int retrying;                /* the upstream exchange in flight is a retry */
   int deferred_end;            /* the upstream response ended while paused */
   int deferred_status;         /* its on_end status */
   /* the request */
@@ -122,6 +128,9 @@ static void pause_leave(exchange *ex, metrics_resume outcome);
 static void client_parse(exchange *ex, const char *data, size_t len);
 static void ex_start_upstream(exchange *ex);
 static void ex_answer_local(exchange *ex);
+static void retry_send(exchange *ex);
+static void retry_failed(exchange *ex, int status, const char *message);
+static int retry_on_head(exchange *ex, const upstream_response *r);
 
 static const config_t *cfg_of(const exchange *ex) {
   return ex->w->cfg;
@@ -226,6 +235,8 @@ static void on_handle_closed(uv_handle_t *h) {
     return;
   http_head_free(&ex->req);
   dynbuf_free(&ex->resp_head);
+  dynbuf_free(&ex->replay_head);
+  dynbuf_free(&ex->replay_body);
   dynbuf_free(&ex->unparsed);
   dynbuf_free(&ex->early_body);
   dynbuf_free(&ex->held);
@@ -397,6 +408,11 @@ static int on_message_begin(llhttp_t *p) {
   ex->host[0] = '\0';
   ex->pauses = 0;
   ex->paused_ms = 0;
+  ex->retries = 0;
+  ex->retrying = 0;
+  ex->replay_ok = 0;
+  dynbuf_reset(&ex->replay_head, 0);
+  dynbuf_reset(&ex->replay_body, 0);
   ex->pause_pending = 0;
   ex->deferred_end = 0;
   ex->start_ms = uv_now(&ex->w->loop);
@@ -524,12 +540,24 @@ static int on_headers_complete(llhttp_t *p) {
   ex->req_chunked = (p->flags & F_CHUNKED) != 0;
   ex->state = EX_CONNECTING;
   ex->need_upstream = 1;
+  if (route->resume == CONFIG_RESUME_RETRY) {
+    dynbuf_init(&ex->replay_body, c->max_replay_body + 1);
+    ex->replay_ok = 1;
+  }
   return 0;
 }
 
 /* Sends request body bytes upstream, or keeps them until it is ready. */
 static int send_up(exchange *ex, const uv_buf_t *bufs, unsigned n) {
   unsigned i;
+  if (ex->replay_ok) {
+    for (i = 0; i < n && ex->replay_ok; i++) {
+      if (dynbuf_add(&ex->replay_body, bufs[i].base, bufs[i].len) != 0) {
+        ex->replay_ok = 0; /* too big to send again: a pause resumes by continuing */
+        dynbuf_reset(&ex->replay_body, 0);
+      }
+    }
+  }
   if (ex->upstream_ready) {
     if (upstream_write(ex->up, bufs, n) != 0)
       return -1;
@@ -756,6 +784,12 @@ static void ex_upstream_ready(exchange *ex) {
     ex_refuse(ex, 431, "request head too large to forward");
     return;
   }
+  if (ex->replay_ok) {
+    dynbuf_free(&ex->replay_head);
+    dynbuf_init(&ex->replay_head, head.len + 64);
+    if (dynbuf_add(&ex->replay_head, head.ptr, head.len) != 0)
+      ex->replay_ok = 0;
+  }
   bufs[0] = uv_buf_init(head.ptr, (unsigned)head.len);
   bufs[1] = uv_buf_init(ex->early_body.ptr, (unsigned)ex->early_body.len);
   if (upstream_write(ex->up, bufs, ex->early_body.len > 0 ? 2 : 1) != 0 ||
@@ -799,11 +833,18 @@ static void up_on_connect(void *ctx, int status) {
     LOG_WARN("upstream connect failed", LOG_STR("stream_id", ex->stream_id),
              LOG_STR("upstream", cfg_of(ex)->routes[ex->route_index].upstream),
              LOG_STR("error", uv_strerror(status)));
+    if (ex->retrying) {
+      retry_failed(ex, 502, "retry: upstream connection failed");
+      return;
+    }
     ex_refuse(ex, status == UV_ETIMEDOUT ? 504 : 502,
               status == UV_ETIMEDOUT ? "upstream connect timed out" : "upstream refused the connection");
     return;
   }
-  ex_upstream_ready(ex);
+  if (ex->retrying)
+    retry_send(ex);
+  else
+    ex_upstream_ready(ex);
 }
 
 static void up_on_writable(void *ctx) {
@@ -930,10 +971,15 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   const config_t *c = cfg_of(ex);
   const http_head *h = r->head;
   framer_options fo;
-  framer_format fmt = response_format(ex, r);
+  framer_format fmt;
   dynbuf head;
   size_t i;
   int rc = 0;
+  if (ex->retrying) {
+    (void)retry_on_head(ex, r);
+    return;
+  }
+  fmt = response_format(ex, r);
   fo.max_event_bytes = c->max_event_bytes;
   fo.inspect = 1;
   framer_init(&ex->framer, fmt, &fo, &framer_cbs, ex);
@@ -1048,6 +1094,7 @@ static void flush_held_until(exchange *ex, uint64_t target) {
 
 static void pause_begin(exchange *ex);
 static void resume_relaying(exchange *ex);
+static void retry_start(exchange *ex);
 
 static void up_on_body(void *ctx, const char *p, size_t n) {
   exchange *ex = ctx;
@@ -1182,7 +1229,7 @@ static void on_heartbeat(uv_timer_t *t) {
   write_injected(ex, &ev, inject_heartbeat(&ev, inject_form_of(ex)));
 }
 
-static void pause_done(pausehub_waiter *pw, linksvc_outcome outcome);
+static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
 
 /* The framer stopped on a detection to act on, and everything before the
  * event has gone out: withhold or forward the event, hold the rest, stop
@@ -1207,8 +1254,8 @@ static void pause_begin(exchange *ex) {
     if (ex->state == EX_CLOSING)
       return;
   }
-  rc = pausehub_wait(&ex->w->mailbox, &ex->waiter, ex->user, ex->pause_connector,
-                     pausehub_now_ms(), pause_done);
+  rc = pausehub_wait(&ex->w->mailbox, &ex->waiter, ex->stream_id, ex->user, ex->pause_connector,
+                     ex->held.len, pausehub_now_ms(), pause_done);
   if (rc != 0) {
     LOG_WARN("cannot pause: link service refused", LOG_STR("stream_id", ex->stream_id),
              LOG_STR("connector", ex->pause_connector), LOG_I64("error", rc));
@@ -1289,40 +1336,148 @@ static void resume_relaying(exchange *ex) {
   upstream_resume(ex->up);
 }
 
-/* The link service's outcome, on this loop (pausehub delivers it). */
-static void pause_done(pausehub_waiter *pw, linksvc_outcome outcome) {
+/* Ends the client's response at once after an injected event: complete
+ * for the client, and the upstream, whose response is cut short, is never
+ * pooled. */
+static void end_stream_now(exchange *ex) {
+  if (ex->up != NULL) {
+    upstream_release(ex->up, 0);
+    ex->up = NULL;
+  }
+  ex->held.len = 0;
+  ex->deferred_end = 0;
+  ex->resp_close = 1;
+  response_ended(ex, 0);
+}
+
+/* How a pause ended, on this loop (pausehub delivers it). */
+static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
+  static const metrics_resume counted[] = {METRICS_RESUME_COMPLETED, METRICS_RESUME_EXPIRED,
+                                           METRICS_RESUME_OPERATOR, METRICS_RESUME_CANCELLED};
+  static const char *const names[] = {"auth_complete", "link_expired", "operator_resume",
+                                      "operator_cancel"};
   exchange *ex = (exchange *)((char *)pw - offsetof(exchange, waiter));
   const config_t *c;
   dynbuf ev;
+  int rc;
   if (ex->state == EX_CLOSING || !ex->paused)
     return;
   c = cfg_of(ex);
-  pause_leave(ex, outcome == LINKSVC_COMPLETED ? METRICS_RESUME_COMPLETED : METRICS_RESUME_EXPIRED);
-  LOG_INFO("resumed", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause_connector),
-           LOG_STR("outcome", outcome == LINKSVC_COMPLETED ? "auth_complete" : "link_expired"));
+  pause_leave(ex, counted[outcome]);
+  LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause_connector),
+           LOG_STR("outcome", names[outcome]));
   dynbuf_init(&ev, INJECT_MAX_BYTES);
-  if (outcome == LINKSVC_COMPLETED)
-    write_injected(ex, &ev, inject_auth_complete(&ev, inject_form_of(ex), ex->stream_id,
-                                                 ex->pause_connector));
-  else
-    write_injected(ex, &ev, inject_link_expired(&ev, inject_form_of(ex), ex->stream_id,
-                                                ex->pause_connector));
+  switch (outcome) {
+  case PAUSEHUB_EXPIRED:
+    rc = inject_link_expired(&ev, inject_form_of(ex), ex->stream_id, ex->pause_connector);
+    break;
+  case PAUSEHUB_CANCELLED:
+    rc = inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 499, "cancelled by the operator");
+    break;
+  case PAUSEHUB_COMPLETED:
+  case PAUSEHUB_RESUMED:
+  default:
+    rc = inject_auth_complete(&ev, inject_form_of(ex), ex->stream_id, ex->pause_connector);
+    break;
+  }
+  write_injected(ex, &ev, rc);
   if (ex->state == EX_CLOSING)
     return;
-  if (outcome == LINKSVC_EXPIRED && c->after_expiry == CONFIG_AFTER_EXPIRY_CLOSE) {
-    /* The stream ends here: a complete response for the client, and the
-     * upstream, whose response is cut short, is never pooled. */
-    if (ex->up != NULL) {
-      upstream_release(ex->up, 0);
-      ex->up = NULL;
-    }
-    ex->held.len = 0;
-    ex->deferred_end = 0;
-    ex->resp_close = 1;
-    response_ended(ex, 0);
+  if (outcome == PAUSEHUB_CANCELLED ||
+      (outcome == PAUSEHUB_EXPIRED && c->after_expiry == CONFIG_AFTER_EXPIRY_CLOSE)) {
+    end_stream_now(ex);
+    return;
+  }
+  if (outcome != PAUSEHUB_EXPIRED && c->routes[ex->route_index].resume == CONFIG_RESUME_RETRY) {
+    retry_start(ex);
     return;
   }
   resume_relaying(ex);
+}
+
+/* ---- resume: retry ------------------------------------------------------- */
+
+/* Sends the kept request again on a fresh upstream connection; its 2xx body
+ * is spliced into the client's stream (retry_on_head). Falls back to
+ * continue when the request could not be kept. */
+static void retry_start(exchange *ex) {
+  upstream_pool *pool = &ex->w->pools[ex->route_index];
+  int reused = 0;
+  if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || !ex->resp_chunked) {
+    LOG_WARN("retry not possible, continuing instead", LOG_STR("stream_id", ex->stream_id),
+             LOG_STR("reason", !ex->replay_ok ? "request larger than max_replay_body"
+                               : !ex->resp_chunked ? "response not chunked to the client"
+                                                   : "request not complete"));
+    resume_relaying(ex);
+    return;
+  }
+  if (ex->up != NULL) {
+    upstream_release(ex->up, 0); /* the old response is abandoned */
+    ex->up = NULL;
+  }
+  ex->held.len = 0;
+  ex->deferred_end = 0;
+  ex->retries++;
+  ex->retrying = 1;
+  if (upstream_acquire(pool, &upstream_cbs, ex, &ex->up, &reused) != 0) {
+    ex->up = NULL;
+    retry_failed(ex, 502, "retry: upstream unavailable");
+    return;
+  }
+  if (reused)
+    retry_send(ex);
+}
+
+/* Writes the kept head with X-Authrelay-Retry and the kept body. */
+static void retry_send(exchange *ex) {
+  char line[64];
+  uv_buf_t bufs[4];
+  int n = snprintf(line, sizeof line, "X-Authrelay-Retry: %u\r\n\r\n", ex->retries);
+  bufs[0] = uv_buf_init(ex->replay_head.ptr, (unsigned)(ex->replay_head.len - 2)); /* without its blank line */
+  bufs[1] = uv_buf_init(line, (unsigned)n);
+  bufs[2] = uv_buf_init(ex->replay_body.ptr, (unsigned)ex->replay_body.len);
+  if (upstream_write(ex->up, bufs, ex->replay_body.len > 0 ? 3 : 2) != 0 ||
+      upstream_start_response(ex->up, ex->head_request) != 0) {
+    retry_failed(ex, 502, "retry: upstream connection failed");
+    return;
+  }
+  LOG_INFO("retrying request", LOG_STR("stream_id", ex->stream_id), LOG_U64("retry", ex->retries));
+}
+
+/* The retried request's response head: a 2xx body continues the client's
+ * stream through a fresh framer; anything else ends it with relay_error.
+ * Returns 0 when the body is spliced. */
+static int retry_on_head(exchange *ex, const upstream_response *r) {
+  framer_options fo;
+  ex->retrying = 0;
+  if (r->status < 200 || r->status > 299) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "retry answered %d", r->status);
+    retry_failed(ex, r->status, msg);
+    return -1;
+  }
+  fo.max_event_bytes = cfg_of(ex)->max_event_bytes;
+  fo.inspect = 1;
+  framer_close(&ex->framer);
+  framer_init(&ex->framer, response_format(ex, r), &fo, &framer_cbs, ex);
+  if (ex->framer.format == FRAMER_RAW) {
+    retry_failed(ex, 502, "retry answered with another content type");
+    return -1;
+  }
+  ex->forwarded = 0;
+  ex->held.len = 0;
+  return 0;
+}
+
+/* The retry failed: the client's stream ends with relay_error. */
+static void retry_failed(exchange *ex, int status, const char *message) {
+  dynbuf ev;
+  ex->retrying = 0;
+  LOG_WARN("retry failed", LOG_STR("stream_id", ex->stream_id), LOG_STR("error", message));
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  write_injected(ex, &ev, inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, status, message));
+  if (ex->state != EX_CLOSING)
+    end_stream_now(ex);
 }
 
 /* The response is complete and the request was read: next request, or close. */

@@ -124,6 +124,8 @@ int main(int argc, char **argv, char **envp) {
   }
   log_init(d.cfg.log_level, 2);
   raise_open_files_limit();
+  if (d.cfg.admin_key[0] == '\0')
+    LOG_WARN("control API /v1 is off: set AUTHRELAY_ADMIN_KEY (or admin_key) to use it");
   {
     linksvc_options lo;
     memset(&lo, 0, sizeof lo);
@@ -151,7 +153,7 @@ int main(int argc, char **argv, char **envp) {
       d.cfg.listen_port = bound_port((uv_handle_t *)&d.workers[i].listener);
     }
   }
-  rc = control_init(&d.control, d.loop, &d.cfg, d.workers, (size_t)d.cfg.workers);
+  rc = control_init(&d.control, d.loop, &d.cfg, d.workers, (size_t)d.cfg.workers, &d.hub);
   if (rc != 0) {
     LOG_ERROR("cannot listen", LOG_STR("control", d.cfg.control), LOG_STR("error", uv_strerror(rc)));
     return 1;

@@ -61,7 +61,8 @@ int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n) {
       SIMPLE("authrelay_pauses_active", "gauge", pauses_active, "Streams paused now."),
       SIMPLE("authrelay_pause_milliseconds_total", "counter", pause_ms_total, "Time streams spent paused, summed, in milliseconds."),
   };
-  static const char *const resume_outcomes[] = {"completed", "expired", "client_gone"};
+  static const char *const resume_outcomes[] = {"completed", "expired", "client_gone", "operator",
+                                                "cancelled"};
   static const char *const formats[] = {"raw", "sse", "ndjson", "json"};
   static const char *const shapes[] = {"none", "authenticate_meta", "magic_link"};
   static const char *const upstream_kinds[] = {"connect", "timeout", "malformed", "closed"};
@@ -125,7 +126,7 @@ int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n) {
   }
   if (rc == 0)
     rc = help(out, "authrelay_resumes_total", "counter", "Pauses ended, by outcome.");
-  for (i = 0; rc == 0 && i < 3; i++) {
+  for (i = 0; rc == 0 && i < sizeof resume_outcomes / sizeof resume_outcomes[0]; i++) {
     snprintf(labels, sizeof labels, "{outcome=\"%s\"}", resume_outcomes[i]);
     rc = line(out, "authrelay_resumes_total", labels,
               sum_at(loops, n, offsetof(metrics_t, resumes_by_outcome) + i * sizeof(uint64_t)));

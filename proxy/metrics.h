@@ -47,13 +47,15 @@ typedef struct metrics_t {
   uint64_t pauses_total;            /* streams paused on a detection */
   uint64_t pauses_active;           /* streams paused now (gauge) */
   uint64_t pause_ms_total;          /* time streams spent paused, summed */
-  uint64_t resumes_by_outcome[3];   /* indexed by metrics_resume */
+  uint64_t resumes_by_outcome[5];   /* indexed by metrics_resume */
 } metrics_t;
 
 typedef enum metrics_resume {
   METRICS_RESUME_COMPLETED = 0, /* the account was connected */
   METRICS_RESUME_EXPIRED,       /* the link expired */
-  METRICS_RESUME_CLIENT_GONE    /* the client went away while paused */
+  METRICS_RESUME_CLIENT_GONE,   /* the client went away while paused */
+  METRICS_RESUME_OPERATOR,      /* control API resume */
+  METRICS_RESUME_CANCELLED      /* control API cancel */
 } metrics_resume;
 
 #define METRICS_ADD(m, field, n) __atomic_fetch_add(&(m)->field, (uint64_t)(n), __ATOMIC_RELAXED)

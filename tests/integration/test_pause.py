@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import AgentServer, Relay, curl  # noqa: E402
 
 USER = {"X-Registered-User-Id": "user_1"}
+ADMIN_KEY = "test-admin-key-0123456789"
 
 
 class Stream:
@@ -71,8 +72,8 @@ class Stream:
         self.proc.stdout.close()
 
 
-def http(method, url, body=None):
-    req = urllib.request.Request(url, data=body, method=method)
+def http(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     if body is not None:
         req.add_header("Content-Type", "application/x-www-form-urlencoded")
     try:
@@ -101,7 +102,7 @@ class PauseTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.agent = AgentServer()
-        cls.relay = Relay(cls.agent.url, "--heartbeat-s", "1")
+        cls.relay = Relay(cls.agent.url, "--heartbeat-s", "1", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
 
     @classmethod
     def tearDownClass(cls):
@@ -224,6 +225,47 @@ class PauseTest(unittest.TestCase):
         metrics = self.relay.metrics()
         self.assertGreaterEqual(metrics['authrelay_resumes_total{outcome="client_gone"}'], 1)
 
+    def control(self, method, path):
+        status, body = http(method, self.relay.control_url + path, b"" if method == "POST" else None,
+                            {"Authorization": "Bearer " + ADMIN_KEY})
+        return status, (json.loads(body) if body.startswith("{") else body)
+
+    def test_control_api_refuses_without_the_bearer_key(self):
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN_KEY}):
+            self.assertEqual(http("GET", self.relay.control_url + "/v1/streams", None, headers)[0], 401)
+        self.assertEqual(http("POST", self.relay.control_url + "/v1/streams/st_1/cancel", b"")[0], 401)
+
+    def test_control_api_lists_resumes_and_cancels(self):
+        user = {"X-Registered-User-Id": "user_ops"}
+        a = Stream(self.relay.url + "/stream?format=sse&count=5&auth_at=1&connector=asana", user)
+        link_of(a)
+        sid = json.loads(a.wait_for(rb"event: link_token\ndata: (\{.*\})\n").group(1))["stream_id"]
+        status, listing = self.control("GET", "/v1/streams")
+        self.assertEqual(status, 200)
+        mine = [st for st in listing["streams"] if st["stream_id"] == sid]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(mine[0]["registered_user"], "user_ops")
+        self.assertEqual(mine[0]["connector"], "asana")
+        self.assertEqual(mine[0]["state"], "paused")
+        self.assertIn("paused_since_ms", mine[0])
+        self.assertIn("held_bytes", mine[0])
+        self.assertEqual(self.control("GET", "/v1/streams/" + sid)[1]["stream_id"], sid)
+        self.assertEqual(self.control("POST", "/v1/streams/" + sid + "/resume")[0], 202)
+        body = a.finish()
+        self.assertIn(b"event: auth_complete", body)
+        self.assertIn(b'"seq":4', body)
+        self.assertEqual(self.control("GET", "/v1/streams/" + sid)[0], 404)
+        self.assertEqual(self.control("POST", "/v1/streams/" + sid + "/cancel")[0], 404)
+        b = Stream(self.relay.url + "/stream?format=sse&count=5&auth_at=1&connector=zoom", user)
+        link_of(b)
+        sid = json.loads(b.wait_for(rb"event: link_token\ndata: (\{.*\})\n").group(1))["stream_id"]
+        self.assertEqual(self.control("POST", "/v1/streams/" + sid + "/cancel")[0], 202)
+        body = b.finish()
+        err = json.loads(body.split(b"event: relay_error\ndata: ", 1)[1].split(b"\n", 1)[0])
+        self.assertEqual(err["type"], "relay_error")
+        self.assertEqual(err["stream_id"], sid)
+        self.assertNotIn(b'"seq":2', body)
+
     def test_unknown_link_and_bad_form(self):
         self.assertEqual(http("GET", self.relay.url + "/_authrelay/link/ltk_" + "0" * 32)[0], 404)
         s = Stream(self.relay.url + "/stream?format=sse&count=3&auth_at=1&connector=jira", USER)
@@ -250,6 +292,38 @@ class ExpiryAndKeepTest(unittest.TestCase):
             self.assertIn(b"event: link_expired", kinds)
             self.assertIn(b'"seq":5', body)
             self.assertEqual(http("GET", url)[0], 410)
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+
+
+class RetryTest(unittest.TestCase):
+    def test_retry_sends_the_request_again_and_splices_the_new_body(self):
+        agent = AgentServer()
+        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry"}])
+        relay = Relay(None, "--routes", routes)
+        try:
+            path = "/stream?format=sse&count=6&auth_at=2&shape=mcp&auth_unless_retry=1"
+            s = Stream(relay.url + path, USER)
+            _, url = link_of(s)
+            self.assertEqual(http("POST", url, b"api_key=k")[0], 200)
+            body = s.finish()
+            stats = agent.stats()
+            self.assertEqual(stats["retry_requests"], 1)
+            self.assertEqual(stats["last_request_headers"].get("x-authrelay-retry"), "1")
+            blocks = sse_events(body)
+            seqs = [json.loads(b.split(b"data: ", 1)[1])["seq"] for b in blocks
+                    if b.startswith(b"event: delta")]
+            # First response up to the detection (0, 1), then all of the second (0..5 but 2,
+            # which the retried response sends as a normal event).
+            self.assertEqual(seqs[:2], [0, 1])
+            kinds = [b.split(b"\n", 1)[0] for b in blocks]
+            self.assertEqual(kinds[2], b"event: link_token")
+            j = kinds.index(b"event: auth_complete")
+            after = [json.loads(b.split(b"data: ", 1)[1]).get("seq") for b in blocks[j + 1:]
+                     if not b.startswith(b"event: done")]
+            self.assertEqual(after, [0, 1, 2, 3, 4, 5])
+            self.assertNotIn(b"authenticate_meta", b"".join(blocks[j + 1:]))
         finally:
             self.assertEqual(relay.stop(), 0)
             agent.stop()
