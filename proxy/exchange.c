@@ -932,8 +932,9 @@ static void fr_on_oversized(void *ctx, uint64_t index) {
 
 static const framer_callbacks framer_cbs = {fr_on_event, NULL, fr_on_oversized};
 
-/* Chooses how the body is framed for inspection. */
-static framer_format response_format(exchange *ex, const upstream_response *r) {
+/* Chooses how the body is framed for inspection: a framer_format, or -1 when
+ * the body must be refused (compressed, and on_uninspectable is fail). */
+static int response_format(exchange *ex, const upstream_response *r) {
   const config_route *route = &cfg_of(ex)->routes[ex->route_index];
   const http_header *ct = http_head_find(r->head, "content-type");
   const http_header *ce = http_head_find(r->head, "content-encoding");
@@ -959,9 +960,12 @@ static framer_format response_format(exchange *ex, const upstream_response *r) {
   if (fmt != FRAMER_RAW && ce != NULL &&
       !http_equals_nocase(http_head_str(r->head, ce->value), ce->value.len, "identity")) {
     METRICS_ADD(&ex->w->metrics, uninspected_encoding, 1);
-    LOG_WARN("compressed body passed uninspected", LOG_STR("stream_id", ex->stream_id),
+    LOG_WARN(cfg_of(ex)->on_uninspectable == CONFIG_UNINSPECTABLE_FAIL
+                 ? "compressed body refused (on_uninspectable: fail)"
+                 : "compressed body passed uninspected",
+             LOG_STR("stream_id", ex->stream_id),
              LOG_STRN("content_encoding", http_head_str(r->head, ce->value), ce->value.len));
-    return FRAMER_RAW;
+    return cfg_of(ex)->on_uninspectable == CONFIG_UNINSPECTABLE_FAIL ? -1 : FRAMER_RAW;
   }
   return fmt;
 }
@@ -979,7 +983,11 @@ static void up_on_head(void *ctx, const upstream_response *r) {
     (void)retry_on_head(ex, r);
     return;
   }
-  fmt = response_format(ex, r);
+  if (response_format(ex, r) < 0) {
+    ex_refuse(ex, 502, "upstream body is compressed and cannot be inspected");
+    return;
+  }
+  fmt = (framer_format)response_format(ex, r);
   fo.max_event_bytes = c->max_event_bytes;
   fo.inspect = 1;
   framer_init(&ex->framer, fmt, &fo, &framer_cbs, ex);
@@ -1093,6 +1101,7 @@ static void flush_held_until(exchange *ex, uint64_t target) {
 }
 
 static void pause_begin(exchange *ex);
+static void pause_overflow(exchange *ex);
 static void resume_relaying(exchange *ex);
 static void retry_start(exchange *ex);
 
@@ -1108,8 +1117,8 @@ static void up_on_body(void *ctx, const char *p, size_t n) {
   }
   if (ex->paused) {
     /* The rest of a read that was parsed after the pause began. */
-    if (dynbuf_add(&ex->held, p, n) != 0)
-      ex_close(ex);
+    if (ex->held.len + n > cfg_of(ex)->max_held_bytes || dynbuf_add(&ex->held, p, n) != 0)
+      pause_overflow(ex);
     return;
   }
   off0 = ex->forwarded + ex->held.len;
@@ -1254,6 +1263,10 @@ static void pause_begin(exchange *ex) {
     if (ex->state == EX_CLOSING)
       return;
   }
+  if (ex->held.len > c->max_held_bytes) {
+    pause_overflow(ex); /* the read that brought the event brought too much after it */
+    return;
+  }
   rc = pausehub_wait(&ex->w->mailbox, &ex->waiter, ex->stream_id, ex->user, ex->pause_connector,
                      ex->held.len, pausehub_now_ms(), pause_done);
   if (rc != 0) {
@@ -1348,6 +1361,19 @@ static void end_stream_now(exchange *ex) {
   ex->deferred_end = 0;
   ex->resp_close = 1;
   response_ended(ex, 0);
+}
+
+/* A paused stream received more than max_held_bytes: it ends with
+ * relay_error rather than hold more. */
+static void pause_overflow(exchange *ex) {
+  dynbuf ev;
+  LOG_WARN("paused stream over max_held_bytes", LOG_STR("stream_id", ex->stream_id));
+  pause_leave(ex, METRICS_RESUME_CANCELLED);
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  write_injected(ex, &ev, inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 507,
+                                             "more upstream bytes than max_held_bytes while paused"));
+  if (ex->state != EX_CLOSING)
+    end_stream_now(ex);
 }
 
 /* How a pause ended, on this loop (pausehub delivers it). */
@@ -1459,7 +1485,11 @@ static int retry_on_head(exchange *ex, const upstream_response *r) {
   fo.max_event_bytes = cfg_of(ex)->max_event_bytes;
   fo.inspect = 1;
   framer_close(&ex->framer);
-  framer_init(&ex->framer, response_format(ex, r), &fo, &framer_cbs, ex);
+  if (response_format(ex, r) <= (int)FRAMER_RAW) {
+    retry_failed(ex, 502, "retry answered with another content type");
+    return -1;
+  }
+  framer_init(&ex->framer, (framer_format)response_format(ex, r), &fo, &framer_cbs, ex);
   if (ex->framer.format == FRAMER_RAW) {
     retry_failed(ex, 502, "retry answered with another content type");
     return -1;

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR: the demo behind `make run`. Starts the example agent server
-# and authrelay in front of it on loopback, prints what to try, and stops both
-# on Ctrl-C. Ports: AGENT_PORT (9000), PROXY_PORT (8080), CONTROL_PORT (9090).
+# and authrelay (embedded link service) in front of it on loopback, prints what
+# to try, and stops both on Ctrl-C. Ports: AGENT_PORT (9000), PROXY_PORT (8080),
+# CONTROL_PORT (9090). The control API key is AUTHRELAY_ADMIN_KEY (default
+# "demo-admin-key": this is a demo on loopback).
 set -euo pipefail
 build=${1:-build}
 agent_port=${AGENT_PORT:-9000}
 proxy_port=${PROXY_PORT:-8080}
 control_port=${CONTROL_PORT:-9090}
+export AUTHRELAY_ADMIN_KEY=${AUTHRELAY_ADMIN_KEY:-demo-admin-key}
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -22,20 +25,23 @@ pids+=($!)
 sleep 0.5
 cat <<EOT
 
-authrelay is relaying http://127.0.0.1:$proxy_port -> example agent server on :$agent_port
-(logs below are authrelay's JSON lines on stderr).
+authrelay relays http://127.0.0.1:$proxy_port -> example agent server on :$agent_port
+(authrelay's JSON log lines follow below).
 
-A stream of 10 events, one per second, whose 4th event is an auth-required MCP tool result:
-  curl -N 'http://127.0.0.1:$proxy_port/stream?format=sse&count=10&rate=1&auth_at=3&shape=mcp' \\
+1. In another terminal, start a stream whose 4th event is an auth-required MCP tool result:
+
+  curl -N 'http://127.0.0.1:$proxy_port/stream?format=sse&count=10&rate=2&auth_at=3&shape=mcp' \\
        -H 'X-Registered-User-Id: user_1'
 
-Today authrelay detects it (warning "auth-required result passed through") and counts it:
-  curl -s http://127.0.0.1:$control_port/metrics | grep detections
+   It pauses there: you get "event: link_token" with a magic_link_url, then ": paused"
+   heartbeats every 15 s.
 
-The same stream with the parser's view of each event:
-  curl -s 'http://127.0.0.1:$agent_port/stream?format=sse&count=10&auth_at=3&shape=mcp' | $build/authrelay-scan
+2. Open the magic_link_url in a browser (http://127.0.0.1:$proxy_port/_authrelay/link/ltk_...),
+   enter any API key and press Connect. The stream gets "event: auth_complete" and goes on.
 
-Pausing the stream and the link page come with the auth-interrupt issue (#4). Ctrl-C stops.
+Also: paused streams  curl -H 'Authorization: Bearer $AUTHRELAY_ADMIN_KEY' http://127.0.0.1:$control_port/v1/streams
+      metrics         curl http://127.0.0.1:$control_port/metrics
+Ctrl-C stops both.
 
 EOT
 wait

@@ -154,6 +154,9 @@ class PauseTest(unittest.TestCase):
         done = json.loads(blocks[j].split(b"data: ", 1)[1])
         self.assertEqual(done["type"], "auth_complete")
         self.assertEqual(done["connector"], "slack")
+        # The link token the agent server put in its result is never shown.
+        self.assertIn(b"ltk_upstream", direct)
+        self.assertNotIn(b"ltk_upstream", body)
         # A link works once.
         self.assertEqual(http("POST", url, b"api_key=again")[0], 410)
         self.assertEqual(http("GET", url)[0], 410)
