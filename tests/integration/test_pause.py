@@ -215,10 +215,16 @@ class PauseTest(unittest.TestCase):
         self.assertEqual(after["authrelay_detections_unhandled_total"]
                          - before["authrelay_detections_unhandled_total"], 1)
 
-    def test_client_gone_revokes_the_link(self):
-        s = Stream(self.relay.url + "/stream?format=sse&count=5&auth_at=1&connector=linear", USER)
+    def test_client_gone_closes_upstream_and_revokes_the_link(self):
+        aborted = self.agent.stats()["streams_aborted"]
+        s = Stream(self.relay.url + "/stream?format=sse&count=5&rate=2&auth_at=1&connector=linear", USER)
         _, url = link_of(s)
         s.kill()
+        # The upstream connection is closed: the agent server sees its stream cut short.
+        deadline = time.time() + 5
+        while time.time() < deadline and self.agent.stats()["streams_aborted"] == aborted:
+            time.sleep(0.05)
+        self.assertEqual(self.agent.stats()["streams_aborted"], aborted + 1)
         deadline = time.time() + 5
         while time.time() < deadline and http("GET", url)[0] != 410:
             time.sleep(0.05)
