@@ -30,6 +30,7 @@
 #include <emmintrin.h>
 #endif
 #include "dynbuf.h"
+#include "utf8.h"
 
 /* Member names the detector cares about. */
 enum member {
@@ -635,17 +636,15 @@ void detect_init(detect_t *d) {
  * rest. */
 #define YAJL_BATCH_MIN 4096
 
-/* Checks s[0, len) as UTF-8 (RFC 3629: no overlong forms, no surrogates,
- * nothing above U+10FFFF; yajl itself lets overlong forms through). Returns
- * -1 on an invalid sequence, else the length of the prefix made of whole
- * sequences (a sequence cut by len is left for the next check). */
+/* Checks s[0, len) as UTF-8 (RFC 3629; yajl itself lets overlong forms
+ * through). Returns -1 on an invalid sequence, else the length of the prefix
+ * made of whole sequences (a sequence cut by len is left for the next
+ * check). */
 static long utf8_check(const unsigned char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
-    unsigned c;
-    size_t need;
-    size_t k;
-    unsigned lo = 0x80, hi = 0xBF;
+    size_t ok;
+    size_t bad;
     while (len - i >= 8) { /* ASCII runs, 8 bytes at a time */
       uint64_t w;
       memcpy(&w, s + i, 8);
@@ -655,37 +654,14 @@ static long utf8_check(const unsigned char *s, size_t len) {
     }
     if (i >= len)
       break;
-    c = s[i];
-    if (c < 0x80) {
+    if (s[i] < 0x80) {
       i++;
       continue;
     }
-    if (c >= 0xC2 && c <= 0xDF) {
-      need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      need = 2;
-      if (c == 0xE0)
-        lo = 0xA0;
-      else if (c == 0xED)
-        hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      need = 3;
-      if (c == 0xF0)
-        lo = 0x90;
-      else if (c == 0xF4)
-        hi = 0x8F;
-    } else {
-      return -1;
-    }
-    for (k = 1; k <= need; k++) {
-      unsigned b;
-      if (i + k >= len)
-        return (long)i; /* cut by len: decided by the next check */
-      b = s[i + k];
-      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF))
-        return -1;
-    }
-    i += need + 1;
+    ok = utf8_sequence(s + i, len - i, &bad);
+    if (ok == 0)
+      return i + bad == len ? (long)i : -1; /* cut by len: decided next time */
+    i += ok;
   }
   return (long)i;
 }

@@ -4,44 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char replacement_char[] = "\xEF\xBF\xBD"; /* U+FFFD */
+#include "utf8.h"
 
-/* Length of the valid UTF-8 sequence at s[0, len), or 0 when it is invalid
- * or truncated; on 0, *bad is the length of its maximal subpart (>= 1). */
-static size_t utf8_valid_length(const unsigned char *s, size_t len, size_t *bad) {
-  unsigned char c = s[0];
-  size_t need;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  size_t i;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 3;
-    if (c == 0xE0)
-      lo = 0xA0;
-    else if (c == 0xED)
-      hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 4;
-    if (c == 0xF0)
-      lo = 0x90;
-    else if (c == 0xF4)
-      hi = 0x8F;
-  } else {
-    *bad = 1;
-    return 0;
-  }
-  for (i = 1; i < need; i++) {
-    if (i >= len || s[i] < lo || s[i] > hi) {
-      *bad = i;
-      return 0;
-    }
-    lo = 0x80;
-    hi = 0xBF;
-  }
-  return need;
-}
+static const char replacement_char[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
 int jsonw_string(dynbuf *out, const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
@@ -61,7 +26,7 @@ int jsonw_string(dynbuf *out, const char *s, size_t len) {
     }
     if (c >= 0x80) {
       size_t bad = 0;
-      size_t ok = utf8_valid_length(p + i, len - i, &bad);
+      size_t ok = utf8_sequence(p + i, len - i, &bad);
       if (ok > 0) {
         i += ok;
         run += ok;

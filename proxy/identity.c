@@ -15,6 +15,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "http.h"
+
 #define MAC_LEN 32      /* SHA-256 */
 #define TS_DIGITS_MAX 20 /* UINT64_MAX has 20 digits */
 
@@ -46,16 +48,6 @@ static int id_ok(const char *p, size_t n) {
       return 0;
   }
   return 1;
-}
-
-static int hex_val(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 /* HMAC-SHA256(secret, id "." ts) into mac. ts is the decimal digits. */
@@ -107,8 +99,8 @@ static int sig_parse(const char *p, size_t n, sig_parts *out) {
     return -EINVAL;
   i += 4;
   for (k = 0; k < MAC_LEN; k++) {
-    int hi = hex_val(p[i + 2 * k]);
-    int lo = hex_val(p[i + 2 * k + 1]);
+    int hi = http_hex_digit(p[i + 2 * k]);
+    int lo = http_hex_digit(p[i + 2 * k + 1]);
     if (hi < 0 || lo < 0)
       return -EINVAL;
     out->mac[k] = (unsigned char)(hi << 4 | lo);

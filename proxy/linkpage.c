@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "http.h"
+
 static const char page_head[] =
     "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -94,16 +96,6 @@ void linkpage_render_refused(dynbuf *out, const char *reason) {
   add(out, page_tail);
 }
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 long linkpage_form_field(const char *body, size_t len, const char *name, char *out, size_t cap) {
   size_t name_len = strlen(name);
   size_t i = 0;
@@ -120,8 +112,8 @@ long linkpage_form_field(const char *body, size_t len, const char *name, char *o
           int lo;
           if (k + 2 >= end)
             return -1;
-          hi = hex_value(body[k + 1]);
-          lo = hex_value(body[k + 2]);
+          hi = http_hex_digit(body[k + 1]);
+          lo = http_hex_digit(body[k + 2]);
           if (hi < 0 || lo < 0)
             return -1;
           c = (char)(hi * 16 + lo);
