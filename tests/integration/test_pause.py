@@ -306,6 +306,28 @@ class ExpiryAndKeepTest(unittest.TestCase):
             agent.stop()
 
 
+class LimitsTest(unittest.TestCase):
+    def test_after_expiry_close_and_max_pauses(self):
+        agent = AgentServer()
+        relay = Relay(agent.url, "--pause-timeout-s", "1", "--after-expiry", "close")
+        never = Relay(agent.url, "--max-pauses-per-stream", "0")
+        try:
+            s = Stream(relay.url + "/stream?format=sse&count=6&auth_at=2&shape=mcp", USER)
+            body = s.finish()
+            self.assertIn(b"event: link_expired", body)
+            self.assertTrue(body.endswith(b"\n\n"))
+            self.assertNotIn(b'"seq":3', body)  # the stream ended at the expiry
+            path = "/stream?format=sse&count=5&auth_at=2&shape=mcp"
+            _, direct, _ = curl(agent.url + path)
+            _, relayed, _ = curl("-H", "X-Registered-User-Id: user_1", never.url + path)
+            self.assertEqual(direct, relayed)  # max_pauses_per_stream 0: never paused
+            self.assertEqual(never.metrics()["authrelay_detections_unhandled_total"], 1)
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            self.assertEqual(never.stop(), 0)
+            agent.stop()
+
+
 class RetryTest(unittest.TestCase):
     def test_retry_sends_the_request_again_and_splices_the_new_body(self):
         agent = AgentServer()
