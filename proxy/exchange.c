@@ -979,15 +979,17 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   dynbuf head;
   size_t i;
   int rc = 0;
+  int chosen;
   if (ex->retrying) {
     (void)retry_on_head(ex, r);
     return;
   }
-  if (response_format(ex, r) < 0) {
+  chosen = response_format(ex, r);
+  if (chosen < 0) {
     ex_refuse(ex, 502, "upstream body is compressed and cannot be inspected");
     return;
   }
-  fmt = (framer_format)response_format(ex, r);
+  fmt = (framer_format)chosen;
   fo.max_event_bytes = c->max_event_bytes;
   fo.inspect = 1;
   framer_init(&ex->framer, fmt, &fo, &framer_cbs, ex);
@@ -1475,6 +1477,7 @@ static void retry_send(exchange *ex) {
  * Returns 0 when the body is spliced. */
 static int retry_on_head(exchange *ex, const upstream_response *r) {
   framer_options fo;
+  int chosen;
   ex->retrying = 0;
   if (r->status < 200 || r->status > 299) {
     char msg[64];
@@ -1485,15 +1488,12 @@ static int retry_on_head(exchange *ex, const upstream_response *r) {
   fo.max_event_bytes = cfg_of(ex)->max_event_bytes;
   fo.inspect = 1;
   framer_close(&ex->framer);
-  if (response_format(ex, r) <= (int)FRAMER_RAW) {
-    retry_failed(ex, 502, "retry answered with another content type");
+  chosen = response_format(ex, r);
+  if (chosen <= (int)FRAMER_RAW) {
+    retry_failed(ex, 502, "retry answered with a body that cannot be framed");
     return -1;
   }
-  framer_init(&ex->framer, (framer_format)response_format(ex, r), &fo, &framer_cbs, ex);
-  if (ex->framer.format == FRAMER_RAW) {
-    retry_failed(ex, 502, "retry answered with another content type");
-    return -1;
-  }
+  framer_init(&ex->framer, (framer_format)chosen, &fo, &framer_cbs, ex);
   ex->forwarded = 0;
   ex->held.len = 0;
   return 0;
