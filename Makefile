@@ -2,6 +2,8 @@
 #   make test        install Debian deps, build, run every test (plain and ASan+UBSan)
 #   make run         build and start the demo (proxy + example agent server)
 #   make bench-parser  parser micro-benchmark
+#   make bench       load benchmark: direct vs nginx vs authrelay (under 15 min)
+#   make bench-quick same, small sizes (about a minute)
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 BUILD ?= build
@@ -12,7 +14,7 @@ DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libuv1-dev libyajl-dev libcurl4-openssl-dev node-llhttp libsqlite3-dev \
 	libssl-dev nodejs npm curl python3
 
-.PHONY: all deps build build-asan test test-plain test-asan run bench-parser clean
+.PHONY: all deps build build-asan test test-plain test-asan run bench-parser bench bench-quick clean
 
 all: build
 
@@ -42,6 +44,16 @@ run: build
 
 bench-parser: build
 	$(BUILD)/bench-parser
+
+# Load benchmark (bench/README.md "Load benchmark"): installs nginx and gnuplot
+# the way the other targets install their packages, then runs the driver.
+bench: build
+	@scripts/deps.sh nginx gnuplot-nox
+	python3 bench/run_bench.py --build-dir $(BUILD)
+
+bench-quick: build
+	@scripts/deps.sh nginx gnuplot-nox
+	python3 bench/run_bench.py --quick --build-dir $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
