@@ -59,7 +59,7 @@ static void respond(control_conn *cc, int status, const char *content_type, cons
                    status, http_reason(status), content_type, len);
   cc->answered = 1;
   bufs[0] = uv_buf_init(head, (unsigned)n);
-  bufs[1] = uv_buf_init((char *)body, (unsigned)len);
+  bufs[1] = uv_buf_init((char *)body, (unsigned)(cc->parser.method == HTTP_HEAD ? 0 : len));
   if (netio_write((uv_stream_t *)&cc->tcp, bufs, 2, on_written, cc) != 0)
     conn_close(cc);
 }

@@ -60,6 +60,8 @@ typedef struct exchange {
   const char *parse_start;     /* bytes llhttp is parsing now: [parse_start, parse_end) */
   const char *parse_end;
   int value_at_end;            /* the last header value piece ended at parse_end */
+  int in_parse;                /* client_parse() is on the stack */
+  int reparse;                 /* a request finished inside it: parse unparsed next */
   char tail[2];                /* last two bytes of the previous read, oldest first */
   char peer_ip[64];            /* client address, for X-Forwarded-For and logs */
   struct sockaddr_storage peer; /* client address, for the identity rules */
@@ -67,18 +69,15 @@ typedef struct exchange {
   int local;                   /* the request is for /_authrelay/: no upstream */
   int local_ready;             /* its body was read: answer once parsing stops */
   /* the pause (DESIGN.md "The pause") */
-  char user[IDENTITY_USER_MAX + 1]; /* trusted registered user; "" when none */
-  char host[256];              /* the request's Host, for magic_link_url */
+  char *user;                  /* trusted registered user (heap); NULL when none */
+  struct ex_pause *pause;      /* heap, from the first detection acted on */
   unsigned pauses;             /* pauses so far in this response */
   int pause_pending;           /* the framer stopped on a detection to act on */
   uint64_t pause_start;        /* stream span of the detected event */
   uint64_t pause_end;
-  char pause_connector[LINKSVC_CONNECTOR_MAX + 1];
-  char pause_message[512];     /* the detection's message ("" when none) */
   int paused;                  /* waiting on the link: upstream not read */
   uint64_t paused_since;       /* uv_now() when the pause began */
   uint64_t paused_ms;          /* time paused in this response, for the access log */
-  pausehub_waiter waiter;      /* valid while paused */
   /* resume: retry (the request is kept to be sent again) */
   dynbuf replay_head;          /* request head as sent upstream; empty: not kept */
   dynbuf replay_body;          /* request body as sent upstream (framed) */
@@ -109,6 +108,8 @@ typedef struct exchange {
                                   that a response malformed within its first read
                                   still becomes a clean 502 */
   int resp_chunked;            /* body framed as chunked for the client */
+  int reframed;                /* an SSE/NDJSON body with Content-Length goes out chunked
+                                  (or close-delimited): a pause changes its length */
   int resp_close;              /* close the connection after this response */
   int stream_counted;          /* counted in streams_active */
   int inspect;                 /* body goes through the framer */
@@ -121,6 +122,16 @@ typedef struct exchange {
   uint64_t start_ms;
   char stream_id[32];
 } exchange;
+
+/* What a pause needs beyond the exchange's counters, kept apart so that a
+ * stream that never pauses does not carry it: allocated at the first
+ * detection acted on, reused by later pauses, freed with the exchange. */
+typedef struct ex_pause {
+  pausehub_waiter waiter;      /* valid while paused */
+  exchange *ex;                /* the owner */
+  char connector[LINKSVC_CONNECTOR_MAX + 1];
+  char message[512];           /* the detection's message ("" when none) */
+} ex_pause;
 
 static void ex_close(exchange *ex);
 static void ex_finish_request(exchange *ex);
@@ -234,6 +245,8 @@ static void on_handle_closed(uv_handle_t *h) {
   if (--ex->handles_open > 0)
     return;
   http_head_free(&ex->req);
+  free(ex->user);
+  free(ex->pause);
   dynbuf_free(&ex->resp_head);
   dynbuf_free(&ex->replay_head);
   dynbuf_free(&ex->replay_body);
@@ -379,7 +392,7 @@ static void on_head_timeout(uv_timer_t *t) {
 
 static void new_stream_id(exchange *ex) {
   static _Thread_local uint64_t counter;
-  snprintf(ex->stream_id, sizeof ex->stream_id, "st_%x%06llx", (unsigned)ex->w->id,
+  snprintf(ex->stream_id, sizeof ex->stream_id, "st_%x_%06llx", (unsigned)ex->w->id,
            (unsigned long long)++counter);
 }
 
@@ -404,8 +417,8 @@ static int on_message_begin(llhttp_t *p) {
   ex->upstream_paused = 0;
   ex->local = 0;
   ex->local_ready = 0;
-  ex->user[0] = '\0';
-  ex->host[0] = '\0';
+  free(ex->user);
+  ex->user = NULL;
   ex->pauses = 0;
   ex->paused_ms = 0;
   ex->retries = 0;
@@ -469,25 +482,22 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   return rc == 0 ? 0 : head_error(ex, rc);
 }
 
-/* Who the request is for (DESIGN.md "Identity"), and its Host. */
+/* Who the request is for (DESIGN.md "Identity"). */
 static void ex_resolve_identity(exchange *ex) {
   const config_t *c = cfg_of(ex);
   const http_head *h = &ex->req;
   const http_header *id = http_head_find(h, c->identity.header);
   const http_header *sig = http_head_find(h, "x-registered-user-sig");
-  const http_header *host = http_head_find(h, "host");
   identity_result r;
-  if (host != NULL && host->value.len < sizeof ex->host) {
-    memcpy(ex->host, http_head_str(h, host->value), host->value.len);
-    ex->host[host->value.len] = '\0';
-  }
   if (id == NULL)
     return;
   if (identity_resolve(c, (const struct sockaddr *)&ex->peer, http_head_str(h, id->value), id->value.len,
                        sig != NULL ? http_head_str(h, sig->value) : NULL, sig != NULL ? sig->value.len : 0,
                        pausehub_now_ms() / 1000, &r) == 0 &&
       r.trusted) {
-    memcpy(ex->user, r.user, r.user_len + 1);
+    ex->user = malloc(r.user_len + 1);
+    if (ex->user != NULL)
+      memcpy(ex->user, r.user, r.user_len + 1);
   } else {
     LOG_DEBUG("registered user not trusted", LOG_STR("stream_id", ex->stream_id),
               LOG_STR("reason", r.reason != NULL ? r.reason : "error"));
@@ -559,6 +569,8 @@ static int send_up(exchange *ex, const uv_buf_t *bufs, unsigned n) {
     }
   }
   if (ex->upstream_ready) {
+    if (ex->up == NULL)
+      return 0; /* the response ended first (while paused): the rest is read and dropped */
     if (upstream_write(ex->up, bufs, n) != 0)
       return -1;
     if (upstream_write_queue(ex->up) > cfg_of(ex)->write_high_watermark && !ex->paused_for_body) {
@@ -632,7 +644,7 @@ static const llhttp_settings_t request_settings = {
 };
 
 /* Gives client bytes to llhttp, then acts on what it found. */
-static void client_parse(exchange *ex, const char *data, size_t len) {
+static void client_parse_once(exchange *ex, const char *data, size_t len) {
   llhttp_errno_t err;
   ex->parse_start = data;
   ex->parse_end = data + len;
@@ -669,6 +681,23 @@ static void client_parse(exchange *ex, const char *data, size_t len) {
     ex->local_ready = 0;
     ex_answer_local(ex);
   }
+}
+
+/* client_parse_once(), then the pipelined requests that a request answered
+ * meanwhile (the link page answers at once) let through: a loop, not a
+ * recursion, so that many pipelined requests cost no stack. */
+static void client_parse(exchange *ex, const char *data, size_t len) {
+  ex->in_parse = 1;
+  client_parse_once(ex, data, len);
+  while (ex->state != EX_CLOSING && ex->reparse) {
+    dynbuf pipelined = ex->unparsed;
+    ex->reparse = 0;
+    dynbuf_init(&ex->unparsed, UNPARSED_MAX + 1);
+    if (pipelined.len > 0)
+      client_parse_once(ex, pipelined.ptr, pipelined.len);
+    dynbuf_free(&pipelined);
+  }
+  ex->in_parse = 0;
 }
 
 static void client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -866,7 +895,7 @@ static const char *pause_refusal(const exchange *ex, const detect_match *m) {
     return "tool-mode routes are not paused yet";
   if (ex->framer.format != FRAMER_SSE && ex->framer.format != FRAMER_NDJSON)
     return "only SSE and NDJSON streams are paused";
-  if (ex->user[0] == '\0')
+  if (ex->user == NULL)
     return "no trusted registered user";
   if (ex->pauses >= c->max_pauses_per_stream)
     return "max_pauses_per_stream reached";
@@ -885,18 +914,19 @@ static const char *pause_refusal(const exchange *ex, const detect_match *m) {
 static void pause_note(exchange *ex, const framer_event *ev) {
   const detect_match *m = ev->match;
   size_t i;
+  ex_pause *ps = ex->pause;
   ex->pause_pending = 1;
   ex->pause_start = ev->start;
   ex->pause_end = ev->end;
   for (i = 0; i < m->connector.len; i++) {
     char ch = m->connector.ptr[i];
-    ex->pause_connector[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    ps->connector[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
   }
-  ex->pause_connector[m->connector.len] = '\0';
-  ex->pause_message[0] = '\0';
-  if (m->message.ptr != NULL && m->message.len < sizeof ex->pause_message) {
-    memcpy(ex->pause_message, m->message.ptr, m->message.len);
-    ex->pause_message[m->message.len] = '\0';
+  ps->connector[m->connector.len] = '\0';
+  ps->message[0] = '\0';
+  if (m->message.ptr != NULL && m->message.len < sizeof ps->message) {
+    memcpy(ps->message, m->message.ptr, m->message.len);
+    ps->message[m->message.len] = '\0';
   }
 }
 
@@ -908,6 +938,13 @@ static int fr_on_event(void *ctx, const framer_event *ev) {
     const char *why;
     METRICS_ADD(m, detections_by_shape[ev->match->shape], 1);
     why = pause_refusal(ex, ev->match);
+    if (why == NULL && ex->pause == NULL) {
+      ex->pause = calloc(1, sizeof *ex->pause);
+      if (ex->pause == NULL)
+        why = "out of memory";
+      else
+        ex->pause->ex = ex;
+    }
     if (why == NULL) {
       pause_note(ex, ev);
       return 1; /* stop here: the relay acts once framer_feed() returns */
@@ -996,7 +1033,8 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   ex->inspect = fmt != FRAMER_RAW;
   ex->resp_status = r->status;
   ex->resp_close = !ex->client_keep_alive || ex->w->draining;
-  if (!r->no_body && r->content_length < 0) {
+  ex->reframed = !r->no_body && r->content_length >= 0 && (fmt == FRAMER_SSE || fmt == FRAMER_NDJSON);
+  if (!r->no_body && (r->content_length < 0 || ex->reframed)) {
     if (ex->client_http_minor >= 1)
       ex->resp_chunked = 1;
     else
@@ -1018,7 +1056,8 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   for (i = 0; i < h->nheaders; i++) {
     const http_header *hd = &h->headers[i];
     const char *name = http_head_str(h, hd->name);
-    if (http_is_hop_by_hop(h, hd) || http_equals_nocase(name, hd->name.len, "via"))
+    if (http_is_hop_by_hop(h, hd) || http_equals_nocase(name, hd->name.len, "via") ||
+        (ex->reframed && http_equals_nocase(name, hd->name.len, "content-length")))
       continue;
     rc |= dynbuf_add(&head, name, hd->name.len);
     rc |= dynbuf_add(&head, ": ", 2);
@@ -1156,6 +1195,15 @@ static void response_ended(exchange *ex, int status) {
   if (status == 0) {
     if (ex->inspect) {
       framer_finish(&ex->framer);
+      if (ex->pause_pending) {
+        /* The last NDJSON line, without its newline, was an auth-required
+         * result: pause there; the response ends when the pause does. */
+        flush_held_until(ex, ex->pause_start);
+        ex->deferred_end = 1;
+        ex->deferred_status = 0;
+        pause_begin(ex);
+        return;
+      }
       send_until(ex, framer_safe_offset(&ex->framer), NULL, 0, ex->forwarded + ex->held.len);
       if (ex->state == EX_CLOSING)
         return;
@@ -1198,6 +1246,7 @@ static void response_ended(exchange *ex, int status) {
   metrics_count_status(&ex->w->metrics, ex->resp_status);
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
   ex_log_access(ex, "upstream_error");
+  ex_stream_uncount(ex); /* logged: closing must not log it again */
   ex_close_after_writes(ex);
 }
 
@@ -1248,6 +1297,7 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
 static void pause_begin(exchange *ex) {
   const config_t *c = cfg_of(ex);
   const config_route *route = &c->routes[ex->route_index];
+  const http_header *host = http_head_find(&ex->req, "host");
   char url[1024];
   inject_link link;
   dynbuf ev;
@@ -1255,49 +1305,56 @@ static void pause_begin(exchange *ex) {
   ex->pause_pending = 0;
   if (ex->state == EX_CLOSING)
     return;
-  if (route->on_detect == CONFIG_ON_DETECT_REPLACE) {
-    size_t n = (size_t)(ex->pause_end - ex->forwarded);
-    memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
-    ex->held.len -= n;
-    ex->forwarded = ex->pause_end;
-  } else {
-    flush_held_until(ex, ex->pause_end);
-    if (ex->state == EX_CLOSING)
-      return;
-  }
   if (ex->held.len > c->max_held_bytes) {
     pause_overflow(ex); /* the read that brought the event brought too much after it */
     return;
   }
-  rc = pausehub_wait(&ex->w->mailbox, &ex->waiter, ex->stream_id, ex->user, ex->pause_connector,
+  rc = pausehub_wait(&ex->w->mailbox, &ex->pause->waiter, ex->stream_id, ex->user, ex->pause->connector,
                      ex->held.len, pausehub_now_ms(), pause_done);
   if (rc != 0) {
+    /* Not paused after all: the event passes, as for any unhandled one. */
     LOG_WARN("cannot pause: link service refused", LOG_STR("stream_id", ex->stream_id),
-             LOG_STR("connector", ex->pause_connector), LOG_I64("error", rc));
+             LOG_STR("connector", ex->pause->connector), LOG_I64("error", rc));
     METRICS_ADD(&ex->w->metrics, detections_unhandled, 1);
-    resume_relaying(ex);
+    flush_held_until(ex, ex->pause_end);
+    if (ex->state != EX_CLOSING)
+      resume_relaying(ex);
     return;
   }
-  ex->paused = 1;
+  ex->paused = 1; /* from here on, closing the exchange cancels the wait */
   ex->pauses++;
   ex->paused_since = uv_now(&ex->w->loop);
   if (ex->up != NULL)
     upstream_pause(ex->up);
   METRICS_ADD(&ex->w->metrics, pauses_total, 1);
   METRICS_ADD(&ex->w->metrics, pauses_active, 1);
+  if (route->on_detect == CONFIG_ON_DETECT_REPLACE && ex->forwarded == ex->pause_start) {
+    size_t n = (size_t)(ex->pause_end - ex->forwarded);
+    memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
+    ex->held.len -= n;
+    ex->forwarded = ex->pause_end;
+  } else {
+    /* keep, or an event so long that its first bytes went out already
+     * (more than max_event_bytes of raw SSE lines): forward it whole. */
+    flush_held_until(ex, ex->pause_end);
+    if (ex->state == EX_CLOSING)
+      return;
+  }
   if (c->public_url[0] != '\0')
-    snprintf(url, sizeof url, "%s%s", c->public_url, ex->waiter.w.link.path);
+    snprintf(url, sizeof url, "%s%s", c->public_url, ex->pause->waiter.w.link.path);
+  else if (host != NULL && host->value.len < 256)
+    snprintf(url, sizeof url, "http://%.*s%s", (int)host->value.len, http_head_str(&ex->req, host->value),
+             ex->pause->waiter.w.link.path);
   else
-    snprintf(url, sizeof url, "http://%s%s", ex->host[0] != '\0' ? ex->host : "localhost",
-             ex->waiter.w.link.path);
+    snprintf(url, sizeof url, "http://localhost%s", ex->pause->waiter.w.link.path);
   link.stream_id = ex->stream_id;
-  link.connector = ex->pause_connector;
-  link.link_token = ex->waiter.w.link.token;
+  link.connector = ex->pause->connector;
+  link.link_token = ex->pause->waiter.w.link.token;
   link.magic_link_url = url;
-  link.expires_at = ex->waiter.w.link.expires_at;
-  link.message = ex->pause_message[0] != '\0' ? ex->pause_message : NULL;
+  link.expires_at = ex->pause->waiter.w.link.expires_at;
+  link.message = ex->pause->message[0] != '\0' ? ex->pause->message : NULL;
   LOG_INFO("paused", LOG_STR("stream_id", ex->stream_id), LOG_STR("registered_user", ex->user),
-           LOG_STR("connector", ex->pause_connector), LOG_U64("held_bytes", ex->held.len));
+           LOG_STR("connector", ex->pause->connector), LOG_U64("held_bytes", ex->held.len));
   dynbuf_init(&ev, INJECT_MAX_BYTES);
   write_injected(ex, &ev, inject_link_token(&ev, inject_form_of(ex), &link));
   if (ex->state != EX_CLOSING && inject_form_of(ex) == INJECT_SSE)
@@ -1311,7 +1368,7 @@ static void pause_leave(exchange *ex, metrics_resume outcome) {
   if (!ex->paused)
     return;
   ex->paused = 0;
-  pausehub_cancel(&ex->waiter); /* a no-op when the outcome was delivered */
+  pausehub_cancel(&ex->pause->waiter); /* a no-op when the outcome was delivered */
   uv_timer_stop(&ex->timer);
   METRICS_SUB(m, pauses_active, 1);
   ex->paused_ms += uv_now(&ex->w->loop) - ex->paused_since;
@@ -1384,7 +1441,7 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
                                            METRICS_RESUME_OPERATOR, METRICS_RESUME_CANCELLED};
   static const char *const names[] = {"auth_complete", "link_expired", "operator_resume",
                                       "operator_cancel"};
-  exchange *ex = (exchange *)((char *)pw - offsetof(exchange, waiter));
+  exchange *ex = ((ex_pause *)((char *)pw - offsetof(ex_pause, waiter)))->ex;
   const config_t *c;
   dynbuf ev;
   int rc;
@@ -1392,12 +1449,12 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
     return;
   c = cfg_of(ex);
   pause_leave(ex, counted[outcome]);
-  LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause_connector),
+  LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
            LOG_STR("outcome", names[outcome]));
   dynbuf_init(&ev, INJECT_MAX_BYTES);
   switch (outcome) {
   case PAUSEHUB_EXPIRED:
-    rc = inject_link_expired(&ev, inject_form_of(ex), ex->stream_id, ex->pause_connector);
+    rc = inject_link_expired(&ev, inject_form_of(ex), ex->stream_id, ex->pause->connector);
     break;
   case PAUSEHUB_CANCELLED:
     rc = inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 499, "cancelled by the operator");
@@ -1405,7 +1462,7 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
   case PAUSEHUB_COMPLETED:
   case PAUSEHUB_RESUMED:
   default:
-    rc = inject_auth_complete(&ev, inject_form_of(ex), ex->stream_id, ex->pause_connector);
+    rc = inject_auth_complete(&ev, inject_form_of(ex), ex->stream_id, ex->pause->connector);
     break;
   }
   write_injected(ex, &ev, rc);
@@ -1489,8 +1546,8 @@ static int retry_on_head(exchange *ex, const upstream_response *r) {
   fo.inspect = 1;
   framer_close(&ex->framer);
   chosen = response_format(ex, r);
-  if (chosen <= (int)FRAMER_RAW) {
-    retry_failed(ex, 502, "retry answered with a body that cannot be framed");
+  if (chosen != (int)ex->framer.format) {
+    retry_failed(ex, 502, "retry answered in another format than the stream");
     return -1;
   }
   framer_init(&ex->framer, (framer_format)chosen, &fo, &framer_cbs, ex);
@@ -1531,6 +1588,10 @@ static void ex_finish_request(exchange *ex) {
   if (ex->paused_for_unparsed) {
     ex->paused_for_unparsed = 0;
     client_update_reading(ex);
+  }
+  if (ex->in_parse) {
+    ex->reparse = 1; /* client_parse() goes on with ex->unparsed */
+    return;
   }
   pipelined = ex->unparsed;
   dynbuf_init(&ex->unparsed, UNPARSED_MAX + 1);

@@ -440,14 +440,23 @@ int upstream_start_response(upstream_conn *c, int head_request) {
   return rc;
 }
 
+/* While reads are stopped the upstream's silence is ours, not its own: the
+ * response timer is stopped too (a pause may last pause_timeout_s, far
+ * longer than upstream_idle_timeout_s), and starts again on resume. */
 void upstream_pause(upstream_conn *c) {
-  if (c->state == UPSTREAM_BUSY)
-    (void)uv_read_stop((uv_stream_t *)&c->tcp);
+  if (c->state != UPSTREAM_BUSY)
+    return;
+  (void)uv_read_stop((uv_stream_t *)&c->tcp);
+  if (!c->message_done)
+    uv_timer_stop(&c->timer);
 }
 
 void upstream_resume(upstream_conn *c) {
-  if (c->state == UPSTREAM_BUSY)
-    (void)uv_read_start((uv_stream_t *)&c->tcp, netio_alloc, on_read);
+  if (c->state != UPSTREAM_BUSY)
+    return;
+  (void)uv_read_start((uv_stream_t *)&c->tcp, netio_alloc, on_read);
+  if (!c->message_done && c->pool->response_timeout_ms > 0)
+    uv_timer_start(&c->timer, on_response_timeout, c->pool->response_timeout_ms, 0);
 }
 
 void upstream_release(upstream_conn *c, int reusable) {

@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, curl  # noqa: E402
+from harness import AgentServer, Relay, curl, raw_exchange  # noqa: E402
 
 USER = {"X-Registered-User-Id": "user_1"}
 ADMIN_KEY = "test-admin-key-0123456789"
@@ -275,6 +275,25 @@ class PauseTest(unittest.TestCase):
         self.assertEqual(err["stream_id"], sid)
         self.assertNotIn(b'"seq":2', body)
 
+    def test_content_length_stream_is_reframed_when_paused(self):
+        path = "/stream?format=sse&count=6&auth_at=2&shape=mcp&framing=length"
+        s = Stream(self.relay.url + path, USER)
+        _, url = link_of(s)
+        self.assertEqual(self.complete(url)[0], 200)
+        body = s.finish()
+        self.assertEqual(s.proc.returncode, 0)  # curl saw a well-framed response
+        self.assertTrue(body.endswith(b"event: done\ndata: {\"type\":\"done\",\"events\":6}\n\n"), body[-80:])
+        _, head, _ = curl("-s", "-D", "-", "-o", "/dev/null", self.relay.url + path)
+        self.assertNotIn(b"content-length", head.lower())
+        self.assertIn(b"transfer-encoding: chunked", head.lower())
+
+    def test_many_pipelined_link_page_requests(self):
+        n = 3000
+        got, _ = raw_exchange(self.relay.port, b"GET /_authrelay/link/x HTTP/1.1\r\nHost: a\r\n\r\n" * n,
+                              timeout=20)
+        self.assertEqual(got.count(b"HTTP/1.1 404 "), n)
+        self.assertEqual(http("GET", self.relay.control_url + "/healthz")[0], 200)
+
     def test_unknown_link_and_bad_form(self):
         self.assertEqual(http("GET", self.relay.url + "/_authrelay/link/ltk_" + "0" * 32)[0], 404)
         s = Stream(self.relay.url + "/stream?format=sse&count=3&auth_at=1&connector=jira", USER)
@@ -325,6 +344,24 @@ class LimitsTest(unittest.TestCase):
         finally:
             self.assertEqual(relay.stop(), 0)
             self.assertEqual(never.stop(), 0)
+            agent.stop()
+
+
+class LongPauseTest(unittest.TestCase):
+    def test_pause_outlives_upstream_idle_timeout(self):
+        agent = AgentServer()
+        relay = Relay(agent.url, "--upstream-idle-timeout-s", "1")
+        try:
+            s = Stream(relay.url + "/stream?format=sse&count=6&auth_at=2&shape=mcp", USER)
+            _, url = link_of(s)
+            time.sleep(2.5)  # paused longer than upstream_idle_timeout_s
+            self.assertEqual(http("POST", url, b"api_key=k")[0], 200)
+            body = s.finish()
+            self.assertIn(b"event: auth_complete", body)
+            self.assertNotIn(b"relay_error", body)
+            self.assertIn(b'"seq":5', body)
+        finally:
+            self.assertEqual(relay.stop(), 0)
             agent.stop()
 
 
