@@ -119,6 +119,9 @@ typedef struct exchange {
   int upstream_paused;         /* upstream reads stopped: client not keeping up */
   uint64_t bytes_in;           /* client bytes read for this request */
   uint64_t bytes_out;          /* bytes written to the client for this request */
+  netio_batch out;             /* client output of this loop iteration, not yet written */
+  int out_listed;              /* on the worker's flush_list */
+  struct exchange *out_next;   /* next on that list */
   uint64_t start_ms;
   char stream_id[32];
 } exchange;
@@ -175,28 +178,62 @@ static void client_on_written(void *ctx, int status) {
   }
 }
 
-/* Writes to the client; on failure the connection is closed. */
+/* Stops reading upstream once the client's queue (written and gathered)
+ * passes the high watermark. */
+static void client_check_backpressure(exchange *ex) {
+  if (ex->up != NULL && !ex->upstream_paused &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) + ex->out.len >
+          cfg_of(ex)->write_high_watermark) {
+    ex->upstream_paused = 1;
+    upstream_pause(ex->up);
+  }
+}
+
+/* Sends what was gathered for the client as one write; on failure the
+ * connection is closed. */
+static int client_flush(exchange *ex) {
+  int rc = netio_batch_send(&ex->out, (uv_stream_t *)&ex->tcp, client_on_written, ex);
+  if (rc != 0)
+    ex_close(ex);
+  return rc;
+}
+
+/* Writes to the client: the bytes are gathered and go out as one write when
+ * the loop iteration's callbacks are done (exchange_flush_all). On failure
+ * the connection is closed. */
 static int client_write(exchange *ex, const uv_buf_t *bufs, unsigned n) {
   size_t total = 0;
   unsigned i;
-  int rc;
   for (i = 0; i < n; i++)
     total += bufs[i].len;
   if (total == 0)
     return 0;
-  rc = netio_write((uv_stream_t *)&ex->tcp, bufs, n, client_on_written, ex);
-  if (rc != 0) {
+  if (netio_batch_add(&ex->out, bufs, n) != 0) {
     ex_close(ex);
-    return rc;
+    return UV_ENOMEM;
+  }
+  if (!ex->out_listed) {
+    ex->out_listed = 1;
+    ex->out_next = ex->w->flush_list;
+    ex->w->flush_list = ex;
+    worker_want_flush(ex->w);
   }
   ex->bytes_out += total;
   METRICS_ADD(&ex->w->metrics, bytes_to_clients, total);
-  if (ex->up != NULL && !ex->upstream_paused &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) > cfg_of(ex)->write_high_watermark) {
-    ex->upstream_paused = 1;
-    upstream_pause(ex->up);
-  }
+  client_check_backpressure(ex);
   return 0;
+}
+
+void exchange_flush_all(worker_t *w) {
+  exchange *ex = w->flush_list;
+  w->flush_list = NULL;
+  while (ex != NULL) {
+    exchange *next = ex->out_next;
+    ex->out_listed = 0;
+    if (ex->state != EX_CLOSING && client_flush(ex) == 0)
+      client_check_backpressure(ex);
+    ex = next;
+  }
 }
 
 /* Writes response body bytes, in chunked framing when the response is. */
@@ -245,6 +282,7 @@ static void on_handle_closed(uv_handle_t *h) {
   if (--ex->handles_open > 0)
     return;
   http_head_free(&ex->req);
+  netio_batch_discard(&ex->out);
   free(ex->user);
   free(ex->pause);
   dynbuf_free(&ex->resp_head);
@@ -322,6 +360,8 @@ static void ex_close_after_writes(exchange *ex) {
   if (ex->state == EX_CLOSING)
     return;
   (void)uv_read_stop((uv_stream_t *)&ex->tcp);
+  if (client_flush(ex) != 0)
+    return; /* closed */
   ex->shutdown.data = ex;
   if (uv_shutdown(&ex->shutdown, (uv_stream_t *)&ex->tcp, on_shutdown) != 0) {
     ex_close(ex);

@@ -27,4 +27,8 @@ void exchange_drain_all(worker_t *w);
 /* End of drain time: every connection closes now. */
 void exchange_close_all(worker_t *w);
 
+/* Sends the output every exchange of w gathered during this loop iteration
+ * (one uv_write each). The worker's check handle calls it. */
+void exchange_flush_all(worker_t *w);
+
 #endif

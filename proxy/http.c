@@ -28,6 +28,7 @@ void http_head_free(http_head *h) {
   dynbuf_free(&h->buf);
   free(h->headers);
   h->headers = NULL;
+  h->headers_cap = 0;
   h->nheaders = 0;
 }
 
@@ -63,10 +64,18 @@ int http_head_add_name(http_head *h, const char *p, size_t n) {
   if (h->nheaders == 0 || h->in_value) {
     if (h->nheaders >= h->max_headers)
       return HTTP_E_TOO_MANY_HEADERS;
-    if (h->headers == NULL) {
-      h->headers = calloc(h->max_headers, sizeof *h->headers);
-      if (h->headers == NULL)
+    if (h->nheaders == h->headers_cap) {
+      /* Grown as needed (most heads have a handful of headers): a head
+       * held for a whole stream then costs little. */
+      size_t cap = h->headers_cap > 0 ? h->headers_cap * 2 : 8;
+      http_header *grown;
+      if (cap > h->max_headers)
+        cap = h->max_headers;
+      grown = realloc(h->headers, cap * sizeof *grown);
+      if (grown == NULL)
         return -ENOMEM;
+      h->headers = grown;
+      h->headers_cap = cap;
     }
     rc = head_count(h, HTTP_LINE_OVERHEAD);
     if (rc != 0)

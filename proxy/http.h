@@ -28,7 +28,8 @@ typedef struct http_header {
 typedef struct http_head {
   dynbuf buf;            /* target (URL) or reason, then header names and values */
   http_span target;      /* request target, or response reason */
-  http_header *headers;  /* max_headers entries, allocated on first use; owned */
+  http_header *headers;  /* headers_cap entries, grown up to max_headers; owned */
+  size_t headers_cap;
   size_t nheaders;
   size_t max_headers;
   size_t max_bytes;      /* the head may not exceed this (431 / 502) */

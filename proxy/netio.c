@@ -49,17 +49,56 @@ int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_writ
   return rc;
 }
 
-int netio_write_chunk(uv_stream_t *s, const char *p, size_t n, netio_write_cb cb, void *ctx) {
-  char size_line[24];
-  uv_buf_t bufs[3];
-  int len;
-  if (n == 0)
+int netio_batch_add(netio_batch *b, const uv_buf_t *bufs, unsigned nbufs) {
+  size_t total = 0;
+  unsigned i;
+  for (i = 0; i < nbufs; i++)
+    total += bufs[i].len;
+  if (total == 0)
     return 0;
-  len = snprintf(size_line, sizeof size_line, "%zx\r\n", n);
-  bufs[0] = uv_buf_init(size_line, (unsigned)len);
-  bufs[1] = uv_buf_init((char *)p, (unsigned)n);
-  bufs[2] = uv_buf_init("\r\n", 2);
-  return netio_write(s, bufs, 3, cb, ctx);
+  if (b->len + total > b->cap) {
+    size_t cap = b->cap > 0 ? b->cap : 4096;
+    netio_req *grown;
+    while (cap < b->len + total)
+      cap *= 2;
+    grown = realloc(b->req, sizeof *grown + cap);
+    if (grown == NULL)
+      return UV_ENOMEM;
+    b->req = grown;
+    b->cap = cap;
+  }
+  for (i = 0; i < nbufs; i++) {
+    if (bufs[i].len == 0)
+      continue; /* an empty part may have a NULL base */
+    memcpy(b->req->data + b->len, bufs[i].base, bufs[i].len);
+    b->len += bufs[i].len;
+  }
+  return 0;
+}
+
+int netio_batch_send(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx) {
+  netio_req *r = b->req;
+  uv_buf_t one;
+  int rc;
+  if (b->len == 0)
+    return 0;
+  r->cb = cb;
+  r->ctx = ctx;
+  one = uv_buf_init(r->data, (unsigned)b->len);
+  b->req = NULL;
+  b->len = 0;
+  b->cap = 0;
+  rc = uv_write(&r->req, s, &one, 1, on_written);
+  if (rc != 0)
+    free(r);
+  return rc;
+}
+
+void netio_batch_discard(netio_batch *b) {
+  free(b->req);
+  b->req = NULL;
+  b->len = 0;
+  b->cap = 0;
 }
 
 void netio_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {

@@ -4,6 +4,10 @@
  * until libuv is done with it, so callers can hand over bytes that sit in a
  * shared read buffer or a framer's memory. One uv_write per call, however
  * many buffers (a chunk header, the bytes, the chunk trailer).
+ *
+ * netio_batch gathers the bytes of several writes into that same kind of
+ * allocation, so that a connection's output of one loop iteration goes out
+ * as one uv_write (one syscall, one allocation) however many pieces made it.
  */
 #ifndef AUTHRELAY_NETIO_H
 #define AUTHRELAY_NETIO_H
@@ -20,9 +24,23 @@ typedef void (*netio_write_cb)(void *ctx, int status);
 int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb,
                 void *ctx);
 
-/* Writes bytes with HTTP/1.1 chunked framing ("%x\r\n" bytes "\r\n"). An
- * empty write is skipped (it would end the body). */
-int netio_write_chunk(uv_stream_t *s, const char *p, size_t n, netio_write_cb cb, void *ctx);
+/* Bytes gathered for one write. Zero it to initialise. */
+typedef struct netio_batch {
+  struct netio_req *req; /* the allocation the bytes live in; owned; NULL when empty */
+  size_t len;            /* bytes gathered */
+  size_t cap;            /* room in req */
+} netio_batch;
+
+/* Copies bufs at the end of the batch. Returns 0 or UV_ENOMEM. */
+int netio_batch_add(netio_batch *b, const uv_buf_t *bufs, unsigned nbufs);
+
+/* Writes what was gathered to s as one uv_write; the batch is empty after,
+ * the allocation now libuv's until cb (may be NULL) has been called with
+ * ctx. Returns 0 (also when empty: no write, no cb) or a libuv error. */
+int netio_batch_send(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx);
+
+/* Frees what was gathered, unsent. */
+void netio_batch_discard(netio_batch *b);
 
 /* libuv alloc callback for every read on this thread: one 64 KiB buffer per
  * thread, reused by each read, since a read is fully handled (parsed, copied

@@ -87,6 +87,8 @@ static void worker_finish(worker_t *w) {
     uv_close((uv_handle_t *)&w->wakeup, NULL);
   if (!uv_is_closing((uv_handle_t *)&w->mailbox.async))
     pausehub_mailbox_close(&w->mailbox, NULL);
+  if (!uv_is_closing((uv_handle_t *)&w->flush_check))
+    uv_close((uv_handle_t *)&w->flush_check, NULL);
   if (w->listening) {
     w->listening = 0;
     uv_close((uv_handle_t *)&w->listener, NULL);
@@ -117,6 +119,18 @@ static void on_wakeup(uv_async_t *a) {
   }
 }
 
+static void on_flush_check(uv_check_t *check) {
+  worker_t *w = check->data;
+  exchange_flush_all(w);
+  if (w->flush_list == NULL)
+    uv_check_stop(check);
+}
+
+void worker_want_flush(worker_t *w) {
+  if (!uv_is_active((uv_handle_t *)&w->flush_check))
+    uv_check_start(&w->flush_check, on_flush_check);
+}
+
 void worker_connection_closed(worker_t *w) {
   w->nconns--;
   if (w->draining && w->nconns == 0)
@@ -138,6 +152,8 @@ int worker_start(worker_t *w, uv_async_t *exited, pausehub_t *hub) {
   rc = pausehub_mailbox_init(&w->mailbox, hub, &w->loop);
   if (rc != 0)
     return rc;
+  uv_check_init(&w->loop, &w->flush_check);
+  w->flush_check.data = w;
   w->wakeup.data = w;
   w->exited = exited;
   uv_timer_init(&w->loop, &w->drain_timer);

@@ -40,6 +40,8 @@ typedef struct worker_t {
   int loop_ended;              /* set (atomic) just before exited is sent */
   pausehub_t *hub;             /* process-wide link state; not owned */
   pausehub_mailbox mailbox;    /* pause outcomes for this loop's streams */
+  uv_check_t flush_check;      /* after each poll: sends the output gathered */
+  struct exchange *flush_list; /* exchanges with output gathered this iteration */
 } worker_t;
 
 /* Prepares worker id for cfg and binds its listener (SO_REUSEPORT), in the
@@ -60,5 +62,8 @@ void worker_join(worker_t *w);
 
 /* The loop calls these as client connections come and go. */
 void worker_connection_closed(worker_t *w);
+
+/* An exchange gathered output: flush_check must run this iteration. */
+void worker_want_flush(worker_t *w);
 
 #endif
