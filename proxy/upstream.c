@@ -36,6 +36,7 @@ struct upstream_conn {
   uint8_t interim;              /* the response being parsed is 1xx */
   uint8_t message_done;         /* the final response ended */
   uint8_t keep_alive;           /* ... and the connection may be reused */
+  uint64_t last_read_ms;        /* uv_now() of the last read: the response timer is lazy */
 };
 
 static void conn_close(upstream_conn *c);
@@ -273,14 +274,24 @@ static void response_end(upstream_conn *c, int status) {
     cb->on_end(c->ctx, status);
 }
 
+/* The response timer is lazy: reads only note their time (last_read_ms),
+ * and the timer, when it fires, re-arms itself for what is left of the
+ * silence allowed; so a read costs no timer-heap work. */
 static void on_response_timeout(uv_timer_t *t) {
   upstream_conn *c = t->data;
+  uint64_t silent;
   if (c->state == UPSTREAM_IDLE) {
     conn_close(c);
     return;
   }
-  if (c->state == UPSTREAM_BUSY && !c->message_done)
-    response_end(c, UV_ETIMEDOUT);
+  if (c->state != UPSTREAM_BUSY || c->message_done)
+    return;
+  silent = uv_now(c->pool->loop) - c->last_read_ms;
+  if (silent < c->pool->response_timeout_ms) {
+    uv_timer_start(&c->timer, on_response_timeout, c->pool->response_timeout_ms - silent, 0);
+    return;
+  }
+  response_end(c, UV_ETIMEDOUT);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -311,8 +322,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   METRICS_ADD(c->pool->metrics, bytes_from_upstreams, nread);
-  if (c->pool->response_timeout_ms > 0)
-    uv_timer_start(&c->timer, on_response_timeout, c->pool->response_timeout_ms, 0);
+  c->last_read_ms = uv_now(c->pool->loop);
   err = llhttp_execute(&c->parser, buf->base, (size_t)nread);
   if (c->cb == NULL)
     return; /* released from a callback */
@@ -435,6 +445,7 @@ int upstream_start_response(upstream_conn *c, int head_request) {
   rc = uv_read_start((uv_stream_t *)&c->tcp, netio_alloc, on_read);
   if (rc == UV_EALREADY)
     rc = 0; /* a pooled connection keeps reading while idle */
+  c->last_read_ms = uv_now(c->pool->loop);
   if (rc == 0 && c->pool->response_timeout_ms > 0)
     uv_timer_start(&c->timer, on_response_timeout, c->pool->response_timeout_ms, 0);
   return rc;
@@ -455,6 +466,7 @@ void upstream_resume(upstream_conn *c) {
   if (c->state != UPSTREAM_BUSY)
     return;
   (void)uv_read_start((uv_stream_t *)&c->tcp, netio_alloc, on_read);
+  c->last_read_ms = uv_now(c->pool->loop); /* silence counts from now */
   if (!c->message_done && c->pool->response_timeout_ms > 0)
     uv_timer_start(&c->timer, on_response_timeout, c->pool->response_timeout_ms, 0);
 }
