@@ -21,34 +21,6 @@ static void on_written(uv_write_t *req, int status) {
     cb(ctx, status);
 }
 
-int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb,
-                void *ctx) {
-  size_t total = 0;
-  size_t at = 0;
-  unsigned i;
-  netio_req *r;
-  uv_buf_t one;
-  int rc;
-  for (i = 0; i < nbufs; i++)
-    total += bufs[i].len;
-  r = malloc(sizeof *r + total);
-  if (r == NULL)
-    return UV_ENOMEM;
-  for (i = 0; i < nbufs; i++) {
-    if (bufs[i].len == 0)
-      continue; /* an empty part may have a NULL base */
-    memcpy(r->data + at, bufs[i].base, bufs[i].len);
-    at += bufs[i].len;
-  }
-  r->cb = cb;
-  r->ctx = ctx;
-  one = uv_buf_init(r->data, (unsigned)total);
-  rc = uv_write(&r->req, s, &one, 1, on_written);
-  if (rc != 0)
-    free(r);
-  return rc;
-}
-
 int netio_batch_add(netio_batch *b, const uv_buf_t *bufs, unsigned nbufs) {
   size_t total = 0;
   unsigned i;
@@ -91,6 +63,16 @@ int netio_batch_send(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ct
   rc = uv_write(&r->req, s, &one, 1, on_written);
   if (rc != 0)
     free(r);
+  return rc;
+}
+
+int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb,
+                void *ctx) {
+  netio_batch one = {NULL, 0, 0};
+  int rc = netio_batch_add(&one, bufs, nbufs);
+  if (rc == 0)
+    rc = netio_batch_send(&one, s, cb, ctx);
+  netio_batch_discard(&one); /* empty unless adding failed */
   return rc;
 }
 

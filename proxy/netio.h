@@ -18,9 +18,9 @@
 /* Called when the write is done; status is 0 or a libuv error. */
 typedef void (*netio_write_cb)(void *ctx, int status);
 
-/* Copies bufs and writes them to s. cb (may be NULL) is called with ctx when
- * the write completes or fails. Returns 0 or a libuv error (then cb is not
- * called). */
+/* Copies bufs and writes them to s (a batch of one). cb (may be NULL) is
+ * called with ctx when the write completes or fails. Returns 0 or a libuv
+ * error (then cb is not called); nothing to write is no write and no cb. */
 int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb,
                 void *ctx);
 
