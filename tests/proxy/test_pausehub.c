@@ -1,0 +1,165 @@
+/* test_pausehub: shared link state and delivery to a worker's loop
+ * (proxy/pausehub.c): waiters of one (user, connector) share a link; a
+ * completion made on another thread reaches every waiter on its own loop,
+ * once; control commands and cancels; the listing. */
+#include <errno.h>
+#include <string.h>
+
+#include "pausehub.h"
+#include "unit.h"
+
+typedef struct rec {
+  pausehub_waiter pw;
+  int calls;
+  pausehub_outcome outcome;
+  uv_thread_t thread;
+} rec;
+
+static uv_thread_t loop_thread;
+static int delivered;
+static pausehub_mailbox box;
+
+static void on_done(pausehub_waiter *pw, pausehub_outcome outcome) {
+  rec *r = (rec *)pw;
+  r->calls++;
+  r->outcome = outcome;
+  r->thread = uv_thread_self();
+  delivered++;
+}
+
+typedef struct completer {
+  pausehub_t *hub;
+  char token[64];
+  int rc;
+} completer;
+
+static void complete_elsewhere(void *arg) {
+  completer *c = arg;
+  c->rc = pausehub_complete(c->hub, c->token, strlen(c->token), "key", 3, pausehub_now_ms());
+}
+
+/* Runs the loop without blocking until n outcomes have been delivered, or a
+ * bounded number of turns has passed. */
+static void run_until(uv_loop_t *loop, int n) {
+  int spins;
+  for (spins = 0; spins < 100000 && delivered < n; spins++)
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void shared_link_completed_from_another_thread(void) {
+  pausehub_t hub;
+  uv_loop_t loop;
+  rec r[3];
+  completer c;
+  uv_thread_t t;
+  int i;
+  memset(r, 0, sizeof r);
+  CHECK(pausehub_init(&hub, NULL) == 0);
+  CHECK(uv_loop_init(&loop) == 0);
+  CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
+  loop_thread = uv_thread_self();
+  for (i = 0; i < 3; i++)
+    CHECK(pausehub_wait(&box, &r[i].pw, "st_0_00000" "1", "user_1", "slack", 10, pausehub_now_ms(),
+                        on_done) == 0);
+  CHECK(strcmp(r[0].pw.w.link.token, r[1].pw.w.link.token) == 0);
+  CHECK(strcmp(r[0].pw.w.link.token, r[2].pw.w.link.token) == 0);
+  CHECK(hub.npaused == 3);
+  c.hub = &hub;
+  strcpy(c.token, r[0].pw.w.link.token);
+  CHECK(uv_thread_create(&t, complete_elsewhere, &c) == 0);
+  uv_thread_join(&t);
+  CHECK(c.rc == 0);
+  CHECK(delivered == 0); /* nothing runs on the completing thread */
+  run_until(&loop, 3);
+  for (i = 0; i < 3; i++) {
+    CHECK(r[i].calls == 1);
+    CHECK(r[i].outcome == PAUSEHUB_COMPLETED);
+    CHECK(uv_thread_equal(&r[i].thread, &loop_thread));
+  }
+  CHECK(hub.npaused == 0);
+  CHECK(pausehub_complete(&hub, c.token, strlen(c.token), "key", 3, pausehub_now_ms()) == -EALREADY);
+  pausehub_mailbox_close(&box, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  pausehub_close(&hub);
+}
+
+static void commands_cancel_and_listing(void) {
+  pausehub_t hub;
+  uv_loop_t loop;
+  rec a, b, gone;
+  dynbuf out;
+  linksvc_link_info info;
+  linksvc_state state;
+  memset(&a, 0, sizeof a);
+  memset(&b, 0, sizeof b);
+  memset(&gone, 0, sizeof gone);
+  delivered = 0;
+  CHECK(pausehub_init(&hub, NULL) == 0);
+  CHECK(uv_loop_init(&loop) == 0);
+  CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
+  CHECK(pausehub_wait(&box, &a.pw, "st_a", "u1", "github", 5, 1000, on_done) == 0);
+  CHECK(pausehub_wait(&box, &b.pw, "st_b", "u2", "notion", 6, 1000, on_done) == 0);
+  CHECK(pausehub_wait(&box, &gone.pw, "st_g", "u3", "jira", 7, 1000, on_done) == 0);
+  dynbuf_init(&out, 65536);
+  CHECK(pausehub_render(&hub, &out, NULL, 0) == 0);
+  (void)dynbuf_add(&out, "", 1);
+  CHECK(strstr(out.ptr, "\"stream_id\":\"st_a\",\"registered_user\":\"u1\",\"connector\":\"github\","
+                        "\"state\":\"paused\",\"paused_since_ms\":1000,\"held_bytes\":5") != NULL);
+  CHECK(strstr(out.ptr, "\"stream_id\":\"st_b\"") != NULL);
+  out.len = 0;
+  CHECK(pausehub_render(&hub, &out, "st_b", 4) == 0);
+  CHECK(pausehub_render(&hub, &out, "st_x", 4) == -ENOENT);
+  dynbuf_free(&out);
+  CHECK(pausehub_command(&hub, "st_a", 4, PAUSEHUB_RESUMED) == 0);
+  CHECK(pausehub_command(&hub, "st_a", 4, PAUSEHUB_CANCELLED) == -EALREADY); /* ending already */
+  CHECK(pausehub_command(&hub, "st_b", 4, PAUSEHUB_CANCELLED) == 0);
+  CHECK(pausehub_command(&hub, "st_nope", 7, PAUSEHUB_CANCELLED) == -ENOENT);
+  /* a stream that goes away: its link is revoked, its callback never runs */
+  CHECK(pausehub_lookup(&hub, gone.pw.w.link.token, strlen(gone.pw.w.link.token), &info, &state) == 0);
+  CHECK(state == LINKSVC_STATE_PENDING);
+  pausehub_cancel(&gone.pw);
+  CHECK(pausehub_lookup(&hub, gone.pw.w.link.token, strlen(gone.pw.w.link.token), &info, &state) == 0);
+  CHECK(state == LINKSVC_STATE_REVOKED);
+  run_until(&loop, 2);
+  CHECK(a.calls == 1 && a.outcome == PAUSEHUB_RESUMED);
+  CHECK(b.calls == 1 && b.outcome == PAUSEHUB_CANCELLED);
+  CHECK(gone.calls == 0);
+  CHECK(hub.npaused == 0);
+  pausehub_mailbox_close(&box, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  pausehub_close(&hub);
+}
+
+static void expiry_is_delivered(void) {
+  pausehub_t hub;
+  uv_loop_t loop;
+  rec r;
+  linksvc_options opt;
+  memset(&r, 0, sizeof r);
+  memset(&opt, 0, sizeof opt);
+  opt.link_ttl_s = 60;
+  delivered = 0;
+  CHECK(pausehub_init(&hub, &opt) == 0);
+  CHECK(uv_loop_init(&loop) == 0);
+  CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
+  CHECK(pausehub_wait(&box, &r.pw, "st_e", "u", "slack", 0, 1000, on_done) == 0);
+  pausehub_expire(&hub, 1000 + 59 * 1000);
+  run_until(&loop, 1);
+  CHECK(r.calls == 0); /* not yet */
+  pausehub_expire(&hub, 1000 + 60 * 1000);
+  run_until(&loop, 1);
+  CHECK(r.calls == 1 && r.outcome == PAUSEHUB_EXPIRED);
+  pausehub_mailbox_close(&box, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  pausehub_close(&hub);
+}
+
+int main(void) {
+  RUN(shared_link_completed_from_another_thread);
+  RUN(commands_cancel_and_listing);
+  RUN(expiry_is_delivered);
+  return unit_report();
+}
