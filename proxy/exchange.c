@@ -18,6 +18,9 @@
  * Inspected responses: body bytes go to the framer; bytes before its safe
  * offset go to the client, the rest wait in held (the event in progress).
  * held is capped at max_event_bytes: past that the bytes go out anyway.
+ * A detection that may be acted on stops the framer at the event's end and
+ * hands over to pause.c (exchange_int.h holds what the two share).
+ * Requests for /_authrelay/ (the link page) are answered here, not proxied.
  */
 #include "exchange.h"
 
@@ -29,126 +32,17 @@
 
 #include <llhttp.h>
 
-#include "framer.h"
-#include "http.h"
-#include "identity.h"
+#include "exchange_int.h"
 #include "inject.h"
 #include "jsonw.h"
 #include "linkpage.h"
 #include "log.h"
-#include "netio.h"
-#include "pausehub.h"
 
-enum exchange_state { EX_IDLE = 0, EX_HEAD, EX_CONNECTING, EX_ACTIVE, EX_CLOSING };
-
-#define UNPARSED_MAX (2 * NETIO_READ_BUFFER_BYTES) /* pipelined bytes kept while busy */
-
-typedef struct exchange {
-  uv_tcp_t tcp;                /* the client connection */
-  uv_timer_t timer;            /* head timeout, or keep-alive idle timeout */
-  uv_shutdown_t shutdown;      /* graceful close after the last response */
-  worker_t *w;
-  struct exchange *next;       /* worker's list of connections */
-  struct exchange *prev;
-  int handles_open;            /* tcp and timer not yet closed */
-  int state;                   /* enum exchange_state */
-  llhttp_t parser;
-  http_head req;               /* head of the request being read */
-  dynbuf unparsed;             /* client bytes waiting for the parser */
-  dynbuf early_body;           /* request body, framed for upstream, waiting for it */
-  int error_status;            /* status a callback chose to refuse the request with */
-  const char *parse_start;     /* bytes llhttp is parsing now: [parse_start, parse_end) */
-  const char *parse_end;
-  int value_at_end;            /* the last header value piece ended at parse_end */
-  int in_parse;                /* client_parse() is on the stack */
-  int reparse;                 /* a request finished inside it: parse unparsed next */
-  char tail[2];                /* last two bytes of the previous read, oldest first */
-  char peer_ip[64];            /* client address, for X-Forwarded-For and logs */
-  struct sockaddr_storage peer; /* client address, for the identity rules */
-  /* answers authrelay gives itself (the link page) */
-  int local;                   /* the request is for /_authrelay/: no upstream */
-  int local_ready;             /* its body was read: answer once parsing stops */
-  /* the pause (DESIGN.md "The pause") */
-  char *user;                  /* trusted registered user (heap); NULL when none */
-  struct ex_pause *pause;      /* heap, from the first detection acted on */
-  unsigned pauses;             /* pauses so far in this response */
-  int pause_pending;           /* the framer stopped on a detection to act on */
-  uint64_t pause_start;        /* stream span of the detected event */
-  uint64_t pause_end;
-  int paused;                  /* waiting on the link: upstream not read */
-  uint64_t paused_since;       /* uv_now() when the pause began */
-  uint64_t paused_ms;          /* time paused in this response, for the access log */
-  /* resume: retry (the request is kept to be sent again) */
-  dynbuf replay_head;          /* request head as sent upstream; empty: not kept */
-  dynbuf replay_body;          /* request body as sent upstream (framed) */
-  int replay_ok;               /* the whole request fits under max_replay_body */
-  unsigned retries;            /* X-Authrelay-Retry of the attempt in flight */
-  int retrying;                /* the upstream exchange in flight is a retry */
-  int deferred_end;            /* the upstream response ended while paused */
-  int deferred_status;         /* its on_end status */
-  /* the request */
-  size_t route_index;
-  upstream_conn *up;
-  int need_upstream;           /* head complete: acquire once this read is parsed */
-  int upstream_ready;          /* request head written upstream */
-  int head_request;
-  int req_chunked;             /* request body is chunked: re-chunk it upstream */
-  int req_done;                /* the whole request was read */
-  int expect_continue;         /* answer 100 Continue once the upstream is ready */
-  uint64_t req_body_bytes;
-  int client_keep_alive;       /* the client allows another request */
-  int client_http_minor;
-  int paused_for_body;         /* client reads stopped: upstream not keeping up */
-  int paused_for_unparsed;     /* client reads stopped: unparsed is full */
-  /* the response */
-  int resp_status;
-  int resp_started;            /* head sent, or in resp_head about to be sent */
-  dynbuf resp_head;            /* head built but not written yet: it goes out with
-                                  the first body bytes or at the end of the read, so
-                                  that a response malformed within its first read
-                                  still becomes a clean 502 */
-  int resp_chunked;            /* body framed as chunked for the client */
-  int reframed;                /* an SSE/NDJSON body with Content-Length goes out chunked
-                                  (or close-delimited): a pause changes its length */
-  int resp_close;              /* close the connection after this response */
-  int stream_counted;          /* counted in streams_active */
-  int inspect;                 /* body goes through the framer */
-  framer_t framer;
-  dynbuf held;                 /* body bytes [forwarded, framer offset) */
-  uint64_t forwarded;          /* body bytes passed to the client */
-  int upstream_paused;         /* upstream reads stopped: client not keeping up */
-  uint64_t bytes_in;           /* client bytes read for this request */
-  uint64_t bytes_out;          /* bytes written to the client for this request */
-  netio_batch out;             /* client output of this loop iteration, not yet written */
-  int out_listed;              /* on the worker's flush_list */
-  struct exchange *out_next;   /* next on that list */
-  uint64_t start_ms;
-  char stream_id[32];
-} exchange;
-
-/* What a pause needs beyond the exchange's counters, kept apart so that a
- * stream that never pauses does not carry it: allocated at the first
- * detection acted on, reused by later pauses, freed with the exchange. */
-typedef struct ex_pause {
-  pausehub_waiter waiter;      /* valid while paused */
-  exchange *ex;                /* the owner */
-  char connector[LINKSVC_CONNECTOR_MAX + 1];
-  char message[512];           /* the detection's message ("" when none) */
-} ex_pause;
-
-static void ex_close(exchange *ex);
+void ex_close(exchange *ex);
 static void ex_finish_request(exchange *ex);
-static void pause_leave(exchange *ex, metrics_resume outcome);
 static void client_parse(exchange *ex, const char *data, size_t len);
 static void ex_start_upstream(exchange *ex);
 static void ex_answer_local(exchange *ex);
-static void retry_send(exchange *ex);
-static void retry_failed(exchange *ex, int status, const char *message);
-static int retry_on_head(exchange *ex, const upstream_response *r);
-
-static const config_t *cfg_of(const exchange *ex) {
-  return ex->w->cfg;
-}
 
 /* ---- client reading and writing ----------------------------------------- */
 
@@ -172,7 +66,7 @@ static void client_on_written(void *ctx, int status) {
     return;
   }
   if (ex->upstream_paused && ex->up != NULL && !ex->paused &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) <= cfg_of(ex)->write_low_watermark) {
+      uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) <= ex_cfg(ex)->write_low_watermark) {
     ex->upstream_paused = 0;
     upstream_resume(ex->up);
   }
@@ -183,7 +77,7 @@ static void client_on_written(void *ctx, int status) {
 static void client_check_backpressure(exchange *ex) {
   if (ex->up != NULL && !ex->upstream_paused &&
       uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) + ex->out.len >
-          cfg_of(ex)->write_high_watermark) {
+          ex_cfg(ex)->write_high_watermark) {
     ex->upstream_paused = 1;
     upstream_pause(ex->up);
   }
@@ -237,7 +131,7 @@ void exchange_flush_all(worker_t *w) {
 }
 
 /* Writes response body bytes, in chunked framing when the response is. */
-static int client_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts) {
+int ex_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts) {
   uv_buf_t bufs[5];
   char size_line[24];
   size_t total = 0;
@@ -295,7 +189,7 @@ static void on_handle_closed(uv_handle_t *h) {
 }
 
 static void ex_log_access(exchange *ex, const char *outcome) {
-  const config_t *c = cfg_of(ex);
+  const config_t *c = ex_cfg(ex);
   const char *method = llhttp_method_name((llhttp_method_t)ex->parser.method);
   uint64_t now = uv_now(&ex->w->loop);
   LOG_INFO("access", LOG_STR("stream_id", ex->stream_id), LOG_STR("client", ex->peer_ip),
@@ -340,7 +234,7 @@ static void ex_detach(exchange *ex) {
   worker_connection_closed(w);
 }
 
-static void ex_close(exchange *ex) {
+void ex_close(exchange *ex) {
   if (ex->state == EX_CLOSING)
     return;
   ex_detach(ex);
@@ -438,7 +332,7 @@ static void new_stream_id(exchange *ex) {
 
 static int on_message_begin(llhttp_t *p) {
   exchange *ex = ex_of(p);
-  const config_t *c = cfg_of(ex);
+  const config_t *c = ex_cfg(ex);
   ex->state = EX_HEAD;
   ex->error_status = 0;
   ex->need_upstream = 0;
@@ -524,7 +418,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
 
 /* Who the request is for (DESIGN.md "Identity"). */
 static void ex_resolve_identity(exchange *ex) {
-  const config_t *c = cfg_of(ex);
+  const config_t *c = ex_cfg(ex);
   const http_head *h = &ex->req;
   const http_header *id = http_head_find(h, c->identity.header);
   const http_header *sig = http_head_find(h, "x-registered-user-sig");
@@ -546,7 +440,7 @@ static void ex_resolve_identity(exchange *ex) {
 
 static int on_headers_complete(llhttp_t *p) {
   exchange *ex = ex_of(p);
-  const config_t *c = cfg_of(ex);
+  const config_t *c = ex_cfg(ex);
   const http_header *expect;
   const config_route *route;
   uv_timer_stop(&ex->timer);
@@ -613,7 +507,7 @@ static int send_up(exchange *ex, const uv_buf_t *bufs, unsigned n) {
       return 0; /* the response ended first (while paused): the rest is read and dropped */
     if (upstream_write(ex->up, bufs, n) != 0)
       return -1;
-    if (upstream_write_queue(ex->up) > cfg_of(ex)->write_high_watermark && !ex->paused_for_body) {
+    if (upstream_write_queue(ex->up) > ex_cfg(ex)->write_high_watermark && !ex->paused_for_body) {
       ex->paused_for_body = 1;
       client_update_reading(ex);
     }
@@ -623,7 +517,7 @@ static int send_up(exchange *ex, const uv_buf_t *bufs, unsigned n) {
     if (dynbuf_add(&ex->early_body, bufs[i].base, bufs[i].len) != 0)
       return -1;
   }
-  if (ex->early_body.len > cfg_of(ex)->write_high_watermark && !ex->paused_for_body) {
+  if (ex->early_body.len > ex_cfg(ex)->write_high_watermark && !ex->paused_for_body) {
     ex->paused_for_body = 1;
     client_update_reading(ex);
   }
@@ -643,7 +537,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
     return 0;
   }
   ex->req_body_bytes += len;
-  if (ex->req_body_bytes > cfg_of(ex)->max_body_bytes) {
+  if (ex->req_body_bytes > ex_cfg(ex)->max_body_bytes) {
     ex->error_status = 413;
     return -1;
   }
@@ -775,7 +669,7 @@ static void up_on_end(void *ctx, int status);
 static void up_on_writable(void *ctx);
 static void up_on_read_end(void *ctx);
 
-static const upstream_callbacks upstream_cbs = {
+const upstream_callbacks ex_upstream_callbacks = {
     up_on_connect, up_on_head, up_on_body, up_on_end, up_on_writable, up_on_read_end,
 };
 
@@ -785,7 +679,7 @@ static int route_inspects(const config_route *route) {
 
 /* Builds the request head sent upstream. */
 static int build_request_head(exchange *ex, dynbuf *out) {
-  const config_t *c = cfg_of(ex);
+  const config_t *c = ex_cfg(ex);
   const config_route *route = &c->routes[ex->route_index];
   const http_head *h = &ex->req;
   const http_header *xff = http_head_find(h, "x-forwarded-for");
@@ -847,7 +741,7 @@ static int build_request_head(exchange *ex, dynbuf *out) {
 static void ex_upstream_ready(exchange *ex) {
   dynbuf head;
   uv_buf_t bufs[2];
-  dynbuf_init(&head, cfg_of(ex)->max_head_bytes * 2 + 4096);
+  dynbuf_init(&head, ex_cfg(ex)->max_head_bytes * 2 + 4096);
   if (build_request_head(ex, &head) != 0) {
     dynbuf_free(&head);
     ex_refuse(ex, 431, "request head too large to forward");
@@ -885,7 +779,7 @@ static void ex_upstream_ready(exchange *ex) {
 static void ex_start_upstream(exchange *ex) {
   upstream_pool *pool = &ex->w->pools[ex->route_index];
   int reused = 0;
-  int rc = upstream_acquire(pool, &upstream_cbs, ex, &ex->up, &reused);
+  int rc = upstream_acquire(pool, &ex_upstream_callbacks, ex, &ex->up, &reused);
   if (rc != 0) {
     ex->up = NULL;
     ex_refuse(ex, 502, "upstream unavailable");
@@ -900,10 +794,10 @@ static void up_on_connect(void *ctx, int status) {
   if (status != 0) {
     ex->up = NULL;
     LOG_WARN("upstream connect failed", LOG_STR("stream_id", ex->stream_id),
-             LOG_STR("upstream", cfg_of(ex)->routes[ex->route_index].upstream),
+             LOG_STR("upstream", ex_cfg(ex)->routes[ex->route_index].upstream),
              LOG_STR("error", uv_strerror(status)));
     if (ex->retrying) {
-      retry_failed(ex, 502, "retry: upstream connection failed");
+      pause_retry_failed(ex, 502, "retry: upstream connection failed");
       return;
     }
     ex_refuse(ex, status == UV_ETIMEDOUT ? 504 : 502,
@@ -911,7 +805,7 @@ static void up_on_connect(void *ctx, int status) {
     return;
   }
   if (ex->retrying)
-    retry_send(ex);
+    pause_retry_send(ex);
   else
     ex_upstream_ready(ex);
 }
@@ -925,50 +819,6 @@ static void up_on_writable(void *ctx) {
 }
 
 /* ---- the response ------------------------------------------------------- */
-
-/* Why a detection is not acted on, or NULL when the stream may pause. */
-static const char *pause_refusal(const exchange *ex, const detect_match *m) {
-  const config_t *c = cfg_of(ex);
-  const config_route *route = &c->routes[ex->route_index];
-  size_t i;
-  if (route->mode != CONFIG_MODE_INBAND)
-    return "tool-mode routes are not paused yet";
-  if (ex->framer.format != FRAMER_SSE && ex->framer.format != FRAMER_NDJSON)
-    return "only SSE and NDJSON streams are paused";
-  if (ex->user == NULL)
-    return "no trusted registered user";
-  if (ex->pauses >= c->max_pauses_per_stream)
-    return "max_pauses_per_stream reached";
-  if (m->connector.ptr == NULL || m->connector.len == 0 || m->connector.len > LINKSVC_CONNECTOR_MAX)
-    return "no connector named";
-  for (i = 0; i < m->connector.len; i++) {
-    char ch = m->connector.ptr[i];
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-          ch == '_' || ch == '-'))
-      return "connector is not a slug";
-  }
-  return NULL;
-}
-
-/* Keeps what the pause needs from the event (valid only during on_event). */
-static void pause_note(exchange *ex, const framer_event *ev) {
-  const detect_match *m = ev->match;
-  size_t i;
-  ex_pause *ps = ex->pause;
-  ex->pause_pending = 1;
-  ex->pause_start = ev->start;
-  ex->pause_end = ev->end;
-  for (i = 0; i < m->connector.len; i++) {
-    char ch = m->connector.ptr[i];
-    ps->connector[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-  }
-  ps->connector[m->connector.len] = '\0';
-  ps->message[0] = '\0';
-  if (m->message.ptr != NULL && m->message.len < sizeof ps->message) {
-    memcpy(ps->message, m->message.ptr, m->message.len);
-    ps->message[m->message.len] = '\0';
-  }
-}
 
 static int fr_on_event(void *ctx, const framer_event *ev) {
   exchange *ex = ctx;
@@ -1007,12 +857,12 @@ static void fr_on_oversized(void *ctx, uint64_t index) {
   METRICS_ADD(&ex->w->metrics, events_oversized, 1);
 }
 
-static const framer_callbacks framer_cbs = {fr_on_event, NULL, fr_on_oversized};
+const framer_callbacks ex_framer_callbacks = {fr_on_event, NULL, fr_on_oversized};
 
 /* Chooses how the body is framed for inspection: a framer_format, or -1 when
  * the body must be refused (compressed, and on_uninspectable is fail). */
-static int response_format(exchange *ex, const upstream_response *r) {
-  const config_route *route = &cfg_of(ex)->routes[ex->route_index];
+int ex_response_format(exchange *ex, const upstream_response *r) {
+  const config_route *route = &ex_cfg(ex)->routes[ex->route_index];
   const http_header *ct = http_head_find(r->head, "content-type");
   const http_header *ce = http_head_find(r->head, "content-encoding");
   framer_format fmt;
@@ -1037,19 +887,19 @@ static int response_format(exchange *ex, const upstream_response *r) {
   if (fmt != FRAMER_RAW && ce != NULL &&
       !http_equals_nocase(http_head_str(r->head, ce->value), ce->value.len, "identity")) {
     METRICS_ADD(&ex->w->metrics, uninspected_encoding, 1);
-    LOG_WARN(cfg_of(ex)->on_uninspectable == CONFIG_UNINSPECTABLE_FAIL
+    LOG_WARN(ex_cfg(ex)->on_uninspectable == CONFIG_UNINSPECTABLE_FAIL
                  ? "compressed body refused (on_uninspectable: fail)"
                  : "compressed body passed uninspected",
              LOG_STR("stream_id", ex->stream_id),
              LOG_STRN("content_encoding", http_head_str(r->head, ce->value), ce->value.len));
-    return cfg_of(ex)->on_uninspectable == CONFIG_UNINSPECTABLE_FAIL ? -1 : FRAMER_RAW;
+    return ex_cfg(ex)->on_uninspectable == CONFIG_UNINSPECTABLE_FAIL ? -1 : FRAMER_RAW;
   }
   return fmt;
 }
 
 static void up_on_head(void *ctx, const upstream_response *r) {
   exchange *ex = ctx;
-  const config_t *c = cfg_of(ex);
+  const config_t *c = ex_cfg(ex);
   const http_head *h = r->head;
   framer_options fo;
   framer_format fmt;
@@ -1058,10 +908,10 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   int rc = 0;
   int chosen;
   if (ex->retrying) {
-    (void)retry_on_head(ex, r);
+    (void)pause_retry_on_head(ex, r);
     return;
   }
-  chosen = response_format(ex, r);
+  chosen = ex_response_format(ex, r);
   if (chosen < 0) {
     ex_refuse(ex, 502, "upstream body is compressed and cannot be inspected");
     return;
@@ -1069,7 +919,7 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   fmt = (framer_format)chosen;
   fo.max_event_bytes = c->max_event_bytes;
   fo.inspect = 1;
-  framer_init(&ex->framer, fmt, &fo, &framer_cbs, ex);
+  framer_init(&ex->framer, fmt, &fo, &ex_framer_callbacks, ex);
   ex->inspect = fmt != FRAMER_RAW;
   ex->resp_status = r->status;
   ex->resp_close = !ex->client_keep_alive || ex->w->draining;
@@ -1128,7 +978,7 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   ex->stream_counted = 1;
   METRICS_ADD(&ex->w->metrics, streams_active, 1);
   dynbuf_free(&ex->resp_head);
-  ex->resp_head = head; /* written by client_write_body or up_on_read_end */
+  ex->resp_head = head; /* written by ex_write_body or up_on_read_end */
 }
 
 /* llhttp has parsed one upstream read: a head still waiting goes out now
@@ -1142,7 +992,7 @@ static void up_on_read_end(void *ctx) {
 /* Sends body bytes [forwarded, target) to the client: the first ones from
  * held, then from p (which starts at stream offset off0), and keeps the
  * rest of p in held. */
-static void send_until(exchange *ex, uint64_t target, const char *p, size_t n, uint64_t off0) {
+void ex_send_until(exchange *ex, uint64_t target, const char *p, size_t n, uint64_t off0) {
   size_t from_held = 0;
   size_t from_p = 0;
   uv_buf_t parts[2];
@@ -1154,7 +1004,7 @@ static void send_until(exchange *ex, uint64_t target, const char *p, size_t n, u
   parts[0] = uv_buf_init(ex->held.ptr, (unsigned)from_held);
   parts[1] = uv_buf_init((char *)p, (unsigned)from_p);
   if (from_held + from_p > 0) {
-    if (client_write_body(ex, parts, 2) != 0)
+    if (ex_write_body(ex, parts, 2) != 0)
       return;
     if (from_held > 0) {
       memmove(ex->held.ptr, ex->held.ptr + from_held, ex->held.len - from_held);
@@ -1168,23 +1018,19 @@ static void send_until(exchange *ex, uint64_t target, const char *p, size_t n, u
 
 /* Where forwarding may go up to now: the framer's safe offset, or all of
  * received when the event in progress is longer than max_event_bytes. */
-static uint64_t forward_target(const exchange *ex, uint64_t received) {
+uint64_t ex_forward_target(const exchange *ex, uint64_t received) {
   uint64_t target = framer_safe_offset(&ex->framer);
   if (target < ex->forwarded)
     target = ex->forwarded;
-  if (received - target > cfg_of(ex)->max_event_bytes)
+  if (received - target > ex_cfg(ex)->max_event_bytes)
     target = received; /* an event in progress this long is forwarded in pieces */
   return target;
 }
 
-static void flush_held_until(exchange *ex, uint64_t target) {
-  send_until(ex, target, NULL, 0, ex->forwarded + ex->held.len);
+void ex_flush_held_until(exchange *ex, uint64_t target) {
+  ex_send_until(ex, target, NULL, 0, ex->forwarded + ex->held.len);
 }
 
-static void pause_begin(exchange *ex);
-static void pause_overflow(exchange *ex);
-static void resume_relaying(exchange *ex);
-static void retry_start(exchange *ex);
 
 static void up_on_body(void *ctx, const char *p, size_t n) {
   exchange *ex = ctx;
@@ -1193,23 +1039,23 @@ static void up_on_body(void *ctx, const char *p, size_t n) {
     return;
   if (!ex->inspect) {
     uv_buf_t part = uv_buf_init((char *)p, (unsigned)n);
-    (void)client_write_body(ex, &part, 1);
+    (void)ex_write_body(ex, &part, 1);
     return;
   }
   if (ex->paused) {
     /* The rest of a read that was parsed after the pause began. */
-    if (ex->held.len + n > cfg_of(ex)->max_held_bytes || dynbuf_add(&ex->held, p, n) != 0)
+    if (ex->held.len + n > ex_cfg(ex)->max_held_bytes || dynbuf_add(&ex->held, p, n) != 0)
       pause_overflow(ex);
     return;
   }
   off0 = ex->forwarded + ex->held.len;
   (void)framer_feed(&ex->framer, p, n);
   if (ex->pause_pending) {
-    send_until(ex, ex->pause_start, p, n, off0); /* the rest of p stays held */
+    ex_send_until(ex, ex->pause_start, p, n, off0); /* the rest of p stays held */
     pause_begin(ex);
     return;
   }
-  send_until(ex, forward_target(ex, off0 + n), p, n, off0);
+  ex_send_until(ex, ex_forward_target(ex, off0 + n), p, n, off0);
 }
 
 /* Writes an SSE relay_error event (inside the chunked framing). */
@@ -1225,26 +1071,26 @@ static void write_relay_error(exchange *ex, int status, const char *message) {
   (void)jsonw_cstring(&ev, message);
   (void)jsonw_raw(&ev, "}\n\n");
   part = uv_buf_init(ev.ptr, (unsigned)ev.len);
-  (void)client_write_body(ex, &part, 1);
+  (void)ex_write_body(ex, &part, 1);
   dynbuf_free(&ev);
 }
 
 /* The upstream response ended (status as upstream's on_end) and the body
  * bytes it delivered were all relayed: end the client's response. */
-static void response_ended(exchange *ex, int status) {
+void ex_response_ended(exchange *ex, int status) {
   if (status == 0) {
     if (ex->inspect) {
       framer_finish(&ex->framer);
       if (ex->pause_pending) {
         /* The last NDJSON line, without its newline, was an auth-required
          * result: pause there; the response ends when the pause does. */
-        flush_held_until(ex, ex->pause_start);
+        ex_flush_held_until(ex, ex->pause_start);
         ex->deferred_end = 1;
         ex->deferred_status = 0;
         pause_begin(ex);
         return;
       }
-      send_until(ex, framer_safe_offset(&ex->framer), NULL, 0, ex->forwarded + ex->held.len);
+      ex_send_until(ex, framer_safe_offset(&ex->framer), NULL, 0, ex->forwarded + ex->held.len);
       if (ex->state == EX_CLOSING)
         return;
     }
@@ -1281,7 +1127,7 @@ static void response_ended(exchange *ex, int status) {
     ex->held.len = 0; /* an unterminated event: no client would dispatch it */
     write_relay_error(ex, 502, status == UV_ETIMEDOUT ? "upstream timed out" : "upstream closed the stream");
   } else if (ex->held.len > 0) {
-    send_until(ex, ex->forwarded + ex->held.len, NULL, 0, ex->forwarded + ex->held.len);
+    ex_send_until(ex, ex->forwarded + ex->held.len, NULL, 0, ex->forwarded + ex->held.len);
   }
   metrics_count_status(&ex->w->metrics, ex->resp_status);
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
@@ -1302,309 +1148,7 @@ static void up_on_end(void *ctx, int status) {
     ex->deferred_status = status;
     return;
   }
-  response_ended(ex, status);
-}
-
-/* ---- the pause ----------------------------------------------------------- */
-
-static inject_form inject_form_of(const exchange *ex) {
-  return ex->framer.format == FRAMER_NDJSON ? INJECT_NDJSON : INJECT_SSE;
-}
-
-/* Writes one injected event rendered by fn's caller into ev. */
-static void write_injected(exchange *ex, dynbuf *ev, int rc) {
-  if (rc == 0) {
-    uv_buf_t part = uv_buf_init(ev->ptr, (unsigned)ev->len);
-    (void)client_write_body(ex, &part, 1);
-  }
-  dynbuf_free(ev);
-}
-
-static void on_heartbeat(uv_timer_t *t) {
-  exchange *ex = t->data;
-  dynbuf ev;
-  if (!ex->paused)
-    return;
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  write_injected(ex, &ev, inject_heartbeat(&ev, inject_form_of(ex)));
-}
-
-static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
-
-/* The framer stopped on a detection to act on, and everything before the
- * event has gone out: withhold or forward the event, hold the rest, stop
- * reading upstream, and tell the client where to connect the account. */
-static void pause_begin(exchange *ex) {
-  const config_t *c = cfg_of(ex);
-  const config_route *route = &c->routes[ex->route_index];
-  const http_header *host = http_head_find(&ex->req, "host");
-  char url[1024];
-  inject_link link;
-  dynbuf ev;
-  int rc;
-  ex->pause_pending = 0;
-  if (ex->state == EX_CLOSING)
-    return;
-  if (ex->held.len > c->max_held_bytes) {
-    pause_overflow(ex); /* the read that brought the event brought too much after it */
-    return;
-  }
-  rc = pausehub_wait(&ex->w->mailbox, &ex->pause->waiter, ex->stream_id, ex->user, ex->pause->connector,
-                     ex->held.len, pausehub_now_ms(), pause_done);
-  if (rc != 0) {
-    /* Not paused after all: the event passes, as for any unhandled one. */
-    LOG_WARN("cannot pause: link service refused", LOG_STR("stream_id", ex->stream_id),
-             LOG_STR("connector", ex->pause->connector), LOG_I64("error", rc));
-    METRICS_ADD(&ex->w->metrics, detections_unhandled, 1);
-    flush_held_until(ex, ex->pause_end);
-    if (ex->state != EX_CLOSING)
-      resume_relaying(ex);
-    return;
-  }
-  ex->paused = 1; /* from here on, closing the exchange cancels the wait */
-  ex->pauses++;
-  ex->paused_since = uv_now(&ex->w->loop);
-  if (ex->up != NULL)
-    upstream_pause(ex->up);
-  METRICS_ADD(&ex->w->metrics, pauses_total, 1);
-  METRICS_ADD(&ex->w->metrics, pauses_active, 1);
-  if (route->on_detect == CONFIG_ON_DETECT_REPLACE && ex->forwarded == ex->pause_start) {
-    size_t n = (size_t)(ex->pause_end - ex->forwarded);
-    memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
-    ex->held.len -= n;
-    ex->forwarded = ex->pause_end;
-  } else {
-    /* keep, or an event so long that its first bytes went out already
-     * (more than max_event_bytes of raw SSE lines): forward it whole. */
-    flush_held_until(ex, ex->pause_end);
-    if (ex->state == EX_CLOSING)
-      return;
-  }
-  if (c->public_url[0] != '\0')
-    snprintf(url, sizeof url, "%s%s", c->public_url, ex->pause->waiter.w.link.path);
-  else if (host != NULL && host->value.len < 256)
-    snprintf(url, sizeof url, "http://%.*s%s", (int)host->value.len, http_head_str(&ex->req, host->value),
-             ex->pause->waiter.w.link.path);
-  else
-    snprintf(url, sizeof url, "http://localhost%s", ex->pause->waiter.w.link.path);
-  link.stream_id = ex->stream_id;
-  link.connector = ex->pause->connector;
-  link.link_token = ex->pause->waiter.w.link.token;
-  link.magic_link_url = url;
-  link.expires_at = ex->pause->waiter.w.link.expires_at;
-  link.message = ex->pause->message[0] != '\0' ? ex->pause->message : NULL;
-  LOG_INFO("paused", LOG_STR("stream_id", ex->stream_id), LOG_STR("registered_user", ex->user),
-           LOG_STR("connector", ex->pause->connector), LOG_U64("held_bytes", ex->held.len));
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  write_injected(ex, &ev, inject_link_token(&ev, inject_form_of(ex), &link));
-  if (ex->state != EX_CLOSING && inject_form_of(ex) == INJECT_SSE)
-    uv_timer_start(&ex->timer, on_heartbeat, (uint64_t)c->heartbeat_s * 1000,
-                   (uint64_t)c->heartbeat_s * 1000);
-}
-
-/* The pause is over (any outcome): stop waiting and count it. */
-static void pause_leave(exchange *ex, metrics_resume outcome) {
-  metrics_t *m = &ex->w->metrics;
-  if (!ex->paused)
-    return;
-  ex->paused = 0;
-  pausehub_cancel(&ex->pause->waiter); /* a no-op when the outcome was delivered */
-  uv_timer_stop(&ex->timer);
-  METRICS_SUB(m, pauses_active, 1);
-  ex->paused_ms += uv_now(&ex->w->loop) - ex->paused_since;
-  METRICS_ADD(m, pause_ms_total, uv_now(&ex->w->loop) - ex->paused_since);
-  METRICS_ADD(m, resumes_by_outcome[outcome], 1);
-}
-
-/* Frames the held bytes the framer has not seen (they may pause the stream
- * again), forwards what is complete, then reads upstream again or ends the
- * response if it ended while paused. */
-static void resume_relaying(exchange *ex) {
-  uint64_t received = ex->forwarded + ex->held.len;
-  if (ex->framer.offset < received) {
-    size_t skip = (size_t)(ex->framer.offset - ex->forwarded);
-    (void)framer_feed(&ex->framer, ex->held.ptr + skip, (size_t)(received - ex->framer.offset));
-    if (ex->pause_pending) {
-      flush_held_until(ex, ex->pause_start);
-      pause_begin(ex);
-      return;
-    }
-  }
-  flush_held_until(ex, forward_target(ex, received));
-  if (ex->state == EX_CLOSING)
-    return;
-  if (ex->deferred_end) {
-    ex->deferred_end = 0;
-    response_ended(ex, ex->deferred_status);
-    return;
-  }
-  if (ex->up == NULL)
-    return;
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) > cfg_of(ex)->write_high_watermark) {
-    ex->upstream_paused = 1; /* client_on_written resumes it */
-    return;
-  }
-  ex->upstream_paused = 0;
-  upstream_resume(ex->up);
-}
-
-/* Ends the client's response at once after an injected event: complete
- * for the client, and the upstream, whose response is cut short, is never
- * pooled. */
-static void end_stream_now(exchange *ex) {
-  if (ex->up != NULL) {
-    upstream_release(ex->up, 0);
-    ex->up = NULL;
-  }
-  ex->held.len = 0;
-  ex->deferred_end = 0;
-  ex->resp_close = 1;
-  response_ended(ex, 0);
-}
-
-/* A paused stream received more than max_held_bytes: it ends with
- * relay_error rather than hold more. */
-static void pause_overflow(exchange *ex) {
-  dynbuf ev;
-  LOG_WARN("paused stream over max_held_bytes", LOG_STR("stream_id", ex->stream_id));
-  pause_leave(ex, METRICS_RESUME_CANCELLED);
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  write_injected(ex, &ev, inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 507,
-                                             "more upstream bytes than max_held_bytes while paused"));
-  if (ex->state != EX_CLOSING)
-    end_stream_now(ex);
-}
-
-/* How a pause ended, on this loop (pausehub delivers it). */
-static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
-  static const metrics_resume counted[] = {METRICS_RESUME_COMPLETED, METRICS_RESUME_EXPIRED,
-                                           METRICS_RESUME_OPERATOR, METRICS_RESUME_CANCELLED};
-  static const char *const names[] = {"auth_complete", "link_expired", "operator_resume",
-                                      "operator_cancel"};
-  exchange *ex = ((ex_pause *)((char *)pw - offsetof(ex_pause, waiter)))->ex;
-  const config_t *c;
-  dynbuf ev;
-  int rc;
-  if (ex->state == EX_CLOSING || !ex->paused)
-    return;
-  c = cfg_of(ex);
-  pause_leave(ex, counted[outcome]);
-  LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
-           LOG_STR("outcome", names[outcome]));
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  switch (outcome) {
-  case PAUSEHUB_EXPIRED:
-    rc = inject_link_expired(&ev, inject_form_of(ex), ex->stream_id, ex->pause->connector);
-    break;
-  case PAUSEHUB_CANCELLED:
-    rc = inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 499, "cancelled by the operator");
-    break;
-  case PAUSEHUB_COMPLETED:
-  case PAUSEHUB_RESUMED:
-  default:
-    rc = inject_auth_complete(&ev, inject_form_of(ex), ex->stream_id, ex->pause->connector);
-    break;
-  }
-  write_injected(ex, &ev, rc);
-  if (ex->state == EX_CLOSING)
-    return;
-  if (outcome == PAUSEHUB_CANCELLED ||
-      (outcome == PAUSEHUB_EXPIRED && c->after_expiry == CONFIG_AFTER_EXPIRY_CLOSE)) {
-    end_stream_now(ex);
-    return;
-  }
-  if (outcome != PAUSEHUB_EXPIRED && c->routes[ex->route_index].resume == CONFIG_RESUME_RETRY) {
-    retry_start(ex);
-    return;
-  }
-  resume_relaying(ex);
-}
-
-/* ---- resume: retry ------------------------------------------------------- */
-
-/* Sends the kept request again on a fresh upstream connection; its 2xx body
- * is spliced into the client's stream (retry_on_head). Falls back to
- * continue when the request could not be kept. */
-static void retry_start(exchange *ex) {
-  upstream_pool *pool = &ex->w->pools[ex->route_index];
-  int reused = 0;
-  if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || !ex->resp_chunked) {
-    LOG_WARN("retry not possible, continuing instead", LOG_STR("stream_id", ex->stream_id),
-             LOG_STR("reason", !ex->replay_ok ? "request larger than max_replay_body"
-                               : !ex->resp_chunked ? "response not chunked to the client"
-                                                   : "request not complete"));
-    resume_relaying(ex);
-    return;
-  }
-  if (ex->up != NULL) {
-    upstream_release(ex->up, 0); /* the old response is abandoned */
-    ex->up = NULL;
-  }
-  ex->held.len = 0;
-  ex->deferred_end = 0;
-  ex->retries++;
-  ex->retrying = 1;
-  if (upstream_acquire(pool, &upstream_cbs, ex, &ex->up, &reused) != 0) {
-    ex->up = NULL;
-    retry_failed(ex, 502, "retry: upstream unavailable");
-    return;
-  }
-  if (reused)
-    retry_send(ex);
-}
-
-/* Writes the kept head with X-Authrelay-Retry and the kept body. */
-static void retry_send(exchange *ex) {
-  char line[64];
-  uv_buf_t bufs[4];
-  int n = snprintf(line, sizeof line, "X-Authrelay-Retry: %u\r\n\r\n", ex->retries);
-  bufs[0] = uv_buf_init(ex->replay_head.ptr, (unsigned)(ex->replay_head.len - 2)); /* without its blank line */
-  bufs[1] = uv_buf_init(line, (unsigned)n);
-  bufs[2] = uv_buf_init(ex->replay_body.ptr, (unsigned)ex->replay_body.len);
-  if (upstream_write(ex->up, bufs, ex->replay_body.len > 0 ? 3 : 2) != 0 ||
-      upstream_start_response(ex->up, ex->head_request) != 0) {
-    retry_failed(ex, 502, "retry: upstream connection failed");
-    return;
-  }
-  LOG_INFO("retrying request", LOG_STR("stream_id", ex->stream_id), LOG_U64("retry", ex->retries));
-}
-
-/* The retried request's response head: a 2xx body continues the client's
- * stream through a fresh framer; anything else ends it with relay_error.
- * Returns 0 when the body is spliced. */
-static int retry_on_head(exchange *ex, const upstream_response *r) {
-  framer_options fo;
-  int chosen;
-  ex->retrying = 0;
-  if (r->status < 200 || r->status > 299) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "retry answered %d", r->status);
-    retry_failed(ex, r->status, msg);
-    return -1;
-  }
-  fo.max_event_bytes = cfg_of(ex)->max_event_bytes;
-  fo.inspect = 1;
-  framer_close(&ex->framer);
-  chosen = response_format(ex, r);
-  if (chosen != (int)ex->framer.format) {
-    retry_failed(ex, 502, "retry answered in another format than the stream");
-    return -1;
-  }
-  framer_init(&ex->framer, (framer_format)chosen, &fo, &framer_cbs, ex);
-  ex->forwarded = 0;
-  ex->held.len = 0;
-  return 0;
-}
-
-/* The retry failed: the client's stream ends with relay_error. */
-static void retry_failed(exchange *ex, int status, const char *message) {
-  dynbuf ev;
-  ex->retrying = 0;
-  LOG_WARN("retry failed", LOG_STR("stream_id", ex->stream_id), LOG_STR("error", message));
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  write_injected(ex, &ev, inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, status, message));
-  if (ex->state != EX_CLOSING)
-    end_stream_now(ex);
+  ex_response_ended(ex, status);
 }
 
 /* The response is complete and the request was read: next request, or close. */
@@ -1623,7 +1167,7 @@ static void ex_finish_request(exchange *ex) {
   ex->state = EX_IDLE;
   ex->bytes_in = 0;
   ex->bytes_out = 0;
-  uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)cfg_of(ex)->client_idle_timeout_s * 1000, 0);
+  uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)ex_cfg(ex)->client_idle_timeout_s * 1000, 0);
   llhttp_resume(&ex->parser);
   if (ex->paused_for_unparsed) {
     ex->paused_for_unparsed = 0;

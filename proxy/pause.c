@@ -1,0 +1,366 @@
+/* pause: auth interrupts on a relayed response (DESIGN.md "The pause").
+ *
+ * When the framer stops on an auth-required result that may be acted on
+ * (pause_refusal), exchange.c forwards everything before the event and calls
+ * pause_begin(): the event is withheld (on_detect replace) or forwarded
+ * (keep), upstream reads stop, the stream waits in pausehub on (user,
+ * connector), and the client gets link_token and then heartbeats. The
+ * outcome arrives on this loop (pause_done): auth_complete and the held
+ * bytes framed again (continue) or the request sent again (retry),
+ * link_expired, or relay_error. See exchange_int.h for what the two files
+ * share.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "exchange_int.h"
+#include "inject.h"
+#include "log.h"
+
+/* Why a detection is not acted on, or NULL when the stream may pause. */
+const char *pause_refusal(const exchange *ex, const detect_match *m) {
+  const config_t *c = ex_cfg(ex);
+  const config_route *route = &c->routes[ex->route_index];
+  size_t i;
+  if (route->mode != CONFIG_MODE_INBAND)
+    return "tool-mode routes are not paused yet";
+  if (ex->framer.format != FRAMER_SSE && ex->framer.format != FRAMER_NDJSON)
+    return "only SSE and NDJSON streams are paused";
+  if (ex->user == NULL)
+    return "no trusted registered user";
+  if (ex->pauses >= c->max_pauses_per_stream)
+    return "max_pauses_per_stream reached";
+  if (m->connector.ptr == NULL || m->connector.len == 0 || m->connector.len > LINKSVC_CONNECTOR_MAX)
+    return "no connector named";
+  for (i = 0; i < m->connector.len; i++) {
+    char ch = m->connector.ptr[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == '-'))
+      return "connector is not a slug";
+  }
+  return NULL;
+}
+
+/* Keeps what the pause needs from the event (valid only during on_event). */
+void pause_note(exchange *ex, const framer_event *ev) {
+  const detect_match *m = ev->match;
+  size_t i;
+  ex_pause *ps = ex->pause;
+  ex->pause_pending = 1;
+  ex->pause_start = ev->start;
+  ex->pause_end = ev->end;
+  for (i = 0; i < m->connector.len; i++) {
+    char ch = m->connector.ptr[i];
+    ps->connector[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  }
+  ps->connector[m->connector.len] = '\0';
+  ps->message[0] = '\0';
+  if (m->message.ptr != NULL && m->message.len < sizeof ps->message) {
+    memcpy(ps->message, m->message.ptr, m->message.len);
+    ps->message[m->message.len] = '\0';
+  }
+}
+
+/* ---- the pause ----------------------------------------------------------- */
+
+static inject_form inject_form_of(const exchange *ex) {
+  return ex->framer.format == FRAMER_NDJSON ? INJECT_NDJSON : INJECT_SSE;
+}
+
+/* Writes one injected event rendered by fn's caller into ev. */
+static void write_injected(exchange *ex, dynbuf *ev, int rc) {
+  if (rc == 0) {
+    uv_buf_t part = uv_buf_init(ev->ptr, (unsigned)ev->len);
+    (void)ex_write_body(ex, &part, 1);
+  }
+  dynbuf_free(ev);
+}
+
+static void on_heartbeat(uv_timer_t *t) {
+  exchange *ex = t->data;
+  dynbuf ev;
+  if (!ex->paused)
+    return;
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  write_injected(ex, &ev, inject_heartbeat(&ev, inject_form_of(ex)));
+}
+
+static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
+
+/* The framer stopped on a detection to act on, and everything before the
+ * event has gone out: withhold or forward the event, hold the rest, stop
+ * reading upstream, and tell the client where to connect the account. */
+void pause_begin(exchange *ex) {
+  const config_t *c = ex_cfg(ex);
+  const config_route *route = &c->routes[ex->route_index];
+  const http_header *host = http_head_find(&ex->req, "host");
+  char url[1024];
+  inject_link link;
+  dynbuf ev;
+  int rc;
+  ex->pause_pending = 0;
+  if (ex->state == EX_CLOSING)
+    return;
+  if (ex->held.len > c->max_held_bytes) {
+    pause_overflow(ex); /* the read that brought the event brought too much after it */
+    return;
+  }
+  rc = pausehub_wait(&ex->w->mailbox, &ex->pause->waiter, ex->stream_id, ex->user, ex->pause->connector,
+                     ex->held.len, pausehub_now_ms(), pause_done);
+  if (rc != 0) {
+    /* Not paused after all: the event passes, as for any unhandled one. */
+    LOG_WARN("cannot pause: link service refused", LOG_STR("stream_id", ex->stream_id),
+             LOG_STR("connector", ex->pause->connector), LOG_I64("error", rc));
+    METRICS_ADD(&ex->w->metrics, detections_unhandled, 1);
+    ex_flush_held_until(ex, ex->pause_end);
+    if (ex->state != EX_CLOSING)
+      pause_resume_relaying(ex);
+    return;
+  }
+  ex->paused = 1; /* from here on, closing the exchange cancels the wait */
+  ex->pauses++;
+  ex->paused_since = uv_now(&ex->w->loop);
+  if (ex->up != NULL)
+    upstream_pause(ex->up);
+  METRICS_ADD(&ex->w->metrics, pauses_total, 1);
+  METRICS_ADD(&ex->w->metrics, pauses_active, 1);
+  if (route->on_detect == CONFIG_ON_DETECT_REPLACE && ex->forwarded == ex->pause_start) {
+    size_t n = (size_t)(ex->pause_end - ex->forwarded);
+    memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
+    ex->held.len -= n;
+    ex->forwarded = ex->pause_end;
+  } else {
+    /* keep, or an event so long that its first bytes went out already
+     * (more than max_event_bytes of raw SSE lines): forward it whole. */
+    ex_flush_held_until(ex, ex->pause_end);
+    if (ex->state == EX_CLOSING)
+      return;
+  }
+  if (c->public_url[0] != '\0')
+    snprintf(url, sizeof url, "%s%s", c->public_url, ex->pause->waiter.w.link.path);
+  else if (host != NULL && host->value.len < 256)
+    snprintf(url, sizeof url, "http://%.*s%s", (int)host->value.len, http_head_str(&ex->req, host->value),
+             ex->pause->waiter.w.link.path);
+  else
+    snprintf(url, sizeof url, "http://localhost%s", ex->pause->waiter.w.link.path);
+  link.stream_id = ex->stream_id;
+  link.connector = ex->pause->connector;
+  link.link_token = ex->pause->waiter.w.link.token;
+  link.magic_link_url = url;
+  link.expires_at = ex->pause->waiter.w.link.expires_at;
+  link.message = ex->pause->message[0] != '\0' ? ex->pause->message : NULL;
+  LOG_INFO("paused", LOG_STR("stream_id", ex->stream_id), LOG_STR("registered_user", ex->user),
+           LOG_STR("connector", ex->pause->connector), LOG_U64("held_bytes", ex->held.len));
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  write_injected(ex, &ev, inject_link_token(&ev, inject_form_of(ex), &link));
+  if (ex->state != EX_CLOSING && inject_form_of(ex) == INJECT_SSE)
+    uv_timer_start(&ex->timer, on_heartbeat, (uint64_t)c->heartbeat_s * 1000,
+                   (uint64_t)c->heartbeat_s * 1000);
+}
+
+/* The pause is over (any outcome): stop waiting and count it. */
+void pause_leave(exchange *ex, metrics_resume outcome) {
+  metrics_t *m = &ex->w->metrics;
+  if (!ex->paused)
+    return;
+  ex->paused = 0;
+  pausehub_cancel(&ex->pause->waiter); /* a no-op when the outcome was delivered */
+  uv_timer_stop(&ex->timer);
+  METRICS_SUB(m, pauses_active, 1);
+  ex->paused_ms += uv_now(&ex->w->loop) - ex->paused_since;
+  METRICS_ADD(m, pause_ms_total, uv_now(&ex->w->loop) - ex->paused_since);
+  METRICS_ADD(m, resumes_by_outcome[outcome], 1);
+}
+
+/* Frames the held bytes the framer has not seen (they may pause the stream
+ * again), forwards what is complete, then reads upstream again or ends the
+ * response if it ended while paused. */
+void pause_resume_relaying(exchange *ex) {
+  uint64_t received = ex->forwarded + ex->held.len;
+  if (ex->framer.offset < received) {
+    size_t skip = (size_t)(ex->framer.offset - ex->forwarded);
+    (void)framer_feed(&ex->framer, ex->held.ptr + skip, (size_t)(received - ex->framer.offset));
+    if (ex->pause_pending) {
+      ex_flush_held_until(ex, ex->pause_start);
+      pause_begin(ex);
+      return;
+    }
+  }
+  ex_flush_held_until(ex, ex_forward_target(ex, received));
+  if (ex->state == EX_CLOSING)
+    return;
+  if (ex->deferred_end) {
+    ex->deferred_end = 0;
+    ex_response_ended(ex, ex->deferred_status);
+    return;
+  }
+  if (ex->up == NULL)
+    return;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) > ex_cfg(ex)->write_high_watermark) {
+    ex->upstream_paused = 1; /* client_on_written resumes it */
+    return;
+  }
+  ex->upstream_paused = 0;
+  upstream_resume(ex->up);
+}
+
+/* Ends the client's response at once after an injected event: complete
+ * for the client, and the upstream, whose response is cut short, is never
+ * pooled. */
+void pause_end_stream(exchange *ex) {
+  if (ex->up != NULL) {
+    upstream_release(ex->up, 0);
+    ex->up = NULL;
+  }
+  ex->held.len = 0;
+  ex->deferred_end = 0;
+  ex->resp_close = 1;
+  ex_response_ended(ex, 0);
+}
+
+/* A paused stream received more than max_held_bytes: it ends with
+ * relay_error rather than hold more. */
+void pause_overflow(exchange *ex) {
+  dynbuf ev;
+  LOG_WARN("paused stream over max_held_bytes", LOG_STR("stream_id", ex->stream_id));
+  pause_leave(ex, METRICS_RESUME_CANCELLED);
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  write_injected(ex, &ev, inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 507,
+                                             "more upstream bytes than max_held_bytes while paused"));
+  if (ex->state != EX_CLOSING)
+    pause_end_stream(ex);
+}
+
+/* How a pause ended, on this loop (pausehub delivers it). */
+static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
+  static const metrics_resume counted[] = {METRICS_RESUME_COMPLETED, METRICS_RESUME_EXPIRED,
+                                           METRICS_RESUME_OPERATOR, METRICS_RESUME_CANCELLED};
+  static const char *const names[] = {"auth_complete", "link_expired", "operator_resume",
+                                      "operator_cancel"};
+  exchange *ex = ((ex_pause *)((char *)pw - offsetof(ex_pause, waiter)))->ex;
+  const config_t *c;
+  dynbuf ev;
+  int rc;
+  if (ex->state == EX_CLOSING || !ex->paused)
+    return;
+  c = ex_cfg(ex);
+  pause_leave(ex, counted[outcome]);
+  LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
+           LOG_STR("outcome", names[outcome]));
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  switch (outcome) {
+  case PAUSEHUB_EXPIRED:
+    rc = inject_link_expired(&ev, inject_form_of(ex), ex->stream_id, ex->pause->connector);
+    break;
+  case PAUSEHUB_CANCELLED:
+    rc = inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 499, "cancelled by the operator");
+    break;
+  case PAUSEHUB_COMPLETED:
+  case PAUSEHUB_RESUMED:
+  default:
+    rc = inject_auth_complete(&ev, inject_form_of(ex), ex->stream_id, ex->pause->connector);
+    break;
+  }
+  write_injected(ex, &ev, rc);
+  if (ex->state == EX_CLOSING)
+    return;
+  if (outcome == PAUSEHUB_CANCELLED ||
+      (outcome == PAUSEHUB_EXPIRED && c->after_expiry == CONFIG_AFTER_EXPIRY_CLOSE)) {
+    pause_end_stream(ex);
+    return;
+  }
+  if (outcome != PAUSEHUB_EXPIRED && c->routes[ex->route_index].resume == CONFIG_RESUME_RETRY) {
+    pause_retry_start(ex);
+    return;
+  }
+  pause_resume_relaying(ex);
+}
+
+/* ---- resume: retry ------------------------------------------------------- */
+
+/* Sends the kept request again on a fresh upstream connection; its 2xx body
+ * is spliced into the client's stream (pause_retry_on_head). Falls back to
+ * continue when the request could not be kept. */
+void pause_retry_start(exchange *ex) {
+  upstream_pool *pool = &ex->w->pools[ex->route_index];
+  int reused = 0;
+  if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || !ex->resp_chunked) {
+    LOG_WARN("retry not possible, continuing instead", LOG_STR("stream_id", ex->stream_id),
+             LOG_STR("reason", !ex->replay_ok ? "request larger than max_replay_body"
+                               : !ex->resp_chunked ? "response not chunked to the client"
+                                                   : "request not complete"));
+    pause_resume_relaying(ex);
+    return;
+  }
+  if (ex->up != NULL) {
+    upstream_release(ex->up, 0); /* the old response is abandoned */
+    ex->up = NULL;
+  }
+  ex->held.len = 0;
+  ex->deferred_end = 0;
+  ex->retries++;
+  ex->retrying = 1;
+  if (upstream_acquire(pool, &ex_upstream_callbacks, ex, &ex->up, &reused) != 0) {
+    ex->up = NULL;
+    pause_retry_failed(ex, 502, "retry: upstream unavailable");
+    return;
+  }
+  if (reused)
+    pause_retry_send(ex);
+}
+
+/* Writes the kept head with X-Authrelay-Retry and the kept body. */
+void pause_retry_send(exchange *ex) {
+  char line[64];
+  uv_buf_t bufs[4];
+  int n = snprintf(line, sizeof line, "X-Authrelay-Retry: %u\r\n\r\n", ex->retries);
+  bufs[0] = uv_buf_init(ex->replay_head.ptr, (unsigned)(ex->replay_head.len - 2)); /* without its blank line */
+  bufs[1] = uv_buf_init(line, (unsigned)n);
+  bufs[2] = uv_buf_init(ex->replay_body.ptr, (unsigned)ex->replay_body.len);
+  if (upstream_write(ex->up, bufs, ex->replay_body.len > 0 ? 3 : 2) != 0 ||
+      upstream_start_response(ex->up, ex->head_request) != 0) {
+    pause_retry_failed(ex, 502, "retry: upstream connection failed");
+    return;
+  }
+  LOG_INFO("retrying request", LOG_STR("stream_id", ex->stream_id), LOG_U64("retry", ex->retries));
+}
+
+/* The retried request's response head: a 2xx body continues the client's
+ * stream through a fresh framer; anything else ends it with relay_error.
+ * Returns 0 when the body is spliced. */
+int pause_retry_on_head(exchange *ex, const upstream_response *r) {
+  framer_options fo;
+  int chosen;
+  ex->retrying = 0;
+  if (r->status < 200 || r->status > 299) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "retry answered %d", r->status);
+    pause_retry_failed(ex, r->status, msg);
+    return -1;
+  }
+  fo.max_event_bytes = ex_cfg(ex)->max_event_bytes;
+  fo.inspect = 1;
+  framer_close(&ex->framer);
+  chosen = ex_response_format(ex, r);
+  if (chosen != (int)ex->framer.format) {
+    pause_retry_failed(ex, 502, "retry answered in another format than the stream");
+    return -1;
+  }
+  framer_init(&ex->framer, (framer_format)chosen, &fo, &ex_framer_callbacks, ex);
+  ex->forwarded = 0;
+  ex->held.len = 0;
+  return 0;
+}
+
+/* The retry failed: the client's stream ends with relay_error. */
+void pause_retry_failed(exchange *ex, int status, const char *message) {
+  dynbuf ev;
+  ex->retrying = 0;
+  LOG_WARN("retry failed", LOG_STR("stream_id", ex->stream_id), LOG_STR("error", message));
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  write_injected(ex, &ev, inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, status, message));
+  if (ex->state != EX_CLOSING)
+    pause_end_stream(ex);
+}
+
