@@ -1058,21 +1058,16 @@ static void up_on_body(void *ctx, const char *p, size_t n) {
   ex_send_until(ex, ex_forward_target(ex, off0 + n), p, n, off0);
 }
 
-/* Writes an SSE relay_error event (inside the chunked framing). */
-static void write_relay_error(exchange *ex, int status, const char *message) {
-  dynbuf ev;
-  uv_buf_t part;
-  dynbuf_init(&ev, 4096);
-  (void)jsonw_raw(&ev, "event: relay_error\ndata: {\"type\":\"relay_error\",\"stream_id\":");
-  (void)jsonw_cstring(&ev, ex->stream_id);
-  (void)jsonw_raw(&ev, ",\"status\":");
-  (void)jsonw_u64(&ev, (uint64_t)status);
-  (void)jsonw_raw(&ev, ",\"message\":");
-  (void)jsonw_cstring(&ev, message);
-  (void)jsonw_raw(&ev, "}\n\n");
-  part = uv_buf_init(ev.ptr, (unsigned)ev.len);
-  (void)ex_write_body(ex, &part, 1);
-  dynbuf_free(&ev);
+inject_form ex_inject_form(const exchange *ex) {
+  return ex->framer.format == FRAMER_NDJSON ? INJECT_NDJSON : INJECT_SSE;
+}
+
+void ex_write_event(exchange *ex, dynbuf *ev, int rc) {
+  if (rc == 0) {
+    uv_buf_t part = uv_buf_init(ev->ptr, (unsigned)ev->len);
+    (void)ex_write_body(ex, &part, 1);
+  }
+  dynbuf_free(ev);
 }
 
 /* The upstream response ended (status as upstream's on_end) and the body
@@ -1123,9 +1118,13 @@ void ex_response_ended(exchange *ex, int status) {
    * left without its last chunk, so no client mistakes it for complete. */
   LOG_WARN("upstream gone mid-stream", LOG_STR("stream_id", ex->stream_id),
            LOG_STR("error", status == UPSTREAM_E_MALFORMED ? "malformed response" : uv_strerror(status)));
-  if (ex->inspect && ex->framer.format == FRAMER_SSE) {
+  if (ex->inspect && (ex->framer.format == FRAMER_SSE || ex->framer.format == FRAMER_NDJSON)) {
+    dynbuf ev;
     ex->held.len = 0; /* an unterminated event: no client would dispatch it */
-    write_relay_error(ex, 502, status == UV_ETIMEDOUT ? "upstream timed out" : "upstream closed the stream");
+    dynbuf_init(&ev, INJECT_MAX_BYTES);
+    ex_write_event(ex, &ev, inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, 502,
+                                               status == UV_ETIMEDOUT ? "upstream timed out"
+                                                                      : "upstream closed the stream"));
   } else if (ex->held.len > 0) {
     ex_send_until(ex, ex->forwarded + ex->held.len, NULL, 0, ex->forwarded + ex->held.len);
   }

@@ -19,6 +19,7 @@
 #include "framer.h"
 #include "http.h"
 #include "identity.h"
+#include "inject.h"
 #include "linksvc.h"
 #include "metrics.h"
 #include "netio.h"
@@ -153,6 +154,13 @@ uint64_t ex_forward_target(const exchange *ex, uint64_t received);
 /* The upstream response ended (status as upstream's on_end): end the
  * client's response. */
 void ex_response_ended(exchange *ex, int status);
+
+/* The form authrelay's own events take in this response (SSE or NDJSON). */
+inject_form ex_inject_form(const exchange *ex);
+
+/* Writes an event rendered into ev when rc (the inject_* result) is 0, then
+ * frees ev. */
+void ex_write_event(exchange *ex, dynbuf *ev, int rc);
 
 /* The framer_format for a response, or -1 when it must be refused. */
 int ex_response_format(exchange *ex, const upstream_response *r);

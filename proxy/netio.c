@@ -90,24 +90,6 @@ void netio_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(read_buffer, sizeof read_buffer);
 }
 
-void netio_format_addr(const struct sockaddr *sa, char *out, size_t outlen) {
-  char host[64] = "?";
-  int port = 0;
-  if (sa->sa_family == AF_INET) {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-    uv_ip4_name(in, host, sizeof host);
-    port = ntohs(in->sin_port);
-    snprintf(out, outlen, "%s:%d", host, port);
-  } else if (sa->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-    uv_ip6_name(in6, host, sizeof host);
-    port = ntohs(in6->sin6_port);
-    snprintf(out, outlen, "[%s]:%d", host, port);
-  } else {
-    snprintf(out, outlen, "?");
-  }
-}
-
 int netio_parse_addr(const char *host, int port, struct sockaddr_storage *out) {
   memset(out, 0, sizeof *out);
   if (strchr(host, ':') != NULL)

@@ -49,9 +49,6 @@ void netio_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 
 #define NETIO_READ_BUFFER_BYTES 65536
 
-/* Formats a socket address as "host:port" ("[v6]:port"). */
-void netio_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
-
 /* Parses "host:port" / "[v6]:port" into a sockaddr for binding. Returns 0 or
  * a libuv error. */
 int netio_parse_addr(const char *host, int port, struct sockaddr_storage *out);

@@ -64,26 +64,13 @@ void pause_note(exchange *ex, const framer_event *ev) {
 
 /* ---- the pause ----------------------------------------------------------- */
 
-static inject_form inject_form_of(const exchange *ex) {
-  return ex->framer.format == FRAMER_NDJSON ? INJECT_NDJSON : INJECT_SSE;
-}
-
-/* Writes one injected event rendered by fn's caller into ev. */
-static void write_injected(exchange *ex, dynbuf *ev, int rc) {
-  if (rc == 0) {
-    uv_buf_t part = uv_buf_init(ev->ptr, (unsigned)ev->len);
-    (void)ex_write_body(ex, &part, 1);
-  }
-  dynbuf_free(ev);
-}
-
 static void on_heartbeat(uv_timer_t *t) {
   exchange *ex = t->data;
   dynbuf ev;
   if (!ex->paused)
     return;
   dynbuf_init(&ev, INJECT_MAX_BYTES);
-  write_injected(ex, &ev, inject_heartbeat(&ev, inject_form_of(ex)));
+  ex_write_event(ex, &ev, inject_heartbeat(&ev, ex_inject_form(ex)));
 }
 
 static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
@@ -153,8 +140,8 @@ void pause_begin(exchange *ex) {
   LOG_INFO("paused", LOG_STR("stream_id", ex->stream_id), LOG_STR("registered_user", ex->user),
            LOG_STR("connector", ex->pause->connector), LOG_U64("held_bytes", ex->held.len));
   dynbuf_init(&ev, INJECT_MAX_BYTES);
-  write_injected(ex, &ev, inject_link_token(&ev, inject_form_of(ex), &link));
-  if (ex->state != EX_CLOSING && inject_form_of(ex) == INJECT_SSE)
+  ex_write_event(ex, &ev, inject_link_token(&ev, ex_inject_form(ex), &link));
+  if (ex->state != EX_CLOSING && ex_inject_form(ex) == INJECT_SSE)
     uv_timer_start(&ex->timer, on_heartbeat, (uint64_t)c->heartbeat_s * 1000,
                    (uint64_t)c->heartbeat_s * 1000);
 }
@@ -226,7 +213,7 @@ void pause_overflow(exchange *ex) {
   LOG_WARN("paused stream over max_held_bytes", LOG_STR("stream_id", ex->stream_id));
   pause_leave(ex, METRICS_RESUME_CANCELLED);
   dynbuf_init(&ev, INJECT_MAX_BYTES);
-  write_injected(ex, &ev, inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 507,
+  ex_write_event(ex, &ev, inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, 507,
                                              "more upstream bytes than max_held_bytes while paused"));
   if (ex->state != EX_CLOSING)
     pause_end_stream(ex);
@@ -251,18 +238,18 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
   dynbuf_init(&ev, INJECT_MAX_BYTES);
   switch (outcome) {
   case PAUSEHUB_EXPIRED:
-    rc = inject_link_expired(&ev, inject_form_of(ex), ex->stream_id, ex->pause->connector);
+    rc = inject_link_expired(&ev, ex_inject_form(ex), ex->stream_id, ex->pause->connector);
     break;
   case PAUSEHUB_CANCELLED:
-    rc = inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, 499, "cancelled by the operator");
+    rc = inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, 499, "cancelled by the operator");
     break;
   case PAUSEHUB_COMPLETED:
   case PAUSEHUB_RESUMED:
   default:
-    rc = inject_auth_complete(&ev, inject_form_of(ex), ex->stream_id, ex->pause->connector);
+    rc = inject_auth_complete(&ev, ex_inject_form(ex), ex->stream_id, ex->pause->connector);
     break;
   }
-  write_injected(ex, &ev, rc);
+  ex_write_event(ex, &ev, rc);
   if (ex->state == EX_CLOSING)
     return;
   if (outcome == PAUSEHUB_CANCELLED ||
@@ -359,7 +346,7 @@ void pause_retry_failed(exchange *ex, int status, const char *message) {
   ex->retrying = 0;
   LOG_WARN("retry failed", LOG_STR("stream_id", ex->stream_id), LOG_STR("error", message));
   dynbuf_init(&ev, INJECT_MAX_BYTES);
-  write_injected(ex, &ev, inject_relay_error(&ev, inject_form_of(ex), ex->stream_id, status, message));
+  ex_write_event(ex, &ev, inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, status, message));
   if (ex->state != EX_CLOSING)
     pause_end_stream(ex);
 }

@@ -16,6 +16,8 @@
  *                    authenticate_meta|magic_link|mcp|openai|vercel connector=slack
  *                    link_token=ltk_upstream expires_at=2099-01-01T00:00:00Z
  *                    auth_unless_retry=1 framing=chunked|length|close ts=1 sse_ids=1
+ *                    encoding=TOKEN (sends Content-Encoding: TOKEN over the
+ *                    uncompressed body: a label for testing relays)
  *   GET  /big        bytes=N framing=length|chunked|close: N bytes of the pattern
  *                    below, application/octet-stream
  *   POST|PUT /echo   the request body back, same Content-Type; chunked if the
@@ -731,6 +733,9 @@ static void route_stream(conn *c, const char *q) {
   buf_t h = {0};
   head_begin(&h, 200);
   buf_printf(&h, "Content-Type: %s\r\nCache-Control: no-cache\r\n", ev_content_type(s->format));
+  char encoding[32];
+  if (query_token(q, "encoding", "", "-", encoding, sizeof encoding) == 0 && encoding[0] != '\0')
+    buf_printf(&h, "Content-Encoding: %s\r\n", encoding); /* a label only: the body is not compressed */
   if (c->framing == FR_CHUNKED) {
     buf_puts(&h, "Transfer-Encoding: chunked\r\n");
   } else if (c->framing == FR_LENGTH) {

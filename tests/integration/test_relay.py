@@ -5,9 +5,11 @@ in front of it, curl (or a raw socket, for what curl will not send) as the
 client. Bodies through authrelay must be byte-identical to direct fetches.
 """
 
+import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -279,6 +281,45 @@ class RelayTest(unittest.TestCase):
         code, out, _ = curl(self.relay.url + "/malformed?kind=truncated", check=False)
         self.assertNotEqual(code, 0)  # the chunked body never ends properly
         self.assertIn(b"event: relay_error\ndata: {\"type\":\"relay_error\"", out)
+
+    def test_upstream_gone_mid_stream_ndjson_gets_relay_error_line(self):
+        agent = AgentServer()
+        relay = Relay(agent.url)
+        try:
+            p = subprocess.Popen(["curl", "-sS", "-N", "--max-time", "20",
+                                  relay.url + "/stream?format=ndjson&count=1000&rate=20"],
+                                 stdout=subprocess.PIPE)
+            first = p.stdout.readline()
+            self.assertIn(b'"seq":0', first)
+            agent.proc.kill()  # the upstream goes away mid-stream
+            rest = p.stdout.read()
+            p.wait()
+            p.stdout.close()
+            last = json.loads(rest.splitlines()[-1])
+            self.assertEqual(last["type"], "relay_error")
+            self.assertEqual(last["status"], 502)
+            self.assertNotEqual(p.returncode, 0)  # the chunked body never ends properly
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+
+    def test_compressed_body_passes_uninspected_or_is_refused(self):
+        path = "/stream?format=sse&count=5&auth_at=2&shape=mcp&encoding=gzip"
+        before = self.relay.metrics()['authrelay_uninspected_total{reason="encoding"}']
+        _, direct, _ = curl(self.agent.url + path)
+        _, relayed, _ = curl("-H", "X-Registered-User-Id: user_1", self.relay.url + path)
+        self.assertEqual(direct, relayed)  # on_uninspectable: pass (default), never paused
+        after = self.relay.metrics()
+        self.assertEqual(after['authrelay_uninspected_total{reason="encoding"}'] - before, 1)
+        strict = Relay(self.agent.url, "--on-uninspectable", "fail")
+        try:
+            _, code, _ = curl("-o", "/dev/null", "-w", "%{http_code}", strict.url + path, check=False)
+            self.assertEqual(code, b"502")
+            _, code, _ = curl("-o", "/dev/null", "-w", "%{http_code}",
+                              strict.url + "/stream?format=sse&count=5", check=False)
+            self.assertEqual(code, b"200")
+        finally:
+            self.assertEqual(strict.stop(), 0)
 
     # back-pressure ------------------------------------------------------------
     def test_backpressure_holds_upstream(self):
