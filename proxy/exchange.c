@@ -996,6 +996,8 @@ void ex_send_until(exchange *ex, uint64_t target, const char *p, size_t n, uint6
   size_t from_held = 0;
   size_t from_p = 0;
   uv_buf_t parts[2];
+  if (target > off0 + n)
+    target = off0 + n; /* only bytes it has: an ended stream may have dropped held ones */
   if (target > ex->forwarded) {
     uint64_t held_end = target < off0 ? target : off0;
     from_held = (size_t)(held_end - ex->forwarded);

@@ -347,6 +347,26 @@ class LimitsTest(unittest.TestCase):
             agent.stop()
 
 
+class HeldBytesTest(unittest.TestCase):
+    def test_more_than_max_held_bytes_ends_the_stream_with_relay_error(self):
+        agent = AgentServer()
+        relay = Relay(agent.url, "--max-held-bytes", "4096")
+        try:
+            # One 18 KB body written at once: the read that brings the
+            # auth-required event (the first) brings 15 KB after it.
+            path = "/stream?format=sse&count=6&size=3000&auth_at=0&shape=mcp&framing=length"
+            for _ in range(3):
+                _, body, _ = curl("-H", "X-Registered-User-Id: user_1", relay.url + path)
+                err = json.loads(body.split(b"event: relay_error\ndata: ", 1)[1].split(b"\n", 1)[0])
+                self.assertEqual(err["status"], 507)
+                self.assertNotIn(b"event: link_token", body)
+                self.assertNotIn(b'"seq":1', body)  # nothing held was let through
+            self.assertEqual(http("GET", relay.control_url + "/healthz")[0], 200)
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+
+
 class LongPauseTest(unittest.TestCase):
     def test_pause_outlives_upstream_idle_timeout(self):
         agent = AgentServer()
