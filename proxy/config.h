@@ -115,6 +115,9 @@ typedef struct config_t {
   char *data_dir;          /* owned */
   char *public_url;        /* "" or absolute http(s) URL, no trailing "/"; owned */
   char *admin_key;         /* "" (generated on first run) or the owner key; owned */
+  char *secret_key;        /* "" (generated in data_dir) or 64 hex digits; owned */
+  char *connectors;        /* connector catalog file, or "" for none; owned */
+  unsigned provider_timeout_s; /* OAuth token exchange timeout */
 
   /* limits */
   size_t max_head_bytes;   /* request head (431 past it) */

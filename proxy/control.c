@@ -10,6 +10,7 @@
 
 #include "dynbuf.h"
 #include "http.h"
+#include "linkapi.h"
 #include "log.h"
 #include "metrics.h"
 #include "netio.h"
@@ -24,6 +25,8 @@ typedef struct control_conn {
   control_t *control;
   llhttp_t parser;
   http_head req;
+  dynbuf body;          /* request body (linkapi), capped at LINKAPI_BODY_MAX */
+  int too_big;          /* the body passed the cap: 413 */
   int handles_open;
   int answered;         /* a response was written; ignore further input */
 } control_conn;
@@ -33,6 +36,7 @@ static void on_closed(uv_handle_t *h) {
   if (--cc->handles_open > 0)
     return;
   http_head_free(&cc->req);
+  dynbuf_free(&cc->body);
   free(cc);
 }
 
@@ -49,19 +53,27 @@ static void on_written(void *ctx, int status) {
   conn_close(cc);
 }
 
-static void respond(control_conn *cc, int status, const char *content_type, const char *body,
-                    size_t len) {
-  char head[256];
+static void respond_with(control_conn *cc, int status, const char *content_type, const char *body,
+                         size_t len, const char *www_authenticate) {
+  char head[384];
   uv_buf_t bufs[2];
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                   "Connection: close\r\n\r\n",
-                   status, http_reason(status), content_type, len);
+                   "Cache-Control: no-store\r\n%s%s%sConnection: close\r\n\r\n",
+                   status, http_reason(status), content_type, status == 204 ? 0 : len,
+                   www_authenticate != NULL ? "WWW-Authenticate: " : "",
+                   www_authenticate != NULL ? www_authenticate : "", www_authenticate != NULL ? "\r\n" : "");
+  if (status == 204)
+    len = 0;
   cc->answered = 1;
   bufs[0] = uv_buf_init(head, (unsigned)n);
   bufs[1] = uv_buf_init((char *)body, (unsigned)(cc->parser.method == HTTP_HEAD ? 0 : len));
   if (netio_write((uv_stream_t *)&cc->tcp, bufs, 2, on_written, cc) != 0)
     conn_close(cc);
+}
+
+static void respond(control_conn *cc, int status, const char *content_type, const char *body, size_t len) {
+  respond_with(cc, status, content_type, body, len, NULL);
 }
 
 static void respond_json(control_conn *cc, int status, const char *body) {
@@ -75,23 +87,74 @@ static int path_is(const http_head *h, const char *path) {
   return len >= n && memcmp(t, path, n) == 0 && (len == n || t[n] == '?');
 }
 
-/* 1 when the request carries "Authorization: Bearer <admin_key>". An empty
- * admin_key turns the /v1 API off. Compared in constant time. */
-static int authorized(const control_conn *cc) {
-  const char *key = cc->control->cfg->admin_key;
-  size_t key_len = strlen(key);
-  const http_header *auth = http_head_find(&cc->req, "authorization");
-  const char *v;
-  unsigned char diff = 0;
-  size_t i;
-  if (key_len == 0 || auth == NULL)
-    return 0;
-  v = http_head_str(&cc->req, auth->value);
-  if (auth->value.len != key_len + 7 || memcmp(v, "Bearer ", 7) != 0)
-    return 0;
-  for (i = 0; i < key_len; i++)
-    diff |= (unsigned char)(v[7 + i] ^ key[i]);
-  return diff == 0;
+/* The request as linkapi sees it; strings point into cc (valid while it
+ * is answered). path and query are copied into path_buf. */
+static void api_request(control_conn *cc, linkapi_request *rq, char *path_buf, size_t cap) {
+  const http_head *h = &cc->req;
+  const http_header *auth = http_head_find(h, "authorization");
+  const http_header *ctype = http_head_find(h, "content-type");
+  static char auth_buf[2048];
+  static char ctype_buf[256];
+  size_t n = h->target.len < cap - 1 ? h->target.len : cap - 1;
+  char *q;
+  memcpy(path_buf, http_head_str(h, h->target), n);
+  path_buf[n] = '\0';
+  q = strchr(path_buf, '?');
+  memset(rq, 0, sizeof *rq);
+  rq->method = llhttp_method_name((llhttp_method_t)cc->parser.method);
+  rq->path = path_buf;
+  rq->query = "";
+  if (q != NULL) {
+    *q = '\0';
+    rq->query = q + 1;
+  }
+  if (auth != NULL && auth->value.len < sizeof auth_buf) {
+    memcpy(auth_buf, http_head_str(h, auth->value), auth->value.len);
+    auth_buf[auth->value.len] = '\0';
+    rq->authorization = auth_buf;
+  }
+  if (ctype != NULL && ctype->value.len < sizeof ctype_buf) {
+    memcpy(ctype_buf, http_head_str(h, ctype->value), ctype->value.len);
+    ctype_buf[ctype->value.len] = '\0';
+    rq->content_type = ctype_buf;
+  }
+  rq->body = cc->body.ptr != NULL ? cc->body.ptr : "";
+  rq->body_len = cc->body.len > 0 ? cc->body.len - 1 : 0; /* without its NUL */
+  rq->owner_key = cc->control->links->owner_key;
+}
+
+/* 1 when the request may use the control API's /v1 endpoints with need;
+ * else the refusal has been sent. */
+static int authorized(control_conn *cc, unsigned need) {
+  linkapi_request rq;
+  char path[4096];
+  dynbuf out;
+  int status;
+  api_request(cc, &rq, path, sizeof path);
+  dynbuf_init(&out, 4096);
+  status = linkapi_authorize(cc->control->links, &rq, need, &out);
+  if (status != 0)
+    respond_with(cc, status, "application/json", out.ptr != NULL ? out.ptr : "", out.len,
+                 status == 401 ? "Bearer" : NULL);
+  dynbuf_free(&out);
+  return status == 0;
+}
+
+/* /api/... and /oauth/token: the link service's API. */
+static void handle_api(control_conn *cc) {
+  linkapi_request rq;
+  linkapi_response rs;
+  char path[4096];
+  dynbuf out;
+  if (cc->too_big) {
+    respond_json(cc, 413, "{\"detail\":\"The body is over 64 KiB.\"}\n");
+    return;
+  }
+  api_request(cc, &rq, path, sizeof path);
+  dynbuf_init(&out, 16 * 1024 * 1024);
+  linkapi_handle(cc->control->links, &rq, &rs, &out);
+  respond_with(cc, rs.status, "application/json", out.ptr != NULL ? out.ptr : "", out.len, rs.www_authenticate);
+  dynbuf_free(&out);
 }
 
 /* /v1/streams, /v1/streams/{id}, POST /v1/streams/{id}/resume|cancel. */
@@ -106,10 +169,10 @@ static void handle_streams(control_conn *cc) {
   int rc;
   if (memchr(t, '?', len) != NULL)
     len = (size_t)((const char *)memchr(t, '?', len) - t);
-  if (!authorized(cc)) {
-    respond_json(cc, 401, "{\"error\":\"missing or wrong bearer key\"}\n");
+  if (!authorized(cc, cc->parser.method == HTTP_GET || cc->parser.method == HTTP_HEAD
+                          ? LINKAPI_READ_ORGANIZATION
+                          : LINKAPI_WRITE_ORGANIZATION))
     return;
-  }
   dynbuf_init(&out, 16 * 1024 * 1024);
   if (len == 0 || (len == 1 && t[0] == '/')) {
     if (cc->parser.method != HTTP_GET) {
@@ -166,7 +229,14 @@ static void handle_streams(control_conn *cc) {
 static void handle(control_conn *cc) {
   control_t *c = cc->control;
   const http_head *h = &cc->req;
-  if (path_is(h, "/v1/streams") ||
+  char path[4096];
+  size_t n = h->target.len < sizeof path - 1 ? h->target.len : sizeof path - 1;
+  memcpy(path, http_head_str(h, h->target), n);
+  path[n] = '\0';
+  path[strcspn(path, "?")] = '\0';
+  if (linkapi_owns(path)) {
+    handle_api(cc);
+  } else if (path_is(h, "/v1/streams") ||
       http_starts_with(http_head_str(h, h->target), h->target.len, "/v1/streams/")) {
     handle_streams(cc);
   } else if (cc->parser.method != HTTP_GET && cc->parser.method != HTTP_HEAD) {
@@ -189,7 +259,7 @@ static void handle(control_conn *cc) {
     }
     for (i = 0; i < c->nworkers; i++)
       all[i] = &c->workers[i].metrics;
-    if (metrics_render(&out, all, c->nworkers) == 0)
+    if (metrics_render(&out, all, c->nworkers) == 0 && linkhost_render_metrics(c->links, &out) == 0)
       respond(cc, 200, "text/plain; version=0.0.4", out.ptr, out.len);
     else
       respond_json(cc, 500, "{\"error\":\"metrics too large\"}\n");
@@ -215,8 +285,17 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   return http_head_add_value(&cc->req, at, len) == 0 ? 0 : -1;
 }
 
+static int on_body(llhttp_t *p, const char *at, size_t len) {
+  control_conn *cc = p->data;
+  if (cc->too_big || dynbuf_add(&cc->body, at, len) != 0)
+    cc->too_big = 1;
+  return 0;
+}
+
 static int on_message_complete(llhttp_t *p) {
   control_conn *cc = p->data;
+  if (dynbuf_add(&cc->body, "", 1) != 0) /* a NUL for the JSON parser */
+    cc->too_big = 1;
   uv_timer_stop(&cc->timer);
   handle(cc);
   return HPE_PAUSED;
@@ -226,6 +305,7 @@ static const llhttp_settings_t control_settings = {
     .on_url = on_url,
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
+    .on_body = on_body,
     .on_message_complete = on_message_complete,
 };
 
@@ -268,6 +348,7 @@ static void on_connection(uv_stream_t *listener, int status) {
     return;
   }
   http_head_init(&cc->req, CONTROL_HEAD_MAX, 100);
+  dynbuf_init(&cc->body, LINKAPI_BODY_MAX + 2);
   llhttp_init(&cc->parser, HTTP_REQUEST, &control_settings);
   cc->parser.data = cc;
   uv_timer_start(&cc->timer, on_timeout, CONTROL_TIMEOUT_MS, 0);
@@ -276,7 +357,7 @@ static void on_connection(uv_stream_t *listener, int status) {
 }
 
 int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *workers,
-                 size_t nworkers, pausehub_t *hub) {
+                 size_t nworkers, pausehub_t *hub, linkhost_t *links) {
   struct sockaddr_storage addr;
   int rc;
   memset(c, 0, sizeof *c);
@@ -285,6 +366,7 @@ int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *w
   c->workers = workers;
   c->nworkers = nworkers;
   c->hub = hub;
+  c->links = links;
   c->ready = 1;
   rc = netio_parse_addr(cfg->control_host, cfg->control_port, &addr);
   if (rc != 0)

@@ -2,7 +2,10 @@
  *
  * Operators and orchestrators talk to authrelay here, never on the proxy
  * port: /healthz (the process is up), /readyz (it accepts traffic; 503 while
- * draining) and /metrics (Prometheus text summed over the relay loops).
+ * draining), /metrics (Prometheus text summed over the relay loops),
+ * /v1/streams (paused streams, resume, cancel) and the link service's API
+ * (/api/..., /oauth/token: linkapi.h), all but the first three behind a
+ * bearer token.
  * Requests are small; each connection gets one answer and is closed.
  */
 #ifndef AUTHRELAY_CONTROL_H
@@ -12,6 +15,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "linkhost.h"
 #include "pausehub.h"
 #include "worker.h"
 
@@ -21,6 +25,7 @@ typedef struct control_t {
   const config_t *cfg;    /* not owned */
   worker_t *workers;      /* not owned: their metrics are read */
   pausehub_t *hub;        /* not owned: paused streams, resume and cancel */
+  linkhost_t *links;      /* not owned: the link service's API and the bearer check */
   size_t nworkers;
   int ready;              /* 1 while accepting traffic; 0 when draining */
   int open;               /* the listener is open */
@@ -28,7 +33,7 @@ typedef struct control_t {
 
 /* Binds cfg's control address on loop. Returns 0 or a libuv error. */
 int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *workers,
-                 size_t nworkers, pausehub_t *hub);
+                 size_t nworkers, pausehub_t *hub, linkhost_t *links);
 
 /* Stops listening (connections being answered finish). */
 void control_close(control_t *c);

@@ -215,6 +215,10 @@ static void ex_detach(exchange *ex) {
   if (ex->state != EX_IDLE && ex->resp_status != 0 && ex->stream_counted)
     ex_log_access(ex, "client_closed");
   ex->state = EX_CLOSING;
+  if (ex->page != NULL) {
+    pausehub_page_abandon(ex->page);
+    ex->page = NULL;
+  }
   if (ex->paused)
     pause_leave(ex, METRICS_RESUME_CLIENT_GONE);
   if (ex->up != NULL) {
@@ -632,6 +636,13 @@ static void client_parse(exchange *ex, const char *data, size_t len) {
     dynbuf_free(&pipelined);
   }
   ex->in_parse = 0;
+  /* Read again once the pipelined bytes kept are few enough that another
+   * read cannot overflow them (a request answered later, e.g. by the
+   * control loop, leaves the rest waiting). */
+  if (ex->state != EX_CLOSING && ex->paused_for_unparsed && ex->unparsed.len < NETIO_READ_BUFFER_BYTES) {
+    ex->paused_for_unparsed = 0;
+    client_update_reading(ex);
+  }
 }
 
 static void client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -1170,27 +1181,24 @@ static void ex_finish_request(exchange *ex) {
   ex->bytes_out = 0;
   uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)ex_cfg(ex)->client_idle_timeout_s * 1000, 0);
   llhttp_resume(&ex->parser);
-  if (ex->paused_for_unparsed) {
-    ex->paused_for_unparsed = 0;
-    client_update_reading(ex);
-  }
   if (ex->in_parse) {
     ex->reparse = 1; /* client_parse() goes on with ex->unparsed */
     return;
   }
   pipelined = ex->unparsed;
   dynbuf_init(&ex->unparsed, UNPARSED_MAX + 1);
-  if (pipelined.len > 0)
-    client_parse(ex, pipelined.ptr, pipelined.len);
+  client_parse(ex, pipelined.ptr != NULL ? pipelined.ptr : "", pipelined.len);
   dynbuf_free(&pipelined);
 }
 
 /* ---- the link page -------------------------------------------------------- */
 
-/* Sends a complete HTML answer to a local request, then goes on like any
- * finished exchange (keep-alive, pipelining). */
-static void ex_local_respond(exchange *ex, int status, const dynbuf *html) {
-  char head[512];
+/* Sends a complete HTML answer (or a redirect to location, when not NULL)
+ * to a local request, then goes on like any finished exchange (keep-alive,
+ * pipelining). */
+static void ex_local_respond(exchange *ex, int status, const dynbuf *html, const char *location,
+                             const char *form_origin) {
+  char head[4096];
   uv_buf_t bufs[2];
   int n;
   ex->resp_status = status;
@@ -1198,9 +1206,16 @@ static void ex_local_respond(exchange *ex, int status, const dynbuf *html) {
   n = snprintf(head, sizeof head,
                "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
                "Cache-Control: no-store\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
-               "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'\r\n"
-               "%s\r\n",
-               status, http_reason(status), html->len, ex->resp_close ? "Connection: close\r\n" : "");
+               "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'%s%s\r\n"
+               "%s%s%s%s\r\n",
+               status, http_reason(status), html->len, form_origin != NULL ? " " : "",
+               form_origin != NULL ? form_origin : "", location != NULL ? "Location: " : "",
+               location != NULL ? location : "", location != NULL ? "\r\n" : "",
+               ex->resp_close ? "Connection: close\r\n" : "");
+  if (n < 0 || (size_t)n >= sizeof head) {
+    ex_refuse(ex, 500, "answer too large");
+    return;
+  }
   bufs[0] = uv_buf_init(head, (unsigned)n);
   bufs[1] = uv_buf_init(html->ptr, (unsigned)(ex->head_request ? 0 : html->len));
   ex->resp_started = 1;
@@ -1209,48 +1224,47 @@ static void ex_local_respond(exchange *ex, int status, const dynbuf *html) {
   ex_finish_request(ex);
 }
 
-/* /_authrelay/link/{token}: GET shows the form, POST completes the link. */
+void ex_base_url(const exchange *ex, char *out, size_t cap) {
+  const config_t *c = ex_cfg(ex);
+  const http_header *host = http_head_find(&ex->req, "host");
+  if (c->public_url[0] != '\0')
+    snprintf(out, cap, "%s", c->public_url);
+  else if (host != NULL && host->value.len < 256)
+    snprintf(out, cap, "http://%.*s", (int)host->value.len, http_head_str(&ex->req, host->value));
+  else
+    snprintf(out, cap, "http://localhost");
+}
+
+/* /_authrelay/...: the Link page, served by the control loop (it owns the
+ * store): the request is handed over, and answered by exchange_page_done(). */
 static void ex_answer_local(exchange *ex) {
-  const char *target = http_head_str(&ex->req, ex->req.target);
-  size_t target_len = ex->req.target.len;
-  size_t prefix_len = strlen(LINKSVC_PATH_PREFIX);
-  const char *token = target + prefix_len;
-  size_t token_len = 0;
-  linksvc_link_info info;
-  linksvc_state state;
+  char base[512];
   dynbuf html;
-  int status;
-  dynbuf_init(&html, 64 * 1024);
-  if (http_starts_with(target, target_len, LINKSVC_PATH_PREFIX)) {
-    while (prefix_len + token_len < target_len && token[token_len] != '?')
-      token_len++;
-  }
-  if (token_len == 0 || pausehub_lookup(ex->w->hub, token, token_len, &info, &state) != 0) {
-    linkpage_render_unknown(&html);
-    ex_local_respond(ex, 404, &html);
-  } else if (ex->parser.method != HTTP_POST) {
-    status = linkpage_render(&html, &info, state);
-    ex_local_respond(ex, status, &html);
-  } else {
-    char key[LINKSVC_CREDENTIAL_MAX + 1];
-    long key_len = linkpage_form_field(ex->early_body.ptr != NULL ? ex->early_body.ptr : "",
-                                       ex->early_body.len, "api_key", key, sizeof key);
-    int rc = key_len > 0 ? pausehub_complete(ex->w->hub, token, token_len, key, (size_t)key_len,
-                                             pausehub_now_ms())
-                         : -EINVAL;
-    memset(key, 0, sizeof key);
-    if (rc == 0) {
-      LOG_INFO("link completed", LOG_STR("connector", info.connector));
-      linkpage_render_connected(&html, info.connector);
-      ex_local_respond(ex, 200, &html);
-    } else {
-      linkpage_render_refused(&html, rc == -EINVAL ? "Enter an API key."
-                                     : "This link can no longer be used: ask the assistant again.");
-      ex_local_respond(ex, rc == -EINVAL ? 400 : 410, &html);
-    }
+  pausehub_page *pg;
+  ex_base_url(ex, base, sizeof base);
+  pg = pausehub_page_new(&ex->w->mailbox, ex, (int)ex->parser.method, http_head_str(&ex->req, ex->req.target),
+                         ex->req.target.len, base);
+  if (pg != NULL && ex->early_body.len > 0 && dynbuf_add(&pg->body, ex->early_body.ptr, ex->early_body.len) != 0) {
+    pausehub_page_free(pg);
+    pg = NULL;
   }
   dynbuf_reset(&ex->early_body, 0);
-  dynbuf_free(&html);
+  if (pg == NULL || pausehub_page_submit(pg) != 0) {
+    pausehub_page_free(pg);
+    dynbuf_init(&html, 64);
+    ex_local_respond(ex, 503, &html, NULL, NULL);
+    return;
+  }
+  ex->page = pg;
+}
+
+void exchange_page_done(pausehub_page *pg) {
+  exchange *ex = pg->owner;
+  ex->page = NULL;
+  if (pg->status == 0)
+    pg->status = 500;
+  ex_local_respond(ex, pg->status, &pg->html, pg->location, pg->form_origin);
+  pausehub_page_free(pg);
 }
 
 /* ---- accepting ---------------------------------------------------------- */
@@ -1314,10 +1328,13 @@ void exchange_drain_all(worker_t *w) {
   exchange *ex = w->exchanges;
   while (ex != NULL) {
     exchange *next = ex->next;
-    if (ex->state == EX_IDLE || (ex->state == EX_HEAD && ex->req.bytes == 0))
+    if (ex->state == EX_IDLE || (ex->state == EX_HEAD && ex->req.bytes == 0)) {
       ex_close(ex);
-    else
+    } else {
       ex->resp_close = 1;
+      if (ex->paused)
+        pause_shutdown(ex);
+    }
     ex = next;
   }
 }

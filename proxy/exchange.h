@@ -24,6 +24,10 @@ int exchange_accept(worker_t *w);
  * response is done. */
 void exchange_drain_all(worker_t *w);
 
+/* The control loop answered a Link-page request of this worker (the
+ * mailbox's page_done callback): writes the answer; frees pg. */
+void exchange_page_done(pausehub_page *pg);
+
 /* End of drain time: every connection closes now. */
 void exchange_close_all(worker_t *w);
 

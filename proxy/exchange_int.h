@@ -56,6 +56,7 @@ typedef struct exchange {
   /* answers authrelay gives itself (the link page) */
   int local;                   /* the request is for /_authrelay/: no upstream */
   int local_ready;             /* its body was read: answer once parsing stops */
+  pausehub_page *page;         /* handed to the control loop, not answered yet */
   /* the pause (DESIGN.md "The pause") */
   char *user;                  /* trusted registered user (heap); NULL when none */
   struct ex_pause *pause;      /* heap, from the first detection acted on */
@@ -113,6 +114,10 @@ typedef struct exchange {
   uint64_t start_ms;
   char stream_id[32];
 } exchange;
+
+/* The scheme and authority the client used ("http://" + Host), or
+ * public_url: the base of magic_link_url and of the Link page's own URLs. */
+void ex_base_url(const exchange *ex, char *out, size_t cap);
 
 /* What a pause needs beyond the exchange's counters, kept apart so that a
  * stream that never pauses does not carry it: allocated at the first
@@ -187,6 +192,9 @@ void pause_resume_relaying(exchange *ex);
 
 /* Ends the client's response now (after an injected event). */
 void pause_end_stream(exchange *ex);
+
+/* Draining: a paused stream ends now with relay_error 503. */
+void pause_shutdown(exchange *ex);
 
 /* resume: retry: the kept request is sent again on a new connection. */
 void pause_retry_start(exchange *ex);

@@ -2,9 +2,9 @@
  *
  * Three intrusive hash tables (chained, power-of-two buckets, doubling as
  * they fill, seeded hash): every link by token; pending links that new
- * waits may join, by (user, connector); credentials by (user, connector).
- * Two lists in time order: pending links by expiry (link_ttl_s is fixed and
- * time does not go back, so minting order is expiry order and
+ * waits may join, by (user, connector). Two lists in time order: pending
+ * links by expiry (kept sorted on insertion; a stream's link, the common
+ * case, has the longest expiry and goes at the end at once, so
  * linksvc_expire() only looks at the oldest), and ended links by end time
  * (forgotten from the oldest end).
  *
@@ -21,7 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #define TOKEN_RANDOM_BYTES 16
@@ -32,16 +31,6 @@
 typedef struct linksvc_hnode_ hnode;
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-
-/* A credential kept against (user, connector). user and connector follow
- * the struct in the same allocation; secret is its own, wiped when freed. */
-typedef struct cred {
-  hnode node;
-  const char *user;
-  const char *connector;
-  char *secret;
-  size_t len;
-} cred;
 
 /* ---- hashing and tables ---- */
 
@@ -246,6 +235,49 @@ static void end_link(linksvc_t *ls, linksvc_link *l, linksvc_state s) {
   l->state = s;
   l->ended_ms = ls->now_ms_;
   list_append(&ls->ended_oldest_, &ls->ended_newest_, l);
+  if (ls->opt_.journal != NULL)
+    ls->opt_.journal(ls->opt_.journal_ctx, l);
+}
+
+/* Puts a restored ended link on the ended list, which is kept in end-time
+ * order (so retain_s counts from each link's own end). */
+static void ended_insert(linksvc_t *ls, linksvc_link *l) {
+  linksvc_link *after = ls->ended_newest_;
+  while (after != NULL && after->ended_ms > l->ended_ms)
+    after = after->older_;
+  if (after == ls->ended_newest_) {
+    list_append(&ls->ended_oldest_, &ls->ended_newest_, l);
+    return;
+  }
+  l->older_ = after;
+  if (after != NULL) {
+    l->newer_ = after->newer_;
+    after->newer_ = l;
+  } else {
+    l->newer_ = ls->ended_oldest_;
+    ls->ended_oldest_ = l;
+  }
+  l->newer_->older_ = l;
+}
+
+/* Puts a pending link on the pending list, which is kept in expiry order. */
+static void pending_insert(linksvc_t *ls, linksvc_link *l) {
+  linksvc_link *after = ls->pending_newest_;
+  while (after != NULL && after->expires_ms > l->expires_ms)
+    after = after->older_;
+  if (after == ls->pending_newest_) {
+    list_append(&ls->pending_oldest_, &ls->pending_newest_, l);
+    return;
+  }
+  l->older_ = after;
+  if (after != NULL) {
+    l->newer_ = after->newer_;
+    after->newer_ = l;
+  } else {
+    l->newer_ = ls->pending_oldest_;
+    ls->pending_oldest_ = l;
+  }
+  l->newer_->older_ = l;
 }
 
 /* Forgets an ended link. */
@@ -297,147 +329,132 @@ static int format_time(uint64_t ms, char out[LINKSVC_TIME_LEN + 1]) {
   return 0;
 }
 
-/* Mints a pending link for (user, connector). */
-static int mint(linksvc_t *ls, const char *user, size_t user_len, const char *connector,
-                size_t connector_len, linksvc_link **out) {
+/* What a new link is made of (mint() and linksvc_restore()). */
+typedef struct link_spec {
+  const char *token;        /* NULL: mint a random one */
+  const char *user;
+  size_t user_len;
+  const char *connector;
+  size_t connector_len;
+  const char *callback_url; /* "" for none */
+  const char *state;        /* "" for none */
+  uint64_t created_ms;
+  uint64_t expires_ms;
+  linksvc_state status;
+  uint64_t ended_ms;
+  int pinned;               /* minted by the API: not joined, not revoked */
+  int kept;                 /* outlives its last waiter (pinned, or restored) */
+} link_spec;
+
+/* Makes a link from sp: pending ones go on the pending list (and, unless
+ * pinned, in the (user, connector) index), ended ones on the ended list. */
+static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   static const char hex[] = "0123456789abcdef";
   unsigned char rnd[TOKEN_RANDOM_BYTES];
   char token[LINKSVC_TOKEN_LEN + 1];
   char expires[LINKSVC_TIME_LEN + 1];
-  uint64_t expires_ms = ls->now_ms_ + (uint64_t)ls->opt_.link_ttl_s * 1000;
+  size_t cb_len = strlen(sp->callback_url);
+  size_t state_len = strlen(sp->state);
   linksvc_link *l;
-  char *u;
+  char *p;
   size_t plen = sizeof LINKSVC_TOKEN_PREFIX - 1;
   size_t i;
   int tries;
   int rc;
 
-  if (format_time(expires_ms, expires) != 0)
+  if (format_time(sp->expires_ms, expires) != 0)
     return -EINVAL;
+  if (sp->token != NULL) {
+    if (!token_ok(sp->token, strlen(sp->token)))
+      return -EINVAL;
+    if (find_token(ls, sp->token) != NULL)
+      return -EEXIST;
+  }
   if (ls->nlinks >= ls->opt_.max_links) {
     if (ls->ended_oldest_ == NULL)
       return -ENOSPC;
     forget(ls, ls->ended_oldest_);
   }
-  memcpy(token, LINKSVC_TOKEN_PREFIX, plen);
-  for (tries = 0;; tries++) {
-    if (tries == 4 || RAND_bytes(rnd, sizeof rnd) != 1)
-      return -EIO;
-    for (i = 0; i < TOKEN_RANDOM_BYTES; i++) {
-      token[plen + 2 * i] = hex[rnd[i] >> 4];
-      token[plen + 2 * i + 1] = hex[rnd[i] & 15];
+  if (sp->token != NULL) {
+    memcpy(token, sp->token, sizeof token);
+  } else {
+    memcpy(token, LINKSVC_TOKEN_PREFIX, plen);
+    for (tries = 0;; tries++) {
+      if (tries == 4 || RAND_bytes(rnd, sizeof rnd) != 1)
+        return -EIO;
+      for (i = 0; i < TOKEN_RANDOM_BYTES; i++) {
+        token[plen + 2 * i] = hex[rnd[i] >> 4];
+        token[plen + 2 * i + 1] = hex[rnd[i] & 15];
+      }
+      token[LINKSVC_TOKEN_LEN] = '\0';
+      if (find_token(ls, token) == NULL)
+        break;
     }
-    token[LINKSVC_TOKEN_LEN] = '\0';
-    if (find_token(ls, token) == NULL)
-      break;
   }
-  l = calloc(1, sizeof *l + user_len + 1);
+  l = calloc(1, sizeof *l + sp->user_len + 1 + cb_len + 1 + state_len + 1);
   if (l == NULL)
     return -ENOMEM;
-  u = (char *)(l + 1);
-  memcpy(u, user, user_len);
-  u[user_len] = '\0';
-  l->user = u;
-  l->user_len = user_len;
+  p = (char *)(l + 1);
+  memcpy(p, sp->user, sp->user_len);
+  p[sp->user_len] = '\0';
+  l->user = p;
+  l->user_len = sp->user_len;
+  p += sp->user_len + 1;
+  memcpy(p, sp->callback_url, cb_len + 1);
+  l->callback_url = p;
+  p += cb_len + 1;
+  memcpy(p, sp->state, state_len + 1);
+  l->state_param = p;
   memcpy(l->token, token, sizeof token);
   memcpy(l->path, LINKSVC_PATH_PREFIX, sizeof LINKSVC_PATH_PREFIX - 1);
   memcpy(l->path + sizeof LINKSVC_PATH_PREFIX - 1, token, sizeof token);
-  memcpy(l->connector, connector, connector_len + 1);
+  memcpy(l->connector, sp->connector, sp->connector_len + 1);
   memcpy(l->expires_at, expires, sizeof expires);
-  l->created_ms = ls->now_ms_;
-  l->expires_ms = expires_ms;
-  l->state = LINKSVC_STATE_PENDING;
+  l->created_ms = sp->created_ms;
+  l->expires_ms = sp->expires_ms;
+  l->state = sp->status;
+  l->ended_ms = sp->ended_ms;
+  l->pinned = sp->pinned;
+  l->kept_ = sp->kept;
   rc = table_insert(&ls->tokens_, &l->by_token_, hash_token(ls, token));
   if (rc != 0) {
     free(l);
     return rc;
   }
-  rc = table_insert(&ls->pending_, &l->by_key_,
-                    hash_key(ls, user, user_len, connector, connector_len));
-  if (rc != 0) {
-    table_remove(&ls->tokens_, &l->by_token_);
-    free(l);
-    return rc;
+  if (l->state == LINKSVC_STATE_PENDING && !l->pinned) {
+    rc = table_insert(&ls->pending_, &l->by_key_,
+                      hash_key(ls, sp->user, sp->user_len, sp->connector, sp->connector_len));
+    if (rc != 0) {
+      table_remove(&ls->tokens_, &l->by_token_);
+      free(l);
+      return rc;
+    }
+    l->keyed_ = 1;
   }
-  l->keyed_ = 1;
-  list_append(&ls->pending_oldest_, &ls->pending_newest_, l);
+  if (l->state == LINKSVC_STATE_PENDING) {
+    pending_insert(ls, l);
+    ls->npending++;
+  } else {
+    ended_insert(ls, l);
+  }
   ls->nlinks++;
-  ls->npending++;
   *out = l;
   return 0;
+}
+
+/* Copies what a waiter or the API is told about l. */
+static void fill_info(const linksvc_link *l, linksvc_link_info *info) {
+  memcpy(info->token, l->token, sizeof info->token);
+  memcpy(info->path, l->path, sizeof info->path);
+  memcpy(info->connector, l->connector, sizeof info->connector);
+  memcpy(info->expires_at, l->expires_at, sizeof info->expires_at);
+  info->created_ms = l->created_ms;
+  info->expires_ms = l->expires_ms;
 }
 
 static void tick(linksvc_t *ls, uint64_t now_ms) {
   if (now_ms > ls->now_ms_)
     ls->now_ms_ = now_ms;
-}
-
-/* ---- credentials ---- */
-
-static cred *find_cred(const linksvc_t *ls, const char *user, size_t user_len,
-                       const char *connector, size_t connector_len) {
-  uint64_t h = hash_key(ls, user, user_len, connector, connector_len);
-  hnode *n;
-  for (n = table_first(&ls->creds_, h); n != NULL; n = n->next) {
-    cred *c = CONTAINER(n, cred, node);
-    if (n->hash == h && strlen(c->user) == user_len && memcmp(c->user, user, user_len) == 0 &&
-        strcmp(c->connector, connector) == 0)
-      return c;
-  }
-  return NULL;
-}
-
-static void cred_free(cred *c) {
-  if (c->secret != NULL) {
-    OPENSSL_cleanse(c->secret, c->len);
-    free(c->secret);
-  }
-  free(c);
-}
-
-/* Keeps secret[0, len) against the link's (user, connector). */
-static int cred_store(linksvc_t *ls, const linksvc_link *l, const char *secret, size_t len) {
-  size_t connector_len = strlen(l->connector);
-  cred *c = find_cred(ls, l->user, l->user_len, l->connector, connector_len);
-  char *copy;
-  char *p;
-  int rc;
-
-  if (c == NULL && ls->ncredentials >= ls->opt_.max_credentials)
-    return -ENOSPC;
-  copy = malloc(len);
-  if (copy == NULL)
-    return -ENOMEM;
-  memcpy(copy, secret, len);
-  if (c != NULL) {
-    OPENSSL_cleanse(c->secret, c->len);
-    free(c->secret);
-    c->secret = copy;
-    c->len = len;
-    return 0;
-  }
-  c = calloc(1, sizeof *c + l->user_len + 1 + connector_len + 1);
-  if (c == NULL) {
-    OPENSSL_cleanse(copy, len);
-    free(copy);
-    return -ENOMEM;
-  }
-  p = (char *)(c + 1);
-  memcpy(p, l->user, l->user_len + 1);
-  c->user = p;
-  p += l->user_len + 1;
-  memcpy(p, l->connector, connector_len + 1);
-  c->connector = p;
-  c->secret = copy;
-  c->len = len;
-  rc = table_insert(&ls->creds_, &c->node,
-                    hash_key(ls, l->user, l->user_len, l->connector, connector_len));
-  if (rc != 0) {
-    cred_free(c);
-    return rc;
-  }
-  ls->ncredentials++;
-  return 0;
 }
 
 /* ---- API ---- */
@@ -453,8 +470,6 @@ int linksvc_init(linksvc_t *ls, const linksvc_options *opt) {
     o.retain_s = LINKSVC_DEFAULT_RETAIN_S;
   if (o.max_links == 0)
     o.max_links = LINKSVC_DEFAULT_MAX_LINKS;
-  if (o.max_credentials == 0)
-    o.max_credentials = o.max_links;
   if (o.link_ttl_s > LINKSVC_LINK_TTL_MAX_S)
     return -EINVAL;
   if (RAND_bytes(seed, sizeof seed) != 1)
@@ -488,18 +503,9 @@ void linksvc_close(linksvc_t *ls) {
       n = next;
     }
   }
-  for (i = 0; i < ls->creds_.nbuckets; i++) {
-    hnode *n = ls->creds_.buckets[i];
-    while (n != NULL) {
-      hnode *next = n->next;
-      cred_free(CONTAINER(n, cred, node));
-      n = next;
-    }
-  }
   table_free(&ls->tokens_);
   table_free(&ls->pending_);
-  table_free(&ls->creds_);
-  OPENSSL_cleanse(ls, sizeof *ls);
+  memset(ls, 0, sizeof *ls);
 }
 
 int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char *connector,
@@ -522,16 +528,23 @@ int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char 
     l = NULL;
   }
   if (l == NULL) {
-    rc = mint(ls, user, user_len, connector, connector_len, &l);
+    link_spec sp = {0};
+    sp.user = user;
+    sp.user_len = user_len;
+    sp.connector = connector;
+    sp.connector_len = connector_len;
+    sp.callback_url = "";
+    sp.state = "";
+    sp.created_ms = ls->now_ms_;
+    sp.expires_ms = ls->now_ms_ + (uint64_t)ls->opt_.link_ttl_s * 1000;
+    sp.status = LINKSVC_STATE_PENDING;
+    rc = mint(ls, &sp, &l);
     if (rc != 0)
       return rc;
+    if (ls->opt_.journal != NULL)
+      ls->opt_.journal(ls->opt_.journal_ctx, l);
   }
-  memcpy(w->link.token, l->token, sizeof w->link.token);
-  memcpy(w->link.path, l->path, sizeof w->link.path);
-  memcpy(w->link.connector, l->connector, sizeof w->link.connector);
-  memcpy(w->link.expires_at, l->expires_at, sizeof w->link.expires_at);
-  w->link.created_ms = l->created_ms;
-  w->link.expires_ms = l->expires_ms;
+  fill_info(l, &w->link);
   w->waiting = 1;
   w->lnk_ = l;
   w->cb_ = cb;
@@ -558,14 +571,13 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w) {
     return;
   l->nwaiters--;
   ls->nwaiters--;
-  if (l->nwaiters == 0 && l->state == LINKSVC_STATE_PENDING)
+  if (l->nwaiters == 0 && l->state == LINKSVC_STATE_PENDING && !l->kept_)
     end_link(ls, l, LINKSVC_STATE_REVOKED);
 }
 
-int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, const char *credential,
-                     size_t cred_len, uint64_t now_ms) {
+int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
   linksvc_link *l;
-  int rc;
+  linksvc_link *joined;
 
   tick(ls, now_ms);
   if (!token_ok(token, token_len))
@@ -589,16 +601,90 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, const c
     fire(ls, l, LINKSVC_EXPIRED);
     return -ETIMEDOUT;
   }
-  if (credential == NULL || cred_len == 0)
-    return -EINVAL;
-  if (cred_len > LINKSVC_CREDENTIAL_MAX)
-    return -E2BIG;
-  rc = cred_store(ls, l, credential, cred_len);
-  if (rc != 0)
-    return rc;
+  /* The account is connected: streams waiting on the pair's own link (when
+   * this one was minted by the API) resume too. */
+  joined = l->pinned ? find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector)) : NULL;
   end_link(ls, l, LINKSVC_STATE_COMPLETED);
+  if (joined != NULL) {
+    /* Its waiters move onto l, so that one fire() runs them all and
+     * neither link is touched once a callback has run. */
+    end_link(ls, joined, LINKSVC_STATE_COMPLETED);
+    while (joined->waiters_ != NULL) {
+      linksvc_waiter *w = joined->waiters_;
+      waiter_unlink(w);
+      w->lnk_ = l;
+      w->head_ = &l->waiters_;
+      w->prev_ = NULL;
+      w->next_ = l->waiters_;
+      if (l->waiters_ != NULL)
+        l->waiters_->prev_ = w;
+      l->waiters_ = w;
+    }
+    l->nwaiters += joined->nwaiters;
+    joined->nwaiters = 0;
+  }
   fire(ls, l, LINKSVC_COMPLETED);
   return 0;
+}
+
+int linksvc_mint(linksvc_t *ls, const char *user, const char *connector, unsigned ttl_s,
+                 const char *callback_url, const char *state, uint64_t now_ms, linksvc_link_info *info) {
+  link_spec sp = {0};
+  linksvc_link *l;
+  int rc;
+  if (user == NULL || connector == NULL || !user_ok(user, &sp.user_len) ||
+      !connector_ok(connector, &sp.connector_len) || now_ms > NOW_MS_MAX || ttl_s == 0 ||
+      ttl_s > LINKSVC_LINK_TTL_MAX_S)
+    return -EINVAL;
+  tick(ls, now_ms);
+  sp.user = user;
+  sp.connector = connector;
+  sp.callback_url = callback_url != NULL ? callback_url : "";
+  sp.state = state != NULL ? state : "";
+  sp.created_ms = ls->now_ms_;
+  sp.expires_ms = ls->now_ms_ + (uint64_t)ttl_s * 1000;
+  sp.status = LINKSVC_STATE_PENDING;
+  sp.pinned = 1;
+  sp.kept = 1;
+  rc = mint(ls, &sp, &l);
+  if (rc != 0)
+    return rc;
+  if (ls->opt_.journal != NULL)
+    ls->opt_.journal(ls->opt_.journal_ctx, l);
+  fill_info(l, info);
+  return 0;
+}
+
+int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const char *connector,
+                    const char *callback_url, const char *state, linksvc_state status, int pinned,
+                    uint64_t created_ms, uint64_t expires_ms, uint64_t ended_ms) {
+  link_spec sp = {0};
+  linksvc_link *l;
+  if (token == NULL || user == NULL || connector == NULL || !user_ok(user, &sp.user_len) ||
+      !connector_ok(connector, &sp.connector_len) || expires_ms > NOW_MS_MAX ||
+      status > LINKSVC_STATE_REVOKED)
+    return -EINVAL;
+  sp.token = token;
+  sp.user = user;
+  sp.connector = connector;
+  sp.callback_url = callback_url != NULL ? callback_url : "";
+  sp.state = state != NULL ? state : "";
+  sp.created_ms = created_ms;
+  sp.expires_ms = expires_ms;
+  sp.status = status;
+  sp.ended_ms = status == LINKSVC_STATE_PENDING ? 0 : ended_ms;
+  sp.pinned = pinned;
+  sp.kept = 1;
+  if (status == LINKSVC_STATE_PENDING && !pinned &&
+      find_pending(ls, user, sp.user_len, connector, sp.connector_len) != NULL)
+    sp.pinned = 1; /* a second pending link of the pair (older data): usable, not joined */
+  return mint(ls, &sp, &l);
+}
+
+void linksvc_keep_pending(linksvc_t *ls) {
+  linksvc_link *l;
+  for (l = ls->pending_oldest_; l != NULL; l = l->newer_)
+    l->kept_ = 1;
 }
 
 void linksvc_expire(linksvc_t *ls, uint64_t now_ms) {
@@ -624,22 +710,6 @@ const linksvc_link *linksvc_find(const linksvc_t *ls, const char *token, size_t 
   if (!token_ok(token, token_len))
     return NULL;
   return find_token(ls, token);
-}
-
-int linksvc_credential(const linksvc_t *ls, const char *user, const char *connector,
-                       const char **cred_out, size_t *cred_len) {
-  size_t user_len = 0;
-  size_t connector_len = 0;
-  const cred *c;
-  if (user == NULL || connector == NULL || !user_ok(user, &user_len) ||
-      !connector_ok(connector, &connector_len))
-    return -ENOENT;
-  c = find_cred(ls, user, user_len, connector, connector_len);
-  if (c == NULL)
-    return -ENOENT;
-  *cred_out = c->secret;
-  *cred_len = c->len;
-  return 0;
 }
 
 const char *linksvc_state_name(linksvc_state s) {

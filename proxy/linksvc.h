@@ -25,12 +25,18 @@
  * Links that have ended stay known for retain_s, so that a second submit
  * of the form is told "already used" rather than "unknown"; then they are
  * forgotten (and when max_links is reached, the oldest ended link is
- * forgotten early to make room). A completed link's credential (the API
- * key from the form) is kept against (user, connector), replacing an older
- * one; it is never logged and is wiped (OPENSSL_cleanse) when freed.
+ * forgotten early to make room).
  *
- * This first implementation keeps everything in memory; the SQLite-backed
- * one replaces it behind this header. Times are milliseconds of the wall
+ * Links also come from the link-token API (linksvc_mint: "pinned", with the
+ * caller's callback_url and state; streams do not join them and they
+ * outlive their waiters) and from the store at start (linksvc_restore).
+ * Completing any link of (user, connector) resumes the streams waiting on
+ * that pair. linksvc keeps no credentials: the caller stores the one the
+ * Link page took (linkstore.h) and then completes the link.
+ *
+ * Durability is the caller's: the journal callback is told of every link
+ * minted and of every link ending, so that the embedding (pausehub) can
+ * write it to the store. Times are milliseconds of the wall
  * clock (Unix epoch), passed in by the caller and non-decreasing from call
  * to call, so tests drive the service with a fake clock; linksvc does no
  * I/O and knows nothing of libuv (the caller runs linksvc_expire from a
@@ -58,7 +64,6 @@
 #define LINKSVC_TIME_LEN 20           /* "2026-05-04T18:30:00Z" */
 #define LINKSVC_USER_MAX 256          /* bytes in a registered user id */
 #define LINKSVC_CONNECTOR_MAX 64      /* bytes in a connector slug */
-#define LINKSVC_CREDENTIAL_MAX 4096   /* bytes in a credential */
 
 #define LINKSVC_DEFAULT_LINK_TTL_S 1800
 #define LINKSVC_DEFAULT_RETAIN_S 3600
@@ -78,11 +83,17 @@ typedef enum linksvc_outcome {
   LINKSVC_EXPIRED        /* the link expired: link_expired, then after_expiry */
 } linksvc_outcome;
 
+typedef struct linksvc_link linksvc_link;
+
 typedef struct linksvc_options {
   unsigned link_ttl_s;   /* link lifetime; 0: 1800; at most LINKSVC_LINK_TTL_MAX_S */
   unsigned retain_s;     /* ended links stay known this long; 0: 3600 */
   size_t max_links;      /* links known at once, pending or ended; 0: 100000 */
-  size_t max_credentials; /* credentials kept; 0: max_links */
+  /* Called when a link is minted (linksvc_wait, linksvc_mint) and when it
+   * ends (completed, expired, revoked); not for linksvc_restore. l is
+   * valid for the call only. May be NULL. Must not call into linksvc. */
+  void (*journal)(void *ctx, const linksvc_link *l);
+  void *journal_ctx;     /* not owned */
 } linksvc_options;
 
 /* What a waiter is told about its link: a copy, owned by the waiter, valid
@@ -99,7 +110,6 @@ typedef struct linksvc_link_info {
 
 /* A link, as linksvc_find() shows it. Owned by the linksvc_t: read-only to
  * callers, and valid only until the next call into linksvc. */
-typedef struct linksvc_link linksvc_link;
 typedef struct linksvc_waiter linksvc_waiter;
 
 /* Called once per wait, when it ends other than by linksvc_cancel(). The
@@ -129,6 +139,9 @@ struct linksvc_link {
   char expires_at[LINKSVC_TIME_LEN + 1];
   const char *user;       /* NUL-terminated; owned by the link */
   size_t user_len;
+  const char *callback_url; /* "" when none; owned by the link */
+  const char *state_param;  /* the API caller's state, "" when none; owned */
+  int pinned;             /* minted by the API: streams do not join it */
   uint64_t created_ms;
   uint64_t expires_ms;
   uint64_t ended_ms;      /* when it left pending; 0 while pending */
@@ -140,6 +153,7 @@ struct linksvc_link {
     uint64_t hash;
   } by_token_, by_key_;   /* hash chains: every link; pending links by (user, connector) */
   int keyed_;             /* in the (user, connector) index: new waits join it */
+  int kept_;              /* not revoked when its last waiter leaves */
   linksvc_link *older_;   /* pending list (by expiry) or ended list (by end time) */
   linksvc_link *newer_;
   linksvc_waiter *waiters_;
@@ -156,14 +170,12 @@ typedef struct linksvc_t {
   size_t nlinks;       /* links known, pending or ended */
   size_t npending;     /* pending links */
   size_t nwaiters;     /* waiters on pending links */
-  size_t ncredentials; /* credentials kept */
   /* private */
   linksvc_options opt_;
   uint64_t seed_;      /* hash seed, random */
   uint64_t now_ms_;    /* the latest time passed in */
   linksvc_table_ tokens_;
   linksvc_table_ pending_;
-  linksvc_table_ creds_;
   linksvc_link *pending_oldest_, *pending_newest_;
   linksvc_link *ended_oldest_, *ended_newest_;
 } linksvc_t;
@@ -173,7 +185,7 @@ typedef struct linksvc_t {
  * source for the hash seed). Allocates nothing until the first wait. */
 int linksvc_init(linksvc_t *ls, const linksvc_options *opt);
 
-/* Frees every link and credential (credentials wiped first) and zeroes ls.
+/* Frees every link and zeroes ls.
  * Waiters still waiting must still be valid memory: they are detached
  * (waiting = 0) without a callback. Not from inside a callback. */
 void linksvc_close(linksvc_t *ls);
@@ -197,18 +209,35 @@ int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char 
  * is not waiting. */
 void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w);
 
-/* The link page's form for token[0, token_len) was submitted with
- * credential[0, cred_len) (borrowed; copied). On success the link is
- * completed, the credential is kept against its (user, connector), and
- * every waiter's callback runs with LINKSVC_COMPLETED before this returns.
+/* The account of token[0, token_len)'s (user, connector) is connected (the
+ * caller has stored the credential). The link is completed (single use) and
+ * every waiter of it, and of the pair's stream link when this one is
+ * pinned, gets LINKSVC_COMPLETED before this returns.
  * Returns 0, -ENOENT (no such link, or a malformed token), -EALREADY
  * (already completed), -ETIMEDOUT (expired; a pending link found past its
- * time is expired here, its waiters getting LINKSVC_EXPIRED), -ECANCELED
- * (revoked), -EINVAL (empty credential), -E2BIG (credential over
- * LINKSVC_CREDENTIAL_MAX), -ENOSPC (max_credentials reached) or -ENOMEM;
- * on error the link is unchanged but for the expiry. */
-int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, const char *credential,
-                     size_t cred_len, uint64_t now_ms);
+ * time is expired here, its waiters getting LINKSVC_EXPIRED) or -ECANCELED
+ * (revoked). */
+int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms);
+
+/* Mints a pinned link (the link-token API) for (user, connector), valid
+ * ttl_s seconds (1 to LINKSVC_LINK_TTL_MAX_S). callback_url and state (NULL
+ * or "" for none) are copied. Fills *info. Returns 0, -EINVAL, -ENOSPC,
+ * -ENOMEM or -EIO. */
+int linksvc_mint(linksvc_t *ls, const char *user, const char *connector, unsigned ttl_s,
+                 const char *callback_url, const char *state, uint64_t now_ms, linksvc_link_info *info);
+
+/* Puts back a link read from the store at start, in its state. Pending
+ * links are kept (they have no waiters yet); a stream link is joined by new
+ * waits of its pair. Strings are copied. Returns 0, -EINVAL, -EEXIST (token
+ * known), -ENOSPC or -ENOMEM. */
+int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const char *connector,
+                    const char *callback_url, const char *state, linksvc_state status, int pinned,
+                    uint64_t created_ms, uint64_t expires_ms, uint64_t ended_ms);
+
+/* Marks every pending link kept: its last waiter leaving no longer revokes
+ * it. For shutdown, when streams leave but their links must survive the
+ * restart. */
+void linksvc_keep_pending(linksvc_t *ls);
 
 /* Expires every pending link whose expiry is at or before now_ms (waiters
  * get LINKSVC_EXPIRED) and forgets links that ended retain_s or more ago.
@@ -218,12 +247,6 @@ void linksvc_expire(linksvc_t *ls, uint64_t now_ms);
 /* The link with token[0, token_len), pending or ended, or NULL. Owned by
  * ls; valid until the next call into linksvc. */
 const linksvc_link *linksvc_find(const linksvc_t *ls, const char *token, size_t token_len);
-
-/* The credential kept for (user, connector): 0 with *cred, *cred_len
- * pointing into ls (valid until the next call into linksvc; never log it),
- * or -ENOENT. */
-int linksvc_credential(const linksvc_t *ls, const char *user, const char *connector,
-                       const char **cred, size_t *cred_len);
 
 /* "pending", "completed", "expired", "revoked" ("unknown" out of range). */
 const char *linksvc_state_name(linksvc_state s);

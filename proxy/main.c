@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "linkhost.h"
 #include "log.h"
 #include "pausehub.h"
 #include "worker.h"
@@ -30,6 +31,7 @@ typedef struct daemon_t {
   uv_signal_t sigint;
   uv_async_t worker_exited;
   pausehub_t hub;         /* link state shared by the workers */
+  linkhost_t links;       /* the embedded link service (store, Link page, API) */
   uv_timer_t expiry;      /* expires links once a second */
   int draining;
 } daemon_t;
@@ -47,6 +49,7 @@ static int bound_port(uv_handle_t *h) {
 
 static void close_main_handles(daemon_t *d) {
   control_close(&d->control);
+  linkhost_close(&d->links);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->worker_exited, NULL);
@@ -81,6 +84,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   d->control.ready = 0;
   LOG_INFO("draining", LOG_STR("signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"),
            LOG_U64("drain_timeout_s", d->cfg.drain_timeout_s));
+  pausehub_keep_links(&d->hub); /* paused streams end now; their links stay valid */
   for (i = 0; i < d->nworkers; i++)
     worker_drain(&d->workers[i]);
 }
@@ -124,8 +128,6 @@ int main(int argc, char **argv, char **envp) {
   }
   log_init(d.cfg.log_level, 2);
   raise_open_files_limit();
-  if (d.cfg.admin_key[0] == '\0')
-    LOG_WARN("control API /v1 is off: set AUTHRELAY_ADMIN_KEY (or admin_key) to use it");
   {
     linksvc_options lo;
     memset(&lo, 0, sizeof lo);
@@ -137,6 +139,12 @@ int main(int argc, char **argv, char **envp) {
     }
   }
   d.loop = uv_default_loop();
+  rc = linkhost_open(&d.links, d.loop, &d.cfg, &d.hub, err, sizeof err);
+  if (rc != 0) {
+    LOG_ERROR("cannot start the link service", LOG_STR("error", err));
+    return 1;
+  }
+  d.hub.catalog = d.links.catalog.open ? NULL : &d.links.catalog;
   d.workers = calloc((size_t)d.cfg.workers, sizeof *d.workers);
   if (d.workers == NULL)
     return 1;
@@ -153,7 +161,7 @@ int main(int argc, char **argv, char **envp) {
       d.cfg.listen_port = bound_port((uv_handle_t *)&d.workers[i].listener);
     }
   }
-  rc = control_init(&d.control, d.loop, &d.cfg, d.workers, (size_t)d.cfg.workers, &d.hub);
+  rc = control_init(&d.control, d.loop, &d.cfg, d.workers, (size_t)d.cfg.workers, &d.hub, &d.links);
   if (rc != 0) {
     LOG_ERROR("cannot listen", LOG_STR("control", d.cfg.control), LOG_STR("error", uv_strerror(rc)));
     return 1;

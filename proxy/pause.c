@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "exchange_int.h"
 #include "inject.h"
 #include "log.h"
@@ -38,6 +39,17 @@ const char *pause_refusal(const exchange *ex, const detect_match *m) {
     if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
           ch == '_' || ch == '-'))
       return "connector is not a slug";
+  }
+  if (ex->w->hub->catalog != NULL) {
+    catalog_connector cc;
+    char slug[LINKSVC_CONNECTOR_MAX + 1];
+    for (i = 0; i < m->connector.len; i++) {
+      char ch = m->connector.ptr[i];
+      slug[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    }
+    slug[m->connector.len] = '\0';
+    if (catalog_lookup(ex->w->hub->catalog, slug, &cc) != 0)
+      return "connector is not in the catalog";
   }
   return NULL;
 }
@@ -81,7 +93,6 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
 void pause_begin(exchange *ex) {
   const config_t *c = ex_cfg(ex);
   const config_route *route = &c->routes[ex->route_index];
-  const http_header *host = http_head_find(&ex->req, "host");
   char url[1024];
   inject_link link;
   dynbuf ev;
@@ -124,13 +135,8 @@ void pause_begin(exchange *ex) {
     if (ex->state == EX_CLOSING)
       return;
   }
-  if (c->public_url[0] != '\0')
-    snprintf(url, sizeof url, "%s%s", c->public_url, ex->pause->waiter.w.link.path);
-  else if (host != NULL && host->value.len < 256)
-    snprintf(url, sizeof url, "http://%.*s%s", (int)host->value.len, http_head_str(&ex->req, host->value),
-             ex->pause->waiter.w.link.path);
-  else
-    snprintf(url, sizeof url, "http://localhost%s", ex->pause->waiter.w.link.path);
+  ex_base_url(ex, url, sizeof url - LINKSVC_PATH_LEN);
+  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", ex->pause->waiter.w.link.path);
   link.stream_id = ex->stream_id;
   link.connector = ex->pause->connector;
   link.link_token = ex->pause->waiter.w.link.token;
@@ -262,6 +268,24 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
     return;
   }
   pause_resume_relaying(ex);
+}
+
+/* The relay is shutting down (SIGTERM): a paused stream ends at once with
+ * relay_error 503 rather than hold the drain; its link stays valid in the
+ * store, so the user can still connect the account and ask again. */
+void pause_shutdown(exchange *ex) {
+  dynbuf ev;
+  if (ex->state == EX_CLOSING || !ex->paused)
+    return;
+  pause_leave(ex, METRICS_RESUME_CANCELLED);
+  LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
+           LOG_STR("outcome", "shutdown"));
+  dynbuf_init(&ev, INJECT_MAX_BYTES);
+  ex_write_event(ex, &ev,
+                 inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, 503,
+                                    "authrelay is restarting: connect the account with the same link, then ask again"));
+  if (ex->state != EX_CLOSING)
+    pause_end_stream(ex);
 }
 
 /* ---- resume: retry ------------------------------------------------------- */

@@ -3,18 +3,72 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "jsonw.h"
 
+#define JOURNAL_MAX 100000 /* records queued for the store at most */
+
+/* linksvc's journal callback (hub->lock held): copies the link into a
+ * record for the control loop. */
+static void on_journal(void *ctx, const linksvc_link *l) {
+  pausehub_t *hub = ctx;
+  size_t ulen = l->user_len;
+  size_t clen = strlen(l->callback_url);
+  size_t slen = strlen(l->state_param);
+  pausehub_record *r;
+  char *p;
+  if (!hub->attached)
+    return;
+  if (hub->journal_len >= JOURNAL_MAX) {
+    hub->journal_dropped++;
+    return;
+  }
+  r = malloc(sizeof *r + ulen + 1 + clen + 1 + slen + 1);
+  if (r == NULL) {
+    hub->journal_dropped++;
+    return;
+  }
+  memset(r, 0, sizeof *r);
+  p = (char *)(r + 1);
+  memcpy(p, l->user, ulen + 1);
+  r->user = p;
+  p += ulen + 1;
+  memcpy(p, l->callback_url, clen + 1);
+  r->callback_url = p;
+  p += clen + 1;
+  memcpy(p, l->state_param, slen + 1);
+  r->state_param = p;
+  memcpy(r->token, l->token, sizeof r->token);
+  memcpy(r->connector, l->connector, sizeof r->connector);
+  r->state = l->state;
+  r->pinned = l->pinned;
+  r->created_ms = l->created_ms;
+  r->expires_ms = l->expires_ms;
+  r->ended_ms = l->ended_ms;
+  if (hub->journal_tail != NULL)
+    hub->journal_tail->next = r;
+  else
+    hub->journal_head = r;
+  hub->journal_tail = r;
+  hub->journal_len++;
+  uv_async_send(&hub->control_async);
+}
+
 int pausehub_init(pausehub_t *hub, const linksvc_options *opt) {
+  linksvc_options o = {0};
   int rc;
   memset(hub, 0, sizeof *hub);
+  if (opt != NULL)
+    o = *opt;
+  o.journal = on_journal;
+  o.journal_ctx = hub;
   rc = uv_mutex_init(&hub->lock);
   if (rc != 0)
     return rc;
-  rc = linksvc_init(&hub->links, opt);
+  rc = linksvc_init(&hub->links, &o);
   if (rc != 0)
     uv_mutex_destroy(&hub->lock);
   return rc;
@@ -22,7 +76,158 @@ int pausehub_init(pausehub_t *hub, const linksvc_options *opt) {
 
 void pausehub_close(pausehub_t *hub) {
   linksvc_close(&hub->links);
+  pausehub_records_free(hub->journal_head);
+  hub->journal_head = NULL;
+  hub->journal_tail = NULL;
   uv_mutex_destroy(&hub->lock);
+}
+
+void pausehub_records_free(pausehub_record *r) {
+  while (r != NULL) {
+    pausehub_record *next = r->next;
+    free(r);
+    r = next;
+  }
+}
+
+/* The control loop: takes the journal and the page requests. */
+static void on_control_async(uv_async_t *a) {
+  pausehub_t *hub = a->data;
+  pausehub_record *records;
+  pausehub_page *pages;
+  uv_mutex_lock(&hub->lock);
+  records = hub->journal_head;
+  hub->journal_head = NULL;
+  hub->journal_tail = NULL;
+  hub->journal_len = 0;
+  pages = hub->pages_head;
+  hub->pages_head = NULL;
+  hub->pages_tail = NULL;
+  uv_mutex_unlock(&hub->lock);
+  if (records != NULL)
+    hub->journal_cb(hub->control_ctx, records);
+  while (pages != NULL) {
+    pausehub_page *next = pages->next;
+    pages->next = NULL;
+    hub->page_cb(hub->control_ctx, pages);
+    pages = next;
+  }
+}
+
+int pausehub_attach(pausehub_t *hub, uv_loop_t *loop, pausehub_journal_cb journal_cb,
+                    pausehub_page_cb page_cb, void *ctx) {
+  int rc = uv_async_init(loop, &hub->control_async, on_control_async);
+  if (rc != 0)
+    return rc;
+  hub->control_async.data = hub;
+  uv_mutex_lock(&hub->lock);
+  hub->journal_cb = journal_cb;
+  hub->page_cb = page_cb;
+  hub->control_ctx = ctx;
+  hub->attached = 1;
+  uv_mutex_unlock(&hub->lock);
+  return 0;
+}
+
+void pausehub_detach(pausehub_t *hub) {
+  pausehub_record *records;
+  pausehub_page *pages;
+  if (!hub->attached)
+    return;
+  uv_mutex_lock(&hub->lock);
+  hub->attached = 0;
+  records = hub->journal_head;
+  hub->journal_head = NULL;
+  hub->journal_tail = NULL;
+  hub->journal_len = 0;
+  pages = hub->pages_head;
+  hub->pages_head = NULL;
+  hub->pages_tail = NULL;
+  uv_mutex_unlock(&hub->lock);
+  if (records != NULL)
+    hub->journal_cb(hub->control_ctx, records); /* the last ones still reach the store */
+  while (pages != NULL) {
+    pausehub_page *next = pages->next;
+    pages->status = 503;
+    pausehub_page_answer(pages);
+    pages = next;
+  }
+  uv_close((uv_handle_t *)&hub->control_async, NULL);
+}
+
+/* ---- link-page requests ---- */
+
+pausehub_page *pausehub_page_new(pausehub_mailbox *box, void *owner, int method, const char *target,
+                                 size_t target_len, const char *base_url) {
+  pausehub_page *pg = calloc(1, sizeof *pg);
+  if (pg == NULL)
+    return NULL;
+  pg->target = malloc(target_len + 1);
+  pg->base_url = strdup(base_url);
+  if (pg->target == NULL || pg->base_url == NULL) {
+    pausehub_page_free(pg);
+    return NULL;
+  }
+  memcpy(pg->target, target, target_len);
+  pg->target[target_len] = '\0';
+  pg->method = method;
+  pg->owner = owner;
+  pg->box = box;
+  dynbuf_init(&pg->body, 64 * 1024);
+  dynbuf_init(&pg->html, 256 * 1024);
+  return pg;
+}
+
+void pausehub_page_free(pausehub_page *pg) {
+  if (pg == NULL)
+    return;
+  free(pg->target);
+  free(pg->base_url);
+  free(pg->location);
+  free(pg->form_origin);
+  dynbuf_free(&pg->body);
+  dynbuf_free(&pg->html);
+  free(pg);
+}
+
+int pausehub_page_submit(pausehub_page *pg) {
+  pausehub_t *hub = pg->box->hub;
+  int rc = 0;
+  uv_mutex_lock(&hub->lock);
+  if (!hub->attached) {
+    rc = -ENOTCONN;
+  } else {
+    pg->next = NULL;
+    if (hub->pages_tail != NULL)
+      hub->pages_tail->next = pg;
+    else
+      hub->pages_head = pg;
+    hub->pages_tail = pg;
+    uv_async_send(&hub->control_async);
+  }
+  uv_mutex_unlock(&hub->lock);
+  return rc;
+}
+
+void pausehub_page_abandon(pausehub_page *pg) {
+  uv_mutex_lock(&pg->box->hub->lock);
+  pg->owner = NULL;
+  uv_mutex_unlock(&pg->box->hub->lock);
+}
+
+void pausehub_page_answer(pausehub_page *pg) {
+  pausehub_mailbox *box = pg->box;
+  int closed;
+  uv_mutex_lock(&box->hub->lock);
+  closed = box->closed;
+  if (!closed) {
+    pg->next = box->pages;
+    box->pages = pg;
+    uv_async_send(&box->async);
+  }
+  uv_mutex_unlock(&box->hub->lock);
+  if (closed)
+    pausehub_page_free(pg);
 }
 
 /* Takes pw off the control API's list (hub->lock held). */
@@ -74,6 +279,22 @@ static void on_mailbox(uv_async_t *a) {
       break;
     pw->done(pw, outcome);
   }
+  for (;;) {
+    pausehub_page *pg;
+    int abandoned;
+    uv_mutex_lock(&box->hub->lock);
+    pg = box->pages;
+    if (pg != NULL)
+      box->pages = pg->next;
+    abandoned = pg != NULL && pg->owner == NULL;
+    uv_mutex_unlock(&box->hub->lock);
+    if (pg == NULL)
+      break;
+    if (abandoned || box->page_done == NULL)
+      pausehub_page_free(pg);
+    else
+      box->page_done(pg);
+  }
 }
 
 int pausehub_mailbox_init(pausehub_mailbox *box, pausehub_t *hub, uv_loop_t *loop) {
@@ -84,6 +305,17 @@ int pausehub_mailbox_init(pausehub_mailbox *box, pausehub_t *hub, uv_loop_t *loo
 }
 
 void pausehub_mailbox_close(pausehub_mailbox *box, uv_close_cb close_cb) {
+  pausehub_page *pg;
+  uv_mutex_lock(&box->hub->lock);
+  box->closed = 1;
+  pg = box->pages;
+  box->pages = NULL;
+  uv_mutex_unlock(&box->hub->lock);
+  while (pg != NULL) {
+    pausehub_page *next = pg->next;
+    pausehub_page_free(pg);
+    pg = next;
+  }
   uv_close((uv_handle_t *)&box->async, close_cb);
 }
 
@@ -218,34 +450,61 @@ int pausehub_render(pausehub_t *hub, dynbuf *out, const char *id, size_t id_len)
   return rc;
 }
 
-int pausehub_complete(pausehub_t *hub, const char *token, size_t token_len,
-                      const char *credential, size_t cred_len, uint64_t now_ms) {
+int pausehub_complete(pausehub_t *hub, const char *token, size_t token_len, uint64_t now_ms) {
   int rc;
   uv_mutex_lock(&hub->lock);
-  rc = linksvc_complete(&hub->links, token, token_len, credential, cred_len, now_ms);
+  rc = linksvc_complete(&hub->links, token, token_len, now_ms);
   uv_mutex_unlock(&hub->lock);
   return rc;
 }
 
-int pausehub_lookup(pausehub_t *hub, const char *token, size_t token_len,
-                    linksvc_link_info *info, linksvc_state *state) {
+int pausehub_mint(pausehub_t *hub, const char *user, const char *connector, unsigned ttl_s,
+                  const char *callback_url, const char *state, uint64_t now_ms, linksvc_link_info *info) {
+  int rc;
+  uv_mutex_lock(&hub->lock);
+  rc = linksvc_mint(&hub->links, user, connector, ttl_s, callback_url, state, now_ms, info);
+  uv_mutex_unlock(&hub->lock);
+  return rc;
+}
+
+int pausehub_restore(pausehub_t *hub, const char *token, const char *user, const char *connector,
+                     const char *callback_url, const char *state, linksvc_state status, int pinned,
+                     uint64_t created_ms, uint64_t expires_ms, uint64_t ended_ms) {
+  int rc;
+  uv_mutex_lock(&hub->lock);
+  rc = linksvc_restore(&hub->links, token, user, connector, callback_url, state, status, pinned,
+                       created_ms, expires_ms, ended_ms);
+  uv_mutex_unlock(&hub->lock);
+  return rc;
+}
+
+int pausehub_lookup(pausehub_t *hub, const char *token, size_t token_len, pausehub_link_view *view) {
   const linksvc_link *l;
   int rc = -ENOENT;
   uv_mutex_lock(&hub->lock);
   l = linksvc_find(&hub->links, token, token_len);
   if (l != NULL) {
-    memset(info, 0, sizeof *info);
-    memcpy(info->token, l->token, sizeof info->token);
-    memcpy(info->path, l->path, sizeof info->path);
-    memcpy(info->connector, l->connector, sizeof info->connector);
-    memcpy(info->expires_at, l->expires_at, sizeof info->expires_at);
-    info->created_ms = l->created_ms;
-    info->expires_ms = l->expires_ms;
-    *state = l->state;
+    memset(view, 0, sizeof *view);
+    memcpy(view->info.token, l->token, sizeof view->info.token);
+    memcpy(view->info.path, l->path, sizeof view->info.path);
+    memcpy(view->info.connector, l->connector, sizeof view->info.connector);
+    memcpy(view->info.expires_at, l->expires_at, sizeof view->info.expires_at);
+    view->info.created_ms = l->created_ms;
+    view->info.expires_ms = l->expires_ms;
+    view->state = l->state;
+    snprintf(view->user, sizeof view->user, "%s", l->user);
+    snprintf(view->callback_url, sizeof view->callback_url, "%s", l->callback_url);
+    snprintf(view->state_param, sizeof view->state_param, "%s", l->state_param);
     rc = 0;
   }
   uv_mutex_unlock(&hub->lock);
   return rc;
+}
+
+void pausehub_keep_links(pausehub_t *hub) {
+  uv_mutex_lock(&hub->lock);
+  linksvc_keep_pending(&hub->links);
+  uv_mutex_unlock(&hub->lock);
 }
 
 void pausehub_expire(pausehub_t *hub, uint64_t now_ms) {

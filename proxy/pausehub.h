@@ -12,6 +12,15 @@
  * The hub also lists the paused streams for the control API (GET
  * /v1/streams) and carries its commands (resume, cancel) to them the same
  * way.
+ *
+ * Two more queues run the other way, to the control loop, which owns the
+ * store (DESIGN.md "Operations": loops talk only through queues woken by
+ * uv_async_t):
+ * - the journal: every link minted or ended, as a pausehub_record, to be
+ *   written to SQLite (a stream pausing on a worker never waits for a disk);
+ * - link-page requests (/_authrelay/...): a worker hands the request over as
+ *   a pausehub_page, the control loop answers it (at once, or after an OAuth
+ *   token exchange) and the answer comes back through the worker's mailbox.
  */
 #ifndef AUTHRELAY_PAUSEHUB_H
 #define AUTHRELAY_PAUSEHUB_H
@@ -25,12 +34,48 @@
 #include "linksvc.h"
 
 typedef struct pausehub_waiter pausehub_waiter;
+typedef struct pausehub_page pausehub_page;
+typedef struct pausehub_record pausehub_record;
+
+/* A link minted or ended, on its way to the store. One allocation; the
+ * strings follow the struct. */
+struct pausehub_record {
+  pausehub_record *next;
+  char token[LINKSVC_TOKEN_LEN + 1];
+  char connector[LINKSVC_CONNECTOR_MAX + 1];
+  const char *user;
+  const char *callback_url;
+  const char *state_param;
+  linksvc_state state;
+  int pinned;
+  uint64_t created_ms;
+  uint64_t expires_ms;
+  uint64_t ended_ms;
+};
+
+/* The control loop's side: called on its loop with records (a list the
+ * callee frees with pausehub_records_free) and with page requests. */
+typedef void (*pausehub_journal_cb)(void *ctx, pausehub_record *records);
+typedef void (*pausehub_page_cb)(void *ctx, pausehub_page *pg);
 
 typedef struct pausehub_t {
-  uv_mutex_t lock;           /* guards links, registry and every mailbox queue */
+  uv_mutex_t lock;           /* guards links, registry and every queue */
   linksvc_t links;
+  const struct catalog_t *catalog; /* connectors a stream may pause for; NULL: any (immutable) */
   pausehub_waiter *registry; /* paused streams, newest first */
   size_t npaused;
+  /* the control loop (pausehub_attach) */
+  uv_async_t control_async;  /* wakes it for journal records and pages */
+  int attached;
+  pausehub_journal_cb journal_cb;
+  pausehub_page_cb page_cb;
+  void *control_ctx;
+  pausehub_record *journal_head; /* oldest first */
+  pausehub_record *journal_tail;
+  size_t journal_len;        /* records queued */
+  size_t journal_dropped;    /* records lost to a full queue or no memory */
+  pausehub_page *pages_head; /* page requests waiting for the control loop */
+  pausehub_page *pages_tail;
 } pausehub_t;
 
 /* How a pause ends. */
@@ -66,12 +111,40 @@ struct pausehub_waiter {
   pausehub_waiter *reg_prev;
 };
 
+/* A link-page request handed from a worker to the control loop, and its
+ * answer. Allocated by pausehub_page_new(); owned by the hub from
+ * pausehub_page_submit() until the worker's page_done callback, which frees
+ * it with pausehub_page_free(). */
+struct pausehub_page {
+  /* the request, set by the worker */
+  int method;               /* llhttp method: HTTP_GET, HTTP_HEAD or HTTP_POST */
+  char *target;             /* request target, NUL-terminated; owned */
+  char *base_url;           /* "http://host:port" the browser used, or public_url; owned */
+  dynbuf body;              /* form body (capped) */
+  /* the answer, set by the control loop */
+  int status;
+  dynbuf html;              /* body, text/html */
+  char *location;           /* a redirect's Location, or NULL; owned */
+  char *form_origin;        /* an origin the page's form may end up on (its
+                               303 to callback_url), or NULL; owned */
+  /* private */
+  void *owner;              /* the waiting exchange; NULL once it went away */
+  pausehub_mailbox *box;
+  pausehub_page *next;
+};
+
+/* Called on the worker's loop with an answered page whose owner is still there. */
+typedef void (*pausehub_page_done_cb)(pausehub_page *pg);
+
 /* One per worker loop, embedded in the worker. */
 struct pausehub_mailbox {
   pausehub_t *hub;         /* not owned */
   uv_async_t async;        /* wakes the worker's loop */
   pausehub_waiter *head;   /* outcomes to deliver, oldest first (under hub->lock) */
   pausehub_waiter *tail;
+  pausehub_page *pages;    /* answered pages to deliver (under hub->lock) */
+  pausehub_page_done_cb page_done; /* set by the worker */
+  int closed;              /* its loop is going away: answers are dropped */
 };
 
 /* Prepares the hub. opt as linksvc_init(). Returns 0 or a negative error. */
@@ -100,15 +173,58 @@ int pausehub_wait(pausehub_mailbox *box, pausehub_waiter *pw, const char *stream
  * When it was the last waiter of a pending link, the link is revoked. */
 void pausehub_cancel(pausehub_waiter *pw);
 
-/* The link page: completes the link of token with a credential. Returns as
- * linksvc_complete(). */
-int pausehub_complete(pausehub_t *hub, const char *token, size_t token_len,
-                      const char *credential, size_t cred_len, uint64_t now_ms);
+/* The link page: the account is connected; completes the link of token.
+ * Returns as linksvc_complete(). */
+int pausehub_complete(pausehub_t *hub, const char *token, size_t token_len, uint64_t now_ms);
 
-/* Copies what the link page shows about token into *info and *state.
- * Returns 0 or -ENOENT. */
-int pausehub_lookup(pausehub_t *hub, const char *token, size_t token_len,
-                    linksvc_link_info *info, linksvc_state *state);
+/* What the link page needs to know of a link. */
+typedef struct pausehub_link_view {
+  linksvc_link_info info;
+  linksvc_state state;
+  char user[LINKSVC_USER_MAX + 1];
+  char callback_url[2049];  /* "" when none */
+  char state_param[256];    /* "" when none */
+} pausehub_link_view;
+
+/* Copies what the link page shows about token into *view. Returns 0 or
+ * -ENOENT. */
+int pausehub_lookup(pausehub_t *hub, const char *token, size_t token_len, pausehub_link_view *view);
+
+/* The link-token API: linksvc_mint() under the lock. */
+int pausehub_mint(pausehub_t *hub, const char *user, const char *connector, unsigned ttl_s,
+                  const char *callback_url, const char *state, uint64_t now_ms, linksvc_link_info *info);
+
+/* At start, before any worker runs: linksvc_restore() under the lock. */
+int pausehub_restore(pausehub_t *hub, const char *token, const char *user, const char *connector,
+                     const char *callback_url, const char *state, linksvc_state status, int pinned,
+                     uint64_t created_ms, uint64_t expires_ms, uint64_t ended_ms);
+
+/* Makes loop (the control loop, on its thread) the receiver of journal
+ * records and page requests. Returns 0 or a libuv error. */
+int pausehub_attach(pausehub_t *hub, uv_loop_t *loop, pausehub_journal_cb journal_cb,
+                    pausehub_page_cb page_cb, void *ctx);
+
+/* Closes the control loop's handle. Records still queued are freed. */
+void pausehub_detach(pausehub_t *hub);
+
+/* Frees a list of records. */
+void pausehub_records_free(pausehub_record *r);
+
+/* A page request for owner (not owned), from box's worker. NULL when out
+ * of memory. target is copied. */
+pausehub_page *pausehub_page_new(pausehub_mailbox *box, void *owner, int method, const char *target,
+                                 size_t target_len, const char *base_url);
+void pausehub_page_free(pausehub_page *pg);
+
+/* Worker: hands pg to the control loop. Returns 0, or -ENOTCONN when no
+ * control loop is attached (pg is then still the caller's). */
+int pausehub_page_submit(pausehub_page *pg);
+
+/* Worker: its exchange went away; the answer will be dropped. */
+void pausehub_page_abandon(pausehub_page *pg);
+
+/* Control loop: pg is answered (status, html, location); back to its worker. */
+void pausehub_page_answer(pausehub_page *pg);
 
 /* Control API: ends the pause of stream id with PAUSEHUB_RESUMED or
  * PAUSEHUB_CANCELLED (delivered on its loop). Returns 0, -ENOENT (no such
@@ -119,6 +235,9 @@ int pausehub_command(pausehub_t *hub, const char *id, size_t id_len, pausehub_ou
  * when id is NULL, else the one object of stream id. Returns 0, -ENOENT or
  * a dynbuf error. */
 int pausehub_render(pausehub_t *hub, dynbuf *out, const char *id, size_t id_len);
+
+/* Shutting down: pending links outlive the streams that leave now. */
+void pausehub_keep_links(pausehub_t *hub);
 
 /* Expires links past their time (any thread; the main loop's timer). */
 void pausehub_expire(pausehub_t *hub, uint64_t now_ms);

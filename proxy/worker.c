@@ -152,6 +152,7 @@ int worker_start(worker_t *w, uv_async_t *exited, pausehub_t *hub) {
   rc = pausehub_mailbox_init(&w->mailbox, hub, &w->loop);
   if (rc != 0)
     return rc;
+  w->mailbox.page_done = exchange_page_done;
   uv_check_init(&w->loop, &w->flush_check);
   w->flush_check.data = w;
   w->wakeup.data = w;

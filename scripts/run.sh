@@ -20,7 +20,8 @@ trap cleanup EXIT INT TERM
 "$build/agent-server" --listen "127.0.0.1:$agent_port" >/dev/null &
 pids+=($!)
 "$build/authrelay" --listen "127.0.0.1:$proxy_port" --control "127.0.0.1:$control_port" \
-  --upstream "http://127.0.0.1:$agent_port" &
+  --upstream "http://127.0.0.1:$agent_port" --connectors examples/connectors.json \
+  --data-dir "$build/run-data" &
 pids+=($!)
 sleep 0.5
 cat <<EOT
@@ -30,7 +31,7 @@ authrelay relays http://127.0.0.1:$proxy_port -> example agent server on :$agent
 
 1. In another terminal, start a stream whose 4th event is an auth-required MCP tool result:
 
-  curl -N 'http://127.0.0.1:$proxy_port/stream?format=sse&count=10&rate=2&auth_at=3&shape=mcp' \\
+  curl -N 'http://127.0.0.1:$proxy_port/stream?format=sse&count=10&rate=2&auth_at=3&shape=mcp&connector=openai' \\
        -H 'X-Registered-User-Id: user_1'
 
    It pauses there: you get "event: link_token" with a magic_link_url, then ": paused"
@@ -38,8 +39,11 @@ authrelay relays http://127.0.0.1:$proxy_port -> example agent server on :$agent
 
 2. Open the magic_link_url in a browser (http://127.0.0.1:$proxy_port/_authrelay/link/ltk_...),
    enter any API key and press Connect. The stream gets "event: auth_complete" and goes on.
+   (OpenAI is an API-key connector of examples/connectors.json; OAuth2 connectors there,
+   e.g. connector=github, need an application credential: POST /api/v1/application-credentials/.)
 
 Also: paused streams  curl -H 'Authorization: Bearer $AUTHRELAY_ADMIN_KEY' http://127.0.0.1:$control_port/v1/streams
+      users           curl -H 'Authorization: Bearer $AUTHRELAY_ADMIN_KEY' http://127.0.0.1:$control_port/api/v1/registered-users/
       metrics         curl http://127.0.0.1:$control_port/metrics
 Ctrl-C stops both.
 

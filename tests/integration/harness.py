@@ -7,11 +7,15 @@ process started here is killed when the test ends; every wait is bounded.
 
 import json
 import os
+import re
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 BUILD = os.environ.get("AUTHRELAY_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
@@ -55,8 +59,12 @@ class AgentServer:
 class Relay:
     """authrelay on 127.0.0.1:0 in front of upstream; collects its log lines."""
 
-    def __init__(self, upstream, *args, env=None):
-        cmd = [AUTHRELAY, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", *args]
+    def __init__(self, upstream, *args, env=None, data_dir=None, listen="127.0.0.1:0", control="127.0.0.1:0"):
+        # Each relay gets its own data directory (SQLite, keys) unless the
+        # test passes one to restart on the same state; it is removed at stop.
+        self.own_data_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="authrelay-test-")
+        cmd = [AUTHRELAY, "--listen", listen, "--control", control, "--data-dir", self.data_dir, *args]
         if upstream is not None:
             cmd += ["--upstream", upstream]
         full_env = dict(os.environ)
@@ -66,7 +74,8 @@ class Relay:
         asan = full_env.get("ASAN_OPTIONS", "")
         full_env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "quarantine_size_mb=8"
         full_env.update(env or {})
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
+        self.stdout_lines = []
         self.logs = []
         self.addr = None
         deadline = time.time() + 10
@@ -87,6 +96,17 @@ class Relay:
         self.control_url = "http://" + self.control
         self._reader = threading.Thread(target=self._drain_stderr, daemon=True)
         self._reader.start()
+        self._out_reader = threading.Thread(target=self._drain_stdout, daemon=True)
+        self._out_reader.start()
+
+    def _drain_stdout(self):
+        for line in self.proc.stdout:
+            self.stdout_lines.append(line.decode(errors="replace"))
+
+    def owner_key(self):
+        """The control API's owner key: AUTHRELAY_ADMIN_KEY, or the generated one."""
+        with open(os.path.join(self.data_dir, "owner.key")) as f:
+            return f.read().strip()
 
     def _record(self, line):
         try:
@@ -126,6 +146,11 @@ class Relay:
                 self.proc.kill()
                 self.proc.wait()
         self._reader.join(5)
+        self._out_reader.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        if self.own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
         return self.proc.returncode
 
 
@@ -170,3 +195,63 @@ def status_of(response):
     if not response.startswith(b"HTTP/1."):
         return None
     return int(response.split(b" ", 2)[1])
+
+
+class Stream:
+    """A streaming GET through curl; bytes collected by a thread."""
+
+    def __init__(self, url, headers=None):
+        args = ["curl", "-sS", "-N", "--max-time", "60"]
+        for k, v in (headers or {}).items():
+            args += ["-H", "%s: %s" % (k, v)]
+        self.proc = subprocess.Popen(args + [url], stdout=subprocess.PIPE)
+        self.data = b""
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while True:
+            chunk = self.proc.stdout.read1(65536)
+            if not chunk:
+                return
+            with self.lock:
+                self.data += chunk
+
+    def wait_for(self, pattern, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                m = re.search(pattern, self.data)
+            if m:
+                return m
+            time.sleep(0.02)
+        raise AssertionError("%r not seen in %r" % (pattern, self.data[-400:]))
+
+    def finish(self, timeout=30):
+        self.proc.wait(timeout)
+        self.thread.join(5)
+        self.proc.stdout.close()
+        return self.data
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.thread.join(5)
+        self.proc.stdout.close()
+
+
+def http(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    if body is not None:
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def link_of(stream):
+    m = stream.wait_for(rb'"link_token":"(ltk_[0-9a-f]+)","magic_link_url":"([^"]+)"')
+    return m.group(1).decode(), m.group(2).decode()

@@ -22,65 +22,10 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, curl, raw_exchange  # noqa: E402
+from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange  # noqa: E402
 
 USER = {"X-Registered-User-Id": "user_1"}
 ADMIN_KEY = "test-admin-key-0123456789"
-
-
-class Stream:
-    """A streaming GET through curl; bytes collected by a thread."""
-
-    def __init__(self, url, headers=None):
-        args = ["curl", "-sS", "-N", "--max-time", "60"]
-        for k, v in (headers or {}).items():
-            args += ["-H", "%s: %s" % (k, v)]
-        self.proc = subprocess.Popen(args + [url], stdout=subprocess.PIPE)
-        self.data = b""
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        while True:
-            chunk = self.proc.stdout.read1(65536)
-            if not chunk:
-                return
-            with self.lock:
-                self.data += chunk
-
-    def wait_for(self, pattern, timeout=15):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            with self.lock:
-                m = re.search(pattern, self.data)
-            if m:
-                return m
-            time.sleep(0.02)
-        raise AssertionError("%r not seen in %r" % (pattern, self.data[-400:]))
-
-    def finish(self, timeout=30):
-        self.proc.wait(timeout)
-        self.thread.join(5)
-        self.proc.stdout.close()
-        return self.data
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.thread.join(5)
-        self.proc.stdout.close()
-
-
-def http(method, url, body=None, headers=None):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    if body is not None:
-        req.add_header("Content-Type", "application/x-www-form-urlencoded")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 def sse_events(raw):
@@ -91,11 +36,6 @@ def sse_events(raw):
 def injected(block):
     return block.startswith(b": paused") or any(
         block.startswith(b"event: " + t) for t in (b"link_token", b"auth_complete", b"link_expired"))
-
-
-def link_of(stream):
-    m = stream.wait_for(rb'"link_token":"(ltk_[0-9a-f]+)","magic_link_url":"([^"]+)"')
-    return m.group(1).decode(), m.group(2).decode()
 
 
 class PauseTest(unittest.TestCase):

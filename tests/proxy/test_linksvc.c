@@ -1,5 +1,13 @@
 /* test_linksvc: unit tests of proxy/linksvc.c, with a fake clock.
  *
+ * Covers: links minted by waits (token format, path, expiry), waiters of one
+ * (user, connector) sharing a link, completion (single use), expiry and the
+ * forgetting of ended links, revocation when the last waiter leaves,
+ * callbacks that act on the service, limits and malformed input; the
+ * link-token API's pinned links (linksvc_mint), links put back from the
+ * store (linksvc_restore), the journal callback, and the expiry order of
+ * links with different lifetimes.
+ *
  * A "stream" here is a struct embedding a linksvc_waiter and counting the
  * callbacks it got; some streams act from inside their callback (cancel
  * another, wait again) the way the relay's exchanges will.
@@ -49,8 +57,8 @@ static int wait_s(linksvc_t *ls, stream *s, const char *user, const char *connec
   return linksvc_wait(ls, &s->w, user, connector, now, on_done, s);
 }
 
-static int complete(linksvc_t *ls, const char *token, const char *cred, uint64_t now) {
-  return linksvc_complete(ls, token, strlen(token), cred, strlen(cred), now);
+static int complete(linksvc_t *ls, const char *token, uint64_t now) {
+  return linksvc_complete(ls, token, strlen(token), now);
 }
 
 static const linksvc_link *find(linksvc_t *ls, const char *token) {
@@ -120,8 +128,6 @@ static void test_share_and_complete(void) {
   stream other = {0};
   stream bob = {0};
   const linksvc_link *l;
-  const char *cred;
-  size_t cred_len;
   char token[LINKSVC_TOKEN_LEN + 1];
   int i;
   memset(s, 0, sizeof s);
@@ -141,7 +147,7 @@ static void test_share_and_complete(void) {
   CHECK(l != NULL && l->nwaiters == 3);
   memcpy(token, s[0].w.link.token, sizeof token);
 
-  CHECK(complete(&ls, token, "xoxb-secret", T0 + 5000) == 0);
+  CHECK(complete(&ls, token, T0 + 5000) == 0);
   for (i = 0; i < 3; i++) {
     CHECK(s[i].completed == 1 && s[i].expired == 0);
     CHECK(s[i].w.waiting == 0);
@@ -154,27 +160,20 @@ static void test_share_and_complete(void) {
   CHECK(l != NULL && l->state == LINKSVC_STATE_COMPLETED && l->nwaiters == 0);
   CHECK(l != NULL && l->ended_ms == T0 + 5000);
   CHECK(ls.nlinks == 3 && ls.npending == 2 && ls.nwaiters == 2);
-  CHECK(linksvc_credential(&ls, "alice", "slack", &cred, &cred_len) == 0);
-  CHECK_MEM(cred, cred_len, "xoxb-secret");
-  CHECK(linksvc_credential(&ls, "alice", "github", &cred, &cred_len) == -ENOENT);
-  CHECK(linksvc_credential(&ls, "bob", "slack", &cred, &cred_len) == -ENOENT);
 
   /* single use */
-  CHECK(complete(&ls, token, "again", T0 + 6000) == -EALREADY);
+  CHECK(complete(&ls, token, T0 + 6000) == -EALREADY);
   CHECK(ncalls == 3);
-  CHECK(linksvc_credential(&ls, "alice", "slack", &cred, &cred_len) == 0);
-  CHECK_MEM(cred, cred_len, "xoxb-secret");
+  l = find(&ls, token);
+  CHECK(l != NULL && l->state == LINKSVC_STATE_COMPLETED && l->ended_ms == T0 + 5000);
 
   /* a new wait after completion mints a new link */
   CHECK(wait_s(&ls, &s[0], "alice", "slack", T0 + 7000) == 0);
   CHECK(strcmp(s[0].w.link.token, token) != 0);
   CHECK(token_format_ok(s[0].w.link.token));
-  /* its completion replaces the credential */
-  CHECK(complete(&ls, s[0].w.link.token, "xoxb-newer", T0 + 8000) == 0);
-  CHECK(s[0].completed == 2);
-  CHECK(linksvc_credential(&ls, "alice", "slack", &cred, &cred_len) == 0);
-  CHECK_MEM(cred, cred_len, "xoxb-newer");
-  CHECK(ls.ncredentials == 1);
+  CHECK(complete(&ls, s[0].w.link.token, T0 + 8000) == 0);
+  CHECK(s[0].completed == 2 && s[1].completed == 1 && s[2].completed == 1);
+  CHECK(other.w.waiting && bob.w.waiting);
   linksvc_close(&ls);
   CHECK(other.w.waiting == 0 && bob.w.waiting == 0);
 }
@@ -199,14 +198,13 @@ static void test_expiry(void) {
   CHECK(c.w.waiting && c.expired == 0); /* its time is not up */
   l = find(&ls, token);
   CHECK(l != NULL && l->state == LINKSVC_STATE_EXPIRED);
-  CHECK(complete(&ls, token, "key", T0 + TTL_MS + 1) == -ETIMEDOUT);
+  CHECK(complete(&ls, token, T0 + TTL_MS + 1) == -ETIMEDOUT);
   CHECK(ncalls == 2);
-  CHECK(linksvc_credential(&ls, "alice", "slack", &(const char *){NULL}, &(size_t){0}) == -ENOENT);
   linksvc_expire(&ls, T0 + TTL_MS + 1);
   CHECK(ncalls == 2);
 
   /* completing past the time, before the timer saw it */
-  CHECK(complete(&ls, c.w.link.token, "key", T0 + 60000 + TTL_MS) == -ETIMEDOUT);
+  CHECK(complete(&ls, c.w.link.token, T0 + 60000 + TTL_MS) == -ETIMEDOUT);
   CHECK(c.expired == 1 && c.completed == 0 && !c.w.waiting);
   CHECK(ncalls == 3);
 
@@ -216,7 +214,7 @@ static void test_expiry(void) {
   CHECK(find(&ls, token) != NULL);
   linksvc_expire(&ls, T0 + TTL_MS + 3600 * 1000ull);
   CHECK(find(&ls, token) == NULL);
-  CHECK(complete(&ls, token, "key", T0 + TTL_MS + 3600 * 1000ull) == -ENOENT);
+  CHECK(complete(&ls, token, T0 + TTL_MS + 3600 * 1000ull) == -ENOENT);
 
   /* a pending link past its time is not joined */
   CHECK(wait_s(&ls, &a, "dave", "slack", T0 + 10 * TTL_MS) == 0);
@@ -226,7 +224,7 @@ static void test_expiry(void) {
   linksvc_expire(&ls, T0 + 11 * TTL_MS);
   CHECK(a.expired == 2 && !a.w.waiting);
   CHECK(d.w.waiting && d.expired == 0);
-  CHECK(complete(&ls, d.w.link.token, "k", T0 + 11 * TTL_MS + 1) == 0);
+  CHECK(complete(&ls, d.w.link.token, T0 + 11 * TTL_MS + 1) == 0);
   CHECK(d.completed == 1);
   linksvc_expire(&ls, T0 + 100 * TTL_MS);
   CHECK(ls.nlinks == 0 && ls.npending == 0 && ls.nwaiters == 0);
@@ -250,7 +248,7 @@ static void test_cancel(void) {
   l = find(&ls, token);
   CHECK(l != NULL && l->state == LINKSVC_STATE_REVOKED);
   CHECK(strcmp(linksvc_state_name(LINKSVC_STATE_REVOKED), "revoked") == 0);
-  CHECK(complete(&ls, token, "key", T0 + 1) == -ECANCELED);
+  CHECK(complete(&ls, token, T0 + 1) == -ECANCELED);
   CHECK(ls.npending == 0 && ls.nwaiters == 0);
   CHECK(ncalls == 0);
 
@@ -262,7 +260,7 @@ static void test_cancel(void) {
   linksvc_cancel(&ls, &b.w);
   l = find(&ls, a.w.link.token);
   CHECK(l != NULL && l->state == LINKSVC_STATE_PENDING && l->nwaiters == 1);
-  CHECK(complete(&ls, a.w.link.token, "key", T0 + 4) == 0);
+  CHECK(complete(&ls, a.w.link.token, T0 + 4) == 0);
   CHECK(a.completed == 1 && b.completed == 0 && ncalls == 1);
   linksvc_close(&ls);
 }
@@ -285,7 +283,7 @@ static void test_callbacks_act(void) {
     CHECK(wait_s(&ls, &s[i], "alice", "slack", T0) == 0);
   s[0].cancel_other = &s[1];
   s[1].cancel_other = &s[0];
-  CHECK(complete(&ls, s[0].w.link.token, "key", T0 + 1) == 0);
+  CHECK(complete(&ls, s[0].w.link.token, T0 + 1) == 0);
   called = s[0].completed + s[1].completed;
   CHECK(called == 1);
   CHECK(s[2].completed == 1);
@@ -300,7 +298,7 @@ static void test_callbacks_act(void) {
   CHECK(wait_s(&ls, &other, "alice", "github", T0 + 2) == 0);
   s[0].cancel_other = &other;
   memcpy(token, other.w.link.token, sizeof token);
-  CHECK(complete(&ls, s[0].w.link.token, "key", T0 + 3) == 0);
+  CHECK(complete(&ls, s[0].w.link.token, T0 + 3) == 0);
   CHECK(s[0].completed == 1 && other.completed == 0 && !other.w.waiting && ncalls == 1);
   CHECK(find(&ls, token) != NULL && find(&ls, token)->state == LINKSVC_STATE_REVOKED);
 
@@ -312,7 +310,7 @@ static void test_callbacks_act(void) {
   memcpy(token, r.w.link.token, sizeof token);
   r.rewait_connector = "slack";
   r.rewait_now = T0 + 5;
-  CHECK(complete(&ls, token, "key", T0 + 5) == 0);
+  CHECK(complete(&ls, token, T0 + 5) == 0);
   CHECK(r.completed == 1 && s[0].completed == 1 && ncalls == 2);
   CHECK(r.rewait_rc == 0 && r.w.waiting);
   CHECK(strcmp(r.w.link.token, token) != 0);
@@ -332,9 +330,8 @@ static void test_callbacks_act(void) {
 
 static void test_limits(void) {
   linksvc_t ls;
-  linksvc_options o = {.max_links = 3, .max_credentials = 1};
+  linksvc_options o = {.max_links = 3};
   stream s[5];
-  char big[LINKSVC_CREDENTIAL_MAX + 2];
   char user[LINKSVC_USER_MAX + 2];
   char conn[LINKSVC_CONNECTOR_MAX + 2];
   char token[LINKSVC_TOKEN_LEN + 1];
@@ -377,27 +374,24 @@ static void test_limits(void) {
   CHECK(wait_s(&ls, &s[3], "bob", "slack", T0) == 0);
   linksvc_cancel(&ls, &s[3].w);
 
-  /* credentials */
+  /* completing a link ends it; it stays known until room is needed */
   memcpy(token, s[2].w.link.token, sizeof token);
-  CHECK(linksvc_complete(&ls, token, LINKSVC_TOKEN_LEN, "", 0, T0) == -EINVAL);
-  CHECK(linksvc_complete(&ls, token, LINKSVC_TOKEN_LEN, NULL, 0, T0) == -EINVAL);
-  memset(big, 'k', sizeof big);
-  CHECK(linksvc_complete(&ls, token, LINKSVC_TOKEN_LEN, big, LINKSVC_CREDENTIAL_MAX + 1, T0) ==
-        -E2BIG);
-  CHECK(find(&ls, token)->state == LINKSVC_STATE_PENDING && s[2].w.waiting);
-  CHECK(linksvc_complete(&ls, token, LINKSVC_TOKEN_LEN, big, LINKSVC_CREDENTIAL_MAX, T0) == 0);
-  CHECK(s[2].completed == 1);
-  /* max_credentials = 1: a second pair is refused, the link stays pending */
-  CHECK(complete(&ls, s[1].w.link.token, "k2", T0) == -ENOSPC);
+  CHECK(complete(&ls, token, T0) == 0);
+  CHECK(s[2].completed == 1 && !s[2].w.waiting);
   CHECK(s[1].w.waiting && s[1].completed == 0);
   CHECK(find(&ls, s[1].w.link.token)->state == LINKSVC_STATE_PENDING);
-
   /* at max_links, the oldest ended link makes room */
-  CHECK(ls.nlinks == 3);
+  CHECK(ls.nlinks == 3 && find(&ls, token) != NULL);
   CHECK(wait_s(&ls, &s[3], "carol", "slack", T0 + 1) == 0);
   CHECK(find(&ls, token) == NULL);
-  CHECK(complete(&ls, token, "k", T0 + 1) == -ENOENT);
+  CHECK(complete(&ls, token, T0 + 1) == -ENOENT);
   CHECK(ls.nlinks == 3);
+  /* API links count too, and get no room while all links are pending */
+  {
+    linksvc_link_info info;
+    CHECK(linksvc_mint(&ls, "dave", "slack", 60, NULL, NULL, T0 + 1, &info) == -ENOSPC);
+    CHECK(ls.nlinks == 3 && ls.npending == 3);
+  }
 
   /* malformed tokens */
   CHECK(find(&ls, "") == NULL);
@@ -407,8 +401,8 @@ static void test_limits(void) {
   CHECK(find(&ls, "ltk_0123456789ABCDEF0123456789ABCDEF") == NULL);
   CHECK(find(&ls, "xyz_0123456789abcdef0123456789abcdef") == NULL);
   CHECK(find(&ls, "ltk_0123456789abcdef0123456789abcdef") == NULL); /* well formed, unknown */
-  CHECK(complete(&ls, "ltk_0123456789abcdef0123456789abcdef", "k", T0) == -ENOENT);
-  CHECK(complete(&ls, "nope", "k", T0) == -ENOENT);
+  CHECK(complete(&ls, "ltk_0123456789abcdef0123456789abcdef", T0) == -ENOENT);
+  CHECK(complete(&ls, "nope", T0) == -ENOENT);
   {
     /* a token with trailing bytes is not the token */
     char longer[LINKSVC_TOKEN_LEN + 2];
@@ -450,12 +444,12 @@ static void test_many(void) {
           strcmp(find(&ls, s[i].w.link.token)->token, s[i].w.link.token) == 0);
   /* half complete, half are cancelled */
   for (i = 0; i < MANY; i += 2)
-    if (complete(&ls, s[i].w.link.token, "k", T0 + MANY) != 0)
+    if (complete(&ls, s[i].w.link.token, T0 + MANY) != 0)
       bad++;
   for (i = 1; i < MANY; i += 2)
     linksvc_cancel(&ls, &s[i].w);
   CHECK(bad == 0);
-  CHECK(ls.npending == 0 && ls.nwaiters == 0 && ls.ncredentials == MANY / 2);
+  CHECK(ls.npending == 0 && ls.nwaiters == 0 && ls.nlinks == MANY);
   qsort(s, MANY, sizeof *s, cmp_token);
   for (i = 1; i < MANY; i++)
     if (strcmp(s[i - 1].w.link.token, s[i].w.link.token) == 0)
@@ -463,6 +457,486 @@ static void test_many(void) {
   CHECK(dup == 0);
   linksvc_close(&ls);
   free(s);
+}
+
+/* ---- the journal ---- */
+
+#define JOURNAL_MAX 32
+
+typedef struct jrec {
+  char token[LINKSVC_TOKEN_LEN + 1];
+  char user[LINKSVC_USER_MAX + 1];
+  char connector[LINKSVC_CONNECTOR_MAX + 1];
+  char callback_url[128];
+  char state_param[64];
+  linksvc_state state;
+  int pinned;
+  uint64_t created_ms;
+  uint64_t expires_ms;
+  uint64_t ended_ms;
+} jrec;
+
+typedef struct journal {
+  jrec r[JOURNAL_MAX];
+  int n;
+} journal;
+
+static void on_journal(void *ctx, const linksvc_link *l) {
+  journal *j = ctx;
+  jrec *r;
+  if (j->n >= JOURNAL_MAX) {
+    j->n++;
+    return;
+  }
+  r = &j->r[j->n++];
+  memset(r, 0, sizeof *r);
+  snprintf(r->token, sizeof r->token, "%s", l->token);
+  snprintf(r->user, sizeof r->user, "%s", l->user);
+  snprintf(r->connector, sizeof r->connector, "%s", l->connector);
+  snprintf(r->callback_url, sizeof r->callback_url, "%s", l->callback_url);
+  snprintf(r->state_param, sizeof r->state_param, "%s", l->state_param);
+  r->state = l->state;
+  r->pinned = l->pinned;
+  r->created_ms = l->created_ms;
+  r->expires_ms = l->expires_ms;
+  r->ended_ms = l->ended_ms;
+}
+
+/* 1 when journal record i is token in state st. */
+static int jis(const journal *j, int i, const char *token, linksvc_state st) {
+  return i < j->n && i < JOURNAL_MAX && strcmp(j->r[i].token, token) == 0 && j->r[i].state == st;
+}
+
+/* Tokens made up for linksvc_restore (well formed, never minted). */
+#define RTOK1 "ltk_00000000000000000000000000000001"
+#define RTOK2 "ltk_00000000000000000000000000000002"
+#define RTOK3 "ltk_00000000000000000000000000000003"
+#define RTOK4 "ltk_00000000000000000000000000000004"
+#define RTOK5 "ltk_00000000000000000000000000000005"
+#define RTOK6 "ltk_00000000000000000000000000000006"
+
+/* ---- linksvc_mint: the link-token API's pinned links ---- */
+
+static void test_mint_api(void) {
+  linksvc_t ls;
+  linksvc_link_info info, info2;
+  stream a = {0}, b = {0}, c = {0}, gh = {0}, bob = {0};
+  const linksvc_link *l;
+  char path[128];
+  char stream_token[LINKSVC_TOKEN_LEN + 1];
+  const uint64_t u = T0 + 200000; /* after the sweep below; times only go forward */
+  ncalls = 0;
+  CHECK(linksvc_init(&ls, NULL) == 0);
+
+  /* info is filled; the link keeps the caller's callback_url and state */
+  memset(&info, 0, sizeof info);
+  CHECK(linksvc_mint(&ls, "alice", "slack", 3600, "https://app.example.com/cb", "st-1", T0,
+                     &info) == 0);
+  CHECK(token_format_ok(info.token));
+  snprintf(path, sizeof path, "/_authrelay/link/%s", info.token);
+  CHECK(strcmp(info.path, path) == 0);
+  CHECK(strcmp(info.connector, "slack") == 0);
+  CHECK_EQ_U64(info.created_ms, T0);
+  CHECK_EQ_U64(info.expires_ms, T0 + 3600 * 1000ull); /* its own ttl, not link_ttl_s */
+  CHECK(strcmp(info.expires_at, "2026-01-01T01:00:00Z") == 0);
+  l = find(&ls, info.token);
+  CHECK(l != NULL);
+  if (l != NULL) {
+    CHECK(l->pinned == 1);
+    CHECK(l->state == LINKSVC_STATE_PENDING);
+    CHECK(strcmp(l->user, "alice") == 0 && l->user_len == 5);
+    CHECK(strcmp(l->callback_url, "https://app.example.com/cb") == 0);
+    CHECK(strcmp(l->state_param, "st-1") == 0);
+    CHECK(l->nwaiters == 0);
+  }
+  CHECK(ls.nlinks == 1 && ls.npending == 1 && ls.nwaiters == 0);
+
+  /* NULL callback_url and state: "" */
+  CHECK(linksvc_mint(&ls, "carol", "github", 7200, NULL, NULL, T0, &info2) == 0);
+  l = find(&ls, info2.token);
+  CHECK(l != NULL && strcmp(l->callback_url, "") == 0 && strcmp(l->state_param, "") == 0);
+  CHECK(strcmp(info2.token, info.token) != 0);
+
+  /* a stream pausing for the same pair does not join the pinned link */
+  CHECK(wait_s(&ls, &a, "alice", "slack", T0 + 1000) == 0);
+  CHECK(strcmp(a.w.link.token, info.token) != 0);
+  CHECK_EQ_U64(a.w.link.expires_ms, T0 + 1000 + TTL_MS);
+  CHECK(find(&ls, info.token)->nwaiters == 0);
+  CHECK(find(&ls, a.w.link.token)->pinned == 0);
+  CHECK(ls.npending == 3);
+
+  /* it outlives having no waiters: the stream's own link is revoked when
+   * its waiter leaves, the pinned one stays pending, across a sweep too */
+  memcpy(stream_token, a.w.link.token, sizeof stream_token);
+  linksvc_cancel(&ls, &a.w);
+  CHECK(find(&ls, stream_token)->state == LINKSVC_STATE_REVOKED);
+  CHECK(find(&ls, info.token)->state == LINKSVC_STATE_PENDING);
+  linksvc_expire(&ls, u);
+  CHECK(find(&ls, info.token)->state == LINKSVC_STATE_PENDING);
+  CHECK(ls.npending == 2);
+  CHECK(ncalls == 0);
+
+  /* completing it resumes the streams waiting on the pair's stream link,
+   * and ends that link too; other pairs are untouched */
+  CHECK(wait_s(&ls, &b, "alice", "slack", u + 2000) == 0);
+  CHECK(wait_s(&ls, &c, "alice", "slack", u + 3000) == 0);
+  CHECK(strcmp(b.w.link.token, c.w.link.token) == 0);
+  CHECK(strcmp(b.w.link.token, info.token) != 0);
+  memcpy(stream_token, b.w.link.token, sizeof stream_token);
+  CHECK(wait_s(&ls, &gh, "alice", "github", u + 3000) == 0);
+  CHECK(wait_s(&ls, &bob, "bob", "slack", u + 3000) == 0);
+  CHECK(ls.nwaiters == 4);
+  CHECK(complete(&ls, info.token, u + 4000) == 0);
+  CHECK(b.completed == 1 && b.expired == 0 && !b.w.waiting);
+  CHECK(c.completed == 1 && c.expired == 0 && !c.w.waiting);
+  CHECK(ncalls == 2);
+  CHECK(gh.w.waiting && gh.completed == 0);
+  CHECK(bob.w.waiting && bob.completed == 0);
+  l = find(&ls, info.token);
+  CHECK(l != NULL && l->state == LINKSVC_STATE_COMPLETED && l->ended_ms == u + 4000);
+  l = find(&ls, stream_token);
+  CHECK(l != NULL && l->state == LINKSVC_STATE_COMPLETED && l->ended_ms == u + 4000);
+  CHECK(l != NULL && l->nwaiters == 0);
+  CHECK(ls.nwaiters == 2);
+
+  /* single use, for both */
+  CHECK(complete(&ls, info.token, u + 5000) == -EALREADY);
+  CHECK(complete(&ls, stream_token, u + 5000) == -EALREADY);
+  CHECK(ncalls == 2);
+
+  /* a new pause of the pair mints a fresh stream link */
+  CHECK(wait_s(&ls, &b, "alice", "slack", u + 6000) == 0);
+  CHECK(strcmp(b.w.link.token, stream_token) != 0);
+  linksvc_cancel(&ls, &b.w);
+
+  /* completing a pinned link with no stream waiting for its pair */
+  CHECK(complete(&ls, info2.token, u + 6000) == 0);
+  CHECK(find(&ls, info2.token)->state == LINKSVC_STATE_COMPLETED);
+  CHECK(ncalls == 2 && gh.w.waiting && bob.w.waiting);
+
+  /* completing the stream link leaves the pair's pinned link usable */
+  CHECK(linksvc_mint(&ls, "bob", "slack", 600, NULL, NULL, u + 7000, &info) == 0);
+  CHECK(complete(&ls, bob.w.link.token, u + 8000) == 0);
+  CHECK(bob.completed == 1 && ncalls == 3);
+  CHECK(find(&ls, info.token)->state == LINKSVC_STATE_PENDING);
+  CHECK(complete(&ls, info.token, u + 9000) == 0);
+  CHECK(ncalls == 3);
+
+  /* a pinned link expires at its own time */
+  CHECK(linksvc_mint(&ls, "dave", "slack", 60, NULL, NULL, u + 10000, &info) == 0);
+  linksvc_expire(&ls, u + 10000 + 60000 - 1);
+  CHECK(find(&ls, info.token)->state == LINKSVC_STATE_PENDING);
+  linksvc_expire(&ls, u + 10000 + 60000);
+  CHECK(find(&ls, info.token)->state == LINKSVC_STATE_EXPIRED);
+  CHECK(complete(&ls, info.token, u + 10000 + 60000) == -ETIMEDOUT);
+  CHECK(gh.w.waiting && ncalls == 3); /* its stream link's time is not up */
+
+  /* bad arguments */
+  CHECK(linksvc_mint(&ls, "alice", "slack", 0, NULL, NULL, u + 80000, &info) == -EINVAL);
+  CHECK(linksvc_mint(&ls, "alice", "slack", LINKSVC_LINK_TTL_MAX_S + 1, NULL, NULL, u + 80000,
+                     &info) == -EINVAL);
+  CHECK(linksvc_mint(&ls, "alice", "Slack", 60, NULL, NULL, u + 80000, &info) == -EINVAL);
+  CHECK(linksvc_mint(&ls, "a b", "slack", 60, NULL, NULL, u + 80000, &info) == -EINVAL);
+  CHECK(linksvc_mint(&ls, NULL, "slack", 60, NULL, NULL, u + 80000, &info) == -EINVAL);
+  CHECK(linksvc_mint(&ls, "alice", "slack", LINKSVC_LINK_TTL_MAX_S, NULL, NULL, u + 80000, &info) ==
+        0);
+  CHECK_EQ_U64(info.expires_ms, u + 80000 + LINKSVC_LINK_TTL_MAX_S * 1000ull);
+  linksvc_close(&ls);
+  CHECK(!gh.w.waiting);
+}
+
+/* ---- linksvc_restore: links put back from the store ---- */
+
+static void test_restore(void) {
+  linksvc_t ls;
+  linksvc_options o = {0};
+  journal j;
+  stream a = {0}, b = {0}, c = {0};
+  const linksvc_link *l;
+  memset(&j, 0, sizeof j);
+  o.journal = on_journal;
+  o.journal_ctx = &j;
+  ncalls = 0;
+  CHECK(linksvc_init(&ls, &o) == 0);
+
+  /* a pending stream link */
+  CHECK(linksvc_restore(&ls, RTOK1, "alice", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0,
+                        T0 + TTL_MS, 0) == 0);
+  l = find(&ls, RTOK1);
+  CHECK(l != NULL);
+  if (l != NULL) {
+    CHECK(l->state == LINKSVC_STATE_PENDING && l->pinned == 0 && l->nwaiters == 0);
+    CHECK(strcmp(l->user, "alice") == 0 && strcmp(l->connector, "slack") == 0);
+    CHECK(strcmp(l->path, "/_authrelay/link/" RTOK1) == 0);
+    CHECK(strcmp(l->expires_at, "2026-01-01T00:30:00Z") == 0);
+    CHECK(l->created_ms == T0 && l->expires_ms == T0 + TTL_MS);
+  }
+  CHECK(ls.nlinks == 1 && ls.npending == 1);
+
+  /* a new wait of the pair joins it, keeping its expiry */
+  CHECK(wait_s(&ls, &a, "alice", "slack", T0 + 1000) == 0);
+  CHECK(strcmp(a.w.link.token, RTOK1) == 0);
+  CHECK_EQ_U64(a.w.link.expires_ms, T0 + TTL_MS);
+  CHECK(find(&ls, RTOK1)->nwaiters == 1);
+  CHECK(ls.nlinks == 1);
+  /* it is kept when that waiter leaves */
+  linksvc_cancel(&ls, &a.w);
+  CHECK(find(&ls, RTOK1)->state == LINKSVC_STATE_PENDING);
+  CHECK(ls.npending == 1);
+  /* and completes as any link */
+  CHECK(wait_s(&ls, &b, "alice", "slack", T0 + 2000) == 0);
+  CHECK(strcmp(b.w.link.token, RTOK1) == 0);
+  CHECK(complete(&ls, RTOK1, T0 + 3000) == 0);
+  CHECK(b.completed == 1 && ncalls == 1);
+  CHECK(find(&ls, RTOK1)->state == LINKSVC_STATE_COMPLETED);
+
+  /* ended links answer per their state */
+  CHECK(linksvc_restore(&ls, RTOK2, "bob", "slack", NULL, NULL, LINKSVC_STATE_COMPLETED, 0, T0,
+                        T0 + TTL_MS, T0 + 500) == 0);
+  CHECK(linksvc_restore(&ls, RTOK3, "bob", "github", NULL, NULL, LINKSVC_STATE_EXPIRED, 0, T0,
+                        T0 + TTL_MS, T0 + TTL_MS) == 0);
+  CHECK(linksvc_restore(&ls, RTOK4, "bob", "notion", NULL, NULL, LINKSVC_STATE_REVOKED, 0, T0,
+                        T0 + TTL_MS, T0 + 700) == 0);
+  CHECK(complete(&ls, RTOK2, T0 + 4000) == -EALREADY);
+  CHECK(complete(&ls, RTOK3, T0 + 4000) == -ETIMEDOUT);
+  CHECK(complete(&ls, RTOK4, T0 + 4000) == -ECANCELED);
+  CHECK(find(&ls, RTOK2)->state == LINKSVC_STATE_COMPLETED && find(&ls, RTOK2)->ended_ms == T0 + 500);
+  CHECK(find(&ls, RTOK3)->state == LINKSVC_STATE_EXPIRED);
+  CHECK(find(&ls, RTOK4)->state == LINKSVC_STATE_REVOKED);
+  CHECK(ls.npending == 0);
+  /* an ended link is not joined: the pair gets a new link */
+  CHECK(wait_s(&ls, &c, "bob", "slack", T0 + 4000) == 0);
+  CHECK(strcmp(c.w.link.token, RTOK2) != 0);
+  linksvc_cancel(&ls, &c.w);
+
+  /* a known token */
+  CHECK(linksvc_restore(&ls, RTOK2, "bob", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0,
+                        T0 + TTL_MS, 0) == -EEXIST);
+  CHECK(linksvc_restore(&ls, RTOK1, "x", "y", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0, T0 + TTL_MS,
+                        0) == -EEXIST);
+  CHECK(find(&ls, RTOK2)->state == LINKSVC_STATE_COMPLETED);
+
+  /* bad arguments */
+  CHECK(linksvc_restore(&ls, RTOK5, "a b", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0,
+                        T0 + TTL_MS, 0) == -EINVAL);
+  CHECK(linksvc_restore(&ls, RTOK5, "alice", "Slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0,
+                        T0 + TTL_MS, 0) == -EINVAL);
+  CHECK(linksvc_restore(&ls, NULL, "alice", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0,
+                        T0 + TTL_MS, 0) == -EINVAL);
+  CHECK(linksvc_restore(&ls, RTOK5, "alice", "slack", NULL, NULL, (linksvc_state)7, 0, T0,
+                        T0 + TTL_MS, 0) == -EINVAL);
+  /* a malformed token is -EINVAL, not -EEXIST ("token known") */
+  CHECK(linksvc_restore(&ls, "ltk_nothex", "alice", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0,
+                        T0 + TTL_MS, 0) == -EINVAL);
+  CHECK(find(&ls, RTOK5) == NULL);
+
+  /* a pinned pending link: kept, not joined, callback and state kept */
+  CHECK(linksvc_restore(&ls, RTOK5, "carol", "slack", "https://app.example.com/done", "xyz",
+                        LINKSVC_STATE_PENDING, 1, T0, T0 + TTL_MS, 0) == 0);
+  l = find(&ls, RTOK5);
+  CHECK(l != NULL && l->pinned == 1 && strcmp(l->callback_url, "https://app.example.com/done") == 0 &&
+        strcmp(l->state_param, "xyz") == 0);
+  CHECK(wait_s(&ls, &c, "carol", "slack", T0 + 5000) == 0);
+  CHECK(strcmp(c.w.link.token, RTOK5) != 0);
+  /* completing it resumes the pair's stream */
+  CHECK(complete(&ls, RTOK5, T0 + 6000) == 0);
+  CHECK(c.completed == 1 && !c.w.waiting);
+
+  /* a pending link restored past its time expires at the next sweep */
+  CHECK(linksvc_restore(&ls, RTOK6, "dave", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0,
+                        T0 + 1000, 0) == 0);
+  CHECK(find(&ls, RTOK6)->state == LINKSVC_STATE_PENDING);
+  linksvc_expire(&ls, T0 + 7000);
+  CHECK(find(&ls, RTOK6)->state == LINKSVC_STATE_EXPIRED);
+
+  linksvc_close(&ls);
+
+  /* restored ended links are forgotten retain_s after their end time */
+  CHECK(linksvc_init(&ls, NULL) == 0);
+  CHECK(linksvc_restore(&ls, RTOK2, "bob", "slack", NULL, NULL, LINKSVC_STATE_COMPLETED, 0, T0,
+                        T0 + TTL_MS, T0 + 500) == 0);
+  CHECK(linksvc_restore(&ls, RTOK4, "bob", "notion", NULL, NULL, LINKSVC_STATE_REVOKED, 0, T0,
+                        T0 + TTL_MS, T0 + 700) == 0);
+  CHECK(ls.nlinks == 2 && ls.npending == 0);
+  linksvc_expire(&ls, T0 + 500 + 3600 * 1000ull - 1);
+  CHECK(find(&ls, RTOK2) != NULL && find(&ls, RTOK4) != NULL);
+  linksvc_expire(&ls, T0 + 500 + 3600 * 1000ull);
+  CHECK(find(&ls, RTOK2) == NULL && find(&ls, RTOK4) != NULL);
+  linksvc_expire(&ls, T0 + 700 + 3600 * 1000ull);
+  CHECK(find(&ls, RTOK4) == NULL && ls.nlinks == 0);
+  linksvc_close(&ls);
+}
+
+/* ---- the journal ---- */
+
+static void test_journal(void) {
+  linksvc_t ls;
+  linksvc_options o = {0};
+  journal j;
+  stream a = {0}, b = {0}, c = {0}, d = {0}, e = {0};
+  linksvc_link_info info;
+  char tok[LINKSVC_TOKEN_LEN + 1];
+  memset(&j, 0, sizeof j);
+  o.journal = on_journal;
+  o.journal_ctx = &j;
+  o.link_ttl_s = 60;
+  ncalls = 0;
+  CHECK(linksvc_init(&ls, &o) == 0);
+
+  /* a wait that mints: one record, pending; one that joins: none */
+  CHECK(wait_s(&ls, &a, "alice", "slack", T0) == 0);
+  CHECK(j.n == 1);
+  CHECK(jis(&j, 0, a.w.link.token, LINKSVC_STATE_PENDING));
+  CHECK(strcmp(j.r[0].user, "alice") == 0 && strcmp(j.r[0].connector, "slack") == 0);
+  CHECK(j.r[0].pinned == 0 && j.r[0].created_ms == T0 && j.r[0].expires_ms == T0 + 60000);
+  CHECK(j.r[0].ended_ms == 0);
+  CHECK(wait_s(&ls, &b, "alice", "slack", T0 + 1) == 0);
+  CHECK(j.n == 1);
+
+  /* complete: one record, completed, with its end time */
+  memcpy(tok, a.w.link.token, sizeof tok);
+  CHECK(complete(&ls, tok, T0 + 10) == 0);
+  CHECK(j.n == 2);
+  CHECK(jis(&j, 1, tok, LINKSVC_STATE_COMPLETED) && j.r[1].ended_ms == T0 + 10);
+  /* a refused completion writes nothing */
+  CHECK(complete(&ls, tok, T0 + 11) == -EALREADY);
+  CHECK(complete(&ls, "ltk_0123456789abcdef0123456789abcdef", T0 + 11) == -ENOENT);
+  CHECK(j.n == 2);
+
+  /* expire: mint + expired */
+  CHECK(wait_s(&ls, &c, "carol", "slack", T0 + 20) == 0);
+  CHECK(j.n == 3 && jis(&j, 2, c.w.link.token, LINKSVC_STATE_PENDING));
+  linksvc_expire(&ls, T0 + 20 + 60000 - 1);
+  CHECK(j.n == 3);
+  linksvc_expire(&ls, T0 + 20 + 60000);
+  CHECK(j.n == 4 && jis(&j, 3, c.w.link.token, LINKSVC_STATE_EXPIRED));
+  CHECK(j.r[3].ended_ms == T0 + 20 + 60000);
+  CHECK(c.expired == 1);
+
+  /* revoke: mint + revoked, only when the last waiter leaves */
+  CHECK(wait_s(&ls, &d, "dave", "slack", T0 + 70000) == 0);
+  CHECK(wait_s(&ls, &e, "dave", "slack", T0 + 70000) == 0);
+  CHECK(j.n == 5 && jis(&j, 4, d.w.link.token, LINKSVC_STATE_PENDING));
+  memcpy(tok, d.w.link.token, sizeof tok);
+  linksvc_cancel(&ls, &d.w);
+  CHECK(j.n == 5);
+  linksvc_cancel(&ls, &e.w);
+  CHECK(j.n == 6 && jis(&j, 5, tok, LINKSVC_STATE_REVOKED) && j.r[5].ended_ms == T0 + 70000);
+
+  /* mint: pending, pinned, with callback and state */
+  CHECK(linksvc_mint(&ls, "erin", "slack", 300, "https://app.example.com/cb", "s1", T0 + 80000,
+                     &info) == 0);
+  CHECK(j.n == 7 && jis(&j, 6, info.token, LINKSVC_STATE_PENDING));
+  CHECK(j.r[6].pinned == 1 && strcmp(j.r[6].callback_url, "https://app.example.com/cb") == 0 &&
+        strcmp(j.r[6].state_param, "s1") == 0 && j.r[6].expires_ms == T0 + 80000 + 300000);
+  /* completing it with a stream of the pair waiting ends both links */
+  CHECK(wait_s(&ls, &a, "erin", "slack", T0 + 80001) == 0);
+  CHECK(j.n == 8 && jis(&j, 7, a.w.link.token, LINKSVC_STATE_PENDING));
+  memcpy(tok, a.w.link.token, sizeof tok);
+  CHECK(complete(&ls, info.token, T0 + 80002) == 0);
+  CHECK(j.n == 10);
+  CHECK((jis(&j, 8, info.token, LINKSVC_STATE_COMPLETED) && jis(&j, 9, tok, LINKSVC_STATE_COMPLETED)) ||
+        (jis(&j, 9, info.token, LINKSVC_STATE_COMPLETED) && jis(&j, 8, tok, LINKSVC_STATE_COMPLETED)));
+
+  /* completing a link past its time: expired */
+  CHECK(wait_s(&ls, &b, "frank", "slack", T0 + 90000) == 0);
+  CHECK(j.n == 11);
+  CHECK(complete(&ls, b.w.link.token, T0 + 90000 + 60000) == -ETIMEDOUT);
+  CHECK(j.n == 12 && jis(&j, 11, b.w.link.token, LINKSVC_STATE_EXPIRED));
+
+  /* restore: never journalled, whatever the state, nor its later join */
+  CHECK(linksvc_restore(&ls, RTOK1, "gina", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0 + 90000,
+                        T0 + 200000, 0) == 0);
+  CHECK(linksvc_restore(&ls, RTOK2, "gina", "github", NULL, NULL, LINKSVC_STATE_COMPLETED, 0, T0,
+                        T0 + 60000, T0 + 1000) == 0);
+  CHECK(linksvc_restore(&ls, RTOK3, "hank", "slack", "https://x.example", "s", LINKSVC_STATE_PENDING, 1,
+                        T0 + 90000, T0 + 200000, 0) == 0);
+  CHECK(wait_s(&ls, &c, "gina", "slack", T0 + 150000) == 0);
+  CHECK(strcmp(c.w.link.token, RTOK1) == 0);
+  CHECK(j.n == 12);
+  /* but its end is */
+  CHECK(complete(&ls, RTOK1, T0 + 150001) == 0);
+  CHECK(j.n == 13 && jis(&j, 12, RTOK1, LINKSVC_STATE_COMPLETED));
+  linksvc_close(&ls);
+  CHECK(j.n == 13); /* closing ends nothing */
+}
+
+/* ---- expiry order with different lifetimes ---- */
+
+static void test_expiry_order(void) {
+  linksvc_t ls;
+  linksvc_options o = {0};
+  journal j;
+  stream a = {0}, b = {0};
+  linksvc_link_info m1, m2, m3;
+  int i;
+  memset(&j, 0, sizeof j);
+  o.journal = on_journal;
+  o.journal_ctx = &j;
+  ncalls = 0;
+  CHECK(linksvc_init(&ls, &o) == 0); /* streams: 1800 s */
+
+  CHECK(wait_s(&ls, &a, "alice", "slack", T0) == 0);                           /* T0 + 1800 s */
+  CHECK(linksvc_mint(&ls, "bob", "slack", 3600, NULL, NULL, T0 + 1000, &m1) == 0); /* + 3601 s */
+  CHECK(linksvc_mint(&ls, "carol", "slack", 60, NULL, NULL, T0 + 2000, &m2) == 0); /* + 62 s */
+  CHECK(wait_s(&ls, &b, "dave", "slack", T0 + 3000) == 0);                      /* + 1803 s */
+  CHECK(linksvc_mint(&ls, "erin", "slack", 120, NULL, NULL, T0 + 4000, &m3) == 0); /* + 124 s */
+  CHECK(linksvc_restore(&ls, RTOK1, "gina", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0,
+                        T0 + 30000, 0) == 0);                                  /* + 30 s */
+  CHECK(ls.npending == 6);
+  j.n = 0;
+
+  /* the restored link, minted first and shortest, goes first */
+  linksvc_expire(&ls, T0 + 30000 - 1);
+  CHECK(j.n == 0);
+  linksvc_expire(&ls, T0 + 30000);
+  CHECK(j.n == 1 && jis(&j, 0, RTOK1, LINKSVC_STATE_EXPIRED));
+  /* the link minted later with the shortest ttl expires before the others */
+  linksvc_expire(&ls, T0 + 62000 - 1);
+  CHECK(j.n == 1 && find(&ls, m2.token)->state == LINKSVC_STATE_PENDING);
+  linksvc_expire(&ls, T0 + 62000);
+  CHECK(j.n == 2 && jis(&j, 1, m2.token, LINKSVC_STATE_EXPIRED));
+  CHECK(find(&ls, m1.token)->state == LINKSVC_STATE_PENDING);
+  CHECK(find(&ls, m3.token)->state == LINKSVC_STATE_PENDING);
+  CHECK(a.w.waiting && b.w.waiting && ncalls == 0);
+  linksvc_expire(&ls, T0 + 124000);
+  CHECK(j.n == 3 && jis(&j, 2, m3.token, LINKSVC_STATE_EXPIRED));
+  CHECK(a.w.waiting && b.w.waiting && ncalls == 0);
+  linksvc_expire(&ls, T0 + TTL_MS);
+  CHECK(j.n == 4 && jis(&j, 3, a.w.link.token, LINKSVC_STATE_EXPIRED));
+  CHECK(a.expired == 1 && b.w.waiting && ncalls == 1);
+  linksvc_expire(&ls, T0 + 3000 + TTL_MS);
+  CHECK(j.n == 5 && jis(&j, 4, b.w.link.token, LINKSVC_STATE_EXPIRED));
+  CHECK(b.expired == 1 && ncalls == 2);
+  CHECK(find(&ls, m1.token)->state == LINKSVC_STATE_PENDING && ls.npending == 1);
+  linksvc_expire(&ls, T0 + 1000 + 3600 * 1000ull);
+  CHECK(j.n == 6 && jis(&j, 5, m1.token, LINKSVC_STATE_EXPIRED));
+  CHECK(ls.npending == 0);
+
+  /* one sweep over many: they end in expiry order, whatever the order they
+   * were minted in */
+  {
+    static const unsigned ttls[] = {500, 40, 300, 10, 7200, 90, 300, 1};
+    linksvc_link_info inf[8];
+    uint64_t t = T0 + 10 * 3600 * 1000ull;
+    int sorted = 1;
+    j.n = 0;
+    for (i = 0; i < 8; i++) {
+      char user[16];
+      snprintf(user, sizeof user, "u%d", i);
+      CHECK(linksvc_mint(&ls, user, "slack", ttls[i], NULL, NULL, t + (uint64_t)i, &inf[i]) == 0);
+    }
+    j.n = 0;
+    linksvc_expire(&ls, t + 7200 * 1000ull + 100);
+    CHECK(j.n == 8);
+    for (i = 1; i < j.n && i < JOURNAL_MAX; i++)
+      if (j.r[i - 1].expires_ms > j.r[i].expires_ms)
+        sorted = 0;
+    CHECK(sorted);
+    CHECK(jis(&j, 0, inf[7].token, LINKSVC_STATE_EXPIRED));  /* 1 s */
+    CHECK(jis(&j, 7, inf[4].token, LINKSVC_STATE_EXPIRED));  /* 7200 s */
+  }
+  linksvc_close(&ls);
 }
 
 int main(void) {
@@ -473,5 +947,9 @@ int main(void) {
   RUN(test_callbacks_act);
   RUN(test_limits);
   RUN(test_many);
+  RUN(test_mint_api);
+  RUN(test_restore);
+  RUN(test_journal);
+  RUN(test_expiry_order);
   return unit_report();
 }

@@ -1,7 +1,8 @@
 /* test_pausehub: shared link state and delivery to a worker's loop
  * (proxy/pausehub.c): waiters of one (user, connector) share a link; a
  * completion made on another thread reaches every waiter on its own loop,
- * once; control commands and cancels; the listing. */
+ * once; control commands and cancels; the listing; what pausehub_lookup
+ * shows of a link (stream links and the link-token API's pinned ones). */
 #include <errno.h>
 #include <string.h>
 
@@ -35,7 +36,7 @@ typedef struct completer {
 
 static void complete_elsewhere(void *arg) {
   completer *c = arg;
-  c->rc = pausehub_complete(c->hub, c->token, strlen(c->token), "key", 3, pausehub_now_ms());
+  c->rc = pausehub_complete(c->hub, c->token, strlen(c->token), pausehub_now_ms());
 }
 
 /* Runs the loop without blocking until n outcomes have been delivered, or a
@@ -77,7 +78,7 @@ static void shared_link_completed_from_another_thread(void) {
     CHECK(uv_thread_equal(&r[i].thread, &loop_thread));
   }
   CHECK(hub.npaused == 0);
-  CHECK(pausehub_complete(&hub, c.token, strlen(c.token), "key", 3, pausehub_now_ms()) == -EALREADY);
+  CHECK(pausehub_complete(&hub, c.token, strlen(c.token), pausehub_now_ms()) == -EALREADY);
   pausehub_mailbox_close(&box, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);
@@ -89,8 +90,7 @@ static void commands_cancel_and_listing(void) {
   uv_loop_t loop;
   rec a, b, gone;
   dynbuf out;
-  linksvc_link_info info;
-  linksvc_state state;
+  pausehub_link_view view;
   memset(&a, 0, sizeof a);
   memset(&b, 0, sizeof b);
   memset(&gone, 0, sizeof gone);
@@ -116,11 +116,20 @@ static void commands_cancel_and_listing(void) {
   CHECK(pausehub_command(&hub, "st_b", 4, PAUSEHUB_CANCELLED) == 0);
   CHECK(pausehub_command(&hub, "st_nope", 7, PAUSEHUB_CANCELLED) == -ENOENT);
   /* a stream that goes away: its link is revoked, its callback never runs */
-  CHECK(pausehub_lookup(&hub, gone.pw.w.link.token, strlen(gone.pw.w.link.token), &info, &state) == 0);
-  CHECK(state == LINKSVC_STATE_PENDING);
+  memset(&view, 0x55, sizeof view);
+  CHECK(pausehub_lookup(&hub, gone.pw.w.link.token, strlen(gone.pw.w.link.token), &view) == 0);
+  CHECK(view.state == LINKSVC_STATE_PENDING);
+  CHECK(strcmp(view.info.token, gone.pw.w.link.token) == 0);
+  CHECK(strcmp(view.info.path, gone.pw.w.link.path) == 0);
+  CHECK(strcmp(view.info.connector, "jira") == 0);
+  CHECK(view.info.expires_ms == gone.pw.w.link.expires_ms);
+  CHECK(strcmp(view.user, "u3") == 0);
+  CHECK(strcmp(view.callback_url, "") == 0 && strcmp(view.state_param, "") == 0);
   pausehub_cancel(&gone.pw);
-  CHECK(pausehub_lookup(&hub, gone.pw.w.link.token, strlen(gone.pw.w.link.token), &info, &state) == 0);
-  CHECK(state == LINKSVC_STATE_REVOKED);
+  CHECK(pausehub_lookup(&hub, gone.pw.w.link.token, strlen(gone.pw.w.link.token), &view) == 0);
+  CHECK(view.state == LINKSVC_STATE_REVOKED);
+  CHECK(pausehub_lookup(&hub, "ltk_0123456789abcdef0123456789abcdef", LINKSVC_TOKEN_LEN, &view) ==
+        -ENOENT);
   run_until(&loop, 2);
   CHECK(a.calls == 1 && a.outcome == PAUSEHUB_RESUMED);
   CHECK(b.calls == 1 && b.outcome == PAUSEHUB_CANCELLED);
@@ -157,9 +166,45 @@ static void expiry_is_delivered(void) {
   pausehub_close(&hub);
 }
 
+/* The link-token API's link (pausehub_mint): lookup shows its user,
+ * callback_url and state; completing it resumes the pair's paused stream. */
+static void minted_link(void) {
+  pausehub_t hub;
+  uv_loop_t loop;
+  rec r;
+  linksvc_link_info info;
+  pausehub_link_view view;
+  memset(&r, 0, sizeof r);
+  delivered = 0;
+  CHECK(pausehub_init(&hub, NULL) == 0);
+  CHECK(uv_loop_init(&loop) == 0);
+  CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
+  CHECK(pausehub_mint(&hub, "u9", "slack", 600, "https://app.example.com/cb", "s-42", 5000, &info) == 0);
+  CHECK(pausehub_lookup(&hub, info.token, strlen(info.token), &view) == 0);
+  CHECK(view.state == LINKSVC_STATE_PENDING);
+  CHECK(strcmp(view.user, "u9") == 0);
+  CHECK(strcmp(view.callback_url, "https://app.example.com/cb") == 0);
+  CHECK(strcmp(view.state_param, "s-42") == 0);
+  CHECK(view.info.expires_ms == 5000 + 600 * 1000);
+  CHECK(pausehub_wait(&box, &r.pw, "st_m", "u9", "slack", 0, 6000, on_done) == 0);
+  CHECK(strcmp(r.pw.w.link.token, info.token) != 0); /* streams do not join it */
+  CHECK(pausehub_complete(&hub, info.token, strlen(info.token), 7000) == 0);
+  run_until(&loop, 1);
+  CHECK(r.calls == 1 && r.outcome == PAUSEHUB_COMPLETED);
+  CHECK(pausehub_lookup(&hub, info.token, strlen(info.token), &view) == 0);
+  CHECK(view.state == LINKSVC_STATE_COMPLETED);
+  CHECK(pausehub_complete(&hub, info.token, strlen(info.token), 8000) == -EALREADY);
+  CHECK(hub.npaused == 0);
+  pausehub_mailbox_close(&box, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  pausehub_close(&hub);
+}
+
 int main(void) {
   RUN(shared_link_completed_from_another_thread);
   RUN(commands_cancel_and_listing);
   RUN(expiry_is_delivered);
+  RUN(minted_link);
   return unit_report();
 }

@@ -1,0 +1,1219 @@
+/* linkapi: the link service's HTTP API. See linkapi.h. */
+#include "linkapi.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <yajl/yajl_tree.h>
+
+#include "jsonw.h"
+#include "linkpage.h"
+#include "log.h"
+#include "secretbox.h"
+
+#define PAGE_SIZE_DEFAULT 100
+#define PAGE_SIZE_MAX 1000
+#define LINK_TOKEN_TTL_S 1800 /* registered-user link tokens: 30 minutes */
+
+static const char *const scope_names[] = {
+    "read:user",        "write:user",        "read:organization", "write:organization",
+    "read:members",     "write:members",     "read:webhooks",     "write:webhooks",
+    "admin:organization", "admin:all",       NULL};
+
+static const char *const categories[] = {"hris", "ats", "accounting", "ticketing", "crm", "mktg",
+                                         "filestorage", "knowledgebase", NULL};
+
+/* Who is calling. */
+typedef struct principal {
+  unsigned scopes;
+  int admin;              /* owner key, or a token with an admin scope */
+} principal;
+
+/* One request being answered. */
+typedef struct call {
+  linkhost_t *lh;
+  const linkapi_request *rq;
+  linkapi_response *rs;
+  dynbuf *out;
+  yajl_val body;          /* parsed JSON body, or NULL */
+  int invalid;            /* a field error was written into errs */
+  dynbuf errs;            /* {"field":["msg"],...} being built */
+} call;
+
+/* ---- small helpers ---- */
+
+static int parse_scopes(const char *text, unsigned *bits) {
+  unsigned b = 0;
+  while (*text != '\0') {
+    size_t n = strcspn(text, " ");
+    size_t i;
+    int found = 0;
+    for (i = 0; scope_names[i] != NULL; i++) {
+      if (strlen(scope_names[i]) == n && memcmp(scope_names[i], text, n) == 0) {
+        b |= 1u << i;
+        found = 1;
+      }
+    }
+    if (!found && n > 0)
+      return -EINVAL;
+    text += n;
+    while (*text == ' ')
+      text++;
+  }
+  *bits = b;
+  return 0;
+}
+
+static void scopes_text(unsigned bits, char *out, size_t cap) {
+  size_t i;
+  size_t len = 0;
+  out[0] = '\0';
+  for (i = 0; scope_names[i] != NULL; i++) {
+    if (bits & (1u << i))
+      len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s%s", len ? " " : "", scope_names[i]);
+  }
+}
+
+static void iso_time(uint64_t ms, char out[32]) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  size_t n;
+  gmtime_r(&t, &tm);
+  n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+static void raw(call *c, const char *s) {
+  (void)jsonw_raw(c->out, s);
+}
+
+static void str(call *c, const char *s) {
+  (void)jsonw_cstring(c->out, s);
+}
+
+/* "name": value-string, with a comma before unless first. */
+static void member_str(call *c, const char *name, const char *value, int first) {
+  if (!first)
+    raw(c, ",");
+  str(c, name);
+  raw(c, ":");
+  if (value == NULL)
+    raw(c, "null");
+  else
+    str(c, value);
+}
+
+static void member_bool(call *c, const char *name, int v) {
+  raw(c, ",");
+  str(c, name);
+  raw(c, v ? ":true" : ":false");
+}
+
+static void detail(call *c, int status, const char *msg) {
+  c->rs->status = status;
+  c->out->len = 0;
+  raw(c, "{\"detail\":");
+  str(c, msg);
+  raw(c, "}\n");
+}
+
+/* Records an error on field (the first one per field is enough). */
+static void field_error(call *c, const char *field, const char *msg) {
+  (void)jsonw_raw(&c->errs, c->invalid ? "," : "{");
+  (void)jsonw_cstring(&c->errs, field);
+  (void)jsonw_raw(&c->errs, ":[");
+  (void)jsonw_cstring(&c->errs, msg);
+  (void)jsonw_raw(&c->errs, "]");
+  c->invalid = 1;
+}
+
+/* Answers 400 with the field errors when there are any. Returns 1 then. */
+static int fail_if_invalid(call *c) {
+  if (!c->invalid)
+    return 0;
+  (void)jsonw_raw(&c->errs, "}\n");
+  c->rs->status = 400;
+  c->out->len = 0;
+  (void)dynbuf_add(c->out, c->errs.ptr, c->errs.len);
+  return 1;
+}
+
+static yajl_val member(const call *c, const char *name) {
+  const char *path[2] = {name, NULL};
+  return c->body != NULL ? yajl_tree_get(c->body, path, yajl_t_any) : NULL;
+}
+
+/* A string member: 1 when present (copied to out), 0 when absent or null
+ * (out ""), -1 when wrong (an error recorded). */
+static int get_str(call *c, yajl_val obj, const char *name, size_t min, size_t max, int required, char *out,
+                   size_t cap) {
+  const char *path[2] = {name, NULL};
+  yajl_val v = obj != NULL ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
+  const char *sv;
+  char msg[96];
+  size_t n;
+  out[0] = '\0';
+  if (v == NULL || YAJL_IS_NULL(v)) {
+    if (required) {
+      field_error(c, name, v == NULL ? "This field is required." : "This field may not be null.");
+      return -1;
+    }
+    return 0;
+  }
+  sv = YAJL_GET_STRING(v);
+  if (sv == NULL) {
+    field_error(c, name, "Not a valid string.");
+    return -1;
+  }
+  n = strlen(sv);
+  if (n < min) {
+    field_error(c, name, min == 1 ? "This field may not be blank." : "Ensure this field has more characters.");
+    return -1;
+  }
+  if (n > max || n >= cap) {
+    snprintf(msg, sizeof msg, "Ensure this field has no more than %zu characters.", max);
+    field_error(c, name, msg);
+    return -1;
+  }
+  memcpy(out, sv, n + 1);
+  return 1;
+}
+
+/* A boolean member: 1 present (*out set), 0 absent, -1 wrong. */
+static int get_bool(call *c, const char *name, int *out) {
+  yajl_val v = member(c, name);
+  if (v == NULL || YAJL_IS_NULL(v))
+    return 0;
+  if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+    field_error(c, name, "Must be a valid boolean.");
+    return -1;
+  }
+  *out = YAJL_IS_TRUE(v);
+  return 1;
+}
+
+static int visible_ascii(const char *s) {
+  for (; *s != '\0'; s++) {
+    if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+      return 0;
+  }
+  return 1;
+}
+
+/* The value of query parameter name into out; 1 found, 0 not. */
+static int query_param(const call *c, const char *name, char *out, size_t cap) {
+  return linkpage_form_field(c->rq->query, strlen(c->rq->query), name, out, cap) > 0;
+}
+
+/* ---- authentication ---- */
+
+/* Fills *p from the Authorization header. Returns 0, or answers 401. */
+static int authenticate(call *c, principal *p) {
+  const char *auth = c->rq->authorization;
+  const char *key = c->rq->owner_key;
+  char hash[65];
+  char scopes[512];
+  memset(p, 0, sizeof *p);
+  c->rs->www_authenticate = "Bearer";
+  if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
+    detail(c, 401, "Authentication credentials were not provided.");
+    return -1;
+  }
+  auth += 7;
+  if (key[0] != '\0' && strlen(auth) == strlen(key) && secretbox_equal(auth, key, strlen(key))) {
+    p->scopes = ~0u;
+    p->admin = 1;
+    c->rs->www_authenticate = NULL;
+    return 0;
+  }
+  secretbox_sha256_hex(auth, strlen(auth), hash);
+  if (linkstore_oauth_token_get(&c->lh->store, hash, linkhost_now_ms(), scopes, sizeof scopes) != 0 ||
+      parse_scopes(scopes, &p->scopes) != 0) {
+    detail(c, 401, "Invalid or expired token.");
+    return -1;
+  }
+  if (p->scopes & LINKAPI_ADMIN_ALL)
+    p->scopes = ~0u;
+  if (p->scopes & LINKAPI_ADMIN_ORGANIZATION)
+    p->scopes |= LINKAPI_READ_ORGANIZATION | LINKAPI_WRITE_ORGANIZATION | LINKAPI_READ_MEMBERS |
+                 LINKAPI_WRITE_MEMBERS;
+  p->admin = (p->scopes & (LINKAPI_ADMIN_ALL | LINKAPI_ADMIN_ORGANIZATION)) != 0;
+  c->rs->www_authenticate = NULL;
+  return 0;
+}
+
+/* 0 when p holds every scope in need; else answers 403. */
+static int require(call *c, const principal *p, unsigned need) {
+  char names[512];
+  char msg[600];
+  if ((p->scopes & need) == need)
+    return 0;
+  scopes_text(need & ~p->scopes, names, sizeof names);
+  snprintf(msg, sizeof msg, "The token lacks the scope: %s.", names);
+  detail(c, 403, msg);
+  return -1;
+}
+
+static int require_admin(call *c, const principal *p) {
+  if (p->admin)
+    return 0;
+  detail(c, 403, "Only an OWNER or ADMIN may do this.");
+  return -1;
+}
+
+/* ---- registered users ---- */
+
+typedef struct list_ctx {
+  call *c;
+  size_t n;
+} list_ctx;
+
+static int connector_cb(void *ctx, const char *slug) {
+  list_ctx *l = ctx;
+  if (l->n++ > 0)
+    raw(l->c, ",");
+  str(l->c, slug);
+  return 0;
+}
+
+static void render_user(call *c, const linkstore_user *u) {
+  list_ctx l = {c, 0};
+  raw(c, "{");
+  member_str(c, "id", u->id, 1);
+  member_str(c, "origin_user_id", u->origin_user_id, 0);
+  member_str(c, "origin_user_name", u->origin_user_name, 0);
+  raw(c, ",\"shared_credential_group\":");
+  if (u->has_group) {
+    raw(c, "{");
+    member_str(c, "origin_company_id", u->company_id, 1);
+    member_str(c, "origin_company_name", u->company_name[0] ? u->company_name : NULL, 0);
+    raw(c, "}");
+  } else {
+    raw(c, "null");
+  }
+  member_str(c, "user_type", u->user_type, 0);
+  raw(c, ",\"authenticated_connectors\":[");
+  (void)linkstore_user_connectors(&c->lh->store, u->origin_user_id, connector_cb, &l);
+  raw(c, "]");
+  member_bool(c, "is_test", u->is_test);
+  raw(c, "}");
+}
+
+/* Reads the user fields of the body into u (create: all; update: those present). */
+static void read_user_fields(call *c, linkstore_user *u, int create) {
+  yajl_val group = member(c, "shared_credential_group");
+  char type[8];
+  int b;
+  if (create) {
+    if (get_str(c, c->body, "origin_user_id", 1, LINKSTORE_TEXT_MAX, 1, u->origin_user_id,
+                sizeof u->origin_user_id) == 1 &&
+        !visible_ascii(u->origin_user_id))
+      field_error(c, "origin_user_id", "Use visible ASCII characters only (no spaces).");
+  }
+  if (create || member(c, "origin_user_name") != NULL)
+    (void)get_str(c, c->body, "origin_user_name", 1, LINKSTORE_TEXT_MAX, 1, u->origin_user_name,
+                  sizeof u->origin_user_name);
+  if (group != NULL) {
+    if (YAJL_IS_NULL(group)) {
+      u->has_group = 0;
+    } else if (!YAJL_IS_OBJECT(group)) {
+      field_error(c, "shared_credential_group", "Expected an object.");
+    } else {
+      u->has_group = 1;
+      (void)get_str(c, group, "origin_company_id", 1, LINKSTORE_TEXT_MAX, 1, u->company_id, sizeof u->company_id);
+      (void)get_str(c, group, "origin_company_name", 0, LINKSTORE_TEXT_MAX, 0, u->company_name,
+                    sizeof u->company_name);
+    }
+  }
+  if (get_str(c, c->body, "user_type", 1, 6, 0, type, sizeof type) == 1) {
+    if (strcmp(type, "HUMAN") != 0 && strcmp(type, "SYSTEM") != 0)
+      field_error(c, "user_type", "Must be HUMAN or SYSTEM.");
+    else
+      snprintf(u->user_type, sizeof u->user_type, "%s", type);
+  }
+  if (get_bool(c, "is_test", &b) == 1)
+    u->is_test = b;
+}
+
+static int user_list_cb(void *ctx, const linkstore_user *u) {
+  list_ctx *l = ctx;
+  if (l->n++ > 0)
+    raw(l->c, ",");
+  render_user(l->c, u);
+  return 0;
+}
+
+static void users_collection(call *c, const principal *p) {
+  if (strcmp(c->rq->method, "GET") == 0) {
+    char origin[LINKSTORE_TEXT_MAX + 1];
+    char num[64];
+    size_t page = 1;
+    size_t size = PAGE_SIZE_DEFAULT;
+    size_t total = 0;
+    list_ctx l = {c, 0};
+    int has_origin;
+    if (require(c, p, LINKAPI_READ_USER) != 0)
+      return;
+    has_origin = query_param(c, "origin_user_id", origin, sizeof origin);
+    if (query_param(c, "page", num, sizeof num))
+      page = strtoul(num, NULL, 10);
+    if (query_param(c, "page_size", num, sizeof num))
+      size = strtoul(num, NULL, 10);
+    if (page == 0 || size == 0 || size > PAGE_SIZE_MAX) {
+      detail(c, 400, "page must be 1 or more and page_size 1 to 1000.");
+      return;
+    }
+    c->rs->status = 200;
+    raw(c, "{\"results\":[");
+    if (linkstore_user_list(&c->lh->store, has_origin ? origin : NULL, (page - 1) * size, size, user_list_cb, &l,
+                            &total) != 0) {
+      detail(c, 500, "The store failed.");
+      return;
+    }
+    raw(c, "],\"count\":");
+    (void)jsonw_u64(c->out, total);
+    raw(c, ",\"next\":");
+    if (page * size < total) {
+      snprintf(num, sizeof num, "?page=%zu&page_size=%zu", page + 1, size);
+      str(c, num);
+    } else {
+      raw(c, "null");
+    }
+    raw(c, ",\"previous\":");
+    if (page > 1) {
+      snprintf(num, sizeof num, "?page=%zu&page_size=%zu", page - 1, size);
+      str(c, num);
+    } else {
+      raw(c, "null");
+    }
+    raw(c, "}\n");
+  } else if (strcmp(c->rq->method, "POST") == 0) {
+    linkstore_user u;
+    int rc;
+    if (require(c, p, LINKAPI_WRITE_USER) != 0)
+      return;
+    memset(&u, 0, sizeof u);
+    snprintf(u.user_type, sizeof u.user_type, "HUMAN");
+    read_user_fields(c, &u, 1);
+    if (fail_if_invalid(c))
+      return;
+    rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
+    if (rc != 0 && rc != -EEXIST) {
+      detail(c, 500, "The store failed.");
+      return;
+    }
+    c->rs->status = rc == -EEXIST ? 200 : 201; /* idempotent on origin_user_id */
+    render_user(c, &u);
+    raw(c, "\n");
+  } else {
+    detail(c, 405, "Method not allowed.");
+  }
+}
+
+/* POST /api/v1/registered-users/{id}/link-token/ */
+static void user_link_token(call *c, const principal *p, const linkstore_user *u) {
+  char connector[LINKSTORE_TEXT_MAX + 1];
+  char external_id[LINKSTORE_TEXT_MAX + 1];
+  char callback_url[2049];
+  char state[LINKSTORE_TEXT_MAX + 1];
+  char origin[600];
+  char url[3000];
+  catalog_connector cc;
+  linksvc_link_info info;
+  int has_cb;
+  int has_state;
+  int rc;
+  if (strcmp(c->rq->method, "POST") != 0) {
+    detail(c, 405, "Method not allowed.");
+    return;
+  }
+  if (require(c, p, LINKAPI_WRITE_USER) != 0)
+    return;
+  if (get_str(c, c->body, "connector", 1, LINKSTORE_TEXT_MAX, 1, connector, sizeof connector) == 1 &&
+      catalog_lookup(&c->lh->catalog, connector, &cc) != 0)
+    field_error(c, "connector", "Not a connector of the catalog.");
+  (void)get_str(c, c->body, "external_id", 1, LINKSTORE_TEXT_MAX, 0, external_id, sizeof external_id);
+  has_cb = get_str(c, c->body, "callback_url", 1, 2048, 0, callback_url, sizeof callback_url);
+  has_state = get_str(c, c->body, "state", 1, LINKSTORE_TEXT_MAX, 0, state, sizeof state);
+  if (has_cb == 1) {
+    if (linkhost_origin_of(callback_url, origin, sizeof origin) != 0)
+      field_error(c, "callback_url", "Enter a valid absolute http(s) URL without user info or fragment.");
+    else if (linkstore_origin_allowed(&c->lh->store, origin) != 0)
+      field_error(c, "callback_url", "Its origin is not an allowed callback origin.");
+  }
+  if (has_state == 1) {
+    const char *q = strchr(callback_url, '?');
+    char existing[16];
+    if (has_cb != 1)
+      field_error(c, "state", "state requires callback_url.");
+    else if (q != NULL && linkpage_form_field(q + 1, strlen(q + 1), "state", existing, sizeof existing) != -1)
+      field_error(c, "state", "callback_url already has a state query parameter.");
+    else if (q != NULL && strstr(q, "state=") != NULL)
+      field_error(c, "state", "callback_url already has a state query parameter.");
+  }
+  if (fail_if_invalid(c))
+    return;
+  rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S, has_cb == 1 ? callback_url : "",
+                     has_state == 1 ? state : "", linkhost_now_ms(), &info);
+  if (rc != 0) {
+    detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    return;
+  }
+  snprintf(url, sizeof url, "%s%s", c->lh->cfg->public_url[0] ? c->lh->cfg->public_url : "", info.path);
+  if (c->lh->cfg->public_url[0] == '\0')
+    snprintf(url, sizeof url, "http://%s%s%s:%d%s", strchr(c->lh->cfg->listen_host, ':') ? "[" : "",
+             c->lh->cfg->listen_host, strchr(c->lh->cfg->listen_host, ':') ? "]" : "", c->lh->cfg->listen_port,
+             info.path);
+  c->rs->status = 201;
+  raw(c, "{");
+  member_str(c, "link_token", info.token, 1);
+  member_str(c, "magic_link_url", url, 0);
+  member_str(c, "expires_at", info.expires_at, 0);
+  raw(c, "}\n");
+}
+
+static void users_item(call *c, const principal *p, const char *id, const char *rest) {
+  linkstore_user u;
+  int rc;
+  if (linkstore_user_get(&c->lh->store, id, &u) != 0) {
+    if (require(c, p, LINKAPI_READ_USER) == 0)
+      detail(c, 404, "No registered user with this id.");
+    return;
+  }
+  if (strcmp(rest, "link-token/") == 0 || strcmp(rest, "link-token") == 0) {
+    user_link_token(c, p, &u);
+    return;
+  }
+  if (rest[0] != '\0') {
+    detail(c, 404, "Not found.");
+    return;
+  }
+  if (strcmp(c->rq->method, "GET") == 0) {
+    if (require(c, p, LINKAPI_READ_USER) != 0)
+      return;
+    c->rs->status = 200;
+    render_user(c, &u);
+    raw(c, "\n");
+  } else if (strcmp(c->rq->method, "PATCH") == 0 || strcmp(c->rq->method, "PUT") == 0) {
+    if (require(c, p, LINKAPI_WRITE_USER) != 0)
+      return;
+    read_user_fields(c, &u, 0);
+    if (fail_if_invalid(c))
+      return;
+    if (linkstore_user_update(&c->lh->store, &u) != 0) {
+      detail(c, 500, "The store failed.");
+      return;
+    }
+    c->rs->status = 200;
+    render_user(c, &u);
+    raw(c, "\n");
+  } else if (strcmp(c->rq->method, "DELETE") == 0) {
+    if (require(c, p, LINKAPI_WRITE_USER) != 0)
+      return;
+    rc = linkstore_user_delete(&c->lh->store, id);
+    if (rc != 0) {
+      detail(c, rc == -ENOENT ? 404 : 500, rc == -ENOENT ? "No registered user with this id." : "The store failed.");
+      return;
+    }
+    c->rs->status = 204;
+  } else {
+    detail(c, 405, "Method not allowed.");
+  }
+}
+
+/* ---- application credentials ---- */
+
+static void render_app(call *c, const linkstore_app_credential *a) {
+  char created[32];
+  char modified[32];
+  iso_time(a->created_ms, created);
+  iso_time(a->modified_ms, modified);
+  raw(c, "{");
+  member_str(c, "id", a->id, 1);
+  member_str(c, "connector_slug", a->connector_slug, 0);
+  member_str(c, "client_id", a->client_id, 0);
+  member_str(c, "external_id", a->has_external_id ? a->external_id : NULL, 0);
+  member_bool(c, "is_global_default", a->is_global_default);
+  member_str(c, "created_at", created, 0);
+  member_str(c, "modified_at", modified, 0);
+  raw(c, "}");
+}
+
+static int app_list_cb(void *ctx, const linkstore_app_credential *a) {
+  list_ctx *l = ctx;
+  if (l->n++ > 0)
+    raw(l->c, ",");
+  render_app(l->c, a);
+  return 0;
+}
+
+static int count_cb(void *ctx, const linkstore_app_credential *a) {
+  (void)a;
+  (*(size_t *)ctx)++;
+  return 0;
+}
+
+static int external_id_ok(const char *s) {
+  size_t n = strlen(s);
+  size_t i;
+  if (n == 0 || n > 128)
+    return 0;
+  for (i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+          ch == '_'))
+      return 0;
+  }
+  return 1;
+}
+
+/* client_secret, external_id, is_global_default of the body into a (and
+ * *secret); *set_secret when client_secret was in the body. */
+static void read_app_fields(call *c, linkstore_app_credential *a, char *secret, size_t cap, int *set_secret) {
+  yajl_val ext = member(c, "external_id");
+  yajl_val sec = member(c, "client_secret");
+  int b;
+  *set_secret = 0;
+  if (sec != NULL) {
+    *set_secret = 1;
+    if (get_str(c, c->body, "client_secret", 0, 255, 0, secret, cap) < 0)
+      *set_secret = 0;
+  }
+  if (ext != NULL) {
+    if (YAJL_IS_NULL(ext)) {
+      a->has_external_id = 0;
+      a->external_id[0] = '\0';
+    } else if (get_str(c, c->body, "external_id", 1, 128, 0, a->external_id, sizeof a->external_id) == 1) {
+      if (!external_id_ok(a->external_id))
+        field_error(c, "external_id", "Use only letters, digits, hyphens and underscores (max 128).");
+      a->has_external_id = 1;
+    }
+  }
+  if (get_bool(c, "is_global_default", &b) == 1)
+    a->is_global_default = b;
+}
+
+static void apps_collection(call *c, const principal *p) {
+  if (strcmp(c->rq->method, "GET") == 0) {
+    char slug[LINKSTORE_TEXT_MAX + 1];
+    list_ctx l = {c, 0};
+    int has_slug;
+    if (require(c, p, LINKAPI_READ_ORGANIZATION) != 0)
+      return;
+    has_slug = query_param(c, "connector_slug", slug, sizeof slug);
+    c->rs->status = 200;
+    raw(c, "{\"results\":[");
+    if (linkstore_app_list(&c->lh->store, has_slug ? slug : NULL, app_list_cb, &l) != 0) {
+      detail(c, 500, "The store failed.");
+      return;
+    }
+    raw(c, "],\"count\":");
+    (void)jsonw_u64(c->out, l.n);
+    raw(c, ",\"next\":null,\"previous\":null}\n");
+  } else if (strcmp(c->rq->method, "POST") == 0) {
+    linkstore_app_credential a;
+    catalog_connector cc;
+    char secret[256];
+    int set_secret = 0;
+    int explicit_default = 0;
+    size_t existing = 0;
+    int rc;
+    if (require(c, p, LINKAPI_WRITE_ORGANIZATION) != 0)
+      return;
+    memset(&a, 0, sizeof a);
+    if (get_str(c, c->body, "connector_slug", 1, 255, 1, a.connector_slug, sizeof a.connector_slug) == 1 &&
+        catalog_lookup(&c->lh->catalog, a.connector_slug, &cc) != 0)
+      field_error(c, "connector_slug", "Not a connector of the catalog.");
+    (void)get_str(c, c->body, "client_id", 1, 255, 1, a.client_id, sizeof a.client_id);
+    secret[0] = '\0';
+    read_app_fields(c, &a, secret, sizeof secret, &set_secret);
+    explicit_default = member(c, "is_global_default") != NULL;
+    if (fail_if_invalid(c)) {
+      OPENSSL_cleanse(secret, sizeof secret);
+      return;
+    }
+    if (!explicit_default) {
+      (void)linkstore_app_list(&c->lh->store, a.connector_slug, count_cb, &existing);
+      a.is_global_default = existing == 0; /* the first one of a connector */
+    }
+    rc = linkstore_app_create(&c->lh->store, &a, set_secret && secret[0] != '\0' ? secret : NULL,
+                              linkhost_now_ms());
+    OPENSSL_cleanse(secret, sizeof secret);
+    if (rc == -EEXIST) {
+      field_error(c, "external_id",
+                  "An application credential with this connector_slug and external_id already exists.");
+      (void)fail_if_invalid(c);
+      return;
+    }
+    if (rc != 0) {
+      detail(c, 500, "The store failed.");
+      return;
+    }
+    c->rs->status = 201;
+    render_app(c, &a);
+    raw(c, "\n");
+  } else {
+    detail(c, 405, "Method not allowed.");
+  }
+}
+
+static void apps_item(call *c, const principal *p, const char *id) {
+  linkstore_app_credential a;
+  int rc;
+  if (require(c, p, strcmp(c->rq->method, "GET") == 0 ? LINKAPI_READ_ORGANIZATION : LINKAPI_WRITE_ORGANIZATION) != 0)
+    return;
+  if (linkstore_app_get(&c->lh->store, id, &a) != 0) {
+    detail(c, 404, "No application credential with this id.");
+    return;
+  }
+  if (strcmp(c->rq->method, "GET") == 0) {
+    c->rs->status = 200;
+    render_app(c, &a);
+    raw(c, "\n");
+  } else if (strcmp(c->rq->method, "PATCH") == 0) {
+    char secret[256];
+    int set_secret = 0;
+    secret[0] = '\0';
+    if (member(c, "client_id") != NULL)
+      (void)get_str(c, c->body, "client_id", 1, 255, 1, a.client_id, sizeof a.client_id);
+    if (member(c, "connector_slug") != NULL)
+      field_error(c, "connector_slug", "This field cannot be changed.");
+    read_app_fields(c, &a, secret, sizeof secret, &set_secret);
+    if (fail_if_invalid(c)) {
+      OPENSSL_cleanse(secret, sizeof secret);
+      return;
+    }
+    rc = linkstore_app_update(&c->lh->store, &a, set_secret, secret[0] != '\0' ? secret : NULL, linkhost_now_ms());
+    OPENSSL_cleanse(secret, sizeof secret);
+    if (rc == -EEXIST) {
+      field_error(c, "external_id",
+                  "An application credential with this connector_slug and external_id already exists.");
+      (void)fail_if_invalid(c);
+      return;
+    }
+    if (rc != 0) {
+      detail(c, 500, "The store failed.");
+      return;
+    }
+    c->rs->status = 200;
+    render_app(c, &a);
+    raw(c, "\n");
+  } else if (strcmp(c->rq->method, "DELETE") == 0) {
+    if (linkstore_app_delete(&c->lh->store, id) != 0) {
+      detail(c, 404, "No application credential with this id.");
+      return;
+    }
+    c->rs->status = 204;
+  } else {
+    detail(c, 405, "Method not allowed.");
+  }
+}
+
+/* ---- callback origins ---- */
+
+static int origin_list_cb(void *ctx, const char *origin, uint64_t created_ms) {
+  list_ctx *l = ctx;
+  char created[32];
+  iso_time(created_ms, created);
+  if (l->n++ > 0)
+    raw(l->c, ",");
+  raw(l->c, "{");
+  member_str(l->c, "origin", origin, 1);
+  member_str(l->c, "created_at", created, 0);
+  raw(l->c, "}");
+  return 0;
+}
+
+static void origins(call *c, const principal *p) {
+  char given[2100];
+  char origin[600];
+  if (strcmp(c->rq->method, "GET") == 0) {
+    list_ctx l = {c, 0};
+    if (require(c, p, LINKAPI_READ_ORGANIZATION) != 0)
+      return;
+    c->rs->status = 200;
+    raw(c, "{\"results\":[");
+    (void)linkstore_origin_list(&c->lh->store, origin_list_cb, &l);
+    raw(c, "],\"count\":");
+    (void)jsonw_u64(c->out, l.n);
+    raw(c, "}\n");
+    return;
+  }
+  if (require_admin(c, p) != 0)
+    return;
+  if (strcmp(c->rq->method, "POST") == 0) {
+    const char *rest;
+    int rc;
+    if (get_str(c, c->body, "origin", 1, 2048, 1, given, sizeof given) == 1) {
+      if (linkhost_origin_of(given, origin, sizeof origin) != 0)
+        field_error(c, "origin", "Enter scheme://host[:port], http or https.");
+      rest = strstr(given, "://");
+      rest = rest != NULL ? rest + 3 + strcspn(rest + 3, "/?") : given;
+      if (!c->invalid && !(rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0')))
+        field_error(c, "origin", "An origin has no path or query.");
+    }
+    if (fail_if_invalid(c))
+      return;
+    rc = linkstore_origin_add(&c->lh->store, origin, linkhost_now_ms());
+    if (rc == -EEXIST) {
+      field_error(c, "origin", "This origin is allowed already.");
+      (void)fail_if_invalid(c);
+      return;
+    }
+    if (rc != 0) {
+      detail(c, 500, "The store failed.");
+      return;
+    }
+    c->rs->status = 201;
+    raw(c, "{");
+    member_str(c, "origin", origin, 1);
+    raw(c, "}\n");
+  } else if (strcmp(c->rq->method, "DELETE") == 0) {
+    if (!query_param(c, "origin", given, sizeof given) || linkhost_origin_of(given, origin, sizeof origin) != 0) {
+      detail(c, 400, "Name the origin: ?origin=https%3A%2F%2Fapp.example.com");
+      return;
+    }
+    if (linkstore_origin_delete(&c->lh->store, origin) != 0) {
+      detail(c, 404, "This origin is not allowed.");
+      return;
+    }
+    c->rs->status = 204;
+  } else {
+    detail(c, 405, "Method not allowed.");
+  }
+}
+
+/* ---- OAuth applications and tokens ---- */
+
+static void render_oauth_app(call *c, const linkstore_oauth_app *a, const char *secret) {
+  char created[32];
+  const char *s = a->scopes;
+  int first = 1;
+  iso_time(a->created_ms, created);
+  raw(c, "{");
+  member_str(c, "id", a->id, 1);
+  member_str(c, "name", a->name, 0);
+  member_str(c, "description", a->description, 0);
+  member_str(c, "redirectUri", a->redirect_uri[0] ? a->redirect_uri : NULL, 0);
+  raw(c, ",\"scopes\":[");
+  while (*s != '\0') {
+    size_t n = strcspn(s, " ");
+    if (!first)
+      raw(c, ",");
+    (void)jsonw_string(c->out, s, n);
+    first = 0;
+    s += n;
+    while (*s == ' ')
+      s++;
+  }
+  raw(c, "]");
+  member_str(c, "clientId", a->client_id, 0);
+  if (secret != NULL)
+    member_str(c, "clientSecret", secret, 0);
+  member_str(c, "createdAt", created, 0);
+  raw(c, "}");
+}
+
+static int oauth_list_cb(void *ctx, const linkstore_oauth_app *a) {
+  list_ctx *l = ctx;
+  if (l->n++ > 0)
+    raw(l->c, ",");
+  render_oauth_app(l->c, a, NULL);
+  return 0;
+}
+
+static void oauth_apps(call *c, const principal *p, const char *id) {
+  if (require_admin(c, p) != 0)
+    return;
+  if (id != NULL) {
+    if (strcmp(c->rq->method, "DELETE") != 0) {
+      detail(c, 405, "Method not allowed.");
+    } else if (linkstore_oauth_app_delete(&c->lh->store, id) != 0) {
+      detail(c, 404, "No OAuth application with this id.");
+    } else {
+      c->rs->status = 204;
+    }
+    return;
+  }
+  if (strcmp(c->rq->method, "GET") == 0) {
+    list_ctx l = {c, 0};
+    c->rs->status = 200;
+    raw(c, "{\"results\":[");
+    (void)linkstore_oauth_app_list(&c->lh->store, oauth_list_cb, &l);
+    raw(c, "],\"count\":");
+    (void)jsonw_u64(c->out, l.n);
+    raw(c, "}\n");
+  } else if (strcmp(c->rq->method, "POST") == 0) {
+    linkstore_oauth_app a;
+    yajl_val scopes = member(c, "scopes");
+    unsigned bits = 0;
+    char secret[80];
+    char hash[65];
+    int rc;
+    memset(&a, 0, sizeof a);
+    (void)get_str(c, c->body, "name", 1, 100, 1, a.name, sizeof a.name);
+    (void)get_str(c, c->body, "description", 0, 500, 0, a.description, sizeof a.description);
+    if (get_str(c, c->body, "redirectUri", 1, 2048, 0, a.redirect_uri, sizeof a.redirect_uri) == 1) {
+      char origin[600];
+      if (linkhost_origin_of(a.redirect_uri, origin, sizeof origin) != 0)
+        field_error(c, "redirectUri", "Enter a valid absolute URL.");
+    }
+    if (scopes == NULL || !YAJL_IS_ARRAY(scopes) || YAJL_GET_ARRAY(scopes)->len == 0) {
+      field_error(c, "scopes", "Give a non-empty list of scopes.");
+    } else {
+      size_t i;
+      for (i = 0; i < YAJL_GET_ARRAY(scopes)->len; i++) {
+        const char *sv = YAJL_GET_STRING(YAJL_GET_ARRAY(scopes)->values[i]);
+        unsigned one = 0;
+        if (sv == NULL || strchr(sv, ' ') != NULL || parse_scopes(sv, &one) != 0 || one == 0) {
+          field_error(c, "scopes", "Unknown scope: use read:user, write:user, read:organization, "
+                                   "write:organization, read:members, write:members, read:webhooks, "
+                                   "write:webhooks, admin:organization or admin:all.");
+          break;
+        }
+        bits |= one;
+      }
+    }
+    if (fail_if_invalid(c))
+      return;
+    scopes_text(bits, a.scopes, sizeof a.scopes);
+    memcpy(secret, "arcs_", 5);
+    if (secretbox_random_hex(secret + 5, 24) != 0) {
+      detail(c, 500, "No random source.");
+      return;
+    }
+    secretbox_sha256_hex(secret, strlen(secret), hash);
+    rc = linkstore_oauth_app_create(&c->lh->store, &a, hash, linkhost_now_ms());
+    if (rc == -EEXIST) {
+      field_error(c, "name", "An OAuth application with this name already exists.");
+      (void)fail_if_invalid(c);
+    } else if (rc != 0) {
+      detail(c, 500, "The store failed.");
+    } else {
+      c->rs->status = 201;
+      render_oauth_app(c, &a, secret); /* the one time the secret is shown */
+      raw(c, "\n");
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+  } else {
+    detail(c, 405, "Method not allowed.");
+  }
+}
+
+/* RFC 6749 error answer. */
+static void oauth_error(call *c, int status, const char *error, const char *description) {
+  c->rs->status = status;
+  c->out->len = 0;
+  raw(c, "{\"error\":");
+  str(c, error);
+  raw(c, ",\"error_description\":");
+  str(c, description);
+  raw(c, "}\n");
+}
+
+/* POST /oauth/token: client_credentials, from a form or JSON body, client
+ * authentication in the body (client_id, client_secret). */
+static void oauth_token(call *c) {
+  char grant[64];
+  char client_id[LINKSTORE_TEXT_MAX + 1];
+  char secret[256];
+  char scope[512];
+  char hash[65];
+  char token[80];
+  linkstore_oauth_app a;
+  unsigned granted = 0;
+  unsigned asked = 0;
+  int has_scope;
+  int json = c->rq->content_type != NULL && strncmp(c->rq->content_type, "application/json", 16) == 0;
+  if (strcmp(c->rq->method, "POST") != 0) {
+    detail(c, 405, "Method not allowed.");
+    return;
+  }
+  if (json) {
+    if (c->body == NULL) {
+      oauth_error(c, 400, "invalid_request", "The body is not JSON.");
+      return;
+    }
+    (void)get_str(c, c->body, "grant_type", 1, sizeof grant - 1, 0, grant, sizeof grant);
+    (void)get_str(c, c->body, "client_id", 1, LINKSTORE_TEXT_MAX, 0, client_id, sizeof client_id);
+    (void)get_str(c, c->body, "client_secret", 1, 255, 0, secret, sizeof secret);
+    has_scope = get_str(c, c->body, "scope", 1, 511, 0, scope, sizeof scope) == 1;
+    c->invalid = 0;
+    c->errs.len = 0;
+  } else {
+    const char *b = c->rq->body;
+    size_t n = c->rq->body_len;
+    if (linkpage_form_field(b, n, "grant_type", grant, sizeof grant) <= 0)
+      grant[0] = '\0';
+    if (linkpage_form_field(b, n, "client_id", client_id, sizeof client_id) <= 0)
+      client_id[0] = '\0';
+    if (linkpage_form_field(b, n, "client_secret", secret, sizeof secret) <= 0)
+      secret[0] = '\0';
+    has_scope = linkpage_form_field(b, n, "scope", scope, sizeof scope) > 0;
+  }
+  if (strcmp(grant, "client_credentials") != 0) {
+    oauth_error(c, 400, grant[0] ? "unsupported_grant_type" : "invalid_request",
+                "grant_type must be client_credentials.");
+    OPENSSL_cleanse(secret, sizeof secret);
+    return;
+  }
+  secretbox_sha256_hex(secret, strlen(secret), hash);
+  OPENSSL_cleanse(secret, sizeof secret);
+  if (client_id[0] == '\0' || linkstore_oauth_app_check(&c->lh->store, client_id, hash, &a) != 0) {
+    oauth_error(c, 401, "invalid_client", "Unknown client or wrong secret.");
+    c->rs->www_authenticate = "Bearer";
+    return;
+  }
+  (void)parse_scopes(a.scopes, &granted);
+  if (has_scope) {
+    if (parse_scopes(scope, &asked) != 0 || (asked & ~granted) != 0) {
+      oauth_error(c, 400, "invalid_scope", "A requested scope is not granted to this application.");
+      return;
+    }
+    granted = asked;
+  }
+  scopes_text(granted, scope, sizeof scope);
+  memcpy(token, "arat_", 5);
+  if (secretbox_random_hex(token + 5, 32) != 0) {
+    detail(c, 500, "No random source.");
+    return;
+  }
+  secretbox_sha256_hex(token, strlen(token), hash);
+  if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
+                                linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
+    detail(c, 500, "The store failed.");
+    return;
+  }
+  c->rs->status = 200;
+  raw(c, "{");
+  member_str(c, "access_token", token, 1);
+  member_str(c, "token_type", "Bearer", 0);
+  raw(c, ",\"expires_in\":");
+  (void)jsonw_u64(c->out, LINKAPI_TOKEN_TTL_S);
+  member_str(c, "scope", scope, 0);
+  raw(c, "}\n");
+  OPENSSL_cleanse(token, sizeof token);
+}
+
+/* ---- unified-API link token ---- */
+
+static int known_category(const char *s, size_t n) {
+  size_t i;
+  for (i = 0; categories[i] != NULL; i++) {
+    if (strlen(categories[i]) == n && memcmp(categories[i], s, n) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static void unified_link_token(call *c, const principal *p, const char *category, size_t category_len) {
+  char email[101];
+  char org[101];
+  char origin_id[101];
+  char integration[101];
+  char url[3000];
+  yajl_val cats = member(c, "categories");
+  yajl_val expiry = member(c, "link_expiry_mins");
+  catalog_connector cc;
+  linksvc_link_info info;
+  linkstore_user u;
+  long long mins = 30;
+  int magic = 0;
+  int rc;
+  if (!known_category(category, category_len)) {
+    detail(c, 404, "Unknown category.");
+    return;
+  }
+  if (strcmp(c->rq->method, "POST") != 0) {
+    detail(c, 405, "Method not allowed.");
+    return;
+  }
+  if (require(c, p, LINKAPI_WRITE_USER) != 0)
+    return;
+  (void)get_str(c, c->body, "end_user_email_address", 1, 100, 1, email, sizeof email);
+  (void)get_str(c, c->body, "end_user_organization_name", 1, 100, 1, org, sizeof org);
+  if (get_str(c, c->body, "end_user_origin_id", 1, 100, 1, origin_id, sizeof origin_id) == 1 &&
+      !visible_ascii(origin_id))
+    field_error(c, "end_user_origin_id", "Use visible ASCII characters only (no spaces).");
+  if (cats == NULL || !YAJL_IS_ARRAY(cats) || YAJL_GET_ARRAY(cats)->len == 0) {
+    field_error(c, "categories", "Give a non-empty list of categories.");
+  } else {
+    size_t i;
+    for (i = 0; i < YAJL_GET_ARRAY(cats)->len; i++) {
+      const char *sv = YAJL_GET_STRING(YAJL_GET_ARRAY(cats)->values[i]);
+      if (sv == NULL || !known_category(sv, strlen(sv))) {
+        field_error(c, "categories", "Unknown category: use hris, ats, accounting, ticketing, crm, mktg, "
+                                     "filestorage or knowledgebase.");
+        break;
+      }
+    }
+  }
+  /* authrelay links one connector per token: integration is required. */
+  if (get_str(c, c->body, "integration", 1, 100, 1, integration, sizeof integration) == 1 &&
+      catalog_lookup(&c->lh->catalog, integration, &cc) != 0)
+    field_error(c, "integration", "Not a connector of the catalog.");
+  (void)get_bool(c, "should_create_magic_link_url", &magic);
+  if (expiry != NULL && !YAJL_IS_NULL(expiry)) {
+    if (!YAJL_IS_INTEGER(expiry))
+      field_error(c, "link_expiry_mins", "A valid integer is required.");
+    else
+      mins = YAJL_GET_INTEGER(expiry);
+  }
+  if (mins < 30 || mins > (magic ? 10080 : 720))
+    field_error(c, "link_expiry_mins", magic ? "Ensure this value is between 30 and 10080."
+                                             : "Ensure this value is between 30 and 720 (10080 with "
+                                               "should_create_magic_link_url).");
+  if (fail_if_invalid(c))
+    return;
+  memset(&u, 0, sizeof u);
+  snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", origin_id);
+  snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", email);
+  u.has_group = 1;
+  snprintf(u.company_id, sizeof u.company_id, "%s", org);
+  snprintf(u.company_name, sizeof u.company_name, "%s", org);
+  snprintf(u.user_type, sizeof u.user_type, "HUMAN");
+  rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
+  if (rc != 0 && rc != -EEXIST) {
+    detail(c, 500, "The store failed.");
+    return;
+  }
+  rc = pausehub_mint(c->lh->hub, origin_id, cc.slug, (unsigned)mins * 60, "", "", linkhost_now_ms(), &info);
+  if (rc != 0) {
+    detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    return;
+  }
+  if (c->lh->cfg->public_url[0] != '\0')
+    snprintf(url, sizeof url, "%s%s", c->lh->cfg->public_url, info.path);
+  else
+    snprintf(url, sizeof url, "http://%s%s%s:%d%s", strchr(c->lh->cfg->listen_host, ':') ? "[" : "",
+             c->lh->cfg->listen_host, strchr(c->lh->cfg->listen_host, ':') ? "]" : "", c->lh->cfg->listen_port,
+             info.path);
+  c->rs->status = 200;
+  raw(c, "{");
+  member_str(c, "link_token", info.token, 1);
+  member_str(c, "integration_name", cc.name, 0);
+  member_str(c, "magic_link_url", magic ? url : NULL, 0);
+  raw(c, "}\n");
+}
+
+/* ---- routing ---- */
+
+#define USERS "/api/v1/registered-users/"
+#define APPS "/api/v1/application-credentials/"
+#define ORIGINS "/api/v1/callback-origins/"
+#define OAUTH_APPS "/api/v1/oauth/applications"
+
+static int prefixed(const char *path, const char *prefix) {
+  return strncmp(path, prefix, strlen(prefix)) == 0;
+}
+
+int linkapi_owns(const char *path) {
+  return prefixed(path, "/api/") || strcmp(path, "/oauth/token") == 0;
+}
+
+/* Splits "{id}/rest" into id (cap bytes) and rest. Returns 0 or -1. */
+static int split_id(const char *s, char *id, size_t cap, const char **rest) {
+  size_t n = strcspn(s, "/");
+  if (n == 0 || n >= cap)
+    return -1;
+  memcpy(id, s, n);
+  id[n] = '\0';
+  *rest = s[n] == '/' ? s + n + 1 : s + n;
+  return 0;
+}
+
+void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response *rs, dynbuf *out) {
+  call c;
+  principal p;
+  const char *path = rq->path;
+  const char *rest;
+  char id[LINKSTORE_ID_LEN + 8];
+  char perr[128];
+  memset(&c, 0, sizeof c);
+  c.lh = lh;
+  c.rq = rq;
+  c.rs = rs;
+  c.out = out;
+  rs->status = 500;
+  rs->www_authenticate = NULL;
+  dynbuf_init(&c.errs, 64 * 1024);
+  if (rq->body_len > 0 && (strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PATCH") == 0 ||
+                           strcmp(rq->method, "PUT") == 0)) {
+    /* /oauth/token takes a form (RFC 6749) or JSON; everything else JSON,
+     * whatever Content-Type says (curl -d labels JSON as a form). */
+    int is_form = strcmp(path, "/oauth/token") == 0 && rq->content_type != NULL &&
+                  strncmp(rq->content_type, "application/x-www-form-urlencoded", 33) == 0;
+    if (!is_form) {
+      c.body = yajl_tree_parse(rq->body, perr, sizeof perr);
+      if (c.body == NULL || !YAJL_IS_OBJECT(c.body)) {
+        if (strcmp(path, "/oauth/token") == 0)
+          oauth_error(&c, 400, "invalid_request", "The body is not a JSON object.");
+        else
+          detail(&c, 400, "JSON parse error: the body must be a JSON object.");
+        goto done;
+      }
+    }
+  }
+  if (strcmp(path, "/oauth/token") == 0) {
+    oauth_token(&c);
+    goto done;
+  }
+  if (authenticate(&c, &p) != 0)
+    goto done;
+  if (strcmp(path, USERS) == 0 || strcmp(path, "/api/v1/registered-users") == 0) {
+    users_collection(&c, &p);
+  } else if (prefixed(path, USERS)) {
+    if (split_id(path + strlen(USERS), id, sizeof id, &rest) != 0)
+      detail(&c, 404, "Not found.");
+    else
+      users_item(&c, &p, id, rest);
+  } else if (strcmp(path, APPS) == 0 || strcmp(path, "/api/v1/application-credentials") == 0) {
+    apps_collection(&c, &p);
+  } else if (prefixed(path, APPS)) {
+    if (split_id(path + strlen(APPS), id, sizeof id, &rest) != 0 || rest[0] != '\0')
+      detail(&c, 404, "Not found.");
+    else
+      apps_item(&c, &p, id);
+  } else if (strcmp(path, ORIGINS) == 0 || strcmp(path, "/api/v1/callback-origins") == 0) {
+    origins(&c, &p);
+  } else if (strcmp(path, OAUTH_APPS) == 0 || strcmp(path, OAUTH_APPS "/") == 0) {
+    oauth_apps(&c, &p, NULL);
+  } else if (prefixed(path, OAUTH_APPS "/")) {
+    if (split_id(path + strlen(OAUTH_APPS "/"), id, sizeof id, &rest) != 0 || rest[0] != '\0')
+      detail(&c, 404, "Not found.");
+    else
+      oauth_apps(&c, &p, id);
+  } else {
+    /* /api/{category}/v1/link-token */
+    const char *cat = path + strlen("/api/");
+    size_t n = strcspn(cat, "/");
+    if (n > 0 && (strcmp(cat + n, "/v1/link-token") == 0 || strcmp(cat + n, "/v1/link-token/") == 0))
+      unified_link_token(&c, &p, cat, n);
+    else
+      detail(&c, 404, "Not found.");
+  }
+done:
+  if (c.body != NULL)
+    yajl_tree_free(c.body);
+  dynbuf_free(&c.errs);
+}
+
+int linkapi_authorize(linkhost_t *lh, const linkapi_request *rq, unsigned need, dynbuf *out) {
+  linkapi_response rs = {0, NULL};
+  call c;
+  principal p;
+  memset(&c, 0, sizeof c);
+  c.lh = lh;
+  c.rq = rq;
+  c.rs = &rs;
+  c.out = out;
+  if (authenticate(&c, &p) != 0)
+    return rs.status;
+  if (require(&c, &p, need) != 0)
+    return rs.status;
+  return 0;
+}

@@ -1,0 +1,77 @@
+/* linkapi: the Agent Handler-compatible API of the embedded link service,
+ * on the control listener (DESIGN.md "Link service", "Control API").
+ *
+ * control.c parses the HTTP request and calls linkapi_handle() for /api/...
+ * and /oauth/token, and linkapi_authorize() for its own /v1 endpoints. This
+ * module authenticates the bearer (the owner key, or an access token from
+ * POST /oauth/token, checked against its scopes), validates the JSON body
+ * and answers from the store (linkhost.h). Validation errors are 400 with a
+ * body naming each wrong field, as Django REST framework does:
+ * {"origin_user_id": ["This field is required."]}; other errors are
+ * {"detail": "..."}.
+ *
+ *   POST/GET          /api/v1/registered-users/
+ *   GET/PATCH/DELETE  /api/v1/registered-users/{id}/
+ *   POST              /api/v1/registered-users/{id}/link-token/
+ *   POST/GET          /api/v1/application-credentials/
+ *   GET/PATCH/DELETE  /api/v1/application-credentials/{id}/
+ *   POST/GET/DELETE   /api/v1/callback-origins/   (DELETE ?origin=...)
+ *   POST/GET          /api/v1/oauth/applications  DELETE .../{id}
+ *   POST              /api/{category}/v1/link-token
+ *   POST              /oauth/token (client_credentials)
+ */
+#ifndef AUTHRELAY_LINKAPI_H
+#define AUTHRELAY_LINKAPI_H
+
+#include <stddef.h>
+
+#include "dynbuf.h"
+#include "linkhost.h"
+
+#define LINKAPI_BODY_MAX (64 * 1024) /* request body cap on the control listener (413) */
+#define LINKAPI_TOKEN_TTL_S 3600     /* access tokens from /oauth/token */
+
+/* Scopes, as bits. */
+enum {
+  LINKAPI_READ_USER = 1 << 0,
+  LINKAPI_WRITE_USER = 1 << 1,
+  LINKAPI_READ_ORGANIZATION = 1 << 2,
+  LINKAPI_WRITE_ORGANIZATION = 1 << 3,
+  LINKAPI_READ_MEMBERS = 1 << 4,
+  LINKAPI_WRITE_MEMBERS = 1 << 5,
+  LINKAPI_READ_WEBHOOKS = 1 << 6,
+  LINKAPI_WRITE_WEBHOOKS = 1 << 7,
+  LINKAPI_ADMIN_ORGANIZATION = 1 << 8,
+  LINKAPI_ADMIN_ALL = 1 << 9
+};
+
+/* A request on the control listener, as control.c read it. All borrowed. */
+typedef struct linkapi_request {
+  const char *method;        /* "GET", "POST", ... */
+  const char *path;          /* target without the query, NUL-terminated */
+  const char *query;         /* after '?', or "" */
+  const char *authorization; /* the Authorization header, or NULL */
+  const char *content_type;  /* or NULL */
+  const char *body;          /* body bytes (NUL-terminated copy) */
+  size_t body_len;
+  const char *owner_key;     /* the owner key ("" when none) */
+} linkapi_request;
+
+/* The answer: status, and a JSON body appended to out. */
+typedef struct linkapi_response {
+  int status;
+  const char *www_authenticate; /* for 401, or NULL (static string) */
+} linkapi_response;
+
+/* 1 when path is one of linkapi's. */
+int linkapi_owns(const char *path);
+
+/* Answers rq into *rs and out. */
+void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response *rs, dynbuf *out);
+
+/* For the control API's own endpoints: 0 when rq's bearer is the owner key
+ * or a live token holding every scope in need; else the status to refuse
+ * with (401 or 403), its body appended to out. */
+int linkapi_authorize(linkhost_t *lh, const linkapi_request *rq, unsigned need, dynbuf *out);
+
+#endif

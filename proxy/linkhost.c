@@ -1,0 +1,665 @@
+/* linkhost: the embedded link service on the control loop. See linkhost.h. */
+#include "linkhost.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <llhttp.h>
+#include <openssl/crypto.h>
+
+#include "http.h"
+#include "jsonw.h"
+#include "linkpage.h"
+#include "log.h"
+#include "oauth2.h"
+#include "secretbox.h"
+
+#define LOCATION_MAX 3000 /* bytes in a redirect's Location (exchange.c's head buffer) */
+
+/* An OAuth2 authorization in progress: the browser was sent to the
+ * provider with state and the PKCE challenge of verifier. */
+struct linkhost_flow {
+  linkhost_flow *next;                 /* lh->flows, or lh->exchanging */
+  linkhost_flow *prev;                 /* on lh->exchanging only */
+  char state[OAUTH2_PKCE_LEN + 1];     /* the OAuth state sent to the provider */
+  char verifier[OAUTH2_PKCE_LEN + 1];  /* PKCE code verifier (secret) */
+  char token[LINKSVC_TOKEN_LEN + 1];   /* the link being completed */
+  char redirect_uri[600];              /* as sent to the provider */
+  uint64_t created_ms;
+  /* while the code is exchanged */
+  linkhost_t *lh;
+  pausehub_page *page;                 /* the callback request, answered when done */
+  curlloop_req *req;
+};
+
+uint64_t linkhost_now_ms(void) {
+  return pausehub_now_ms();
+}
+
+/* ---- origins ---- */
+
+int linkhost_origin_of(const char *url, char *origin, size_t cap) {
+  const char *p;
+  const char *host;
+  size_t host_len;
+  const char *port = NULL;
+  size_t port_len = 0;
+  int https;
+  size_t i;
+  char host_lc[256];
+  unsigned long port_num = 0;
+  for (p = url; *p != '\0'; p++) {
+    if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\\' || *p == '#')
+      return -EINVAL;
+  }
+  if (strncasecmp(url, "https://", 8) == 0) {
+    https = 1;
+    host = url + 8;
+  } else if (strncasecmp(url, "http://", 7) == 0) {
+    https = 0;
+    host = url + 7;
+  } else {
+    return -EINVAL;
+  }
+  host_len = strcspn(host, "/?");
+  if (memchr(host, '@', host_len) != NULL)
+    return -EINVAL; /* user info: "https://app.example.com@evil.com" */
+  if (host_len > 0 && host[0] == '[') {
+    const char *close = memchr(host, ']', host_len);
+    if (close == NULL)
+      return -EINVAL;
+    if ((size_t)(close - host) + 1 < host_len) {
+      if (close[1] != ':')
+        return -EINVAL;
+      port = close + 2;
+      port_len = host_len - (size_t)(port - host);
+    }
+    host_len = (size_t)(close - host) + 1;
+  } else {
+    const char *colon = memchr(host, ':', host_len);
+    if (colon != NULL) {
+      port = colon + 1;
+      port_len = host_len - (size_t)(port - host);
+      host_len = (size_t)(colon - host);
+    }
+  }
+  if (host_len == 0 || host_len >= sizeof host_lc)
+    return -EINVAL;
+  if (host[0] == '[' && host_len < 4)
+    return -EINVAL; /* "[]": no address */
+  for (i = 0; i < host_len; i++) {
+    char c = host[i];
+    int literal = host[0] == '[';
+    if (c >= 'A' && c <= 'Z')
+      c = (char)(c - 'A' + 'a');
+    if (literal && (i == 0 || i == host_len - 1)) {
+      /* the brackets of an IPv6 literal: checked above */
+    } else if (literal ? !((c >= 'a' && c <= 'f') || (c >= '0' && c <= '9') || c == ':' || c == '.')
+                       : !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
+      return -EINVAL;
+    }
+    host_lc[i] = c;
+  }
+  host_lc[host_len] = '\0';
+  if (port != NULL) {
+    if (port_len == 0 || port_len > 5)
+      return -EINVAL;
+    for (i = 0; i < port_len; i++) {
+      if (port[i] < '0' || port[i] > '9')
+        return -EINVAL;
+      port_num = port_num * 10 + (unsigned long)(port[i] - '0');
+    }
+    if (port_num == 0 || port_num > 65535)
+      return -EINVAL;
+    if (port_num == (https ? 443ul : 80ul))
+      port_num = 0;
+  }
+  if (port_num != 0)
+    i = (size_t)snprintf(origin, cap, "%s://%s:%lu", https ? "https" : "http", host_lc, port_num);
+  else
+    i = (size_t)snprintf(origin, cap, "%s://%s", https ? "https" : "http", host_lc);
+  return i < cap ? 0 : -EINVAL;
+}
+
+/* ---- the journal ---- */
+
+static void on_journal(void *ctx, pausehub_record *records) {
+  linkhost_t *lh = ctx;
+  pausehub_record *r;
+  for (r = records; r != NULL; r = r->next) {
+    linkstore_link l;
+    memset(&l, 0, sizeof l);
+    snprintf(l.token, sizeof l.token, "%s", r->token);
+    snprintf(l.user, sizeof l.user, "%s", r->user);
+    snprintf(l.connector, sizeof l.connector, "%s", r->connector);
+    snprintf(l.callback_url, sizeof l.callback_url, "%s", r->callback_url);
+    snprintf(l.state, sizeof l.state, "%s", r->state_param);
+    l.status = (int)r->state;
+    l.pinned = r->pinned;
+    l.created_ms = r->created_ms;
+    l.expires_ms = r->expires_ms;
+    l.ended_ms = r->ended_ms;
+    if (linkstore_link_put(&lh->store, &l) == 0)
+      lh->stored_links++;
+    else
+      lh->store_errors++;
+  }
+  pausehub_records_free(records);
+}
+
+/* Puts a stored link back into the hub. */
+static int restore_one(void *ctx, const linkstore_link *l) {
+  linkhost_t *lh = ctx;
+  int rc = pausehub_restore(lh->hub, l->token, l->user, l->connector, l->callback_url, l->state,
+                            (linksvc_state)l->status, l->pinned, l->created_ms, l->expires_ms, l->ended_ms);
+  if (rc != 0)
+    LOG_WARN("link not restored", LOG_STR("connector", l->connector), LOG_I64("error", rc));
+  return 0;
+}
+
+/* ---- Link page answers ---- */
+
+static void answer_html(pausehub_page *pg, int status) {
+  pg->status = status;
+  pausehub_page_answer(pg);
+}
+
+static void answer_refused(pausehub_page *pg, int status, const char *reason) {
+  linkpage_render_refused(&pg->html, reason);
+  answer_html(pg, status);
+}
+
+/* Sends the browser on after a completed link: to callback_url (with
+ * state) when the link has one, else the "Connected" page. */
+static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, const char *name) {
+  if (v->callback_url[0] != '\0') {
+    dynbuf loc;
+    int rc = 0;
+    dynbuf_init(&loc, LOCATION_MAX);
+    rc |= dynbuf_add(&loc, v->callback_url, strlen(v->callback_url));
+    if (v->state_param[0] != '\0') {
+      rc |= dynbuf_add(&loc, strchr(v->callback_url, '?') != NULL ? "&state=" : "?state=", 7);
+      rc |= oauth2_percent_encode(&loc, v->state_param, strlen(v->state_param));
+    }
+    rc |= dynbuf_add(&loc, "", 1);
+    if (rc == 0) {
+      pg->location = strdup(loc.ptr);
+      dynbuf_free(&loc);
+      if (pg->location != NULL) {
+        linkpage_render_connected(&pg->html, name);
+        answer_html(pg, 303);
+        return;
+      }
+    }
+    dynbuf_free(&loc);
+  }
+  linkpage_render_connected(&pg->html, name);
+  answer_html(pg, 200);
+}
+
+/* The credential is in hand: store it, make sure the registered user
+ * exists, complete the link. Returns 0 or answers pg with the error. */
+static int finish_link(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v, const char *kind,
+                       const char *secret, size_t len) {
+  uint64_t now = linkhost_now_ms();
+  linkstore_user u;
+  int rc;
+  memset(&u, 0, sizeof u);
+  snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", v->user);
+  snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", v->user);
+  snprintf(u.user_type, sizeof u.user_type, "HUMAN");
+  rc = linkstore_user_create(&lh->store, &u, now);
+  if (rc != 0 && rc != -EEXIST) {
+    answer_refused(pg, 500, "The account could not be saved. Try again.");
+    return rc;
+  }
+  rc = linkstore_credential_put(&lh->store, v->user, v->info.connector, kind, secret, len, now);
+  if (rc != 0) {
+    answer_refused(pg, 500, "The account could not be saved. Try again.");
+    return rc;
+  }
+  rc = pausehub_complete(lh->hub, v->info.token, strlen(v->info.token), now);
+  if (rc != 0) {
+    answer_refused(pg, 410, "This link can no longer be used: ask the assistant again.");
+    return rc;
+  }
+  LOG_INFO("link completed", LOG_STR("connector", v->info.connector), LOG_STR("auth", kind));
+  lh->completed[strcmp(kind, "oauth2") == 0 ? CATALOG_OAUTH2 : CATALOG_API_KEY]++;
+  return 0;
+}
+
+static linkhost_flow *flow_take(linkhost_t *lh, const char *state) {
+  linkhost_flow **pp = &lh->flows;
+  while (*pp != NULL) {
+    linkhost_flow *f = *pp;
+    if (strlen(f->state) == strlen(state) && secretbox_equal(f->state, state, strlen(state))) {
+      *pp = f->next;
+      lh->nflows--;
+      f->next = NULL;
+      return f;
+    }
+    pp = &f->next;
+  }
+  return NULL;
+}
+
+static void flow_free(linkhost_flow *f) {
+  OPENSSL_cleanse(f, sizeof *f);
+  free(f);
+}
+
+/* Forgets flows whose browser never came back. */
+static void flows_expire(linkhost_t *lh, uint64_t now) {
+  linkhost_flow **pp = &lh->flows;
+  while (*pp != NULL) {
+    linkhost_flow *f = *pp;
+    if (f->created_ms + LINKHOST_FLOW_TTL_MS <= now) {
+      *pp = f->next;
+      lh->nflows--;
+      flow_free(f);
+    } else {
+      pp = &f->next;
+    }
+  }
+}
+
+/* GET on an OAuth2 connector's link: off to the provider. */
+static void start_oauth(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v,
+                        const catalog_connector *cc) {
+  linkstore_app_credential app;
+  dynbuf secret;
+  dynbuf url;
+  char challenge[OAUTH2_PKCE_LEN + 1];
+  linkhost_flow *f;
+  int rc;
+  dynbuf_init(&secret, 4096);
+  rc = linkstore_app_for(&lh->store, cc->slug, NULL, &app, &secret);
+  OPENSSL_cleanse(secret.ptr, secret.len);
+  dynbuf_free(&secret);
+  if (rc != 0) {
+    LOG_WARN("no application credential for an OAuth2 connector", LOG_STR("connector", cc->slug));
+    answer_refused(pg, 503, "This connector is not set up yet: its OAuth application is missing.");
+    return;
+  }
+  flows_expire(lh, linkhost_now_ms());
+  if (lh->nflows >= LINKHOST_FLOWS_MAX) {
+    answer_refused(pg, 503, "Too many connections in progress. Try again in a few minutes.");
+    return;
+  }
+  f = calloc(1, sizeof *f);
+  if (f == NULL || oauth2_pkce_verifier(f->verifier) != 0 || oauth2_random_state(f->state) != 0 ||
+      oauth2_pkce_challenge(f->verifier, challenge) != 0) {
+    free(f);
+    answer_refused(pg, 500, "No random source.");
+    return;
+  }
+  snprintf(f->token, sizeof f->token, "%s", v->info.token);
+  snprintf(f->redirect_uri, sizeof f->redirect_uri, "%s%s", pg->base_url, LINKHOST_CALLBACK_PATH);
+  f->created_ms = linkhost_now_ms();
+  dynbuf_init(&url, LOCATION_MAX);
+  rc = oauth2_authorize_url(&url, cc->authorize_url, app.client_id, f->redirect_uri, cc->scopes, f->state,
+                            challenge);
+  if (rc == 0)
+    rc = dynbuf_add(&url, "", 1);
+  if (rc != 0 || (pg->location = strdup(url.ptr)) == NULL) {
+    dynbuf_free(&url);
+    flow_free(f);
+    answer_refused(pg, 500, "The provider's address is too long.");
+    return;
+  }
+  dynbuf_free(&url);
+  f->next = lh->flows;
+  lh->flows = f;
+  lh->nflows++;
+  linkpage_render_refused(&pg->html, "Redirecting to the provider.");
+  answer_html(pg, 302);
+}
+
+/* /_authrelay/link/{token}: GET shows the form (or goes to the OAuth
+ * provider), POST takes the API key. */
+static void serve_link(linkhost_t *lh, pausehub_page *pg) {
+  const char *token = pg->target + strlen(LINKSVC_PATH_PREFIX);
+  size_t token_len = strcspn(token, "?");
+  pausehub_link_view v;
+  catalog_connector cc;
+  if (pausehub_lookup(lh->hub, token, token_len, &v) != 0) {
+    linkpage_render_unknown(&pg->html);
+    answer_html(pg, 404);
+    return;
+  }
+  if (v.state == LINKSVC_STATE_PENDING && v.info.expires_ms <= linkhost_now_ms())
+    v.state = LINKSVC_STATE_EXPIRED; /* the expiry timer has not run yet */
+  if (v.state != LINKSVC_STATE_PENDING || catalog_lookup(&lh->catalog, v.info.connector, &cc) != 0) {
+    answer_html(pg, linkpage_render(&pg->html, &v.info,
+                                    v.state == LINKSVC_STATE_PENDING ? LINKSVC_STATE_REVOKED : v.state));
+    return;
+  }
+  if (cc.auth == CATALOG_OAUTH2) {
+    if (pg->method == HTTP_POST) {
+      answer_refused(pg, 405, "This connector connects through its provider's sign-in page.");
+      return;
+    }
+    start_oauth(lh, pg, &v, &cc);
+    return;
+  }
+  if (pg->method != HTTP_POST) {
+    char origin[600];
+    /* The form's answer is a 303 to callback_url: the page's CSP
+     * form-action must allow that origin, or browsers stop the redirect. */
+    if (v.callback_url[0] != '\0' && linkhost_origin_of(v.callback_url, origin, sizeof origin) == 0)
+      pg->form_origin = strdup(origin);
+    answer_html(pg, linkpage_render(&pg->html, &v.info, v.state));
+    return;
+  }
+  {
+    char key[4097];
+    long key_len = linkpage_form_field(pg->body.ptr != NULL ? pg->body.ptr : "", pg->body.len, "api_key", key,
+                                       sizeof key);
+    if (key_len <= 0) {
+      linkpage_render_refused(&pg->html, "Enter an API key.");
+      answer_html(pg, 400);
+      return;
+    }
+    if (finish_link(lh, pg, &v, "api_key", key, (size_t)key_len) == 0)
+      answer_connected(pg, &v, cc.name);
+    OPENSSL_cleanse(key, sizeof key);
+  }
+}
+
+/* The provider answered the token request. */
+static void on_token(void *ctx, int status, long http_code, const char *body, size_t len) {
+  linkhost_flow *f = ctx;
+  linkhost_t *lh = f->lh;
+  pausehub_page *pg = f->page;
+  pausehub_link_view v;
+  catalog_connector cc;
+  oauth2_token tok;
+  int rc;
+  f->req = NULL;
+  if (status != 0 || http_code < 200 || http_code > 299)
+    lh->provider_failures++;
+  if (f->prev != NULL)
+    f->prev->next = f->next;
+  else
+    lh->exchanging = f->next;
+  if (f->next != NULL)
+    f->next->prev = f->prev;
+  if (status != 0) {
+    LOG_WARN("OAuth provider did not answer", LOG_STR("error", strerror(-status)));
+    answer_refused(pg, status == -ETIMEDOUT ? 504 : 502,
+                   "The provider did not answer. Open the link again to retry.");
+    flow_free(f);
+    return;
+  }
+  rc = oauth2_parse_token_response(body, len, &tok);
+  if (rc != 0 || http_code < 200 || http_code > 299) {
+    LOG_WARN("OAuth provider refused the code", LOG_U64("http_status", (uint64_t)http_code),
+             LOG_STR("error", tok.error[0] != '\0' ? tok.error : "malformed token response"));
+    answer_refused(pg, 502, "The provider refused the sign-in. Open the link again to retry.");
+    oauth2_token_wipe(&tok);
+    flow_free(f);
+    return;
+  }
+  if (pausehub_lookup(lh->hub, f->token, strlen(f->token), &v) != 0 ||
+      catalog_lookup(&lh->catalog, v.info.connector, &cc) != 0) {
+    answer_refused(pg, 410, "This link can no longer be used: ask the assistant again.");
+  } else if (finish_link(lh, pg, &v, "oauth2", body, len) == 0) {
+    answer_connected(pg, &v, cc.name);
+  }
+  oauth2_token_wipe(&tok);
+  flow_free(f);
+}
+
+/* /_authrelay/oauth/callback?code=...&state=... (or error=...). */
+static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
+  const char *q = strchr(pg->target, '?');
+  size_t qlen = q != NULL ? strlen(q + 1) : 0;
+  char state[128];
+  char code[2048];
+  char error[128];
+  linkhost_flow *f;
+  pausehub_link_view v;
+  catalog_connector cc;
+  linkstore_app_credential app;
+  dynbuf secret;
+  dynbuf body;
+  const char *headers[] = {"Accept: application/json",
+                           "Content-Type: application/x-www-form-urlencoded", NULL};
+  int rc;
+  if (q == NULL || linkpage_form_field(q + 1, qlen, "state", state, sizeof state) <= 0) {
+    answer_refused(pg, 400, "The provider's answer has no state.");
+    return;
+  }
+  f = flow_take(lh, state);
+  if (f == NULL) {
+    answer_refused(pg, 400, "This sign-in is unknown or was used already. Open the link again.");
+    return;
+  }
+  if (linkpage_form_field(q + 1, qlen, "error", error, sizeof error) > 0) {
+    LOG_WARN("OAuth provider returned an error", LOG_STR("error", error));
+    answer_refused(pg, 400, "The provider did not grant access. Open the link again to retry.");
+    flow_free(f);
+    return;
+  }
+  if (linkpage_form_field(q + 1, qlen, "code", code, sizeof code) <= 0 ||
+      pausehub_lookup(lh->hub, f->token, strlen(f->token), &v) != 0 ||
+      catalog_lookup(&lh->catalog, v.info.connector, &cc) != 0 || cc.auth != CATALOG_OAUTH2) {
+    answer_refused(pg, 400, "The provider's answer has no code.");
+    flow_free(f);
+    return;
+  }
+  if (v.state != LINKSVC_STATE_PENDING) {
+    answer_html(pg, linkpage_render(&pg->html, &v.info, v.state));
+    flow_free(f);
+    return;
+  }
+  dynbuf_init(&secret, 4096);
+  dynbuf_init(&body, 16384);
+  rc = linkstore_app_for(&lh->store, cc.slug, NULL, &app, &secret);
+  if (rc == 0)
+    rc = dynbuf_add(&secret, "", 1);
+  if (rc == 0)
+    rc = oauth2_token_request_body(&body, code, f->redirect_uri, app.client_id,
+                                   app.has_secret ? secret.ptr : NULL, f->verifier);
+  OPENSSL_cleanse(secret.ptr, secret.len);
+  dynbuf_free(&secret);
+  f->lh = lh;
+  f->page = pg;
+  if (rc == 0)
+    rc = curlloop_request(&lh->curl, "POST", cc.token_url, headers, body.ptr, body.len,
+                          (long)lh->cfg->provider_timeout_s * 1000, OAUTH2_RESPONSE_MAX, on_token, f, &f->req);
+  OPENSSL_cleanse(body.ptr, body.len);
+  dynbuf_free(&body);
+  OPENSSL_cleanse(code, sizeof code);
+  if (rc != 0) {
+    answer_refused(pg, 502, "The provider could not be reached.");
+    flow_free(f);
+    return;
+  }
+  f->prev = NULL;
+  f->next = lh->exchanging;
+  if (lh->exchanging != NULL)
+    lh->exchanging->prev = f;
+  lh->exchanging = f;
+}
+
+static void on_page(void *ctx, pausehub_page *pg) {
+  linkhost_t *lh = ctx;
+  if (http_starts_with(pg->target, strlen(pg->target), LINKSVC_PATH_PREFIX)) {
+    serve_link(lh, pg);
+  } else if (http_starts_with(pg->target, strlen(pg->target), LINKHOST_CALLBACK_PATH) &&
+             (pg->target[strlen(LINKHOST_CALLBACK_PATH)] == '?' ||
+              pg->target[strlen(LINKHOST_CALLBACK_PATH)] == '\0')) {
+    serve_callback(lh, pg);
+  } else {
+    linkpage_render_unknown(&pg->html);
+    answer_html(pg, 404);
+  }
+}
+
+/* ---- metrics ---- */
+
+int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
+  char buf[2048];
+  size_t npending;
+  size_t nlinks;
+  size_t dropped;
+  size_t exchanging = 0;
+  const linkhost_flow *f;
+  int n;
+  uv_mutex_lock(&lh->hub->lock);
+  npending = lh->hub->links.npending;
+  nlinks = lh->hub->links.nlinks;
+  dropped = lh->hub->journal_dropped;
+  uv_mutex_unlock(&lh->hub->lock);
+  for (f = lh->exchanging; f != NULL; f = f->next)
+    exchanging++;
+  n = snprintf(buf, sizeof buf,
+               "# HELP authrelay_links_pending Link tokens waiting to be used.\n"
+               "# TYPE authrelay_links_pending gauge\nauthrelay_links_pending %zu\n"
+               "# HELP authrelay_links_known Link tokens known, pending or ended recently.\n"
+               "# TYPE authrelay_links_known gauge\nauthrelay_links_known %zu\n"
+               "# HELP authrelay_links_completed_total Links completed, by connector auth.\n"
+               "# TYPE authrelay_links_completed_total counter\n"
+               "authrelay_links_completed_total{auth=\"api_key\"} %llu\n"
+               "authrelay_links_completed_total{auth=\"oauth2\"} %llu\n"
+               "# HELP authrelay_link_store_writes_total Link changes written to SQLite.\n"
+               "# TYPE authrelay_link_store_writes_total counter\nauthrelay_link_store_writes_total %llu\n"
+               "# HELP authrelay_link_store_errors_total Link changes SQLite refused, or lost to a full queue.\n"
+               "# TYPE authrelay_link_store_errors_total counter\nauthrelay_link_store_errors_total %llu\n"
+               "# HELP authrelay_oauth_flows_waiting OAuth2 sign-ins sent to a provider, not back yet.\n"
+               "# TYPE authrelay_oauth_flows_waiting gauge\nauthrelay_oauth_flows_waiting %zu\n"
+               "# HELP authrelay_oauth_exchanges_active OAuth2 code exchanges in flight.\n"
+               "# TYPE authrelay_oauth_exchanges_active gauge\nauthrelay_oauth_exchanges_active %zu\n"
+               "# HELP authrelay_oauth_exchange_failures_total OAuth2 code exchanges that failed.\n"
+               "# TYPE authrelay_oauth_exchange_failures_total counter\nauthrelay_oauth_exchange_failures_total %llu\n",
+               npending, nlinks, (unsigned long long)lh->completed[CATALOG_API_KEY],
+               (unsigned long long)lh->completed[CATALOG_OAUTH2], (unsigned long long)lh->stored_links,
+               (unsigned long long)(lh->store_errors + dropped), lh->nflows, exchanging,
+               (unsigned long long)lh->provider_failures);
+  return dynbuf_add(out, buf, (size_t)n);
+}
+
+/* ---- open and close ---- */
+
+/* The owner key: admin_key, or data_dir/owner.key, or a new one. */
+static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
+  const config_t *cfg = lh->cfg;
+  char path[4200];
+  struct stat st;
+  ssize_t n;
+  int fd;
+  if (cfg->admin_key[0] != '\0') {
+    snprintf(lh->owner_key, sizeof lh->owner_key, "%s", cfg->admin_key);
+    return 0;
+  }
+  snprintf(path, sizeof path, "%s/%s", cfg->data_dir, LINKHOST_OWNER_KEY_FILE);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    n = fstat(fd, &st) == 0 && (st.st_mode & 077) == 0 ? read(fd, lh->owner_key, sizeof lh->owner_key - 1) : -1;
+    close(fd);
+    if (n <= 0) {
+      snprintf(err, errlen, "%s must be a non-empty file readable by its owner only", path);
+      return -EACCES;
+    }
+    lh->owner_key[n] = '\0';
+    lh->owner_key[strcspn(lh->owner_key, "\r\n")] = '\0';
+    return 0;
+  }
+  memcpy(lh->owner_key, "ark_", 4);
+  if (secretbox_random_hex(lh->owner_key + 4, 24) != 0) {
+    snprintf(err, errlen, "no random source for the owner key");
+    return -EIO;
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 || write(fd, lh->owner_key, strlen(lh->owner_key)) != (ssize_t)strlen(lh->owner_key) ||
+      fsync(fd) != 0) {
+    if (fd >= 0)
+      close(fd);
+    snprintf(err, errlen, "cannot write %s", path);
+    return -EIO;
+  }
+  close(fd);
+  /* Shown once, on stdout and not in the log (secrets never go there). */
+  printf("authrelay: generated the control API owner key (kept in %s, shown once): %s\n", path, lh->owner_key);
+  fflush(stdout);
+  return 0;
+}
+
+int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, pausehub_t *hub, char *err,
+                  size_t errlen) {
+  unsigned char key[SECRETBOX_KEY_BYTES];
+  uint64_t now = linkhost_now_ms();
+  int rc;
+  memset(lh, 0, sizeof *lh);
+  lh->loop = loop;
+  lh->cfg = cfg;
+  lh->hub = hub;
+  if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+    snprintf(err, errlen, "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
+    return -EIO;
+  }
+  rc = load_owner_key(lh, err, errlen);
+  if (rc != 0)
+    return rc;
+  rc = catalog_load(&lh->catalog, cfg->connectors, err, errlen);
+  if (rc != 0)
+    return rc;
+  rc = secretbox_key_load(key, cfg->secret_key, cfg->data_dir, err, errlen);
+  if (rc == 0)
+    rc = linkstore_open(&lh->store, cfg->data_dir, key, err, errlen);
+  OPENSSL_cleanse(key, sizeof key);
+  if (rc != 0) {
+    catalog_free(&lh->catalog);
+    return rc;
+  }
+  /* Links of the last link TTL (and of the retention after it) come back:
+   * pending ones work again, ended ones say "already used". */
+  (void)linkstore_link_prune(&lh->store, now - (uint64_t)LINKSVC_DEFAULT_RETAIN_S * 1000);
+  rc = linkstore_link_each(&lh->store, now - (uint64_t)LINKSVC_LINK_TTL_MAX_S * 1000 -
+                                           (uint64_t)LINKSVC_DEFAULT_RETAIN_S * 1000,
+                           restore_one, lh);
+  if (rc == 0)
+    rc = curlloop_init(&lh->curl, loop);
+  if (rc == 0) {
+    lh->curl_open = 1;
+    rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
+  }
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot start the link service (%d)", rc);
+    if (lh->curl_open)
+      curlloop_close(&lh->curl, NULL);
+    linkstore_close(&lh->store);
+    catalog_free(&lh->catalog);
+    return rc;
+  }
+  return 0;
+}
+
+void linkhost_close(linkhost_t *lh) {
+  pausehub_detach(lh->hub);
+  while (lh->flows != NULL) {
+    linkhost_flow *f = lh->flows;
+    lh->flows = f->next;
+    flow_free(f);
+  }
+  if (lh->curl_open) {
+    lh->curl_open = 0;
+    curlloop_close(&lh->curl, NULL); /* cancels exchanges in flight: no callbacks */
+  }
+  while (lh->exchanging != NULL) {
+    linkhost_flow *f = lh->exchanging;
+    lh->exchanging = f->next;
+    pausehub_page_free(f->page); /* the workers have stopped: nobody waits for it */
+    flow_free(f);
+  }
+  linkstore_close(&lh->store);
+  catalog_free(&lh->catalog);
+  OPENSSL_cleanse(lh->owner_key, sizeof lh->owner_key);
+}

@@ -1,0 +1,186 @@
+/* linkstore: what the embedded link service keeps on disk, in SQLite.
+ *
+ * One file, <data_dir>/authrelay.db, in WAL mode with synchronous=NORMAL
+ * (a committed change survives kill -9 of the process; a power cut may lose
+ * the last transactions, never the file). The schema has a version table and
+ * numbered migrations applied in order at open, each in its own transaction.
+ *
+ * Tables: registered_users, app_credentials (client_secret sealed with
+ * secretbox), credentials (a user's connected account per connector,
+ * sealed), links (link tokens and their state), callback_origins,
+ * oauth_apps (client secret stored as a SHA-256 hash) and oauth_tokens
+ * (bearer tokens, stored as hashes).
+ *
+ * This is the store interface of DESIGN.md "Planned next": callers see
+ * structs and error codes, not SQL, so another store (PostgreSQL) can take
+ * its place. It is used from the control loop's thread only (not
+ * thread-safe); each call is one short transaction on a local file.
+ *
+ * Errors: 0, -ENOENT (no such row), -EEXIST (a uniqueness rule), -EIO (SQLite
+ * failed; logged), -ENOMEM.
+ */
+#ifndef AUTHRELAY_LINKSTORE_H
+#define AUTHRELAY_LINKSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dynbuf.h"
+#include "secretbox.h"
+
+#define LINKSTORE_FILE "authrelay.db"
+#define LINKSTORE_ID_LEN 36          /* a UUID */
+#define LINKSTORE_TEXT_MAX 255       /* most names and ids */
+
+typedef struct sqlite3 sqlite3;
+
+typedef struct linkstore_t {
+  sqlite3 *db;
+  unsigned char key[SECRETBOX_KEY_BYTES]; /* seals secrets; wiped at close */
+  int schema_version;                     /* after migrations */
+} linkstore_t;
+
+typedef struct linkstore_user {
+  char id[LINKSTORE_ID_LEN + 1];
+  char origin_user_id[LINKSTORE_TEXT_MAX + 2]; /* up to 256 bytes: an identity header value */
+  char origin_user_name[LINKSTORE_TEXT_MAX + 2];
+  int has_group;                       /* shared_credential_group is set */
+  char company_id[LINKSTORE_TEXT_MAX + 1];
+  char company_name[LINKSTORE_TEXT_MAX + 1];
+  char user_type[8];                   /* "HUMAN" or "SYSTEM" */
+  int is_test;
+  uint64_t created_ms;
+} linkstore_user;
+
+typedef struct linkstore_app_credential {
+  char id[LINKSTORE_ID_LEN + 1];
+  char connector_slug[LINKSTORE_TEXT_MAX + 1];
+  char client_id[LINKSTORE_TEXT_MAX + 1];
+  int has_secret;                      /* a client_secret is stored (never shown) */
+  int has_external_id;
+  char external_id[LINKSTORE_TEXT_MAX + 1];
+  int is_global_default;
+  uint64_t created_ms;
+  uint64_t modified_ms;
+} linkstore_app_credential;
+
+typedef struct linkstore_oauth_app {
+  char id[LINKSTORE_ID_LEN + 1];
+  char name[101];
+  char description[501];
+  char redirect_uri[2049];
+  char scopes[512];                    /* space-separated */
+  char client_id[LINKSTORE_TEXT_MAX + 1];
+  uint64_t created_ms;
+} linkstore_oauth_app;
+
+/* A link as stored (the live copy is in linksvc). */
+typedef struct linkstore_link {
+  char token[64];
+  char user[LINKSTORE_TEXT_MAX + 2];   /* origin_user_id (up to 256 bytes) */
+  char connector[LINKSTORE_TEXT_MAX + 1];
+  char callback_url[2049];             /* "" when none */
+  char state[LINKSTORE_TEXT_MAX + 1];  /* the caller's state, "" when none */
+  int status;                          /* linksvc_state */
+  int pinned;                          /* minted by the API: outlives its waiters */
+  uint64_t created_ms;
+  uint64_t expires_ms;
+  uint64_t ended_ms;
+} linkstore_link;
+
+/* Opens (creating) data_dir/authrelay.db and migrates it; key is copied.
+ * Returns 0 or a negative error with a one-line message in err. */
+int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char key[SECRETBOX_KEY_BYTES],
+                   char *err, size_t errlen);
+
+/* Closes the database and wipes the key. Safe on a zeroed or closed store. */
+void linkstore_close(linkstore_t *st);
+
+/* ---- registered users ---- */
+
+/* Inserts u (id generated into u->id, created_ms set). -EEXIST when
+ * origin_user_id is taken: *u is then filled with the existing user. */
+int linkstore_user_create(linkstore_t *st, linkstore_user *u, uint64_t now_ms);
+int linkstore_user_get(linkstore_t *st, const char *id, linkstore_user *u);
+int linkstore_user_by_origin(linkstore_t *st, const char *origin_user_id, linkstore_user *u);
+/* Writes u's mutable fields (name, group, user_type, is_test) to row u->id. */
+int linkstore_user_update(linkstore_t *st, const linkstore_user *u);
+/* Deletes the user, its connected credentials and its links. */
+int linkstore_user_delete(linkstore_t *st, const char *id);
+/* Calls cb for each user (filtered by origin_user_id when not NULL), oldest
+ * first, skipping offset and stopping after limit; *total: all that match. */
+int linkstore_user_list(linkstore_t *st, const char *origin_user_id, size_t offset, size_t limit,
+                        int (*cb)(void *ctx, const linkstore_user *u), void *ctx, size_t *total);
+/* Calls cb with each connector slug the user has a credential for. */
+int linkstore_user_connectors(linkstore_t *st, const char *origin_user_id,
+                              int (*cb)(void *ctx, const char *slug), void *ctx);
+
+/* ---- application credentials (OAuth client of a connector) ---- */
+
+/* Inserts c (id, times generated); secret (may be NULL) is sealed. When
+ * c->is_global_default, the connector's other credentials lose the flag.
+ * -EEXIST: (connector_slug, external_id) taken. */
+int linkstore_app_create(linkstore_t *st, linkstore_app_credential *c, const char *secret,
+                         uint64_t now_ms);
+int linkstore_app_get(linkstore_t *st, const char *id, linkstore_app_credential *c);
+/* Writes client_id, external_id and is_global_default of row c->id; when
+ * set_secret, secret (NULL: none) replaces the stored one. */
+int linkstore_app_update(linkstore_t *st, linkstore_app_credential *c, int set_secret,
+                         const char *secret, uint64_t now_ms);
+int linkstore_app_delete(linkstore_t *st, const char *id);
+int linkstore_app_list(linkstore_t *st, const char *connector_slug,
+                       int (*cb)(void *ctx, const linkstore_app_credential *c), void *ctx);
+/* The credential the Link page uses for a connector: the one whose
+ * external_id matches (when external_id is not NULL), else the global
+ * default, else the only one. Its secret (when any) is appended to secret. */
+int linkstore_app_for(linkstore_t *st, const char *connector_slug, const char *external_id,
+                      linkstore_app_credential *c, dynbuf *secret);
+
+/* ---- connected credentials ---- */
+
+/* Stores (sealed) the credential of user for connector, replacing any.
+ * kind: "api_key" or "oauth2". */
+int linkstore_credential_put(linkstore_t *st, const char *user, const char *connector,
+                             const char *kind, const char *secret, size_t len, uint64_t now_ms);
+/* Appends the credential's plaintext to out (wipe it after use). */
+int linkstore_credential_get(linkstore_t *st, const char *user, const char *connector, dynbuf *out);
+
+/* ---- links ---- */
+
+/* Inserts or replaces link l (by token). */
+int linkstore_link_put(linkstore_t *st, const linkstore_link *l);
+/* Sets status and ended_ms of token. */
+int linkstore_link_end(linkstore_t *st, const char *token, int status, uint64_t ended_ms);
+/* Calls cb for every link created after since_ms, oldest first. */
+int linkstore_link_each(linkstore_t *st, uint64_t since_ms,
+                        int (*cb)(void *ctx, const linkstore_link *l), void *ctx);
+/* Deletes links that ended before before_ms. */
+int linkstore_link_prune(linkstore_t *st, uint64_t before_ms);
+
+/* ---- callback origins ---- */
+int linkstore_origin_add(linkstore_t *st, const char *origin, uint64_t now_ms);
+int linkstore_origin_delete(linkstore_t *st, const char *origin);
+/* 0 when origin (scheme://host[:port], normalised by the caller) is allowed. */
+int linkstore_origin_allowed(linkstore_t *st, const char *origin);
+int linkstore_origin_list(linkstore_t *st, int (*cb)(void *ctx, const char *origin, uint64_t created_ms),
+                          void *ctx);
+
+/* ---- OAuth applications and their tokens ---- */
+
+/* Inserts a (id, client_id, created_ms generated); only secret_hash is kept
+ * of its secret. -EEXIST: name taken. */
+int linkstore_oauth_app_create(linkstore_t *st, linkstore_oauth_app *a, const char *secret_hash,
+                               uint64_t now_ms);
+int linkstore_oauth_app_list(linkstore_t *st, int (*cb)(void *ctx, const linkstore_oauth_app *a),
+                             void *ctx);
+int linkstore_oauth_app_delete(linkstore_t *st, const char *id);
+/* The app of client_id whose secret hashes to secret_hash. */
+int linkstore_oauth_app_check(linkstore_t *st, const char *client_id, const char *secret_hash,
+                              linkstore_oauth_app *a);
+int linkstore_oauth_token_put(linkstore_t *st, const char *token_hash, const char *app_id,
+                              const char *scopes, uint64_t expires_ms);
+/* The scopes (into scopes, cap bytes) of an unexpired token. */
+int linkstore_oauth_token_get(linkstore_t *st, const char *token_hash, uint64_t now_ms, char *scopes,
+                              size_t cap);
+
+#endif

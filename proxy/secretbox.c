@@ -1,0 +1,212 @@
+/* secretbox: AES-256-GCM sealing, hashes and random ids. See secretbox.h. */
+#include "secretbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#define FORMAT_V1 0x01
+#define NONCE_BYTES 12
+#define TAG_BYTES 16
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static int parse_hex_key(const char *hex, unsigned char key[SECRETBOX_KEY_BYTES]) {
+  size_t i;
+  if (strlen(hex) != 2 * SECRETBOX_KEY_BYTES)
+    return -EINVAL;
+  for (i = 0; i < SECRETBOX_KEY_BYTES; i++) {
+    int hi = hex_value(hex[2 * i]);
+    int lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return -EINVAL;
+    key[i] = (unsigned char)(hi * 16 + lo);
+  }
+  return 0;
+}
+
+/* Reads exactly len bytes of fd. */
+static int read_all(int fd, unsigned char *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, buf + got, len - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -EIO;
+    got += (size_t)n;
+  }
+  return 0;
+}
+
+int secretbox_key_load(unsigned char key[SECRETBOX_KEY_BYTES], const char *hex, const char *data_dir,
+                       char *err, size_t errlen) {
+  char path[4200];
+  struct stat st;
+  int fd;
+  int rc;
+  if (hex != NULL && hex[0] != '\0') {
+    if (parse_hex_key(hex, key) != 0) {
+      snprintf(err, errlen, "secret_key must be %d hex digits", 2 * SECRETBOX_KEY_BYTES);
+      return -EINVAL;
+    }
+    return 0;
+  }
+  snprintf(path, sizeof path, "%s/%s", data_dir, SECRETBOX_KEY_FILE);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+      close(fd);
+      snprintf(err, errlen, "%s must be readable by its owner only (chmod 600)", path);
+      return -EACCES;
+    }
+    rc = st.st_size == SECRETBOX_KEY_BYTES ? read_all(fd, key, SECRETBOX_KEY_BYTES) : -EIO;
+    close(fd);
+    if (rc != 0)
+      snprintf(err, errlen, "%s must hold exactly %d bytes", path, SECRETBOX_KEY_BYTES);
+    return rc;
+  }
+  if (errno != ENOENT) {
+    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    return -EIO;
+  }
+  if (RAND_bytes(key, SECRETBOX_KEY_BYTES) != 1) {
+    snprintf(err, errlen, "no random source for a secret key");
+    return -EIO;
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    return -EIO;
+  }
+  rc = write(fd, key, SECRETBOX_KEY_BYTES) == SECRETBOX_KEY_BYTES && fsync(fd) == 0 ? 0 : -EIO;
+  close(fd);
+  if (rc != 0) {
+    unlink(path);
+    snprintf(err, errlen, "cannot write %s", path);
+  }
+  return rc;
+}
+
+int secretbox_seal(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad, const void *plain,
+                   size_t len, dynbuf *out) {
+  EVP_CIPHER_CTX *ctx;
+  unsigned char *p = malloc(len + SECRETBOX_OVERHEAD);
+  int n = 0;
+  int ok;
+  int rc;
+  if (p == NULL)
+    return -ENOMEM;
+  p[0] = FORMAT_V1;
+  ctx = EVP_CIPHER_CTX_new();
+  ok = ctx != NULL && RAND_bytes(p + 1, NONCE_BYTES) == 1 &&
+       EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_BYTES, NULL) == 1 &&
+       EVP_EncryptInit_ex(ctx, NULL, NULL, key, p + 1) == 1 &&
+       EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
+       EVP_EncryptUpdate(ctx, p + 1 + NONCE_BYTES, &n, plain, (int)len) == 1 &&
+       EVP_EncryptFinal_ex(ctx, p + 1 + NONCE_BYTES + n, &n) == 1 &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, p + 1 + NONCE_BYTES + len) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  rc = ok ? dynbuf_add(out, p, len + SECRETBOX_OVERHEAD) : -EIO;
+  free(p);
+  return rc;
+}
+
+int secretbox_open(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad, const void *sealed,
+                   size_t len, dynbuf *out) {
+  const unsigned char *s = sealed;
+  EVP_CIPHER_CTX *ctx;
+  unsigned char *plain;
+  size_t plain_len;
+  unsigned char tag[TAG_BYTES];
+  int n = 0;
+  int ok;
+  int rc;
+  if (len < SECRETBOX_OVERHEAD || s[0] != FORMAT_V1)
+    return -EBADMSG;
+  plain_len = len - SECRETBOX_OVERHEAD;
+  plain = malloc(plain_len + 1);
+  if (plain == NULL)
+    return -ENOMEM;
+  memcpy(tag, s + 1 + NONCE_BYTES + plain_len, TAG_BYTES);
+  ctx = EVP_CIPHER_CTX_new();
+  ok = ctx != NULL && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_BYTES, NULL) == 1 &&
+       EVP_DecryptInit_ex(ctx, NULL, NULL, key, s + 1) == 1 &&
+       EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
+       EVP_DecryptUpdate(ctx, plain, &n, s + 1 + NONCE_BYTES, (int)plain_len) == 1 &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tag) == 1 &&
+       EVP_DecryptFinal_ex(ctx, plain + n, &n) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  rc = ok ? dynbuf_add(out, plain, plain_len) : -EBADMSG;
+  OPENSSL_cleanse(plain, plain_len + 1);
+  free(plain);
+  return rc;
+}
+
+void secretbox_sha256_hex(const void *data, size_t len, char out[65]) {
+  static const char digits[] = "0123456789abcdef";
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  size_t i;
+  SHA256(data, len, md);
+  for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+    out[2 * i] = digits[md[i] >> 4];
+    out[2 * i + 1] = digits[md[i] & 15];
+  }
+  out[64] = '\0';
+}
+
+int secretbox_random_hex(char *out, size_t nbytes) {
+  static const char digits[] = "0123456789abcdef";
+  unsigned char buf[64];
+  size_t i;
+  if (nbytes > sizeof buf || RAND_bytes(buf, (int)nbytes) != 1)
+    return -EIO;
+  for (i = 0; i < nbytes; i++) {
+    out[2 * i] = digits[buf[i] >> 4];
+    out[2 * i + 1] = digits[buf[i] & 15];
+  }
+  out[2 * nbytes] = '\0';
+  return 0;
+}
+
+int secretbox_uuid(char out[37]) {
+  static const char digits[] = "0123456789abcdef";
+  unsigned char b[16];
+  size_t i;
+  size_t o = 0;
+  if (RAND_bytes(b, sizeof b) != 1)
+    return -EIO;
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  for (i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out[o++] = '-';
+    out[o++] = digits[b[i] >> 4];
+    out[o++] = digits[b[i] & 15];
+  }
+  out[o] = '\0';
+  return 0;
+}
+
+int secretbox_equal(const void *a, const void *b, size_t len) {
+  return CRYPTO_memcmp(a, b, len) == 0;
+}

@@ -1,0 +1,60 @@
+/* secretbox: secrets at rest, and the random names the link service hands out.
+ *
+ * The link service stores OAuth client secrets and users' connected
+ * credentials in SQLite (linkstore.h). They are sealed here first with
+ * AES-256-GCM (libcrypto), so the database file never holds them in clear:
+ *
+ *   sealed = 0x01 (format) | 12-byte random nonce | ciphertext | 16-byte tag
+ *
+ * The caller passes associated data naming the row (e.g. "app_credential:"
+ * + id), so a sealed value copied into another row does not open. The key is
+ * 32 bytes: from secret_key (64 hex digits; env AUTHRELAY_SECRET_KEY) or
+ * from <data_dir>/secret.key, generated with mode 0600 on first run.
+ *
+ * Also here: SHA-256 in hex (OAuth application secrets and access tokens are
+ * stored only as hashes), random hex strings and UUIDv4 ids.
+ */
+#ifndef AUTHRELAY_SECRETBOX_H
+#define AUTHRELAY_SECRETBOX_H
+
+#include <stddef.h>
+
+#include "dynbuf.h"
+
+#define SECRETBOX_KEY_BYTES 32
+#define SECRETBOX_OVERHEAD (1 + 12 + 16) /* format byte, nonce, tag */
+#define SECRETBOX_KEY_FILE "secret.key"
+
+/* Fills key from hex (64 hex digits) when hex is not empty, else from
+ * data_dir/secret.key, creating it (0600, 32 random bytes) when absent.
+ * data_dir must exist. Returns 0, or -EINVAL / -EIO / -EACCES with a
+ * one-line message in err (never the key). */
+int secretbox_key_load(unsigned char key[SECRETBOX_KEY_BYTES], const char *hex, const char *data_dir,
+                       char *err, size_t errlen);
+
+/* Appends the sealed form of plain[0, len) to out, bound to aad (a
+ * NUL-terminated string, borrowed). Returns 0, -EIO or a dynbuf error. */
+int secretbox_seal(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad, const void *plain,
+                   size_t len, dynbuf *out);
+
+/* Appends the plaintext of sealed[0, len) to out (not NUL-terminated; an
+ * empty plaintext appends nothing). Returns 0, or -EBADMSG
+ * when it is not a sealed value, was sealed with another key or aad, or was
+ * changed. The caller wipes out (OPENSSL_cleanse) when done with it. */
+int secretbox_open(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad, const void *sealed,
+                   size_t len, dynbuf *out);
+
+/* out: 64 lower-case hex digits of SHA-256(data[0, len)), NUL-terminated. */
+void secretbox_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* out: 2 * nbytes random lower-case hex digits, NUL-terminated (out holds
+ * 2 * nbytes + 1). Returns 0 or -EIO (no random source). */
+int secretbox_random_hex(char *out, size_t nbytes);
+
+/* out: a random UUID (version 4), lower case. Returns 0 or -EIO. */
+int secretbox_uuid(char out[37]);
+
+/* 1 when a[0, len) equals b[0, len), in time independent of the contents. */
+int secretbox_equal(const void *a, const void *b, size_t len);
+
+#endif

@@ -1,0 +1,829 @@
+/* test_linkstore: the link service's SQLite store (proxy/linkstore.c), on
+ * disk in a mkdtemp() directory.
+ *
+ * Covers: open creates authrelay.db in WAL mode and migrates it to schema
+ * version 1, reopening is idempotent and keeps the data, a newer schema is
+ * refused; registered users (create, duplicate origin_user_id -> -EEXIST
+ * with the existing user filled in, get, by_origin, update of the mutable
+ * fields only, list with paging, filter and total, delete taking the user's
+ * credentials and links with it); application credentials (create with and
+ * without a secret, (connector_slug, external_id) uniqueness with NULL
+ * external ids colliding too, one global default per connector, app_for
+ * picking and decrypting, update with and without set_secret, list,
+ * delete); connected credentials (round trip, replace, binary values); that
+ * no secret is ever in clear in the database or its WAL file, and that a
+ * sealed value moved to another row, or read with another key, does not
+ * open; links (put, end, each, prune); callback origins; OAuth applications
+ * (check with the right and wrong secret hash) and their tokens (expiry,
+ * deletion with their app).
+ */
+#define _GNU_SOURCE /* memmem */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "linkstore.h"
+#include "unit.h"
+
+#define T0 1767225600000ull /* 2026-01-01T00:00:00Z */
+
+static char dir[] = "/tmp/test_linkstore.XXXXXX";
+static char dbpath[128];
+static char walpath[128];
+static char err[512];
+static unsigned char key[SECRETBOX_KEY_BYTES];
+static linkstore_t st;
+
+/* ---- helpers ---- */
+
+static void open_store(void) {
+  err[0] = '\0';
+  if (linkstore_open(&st, dir, key, err, sizeof err) != 0) {
+    fprintf(stderr, "linkstore_open: %s\n", err);
+    exit(2);
+  }
+}
+
+/* Appends the whole file at p to out (nothing when it does not exist). */
+static void slurp(const char *p, dynbuf *out) {
+  char buf[65536];
+  size_t n;
+  FILE *f = fopen(p, "rb");
+  if (f == NULL)
+    return;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    if (dynbuf_add(out, buf, n) != 0)
+      break;
+  fclose(f);
+}
+
+/* 1 when s occurs in the bytes of authrelay.db or authrelay.db-wal. */
+static int on_disk(const char *s) {
+  dynbuf b;
+  int found;
+  dynbuf_init(&b, (size_t)1 << 30);
+  slurp(dbpath, &b);
+  slurp(walpath, &b);
+  found = b.ptr != NULL && memmem(b.ptr, b.len, s, strlen(s)) != NULL;
+  dynbuf_free(&b);
+  return found;
+}
+
+/* Runs sql on the store's database directly (to tamper with rows). */
+static int exec(const char *sql) {
+  char *msg = NULL;
+  int rc = sqlite3_exec(st.db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK)
+    fprintf(stderr, "  sql: %s: %s\n", sql, msg != NULL ? msg : "?");
+  sqlite3_free(msg);
+  return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The integer the query returns, or -1. */
+static long long query_int(const char *sql) {
+  sqlite3_stmt *stmt = NULL;
+  long long v = -1;
+  if (sqlite3_prepare_v2(st.db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+    v = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return v;
+}
+
+static int uuid_ok(const char *s) {
+  size_t i;
+  if (strlen(s) != 36)
+    return 0;
+  for (i = 0; i < 36; i++) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-')
+        return 0;
+    } else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static linkstore_user new_user(const char *origin, const char *name) {
+  linkstore_user u;
+  memset(&u, 0, sizeof u);
+  snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", origin);
+  snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", name);
+  snprintf(u.user_type, sizeof u.user_type, "HUMAN");
+  return u;
+}
+
+/* ---- open and migrations ---- */
+
+static void open_and_migrate(void) {
+  struct stat sb;
+  linkstore_user u;
+  linkstore_t zero;
+  sqlite3_stmt *stmt = NULL;
+  char mode[16] = "";
+
+  CHECK(stat(dbpath, &sb) != 0); /* not there before */
+  err[0] = '\0';
+  CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0);
+  CHECK(st.db != NULL);
+  CHECK(stat(dbpath, &sb) == 0 && S_ISREG(sb.st_mode));
+  CHECK(st.schema_version == 1);
+  CHECK(query_int("SELECT version FROM schema_version") == 1);
+  CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
+  CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                  "('registered_users', 'app_credentials', 'credentials', 'links', "
+                  "'callback_origins', 'oauth_apps', 'oauth_tokens')") == 7);
+  if (sqlite3_prepare_v2(st.db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  CHECK(strcmp(mode, "wal") == 0);
+  u = new_user("persisted-user", "P");
+  CHECK(linkstore_user_create(&st, &u, T0) == 0);
+  linkstore_close(&st);
+  CHECK(st.db == NULL);
+  linkstore_close(&st); /* twice: harmless */
+
+  /* reopening migrates nothing and keeps the rows */
+  CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0);
+  CHECK(st.schema_version == 1);
+  CHECK(query_int("SELECT version FROM schema_version") == 1);
+  CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
+  CHECK(linkstore_user_by_origin(&st, "persisted-user", &u) == 0);
+  CHECK(linkstore_user_delete(&st, u.id) == 0);
+
+  /* a database from a newer authrelay is refused */
+  CHECK(exec("UPDATE schema_version SET version = 99") == 0);
+  linkstore_close(&st);
+  err[0] = '\0';
+  CHECK(linkstore_open(&st, dir, key, err, sizeof err) == -EINVAL);
+  CHECK(strstr(err, "99") != NULL);
+  CHECK(st.db == NULL);
+  /* put it back (the file is the test's) */
+  {
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 1", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0 && st.schema_version == 1);
+  linkstore_close(&st);
+
+  /* a data dir that does not exist */
+  {
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/nope", dir);
+    err[0] = '\0';
+    CHECK(linkstore_open(&st, missing, key, err, sizeof err) < 0);
+    CHECK(err[0] != '\0' && st.db == NULL);
+  }
+  memset(&zero, 0, sizeof zero);
+  linkstore_close(&zero); /* a zeroed store: harmless */
+  CHECK(zero.db == NULL);
+}
+
+/* ---- registered users ---- */
+
+typedef struct collected {
+  char origin[8][LINKSTORE_TEXT_MAX + 2];
+  int n;
+  int stop_after; /* 0: never */
+} collected;
+
+static int collect_user(void *ctx, const linkstore_user *u) {
+  collected *c = ctx;
+  if (c->n < 8)
+    snprintf(c->origin[c->n], sizeof c->origin[0], "%s", u->origin_user_id);
+  c->n++;
+  return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+static int collect_slug(void *ctx, const char *slug) {
+  collected *c = ctx;
+  if (c->n < 8)
+    snprintf(c->origin[c->n], sizeof c->origin[0], "%s", slug);
+  c->n++;
+  return 0;
+}
+
+static int count_link(void *ctx, const linkstore_link *l) {
+  collected *c = ctx;
+  if (c->n < 8)
+    snprintf(c->origin[c->n], sizeof c->origin[0], "%s", l->token);
+  c->n++;
+  return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+static linkstore_link new_link(const char *token, const char *user, const char *connector,
+                               uint64_t created) {
+  linkstore_link l;
+  memset(&l, 0, sizeof l);
+  snprintf(l.token, sizeof l.token, "%s", token);
+  snprintf(l.user, sizeof l.user, "%s", user);
+  snprintf(l.connector, sizeof l.connector, "%s", connector);
+  l.status = 0;
+  l.created_ms = created;
+  l.expires_ms = created + 1800000;
+  return l;
+}
+
+static void users(void) {
+  linkstore_user a, dup, g, b;
+  collected c;
+  size_t total = 0;
+  const char *names[] = {"bob", "carol", "dave", "erin"};
+  linkstore_link l;
+  dynbuf out;
+  int i;
+  open_store();
+
+  a = new_user("alice@example.com", "Alice");
+  CHECK(linkstore_user_create(&st, &a, T0) == 0);
+  CHECK(uuid_ok(a.id));
+  CHECK(a.created_ms == T0);
+
+  /* the same origin_user_id: -EEXIST, and the existing user */
+  dup = new_user("alice@example.com", "Someone else");
+  CHECK(linkstore_user_create(&st, &dup, T0 + 1) == -EEXIST);
+  CHECK(strcmp(dup.id, a.id) == 0);
+  CHECK(strcmp(dup.origin_user_name, "Alice") == 0);
+  CHECK(dup.created_ms == T0);
+
+  /* get, by_origin */
+  memset(&g, 0, sizeof g);
+  CHECK(linkstore_user_get(&st, a.id, &g) == 0);
+  CHECK(strcmp(g.id, a.id) == 0 && strcmp(g.origin_user_id, "alice@example.com") == 0);
+  CHECK(strcmp(g.origin_user_name, "Alice") == 0 && strcmp(g.user_type, "HUMAN") == 0);
+  CHECK(g.has_group == 0 && g.is_test == 0 && g.created_ms == T0);
+  memset(&g, 0, sizeof g);
+  CHECK(linkstore_user_by_origin(&st, "alice@example.com", &g) == 0 && strcmp(g.id, a.id) == 0);
+  CHECK(linkstore_user_get(&st, "00000000-0000-4000-8000-000000000000", &g) == -ENOENT);
+  CHECK(linkstore_user_by_origin(&st, "ALICE@example.com", &g) == -ENOENT);
+
+  /* update: the mutable fields, not origin_user_id */
+  g = a;
+  snprintf(g.origin_user_name, sizeof g.origin_user_name, "Alice B.");
+  g.has_group = 1;
+  snprintf(g.company_id, sizeof g.company_id, "acme-1");
+  snprintf(g.company_name, sizeof g.company_name, "Acme");
+  snprintf(g.user_type, sizeof g.user_type, "SYSTEM");
+  g.is_test = 1;
+  snprintf(g.origin_user_id, sizeof g.origin_user_id, "mallory");
+  CHECK(linkstore_user_update(&st, &g) == 0);
+  memset(&g, 0, sizeof g);
+  CHECK(linkstore_user_get(&st, a.id, &g) == 0);
+  CHECK(strcmp(g.origin_user_name, "Alice B.") == 0);
+  CHECK(g.has_group == 1 && strcmp(g.company_id, "acme-1") == 0 && strcmp(g.company_name, "Acme") == 0);
+  CHECK(strcmp(g.user_type, "SYSTEM") == 0 && g.is_test == 1);
+  CHECK(strcmp(g.origin_user_id, "alice@example.com") == 0);
+  CHECK(g.created_ms == T0);
+  CHECK(linkstore_user_by_origin(&st, "mallory", &b) == -ENOENT);
+  /* dropping the group */
+  g.has_group = 0;
+  CHECK(linkstore_user_update(&st, &g) == 0);
+  CHECK(linkstore_user_get(&st, a.id, &g) == 0 && g.has_group == 0 && g.company_id[0] == '\0');
+  /* an unknown id */
+  snprintf(g.id, sizeof g.id, "00000000-0000-4000-8000-000000000000");
+  CHECK(linkstore_user_update(&st, &g) == -ENOENT);
+
+  /* list: oldest first, paging, filter, total */
+  for (i = 0; i < 4; i++) {
+    b = new_user(names[i], names[i]);
+    CHECK(linkstore_user_create(&st, &b, T0 + 10 + (uint64_t)i) == 0);
+  }
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_user_list(&st, NULL, 0, 100, collect_user, &c, &total) == 0);
+  CHECK(total == 5 && c.n == 5);
+  CHECK(strcmp(c.origin[0], "alice@example.com") == 0 && strcmp(c.origin[1], "bob") == 0 &&
+        strcmp(c.origin[4], "erin") == 0);
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_user_list(&st, NULL, 1, 2, collect_user, &c, &total) == 0);
+  CHECK(total == 5 && c.n == 2);
+  CHECK(strcmp(c.origin[0], "bob") == 0 && strcmp(c.origin[1], "carol") == 0);
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_user_list(&st, NULL, 4, 2, collect_user, &c, &total) == 0);
+  CHECK(total == 5 && c.n == 1 && strcmp(c.origin[0], "erin") == 0);
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_user_list(&st, NULL, 10, 2, collect_user, &c, &total) == 0);
+  CHECK(total == 5 && c.n == 0);
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_user_list(&st, "carol", 0, 100, collect_user, &c, &total) == 0);
+  CHECK(total == 1 && c.n == 1 && strcmp(c.origin[0], "carol") == 0);
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_user_list(&st, "nobody", 0, 100, collect_user, &c, &total) == 0);
+  CHECK(total == 0 && c.n == 0);
+  memset(&c, 0, sizeof c);
+  c.stop_after = 2; /* the callback stops the listing */
+  CHECK(linkstore_user_list(&st, NULL, 0, 100, collect_user, &c, &total) == 0);
+  CHECK(c.n == 2 && total == 5);
+
+  /* delete takes the user's credentials and links, nobody else's */
+  CHECK(linkstore_credential_put(&st, "alice@example.com", "github", "oauth2", "a-gh", 4, T0) == 0);
+  CHECK(linkstore_credential_put(&st, "alice@example.com", "slack", "api_key", "a-sl", 4, T0) == 0);
+  CHECK(linkstore_credential_put(&st, "bob", "github", "oauth2", "b-gh", 4, T0) == 0);
+  l = new_link("ltk_a0000000000000000000000000000001", "alice@example.com", "github", T0);
+  CHECK(linkstore_link_put(&st, &l) == 0);
+  l = new_link("ltk_b0000000000000000000000000000001", "bob", "github", T0);
+  CHECK(linkstore_link_put(&st, &l) == 0);
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_user_connectors(&st, "alice@example.com", collect_slug, &c) == 0);
+  CHECK(c.n == 2 && strcmp(c.origin[0], "github") == 0 && strcmp(c.origin[1], "slack") == 0);
+
+  CHECK(linkstore_user_delete(&st, a.id) == 0);
+  CHECK(linkstore_user_get(&st, a.id, &g) == -ENOENT);
+  CHECK(linkstore_user_by_origin(&st, "alice@example.com", &g) == -ENOENT);
+  dynbuf_init(&out, 4096);
+  CHECK(linkstore_credential_get(&st, "alice@example.com", "github", &out) == -ENOENT);
+  CHECK(linkstore_credential_get(&st, "alice@example.com", "slack", &out) == -ENOENT);
+  CHECK(out.len == 0);
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_user_connectors(&st, "alice@example.com", collect_slug, &c) == 0 && c.n == 0);
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_link_each(&st, 0, count_link, &c) == 0);
+  CHECK(c.n == 1 && strcmp(c.origin[0], "ltk_b0000000000000000000000000000001") == 0);
+  CHECK(linkstore_credential_get(&st, "bob", "github", &out) == 0);
+  CHECK_MEM(out.ptr, out.len, "b-gh");
+  CHECK(linkstore_user_delete(&st, a.id) == -ENOENT);
+  CHECK(linkstore_user_list(&st, NULL, 0, 100, collect_user, &(collected){0}, &total) == 0 &&
+        total == 4);
+  dynbuf_free(&out);
+  linkstore_close(&st);
+}
+
+/* ---- application credentials ---- */
+
+#define GH_SECRET "S3cr3t-github-client-secret-XYZ"
+#define GH_SECRET2 "other-tenant-secret-QQQ"
+#define GH_SECRET3 "rotated-secret-value-123"
+
+static linkstore_app_credential new_app(const char *slug, const char *client_id, const char *external,
+                                        int is_default) {
+  linkstore_app_credential c;
+  memset(&c, 0, sizeof c);
+  snprintf(c.connector_slug, sizeof c.connector_slug, "%s", slug);
+  snprintf(c.client_id, sizeof c.client_id, "%s", client_id);
+  if (external != NULL) {
+    c.has_external_id = 1;
+    snprintf(c.external_id, sizeof c.external_id, "%s", external);
+  }
+  c.is_global_default = is_default;
+  return c;
+}
+
+static int count_app(void *ctx, const linkstore_app_credential *c) {
+  collected *col = ctx;
+  if (col->n < 8)
+    snprintf(col->origin[col->n], sizeof col->origin[0], "%s", c->client_id);
+  col->n++;
+  return 0;
+}
+
+static void app_credentials(void) {
+  linkstore_app_credential c1, c2, c3, c5, c6, g;
+  dynbuf secret;
+  collected col;
+  char sql[256];
+  open_store();
+  dynbuf_init(&secret, 4096);
+
+  c1 = new_app("github", "cid-github-one", NULL, 1);
+  CHECK(linkstore_app_create(&st, &c1, GH_SECRET, T0) == 0);
+  CHECK(uuid_ok(c1.id) && c1.has_secret == 1 && c1.created_ms == T0 && c1.modified_ms == T0);
+  memset(&g, 0, sizeof g);
+  CHECK(linkstore_app_get(&st, c1.id, &g) == 0);
+  CHECK(strcmp(g.connector_slug, "github") == 0 && strcmp(g.client_id, "cid-github-one") == 0);
+  CHECK(g.has_secret == 1 && g.has_external_id == 0 && g.is_global_default == 1);
+  CHECK(g.created_ms == T0 && g.modified_ms == T0);
+
+  /* (connector_slug, external_id) is unique; two NULL external ids collide */
+  c2 = new_app("github", "cid-github-two", NULL, 0);
+  CHECK(linkstore_app_create(&st, &c2, NULL, T0 + 1) == -EEXIST);
+  c3 = new_app("github", "cid-tenant-a", "tenant-a", 0);
+  CHECK(linkstore_app_create(&st, &c3, NULL, T0 + 2) == 0);
+  CHECK(c3.has_secret == 0);
+  CHECK(linkstore_app_get(&st, c3.id, &g) == 0 && g.has_secret == 0 && g.has_external_id == 1 &&
+        strcmp(g.external_id, "tenant-a") == 0);
+  c2 = new_app("github", "cid-tenant-a-again", "tenant-a", 0);
+  CHECK(linkstore_app_create(&st, &c2, "x", T0 + 3) == -EEXIST);
+  c5 = new_app("gitlab", "cid-gitlab", NULL, 0); /* another connector: no clash */
+  CHECK(linkstore_app_create(&st, &c5, NULL, T0 + 4) == 0);
+  c2 = new_app("gitlab", "cid-gitlab-2", "tenant-a", 0);
+  CHECK(linkstore_app_create(&st, &c2, NULL, T0 + 5) == 0);
+
+  /* app_for: the default, with its secret opened */
+  CHECK(linkstore_app_for(&st, "github", NULL, &g, &secret) == 0);
+  CHECK(strcmp(g.id, c1.id) == 0);
+  CHECK_MEM(secret.ptr, secret.len, GH_SECRET);
+  secret.len = 0;
+  /* by external_id: that one (no secret: nothing appended) */
+  CHECK(linkstore_app_for(&st, "github", "tenant-a", &g, &secret) == 0);
+  CHECK(strcmp(g.id, c3.id) == 0 && secret.len == 0);
+  CHECK(linkstore_app_for(&st, "slack", NULL, &g, &secret) == -ENOENT);
+
+  /* a new default takes the flag from the old one */
+  c6 = new_app("github", "cid-tenant-b", "tenant-b", 1);
+  CHECK(linkstore_app_create(&st, &c6, GH_SECRET2, T0 + 6) == 0);
+  CHECK(linkstore_app_get(&st, c1.id, &g) == 0 && g.is_global_default == 0);
+  CHECK(linkstore_app_get(&st, c6.id, &g) == 0 && g.is_global_default == 1);
+  CHECK(query_int("SELECT COUNT(*) FROM app_credentials WHERE connector_slug = 'github' AND "
+                  "is_global_default = 1") == 1);
+  CHECK(linkstore_app_for(&st, "github", NULL, &g, &secret) == 0);
+  CHECK(strcmp(g.id, c6.id) == 0);
+  CHECK_MEM(secret.ptr, secret.len, GH_SECRET2);
+  secret.len = 0;
+  /* other connectors keep theirs */
+  CHECK(linkstore_app_for(&st, "gitlab", NULL, &g, &secret) == 0 && strcmp(g.id, c5.id) == 0);
+
+  /* the secrets are not in the file in clear; client ids are (the scan works) */
+  CHECK(on_disk("cid-github-one"));
+  CHECK(!on_disk(GH_SECRET));
+  CHECK(!on_disk(GH_SECRET2));
+
+  /* update: set_secret and the default flag */
+  g = c1;
+  g.is_global_default = 1;
+  snprintf(g.client_id, sizeof g.client_id, "cid-github-one-v2");
+  CHECK(linkstore_app_update(&st, &g, 1, GH_SECRET3, T0 + 100) == 0);
+  CHECK(g.modified_ms == T0 + 100 && g.has_secret == 1);
+  CHECK(linkstore_app_get(&st, c6.id, &g) == 0 && g.is_global_default == 0);
+  CHECK(linkstore_app_get(&st, c1.id, &g) == 0 && g.is_global_default == 1 &&
+        strcmp(g.client_id, "cid-github-one-v2") == 0 && g.modified_ms == T0 + 100 &&
+        g.created_ms == T0);
+  CHECK(linkstore_app_for(&st, "github", NULL, &g, &secret) == 0 && strcmp(g.id, c1.id) == 0);
+  CHECK_MEM(secret.ptr, secret.len, GH_SECRET3);
+  secret.len = 0;
+  CHECK(!on_disk(GH_SECRET3));
+  /* without set_secret the secret stays */
+  CHECK(linkstore_app_update(&st, &g, 0, NULL, T0 + 200) == 0);
+  CHECK(linkstore_app_for(&st, "github", NULL, &g, &secret) == 0);
+  CHECK_MEM(secret.ptr, secret.len, GH_SECRET3);
+  secret.len = 0;
+  /* set_secret with NULL removes it */
+  CHECK(linkstore_app_update(&st, &g, 1, NULL, T0 + 300) == 0);
+  CHECK(g.has_secret == 0);
+  CHECK(linkstore_app_get(&st, c1.id, &g) == 0 && g.has_secret == 0);
+  CHECK(linkstore_app_for(&st, "github", NULL, &g, &secret) == 0 && secret.len == 0);
+  /* an update onto a taken (connector_slug, external_id), or an unknown id */
+  g = c3;
+  snprintf(g.external_id, sizeof g.external_id, "tenant-b");
+  CHECK(linkstore_app_update(&st, &g, 0, NULL, T0 + 400) == -EEXIST);
+  CHECK(linkstore_app_get(&st, c3.id, &g) == 0 && strcmp(g.external_id, "tenant-a") == 0);
+  g = c3;
+  snprintf(g.id, sizeof g.id, "00000000-0000-4000-8000-000000000000");
+  CHECK(linkstore_app_update(&st, &g, 0, NULL, T0 + 400) == -ENOENT);
+
+  /* a sealed secret moved to another row does not open there */
+  snprintf(sql, sizeof sql,
+           "UPDATE app_credentials SET client_secret = (SELECT client_secret FROM app_credentials "
+           "WHERE id = '%s') WHERE id = '%s'",
+           c6.id, c3.id);
+  CHECK(exec(sql) == 0);
+  CHECK(linkstore_app_get(&st, c3.id, &g) == 0 && g.has_secret == 1);
+  secret.len = 0;
+  CHECK(linkstore_app_for(&st, "github", "tenant-a", &g, &secret) == -EIO);
+  CHECK(secret.len == 0);
+
+  /* list and delete */
+  memset(&col, 0, sizeof col);
+  CHECK(linkstore_app_list(&st, "github", count_app, &col) == 0);
+  CHECK(col.n == 3);
+  CHECK(strcmp(col.origin[0], "cid-github-one-v2") == 0 && strcmp(col.origin[1], "cid-tenant-a") == 0 &&
+        strcmp(col.origin[2], "cid-tenant-b") == 0);
+  memset(&col, 0, sizeof col);
+  CHECK(linkstore_app_list(&st, NULL, count_app, &col) == 0 && col.n == 5);
+  CHECK(linkstore_app_delete(&st, c3.id) == 0);
+  CHECK(linkstore_app_delete(&st, c3.id) == -ENOENT);
+  CHECK(linkstore_app_get(&st, c3.id, &g) == -ENOENT);
+  /* its (connector, external_id) is free again */
+  c2 = new_app("github", "cid-tenant-a-new", "tenant-a", 0);
+  CHECK(linkstore_app_create(&st, &c2, NULL, T0 + 600) == 0);
+
+  dynbuf_free(&secret);
+  linkstore_close(&st);
+  /* after close (the WAL checkpointed into the file): still not in clear */
+  CHECK(on_disk("cid-github-one-v2"));
+  CHECK(!on_disk(GH_SECRET) && !on_disk(GH_SECRET2) && !on_disk(GH_SECRET3));
+}
+
+/* ---- connected credentials ---- */
+
+#define CRED_A "gho_alice_token_ABCDEFGHIJ"
+#define CRED_B "xoxb-bob-token-KLMNOPQRST"
+
+static void credentials(void) {
+  dynbuf out;
+  unsigned char other_key[SECRETBOX_KEY_BYTES];
+  static const char binary[] = {'k', 0, 'e', 0, 'y', '\xff', '\n'};
+  char sql[256];
+  open_store();
+  dynbuf_init(&out, 4096);
+
+  CHECK(linkstore_credential_put(&st, "alice", "github", "oauth2", CRED_A, strlen(CRED_A), T0) == 0);
+  CHECK(linkstore_credential_get(&st, "alice", "github", &out) == 0);
+  CHECK_MEM(out.ptr, out.len, CRED_A);
+  out.len = 0;
+  CHECK(linkstore_credential_get(&st, "alice", "slack", &out) == -ENOENT);
+  CHECK(linkstore_credential_get(&st, "nobody", "github", &out) == -ENOENT);
+  CHECK(out.len == 0);
+  /* replaced, not added */
+  CHECK(linkstore_credential_put(&st, "alice", "github", "oauth2", "newer", 5, T0 + 1) == 0);
+  CHECK(linkstore_credential_get(&st, "alice", "github", &out) == 0);
+  CHECK_MEM(out.ptr, out.len, "newer");
+  out.len = 0;
+  CHECK(query_int("SELECT COUNT(*) FROM credentials WHERE user = 'alice'") == 1);
+  CHECK(linkstore_credential_put(&st, "alice", "github", "oauth2", CRED_A, strlen(CRED_A), T0 + 2) == 0);
+  /* binary values, by length */
+  CHECK(linkstore_credential_put(&st, "carol-binary", "openai", "api_key", binary, sizeof binary, T0) ==
+        0);
+  CHECK(linkstore_credential_get(&st, "carol-binary", "openai", &out) == 0);
+  CHECK(out.len == sizeof binary && memcmp(out.ptr, binary, sizeof binary) == 0);
+  out.len = 0;
+
+  /* not in clear on disk; the user names are (the scan works) */
+  CHECK(linkstore_credential_put(&st, "bob", "slack", "api_key", CRED_B, strlen(CRED_B), T0) == 0);
+  CHECK(on_disk("carol-binary"));
+  CHECK(!on_disk(CRED_A) && !on_disk(CRED_B));
+  CHECK(!on_disk("xoxb-bob"));
+  CHECK(!on_disk("gho_alice"));
+
+  /* alice's sealed credential copied into bob's row is not bob's */
+  snprintf(sql, sizeof sql,
+           "UPDATE credentials SET secret = (SELECT secret FROM credentials WHERE user = 'alice' AND "
+           "connector = 'github') WHERE user = 'bob' AND connector = 'slack'");
+  CHECK(exec(sql) == 0);
+  CHECK(linkstore_credential_get(&st, "bob", "slack", &out) == -EIO);
+  CHECK(out.len == 0);
+  /* nor alice's for another connector */
+  CHECK(linkstore_credential_put(&st, "alice", "slack", "api_key", "a-slack", 7, T0) == 0);
+  CHECK(exec("UPDATE credentials SET secret = (SELECT secret FROM credentials WHERE user = 'alice' "
+             "AND connector = 'github') WHERE user = 'alice' AND connector = 'slack'") == 0);
+  CHECK(linkstore_credential_get(&st, "alice", "slack", &out) == -EIO);
+  CHECK(out.len == 0);
+  CHECK(linkstore_credential_get(&st, "alice", "github", &out) == 0);
+  CHECK_MEM(out.ptr, out.len, CRED_A);
+  out.len = 0;
+  linkstore_close(&st);
+  CHECK(!on_disk(CRED_A) && !on_disk(CRED_B));
+
+  /* with another key nothing opens */
+  memcpy(other_key, key, sizeof other_key);
+  other_key[0] ^= 0x80;
+  CHECK(linkstore_open(&st, dir, other_key, err, sizeof err) == 0);
+  CHECK(linkstore_credential_get(&st, "alice", "github", &out) == -EIO);
+  CHECK(out.len == 0);
+  linkstore_close(&st);
+  open_store();
+  CHECK(linkstore_credential_get(&st, "alice", "github", &out) == 0);
+  CHECK_MEM(out.ptr, out.len, CRED_A);
+  dynbuf_free(&out);
+  linkstore_close(&st);
+}
+
+/* ---- links ---- */
+
+#define LT1 "ltk_11111111111111111111111111111111"
+#define LT2 "ltk_22222222222222222222222222222222"
+#define LT3 "ltk_33333333333333333333333333333333"
+
+typedef struct links_seen {
+  linkstore_link l[4];
+  int n;
+} links_seen;
+
+static int keep_link(void *ctx, const linkstore_link *l) {
+  links_seen *s = ctx;
+  if (s->n < 4)
+    s->l[s->n] = *l;
+  s->n++;
+  return 0;
+}
+
+static void links(void) {
+  linkstore_link l1, l2, l3;
+  links_seen s;
+  collected c;
+  open_store();
+  CHECK(exec("DELETE FROM links") == 0);
+  l1 = new_link(LT1, "alice", "slack", T0);
+  l2 = new_link(LT2, "bob", "github", T0 + 10);
+  snprintf(l2.callback_url, sizeof l2.callback_url, "https://app.example.com/cb?x=1");
+  snprintf(l2.state, sizeof l2.state, "st-42");
+  l2.pinned = 1;
+  l2.expires_ms = T0 + 10 + 600000;
+  l3 = new_link(LT3, "carol", "slack", T0 + 20);
+  /* put in another order than created */
+  CHECK(linkstore_link_put(&st, &l3) == 0);
+  CHECK(linkstore_link_put(&st, &l1) == 0);
+  CHECK(linkstore_link_put(&st, &l2) == 0);
+
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_link_each(&st, 0, keep_link, &s) == 0);
+  CHECK(s.n == 3);
+  CHECK(strcmp(s.l[0].token, LT1) == 0 && strcmp(s.l[1].token, LT2) == 0 &&
+        strcmp(s.l[2].token, LT3) == 0); /* oldest first */
+  CHECK(strcmp(s.l[1].user, "bob") == 0 && strcmp(s.l[1].connector, "github") == 0);
+  CHECK(strcmp(s.l[1].callback_url, "https://app.example.com/cb?x=1") == 0);
+  CHECK(strcmp(s.l[1].state, "st-42") == 0);
+  CHECK(s.l[1].pinned == 1 && s.l[1].status == 0);
+  CHECK(s.l[1].created_ms == T0 + 10 && s.l[1].expires_ms == T0 + 10 + 600000 && s.l[1].ended_ms == 0);
+  CHECK(s.l[0].pinned == 0 && s.l[0].callback_url[0] == '\0' && s.l[0].state[0] == '\0');
+
+  /* since: only later ones */
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_link_each(&st, T0 + 5, keep_link, &s) == 0);
+  CHECK(s.n == 2 && strcmp(s.l[0].token, LT2) == 0);
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_link_each(&st, T0 + 21, keep_link, &s) == 0);
+  CHECK(s.n == 0);
+  /* the callback stops it */
+  memset(&c, 0, sizeof c);
+  c.stop_after = 1;
+  CHECK(linkstore_link_each(&st, 0, count_link, &c) == 0 && c.n == 1);
+
+  /* end */
+  CHECK(linkstore_link_end(&st, LT1, 1 /* completed */, T0 + 100) == 0);
+  CHECK(linkstore_link_end(&st, LT3, 3 /* revoked */, T0 + 300) == 0);
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_link_each(&st, 0, keep_link, &s) == 0);
+  CHECK(s.n == 3 && s.l[0].status == 1 && s.l[0].ended_ms == T0 + 100);
+  CHECK(s.l[1].status == 0 && s.l[1].ended_ms == 0);
+  CHECK(s.l[2].status == 3 && s.l[2].ended_ms == T0 + 300);
+  CHECK(strcmp(s.l[0].user, "alice") == 0 && s.l[0].created_ms == T0); /* the rest unchanged */
+
+  /* put again: replaced by token, not added */
+  l2.status = 2;
+  l2.ended_ms = T0 + 200;
+  CHECK(linkstore_link_put(&st, &l2) == 0);
+  CHECK(query_int("SELECT COUNT(*) FROM links") == 3);
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_link_each(&st, 0, keep_link, &s) == 0);
+  CHECK(s.n == 3 && s.l[1].status == 2 && s.l[1].ended_ms == T0 + 200);
+
+  /* prune: links that ended before the time; pending ones stay */
+  CHECK(linkstore_link_prune(&st, T0 + 100) == 0);
+  CHECK(query_int("SELECT COUNT(*) FROM links") == 3);
+  CHECK(linkstore_link_prune(&st, T0 + 101) == 0);
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_link_each(&st, 0, keep_link, &s) == 0);
+  CHECK(s.n == 2 && strcmp(s.l[0].token, LT2) == 0 && strcmp(s.l[1].token, LT3) == 0);
+  l1 = new_link(LT1, "alice", "slack", T0 + 1000); /* pending, ended_ms 0 */
+  CHECK(linkstore_link_put(&st, &l1) == 0);
+  CHECK(linkstore_link_prune(&st, T0 + 1000000) == 0);
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_link_each(&st, 0, keep_link, &s) == 0);
+  CHECK(s.n == 1 && strcmp(s.l[0].token, LT1) == 0 && s.l[0].status == 0);
+  linkstore_close(&st);
+}
+
+/* ---- callback origins ---- */
+
+typedef struct origins_seen {
+  char o[4][64];
+  uint64_t t[4];
+  int n;
+} origins_seen;
+
+static int keep_origin(void *ctx, const char *origin, uint64_t created_ms) {
+  origins_seen *s = ctx;
+  if (s->n < 4) {
+    snprintf(s->o[s->n], sizeof s->o[0], "%s", origin);
+    s->t[s->n] = created_ms;
+  }
+  s->n++;
+  return 0;
+}
+
+static void origins(void) {
+  origins_seen s;
+  open_store();
+  CHECK(linkstore_origin_allowed(&st, "https://app.example.com") == -ENOENT);
+  CHECK(linkstore_origin_add(&st, "https://app.example.com", T0) == 0);
+  CHECK(linkstore_origin_add(&st, "https://app.example.com", T0 + 1) == -EEXIST);
+  CHECK(linkstore_origin_allowed(&st, "https://app.example.com") == 0);
+  CHECK(linkstore_origin_allowed(&st, "http://app.example.com") == -ENOENT);
+  CHECK(linkstore_origin_allowed(&st, "https://app.example.com:8443") == -ENOENT);
+  CHECK(linkstore_origin_allowed(&st, "https://app.example.com.evil.com") == -ENOENT);
+  CHECK(linkstore_origin_add(&st, "http://127.0.0.1:3000", T0 + 2) == 0);
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_origin_list(&st, keep_origin, &s) == 0);
+  CHECK(s.n == 2);
+  CHECK(strcmp(s.o[0], "http://127.0.0.1:3000") == 0 && s.t[0] == T0 + 2);
+  CHECK(strcmp(s.o[1], "https://app.example.com") == 0 && s.t[1] == T0);
+  CHECK(linkstore_origin_delete(&st, "https://app.example.com") == 0);
+  CHECK(linkstore_origin_allowed(&st, "https://app.example.com") == -ENOENT);
+  CHECK(linkstore_origin_delete(&st, "https://app.example.com") == -ENOENT);
+  memset(&s, 0, sizeof s);
+  CHECK(linkstore_origin_list(&st, keep_origin, &s) == 0 && s.n == 1);
+  linkstore_close(&st);
+}
+
+/* ---- OAuth applications and tokens ---- */
+
+static int count_oauth_app(void *ctx, const linkstore_oauth_app *a) {
+  collected *c = ctx;
+  if (c->n < 8)
+    snprintf(c->origin[c->n], sizeof c->origin[0], "%s", a->name);
+  c->n++;
+  return 0;
+}
+
+static void oauth_apps(void) {
+  linkstore_oauth_app a, b, got;
+  char hash[65], wrong[65], thash[65], thash2[65];
+  char scopes[512];
+  collected c;
+  open_store();
+  memset(&a, 0, sizeof a);
+  snprintf(a.name, sizeof a.name, "CI bot");
+  snprintf(a.description, sizeof a.description, "runs the nightly sync");
+  snprintf(a.scopes, sizeof a.scopes, "read:user write:user");
+  secretbox_sha256_hex("client-secret-ONE-abcdef", strlen("client-secret-ONE-abcdef"), hash);
+  secretbox_sha256_hex("client-secret-TWO-abcdef", strlen("client-secret-TWO-abcdef"), wrong);
+  CHECK(linkstore_oauth_app_create(&st, &a, hash, T0) == 0);
+  CHECK(uuid_ok(a.id) && uuid_ok(a.client_id) && strcmp(a.id, a.client_id) != 0);
+  CHECK(a.created_ms == T0);
+  /* the name is unique */
+  memset(&b, 0, sizeof b);
+  snprintf(b.name, sizeof b.name, "CI bot");
+  snprintf(b.scopes, sizeof b.scopes, "read:user");
+  CHECK(linkstore_oauth_app_create(&st, &b, wrong, T0 + 1) == -EEXIST);
+  snprintf(b.name, sizeof b.name, "Dashboard");
+  snprintf(b.redirect_uri, sizeof b.redirect_uri, "https://dash.example.com/cb");
+  CHECK(linkstore_oauth_app_create(&st, &b, wrong, T0 + 2) == 0);
+
+  /* check: the right hash, the wrong one, an unknown client */
+  memset(&got, 0, sizeof got);
+  CHECK(linkstore_oauth_app_check(&st, a.client_id, hash, &got) == 0);
+  CHECK(strcmp(got.id, a.id) == 0 && strcmp(got.name, "CI bot") == 0);
+  CHECK(strcmp(got.scopes, "read:user write:user") == 0);
+  CHECK(strcmp(got.description, "runs the nightly sync") == 0);
+  CHECK(linkstore_oauth_app_check(&st, a.client_id, wrong, &got) == -ENOENT);
+  CHECK(linkstore_oauth_app_check(&st, b.client_id, hash, &got) == -ENOENT);
+  CHECK(linkstore_oauth_app_check(&st, b.client_id, wrong, &got) == 0 && strcmp(got.id, b.id) == 0);
+  CHECK(linkstore_oauth_app_check(&st, "00000000-0000-4000-8000-000000000000", hash, &got) == -ENOENT);
+  CHECK(linkstore_oauth_app_check(&st, a.client_id, "", &got) == -ENOENT);
+  CHECK(linkstore_oauth_app_check(&st, a.client_id, "ab", &got) == -ENOENT);
+  /* only the hash is kept */
+  CHECK(on_disk(hash));
+  CHECK(!on_disk("client-secret-ONE-abcdef"));
+
+  memset(&c, 0, sizeof c);
+  CHECK(linkstore_oauth_app_list(&st, count_oauth_app, &c) == 0);
+  CHECK(c.n == 2 && strcmp(c.origin[0], "CI bot") == 0 && strcmp(c.origin[1], "Dashboard") == 0);
+
+  /* tokens: scopes until expiry */
+  secretbox_sha256_hex("bearer-token-1", 14, thash);
+  secretbox_sha256_hex("bearer-token-2", 14, thash2);
+  CHECK(linkstore_oauth_token_put(&st, thash, a.id, "read:user", T0 + 3600000) == 0);
+  CHECK(linkstore_oauth_token_put(&st, thash2, b.id, "write:user", T0 + 3600000) == 0);
+  memset(scopes, 0, sizeof scopes);
+  CHECK(linkstore_oauth_token_get(&st, thash, T0, scopes, sizeof scopes) == 0);
+  CHECK(strcmp(scopes, "read:user") == 0);
+  CHECK(linkstore_oauth_token_get(&st, thash, T0 + 3600000 - 1, scopes, sizeof scopes) == 0);
+  CHECK(linkstore_oauth_token_get(&st, thash, T0 + 3600000, scopes, sizeof scopes) == -ENOENT);
+  CHECK(linkstore_oauth_token_get(&st, wrong, T0, scopes, sizeof scopes) == -ENOENT);
+  CHECK(!on_disk("bearer-token-1"));
+  /* deleting an app takes its tokens */
+  CHECK(linkstore_oauth_app_delete(&st, a.id) == 0);
+  CHECK(linkstore_oauth_app_delete(&st, a.id) == -ENOENT);
+  CHECK(linkstore_oauth_app_check(&st, a.client_id, hash, &got) == -ENOENT);
+  CHECK(linkstore_oauth_token_get(&st, thash, T0, scopes, sizeof scopes) == -ENOENT);
+  CHECK(linkstore_oauth_token_get(&st, thash2, T0, scopes, sizeof scopes) == 0 &&
+        strcmp(scopes, "write:user") == 0);
+  linkstore_close(&st);
+}
+
+int main(void) {
+  size_t i;
+  for (i = 0; i < SECRETBOX_KEY_BYTES; i++)
+    key[i] = (unsigned char)(0xa0 + i);
+  if (mkdtemp(dir) == NULL) {
+    perror("mkdtemp");
+    return 2;
+  }
+  snprintf(dbpath, sizeof dbpath, "%s/%s", dir, LINKSTORE_FILE);
+  snprintf(walpath, sizeof walpath, "%s/%s-wal", dir, LINKSTORE_FILE);
+  RUN(open_and_migrate);
+  RUN(users);
+  RUN(app_credentials);
+  RUN(credentials);
+  RUN(links);
+  RUN(origins);
+  RUN(oauth_apps);
+  {
+    char p[160];
+    const char *files[] = {LINKSTORE_FILE, LINKSTORE_FILE "-wal", LINKSTORE_FILE "-shm"};
+    for (i = 0; i < 3; i++) {
+      snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+      (void)unlink(p);
+    }
+    if (rmdir(dir) != 0)
+      perror("rmdir");
+  }
+  return unit_report();
+}

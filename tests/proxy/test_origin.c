@@ -1,0 +1,154 @@
+/* test_origin: linkhost_origin_of (proxy/linkhost.c), the origin of a
+ * callback_url that the link-token API compares, exactly, with the allowed
+ * callback origins.
+ *
+ * Covers: scheme and host lower-cased, path/query dropped, default ports
+ * dropped and other ports kept, http kept apart from https, IPv6 literals;
+ * refused (-EINVAL): user info (also disguised with a backslash), fragments,
+ * spaces and control characters, other schemes, no host, bad ports; a
+ * look-alike host keeps its full name (so it matches no allowed origin);
+ * a too-small output buffer.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "linkhost.h"
+#include "unit.h"
+
+static char got[512];
+
+/* 1 when url is accepted with origin want. */
+static int origin_is(const char *url, const char *want) {
+  int rc;
+  memset(got, 0, sizeof got);
+  rc = linkhost_origin_of(url, got, sizeof got);
+  if (rc != 0 || strcmp(got, want) != 0) {
+    fprintf(stderr, "  %s -> rc %d, \"%s\"; want \"%s\"\n", url, rc, got, want);
+    return 0;
+  }
+  return 1;
+}
+
+static int refused(const char *url) {
+  int rc;
+  memset(got, 0, sizeof got);
+  rc = linkhost_origin_of(url, got, sizeof got);
+  if (rc != -EINVAL) {
+    fprintf(stderr, "  %s -> rc %d, \"%s\"; want -EINVAL\n", url, rc, got);
+    return 0;
+  }
+  return 1;
+}
+
+static void normal_forms(void) {
+  CHECK(origin_is("https://app.example.com", "https://app.example.com"));
+  CHECK(origin_is("https://app.example.com/", "https://app.example.com"));
+  CHECK(origin_is("https://APP.example.com:443/path?q", "https://app.example.com"));
+  CHECK(origin_is("HTTPS://App.Example.COM/cb?x=1&y=2", "https://app.example.com"));
+  CHECK(origin_is("https://app.example.com?q=1", "https://app.example.com"));
+  CHECK(origin_is("https://app.example.com:8443", "https://app.example.com:8443"));
+  CHECK(origin_is("https://app.example.com:8443/cb", "https://app.example.com:8443"));
+  CHECK(origin_is("https://app.example.com:80", "https://app.example.com:80"));
+  CHECK(origin_is("https://app.example.com:65535", "https://app.example.com:65535"));
+  CHECK(origin_is("https://app.example.com:1", "https://app.example.com:1"));
+}
+
+static void http_stays_http(void) {
+  /* http is a different origin from https: never turned into it */
+  CHECK(origin_is("http://app.example.com", "http://app.example.com"));
+  CHECK(strcmp(got, "https://app.example.com") != 0);
+  CHECK(origin_is("http://app.example.com:80/x", "http://app.example.com"));
+  CHECK(origin_is("http://app.example.com:443", "http://app.example.com:443"));
+  CHECK(origin_is("http://127.0.0.1:8080/done", "http://127.0.0.1:8080"));
+  CHECK(origin_is("http://localhost:3000", "http://localhost:3000"));
+}
+
+static void ipv6(void) {
+  CHECK(origin_is("http://[::1]:8080", "http://[::1]:8080"));
+  CHECK(origin_is("https://[::1]:8080/cb?x", "https://[::1]:8080"));
+  CHECK(origin_is("https://[::1]", "https://[::1]"));
+  CHECK(origin_is("https://[::1]:443/", "https://[::1]"));
+  CHECK(origin_is("https://[2001:DB8::1]:8443", "https://[2001:db8::1]:8443"));
+  CHECK(refused("https://[::1"));
+  CHECK(refused("https://[::1]x"));
+  CHECK(refused("https://[::1]:"));
+  CHECK(refused("https://[::1]:0"));
+  /* no address in the brackets; brackets outside an IP literal */
+  CHECK(refused("https://[]"));
+  CHECK(refused("https://ex[ample.com"));
+}
+
+static void look_alikes(void) {
+  /* the allowed host as a prefix of another: the other's full name */
+  CHECK(origin_is("https://app.example.com.evil.com", "https://app.example.com.evil.com"));
+  CHECK(strcmp(got, "https://app.example.com") != 0);
+  CHECK(origin_is("https://app.example.com.evil.com/cb", "https://app.example.com.evil.com"));
+  CHECK(origin_is("https://evil.com/https://app.example.com", "https://evil.com"));
+  CHECK(origin_is("https://evil.com?next=https://app.example.com", "https://evil.com"));
+}
+
+static void refusals(void) {
+  /* user info, however written */
+  CHECK(refused("https://app.example.com@evil.com"));
+  CHECK(refused("https://user@app.example.com"));
+  CHECK(refused("https://user:pass@app.example.com/"));
+  CHECK(refused("https://app.example.com\\@evil.com"));
+  CHECK(refused("https://app.example.com\\evil.com"));
+  CHECK(refused("https://@app.example.com"));
+  /* fragments */
+  CHECK(refused("https://app.example.com#x"));
+  CHECK(refused("https://app.example.com/cb#x"));
+  CHECK(refused("https://app.example.com/cb?q=1#x"));
+  /* spaces and control characters */
+  CHECK(refused("https://app.example.com /cb"));
+  CHECK(refused(" https://app.example.com"));
+  CHECK(refused("https://app.example.com/cb "));
+  CHECK(refused("https://app .example.com"));
+  CHECK(refused("https://app.example.com\t"));
+  CHECK(refused("https://app.example.com/\r\nX: y"));
+  CHECK(refused("https://app.example.com/\x7f"));
+  /* other schemes, relative or scheme-less URLs */
+  CHECK(refused("ftp://x"));
+  CHECK(refused("javascript:alert(1)"));
+  CHECK(refused("//app.example.com"));
+  CHECK(refused("app.example.com"));
+  CHECK(refused("/cb"));
+  CHECK(refused("https:app.example.com"));
+  CHECK(refused("https:/app.example.com"));
+  CHECK(refused(""));
+  /* no host */
+  CHECK(refused("https://"));
+  CHECK(refused("https:///cb"));
+  CHECK(refused("https://?x"));
+  CHECK(refused("https://:443"));
+  /* ports */
+  CHECK(refused("https://app.example.com:0"));
+  CHECK(refused("https://app.example.com:70000"));
+  CHECK(refused("https://app.example.com:65536"));
+  CHECK(refused("https://app.example.com:"));
+  CHECK(refused("https://app.example.com:-1"));
+  CHECK(refused("https://app.example.com:80a"));
+  CHECK(refused("https://app.example.com:8443:1"));
+  CHECK(refused("https://app.example.com:1000000"));
+  /* characters no host name has */
+  CHECK(refused("https://app.example.com%40evil.com"));
+  CHECK(refused("https://app.exa\xc3\xa9mple.com"));
+}
+
+static void small_buffer(void) {
+  char small[10];
+  CHECK(linkhost_origin_of("https://app.example.com", small, sizeof small) == -EINVAL);
+  CHECK(linkhost_origin_of("https://a.io", got, strlen("https://a.io") + 1) == 0);
+  CHECK(strcmp(got, "https://a.io") == 0);
+  CHECK(linkhost_origin_of("https://a.io", got, strlen("https://a.io")) == -EINVAL);
+}
+
+int main(void) {
+  RUN(normal_forms);
+  RUN(http_stays_http);
+  RUN(ipv6);
+  RUN(look_alikes);
+  RUN(refusals);
+  RUN(small_buffer);
+  return unit_report();
+}
