@@ -414,6 +414,21 @@ static void users_collection(call *c, const principal *p) {
   }
 }
 
+/* external_id of an application credential: [A-Za-z0-9_-]{1,128}. */
+static int external_id_ok(const char *s) {
+  size_t n = strlen(s);
+  size_t i;
+  if (n == 0 || n > 128)
+    return 0;
+  for (i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+          ch == '_'))
+      return 0;
+  }
+  return 1;
+}
+
 /* POST /api/v1/registered-users/{id}/link-token/ */
 static void user_link_token(call *c, const principal *p, const linkstore_user *u) {
   char connector[LINKSTORE_TEXT_MAX + 1];
@@ -436,7 +451,12 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
   if (get_str(c, c->body, "connector", 1, LINKSTORE_TEXT_MAX, 1, connector, sizeof connector) == 1 &&
       catalog_lookup(&c->lh->catalog, connector, &cc) != 0)
     field_error(c, "connector", "Not a connector of the catalog.");
-  (void)get_str(c, c->body, "external_id", 1, LINKSTORE_TEXT_MAX, 0, external_id, sizeof external_id);
+  if (get_str(c, c->body, "external_id", 1, 128, 0, external_id, sizeof external_id) == 1) {
+    linkstore_app_credential app;
+    if (!external_id_ok(external_id) ||
+        (connector[0] != '\0' && linkstore_app_for(&c->lh->store, connector, external_id, &app, NULL) != 0))
+      field_error(c, "external_id", "No application credential of this connector has this external_id.");
+  }
   has_cb = get_str(c, c->body, "callback_url", 1, 2048, 0, callback_url, sizeof callback_url);
   has_state = get_str(c, c->body, "state", 1, LINKSTORE_TEXT_MAX, 0, state, sizeof state);
   if (has_cb == 1) {
@@ -459,6 +479,8 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
     return;
   rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S, has_cb == 1 ? callback_url : "",
                      has_state == 1 ? state : "", linkhost_now_ms(), &info);
+  if (rc == 0 && external_id[0] != '\0')
+    rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
   if (rc != 0) {
     detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
@@ -557,19 +579,6 @@ static int count_cb(void *ctx, const linkstore_app_credential *a) {
   return 0;
 }
 
-static int external_id_ok(const char *s) {
-  size_t n = strlen(s);
-  size_t i;
-  if (n == 0 || n > 128)
-    return 0;
-  for (i = 0; i < n; i++) {
-    char ch = s[i];
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-          ch == '_'))
-      return 0;
-  }
-  return 1;
-}
 
 /* client_secret, external_id, is_global_default of the body into a (and
  * *secret); *set_secret when client_secret was in the body. */

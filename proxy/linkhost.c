@@ -273,15 +273,14 @@ static void flows_expire(linkhost_t *lh, uint64_t now) {
 static void start_oauth(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v,
                         const catalog_connector *cc) {
   linkstore_app_credential app;
-  dynbuf secret;
+  char external_id[LINKSTORE_TEXT_MAX + 1];
   dynbuf url;
   char challenge[OAUTH2_PKCE_LEN + 1];
   linkhost_flow *f;
   int rc;
-  dynbuf_init(&secret, 4096);
-  rc = linkstore_app_for(&lh->store, cc->slug, NULL, &app, &secret);
-  OPENSSL_cleanse(secret.ptr, secret.len);
-  dynbuf_free(&secret);
+  external_id[0] = '\0';
+  (void)linkstore_link_external_id(&lh->store, v->info.token, external_id, sizeof external_id);
+  rc = linkstore_app_for(&lh->store, cc->slug, external_id, &app, NULL);
   if (rc != 0) {
     LOG_WARN("no application credential for an OAuth2 connector", LOG_STR("connector", cc->slug));
     answer_refused(pg, 503, "This connector is not set up yet: its OAuth application is missing.");
@@ -423,6 +422,7 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
   char state[128];
   char code[2048];
   char error[128];
+  char external_id[LINKSTORE_TEXT_MAX + 1];
   linkhost_flow *f;
   pausehub_link_view v;
   catalog_connector cc;
@@ -461,7 +461,8 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
   }
   dynbuf_init(&secret, 4096);
   dynbuf_init(&body, 16384);
-  rc = linkstore_app_for(&lh->store, cc.slug, NULL, &app, &secret);
+  rc = linkstore_link_external_id(&lh->store, f->token, external_id, sizeof external_id);
+  rc = linkstore_app_for(&lh->store, cc.slug, rc == 0 ? external_id : NULL, &app, &secret);
   if (rc == 0)
     rc = dynbuf_add(&secret, "", 1);
   if (rc == 0)

@@ -57,6 +57,9 @@ static const char *const migrations[] = {
     "  expires_ms INTEGER NOT NULL,"
     "  ended_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX links_created ON links (created_ms);"
+    "CREATE TABLE link_app_choice ("           /* the link-token API's external_id */
+    "  token TEXT PRIMARY KEY,"
+    "  external_id TEXT NOT NULL);"
     "CREATE TABLE callback_origins ("
     "  origin TEXT PRIMARY KEY,"
     "  created_ms INTEGER NOT NULL);"
@@ -527,7 +530,7 @@ int linkstore_app_for(linkstore_t *st, const char *connector_slug, const char *e
   rc = sqlite3_step(stmt);
   if (rc == SQLITE_ROW) {
     read_app(stmt, c);
-    if (c->has_secret &&
+    if (c->has_secret && secret != NULL &&
         open_for(st, "app_credential", c->id, sqlite3_column_blob(stmt, 8),
                  (size_t)sqlite3_column_bytes(stmt, 8), secret) != 0) {
       sqlite3_finalize(stmt);
@@ -634,9 +637,35 @@ int linkstore_link_each(linkstore_t *st, uint64_t since_ms,
 }
 
 int linkstore_link_prune(linkstore_t *st, uint64_t before_ms) {
-  return run(st,
-             prepare(st, "DELETE FROM links WHERE ended_ms > 0 AND ended_ms < ?", "i", (int64_t)before_ms),
+  int rc = run(st,
+               prepare(st, "DELETE FROM links WHERE ended_ms > 0 AND ended_ms < ?", "i", (int64_t)before_ms),
+               NULL);
+  if (rc == 0)
+    rc = run(st,
+             prepare(st, "DELETE FROM link_app_choice WHERE token NOT IN (SELECT token FROM links)", ""),
              NULL);
+  return rc;
+}
+
+int linkstore_link_set_external_id(linkstore_t *st, const char *token, const char *external_id) {
+  return run(st,
+             prepare(st, "INSERT OR REPLACE INTO link_app_choice (token, external_id) VALUES (?, ?)", "ss",
+                     token, external_id),
+             NULL);
+}
+
+int linkstore_link_external_id(linkstore_t *st, const char *token, char *out, size_t cap) {
+  sqlite3_stmt *stmt = prepare(st, "SELECT external_id FROM link_app_choice WHERE token = ?", "s", token);
+  int rc;
+  if (stmt == NULL)
+    return -EIO;
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    col_text(stmt, 0, out, cap);
+  sqlite3_finalize(stmt);
+  if (rc == SQLITE_ROW)
+    return 0;
+  return rc == SQLITE_DONE ? -ENOENT : db_error(st, "link external_id");
 }
 
 /* ---- callback origins ---- */

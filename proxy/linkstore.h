@@ -132,7 +132,8 @@ int linkstore_app_list(linkstore_t *st, const char *connector_slug,
                        int (*cb)(void *ctx, const linkstore_app_credential *c), void *ctx);
 /* The credential the Link page uses for a connector: the one whose
  * external_id matches (when external_id is not NULL), else the global
- * default, else the only one. Its secret (when any) is appended to secret. */
+ * default, else the only one. Its secret (when any) is appended to secret
+ * (NULL: not wanted). */
 int linkstore_app_for(linkstore_t *st, const char *connector_slug, const char *external_id,
                       linkstore_app_credential *c, dynbuf *secret);
 
@@ -156,6 +157,12 @@ int linkstore_link_each(linkstore_t *st, uint64_t since_ms,
                         int (*cb)(void *ctx, const linkstore_link *l), void *ctx);
 /* Deletes links that ended before before_ms. */
 int linkstore_link_prune(linkstore_t *st, uint64_t before_ms);
+/* The link-token API's external_id of token: which application credential
+ * its OAuth2 flow uses. Kept apart from the link row, which the journal
+ * writes later. */
+int linkstore_link_set_external_id(linkstore_t *st, const char *token, const char *external_id);
+/* Copies it into out (cap bytes). -ENOENT when the link has none. */
+int linkstore_link_external_id(linkstore_t *st, const char *token, char *out, size_t cap);
 
 /* ---- callback origins ---- */
 int linkstore_origin_add(linkstore_t *st, const char *origin, uint64_t now_ms);

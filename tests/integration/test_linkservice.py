@@ -543,6 +543,26 @@ class OAuth2Test(unittest.TestCase):
         self.assertNotIn(CLIENT_SECRET.encode(), secrets_on_disk(self.relay.data_dir))
         self.assertFalse([r for r in self.relay.logs if CLIENT_SECRET in json.dumps(r)])
 
+    def test_external_id_picks_the_application_credential(self):
+        status, _ = self.api("POST", "/api/v1/application-credentials/",
+                             {"connector_slug": "acme", "client_id": "acme-tenant-b", "external_id": "tenant_b"})
+        self.assertEqual(status, 201)
+        status, u = self.api("POST", "/api/v1/registered-users/", {"origin_user_id": "tb", "origin_user_name": "TB"})
+        path = "/api/v1/registered-users/%s/link-token/" % u["id"]
+        status, err = self.api("POST", path, {"connector": "acme", "external_id": "tenant_x"})
+        self.assertEqual(status, 400)
+        self.assertIn("external_id", err)
+        for external_id, client_id in (("tenant_b", "acme-tenant-b"), (None, "acme-client")):
+            body = {"connector": "acme"}
+            if external_id:
+                body["external_id"] = external_id
+            status, lt = self.api("POST", path, body)
+            self.assertEqual(status, 201, lt)
+            status, headers, _ = request("GET", lt["magic_link_url"])
+            self.assertEqual(status, 302)
+            q = urllib.parse.parse_qs(urllib.parse.urlparse(headers["Location"]).query)
+            self.assertEqual(q["client_id"], [client_id])
+
     def test_wrong_state_and_provider_denial(self):
         status, _, page = request("GET", self.relay.url + "/_authrelay/oauth/callback?code=abc&state=forged")
         self.assertEqual(status, 400)
