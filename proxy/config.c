@@ -62,6 +62,7 @@ typedef enum key_kind {
   K_PREFIX, /* char *: a route prefix */
   K_CIDRS,  /* identity.trusted_cidrs (the array and its count) */
   K_ROUTES, /* routes (the array and its count) */
+  K_HOOKS,  /* webhooks (the array and its count) */
   K_FILE,   /* the config file: read before the layers it belongs to */
   K_SWITCH  /* int set to 1 by a flag that takes no value */
 } key_kind;
@@ -119,6 +120,8 @@ static const config_key config_keys[] = {
     KEY(K_URL, upstream, NULL, "URL", "upstream of route \"/\": http://HOST[:PORT]"),
     KEY(K_ROUTES, routes, NULL, "JSON", "routes, a JSON array of route objects (below)"),
     KEY(K_ADDR, control, "127.0.0.1:9090", "HOST:PORT", "control API listener"),
+    KEY(K_HOOKS, webhooks, NULL, "JSON",
+        "webhooks, a JSON array of {url, secret, events} (events: link_token, auth_complete, link_expired)"),
     NUM(K_INT, workers, 1, 1, 64, "relay threads sharing the proxy port"),
     ENUM(log_level, "info", log_level_names, "debug|info|warn|error", "lowest level logged"),
     STR(data_dir, "./data", 1, 4096, "DIR", "directory of the link service's files", 0),
@@ -363,6 +366,9 @@ static void expected(const config_key *k, char *buf, size_t size) {
     return;
   case K_ROUTES:
     snprintf(buf, size, "must be an array of route objects");
+    return;
+  case K_HOOKS:
+    snprintf(buf, size, "must be an array of {url, secret, events} objects");
     return;
   case K_FILE:
   case K_SWITCH:
@@ -905,6 +911,139 @@ static int routes_from_text(load_ctx *x, config_t *c, const config_key *k, const
   return rc;
 }
 
+/* ---- webhooks ---- */
+
+static void webhooks_free(config_webhook *hooks, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    free(hooks[i].url);
+    if (hooks[i].secret != NULL)
+      memset(hooks[i].secret, 0, strlen(hooks[i].secret));
+    free(hooks[i].secret);
+  }
+  free(hooks);
+}
+
+/* 1 when s is an http:// or https:// URL with a host, no spaces or
+ * control characters, no fragment, at most 2048 bytes. */
+static int webhook_url_ok(const char *s) {
+  const char *host;
+  size_t i;
+  if (strncmp(s, "https://", 8) == 0)
+    host = s + 8;
+  else if (strncmp(s, "http://", 7) == 0)
+    host = s + 7;
+  else
+    return 0;
+  if (strlen(s) > 2048 || host[0] == '\0' || host[0] == '/')
+    return 0;
+  for (i = 0; s[i] != '\0'; i++) {
+    if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '#')
+      return 0;
+  }
+  return 1;
+}
+
+/* Fills h from webhooks[index] of a JSON document. Values are never quoted
+ * back: a secret may be among them. */
+static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_t index, const char *who) {
+  static const char *const names[] = {"link_token", "auth_complete", "link_expired", NULL};
+  size_t i;
+  int events_given = 0;
+  if (!YAJL_IS_OBJECT(obj))
+    return fail(x, "%s[%zu]: must be an object with url and secret", who, index);
+  for (i = 0; i < obj->u.object.len; i++) {
+    const char *name = obj->u.object.keys[i];
+    yajl_val v = obj->u.object.values[i];
+    const char *str = YAJL_GET_STRING(v);
+    if (duplicate_key(obj->u.object.keys, i))
+      return fail(x, "%s[%zu].%.40s: set twice", who, index, name);
+    if (strcmp(name, "url") == 0) {
+      if (str == NULL || !webhook_url_ok(str))
+        return fail(x, "%s[%zu].url: must be an http:// or https:// URL (at most 2048 bytes, no fragment)",
+                    who, index);
+      h->url = strdup(str);
+      if (h->url == NULL)
+        return fail_nomem(x);
+    } else if (strcmp(name, "secret") == 0) {
+      if (str == NULL || str[0] == '\0' || strlen(str) > 1024)
+        return fail(x, "%s[%zu].secret: must be a string of 1 to 1024 bytes", who, index);
+      h->secret = strdup(str);
+      if (h->secret == NULL)
+        return fail_nomem(x);
+    } else if (strcmp(name, "events") == 0) {
+      size_t j;
+      events_given = 1;
+      if (!YAJL_IS_ARRAY(v) || v->u.array.len == 0)
+        return fail(x, "%s[%zu].events: must be a non-empty array of link_token, auth_complete, "
+                       "link_expired", who, index);
+      for (j = 0; j < v->u.array.len; j++) {
+        const char *ev = YAJL_GET_STRING(v->u.array.values[j]);
+        size_t e;
+        unsigned bit = 0;
+        for (e = 0; ev != NULL && names[e] != NULL; e++) {
+          if (strcmp(ev, names[e]) == 0)
+            bit = 1u << e;
+        }
+        if (bit == 0)
+          return fail(x, "%s[%zu].events[%zu]: must be link_token, auth_complete or link_expired", who,
+                      index, j);
+        h->events |= bit;
+      }
+    } else {
+      return fail(x, "%s[%zu]: unknown key \"%.40s\"", who, index, name);
+    }
+  }
+  if (h->url == NULL || h->secret == NULL)
+    return fail(x, "%s[%zu]: missing \"%s\"", who, index, h->url == NULL ? "url" : "secret");
+  if (!events_given)
+    h->events = CONFIG_EVENT_ALL;
+  return 0;
+}
+
+/* Replaces c's webhooks with those of a JSON array (or JSON text). */
+static int webhooks_set(load_ctx *x, config_t *c, const config_key *k, const cvalue *v, const char *who) {
+  yajl_val tree = v->json;
+  yajl_val owned = NULL;
+  config_webhook *hooks;
+  size_t n;
+  size_t i;
+  int rc = 0;
+  if (tree == NULL) {
+    if (v->text == NULL)
+      return bad_value(x, k, v, who, NULL);
+    owned = parse_json(x, v->text, strlen(v->text), who);
+    if (owned == NULL)
+      return -EINVAL;
+    tree = owned;
+  }
+  if (!YAJL_IS_ARRAY(tree)) {
+    yajl_tree_free(owned);
+    return fail(x, "%s: must be an array of {url, secret, events} objects", who);
+  }
+  n = tree->u.array.len;
+  if (n > CONFIG_WEBHOOKS_MAX) {
+    yajl_tree_free(owned);
+    return fail(x, "%s: more than %d webhooks", who, CONFIG_WEBHOOKS_MAX);
+  }
+  hooks = calloc(n > 0 ? n : 1, sizeof *hooks);
+  if (hooks == NULL) {
+    yajl_tree_free(owned);
+    return fail_nomem(x);
+  }
+  for (i = 0; i < n && rc == 0; i++)
+    rc = webhook_from_json(x, &hooks[i], tree->u.array.values[i], i, who);
+  yajl_tree_free(owned);
+  if (rc != 0) {
+    webhooks_free(hooks, n);
+    return rc;
+  }
+  webhooks_free(c->webhooks, c->nwebhooks);
+  c->webhooks = hooks;
+  c->nwebhooks = n;
+  return 0;
+}
+
 /* ---- identity.trusted_cidrs ---- */
 
 /* Parses s[0, len) into list[*n]. who names the list in messages. */
@@ -1015,6 +1154,8 @@ static int set_value(load_ctx *x, config_t *c, void *base, const config_key *k, 
   }
   if (k->kind == K_CIDRS)
     return set_cidrs(x, c, k, v, who);
+  if (k->kind == K_HOOKS)
+    return webhooks_set(x, c, k, v, who);
   /* the rest take one scalar: a whole number, or a string */
   if (s == NULL || (is_number && v->json != NULL && v->is_string) || (!is_number && !v->is_string))
     return bad_value(x, k, v, who, NULL);
@@ -1082,6 +1223,7 @@ static int set_value(load_ctx *x, config_t *c, void *base, const config_key *k, 
     break;
   case K_CIDRS:
   case K_ROUTES:
+  case K_HOOKS:
   case K_FILE:
   case K_SWITCH:
   default:
@@ -1463,6 +1605,7 @@ void config_free(config_t *c) {
   free(c->control_host);
   free(c->identity.trusted_cidrs);
   routes_free(c->routes, c->nroutes);
+  webhooks_free(c->webhooks, c->nwebhooks);
   memset(c, 0, sizeof *c);
 }
 

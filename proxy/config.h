@@ -40,6 +40,7 @@
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* bytes in a config file */
 #define CONFIG_ROUTES_MAX 1024        /* routes in a config */
+#define CONFIG_WEBHOOKS_MAX 64        /* webhooks in a config */
 #define CONFIG_CIDRS_MAX 1024         /* entries in identity.trusted_cidrs */
 
 typedef enum config_mode {
@@ -98,6 +99,20 @@ typedef struct config_route {
   int on_detect_inherited; /* on_detect was not set on the route: the global one */
 } config_route;
 
+/* Link events sent out of band (webhooks, /v1/events). */
+enum {
+  CONFIG_EVENT_LINK_TOKEN = 1 << 0,
+  CONFIG_EVENT_AUTH_COMPLETE = 1 << 1,
+  CONFIG_EVENT_LINK_EXPIRED = 1 << 2,
+  CONFIG_EVENT_ALL = (1 << 3) - 1
+};
+
+typedef struct config_webhook {
+  char *url;               /* http:// or https:// URL; owned */
+  char *secret;            /* HMAC-SHA256 key of Authrelay-Signature; owned; never logged */
+  unsigned events;         /* CONFIG_EVENT_* bits; every event when "events" is not given */
+} config_webhook;
+
 typedef struct config_t {
   char *config_file;       /* --config / AUTHRELAY_CONFIG, or NULL; owned */
   int check_only;          /* --check-config: validate, print, exit */
@@ -154,6 +169,8 @@ typedef struct config_t {
 
   config_route *routes;    /* sorted longest prefix first; owned array */
   size_t nroutes;
+  config_webhook *webhooks; /* owned array */
+  size_t nwebhooks;
 } config_t;
 
 /* Fills c (whatever it held before is overwritten, not freed) from

@@ -11,6 +11,7 @@
 #include "dynbuf.h"
 #include "http.h"
 #include "linkapi.h"
+#include "linkpage.h"
 #include "log.h"
 #include "metrics.h"
 #include "netio.h"
@@ -29,6 +30,10 @@ typedef struct control_conn {
   int too_big;          /* the body passed the cap: 413 */
   int handles_open;
   int answered;         /* a response was written; ignore further input */
+  notify_feed feed;     /* GET /v1/events: this connection stays open as a feed */
+  int streaming;        /* on the feed and on control->streams */
+  struct control_conn *next_stream;
+  struct control_conn *prev_stream;
 } control_conn;
 
 static void on_closed(uv_handle_t *h) {
@@ -43,6 +48,17 @@ static void on_closed(uv_handle_t *h) {
 static void conn_close(control_conn *cc) {
   if (uv_is_closing((uv_handle_t *)&cc->tcp))
     return;
+  if (cc->streaming) {
+    control_t *c = cc->control;
+    cc->streaming = 0;
+    notify_feed_remove(&c->links->notify, &cc->feed);
+    if (cc->prev_stream != NULL)
+      cc->prev_stream->next_stream = cc->next_stream;
+    else
+      c->streams = cc->next_stream;
+    if (cc->next_stream != NULL)
+      cc->next_stream->prev_stream = cc->prev_stream;
+  }
   uv_close((uv_handle_t *)&cc->timer, on_closed);
   uv_close((uv_handle_t *)&cc->tcp, on_closed);
 }
@@ -138,6 +154,69 @@ static int authorized(control_conn *cc, unsigned need) {
                  status == 401 ? "Bearer" : NULL);
   dynbuf_free(&out);
   return status == 0;
+}
+
+static void on_feed_gone(notify_feed *f) {
+  conn_close((control_conn *)((char *)f - offsetof(control_conn, feed)));
+}
+
+/* GET /v1/events[?registered_user=ID]: an SSE feed of link events, from
+ * Last-Event-ID on when the client sends one. */
+static void handle_events(control_conn *cc) {
+  static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                             "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+  control_t *c = cc->control;
+  const http_head *h = &cc->req;
+  const char *target = http_head_str(h, h->target);
+  const char *q = memchr(target, '?', h->target.len);
+  const http_header *last = http_head_find(h, "last-event-id");
+  char last_id[64];
+  uv_buf_t buf = uv_buf_init((char *)head, sizeof head - 1);
+  int rc;
+  if (cc->parser.method != HTTP_GET) {
+    respond_json(cc, 405, "{\"detail\":\"Method not allowed.\"}\n");
+    return;
+  }
+  if (!authorized(cc, LINKAPI_READ_WEBHOOKS))
+    return;
+  cc->feed.user[0] = '\0';
+  if (q != NULL) {
+    size_t qlen = h->target.len - (size_t)(q + 1 - target);
+    char query[CONTROL_HEAD_MAX + 1];
+    long n = linkpage_form_field(q + 1, qlen, "registered_user", cc->feed.user, sizeof cc->feed.user);
+    const char *given;
+    memcpy(query, q + 1, qlen); /* within the head: fits */
+    query[qlen] = '\0';
+    given = strstr(query, "registered_user=");
+    /* absent or empty: every user; given but malformed or too long: 400 */
+    if (n < 0 && given != NULL && given[16] != '\0' && given[16] != '&') {
+      respond_json(cc, 400, "{\"registered_user\":[\"Give a registered user's origin_user_id (at most 256 bytes).\"]}\n");
+      return;
+    }
+  }
+  last_id[0] = '\0';
+  if (last != NULL && last->value.len < sizeof last_id) {
+    memcpy(last_id, http_head_str(h, last->value), last->value.len);
+    last_id[last->value.len] = '\0';
+  }
+  cc->answered = 1;
+  if (netio_write((uv_stream_t *)&cc->tcp, &buf, 1, NULL, NULL) != 0) {
+    conn_close(cc);
+    return;
+  }
+  cc->feed.stream = (uv_stream_t *)&cc->tcp;
+  cc->feed.gone = on_feed_gone;
+  cc->streaming = 1;
+  cc->prev_stream = NULL;
+  cc->next_stream = c->streams;
+  if (c->streams != NULL)
+    c->streams->prev_stream = cc;
+  c->streams = cc;
+  rc = notify_feed_add(&c->links->notify, &cc->feed, last_id[0] != '\0' ? last_id : NULL);
+  if (rc != 0) {
+    LOG_WARN("/v1/events refused a subscriber", LOG_STR("error", rc == -ENOSPC ? "too many" : "write failed"));
+    conn_close(cc);
+  }
 }
 
 /* /api/... and /oauth/token: the link service's API. */
@@ -236,6 +315,8 @@ static void handle(control_conn *cc) {
   path[strcspn(path, "?")] = '\0';
   if (linkapi_owns(path)) {
     handle_api(cc);
+  } else if (path_is(h, "/v1/events")) {
+    handle_events(cc);
   } else if (path_is(h, "/v1/streams") ||
       http_starts_with(http_head_str(h, h->target), h->target.len, "/v1/streams/")) {
     handle_streams(cc);
@@ -312,12 +393,14 @@ static const llhttp_settings_t control_settings = {
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   control_conn *cc = s->data;
   llhttp_errno_t err;
-  if (nread == 0 || cc->answered)
+  if (nread == 0)
     return;
   if (nread < 0) {
-    conn_close(cc);
+    conn_close(cc); /* the client went away (a feed ends here) */
     return;
   }
+  if (cc->answered)
+    return;
   err = llhttp_execute(&cc->parser, buf->base, (size_t)nread);
   if (err != HPE_OK && err != HPE_PAUSED && !cc->answered)
     respond_json(cc, 400, "{\"error\":\"bad request\"}\n");
@@ -383,6 +466,8 @@ int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *w
 }
 
 void control_close(control_t *c) {
+  while (c->streams != NULL)
+    conn_close(c->streams);
   if (c->open) {
     c->open = 0;
     uv_close((uv_handle_t *)&c->listener, NULL);

@@ -27,6 +27,7 @@ typedef struct control_t {
   pausehub_t *hub;        /* not owned: paused streams, resume and cancel */
   linkhost_t *links;      /* not owned: the link service's API and the bearer check */
   size_t nworkers;
+  struct control_conn *streams; /* open /v1/events connections */
   int ready;              /* 1 while accepting traffic; 0 when draining */
   int open;               /* the listener is open */
 } control_t;
@@ -35,7 +36,8 @@ typedef struct control_t {
 int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *workers,
                  size_t nworkers, pausehub_t *hub, linkhost_t *links);
 
-/* Stops listening (connections being answered finish). */
+/* Stops listening and closes the /v1/events feeds (connections being
+ * answered finish). */
 void control_close(control_t *c);
 
 #endif

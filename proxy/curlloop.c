@@ -463,7 +463,8 @@ int curlloop_request(curlloop_t *cl, const char *method, const char *url,
     timeout_ms = CURLLOOP_DEFAULT_TIMEOUT_MS;
   if (max_response == 0)
     max_response = CURLLOOP_DEFAULT_RESPONSE;
-  if (timeout_ms < 0 || timeout_ms > CURLLOOP_TIMEOUT_MAX_MS || max_response > CURLLOOP_RESPONSE_MAX)
+  if (timeout_ms < 0 || timeout_ms > CURLLOOP_TIMEOUT_MAX_MS ||
+      max_response > CURLLOOP_RESPONSE_MAX)
     return -EINVAL;
   rc = check_url(url);
   if (rc != 0)

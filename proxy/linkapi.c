@@ -485,11 +485,8 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
     detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  snprintf(url, sizeof url, "%s%s", c->lh->cfg->public_url[0] ? c->lh->cfg->public_url : "", info.path);
-  if (c->lh->cfg->public_url[0] == '\0')
-    snprintf(url, sizeof url, "http://%s%s%s:%d%s", strchr(c->lh->cfg->listen_host, ':') ? "[" : "",
-             c->lh->cfg->listen_host, strchr(c->lh->cfg->listen_host, ':') ? "]" : "", c->lh->cfg->listen_port,
-             info.path);
+  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
+  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", info.path);
   c->rs->status = 201;
   raw(c, "{");
   member_str(c, "link_token", info.token, 1);
@@ -1095,12 +1092,8 @@ static void unified_link_token(call *c, const principal *p, const char *category
     detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  if (c->lh->cfg->public_url[0] != '\0')
-    snprintf(url, sizeof url, "%s%s", c->lh->cfg->public_url, info.path);
-  else
-    snprintf(url, sizeof url, "http://%s%s%s:%d%s", strchr(c->lh->cfg->listen_host, ':') ? "[" : "",
-             c->lh->cfg->listen_host, strchr(c->lh->cfg->listen_host, ':') ? "]" : "", c->lh->cfg->listen_port,
-             info.path);
+  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
+  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", info.path);
   c->rs->status = 200;
   raw(c, "{");
   member_str(c, "link_token", info.token, 1);

@@ -38,6 +38,15 @@ struct linkhost_flow {
   curlloop_req *req;
 };
 
+void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap) {
+  const config_t *c = lh->cfg;
+  int v6 = strchr(c->listen_host, ':') != NULL;
+  if (c->public_url[0] != '\0')
+    snprintf(out, cap, "%s", c->public_url);
+  else
+    snprintf(out, cap, "http://%s%s%s:%d", v6 ? "[" : "", c->listen_host, v6 ? "]" : "", c->listen_port);
+}
+
 uint64_t linkhost_now_ms(void) {
   return pausehub_now_ms();
 }
@@ -149,6 +158,11 @@ static void on_journal(void *ctx, pausehub_record *records) {
       lh->stored_links++;
     else
       lh->store_errors++;
+    if (lh->notify_open) {
+      char base[600];
+      linkhost_base_url(lh, base, sizeof base);
+      notify_link(&lh->notify, r, base);
+    }
   }
   pausehub_records_free(records);
 }
@@ -544,7 +558,9 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
                (unsigned long long)lh->completed[CATALOG_OAUTH2], (unsigned long long)lh->stored_links,
                (unsigned long long)(lh->store_errors + dropped), lh->nflows, exchanging,
                (unsigned long long)lh->provider_failures);
-  return dynbuf_add(out, buf, (size_t)n);
+  if (dynbuf_add(out, buf, (size_t)n) != 0)
+    return -E2BIG;
+  return lh->notify_open ? notify_render_metrics(&lh->notify, out) : 0;
 }
 
 /* ---- open and close ---- */
@@ -630,10 +646,16 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, pausehub
     rc = curlloop_init(&lh->curl, loop);
   if (rc == 0) {
     lh->curl_open = 1;
+    rc = notify_init(&lh->notify, loop, cfg, &lh->store, &lh->curl);
+  }
+  if (rc == 0) {
+    lh->notify_open = 1;
     rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
   }
   if (rc != 0) {
     snprintf(err, errlen, "cannot start the link service (%d)", rc);
+    if (lh->notify_open)
+      notify_close(&lh->notify);
     if (lh->curl_open)
       curlloop_close(&lh->curl, NULL);
     linkstore_close(&lh->store);
@@ -649,6 +671,10 @@ void linkhost_close(linkhost_t *lh) {
     linkhost_flow *f = lh->flows;
     lh->flows = f->next;
     flow_free(f);
+  }
+  if (lh->notify_open) {
+    lh->notify_open = 0;
+    notify_close(&lh->notify); /* webhook POSTs in flight stay in the outbox */
   }
   if (lh->curl_open) {
     lh->curl_open = 0;

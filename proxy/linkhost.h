@@ -27,6 +27,7 @@
 #include "config.h"
 #include "curlloop.h"
 #include "linkstore.h"
+#include "notify.h"
 #include "pausehub.h"
 
 #define LINKHOST_FLOWS_MAX 10000     /* OAuth2 flows waiting for the provider's redirect */
@@ -44,6 +45,8 @@ typedef struct linkhost_t {
   catalog_t catalog;         /* read by the workers too (immutable) */
   curlloop_t curl;
   int curl_open;
+  notify_t notify;           /* link events: /v1/events and webhooks */
+  int notify_open;
   linkhost_flow *flows;      /* OAuth2 flows: sent to the provider, not back yet */
   size_t nflows;
   linkhost_flow *exchanging; /* flows whose code is being exchanged */
@@ -70,6 +73,10 @@ void linkhost_close(linkhost_t *lh);
 /* Appends the link service's Prometheus metrics to out. Returns 0 or a
  * dynbuf error. */
 int linkhost_render_metrics(linkhost_t *lh, dynbuf *out);
+
+/* The base of magic_link_url for links minted off a request (the API,
+ * events): public_url, else http://listen address. */
+void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap);
 
 /* Current wall-clock milliseconds (as pausehub_now_ms). */
 uint64_t linkhost_now_ms(void);

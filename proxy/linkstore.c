@@ -77,6 +77,21 @@ static const char *const migrations[] = {
     "  app_id TEXT NOT NULL REFERENCES oauth_apps (id) ON DELETE CASCADE,"
     "  scopes TEXT NOT NULL,"
     "  expires_ms INTEGER NOT NULL);",
+    /* 2: out-of-band notice: the event log and the webhook outbox */
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id TEXT NOT NULL UNIQUE,"                 /* evt_...: receivers deduplicate on it */
+    "  type TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"                      /* the JSON sent */
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE deliveries ("                 /* one per (event, webhook) not yet accepted */
+    "  seq INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,"
+    "  hook TEXT NOT NULL,"                      /* the webhook's url */
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_ms INTEGER NOT NULL,"                /* due time; pushed ahead while in flight */
+    "  PRIMARY KEY (seq, hook));"
+    "CREATE INDEX deliveries_next ON deliveries (next_ms);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -805,4 +820,160 @@ int linkstore_oauth_token_get(linkstore_t *st, const char *token_hash, uint64_t 
   if (rc == SQLITE_ROW)
     return 0;
   return rc == SQLITE_DONE ? -ENOENT : db_error(st, "oauth token");
+}
+
+/* ---- events and the webhook outbox ---- */
+
+int linkstore_event_add(linkstore_t *st, const char *id, const char *type, const char *user,
+                        const char *body, uint64_t now_ms, const char *const *hooks, size_t nhooks,
+                        uint64_t *seq) {
+  size_t i;
+  int rc;
+  if (exec_sql(st, "BEGIN IMMEDIATE") != 0)
+    return -EIO;
+  rc = run(st,
+           prepare(st, "INSERT INTO events (id, type, user, body, created_ms) VALUES (?, ?, ?, ?, ?)", "ssssi",
+                   id, type, user, body, (int64_t)now_ms),
+           NULL);
+  *seq = (uint64_t)sqlite3_last_insert_rowid(st->db);
+  for (i = 0; i < nhooks && rc == 0; i++)
+    rc = run(st,
+             prepare(st, "INSERT INTO deliveries (seq, hook, attempts, next_ms) VALUES (?, ?, 0, ?)", "isi",
+                     (int64_t)*seq, hooks[i], (int64_t)now_ms),
+             NULL);
+  if (exec_sql(st, rc == 0 ? "COMMIT" : "ROLLBACK") != 0)
+    return -EIO;
+  return rc;
+}
+
+int linkstore_event_seq(linkstore_t *st, const char *id, uint64_t *seq) {
+  sqlite3_stmt *stmt = prepare(st, "SELECT seq FROM events WHERE id = ?", "s", id);
+  int rc;
+  if (stmt == NULL)
+    return -EIO;
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    *seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  if (rc == SQLITE_ROW)
+    return 0;
+  return rc == SQLITE_DONE ? -ENOENT : db_error(st, "event seq");
+}
+
+int linkstore_events_after(linkstore_t *st, uint64_t after_seq, const char *user, size_t limit,
+                           int (*cb)(void *ctx, const linkstore_event *e), void *ctx) {
+  sqlite3_stmt *stmt = prepare(st,
+                               "SELECT seq, id, type, user, body FROM events WHERE seq > ?1 AND "
+                               "(?2 IS NULL OR user = ?2) ORDER BY seq LIMIT ?3",
+                               "iSi", (int64_t)after_seq, user, (int64_t)limit);
+  linkstore_event e;
+  int rc;
+  if (stmt == NULL)
+    return -EIO;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+    e.id = (const char *)sqlite3_column_text(stmt, 1);
+    e.type = (const char *)sqlite3_column_text(stmt, 2);
+    e.user = (const char *)sqlite3_column_text(stmt, 3);
+    e.body = (const char *)sqlite3_column_text(stmt, 4);
+    e.hook = NULL;
+    e.attempts = 0;
+    if (cb(ctx, &e) != 0)
+      break;
+  }
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "events");
+}
+
+int linkstore_deliveries_due(linkstore_t *st, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
+                             int (*cb)(void *ctx, const linkstore_event *e), void *ctx) {
+  sqlite3_stmt *stmt;
+  linkstore_event e;
+  int rc;
+  if (exec_sql(st, "BEGIN IMMEDIATE") != 0)
+    return -EIO;
+  stmt = prepare(st,
+                 "SELECT d.seq, e.id, e.type, e.user, e.body, d.hook, d.attempts FROM deliveries d "
+                 "JOIN events e ON e.seq = d.seq WHERE d.next_ms <= ? ORDER BY d.next_ms, d.seq LIMIT ?",
+                 "ii", (int64_t)now_ms, (int64_t)limit);
+  if (stmt == NULL) {
+    (void)exec_sql(st, "ROLLBACK");
+    return -EIO;
+  }
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+    e.id = (const char *)sqlite3_column_text(stmt, 1);
+    e.type = (const char *)sqlite3_column_text(stmt, 2);
+    e.user = (const char *)sqlite3_column_text(stmt, 3);
+    e.body = (const char *)sqlite3_column_text(stmt, 4);
+    e.hook = (const char *)sqlite3_column_text(stmt, 5);
+    e.attempts = (unsigned)sqlite3_column_int(stmt, 6);
+    /* leased: not due again while this attempt is in flight */
+    (void)run(st,
+              prepare(st, "UPDATE deliveries SET next_ms = ? WHERE seq = ? AND hook = ?", "iis",
+                      (int64_t)lease_until_ms, (int64_t)e.seq, e.hook),
+              NULL);
+    if (cb(ctx, &e) != 0)
+      break;
+  }
+  sqlite3_finalize(stmt);
+  if (exec_sql(st, "COMMIT") != 0)
+    return -EIO;
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "deliveries");
+}
+
+int linkstore_delivery_done(linkstore_t *st, uint64_t seq, const char *hook) {
+  return run(st, prepare(st, "DELETE FROM deliveries WHERE seq = ? AND hook = ?", "is", (int64_t)seq, hook),
+             NULL);
+}
+
+int linkstore_delivery_retry(linkstore_t *st, uint64_t seq, const char *hook, unsigned attempts,
+                             uint64_t next_ms) {
+  return run(st,
+             prepare(st, "UPDATE deliveries SET attempts = ?, next_ms = ? WHERE seq = ? AND hook = ?", "iiis",
+                     (int64_t)attempts, (int64_t)next_ms, (int64_t)seq, hook),
+             NULL);
+}
+
+int linkstore_deliveries_keep_hooks(linkstore_t *st, const char *const *hooks, size_t nhooks, size_t *dropped) {
+  sqlite3_stmt *stmt = prepare(st, "SELECT DISTINCT hook FROM deliveries", "");
+  char gone[16][2049];
+  size_t ngone = 0;
+  size_t i;
+  int rc;
+  *dropped = 0;
+  if (stmt == NULL)
+    return -EIO;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && ngone < 16) {
+    const char *h = (const char *)sqlite3_column_text(stmt, 0);
+    int kept = 0;
+    for (i = 0; i < nhooks; i++)
+      kept |= strcmp(h, hooks[i]) == 0;
+    if (!kept)
+      snprintf(gone[ngone++], sizeof gone[0], "%s", h);
+  }
+  sqlite3_finalize(stmt);
+  for (i = 0; i < ngone; i++) {
+    int changes = 0;
+    if (run(st, prepare(st, "DELETE FROM deliveries WHERE hook = ?", "s", gone[i]), &changes) == 0)
+      *dropped += (size_t)changes;
+  }
+  return 0;
+}
+
+int linkstore_deliveries_pending(linkstore_t *st, size_t *count) {
+  sqlite3_stmt *stmt = prepare(st, "SELECT COUNT(*) FROM deliveries", "");
+  if (stmt == NULL)
+    return -EIO;
+  *count = sqlite3_step(stmt) == SQLITE_ROW ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+  sqlite3_finalize(stmt);
+  return 0;
+}
+
+int linkstore_events_prune(linkstore_t *st, uint64_t before_ms) {
+  return run(st,
+             prepare(st,
+                     "DELETE FROM events WHERE created_ms < ? AND seq NOT IN (SELECT seq FROM deliveries)", "i",
+                     (int64_t)before_ms),
+             NULL);
 }

@@ -190,4 +190,47 @@ int linkstore_oauth_token_put(linkstore_t *st, const char *token_hash, const cha
 int linkstore_oauth_token_get(linkstore_t *st, const char *token_hash, uint64_t now_ms, char *scopes,
                               size_t cap);
 
+/* ---- events and the webhook outbox ---- */
+
+/* An event (and, from linkstore_deliveries_due, one webhook it is owed to).
+ * Strings are valid during the callback only. */
+typedef struct linkstore_event {
+  uint64_t seq;          /* order of the events */
+  const char *id;        /* evt_... */
+  const char *type;      /* link_token, auth_complete, link_expired */
+  const char *user;      /* origin_user_id */
+  const char *body;      /* the JSON */
+  const char *hook;      /* the webhook url, or NULL */
+  unsigned attempts;     /* deliveries tried so far */
+} linkstore_event;
+
+/* Stores an event and a delivery due now for each of hooks[0, nhooks) (urls,
+ * borrowed), in one transaction. *seq: its place in the log. */
+int linkstore_event_add(linkstore_t *st, const char *id, const char *type, const char *user,
+                        const char *body, uint64_t now_ms, const char *const *hooks, size_t nhooks,
+                        uint64_t *seq);
+/* The seq of event id (Last-Event-ID). -ENOENT when unknown. */
+int linkstore_event_seq(linkstore_t *st, const char *id, uint64_t *seq);
+/* Calls cb for up to limit events after after_seq (of user, when not NULL),
+ * in order. */
+int linkstore_events_after(linkstore_t *st, uint64_t after_seq, const char *user, size_t limit,
+                           int (*cb)(void *ctx, const linkstore_event *e), void *ctx);
+/* Calls cb for up to limit deliveries due at now_ms, oldest first, and
+ * leases each until lease_until_ms (not due again before then, unless
+ * linkstore_delivery_retry sets another time). */
+int linkstore_deliveries_due(linkstore_t *st, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
+                             int (*cb)(void *ctx, const linkstore_event *e), void *ctx);
+/* The webhook accepted the event: the delivery is deleted. */
+int linkstore_delivery_done(linkstore_t *st, uint64_t seq, const char *hook);
+/* Another attempt later. */
+int linkstore_delivery_retry(linkstore_t *st, uint64_t seq, const char *hook, unsigned attempts,
+                             uint64_t next_ms);
+/* Deletes deliveries owed to webhooks not in hooks (no longer configured);
+ * *dropped: how many. */
+int linkstore_deliveries_keep_hooks(linkstore_t *st, const char *const *hooks, size_t nhooks, size_t *dropped);
+/* Deliveries not yet accepted. */
+int linkstore_deliveries_pending(linkstore_t *st, size_t *count);
+/* Deletes events created before before_ms that no webhook is owed. */
+int linkstore_events_prune(linkstore_t *st, uint64_t before_ms);
+
 #endif

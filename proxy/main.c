@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "curlloop.h"
 #include "linkhost.h"
 #include "log.h"
 #include "pausehub.h"
@@ -127,6 +128,10 @@ int main(int argc, char **argv, char **envp) {
     return 0;
   }
   log_init(d.cfg.log_level, 2);
+  if (curlloop_global_init() != 0) {
+    LOG_ERROR("cannot initialise libcurl");
+    return 1;
+  }
   raise_open_files_limit();
   {
     linksvc_options lo;

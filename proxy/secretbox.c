@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -204,6 +205,37 @@ int secretbox_uuid(char out[37]) {
     out[o++] = digits[b[i] & 15];
   }
   out[o] = '\0';
+  return 0;
+}
+
+int secretbox_signature(const char *secret, uint64_t t, const void *body, size_t len,
+                        char out[SECRETBOX_SIGNATURE_BUF]) {
+  static const char digits[] = "0123456789abcdef";
+  char ts[24];
+  unsigned char mac[32];
+  unsigned int mac_len = 0;
+  unsigned char *msg;
+  size_t n;
+  size_t i;
+  int tl = snprintf(ts, sizeof ts, "%llu", (unsigned long long)t);
+  msg = malloc((size_t)tl + 1 + len + 1);
+  if (msg == NULL)
+    return -ENOMEM;
+  memcpy(msg, ts, (size_t)tl);
+  msg[tl] = '.';
+  memcpy(msg + tl + 1, body, len);
+  if (HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, (size_t)tl + 1 + len, mac, &mac_len) == NULL ||
+      mac_len != sizeof mac) {
+    free(msg);
+    return -EIO;
+  }
+  free(msg);
+  n = (size_t)snprintf(out, SECRETBOX_SIGNATURE_BUF, "t=%s,v1=", ts);
+  for (i = 0; i < sizeof mac; i++) {
+    out[n++] = digits[mac[i] >> 4];
+    out[n++] = digits[mac[i] & 15];
+  }
+  out[n] = '\0';
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #define AUTHRELAY_SECRETBOX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dynbuf.h"
 
@@ -53,6 +54,13 @@ int secretbox_random_hex(char *out, size_t nbytes);
 
 /* out: a random UUID (version 4), lower case. Returns 0 or -EIO. */
 int secretbox_uuid(char out[37]);
+
+/* The Authrelay-Signature value of body[0, len) at Unix time t:
+ * "t=T,v1=HEX", HEX = hex(HMAC-SHA256(secret, T + "." + body)). out holds
+ * SECRETBOX_SIGNATURE_BUF bytes. Returns 0, -EIO or -ENOMEM. */
+#define SECRETBOX_SIGNATURE_BUF (2 + 20 + 4 + 64 + 1)
+int secretbox_signature(const char *secret, uint64_t t, const void *body, size_t len,
+                        char out[SECRETBOX_SIGNATURE_BUF]);
 
 /* 1 when a[0, len) equals b[0, len), in time independent of the contents. */
 int secretbox_equal(const void *a, const void *b, size_t len);

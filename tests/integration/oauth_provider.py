@@ -32,7 +32,8 @@ prints one line on stdout, {"listening": "127.0.0.1:PORT"}, then serves:
        token=error: /token answers 400 {"error":"invalid_grant"} without
        looking at the request; token=hang: /token reads the request and does
        not answer until the mode changes, then answers as the new mode says
-       (the waiting threads are daemons: they never keep the process alive). Answers the modes as JSON.
+       (the waiting threads are daemons: they never keep the process alive).
+       Answers the modes as JSON.
   GET  /_control/log    JSON list of the /token exchanges seen: code,
        client_ok, verifier_ok (null when not checked), result ("ok" or the
        error sent, or "hang" for a call held), mode.
@@ -251,7 +252,8 @@ class Handler(BaseHTTPRequestHandler):
         page = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Authorize</title></head>"
                 "<body><h1>Authorize %s</h1><p>Scopes: %s</p>"
                 "<form method=\"post\" action=\"/authorize/approve\">%s"
-                "<button id=\"approve\" type=\"submit\" name=\"action\" value=\"approve\">Approve</button> "
+                "<button id=\"approve\" type=\"submit\" name=\"action\" value=\"approve\">"
+                "Approve</button> "
                 "<button id=\"deny\" type=\"submit\" name=\"action\" value=\"deny\">Deny</button>"
                 "</form></body></html>") % (html.escape(params["client_id"]),
                                             html.escape(params.get("scope", "")), fields)

@@ -5,8 +5,8 @@
  * request per connection): /hello... echoes its target, /big sends a
  * 200 000-byte binary body, /err a 500, /huge a declared body too large,
  * /huge-close the same without Content-Length (read to the close), /echo
- * the method, the X-Test header and the request body, and /hang never
- * answers. Every wait is bounded by a guard timer; nothing sleeps.
+ * the method, the X-Test header and the request body, /redirect a 302 to
+ * /hello, and /hang never answers. Every wait is bounded by a guard timer; nothing sleeps.
  */
 #include <errno.h>
 #include <signal.h>
@@ -76,8 +76,9 @@ static void answer(conn *c, const char *status_line, const char *body, size_t le
   uv_buf_t bufs[2];
   int n;
   if (with_len)
-    n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                 status_line, len);
+    n = snprintf(head, sizeof head,
+                 "HTTP/1.1 %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status_line,
+                 len);
   else
     n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nConnection: close\r\n\r\n", status_line);
   bufs[0] = uv_buf_init(head, (unsigned)n);
@@ -155,6 +156,12 @@ static void dispatch(conn *c, size_t head_len, size_t body_len) {
                      v != NULL ? (int)vlen : 1, v != NULL ? v : "-", (int)body_len,
                      req + head_len);
     answer(c, "200 OK", out, (size_t)n, 1);
+  } else if (strcmp(target, "/redirect") == 0) {
+    const char resp[] = "HTTP/1.1 302 Found\r\nLocation: /hello\r\nContent-Length: 5\r\n"
+                        "Connection: close\r\n\r\nmoved";
+    uv_buf_t buf = uv_buf_init((char *)resp, sizeof resp - 1);
+    if (netio_write((uv_stream_t *)&c->tcp, &buf, 1, on_answered, c) != 0)
+      conn_close(c);
   } else if (strcmp(target, "/hang") == 0) {
     /* never answers */
   } else {
@@ -398,6 +405,21 @@ static void server_error(void) {
   result_free(&r);
 }
 
+static void redirect_not_followed(void) {
+  fixture f;
+  result r;
+  memset(&r, 0, sizeof r);
+  ndone = 0;
+  CHECK(setup(&f) == 0);
+  CHECK(get(&f, "/redirect", 2000, 0, &r, NULL) == 0);
+  run_until(&f, &ndone, 1);
+  CHECK(r.calls == 1 && r.status == 0 && r.code == 302);
+  CHECK_MEM(r.body, r.len, "moved");
+  CHECK(f.srv.nrequests == 1);
+  teardown(&f);
+  result_free(&r);
+}
+
 static void post_with_headers(void) {
   fixture f;
   result r;
@@ -468,7 +490,8 @@ static void connection_refused(void) {
   uv_tcp_init(&f.loop, &closed);
   CHECK(uv_tcp_bind(&closed, (const struct sockaddr *)&addr, 0) == 0);
   CHECK(uv_tcp_getsockname(&closed, (struct sockaddr *)&got, &len) == 0);
-  snprintf(path, sizeof path, "http://127.0.0.1:%d/x", ntohs(((struct sockaddr_in *)&got)->sin_port));
+  snprintf(path, sizeof path, "http://127.0.0.1:%d/x",
+           ntohs(((struct sockaddr_in *)&got)->sin_port));
   CHECK(curlloop_request(&f.cl, "GET", path, NULL, NULL, 0, 2000, 0, on_done, &r, NULL) == 0);
   run_until(&f, &ndone, 1);
   CHECK(r.calls == 1);
@@ -651,6 +674,7 @@ int main(void) {
   RUN(ok_body);
   RUN(big_body);
   RUN(server_error);
+  RUN(redirect_not_followed);
   RUN(post_with_headers);
   RUN(timeout_does_not_block);
   RUN(connection_refused);

@@ -165,7 +165,8 @@ static void token_response_success(void) {
 
 static void token_response_error_object(void) {
   oauth2_token tok;
-  CHECK(parse("{\"error\":\"invalid_grant\",\"error_description\":\"code used\"}", &tok) == -EPROTO);
+  CHECK(parse("{\"error\":\"invalid_grant\",\"error_description\":\"code used\"}", &tok) ==
+        -EPROTO);
   CHECK(strcmp(tok.error, "invalid_grant") == 0);
   CHECK(tok.access_token[0] == '\0');
   /* an error wins over a token beside it */

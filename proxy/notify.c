@@ -1,0 +1,390 @@
+/* notify: link events to /v1/events and webhooks. See notify.h. */
+#include "notify.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "jsonw.h"
+#include "log.h"
+#include "netio.h"
+#include "secretbox.h"
+
+#define PASS_INTERVAL_MS 500      /* deliveries due are looked for this often */
+#define REPLAY_MAX 10000          /* events replayed to a feed after Last-Event-ID */
+#define EVENT_BODY_MAX 16384
+
+/* One webhook POST in flight. */
+typedef struct notify_delivery {
+  struct notify_delivery *next;
+  struct notify_delivery *prev;
+  notify_t *n;
+  curlloop_req *req;
+  uint64_t seq;
+  unsigned attempts;       /* before this one */
+  char id[40];             /* the event's id, for the log */
+  char hook[2049];         /* the webhook's url */
+} delivery;
+
+static uint64_t wall_ms(void) {
+  return pausehub_now_ms();
+}
+
+static const config_webhook *hook_by_url(const notify_t *n, const char *url) {
+  size_t i;
+  for (i = 0; i < n->cfg->nwebhooks; i++) {
+    if (strcmp(n->cfg->webhooks[i].url, url) == 0)
+      return &n->cfg->webhooks[i];
+  }
+  return NULL;
+}
+
+/* ---- webhooks ---- */
+
+static void schedule_pass(notify_t *n, uint64_t in_ms);
+
+/* Back-off before attempt number attempts + 1: BASE * 2^attempts, capped,
+ * times a random factor in [0.5, 1) so that receivers coming back are not
+ * hit by every sender at once. */
+static uint64_t backoff_ms(unsigned attempts) {
+  uint64_t d = NOTIFY_RETRY_BASE_MS;
+  unsigned char r = 0;
+  unsigned i;
+  for (i = 0; i < attempts && d < NOTIFY_RETRY_MAX_MS; i++)
+    d *= 2;
+  if (d > NOTIFY_RETRY_MAX_MS)
+    d = NOTIFY_RETRY_MAX_MS;
+  (void)RAND_bytes(&r, 1);
+  return d / 2 + d * r / 512;
+}
+
+static void on_delivered(void *ctx, int status, long http_code, const char *body, size_t len) {
+  delivery *d = ctx;
+  notify_t *n = d->n;
+  (void)body;
+  (void)len;
+  if (d->prev != NULL)
+    d->prev->next = d->next;
+  else
+    n->deliveries = d->next;
+  if (d->next != NULL)
+    d->next->prev = d->prev;
+  n->in_flight--;
+  if (status == 0 && http_code >= 200 && http_code <= 299) {
+    n->delivered_total++;
+    (void)linkstore_delivery_done(n->store, d->seq, d->hook);
+  } else {
+    uint64_t wait = backoff_ms(d->attempts);
+    n->failed_total++;
+    LOG_WARN("webhook not accepted, will retry", LOG_STR("url", d->hook), LOG_STR("event_id", d->id),
+             LOG_U64("attempt", d->attempts + 1), LOG_I64("http_status", http_code),
+             LOG_STR("error", status != 0 ? strerror(-status) : "not 2xx"), LOG_U64("retry_in_ms", wait));
+    (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, wall_ms() + wait);
+  }
+  free(d);
+  schedule_pass(n, 0);
+}
+
+/* Starts one due delivery (a linkstore_deliveries_due callback). */
+static int start_delivery(void *ctx, const linkstore_event *e) {
+  notify_t *n = ctx;
+  const config_webhook *h = hook_by_url(n, e->hook);
+  char sig[SECRETBOX_SIGNATURE_BUF];
+  char sig_header[SECRETBOX_SIGNATURE_BUF + 32];
+  char id_header[80];
+  const char *headers[5];
+  delivery *d;
+  if (h == NULL || strlen(e->hook) >= sizeof d->hook)
+    return 0; /* dropped at start; cannot happen while running */
+  d = calloc(1, sizeof *d);
+  if (d == NULL)
+    return 1;
+  d->n = n;
+  d->seq = e->seq;
+  d->attempts = e->attempts;
+  snprintf(d->id, sizeof d->id, "%s", e->id);
+  snprintf(d->hook, sizeof d->hook, "%s", e->hook);
+  if (secretbox_signature(h->secret, (uint64_t)time(NULL), e->body, strlen(e->body), sig) != 0) {
+    free(d);
+    return 1;
+  }
+  snprintf(sig_header, sizeof sig_header, "Authrelay-Signature: %s", sig);
+  snprintf(id_header, sizeof id_header, "Authrelay-Event-Id: %s", e->id);
+  headers[0] = "Content-Type: application/json";
+  headers[1] = sig_header;
+  headers[2] = id_header;
+  headers[3] = "User-Agent: authrelay";
+  headers[4] = NULL;
+  if (curlloop_request(n->curl, "POST", e->hook, headers, e->body, strlen(e->body), NOTIFY_TIMEOUT_MS, 65536,
+                       on_delivered, d, &d->req) != 0) {
+    (void)linkstore_delivery_retry(n->store, e->seq, e->hook, e->attempts, wall_ms() + backoff_ms(e->attempts));
+    free(d);
+    return 0;
+  }
+  d->next = n->deliveries;
+  if (n->deliveries != NULL)
+    n->deliveries->prev = d;
+  n->deliveries = d;
+  n->in_flight++;
+  return 0;
+}
+
+static void pass(notify_t *n) {
+  uint64_t now = wall_ms();
+  if (n->closing || n->cfg->nwebhooks == 0 || n->in_flight >= NOTIFY_IN_FLIGHT_MAX)
+    return;
+  (void)linkstore_deliveries_due(n->store, now, now + NOTIFY_TIMEOUT_MS + 5000,
+                                 NOTIFY_IN_FLIGHT_MAX - n->in_flight, start_delivery, n);
+}
+
+static void on_pass_timer(uv_timer_t *t) {
+  pass(t->data);
+}
+
+/* Runs a pass in in_ms (0: on the next loop iteration), then every
+ * PASS_INTERVAL_MS. */
+static void schedule_pass(notify_t *n, uint64_t in_ms) {
+  if (!n->closing && n->cfg->nwebhooks > 0)
+    uv_timer_start(&n->timer, on_pass_timer, in_ms, PASS_INTERVAL_MS);
+}
+
+/* ---- the feed ---- */
+
+/* Writes one SSE event (or comment, when type is NULL) to f. */
+static void feed_write(notify_t *n, notify_feed *f, const char *id, const char *type, const char *body) {
+  uv_buf_t bufs[7];
+  unsigned nb = 0;
+  (void)n;
+  if (uv_stream_get_write_queue_size(f->stream) > NOTIFY_FEED_QUEUE_MAX) {
+    LOG_WARN("/v1/events subscriber too slow, dropped");
+    f->gone(f);
+    return;
+  }
+  if (type == NULL) {
+    bufs[nb++] = uv_buf_init((char *)": keep-alive\n\n", 14);
+  } else {
+    bufs[nb++] = uv_buf_init("id: ", 4);
+    bufs[nb++] = uv_buf_init((char *)id, (unsigned)strlen(id));
+    bufs[nb++] = uv_buf_init("\nevent: ", 8);
+    bufs[nb++] = uv_buf_init((char *)type, (unsigned)strlen(type));
+    bufs[nb++] = uv_buf_init("\ndata: ", 7);
+    bufs[nb++] = uv_buf_init((char *)body, (unsigned)strlen(body));
+    bufs[nb++] = uv_buf_init("\n\n", 2);
+  }
+  if (netio_write(f->stream, bufs, nb, NULL, NULL) != 0)
+    f->gone(f);
+}
+
+static void broadcast(notify_t *n, const char *id, const char *type, const char *user, const char *body) {
+  notify_feed *f = n->feeds;
+  while (f != NULL) {
+    notify_feed *next = f->next; /* f may leave during the write */
+    if (f->user[0] == '\0' || strcmp(f->user, user) == 0)
+      feed_write(n, f, id, type, body);
+    f = next;
+  }
+}
+
+static void on_heartbeat(uv_timer_t *t) {
+  notify_t *n = t->data;
+  notify_feed *f = n->feeds;
+  while (f != NULL) {
+    notify_feed *next = f->next;
+    feed_write(n, f, NULL, NULL, NULL);
+    f = next;
+  }
+}
+
+typedef struct replay_ctx {
+  notify_t *n;
+  notify_feed *f;
+} replay_ctx;
+
+static int replay_one(void *ctx, const linkstore_event *e) {
+  replay_ctx *r = ctx;
+  feed_write(r->n, r->f, e->id, e->type, e->body);
+  return r->f->listed ? 0 : 1;
+}
+
+int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id) {
+  uint64_t seq = 0;
+  if (n->nfeeds >= NOTIFY_FEED_MAX)
+    return -ENOSPC;
+  f->prev = NULL;
+  f->next = n->feeds;
+  if (n->feeds != NULL)
+    n->feeds->prev = f;
+  n->feeds = f;
+  f->listed = 1;
+  n->nfeeds++;
+  if (last_id != NULL && linkstore_event_seq(n->store, last_id, &seq) == 0) {
+    replay_ctx r = {n, f};
+    (void)linkstore_events_after(n->store, seq, f->user[0] != '\0' ? f->user : NULL, REPLAY_MAX, replay_one, &r);
+  }
+  return 0;
+}
+
+void notify_feed_remove(notify_t *n, notify_feed *f) {
+  if (!f->listed)
+    return;
+  if (f->prev != NULL)
+    f->prev->next = f->next;
+  else
+    n->feeds = f->next;
+  if (f->next != NULL)
+    f->next->prev = f->prev;
+  f->next = NULL;
+  f->prev = NULL;
+  f->listed = 0;
+  n->nfeeds--;
+}
+
+/* ---- events ---- */
+
+void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
+  const char *type;
+  unsigned bit;
+  char id[4 + 24 + 1];
+  char created[32];
+  const char *hooks[CONFIG_WEBHOOKS_MAX];
+  size_t nhooks = 0;
+  dynbuf body;
+  uint64_t now = wall_ms();
+  uint64_t seq = 0;
+  time_t secs = (time_t)(now / 1000);
+  struct tm tm;
+  size_t i;
+  int rc = 0;
+  switch (r->state) {
+  case LINKSVC_STATE_PENDING:
+    type = "link_token";
+    bit = CONFIG_EVENT_LINK_TOKEN;
+    break;
+  case LINKSVC_STATE_COMPLETED:
+    type = "auth_complete";
+    bit = CONFIG_EVENT_AUTH_COMPLETE;
+    break;
+  case LINKSVC_STATE_EXPIRED:
+    type = "link_expired";
+    bit = CONFIG_EVENT_LINK_EXPIRED;
+    break;
+  case LINKSVC_STATE_REVOKED:
+  default:
+    return; /* its streams went away: nobody to tell */
+  }
+  memcpy(id, "evt_", 4);
+  if (secretbox_random_hex(id + 4, 12) != 0)
+    return;
+  gmtime_r(&secs, &tm);
+  strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  dynbuf_init(&body, EVENT_BODY_MAX);
+  rc |= jsonw_raw(&body, "{\"id\":");
+  rc |= jsonw_cstring(&body, id);
+  rc |= jsonw_raw(&body, ",\"type\":");
+  rc |= jsonw_cstring(&body, type);
+  rc |= jsonw_raw(&body, ",\"created_at\":");
+  rc |= jsonw_cstring(&body, created);
+  rc |= jsonw_raw(&body, ",\"registered_user\":");
+  rc |= jsonw_cstring(&body, r->user);
+  rc |= jsonw_raw(&body, ",\"connector\":");
+  rc |= jsonw_cstring(&body, r->connector);
+  rc |= jsonw_raw(&body, ",\"link_token\":");
+  rc |= jsonw_cstring(&body, r->token);
+  if (r->state == LINKSVC_STATE_PENDING) {
+    char expires[32];
+    time_t e = (time_t)(r->expires_ms / 1000);
+    gmtime_r(&e, &tm);
+    strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    rc |= jsonw_raw(&body, ",\"magic_link_url\":\"");
+    rc |= dynbuf_add(&body, base_url, strlen(base_url)); /* a URL of ours: no escaping needed */
+    rc |= jsonw_raw(&body, LINKSVC_PATH_PREFIX);
+    rc |= jsonw_raw(&body, r->token);
+    rc |= jsonw_raw(&body, "\",\"expires_at\":");
+    rc |= jsonw_cstring(&body, expires);
+  }
+  rc |= jsonw_raw(&body, "}");
+  rc |= dynbuf_add(&body, "", 1);
+  if (rc != 0) {
+    dynbuf_free(&body);
+    return;
+  }
+  for (i = 0; i < n->cfg->nwebhooks; i++) {
+    if (n->cfg->webhooks[i].events & bit)
+      hooks[nhooks++] = n->cfg->webhooks[i].url;
+  }
+  if (linkstore_event_add(n->store, id, type, r->user, body.ptr, now, hooks, nhooks, &seq) != 0) {
+    LOG_ERROR("event not stored: webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
+  } else {
+    n->events_total++;
+    if (nhooks > 0)
+      schedule_pass(n, 0);
+  }
+  broadcast(n, id, type, r->user, body.ptr);
+  dynbuf_free(&body);
+}
+
+/* ---- lifecycle and metrics ---- */
+
+int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *store, curlloop_t *curl) {
+  const char *hooks[CONFIG_WEBHOOKS_MAX];
+  size_t dropped = 0;
+  size_t i;
+  memset(n, 0, sizeof *n);
+  n->loop = loop;
+  n->cfg = cfg;
+  n->store = store;
+  n->curl = curl;
+  for (i = 0; i < cfg->nwebhooks; i++)
+    hooks[i] = cfg->webhooks[i].url;
+  (void)linkstore_deliveries_keep_hooks(store, hooks, cfg->nwebhooks, &dropped);
+  if (dropped > 0)
+    LOG_WARN("webhook deliveries dropped: their webhook is no longer configured", LOG_U64("deliveries", dropped));
+  (void)linkstore_events_prune(store, wall_ms() - NOTIFY_EVENT_RETAIN_MS);
+  uv_timer_init(loop, &n->timer);
+  n->timer.data = n;
+  uv_timer_init(loop, &n->heartbeat);
+  n->heartbeat.data = n;
+  uv_timer_start(&n->heartbeat, on_heartbeat, NOTIFY_HEARTBEAT_MS, NOTIFY_HEARTBEAT_MS);
+  schedule_pass(n, 0);
+  return 0;
+}
+
+void notify_close(notify_t *n) {
+  n->closing = 1;
+  while (n->deliveries != NULL) {
+    delivery *d = n->deliveries;
+    n->deliveries = d->next;
+    curlloop_cancel(d->req); /* the delivery stays in the outbox: sent again after a restart */
+    free(d);
+  }
+  n->in_flight = 0;
+  uv_close((uv_handle_t *)&n->timer, NULL);
+  uv_close((uv_handle_t *)&n->heartbeat, NULL);
+}
+
+int notify_render_metrics(notify_t *n, dynbuf *out) {
+  char buf[1536];
+  size_t pending = 0;
+  int len;
+  (void)linkstore_deliveries_pending(n->store, &pending);
+  len = snprintf(buf, sizeof buf,
+                 "# HELP authrelay_events_total Link events written (link_token, auth_complete, link_expired).\n"
+                 "# TYPE authrelay_events_total counter\nauthrelay_events_total %llu\n"
+                 "# HELP authrelay_events_subscribers /v1/events connections open.\n"
+                 "# TYPE authrelay_events_subscribers gauge\nauthrelay_events_subscribers %zu\n"
+                 "# HELP authrelay_webhook_deliveries_total Webhook attempts, by result.\n"
+                 "# TYPE authrelay_webhook_deliveries_total counter\n"
+                 "authrelay_webhook_deliveries_total{result=\"delivered\"} %llu\n"
+                 "authrelay_webhook_deliveries_total{result=\"failed\"} %llu\n"
+                 "# HELP authrelay_webhook_pending Webhook deliveries not yet accepted (the outbox).\n"
+                 "# TYPE authrelay_webhook_pending gauge\nauthrelay_webhook_pending %zu\n"
+                 "# HELP authrelay_webhook_in_flight Webhook POSTs under way.\n"
+                 "# TYPE authrelay_webhook_in_flight gauge\nauthrelay_webhook_in_flight %zu\n",
+                 (unsigned long long)n->events_total, n->nfeeds, (unsigned long long)n->delivered_total,
+                 (unsigned long long)n->failed_total, pending, n->in_flight);
+  return dynbuf_add(out, buf, (size_t)len);
+}

@@ -1,0 +1,100 @@
+/* notify: telling the outside world about links, out of band.
+ *
+ * DESIGN.md "Control API": link events (link_token when a link is minted,
+ * auth_complete when it is completed, link_expired when it expires) go to
+ *   - GET /v1/events on the control listener: an SSE feed, optionally of one
+ *     registered user (?registered_user=), that a reconnecting client
+ *     resumes with Last-Event-ID;
+ *   - webhooks (config `webhooks: [{url, secret, events}]`): POSTed with
+ *     libcurl on the control loop (curlloop.h), signed
+ *     Authrelay-Signature: t=UNIX,v1=hex(HMAC-SHA256(secret, t + "." + body)),
+ *     retried with exponential back-off and jitter until the receiver
+ *     answers 2xx.
+ * Every event is first written to SQLite (linkstore.h: the events log and
+ * the deliveries outbox) in one transaction with its deliveries, so neither
+ * a receiver outage nor a restart loses one. Each event carries an id
+ * (evt_...), the same in the feed and in every webhook attempt, so a
+ * receiver deduplicates on it (a delivery whose 2xx was lost is sent again).
+ *
+ * linkhost feeds it from the link journal (pausehub.h). It lives on the
+ * control loop and is not thread-safe.
+ */
+#ifndef AUTHRELAY_NOTIFY_H
+#define AUTHRELAY_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "curlloop.h"
+#include "linkstore.h"
+#include "pausehub.h"
+
+#define NOTIFY_IN_FLIGHT_MAX 32            /* webhook POSTs at once */
+#define NOTIFY_TIMEOUT_MS 10000            /* one webhook POST */
+#define NOTIFY_RETRY_BASE_MS 500           /* first retry after ~0.5 s ... */
+#define NOTIFY_RETRY_MAX_MS 60000          /* ... doubling up to a minute */
+#define NOTIFY_FEED_MAX 256                /* /v1/events subscribers */
+#define NOTIFY_FEED_QUEUE_MAX (1024 * 1024) /* bytes queued to a subscriber before it is dropped */
+#define NOTIFY_HEARTBEAT_MS 15000          /* ": keep-alive" on idle feeds */
+#define NOTIFY_EVENT_RETAIN_MS (7ull * 24 * 3600 * 1000) /* events kept for Last-Event-ID */
+
+typedef struct notify_feed notify_feed;
+
+/* Called when a feed's connection must go (write failed, too slow). */
+typedef void (*notify_feed_gone_cb)(notify_feed *f);
+
+/* A /v1/events subscriber, embedded by the control connection. */
+struct notify_feed {
+  uv_stream_t *stream;     /* the connection; not owned */
+  char user[LINKSTORE_TEXT_MAX + 2]; /* "" for every user */
+  notify_feed_gone_cb gone;
+  /* private */
+  notify_feed *next;
+  notify_feed *prev;
+  int listed;
+};
+
+typedef struct notify_t {
+  uv_loop_t *loop;         /* the control loop; not owned */
+  const config_t *cfg;     /* not owned: webhooks, public_url */
+  linkstore_t *store;      /* not owned */
+  curlloop_t *curl;        /* not owned */
+  uv_timer_t timer;        /* the next delivery pass */
+  uv_timer_t heartbeat;    /* keeps idle feeds (and their proxies) open */
+  size_t in_flight;        /* webhook POSTs under way */
+  struct notify_delivery *deliveries; /* those POSTs; owned */
+  notify_feed *feeds;
+  size_t nfeeds;
+  uint64_t events_total;   /* events written */
+  uint64_t delivered_total; /* webhook deliveries accepted (2xx) */
+  uint64_t failed_total;   /* webhook attempts that failed (to be retried) */
+  int closing;
+} notify_t;
+
+/* Starts on loop: drops deliveries owed to webhooks no longer configured,
+ * and schedules a delivery pass (deliveries left by the last run go out
+ * now). Returns 0 or a negative error. */
+int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *store, curlloop_t *curl);
+
+/* Stops: timers closed; POSTs in flight are abandoned by the caller closing
+ * curl (their deliveries stay in the outbox). Feeds must have been removed. */
+void notify_close(notify_t *n);
+
+/* A link was minted or ended (the journal): writes the event, if any, and
+ * sends it to feeds and webhooks. base_url: the base of magic_link_url. */
+void notify_link(notify_t *n, const pausehub_record *r, const char *base_url);
+
+/* Adds f (stream, user, gone set by the caller) to the feed, first replaying
+ * the events after Last-Event-ID last_id (NULL: none). Returns 0, -ENOSPC
+ * (NOTIFY_FEED_MAX subscribers) or a libuv error. */
+int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id);
+
+/* Takes f off the feed (a no-op when it is not on it). */
+void notify_feed_remove(notify_t *n, notify_feed *f);
+
+/* Appends the Prometheus metrics of events and webhooks to out. */
+int notify_render_metrics(notify_t *n, dynbuf *out);
+
+#endif

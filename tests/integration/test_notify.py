@@ -1,0 +1,256 @@
+"""Integration tests of out-of-band notice (issue: webhooks and /v1/events).
+
+Real processes on loopback: authrelay with its SQLite outbox in a temporary
+data directory; a webhook receiver run by the test (Python's http.server)
+that verifies every Authrelay-Signature; curl reading /v1/events. Links are
+minted with the link-token API and completed through the Link page, as an
+app back end and a browser would.
+"""
+
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import AgentServer, Relay, Stream  # noqa: E402
+from test_linkservice import Api, request  # noqa: E402
+
+ADMIN_KEY = "test-owner-key-notify"
+SECRET = "whsec-test-0123456789"
+
+
+class Receiver:
+    """A webhook receiver: checks each signature, records every delivery."""
+
+    def __init__(self, port=0, secret=SECRET):
+        outer = self
+        self.deliveries = []   # (event id header, body dict, signature ok)
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                sig = self.headers.get("Authrelay-Signature", "")
+                m = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", sig)
+                ok = False
+                if m:
+                    want = hmac.new(secret.encode(), m.group(1).encode() + b"." + body, hashlib.sha256).hexdigest()
+                    ok = hmac.compare_digest(want, m.group(2)) and abs(time.time() - int(m.group(1))) < 300
+                with outer.lock:
+                    outer.deliveries.append((self.headers.get("Authrelay-Event-Id"), json.loads(body), ok))
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d/hook" % self.port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def ids(self):
+        with self.lock:
+            return [d[1]["id"] for d in self.deliveries]
+
+    def wait_for(self, ids, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if set(ids) <= set(self.ids()):
+                return
+            time.sleep(0.05)
+        raise AssertionError("webhook never got %r (got %r)" % (set(ids) - set(self.ids()), self.ids()))
+
+
+class Feed(Stream):
+    """GET /v1/events through curl."""
+
+    def __init__(self, relay, query="", token=ADMIN_KEY, last_id=None):
+        headers = {"Authorization": "Bearer " + token}
+        if last_id:
+            headers["Last-Event-ID"] = last_id
+        super().__init__(relay.control_url + "/v1/events" + query, headers)
+
+    def events(self):
+        with self.lock:
+            data = self.data.decode()
+        out = []
+        for block in data.split("\n\n"):
+            m = re.match(r"id: (\S+)\nevent: (\S+)\ndata: (.*)$", block)
+            if m:
+                out.append((m.group(1), m.group(2), json.loads(m.group(3))))
+        return out
+
+    def wait_events(self, n, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            ev = self.events()
+            if len(ev) >= n:
+                return ev
+            time.sleep(0.02)
+        raise AssertionError("feed has %d events, wanted %d: %r" % (len(self.events()), n, self.data[-500:]))
+
+
+def user_and_link(api, origin_user_id, connector="openai"):
+    status, u = api("POST", "/api/v1/registered-users/", {"origin_user_id": origin_user_id, "origin_user_name": "N"})
+    assert status in (200, 201), status
+    status, lt = api("POST", "/api/v1/registered-users/%s/link-token/" % u["id"], {"connector": connector})
+    assert status == 201, lt
+    return u, lt
+
+
+def complete(url, key="sk-notify"):
+    status, _, _ = request("POST", url, "api_key=" + key, {"Content-Type": "application/x-www-form-urlencoded"})
+    return status
+
+
+class FeedTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = AgentServer()
+        cls.relay = Relay(cls.agent.url, "--pause-timeout-s", "1", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+        cls.api = Api(cls.relay, ADMIN_KEY)
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.relay.stop()
+        cls.agent.stop()
+        assert code == 0, "authrelay exited with %r" % code
+
+    def test_feed_of_link_events_with_filter_and_resume(self):
+        everyone = Feed(self.relay)
+        only_u2 = Feed(self.relay, "?registered_user=feed_u2")
+        time.sleep(0.2)  # both subscribed
+        _, lt1 = user_and_link(self.api, "feed_u1")
+        _, lt2 = user_and_link(self.api, "feed_u2")
+        self.assertEqual(complete(lt2["magic_link_url"]), 200)
+        ev = everyone.wait_events(3)
+        self.assertEqual([(e[1], e[2]["registered_user"]) for e in ev],
+                         [("link_token", "feed_u1"), ("link_token", "feed_u2"), ("auth_complete", "feed_u2")])
+        first = ev[0][2]
+        self.assertEqual(first["id"], ev[0][0])
+        self.assertEqual((first["type"], first["connector"], first["link_token"], first["magic_link_url"]),
+                         ("link_token", "openai", lt1["link_token"], lt1["magic_link_url"]))
+        self.assertIn("expires_at", first)
+        mine = only_u2.wait_events(2)
+        self.assertEqual([e[1] for e in mine], ["link_token", "auth_complete"])
+        time.sleep(0.2)
+        self.assertEqual(len(only_u2.events()), 2)  # feed_u1's event was not sent to it
+        # A stream's link expires (pause_timeout_s 1): link_expired.
+        s = Stream(self.relay.url + "/stream?format=sse&count=3&auth_at=1&shape=mcp&connector=openai",
+                   {"X-Registered-User-Id": "feed_u3"})
+        s.wait_for(rb"event: link_expired")
+        ev = everyone.wait_events(5)
+        self.assertEqual([e[1] for e in ev[3:]], ["link_token", "link_expired"])
+        s.finish()
+        # Reconnecting with Last-Event-ID replays what came after it.
+        everyone.kill()
+        again = Feed(self.relay, last_id=ev[1][0])
+        replay = again.wait_events(3)
+        self.assertEqual([e[0] for e in replay], [e[0] for e in ev[2:5]])
+        again.kill()
+        only_u2.kill()
+        self.assertEqual(self.relay.metrics()["authrelay_events_subscribers"], 0)
+
+    def test_feed_needs_a_token_with_read_webhooks(self):
+        status, _, _ = request("GET", self.relay.control_url + "/v1/events")
+        self.assertEqual(status, 401)
+        status, app = self.api("POST", "/api/v1/oauth/applications", {"name": "feed-reader", "scopes": ["read:user"]})
+        status, _, text = request("POST", self.relay.control_url + "/oauth/token",
+                                  {"grant_type": "client_credentials", "client_id": app["clientId"],
+                                   "client_secret": app["clientSecret"]})
+        token = json.loads(text)["access_token"]
+        status, _, body = request("GET", self.relay.control_url + "/v1/events", headers={"Authorization": "Bearer " + token})
+        self.assertEqual(status, 403)
+        self.assertIn("read:webhooks", body)
+        status, _, _ = request("POST", self.relay.control_url + "/v1/events", "", {"Authorization": "Bearer " + ADMIN_KEY})
+        self.assertEqual(status, 405)
+
+
+class WebhookTest(unittest.TestCase):
+    def test_signed_deliveries_survive_an_outage_and_a_restart(self):
+        receiver = Receiver()
+        only_complete = Receiver()
+        hooks = json.dumps([{"url": receiver.url, "secret": SECRET},
+                            {"url": only_complete.url, "secret": SECRET, "events": ["auth_complete"]}])
+        agent = AgentServer()
+        data_dir = tempfile.mkdtemp(prefix="authrelay-notify-")
+        env = {"AUTHRELAY_ADMIN_KEY": ADMIN_KEY, "AUTHRELAY_WEBHOOKS": hooks}
+        relay = Relay(agent.url, data_dir=data_dir, env=env)
+        try:
+            api = Api(relay, ADMIN_KEY)
+            _, lt = user_and_link(api, "hook_u1")
+            self.assertEqual(complete(lt["magic_link_url"]), 200)
+            deadline = time.time() + 15
+            while len(receiver.ids()) < 2 and time.time() < deadline:
+                time.sleep(0.05)
+            with receiver.lock:
+                got = list(receiver.deliveries)
+            self.assertEqual([d[1]["type"] for d in got], ["link_token", "auth_complete"])
+            self.assertTrue(all(d[2] for d in got), got)  # every signature verified
+            self.assertTrue(all(d[0] == d[1]["id"] for d in got))  # Authrelay-Event-Id matches the body
+            only_complete.wait_for([got[1][1]["id"]])
+            self.assertEqual([d[1]["type"] for d in only_complete.deliveries], ["auth_complete"])
+
+            # The receiver goes down; events keep coming.
+            port = receiver.port
+            receiver.stop()
+            links = [user_and_link(api, "hook_u%d" % i)[1] for i in range(2, 5)]
+            self.assertEqual(complete(links[0]["magic_link_url"]), 200)
+            deadline = time.time() + 10
+            while relay.metrics()["authrelay_webhook_deliveries_total{result=\"failed\"}"] < 4 and time.time() < deadline:
+                time.sleep(0.1)
+            m = relay.metrics()
+            self.assertGreaterEqual(m["authrelay_webhook_deliveries_total{result=\"failed\"}"], 4)
+            self.assertGreaterEqual(m["authrelay_webhook_pending"], 4)
+            # ... and authrelay restarts while it is down.
+            self.assertEqual(relay.stop(signal.SIGTERM), 0)
+            relay = Relay(agent.url, data_dir=data_dir, env=env)
+            receiver = Receiver(port=port)
+            feed_ids = [l["link_token"] for l in links]
+            deadline = time.time() + 40
+            while time.time() < deadline:
+                with receiver.lock:
+                    seen = {(d[1]["type"], d[1]["link_token"]) for d in receiver.deliveries}
+                want = {("link_token", t) for t in feed_ids} | {("auth_complete", feed_ids[0])}
+                if want <= seen:
+                    break
+                time.sleep(0.1)
+            self.assertTrue(want <= seen, (want - seen))
+            with receiver.lock:
+                self.assertTrue(all(d[2] for d in receiver.deliveries))
+                ids = [d[1]["id"] for d in receiver.deliveries]
+            # at least once: duplicates, if any, carry the same id
+            self.assertEqual(len(set(ids)), 4, ids)
+            deadline = time.time() + 10
+            while relay.metrics()["authrelay_webhook_pending"] > 0 and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(relay.metrics()["authrelay_webhook_pending"], 0)
+            self.assertEqual(len([d for d in only_complete.deliveries if d[1]["type"] == "auth_complete"]), 2)
+            # the secret is in no log line
+            self.assertFalse([r for r in relay.logs if SECRET in json.dumps(r)])
+        finally:
+            relay.stop()
+            agent.stop()
+            receiver.stop()
+            only_complete.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
