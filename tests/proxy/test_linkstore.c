@@ -132,12 +132,12 @@ static void open_and_migrate(void) {
   CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0);
   CHECK(st.db != NULL);
   CHECK(stat(dbpath, &sb) == 0 && S_ISREG(sb.st_mode));
-  CHECK(st.schema_version == 1);
-  CHECK(query_int("SELECT version FROM schema_version") == 1);
+  CHECK(st.schema_version == 2);
+  CHECK(query_int("SELECT version FROM schema_version") == 2);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                   "('registered_users', 'app_credentials', 'credentials', 'links', "
-                  "'callback_origins', 'oauth_apps', 'oauth_tokens')") == 7);
+                  "'callback_origins', 'oauth_apps', 'oauth_tokens', 'events', 'deliveries')") == 9);
   if (sqlite3_prepare_v2(st.db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
       sqlite3_step(stmt) == SQLITE_ROW)
     snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(stmt, 0));
@@ -151,8 +151,8 @@ static void open_and_migrate(void) {
 
   /* reopening migrates nothing and keeps the rows */
   CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0);
-  CHECK(st.schema_version == 1);
-  CHECK(query_int("SELECT version FROM schema_version") == 1);
+  CHECK(st.schema_version == 2);
+  CHECK(query_int("SELECT version FROM schema_version") == 2);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(linkstore_user_by_origin(&st, "persisted-user", &u) == 0);
   CHECK(linkstore_user_delete(&st, u.id) == 0);
@@ -164,14 +164,22 @@ static void open_and_migrate(void) {
   CHECK(linkstore_open(&st, dir, key, err, sizeof err) == -EINVAL);
   CHECK(strstr(err, "99") != NULL);
   CHECK(st.db == NULL);
-  /* put it back (the file is the test's) */
+  /* make it a version-1 database (the file is the test's): opening
+   * applies migration 2 and keeps the rows of version 1 */
   {
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 1", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "DROP TABLE deliveries; DROP TABLE events; UPDATE schema_version SET version = 1;"
+                       "INSERT INTO callback_origins (origin, created_ms) VALUES ('https://v1.example.com', 1)",
+                       NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
   }
-  CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0 && st.schema_version == 1);
+  CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0 && st.schema_version == 2);
+  CHECK(query_int("SELECT version FROM schema_version") == 2);
+  CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events', 'deliveries')") == 2);
+  CHECK(linkstore_origin_allowed(&st, "https://v1.example.com") == 0);
+  CHECK(linkstore_origin_delete(&st, "https://v1.example.com") == 0); /* the later tests start clean */
   linkstore_close(&st);
 
   /* a data dir that does not exist */
@@ -798,6 +806,75 @@ static void oauth_apps(void) {
   linkstore_close(&st);
 }
 
+/* Collects what a linkstore_events_after / deliveries_due callback saw. */
+typedef struct seen {
+  char ids[8][40];
+  char hooks[8][64];
+  unsigned attempts[8];
+  size_t n;
+} seen;
+
+static int collect(void *ctx, const linkstore_event *e) {
+  seen *sn = ctx;
+  if (sn->n < 8) {
+    snprintf(sn->ids[sn->n], sizeof sn->ids[0], "%s", e->id);
+    snprintf(sn->hooks[sn->n], sizeof sn->hooks[0], "%s", e->hook != NULL ? e->hook : "");
+    sn->attempts[sn->n] = e->attempts;
+  }
+  sn->n++;
+  return 0;
+}
+
+static void events_and_outbox(void) {
+  const char *both[] = {"http://a/hook", "http://b/hook"};
+  const char *only_a[] = {"http://a/hook"};
+  uint64_t seq1 = 0;
+  uint64_t seq2 = 0;
+  uint64_t seq3 = 0;
+  uint64_t found = 0;
+  size_t pending = 0;
+  size_t dropped = 0;
+  seen sn;
+  open_store();
+  CHECK(linkstore_event_add(&st, "evt_1", "link_token", "u1", "{\"id\":\"evt_1\"}", T0, both, 2, &seq1) == 0);
+  CHECK(linkstore_event_add(&st, "evt_2", "auth_complete", "u2", "{\"id\":\"evt_2\"}", T0 + 1, only_a, 1,
+                            &seq2) == 0);
+  CHECK(linkstore_event_add(&st, "evt_3", "link_expired", "u1", "{}", T0 + 2, NULL, 0, &seq3) == 0);
+  CHECK(seq1 < seq2 && seq2 < seq3);
+  CHECK(linkstore_event_add(&st, "evt_1", "link_token", "u1", "{}", T0, NULL, 0, &found) == -EEXIST);
+  CHECK(linkstore_event_seq(&st, "evt_2", &found) == 0 && found == seq2);
+  CHECK(linkstore_event_seq(&st, "evt_none", &found) == -ENOENT);
+  /* the log, in order, filtered by user */
+  memset(&sn, 0, sizeof sn);
+  CHECK(linkstore_events_after(&st, 0, NULL, 10, collect, &sn) == 0 && sn.n == 3);
+  CHECK(strcmp(sn.ids[0], "evt_1") == 0 && strcmp(sn.ids[2], "evt_3") == 0);
+  memset(&sn, 0, sizeof sn);
+  CHECK(linkstore_events_after(&st, seq1, "u1", 10, collect, &sn) == 0 && sn.n == 1 &&
+        strcmp(sn.ids[0], "evt_3") == 0);
+  /* the outbox: 3 deliveries due, leased while in flight */
+  CHECK(linkstore_deliveries_pending(&st, &pending) == 0 && pending == 3);
+  memset(&sn, 0, sizeof sn);
+  CHECK(linkstore_deliveries_due(&st, T0 + 10, T0 + 60000, 10, collect, &sn) == 0 && sn.n == 3);
+  memset(&sn, 0, sizeof sn);
+  CHECK(linkstore_deliveries_due(&st, T0 + 20, T0 + 60000, 10, collect, &sn) == 0 && sn.n == 0); /* leased */
+  CHECK(linkstore_delivery_done(&st, seq1, "http://a/hook") == 0);
+  CHECK(linkstore_delivery_retry(&st, seq1, "http://b/hook", 3, T0 + 1000) == 0);
+  memset(&sn, 0, sizeof sn);
+  CHECK(linkstore_deliveries_due(&st, T0 + 999, T0 + 60000, 10, collect, &sn) == 0 && sn.n == 0);
+  CHECK(linkstore_deliveries_due(&st, T0 + 1000, T0 + 60000, 10, collect, &sn) == 0 && sn.n == 1);
+  CHECK(strcmp(sn.hooks[0], "http://b/hook") == 0 && sn.attempts[0] == 3 && strcmp(sn.ids[0], "evt_1") == 0);
+  CHECK(linkstore_deliveries_pending(&st, &pending) == 0 && pending == 2);
+  /* a webhook no longer configured: its deliveries go */
+  CHECK(linkstore_deliveries_keep_hooks(&st, only_a, 1, &dropped) == 0 && dropped == 1);
+  CHECK(linkstore_deliveries_pending(&st, &pending) == 0 && pending == 1);
+  /* pruning keeps events still owed to a webhook */
+  CHECK(linkstore_events_prune(&st, T0 + 100) == 0);
+  CHECK(linkstore_event_seq(&st, "evt_1", &found) == -ENOENT);
+  CHECK(linkstore_event_seq(&st, "evt_2", &found) == 0); /* owed to http://a/hook */
+  CHECK(linkstore_event_seq(&st, "evt_3", &found) == -ENOENT);
+  linkstore_close(&st);
+}
+
 int main(void) {
   size_t i;
   for (i = 0; i < SECRETBOX_KEY_BYTES; i++)
@@ -815,6 +892,7 @@ int main(void) {
   RUN(links);
   RUN(origins);
   RUN(oauth_apps);
+  RUN(events_and_outbox);
   {
     char p[160];
     const char *files[] = {LINKSTORE_FILE, LINKSTORE_FILE "-wal", LINKSTORE_FILE "-shm"};
