@@ -30,6 +30,8 @@ typedef struct control_conn {
   int too_big;          /* the body passed the cap: 413 */
   int handles_open;
   int answered;         /* a response was written; ignore further input */
+  char auth_buf[2048];  /* the Authorization value, NUL-terminated, for linkapi */
+  char ctype_buf[256];  /* the Content-Type value, likewise */
   notify_feed feed;     /* GET /v1/events: this connection stays open as a feed */
   int streaming;        /* on the feed and on control->streams */
   struct control_conn *next_stream;
@@ -109,8 +111,8 @@ static void api_request(control_conn *cc, linkapi_request *rq, char *path_buf, s
   const http_head *h = &cc->req;
   const http_header *auth = http_head_find(h, "authorization");
   const http_header *ctype = http_head_find(h, "content-type");
-  static char auth_buf[2048];
-  static char ctype_buf[256];
+  char *auth_buf = cc->auth_buf;
+  char *ctype_buf = cc->ctype_buf;
   size_t n = h->target.len < cap - 1 ? h->target.len : cap - 1;
   char *q;
   memcpy(path_buf, http_head_str(h, h->target), n);
@@ -124,12 +126,12 @@ static void api_request(control_conn *cc, linkapi_request *rq, char *path_buf, s
     *q = '\0';
     rq->query = q + 1;
   }
-  if (auth != NULL && auth->value.len < sizeof auth_buf) {
+  if (auth != NULL && auth->value.len < sizeof cc->auth_buf) {
     memcpy(auth_buf, http_head_str(h, auth->value), auth->value.len);
     auth_buf[auth->value.len] = '\0';
     rq->authorization = auth_buf;
   }
-  if (ctype != NULL && ctype->value.len < sizeof ctype_buf) {
+  if (ctype != NULL && ctype->value.len < sizeof cc->ctype_buf) {
     memcpy(ctype_buf, http_head_str(h, ctype->value), ctype->value.len);
     ctype_buf[ctype->value.len] = '\0';
     rq->content_type = ctype_buf;

@@ -191,10 +191,21 @@ static void on_handle_closed(uv_handle_t *h) {
 static void ex_log_access(exchange *ex, const char *outcome) {
   const config_t *c = ex_cfg(ex);
   const char *method = llhttp_method_name((llhttp_method_t)ex->parser.method);
+  const char *target = http_head_str(&ex->req, ex->req.target);
+  size_t shown = ex->req.target.len;
   uint64_t now = uv_now(&ex->w->loop);
+  /* Link-page URLs carry secrets (a link token, an OAuth code and state):
+   * their query is left out and a token is cut to its first 8 characters. */
+  if (http_starts_with(target, shown, "/_authrelay/")) {
+    const char *q = memchr(target, '?', shown);
+    if (q != NULL)
+      shown = (size_t)(q - target);
+    if (http_starts_with(target, shown, LINKSVC_PATH_PREFIX) &&
+        shown > sizeof LINKSVC_PATH_PREFIX - 1 + sizeof LINKSVC_TOKEN_PREFIX - 1 + 4)
+      shown = sizeof LINKSVC_PATH_PREFIX - 1 + sizeof LINKSVC_TOKEN_PREFIX - 1 + 4;
+  }
   LOG_INFO("access", LOG_STR("stream_id", ex->stream_id), LOG_STR("client", ex->peer_ip),
-           LOG_STR("method", method),
-           LOG_STRN("path", http_head_str(&ex->req, ex->req.target), ex->req.target.len),
+           LOG_STR("method", method), LOG_STRN("path", target, shown),
            LOG_U64("status", (uint64_t)ex->resp_status), LOG_U64("bytes_in", ex->bytes_in),
            LOG_U64("bytes_out", ex->bytes_out), LOG_U64("duration_ms", now - ex->start_ms),
            LOG_U64("paused_ms", ex->paused_ms), LOG_STR("upstream", c->routes[ex->route_index].upstream),
@@ -310,6 +321,29 @@ static void ex_refuse(exchange *ex, int status, const char *message) {
 }
 
 /* ---- request parsing ---------------------------------------------------- */
+
+void ex_forget_response(exchange *ex) {
+  if (ex->up != NULL) {
+    upstream_release(ex->up, 0);
+    ex->up = NULL;
+  }
+  framer_close(&ex->framer);
+  framer_init(&ex->framer, FRAMER_RAW, NULL, NULL, NULL);
+  dynbuf_free(&ex->held);
+  dynbuf_init(&ex->held, 1);
+  dynbuf_reset(&ex->resp_head, 0);
+  ex_stream_uncount(ex);
+  ex->resp_started = 0;
+  ex->resp_chunked = 0;
+  ex->reframed = 0;
+  ex->inspect = 0;
+  ex->forwarded = 0;
+  ex->deferred_end = 0;
+}
+
+void ex_fail_unsent(exchange *ex, int status, const char *message) {
+  ex_refuse(ex, status >= 400 && status <= 599 ? status : 502, message);
+}
 
 static exchange *ex_of(llhttp_t *p) {
   return p->data;
@@ -488,7 +522,7 @@ static int on_headers_complete(llhttp_t *p) {
   ex->req_chunked = (p->flags & F_CHUNKED) != 0;
   ex->state = EX_CONNECTING;
   ex->need_upstream = 1;
-  if (route->resume == CONFIG_RESUME_RETRY) {
+  if (route->resume == CONFIG_RESUME_RETRY || route->mode == CONFIG_MODE_TOOL) {
     dynbuf_init(&ex->replay_body, c->max_replay_body + 1);
     ex->replay_ok = 1;
   }
@@ -918,10 +952,12 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   size_t i;
   int rc = 0;
   int chosen;
-  if (ex->retrying) {
+  if (ex->retrying && !ex->retry_fresh) {
     (void)pause_retry_on_head(ex, r);
     return;
   }
+  ex->retrying = 0;
+  ex->retry_fresh = 0; /* tool mode: the retry's response is the response */
   chosen = ex_response_format(ex, r);
   if (chosen < 0) {
     ex_refuse(ex, 502, "upstream body is compressed and cannot be inspected");
@@ -996,7 +1032,9 @@ static void up_on_head(void *ctx, const upstream_response *r) {
  * (a stream's head must reach the client before its first event does). */
 static void up_on_read_end(void *ctx) {
   exchange *ex = ctx;
-  if (ex->state != EX_CLOSING)
+  /* Tool mode: the head waits for the first event (it may have to be
+   * replaced by a retry's), or for the end. */
+  if (ex->state != EX_CLOSING && !(ex_cfg(ex)->routes[ex->route_index].mode == CONFIG_MODE_TOOL && ex->inspect))
     (void)client_flush_head(ex);
 }
 
@@ -1197,7 +1235,7 @@ static void ex_finish_request(exchange *ex) {
  * to a local request, then goes on like any finished exchange (keep-alive,
  * pipelining). */
 static void ex_local_respond(exchange *ex, int status, const dynbuf *html, const char *location,
-                             const char *form_origin) {
+                             const char *form_origin, const char *set_cookie) {
   char head[4096];
   uv_buf_t bufs[2];
   int n;
@@ -1207,10 +1245,12 @@ static void ex_local_respond(exchange *ex, int status, const dynbuf *html, const
                "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
                "Cache-Control: no-store\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
                "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'%s%s\r\n"
-               "%s%s%s%s\r\n",
+               "%s%s%s%s%s%s%s\r\n",
                status, http_reason(status), html->len, form_origin != NULL ? " " : "",
                form_origin != NULL ? form_origin : "", location != NULL ? "Location: " : "",
                location != NULL ? location : "", location != NULL ? "\r\n" : "",
+               set_cookie != NULL ? "Set-Cookie: " : "", set_cookie != NULL ? set_cookie : "",
+               set_cookie != NULL ? "\r\n" : "",
                ex->resp_close ? "Connection: close\r\n" : "");
   if (n < 0 || (size_t)n >= sizeof head) {
     ex_refuse(ex, 500, "answer too large");
@@ -1248,11 +1288,16 @@ static void ex_answer_local(exchange *ex) {
     pausehub_page_free(pg);
     pg = NULL;
   }
+  if (pg != NULL) {
+    const http_header *cookie = http_head_find(&ex->req, "cookie");
+    if (cookie != NULL && dynbuf_add(&pg->cookie, http_head_str(&ex->req, cookie->value), cookie->value.len) != 0)
+      dynbuf_reset(&pg->cookie, 0); /* too long: as if absent */
+  }
   dynbuf_reset(&ex->early_body, 0);
   if (pg == NULL || pausehub_page_submit(pg) != 0) {
     pausehub_page_free(pg);
     dynbuf_init(&html, 64);
-    ex_local_respond(ex, 503, &html, NULL, NULL);
+    ex_local_respond(ex, 503, &html, NULL, NULL, NULL);
     return;
   }
   ex->page = pg;
@@ -1263,7 +1308,7 @@ void exchange_page_done(pausehub_page *pg) {
   ex->page = NULL;
   if (pg->status == 0)
     pg->status = 500;
-  ex_local_respond(ex, pg->status, &pg->html, pg->location, pg->form_origin);
+  ex_local_respond(ex, pg->status, &pg->html, pg->location, pg->form_origin, pg->set_cookie);
   pausehub_page_free(pg);
 }
 

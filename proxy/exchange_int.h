@@ -73,6 +73,8 @@ typedef struct exchange {
   int replay_ok;               /* the whole request fits under max_replay_body */
   unsigned retries;            /* X-Authrelay-Retry of the attempt in flight */
   int retrying;                /* the upstream exchange in flight is a retry */
+  int retry_fresh;             /* ... whose response replaces the held one whole
+                                  (tool mode, nothing sent to the client yet) */
   int deferred_end;            /* the upstream response ended while paused */
   int deferred_status;         /* its on_end status */
   /* the request */
@@ -195,6 +197,23 @@ void pause_end_stream(exchange *ex);
 
 /* Draining: a paused stream ends now with relay_error 503. */
 void pause_shutdown(exchange *ex);
+
+/* 1 on a mode: tool route. */
+int pause_tool_mode(const exchange *ex);
+
+/* Tool mode: the account is connected, send the call again. */
+void pause_tool_retry(exchange *ex);
+
+/* Tool mode: the link expired or was cancelled: the original response goes out. */
+void pause_tool_release(exchange *ex);
+
+/* Tool mode: drops the held response (head and body, nothing sent yet)
+ * and the upstream connection, so that a retry's response takes its place. */
+void ex_forget_response(exchange *ex);
+
+/* Nothing was sent yet: answers status with a JSON error body, ending the
+ * exchange (the connection closes). */
+void ex_fail_unsent(exchange *ex, int status, const char *message);
 
 /* resume: retry: the kept request is sent again on a new connection. */
 void pause_retry_start(exchange *ex);

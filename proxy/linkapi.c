@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <yajl/yajl_tree.h>
 
+#include "http.h"
 #include "jsonw.h"
 #include "linkpage.h"
 #include "log.h"
@@ -31,6 +32,7 @@ static const char *const categories[] = {"hris", "ats", "accounting", "ticketing
 typedef struct principal {
   unsigned scopes;
   int admin;              /* owner key, or a token with an admin scope */
+  int all;                /* owner key, or a token with admin:all */
 } principal;
 
 /* One request being answered. */
@@ -227,6 +229,7 @@ static int authenticate(call *c, principal *p) {
   if (key[0] != '\0' && strlen(auth) == strlen(key) && secretbox_equal(auth, key, strlen(key))) {
     p->scopes = ~0u;
     p->admin = 1;
+    p->all = 1;
     c->rs->www_authenticate = NULL;
     return 0;
   }
@@ -236,8 +239,10 @@ static int authenticate(call *c, principal *p) {
     detail(c, 401, "Invalid or expired token.");
     return -1;
   }
-  if (p->scopes & LINKAPI_ADMIN_ALL)
+  if (p->scopes & LINKAPI_ADMIN_ALL) {
     p->scopes = ~0u;
+    p->all = 1;
+  }
   if (p->scopes & LINKAPI_ADMIN_ORGANIZATION)
     p->scopes |= LINKAPI_READ_ORGANIZATION | LINKAPI_WRITE_ORGANIZATION | LINKAPI_READ_MEMBERS |
                  LINKAPI_WRITE_MEMBERS;
@@ -414,6 +419,34 @@ static void users_collection(call *c, const principal *p) {
   }
 }
 
+/* 1 when url's query has a parameter called name (percent-decoded;
+ * "name", "name=" and "name=x" all count). */
+static int query_has_param(const char *url, const char *name) {
+  const char *q = strchr(url, '?');
+  size_t name_len = strlen(name);
+  while (q != NULL && *q != '\0') {
+    char decoded[64];
+    size_t n = 0;
+    const char *p = q + 1;
+    while (*p != '\0' && *p != '&' && *p != '=' && *p != '#') {
+      char ch = *p;
+      if (ch == '%' && http_hex_digit(p[1]) >= 0 && http_hex_digit(p[2]) >= 0) {
+        ch = (char)(http_hex_digit(p[1]) * 16 + http_hex_digit(p[2]));
+        p += 2;
+      } else if (ch == '+') {
+        ch = ' ';
+      }
+      if (n < sizeof decoded - 1)
+        decoded[n++] = ch;
+      p++;
+    }
+    if (n == name_len && memcmp(decoded, name, n) == 0)
+      return 1;
+    q = strchr(p, '&');
+  }
+  return 0;
+}
+
 /* external_id of an application credential: [A-Za-z0-9_-]{1,128}. */
 static int external_id_ok(const char *s) {
   size_t n = strlen(s);
@@ -466,13 +499,9 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
       field_error(c, "callback_url", "Its origin is not an allowed callback origin.");
   }
   if (has_state == 1) {
-    const char *q = strchr(callback_url, '?');
-    char existing[16];
     if (has_cb != 1)
       field_error(c, "state", "state requires callback_url.");
-    else if (q != NULL && linkpage_form_field(q + 1, strlen(q + 1), "state", existing, sizeof existing) != -1)
-      field_error(c, "state", "callback_url already has a state query parameter.");
-    else if (q != NULL && strstr(q, "state=") != NULL)
+    else if (query_has_param(callback_url, "state"))
       field_error(c, "state", "callback_url already has a state query parameter.");
   }
   if (fail_if_invalid(c))
@@ -884,6 +913,10 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
         bits |= one;
       }
     }
+    if (!c->invalid && (bits & ~p->scopes) != 0)
+      field_error(c, "scopes", "A token cannot grant scopes it does not hold.");
+    if (!c->invalid && (bits & LINKAPI_ADMIN_ALL) && !p->all)
+      field_error(c, "scopes", "Only the owner or an admin:all token may grant admin:all.");
     if (fail_if_invalid(c))
       return;
     scopes_text(bits, a.scopes, sizeof a.scopes);
@@ -1143,6 +1176,15 @@ void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response 
   rs->status = 500;
   rs->www_authenticate = NULL;
   dynbuf_init(&c.errs, 64 * 1024);
+  if (lh->store.db == NULL) {
+    detail(&c, 503, "authrelay is shutting down.");
+    goto done;
+  }
+  if (memchr(rq->body, '\0', rq->body_len) != NULL || strstr(rq->body, "\\u0000") != NULL) {
+    /* C strings end at a NUL: a value holding one would be cut short */
+    detail(&c, 400, "JSON strings may not contain U+0000.");
+    goto done;
+  }
   if (rq->body_len > 0 && (strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PATCH") == 0 ||
                            strcmp(rq->method, "PUT") == 0)) {
     /* /oauth/token takes a form (RFC 6749) or JSON; everything else JSON,
@@ -1213,6 +1255,10 @@ int linkapi_authorize(linkhost_t *lh, const linkapi_request *rq, unsigned need, 
   c.rq = rq;
   c.rs = &rs;
   c.out = out;
+  if (lh->store.db == NULL) {
+    detail(&c, 503, "authrelay is shutting down.");
+    return rs.status;
+  }
   if (authenticate(&c, &p) != 0)
     return rs.status;
   if (require(&c, &p, need) != 0)

@@ -31,6 +31,7 @@ struct linkhost_flow {
   char verifier[OAUTH2_PKCE_LEN + 1];  /* PKCE code verifier (secret) */
   char token[LINKSVC_TOKEN_LEN + 1];   /* the link being completed */
   char redirect_uri[600];              /* as sent to the provider */
+  char browser[33];                    /* the cookie binding the flow to the browser that began it */
   uint64_t created_ms;
   /* while the code is exchanged */
   linkhost_t *lh;
@@ -64,8 +65,8 @@ int linkhost_origin_of(const char *url, char *origin, size_t cap) {
   char host_lc[256];
   unsigned long port_num = 0;
   for (p = url; *p != '\0'; p++) {
-    if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\\' || *p == '#')
-      return -EINVAL;
+    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '\\' || *p == '#')
+      return -EINVAL; /* also what a Location header could not carry as is */
   }
   if (strncasecmp(url, "https://", 8) == 0) {
     https = 1;
@@ -141,6 +142,7 @@ int linkhost_origin_of(const char *url, char *origin, size_t cap) {
 static void on_journal(void *ctx, pausehub_record *records) {
   linkhost_t *lh = ctx;
   pausehub_record *r;
+  int in_tx = linkstore_begin(&lh->store) == 0; /* one commit for the batch */
   for (r = records; r != NULL; r = r->next) {
     linkstore_link l;
     memset(&l, 0, sizeof l);
@@ -164,6 +166,8 @@ static void on_journal(void *ctx, pausehub_record *records) {
       notify_link(&lh->notify, r, base);
     }
   }
+  if (in_tx && linkstore_commit(&lh->store) != 0)
+    lh->store_errors++;
   pausehub_records_free(records);
 }
 
@@ -222,8 +226,16 @@ static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, con
 static int finish_link(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v, const char *kind,
                        const char *secret, size_t len) {
   uint64_t now = linkhost_now_ms();
+  pausehub_link_view fresh;
   linkstore_user u;
   int rc;
+  /* The link may have been used, revoked or expired meanwhile (another tab,
+   * a code exchange in flight): nothing is stored for a dead link. */
+  if (pausehub_lookup(lh->hub, v->info.token, strlen(v->info.token), &fresh) != 0 ||
+      fresh.state != LINKSVC_STATE_PENDING || fresh.info.expires_ms <= now) {
+    answer_refused(pg, 410, "This link can no longer be used: ask the assistant again.");
+    return -ECANCELED;
+  }
   memset(&u, 0, sizeof u);
   snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", v->user);
   snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", v->user);
@@ -268,6 +280,21 @@ static void flow_free(linkhost_flow *f) {
   free(f);
 }
 
+/* Forgets the flow of link token, if any: a link has one sign-in at a time. */
+static void flow_drop_token(linkhost_t *lh, const char *token) {
+  linkhost_flow **pp = &lh->flows;
+  while (*pp != NULL) {
+    linkhost_flow *f = *pp;
+    if (strcmp(f->token, token) == 0) {
+      *pp = f->next;
+      lh->nflows--;
+      flow_free(f);
+      return;
+    }
+    pp = &f->next;
+  }
+}
+
 /* Forgets flows whose browser never came back. */
 static void flows_expire(linkhost_t *lh, uint64_t now) {
   linkhost_flow **pp = &lh->flows;
@@ -301,13 +328,14 @@ static void start_oauth(linkhost_t *lh, pausehub_page *pg, const pausehub_link_v
     return;
   }
   flows_expire(lh, linkhost_now_ms());
+  flow_drop_token(lh, v->info.token);
   if (lh->nflows >= LINKHOST_FLOWS_MAX) {
     answer_refused(pg, 503, "Too many connections in progress. Try again in a few minutes.");
     return;
   }
   f = calloc(1, sizeof *f);
   if (f == NULL || oauth2_pkce_verifier(f->verifier) != 0 || oauth2_random_state(f->state) != 0 ||
-      oauth2_pkce_challenge(f->verifier, challenge) != 0) {
+      oauth2_pkce_challenge(f->verifier, challenge) != 0 || secretbox_random_hex(f->browser, 16) != 0) {
     free(f);
     answer_refused(pg, 500, "No random source.");
     return;
@@ -320,13 +348,20 @@ static void start_oauth(linkhost_t *lh, pausehub_page *pg, const pausehub_link_v
                             challenge);
   if (rc == 0)
     rc = dynbuf_add(&url, "", 1);
-  if (rc != 0 || (pg->location = strdup(url.ptr)) == NULL) {
-    dynbuf_free(&url);
+  if (rc == 0) {
+    char cookie[160];
+    snprintf(cookie, sizeof cookie, "%s=%s; Path=/_authrelay/oauth/; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+             LINKHOST_COOKIE, f->browser, LINKHOST_FLOW_TTL_MS / 1000,
+             strncmp(pg->base_url, "https://", 8) == 0 ? "; Secure" : "");
+    pg->location = strdup(url.ptr);
+    pg->set_cookie = strdup(cookie);
+  }
+  dynbuf_free(&url);
+  if (rc != 0 || pg->location == NULL || pg->set_cookie == NULL) {
     flow_free(f);
     answer_refused(pg, 500, "The provider's address is too long.");
     return;
   }
-  dynbuf_free(&url);
   f->next = lh->flows;
   lh->flows = f;
   lh->nflows++;
@@ -356,6 +391,10 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
   if (cc.auth == CATALOG_OAUTH2) {
     if (pg->method == HTTP_POST) {
       answer_refused(pg, 405, "This connector connects through its provider's sign-in page.");
+      return;
+    }
+    if (pg->method == HTTP_HEAD) {
+      answer_html(pg, 200); /* a HEAD (a link preview) starts no sign-in */
       return;
     }
     start_oauth(lh, pg, &v, &cc);
@@ -429,6 +468,27 @@ static void on_token(void *ctx, int status, long http_code, const char *body, si
   flow_free(f);
 }
 
+/* 1 when the request's Cookie header holds LINKHOST_COOKIE=want. */
+static int cookie_matches(const pausehub_page *pg, const char *want) {
+  const char *p = pg->cookie.ptr;
+  size_t len = pg->cookie.len;
+  size_t name_len = strlen(LINKHOST_COOKIE);
+  size_t want_len = strlen(want);
+  size_t i = 0;
+  while (i < len) {
+    size_t end = i;
+    while (end < len && p[end] != ';')
+      end++;
+    while (i < end && p[i] == ' ')
+      i++;
+    if (end - i == name_len + 1 + want_len && memcmp(p + i, LINKHOST_COOKIE, name_len) == 0 &&
+        p[i + name_len] == '=' && secretbox_equal(p + i + name_len + 1, want, want_len))
+      return 1;
+    i = end + 1;
+  }
+  return 0;
+}
+
 /* /_authrelay/oauth/callback?code=...&state=... (or error=...). */
 static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
   const char *q = strchr(pg->target, '?');
@@ -453,6 +513,12 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
   f = flow_take(lh, state);
   if (f == NULL) {
     answer_refused(pg, 400, "This sign-in is unknown or was used already. Open the link again.");
+    return;
+  }
+  if (!cookie_matches(pg, f->browser)) {
+    LOG_WARN("OAuth callback from another browser than the one that began the sign-in");
+    answer_refused(pg, 400, "This sign-in was begun in another browser. Open the link again here.");
+    flow_free(f);
     return;
   }
   if (linkpage_form_field(q + 1, qlen, "error", error, sizeof error) > 0) {

@@ -33,6 +33,7 @@
 #define LINKHOST_FLOWS_MAX 10000     /* OAuth2 flows waiting for the provider's redirect */
 #define LINKHOST_FLOW_TTL_MS (10 * 60 * 1000) /* how long such a flow waits */
 #define LINKHOST_CALLBACK_PATH "/_authrelay/oauth/callback"
+#define LINKHOST_COOKIE "authrelay_oauth" /* binds an OAuth2 flow to the browser that began it */
 #define LINKHOST_OWNER_KEY_FILE "owner.key" /* generated owner key, mode 0600 */
 
 typedef struct linkhost_flow linkhost_flow;

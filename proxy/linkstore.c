@@ -111,6 +111,27 @@ static int exec_sql(linkstore_t *st, const char *sql) {
   return 0;
 }
 
+/* Transactions nest (SAVEPOINT): a caller may group several store calls,
+ * each of which is a transaction of its own otherwise. */
+static int tx_begin(linkstore_t *st) {
+  return exec_sql(st, "SAVEPOINT linkstore");
+}
+
+/* Ends what tx_begin() began: kept when ok, undone otherwise. */
+static int tx_end(linkstore_t *st, int ok) {
+  if (!ok)
+    (void)exec_sql(st, "ROLLBACK TO linkstore");
+  return exec_sql(st, "RELEASE linkstore");
+}
+
+int linkstore_begin(linkstore_t *st) {
+  return tx_begin(st);
+}
+
+int linkstore_commit(linkstore_t *st) {
+  return tx_end(st, 1);
+}
+
 /* Prepares sql and binds the arguments described by types, one letter each:
  * 's' const char * (NULL or "" for 'S': SQL NULL), 'S' text or NULL when
  * empty, 'i' int64_t, 'b' blob (const void *, size_t). */
@@ -313,14 +334,14 @@ int linkstore_user_delete(linkstore_t *st, const char *id) {
   int rc = linkstore_user_get(st, id, &u);
   if (rc != 0)
     return rc;
-  if (exec_sql(st, "BEGIN IMMEDIATE") != 0)
+  if (tx_begin(st) != 0)
     return -EIO;
   rc = run(st, prepare(st, "DELETE FROM credentials WHERE user = ?", "s", u.origin_user_id), NULL);
   if (rc == 0)
     rc = run(st, prepare(st, "DELETE FROM links WHERE user = ?", "s", u.origin_user_id), NULL);
   if (rc == 0)
     rc = run(st, prepare(st, "DELETE FROM registered_users WHERE id = ?", "s", id), NULL);
-  if (exec_sql(st, rc == 0 ? "COMMIT" : "ROLLBACK") != 0)
+  if (tx_end(st, rc == 0) != 0)
     return -EIO;
   return rc;
 }
@@ -342,7 +363,7 @@ int linkstore_user_list(linkstore_t *st, const char *origin_user_id, size_t offs
                  "Sii", origin_user_id, (int64_t)limit, (int64_t)offset);
   if (stmt == NULL)
     return -EIO;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     read_user(stmt, &u);
     if (cb(ctx, &u) != 0)
       break;
@@ -358,7 +379,7 @@ int linkstore_user_connectors(linkstore_t *st, const char *origin_user_id,
   int rc;
   if (stmt == NULL)
     return -EIO;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     if (cb(ctx, (const char *)sqlite3_column_text(stmt, 0)) != 0)
       break;
   }
@@ -413,7 +434,7 @@ int linkstore_app_create(linkstore_t *st, linkstore_app_credential *c, const cha
     dynbuf_free(&sealed);
     return -EIO;
   }
-  if (exec_sql(st, "BEGIN IMMEDIATE") != 0) {
+  if (tx_begin(st) != 0) {
     dynbuf_free(&sealed);
     return -EIO;
   }
@@ -434,7 +455,7 @@ int linkstore_app_create(linkstore_t *st, linkstore_app_credential *c, const cha
                      (int64_t)c->is_global_default, (int64_t)now_ms, (int64_t)now_ms),
              NULL);
   dynbuf_free(&sealed);
-  if (exec_sql(st, rc == 0 ? "COMMIT" : "ROLLBACK") != 0)
+  if (tx_end(st, rc == 0) != 0)
     return -EIO;
   return rc;
 }
@@ -464,7 +485,7 @@ int linkstore_app_update(linkstore_t *st, linkstore_app_credential *c, int set_s
     dynbuf_free(&sealed);
     return -EIO;
   }
-  if (exec_sql(st, "BEGIN IMMEDIATE") != 0) {
+  if (tx_begin(st) != 0) {
     dynbuf_free(&sealed);
     return -EIO;
   }
@@ -491,7 +512,7 @@ int linkstore_app_update(linkstore_t *st, linkstore_app_credential *c, int set_s
                      sealed.len, c->id),
              NULL);
   dynbuf_free(&sealed);
-  if (exec_sql(st, rc == 0 ? "COMMIT" : "ROLLBACK") != 0)
+  if (tx_end(st, rc == 0) != 0)
     return -EIO;
   if (rc == 0) {
     c->modified_ms = now_ms;
@@ -517,7 +538,7 @@ int linkstore_app_list(linkstore_t *st, const char *connector_slug,
   int rc;
   if (stmt == NULL)
     return -EIO;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     read_app(stmt, &c);
     if (cb(ctx, &c) != 0)
       break;
@@ -632,7 +653,7 @@ int linkstore_link_each(linkstore_t *st, uint64_t since_ms,
   int rc;
   if (stmt == NULL)
     return -EIO;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     memset(&l, 0, sizeof l);
     col_text(stmt, 0, l.token, sizeof l.token);
     col_text(stmt, 1, l.user, sizeof l.user);
@@ -716,7 +737,7 @@ int linkstore_origin_list(linkstore_t *st, int (*cb)(void *ctx, const char *orig
   int rc;
   if (stmt == NULL)
     return -EIO;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     if (cb(ctx, (const char *)sqlite3_column_text(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1)) != 0)
       break;
   }
@@ -760,7 +781,7 @@ int linkstore_oauth_app_list(linkstore_t *st, int (*cb)(void *ctx, const linksto
   int rc;
   if (stmt == NULL)
     return -EIO;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     read_oauth_app(stmt, &a);
     if (cb(ctx, &a) != 0)
       break;
@@ -829,7 +850,7 @@ int linkstore_event_add(linkstore_t *st, const char *id, const char *type, const
                         uint64_t *seq) {
   size_t i;
   int rc;
-  if (exec_sql(st, "BEGIN IMMEDIATE") != 0)
+  if (tx_begin(st) != 0)
     return -EIO;
   rc = run(st,
            prepare(st, "INSERT INTO events (id, type, user, body, created_ms) VALUES (?, ?, ?, ?, ?)", "ssssi",
@@ -841,7 +862,7 @@ int linkstore_event_add(linkstore_t *st, const char *id, const char *type, const
              prepare(st, "INSERT INTO deliveries (seq, hook, attempts, next_ms) VALUES (?, ?, 0, ?)", "isi",
                      (int64_t)*seq, hooks[i], (int64_t)now_ms),
              NULL);
-  if (exec_sql(st, rc == 0 ? "COMMIT" : "ROLLBACK") != 0)
+  if (tx_end(st, rc == 0) != 0)
     return -EIO;
   return rc;
 }
@@ -870,7 +891,7 @@ int linkstore_events_after(linkstore_t *st, uint64_t after_seq, const char *user
   int rc;
   if (stmt == NULL)
     return -EIO;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
     e.id = (const char *)sqlite3_column_text(stmt, 1);
     e.type = (const char *)sqlite3_column_text(stmt, 2);
@@ -890,17 +911,17 @@ int linkstore_deliveries_due(linkstore_t *st, uint64_t now_ms, uint64_t lease_un
   sqlite3_stmt *stmt;
   linkstore_event e;
   int rc;
-  if (exec_sql(st, "BEGIN IMMEDIATE") != 0)
+  if (tx_begin(st) != 0)
     return -EIO;
   stmt = prepare(st,
                  "SELECT d.seq, e.id, e.type, e.user, e.body, d.hook, d.attempts FROM deliveries d "
                  "JOIN events e ON e.seq = d.seq WHERE d.next_ms <= ? ORDER BY d.next_ms, d.seq LIMIT ?",
                  "ii", (int64_t)now_ms, (int64_t)limit);
   if (stmt == NULL) {
-    (void)exec_sql(st, "ROLLBACK");
+    (void)tx_end(st, 0);
     return -EIO;
   }
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
     e.id = (const char *)sqlite3_column_text(stmt, 1);
     e.type = (const char *)sqlite3_column_text(stmt, 2);
@@ -917,7 +938,7 @@ int linkstore_deliveries_due(linkstore_t *st, uint64_t now_ms, uint64_t lease_un
       break;
   }
   sqlite3_finalize(stmt);
-  if (exec_sql(st, "COMMIT") != 0)
+  if (tx_end(st, 1) != 0)
     return -EIO;
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "deliveries");
 }
@@ -944,7 +965,7 @@ int linkstore_deliveries_keep_hooks(linkstore_t *st, const char *const *hooks, s
   *dropped = 0;
   if (stmt == NULL)
     return -EIO;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && ngone < 16) {
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW && ngone < 16; rc = sqlite3_step(stmt)) {
     const char *h = (const char *)sqlite3_column_text(stmt, 0);
     int kept = 0;
     for (i = 0; i < nhooks; i++)

@@ -93,6 +93,11 @@ typedef struct linkstore_link {
 int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char key[SECRETBOX_KEY_BYTES],
                    char *err, size_t errlen);
 
+/* Groups the store calls that follow into one transaction, ended by
+ * linkstore_commit() (calls nest). Returns 0 or -EIO. */
+int linkstore_begin(linkstore_t *st);
+int linkstore_commit(linkstore_t *st);
+
 /* Closes the database and wipes the key. Safe on a zeroed or closed store. */
 void linkstore_close(linkstore_t *st);
 

@@ -150,6 +150,10 @@ int main(int argc, char **argv, char **envp) {
     return 1;
   }
   d.hub.catalog = d.links.catalog.open ? NULL : &d.links.catalog;
+  if (d.cfg.public_url[0] == '\0' &&
+      (strcmp(d.cfg.listen_host, "0.0.0.0") == 0 || strcmp(d.cfg.listen_host, "::") == 0))
+    LOG_WARN("public_url is not set and the proxy listens on every address: links minted by the API "
+             "(and in events) will point at the listen address; set public_url");
   d.workers = calloc((size_t)d.cfg.workers, sizeof *d.workers);
   if (d.workers == NULL)
     return 1;

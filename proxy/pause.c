@@ -10,44 +10,111 @@
  * link_expired, or relay_error. See exchange_int.h for what the two files
  * share.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <yajl/yajl_tree.h>
 
 #include "catalog.h"
 #include "exchange_int.h"
 #include "inject.h"
 #include "log.h"
 
-/* Why a detection is not acted on, or NULL when the stream may pause. */
-const char *pause_refusal(const exchange *ex, const detect_match *m) {
-  const config_t *c = ex_cfg(ex);
-  const config_route *route = &c->routes[ex->route_index];
+/* The connector a tool call is for, from the request's JSON-RPC
+ * params.name: "authenticate_<slug>" or "<slug>__<tool>" (tool mode, when
+ * the result names none). Returns 0 with the lower-case slug in out. */
+static int connector_from_request(const exchange *ex, char out[LINKSVC_CONNECTOR_MAX + 1]) {
+  const char *path[] = {"params", "name", NULL};
+  char body[4096 + 1];
+  char err[64];
+  yajl_val root;
+  const char *name;
+  const char *sep;
+  size_t n;
   size_t i;
-  if (route->mode != CONFIG_MODE_INBAND)
-    return "tool-mode routes are not paused yet";
-  if (ex->framer.format != FRAMER_SSE && ex->framer.format != FRAMER_NDJSON)
-    return "only SSE and NDJSON streams are paused";
-  if (ex->user == NULL)
-    return "no trusted registered user";
-  if (ex->pauses >= c->max_pauses_per_stream)
-    return "max_pauses_per_stream reached";
-  if (m->connector.ptr == NULL || m->connector.len == 0 || m->connector.len > LINKSVC_CONNECTOR_MAX)
+  int rc = -ENOENT;
+  if (ex->replay_body.len == 0 || ex->replay_body.len >= sizeof body || ex->req_chunked)
+    return -ENOENT; /* a tools/call request is small; a chunked one is kept framed */
+  memcpy(body, ex->replay_body.ptr, ex->replay_body.len);
+  body[ex->replay_body.len] = '\0';
+  root = yajl_tree_parse(body, err, sizeof err);
+  if (root == NULL)
+    return -ENOENT;
+  name = YAJL_GET_STRING(yajl_tree_get(root, path, yajl_t_string));
+  if (name != NULL) {
+    if (strncmp(name, "authenticate_", 13) == 0) {
+      name += 13;
+      n = strlen(name);
+    } else {
+      sep = strstr(name, "__");
+      n = sep != NULL ? (size_t)(sep - name) : 0;
+    }
+    if (n > 0 && n <= LINKSVC_CONNECTOR_MAX) {
+      rc = 0;
+      for (i = 0; i < n && rc == 0; i++) {
+        char ch = name[i];
+        ch = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+          rc = -EINVAL;
+        out[i] = ch;
+      }
+      out[n] = '\0';
+    }
+  }
+  yajl_tree_free(root);
+  return rc;
+}
+
+/* The connector of a detection, lower case, into out: the one the result
+ * names, else (tool mode) the one of the tool called. Returns NULL or why
+ * there is none. */
+static const char *match_connector(const exchange *ex, const detect_match *m,
+                                   char out[LINKSVC_CONNECTOR_MAX + 1]) {
+  size_t i;
+  if (m->connector.ptr == NULL || m->connector.len == 0) {
+    if (ex_cfg(ex)->routes[ex->route_index].mode == CONFIG_MODE_TOOL && connector_from_request(ex, out) == 0)
+      return NULL;
+    return "no connector named";
+  }
+  if (m->connector.len > LINKSVC_CONNECTOR_MAX)
     return "no connector named";
   for (i = 0; i < m->connector.len; i++) {
     char ch = m->connector.ptr[i];
     if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
           ch == '_' || ch == '-'))
       return "connector is not a slug";
+    out[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
   }
+  out[m->connector.len] = '\0';
+  return NULL;
+}
+
+int pause_tool_mode(const exchange *ex) {
+  return ex_cfg(ex)->routes[ex->route_index].mode == CONFIG_MODE_TOOL;
+}
+
+/* Why a detection is not acted on, or NULL when the stream may pause. */
+const char *pause_refusal(const exchange *ex, const detect_match *m) {
+  const config_t *c = ex_cfg(ex);
+  char slug[LINKSVC_CONNECTOR_MAX + 1];
+  const char *why;
+  if (pause_tool_mode(ex)) {
+    if (ex->framer.format == FRAMER_RAW)
+      return "raw bodies are not inspected";
+  } else if (ex->framer.format != FRAMER_SSE && ex->framer.format != FRAMER_NDJSON) {
+    return "only SSE and NDJSON streams are paused in band (a JSON body needs mode: tool)";
+  }
+  if (ex->user == NULL)
+    return "no trusted registered user";
+  if (ex->pauses >= c->max_pauses_per_stream)
+    return "max_pauses_per_stream reached";
+  why = match_connector(ex, m, slug);
+  if (why != NULL)
+    return why;
   if (ex->w->hub->catalog != NULL) {
     catalog_connector cc;
-    char slug[LINKSVC_CONNECTOR_MAX + 1];
-    for (i = 0; i < m->connector.len; i++) {
-      char ch = m->connector.ptr[i];
-      slug[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-    }
-    slug[m->connector.len] = '\0';
     if (catalog_lookup(ex->w->hub->catalog, slug, &cc) != 0)
       return "connector is not in the catalog";
   }
@@ -57,16 +124,11 @@ const char *pause_refusal(const exchange *ex, const detect_match *m) {
 /* Keeps what the pause needs from the event (valid only during on_event). */
 void pause_note(exchange *ex, const framer_event *ev) {
   const detect_match *m = ev->match;
-  size_t i;
   ex_pause *ps = ex->pause;
   ex->pause_pending = 1;
   ex->pause_start = ev->start;
   ex->pause_end = ev->end;
-  for (i = 0; i < m->connector.len; i++) {
-    char ch = m->connector.ptr[i];
-    ps->connector[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-  }
-  ps->connector[m->connector.len] = '\0';
+  (void)match_connector(ex, m, ps->connector); /* pause_refusal said it has one */
   ps->message[0] = '\0';
   if (m->message.ptr != NULL && m->message.len < sizeof ps->message) {
     memcpy(ps->message, m->message.ptr, m->message.len);
@@ -123,6 +185,14 @@ void pause_begin(exchange *ex) {
     upstream_pause(ex->up);
   METRICS_ADD(&ex->w->metrics, pauses_total, 1);
   METRICS_ADD(&ex->w->metrics, pauses_active, 1);
+  if (pause_tool_mode(ex)) {
+    /* Tool mode: the caller hears nothing; the result stays held, to be
+     * replaced by the retry's or released on expiry. The user is told out
+     * of band (/v1/events, webhooks: the link's journal). */
+    LOG_INFO("tool call held", LOG_STR("stream_id", ex->stream_id), LOG_STR("registered_user", ex->user),
+             LOG_STR("connector", ex->pause->connector));
+    return;
+  }
   if (route->on_detect == CONFIG_ON_DETECT_REPLACE && ex->forwarded == ex->pause_start) {
     size_t n = (size_t)(ex->pause_end - ex->forwarded);
     memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
@@ -241,6 +311,13 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
   pause_leave(ex, counted[outcome]);
   LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
            LOG_STR("outcome", names[outcome]));
+  if (pause_tool_mode(ex)) {
+    if (outcome == PAUSEHUB_COMPLETED || outcome == PAUSEHUB_RESUMED)
+      pause_tool_retry(ex);
+    else
+      pause_tool_release(ex);
+    return;
+  }
   dynbuf_init(&ev, INJECT_MAX_BYTES);
   switch (outcome) {
   case PAUSEHUB_EXPIRED:
@@ -296,7 +373,12 @@ void pause_shutdown(exchange *ex) {
 void pause_retry_start(exchange *ex) {
   upstream_pool *pool = &ex->w->pools[ex->route_index];
   int reused = 0;
-  if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || !ex->resp_chunked) {
+  if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || (!ex->resp_chunked && !ex->retry_fresh)) {
+    if (ex->retry_fresh) {
+      ex->retry_fresh = 0;
+      pause_tool_release(ex); /* cannot send it again: the caller gets the original */
+      return;
+    }
     LOG_WARN("retry not possible, continuing instead", LOG_STR("stream_id", ex->stream_id),
              LOG_STR("reason", !ex->replay_ok ? "request larger than max_replay_body"
                                : !ex->resp_chunked ? "response not chunked to the client"
@@ -364,14 +446,61 @@ int pause_retry_on_head(exchange *ex, const upstream_response *r) {
   return 0;
 }
 
-/* The retry failed: the client's stream ends with relay_error. */
+/* The retry failed: the client's stream ends with relay_error (a tool
+ * call with nothing sent yet gets an error response instead). */
 void pause_retry_failed(exchange *ex, int status, const char *message) {
   dynbuf ev;
   ex->retrying = 0;
   LOG_WARN("retry failed", LOG_STR("stream_id", ex->stream_id), LOG_STR("error", message));
+  if (ex->retry_fresh) {
+    ex->retry_fresh = 0;
+    ex_fail_unsent(ex, status, message);
+    return;
+  }
   dynbuf_init(&ev, INJECT_MAX_BYTES);
   ex_write_event(ex, &ev, inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, status, message));
   if (ex->state != EX_CLOSING)
     pause_end_stream(ex);
 }
 
+
+/* ---- tool mode ----------------------------------------------------------- */
+
+/* The account is connected: the tool call is sent again. When nothing of
+ * the held response reached the caller (the usual case: the head waits for
+ * the first event), the retry's response replaces it whole, whatever its
+ * status; otherwise (events went out before the result) the held result is
+ * dropped and the retry's events are spliced in, as resume: retry does. */
+void pause_tool_retry(exchange *ex) {
+  if (ex->resp_head.len > 0 && ex->forwarded == 0) {
+    ex_forget_response(ex);
+    ex->retry_fresh = 1;
+  } else {
+    size_t n = (size_t)(ex->pause_end - ex->forwarded);
+    if (ex->forwarded == ex->pause_start && n <= ex->held.len) {
+      memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
+      ex->held.len -= n;
+      ex->forwarded = ex->pause_end;
+    }
+  }
+  pause_retry_start(ex);
+}
+
+/* The link expired (or the operator cancelled): the caller gets the
+ * original response, as the tool server sent it, uninspected from here. */
+void pause_tool_release(exchange *ex) {
+  framer_close(&ex->framer);
+  ex->inspect = 0;
+  ex_flush_held_until(ex, ex->forwarded + ex->held.len);
+  if (ex->state == EX_CLOSING)
+    return;
+  if (ex->deferred_end) {
+    ex->deferred_end = 0;
+    ex_response_ended(ex, ex->deferred_status);
+    return;
+  }
+  if (ex->up != NULL) {
+    ex->upstream_paused = 0;
+    upstream_resume(ex->up);
+  }
+}

@@ -174,6 +174,7 @@ pausehub_page *pausehub_page_new(pausehub_mailbox *box, void *owner, int method,
   pg->owner = owner;
   pg->box = box;
   dynbuf_init(&pg->body, 64 * 1024);
+  dynbuf_init(&pg->cookie, 4096);
   dynbuf_init(&pg->html, 256 * 1024);
   return pg;
 }
@@ -185,7 +186,9 @@ void pausehub_page_free(pausehub_page *pg) {
   free(pg->base_url);
   free(pg->location);
   free(pg->form_origin);
+  free(pg->set_cookie);
   dynbuf_free(&pg->body);
+  dynbuf_free(&pg->cookie);
   dynbuf_free(&pg->html);
   free(pg);
 }

@@ -121,12 +121,14 @@ struct pausehub_page {
   char *target;             /* request target, NUL-terminated; owned */
   char *base_url;           /* "http://host:port" the browser used, or public_url; owned */
   dynbuf body;              /* form body (capped) */
+  dynbuf cookie;            /* the Cookie header's value (capped), not NUL-terminated */
   /* the answer, set by the control loop */
   int status;
   dynbuf html;              /* body, text/html */
   char *location;           /* a redirect's Location, or NULL; owned */
   char *form_origin;        /* an origin the page's form may end up on (its
                                303 to callback_url), or NULL; owned */
+  char *set_cookie;         /* a Set-Cookie value to send, or NULL; owned */
   /* private */
   void *owner;              /* the waiting exchange; NULL once it went away */
   pausehub_mailbox *box;
@@ -142,7 +144,7 @@ struct pausehub_mailbox {
   uv_async_t async;        /* wakes the worker's loop */
   pausehub_waiter *head;   /* outcomes to deliver, oldest first (under hub->lock) */
   pausehub_waiter *tail;
-  pausehub_page *pages;    /* answered pages to deliver (under hub->lock) */
+  pausehub_page *pages;    /* answered pages to deliver, newest first (under hub->lock) */
   pausehub_page_done_cb page_done; /* set by the worker */
   int closed;              /* its loop is going away: answers are dropped */
 };

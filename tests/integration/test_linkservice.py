@@ -146,7 +146,13 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.api("GET", "/v1/streams", token=member)[0], 200)
         admin = self.token_with(["admin:organization"], "admin-app")
         self.assertEqual(self.api("POST", "/api/v1/oauth/applications",
-                                  {"name": "by-admin", "scopes": ["read:user"]}, token=admin)[0], 201)
+                                  {"name": "by-admin", "scopes": ["read:organization"]}, token=admin)[0], 201)
+        # no escalation: an admin token grants only scopes it holds, and never admin:all
+        for scopes in (["admin:all"], ["read:user"], ["write:webhooks"]):
+            status, err = self.api("POST", "/api/v1/oauth/applications",
+                                   {"name": "escalate-" + scopes[0], "scopes": scopes}, token=admin)
+            self.assertEqual(status, 400, scopes)
+            self.assertIn("scopes", err)
 
     def test_oauth_token_endpoint(self):
         status, app = self.api("POST", "/api/v1/oauth/applications",
@@ -348,12 +354,25 @@ class ApiTest(unittest.TestCase):
             ({"connector": "openai", "callback_url": "https://app.example.com/cb?state=x", "state": "s1"}, "state"),
             ({"connector": "openai", "callback_url": "https://app.example.com/" + "p" * 2100}, "callback_url"),
             ({"connector": "openai", "callback_url": "https://app.example.com/", "state": "s" * 256}, "state"),
+            ({"connector": "openai", "callback_url": "https://app.example.com/cb?%73tate=x", "state": "s1"}, "state"),
+            ({"connector": "openai", "callback_url": "https://app.example.com/cb?a=1&state", "state": "s1"}, "state"),
+            ({"connector": "openai", "callback_url": "https://app.example.com/caf\u00e9"}, "callback_url"),
+            ({"connector": "openai", "callback_url": "https://app.example.com/\u2028"}, "callback_url"),
         ]
         for body, field in cases:
             status, err = self.link_token(u["id"], **body)
             self.assertEqual(status, 400, body)
             self.assertIn(field, err, body)
         self.assertEqual(self.link_token("no-such-user", connector="openai")[0], 404)
+        # a parameter that merely ends in "state" is not the state
+        status, _ = self.link_token(u["id"], connector="openai", callback_url="https://app.example.com/cb?oauth_state=1",
+                                    state="s1")
+        self.assertEqual(status, 201)
+        # a NUL would cut a value short: refused
+        status, err = self.link_token(u["id"], connector="openai", callback_url="https://app.example.com/",
+                                      state="a\u0000b")
+        self.assertEqual(status, 400)
+        self.assertIn("U+0000", err["detail"])
 
     def test_link_token_single_use_with_callback_and_state(self):
         u = self.user("single_use")
@@ -504,10 +523,17 @@ class OAuth2Test(unittest.TestCase):
         return json.loads(request("GET", self.provider_url + "/_control/log")[2])
 
     def begin(self, link_url):
-        """GET the link page: a redirect to the provider; the provider approves
-        (auto=1) and redirects back to authrelay's callback URL."""
+        """GET the link page: a redirect to the provider (and a cookie binding
+        the sign-in to this browser); the provider approves (auto=1) and
+        redirects back to authrelay's callback URL. Returns (callback URL,
+        cookie headers for it)."""
         status, headers, _ = request("GET", link_url)
         self.assertEqual(status, 302)
+        cookie = headers["Set-Cookie"]
+        self.assertIn("HttpOnly", cookie)
+        self.assertIn("SameSite=Lax", cookie)
+        self.assertIn("Path=/_authrelay/oauth/", cookie)
+        self.jar = {"Cookie": cookie.split(";", 1)[0]}
         authorize = headers["Location"]
         q = urllib.parse.parse_qs(urllib.parse.urlparse(authorize).query)
         self.assertTrue(authorize.startswith(self.provider_url + "/authorize?"), authorize)
@@ -526,7 +552,11 @@ class OAuth2Test(unittest.TestCase):
                    {"X-Registered-User-Id": "oauth_user"})
         _, url = link_of(s)
         callback = self.begin(url)
-        status, _, page = request("GET", callback)
+        status, _, page = request("GET", callback)  # no cookie: another browser
+        self.assertEqual(status, 400)
+        self.assertIn("another browser", page)
+        callback = self.begin(url)
+        status, _, page = request("GET", callback, headers=self.jar)
         self.assertEqual(status, 200, page)
         self.assertIn("Connected", page)
         self.assertIn("Acme CRM", page)
@@ -539,7 +569,11 @@ class OAuth2Test(unittest.TestCase):
         self.assertEqual(page["results"][0]["authenticated_connectors"], ["acme"])
         self.assertGreaterEqual(self.relay.metrics()['authrelay_links_completed_total{auth="oauth2"}'], 1)
         # the callback cannot be replayed: its state was single use
-        self.assertEqual(request("GET", callback)[0], 400)
+        self.assertEqual(request("GET", callback, headers=self.jar)[0], 400)
+        # the access log shows neither the code nor the state nor a whole link token
+        paths = [r["path"] for r in self.relay.logs if r.get("msg") == "access" and "/_authrelay/" in r["path"]]
+        self.assertTrue(paths)
+        self.assertFalse([p for p in paths if "code=" in p or "state=" in p or len(p) > 30], paths)
         self.assertNotIn(CLIENT_SECRET.encode(), secrets_on_disk(self.relay.data_dir))
         self.assertFalse([r for r in self.relay.logs if CLIENT_SECRET in json.dumps(r)])
 
@@ -574,14 +608,15 @@ class OAuth2Test(unittest.TestCase):
         self.set_mode(authorize="deny")
         try:
             status, headers, _ = request("GET", url)
+            jar = {"Cookie": headers["Set-Cookie"].split(";", 1)[0]}
             status, headers, _ = request("GET", headers["Location"] + "&auto=1")
             denied = headers["Location"]
             self.assertIn("error=access_denied", denied)
-            self.assertEqual(request("GET", denied)[0], 400)
+            self.assertEqual(request("GET", denied, headers=jar)[0], 400)
         finally:
             self.set_mode(authorize="ok")
         # the link is still pending: a second try goes through
-        self.assertEqual(request("GET", self.begin(url))[0], 200)
+        self.assertEqual(request("GET", self.begin(url), headers=self.jar)[0], 200)
         self.assertIn(b"event: auth_complete", s.finish())
 
     def test_provider_error_then_retry(self):
@@ -592,7 +627,7 @@ class OAuth2Test(unittest.TestCase):
         failures = self.relay.metrics()["authrelay_oauth_exchange_failures_total"]
         self.set_mode(token="error")
         try:
-            status, _, page = request("GET", callback)
+            status, _, page = request("GET", callback, headers=self.jar)
         finally:
             self.set_mode(token="ok")
         self.assertEqual(status, 502)
@@ -600,7 +635,7 @@ class OAuth2Test(unittest.TestCase):
         self.assertEqual(self.relay.metrics()["authrelay_oauth_exchange_failures_total"], failures + 1)
         with s.lock:
             self.assertNotIn(b"auth_complete", s.data)
-        self.assertEqual(request("GET", self.begin(url))[0], 200)
+        self.assertEqual(request("GET", self.begin(url), headers=self.jar)[0], 200)
         self.assertIn(b"event: auth_complete", s.finish())
 
     def test_provider_that_does_not_answer_times_out_and_the_loop_keeps_serving(self):
@@ -615,7 +650,7 @@ class OAuth2Test(unittest.TestCase):
             with other.lock:
                 before = other.data.count(b"\n\n")
             t0 = time.time()
-            status, _, page = request("GET", callback, timeout=15)
+            status, _, page = request("GET", callback, headers=self.jar, timeout=15)
             elapsed = time.time() - t0
             with other.lock:
                 during = other.data.count(b"\n\n") - before
@@ -626,7 +661,7 @@ class OAuth2Test(unittest.TestCase):
         # 50 events/s for ~2 s on another stream while the exchange hung
         self.assertGreater(during, 40, during)
         other.kill()
-        self.assertEqual(request("GET", self.begin(url))[0], 200)
+        self.assertEqual(request("GET", self.begin(url), headers=self.jar)[0], 200)
         self.assertIn(b"event: auth_complete", s.finish())
 
 
