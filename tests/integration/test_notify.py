@@ -136,7 +136,9 @@ class FeedTest(unittest.TestCase):
     def test_feed_of_link_events_with_filter_and_resume(self):
         everyone = Feed(self.relay)
         only_u2 = Feed(self.relay, "?registered_user=feed_u2")
-        time.sleep(0.2)  # both subscribed
+        deadline = time.time() + 5
+        while self.relay.metrics()["authrelay_events_subscribers"] < 2 and time.time() < deadline:
+            time.sleep(0.01)  # both subscribed
         _, lt1 = user_and_link(self.api, "feed_u1")
         _, lt2 = user_and_link(self.api, "feed_u2")
         self.assertEqual(complete(lt2["magic_link_url"]), 200)

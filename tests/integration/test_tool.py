@@ -1,0 +1,135 @@
+"""Integration tests of mode: tool routes (issue: tool-call gate).
+
+Real processes on loopback: the example agent server answers with an
+auth-required tool result unless the request carries X-Authrelay-Retry
+(auth_unless_retry=1), authrelay sits in front with a tool-mode route, curl is
+the agent. The agent must never see the auth-required result: its call is
+held, the user is told out of band (/v1/events), and once the link is
+completed the call is sent again and the genuine response returned. On expiry
+the original response is released. (The MCP SDK end to end test is in mcp/.)
+"""
+
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import AgentServer, Relay, Stream, curl  # noqa: E402
+from test_linkservice import request  # noqa: E402
+
+ADMIN_KEY = "test-owner-key-tool"
+
+
+def feed_of(relay, user):
+    """The event feed of one user, subscribed before the call starts."""
+    before = relay.metrics()["authrelay_events_subscribers"]
+    feed = Stream(relay.control_url + "/v1/events?registered_user=" + user,
+                  {"Authorization": "Bearer " + ADMIN_KEY})
+    deadline = time.time() + 5
+    while relay.metrics()["authrelay_events_subscribers"] <= before and time.time() < deadline:
+        time.sleep(0.01)
+    return feed
+
+
+def held_then_link(feed, stream):
+    """Waits for the call's link on the event feed; checks the agent got nothing."""
+    try:
+        m = feed.wait_for(rb"event: link_token\ndata: (\{.*\})\n")
+    finally:
+        feed.kill()
+    event = json.loads(m.group(1))
+    time.sleep(0.3)
+    with stream.lock:
+        assert stream.data == b"", stream.data  # not even the head
+    return event
+
+
+class ToolModeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = AgentServer()
+        routes = json.dumps([{"prefix": "/", "upstream": cls.agent.url, "mode": "tool"},
+                             {"prefix": "/short", "upstream": cls.agent.url, "mode": "tool"}])
+        cls.relay = Relay(None, "--routes", routes, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.relay.stop()
+        cls.agent.stop()
+        assert code == 0, "authrelay exited with %r" % code
+
+    def call(self, query, user):
+        return Stream(self.relay.url + "/stream?" + query, {"X-Registered-User-Id": user})
+
+    def complete(self, event):
+        status, _, _ = request("POST", event["magic_link_url"], "api_key=sk-tool",
+                               {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+
+    def test_json_call_is_held_then_retried(self):
+        q = "format=json&count=3&auth_at=1&shape=mcp&auth_unless_retry=1&connector=slack"
+        _, direct_retry, _ = curl("-H", "X-Authrelay-Retry: 1", self.agent.url + "/stream?" + q)
+        feed = feed_of(self.relay, "tool_u1")
+        s = self.call(q, "tool_u1")
+        event = held_then_link(feed, s)
+        self.assertEqual((event["connector"], event["registered_user"]), ("slack", "tool_u1"))
+        self.complete(event)
+        body = s.finish()
+        self.assertNotIn(b"authenticate_meta", body)
+        self.assertEqual(body, direct_retry)  # the genuine response, byte for byte
+        retried = self.agent.stats()["retry_requests"]
+        self.assertGreaterEqual(retried, 1)
+
+    def test_sse_call_whose_first_event_is_the_result(self):
+        q = "format=sse&count=3&auth_at=0&shape=mcp&auth_unless_retry=1&connector=jira"
+        _, direct_retry, _ = curl("-H", "X-Authrelay-Retry: 1", self.agent.url + "/stream?" + q)
+        feed = feed_of(self.relay, "tool_u2")
+        s = self.call(q, "tool_u2")
+        event = held_then_link(feed, s)
+        self.assertEqual(event["connector"], "jira")
+        self.complete(event)
+        body = s.finish()
+        self.assertNotIn(b"authenticate_meta", body)
+        self.assertEqual(body, direct_retry)
+
+    def test_sse_call_with_events_before_the_result_splices_the_retry(self):
+        q = "format=sse&count=3&auth_at=1&shape=mcp&auth_unless_retry=1&connector=linear"
+        feed = feed_of(self.relay, "tool_u3")
+        s = self.call(q, "tool_u3")
+        s.wait_for(rb'"seq":0')  # the event before the result went out, with the head
+        try:
+            event = json.loads(feed.wait_for(rb"event: link_token\ndata: (\{.*\})\n").group(1))
+        finally:
+            feed.kill()
+        self.complete(event)
+        body = s.finish()
+        self.assertNotIn(b"authenticate_meta", body)
+        self.assertEqual(s.proc.returncode, 0)
+        self.assertIn(b'"type":"done"', body)
+
+    def test_call_without_a_trusted_user_passes(self):
+        _, body, _ = curl(self.relay.url + "/stream?format=json&count=2&auth_at=0&shape=mcp&connector=slack")
+        self.assertIn(b"authenticate_meta", body)  # nobody to ask: the agent sees it
+
+
+class ToolExpiryTest(unittest.TestCase):
+    def test_expired_link_releases_the_original_response(self):
+        agent = AgentServer()
+        relay = Relay(None, "--routes", json.dumps([{"prefix": "/", "upstream": agent.url, "mode": "tool"}]),
+                      "--pause-timeout-s", "1", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+        try:
+            q = "format=json&count=3&auth_at=1&shape=mcp&connector=slack"
+            _, direct, _ = curl(agent.url + "/stream?" + q)
+            t0 = time.time()
+            _, body, _ = curl("-H", "X-Registered-User-Id: exp_u", relay.url + "/stream?" + q, timeout=20)
+            self.assertGreaterEqual(time.time() - t0, 0.9)  # held for the link's life
+            self.assertEqual(body, direct)  # then the original, untouched
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
