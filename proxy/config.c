@@ -168,6 +168,12 @@ static const config_key config_keys[] = {
         0, 0, NULL, "CIDR,...", "peers trusted to set that header", 0),
     ROW("identity.secret", K_STR, IN_ALL, identity.secret, "", 0, 1024, NULL, "KEY",
         "HMAC key of X-Registered-User-Sig (\"\": signatures off)", 1),
+    ROW("link_service.url", K_PUBURL, IN_ALL, link_service.url, "", 0, 0, NULL, "URL",
+        "remote Agent Handler-compatible link service (\"\": the embedded one)", 0),
+    ROW("link_service.api_key", K_STR, IN_ALL, link_service.api_key, "", 0, 1024, NULL, "KEY",
+        "bearer key of the remote link service", 1),
+    ROW("link_service.poll_interval_s", K_UINT, IN_ALL, link_service.poll_interval_s, "5", 1, 3600, NULL,
+        "N", "how often pending remote links are checked, besides the callback", 0),
 };
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
 

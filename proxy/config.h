@@ -167,6 +167,12 @@ typedef struct config_t {
     char *secret;          /* HMAC key of X-Registered-User-Sig, "" for none; owned */
   } identity;
 
+  struct {
+    char *url;             /* "" (embedded) or the remote service's base URL; owned */
+    char *api_key;         /* its bearer key; owned; never logged */
+    unsigned poll_interval_s; /* pending remote links are checked this often */
+  } link_service;
+
   config_route *routes;    /* sorted longest prefix first; owned array */
   size_t nroutes;
   config_webhook *webhooks; /* owned array */

@@ -160,10 +160,13 @@ static void on_journal(void *ctx, pausehub_record *records) {
       lh->stored_links++;
     else
       lh->store_errors++;
-    if (lh->notify_open) {
+    if (lh->notify_open || lh->remote_open) {
       char base[600];
       linkhost_base_url(lh, base, sizeof base);
-      notify_link(&lh->notify, r, base);
+      if (lh->notify_open)
+        notify_link(&lh->notify, r, base);
+      if (lh->remote_open)
+        remote_link(&lh->remote, r, base);
     }
   }
   if (in_tx && linkstore_commit(&lh->store) != 0)
@@ -388,6 +391,10 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
                                     v.state == LINKSVC_STATE_PENDING ? LINKSVC_STATE_REVOKED : v.state));
     return;
   }
+  if (lh->remote_open) {
+    remote_serve_link(&lh->remote, pg, &v); /* the remote service connects the account */
+    return;
+  }
   if (cc.auth == CATALOG_OAUTH2) {
     if (pg->method == HTTP_POST) {
       answer_refused(pg, 405, "This connector connects through its provider's sign-in page.");
@@ -578,6 +585,9 @@ static void on_page(void *ctx, pausehub_page *pg) {
              (pg->target[strlen(LINKHOST_CALLBACK_PATH)] == '?' ||
               pg->target[strlen(LINKHOST_CALLBACK_PATH)] == '\0')) {
     serve_callback(lh, pg);
+  } else if (lh->remote_open && http_starts_with(pg->target, strlen(pg->target), REMOTE_CALLBACK_PATH) &&
+             (pg->target[strlen(REMOTE_CALLBACK_PATH)] == '?' || pg->target[strlen(REMOTE_CALLBACK_PATH)] == '\0')) {
+    remote_serve_callback(&lh->remote, pg);
   } else {
     linkpage_render_unknown(&pg->html);
     answer_html(pg, 404);
@@ -626,7 +636,9 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
                (unsigned long long)lh->provider_failures);
   if (dynbuf_add(out, buf, (size_t)n) != 0)
     return -E2BIG;
-  return lh->notify_open ? notify_render_metrics(&lh->notify, out) : 0;
+  if (lh->notify_open && notify_render_metrics(&lh->notify, out) != 0)
+    return -E2BIG;
+  return lh->remote_open ? remote_render_metrics(&lh->remote, out) : 0;
 }
 
 /* ---- open and close ---- */
@@ -716,10 +728,18 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, pausehub
   }
   if (rc == 0) {
     lh->notify_open = 1;
-    rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
+    if (cfg->link_service.url[0] != '\0') {
+      rc = remote_init(&lh->remote, loop, cfg, hub, &lh->curl, err, errlen);
+      lh->remote_open = rc == 0;
+    }
   }
+  if (rc == 0)
+    rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
   if (rc != 0) {
-    snprintf(err, errlen, "cannot start the link service (%d)", rc);
+    if (rc != -EINVAL)
+      snprintf(err, errlen, "cannot start the link service (%d)", rc);
+    if (lh->remote_open)
+      remote_close(&lh->remote);
     if (lh->notify_open)
       notify_close(&lh->notify);
     if (lh->curl_open)
@@ -737,6 +757,10 @@ void linkhost_close(linkhost_t *lh) {
     linkhost_flow *f = lh->flows;
     lh->flows = f->next;
     flow_free(f);
+  }
+  if (lh->remote_open) {
+    lh->remote_open = 0;
+    remote_close(&lh->remote);
   }
   if (lh->notify_open) {
     lh->notify_open = 0;

@@ -29,6 +29,7 @@
 #include "linkstore.h"
 #include "notify.h"
 #include "pausehub.h"
+#include "remote.h"
 
 #define LINKHOST_FLOWS_MAX 10000     /* OAuth2 flows waiting for the provider's redirect */
 #define LINKHOST_FLOW_TTL_MS (10 * 60 * 1000) /* how long such a flow waits */
@@ -48,6 +49,8 @@ typedef struct linkhost_t {
   int curl_open;
   notify_t notify;           /* link events: /v1/events and webhooks */
   int notify_open;
+  remote_t remote;           /* link_service.url set: the remote link service */
+  int remote_open;
   linkhost_flow *flows;      /* OAuth2 flows: sent to the provider, not back yet */
   size_t nflows;
   linkhost_flow *exchanging; /* flows whose code is being exchanged */

@@ -681,6 +681,19 @@ int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const ch
   return mint(ls, &sp, &l);
 }
 
+int linksvc_expire_link(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
+  linksvc_link *l;
+  tick(ls, now_ms);
+  if (!token_ok(token, token_len))
+    return -ENOENT;
+  l = find_token(ls, token);
+  if (l == NULL || l->state != LINKSVC_STATE_PENDING)
+    return -ENOENT;
+  end_link(ls, l, LINKSVC_STATE_EXPIRED);
+  fire(ls, l, LINKSVC_EXPIRED);
+  return 0;
+}
+
 void linksvc_keep_pending(linksvc_t *ls) {
   linksvc_link *l;
   for (l = ls->pending_oldest_; l != NULL; l = l->newer_)

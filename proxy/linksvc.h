@@ -234,6 +234,11 @@ int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const ch
                     const char *callback_url, const char *state, linksvc_state status, int pinned,
                     uint64_t created_ms, uint64_t expires_ms, uint64_t ended_ms);
 
+/* Expires the pending link token now (its waiters get LINKSVC_EXPIRED):
+ * the service behind it gave up. Returns 0 or -ENOENT (no such pending
+ * link). */
+int linksvc_expire_link(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms);
+
 /* Marks every pending link kept: its last waiter leaving no longer revokes
  * it. For shutdown, when streams leave but their links must survive the
  * restart. */

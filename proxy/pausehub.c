@@ -504,6 +504,14 @@ int pausehub_lookup(pausehub_t *hub, const char *token, size_t token_len, pauseh
   return rc;
 }
 
+int pausehub_expire_link(pausehub_t *hub, const char *token, uint64_t now_ms) {
+  int rc;
+  uv_mutex_lock(&hub->lock);
+  rc = linksvc_expire_link(&hub->links, token, strlen(token), now_ms);
+  uv_mutex_unlock(&hub->lock);
+  return rc;
+}
+
 void pausehub_keep_links(pausehub_t *hub) {
   uv_mutex_lock(&hub->lock);
   linksvc_keep_pending(&hub->links);

@@ -238,6 +238,9 @@ int pausehub_command(pausehub_t *hub, const char *id, size_t id_len, pausehub_ou
  * a dynbuf error. */
 int pausehub_render(pausehub_t *hub, dynbuf *out, const char *id, size_t id_len);
 
+/* The remote link service gave up on token: it expires now. */
+int pausehub_expire_link(pausehub_t *hub, const char *token, uint64_t now_ms);
+
 /* Shutting down: pending links outlive the streams that leave now. */
 void pausehub_keep_links(pausehub_t *hub);
 

@@ -22,7 +22,10 @@
 //
 // Usage: node mcp_server.mjs --response json|sse --prefix /json
 //        [--port 0] [--control http://HOST:PORT] [--key ADMIN_KEY]
-// (--control and --key default to $AUTHRELAY_CONTROL_URL, $AUTHRELAY_ADMIN_KEY.)
+// --control and --key default to $AUTHRELAY_CONTROL_URL, $AUTHRELAY_ADMIN_KEY.
+// Without either, the control URL is the first line of stdin: the server can
+// listen (and tell its port) before authrelay, whose routes name that port,
+// has started and told its control port.
 // --response json: enableJsonResponse (one application/json body);
 // --response sse:  text/event-stream responses.
 //
@@ -47,23 +50,43 @@ const { values: opts } = parseArgs({
   },
 });
 if (!['json', 'sse'].includes(opts.response)) throw new Error('--response json|sse');
-if (!opts.control || !opts.key) throw new Error('--control and --key (or env) are required');
-const CONTROL = opts.control.replace(/\/+$/, '');
+if (!opts.key) throw new Error('--key or $AUTHRELAY_ADMIN_KEY is required');
+const control = opts.control ? Promise.resolve(opts.control) : firstStdinLine();
+control.then((url) => say({ msg: 'control', url }));
 const NAMED = `${opts.prefix}/mcp`;
 const UNNAMED = `${opts.prefix}/mcp-unnamed`;
 
 function say(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
 
+// The control URL from the first line of stdin. The server then lives as long
+// as its stdin stays open (the parent holds it), so that it never outlives a
+// test that was killed.
+function firstStdinLine() {
+  return new Promise((resolve) => {
+    let buf = '';
+    let got = false;
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk) => {
+      if (got) return;
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) { got = true; resolve(buf.slice(0, nl).trim()); }
+    });
+    process.stdin.on('end', () => process.exit(got ? 0 : 1));
+  });
+}
+
 // The user's connected connectors, from authrelay's link service.
 async function connectedConnectors(user) {
-  const url = `${CONTROL}/api/v1/registered-users/?origin_user_id=${encodeURIComponent(user)}`;
+  const base = (await control).replace(/\/+$/, '');
+  const url = `${base}/api/v1/registered-users/?origin_user_id=${encodeURIComponent(user)}`;
   const res = await fetch(url, {
     headers: { Authorization: `Bearer ${opts.key}` },
     signal: AbortSignal.timeout(5000),
   });
   if (res.status !== 200) throw new Error(`link service: ${url} -> ${res.status}`);
   const body = await res.json();
-  const users = (body.results ?? []).filter((u) => u.origin_user_id === undefined || u.origin_user_id === user);
+  const users = (body.results ?? []).filter((u) => u.origin_user_id === user);
   return users.flatMap((u) => u.authenticated_connectors ?? []);
 }
 

@@ -1,0 +1,126 @@
+"""Integration tests of the remote link service (issue: link_service.url).
+
+Real processes on loopback: authrelay with link_service.url pointing at
+remote_link_service.py (a stand-in for the hosted Agent Handler, which cannot
+run here), the example agent server upstream, curl as the client. A stream
+pauses; authrelay mints a remote link token (callback_url: its own
+/_authrelay/callback, with a state it bound to the pause); the browser goes
+from authrelay's link page to the remote's and back; the stream resumes.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import AgentServer, Relay, Stream, link_of  # noqa: E402
+from test_linkservice import request  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+API_KEY = "remote-api-key-123"
+
+
+class RemoteTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.remote = subprocess.Popen([sys.executable, os.path.join(HERE, "remote_link_service.py"),
+                                       "--listen", "127.0.0.1:0", "--api-key", API_KEY],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        cls.remote_url = "http://" + json.loads(cls.remote.stdout.readline())["listening"]
+        cls.agent = AgentServer()
+        cls.relay = Relay(cls.agent.url, "--link-service-url", cls.remote_url, "--link-service-poll-interval-s", "1",
+                          "--provider-timeout-s", "2", env={"AUTHRELAY_LINK_SERVICE_API_KEY": API_KEY})
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.relay.stop()
+        cls.agent.stop()
+        cls.remote.terminate()
+        cls.remote.wait(5)
+        cls.remote.stdout.close()
+        assert code == 0, "authrelay exited with %r" % code
+
+    def mode(self, **m):
+        status, _, _ = request("POST", self.remote_url + "/_control/mode", urllib.parse.urlencode(m),
+                               {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+
+    def pause(self, user, connector="slack"):
+        s = Stream(self.relay.url + "/stream?format=sse&count=5&auth_at=2&shape=mcp&connector=" + connector,
+                   {"X-Registered-User-Id": user})
+        _, url = link_of(s)
+        return s, url
+
+    def remote_page(self, link_url):
+        """authrelay's link page redirects to the remote's magic link."""
+        status, headers, _ = request("GET", link_url)
+        self.assertEqual(status, 302)
+        page = headers["Location"]
+        self.assertTrue(page.startswith(self.remote_url + "/link/rlt_"), page)
+        return page
+
+    def test_callback_completes_and_state_is_single_use(self):
+        s, url = self.pause("remote_u1")
+        self.assertTrue(url.startswith(self.relay.url + "/_authrelay/link/ltk_"))  # authrelay's own link
+        page = self.remote_page(url)
+        status, headers, _ = request("POST", page, "api_key=k", {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 302)
+        callback = headers["Location"]
+        self.assertTrue(callback.startswith(self.relay.url + "/_authrelay/callback?state="), callback)
+        wrong = callback.split("state=")[0] + "state=forged"
+        self.assertEqual(request("GET", wrong)[0], 400)
+        status, _, body = request("GET", callback)
+        self.assertEqual(status, 200)
+        self.assertIn("Connected", body)
+        data = s.finish()
+        self.assertIn(b"event: auth_complete", data)
+        self.assertIn(b'"seq":4', data)
+        self.assertEqual(request("GET", callback)[0], 400)  # replayed
+        log = json.loads(request("GET", self.remote_url + "/_control/log")[2])
+        self.assertTrue(any(e["path"].endswith("/link-token/") for e in log))
+
+    def test_polling_completes_without_the_callback(self):
+        s, url = self.pause("remote_u2", "jira")
+        page = self.remote_page(url)
+        token = page.rsplit("/", 1)[1]
+        self.assertEqual(request("POST", self.remote_url + "/_control/connect?token=" + token, "")[0], 200)
+        data = s.finish(timeout=20)  # poll_interval_s 1
+        self.assertIn(b"event: auth_complete", data)
+        self.assertGreaterEqual(self.relay.metrics()["authrelay_remote_completed_total"], 1)
+
+    def test_remote_down_expires_the_link_and_other_streams_flow(self):
+        # Baseline: a 100 events/s stream through the relay.
+        q = "/stream?format=sse&count=150&rate=100"
+        t0 = time.time()
+        base = Stream(self.relay.url + q)
+        base.finish(timeout=20)
+        baseline_s = time.time() - t0
+        self.mode(api="slow", delay="5")
+        try:
+            s, url = self.pause("remote_u3", "linear")  # minting hangs past provider_timeout_s
+            t0 = time.time()
+            other = Stream(self.relay.url + q)
+            other.finish(timeout=20)
+            during_s = time.time() - t0
+            self.assertEqual(other.data.count(b"event: delta"), 150)
+            print("\n150 events at 100/s through the relay: %.2f s baseline, %.2f s while the remote "
+                  "link service hangs (ratio %.2f)" % (baseline_s, during_s, baseline_s / during_s))
+            self.assertLess(during_s, baseline_s * 2 + 1)  # not blocked behind the remote
+            self.mode(api="error")
+            # three failed attempts (timeouts, then 500s): the link expires, the
+            # stream is told, never left paused
+            data = s.finish(timeout=30)
+            self.assertIn(b"event: link_expired", data)
+            status, _, _ = request("GET", url)
+            self.assertEqual(status, 410)
+        finally:
+            self.mode(api="ok")
+        self.assertGreaterEqual(self.relay.metrics()["authrelay_remote_failures_total"], 3)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
