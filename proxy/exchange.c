@@ -208,7 +208,7 @@ static void ex_log_access(exchange *ex, const char *outcome) {
            LOG_STR("method", method), LOG_STRN("path", target, shown),
            LOG_U64("status", (uint64_t)ex->resp_status), LOG_U64("bytes_in", ex->bytes_in),
            LOG_U64("bytes_out", ex->bytes_out), LOG_U64("duration_ms", now - ex->start_ms),
-           LOG_U64("paused_ms", ex->paused_ms), LOG_STR("upstream", c->routes[ex->route_index].upstream),
+           LOG_U64("paused_ms", ex->paused_ms), LOG_STR("upstream", ex->local ? "" : c->routes[ex->route_index].upstream),
            LOG_STR("outcome", outcome));
 }
 

@@ -632,6 +632,21 @@ static void read_app_fields(call *c, linkstore_app_credential *a, char *secret, 
     a->is_global_default = b;
 }
 
+/* Answers a create (201) or update (200) of application credential a
+ * whose store call returned rc. */
+static void answer_app_saved(call *c, int rc, const linkstore_app_credential *a, int status) {
+  if (rc == -EEXIST) {
+    field_error(c, "external_id", "An application credential with this connector_slug and external_id already exists.");
+    (void)fail_if_invalid(c);
+  } else if (rc != 0) {
+    detail(c, 500, "The store failed.");
+  } else {
+    c->rs->status = status;
+    render_app(c, a);
+    raw(c, "\n");
+  }
+}
+
 static void apps_collection(call *c, const principal *p) {
   if (strcmp(c->rq->method, "GET") == 0) {
     char slug[LINKSTORE_TEXT_MAX + 1];
@@ -678,19 +693,7 @@ static void apps_collection(call *c, const principal *p) {
     rc = linkstore_app_create(&c->lh->store, &a, set_secret && secret[0] != '\0' ? secret : NULL,
                               linkhost_now_ms());
     OPENSSL_cleanse(secret, sizeof secret);
-    if (rc == -EEXIST) {
-      field_error(c, "external_id",
-                  "An application credential with this connector_slug and external_id already exists.");
-      (void)fail_if_invalid(c);
-      return;
-    }
-    if (rc != 0) {
-      detail(c, 500, "The store failed.");
-      return;
-    }
-    c->rs->status = 201;
-    render_app(c, &a);
-    raw(c, "\n");
+    answer_app_saved(c, rc, &a, 201);
   } else {
     detail(c, 405, "Method not allowed.");
   }
@@ -724,19 +727,7 @@ static void apps_item(call *c, const principal *p, const char *id) {
     }
     rc = linkstore_app_update(&c->lh->store, &a, set_secret, secret[0] != '\0' ? secret : NULL, linkhost_now_ms());
     OPENSSL_cleanse(secret, sizeof secret);
-    if (rc == -EEXIST) {
-      field_error(c, "external_id",
-                  "An application credential with this connector_slug and external_id already exists.");
-      (void)fail_if_invalid(c);
-      return;
-    }
-    if (rc != 0) {
-      detail(c, 500, "The store failed.");
-      return;
-    }
-    c->rs->status = 200;
-    render_app(c, &a);
-    raw(c, "\n");
+    answer_app_saved(c, rc, &a, 200);
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     if (linkstore_app_delete(&c->lh->store, id) != 0) {
       detail(c, 404, "No application credential with this id.");

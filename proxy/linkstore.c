@@ -197,6 +197,27 @@ static void col_text(sqlite3_stmt *stmt, int col, char *out, size_t cap) {
   out[n] = '\0';
 }
 
+/* Steps stmt to its end, calling row(ctx, stmt) for each row until it
+ * returns non-zero; finalizes it. Returns 0 or -EIO (logged as what). */
+static int each_row(linkstore_t *st, sqlite3_stmt *stmt, int (*row)(void *ctx, sqlite3_stmt *stmt), void *ctx,
+                    const char *what) {
+  int rc;
+  if (stmt == NULL)
+    return -EIO;
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
+    if (row(ctx, stmt) != 0)
+      break;
+  }
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, what);
+}
+
+/* A caller's per-row callback and context, for the adapters below. */
+typedef struct row_call {
+  void *cb;
+  void *ctx;
+} row_call;
+
 int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char key[SECRETBOX_KEY_BYTES],
                    char *err, size_t errlen) {
   char path[4200];
@@ -346,11 +367,17 @@ int linkstore_user_delete(linkstore_t *st, const char *id) {
   return rc;
 }
 
+static int user_row(void *ctx, sqlite3_stmt *stmt) {
+  row_call *rc = ctx;
+  linkstore_user u;
+  read_user(stmt, &u);
+  return ((int (*)(void *, const linkstore_user *))rc->cb)(rc->ctx, &u);
+}
+
 int linkstore_user_list(linkstore_t *st, const char *origin_user_id, size_t offset, size_t limit,
                         int (*cb)(void *ctx, const linkstore_user *u), void *ctx, size_t *total) {
+  row_call rc_call = {(void *)cb, ctx};
   sqlite3_stmt *stmt;
-  linkstore_user u;
-  int rc;
   stmt = prepare(st, "SELECT COUNT(*) FROM registered_users WHERE ?1 IS NULL OR origin_user_id = ?1",
                  "S", origin_user_id);
   if (stmt == NULL)
@@ -361,30 +388,21 @@ int linkstore_user_list(linkstore_t *st, const char *origin_user_id, size_t offs
                  "SELECT " USER_COLS " FROM registered_users WHERE ?1 IS NULL OR origin_user_id = ?1 "
                  "ORDER BY created_ms, id LIMIT ?2 OFFSET ?3",
                  "Sii", origin_user_id, (int64_t)limit, (int64_t)offset);
-  if (stmt == NULL)
-    return -EIO;
-  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    read_user(stmt, &u);
-    if (cb(ctx, &u) != 0)
-      break;
-  }
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "user list");
+  return each_row(st, stmt, user_row, &rc_call, "user list");
+}
+
+static int connector_row(void *ctx, sqlite3_stmt *stmt) {
+  row_call *rc = ctx;
+  return ((int (*)(void *, const char *))rc->cb)(rc->ctx, (const char *)sqlite3_column_text(stmt, 0));
 }
 
 int linkstore_user_connectors(linkstore_t *st, const char *origin_user_id,
                               int (*cb)(void *ctx, const char *slug), void *ctx) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT connector FROM credentials WHERE user = ? ORDER BY connector",
-                               "s", origin_user_id);
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    if (cb(ctx, (const char *)sqlite3_column_text(stmt, 0)) != 0)
-      break;
-  }
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "connectors");
+  row_call rc_call = {(void *)cb, ctx};
+  return each_row(st,
+                  prepare(st, "SELECT connector FROM credentials WHERE user = ? ORDER BY connector", "s",
+                          origin_user_id),
+                  connector_row, &rc_call, "connectors");
 }
 
 /* ---- application credentials ---- */
@@ -528,23 +546,22 @@ int linkstore_app_delete(linkstore_t *st, const char *id) {
   return rc == 0 && changes == 0 ? -ENOENT : rc;
 }
 
+static int app_row(void *ctx, sqlite3_stmt *stmt) {
+  row_call *rc = ctx;
+  linkstore_app_credential c;
+  read_app(stmt, &c);
+  return ((int (*)(void *, const linkstore_app_credential *))rc->cb)(rc->ctx, &c);
+}
+
 int linkstore_app_list(linkstore_t *st, const char *connector_slug,
                        int (*cb)(void *ctx, const linkstore_app_credential *c), void *ctx) {
-  sqlite3_stmt *stmt = prepare(st,
-                               "SELECT " APP_COLS " FROM app_credentials WHERE ?1 IS NULL OR "
-                               "connector_slug = ?1 ORDER BY created_ms, id",
-                               "S", connector_slug);
-  linkstore_app_credential c;
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    read_app(stmt, &c);
-    if (cb(ctx, &c) != 0)
-      break;
-  }
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "app list");
+  row_call rc_call = {(void *)cb, ctx};
+  return each_row(st,
+                  prepare(st,
+                          "SELECT " APP_COLS " FROM app_credentials WHERE ?1 IS NULL OR "
+                          "connector_slug = ?1 ORDER BY created_ms, id",
+                          "S", connector_slug),
+                  app_row, &rc_call, "app list");
 }
 
 int linkstore_app_for(linkstore_t *st, const char *connector_slug, const char *external_id,
@@ -731,18 +748,17 @@ int linkstore_origin_allowed(linkstore_t *st, const char *origin) {
   return rc == SQLITE_DONE ? -ENOENT : db_error(st, "origin");
 }
 
+static int origin_row(void *ctx, sqlite3_stmt *stmt) {
+  row_call *rc = ctx;
+  return ((int (*)(void *, const char *, uint64_t))rc->cb)(rc->ctx, (const char *)sqlite3_column_text(stmt, 0),
+                                                          (uint64_t)sqlite3_column_int64(stmt, 1));
+}
+
 int linkstore_origin_list(linkstore_t *st, int (*cb)(void *ctx, const char *origin, uint64_t created_ms),
                           void *ctx) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT origin, created_ms FROM callback_origins ORDER BY origin", "");
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    if (cb(ctx, (const char *)sqlite3_column_text(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1)) != 0)
-      break;
-  }
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "origins");
+  row_call rc_call = {(void *)cb, ctx};
+  return each_row(st, prepare(st, "SELECT origin, created_ms FROM callback_origins ORDER BY origin", ""),
+                  origin_row, &rc_call, "origins");
 }
 
 /* ---- OAuth applications ---- */
@@ -774,20 +790,18 @@ static void read_oauth_app(sqlite3_stmt *stmt, linkstore_oauth_app *a) {
 
 #define OAUTH_APP_COLS "id, name, description, redirect_uri, scopes, client_id, created_ms"
 
+static int oauth_app_row(void *ctx, sqlite3_stmt *stmt) {
+  row_call *rc = ctx;
+  linkstore_oauth_app a;
+  read_oauth_app(stmt, &a);
+  return ((int (*)(void *, const linkstore_oauth_app *))rc->cb)(rc->ctx, &a);
+}
+
 int linkstore_oauth_app_list(linkstore_t *st, int (*cb)(void *ctx, const linkstore_oauth_app *a),
                              void *ctx) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT " OAUTH_APP_COLS " FROM oauth_apps ORDER BY created_ms", "");
-  linkstore_oauth_app a;
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    read_oauth_app(stmt, &a);
-    if (cb(ctx, &a) != 0)
-      break;
-  }
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, "oauth apps");
+  row_call rc_call = {(void *)cb, ctx};
+  return each_row(st, prepare(st, "SELECT " OAUTH_APP_COLS " FROM oauth_apps ORDER BY created_ms", ""),
+                  oauth_app_row, &rc_call, "oauth apps");
 }
 
 int linkstore_oauth_app_delete(linkstore_t *st, const char *id) {

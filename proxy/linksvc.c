@@ -239,14 +239,19 @@ static void end_link(linksvc_t *ls, linksvc_link *l, linksvc_state s) {
     ls->opt_.journal(ls->opt_.journal_ctx, l);
 }
 
-/* Puts a restored ended link on the ended list, which is kept in end-time
- * order (so retain_s counts from each link's own end). */
-static void ended_insert(linksvc_t *ls, linksvc_link *l) {
-  linksvc_link *after = ls->ended_newest_;
-  while (after != NULL && after->ended_ms > l->ended_ms)
+/* The order of a list: expiry for the pending list, end time for the ended one. */
+static uint64_t sort_key(const linksvc_link *l, int by_end) {
+  return by_end ? l->ended_ms : l->expires_ms;
+}
+
+/* Inserts l into the list [*oldest, *newest], kept in sort_key order. The
+ * common case, the largest key, goes at the end at once. */
+static void list_insert_sorted(linksvc_link **oldest, linksvc_link **newest, linksvc_link *l, int by_end) {
+  linksvc_link *after = *newest;
+  while (after != NULL && sort_key(after, by_end) > sort_key(l, by_end))
     after = after->older_;
-  if (after == ls->ended_newest_) {
-    list_append(&ls->ended_oldest_, &ls->ended_newest_, l);
+  if (after == *newest) {
+    list_append(oldest, newest, l);
     return;
   }
   l->older_ = after;
@@ -254,30 +259,21 @@ static void ended_insert(linksvc_t *ls, linksvc_link *l) {
     l->newer_ = after->newer_;
     after->newer_ = l;
   } else {
-    l->newer_ = ls->ended_oldest_;
-    ls->ended_oldest_ = l;
+    l->newer_ = *oldest;
+    *oldest = l;
   }
   l->newer_->older_ = l;
 }
 
-/* Puts a pending link on the pending list, which is kept in expiry order. */
+/* Puts a restored ended link on the ended list, in end-time order (so
+ * retain_s counts from each link's own end). */
+static void ended_insert(linksvc_t *ls, linksvc_link *l) {
+  list_insert_sorted(&ls->ended_oldest_, &ls->ended_newest_, l, 1);
+}
+
+/* Puts a pending link on the pending list, in expiry order. */
 static void pending_insert(linksvc_t *ls, linksvc_link *l) {
-  linksvc_link *after = ls->pending_newest_;
-  while (after != NULL && after->expires_ms > l->expires_ms)
-    after = after->older_;
-  if (after == ls->pending_newest_) {
-    list_append(&ls->pending_oldest_, &ls->pending_newest_, l);
-    return;
-  }
-  l->older_ = after;
-  if (after != NULL) {
-    l->newer_ = after->newer_;
-    after->newer_ = l;
-  } else {
-    l->newer_ = ls->pending_oldest_;
-    ls->pending_oldest_ = l;
-  }
-  l->newer_->older_ = l;
+  list_insert_sorted(&ls->pending_oldest_, &ls->pending_newest_, l, 0);
 }
 
 /* Forgets an ended link. */

@@ -149,6 +149,17 @@ static void on_heartbeat(uv_timer_t *t) {
 
 static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
 
+/* Drops the detected event, [pause_start, pause_end), from the front of
+ * held: it counts as forwarded but never reaches the client. */
+static void withhold_event(exchange *ex) {
+  size_t n = (size_t)(ex->pause_end - ex->forwarded);
+  if (n > ex->held.len)
+    n = ex->held.len;
+  memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
+  ex->held.len -= n;
+  ex->forwarded += n;
+}
+
 /* The framer stopped on a detection to act on, and everything before the
  * event has gone out: withhold or forward the event, hold the rest, stop
  * reading upstream, and tell the client where to connect the account. */
@@ -194,10 +205,7 @@ void pause_begin(exchange *ex) {
     return;
   }
   if (route->on_detect == CONFIG_ON_DETECT_REPLACE && ex->forwarded == ex->pause_start) {
-    size_t n = (size_t)(ex->pause_end - ex->forwarded);
-    memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
-    ex->held.len -= n;
-    ex->forwarded = ex->pause_end;
+    withhold_event(ex);
   } else {
     /* keep, or an event so long that its first bytes went out already
      * (more than max_event_bytes of raw SSE lines): forward it whole. */
@@ -241,7 +249,7 @@ void pause_leave(exchange *ex, metrics_resume outcome) {
  * response if it ended while paused. */
 void pause_resume_relaying(exchange *ex) {
   uint64_t received = ex->forwarded + ex->held.len;
-  if (ex->framer.offset < received) {
+  if (ex->inspect && ex->framer.offset < received) {
     size_t skip = (size_t)(ex->framer.offset - ex->forwarded);
     (void)framer_feed(&ex->framer, ex->held.ptr + skip, (size_t)(received - ex->framer.offset));
     if (ex->pause_pending) {
@@ -250,7 +258,7 @@ void pause_resume_relaying(exchange *ex) {
       return;
     }
   }
-  ex_flush_held_until(ex, ex_forward_target(ex, received));
+  ex_flush_held_until(ex, ex->inspect ? ex_forward_target(ex, received) : received);
   if (ex->state == EX_CLOSING)
     return;
   if (ex->deferred_end) {
@@ -357,6 +365,17 @@ void pause_shutdown(exchange *ex) {
   pause_leave(ex, METRICS_RESUME_CANCELLED);
   LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
            LOG_STR("outcome", "shutdown"));
+  if (pause_tool_mode(ex)) {
+    /* A held tool call: a clean 503 when nothing was sent (the caller may
+     * retry it), else the original response. */
+    if (ex->resp_head.len > 0 && ex->forwarded == 0) {
+      ex_forget_response(ex);
+      ex_fail_unsent(ex, 503, "authrelay is restarting: call the tool again");
+    } else {
+      pause_tool_release(ex);
+    }
+    return;
+  }
   dynbuf_init(&ev, INJECT_MAX_BYTES);
   ex_write_event(ex, &ev,
                  inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, 503,
@@ -475,13 +494,8 @@ void pause_tool_retry(exchange *ex) {
   if (ex->resp_head.len > 0 && ex->forwarded == 0) {
     ex_forget_response(ex);
     ex->retry_fresh = 1;
-  } else {
-    size_t n = (size_t)(ex->pause_end - ex->forwarded);
-    if (ex->forwarded == ex->pause_start && n <= ex->held.len) {
-      memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
-      ex->held.len -= n;
-      ex->forwarded = ex->pause_end;
-    }
+  } else if (ex->forwarded == ex->pause_start) {
+    withhold_event(ex);
   }
   pause_retry_start(ex);
 }
@@ -490,17 +504,7 @@ void pause_tool_retry(exchange *ex) {
  * original response, as the tool server sent it, uninspected from here. */
 void pause_tool_release(exchange *ex) {
   framer_close(&ex->framer);
+  framer_init(&ex->framer, FRAMER_RAW, NULL, NULL, NULL);
   ex->inspect = 0;
-  ex_flush_held_until(ex, ex->forwarded + ex->held.len);
-  if (ex->state == EX_CLOSING)
-    return;
-  if (ex->deferred_end) {
-    ex->deferred_end = 0;
-    ex_response_ended(ex, ex->deferred_status);
-    return;
-  }
-  if (ex->up != NULL) {
-    ex->upstream_paused = 0;
-    upstream_resume(ex->up);
-  }
+  pause_resume_relaying(ex);
 }

@@ -90,20 +90,28 @@ void pausehub_records_free(pausehub_record *r) {
   }
 }
 
+/* Takes the journal and the page requests queued for the control loop,
+ * under hub->lock; detaching the control loop when detach is set. */
+static void take_control_queues(pausehub_t *hub, pausehub_record **records, pausehub_page **pages, int detach) {
+  uv_mutex_lock(&hub->lock);
+  if (detach)
+    hub->attached = 0;
+  *records = hub->journal_head;
+  hub->journal_head = NULL;
+  hub->journal_tail = NULL;
+  hub->journal_len = 0;
+  *pages = hub->pages_head;
+  hub->pages_head = NULL;
+  hub->pages_tail = NULL;
+  uv_mutex_unlock(&hub->lock);
+}
+
 /* The control loop: takes the journal and the page requests. */
 static void on_control_async(uv_async_t *a) {
   pausehub_t *hub = a->data;
   pausehub_record *records;
   pausehub_page *pages;
-  uv_mutex_lock(&hub->lock);
-  records = hub->journal_head;
-  hub->journal_head = NULL;
-  hub->journal_tail = NULL;
-  hub->journal_len = 0;
-  pages = hub->pages_head;
-  hub->pages_head = NULL;
-  hub->pages_tail = NULL;
-  uv_mutex_unlock(&hub->lock);
+  take_control_queues(hub, &records, &pages, 0);
   if (records != NULL)
     hub->journal_cb(hub->control_ctx, records);
   while (pages != NULL) {
@@ -134,16 +142,7 @@ void pausehub_detach(pausehub_t *hub) {
   pausehub_page *pages;
   if (!hub->attached)
     return;
-  uv_mutex_lock(&hub->lock);
-  hub->attached = 0;
-  records = hub->journal_head;
-  hub->journal_head = NULL;
-  hub->journal_tail = NULL;
-  hub->journal_len = 0;
-  pages = hub->pages_head;
-  hub->pages_head = NULL;
-  hub->pages_tail = NULL;
-  uv_mutex_unlock(&hub->lock);
+  take_control_queues(hub, &records, &pages, 1);
   if (records != NULL)
     hub->journal_cb(hub->control_ctx, records); /* the last ones still reach the store */
   while (pages != NULL) {

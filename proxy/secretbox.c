@@ -15,27 +15,20 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "http.h"
+
 #define FORMAT_V1 0x01
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 static int parse_hex_key(const char *hex, unsigned char key[SECRETBOX_KEY_BYTES]) {
   size_t i;
   if (strlen(hex) != 2 * SECRETBOX_KEY_BYTES)
     return -EINVAL;
   for (i = 0; i < SECRETBOX_KEY_BYTES; i++) {
-    int hi = hex_value(hex[2 * i]);
-    int lo = hex_value(hex[2 * i + 1]);
+    int hi = http_hex_digit(hex[2 * i]);
+    int lo = http_hex_digit(hex[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return -EINVAL;
     key[i] = (unsigned char)(hi * 16 + lo);

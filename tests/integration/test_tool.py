@@ -114,6 +114,27 @@ class ToolModeTest(unittest.TestCase):
         self.assertIn(b"authenticate_meta", body)  # nobody to ask: the agent sees it
 
 
+class ToolShutdownTest(unittest.TestCase):
+    def test_held_call_gets_a_clean_503_on_shutdown(self):
+        agent = AgentServer()
+        relay = Relay(None, "--routes", json.dumps([{"prefix": "/", "upstream": agent.url, "mode": "tool"}]),
+                      env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+        try:
+            feed = feed_of(relay, "down_u")
+            s = Stream(relay.url + "/stream?format=json&count=3&auth_at=1&shape=mcp&connector=slack",
+                       {"X-Registered-User-Id": "down_u"})
+            held_then_link(feed, s)
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+        s.finish()
+        self.assertEqual(s.proc.returncode, 0)  # a complete response, not a cut one
+        with s.lock:
+            self.assertNotIn(b"authenticate_meta", s.data)
+        access = [r for r in relay.logs if r.get("msg") == "access" and r.get("path", "").startswith("/stream")]
+        self.assertEqual([r["status"] for r in access], [503])
+
+
 class ToolExpiryTest(unittest.TestCase):
     def test_expired_link_releases_the_original_response(self):
         agent = AgentServer()

@@ -27,6 +27,8 @@
 //      client received over HTTP (every response body, recorded through the
 //      transport's fetch) ever contained the auth-required result;
 //   5. a second call goes straight through (no hold, no new link).
+// One more SSE case asks for progress: the tool server sends a
+// notifications/progress on the response stream before its result.
 // Every wait is bounded (the whole test stays under 60 s); every child
 // process is killed at the end and on failure. On a failure, the case's
 // HTTP exchange as the client saw it, authrelay's log and the tool servers'
@@ -60,7 +62,7 @@ const ADMIN_KEY = 'mcp-test-owner-key-0123456789';
 const START_TIMEOUT_MS = 10_000;
 const STEP_TIMEOUT_MS = 10_000;
 const CALL_TIMEOUT_MS = 20_000; // the MCP request timeout of a held call
-const HELD_GRACE_MS = 300;      // after link_token: the call must still be pending
+const HELD_GRACE_MS = 1000;     // after link_token: the call must still be pending
 const WATCHDOG_MS = 55_000;     // the whole test; ctest's TIMEOUT is above it
 const T0 = Date.now();
 
@@ -313,6 +315,16 @@ function toolCalls(server, user) {
   });
 }
 
+// The tool server's log lines for one user's tool calls, once there are at
+// least n (its stdout may arrive after the HTTP response it logged).
+async function waitToolCalls(server, user, n) {
+  const p = (async () => {
+    while (toolCalls(server, user).length < n) await sleep(10);
+    return toolCalls(server, user);
+  })();
+  return withTimeout(p, STEP_TIMEOUT_MS, `${n} tool calls of ${user}: ${JSON.stringify(toolCalls(server, user))}`);
+}
+
 // Resolves once every recorded response has been read to its end (the SDK
 // resolves a call on the JSON-RPC response; the end of an SSE body comes
 // just after it).
@@ -336,9 +348,9 @@ function assertNoAuthResult(exchange) {
 }
 
 // One case: mode 'json' | 'sse'; named: whether the auth-required result
-// names its connector.
-async function runCase(mode, named) {
-  const user = `mcp_user_${mode}_${named ? 'named' : 'unnamed'}`;
+// names its connector; progress: whether the call asks for progress (the SSE
+// tool server then sends a notifications/progress before its result).
+async function runCase({ mode, named, progress, user }) {
   const server = ctx.servers.find((s) => s.mode === mode);
   const url = new URL(`${ctx.relayUrl}/${mode}/mcp${named ? '' : '-unnamed'}`);
   const text = `hello from ${user}`;
@@ -360,9 +372,12 @@ async function runCase(mode, named) {
 
     // The held call.
     let settled = null;
+    const progressSeen = [];
     t.call = Date.now();
-    const call = client.callTool({ name: 'slack__post_message', arguments: { text } }, undefined,
-                                 { timeout: CALL_TIMEOUT_MS });
+    const call = client.callTool({ name: 'slack__post_message', arguments: { text } }, undefined, {
+      timeout: CALL_TIMEOUT_MS,
+      ...(progress ? { onprogress: (p) => progressSeen.push({ ...p, at: elapsed() }) } : {}),
+    });
     call.then((r) => { settled = { result: r, at: elapsed() }; },
               (e) => { settled = { error: String(e), at: elapsed() }; });
     const link = (await ctx.feed.waitFor(
@@ -376,7 +391,7 @@ async function runCase(mode, named) {
     await sleep(HELD_GRACE_MS);
     assert.equal(settled, null, `the tool call resolved while held: ${JSON.stringify(settled)}`);
     assertNoAuthResult(exchange);
-    const first = toolCalls(server, user);
+    const first = await waitToolCalls(server, user, 1);
     assert.equal(first.length, 1, `tool calls before the link: ${JSON.stringify(first)}`);
     assert.equal(first[0].connected, false);
     assert.equal(first[0].retry, null);
@@ -392,9 +407,17 @@ async function runCase(mode, named) {
     assert.ok(!result.isError, `tool error: ${JSON.stringify(result)}`);
     assert.deepEqual(result.content, [{ type: 'text', text: `posted: ${text}` }],
                      `tools/call result ${JSON.stringify(result)}`);
-    const calls = toolCalls(server, user);
+    const calls = await waitToolCalls(server, user, 2);
     assert.equal(calls.length, 2, `tool calls: ${JSON.stringify(calls)}`);
     assert.deepEqual([calls[1].connected, calls[1].retry], [true, '1'], `retry: ${JSON.stringify(calls[1])}`);
+    if (progress) {
+      // authrelay forwards the notification that preceded the auth-required
+      // result as it comes; the retry's response carries it again (so the
+      // client may see it twice: printed, not asserted).
+      assert.ok(progressSeen.length >= 1, 'no progress notification');
+      for (const p of progressSeen) assert.equal(p.message, 'checking the Slack connection');
+      t.progress = progressSeen.map((p) => p.at);
+    }
     const done = (await ctx.feed.waitFor(
       (e) => e.event === 'auth_complete' && e.data.registered_user === user,
       `auth_complete for ${user}`)).data;
@@ -414,7 +437,7 @@ async function runCase(mode, named) {
     const again = await client.callTool({ name: 'slack__post_message', arguments: { text: `${text} again` } },
                                         undefined, { timeout: STEP_TIMEOUT_MS });
     assert.deepEqual(again.content, [{ type: 'text', text: `posted: ${text} again` }]);
-    const all = toolCalls(server, user);
+    const all = await waitToolCalls(server, user, 3);
     assert.equal(all.length, 3);
     assert.deepEqual([all[2].connected, all[2].retry], [true, null]);
     assert.equal(ctx.feed.events.filter((e) => e.event === 'link_token' &&
@@ -433,6 +456,7 @@ async function runCase(mode, named) {
       linkMs: t.link - t.call,
       resumeMs: t.result - t.form,
       totalMs: Date.now() - t.start,
+      progressAt: t.progress,
     };
   } catch (err) {
     err.exchange = exchange;
@@ -481,15 +505,20 @@ async function main() {
               `tool servers json :${ctx.servers[0].port}, sse :${ctx.servers[1].port}`);
 
   const cases = [
-    ['json', true], ['sse', true], ['json', false], ['sse', false],
+    { mode: 'json', named: true }, { mode: 'sse', named: true },
+    { mode: 'json', named: false }, { mode: 'sse', named: false },
+    { mode: 'sse', named: true, progress: true },
   ];
-  for (const [mode, named] of cases) {
-    const name = `${mode} response, connector ${named ? 'in the result' : 'from params.name'}`;
+  for (const c of cases) {
+    c.user = `mcp_user_${c.mode}_${c.named ? 'named' : 'unnamed'}${c.progress ? '_progress' : ''}`;
+    const name = `${c.mode} response, connector ${c.named ? 'in the result' : 'from params.name'}` +
+                 `${c.progress ? ', progress notification before the result' : ''}`;
     try {
-      const timing = await runCase(mode, named);
+      const timing = await runCase(c);
       passed++;
       console.log(`ok: ${name} (link_token after ${timing.linkMs} ms, held ${timing.heldMs} ms until the form, ` +
-                  `result ${timing.resumeMs} ms after the form, case ${timing.totalMs} ms)`);
+                  `result ${timing.resumeMs} ms after the form, case ${timing.totalMs} ms` +
+                  `${timing.progressAt ? `, progress at ${timing.progressAt.join(' ')}` : ''})`);
     } catch (err) {
       failed++;
       console.log(`FAIL: ${name}: ${err?.stack ?? err}`);
@@ -500,8 +529,7 @@ async function main() {
 
   // The link service knows every connected user.
   try {
-    for (const [mode, named] of cases) {
-      const user = `mcp_user_${mode}_${named ? 'named' : 'unnamed'}`;
+    for (const { user } of cases) {
       const r = await controlGet(`/api/v1/registered-users/?origin_user_id=${user}`);
       assert.equal(r.status, 200);
       assert.deepEqual(r.json.results.map((u) => u.authenticated_connectors), [['slack']],

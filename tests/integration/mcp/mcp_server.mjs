@@ -15,6 +15,8 @@
 //                  (on the *-unnamed endpoint without any connector member,
 //                  so that authrelay must take it from params.name);
 //   connected:     "posted: <text>" (the genuine output).
+// In SSE mode, a call with a progressToken first gets a progress notification
+// on its response stream.
 //
 // Endpoints (POST; GET and DELETE answer 405 as a stateless server does):
 //   PREFIX/mcp           the auth-required result names the connector
@@ -102,6 +104,16 @@ function buildServer(named) {
       const headers = extra.requestInfo?.headers ?? {};
       const user = headers['x-registered-user-id'];
       const retry = headers['x-authrelay-retry'] ?? null;
+      // A client that asked for progress (params._meta.progressToken) gets a
+      // notifications/progress on the response stream (SSE mode) before the
+      // result, as a long-running tool would send.
+      const progressToken = extra._meta?.progressToken;
+      if (progressToken !== undefined && opts.response === 'sse') {
+        await extra.sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken, progress: 0, total: 1, message: 'checking the Slack connection' },
+        });
+      }
       const connected = !!user && (await connectedConnectors(user)).includes('slack');
       say({ msg: 'tool_call', user: user ?? null, path: extra.requestInfo?.url?.pathname ?? null,
             retry, connected });
