@@ -1037,8 +1037,14 @@ static int webhooks_set(load_ctx *x, config_t *c, const config_key *k, const cva
     yajl_tree_free(owned);
     return fail_nomem(x);
   }
-  for (i = 0; i < n && rc == 0; i++)
+  for (i = 0; i < n && rc == 0; i++) {
+    size_t j;
     rc = webhook_from_json(x, &hooks[i], tree->u.array.values[i], i, who);
+    for (j = 0; j < i && rc == 0; j++) {
+      if (strcmp(hooks[i].url, hooks[j].url) == 0)
+        rc = fail(x, "%s[%zu].url: the same url as %s[%zu] (one webhook per url)", who, i, who, j);
+    }
+  }
   yajl_tree_free(owned);
   if (rc != 0) {
     webhooks_free(hooks, n);

@@ -158,6 +158,21 @@ static int authorized(control_conn *cc, unsigned need) {
   return status == 0;
 }
 
+/* 1 when query[0, len) has a parameter name=VALUE with a non-empty value. */
+static int param_given(const char *query, size_t len, const char *name) {
+  size_t name_len = strlen(name);
+  size_t i = 0;
+  while (i < len) {
+    size_t end = i;
+    while (end < len && query[end] != '&')
+      end++;
+    if (end - i > name_len + 1 && memcmp(query + i, name, name_len) == 0 && query[i + name_len] == '=')
+      return 1;
+    i = end + 1;
+  }
+  return 0;
+}
+
 static void on_feed_gone(notify_feed *f) {
   conn_close((control_conn *)((char *)f - offsetof(control_conn, feed)));
 }
@@ -182,16 +197,15 @@ static void handle_events(control_conn *cc) {
   if (!authorized(cc, LINKAPI_READ_WEBHOOKS))
     return;
   cc->feed.user[0] = '\0';
+  if (c->links->notify.nfeeds >= NOTIFY_FEED_MAX) {
+    respond_json(cc, 503, "{\"detail\":\"Too many /v1/events subscribers.\"}\n");
+    return;
+  }
   if (q != NULL) {
     size_t qlen = h->target.len - (size_t)(q + 1 - target);
-    char query[CONTROL_HEAD_MAX + 1];
     long n = linkpage_form_field(q + 1, qlen, "registered_user", cc->feed.user, sizeof cc->feed.user);
-    const char *given;
-    memcpy(query, q + 1, qlen); /* within the head: fits */
-    query[qlen] = '\0';
-    given = strstr(query, "registered_user=");
     /* absent or empty: every user; given but malformed or too long: 400 */
-    if (n < 0 && given != NULL && given[16] != '\0' && given[16] != '&') {
+    if (n < 0 && param_given(q + 1, qlen, "registered_user")) {
       respond_json(cc, 400, "{\"registered_user\":[\"Give a registered user's origin_user_id (at most 256 bytes).\"]}\n");
       return;
     }

@@ -201,6 +201,9 @@ void pause_shutdown(exchange *ex);
 /* 1 on a mode: tool route. */
 int pause_tool_mode(const exchange *ex);
 
+/* Tool mode: 1 while nothing of the held response reached the caller. */
+int pause_tool_unsent(const exchange *ex);
+
 /* Tool mode: the account is connected, send the call again. */
 void pause_tool_retry(exchange *ex);
 

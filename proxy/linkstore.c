@@ -112,7 +112,9 @@ static int exec_sql(linkstore_t *st, const char *sql) {
 }
 
 /* Transactions nest (SAVEPOINT): a caller may group several store calls,
- * each of which is a transaction of its own otherwise. */
+ * each of which is a transaction of its own otherwise. (An outermost
+ * SAVEPOINT is a deferred transaction: this connection is the database's
+ * only writer, the control loop, so no lock upgrade can fail.) */
 static int tx_begin(linkstore_t *st) {
   return exec_sql(st, "SAVEPOINT linkstore");
 }
@@ -211,12 +213,6 @@ static int each_row(linkstore_t *st, sqlite3_stmt *stmt, int (*row)(void *ctx, s
   sqlite3_finalize(stmt);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, what);
 }
-
-/* A caller's per-row callback and context, for the adapters below. */
-typedef struct row_call {
-  void *cb;
-  void *ctx;
-} row_call;
 
 int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char key[SECRETBOX_KEY_BYTES],
                    char *err, size_t errlen) {
@@ -367,16 +363,22 @@ int linkstore_user_delete(linkstore_t *st, const char *id) {
   return rc;
 }
 
+/* A caller's per-row callback and its context, one type per row kind. */
+typedef struct user_call {
+  int (*cb)(void *ctx, const linkstore_user *u);
+  void *ctx;
+} user_call;
+
 static int user_row(void *ctx, sqlite3_stmt *stmt) {
-  row_call *rc = ctx;
+  user_call *call = ctx;
   linkstore_user u;
   read_user(stmt, &u);
-  return ((int (*)(void *, const linkstore_user *))rc->cb)(rc->ctx, &u);
+  return call->cb(call->ctx, &u);
 }
 
 int linkstore_user_list(linkstore_t *st, const char *origin_user_id, size_t offset, size_t limit,
                         int (*cb)(void *ctx, const linkstore_user *u), void *ctx, size_t *total) {
-  row_call rc_call = {(void *)cb, ctx};
+  user_call call = {cb, ctx};
   sqlite3_stmt *stmt;
   stmt = prepare(st, "SELECT COUNT(*) FROM registered_users WHERE ?1 IS NULL OR origin_user_id = ?1",
                  "S", origin_user_id);
@@ -388,21 +390,26 @@ int linkstore_user_list(linkstore_t *st, const char *origin_user_id, size_t offs
                  "SELECT " USER_COLS " FROM registered_users WHERE ?1 IS NULL OR origin_user_id = ?1 "
                  "ORDER BY created_ms, id LIMIT ?2 OFFSET ?3",
                  "Sii", origin_user_id, (int64_t)limit, (int64_t)offset);
-  return each_row(st, stmt, user_row, &rc_call, "user list");
+  return each_row(st, stmt, user_row, &call, "user list");
 }
 
+typedef struct text_call {
+  int (*cb)(void *ctx, const char *text);
+  void *ctx;
+} text_call;
+
 static int connector_row(void *ctx, sqlite3_stmt *stmt) {
-  row_call *rc = ctx;
-  return ((int (*)(void *, const char *))rc->cb)(rc->ctx, (const char *)sqlite3_column_text(stmt, 0));
+  text_call *call = ctx;
+  return call->cb(call->ctx, (const char *)sqlite3_column_text(stmt, 0));
 }
 
 int linkstore_user_connectors(linkstore_t *st, const char *origin_user_id,
                               int (*cb)(void *ctx, const char *slug), void *ctx) {
-  row_call rc_call = {(void *)cb, ctx};
+  text_call call = {cb, ctx};
   return each_row(st,
                   prepare(st, "SELECT connector FROM credentials WHERE user = ? ORDER BY connector", "s",
                           origin_user_id),
-                  connector_row, &rc_call, "connectors");
+                  connector_row, &call, "connectors");
 }
 
 /* ---- application credentials ---- */
@@ -546,22 +553,27 @@ int linkstore_app_delete(linkstore_t *st, const char *id) {
   return rc == 0 && changes == 0 ? -ENOENT : rc;
 }
 
+typedef struct app_call {
+  int (*cb)(void *ctx, const linkstore_app_credential *c);
+  void *ctx;
+} app_call;
+
 static int app_row(void *ctx, sqlite3_stmt *stmt) {
-  row_call *rc = ctx;
+  app_call *call = ctx;
   linkstore_app_credential c;
   read_app(stmt, &c);
-  return ((int (*)(void *, const linkstore_app_credential *))rc->cb)(rc->ctx, &c);
+  return call->cb(call->ctx, &c);
 }
 
 int linkstore_app_list(linkstore_t *st, const char *connector_slug,
                        int (*cb)(void *ctx, const linkstore_app_credential *c), void *ctx) {
-  row_call rc_call = {(void *)cb, ctx};
+  app_call call = {cb, ctx};
   return each_row(st,
                   prepare(st,
                           "SELECT " APP_COLS " FROM app_credentials WHERE ?1 IS NULL OR "
                           "connector_slug = ?1 ORDER BY created_ms, id",
                           "S", connector_slug),
-                  app_row, &rc_call, "app list");
+                  app_row, &call, "app list");
 }
 
 int linkstore_app_for(linkstore_t *st, const char *connector_slug, const char *external_id,
@@ -748,17 +760,21 @@ int linkstore_origin_allowed(linkstore_t *st, const char *origin) {
   return rc == SQLITE_DONE ? -ENOENT : db_error(st, "origin");
 }
 
+typedef struct origin_call {
+  int (*cb)(void *ctx, const char *origin, uint64_t created_ms);
+  void *ctx;
+} origin_call;
+
 static int origin_row(void *ctx, sqlite3_stmt *stmt) {
-  row_call *rc = ctx;
-  return ((int (*)(void *, const char *, uint64_t))rc->cb)(rc->ctx, (const char *)sqlite3_column_text(stmt, 0),
-                                                          (uint64_t)sqlite3_column_int64(stmt, 1));
+  origin_call *call = ctx;
+  return call->cb(call->ctx, (const char *)sqlite3_column_text(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1));
 }
 
 int linkstore_origin_list(linkstore_t *st, int (*cb)(void *ctx, const char *origin, uint64_t created_ms),
                           void *ctx) {
-  row_call rc_call = {(void *)cb, ctx};
+  origin_call call = {cb, ctx};
   return each_row(st, prepare(st, "SELECT origin, created_ms FROM callback_origins ORDER BY origin", ""),
-                  origin_row, &rc_call, "origins");
+                  origin_row, &call, "origins");
 }
 
 /* ---- OAuth applications ---- */
@@ -790,18 +806,23 @@ static void read_oauth_app(sqlite3_stmt *stmt, linkstore_oauth_app *a) {
 
 #define OAUTH_APP_COLS "id, name, description, redirect_uri, scopes, client_id, created_ms"
 
+typedef struct oauth_app_call {
+  int (*cb)(void *ctx, const linkstore_oauth_app *a);
+  void *ctx;
+} oauth_app_call;
+
 static int oauth_app_row(void *ctx, sqlite3_stmt *stmt) {
-  row_call *rc = ctx;
+  oauth_app_call *call = ctx;
   linkstore_oauth_app a;
   read_oauth_app(stmt, &a);
-  return ((int (*)(void *, const linkstore_oauth_app *))rc->cb)(rc->ctx, &a);
+  return call->cb(call->ctx, &a);
 }
 
 int linkstore_oauth_app_list(linkstore_t *st, int (*cb)(void *ctx, const linkstore_oauth_app *a),
                              void *ctx) {
-  row_call rc_call = {(void *)cb, ctx};
+  oauth_app_call call = {cb, ctx};
   return each_row(st, prepare(st, "SELECT " OAUTH_APP_COLS " FROM oauth_apps ORDER BY created_ms", ""),
-                  oauth_app_row, &rc_call, "oauth apps");
+                  oauth_app_row, &call, "oauth apps");
 }
 
 int linkstore_oauth_app_delete(linkstore_t *st, const char *id) {
@@ -971,29 +992,20 @@ int linkstore_delivery_retry(linkstore_t *st, uint64_t seq, const char *hook, un
 }
 
 int linkstore_deliveries_keep_hooks(linkstore_t *st, const char *const *hooks, size_t nhooks, size_t *dropped) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT DISTINCT hook FROM deliveries", "");
-  char gone[16][2049];
-  size_t ngone = 0;
-  size_t i;
   int rc;
+  size_t i;
   *dropped = 0;
-  if (stmt == NULL)
-    return -EIO;
-  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW && ngone < 16; rc = sqlite3_step(stmt)) {
-    const char *h = (const char *)sqlite3_column_text(stmt, 0);
-    int kept = 0;
-    for (i = 0; i < nhooks; i++)
-      kept |= strcmp(h, hooks[i]) == 0;
-    if (!kept)
-      snprintf(gone[ngone++], sizeof gone[0], "%s", h);
-  }
-  sqlite3_finalize(stmt);
-  for (i = 0; i < ngone; i++) {
+  /* The kept urls go into a temporary table; every other hook's deliveries go. */
+  rc = exec_sql(st, "CREATE TEMP TABLE IF NOT EXISTS kept_hooks (hook TEXT PRIMARY KEY); DELETE FROM kept_hooks;");
+  for (i = 0; i < nhooks && rc == 0; i++)
+    rc = run(st, prepare(st, "INSERT OR IGNORE INTO kept_hooks (hook) VALUES (?)", "s", hooks[i]), NULL);
+  if (rc == 0) {
     int changes = 0;
-    if (run(st, prepare(st, "DELETE FROM deliveries WHERE hook = ?", "s", gone[i]), &changes) == 0)
-      *dropped += (size_t)changes;
+    rc = run(st, prepare(st, "DELETE FROM deliveries WHERE hook NOT IN (SELECT hook FROM kept_hooks)", ""),
+             &changes);
+    *dropped = (size_t)changes;
   }
-  return 0;
+  return rc;
 }
 
 int linkstore_deliveries_pending(linkstore_t *st, size_t *count) {

@@ -45,6 +45,22 @@ static const config_webhook *hook_by_url(const notify_t *n, const char *url) {
 
 /* ---- webhooks ---- */
 
+/* The host[:port] of url, for logs: a webhook url's user info, path and
+ * query may carry secrets. */
+static void url_host(const char *url, char *out, size_t cap) {
+  const char *p = strstr(url, "://");
+  const char *at;
+  size_t n;
+  p = p != NULL ? p + 3 : url;
+  n = strcspn(p, "/?#");
+  at = memchr(p, '@', n);
+  if (at != NULL) {
+    n -= (size_t)(at + 1 - p);
+    p = at + 1;
+  }
+  snprintf(out, cap, "%.*s", (int)n, p);
+}
+
 static void schedule_pass(notify_t *n, uint64_t in_ms);
 
 /* Back-off before attempt number attempts + 1: BASE * 2^attempts, capped,
@@ -80,7 +96,9 @@ static void on_delivered(void *ctx, int status, long http_code, const char *body
   } else {
     uint64_t wait = backoff_ms(d->attempts);
     n->failed_total++;
-    LOG_WARN("webhook not accepted, will retry", LOG_STR("url", d->hook), LOG_STR("event_id", d->id),
+    char host[256];
+    url_host(d->hook, host, sizeof host);
+    LOG_WARN("webhook not accepted, will retry", LOG_STR("host", host), LOG_STR("event_id", d->id),
              LOG_U64("attempt", d->attempts + 1), LOG_I64("http_status", http_code),
              LOG_STR("error", status != 0 ? strerror(-status) : "not 2xx"), LOG_U64("retry_in_ms", wait));
     (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, wall_ms() + wait);
@@ -192,6 +210,10 @@ static void broadcast(notify_t *n, const char *id, const char *type, const char 
 static void on_heartbeat(uv_timer_t *t) {
   notify_t *n = t->data;
   notify_feed *f = n->feeds;
+  if (wall_ms() >= n->next_prune_ms) {
+    (void)linkstore_events_prune(n->store, wall_ms() - NOTIFY_EVENT_RETAIN_MS);
+    n->next_prune_ms = wall_ms() + 3600 * 1000;
+  }
   while (f != NULL) {
     notify_feed *next = f->next;
     feed_write(n, f, NULL, NULL, NULL);
@@ -343,12 +365,13 @@ int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *
   (void)linkstore_deliveries_keep_hooks(store, hooks, cfg->nwebhooks, &dropped);
   if (dropped > 0)
     LOG_WARN("webhook deliveries dropped: their webhook is no longer configured", LOG_U64("deliveries", dropped));
-  (void)linkstore_events_prune(store, wall_ms() - NOTIFY_EVENT_RETAIN_MS);
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
   uv_timer_init(loop, &n->heartbeat);
   n->heartbeat.data = n;
   uv_timer_start(&n->heartbeat, on_heartbeat, NOTIFY_HEARTBEAT_MS, NOTIFY_HEARTBEAT_MS);
+  (void)linkstore_events_prune(store, wall_ms() - NOTIFY_EVENT_RETAIN_MS);
+  n->next_prune_ms = wall_ms() + 3600 * 1000; /* then hourly, from the heartbeat timer */
   schedule_pass(n, 0);
   return 0;
 }
@@ -372,8 +395,8 @@ int notify_render_metrics(notify_t *n, dynbuf *out) {
   int len;
   (void)linkstore_deliveries_pending(n->store, &pending);
   len = snprintf(buf, sizeof buf,
-                 "# HELP authrelay_events_total Link events written (link_token, auth_complete, link_expired).\n"
-                 "# TYPE authrelay_events_total counter\nauthrelay_events_total %llu\n"
+                 "# HELP authrelay_link_events_total Link events written (link_token, auth_complete, link_expired).\n"
+                 "# TYPE authrelay_link_events_total counter\nauthrelay_link_events_total %llu\n"
                  "# HELP authrelay_events_subscribers /v1/events connections open.\n"
                  "# TYPE authrelay_events_subscribers gauge\nauthrelay_events_subscribers %zu\n"
                  "# HELP authrelay_webhook_deliveries_total Webhook attempts, by result.\n"

@@ -70,6 +70,7 @@ typedef struct notify_t {
   uint64_t events_total;   /* events written */
   uint64_t delivered_total; /* webhook deliveries accepted (2xx) */
   uint64_t failed_total;   /* webhook attempts that failed (to be retried) */
+  uint64_t next_prune_ms;  /* when old events are deleted next */
   int closing;
 } notify_t;
 

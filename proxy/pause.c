@@ -296,6 +296,11 @@ void pause_overflow(exchange *ex) {
   dynbuf ev;
   LOG_WARN("paused stream over max_held_bytes", LOG_STR("stream_id", ex->stream_id));
   pause_leave(ex, METRICS_RESUME_CANCELLED);
+  if (pause_tool_mode(ex) && pause_tool_unsent(ex)) {
+    ex_forget_response(ex); /* a held tool call: a clean error, not an SSE event after a JSON head */
+    ex_fail_unsent(ex, 507, "more upstream bytes than max_held_bytes while the call was held");
+    return;
+  }
   dynbuf_init(&ev, INJECT_MAX_BYTES);
   ex_write_event(ex, &ev, inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, 507,
                                              "more upstream bytes than max_held_bytes while paused"));
@@ -368,7 +373,7 @@ void pause_shutdown(exchange *ex) {
   if (pause_tool_mode(ex)) {
     /* A held tool call: a clean 503 when nothing was sent (the caller may
      * retry it), else the original response. */
-    if (ex->resp_head.len > 0 && ex->forwarded == 0) {
+    if (pause_tool_unsent(ex)) {
       ex_forget_response(ex);
       ex_fail_unsent(ex, 503, "authrelay is restarting: call the tool again");
     } else {
@@ -491,13 +496,26 @@ void pause_retry_failed(exchange *ex, int status, const char *message) {
  * status; otherwise (events went out before the result) the held result is
  * dropped and the retry's events are spliced in, as resume: retry does. */
 void pause_tool_retry(exchange *ex) {
-  if (ex->resp_head.len > 0 && ex->forwarded == 0) {
+  int unsent = pause_tool_unsent(ex);
+  if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || (!unsent && !ex->resp_chunked)) {
+    /* It cannot be sent again (a request over max_replay_body, or a
+     * response that cannot take spliced events): the original goes out
+     * untouched rather than nothing. */
+    LOG_WARN("tool call cannot be retried, releasing the original response", LOG_STR("stream_id", ex->stream_id));
+    pause_tool_release(ex);
+    return;
+  }
+  if (unsent) {
     ex_forget_response(ex);
     ex->retry_fresh = 1;
   } else if (ex->forwarded == ex->pause_start) {
     withhold_event(ex);
   }
   pause_retry_start(ex);
+}
+
+int pause_tool_unsent(const exchange *ex) {
+  return ex->resp_head.len > 0 && ex->forwarded == 0;
 }
 
 /* The link expired (or the operator cancelled): the caller gets the

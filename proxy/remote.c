@@ -36,6 +36,8 @@ struct remote_binding {
   char remote_user_id[128];                /* the remote's registered user id */
   char magic_link_url[2049];               /* the remote's page */
   int step;                                /* enum remote_step */
+  int was_connected;                       /* the remote already listed the connector before
+                                              this link: polling cannot tell a new sign-in */
   int attempts;                            /* failed tries of the current step */
   uint64_t next_ms;                        /* when the next try or poll is due */
   curlloop_req *req;                       /* the call in flight, or NULL */
@@ -47,6 +49,7 @@ static uint64_t now_ms(void) {
 }
 
 static void start_step(remote_binding *b);
+static void remember_done(remote_t *rm, const char *state);
 
 /* ---- bindings ---- */
 
@@ -131,6 +134,42 @@ static const char *json_string(yajl_val root, const char *name) {
   return YAJL_GET_STRING(yajl_tree_get(root, path, yajl_t_string));
 }
 
+/* 1 when a registered user's answer lists connector in authenticated_connectors. */
+static int lists_connector(yajl_val user, const char *connector) {
+  const char *path[] = {"authenticated_connectors", NULL};
+  yajl_val list = yajl_tree_get(user, path, yajl_t_array);
+  size_t i;
+  for (i = 0; list != NULL && i < YAJL_GET_ARRAY(list)->len; i++) {
+    const char *slug = YAJL_GET_STRING(YAJL_GET_ARRAY(list)->values[i]);
+    if (slug != NULL && strcmp(slug, connector) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* 1 when id may go into a URL path as it is: [A-Za-z0-9._-]. */
+static int id_ok(const char *id) {
+  for (; *id != '\0'; id++) {
+    char ch = *id;
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+          ch == '_' || ch == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 when url may go into a Location header: http(s), visible ASCII only. */
+static int redirect_ok(const char *url) {
+  const char *p;
+  if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+    return 0;
+  for (p = url; *p != '\0'; p++) {
+    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+      return 0;
+  }
+  return 1;
+}
+
 static void on_answer(void *ctx, int status, long http_code, const char *body, size_t len) {
   remote_binding *b = ctx;
   remote_t *rm = b->rm;
@@ -152,12 +191,13 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
     const char *id = json_string(root, "id");
     if (id == NULL)
       id = json_string(root, "registered_user_id");
-    if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof b->remote_user_id || strchr(id, '/') != NULL) {
+    if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof b->remote_user_id || !id_ok(id)) {
       yajl_tree_free(root);
       step_failed(b, 0, http_code);
       return;
     }
     snprintf(b->remote_user_id, sizeof b->remote_user_id, "%s", id);
+    b->was_connected = lists_connector(root, b->connector);
     b->step = STEP_TOKEN;
     b->attempts = 0;
     yajl_tree_free(root);
@@ -166,8 +206,7 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
   }
   if (b->step == STEP_TOKEN) {
     const char *url = json_string(root, "magic_link_url");
-    if (url == NULL || strlen(url) >= sizeof b->magic_link_url ||
-        (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) || strpbrk(url, "\r\n") != NULL) {
+    if (url == NULL || strlen(url) >= sizeof b->magic_link_url || !redirect_ok(url)) {
       yajl_tree_free(root);
       step_failed(b, 0, http_code);
       return;
@@ -183,19 +222,13 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
   }
   /* STEP_READY: a status poll */
   {
-    const char *path[] = {"authenticated_connectors", NULL};
-    yajl_val list = yajl_tree_get(root, path, yajl_t_array);
-    size_t i;
-    int connected = 0;
-    for (i = 0; list != NULL && i < YAJL_GET_ARRAY(list)->len; i++) {
-      const char *slug = YAJL_GET_STRING(YAJL_GET_ARRAY(list)->values[i]);
-      connected |= slug != NULL && strcmp(slug, b->connector) == 0;
-    }
+    int connected = lists_connector(root, b->connector);
     yajl_tree_free(root);
     b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
     if (connected) {
       LOG_INFO("remote link completed (polled)", LOG_STR("connector", b->connector));
       rm->completed_total++;
+      remember_done(rm, b->state);
       (void)pausehub_complete(rm->hub, b->token, strlen(b->token), now_ms());
       /* the journal's "completed" record frees the binding */
     }
@@ -260,7 +293,8 @@ static void on_tick(uv_timer_t *t) {
   size_t polls = 0;
   while (b != NULL) {
     remote_binding *next = b->next; /* a failing start may free b */
-    if (b->req == NULL && now >= b->next_ms && (b->step != STEP_READY || polls++ < REMOTE_POLLS_PER_TICK))
+    int poll = b->step == STEP_READY && !b->was_connected;
+    if (b->req == NULL && now >= b->next_ms && (b->step != STEP_READY || (poll && polls++ < REMOTE_POLLS_PER_TICK)))
       start_step(b);
     b = next;
   }
@@ -335,9 +369,28 @@ void remote_serve_link(remote_t *rm, pausehub_page *pg, const pausehub_link_view
   }
 }
 
+/* Remembers the hash of a state whose link completed, so that a browser
+ * arriving after a poll completed it sees "Connected", not an error. */
+static void remember_done(remote_t *rm, const char *state) {
+  secretbox_sha256_hex(state, strlen(state), rm->done_states[rm->done_next]);
+  rm->done_next = (rm->done_next + 1) % REMOTE_DONE_STATES;
+}
+
+static int was_done(const remote_t *rm, const char *state) {
+  char h[65];
+  size_t i;
+  secretbox_sha256_hex(state, strlen(state), h);
+  for (i = 0; i < REMOTE_DONE_STATES; i++) {
+    if (secretbox_equal(rm->done_states[i], h, 64))
+      return 1;
+  }
+  return 0;
+}
+
 void remote_serve_callback(remote_t *rm, pausehub_page *pg) {
   const char *q = strchr(pg->target, '?');
   char state[128];
+  char error[128];
   remote_binding *b;
   int rc;
   if (q == NULL || linkpage_form_field(q + 1, strlen(q + 1), "state", state, sizeof state) <= 0) {
@@ -346,13 +399,27 @@ void remote_serve_callback(remote_t *rm, pausehub_page *pg) {
     pausehub_page_answer(pg);
     return;
   }
+  if (linkpage_form_field(q + 1, strlen(q + 1), "error", error, sizeof error) > 0) {
+    /* the remote says the user did not connect: the link stays usable */
+    linkpage_render_refused(&pg->html, "The account was not connected. Open the link again to retry.");
+    pg->status = 400;
+    pausehub_page_answer(pg);
+    return;
+  }
   b = find_state(rm, state);
+  if (b == NULL && was_done(rm, state)) {
+    linkpage_render_connected(&pg->html, "The account");
+    pg->status = 200;
+    pausehub_page_answer(pg);
+    return;
+  }
   if (b == NULL || b->step != STEP_READY) {
     linkpage_render_refused(&pg->html, "This answer is unknown or was used already.");
     pg->status = 400;
     pausehub_page_answer(pg);
     return;
   }
+  remember_done(rm, b->state);
   OPENSSL_cleanse(b->state, sizeof b->state); /* single use */
   rc = pausehub_complete(rm->hub, b->token, strlen(b->token), now_ms());
   if (rc != 0) {
@@ -376,6 +443,9 @@ int remote_init(remote_t *rm, uv_loop_t *loop, const config_t *cfg, pausehub_t *
     snprintf(err, errlen, "link_service.url is set: link_service.api_key is required");
     return -EINVAL;
   }
+  if (strncmp(cfg->link_service.url, "http://127.", 11) != 0 && strncmp(cfg->link_service.url, "http://[::1]", 12) != 0 &&
+      strncmp(cfg->link_service.url, "http://localhost", 16) != 0 && strncmp(cfg->link_service.url, "http://", 7) == 0)
+    LOG_WARN("link_service.url is plain http off this host: its api_key crosses the network in clear");
   rm->loop = loop;
   rm->cfg = cfg;
   rm->hub = hub;

@@ -39,6 +39,7 @@
 #define REMOTE_ATTEMPTS 3           /* tries of a failing call before the link expires */
 #define REMOTE_POLLS_PER_TICK 64    /* status polls started per interval */
 #define REMOTE_CALLBACK_PATH "/_authrelay/callback"
+#define REMOTE_DONE_STATES 256      /* completed states remembered (hashed), for late browsers */
 
 typedef struct remote_binding remote_binding;
 
@@ -53,6 +54,8 @@ typedef struct remote_t {
   uint64_t minted_total;    /* remote link tokens minted */
   uint64_t failures_total;  /* remote calls that failed (error, timeout) */
   uint64_t completed_total; /* links completed by the callback or polling */
+  char done_states[REMOTE_DONE_STATES][65]; /* SHA-256 hex of completed states, a ring */
+  size_t done_next;
   int closing;
 } remote_t;
 

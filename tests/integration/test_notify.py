@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -183,6 +184,17 @@ class FeedTest(unittest.TestCase):
         self.assertIn("read:webhooks", body)
         status, _, _ = request("POST", self.relay.control_url + "/v1/events", "", {"Authorization": "Bearer " + ADMIN_KEY})
         self.assertEqual(status, 405)
+
+
+class WebhookConfigTest(unittest.TestCase):
+    def test_one_webhook_per_url(self):
+        from harness import AUTHRELAY
+        hooks = json.dumps([{"url": "http://127.0.0.1:9/h", "secret": "a"}, {"url": "http://127.0.0.1:9/h", "secret": "b"}])
+        p = subprocess.run([AUTHRELAY, "--upstream", "http://127.0.0.1:9", "--webhooks", hooks, "--check-config"],
+                           capture_output=True, timeout=10)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"webhooks[1].url: the same url as --webhooks[0]", p.stderr)
+        self.assertNotIn(b'"a"', p.stderr)  # secrets are not quoted back
 
 
 class WebhookTest(unittest.TestCase):

@@ -79,7 +79,13 @@ class RemoteTest(unittest.TestCase):
         data = s.finish()
         self.assertIn(b"event: auth_complete", data)
         self.assertIn(b'"seq":4', data)
-        self.assertEqual(request("GET", callback)[0], 400)  # replayed
+        # replayed (a reload, or the browser arriving after polling won): it
+        # says "Connected" and completes nothing again
+        completed = self.relay.metrics()["authrelay_remote_completed_total"]
+        status, _, body = request("GET", callback)
+        self.assertEqual(status, 200)
+        self.assertIn("Connected", body)
+        self.assertEqual(self.relay.metrics()["authrelay_remote_completed_total"], completed)
         log = json.loads(request("GET", self.remote_url + "/_control/log")[2])
         self.assertTrue(any(e["path"].endswith("/link-token/") for e in log))
 
@@ -91,6 +97,24 @@ class RemoteTest(unittest.TestCase):
         data = s.finish(timeout=20)  # poll_interval_s 1
         self.assertIn(b"event: auth_complete", data)
         self.assertGreaterEqual(self.relay.metrics()["authrelay_remote_completed_total"], 1)
+
+    def test_already_connected_user_is_not_completed_by_polling(self):
+        s, url = self.pause("remote_u4", "notion")
+        page = self.remote_page(url)
+        token = page.rsplit("/", 1)[1]
+        self.assertEqual(request("POST", self.remote_url + "/_control/connect?token=" + token, "")[0], 200)
+        self.assertIn(b"event: auth_complete", s.finish(timeout=20))
+        # The tool server asks again for the same connector (say the token was
+        # revoked): the remote already lists it, so polling must not resume the
+        # stream by itself; the user's sign-in (the callback) does.
+        s2, url2 = self.pause("remote_u4", "notion")
+        page2 = self.remote_page(url2)
+        time.sleep(2.5)  # two poll intervals
+        with s2.lock:
+            self.assertNotIn(b"auth_complete", s2.data)
+        status, headers, _ = request("POST", page2, "api_key=k", {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(request("GET", headers["Location"])[0], 200)
+        self.assertIn(b"event: auth_complete", s2.finish(timeout=20))
 
     def test_remote_down_expires_the_link_and_other_streams_flow(self):
         # Baseline: a 100 events/s stream through the relay.

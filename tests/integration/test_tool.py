@@ -11,6 +11,7 @@ the original response is released. (The MCP SDK end to end test is in mcp/.)
 
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -133,6 +134,46 @@ class ToolShutdownTest(unittest.TestCase):
             self.assertNotIn(b"authenticate_meta", s.data)
         access = [r for r in relay.logs if r.get("msg") == "access" and r.get("path", "").startswith("/stream")]
         self.assertEqual([r["status"] for r in access], [503])
+
+
+class ToolLimitsTest(unittest.TestCase):
+    """A held call that cannot be retried or held whole still gets a clean answer."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = AgentServer()
+        cls.relay = Relay(None, "--routes", json.dumps([{"prefix": "/", "upstream": cls.agent.url, "mode": "tool"}]),
+                          "--max-replay-body", "16", "--max-held-bytes", "4096", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.relay.stop()
+        cls.agent.stop()
+        assert code == 0, "authrelay exited with %r" % code
+
+    def test_request_too_large_to_send_again_releases_the_original(self):
+        q = "format=json&count=3&auth_at=1&shape=mcp&connector=slack"
+        _, direct, _ = curl(self.agent.url + "/stream?" + q)
+        feed = feed_of(self.relay, "lim_u1")
+        args = ["curl", "-sS", "--max-time", "20", "-X", "GET", "-H", "X-Registered-User-Id: lim_u1",
+                "--data-binary", "x" * 100, self.relay.url + "/stream?" + q]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE)
+        event = json.loads(feed.wait_for(rb"event: link_token\ndata: (\{.*\})\n").group(1))
+        feed.kill()
+        status, _, _ = request("POST", event["magic_link_url"], "api_key=k",
+                               {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        out, _ = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(out, direct)  # the original, not a hang
+
+    def test_result_over_max_held_bytes_is_a_clean_507(self):
+        # 12 events of 1 KiB after the result: more than max_held_bytes (4096)
+        # arrive with it in the JSON body, which is held whole.
+        q = "format=json&count=14&auth_at=1&shape=mcp&connector=slack&size=1024"
+        _, head, _ = curl("-s", "-D", "-", "-o", "/dev/null", "-H", "X-Registered-User-Id: lim_u2",
+                          self.relay.url + "/stream?" + q)
+        self.assertTrue(head.startswith(b"HTTP/1.1 507"), head)
 
 
 class ToolExpiryTest(unittest.TestCase):
