@@ -1070,12 +1070,24 @@ void ex_send_until(exchange *ex, uint64_t target, const char *p, size_t n, uint6
 /* Where forwarding may go up to now: the framer's safe offset, or all of
  * received when the event in progress is longer than max_event_bytes. */
 uint64_t ex_forward_target(const exchange *ex, uint64_t received) {
+  const config_t *c = ex_cfg(ex);
   uint64_t target = framer_safe_offset(&ex->framer);
+  if (ex_holds_whole(ex) && received <= c->max_held_bytes && received <= c->max_event_bytes)
+    return 0; /* a tool call's response goes out whole, or is replaced whole by a retry */
   if (target < ex->forwarded)
     target = ex->forwarded;
-  if (received - target > ex_cfg(ex)->max_event_bytes)
+  if (received - target > c->max_event_bytes)
     target = received; /* an event in progress this long is forwarded in pieces */
   return target;
+}
+
+uint64_t ex_before_pause(const exchange *ex) {
+  return ex_holds_whole(ex) ? ex->forwarded : ex->pause_start;
+}
+
+int ex_holds_whole(const exchange *ex) {
+  return ex->forwarded == 0 && ex->parser.method == HTTP_POST &&
+         ex_cfg(ex)->routes[ex->route_index].mode == CONFIG_MODE_TOOL;
 }
 
 void ex_flush_held_until(exchange *ex, uint64_t target) {
@@ -1102,7 +1114,7 @@ static void up_on_body(void *ctx, const char *p, size_t n) {
   off0 = ex->forwarded + ex->held.len;
   (void)framer_feed(&ex->framer, p, n);
   if (ex->pause_pending) {
-    ex_send_until(ex, ex->pause_start, p, n, off0); /* the rest of p stays held */
+    ex_send_until(ex, ex_before_pause(ex), p, n, off0); /* the rest of p stays held */
     pause_begin(ex);
     return;
   }
@@ -1130,7 +1142,7 @@ void ex_response_ended(exchange *ex, int status) {
       if (ex->pause_pending) {
         /* The last NDJSON line, without its newline, was an auth-required
          * result: pause there; the response ends when the pause does. */
-        ex_flush_held_until(ex, ex->pause_start);
+        ex_flush_held_until(ex, ex_before_pause(ex));
         ex->deferred_end = 1;
         ex->deferred_status = 0;
         pause_begin(ex);

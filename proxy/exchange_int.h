@@ -201,6 +201,17 @@ void pause_shutdown(exchange *ex);
 /* 1 on a mode: tool route. */
 int pause_tool_mode(const exchange *ex);
 
+/* Tool mode: the response to a POST (a tool call: MCP tools/call) is held
+ * whole until it ends (or passes max_held_bytes, or max_event_bytes), so
+ * that a retry replaces it whole: events before the result (MCP progress
+ * notifications) are not seen twice. A GET (a long-lived notification
+ * stream) is relayed event by event. 1 while that holding applies. */
+int ex_holds_whole(const exchange *ex);
+
+/* Where forwarding stops when a detection pauses: the detected event's
+ * start, or (a response held whole) where it is now. */
+uint64_t ex_before_pause(const exchange *ex);
+
 /* Tool mode: 1 while nothing of the held response reached the caller. */
 int pause_tool_unsent(const exchange *ex);
 

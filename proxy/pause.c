@@ -253,7 +253,7 @@ void pause_resume_relaying(exchange *ex) {
     size_t skip = (size_t)(ex->framer.offset - ex->forwarded);
     (void)framer_feed(&ex->framer, ex->held.ptr + skip, (size_t)(received - ex->framer.offset));
     if (ex->pause_pending) {
-      ex_flush_held_until(ex, ex->pause_start);
+      ex_flush_held_until(ex, ex_before_pause(ex));
       pause_begin(ex);
       return;
     }
