@@ -86,10 +86,14 @@ static void client_check_backpressure(exchange *ex) {
 /* Sends what was gathered for the client as one write; on failure the
  * connection is closed. */
 static int client_flush(exchange *ex) {
-  int rc = netio_batch_send(&ex->out, (uv_stream_t *)&ex->tcp, client_on_written, ex);
-  if (rc != 0)
+  int rc = netio_batch_flush(&ex->out, (uv_stream_t *)&ex->tcp, client_on_written, ex);
+  if (rc < 0) {
     ex_close(ex);
-  return rc;
+    return rc;
+  }
+  if (rc == 1)
+    client_on_written(ex, 0); /* all written at once: what a completed write would check */
+  return 0;
 }
 
 /* Writes to the client: the bytes are gathered and go out as one write when

@@ -66,6 +66,33 @@ int netio_batch_send(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ct
   return rc;
 }
 
+int netio_batch_flush(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx) {
+  netio_req *r = b->req;
+  uv_buf_t one;
+  int n;
+  int rc;
+  if (b->len == 0)
+    return 1;
+  one = uv_buf_init(r->data, (unsigned)b->len);
+  n = uv_try_write(s, &one, 1); /* UV_EAGAIN while writes are queued: order is kept */
+  if (n == (int)b->len) {
+    netio_batch_discard(b); /* freed: an idle connection keeps no buffer */
+    return 1;
+  }
+  if (n < 0 && n != UV_EAGAIN)
+    return n;
+  r->cb = cb;
+  r->ctx = ctx;
+  one = n > 0 ? uv_buf_init(r->data + n, (unsigned)(b->len - (size_t)n)) : one;
+  b->req = NULL;
+  b->len = 0;
+  b->cap = 0;
+  rc = uv_write(&r->req, s, &one, 1, on_written);
+  if (rc != 0)
+    free(r);
+  return rc;
+}
+
 int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb,
                 void *ctx) {
   netio_batch one = {NULL, 0, 0};

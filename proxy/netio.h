@@ -39,6 +39,14 @@ int netio_batch_add(netio_batch *b, const uv_buf_t *bufs, unsigned nbufs);
  * ctx. Returns 0 (also when empty: no write, no cb) or a libuv error. */
 int netio_batch_send(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx);
 
+/* Like netio_batch_send, but first writes what it can at once
+ * (uv_try_write). When all of it goes, nothing is queued, cb is not called
+ * and 1 is returned: no write request, and no epoll_ctl for libuv's drain
+ * of the write queue, which costs a syscall per write otherwise. Returns 0
+ * when the rest was queued (cb will be called) or a libuv error. The batch
+ * is empty after. */
+int netio_batch_flush(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx);
+
 /* Frees what was gathered, unsent. */
 void netio_batch_discard(netio_batch *b);
 
