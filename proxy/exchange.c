@@ -149,8 +149,7 @@ int ex_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts) {
   if (ex->resp_head.len > 0)
     bufs[n++] = uv_buf_init(ex->resp_head.ptr, (unsigned)ex->resp_head.len);
   if (ex->resp_chunked) {
-    int len = snprintf(size_line, sizeof size_line, "%zx\r\n", total);
-    bufs[n++] = uv_buf_init(size_line, (unsigned)len);
+    bufs[n++] = uv_buf_init(size_line, (unsigned)http_chunk_line(total, size_line));
   }
   for (i = 0; i < nparts && n < 4; i++)
     bufs[n++] = parts[i];
@@ -584,8 +583,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
     return -1;
   }
   if (ex->req_chunked) {
-    int n = snprintf(size_line, sizeof size_line, "%zx\r\n", len);
-    bufs[0] = uv_buf_init(size_line, (unsigned)n);
+    bufs[0] = uv_buf_init(size_line, (unsigned)http_chunk_line(len, size_line));
     bufs[1] = uv_buf_init((char *)at, (unsigned)len);
     bufs[2] = uv_buf_init("\r\n", 2);
     return send_up(ex, bufs, 3) == 0 ? 0 : -1;

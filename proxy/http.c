@@ -231,3 +231,19 @@ int http_hex_digit(char c) {
     return c - 'A' + 10;
   return -1;
 }
+
+size_t http_chunk_line(size_t n, char out[HTTP_CHUNK_LINE_MAX]) {
+  static const char digits[] = "0123456789abcdef";
+  char rev[16];
+  size_t k = 0;
+  size_t i;
+  do {
+    rev[k++] = digits[n & 15];
+    n >>= 4;
+  } while (n != 0);
+  for (i = 0; i < k; i++)
+    out[i] = rev[k - 1 - i];
+  out[k] = '\r';
+  out[k + 1] = '\n';
+  return k + 2;
+}
