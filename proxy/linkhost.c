@@ -388,7 +388,8 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
     v.state = LINKSVC_STATE_EXPIRED; /* the expiry timer has not run yet */
   if (v.state != LINKSVC_STATE_PENDING || catalog_lookup(&lh->catalog, v.info.connector, &cc) != 0) {
     answer_html(pg, linkpage_render(&pg->html, &v.info,
-                                    v.state == LINKSVC_STATE_PENDING ? LINKSVC_STATE_REVOKED : v.state));
+                                    v.state == LINKSVC_STATE_PENDING ? LINKSVC_STATE_REVOKED : v.state,
+                                    v.info.connector));
     return;
   }
   if (lh->remote_open) {
@@ -413,7 +414,7 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
      * form-action must allow that origin, or browsers stop the redirect. */
     if (v.callback_url[0] != '\0' && linkhost_origin_of(v.callback_url, origin, sizeof origin) == 0)
       pg->form_origin = strdup(origin);
-    answer_html(pg, linkpage_render(&pg->html, &v.info, v.state));
+    answer_html(pg, linkpage_render(&pg->html, &v.info, v.state, cc.name));
     return;
   }
   {
@@ -542,7 +543,7 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
     return;
   }
   if (v.state != LINKSVC_STATE_PENDING) {
-    answer_html(pg, linkpage_render(&pg->html, &v.info, v.state));
+    answer_html(pg, linkpage_render(&pg->html, &v.info, v.state, cc.name));
     flow_free(f);
     return;
   }

@@ -45,7 +45,7 @@ static void add_escaped(dynbuf *out, const char *s) {
   }
 }
 
-int linkpage_render(dynbuf *out, const linksvc_link_info *info, linksvc_state state) {
+int linkpage_render(dynbuf *out, const linksvc_link_info *info, linksvc_state state, const char *name) {
   add(out, page_head);
   if (state != LINKSVC_STATE_PENDING) {
     add(out, "<h1>This link can no longer be used</h1><p>It was ");
@@ -57,9 +57,9 @@ int linkpage_render(dynbuf *out, const linksvc_link_info *info, linksvc_state st
     return 410;
   }
   add(out, "<h1>Connect ");
-  add_escaped(out, info->connector);
+  add_escaped(out, name);
   add(out, "</h1><p>Your assistant needs access to <b>");
-  add_escaped(out, info->connector);
+  add_escaped(out, name);
   add(out, "</b> to continue. Paste an API key for it; the conversation resumes as soon as it"
            " is saved.</p><form method=\"post\" action=\"");
   add_escaped(out, info->path);

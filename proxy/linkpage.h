@@ -17,9 +17,10 @@
 
 #define LINKPAGE_MAX_FORM_BYTES 8192 /* request body cap of the form POST (413 above) */
 
-/* The GET page for a link in state, as HTML into out. Returns the HTTP
+/* The GET page for a link in state, as HTML into out; name: the
+ * connector's display name (the catalog's), borrowed. Returns the HTTP
  * status to send it with (200; 410 for a used, expired or revoked link). */
-int linkpage_render(dynbuf *out, const linksvc_link_info *info, linksvc_state state);
+int linkpage_render(dynbuf *out, const linksvc_link_info *info, linksvc_state state, const char *name);
 
 /* The page for an unknown token (404). */
 void linkpage_render_unknown(dynbuf *out);

@@ -384,6 +384,7 @@ class ApiTest(unittest.TestCase):
         status, _, page = request("GET", lt["magic_link_url"])
         self.assertEqual(status, 200)
         self.assertIn('name="api_key"', page)
+        self.assertIn("<h1>Connect OpenAI</h1>", page)  # the catalog's name
         results = []
 
         def submit():
