@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netio.h"
+#include "secretbox.h"
 #include "pausehub.h"
 
 #define CONTROL_HEAD_MAX 16384
@@ -197,6 +198,15 @@ static void handle_events(control_conn *cc) {
   if (!authorized(cc, LINKAPI_READ_WEBHOOKS))
     return;
   cc->feed.user[0] = '\0';
+  /* An access token is checked again as events go out: the feed ends when
+   * it expires or its application is deleted. The owner key is not. */
+  cc->feed.token_hash[0] = '\0';
+  {
+    const char *bearer = cc->auth_buf + 7; /* authorized(): "Bearer " and a value */
+    const char *owner = c->links->owner_key;
+    if (strlen(bearer) != strlen(owner) || !secretbox_equal(bearer, owner, strlen(owner)))
+      secretbox_sha256_hex(bearer, strlen(bearer), cc->feed.token_hash);
+  }
   if (c->links->notify.nfeeds >= NOTIFY_FEED_MAX) {
     respond_json(cc, 503, "{\"detail\":\"Too many /v1/events subscribers.\"}\n");
     return;

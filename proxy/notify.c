@@ -197,11 +197,23 @@ static void feed_write(notify_t *n, notify_feed *f, const char *id, const char *
     f->gone(f);
 }
 
+/* 1 while f's access token is live and still holds read:webhooks. */
+static int feed_allowed(notify_t *n, const notify_feed *f) {
+  char scopes[512];
+  if (f->token_hash[0] == '\0')
+    return 1; /* the owner key */
+  if (linkstore_oauth_token_get(n->store, f->token_hash, wall_ms(), scopes, sizeof scopes) != 0)
+    return 0;
+  return strstr(scopes, "read:webhooks") != NULL || strstr(scopes, "admin:all") != NULL;
+}
+
 static void broadcast(notify_t *n, const char *id, const char *type, const char *user, const char *body) {
   notify_feed *f = n->feeds;
   while (f != NULL) {
     notify_feed *next = f->next; /* f may leave during the write */
-    if (f->user[0] == '\0' || strcmp(f->user, user) == 0)
+    if (!feed_allowed(n, f))
+      f->gone(f);
+    else if (f->user[0] == '\0' || strcmp(f->user, user) == 0)
       feed_write(n, f, id, type, body);
     f = next;
   }
@@ -216,7 +228,10 @@ static void on_heartbeat(uv_timer_t *t) {
   }
   while (f != NULL) {
     notify_feed *next = f->next;
-    feed_write(n, f, NULL, NULL, NULL);
+    if (feed_allowed(n, f))
+      feed_write(n, f, NULL, NULL, NULL);
+    else
+      f->gone(f);
     f = next;
   }
 }

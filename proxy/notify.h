@@ -49,6 +49,7 @@ typedef void (*notify_feed_gone_cb)(notify_feed *f);
 struct notify_feed {
   uv_stream_t *stream;     /* the connection; not owned */
   char user[LINKSTORE_TEXT_MAX + 2]; /* "" for every user */
+  char token_hash[65];     /* SHA-256 of the subscriber's access token, "" for the owner key */
   notify_feed_gone_cb gone;
   /* private */
   notify_feed *next;
@@ -87,7 +88,7 @@ void notify_close(notify_t *n);
  * sends it to feeds and webhooks. base_url: the base of magic_link_url. */
 void notify_link(notify_t *n, const pausehub_record *r, const char *base_url);
 
-/* Adds f (stream, user, gone set by the caller) to the feed, first replaying
+/* Adds f (stream, user, token_hash, gone set by the caller) to the feed, first replaying
  * the events after Last-Event-ID last_id (NULL: none). Returns 0, -ENOSPC
  * (NOTIFY_FEED_MAX subscribers) or a libuv error. */
 int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id);

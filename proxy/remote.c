@@ -279,7 +279,10 @@ static void start_step(remote_binding *b) {
                           (long)c->provider_timeout_s * 1000, RESPONSE_MAX, on_answer, b, &b->req);
   dynbuf_free(&body);
   OPENSSL_cleanse(auth, sizeof auth);
-  if (rc != 0) {
+  if (rc == -ENOSPC) {
+    b->req = NULL;
+    b->next_ms = now_ms() + TICK_MS; /* our own queue is full: not the remote's fault, try later */
+  } else if (rc != 0) {
     b->req = NULL;
     step_failed(b, rc, 0);
   }

@@ -171,6 +171,23 @@ class FeedTest(unittest.TestCase):
         only_u2.kill()
         self.assertEqual(self.relay.metrics()["authrelay_events_subscribers"], 0)
 
+    def test_feed_ends_when_its_token_is_revoked(self):
+        status, app = self.api("POST", "/api/v1/oauth/applications", {"name": "feed-sub", "scopes": ["read:webhooks"]})
+        self.assertEqual(status, 201)
+        status, _, text = request("POST", self.relay.control_url + "/oauth/token",
+                                  {"grant_type": "client_credentials", "client_id": app["clientId"],
+                                   "client_secret": app["clientSecret"]})
+        feed = Feed(self.relay, token=json.loads(text)["access_token"])
+        deadline = time.time() + 5
+        while self.relay.metrics()["authrelay_events_subscribers"] < 1 and time.time() < deadline:
+            time.sleep(0.01)
+        user_and_link(self.api, "revoke_u1")
+        self.assertEqual(feed.wait_events(1)[0][1], "link_token")  # live token: events flow
+        self.assertEqual(self.api("DELETE", "/api/v1/oauth/applications/" + app["id"])[0], 204)
+        user_and_link(self.api, "revoke_u2")  # the next event finds the token gone
+        feed.finish(timeout=10)  # the feed was closed
+        self.assertEqual(len(feed.events()), 1)
+
     def test_feed_needs_a_token_with_read_webhooks(self):
         status, _, _ = request("GET", self.relay.control_url + "/v1/events")
         self.assertEqual(status, 401)
