@@ -214,6 +214,38 @@ static int each_row(linkstore_t *st, sqlite3_stmt *stmt, int (*row)(void *ctx, s
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, what);
 }
 
+/* Steps stmt once and finalizes it: 0 when there was a row (read, when not
+ * NULL, copied it into out), -ENOENT when there was none, -EIO (logged as
+ * what). */
+static int one_row(linkstore_t *st, sqlite3_stmt *stmt, void (*read)(sqlite3_stmt *stmt, void *out), void *out,
+                   const char *what) {
+  int rc;
+  if (stmt == NULL)
+    return -EIO;
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW && read != NULL)
+    read(stmt, out);
+  sqlite3_finalize(stmt);
+  if (rc == SQLITE_ROW)
+    return 0;
+  return rc == SQLITE_DONE ? -ENOENT : db_error(st, what);
+}
+
+/* one_row readers of a first column: text into a capped buffer, a number. */
+typedef struct text_out {
+  char *p;
+  size_t cap;
+} text_out;
+
+static void read_text(sqlite3_stmt *stmt, void *out) {
+  text_out *t = out;
+  col_text(stmt, 0, t->p, t->cap);
+}
+
+static void read_u64(sqlite3_stmt *stmt, void *out) {
+  *(uint64_t *)out = (uint64_t)sqlite3_column_int64(stmt, 0);
+}
+
 int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char key[SECRETBOX_KEY_BYTES],
                    char *err, size_t errlen) {
   char path[4200];
@@ -291,18 +323,13 @@ static void read_user(sqlite3_stmt *stmt, linkstore_user *u) {
   u->created_ms = (uint64_t)sqlite3_column_int64(stmt, 7);
 }
 
+static void read_user_row(sqlite3_stmt *stmt, void *out) {
+  read_user(stmt, out);
+}
+
 /* Runs a query expected to return at most one user. */
 static int one_user(linkstore_t *st, sqlite3_stmt *stmt, linkstore_user *u) {
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW)
-    read_user(stmt, u);
-  sqlite3_finalize(stmt);
-  if (rc == SQLITE_ROW)
-    return 0;
-  return rc == SQLITE_DONE ? -ENOENT : db_error(st, "user");
+  return one_row(st, stmt, read_user_row, u, "user");
 }
 
 int linkstore_user_create(linkstore_t *st, linkstore_user *u, uint64_t now_ms) {
@@ -485,18 +512,13 @@ int linkstore_app_create(linkstore_t *st, linkstore_app_credential *c, const cha
   return rc;
 }
 
+static void read_app_row(sqlite3_stmt *stmt, void *out) {
+  read_app(stmt, out);
+}
+
 int linkstore_app_get(linkstore_t *st, const char *id, linkstore_app_credential *c) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT " APP_COLS " FROM app_credentials WHERE id = ?", "s", id);
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW)
-    read_app(stmt, c);
-  sqlite3_finalize(stmt);
-  if (rc == SQLITE_ROW)
-    return 0;
-  return rc == SQLITE_DONE ? -ENOENT : db_error(st, "app get");
+  return one_row(st, prepare(st, "SELECT " APP_COLS " FROM app_credentials WHERE id = ?", "s", id), read_app_row,
+                 c, "app get");
 }
 
 int linkstore_app_update(linkstore_t *st, linkstore_app_credential *c, int set_secret,
@@ -720,17 +742,9 @@ int linkstore_link_set_external_id(linkstore_t *st, const char *token, const cha
 }
 
 int linkstore_link_external_id(linkstore_t *st, const char *token, char *out, size_t cap) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT external_id FROM link_app_choice WHERE token = ?", "s", token);
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW)
-    col_text(stmt, 0, out, cap);
-  sqlite3_finalize(stmt);
-  if (rc == SQLITE_ROW)
-    return 0;
-  return rc == SQLITE_DONE ? -ENOENT : db_error(st, "link external_id");
+  text_out t = {out, cap};
+  return one_row(st, prepare(st, "SELECT external_id FROM link_app_choice WHERE token = ?", "s", token),
+                 read_text, &t, "link external_id");
 }
 
 /* ---- callback origins ---- */
@@ -749,15 +763,8 @@ int linkstore_origin_delete(linkstore_t *st, const char *origin) {
 }
 
 int linkstore_origin_allowed(linkstore_t *st, const char *origin) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT 1 FROM callback_origins WHERE origin = ?", "s", origin);
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  rc = sqlite3_step(stmt);
-  sqlite3_finalize(stmt);
-  if (rc == SQLITE_ROW)
-    return 0;
-  return rc == SQLITE_DONE ? -ENOENT : db_error(st, "origin");
+  return one_row(st, prepare(st, "SELECT 1 FROM callback_origins WHERE origin = ?", "s", origin), NULL, NULL,
+                 "origin");
 }
 
 typedef struct origin_call {
@@ -864,18 +871,11 @@ int linkstore_oauth_token_put(linkstore_t *st, const char *token_hash, const cha
 
 int linkstore_oauth_token_get(linkstore_t *st, const char *token_hash, uint64_t now_ms, char *scopes,
                               size_t cap) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT scopes FROM oauth_tokens WHERE token_hash = ? AND expires_ms > ?",
-                               "si", token_hash, (int64_t)now_ms);
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW)
-    col_text(stmt, 0, scopes, cap);
-  sqlite3_finalize(stmt);
-  if (rc == SQLITE_ROW)
-    return 0;
-  return rc == SQLITE_DONE ? -ENOENT : db_error(st, "oauth token");
+  text_out t = {scopes, cap};
+  return one_row(st,
+                 prepare(st, "SELECT scopes FROM oauth_tokens WHERE token_hash = ? AND expires_ms > ?", "si",
+                         token_hash, (int64_t)now_ms),
+                 read_text, &t, "oauth token");
 }
 
 /* ---- events and the webhook outbox ---- */
@@ -903,17 +903,7 @@ int linkstore_event_add(linkstore_t *st, const char *id, const char *type, const
 }
 
 int linkstore_event_seq(linkstore_t *st, const char *id, uint64_t *seq) {
-  sqlite3_stmt *stmt = prepare(st, "SELECT seq FROM events WHERE id = ?", "s", id);
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW)
-    *seq = (uint64_t)sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  if (rc == SQLITE_ROW)
-    return 0;
-  return rc == SQLITE_DONE ? -ENOENT : db_error(st, "event seq");
+  return one_row(st, prepare(st, "SELECT seq FROM events WHERE id = ?", "s", id), read_u64, seq, "event seq");
 }
 
 int linkstore_events_after(linkstore_t *st, uint64_t after_seq, const char *user, size_t limit,

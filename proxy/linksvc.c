@@ -296,6 +296,17 @@ static void waiter_unlink(linksvc_waiter *w) {
   w->head_ = NULL;
 }
 
+/* Puts w at the head of l's waiters. */
+static void waiter_push(linksvc_link *l, linksvc_waiter *w) {
+  w->lnk_ = l;
+  w->head_ = &l->waiters_;
+  w->prev_ = NULL;
+  w->next_ = l->waiters_;
+  if (l->waiters_ != NULL)
+    l->waiters_->prev_ = w;
+  l->waiters_ = w;
+}
+
 /* Runs the callback of every waiter of l, which has just ended. l is not
  * touched once the first callback runs. */
 static void fire(linksvc_t *ls, linksvc_link *l, linksvc_outcome outcome) {
@@ -542,15 +553,9 @@ int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char 
   }
   fill_info(l, &w->link);
   w->waiting = 1;
-  w->lnk_ = l;
   w->cb_ = cb;
   w->ctx_ = ctx;
-  w->head_ = &l->waiters_;
-  w->prev_ = NULL;
-  w->next_ = l->waiters_;
-  if (l->waiters_ != NULL)
-    l->waiters_->prev_ = w;
-  l->waiters_ = w;
+  waiter_push(l, w);
   l->nwaiters++;
   ls->nwaiters++;
   return 0;
@@ -608,13 +613,7 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_
     while (joined->waiters_ != NULL) {
       linksvc_waiter *w = joined->waiters_;
       waiter_unlink(w);
-      w->lnk_ = l;
-      w->head_ = &l->waiters_;
-      w->prev_ = NULL;
-      w->next_ = l->waiters_;
-      if (l->waiters_ != NULL)
-        l->waiters_->prev_ = w;
-      l->waiters_ = w;
+      waiter_push(l, w);
     }
     l->nwaiters += joined->nwaiters;
     joined->nwaiters = 0;

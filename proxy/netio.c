@@ -48,49 +48,43 @@ int netio_batch_add(netio_batch *b, const uv_buf_t *bufs, unsigned nbufs) {
   return 0;
 }
 
-int netio_batch_send(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx) {
+/* Queues bytes [off, len) of the batch as one uv_write; the allocation
+ * becomes libuv's until cb has run. */
+static int queue_rest(netio_batch *b, size_t off, uv_stream_t *s, netio_write_cb cb, void *ctx) {
   netio_req *r = b->req;
-  uv_buf_t one;
+  uv_buf_t rest = uv_buf_init(r->data + off, (unsigned)(b->len - off));
   int rc;
-  if (b->len == 0)
-    return 0;
   r->cb = cb;
   r->ctx = ctx;
-  one = uv_buf_init(r->data, (unsigned)b->len);
   b->req = NULL;
   b->len = 0;
   b->cap = 0;
-  rc = uv_write(&r->req, s, &one, 1, on_written);
+  rc = uv_write(&r->req, s, &rest, 1, on_written);
   if (rc != 0)
     free(r);
   return rc;
 }
 
+int netio_batch_send(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx) {
+  if (b->len == 0)
+    return 0;
+  return queue_rest(b, 0, s, cb, ctx);
+}
+
 int netio_batch_flush(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx) {
-  netio_req *r = b->req;
-  uv_buf_t one;
+  uv_buf_t all;
   int n;
-  int rc;
   if (b->len == 0)
     return 1;
-  one = uv_buf_init(r->data, (unsigned)b->len);
-  n = uv_try_write(s, &one, 1); /* UV_EAGAIN while writes are queued: order is kept */
+  all = uv_buf_init(b->req->data, (unsigned)b->len);
+  n = uv_try_write(s, &all, 1); /* UV_EAGAIN while writes are queued: order is kept */
   if (n == (int)b->len) {
     netio_batch_discard(b); /* freed: an idle connection keeps no buffer */
     return 1;
   }
   if (n < 0 && n != UV_EAGAIN)
     return n;
-  r->cb = cb;
-  r->ctx = ctx;
-  one = n > 0 ? uv_buf_init(r->data + n, (unsigned)(b->len - (size_t)n)) : one;
-  b->req = NULL;
-  b->len = 0;
-  b->cap = 0;
-  rc = uv_write(&r->req, s, &one, 1, on_written);
-  if (rc != 0)
-    free(r);
-  return rc;
+  return queue_rest(b, n > 0 ? (size_t)n : 0, s, cb, ctx);
 }
 
 int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb,

@@ -148,6 +148,7 @@ static void on_heartbeat(uv_timer_t *t) {
 }
 
 static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
+static void pause_tool_fail(exchange *ex, int status, const char *message);
 
 /* Drops the detected event, [pause_start, pause_end), from the front of
  * held: it counts as forwarded but never reaches the client. */
@@ -297,8 +298,7 @@ void pause_overflow(exchange *ex) {
   LOG_WARN("paused stream over max_held_bytes", LOG_STR("stream_id", ex->stream_id));
   pause_leave(ex, METRICS_RESUME_CANCELLED);
   if (pause_tool_mode(ex) && pause_tool_unsent(ex)) {
-    ex_forget_response(ex); /* a held tool call: a clean error, not an SSE event after a JSON head */
-    ex_fail_unsent(ex, 507, "more upstream bytes than max_held_bytes while the call was held");
+    pause_tool_fail(ex, 507, "more upstream bytes than max_held_bytes while the call was held");
     return;
   }
   dynbuf_init(&ev, INJECT_MAX_BYTES);
@@ -370,15 +370,8 @@ void pause_shutdown(exchange *ex) {
   pause_leave(ex, METRICS_RESUME_CANCELLED);
   LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
            LOG_STR("outcome", "shutdown"));
-  if (pause_tool_mode(ex)) {
-    /* A held tool call: a clean 503 when nothing was sent (the caller may
-     * retry it), else the original response. */
-    if (pause_tool_unsent(ex)) {
-      ex_forget_response(ex);
-      ex_fail_unsent(ex, 503, "authrelay is restarting: call the tool again");
-    } else {
-      pause_tool_release(ex);
-    }
+  if (pause_tool_mode(ex) && pause_tool_unsent(ex)) {
+    pause_tool_fail(ex, 503, "authrelay is restarting: call the tool again");
     return;
   }
   dynbuf_init(&ev, INJECT_MAX_BYTES);
@@ -512,6 +505,13 @@ void pause_tool_retry(exchange *ex) {
     withhold_event(ex);
   }
   pause_retry_start(ex);
+}
+
+/* A held tool call whose response never reached the caller ends with a
+ * clean error response (a relay_error event would follow a JSON head). */
+static void pause_tool_fail(exchange *ex, int status, const char *message) {
+  ex_forget_response(ex);
+  ex_fail_unsent(ex, status, message);
 }
 
 int pause_tool_unsent(const exchange *ex) {
