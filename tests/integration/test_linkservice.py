@@ -598,6 +598,21 @@ class OAuth2Test(unittest.TestCase):
             q = urllib.parse.parse_qs(urllib.parse.urlparse(headers["Location"]).query)
             self.assertEqual(q["client_id"], [client_id])
 
+    def test_one_sign_in_per_link_and_none_on_head(self):
+        s = Stream(self.relay.url + "/stream?format=sse&count=4&auth_at=1&shape=mcp&connector=acme",
+                   {"X-Registered-User-Id": "flow_user"})
+        _, url = link_of(s)
+        waiting = self.relay.metrics()["authrelay_oauth_flows_waiting"]
+        self.assertEqual(request("HEAD", url)[0], 200)  # a link preview starts no sign-in
+        self.assertEqual(self.relay.metrics()["authrelay_oauth_flows_waiting"], waiting)
+        first = self.begin(url)
+        first_jar = self.jar
+        second = self.begin(url)  # opening the link again replaces the first sign-in
+        self.assertEqual(self.relay.metrics()["authrelay_oauth_flows_waiting"], waiting + 1)
+        self.assertEqual(request("GET", first, headers=first_jar)[0], 400)
+        self.assertEqual(request("GET", second, headers=self.jar)[0], 200)
+        self.assertIn(b"event: auth_complete", s.finish())
+
     def test_wrong_state_and_provider_denial(self):
         status, _, page = request("GET", self.relay.url + "/_authrelay/oauth/callback?code=abc&state=forged")
         self.assertEqual(status, 400)

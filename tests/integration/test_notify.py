@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -188,6 +189,30 @@ class FeedTest(unittest.TestCase):
         feed.finish(timeout=10)  # the feed was closed
         self.assertEqual(len(feed.events()), 1)
 
+    def test_feed_subscribers_are_capped(self):
+        # NOTIFY_FEED_MAX (256) subscribers; the next one gets 503 before any head.
+        socks = []
+        try:
+            for _ in range(256):
+                sk = socket.create_connection(("127.0.0.1", int(self.relay.control.rsplit(":", 1)[1])))
+                sk.sendall(b"GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           ADMIN_KEY.encode() + b"\r\n\r\n")
+                socks.append(sk)
+            deadline = time.time() + 10
+            while self.relay.metrics()["authrelay_events_subscribers"] < 256 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(self.relay.metrics()["authrelay_events_subscribers"], 256)
+            status, _, _ = request("GET", self.relay.control_url + "/v1/events",
+                                   headers={"Authorization": "Bearer " + ADMIN_KEY})
+            self.assertEqual(status, 503)
+        finally:
+            for sk in socks:
+                sk.close()
+        deadline = time.time() + 10
+        while self.relay.metrics()["authrelay_events_subscribers"] > 0 and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.relay.metrics()["authrelay_events_subscribers"], 0)
+
     def test_feed_needs_a_token_with_read_webhooks(self):
         status, _, _ = request("GET", self.relay.control_url + "/v1/events")
         self.assertEqual(status, 401)
@@ -212,6 +237,11 @@ class WebhookConfigTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"webhooks[1].url: the same url as --webhooks[0]", p.stderr)
         self.assertNotIn(b'"a"', p.stderr)  # secrets are not quoted back
+        hooks = json.dumps([{"url": "http://127.0.0.1:9/h%d" % i, "secret": "s"} for i in range(65)])
+        p = subprocess.run([AUTHRELAY, "--upstream", "http://127.0.0.1:9", "--webhooks", hooks, "--check-config"],
+                           capture_output=True, timeout=10)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"more than 64 webhooks", p.stderr)
 
 
 class WebhookTest(unittest.TestCase):
