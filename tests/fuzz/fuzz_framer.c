@@ -1,7 +1,7 @@
 /* fuzz_framer: libFuzzer harness for the framer (parser/framer.h) and the
  * detector (parser/detect.h).
  *
- * Input layout (corpus/framer/ holds seeds, gen_corpus.py writes them):
+ * Input layout (corpus/fuzz_framer/ holds seeds, gen_corpus.py writes them):
  *   byte 0   bits 0-1  format: 0 raw, 1 sse, 2 ndjson, 3 json
  *            bits 2-3  max_event_bytes: 0 default (1 MiB), 1 -> 64,
  *                      2 -> 4096, 3 -> 1 + bits 5-7 (1..8)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of fuzz_framer (tests/fuzz/corpus/framer/).
+"""Writes the seed corpus of fuzz_framer (tests/fuzz/corpus/fuzz_framer/).
 
 Each file is a 4-byte header and a response body, as fuzz_framer.c reads it:
   byte 0   format (bits 0-1: 0 raw, 1 sse, 2 ndjson, 3 json),
@@ -186,7 +186,7 @@ SEEDS["raw_body"] = header(RAW, seed=0x0019) + b"data: " + j(AUTH_META).encode()
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus", "framer")
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus", "fuzz_framer")
     os.makedirs(out, exist_ok=True)
     for name, data in sorted(SEEDS.items()):
         assert len(data) <= 512, name
