@@ -72,12 +72,13 @@ static void client_on_written(void *ctx, int status) {
   }
 }
 
-/* Stops reading upstream once the client's queue (written and gathered)
- * passes the high watermark. */
+/* Stops reading upstream once the bytes the client's socket did not take
+ * pass the high watermark. Checked after a flush: bytes gathered for the
+ * write in progress are not a backlog (a full upstream read is as large as
+ * the watermark, and would stop and restart the upstream every time). */
 static void client_check_backpressure(exchange *ex) {
   if (ex->up != NULL && !ex->upstream_paused &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) + ex->out.len >
-          ex_cfg(ex)->write_high_watermark) {
+      uv_stream_get_write_queue_size((uv_stream_t *)&ex->tcp) > ex_cfg(ex)->write_high_watermark) {
     ex->upstream_paused = 1;
     upstream_pause(ex->up);
   }
@@ -96,9 +97,10 @@ static int client_flush(exchange *ex) {
   return 0;
 }
 
-/* Writes to the client: the bytes are gathered and go out as one write when
- * the loop iteration's callbacks are done (exchange_flush_all). On failure
- * the connection is closed. */
+/* Writes to the client: the bytes are gathered and go out as one write at
+ * the end of the upstream read being relayed (up_on_read_end), or when the
+ * loop iteration's callbacks are done (exchange_flush_all) for bytes written
+ * outside a read. On failure the connection is closed. */
 static int client_write(exchange *ex, const uv_buf_t *bufs, unsigned n) {
   size_t total = 0;
   unsigned i;
@@ -118,7 +120,6 @@ static int client_write(exchange *ex, const uv_buf_t *bufs, unsigned n) {
   }
   ex->bytes_out += total;
   METRICS_ADD(&ex->w->metrics, bytes_to_clients, total);
-  client_check_backpressure(ex);
   return 0;
 }
 
@@ -1031,13 +1032,20 @@ static void up_on_head(void *ctx, const upstream_response *r) {
 }
 
 /* llhttp has parsed one upstream read: a head still waiting goes out now
- * (a stream's head must reach the client before its first event does). */
+ * (a stream's head must reach the client before its first event does), and
+ * what the read gave the client is sent as one write, so that no event
+ * waits for the other reads of the loop iteration. */
 static void up_on_read_end(void *ctx) {
   exchange *ex = ctx;
+  if (ex->state == EX_CLOSING)
+    return;
   /* Tool mode: the head waits for the first event (it may have to be
    * replaced by a retry's), or for the end. */
-  if (ex->state != EX_CLOSING && !(ex_cfg(ex)->routes[ex->route_index].mode == CONFIG_MODE_TOOL && ex->inspect))
-    (void)client_flush_head(ex);
+  if (!(ex_cfg(ex)->routes[ex->route_index].mode == CONFIG_MODE_TOOL && ex->inspect) &&
+      client_flush_head(ex) != 0)
+    return;
+  if (ex->out.len > 0 && client_flush(ex) == 0)
+    client_check_backpressure(ex);
 }
 
 /* Sends body bytes [forwarded, target) to the client: the first ones from

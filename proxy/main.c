@@ -18,6 +18,7 @@
 #include "curlloop.h"
 #include "linkhost.h"
 #include "log.h"
+#include "netio.h"
 #include "pausehub.h"
 #include "worker.h"
 
@@ -205,6 +206,7 @@ int main(int argc, char **argv, char **envp) {
   }
 
   uv_run(d.loop, UV_RUN_DEFAULT);
+  netio_pool_trim();
 
   for (i = 0; i < d.nworkers; i++)
     worker_join(&d.workers[i]);

@@ -8,17 +8,95 @@
 typedef struct netio_req {
   uv_write_t req;
   netio_write_cb cb;
-  void *ctx;     /* passed to cb; not owned */
-  char data[];   /* the copied bytes */
+  void *ctx;              /* passed to cb; not owned */
+  size_t cap;             /* bytes of data[] */
+  struct netio_req *next; /* in the pool's free list */
+  char data[];            /* the copied bytes */
 } netio_req;
+
+/* Buffers come from a per-thread pool of power-of-two sizes, so that a
+ * relay loop does not hand memory back to the kernel after every write and
+ * fault it in again for the next one (glibc trims and madvises freed
+ * chunks of this size). A buffer returns to the pool as soon as its bytes
+ * are written; an idle connection holds none. The pool keeps at most
+ * NETIO_POOL_KEEP_BYTES per thread; larger buffers are never pooled. */
+#define NETIO_POOL_MIN_SHIFT 12 /* 4 KiB */
+#define NETIO_POOL_CLASSES 7    /* 4 KiB .. 256 KiB */
+#define NETIO_POOL_KEEP_BYTES (4u << 20)
+
+typedef struct netio_pool {
+  netio_req *free[NETIO_POOL_CLASSES]; /* free lists, by size class */
+  size_t kept;                         /* bytes in the free lists */
+} netio_pool;
+
+static _Thread_local netio_pool pool;
+
+/* The size class of a buffer of cap bytes, or -1 when it is not pooled. */
+static int pool_class(size_t cap) {
+  int k;
+  for (k = 0; k < NETIO_POOL_CLASSES; k++) {
+    if (cap == (size_t)1 << (NETIO_POOL_MIN_SHIFT + k))
+      return k;
+  }
+  return -1;
+}
+
+/* A buffer of at least need bytes: pooled sizes for up to 256 KiB. */
+static netio_req *req_get(size_t need) {
+  size_t cap = (size_t)1 << NETIO_POOL_MIN_SHIFT;
+  size_t largest = cap << (NETIO_POOL_CLASSES - 1);
+  netio_req *r;
+  int k;
+  while (cap < need && cap < largest)
+    cap *= 2;
+  if (cap < need)
+    cap = need; /* not pooled: exactly what it takes */
+  k = pool_class(cap);
+  if (k >= 0 && pool.free[k] != NULL) {
+    r = pool.free[k];
+    pool.free[k] = r->next;
+    pool.kept -= cap;
+    return r;
+  }
+  r = malloc(sizeof *r + cap);
+  if (r != NULL)
+    r->cap = cap;
+  return r;
+}
+
+static void req_put(netio_req *r) {
+  int k;
+  if (r == NULL)
+    return;
+  k = pool_class(r->cap);
+  if (k < 0 || pool.kept + r->cap > NETIO_POOL_KEEP_BYTES) {
+    free(r);
+    return;
+  }
+  r->next = pool.free[k];
+  pool.free[k] = r;
+  pool.kept += r->cap;
+}
 
 static void on_written(uv_write_t *req, int status) {
   netio_req *r = (netio_req *)req;
   netio_write_cb cb = r->cb;
   void *ctx = r->ctx;
-  free(r);
+  req_put(r);
   if (cb != NULL)
     cb(ctx, status);
+}
+
+void netio_pool_trim(void) {
+  int k;
+  for (k = 0; k < NETIO_POOL_CLASSES; k++) {
+    while (pool.free[k] != NULL) {
+      netio_req *r = pool.free[k];
+      pool.free[k] = r->next;
+      free(r);
+    }
+  }
+  pool.kept = 0;
 }
 
 int netio_batch_add(netio_batch *b, const uv_buf_t *bufs, unsigned nbufs) {
@@ -29,15 +107,14 @@ int netio_batch_add(netio_batch *b, const uv_buf_t *bufs, unsigned nbufs) {
   if (total == 0)
     return 0;
   if (b->len + total > b->cap) {
-    size_t cap = b->cap > 0 ? b->cap : 4096;
-    netio_req *grown;
-    while (cap < b->len + total)
-      cap *= 2;
-    grown = realloc(b->req, sizeof *grown + cap);
+    netio_req *grown = req_get(b->len + total);
     if (grown == NULL)
       return UV_ENOMEM;
+    if (b->len > 0)
+      memcpy(grown->data, b->req->data, b->len);
+    req_put(b->req);
     b->req = grown;
-    b->cap = cap;
+    b->cap = grown->cap;
   }
   for (i = 0; i < nbufs; i++) {
     if (bufs[i].len == 0)
@@ -61,7 +138,7 @@ static int queue_rest(netio_batch *b, size_t off, uv_stream_t *s, netio_write_cb
   b->cap = 0;
   rc = uv_write(&r->req, s, &rest, 1, on_written);
   if (rc != 0)
-    free(r);
+    req_put(r);
   return rc;
 }
 
@@ -79,7 +156,7 @@ int netio_batch_flush(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *c
   all = uv_buf_init(b->req->data, (unsigned)b->len);
   n = uv_try_write(s, &all, 1); /* UV_EAGAIN while writes are queued: order is kept */
   if (n == (int)b->len) {
-    netio_batch_discard(b); /* freed: an idle connection keeps no buffer */
+    netio_batch_discard(b); /* back to the pool: an idle connection keeps no buffer */
     return 1;
   }
   if (n < 0 && n != UV_EAGAIN)
@@ -98,7 +175,7 @@ int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_writ
 }
 
 void netio_batch_discard(netio_batch *b) {
-  free(b->req);
+  req_put(b->req);
   b->req = NULL;
   b->len = 0;
   b->cap = 0;

@@ -6,8 +6,9 @@
  * many buffers (a chunk header, the bytes, the chunk trailer).
  *
  * netio_batch gathers the bytes of several writes into that same kind of
- * allocation, so that a connection's output of one loop iteration goes out
- * as one uv_write (one syscall, one allocation) however many pieces made it.
+ * buffer, so that a connection's output of one upstream read (or of one
+ * loop iteration) goes out as one write however many pieces made it. The
+ * buffers come from a per-thread pool and go back once written.
  */
 #ifndef AUTHRELAY_NETIO_H
 #define AUTHRELAY_NETIO_H
@@ -49,6 +50,11 @@ int netio_batch_flush(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *c
 
 /* Frees what was gathered, unsent. */
 void netio_batch_discard(netio_batch *b);
+
+/* Frees the calling thread's pool of write buffers (batches take their
+ * buffers from it and give them back once written). A loop thread calls it
+ * when its loop has ended, after every write callback has run. */
+void netio_pool_trim(void);
 
 /* libuv alloc callback for every read on this thread: one 64 KiB buffer per
  * thread, reused by each read, since a read is fully handled (parsed, copied

@@ -140,6 +140,7 @@ void worker_connection_closed(worker_t *w) {
 static void worker_main(void *arg) {
   worker_t *w = arg;
   uv_run(&w->loop, UV_RUN_DEFAULT);
+  netio_pool_trim();
   __atomic_store_n(&w->loop_ended, 1, __ATOMIC_RELEASE);
   uv_async_send(w->exited);
 }
