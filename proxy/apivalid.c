@@ -98,8 +98,8 @@ static const apivalid_field unified_fields[] = {
     {"are_syncs_disabled", APIVALID_BOOLEAN, APIVALID_NULLABLE, 0, 0, NULL, NULL},
     {"integration_specific_config", APIVALID_OBJECT, APIVALID_NULLABLE, 0, 0, NULL, NULL},
     {"completed_account_initial_screen", APIVALID_STRING, APIVALID_NULLABLE, 1, 14, initial_screens, NULL},
-    {"linked_destination_id", APIVALID_STRING, APIVALID_NULLABLE | APIVALID_UUID, 36, 36, NULL, NULL},
-    {"credential_id", APIVALID_STRING, APIVALID_NULLABLE | APIVALID_UUID, 36, 36, NULL, NULL},
+    {"linked_destination_id", APIVALID_STRING, APIVALID_NULLABLE | APIVALID_UUID, 0, 36, NULL, NULL},
+    {"credential_id", APIVALID_STRING, APIVALID_NULLABLE | APIVALID_UUID, 0, 36, NULL, NULL},
 };
 const apivalid_table apivalid_unified_link_token = TABLE(unified_fields);
 
