@@ -276,6 +276,14 @@ class ValidationTest(unittest.TestCase):
             ("Connector", None, 501),
         ], 201)
         self.assertEqual(self.call("GET", "/api/registered-users/" + self.user["id"] + "/")[0], 404)
+        # callback origins (authrelay's table)
+        self.run_cases("POST", ORIGINS, lambda: {"origin": "https://o%d.example.com" % self.uniq.next()}, [
+            ("origin", 7, "not a valid string"),
+            ("origin", None, "may not be null"),
+            ("origin", ABSENT, "required"),
+            ("origin", "https://" + "o" * 2041, "no more than 2048 characters"),
+            ("origin", "https://" + E + ".example.com", "scheme://host"),
+        ], 201)
 
     # --- unified-link-token.txt ---
 
@@ -393,17 +401,6 @@ class ValidationTest(unittest.TestCase):
             ("scopes", ABSENT, "required"),
         ]
         self.run_cases("POST", OAUTH_APPS, base, cases, 201)
-
-    # --- callback origins (authrelay's table) ---
-
-    def test_callback_origins(self):
-        self.run_cases("POST", ORIGINS, lambda: {"origin": "https://o%d.example.com" % self.uniq.next()}, [
-            ("origin", 7, "not a valid string"),
-            ("origin", None, "may not be null"),
-            ("origin", ABSENT, "required"),
-            ("origin", "https://" + "o" * 2041, "no more than 2048 characters"),
-            ("origin", "https://" + E + ".example.com", "scheme://host"),
-        ], 201)
 
     # --- the one JSON parse: depth, NUL, UTF-8 ---
 
