@@ -31,7 +31,7 @@ typedef struct principal {
   unsigned scopes;
   int admin;              /* owner key, or a token with an admin scope */
   int all;                /* owner key, or a token with admin:all */
-  char token_hash[65];    /* SHA-256 of the bearer token; "" for the owner key */
+  char actor[LINKSTORE_TEXT_MAX + 8]; /* for the audit log: "owner" or "app:<client_id>" */
 } principal;
 
 /* One request being answered. */
@@ -152,25 +152,8 @@ static void copy_text(char *dst, size_t cap, const char *src) {
   snprintf(dst, cap, "%s", src != NULL ? src : "");
 }
 
-/* The caller as the audit log names it: "owner" or "app:<client_id>". */
-static void actor_of(const call *c, char *out, size_t cap) {
-  char client_id[LINKSTORE_TEXT_MAX + 1];
-  if (c->who == NULL || c->who->token_hash[0] == '\0') {
-    snprintf(out, cap, "owner");
-    return;
-  }
-  if (linkstore_oauth_token_client(&c->lh->store, c->who->token_hash, client_id, sizeof client_id) != 0)
-    snprintf(client_id, sizeof client_id, "unknown");
-  snprintf(out, cap, "app:%s", client_id);
-}
-
 /* One audit line for a change the caller made (never a secret in it). */
-#define AUDIT(c, ...)                                    \
-  do {                                                   \
-    char audit_actor_[LINKSTORE_TEXT_MAX + 8];           \
-    actor_of((c), audit_actor_, sizeof audit_actor_);    \
-    LOG_AUDIT(audit_actor_, __VA_ARGS__);                \
-  } while (0)
+#define AUDIT(c, ...) LOG_AUDIT((c)->who != NULL ? (c)->who->actor : "owner", __VA_ARGS__)
 
 /* The value of query parameter name into out; 1 found, 0 not. */
 static int query_param(const call *c, const char *name, char *out, size_t cap) {
@@ -185,6 +168,7 @@ static int authenticate(call *c, principal *p) {
   const char *key = c->rq->owner_key;
   char hash[65];
   char scopes[512];
+  char client_id[LINKSTORE_TEXT_MAX + 1];
   memset(p, 0, sizeof *p);
   c->rs->www_authenticate = "Bearer";
   if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
@@ -196,6 +180,7 @@ static int authenticate(call *c, principal *p) {
     p->scopes = ~0u;
     p->admin = 1;
     p->all = 1;
+    snprintf(p->actor, sizeof p->actor, "owner");
     c->rs->www_authenticate = NULL;
     return 0;
   }
@@ -205,7 +190,10 @@ static int authenticate(call *c, principal *p) {
     detail(c, 401, "Invalid or expired token.");
     return -1;
   }
-  memcpy(p->token_hash, hash, sizeof p->token_hash);
+  /* named now, before any change: a token may delete its own app */
+  if (linkstore_oauth_token_client(&c->lh->store, hash, client_id, sizeof client_id) != 0)
+    snprintf(client_id, sizeof client_id, "unknown");
+  snprintf(p->actor, sizeof p->actor, "app:%s", client_id);
   if (p->scopes & LINKAPI_ADMIN_ALL) {
     p->scopes = ~0u;
     p->all = 1;
