@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <yajl/yajl_tree.h>
 
+#include "apivalid.h"
 #include "http.h"
 #include "jsonw.h"
 #include "linkpage.h"
@@ -25,14 +26,12 @@ static const char *const scope_names[] = {
     "read:members",     "write:members",     "read:webhooks",     "write:webhooks",
     "admin:organization", "admin:all",       NULL};
 
-static const char *const categories[] = {"hris", "ats", "accounting", "ticketing", "crm", "mktg",
-                                         "filestorage", "knowledgebase", NULL};
-
 /* Who is calling. */
 typedef struct principal {
   unsigned scopes;
   int admin;              /* owner key, or a token with an admin scope */
   int all;                /* owner key, or a token with admin:all */
+  char actor[LINKSTORE_TEXT_MAX + 8]; /* for the audit log: "owner" or "app:<client_id>" */
 } principal;
 
 /* One request being answered. */
@@ -42,8 +41,8 @@ typedef struct call {
   linkapi_response *rs;
   dynbuf *out;
   yajl_val body;          /* parsed JSON body, or NULL */
-  int invalid;            /* a field error was written into errs */
-  dynbuf errs;            /* {"field":["msg"],...} being built */
+  apivalid_errors errs;   /* field errors being collected */
+  const principal *who;   /* the caller, once authenticated (for the audit log) */
 } call;
 
 /* ---- small helpers ---- */
@@ -123,88 +122,38 @@ static void detail(call *c, int status, const char *msg) {
   raw(c, "}\n");
 }
 
-/* Records an error on field (the first one per field is enough). */
+/* Records an error on field (the first one per field is kept). */
 static void field_error(call *c, const char *field, const char *msg) {
-  (void)jsonw_raw(&c->errs, c->invalid ? "," : "{");
-  (void)jsonw_cstring(&c->errs, field);
-  (void)jsonw_raw(&c->errs, ":[");
-  (void)jsonw_cstring(&c->errs, msg);
-  (void)jsonw_raw(&c->errs, "]");
-  c->invalid = 1;
+  (void)apivalid_error(&c->errs, field, msg);
+}
+
+/* 1 when field is in the body and has passed the checks so far. */
+static int field_ok(const call *c, const char *field) {
+  return apivalid_member(c->body, field) != NULL && !apivalid_has_error(&c->errs, field);
 }
 
 /* Answers 400 with the field errors when there are any. Returns 1 then. */
 static int fail_if_invalid(call *c) {
-  if (!c->invalid)
+  if (c->errs.count == 0)
     return 0;
-  (void)jsonw_raw(&c->errs, "}\n");
   c->rs->status = 400;
   c->out->len = 0;
-  (void)dynbuf_add(c->out, c->errs.ptr, c->errs.len);
+  (void)apivalid_errors_render(&c->errs, c->out);
   return 1;
 }
 
 static yajl_val member(const call *c, const char *name) {
-  const char *path[2] = {name, NULL};
-  return c->body != NULL ? yajl_tree_get(c->body, path, yajl_t_any) : NULL;
+  return apivalid_member(c->body, name);
 }
 
-/* A string member: 1 when present (copied to out), 0 when absent or null
- * (out ""), -1 when wrong (an error recorded). */
-static int get_str(call *c, yajl_val obj, const char *name, size_t min, size_t max, int required, char *out,
-                   size_t cap) {
-  const char *path[2] = {name, NULL};
-  yajl_val v = obj != NULL ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
-  const char *sv;
-  char msg[96];
-  size_t n;
-  out[0] = '\0';
-  if (v == NULL || YAJL_IS_NULL(v)) {
-    if (required) {
-      field_error(c, name, v == NULL ? "This field is required." : "This field may not be null.");
-      return -1;
-    }
-    return 0;
-  }
-  sv = YAJL_GET_STRING(v);
-  if (sv == NULL) {
-    field_error(c, name, "Not a valid string.");
-    return -1;
-  }
-  n = strlen(sv);
-  if (n < min) {
-    field_error(c, name, min == 1 ? "This field may not be blank." : "Ensure this field has more characters.");
-    return -1;
-  }
-  if (n > max || n >= cap) {
-    snprintf(msg, sizeof msg, "Ensure this field has no more than %zu characters.", max);
-    field_error(c, name, msg);
-    return -1;
-  }
-  memcpy(out, sv, n + 1);
-  return 1;
+/* Copies a checked string (NULL: "") into dst, cap bytes. The tables'
+ * limits fit the store's buffers (LINKSTORE_CHARS_BYTES). */
+static void copy_text(char *dst, size_t cap, const char *src) {
+  snprintf(dst, cap, "%s", src != NULL ? src : "");
 }
 
-/* A boolean member: 1 present (*out set), 0 absent, -1 wrong. */
-static int get_bool(call *c, const char *name, int *out) {
-  yajl_val v = member(c, name);
-  if (v == NULL || YAJL_IS_NULL(v))
-    return 0;
-  if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-    field_error(c, name, "Must be a valid boolean.");
-    return -1;
-  }
-  *out = YAJL_IS_TRUE(v);
-  return 1;
-}
-
-static int visible_ascii(const char *s) {
-  for (; *s != '\0'; s++) {
-    if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-      return 0;
-  }
-  return 1;
-}
+/* One audit line for a change the caller made (never a secret in it). */
+#define AUDIT(c, ...) LOG_AUDIT((c)->who != NULL ? (c)->who->actor : "owner", __VA_ARGS__)
 
 /* The value of query parameter name into out; 1 found, 0 not. */
 static int query_param(const call *c, const char *name, char *out, size_t cap) {
@@ -219,6 +168,7 @@ static int authenticate(call *c, principal *p) {
   const char *key = c->rq->owner_key;
   char hash[65];
   char scopes[512];
+  char client_id[LINKSTORE_TEXT_MAX + 1];
   memset(p, 0, sizeof *p);
   c->rs->www_authenticate = "Bearer";
   if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
@@ -230,6 +180,7 @@ static int authenticate(call *c, principal *p) {
     p->scopes = ~0u;
     p->admin = 1;
     p->all = 1;
+    snprintf(p->actor, sizeof p->actor, "owner");
     c->rs->www_authenticate = NULL;
     return 0;
   }
@@ -239,6 +190,10 @@ static int authenticate(call *c, principal *p) {
     detail(c, 401, "Invalid or expired token.");
     return -1;
   }
+  /* named now, before any change: a token may delete its own app */
+  if (linkstore_oauth_token_client(&c->lh->store, hash, client_id, sizeof client_id) != 0)
+    snprintf(client_id, sizeof client_id, "unknown");
+  snprintf(p->actor, sizeof p->actor, "app:%s", client_id);
   if (p->scopes & LINKAPI_ADMIN_ALL) {
     p->scopes = ~0u;
     p->all = 1;
@@ -308,40 +263,27 @@ static void render_user(call *c, const linkstore_user *u) {
   raw(c, "}");
 }
 
-/* Reads the user fields of the body into u (create: all; update: those present). */
+/* Checks the user fields of the body (create: all; update: those present)
+ * and reads them into u. */
 static void read_user_fields(call *c, linkstore_user *u, int create) {
   yajl_val group = member(c, "shared_credential_group");
-  char type[8];
-  int b;
-  if (create) {
-    if (get_str(c, c->body, "origin_user_id", 1, LINKSTORE_TEXT_MAX, 1, u->origin_user_id,
-                sizeof u->origin_user_id) == 1 &&
-        !visible_ascii(u->origin_user_id))
-      field_error(c, "origin_user_id", "Use visible ASCII characters only (no spaces).");
-  }
-  if (create || member(c, "origin_user_name") != NULL)
-    (void)get_str(c, c->body, "origin_user_name", 1, LINKSTORE_TEXT_MAX, 1, u->origin_user_name,
-                  sizeof u->origin_user_name);
+  const char *s;
+  if (apivalid_check(c->body, &apivalid_user, !create, &c->errs) != 0)
+    return;
+  if (create)
+    copy_text(u->origin_user_id, sizeof u->origin_user_id, apivalid_string(c->body, "origin_user_id"));
+  s = apivalid_string(c->body, "origin_user_name");
+  if (s != NULL)
+    copy_text(u->origin_user_name, sizeof u->origin_user_name, s);
   if (group != NULL) {
-    if (YAJL_IS_NULL(group)) {
-      u->has_group = 0;
-    } else if (!YAJL_IS_OBJECT(group)) {
-      field_error(c, "shared_credential_group", "Expected an object.");
-    } else {
-      u->has_group = 1;
-      (void)get_str(c, group, "origin_company_id", 1, LINKSTORE_TEXT_MAX, 1, u->company_id, sizeof u->company_id);
-      (void)get_str(c, group, "origin_company_name", 0, LINKSTORE_TEXT_MAX, 0, u->company_name,
-                    sizeof u->company_name);
-    }
+    u->has_group = !YAJL_IS_NULL(group);
+    copy_text(u->company_id, sizeof u->company_id, apivalid_string(group, "origin_company_id"));
+    copy_text(u->company_name, sizeof u->company_name, apivalid_string(group, "origin_company_name"));
   }
-  if (get_str(c, c->body, "user_type", 1, 6, 0, type, sizeof type) == 1) {
-    if (strcmp(type, "HUMAN") != 0 && strcmp(type, "SYSTEM") != 0)
-      field_error(c, "user_type", "Must be HUMAN or SYSTEM.");
-    else
-      snprintf(u->user_type, sizeof u->user_type, "%s", type);
-  }
-  if (get_bool(c, "is_test", &b) == 1)
-    u->is_test = b;
+  s = apivalid_string(c->body, "user_type");
+  if (s != NULL)
+    copy_text(u->user_type, sizeof u->user_type, s);
+  u->is_test = apivalid_bool(c->body, "is_test", u->is_test);
 }
 
 static int user_list_cb(void *ctx, const linkstore_user *u) {
@@ -412,6 +354,8 @@ static void users_collection(call *c, const principal *p) {
       return;
     }
     c->rs->status = rc == -EEXIST ? 200 : 201; /* idempotent on origin_user_id */
+    if (rc == 0)
+      AUDIT(c, "registered_user.create", LOG_STR("id", u.id), LOG_STR("origin_user_id", u.origin_user_id));
     render_user(c, &u);
     raw(c, "\n");
   } else {
@@ -447,33 +391,19 @@ static int query_has_param(const char *url, const char *name) {
   return 0;
 }
 
-/* external_id of an application credential: [A-Za-z0-9_-]{1,128}. */
-static int external_id_ok(const char *s) {
-  size_t n = strlen(s);
-  size_t i;
-  if (n == 0 || n > 128)
-    return 0;
-  for (i = 0; i < n; i++) {
-    char ch = s[i];
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-          ch == '_'))
-      return 0;
-  }
-  return 1;
-}
-
-/* POST /api/v1/registered-users/{id}/link-token/ */
-static void user_link_token(call *c, const principal *p, const linkstore_user *u) {
-  char connector[LINKSTORE_TEXT_MAX + 1];
-  char external_id[LINKSTORE_TEXT_MAX + 1];
-  char callback_url[2049];
-  char state[LINKSTORE_TEXT_MAX + 1];
+/* POST /api/v1/registered-users/{id}/link-token/ with "connector", or the
+ * Link guide's POST /api/registered-users/{id}/link-token with "Connector"
+ * (guide), where an omitted connector asks for a picker link. */
+static void user_link_token(call *c, const principal *p, const linkstore_user *u, int guide) {
+  const char *field = guide ? "Connector" : "connector";
+  const char *connector;
+  const char *external_id;
+  const char *callback_url;
+  const char *state;
   char origin[600];
   char url[3000];
   catalog_connector cc;
   linksvc_link_info info;
-  int has_cb;
-  int has_state;
   int rc;
   if (strcmp(c->rq->method, "POST") != 0) {
     detail(c, 405, "Method not allowed.");
@@ -481,39 +411,46 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
   }
   if (require(c, p, LINKAPI_WRITE_USER) != 0)
     return;
-  if (get_str(c, c->body, "connector", 1, LINKSTORE_TEXT_MAX, 1, connector, sizeof connector) == 1 &&
-      catalog_lookup(&c->lh->catalog, connector, &cc) != 0)
-    field_error(c, "connector", "Not a connector of the catalog.");
-  if (get_str(c, c->body, "external_id", 1, 128, 0, external_id, sizeof external_id) == 1) {
+  (void)apivalid_check(c->body, guide ? &apivalid_guide_link_token : &apivalid_link_token, 0, &c->errs);
+  connector = apivalid_string(c->body, field);
+  external_id = apivalid_string(c->body, "external_id");
+  callback_url = apivalid_string(c->body, "callback_url");
+  state = apivalid_string(c->body, "state");
+  if (connector != NULL && field_ok(c, field) && catalog_lookup(&c->lh->catalog, connector, &cc) != 0)
+    field_error(c, field, "Not a connector of the catalog.");
+  if (external_id != NULL && field_ok(c, "external_id")) {
     linkstore_app_credential app;
-    if (!external_id_ok(external_id) ||
-        (connector[0] != '\0' && linkstore_app_for(&c->lh->store, connector, external_id, &app, NULL) != 0))
+    if (connector == NULL || !field_ok(c, field) ||
+        linkstore_app_for(&c->lh->store, connector, external_id, &app, NULL) != 0)
       field_error(c, "external_id", "No application credential of this connector has this external_id.");
   }
-  has_cb = get_str(c, c->body, "callback_url", 1, 2048, 0, callback_url, sizeof callback_url);
-  has_state = get_str(c, c->body, "state", 1, LINKSTORE_TEXT_MAX, 0, state, sizeof state);
-  if (has_cb == 1) {
+  if (callback_url != NULL && field_ok(c, "callback_url")) {
     if (linkhost_origin_of(callback_url, origin, sizeof origin) != 0)
       field_error(c, "callback_url", "Enter a valid absolute http(s) URL without user info or fragment.");
     else if (linkstore_origin_allowed(&c->lh->store, origin) != 0)
       field_error(c, "callback_url", "Its origin is not an allowed callback origin.");
   }
-  if (has_state == 1) {
-    if (has_cb != 1)
+  if (state != NULL && field_ok(c, "state")) {
+    if (callback_url == NULL)
       field_error(c, "state", "state requires callback_url.");
     else if (query_has_param(callback_url, "state"))
       field_error(c, "state", "callback_url already has a state query parameter.");
   }
   if (fail_if_invalid(c))
     return;
-  rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S, has_cb == 1 ? callback_url : "",
-                     has_state == 1 ? state : "", linkhost_now_ms(), &info);
-  if (rc == 0 && external_id[0] != '\0')
+  if (connector == NULL) {
+    detail(c, 501, "Picker links (no Connector) are not supported yet: name the Connector.");
+    return;
+  }
+  rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S,
+                     callback_url != NULL ? callback_url : "", state != NULL ? state : "", linkhost_now_ms(), &info);
+  if (rc == 0 && external_id != NULL)
     rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
   if (rc != 0) {
     detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
+  AUDIT(c, "link_token.create", LOG_STR("registered_user_id", u->id), LOG_STR("connector", connector));
   linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
   snprintf(url + strlen(url), sizeof url - strlen(url), "%s", info.path);
   c->rs->status = 201;
@@ -524,19 +461,19 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
   raw(c, "}\n");
 }
 
-static void users_item(call *c, const principal *p, const char *id, const char *rest) {
+static void users_item(call *c, const principal *p, const char *id, const char *rest, int guide) {
   linkstore_user u;
   int rc;
-  if (linkstore_user_get(&c->lh->store, id, &u) != 0) {
+  if (!apivalid_is_uuid(id) || linkstore_user_get(&c->lh->store, id, &u) != 0) {
     if (require(c, p, LINKAPI_READ_USER) == 0)
       detail(c, 404, "No registered user with this id.");
     return;
   }
   if (strcmp(rest, "link-token/") == 0 || strcmp(rest, "link-token") == 0) {
-    user_link_token(c, p, &u);
+    user_link_token(c, p, &u, guide);
     return;
   }
-  if (rest[0] != '\0') {
+  if (rest[0] != '\0' || guide) {
     detail(c, 404, "Not found.");
     return;
   }
@@ -556,6 +493,7 @@ static void users_item(call *c, const principal *p, const char *id, const char *
       detail(c, 500, "The store failed.");
       return;
     }
+    AUDIT(c, "registered_user.update", LOG_STR("id", u.id));
     c->rs->status = 200;
     render_user(c, &u);
     raw(c, "\n");
@@ -567,6 +505,7 @@ static void users_item(call *c, const principal *p, const char *id, const char *
       detail(c, rc == -ENOENT ? 404 : 500, rc == -ENOENT ? "No registered user with this id." : "The store failed.");
       return;
     }
+    AUDIT(c, "registered_user.delete", LOG_STR("id", id));
     c->rs->status = 204;
   } else {
     detail(c, 405, "Method not allowed.");
@@ -606,30 +545,22 @@ static int count_cb(void *ctx, const linkstore_app_credential *a) {
 }
 
 
-/* client_secret, external_id, is_global_default of the body into a (and
- * *secret); *set_secret when client_secret was in the body. */
-static void read_app_fields(call *c, linkstore_app_credential *a, char *secret, size_t cap, int *set_secret) {
+/* client_id, external_id and is_global_default of a checked body into a
+ * (those present); *secret: client_secret (NULL when absent or null; a
+ * pointer into the body), *set_secret when the body has the member. */
+static void read_app_fields(call *c, linkstore_app_credential *a, const char **secret, int *set_secret) {
   yajl_val ext = member(c, "external_id");
-  yajl_val sec = member(c, "client_secret");
-  int b;
-  *set_secret = 0;
-  if (sec != NULL) {
-    *set_secret = 1;
-    if (get_str(c, c->body, "client_secret", 0, 255, 0, secret, cap) < 0)
-      *set_secret = 0;
-  }
+  const char *s = apivalid_string(c->body, "client_id");
+  if (s != NULL)
+    copy_text(a->client_id, sizeof a->client_id, s);
+  *set_secret = member(c, "client_secret") != NULL;
+  *secret = apivalid_string(c->body, "client_secret");
   if (ext != NULL) {
-    if (YAJL_IS_NULL(ext)) {
-      a->has_external_id = 0;
-      a->external_id[0] = '\0';
-    } else if (get_str(c, c->body, "external_id", 1, 128, 0, a->external_id, sizeof a->external_id) == 1) {
-      if (!external_id_ok(a->external_id))
-        field_error(c, "external_id", "Use only letters, digits, hyphens and underscores (max 128).");
-      a->has_external_id = 1;
-    }
+    s = apivalid_string(c->body, "external_id");
+    a->has_external_id = s != NULL;
+    copy_text(a->external_id, sizeof a->external_id, s);
   }
-  if (get_bool(c, "is_global_default", &b) == 1)
-    a->is_global_default = b;
+  a->is_global_default = apivalid_bool(c->body, "is_global_default", a->is_global_default);
 }
 
 /* Answers a create (201) or update (200) of application credential a
@@ -641,6 +572,8 @@ static void answer_app_saved(call *c, int rc, const linkstore_app_credential *a,
   } else if (rc != 0) {
     detail(c, 500, "The store failed.");
   } else {
+    AUDIT(c, status == 201 ? "application_credential.create" : "application_credential.update", LOG_STR("id", a->id),
+          LOG_STR("connector", a->connector_slug));
     c->rs->status = status;
     render_app(c, a);
     raw(c, "\n");
@@ -667,7 +600,7 @@ static void apps_collection(call *c, const principal *p) {
   } else if (strcmp(c->rq->method, "POST") == 0) {
     linkstore_app_credential a;
     catalog_connector cc;
-    char secret[256];
+    const char *secret = NULL;
     int set_secret = 0;
     int explicit_default = 0;
     size_t existing = 0;
@@ -675,24 +608,21 @@ static void apps_collection(call *c, const principal *p) {
     if (require(c, p, LINKAPI_WRITE_ORGANIZATION) != 0)
       return;
     memset(&a, 0, sizeof a);
-    if (get_str(c, c->body, "connector_slug", 1, 255, 1, a.connector_slug, sizeof a.connector_slug) == 1 &&
-        catalog_lookup(&c->lh->catalog, a.connector_slug, &cc) != 0)
+    (void)apivalid_check(c->body, &apivalid_app_credential, 0, &c->errs);
+    if (field_ok(c, "connector_slug") &&
+        catalog_lookup(&c->lh->catalog, apivalid_string(c->body, "connector_slug"), &cc) != 0)
       field_error(c, "connector_slug", "Not a connector of the catalog.");
-    (void)get_str(c, c->body, "client_id", 1, 255, 1, a.client_id, sizeof a.client_id);
-    secret[0] = '\0';
-    read_app_fields(c, &a, secret, sizeof secret, &set_secret);
-    explicit_default = member(c, "is_global_default") != NULL;
-    if (fail_if_invalid(c)) {
-      OPENSSL_cleanse(secret, sizeof secret);
+    if (fail_if_invalid(c))
       return;
-    }
+    copy_text(a.connector_slug, sizeof a.connector_slug, cc.slug);
+    read_app_fields(c, &a, &secret, &set_secret);
+    explicit_default = member(c, "is_global_default") != NULL;
     if (!explicit_default) {
       (void)linkstore_app_list(&c->lh->store, a.connector_slug, count_cb, &existing);
       a.is_global_default = existing == 0; /* the first one of a connector */
     }
-    rc = linkstore_app_create(&c->lh->store, &a, set_secret && secret[0] != '\0' ? secret : NULL,
+    rc = linkstore_app_create(&c->lh->store, &a, set_secret && secret != NULL && secret[0] != '\0' ? secret : NULL,
                               linkhost_now_ms());
-    OPENSSL_cleanse(secret, sizeof secret);
     answer_app_saved(c, rc, &a, 201);
   } else {
     detail(c, 405, "Method not allowed.");
@@ -704,7 +634,7 @@ static void apps_item(call *c, const principal *p, const char *id) {
   int rc;
   if (require(c, p, strcmp(c->rq->method, "GET") == 0 ? LINKAPI_READ_ORGANIZATION : LINKAPI_WRITE_ORGANIZATION) != 0)
     return;
-  if (linkstore_app_get(&c->lh->store, id, &a) != 0) {
+  if (!apivalid_is_uuid(id) || linkstore_app_get(&c->lh->store, id, &a) != 0) {
     detail(c, 404, "No application credential with this id.");
     return;
   }
@@ -713,26 +643,23 @@ static void apps_item(call *c, const principal *p, const char *id) {
     render_app(c, &a);
     raw(c, "\n");
   } else if (strcmp(c->rq->method, "PATCH") == 0) {
-    char secret[256];
+    const char *secret = NULL;
     int set_secret = 0;
-    secret[0] = '\0';
-    if (member(c, "client_id") != NULL)
-      (void)get_str(c, c->body, "client_id", 1, 255, 1, a.client_id, sizeof a.client_id);
     if (member(c, "connector_slug") != NULL)
       field_error(c, "connector_slug", "This field cannot be changed.");
-    read_app_fields(c, &a, secret, sizeof secret, &set_secret);
-    if (fail_if_invalid(c)) {
-      OPENSSL_cleanse(secret, sizeof secret);
+    (void)apivalid_check(c->body, &apivalid_app_credential, 1, &c->errs);
+    if (fail_if_invalid(c))
       return;
-    }
-    rc = linkstore_app_update(&c->lh->store, &a, set_secret, secret[0] != '\0' ? secret : NULL, linkhost_now_ms());
-    OPENSSL_cleanse(secret, sizeof secret);
+    read_app_fields(c, &a, &secret, &set_secret);
+    rc = linkstore_app_update(&c->lh->store, &a, set_secret, secret != NULL && secret[0] != '\0' ? secret : NULL,
+                              linkhost_now_ms());
     answer_app_saved(c, rc, &a, 200);
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     if (linkstore_app_delete(&c->lh->store, id) != 0) {
       detail(c, 404, "No application credential with this id.");
       return;
     }
+    AUDIT(c, "application_credential.delete", LOG_STR("id", a.id), LOG_STR("connector", a.connector_slug));
     c->rs->status = 204;
   } else {
     detail(c, 405, "Method not allowed.");
@@ -774,12 +701,13 @@ static void origins(call *c, const principal *p) {
   if (strcmp(c->rq->method, "POST") == 0) {
     const char *rest;
     int rc;
-    if (get_str(c, c->body, "origin", 1, 2048, 1, given, sizeof given) == 1) {
+    if (apivalid_check(c->body, &apivalid_callback_origin, 0, &c->errs) == 0) {
+      copy_text(given, sizeof given, apivalid_string(c->body, "origin"));
       if (linkhost_origin_of(given, origin, sizeof origin) != 0)
         field_error(c, "origin", "Enter scheme://host[:port], http or https.");
       rest = strstr(given, "://");
       rest = rest != NULL ? rest + 3 + strcspn(rest + 3, "/?") : given;
-      if (!c->invalid && !(rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0')))
+      if (c->errs.count == 0 && !(rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0')))
         field_error(c, "origin", "An origin has no path or query.");
     }
     if (fail_if_invalid(c))
@@ -794,6 +722,7 @@ static void origins(call *c, const principal *p) {
       detail(c, 500, "The store failed.");
       return;
     }
+    AUDIT(c, "callback_origin.create", LOG_STR("origin", origin));
     c->rs->status = 201;
     raw(c, "{");
     member_str(c, "origin", origin, 1);
@@ -807,6 +736,7 @@ static void origins(call *c, const principal *p) {
       detail(c, 404, "This origin is not allowed.");
       return;
     }
+    AUDIT(c, "callback_origin.delete", LOG_STR("origin", origin));
     c->rs->status = 204;
   } else {
     detail(c, 405, "Method not allowed.");
@@ -858,9 +788,10 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
   if (id != NULL) {
     if (strcmp(c->rq->method, "DELETE") != 0) {
       detail(c, 405, "Method not allowed.");
-    } else if (linkstore_oauth_app_delete(&c->lh->store, id) != 0) {
+    } else if (!apivalid_is_uuid(id) || linkstore_oauth_app_delete(&c->lh->store, id) != 0) {
       detail(c, 404, "No OAuth application with this id.");
     } else {
+      AUDIT(c, "oauth_application.delete", LOG_STR("id", id));
       c->rs->status = 204;
     }
     return;
@@ -881,16 +812,16 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
     char hash[65];
     int rc;
     memset(&a, 0, sizeof a);
-    (void)get_str(c, c->body, "name", 1, 100, 1, a.name, sizeof a.name);
-    (void)get_str(c, c->body, "description", 0, 500, 0, a.description, sizeof a.description);
-    if (get_str(c, c->body, "redirectUri", 1, 2048, 0, a.redirect_uri, sizeof a.redirect_uri) == 1) {
+    (void)apivalid_check(c->body, &apivalid_oauth_app, 0, &c->errs);
+    copy_text(a.name, sizeof a.name, apivalid_string(c->body, "name"));
+    copy_text(a.description, sizeof a.description, apivalid_string(c->body, "description"));
+    copy_text(a.redirect_uri, sizeof a.redirect_uri, apivalid_string(c->body, "redirectUri"));
+    if (field_ok(c, "redirectUri")) {
       char origin[600];
       if (linkhost_origin_of(a.redirect_uri, origin, sizeof origin) != 0)
         field_error(c, "redirectUri", "Enter a valid absolute URL.");
     }
-    if (scopes == NULL || !YAJL_IS_ARRAY(scopes) || YAJL_GET_ARRAY(scopes)->len == 0) {
-      field_error(c, "scopes", "Give a non-empty list of scopes.");
-    } else {
+    if (field_ok(c, "scopes")) {
       size_t i;
       for (i = 0; i < YAJL_GET_ARRAY(scopes)->len; i++) {
         const char *sv = YAJL_GET_STRING(YAJL_GET_ARRAY(scopes)->values[i]);
@@ -904,9 +835,9 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
         bits |= one;
       }
     }
-    if (!c->invalid && (bits & ~p->scopes) != 0)
+    if (c->errs.count == 0 && (bits & ~p->scopes) != 0)
       field_error(c, "scopes", "A token cannot grant scopes it does not hold.");
-    if (!c->invalid && (bits & LINKAPI_ADMIN_ALL) && !p->all)
+    if (c->errs.count == 0 && (bits & LINKAPI_ADMIN_ALL) && !p->all)
       field_error(c, "scopes", "Only the owner or an admin:all token may grant admin:all.");
     if (fail_if_invalid(c))
       return;
@@ -924,6 +855,8 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
     } else if (rc != 0) {
       detail(c, 500, "The store failed.");
     } else {
+      AUDIT(c, "oauth_application.create", LOG_STR("id", a.id), LOG_STR("client_id", a.client_id),
+            LOG_STR("scopes", a.scopes));
       c->rs->status = 201;
       render_oauth_app(c, &a, secret); /* the one time the secret is shown */
       raw(c, "\n");
@@ -945,6 +878,17 @@ static void oauth_error(call *c, int status, const char *error, const char *desc
   raw(c, "}\n");
 }
 
+/* A string member of a JSON token request into out (cap bytes): 0, or
+ * -EINVAL when absent, not a string or too long (out is "" then). */
+static int json_param(yajl_val body, const char *name, char *out, size_t cap) {
+  const char *s = apivalid_string(body, name);
+  out[0] = '\0';
+  if (s == NULL || s[0] == '\0' || strlen(s) >= cap)
+    return -EINVAL;
+  memcpy(out, s, strlen(s) + 1);
+  return 0;
+}
+
 /* POST /oauth/token: client_credentials, from a form or JSON body, client
  * authentication in the body (client_id, client_secret). */
 static void oauth_token(call *c) {
@@ -954,6 +898,7 @@ static void oauth_token(call *c) {
   char scope[512];
   char hash[65];
   char token[80];
+  char actor[LINKSTORE_TEXT_MAX + 8];
   linkstore_oauth_app a;
   unsigned granted = 0;
   unsigned asked = 0;
@@ -968,12 +913,10 @@ static void oauth_token(call *c) {
       oauth_error(c, 400, "invalid_request", "The body is not JSON.");
       return;
     }
-    (void)get_str(c, c->body, "grant_type", 1, sizeof grant - 1, 0, grant, sizeof grant);
-    (void)get_str(c, c->body, "client_id", 1, LINKSTORE_TEXT_MAX, 0, client_id, sizeof client_id);
-    (void)get_str(c, c->body, "client_secret", 1, 255, 0, secret, sizeof secret);
-    has_scope = get_str(c, c->body, "scope", 1, 511, 0, scope, sizeof scope) == 1;
-    c->invalid = 0;
-    c->errs.len = 0;
+    json_param(c->body, "grant_type", grant, sizeof grant);
+    json_param(c->body, "client_id", client_id, sizeof client_id);
+    json_param(c->body, "client_secret", secret, sizeof secret);
+    has_scope = json_param(c->body, "scope", scope, sizeof scope) == 0;
   } else {
     const char *b = c->rq->body;
     size_t n = c->rq->body_len;
@@ -998,6 +941,7 @@ static void oauth_token(call *c) {
     c->rs->www_authenticate = "Bearer";
     return;
   }
+  snprintf(actor, sizeof actor, "app:%s", a.client_id);
   (void)parse_scopes(a.scopes, &granted);
   if (has_scope) {
     if (parse_scopes(scope, &asked) != 0 || (asked & ~granted) != 0) {
@@ -1019,6 +963,7 @@ static void oauth_token(call *c) {
     return;
   }
   c->rs->status = 200;
+  LOG_AUDIT(actor, "oauth_token.create", LOG_STR("scope", scope));
   raw(c, "{");
   member_str(c, "access_token", token, 1);
   member_str(c, "token_type", "Bearer", 0);
@@ -1033,26 +978,24 @@ static void oauth_token(call *c) {
 
 static int known_category(const char *s, size_t n) {
   size_t i;
-  for (i = 0; categories[i] != NULL; i++) {
-    if (strlen(categories[i]) == n && memcmp(categories[i], s, n) == 0)
+  for (i = 0; apivalid_categories[i] != NULL; i++) {
+    if (strlen(apivalid_categories[i]) == n && memcmp(apivalid_categories[i], s, n) == 0)
       return 1;
   }
   return 0;
 }
 
 static void unified_link_token(call *c, const principal *p, const char *category, size_t category_len) {
-  char email[101];
-  char org[101];
-  char origin_id[101];
-  char integration[101];
+  const char *email;
+  const char *org;
+  const char *origin_id;
+  const char *integration;
   char url[3000];
-  yajl_val cats = member(c, "categories");
-  yajl_val expiry = member(c, "link_expiry_mins");
   catalog_connector cc;
   linksvc_link_info info;
   linkstore_user u;
-  long long mins = 30;
-  int magic = 0;
+  long long mins;
+  int magic;
   int rc;
   if (!known_category(category, category_len)) {
     detail(c, 404, "Unknown category.");
@@ -1064,58 +1007,44 @@ static void unified_link_token(call *c, const principal *p, const char *category
   }
   if (require(c, p, LINKAPI_WRITE_USER) != 0)
     return;
-  (void)get_str(c, c->body, "end_user_email_address", 1, 100, 1, email, sizeof email);
-  (void)get_str(c, c->body, "end_user_organization_name", 1, 100, 1, org, sizeof org);
-  if (get_str(c, c->body, "end_user_origin_id", 1, 100, 1, origin_id, sizeof origin_id) == 1 &&
-      !visible_ascii(origin_id))
-    field_error(c, "end_user_origin_id", "Use visible ASCII characters only (no spaces).");
-  if (cats == NULL || !YAJL_IS_ARRAY(cats) || YAJL_GET_ARRAY(cats)->len == 0) {
-    field_error(c, "categories", "Give a non-empty list of categories.");
-  } else {
-    size_t i;
-    for (i = 0; i < YAJL_GET_ARRAY(cats)->len; i++) {
-      const char *sv = YAJL_GET_STRING(YAJL_GET_ARRAY(cats)->values[i]);
-      if (sv == NULL || !known_category(sv, strlen(sv))) {
-        field_error(c, "categories", "Unknown category: use hris, ats, accounting, ticketing, crm, mktg, "
-                                     "filestorage or knowledgebase.");
-        break;
-      }
-    }
-  }
-  /* authrelay links one connector per token: integration is required. */
-  if (get_str(c, c->body, "integration", 1, 100, 1, integration, sizeof integration) == 1 &&
-      catalog_lookup(&c->lh->catalog, integration, &cc) != 0)
+  (void)apivalid_check(c->body, &apivalid_unified_link_token, 0, &c->errs);
+  email = apivalid_string(c->body, "end_user_email_address");
+  org = apivalid_string(c->body, "end_user_organization_name");
+  origin_id = apivalid_string(c->body, "end_user_origin_id");
+  integration = apivalid_string(c->body, "integration");
+  magic = apivalid_bool(c->body, "should_create_magic_link_url", 0);
+  mins = apivalid_integer(c->body, "link_expiry_mins", 30);
+  if (integration != NULL && field_ok(c, "integration") && catalog_lookup(&c->lh->catalog, integration, &cc) != 0)
     field_error(c, "integration", "Not a connector of the catalog.");
-  (void)get_bool(c, "should_create_magic_link_url", &magic);
-  if (expiry != NULL && !YAJL_IS_NULL(expiry)) {
-    if (!YAJL_IS_INTEGER(expiry))
-      field_error(c, "link_expiry_mins", "A valid integer is required.");
-    else
-      mins = YAJL_GET_INTEGER(expiry);
-  }
-  if (mins < 30 || mins > (magic ? 10080 : 720))
-    field_error(c, "link_expiry_mins", magic ? "Ensure this value is between 30 and 10080."
-                                             : "Ensure this value is between 30 and 720 (10080 with "
-                                               "should_create_magic_link_url).");
+  if (!magic && mins > 720)
+    field_error(c, "link_expiry_mins", "Ensure this value is less than or equal to 720 (10080 with "
+                                       "should_create_magic_link_url).");
   if (fail_if_invalid(c))
     return;
+  if (integration == NULL) {
+    detail(c, 501, "Picker links (no integration) are not supported yet: name the integration.");
+    return;
+  }
   memset(&u, 0, sizeof u);
-  snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", origin_id);
-  snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", email);
+  copy_text(u.origin_user_id, sizeof u.origin_user_id, origin_id);
+  copy_text(u.origin_user_name, sizeof u.origin_user_name, email);
   u.has_group = 1;
-  snprintf(u.company_id, sizeof u.company_id, "%s", org);
-  snprintf(u.company_name, sizeof u.company_name, "%s", org);
+  copy_text(u.company_id, sizeof u.company_id, org);
+  copy_text(u.company_name, sizeof u.company_name, org);
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
   rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
   if (rc != 0 && rc != -EEXIST) {
     detail(c, 500, "The store failed.");
     return;
   }
-  rc = pausehub_mint(c->lh->hub, origin_id, cc.slug, (unsigned)mins * 60, "", "", linkhost_now_ms(), &info);
+  if (rc == 0)
+    AUDIT(c, "registered_user.create", LOG_STR("id", u.id), LOG_STR("origin_user_id", u.origin_user_id));
+  rc = pausehub_mint(c->lh->hub, u.origin_user_id, cc.slug, (unsigned)mins * 60, "", "", linkhost_now_ms(), &info);
   if (rc != 0) {
     detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
+  AUDIT(c, "link_token.create", LOG_STR("origin_user_id", u.origin_user_id), LOG_STR("connector", cc.slug));
   linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
   snprintf(url + strlen(url), sizeof url - strlen(url), "%s", info.path);
   c->rs->status = 200;
@@ -1132,6 +1061,7 @@ static void unified_link_token(call *c, const principal *p, const char *category
 #define APPS "/api/v1/application-credentials/"
 #define ORIGINS "/api/v1/callback-origins/"
 #define OAUTH_APPS "/api/v1/oauth/applications"
+#define GUIDE_USERS "/api/registered-users/" /* the Link guide's form of the link-token call */
 
 static int prefixed(const char *path, const char *prefix) {
   return strncmp(path, prefix, strlen(prefix)) == 0;
@@ -1166,12 +1096,12 @@ void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response 
   c.out = out;
   rs->status = 500;
   rs->www_authenticate = NULL;
-  dynbuf_init(&c.errs, 64 * 1024);
+  apivalid_errors_init(&c.errs);
   if (lh->store.db == NULL) {
     detail(&c, 503, "authrelay is shutting down.");
     goto done;
   }
-  if (memchr(rq->body, '\0', rq->body_len) != NULL || strstr(rq->body, "\\u0000") != NULL) {
+  if (memchr(rq->body, '\0', rq->body_len) != NULL) {
     /* C strings end at a NUL: a value holding one would be cut short */
     detail(&c, 400, "JSON strings may not contain U+0000.");
     goto done;
@@ -1183,12 +1113,16 @@ void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response 
     int is_form = strcmp(path, "/oauth/token") == 0 && rq->content_type != NULL &&
                   strncmp(rq->content_type, "application/x-www-form-urlencoded", 33) == 0;
     if (!is_form) {
-      c.body = yajl_tree_parse(rq->body, perr, sizeof perr);
-      if (c.body == NULL || !YAJL_IS_OBJECT(c.body)) {
+      int rc = apivalid_parse(rq->body, rq->body_len, &c.body, perr, sizeof perr);
+      if (rc == -ENOMEM) {
+        detail(&c, 503, "Out of memory.");
+        goto done;
+      }
+      if (rc != 0) {
         if (strcmp(path, "/oauth/token") == 0)
           oauth_error(&c, 400, "invalid_request", "The body is not a JSON object.");
         else
-          detail(&c, 400, "JSON parse error: the body must be a JSON object.");
+          detail(&c, 400, perr);
         goto done;
       }
     }
@@ -1199,13 +1133,19 @@ void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response 
   }
   if (authenticate(&c, &p) != 0)
     goto done;
+  c.who = &p;
   if (strcmp(path, USERS) == 0 || strcmp(path, "/api/v1/registered-users") == 0) {
     users_collection(&c, &p);
   } else if (prefixed(path, USERS)) {
     if (split_id(path + strlen(USERS), id, sizeof id, &rest) != 0)
       detail(&c, 404, "Not found.");
     else
-      users_item(&c, &p, id, rest);
+      users_item(&c, &p, id, rest, 0);
+  } else if (prefixed(path, GUIDE_USERS)) {
+    if (split_id(path + strlen(GUIDE_USERS), id, sizeof id, &rest) != 0)
+      detail(&c, 404, "Not found.");
+    else
+      users_item(&c, &p, id, rest, 1);
   } else if (strcmp(path, APPS) == 0 || strcmp(path, "/api/v1/application-credentials") == 0) {
     apps_collection(&c, &p);
   } else if (prefixed(path, APPS)) {
@@ -1234,7 +1174,7 @@ void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response 
 done:
   if (c.body != NULL)
     yajl_tree_free(c.body);
-  dynbuf_free(&c.errs);
+  apivalid_errors_free(&c.errs);
 }
 
 int linkapi_authorize(linkhost_t *lh, const linkapi_request *rq, unsigned need, dynbuf *out) {

@@ -4,15 +4,20 @@
  * control.c parses the HTTP request and calls linkapi_handle() for /api/...
  * and /oauth/token, and linkapi_authorize() for its own /v1 endpoints. This
  * module authenticates the bearer (the owner key, or an access token from
- * POST /oauth/token, checked against its scopes), validates the JSON body
- * and answers from the store (linkhost.h). Validation errors are 400 with a
- * body naming each wrong field, as Django REST framework does:
- * {"origin_user_id": ["This field is required."]}; other errors are
- * {"detail": "..."}.
+ * POST /oauth/token, checked against its scopes), parses and validates the
+ * JSON body with apivalid.h (the reference tables: lengths in characters,
+ * types, enums, nullability, uuid) and answers from the store (linkhost.h).
+ * Validation errors are 400 with a body naming each wrong field, as Django
+ * REST framework does: {"origin_user_id": ["This field is required."]};
+ * other errors are {"detail": "..."}. Every successful change writes one
+ * audit line (log_audit: actor "owner" or "app:<client_id>", action, ids;
+ * never a secret).
  *
  *   POST/GET          /api/v1/registered-users/
  *   GET/PATCH/DELETE  /api/v1/registered-users/{id}/
  *   POST              /api/v1/registered-users/{id}/link-token/
+ *   POST              /api/registered-users/{id}/link-token  (the Link guide's
+ *                     form: "Connector"; without it a picker link: 501 for now)
  *   POST/GET          /api/v1/application-credentials/
  *   GET/PATCH/DELETE  /api/v1/application-credentials/{id}/
  *   POST/GET/DELETE   /api/v1/callback-origins/   (DELETE ?origin=...)

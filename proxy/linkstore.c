@@ -878,6 +878,16 @@ int linkstore_oauth_token_get(linkstore_t *st, const char *token_hash, uint64_t 
                  read_text, &t, "oauth token");
 }
 
+int linkstore_oauth_token_client(linkstore_t *st, const char *token_hash, char *client_id, size_t cap) {
+  text_out t = {client_id, cap};
+  return one_row(st,
+                 prepare(st,
+                         "SELECT a.client_id FROM oauth_tokens t JOIN oauth_apps a ON a.id = t.app_id "
+                         "WHERE t.token_hash = ?",
+                         "s", token_hash),
+                 read_text, &t, "oauth token client");
+}
+
 /* ---- events and the webhook outbox ---- */
 
 int linkstore_event_add(linkstore_t *st, const char *id, const char *type, const char *user,

@@ -31,6 +31,9 @@
 #define LINKSTORE_FILE "authrelay.db"
 #define LINKSTORE_ID_LEN 36          /* a UUID */
 #define LINKSTORE_TEXT_MAX 255       /* most names and ids */
+/* Bytes for a text of n characters (up to 4 bytes of UTF-8 each) and its NUL:
+ * lengths are counted in characters (apivalid.h). */
+#define LINKSTORE_CHARS_BYTES(n) ((n) * 4 + 1)
 
 typedef struct sqlite3 sqlite3;
 
@@ -43,10 +46,10 @@ typedef struct linkstore_t {
 typedef struct linkstore_user {
   char id[LINKSTORE_ID_LEN + 1];
   char origin_user_id[LINKSTORE_TEXT_MAX + 2]; /* up to 256 bytes: an identity header value */
-  char origin_user_name[LINKSTORE_TEXT_MAX + 2];
+  char origin_user_name[LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
   int has_group;                       /* shared_credential_group is set */
-  char company_id[LINKSTORE_TEXT_MAX + 1];
-  char company_name[LINKSTORE_TEXT_MAX + 1];
+  char company_id[LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
+  char company_name[LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
   char user_type[8];                   /* "HUMAN" or "SYSTEM" */
   int is_test;
   uint64_t created_ms;
@@ -55,7 +58,7 @@ typedef struct linkstore_user {
 typedef struct linkstore_app_credential {
   char id[LINKSTORE_ID_LEN + 1];
   char connector_slug[LINKSTORE_TEXT_MAX + 1];
-  char client_id[LINKSTORE_TEXT_MAX + 1];
+  char client_id[LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
   int has_secret;                      /* a client_secret is stored (never shown) */
   int has_external_id;
   char external_id[LINKSTORE_TEXT_MAX + 1];
@@ -66,8 +69,8 @@ typedef struct linkstore_app_credential {
 
 typedef struct linkstore_oauth_app {
   char id[LINKSTORE_ID_LEN + 1];
-  char name[101];
-  char description[501];
+  char name[LINKSTORE_CHARS_BYTES(100)];
+  char description[LINKSTORE_CHARS_BYTES(500)];
   char redirect_uri[2049];
   char scopes[512];                    /* space-separated */
   char client_id[LINKSTORE_TEXT_MAX + 1];
@@ -194,6 +197,9 @@ int linkstore_oauth_token_put(linkstore_t *st, const char *token_hash, const cha
 /* The scopes (into scopes, cap bytes) of an unexpired token. */
 int linkstore_oauth_token_get(linkstore_t *st, const char *token_hash, uint64_t now_ms, char *scopes,
                               size_t cap);
+/* The client_id (into client_id, cap bytes) of the app a token was issued
+ * to: who the audit log names. */
+int linkstore_oauth_token_client(linkstore_t *st, const char *token_hash, char *client_id, size_t cap);
 
 /* ---- events and the webhook outbox ---- */
 

@@ -232,14 +232,14 @@ static void write_all(int fd, const char *buf, size_t len) {
   }
 }
 
-void log_emit(log_level level, const char *msg, const log_field *fields, size_t n) {
+/* Writes one line: msg, then the n fields of head and the m of tail. */
+static void emit_line(log_level level, const char *msg, const log_field *head, size_t n, const log_field *tail,
+                      size_t m) {
   dynbuf line;
   char ts[96]; /* 24 bytes used; room for any int the format could get */
   size_t i;
   int truncated = 0;
   int saved_errno = errno;
-  if (!log_enabled(level))
-    return;
   format_time(ts, sizeof ts);
   dynbuf_init(&line, LOG_LINE_MAX + 1);
   put_cstr(&line, "{\"ts\":\"");
@@ -248,8 +248,8 @@ void log_emit(log_level level, const char *msg, const log_field *fields, size_t 
   put_cstr(&line, log_level_name(level));
   put_cstr(&line, "\",\"msg\":");
   put_string(&line, msg != NULL ? msg : "", msg != NULL ? strlen(msg) : 0);
-  for (i = 0; i < n; i++) {
-    if (put_field(&line, &fields[i]) != 0)
+  for (i = 0; i < n + m; i++) {
+    if (put_field(&line, i < n ? &head[i] : &tail[i - n]) != 0)
       truncated = 1;
   }
   /* LOG_TAIL bytes were kept free for this */
@@ -263,4 +263,14 @@ void log_emit(log_level level, const char *msg, const log_field *fields, size_t 
   }
   dynbuf_free(&line);
   errno = saved_errno;
+}
+
+void log_emit(log_level level, const char *msg, const log_field *fields, size_t n) {
+  if (log_enabled(level))
+    emit_line(level, msg, fields, n, NULL, 0);
+}
+
+void log_audit(const char *actor, const char *action, const log_field *fields, size_t n) {
+  const log_field who[2] = {LOG_STR("actor", actor), LOG_STR("action", action)};
+  emit_line(LOG_LEVEL_INFO, "audit", who, 2, fields, n);
 }

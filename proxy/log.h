@@ -85,6 +85,12 @@ int log_enabled(log_level level);
  * NULL when n is 0. Never fails: a line that cannot be written is lost. */
 void log_emit(log_level level, const char *msg, const log_field *fields, size_t n);
 
+/* Writes an audit line, whatever the level: {"ts":...,"level":"info",
+ * "msg":"audit","actor":actor,"action":action, fields...}: who changed what
+ * through the control API, and when (DESIGN.md "Operations"). Fields naming
+ * a secret are redacted as in every line; callers pass none anyway. */
+void log_audit(const char *actor, const char *action, const log_field *fields, size_t n);
+
 /* The level's name ("info"), or "unknown" for a value out of range. */
 const char *log_level_name(log_level level);
 
@@ -106,6 +112,12 @@ int log_key_is_secret(const char *key);
       log_emit(level, msg, (const log_field[]){__VA_ARGS__},                    \
                sizeof((const log_field[]){__VA_ARGS__}) / sizeof(log_field) - 1); \
   } while (0)
+
+/* LOG_AUDIT(actor, action, LOG_STR("id", id), ...) */
+#define LOG_AUDIT(actor, ...) LOG_AUDIT2_(actor, __VA_ARGS__, LOG_END_)
+#define LOG_AUDIT2_(actor, action, ...)                                                     \
+  log_audit(actor, action, (const log_field[]){__VA_ARGS__},                                 \
+            sizeof((const log_field[]){__VA_ARGS__}) / sizeof(log_field) - 1)
 
 #define LOG_DEBUG(...) LOG_AT_(LOG_LEVEL_DEBUG, __VA_ARGS__)
 #define LOG_INFO(...) LOG_AT_(LOG_LEVEL_INFO, __VA_ARGS__)

@@ -198,7 +198,7 @@ static void open_and_migrate(void) {
 /* ---- registered users ---- */
 
 typedef struct collected {
-  char origin[8][LINKSTORE_TEXT_MAX + 2];
+  char origin[8][LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
   int n;
   int stop_after; /* 0: never */
 } collected;
