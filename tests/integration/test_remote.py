@@ -116,6 +116,25 @@ class RemoteTest(unittest.TestCase):
         self.assertEqual(request("GET", headers["Location"])[0], 200)
         self.assertIn(b"event: auth_complete", s2.finish(timeout=20))
 
+    def test_failing_status_polls_expire_the_link(self):
+        # Minting works, then every status poll fails: after three failed
+        # polls in a row the link expires (link_expired), well before
+        # pause_timeout_s (1800 s): never a stuck pause.
+        start = len(json.loads(request("GET", self.remote_url + "/_control/log")[2]))
+        self.mode(api="pollerror")
+        try:
+            s, url = self.pause("remote_u5", "asana")
+            data = s.finish(timeout=30)  # poll_interval_s 1: about 3 s
+            self.assertIn(b"event: link_expired", data)
+            self.assertNotIn(b"auth_complete", data)
+            log = json.loads(request("GET", self.remote_url + "/_control/log")[2])[start:]
+            self.assertTrue(any(e["path"].endswith("/link-token/") for e in log))  # minted
+            polls = [e for e in log if e["method"] == "GET"]
+            self.assertEqual(len(polls), 3, polls)
+            self.assertEqual(request("GET", url)[0], 410)
+        finally:
+            self.mode(api="ok")
+
     def test_remote_down_expires_the_link_and_other_streams_flow(self):
         # Baseline: a 100 events/s stream through the relay.
         q = "/stream?format=sse&count=150&rate=100"
