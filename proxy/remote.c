@@ -10,6 +10,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "jsonw.h"
+#include "linkbase.h"
 #include "linkpage.h"
 #include "log.h"
 #include "oauth2.h"
@@ -31,7 +32,7 @@ struct remote_binding {
   char token[LINKSVC_TOKEN_LEN + 1];       /* authrelay's link */
   char user[LINKSVC_USER_MAX + 1];         /* origin_user_id */
   char connector[LINKSVC_CONNECTOR_MAX + 1];
-  char base_url[600];                      /* authrelay as the browser reaches it */
+  char base_url[LINKBASE_MAX];             /* authrelay as the browser reaches it (linkbase.h) */
   char state[OAUTH2_PKCE_LEN + 1];         /* bound to this link; single use */
   char remote_user_id[128];                /* the remote's registered user id */
   char magic_link_url[2049];               /* the remote's page */
