@@ -4,6 +4,7 @@
  * once; control commands and cancels; the listing; what pausehub_lookup
  * shows of a link (stream links and the link-token API's pinned ones). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pausehub.h"
@@ -270,6 +271,21 @@ static void commands_name_the_pause(void) {
   CHECK(r.calls == 2);
   CHECK(pausehub_command(&hub, "st_p", 4, 3, PAUSEHUB_CANCELLED, NULL) == -ESTALE);
   CHECK(hub.npaused == 0);
+  /* ended pauses are remembered up to PAUSEHUB_ENDED_MAX: then unknown */
+  {
+    char id[32];
+    int i;
+    for (i = 0; i < PAUSEHUB_ENDED_MAX - 1; i++) {
+      snprintf(id, sizeof id, "st_r%d", i);
+      CHECK(wait_on(&r, id, 1, "u1", "slack", 0, 5000) == 0);
+      pausehub_cancel(&r.pw);
+    }
+    CHECK(pausehub_command(&hub, "st_p", 4, 3, PAUSEHUB_CANCELLED, NULL) == -ESTALE);
+    CHECK(wait_on(&r, "st_last", 1, "u1", "slack", 0, 5000) == 0);
+    pausehub_cancel(&r.pw);
+    CHECK(pausehub_command(&hub, "st_p", 4, 3, PAUSEHUB_CANCELLED, NULL) == -ENOENT);
+    CHECK(pausehub_command(&hub, "st_last", 7, 1, PAUSEHUB_CANCELLED, NULL) == -ESTALE);
+  }
   pausehub_mailbox_close(&box, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);
