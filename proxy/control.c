@@ -262,6 +262,81 @@ static void handle_api(control_conn *cc) {
   dynbuf_free(&out);
 }
 
+#define PAUSE_NO_MAX 1000000 /* a ?pause= value above this is malformed */
+
+/* The pause a command names: ?pause=N (N a decimal from 1, no sign, no
+ * leading zero), given at most once, into *pause_no; 0 when absent. Other
+ * parameters are ignored. Returns 0 or -EINVAL. */
+static int command_pause(const char *query, size_t len, unsigned *pause_no) {
+  size_t i = 0;
+  int seen = 0;
+  *pause_no = 0;
+  while (i < len) {
+    size_t end = i;
+    while (end < len && query[end] != '&')
+      end++;
+    if (end - i >= 5 && memcmp(query + i, "pause", 5) == 0 && (end - i == 5 || query[i + 5] == '=')) {
+      const char *v = query + i + 6;
+      size_t vlen = end - i > 6 ? end - i - 6 : 0;
+      unsigned long n = 0;
+      size_t k;
+      if (seen || vlen == 0 || vlen > 7 || v[0] == '0')
+        return -EINVAL;
+      for (k = 0; k < vlen; k++) {
+        if (v[k] < '0' || v[k] > '9')
+          return -EINVAL;
+        n = n * 10 + (unsigned long)(v[k] - '0');
+      }
+      if (n > PAUSE_NO_MAX)
+        return -EINVAL;
+      *pause_no = (unsigned)n;
+      seen = 1;
+    }
+    i = end + 1;
+  }
+  return 0;
+}
+
+/* POST /v1/streams/{id}/resume|cancel[?pause=N]: 202 when the command was
+ * taken for that pause (it reaches the stream unless the pause ends
+ * otherwise first), 409 when the pause ended or is ending, 404 unknown. */
+static void stream_command(control_conn *cc, const char *id, size_t id_len, pausehub_outcome cmd) {
+  const http_head *h = &cc->req;
+  const char *target = http_head_str(h, h->target);
+  const char *q = memchr(target, '?', h->target.len);
+  unsigned pause_no = 0;
+  unsigned current = 0;
+  char body[256];
+  int rc;
+  if (q != NULL && command_pause(q + 1, h->target.len - (size_t)(q + 1 - target), &pause_no) != 0) {
+    respond_json(cc, 400, "{\"pause\":[\"Give the pause's number, a positive integer, once.\"]}\n");
+    return;
+  }
+  rc = pausehub_command(cc->control->hub, id, id_len, pause_no, cmd, &current);
+  switch (rc) {
+  case 0:
+    snprintf(body, sizeof body, "{\"status\":\"accepted\",\"command\":\"%s\",\"pause\":%u}\n",
+             cmd == PAUSEHUB_RESUMED ? "resume" : "cancel", current);
+    respond_json(cc, 202, body);
+    break;
+  case -EALREADY:
+    snprintf(body, sizeof body, "{\"error\":\"pause %u is ending already\",\"pause\":%u}\n", current, current);
+    respond_json(cc, 409, body);
+    break;
+  case -ESTALE:
+    snprintf(body, sizeof body, "{\"error\":\"pause %u has ended\",\"pause\":%u}\n", pause_no, current);
+    respond_json(cc, 409, body);
+    break;
+  case -ESRCH:
+    snprintf(body, sizeof body, "{\"error\":\"pause %u has not begun\",\"pause\":%u}\n", pause_no, current);
+    respond_json(cc, 409, body);
+    break;
+  default:
+    respond_json(cc, 404, "{\"error\":\"no paused stream with this id\"}\n");
+    break;
+  }
+}
+
 /* /v1/streams, /v1/streams/{id}, POST /v1/streams/{id}/resume|cancel. */
 static void handle_streams(control_conn *cc) {
   control_t *c = cc->control;
@@ -271,7 +346,6 @@ static void handle_streams(control_conn *cc) {
   const char *slash;
   size_t id_len;
   dynbuf out;
-  int rc;
   if (memchr(t, '?', len) != NULL)
     len = (size_t)((const char *)memchr(t, '?', len) - t);
   if (!authorized(cc, cc->parser.method == HTTP_GET || cc->parser.method == HTTP_HEAD
@@ -315,18 +389,10 @@ static void handle_streams(control_conn *cc) {
       dynbuf_free(&out);
       return;
     }
-    if (cc->parser.method != HTTP_POST) {
+    if (cc->parser.method != HTTP_POST)
       respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
-    } else {
-      rc = pausehub_command(c->hub, t, id_len, cmd);
-      if (rc == 0)
-        respond_json(cc, 202, cmd == PAUSEHUB_RESUMED ? "{\"status\":\"resuming\"}\n"
-                                                      : "{\"status\":\"cancelling\"}\n");
-      else if (rc == -EALREADY)
-        respond_json(cc, 409, "{\"error\":\"the pause is ending already\"}\n");
-      else
-        respond_json(cc, 404, "{\"error\":\"no paused stream with this id\"}\n");
-    }
+    else
+      stream_command(cc, t, id_len, cmd);
   }
   dynbuf_free(&out);
 }

@@ -35,6 +35,7 @@
 #include "exchange_int.h"
 #include "inject.h"
 #include "jsonw.h"
+#include "linkbase.h"
 #include "linkpage.h"
 #include "log.h"
 
@@ -1287,14 +1288,9 @@ static void ex_local_respond(exchange *ex, int status, const dynbuf *html, const
 }
 
 void ex_base_url(const exchange *ex, char *out, size_t cap) {
-  const config_t *c = ex_cfg(ex);
   const http_header *host = http_head_find(&ex->req, "host");
-  if (c->public_url[0] != '\0')
-    snprintf(out, cap, "%s", c->public_url);
-  else if (host != NULL && host->value.len < 256)
-    snprintf(out, cap, "http://%.*s", (int)host->value.len, http_head_str(&ex->req, host->value));
-  else
-    snprintf(out, cap, "http://localhost");
+  (void)linkbase_of(ex_cfg(ex), host != NULL ? http_head_str(&ex->req, host->value) : NULL,
+                    host != NULL ? host->value.len : 0, out, cap);
 }
 
 /* /_authrelay/...: the Link page, served by the control loop (it owns the

@@ -117,8 +117,8 @@ typedef struct exchange {
   char stream_id[32];
 } exchange;
 
-/* The scheme and authority the client used ("http://" + Host), or
- * public_url: the base of magic_link_url and of the Link page's own URLs. */
+/* The base of this request's links (linkbase_of(): public_url, else
+ * "http://" + its Host): of magic_link_url and of the Link page's own URLs. */
 void ex_base_url(const exchange *ex, char *out, size_t cap);
 
 /* What a pause needs beyond the exchange's counters, kept apart so that a

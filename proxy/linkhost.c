@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "jsonw.h"
+#include "linkbase.h"
 #include "linkpage.h"
 #include "log.h"
 #include "oauth2.h"
@@ -40,12 +41,7 @@ struct linkhost_flow {
 };
 
 void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap) {
-  const config_t *c = lh->cfg;
-  int v6 = strchr(c->listen_host, ':') != NULL;
-  if (c->public_url[0] != '\0')
-    snprintf(out, cap, "%s", c->public_url);
-  else
-    snprintf(out, cap, "http://%s%s%s:%d", v6 ? "[" : "", c->listen_host, v6 ? "]" : "", c->listen_port);
+  (void)linkbase_of(lh->cfg, NULL, 0, out, cap); /* no request: public_url or the listen address */
 }
 
 uint64_t linkhost_now_ms(void) {
@@ -161,8 +157,12 @@ static void on_journal(void *ctx, pausehub_record *records) {
     else
       lh->store_errors++;
     if (lh->notify_open || lh->remote_open) {
-      char base[600];
-      linkhost_base_url(lh, base, sizeof base);
+      /* the paused request's base, as in the stream's magic_link_url */
+      char base[LINKBASE_MAX];
+      if (r->base_url != NULL && r->base_url[0] != '\0')
+        snprintf(base, sizeof base, "%s", r->base_url);
+      else
+        linkhost_base_url(lh, base, sizeof base);
       if (lh->notify_open)
         notify_link(&lh->notify, r, base);
       if (lh->remote_open)

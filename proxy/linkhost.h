@@ -78,8 +78,9 @@ void linkhost_close(linkhost_t *lh);
  * dynbuf error. */
 int linkhost_render_metrics(linkhost_t *lh, dynbuf *out);
 
-/* The base of magic_link_url for links minted off a request (the API,
- * events): public_url, else http://listen address. */
+/* The base of magic_link_url for links minted without a proxy request
+ * (the link-token API): linkbase_of() with no Host (public_url, else the
+ * listen address, never a wildcard one). */
 void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap);
 
 /* Current wall-clock milliseconds (as pausehub_now_ms). */

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "control.h"
 #include "curlloop.h"
+#include "linkbase.h"
 #include "linkhost.h"
 #include "log.h"
 #include "netio.h"
@@ -124,6 +125,8 @@ int main(int argc, char **argv, char **envp) {
     return 0;
   }
   if (d.cfg.check_only) {
+    if (linkbase_warning(&d.cfg) != NULL)
+      fprintf(stderr, "authrelay: warning: %s\n", linkbase_warning(&d.cfg));
     printf("authrelay: configuration ok\n");
     config_free(&d.cfg);
     return 0;
@@ -151,10 +154,8 @@ int main(int argc, char **argv, char **envp) {
     return 1;
   }
   d.hub.catalog = d.links.catalog.open ? NULL : &d.links.catalog;
-  if (d.cfg.public_url[0] == '\0' &&
-      (strcmp(d.cfg.listen_host, "0.0.0.0") == 0 || strcmp(d.cfg.listen_host, "::") == 0))
-    LOG_WARN("public_url is not set and the proxy listens on every address: links minted by the API "
-             "(and in events) will point at the listen address; set public_url");
+  if (linkbase_warning(&d.cfg) != NULL)
+    LOG_WARN(linkbase_warning(&d.cfg));
   d.workers = calloc((size_t)d.cfg.workers, sizeof *d.workers);
   if (d.workers == NULL)
     return 1;

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "jsonw.h"
+#include "linkbase.h"
 #include "log.h"
 #include "netio.h"
 #include "secretbox.h"
@@ -333,14 +334,14 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   rc |= jsonw_cstring(&body, r->token);
   if (r->state == LINKSVC_STATE_PENDING) {
     char expires[32];
+    char url[LINKBASE_MAX + LINKSVC_PATH_LEN];
     time_t e = (time_t)(r->expires_ms / 1000);
     gmtime_r(&e, &tm);
     strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    rc |= jsonw_raw(&body, ",\"magic_link_url\":\"");
-    rc |= dynbuf_add(&body, base_url, strlen(base_url)); /* a URL of ours: no escaping needed */
-    rc |= jsonw_raw(&body, LINKSVC_PATH_PREFIX);
-    rc |= jsonw_raw(&body, r->token);
-    rc |= jsonw_raw(&body, "\",\"expires_at\":");
+    snprintf(url, sizeof url, "%s%s%s", base_url, LINKSVC_PATH_PREFIX, r->token);
+    rc |= jsonw_raw(&body, ",\"magic_link_url\":");
+    rc |= jsonw_cstring(&body, url); /* the base may come from a request's Host */
+    rc |= jsonw_raw(&body, ",\"expires_at\":");
     rc |= jsonw_cstring(&body, expires);
   }
   rc |= jsonw_raw(&body, "}");

@@ -147,7 +147,7 @@ static void on_heartbeat(uv_timer_t *t) {
   ex_write_event(ex, &ev, inject_heartbeat(&ev, ex_inject_form(ex)));
 }
 
-static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome);
+static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome outcome);
 static void pause_tool_fail(exchange *ex, int status, const char *message);
 
 /* Drops the detected event, [pause_start, pause_end), from the front of
@@ -169,6 +169,7 @@ void pause_begin(exchange *ex) {
   const config_route *route = &c->routes[ex->route_index];
   char url[1024];
   inject_link link;
+  pausehub_pause pp;
   dynbuf ev;
   int rc;
   ex->pause_pending = 0;
@@ -178,8 +179,14 @@ void pause_begin(exchange *ex) {
     pause_overflow(ex); /* the read that brought the event brought too much after it */
     return;
   }
-  rc = pausehub_wait(&ex->w->mailbox, &ex->pause->waiter, ex->stream_id, ex->user, ex->pause->connector,
-                     ex->held.len, pausehub_now_ms(), pause_done);
+  ex_base_url(ex, url, sizeof url - LINKSVC_PATH_LEN);
+  pp.stream_id = ex->stream_id;
+  pp.pause_no = ex->pauses + 1;
+  pp.user = ex->user;
+  pp.connector = ex->pause->connector;
+  pp.base_url = url; /* out of band, the link has the same base as in the stream */
+  pp.held_bytes = ex->held.len;
+  rc = pausehub_wait(&ex->w->mailbox, &ex->pause->waiter, &pp, pausehub_now_ms(), pause_done);
   if (rc != 0) {
     /* Not paused after all: the event passes, as for any unhandled one. */
     LOG_WARN("cannot pause: link service refused", LOG_STR("stream_id", ex->stream_id),
@@ -214,7 +221,6 @@ void pause_begin(exchange *ex) {
     if (ex->state == EX_CLOSING)
       return;
   }
-  ex_base_url(ex, url, sizeof url - LINKSVC_PATH_LEN);
   snprintf(url + strlen(url), sizeof url - strlen(url), "%s", ex->pause->waiter.w.link.path);
   link.stream_id = ex->stream_id;
   link.connector = ex->pause->connector;
@@ -308,8 +314,10 @@ void pause_overflow(exchange *ex) {
     pause_end_stream(ex);
 }
 
-/* How a pause ended, on this loop (pausehub delivers it). */
-static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
+/* How pause pause_no ended, on this loop (pausehub delivers it). An
+ * outcome for a pause the stream is no longer in (it ended otherwise
+ * first) is dropped: a control command never reaches a later pause. */
+static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome outcome) {
   static const metrics_resume counted[] = {METRICS_RESUME_COMPLETED, METRICS_RESUME_EXPIRED,
                                            METRICS_RESUME_OPERATOR, METRICS_RESUME_CANCELLED};
   static const char *const names[] = {"auth_complete", "link_expired", "operator_resume",
@@ -318,7 +326,7 @@ static void pause_done(pausehub_waiter *pw, pausehub_outcome outcome) {
   const config_t *c;
   dynbuf ev;
   int rc;
-  if (ex->state == EX_CLOSING || !ex->paused)
+  if (ex->state == EX_CLOSING || !ex->paused || pause_no != ex->pauses)
     return;
   c = ex_cfg(ex);
   pause_leave(ex, counted[outcome]);

@@ -18,6 +18,8 @@ static void on_journal(void *ctx, const linksvc_link *l) {
   size_t ulen = l->user_len;
   size_t clen = strlen(l->callback_url);
   size_t slen = strlen(l->state_param);
+  const char *base = l->state == LINKSVC_STATE_PENDING && hub->mint_base != NULL ? hub->mint_base : "";
+  size_t blen = strlen(base);
   pausehub_record *r;
   char *p;
   if (!hub->attached)
@@ -26,7 +28,7 @@ static void on_journal(void *ctx, const linksvc_link *l) {
     hub->journal_dropped++;
     return;
   }
-  r = malloc(sizeof *r + ulen + 1 + clen + 1 + slen + 1);
+  r = malloc(sizeof *r + ulen + 1 + clen + 1 + slen + 1 + blen + 1);
   if (r == NULL) {
     hub->journal_dropped++;
     return;
@@ -41,6 +43,9 @@ static void on_journal(void *ctx, const linksvc_link *l) {
   p += clen + 1;
   memcpy(p, l->state_param, slen + 1);
   r->state_param = p;
+  p += slen + 1;
+  memcpy(p, base, blen + 1);
+  r->base_url = p;
   memcpy(r->token, l->token, sizeof r->token);
   memcpy(r->connector, l->connector, sizeof r->connector);
   r->state = l->state;
@@ -244,6 +249,9 @@ static void unregister(pausehub_t *hub, pausehub_waiter *pw) {
     pw->reg_next->reg_prev = pw->reg_prev;
   pw->registered = 0;
   hub->npaused--;
+  memcpy(hub->ended[hub->ended_next].stream_id, pw->stream_id, sizeof pw->stream_id);
+  hub->ended[hub->ended_next].pause_no = pw->pause_no;
+  hub->ended_next = (hub->ended_next + 1) % PAUSEHUB_ENDED_MAX;
 }
 
 /* Unlinks pw from its mailbox queue (hub->lock held). */
@@ -269,17 +277,19 @@ static void on_mailbox(uv_async_t *a) {
   for (;;) {
     pausehub_waiter *pw;
     pausehub_outcome outcome = PAUSEHUB_COMPLETED;
+    unsigned pause_no = 0;
     uv_mutex_lock(&box->hub->lock);
     pw = box->head;
     if (pw != NULL) {
       outcome = pw->outcome;
+      pause_no = pw->outcome_pause;
       unqueue(pw);
       unregister(box->hub, pw);
     }
     uv_mutex_unlock(&box->hub->lock);
     if (pw == NULL)
       break;
-    pw->done(pw, outcome);
+    pw->done(pw, pause_no, outcome);
   }
   for (;;) {
     pausehub_page *pg;
@@ -325,6 +335,7 @@ void pausehub_mailbox_close(pausehub_mailbox *box, uv_close_cb close_cb) {
 static void enqueue(pausehub_waiter *pw, pausehub_outcome outcome) {
   pausehub_mailbox *box = pw->box;
   pw->outcome = outcome;
+  pw->outcome_pause = pw->pause_no;
   pw->queued = 1;
   pw->next = NULL;
   pw->prev = box->tail;
@@ -343,23 +354,25 @@ static void on_link_done(void *ctx, linksvc_waiter *w, linksvc_outcome outcome) 
   enqueue(ctx, outcome == LINKSVC_COMPLETED ? PAUSEHUB_COMPLETED : PAUSEHUB_EXPIRED);
 }
 
-int pausehub_wait(pausehub_mailbox *box, pausehub_waiter *pw, const char *stream_id,
-                  const char *user, const char *connector, uint64_t held_bytes, uint64_t now_ms,
+int pausehub_wait(pausehub_mailbox *box, pausehub_waiter *pw, const pausehub_pause *p, uint64_t now_ms,
                   pausehub_done_cb done) {
   pausehub_t *hub = box->hub;
   int rc;
   pw->box = box;
-  snprintf(pw->stream_id, sizeof pw->stream_id, "%s", stream_id);
-  snprintf(pw->user, sizeof pw->user, "%s", user);
+  snprintf(pw->stream_id, sizeof pw->stream_id, "%s", p->stream_id);
+  snprintf(pw->user, sizeof pw->user, "%s", p->user);
+  pw->pause_no = p->pause_no;
   pw->since_ms = now_ms;
-  pw->held_bytes = held_bytes;
+  pw->held_bytes = p->held_bytes;
   pw->registered = 0;
   pw->done = done;
   pw->queued = 0;
   pw->next = NULL;
   pw->prev = NULL;
   uv_mutex_lock(&box->hub->lock);
-  rc = linksvc_wait(&hub->links, &pw->w, user, connector, now_ms, on_link_done, pw);
+  hub->mint_base = p->base_url; /* for on_journal, if a link is minted now */
+  rc = linksvc_wait(&hub->links, &pw->w, p->user, p->connector, now_ms, on_link_done, pw);
+  hub->mint_base = NULL;
   if (rc == 0) {
     pw->registered = 1;
     pw->reg_prev = NULL;
@@ -394,20 +407,48 @@ static pausehub_waiter *find_paused(pausehub_t *hub, const char *id, size_t id_l
   return NULL;
 }
 
-int pausehub_command(pausehub_t *hub, const char *id, size_t id_len, pausehub_outcome command) {
+/* The number of stream id's most recently ended pause, from the ring
+ * (hub->lock held), or 0. */
+static unsigned last_ended(const pausehub_t *hub, const char *id, size_t id_len) {
+  size_t i;
+  for (i = 1; i <= PAUSEHUB_ENDED_MAX; i++) {
+    const struct pausehub_ended *e = &hub->ended[(hub->ended_next + PAUSEHUB_ENDED_MAX - i) % PAUSEHUB_ENDED_MAX];
+    if (e->pause_no != 0 && strlen(e->stream_id) == id_len && memcmp(e->stream_id, id, id_len) == 0)
+      return e->pause_no;
+  }
+  return 0;
+}
+
+int pausehub_command(pausehub_t *hub, const char *id, size_t id_len, unsigned pause_no, pausehub_outcome command,
+                     unsigned *current) {
   pausehub_waiter *pw;
+  unsigned now = 0;
   int rc = 0;
   uv_mutex_lock(&hub->lock);
   pw = find_paused(hub, id, id_len);
   if (pw == NULL) {
-    rc = -ENOENT;
-  } else if (!pw->w.waiting) {
-    rc = -EALREADY; /* completed or expired, not delivered yet */
+    /* Not paused now: a named pause that ended is a conflict, not unknown. */
+    now = last_ended(hub, id, id_len);
+    if (now == 0 || pause_no == 0)
+      rc = -ENOENT;
+    else
+      rc = pause_no <= now ? -ESTALE : -ESRCH;
   } else {
-    linksvc_cancel(&hub->links, &pw->w);
-    enqueue(pw, command);
+    now = pw->pause_no;
+    if (pause_no != 0 && pause_no < now)
+      rc = -ESTALE; /* meant for a pause that ended: never for this one */
+    else if (pause_no > now)
+      rc = -ESRCH;
+    else if (!pw->w.waiting)
+      rc = -EALREADY; /* completed or expired, not delivered yet */
+    else {
+      linksvc_cancel(&hub->links, &pw->w);
+      enqueue(pw, command);
+    }
   }
   uv_mutex_unlock(&hub->lock);
+  if (current != NULL)
+    *current = now;
   return rc;
 }
 
@@ -419,6 +460,8 @@ static int render_one(dynbuf *out, const pausehub_waiter *pw) {
   rc |= jsonw_cstring(out, pw->user);
   rc |= jsonw_raw(out, ",\"connector\":");
   rc |= jsonw_cstring(out, pw->w.link.connector);
+  rc |= jsonw_raw(out, ",\"pause\":");
+  rc |= jsonw_u64(out, pw->pause_no);
   rc |= jsonw_raw(out, ",\"state\":");
   rc |= jsonw_cstring(out, pw->w.waiting ? "paused" : "resuming");
   rc |= jsonw_raw(out, ",\"paused_since_ms\":");

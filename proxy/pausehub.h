@@ -11,7 +11,10 @@
  *
  * The hub also lists the paused streams for the control API (GET
  * /v1/streams) and carries its commands (resume, cancel) to them the same
- * way.
+ * way. Pauses are numbered per stream (1, 2, ...): a command is taken for
+ * one pause, named by the caller or the current one, and is never applied
+ * to a later pause of the same stream (the outcome carries the number; the
+ * worker drops one that is not for the pause it is in).
  *
  * Two more queues run the other way, to the control loop, which owns the
  * store (DESIGN.md "Operations": loops talk only through queues woken by
@@ -33,6 +36,8 @@
 #include "identity.h"
 #include "linksvc.h"
 
+#define PAUSEHUB_ENDED_MAX 1024 /* ended pauses remembered for the control API */
+
 typedef struct pausehub_waiter pausehub_waiter;
 typedef struct pausehub_page pausehub_page;
 typedef struct pausehub_record pausehub_record;
@@ -46,6 +51,8 @@ struct pausehub_record {
   const char *user;
   const char *callback_url;
   const char *state_param;
+  const char *base_url;     /* base of the link's URL out of band: the paused
+                               request's; "" when none (API links, endings) */
   linksvc_state state;
   int pinned;
   uint64_t created_ms;
@@ -76,6 +83,14 @@ typedef struct pausehub_t {
   size_t journal_dropped;    /* records lost to a full queue or no memory */
   pausehub_page *pages_head; /* page requests waiting for the control loop */
   pausehub_page *pages_tail;
+  const char *mint_base;     /* base_url of the pausehub_wait in progress (under lock) */
+  /* recently ended pauses, a ring: a command naming one is refused (409)
+   * rather than unknown (404) */
+  struct pausehub_ended {
+    char stream_id[32];
+    unsigned pause_no;
+  } ended[PAUSEHUB_ENDED_MAX];
+  size_t ended_next;
 } pausehub_t;
 
 /* How a pause ends. */
@@ -88,8 +103,10 @@ typedef enum pausehub_outcome {
 
 typedef struct pausehub_mailbox pausehub_mailbox;
 
-/* Called on the waiter's own loop when its pause ends. */
-typedef void (*pausehub_done_cb)(pausehub_waiter *pw, pausehub_outcome outcome);
+/* Called on the waiter's own loop when its pause ends. pause_no: the number
+ * of the pause the outcome was decided for; a caller that is no longer in
+ * that pause drops it. */
+typedef void (*pausehub_done_cb)(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome outcome);
 
 /* Embedded by the waiting stream; valid from pausehub_wait() until the done
  * callback has run or pausehub_cancel() returned. */
@@ -98,12 +115,14 @@ struct pausehub_waiter {
   pausehub_mailbox *box;   /* the waiting stream's worker */
   pausehub_done_cb done;
   pausehub_outcome outcome; /* set when queued */
+  unsigned outcome_pause;  /* the pause_no the queued outcome is for */
   int queued;              /* on box's queue, its done callback due */
   pausehub_waiter *next;   /* box's queue */
   pausehub_waiter *prev;
   /* what the control API shows (copied at pausehub_wait) */
   char stream_id[32];
   char user[IDENTITY_USER_MAX + 1];
+  unsigned pause_no;       /* this pause's number in its stream, from 1 */
   uint64_t since_ms;       /* wall clock when the pause began */
   uint64_t held_bytes;     /* upstream bytes held when it began */
   int registered;          /* on hub->registry */
@@ -163,12 +182,23 @@ int pausehub_mailbox_init(pausehub_mailbox *box, pausehub_t *hub, uv_loop_t *loo
  * have been cancelled. */
 void pausehub_mailbox_close(pausehub_mailbox *box, uv_close_cb close_cb);
 
+/* One pause of a stream, as pausehub_wait() takes it. Strings are borrowed
+ * for the call. */
+typedef struct pausehub_pause {
+  const char *stream_id;
+  unsigned pause_no;       /* 1 for the stream's first pause, then 2, ... */
+  const char *user;
+  const char *connector;
+  const char *base_url;    /* the paused request's link base (linkbase.h), carried
+                              to the journal when a link is minted; NULL: none */
+  uint64_t held_bytes;     /* upstream bytes held when it began */
+} pausehub_pause;
+
 /* Makes pw wait on (user, connector): joins the pending link or mints one,
- * and lists the stream (stream_id, held_bytes) for the control API. Strings
- * are copied. Returns 0 (pw->w.link filled) or a negative error from
+ * and lists the stream (stream_id, pause_no, held_bytes) for the control
+ * API. Returns 0 (pw->w.link filled) or a negative error from
  * linksvc_wait(). now_ms: wall-clock milliseconds. */
-int pausehub_wait(pausehub_mailbox *box, pausehub_waiter *pw, const char *stream_id,
-                  const char *user, const char *connector, uint64_t held_bytes, uint64_t now_ms,
+int pausehub_wait(pausehub_mailbox *box, pausehub_waiter *pw, const pausehub_pause *p, uint64_t now_ms,
                   pausehub_done_cb done);
 
 /* pw stops waiting (its stream went away). Its done callback will not run.
@@ -228,10 +258,17 @@ void pausehub_page_abandon(pausehub_page *pg);
 /* Control loop: pg is answered (status, html, location); back to its worker. */
 void pausehub_page_answer(pausehub_page *pg);
 
-/* Control API: ends the pause of stream id with PAUSEHUB_RESUMED or
- * PAUSEHUB_CANCELLED (delivered on its loop). Returns 0, -ENOENT (no such
- * paused stream) or -EALREADY (its pause is ending already). */
-int pausehub_command(pausehub_t *hub, const char *id, size_t id_len, pausehub_outcome command);
+/* Control API: ends pause pause_no (0: the current one) of stream id with
+ * PAUSEHUB_RESUMED or PAUSEHUB_CANCELLED, delivered on its loop, where it
+ * is dropped if that pause ended otherwise first (client gone, overflow,
+ * shutdown). *current (may be NULL) gets the number of the stream's current
+ * or last pause, 0 when unknown. Returns 0 (taken for pause *current),
+ * -ENOENT (no paused stream id, nor a recently ended pause of it; and
+ * without pause_no: not paused now), -EALREADY (the pause is ending
+ * already), -ESTALE (pause pause_no ended: never applied to a later one) or
+ * -ESRCH (pause pause_no has not begun). */
+int pausehub_command(pausehub_t *hub, const char *id, size_t id_len, unsigned pause_no, pausehub_outcome command,
+                     unsigned *current);
 
 /* Control API: appends the paused streams as JSON to out: {"streams":[...]}
  * when id is NULL, else the one object of stream id. Returns 0, -ENOENT or

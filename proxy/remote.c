@@ -10,6 +10,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "jsonw.h"
+#include "linkbase.h"
 #include "linkpage.h"
 #include "log.h"
 #include "oauth2.h"
@@ -31,7 +32,7 @@ struct remote_binding {
   char token[LINKSVC_TOKEN_LEN + 1];       /* authrelay's link */
   char user[LINKSVC_USER_MAX + 1];         /* origin_user_id */
   char connector[LINKSVC_CONNECTOR_MAX + 1];
-  char base_url[600];                      /* authrelay as the browser reaches it */
+  char base_url[LINKBASE_MAX];             /* authrelay as the browser reaches it (linkbase.h) */
   char state[OAUTH2_PKCE_LEN + 1];         /* bound to this link; single use */
   char remote_user_id[128];                /* the remote's registered user id */
   char magic_link_url[2049];               /* the remote's page */
@@ -114,14 +115,18 @@ static void step_failed(remote_binding *b, int status, long http_code) {
            LOG_STR("step", b->step == STEP_USER ? "registered user" : b->step == STEP_TOKEN ? "link token" : "status"),
            LOG_I64("http_status", http_code), LOG_STR("error", status != 0 ? strerror(-status) : "unexpected answer"),
            LOG_U64("attempt", (uint64_t)b->attempts));
-  if (b->step == STEP_READY) {
-    b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
-    return; /* a failed poll: the callback may still come; the link expires on its own */
-  }
   if (b->attempts < REMOTE_ATTEMPTS) {
-    b->next_ms = now_ms() + 1000ull * (1u << (b->attempts - 1));
+    /* A failed poll is tried again at the poll interval (the callback may
+     * still come meanwhile); a failed mint with back-off. */
+    if (b->step == STEP_READY)
+      b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
+    else
+      b->next_ms = now_ms() + 1000ull * (1u << (b->attempts - 1));
     return;
   }
+  /* REMOTE_ATTEMPTS failures in a row, polls included: a remote that cannot
+   * say whether the account is connected would otherwise hold the pause
+   * until pause_timeout_s. */
   answer_waiting(b, status == -ETIMEDOUT ? 504 : 502,
                  "The link service is unavailable. Ask the assistant again in a while.");
   (void)pausehub_expire_link(rm->hub, b->token, now_ms());
@@ -224,6 +229,7 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
   {
     int connected = lists_connector(root, b->connector);
     yajl_tree_free(root);
+    b->attempts = 0; /* the remote answered: failures count from zero again */
     b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
     if (connected) {
       LOG_INFO("remote link completed (polled)", LOG_STR("connector", b->connector));

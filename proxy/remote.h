@@ -18,8 +18,9 @@
  *      completed: waiting streams resume. As a fallback, every
  *      poll_interval_s the remote is asked whether the user's
  *      authenticated_connectors now hold the connector.
- * A remote that fails or does not answer (three attempts, back-off) makes
- * the link expire now: the streams get link_expired, never a stuck pause.
+ * A remote that fails or does not answer three times in a row (minting,
+ * with back-off; or status polls, at the poll interval) makes the link
+ * expire now: the streams get link_expired, never a stuck pause.
  * Every call goes through curlloop (libcurl on the loop) with a timeout.
  * Bindings are kept in memory: after a restart, a link's remote token is
  * minted again when its page is opened.
@@ -36,7 +37,7 @@
 #include "pausehub.h"
 
 #define REMOTE_BINDINGS_MAX 100000  /* pending links followed at once */
-#define REMOTE_ATTEMPTS 3           /* tries of a failing call before the link expires */
+#define REMOTE_ATTEMPTS 3           /* failed tries in a row (mint or poll) before the link expires */
 #define REMOTE_POLLS_PER_TICK 64    /* status polls started per interval */
 #define REMOTE_CALLBACK_PATH "/_authrelay/callback"
 #define REMOTE_DONE_STATES 256      /* completed states remembered (hashed), for late browsers */

@@ -19,8 +19,9 @@ prints {"listening": "127.0.0.1:PORT"} on stdout, then serves:
   POST /link/{token}                           connects the account; 302 to
        callback_url?state=... (or 200 "Connected" without a callback_url)
   POST /_control/connect?token=...             connects without the redirect (for polling)
-  POST /_control/mode  form: api=ok|error|slow[&delay=S]  error: 500 on the API;
-       slow: the API answers after delay seconds (default 30)
+  POST /_control/mode  form: api=ok|error|slow|pollerror[&delay=S]  error: 500 on the API;
+       slow: the API answers after delay seconds (default 30); pollerror: minting
+       works, every status poll (GET of a registered user) answers 500
   GET  /_control/log                           the API calls seen
 
 Every API call needs "Authorization: Bearer KEY" (401 otherwise).
@@ -81,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != "Bearer " + self.st.api_key:
             self.send(401, json.dumps({"detail": "Invalid token."}))
             return False
-        if mode == "error":
+        if mode == "error" or (mode == "pollerror" and method == "GET"):
             self.send(500, json.dumps({"detail": "internal error"}))
             return False
         if mode == "slow":

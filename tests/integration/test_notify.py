@@ -24,7 +24,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream  # noqa: E402
+from harness import AUTHRELAY, AgentServer, Relay, Stream  # noqa: E402
 from test_linkservice import Api, request  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-notify"
@@ -314,6 +314,60 @@ class WebhookTest(unittest.TestCase):
             agent.stop()
             receiver.stop()
             only_complete.stop()
+
+
+class WildcardListenTest(unittest.TestCase):
+    """--listen 0.0.0.0:P without public_url: a paused stream's link carries
+    the Host of the paused request to the feed and the webhooks, as in the
+    stream's magic_link_url; 0.0.0.0 is never a link's host."""
+
+    def test_out_of_band_links_use_the_request_host(self):
+        receiver = Receiver()
+        hooks = json.dumps([{"url": receiver.url, "secret": SECRET, "events": ["link_token"]}])
+        agent = AgentServer()
+        relay = Relay(agent.url, listen="0.0.0.0:0", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY, "AUTHRELAY_WEBHOOKS": hooks})
+        try:
+            self.assertTrue(any("set public_url" in r.get("msg", "") for r in relay.logs), relay.logs)
+            feed = Feed(relay)
+            deadline = time.time() + 5
+            while relay.metrics()["authrelay_events_subscribers"] < 1 and time.time() < deadline:
+                time.sleep(0.01)
+            base = "http://127.0.0.1:%d" % relay.port  # the Host curl sends
+            s = Stream(base + "/stream?format=sse&count=3&auth_at=1&shape=mcp&connector=slack",
+                       {"X-Registered-User-Id": "wild_u1"})
+            m = s.wait_for(rb"event: link_token\ndata: (\{.*\})\n")
+            in_stream = json.loads(m.group(1))["magic_link_url"]
+            self.assertTrue(in_stream.startswith(base + "/_authrelay/link/ltk_"), in_stream)
+            ev = feed.wait_events(1)
+            self.assertEqual((ev[0][1], ev[0][2]["magic_link_url"]), ("link_token", in_stream))
+            deadline = time.time() + 15
+            while not receiver.ids() and time.time() < deadline:
+                time.sleep(0.05)
+            with receiver.lock:
+                hook = receiver.deliveries[0][1]
+            self.assertEqual((hook["type"], hook["magic_link_url"]), ("link_token", in_stream))
+            self.assertEqual(complete(in_stream), 200)
+            self.assertIn(b"event: auth_complete", s.finish())
+            # A link minted by the API has no request on the proxy listener:
+            # the loopback address, never the wildcard.
+            _, lt = user_and_link(Api(relay, ADMIN_KEY), "wild_u2")
+            self.assertTrue(lt["magic_link_url"].startswith(base + "/_authrelay/link/"), lt)
+            feed.kill()
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+            receiver.stop()
+
+    def test_check_config_warns_without_public_url(self):
+        data_dir = tempfile.mkdtemp(prefix="authrelay-notify-")
+        common = [AUTHRELAY, "--upstream", "http://127.0.0.1:9", "--listen", "0.0.0.0:0", "--control", "127.0.0.1:0",
+                  "--data-dir", data_dir, "--check-config"]
+        p = subprocess.run(common, capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"set public_url: out-of-band links need an absolute URL", p.stderr)
+        p = subprocess.run(common + ["--public-url", "https://relay.example.com"], capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(b"public_url", p.stderr)
 
 
 if __name__ == "__main__":

@@ -325,6 +325,66 @@ class LongPauseTest(unittest.TestCase):
             agent.stop()
 
 
+class PauseNumberTest(unittest.TestCase):
+    """Control commands name the pause (?pause=N): one meant for a pause that
+    ended is 409 and never reaches the stream's next pause."""
+
+    def test_command_for_an_ended_pause_is_refused(self):
+        agent = AgentServer()
+        # resume: retry, and the retried request asks for the account again:
+        # the stream pauses a second time (pause 2).
+        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry"}])
+        relay = Relay(None, "--routes", routes, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+
+        def control(method, path):
+            status, body = http(method, relay.control_url + path, b"" if method == "POST" else None,
+                                {"Authorization": "Bearer " + ADMIN_KEY})
+            return status, (json.loads(body) if body.startswith("{") else body)
+
+        try:
+            s = Stream(relay.url + "/stream?format=sse&count=6&auth_at=2&shape=mcp&connector=asana", USER)
+            m = s.wait_for(rb"event: link_token\ndata: (\{.*\})\n")
+            sid = json.loads(m.group(1))["stream_id"]
+            status, st = control("GET", "/v1/streams/" + sid)
+            self.assertEqual((status, st["pause"]), (200, 1))
+            self.assertIn({"stream_id": sid, "pause": 1},
+                          [{"stream_id": x["stream_id"], "pause": x["pause"]}
+                           for x in control("GET", "/v1/streams")[1]["streams"]])
+            status, ans = control("POST", "/v1/streams/%s/resume?pause=1" % sid)
+            self.assertEqual((status, ans["pause"]), (202, 1))
+            # pause 2 begins (the retry's auth-required result)
+            s.wait_for(rb"event: link_token[\s\S]*event: auth_complete[\s\S]*event: link_token")
+            deadline = time.time() + 10
+            while time.time() < deadline and control("GET", "/v1/streams/" + sid)[0] != 200:
+                time.sleep(0.02)
+            status, st = control("GET", "/v1/streams/" + sid)
+            self.assertEqual((status, st["pause"], st["state"]), (200, 2, "paused"))
+            # a cancel meant for pause 1 (it resumed): 409, pause 2 untouched
+            status, ans = control("POST", "/v1/streams/%s/cancel?pause=1" % sid)
+            self.assertEqual(status, 409, ans)
+            self.assertEqual(ans["pause"], 2)
+            for bad in ("abc", "0", "-1", "", "1x", "99999999", "1&pause=1"):
+                self.assertEqual(control("POST", "/v1/streams/%s/cancel?pause=%s" % (sid, bad))[0], 400, bad)
+            self.assertEqual(control("POST", "/v1/streams/st_nope/cancel?pause=1")[0], 404)
+            self.assertEqual(control("POST", "/v1/streams/%s/cancel?pause=3" % sid)[0], 409)  # not begun
+            status, st = control("GET", "/v1/streams/" + sid)
+            self.assertEqual((status, st["pause"], st["state"]), (200, 2, "paused"))
+            with s.lock:
+                self.assertNotIn(b"relay_error", s.data)
+            # naming pause 2 works
+            status, ans = control("POST", "/v1/streams/%s/cancel?pause=2" % sid)
+            self.assertEqual((status, ans["pause"]), (202, 2))
+            body = s.finish()
+            err = json.loads(body.split(b"event: relay_error\ndata: ", 1)[1].split(b"\n", 1)[0])
+            self.assertEqual(err["stream_id"], sid)
+            # both pauses have ended now
+            self.assertEqual(control("POST", "/v1/streams/%s/resume?pause=2" % sid)[0], 409)
+            self.assertEqual(control("POST", "/v1/streams/%s/resume" % sid)[0], 404)
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+
+
 class RetryTest(unittest.TestCase):
     def test_retry_sends_the_request_again_and_splices_the_new_body(self):
         agent = AgentServer()

@@ -116,6 +116,25 @@ class RemoteTest(unittest.TestCase):
         self.assertEqual(request("GET", headers["Location"])[0], 200)
         self.assertIn(b"event: auth_complete", s2.finish(timeout=20))
 
+    def test_failing_status_polls_expire_the_link(self):
+        # Minting works, then every status poll fails: after three failed
+        # polls in a row the link expires (link_expired), well before
+        # pause_timeout_s (1800 s): never a stuck pause.
+        start = len(json.loads(request("GET", self.remote_url + "/_control/log")[2]))
+        self.mode(api="pollerror")
+        try:
+            s, url = self.pause("remote_u5", "asana")
+            data = s.finish(timeout=30)  # poll_interval_s 1: about 3 s
+            self.assertIn(b"event: link_expired", data)
+            self.assertNotIn(b"auth_complete", data)
+            log = json.loads(request("GET", self.remote_url + "/_control/log")[2])[start:]
+            self.assertTrue(any(e["path"].endswith("/link-token/") for e in log))  # minted
+            polls = [e for e in log if e["method"] == "GET"]
+            self.assertEqual(len(polls), 3, polls)
+            self.assertEqual(request("GET", url)[0], 410)
+        finally:
+            self.mode(api="ok")
+
     def test_remote_down_expires_the_link_and_other_streams_flow(self):
         # Baseline: a 100 events/s stream through the relay.
         q = "/stream?format=sse&count=150&rate=100"
@@ -144,6 +163,45 @@ class RemoteTest(unittest.TestCase):
         finally:
             self.mode(api="ok")
         self.assertGreaterEqual(self.relay.metrics()["authrelay_remote_failures_total"], 3)
+
+
+class RemoteWildcardListenTest(unittest.TestCase):
+    """--listen 0.0.0.0:P without public_url: the callback_url sent to the
+    remote link service is built from the paused request's Host, as the
+    stream's magic_link_url is, never from the wildcard listen address."""
+
+    def test_callback_url_uses_the_request_host(self):
+        remote = subprocess.Popen([sys.executable, os.path.join(HERE, "remote_link_service.py"),
+                                   "--listen", "127.0.0.1:0", "--api-key", API_KEY],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        remote_url = "http://" + json.loads(remote.stdout.readline())["listening"]
+        agent = AgentServer()
+        relay = Relay(agent.url, "--link-service-url", remote_url, listen="0.0.0.0:0",
+                      env={"AUTHRELAY_LINK_SERVICE_API_KEY": API_KEY})
+        try:
+            base = "http://127.0.0.1:%d" % relay.port  # the Host curl sends
+            s = Stream(base + "/stream?format=sse&count=5&auth_at=2&shape=mcp&connector=slack",
+                       {"X-Registered-User-Id": "remote_w1"})
+            _, url = link_of(s)
+            self.assertTrue(url.startswith(base + "/_authrelay/link/ltk_"), url)
+            # The remote token was minted when the stream paused; the page
+            # redirects to it, and the remote sends the browser back to the
+            # callback_url it was given.
+            status, headers, _ = request("GET", url)
+            self.assertEqual(status, 302)
+            status, headers, _ = request("POST", headers["Location"], "api_key=k",
+                                         {"Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual(status, 302)
+            callback = headers["Location"]
+            self.assertTrue(callback.startswith(base + "/_authrelay/callback?state="), callback)
+            self.assertEqual(request("GET", callback)[0], 200)
+            self.assertIn(b"event: auth_complete", s.finish(timeout=20))
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            agent.stop()
+            remote.terminate()
+            remote.wait(5)
+            remote.stdout.close()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
  * once; control commands and cancels; the listing; what pausehub_lookup
  * shows of a link (stream links and the link-token API's pinned ones). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pausehub.h"
@@ -13,6 +14,7 @@ typedef struct rec {
   pausehub_waiter pw;
   int calls;
   pausehub_outcome outcome;
+  unsigned pause_no;       /* of the outcome delivered */
   uv_thread_t thread;
 } rec;
 
@@ -20,12 +22,26 @@ static uv_thread_t loop_thread;
 static int delivered;
 static pausehub_mailbox box;
 
-static void on_done(pausehub_waiter *pw, pausehub_outcome outcome) {
+static void on_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome outcome) {
   rec *r = (rec *)pw;
   r->calls++;
   r->outcome = outcome;
+  r->pause_no = pause_no;
   r->thread = uv_thread_self();
   delivered++;
+}
+
+/* pausehub_wait() for pause pause_no of stream_id. */
+static int wait_on(rec *r, const char *stream_id, unsigned pause_no, const char *user, const char *connector,
+                   uint64_t held, uint64_t now) {
+  pausehub_pause p;
+  memset(&p, 0, sizeof p);
+  p.stream_id = stream_id;
+  p.pause_no = pause_no;
+  p.user = user;
+  p.connector = connector;
+  p.held_bytes = held;
+  return pausehub_wait(&box, &r->pw, &p, now, on_done);
 }
 
 typedef struct completer {
@@ -60,8 +76,7 @@ static void shared_link_completed_from_another_thread(void) {
   CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
   loop_thread = uv_thread_self();
   for (i = 0; i < 3; i++)
-    CHECK(pausehub_wait(&box, &r[i].pw, "st_0_00000" "1", "user_1", "slack", 10, pausehub_now_ms(),
-                        on_done) == 0);
+    CHECK(wait_on(&r[i], "st_0_00000" "1", 1, "user_1", "slack", 10, pausehub_now_ms()) == 0);
   CHECK(strcmp(r[0].pw.w.link.token, r[1].pw.w.link.token) == 0);
   CHECK(strcmp(r[0].pw.w.link.token, r[2].pw.w.link.token) == 0);
   CHECK(hub.npaused == 3);
@@ -98,23 +113,23 @@ static void commands_cancel_and_listing(void) {
   CHECK(pausehub_init(&hub, NULL) == 0);
   CHECK(uv_loop_init(&loop) == 0);
   CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
-  CHECK(pausehub_wait(&box, &a.pw, "st_a", "u1", "github", 5, 1000, on_done) == 0);
-  CHECK(pausehub_wait(&box, &b.pw, "st_b", "u2", "notion", 6, 1000, on_done) == 0);
-  CHECK(pausehub_wait(&box, &gone.pw, "st_g", "u3", "jira", 7, 1000, on_done) == 0);
+  CHECK(wait_on(&a, "st_a", 1, "u1", "github", 5, 1000) == 0);
+  CHECK(wait_on(&b, "st_b", 1, "u2", "notion", 6, 1000) == 0);
+  CHECK(wait_on(&gone, "st_g", 1, "u3", "jira", 7, 1000) == 0);
   dynbuf_init(&out, 65536);
   CHECK(pausehub_render(&hub, &out, NULL, 0) == 0);
   (void)dynbuf_add(&out, "", 1);
   CHECK(strstr(out.ptr, "\"stream_id\":\"st_a\",\"registered_user\":\"u1\",\"connector\":\"github\","
-                        "\"state\":\"paused\",\"paused_since_ms\":1000,\"held_bytes\":5") != NULL);
+                        "\"pause\":1,\"state\":\"paused\",\"paused_since_ms\":1000,\"held_bytes\":5") != NULL);
   CHECK(strstr(out.ptr, "\"stream_id\":\"st_b\"") != NULL);
   out.len = 0;
   CHECK(pausehub_render(&hub, &out, "st_b", 4) == 0);
   CHECK(pausehub_render(&hub, &out, "st_x", 4) == -ENOENT);
   dynbuf_free(&out);
-  CHECK(pausehub_command(&hub, "st_a", 4, PAUSEHUB_RESUMED) == 0);
-  CHECK(pausehub_command(&hub, "st_a", 4, PAUSEHUB_CANCELLED) == -EALREADY); /* ending already */
-  CHECK(pausehub_command(&hub, "st_b", 4, PAUSEHUB_CANCELLED) == 0);
-  CHECK(pausehub_command(&hub, "st_nope", 7, PAUSEHUB_CANCELLED) == -ENOENT);
+  CHECK(pausehub_command(&hub, "st_a", 4, 0, PAUSEHUB_RESUMED, NULL) == 0);
+  CHECK(pausehub_command(&hub, "st_a", 4, 0, PAUSEHUB_CANCELLED, NULL) == -EALREADY); /* ending already */
+  CHECK(pausehub_command(&hub, "st_b", 4, 0, PAUSEHUB_CANCELLED, NULL) == 0);
+  CHECK(pausehub_command(&hub, "st_nope", 7, 0, PAUSEHUB_CANCELLED, NULL) == -ENOENT);
   /* a stream that goes away: its link is revoked, its callback never runs */
   memset(&view, 0x55, sizeof view);
   CHECK(pausehub_lookup(&hub, gone.pw.w.link.token, strlen(gone.pw.w.link.token), &view) == 0);
@@ -153,7 +168,7 @@ static void expiry_is_delivered(void) {
   CHECK(pausehub_init(&hub, &opt) == 0);
   CHECK(uv_loop_init(&loop) == 0);
   CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
-  CHECK(pausehub_wait(&box, &r.pw, "st_e", "u", "slack", 0, 1000, on_done) == 0);
+  CHECK(wait_on(&r, "st_e", 1, "u", "slack", 0, 1000) == 0);
   pausehub_expire(&hub, 1000 + 59 * 1000);
   run_until(&loop, 1);
   CHECK(r.calls == 0); /* not yet */
@@ -186,7 +201,7 @@ static void minted_link(void) {
   CHECK(strcmp(view.callback_url, "https://app.example.com/cb") == 0);
   CHECK(strcmp(view.state_param, "s-42") == 0);
   CHECK(view.info.expires_ms == 5000 + 600 * 1000);
-  CHECK(pausehub_wait(&box, &r.pw, "st_m", "u9", "slack", 0, 6000, on_done) == 0);
+  CHECK(wait_on(&r, "st_m", 1, "u9", "slack", 0, 6000) == 0);
   CHECK(strcmp(r.pw.w.link.token, info.token) != 0); /* streams do not join it */
   CHECK(pausehub_complete(&hub, info.token, strlen(info.token), 7000) == 0);
   run_until(&loop, 1);
@@ -201,10 +216,87 @@ static void minted_link(void) {
   pausehub_close(&hub);
 }
 
+/* Commands name a pause: one meant for a pause that ended is refused
+ * (-ESTALE), never applied to the stream's next pause; one taken for a
+ * pause that then ends otherwise (the stream's own cancel) is dropped; an
+ * outcome carries the number of the pause it was decided for. */
+static void commands_name_the_pause(void) {
+  pausehub_t hub;
+  uv_loop_t loop;
+  rec r;
+  unsigned current = 99;
+  dynbuf out;
+  memset(&r, 0, sizeof r);
+  delivered = 0;
+  CHECK(pausehub_init(&hub, NULL) == 0);
+  CHECK(uv_loop_init(&loop) == 0);
+  CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
+  /* pause 1 ends (completed) */
+  CHECK(wait_on(&r, "st_p", 1, "u1", "slack", 0, 1000) == 0);
+  CHECK(pausehub_command(&hub, "st_p", 4, 2, PAUSEHUB_CANCELLED, &current) == -ESRCH); /* not begun */
+  CHECK(current == 1);
+  CHECK(pausehub_complete(&hub, r.pw.w.link.token, strlen(r.pw.w.link.token), 2000) == 0);
+  CHECK(pausehub_command(&hub, "st_p", 4, 1, PAUSEHUB_CANCELLED, &current) == -EALREADY);
+  run_until(&loop, 1);
+  CHECK(r.calls == 1 && r.outcome == PAUSEHUB_COMPLETED && r.pause_no == 1);
+  /* between pauses: pause 1 is known to have ended */
+  CHECK(pausehub_command(&hub, "st_p", 4, 1, PAUSEHUB_CANCELLED, &current) == -ESTALE);
+  CHECK(current == 1);
+  CHECK(pausehub_command(&hub, "st_p", 4, 0, PAUSEHUB_CANCELLED, NULL) == -ENOENT); /* not paused now */
+  CHECK(pausehub_command(&hub, "st_p", 4, 2, PAUSEHUB_CANCELLED, NULL) == -ESRCH);
+  /* pause 2: a cancel for pause 1 is refused and pause 2 goes on */
+  CHECK(wait_on(&r, "st_p", 2, "u1", "slack", 0, 3000) == 0);
+  CHECK(pausehub_command(&hub, "st_p", 4, 1, PAUSEHUB_CANCELLED, &current) == -ESTALE);
+  CHECK(current == 2);
+  CHECK(r.pw.w.waiting && !r.pw.queued);
+  dynbuf_init(&out, 4096);
+  CHECK(pausehub_render(&hub, &out, "st_p", 4) == 0);
+  (void)dynbuf_add(&out, "", 1);
+  CHECK(strstr(out.ptr, "\"pause\":2,\"state\":\"paused\"") != NULL);
+  dynbuf_free(&out);
+  run_until(&loop, 2);
+  CHECK(r.calls == 1);
+  /* naming pause 2 works */
+  CHECK(pausehub_command(&hub, "st_p", 4, 2, PAUSEHUB_RESUMED, &current) == 0);
+  CHECK(current == 2);
+  run_until(&loop, 2);
+  CHECK(r.calls == 2 && r.outcome == PAUSEHUB_RESUMED && r.pause_no == 2);
+  /* pause 3: a command taken, then the stream leaves the pause itself
+   * (client gone) before delivery: dropped, never delivered */
+  CHECK(wait_on(&r, "st_p", 3, "u1", "slack", 0, 4000) == 0);
+  CHECK(pausehub_command(&hub, "st_p", 4, 0, PAUSEHUB_CANCELLED, &current) == 0);
+  CHECK(current == 3);
+  pausehub_cancel(&r.pw);
+  run_until(&loop, 3);
+  CHECK(r.calls == 2);
+  CHECK(pausehub_command(&hub, "st_p", 4, 3, PAUSEHUB_CANCELLED, NULL) == -ESTALE);
+  CHECK(hub.npaused == 0);
+  /* ended pauses are remembered up to PAUSEHUB_ENDED_MAX: then unknown */
+  {
+    char id[32];
+    int i;
+    for (i = 0; i < PAUSEHUB_ENDED_MAX - 1; i++) {
+      snprintf(id, sizeof id, "st_r%d", i);
+      CHECK(wait_on(&r, id, 1, "u1", "slack", 0, 5000) == 0);
+      pausehub_cancel(&r.pw);
+    }
+    CHECK(pausehub_command(&hub, "st_p", 4, 3, PAUSEHUB_CANCELLED, NULL) == -ESTALE);
+    CHECK(wait_on(&r, "st_last", 1, "u1", "slack", 0, 5000) == 0);
+    pausehub_cancel(&r.pw);
+    CHECK(pausehub_command(&hub, "st_p", 4, 3, PAUSEHUB_CANCELLED, NULL) == -ENOENT);
+    CHECK(pausehub_command(&hub, "st_last", 7, 1, PAUSEHUB_CANCELLED, NULL) == -ESTALE);
+  }
+  pausehub_mailbox_close(&box, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  pausehub_close(&hub);
+}
+
 int main(void) {
   RUN(shared_link_completed_from_another_thread);
   RUN(commands_cancel_and_listing);
   RUN(expiry_is_delivered);
   RUN(minted_link);
+  RUN(commands_name_the_pause);
   return unit_report();
 }
