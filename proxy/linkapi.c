@@ -123,6 +123,12 @@ static void detail(call *c, int status, const char *msg) {
   raw(c, "}\n");
 }
 
+/* A store write failed: linkstore rolled it back, nothing was saved, and
+ * /readyz says 503 until the store writes again. */
+static void store_unavailable(call *c) {
+  detail(c, 503, "The store cannot save changes right now (see /readyz); nothing was saved. Try again later.");
+}
+
 /* Records an error on field (the first one per field is enough). */
 static void field_error(call *c, const char *field, const char *msg) {
   (void)jsonw_raw(&c->errs, c->invalid ? "," : "{");
@@ -408,7 +414,7 @@ static void users_collection(call *c, const principal *p) {
       return;
     rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
     if (rc != 0 && rc != -EEXIST) {
-      detail(c, 500, "The store failed.");
+      store_unavailable(c);
       return;
     }
     c->rs->status = rc == -EEXIST ? 200 : 201; /* idempotent on origin_user_id */
@@ -462,6 +468,24 @@ static int external_id_ok(const char *s) {
   return 1;
 }
 
+/* Writes the link just minted for the API (the journal would write it only
+ * after the answer): a link token is handed out only once it is stored. */
+static int keep_minted(call *c, const char *user, const linksvc_link_info *info, const char *callback_url,
+                       const char *state) {
+  linkstore_link l;
+  memset(&l, 0, sizeof l);
+  snprintf(l.token, sizeof l.token, "%s", info->token);
+  snprintf(l.user, sizeof l.user, "%s", user);
+  snprintf(l.connector, sizeof l.connector, "%s", info->connector);
+  snprintf(l.callback_url, sizeof l.callback_url, "%s", callback_url);
+  snprintf(l.state, sizeof l.state, "%s", state);
+  l.status = LINKSVC_STATE_PENDING;
+  l.pinned = 1;
+  l.created_ms = info->created_ms;
+  l.expires_ms = info->expires_ms;
+  return linkstore_link_put(&c->lh->store, &l);
+}
+
 /* POST /api/v1/registered-users/{id}/link-token/ */
 static void user_link_token(call *c, const principal *p, const linkstore_user *u) {
   char connector[LINKSTORE_TEXT_MAX + 1];
@@ -508,10 +532,16 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
     return;
   rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S, has_cb == 1 ? callback_url : "",
                      has_state == 1 ? state : "", linkhost_now_ms(), &info);
+  if (rc != 0) {
+    detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    return;
+  }
+  rc = keep_minted(c, u->origin_user_id, &info, has_cb == 1 ? callback_url : "", has_state == 1 ? state : "");
   if (rc == 0 && external_id[0] != '\0')
     rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
   if (rc != 0) {
-    detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
+    store_unavailable(c);
     return;
   }
   linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
@@ -552,8 +582,12 @@ static void users_item(call *c, const principal *p, const char *id, const char *
     read_user_fields(c, &u, 0);
     if (fail_if_invalid(c))
       return;
-    if (linkstore_user_update(&c->lh->store, &u) != 0) {
-      detail(c, 500, "The store failed.");
+    rc = linkstore_user_update(&c->lh->store, &u);
+    if (rc != 0) {
+      if (rc == -ENOENT)
+        detail(c, 404, "No registered user with this id.");
+      else
+        store_unavailable(c);
       return;
     }
     c->rs->status = 200;
@@ -564,7 +598,10 @@ static void users_item(call *c, const principal *p, const char *id, const char *
       return;
     rc = linkstore_user_delete(&c->lh->store, id);
     if (rc != 0) {
-      detail(c, rc == -ENOENT ? 404 : 500, rc == -ENOENT ? "No registered user with this id." : "The store failed.");
+      if (rc == -ENOENT)
+        detail(c, 404, "No registered user with this id.");
+      else
+        store_unavailable(c);
       return;
     }
     c->rs->status = 204;
@@ -638,8 +675,10 @@ static void answer_app_saved(call *c, int rc, const linkstore_app_credential *a,
   if (rc == -EEXIST) {
     field_error(c, "external_id", "An application credential with this connector_slug and external_id already exists.");
     (void)fail_if_invalid(c);
+  } else if (rc == -ENOENT) {
+    detail(c, 404, "No application credential with this id.");
   } else if (rc != 0) {
-    detail(c, 500, "The store failed.");
+    store_unavailable(c);
   } else {
     c->rs->status = status;
     render_app(c, a);
@@ -729,8 +768,12 @@ static void apps_item(call *c, const principal *p, const char *id) {
     OPENSSL_cleanse(secret, sizeof secret);
     answer_app_saved(c, rc, &a, 200);
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
-    if (linkstore_app_delete(&c->lh->store, id) != 0) {
-      detail(c, 404, "No application credential with this id.");
+    rc = linkstore_app_delete(&c->lh->store, id);
+    if (rc != 0) {
+      if (rc == -ENOENT)
+        detail(c, 404, "No application credential with this id.");
+      else
+        store_unavailable(c);
       return;
     }
     c->rs->status = 204;
@@ -791,7 +834,7 @@ static void origins(call *c, const principal *p) {
       return;
     }
     if (rc != 0) {
-      detail(c, 500, "The store failed.");
+      store_unavailable(c);
       return;
     }
     c->rs->status = 201;
@@ -799,12 +842,17 @@ static void origins(call *c, const principal *p) {
     member_str(c, "origin", origin, 1);
     raw(c, "}\n");
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
+    int rc;
     if (!query_param(c, "origin", given, sizeof given) || linkhost_origin_of(given, origin, sizeof origin) != 0) {
       detail(c, 400, "Name the origin: ?origin=https%3A%2F%2Fapp.example.com");
       return;
     }
-    if (linkstore_origin_delete(&c->lh->store, origin) != 0) {
-      detail(c, 404, "This origin is not allowed.");
+    rc = linkstore_origin_delete(&c->lh->store, origin);
+    if (rc != 0) {
+      if (rc == -ENOENT)
+        detail(c, 404, "This origin is not allowed.");
+      else
+        store_unavailable(c);
       return;
     }
     c->rs->status = 204;
@@ -856,13 +904,15 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
   if (require_admin(c, p) != 0)
     return;
   if (id != NULL) {
-    if (strcmp(c->rq->method, "DELETE") != 0) {
+    int rc = strcmp(c->rq->method, "DELETE") == 0 ? linkstore_oauth_app_delete(&c->lh->store, id) : -EINVAL;
+    if (rc == -EINVAL)
       detail(c, 405, "Method not allowed.");
-    } else if (linkstore_oauth_app_delete(&c->lh->store, id) != 0) {
+    else if (rc == -ENOENT)
       detail(c, 404, "No OAuth application with this id.");
-    } else {
+    else if (rc != 0)
+      store_unavailable(c);
+    else
       c->rs->status = 204;
-    }
     return;
   }
   if (strcmp(c->rq->method, "GET") == 0) {
@@ -922,7 +972,7 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
       field_error(c, "name", "An OAuth application with this name already exists.");
       (void)fail_if_invalid(c);
     } else if (rc != 0) {
-      detail(c, 500, "The store failed.");
+      store_unavailable(c);
     } else {
       c->rs->status = 201;
       render_oauth_app(c, &a, secret); /* the one time the secret is shown */
@@ -1015,7 +1065,7 @@ static void oauth_token(call *c) {
   secretbox_sha256_hex(token, strlen(token), hash);
   if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
                                 linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
-    detail(c, 500, "The store failed.");
+    store_unavailable(c);
     return;
   }
   c->rs->status = 200;
@@ -1108,12 +1158,17 @@ static void unified_link_token(call *c, const principal *p, const char *category
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
   rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
   if (rc != 0 && rc != -EEXIST) {
-    detail(c, 500, "The store failed.");
+    store_unavailable(c);
     return;
   }
   rc = pausehub_mint(c->lh->hub, origin_id, cc.slug, (unsigned)mins * 60, "", "", linkhost_now_ms(), &info);
   if (rc != 0) {
     detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    return;
+  }
+  if (keep_minted(c, origin_id, &info, "", "") != 0) {
+    (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
+    store_unavailable(c);
     return;
   }
   linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
