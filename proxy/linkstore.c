@@ -304,6 +304,12 @@ int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char ke
     linkstore_close(st);
     return -EIO;
   }
+  if (sqlite3_db_readonly(st->db, "main") == 1) { /* SQLite fell back to reading only */
+    snprintf(err, errlen, "%s cannot be written (read-only file or data directory); the link store must write",
+             path);
+    linkstore_close(st);
+    return -EROFS;
+  }
   (void)chmod(path, 0600);
   sqlite3_busy_timeout(st->db, 1000);
   if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
