@@ -123,10 +123,21 @@ static void detail(call *c, int status, const char *msg) {
   raw(c, "}\n");
 }
 
-/* A store write failed: linkstore rolled it back, nothing was saved, and
- * /readyz says 503 until the store writes again. */
-static void store_unavailable(call *c) {
-  detail(c, 503, "The store cannot save changes right now (see /readyz); nothing was saved. Try again later.");
+/* A store write failed and was rolled back: nothing was saved. 503 when
+ * the store cannot write (/readyz says so too, until it writes again). */
+static void store_failed(call *c) {
+  if (c->lh->store.cannot_write)
+    detail(c, 503, "The store cannot save changes right now (see /readyz); nothing was saved. Try again later.");
+  else
+    detail(c, 500, "The store failed.");
+}
+
+/* A store write that returned rc != 0: -ENOENT is a 404 saying missing. */
+static void write_failed(call *c, int rc, const char *missing) {
+  if (rc == -ENOENT)
+    detail(c, 404, missing);
+  else
+    store_failed(c);
 }
 
 /* Records an error on field (the first one per field is enough). */
@@ -414,7 +425,7 @@ static void users_collection(call *c, const principal *p) {
       return;
     rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
     if (rc != 0 && rc != -EEXIST) {
-      store_unavailable(c);
+      store_failed(c);
       return;
     }
     c->rs->status = rc == -EEXIST ? 200 : 201; /* idempotent on origin_user_id */
@@ -541,7 +552,7 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
     rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
   if (rc != 0) {
     (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
-    store_unavailable(c);
+    store_failed(c);
     return;
   }
   linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
@@ -584,10 +595,7 @@ static void users_item(call *c, const principal *p, const char *id, const char *
       return;
     rc = linkstore_user_update(&c->lh->store, &u);
     if (rc != 0) {
-      if (rc == -ENOENT)
-        detail(c, 404, "No registered user with this id.");
-      else
-        store_unavailable(c);
+      write_failed(c, rc, "No registered user with this id.");
       return;
     }
     c->rs->status = 200;
@@ -598,10 +606,7 @@ static void users_item(call *c, const principal *p, const char *id, const char *
       return;
     rc = linkstore_user_delete(&c->lh->store, id);
     if (rc != 0) {
-      if (rc == -ENOENT)
-        detail(c, 404, "No registered user with this id.");
-      else
-        store_unavailable(c);
+      write_failed(c, rc, "No registered user with this id.");
       return;
     }
     c->rs->status = 204;
@@ -675,10 +680,8 @@ static void answer_app_saved(call *c, int rc, const linkstore_app_credential *a,
   if (rc == -EEXIST) {
     field_error(c, "external_id", "An application credential with this connector_slug and external_id already exists.");
     (void)fail_if_invalid(c);
-  } else if (rc == -ENOENT) {
-    detail(c, 404, "No application credential with this id.");
   } else if (rc != 0) {
-    store_unavailable(c);
+    write_failed(c, rc, "No application credential with this id.");
   } else {
     c->rs->status = status;
     render_app(c, a);
@@ -770,10 +773,7 @@ static void apps_item(call *c, const principal *p, const char *id) {
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     rc = linkstore_app_delete(&c->lh->store, id);
     if (rc != 0) {
-      if (rc == -ENOENT)
-        detail(c, 404, "No application credential with this id.");
-      else
-        store_unavailable(c);
+      write_failed(c, rc, "No application credential with this id.");
       return;
     }
     c->rs->status = 204;
@@ -834,7 +834,7 @@ static void origins(call *c, const principal *p) {
       return;
     }
     if (rc != 0) {
-      store_unavailable(c);
+      store_failed(c);
       return;
     }
     c->rs->status = 201;
@@ -849,10 +849,7 @@ static void origins(call *c, const principal *p) {
     }
     rc = linkstore_origin_delete(&c->lh->store, origin);
     if (rc != 0) {
-      if (rc == -ENOENT)
-        detail(c, 404, "This origin is not allowed.");
-      else
-        store_unavailable(c);
+      write_failed(c, rc, "This origin is not allowed.");
       return;
     }
     c->rs->status = 204;
@@ -904,13 +901,14 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
   if (require_admin(c, p) != 0)
     return;
   if (id != NULL) {
-    int rc = strcmp(c->rq->method, "DELETE") == 0 ? linkstore_oauth_app_delete(&c->lh->store, id) : -EINVAL;
-    if (rc == -EINVAL)
+    int rc;
+    if (strcmp(c->rq->method, "DELETE") != 0) {
       detail(c, 405, "Method not allowed.");
-    else if (rc == -ENOENT)
-      detail(c, 404, "No OAuth application with this id.");
-    else if (rc != 0)
-      store_unavailable(c);
+      return;
+    }
+    rc = linkstore_oauth_app_delete(&c->lh->store, id);
+    if (rc != 0)
+      write_failed(c, rc, "No OAuth application with this id.");
     else
       c->rs->status = 204;
     return;
@@ -972,7 +970,7 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
       field_error(c, "name", "An OAuth application with this name already exists.");
       (void)fail_if_invalid(c);
     } else if (rc != 0) {
-      store_unavailable(c);
+      store_failed(c);
     } else {
       c->rs->status = 201;
       render_oauth_app(c, &a, secret); /* the one time the secret is shown */
@@ -1065,7 +1063,7 @@ static void oauth_token(call *c) {
   secretbox_sha256_hex(token, strlen(token), hash);
   if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
                                 linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
-    store_unavailable(c);
+    store_failed(c);
     return;
   }
   c->rs->status = 200;
@@ -1158,7 +1156,7 @@ static void unified_link_token(call *c, const principal *p, const char *category
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
   rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
   if (rc != 0 && rc != -EEXIST) {
-    store_unavailable(c);
+    store_failed(c);
     return;
   }
   rc = pausehub_mint(c->lh->hub, origin_id, cc.slug, (unsigned)mins * 60, "", "", linkhost_now_ms(), &info);
@@ -1168,7 +1166,7 @@ static void unified_link_token(call *c, const principal *p, const char *category
   }
   if (keep_minted(c, origin_id, &info, "", "") != 0) {
     (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
-    store_unavailable(c);
+    store_failed(c);
     return;
   }
   linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);

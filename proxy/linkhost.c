@@ -253,9 +253,13 @@ static int finish_link(linkhost_t *lh, pausehub_page *pg, const pausehub_link_vi
   rc = linkstore_user_create(&lh->store, &u, now);
   if (rc == 0 || rc == -EEXIST)
     rc = linkstore_credential_put(&lh->store, v->user, v->info.connector, kind, secret, len, now);
-  if (rc != 0) {
+  if (rc != 0 && lh->store.cannot_write) {
     answer_refused(pg, 503, "The account could not be saved: authrelay cannot write to its storage right "
                             "now. Nothing was changed: open the link again in a moment.");
+    return rc;
+  }
+  if (rc != 0) {
+    answer_refused(pg, 500, "The account could not be saved. Try again.");
     return rc;
   }
   rc = pausehub_complete(lh->hub, v->info.token, strlen(v->info.token), now);
