@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "netio.h"
 #include "secretbox.h"
+#include "storehealth.h"
 #include "pausehub.h"
 
 #define CONTROL_HEAD_MAX 16384
@@ -417,10 +418,15 @@ static void handle(control_conn *cc) {
   } else if (path_is(h, "/healthz")) {
     respond_json(cc, 200, "{\"status\":\"ok\"}\n");
   } else if (path_is(h, "/readyz")) {
-    if (c->ready)
-      respond_json(cc, 200, "{\"status\":\"ready\"}\n");
-    else
+    dynbuf why;
+    dynbuf_init(&why, 1024);
+    if (!c->ready)
       respond_json(cc, 503, "{\"status\":\"draining\"}\n");
+    else if (storehealth_ready(&c->links->store, &why) != 0)
+      respond(cc, 503, "application/json", why.ptr != NULL ? why.ptr : "", why.len);
+    else
+      respond_json(cc, 200, "{\"status\":\"ready\"}\n");
+    dynbuf_free(&why);
   } else if (path_is(h, "/metrics")) {
     metrics_t **all = calloc(c->nworkers, sizeof *all);
     dynbuf out;

@@ -122,6 +122,23 @@ static void detail(call *c, int status, const char *msg) {
   raw(c, "}\n");
 }
 
+/* A store write failed and was rolled back: nothing was saved. 503 when
+ * the store cannot write (/readyz says so too, until it writes again). */
+static void store_failed(call *c) {
+  if (c->lh->store.cannot_write)
+    detail(c, 503, "The store cannot save changes right now (see /readyz); nothing was saved. Try again later.");
+  else
+    detail(c, 500, "The store failed.");
+}
+
+/* A store write that returned rc != 0: -ENOENT is a 404 saying missing. */
+static void write_failed(call *c, int rc, const char *missing) {
+  if (rc == -ENOENT)
+    detail(c, 404, missing);
+  else
+    store_failed(c);
+}
+
 /* Records an error on field (the first one per field is kept). */
 static void field_error(call *c, const char *field, const char *msg) {
   (void)apivalid_error(&c->errs, field, msg);
@@ -350,7 +367,7 @@ static void users_collection(call *c, const principal *p) {
       return;
     rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
     if (rc != 0 && rc != -EEXIST) {
-      detail(c, 500, "The store failed.");
+      store_failed(c);
       return;
     }
     c->rs->status = rc == -EEXIST ? 200 : 201; /* idempotent on origin_user_id */
@@ -389,6 +406,24 @@ static int query_has_param(const char *url, const char *name) {
     q = strchr(p, '&');
   }
   return 0;
+}
+
+/* Writes the link just minted for the API (the journal would write it only
+ * after the answer): a link token is handed out only once it is stored. */
+static int keep_minted(call *c, const char *user, const linksvc_link_info *info, const char *callback_url,
+                       const char *state) {
+  linkstore_link l;
+  memset(&l, 0, sizeof l);
+  snprintf(l.token, sizeof l.token, "%s", info->token);
+  snprintf(l.user, sizeof l.user, "%s", user);
+  snprintf(l.connector, sizeof l.connector, "%s", info->connector);
+  snprintf(l.callback_url, sizeof l.callback_url, "%s", callback_url);
+  snprintf(l.state, sizeof l.state, "%s", state);
+  l.status = LINKSVC_STATE_PENDING;
+  l.pinned = 1;
+  l.created_ms = info->created_ms;
+  l.expires_ms = info->expires_ms;
+  return linkstore_link_put(&c->lh->store, &l);
 }
 
 /* POST /api/v1/registered-users/{id}/link-token/ with "connector", or the
@@ -444,10 +479,16 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
   }
   rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S,
                      callback_url != NULL ? callback_url : "", state != NULL ? state : "", linkhost_now_ms(), &info);
+  if (rc != 0) {
+    detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    return;
+  }
+  rc = keep_minted(c, u->origin_user_id, &info, callback_url != NULL ? callback_url : "", state != NULL ? state : "");
   if (rc == 0 && external_id != NULL)
     rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
   if (rc != 0) {
-    detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
+    store_failed(c);
     return;
   }
   AUDIT(c, "link_token.create", LOG_STR("registered_user_id", u->id), LOG_STR("connector", connector));
@@ -489,8 +530,9 @@ static void users_item(call *c, const principal *p, const char *id, const char *
     read_user_fields(c, &u, 0);
     if (fail_if_invalid(c))
       return;
-    if (linkstore_user_update(&c->lh->store, &u) != 0) {
-      detail(c, 500, "The store failed.");
+    rc = linkstore_user_update(&c->lh->store, &u);
+    if (rc != 0) {
+      write_failed(c, rc, "No registered user with this id.");
       return;
     }
     AUDIT(c, "registered_user.update", LOG_STR("id", u.id));
@@ -502,7 +544,7 @@ static void users_item(call *c, const principal *p, const char *id, const char *
       return;
     rc = linkstore_user_delete(&c->lh->store, id);
     if (rc != 0) {
-      detail(c, rc == -ENOENT ? 404 : 500, rc == -ENOENT ? "No registered user with this id." : "The store failed.");
+      write_failed(c, rc, "No registered user with this id.");
       return;
     }
     AUDIT(c, "registered_user.delete", LOG_STR("id", id));
@@ -570,7 +612,7 @@ static void answer_app_saved(call *c, int rc, const linkstore_app_credential *a,
     field_error(c, "external_id", "An application credential with this connector_slug and external_id already exists.");
     (void)fail_if_invalid(c);
   } else if (rc != 0) {
-    detail(c, 500, "The store failed.");
+    write_failed(c, rc, "No application credential with this id.");
   } else {
     AUDIT(c, status == 201 ? "application_credential.create" : "application_credential.update", LOG_STR("id", a->id),
           LOG_STR("connector", a->connector_slug));
@@ -655,8 +697,9 @@ static void apps_item(call *c, const principal *p, const char *id) {
                               linkhost_now_ms());
     answer_app_saved(c, rc, &a, 200);
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
-    if (linkstore_app_delete(&c->lh->store, id) != 0) {
-      detail(c, 404, "No application credential with this id.");
+    rc = linkstore_app_delete(&c->lh->store, id);
+    if (rc != 0) {
+      write_failed(c, rc, "No application credential with this id.");
       return;
     }
     AUDIT(c, "application_credential.delete", LOG_STR("id", a.id), LOG_STR("connector", a.connector_slug));
@@ -719,7 +762,7 @@ static void origins(call *c, const principal *p) {
       return;
     }
     if (rc != 0) {
-      detail(c, 500, "The store failed.");
+      store_failed(c);
       return;
     }
     AUDIT(c, "callback_origin.create", LOG_STR("origin", origin));
@@ -728,12 +771,14 @@ static void origins(call *c, const principal *p) {
     member_str(c, "origin", origin, 1);
     raw(c, "}\n");
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
+    int rc;
     if (!query_param(c, "origin", given, sizeof given) || linkhost_origin_of(given, origin, sizeof origin) != 0) {
       detail(c, 400, "Name the origin: ?origin=https%3A%2F%2Fapp.example.com");
       return;
     }
-    if (linkstore_origin_delete(&c->lh->store, origin) != 0) {
-      detail(c, 404, "This origin is not allowed.");
+    rc = linkstore_origin_delete(&c->lh->store, origin);
+    if (rc != 0) {
+      write_failed(c, rc, "This origin is not allowed.");
       return;
     }
     AUDIT(c, "callback_origin.delete", LOG_STR("origin", origin));
@@ -786,14 +831,18 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
   if (require_admin(c, p) != 0)
     return;
   if (id != NULL) {
+    int rc;
     if (strcmp(c->rq->method, "DELETE") != 0) {
       detail(c, 405, "Method not allowed.");
-    } else if (!apivalid_is_uuid(id) || linkstore_oauth_app_delete(&c->lh->store, id) != 0) {
-      detail(c, 404, "No OAuth application with this id.");
-    } else {
-      AUDIT(c, "oauth_application.delete", LOG_STR("id", id));
-      c->rs->status = 204;
+      return;
     }
+    rc = apivalid_is_uuid(id) ? linkstore_oauth_app_delete(&c->lh->store, id) : -ENOENT;
+    if (rc != 0) {
+      write_failed(c, rc, "No OAuth application with this id.");
+      return;
+    }
+    AUDIT(c, "oauth_application.delete", LOG_STR("id", id));
+    c->rs->status = 204;
     return;
   }
   if (strcmp(c->rq->method, "GET") == 0) {
@@ -853,7 +902,7 @@ static void oauth_apps(call *c, const principal *p, const char *id) {
       field_error(c, "name", "An OAuth application with this name already exists.");
       (void)fail_if_invalid(c);
     } else if (rc != 0) {
-      detail(c, 500, "The store failed.");
+      store_failed(c);
     } else {
       AUDIT(c, "oauth_application.create", LOG_STR("id", a.id), LOG_STR("client_id", a.client_id),
             LOG_STR("scopes", a.scopes));
@@ -959,7 +1008,7 @@ static void oauth_token(call *c) {
   secretbox_sha256_hex(token, strlen(token), hash);
   if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
                                 linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
-    detail(c, 500, "The store failed.");
+    store_failed(c);
     return;
   }
   c->rs->status = 200;
@@ -1034,7 +1083,7 @@ static void unified_link_token(call *c, const principal *p, const char *category
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
   rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
   if (rc != 0 && rc != -EEXIST) {
-    detail(c, 500, "The store failed.");
+    store_failed(c);
     return;
   }
   if (rc == 0)
@@ -1042,6 +1091,11 @@ static void unified_link_token(call *c, const principal *p, const char *category
   rc = pausehub_mint(c->lh->hub, u.origin_user_id, cc.slug, (unsigned)mins * 60, "", "", linkhost_now_ms(), &info);
   if (rc != 0) {
     detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    return;
+  }
+  if (keep_minted(c, origin_id, &info, "", "") != 0) {
+    (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
+    store_failed(c);
     return;
   }
   AUDIT(c, "link_token.create", LOG_STR("origin_user_id", u.origin_user_id), LOG_STR("connector", cc.slug));

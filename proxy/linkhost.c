@@ -138,6 +138,7 @@ int linkhost_origin_of(const char *url, char *origin, size_t cap) {
 static void on_journal(void *ctx, pausehub_record *records) {
   linkhost_t *lh = ctx;
   pausehub_record *r;
+  uint64_t written = 0;
   int in_tx = linkstore_begin(&lh->store) == 0; /* one commit for the batch */
   for (r = records; r != NULL; r = r->next) {
     linkstore_link l;
@@ -153,7 +154,7 @@ static void on_journal(void *ctx, pausehub_record *records) {
     l.expires_ms = r->expires_ms;
     l.ended_ms = r->ended_ms;
     if (linkstore_link_put(&lh->store, &l) == 0)
-      lh->stored_links++;
+      written++;
     else
       lh->store_errors++;
     if (lh->notify_open || lh->remote_open) {
@@ -169,8 +170,11 @@ static void on_journal(void *ctx, pausehub_record *records) {
         remote_link(&lh->remote, r, base);
     }
   }
-  if (in_tx && linkstore_commit(&lh->store) != 0)
-    lh->store_errors++;
+  if (in_tx && linkstore_commit(&lh->store) != 0) {
+    lh->store_errors += written; /* the whole batch was rolled back */
+    written = 0;
+  }
+  lh->stored_links += written;
   pausehub_records_free(records);
 }
 
@@ -243,12 +247,17 @@ static int finish_link(linkhost_t *lh, pausehub_page *pg, const pausehub_link_vi
   snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", v->user);
   snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", v->user);
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
+  /* Nothing below is kept unless it reached the disk: when a write fails
+   * the link stays pending (not spent, no stream resumes) and the user can
+   * try again. */
   rc = linkstore_user_create(&lh->store, &u, now);
-  if (rc != 0 && rc != -EEXIST) {
-    answer_refused(pg, 500, "The account could not be saved. Try again.");
+  if (rc == 0 || rc == -EEXIST)
+    rc = linkstore_credential_put(&lh->store, v->user, v->info.connector, kind, secret, len, now);
+  if (rc != 0 && lh->store.cannot_write) {
+    answer_refused(pg, 503, "The account could not be saved: authrelay cannot write to its storage right "
+                            "now. Nothing was changed: open the link again in a moment.");
     return rc;
   }
-  rc = linkstore_credential_put(&lh->store, v->user, v->info.connector, kind, secret, len, now);
   if (rc != 0) {
     answer_refused(pg, 500, "The account could not be saved. Try again.");
     return rc;
@@ -637,6 +646,8 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
                (unsigned long long)lh->provider_failures);
   if (dynbuf_add(out, buf, (size_t)n) != 0)
     return -E2BIG;
+  if (storehealth_render_metrics(&lh->store, out) != 0)
+    return -E2BIG;
   if (lh->notify_open && notify_render_metrics(&lh->notify, out) != 0)
     return -E2BIG;
   return lh->remote_open ? remote_render_metrics(&lh->remote, out) : 0;
@@ -735,12 +746,17 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, pausehub
     }
   }
   if (rc == 0)
+    rc = storehealth_init(&lh->store_health, loop, &lh->store);
+  lh->store_health_open = rc == 0;
+  if (rc == 0)
     rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
   if (rc != 0) {
     if (rc != -EINVAL)
       snprintf(err, errlen, "cannot start the link service (%d)", rc);
     if (lh->remote_open)
       remote_close(&lh->remote);
+    if (lh->store_health_open)
+      storehealth_close(&lh->store_health);
     if (lh->notify_open)
       notify_close(&lh->notify);
     if (lh->curl_open)
@@ -776,6 +792,10 @@ void linkhost_close(linkhost_t *lh) {
     lh->exchanging = f->next;
     pausehub_page_free(f->page); /* the workers have stopped: nobody waits for it */
     flow_free(f);
+  }
+  if (lh->store_health_open) {
+    lh->store_health_open = 0;
+    storehealth_close(&lh->store_health);
   }
   linkstore_close(&lh->store);
   catalog_free(&lh->catalog);

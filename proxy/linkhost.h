@@ -30,6 +30,7 @@
 #include "notify.h"
 #include "pausehub.h"
 #include "remote.h"
+#include "storehealth.h"
 
 #define LINKHOST_FLOWS_MAX 10000     /* OAuth2 flows waiting for the provider's redirect */
 #define LINKHOST_FLOW_TTL_MS (10 * 60 * 1000) /* how long such a flow waits */
@@ -44,6 +45,8 @@ typedef struct linkhost_t {
   const config_t *cfg;       /* not owned */
   pausehub_t *hub;           /* not owned */
   linkstore_t store;
+  storehealth_t store_health; /* /readyz's view of the store; probes it after a failed write */
+  int store_health_open;
   catalog_t catalog;         /* read by the workers too (immutable) */
   curlloop_t curl;
   int curl_open;

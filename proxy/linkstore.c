@@ -111,19 +111,57 @@ static int exec_sql(linkstore_t *st, const char *sql) {
   return 0;
 }
 
+/* A write failed: counted and remembered (cannot_write, for /readyz) and,
+ * outside a caller's transaction, nothing is left open: SQLite keeps the
+ * transaction open after a failed COMMIT or RELEASE, and every later write
+ * would join it, seem to succeed, and never reach the disk. Returns -EIO. */
+static int write_failed(linkstore_t *st, const char *what) {
+  snprintf(st->write_error, sizeof st->write_error, "%s", sqlite3_errmsg(st->db));
+  LOG_ERROR("link store write failed, rolled back", LOG_STR("op", what), LOG_STR("error", st->write_error));
+  st->write_errors++;
+  st->cannot_write = 1;
+  if (st->depth == 0 && !sqlite3_get_autocommit(st->db))
+    (void)exec_sql(st, "ROLLBACK");
+  return -EIO;
+}
+
+/* A write committed: the store can write (again). */
+static void write_committed(linkstore_t *st) {
+  if (st->cannot_write)
+    LOG_INFO("link store writes again");
+  st->cannot_write = 0;
+}
+
 /* Transactions nest (SAVEPOINT): a caller may group several store calls,
  * each of which is a transaction of its own otherwise. (An outermost
  * SAVEPOINT is a deferred transaction: this connection is the database's
  * only writer, the control loop, so no lock upgrade can fail.) */
 static int tx_begin(linkstore_t *st) {
-  return exec_sql(st, "SAVEPOINT linkstore");
+  if (exec_sql(st, "SAVEPOINT linkstore") != 0)
+    return -EIO;
+  if (st->depth++ == 0)
+    st->changes_at_begin = sqlite3_total_changes(st->db);
+  return 0;
 }
 
-/* Ends what tx_begin() began: kept when ok, undone otherwise. */
+/* Ends what tx_begin() began: kept when ok, undone otherwise. The
+ * outermost end commits; when that fails, all of it is rolled back. */
 static int tx_end(linkstore_t *st, int ok) {
+  int rc;
+  if (st->depth > 0)
+    st->depth--;
   if (!ok)
     (void)exec_sql(st, "ROLLBACK TO linkstore");
-  return exec_sql(st, "RELEASE linkstore");
+  rc = exec_sql(st, "RELEASE linkstore");
+  if (st->depth > 0)
+    return rc;
+  if (rc != 0 && ok)
+    return write_failed(st, "commit");
+  if (!sqlite3_get_autocommit(st->db))
+    (void)exec_sql(st, "ROLLBACK");
+  if (rc == 0 && ok && sqlite3_total_changes(st->db) != st->changes_at_begin)
+    write_committed(st);
+  return rc;
 }
 
 int linkstore_begin(linkstore_t *st) {
@@ -173,20 +211,25 @@ static sqlite3_stmt *prepare(linkstore_t *st, const char *sql, const char *types
   return stmt;
 }
 
-/* Steps a statement that returns no rows. Returns 0, -EEXIST (constraint)
- * or -EIO; finalizes it. *changes: rows changed (may be NULL). */
+/* Steps a statement that returns no rows (a write). Returns 0, -EEXIST
+ * (constraint) or -EIO (write_failed()); finalizes it. *changes: rows
+ * changed (may be NULL). */
 static int run(linkstore_t *st, sqlite3_stmt *stmt, int *changes) {
   int rc;
+  int n;
   if (stmt == NULL)
-    return -EIO;
+    return write_failed(st, "prepare");
   rc = sqlite3_step(stmt);
   sqlite3_finalize(stmt);
   if (rc == SQLITE_CONSTRAINT)
     return -EEXIST;
   if (rc != SQLITE_DONE)
-    return db_error(st, "step");
+    return write_failed(st, "step");
+  n = sqlite3_changes(st->db);
   if (changes != NULL)
-    *changes = sqlite3_changes(st->db);
+    *changes = n;
+  if (n > 0 && st->depth == 0)
+    write_committed(st); /* its own transaction, committed */
   return 0;
 }
 
@@ -261,10 +304,18 @@ int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char ke
     linkstore_close(st);
     return -EIO;
   }
+  if (sqlite3_db_readonly(st->db, "main") == 1) { /* SQLite fell back to reading only */
+    snprintf(err, errlen, "%s cannot be written (read-only file or data directory); the link store must write",
+             path);
+    linkstore_close(st);
+    return -EROFS;
+  }
   (void)chmod(path, 0600);
   sqlite3_busy_timeout(st->db, 1000);
-  if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                   "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);") != 0) {
+  if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                   "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+                   /* one row that linkstore_probe() changes */
+                   "CREATE TABLE IF NOT EXISTS store_probe (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);") != 0) {
     snprintf(err, errlen, "cannot prepare %s: %s", path, sqlite3_errmsg(st->db));
     linkstore_close(st);
     return -EIO;
@@ -296,6 +347,16 @@ int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char ke
   }
   st->schema_version = NMIGRATIONS;
   return 0;
+}
+
+int linkstore_probe(linkstore_t *st) {
+  /* a row that really changes: SQLite writes nothing for an unchanged one */
+  return run(st,
+             prepare(st,
+                     "INSERT INTO store_probe (id, n) VALUES (1, 1) "
+                     "ON CONFLICT (id) DO UPDATE SET n = (n + 1) % 1000000",
+                     ""),
+             NULL);
 }
 
 void linkstore_close(linkstore_t *st) {

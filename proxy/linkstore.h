@@ -1,9 +1,11 @@
 /* linkstore: what the embedded link service keeps on disk, in SQLite.
  *
- * One file, <data_dir>/authrelay.db, in WAL mode with synchronous=NORMAL
- * (a committed change survives kill -9 of the process; a power cut may lose
- * the last transactions, never the file). The schema has a version table and
- * numbered migrations applied in order at open, each in its own transaction.
+ * One file, <data_dir>/authrelay.db, in WAL mode with synchronous=FULL: the
+ * WAL is synced at every commit, so a change the caller was told is saved
+ * survives kill -9 and a power cut (NORMAL could lose the last transactions
+ * to a power cut, and every write here is answered as saved to someone).
+ * The schema has a version table and numbered migrations applied in order
+ * at open, each in its own transaction.
  *
  * Tables: registered_users, app_credentials (client_secret sealed with
  * secretbox), credentials (a user's connected account per connector,
@@ -18,6 +20,13 @@
  *
  * Errors: 0, -ENOENT (no such row), -EEXIST (a uniqueness rule), -EIO (SQLite
  * failed; logged), -ENOMEM.
+ *
+ * A write that fails (full disk, read-only file, I/O error) is never kept
+ * half-done: its transaction is rolled back (none is left open, also after
+ * a failed COMMIT), the call returns -EIO, write_errors counts it and
+ * cannot_write stays set until a later write commits (linkstore_probe()
+ * tries one). Inside a caller's linkstore_begin() the rollback happens at
+ * its linkstore_commit(), which then fails.
  */
 #ifndef AUTHRELAY_LINKSTORE_H
 #define AUTHRELAY_LINKSTORE_H
@@ -41,6 +50,11 @@ typedef struct linkstore_t {
   sqlite3 *db;
   unsigned char key[SECRETBOX_KEY_BYTES]; /* seals secrets; wiped at close */
   int schema_version;                     /* after migrations */
+  int depth;                              /* transactions open (they nest) */
+  int changes_at_begin;                   /* sqlite3_total_changes() when the outermost began */
+  int cannot_write;                       /* the last write failed; cleared by one that commits */
+  uint64_t write_errors;                  /* writes that failed (rolled back, never acknowledged) */
+  char write_error[160];                  /* SQLite's message for the last failed write */
 } linkstore_t;
 
 typedef struct linkstore_user {
@@ -97,9 +111,14 @@ int linkstore_open(linkstore_t *st, const char *data_dir, const unsigned char ke
                    char *err, size_t errlen);
 
 /* Groups the store calls that follow into one transaction, ended by
- * linkstore_commit() (calls nest). Returns 0 or -EIO. */
+ * linkstore_commit() (calls nest). Returns 0 or -EIO; when the commit
+ * fails, everything since linkstore_begin() is rolled back. */
 int linkstore_begin(linkstore_t *st);
 int linkstore_commit(linkstore_t *st);
+
+/* A small write that means nothing (a counter in table store_probe): 0 and
+ * cannot_write cleared when it commits, else -EIO. */
+int linkstore_probe(linkstore_t *st);
 
 /* Closes the database and wipes the key. Safe on a zeroed or closed store. */
 void linkstore_close(linkstore_t *st);

@@ -15,13 +15,21 @@
  * sealed value moved to another row, or read with another key, does not
  * open; links (put, end, each, prune); callback origins; OAuth applications
  * (check with the right and wrong secret hash) and their tokens (expiry,
- * deletion with their app).
+ * deletion with their app); failed writes on a full file system
+ * (RLIMIT_FSIZE, so every write to a file fails with EFBIG): a failed
+ * commit of a grouped transaction rolls all of it back and leaves no
+ * transaction open, so the writes after it are not swallowed by one that
+ * never commits; each failure is counted and marks the store as unable to
+ * write until a write (or linkstore_probe) commits again, and only what was
+ * acknowledged is there after reopening.
  */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -875,6 +883,96 @@ static void events_and_outbox(void) {
   linkstore_close(&st);
 }
 
+/* ---- failed writes ---- */
+
+/* Every write to a file past its first byte fails (EFBIG: SIGXFSZ is
+ * ignored), as on a full disk; full 0 lifts that. */
+static void disk_full(int full) {
+  struct rlimit rl;
+  CHECK(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+  rl.rlim_cur = full ? 1 : rl.rlim_max;
+  CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+}
+
+static linkstore_link a_link(const char *token) {
+  linkstore_link l;
+  memset(&l, 0, sizeof l);
+  snprintf(l.token, sizeof l.token, "%s", token);
+  snprintf(l.user, sizeof l.user, "user_fw");
+  snprintf(l.connector, sizeof l.connector, "github");
+  l.status = 0;
+  l.created_ms = T0;
+  l.expires_ms = T0 + 1800000;
+  return l;
+}
+
+static int find_token(void *ctx, const linkstore_link *l) {
+  const char **want = ctx;
+  if (strcmp(l->token, want[0]) == 0)
+    want[1] = "found";
+  return 0;
+}
+
+static int has_link(const char *token) {
+  const char *want[2] = {token, NULL};
+  CHECK(linkstore_link_each(&st, 0, find_token, want) == 0);
+  return want[1] != NULL;
+}
+
+static void failed_writes(void) {
+  linkstore_link l1 = a_link("ltk_batch_lost");
+  linkstore_link l2 = a_link("ltk_after");
+  linkstore_user u;
+  signal(SIGXFSZ, SIG_IGN);
+  open_store();
+  CHECK(st.cannot_write == 0 && st.write_errors == 0);
+  CHECK(linkstore_probe(&st) == 0);
+  /* a grouped transaction (the journal's) whose commit fails */
+  disk_full(1);
+  CHECK(linkstore_begin(&st) == 0);
+  CHECK(linkstore_link_put(&st, &l1) == 0); /* in the page cache only */
+  CHECK(linkstore_commit(&st) == -EIO);
+  CHECK(sqlite3_get_autocommit(st.db) != 0); /* rolled back: nothing left open */
+  CHECK(st.depth == 0);
+  CHECK(st.cannot_write == 1 && st.write_errors == 1);
+  CHECK(st.write_error[0] != '\0');
+  /* a write of its own fails too, and says so */
+  memset(&u, 0, sizeof u);
+  snprintf(u.origin_user_id, sizeof u.origin_user_id, "user_fw");
+  snprintf(u.origin_user_name, sizeof u.origin_user_name, "FW");
+  snprintf(u.user_type, sizeof u.user_type, "HUMAN");
+  CHECK(linkstore_user_create(&st, &u, T0) == -EIO);
+  CHECK(sqlite3_get_autocommit(st.db) != 0);
+  CHECK(linkstore_origin_add(&st, "https://lost.example.com", T0) == -EIO);
+  CHECK(linkstore_probe(&st) == -EIO);
+  CHECK(st.cannot_write == 1 && st.write_errors == 4);
+  /* reads still work; a write that changes nothing does not count as one
+   * that committed */
+  CHECK(linkstore_origin_allowed(&st, "https://lost.example.com") == -ENOENT);
+  /* space is back: the next write commits and the mark goes */
+  disk_full(0);
+  CHECK(linkstore_origin_delete(&st, "https://never.example.com") == -ENOENT);
+  CHECK(st.cannot_write == 1);
+  CHECK(linkstore_origin_add(&st, "https://kept.example.com", T0) == 0);
+  CHECK(st.cannot_write == 0 && st.write_errors == 4);
+  CHECK(linkstore_link_put(&st, &l2) == 0);
+  /* the probe alone brings it back too */
+  disk_full(1);
+  CHECK(linkstore_probe(&st) == -EIO && st.cannot_write == 1);
+  disk_full(0);
+  CHECK(linkstore_probe(&st) == 0 && st.cannot_write == 0);
+  linkstore_close(&st);
+  /* after a restart: what was acknowledged is there, nothing else */
+  open_store();
+  CHECK(linkstore_origin_allowed(&st, "https://kept.example.com") == 0);
+  CHECK(linkstore_origin_allowed(&st, "https://lost.example.com") == -ENOENT);
+  CHECK(has_link("ltk_after"));
+  CHECK(!has_link("ltk_batch_lost"));
+  CHECK(linkstore_user_by_origin(&st, "user_fw", &u) == -ENOENT);
+  CHECK(st.cannot_write == 0 && st.write_errors == 0);
+  linkstore_close(&st);
+}
+
 int main(void) {
   size_t i;
   for (i = 0; i < SECRETBOX_KEY_BYTES; i++)
@@ -893,6 +991,7 @@ int main(void) {
   RUN(origins);
   RUN(oauth_apps);
   RUN(events_and_outbox);
+  RUN(failed_writes);
   {
     char p[160];
     const char *files[] = {LINKSTORE_FILE, LINKSTORE_FILE "-wal", LINKSTORE_FILE "-shm"};
