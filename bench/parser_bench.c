@@ -96,7 +96,10 @@ typedef struct buf {
 
 static void buf_reserve(buf *b, size_t extra) {
   size_t need = b->len + extra;
-  if (need <= b->cap)
+  /* Testing ptr as well tells the compiler what cap == 0 already implies:
+   * a buffer without storage gets some (gcc -O2 -Warray-bounds otherwise
+   * follows a path where ptr is NULL with a large cap). */
+  if (b->ptr != NULL && need <= b->cap)
     return;
   size_t cap = b->cap ? b->cap : 4096;
   while (cap < need)

@@ -577,11 +577,22 @@ static void level_stop(level *lv) {
   }
 }
 
+/* yajl's lexer takes vertical tab and form feed for white space as well (RFC
+ * 8259 allows only space, tab, LF and CR), and a raw 0x0B or 0x0C byte is
+ * valid nowhere else in a JSON text: inside a string yajl rejects control
+ * characters itself. So a text handed to yajl that holds either byte is not
+ * JSON. memchr is vectorised in libc; this only runs on text yajl parses. */
+static int has_vt_or_ff(const char *text, size_t len) {
+  return memchr(text, '\v', len) != NULL || memchr(text, '\f', len) != NULL;
+}
+
 /* Parses a complete text at level number (>= 1). Returns 0 when it is valid
  * JSON, -1 otherwise. */
 static int parse_level(struct detect_state *st, int number, const char *text, size_t len) {
   level *lv = &st->levels[number];
   int ok;
+  if (has_vt_or_ff(text, len))
+    return -1;
   if (level_start(st, number) != 0)
     return -1;
   ok = yajl_parse(lv->yajl, (const unsigned char *)text, len) == yajl_status_ok &&
@@ -685,6 +696,12 @@ static void feed_yajl(detect_t *d, const char *payload, size_t len) {
   check_utf8(st, payload, len, 0);
   if (st->failed || len <= d->parsed)
     return;
+  /* Each payload byte goes to yajl once, so each is checked once here,
+   * however the payload was split. */
+  if (has_vt_or_ff(payload + d->parsed, len - d->parsed)) {
+    st->failed = 1;
+    return;
+  }
   if (yajl_parse(st->levels[0].yajl, (const unsigned char *)payload + d->parsed,
                  len - d->parsed) != yajl_status_ok)
     st->failed = 1;

@@ -719,8 +719,22 @@ static int jc_string(void *ctx, const unsigned char *s, size_t len) {
   return 1;
 }
 
+/* Member names are quoted in messages, which are one line: no key holds a
+ * control character. */
+static int jc_key(void *ctx, const unsigned char *s, size_t len) {
+  json_check *j = ctx;
+  size_t i;
+  for (i = 0; i < len; i++) {
+    if (s[i] < 0x20) {
+      j->why = "a member name holds a control character";
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static const yajl_callbacks json_check_callbacks = {
-    NULL, NULL, NULL, NULL, NULL, jc_string, jc_open, jc_string, jc_close, jc_open, jc_close,
+    NULL, NULL, NULL, NULL, NULL, jc_string, jc_open, jc_key, jc_close, jc_open, jc_close,
 };
 
 /* Checks text (NUL-terminated, len bytes) and builds its tree. Returns the

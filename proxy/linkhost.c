@@ -1,6 +1,7 @@
 /* linkhost: the embedded link service on the control loop. See linkhost.h. */
 #include "linkhost.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,46 @@ uint64_t linkhost_now_ms(void) {
 }
 
 /* ---- origins ---- */
+
+/* addr as "[...]" into out (at least 42 bytes) the way browsers write an
+ * origin's IPv6 host (WHATWG URL; RFC 5952 without the dotted IPv4 tail):
+ * lower-case hex without leading zeros, the first longest run of two or
+ * more zero groups as "::". */
+static void ipv6_text(const unsigned char addr[16], char *out) {
+  unsigned group[8];
+  int run_at = -1;
+  int run_len = 1;
+  int i;
+  size_t n = 0;
+  for (i = 0; i < 8; i++)
+    group[i] = (unsigned)addr[2 * i] << 8 | addr[2 * i + 1];
+  for (i = 0; i < 8; i++) {
+    int j = i;
+    while (j < 8 && group[j] == 0)
+      j++;
+    if (j - i > run_len) {
+      run_at = i;
+      run_len = j - i;
+    }
+    if (j > i)
+      i = j - 1;
+  }
+  out[n++] = '[';
+  for (i = 0; i < 8; i++) {
+    if (i == run_at) {
+      out[n++] = ':';
+      if (i == 0)
+        out[n++] = ':';
+      i += run_len - 1;
+      continue;
+    }
+    n += (size_t)snprintf(out + n, 6, "%x", group[i]);
+    if (i < 7)
+      out[n++] = ':';
+  }
+  out[n++] = ']';
+  out[n] = '\0';
+}
 
 int linkhost_origin_of(const char *url, char *origin, size_t cap) {
   const char *p;
@@ -113,6 +154,15 @@ int linkhost_origin_of(const char *url, char *origin, size_t cap) {
     host_lc[i] = c;
   }
   host_lc[host_len] = '\0';
+  if (host_lc[0] == '[') {
+    /* An IPv6 literal must be an address, spelled one way: "[0::1]" is the
+     * origin "[::1]" too. */
+    unsigned char addr[16];
+    host_lc[host_len - 1] = '\0';
+    if (inet_pton(AF_INET6, host_lc + 1, addr) != 1)
+      return -EINVAL;
+    ipv6_text(addr, host_lc);
+  }
   if (port != NULL) {
     if (port_len == 0 || port_len > 5)
       return -EINVAL;

@@ -92,7 +92,8 @@ uint64_t linkhost_now_ms(void);
 /* 0 when url is absolute http:// or https:// (the allowed origins decide
  * which: an http origin never equals an https one), and its
  * origin (scheme://host[:port], port only when not the scheme's default;
- * lower-case) is written to origin (cap bytes). -EINVAL when url has user
+ * lower-case; an IPv6 literal spelled as browsers do, "[::ffff:7f00:1]")
+ * is written to origin (cap bytes). -EINVAL when url has user
  * info, a fragment, spaces or control characters, or no host. */
 int linkhost_origin_of(const char *url, char *origin, size_t cap);
 

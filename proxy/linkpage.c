@@ -99,6 +99,8 @@ void linkpage_render_refused(dynbuf *out, const char *reason) {
 long linkpage_form_field(const char *body, size_t len, const char *name, char *out, size_t cap) {
   size_t name_len = strlen(name);
   size_t i = 0;
+  if (cap == 0)
+    return -1; /* no room even for the NUL */
   while (i < len) {
     const char *amp = memchr(body + i, '&', len - i);
     size_t end = amp != NULL ? (size_t)(amp - body) : len;
@@ -123,6 +125,8 @@ long linkpage_form_field(const char *body, size_t len, const char *name, char *o
             c = ' ';
           k++;
         }
+        if (c == '\0')
+          return -1; /* callers read the value as a C string: "a%00b" is not "a" */
         if (n + 1 >= cap)
           return -1;
         out[n++] = c;

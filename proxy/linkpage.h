@@ -33,7 +33,9 @@ void linkpage_render_refused(dynbuf *out, const char *reason);
 
 /* Finds field name in an urlencoded body and decodes its value into out
  * (capacity cap, NUL-terminated). Returns the decoded length, or -1 when the
- * field is absent, empty, malformed (bad %XX) or does not fit. */
+ * field is absent, empty, malformed (bad %XX, or a NUL byte, raw or %00:
+ * the value is a C string) or does not fit. The first field called name
+ * decides. */
 long linkpage_form_field(const char *body, size_t len, const char *name, char *out, size_t cap);
 
 #endif

@@ -918,6 +918,41 @@ static const vec robustness_vectors[] = {
     {"white space around the text", "\t {\"type\":\"authenticate_meta\"}  \t ", WANT_A_BARE},
 };
 
+/* JSON white space is space, tab, LF and CR only (RFC 8259); yajl's lexer
+ * also skips vertical tab (0x0B) and form feed (0x0C), which makes these
+ * invalid texts look valid to it. Escaped inside a string they are fine. */
+static const vec white_space_vectors[] = {
+    {"form feed after the text", "{\"type\":\"authenticate_meta\"}\f", WANT_MALFORMED},
+    {"vertical tab before the text", "\v{\"type\":\"authenticate_meta\"}", WANT_MALFORMED},
+    {"form feed between a colon and a value", "{\"type\":\f\"authenticate_meta\"}",
+     WANT_MALFORMED},
+    {"vertical tab between a key and its colon",
+     "{\"link_token\"\v:\"t\",\"magic_link_url\":\"u\"}", WANT_MALFORMED},
+    {"form feed after a match, before the closing bracket",
+     "[{\"link_token\":\"t\",\"magic_link_url\":\"u\"}\f]", WANT_MALFORMED},
+    {"vertical tab then a match, all around a valid prefix",
+     "{\"a\":[1,2,3],\"b\":{\"type\":\"authenticate_meta\"},\v\"c\":null}", WANT_MALFORMED},
+    {"escaped form feed and vertical tab in strings are valid",
+     "{\"type\":\"authenticate_meta\",\"message\":\"a\\fb\\u000bc\\u000C\"}",
+     WANT_A(ABSENT, ABSENT, ABSENT, ABSENT, "a\fb\vc\f", ABSENT)},
+    /* JSON-in-string: the escape becomes a raw 0x0C / 0x0B in the inner
+     * text, so the inner text is not JSON and its match does not count;
+     * the payload itself is valid. */
+    {"JSON-in-string ending in an escaped form feed",
+     "{\"text\":\"{\\\"type\\\":\\\"authenticate_meta\\\"}\\f\"}", WANT_NO_MATCH},
+    {"JSON-in-string with \\u000b between tokens",
+     "{\"text\":\"{\\\"type\\\":\\u000b\\\"authenticate_meta\\\"}\"}", WANT_NO_MATCH},
+    {"JSON-in-string with \\u000C after a match",
+     "{\"text\":\"[{\\\"link_token\\\":\\\"t\\\",\\\"magic_link_url\\\":\\\"u\\\"}\\u000C]\"}",
+     WANT_NO_MATCH},
+    {"JSON-in-string with \\u000c, then a valid match in the payload",
+     "[{\"text\":\"{\\\"type\\\":\\\"authenticate_meta\\\"}\\u000c\"},"
+     "{\"type\":\"authenticate_meta\",\"Connector\":\"outer\"}]",
+     WANT_A("outer", ABSENT, ABSENT, ABSENT, ABSENT, ABSENT)},
+    {"JSON-in-string with white space escapes that JSON allows",
+     "{\"text\":\"\\t{\\\"type\\\":\\r\\n\\\"authenticate_meta\\\"}\\u0020\"}", WANT_A_BARE},
+};
+
 /* Present but empty: ptr non-NULL, len 0 (ptr is NULL only when not found).
  * Run one child per vector: a NULL + 0 in the detector aborts under UBSan. */
 static const vec empty_vectors[] = {
@@ -956,6 +991,10 @@ static void test_first_match(void) {
 
 static void test_robustness_vectors(void) {
   run_table(robustness_vectors, sizeof robustness_vectors / sizeof robustness_vectors[0]);
+}
+
+static void test_white_space(void) {
+  run_table(white_space_vectors, sizeof white_space_vectors / sizeof white_space_vectors[0]);
 }
 
 static void test_empty_fields(void) {
@@ -1052,6 +1091,55 @@ static void test_json_in_string_levels(void) {
   free(q2);
   free(q3);
   free(lv.p);
+}
+
+/* The white-space rule two levels down and across yajl's batches. */
+static void test_white_space_generated(void) {
+  sb b = {NULL, 0, 0};
+  sb lv = {NULL, 0, 0};
+  char *q1;
+  static const expect none = WANT_NO_MATCH;
+  static const expect bare = WANT_A_BARE;
+  static const expect malformed = WANT_MALFORMED;
+  size_t i;
+
+  /* Level 2: the level-1 text holds a string whose text ends in the escape
+   * \f, so the level-2 text ends in a raw form feed. */
+  sb_add(&lv, "{\"b\":\"{\\\"type\\\":\\\"authenticate_meta\\\"}\\f\"}");
+  q1 = quote(lv.p);
+  sb_add(&b, "{\"a\":");
+  sb_add(&b, q1);
+  sb_add(&b, "}");
+  check_sb("JSON-in-string, form feed 2 levels down", &b, &none, DEFAULT_LIMIT_S);
+  free(q1);
+  lv.len = 0;
+  sb_add(&lv, "{\"b\":\"{\\\"type\\\":\\\"authenticate_meta\\\"}\\n\"}");
+  q1 = quote(lv.p);
+  sb_add(&b, "{\"a\":");
+  sb_add(&b, q1);
+  sb_add(&b, "}");
+  check_sb("JSON-in-string, LF 2 levels down (control)", &b, &bare, DEFAULT_LIMIT_S);
+  free(q1);
+  free(lv.p);
+
+  /* Long payloads: the detector hands yajl bytes in batches (4 KiB and
+   * more), so the byte lands in a later batch than the trigger, at a
+   * different place in it for each feeding size. */
+  for (i = 0; i < 2; i++) {
+    sb_add(&b, "{\"type\":\"authenticate_meta\",\"pad\":\"");
+    sb_fill(&b, 'p', 9000);
+    sb_add(&b, "\"");
+    sb_add(&b, i == 0 ? "\f" : "\v");
+    sb_add(&b, ",\"pad2\":\"");
+    sb_fill(&b, 'q', 3000);
+    sb_add(&b, "\"}");
+    check_sb(i == 0 ? "form feed after 9000 bytes" : "vertical tab after 9000 bytes", &b,
+             &malformed, DEFAULT_LIMIT_S);
+  }
+  sb_add(&b, "{\"type\":\"authenticate_meta\",\"pad\":\"");
+  sb_fill(&b, 'p', 9000);
+  sb_add(&b, "\"}\f");
+  check_sb("form feed as the last byte of 9000", &b, &malformed, DEFAULT_LIMIT_S);
 }
 
 static void test_depth_boundary(void) {
@@ -1745,6 +1833,8 @@ int main(void) {
   RUN_GROUP(test_near_misses);
   RUN_GROUP(test_first_match);
   RUN_GROUP(test_robustness_vectors);
+  RUN_GROUP(test_white_space);
+  RUN_GROUP(test_white_space_generated);
   RUN_GROUP(test_json_in_string_levels);
   RUN_GROUP(test_depth_boundary);
   RUN_GROUP(test_deep_nesting);

@@ -265,6 +265,15 @@ static void test_file_errors(void) {
                    "unknown key \"routes[1].upstrem\"", dir));
   CHECK(fails_with(load_file("{\"config\": \"x\"}", UP), "unknown key \"config\"", NULL));
   CHECK(fails_with(load_file("{\"workers\": 2, \"workers\": 3}", UP), "workers", "twice"));
+  /* a member name with a control character: refused before it is quoted,
+   * so the message stays one line (found by fuzz_config) */
+  CHECK(fails_with(load_file("{\"routes\": [{\"pre\\nfix\": \"/x\"}]}", UP),
+                   "a member name holds a control character", dir));
+  CHECK(strchr(err, '\n') == NULL);
+  CHECK(fails_with(load_file("{\"webhooks\": [{\"u\\u001brl\": 1}]}", UP),
+                   "a member name holds a control character", NULL));
+  CHECK(strchr(err, '\x1b') == NULL);
+  CHECK(fails_with(load_file("{\"listen\\r\": 1}", UP), "control character", NULL));
   /* types and numbers */
   CHECK(fails_with(load_file("{\"max_head_bytes\": \"abc\"}", UP),
                    "config: max_head_bytes: must be a whole number from 1024 to 1048576",

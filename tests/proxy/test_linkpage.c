@@ -31,6 +31,16 @@ static void form_fields_refused(void) {
   CHECK(field("api_key=12345678", "api_key", v, sizeof v) == -1); /* does not fit in 8 */
   CHECK(field("api_key=1234567", "api_key", v, sizeof v) == 7);  /* fits with its NUL */
   CHECK(field("", "api_key", v, sizeof v) == -1);
+  /* a NUL byte would cut the value where callers read it as a C string */
+  CHECK(field("api_key=ab%00cd", "api_key", v, sizeof v) == -1);
+  CHECK(field("api_key=%00", "api_key", v, sizeof v) == -1);
+  CHECK(linkpage_form_field("api_key=ab\0cd", 14, "api_key", v, sizeof v) == -1);
+  CHECK(field("api_key=%01", "api_key", v, sizeof v) == 1);
+  /* no room at all: nothing written, not even the NUL */
+  v[0] = 'x';
+  CHECK(field("api_key=", "api_key", v, 0) == -1);
+  CHECK(field("api_key=a", "api_key", v, 0) == -1);
+  CHECK(v[0] == 'x');
 }
 
 static void pages_escape_and_say_the_state(void) {

@@ -3,9 +3,10 @@
  * callback origins.
  *
  * Covers: scheme and host lower-cased, path/query dropped, default ports
- * dropped and other ports kept, http kept apart from https, IPv6 literals;
- * refused (-EINVAL): user info (also disguised with a backslash), fragments,
- * spaces and control characters, other schemes, no host, bad ports; a
+ * dropped and other ports kept, http kept apart from https, IPv6 literals
+ * (in one spelling, the browsers'); refused (-EINVAL): user info (also
+ * disguised with a backslash), fragments, spaces and control characters,
+ * other schemes, no host, bad ports, IPv6 literals that are no address; a
  * look-alike host keeps its full name (so it matches no allowed origin);
  * a too-small output buffer.
  */
@@ -73,6 +74,25 @@ static void ipv6(void) {
   CHECK(refused("https://[::1]x"));
   CHECK(refused("https://[::1]:"));
   CHECK(refused("https://[::1]:0"));
+  /* one spelling per address, the browsers' (WHATWG URL): lower-case, no
+   * leading zeros, the first longest run of 2+ zero groups as "::" */
+  CHECK(origin_is("https://[0::1]:8443/cb", "https://[::1]:8443"));
+  CHECK(origin_is("https://[0:0:0:0:0:0:0:1]", "https://[::1]"));
+  CHECK(origin_is("https://[::0]", "https://[::]"));
+  CHECK(origin_is("https://[2001:0DB8:0000::0001]", "https://[2001:db8::1]"));
+  CHECK(origin_is("https://[::FFFF:127.0.0.1]", "https://[::ffff:7f00:1]"));
+  CHECK(origin_is("https://[::3:1]", "https://[::3:1]"));
+  CHECK(origin_is("https://[1:0:0:2:0:0:0:3]", "https://[1:0:0:2::3]"));
+  CHECK(origin_is("https://[1:0:0:2:0:0:3:4]", "https://[1::2:0:0:3:4]"));
+  CHECK(origin_is("https://[1:0:2:3:4:5:6:7]", "https://[1:0:2:3:4:5:6:7]"));
+  CHECK(origin_is("https://[1:2:3:4:5:6:7::]", "https://[1:2:3:4:5:6:7:0]"));
+  CHECK(origin_is("https://[1::]", "https://[1::]"));
+  /* not an IPv6 address between the brackets */
+  CHECK(refused("https://[1:2]"));
+  CHECK(refused("https://[:::]"));
+  CHECK(refused("https://[1.2.3.4]"));
+  CHECK(refused("https://[::1::2]"));
+  CHECK(refused("https://[12345::1]"));
   /* no address in the brackets; brackets outside an IP literal */
   CHECK(refused("https://[]"));
   CHECK(refused("https://ex[ample.com"));
