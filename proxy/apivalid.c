@@ -236,6 +236,12 @@ int apivalid_parse(const char *body, size_t len, yajl_val *root, char *err, size
     snprintf(err, errlen, "JSON strings may not contain U+0000.");
     return -EINVAL;
   }
+  /* yajl's lexer skips vertical tab and form feed as white space; RFC 8259
+   * does not, and raw control bytes are invalid inside strings too. */
+  if (memchr(body, '\v', len) != NULL || memchr(body, '\f', len) != NULL) {
+    snprintf(err, errlen, "JSON parse error: vertical tab and form feed are not JSON white space.");
+    return -EINVAL;
+  }
   h = yajl_alloc(&check_callbacks, NULL, &pc);
   if (h == NULL)
     return -ENOMEM;

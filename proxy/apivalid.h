@@ -101,8 +101,9 @@ int apivalid_has_error(const apivalid_errors *e, const char *field);
 int apivalid_errors_render(const apivalid_errors *e, dynbuf *out);
 
 /* Parses body[0, len) (NUL-terminated at body[len]) into *root: one JSON
- * object, nesting at most APIVALID_DEPTH, no NUL in a string or key, UTF-8
- * as yajl checks it. Returns 0 (the caller frees *root with
+ * object, nesting at most APIVALID_DEPTH, no NUL in a string or key, only
+ * RFC 8259's white space (no vertical tab or form feed), UTF-8 as yajl
+ * checks it. Returns 0 (the caller frees *root with
  * yajl_tree_free), -EINVAL with a one-line reason in err, or -ENOMEM. */
 int apivalid_parse(const char *body, size_t len, yajl_val *root, char *err, size_t errlen);
 

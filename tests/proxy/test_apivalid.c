@@ -87,6 +87,10 @@ static void test_parse(void) {
   CHECK(parse("{\"a\":\"x\\u0000y\"}") == NULL);   /* U+0000 in a string */
   CHECK(parse("{\"a\\u0000\":1}") == NULL);        /* and in a key */
   CHECK(apivalid_parse("{\"a\":\"x\0\"}", 9, &root, err, sizeof err) == -EINVAL);
+  CHECK(parse("{\"a\":1\f}") == NULL);            /* form feed is not white space */
+  CHECK(parse("\v{\"a\":1}") == NULL);            /* nor vertical tab */
+  CHECK((root = parse("{\"a\":\"\\f\"}")) != NULL); /* the escape \f in a string is */
+  yajl_tree_free(root);
   /* depth: the object is level 1 */
   deep = repeat("{\"a\":", "[", APIVALID_DEPTH - 1, "");
   {
