@@ -482,7 +482,7 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
   if (require(c, p, LINKAPI_WRITE_USER) != 0)
     return;
   if (get_str(c, c->body, "connector", 1, LINKSTORE_TEXT_MAX, 1, connector, sizeof connector) == 1 &&
-      catalog_lookup(&c->lh->catalog, connector, &cc) != 0)
+      catalog_lookup(c->lh->catalog, connector, &cc) != 0)
     field_error(c, "connector", "Not a connector of the catalog.");
   if (get_str(c, c->body, "external_id", 1, 128, 0, external_id, sizeof external_id) == 1) {
     linkstore_app_credential app;
@@ -676,7 +676,7 @@ static void apps_collection(call *c, const principal *p) {
       return;
     memset(&a, 0, sizeof a);
     if (get_str(c, c->body, "connector_slug", 1, 255, 1, a.connector_slug, sizeof a.connector_slug) == 1 &&
-        catalog_lookup(&c->lh->catalog, a.connector_slug, &cc) != 0)
+        catalog_lookup(c->lh->catalog, a.connector_slug, &cc) != 0)
       field_error(c, "connector_slug", "Not a connector of the catalog.");
     (void)get_str(c, c->body, "client_id", 1, 255, 1, a.client_id, sizeof a.client_id);
     secret[0] = '\0';
@@ -1084,7 +1084,7 @@ static void unified_link_token(call *c, const principal *p, const char *category
   }
   /* authrelay links one connector per token: integration is required. */
   if (get_str(c, c->body, "integration", 1, 100, 1, integration, sizeof integration) == 1 &&
-      catalog_lookup(&c->lh->catalog, integration, &cc) != 0)
+      catalog_lookup(c->lh->catalog, integration, &cc) != 0)
     field_error(c, "integration", "Not a connector of the catalog.");
   (void)get_bool(c, "should_create_magic_link_url", &magic);
   if (expiry != NULL && !YAJL_IS_NULL(expiry)) {
