@@ -73,11 +73,13 @@ static const struct {
     {"link_service.api_key", offsetof(config_t, link_service.api_key)},
 };
 
+/* Appends ", name" (or name first) when it fits whole. */
 static void note_changed(char *changed, size_t cap, const char *name) {
   size_t used = strnlen(changed, cap);
-  if (used + 1 >= cap)
+  size_t sep = used > 0 ? 2 : 0;
+  if (used + sep + strlen(name) >= cap)
     return;
-  snprintf(changed + used, cap - used, "%s%s", used > 0 ? ", " : "", name);
+  snprintf(changed + used, cap - used, "%s%s", sep > 0 ? ", " : "", name);
 }
 
 static int same_str(const char *a, const char *b) {

@@ -53,7 +53,7 @@ size_t cfgsnap_live(void);
 /* Keys a running daemon keeps until restart: listen, control, workers,
  * data_dir, secret_key, admin_key, pause_timeout_s and link_service.*.
  * Where next differs from cur in one of them, its name is appended to
- * changed (comma-separated, cut to cap bytes, NUL-terminated) and next is
+ * changed (comma-separated, the names that fit cap bytes with the NUL) and next is
  * given cur's value; listen and control always take cur's (which hold the
  * ports really bound when :0 was asked for). Never names a value, only a
  * key. Returns how many keys differed, or -ENOMEM (next then still owns

@@ -184,13 +184,15 @@ int main(int argc, char **argv, char **envp) {
   /* First, and before binding with SO_REUSEPORT, which would share a port
    * that another process holds with it set. */
   rc = startcheck_ports(cfg, err, sizeof err);
-  if (rc != 0) {
+  if (rc != 0)
     LOG_ERROR("cannot listen", LOG_STR("error", err));
-    return EXIT_START_FAILED;
+  if (rc == 0) {
+    rc = startcheck_files(cfg, err, sizeof err);
+    if (rc != 0)
+      LOG_ERROR("cannot start the link service", LOG_STR("error", err));
   }
-  rc = startcheck_files(cfg, err, sizeof err);
   if (rc != 0) {
-    LOG_ERROR("cannot start the link service", LOG_STR("error", err));
+    cfgsnap_release(snap);
     return EXIT_START_FAILED;
   }
   d.loop = uv_default_loop();

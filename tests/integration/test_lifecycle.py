@@ -176,6 +176,22 @@ class ReloadTest(unittest.TestCase):
         self.assertTrue(url.startswith(self.relay.url + "/_authrelay/link/"), url)
         s.kill()
 
+    def test_log_level_follows_the_reload(self):
+        self.start({"routes": [self.route(self.agent_a)]})
+        # To warn (with a key that needs a restart, whose warning marks the reload).
+        write_json(self.path, {"routes": [self.route(self.agent_a)], "log_level": "warn", "workers": 2})
+        self.relay.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: logs_with(self.relay, "config changes that need a restart were not applied"),
+                   "the reload's warning")
+        curl(self.relay.url + "/stream?count=1")
+        # Back to info: "config reloaded" is an info line, written at the new level.
+        write_json(self.path, {"routes": [self.route(self.agent_a)]})
+        reload(self.relay)
+        self.assertEqual(len(logs_with(self.relay, "config reloaded")), 1)
+        self.assertEqual(logs_with(self.relay, "access"), [])  # the request at warn
+        curl(self.relay.url + "/stream?count=1")
+        wait_until(lambda: logs_with(self.relay, "access"), "an access line")
+
     def test_webhooks_and_catalog_follow_the_reload(self):
         receiver = Receiver()
         try:
