@@ -121,15 +121,15 @@ class ReloadTest(unittest.TestCase):
         self.assertIsNone(self.relay.proc.poll())
 
     def test_flowing_stream_is_untouched_by_reloads(self):
-        self.start({"routes": [self.route(self.agent_a)]})
+        self.start({"routes": [self.route(self.agent_a)], "workers": 2})
         path = "/stream?format=sse&count=2000&rate=200&size=100"
         direct = Stream(self.agent_a.url + path)
         s = Stream(self.relay.url + path)
         s.wait_for(rb'"seq":20,')
         for i in range(3):
             write_json(self.path, {"routes": [self.route(self.agent_b if i % 2 == 0 else self.agent_a)],
-                                   "pool_max_idle": 10 + i})
-            reload(self.relay)
+                                   "pool_max_idle": 10 + i, "workers": 2})
+            self.assertEqual(reload(self.relay)["generation"], i + 1)  # logged once both workers use it
             # a request of its own on each new config meanwhile
             self.assertEqual(curl("-o", "/dev/null", "-w", "%{http_code}",
                                   self.relay.url + "/stream?count=1")[1], b"200")
@@ -138,6 +138,18 @@ class ReloadTest(unittest.TestCase):
         self.assertEqual(body, direct.finish())
         self.assertEqual(seqs_of(body), list(range(2000)))
         self.assertIsNone(self.relay.proc.poll())
+
+    def test_sighup_while_draining_is_ignored(self):
+        self.start({"routes": [self.route(self.agent_a)]})
+        s = Stream(self.relay.url + "/stream?format=sse&count=1000&rate=200")
+        s.wait_for(rb'"seq":10,')
+        self.relay.proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: logs_with(self.relay, "draining"), "draining")
+        self.relay.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: logs_with(self.relay, "config reload ignored: draining"), "the SIGHUP to be ignored")
+        self.assertEqual(seqs_of(s.finish()), list(range(1000)))  # the drain lets it finish
+        relay, self.relay = self.relay, None
+        self.assertEqual(relay.stop(), 0)
 
     def test_bad_file_keeps_the_running_config(self):
         self.start({"routes": [self.route(self.agent_a)], "max_body_bytes": 1000})
