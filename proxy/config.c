@@ -116,6 +116,7 @@ static const config_key config_keys[] = {
     ROW("check_config", K_SWITCH, IN_FLAG, check_only, NULL, 0, 0, NULL, NULL,
         "check the configuration, print the result and exit", 0),
     ROW("help", K_SWITCH, IN_FLAG, help, NULL, 0, 0, NULL, NULL, "print this help and exit", 0),
+    ROW("version", K_SWITCH, IN_FLAG, version, NULL, 0, 0, NULL, NULL, "print the version and exit", 0),
     KEY(K_ADDR, listen, "127.0.0.1:8080", "HOST:PORT", "proxy listener"),
     KEY(K_URL, upstream, NULL, "URL", "upstream of route \"/\": http://HOST[:PORT]"),
     KEY(K_ROUTES, routes, NULL, "JSON", "routes, a JSON array of route objects (below)"),

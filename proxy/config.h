@@ -117,6 +117,7 @@ typedef struct config_t {
   char *config_file;       /* --config / AUTHRELAY_CONFIG, or NULL; owned */
   int check_only;          /* --check-config: validate, print, exit */
   int help;                /* --help: print config_usage() and exit */
+  int version;             /* --version: main() prints the version and exits */
 
   char *listen;            /* "host:port" as configured; owned */
   char *listen_host;       /* IP literal, IPv6 without brackets; owned */

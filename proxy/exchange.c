@@ -180,6 +180,7 @@ static void on_handle_closed(uv_handle_t *h) {
   exchange *ex = h->data;
   if (--ex->handles_open > 0)
     return;
+  worker_gen_release(ex->gen);
   http_head_free(&ex->req);
   netio_batch_discard(&ex->out);
   free(ex->user);
@@ -375,7 +376,9 @@ static void new_stream_id(exchange *ex) {
 
 static int on_message_begin(llhttp_t *p) {
   exchange *ex = ex_of(p);
-  const config_t *c = ex_cfg(ex);
+  const config_t *c;
+  worker_gen_pin(ex->w, &ex->gen); /* a request uses the config in force when it begins */
+  c = ex_cfg(ex);
   ex->state = EX_HEAD;
   ex->error_status = 0;
   ex->need_upstream = 0;
@@ -826,7 +829,7 @@ static void ex_upstream_ready(exchange *ex) {
 }
 
 static void ex_start_upstream(exchange *ex) {
-  upstream_pool *pool = &ex->w->pools[ex->route_index];
+  upstream_pool *pool = ex_pool(ex);
   int reused = 0;
   int rc = upstream_acquire(pool, &ex_upstream_callbacks, ex, &ex->up, &reused);
   if (rc != 0) {
@@ -1341,6 +1344,7 @@ int exchange_accept(worker_t *w) {
   if (ex == NULL)
     return UV_ENOMEM;
   ex->w = w;
+  ex->gen = worker_gen_hold(w);
   uv_tcp_init(&w->loop, &ex->tcp);
   ex->tcp.data = ex;
   ex->handles_open = 1;

@@ -36,6 +36,8 @@ typedef struct exchange {
   uv_timer_t timer;            /* head timeout, or keep-alive idle timeout */
   uv_shutdown_t shutdown;      /* graceful close after the last response */
   worker_t *w;
+  worker_gen *gen;             /* config and pools of the request (pinned at its
+                                  start, kept until the next one); a reference */
   struct exchange *next;       /* worker's list of connections */
   struct exchange *prev;
   int handles_open;            /* tcp and timer not yet closed */
@@ -131,8 +133,20 @@ typedef struct ex_pause {
   char message[512];           /* the detection's message ("" when none) */
 } ex_pause;
 
+/* The config the request began with: a reload does not change it. */
 static inline const config_t *ex_cfg(const exchange *ex) {
-  return ex->w->cfg;
+  return &ex->gen->snap->cfg;
+}
+
+/* The upstream pool of the request's route, in its config. */
+static inline upstream_pool *ex_pool(const exchange *ex) {
+  return &ex->gen->pools[ex->route_index];
+}
+
+/* The connectors a detection may pause for in the request's config, or
+ * NULL when any is accepted. */
+static inline const catalog_t *ex_catalog(const exchange *ex) {
+  return cfgsnap_catalog(ex->gen->snap);
 }
 
 /* ---- exchange.c, for pause.c ---- */

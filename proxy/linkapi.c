@@ -451,7 +451,7 @@ static void user_link_token(call *c, const principal *p, const linkstore_user *u
   external_id = apivalid_string(c->body, "external_id");
   callback_url = apivalid_string(c->body, "callback_url");
   state = apivalid_string(c->body, "state");
-  if (connector != NULL && field_ok(c, field) && catalog_lookup(&c->lh->catalog, connector, &cc) != 0)
+  if (connector != NULL && field_ok(c, field) && catalog_lookup(c->lh->catalog, connector, &cc) != 0)
     field_error(c, field, "Not a connector of the catalog.");
   if (external_id != NULL && field_ok(c, "external_id")) {
     linkstore_app_credential app;
@@ -652,7 +652,7 @@ static void apps_collection(call *c, const principal *p) {
     memset(&a, 0, sizeof a);
     (void)apivalid_check(c->body, &apivalid_app_credential, 0, &c->errs);
     if (field_ok(c, "connector_slug") &&
-        catalog_lookup(&c->lh->catalog, apivalid_string(c->body, "connector_slug"), &cc) != 0)
+        catalog_lookup(c->lh->catalog, apivalid_string(c->body, "connector_slug"), &cc) != 0)
       field_error(c, "connector_slug", "Not a connector of the catalog.");
     if (fail_if_invalid(c))
       return;
@@ -1063,7 +1063,7 @@ static void unified_link_token(call *c, const principal *p, const char *category
   integration = apivalid_string(c->body, "integration");
   magic = apivalid_bool(c->body, "should_create_magic_link_url", 0);
   mins = apivalid_integer(c->body, "link_expiry_mins", 30);
-  if (integration != NULL && field_ok(c, "integration") && catalog_lookup(&c->lh->catalog, integration, &cc) != 0)
+  if (integration != NULL && field_ok(c, "integration") && catalog_lookup(c->lh->catalog, integration, &cc) != 0)
     field_error(c, "integration", "Not a connector of the catalog.");
   if (!magic && mins > 720)
     field_error(c, "link_expiry_mins", "Ensure this value is less than or equal to 720 (10080 with "

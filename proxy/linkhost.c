@@ -445,7 +445,7 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
   }
   if (v.state == LINKSVC_STATE_PENDING && v.info.expires_ms <= linkhost_now_ms())
     v.state = LINKSVC_STATE_EXPIRED; /* the expiry timer has not run yet */
-  if (v.state != LINKSVC_STATE_PENDING || catalog_lookup(&lh->catalog, v.info.connector, &cc) != 0) {
+  if (v.state != LINKSVC_STATE_PENDING || catalog_lookup(lh->catalog, v.info.connector, &cc) != 0) {
     answer_html(pg, linkpage_render(&pg->html, &v.info,
                                     v.state == LINKSVC_STATE_PENDING ? LINKSVC_STATE_REVOKED : v.state,
                                     v.info.connector));
@@ -526,7 +526,7 @@ static void on_token(void *ctx, int status, long http_code, const char *body, si
     return;
   }
   if (pausehub_lookup(lh->hub, f->token, strlen(f->token), &v) != 0 ||
-      catalog_lookup(&lh->catalog, v.info.connector, &cc) != 0) {
+      catalog_lookup(lh->catalog, v.info.connector, &cc) != 0) {
     answer_refused(pg, 410, "This link can no longer be used: ask the assistant again.");
   } else if (finish_link(lh, pg, &v, "oauth2", body, len) == 0) {
     answer_connected(pg, &v, cc.name);
@@ -596,7 +596,7 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
   }
   if (linkpage_form_field(q + 1, qlen, "code", code, sizeof code) <= 0 ||
       pausehub_lookup(lh->hub, f->token, strlen(f->token), &v) != 0 ||
-      catalog_lookup(&lh->catalog, v.info.connector, &cc) != 0 || cc.auth != CATALOG_OAUTH2) {
+      catalog_lookup(lh->catalog, v.info.connector, &cc) != 0 || cc.auth != CATALOG_OAUTH2) {
     answer_refused(pg, 400, "The provider's answer has no code.");
     flow_free(f);
     return;
@@ -749,14 +749,15 @@ static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
   return 0;
 }
 
-int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, pausehub_t *hub, char *err,
-                  size_t errlen) {
+int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const catalog_t *catalog,
+                  pausehub_t *hub, char *err, size_t errlen) {
   unsigned char key[SECRETBOX_KEY_BYTES];
   uint64_t now = linkhost_now_ms();
   int rc;
   memset(lh, 0, sizeof *lh);
   lh->loop = loop;
   lh->cfg = cfg;
+  lh->catalog = catalog;
   lh->hub = hub;
   if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
     snprintf(err, errlen, "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
@@ -765,17 +766,12 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, pausehub
   rc = load_owner_key(lh, err, errlen);
   if (rc != 0)
     return rc;
-  rc = catalog_load(&lh->catalog, cfg->connectors, err, errlen);
-  if (rc != 0)
-    return rc;
   rc = secretbox_key_load(key, cfg->secret_key, cfg->data_dir, err, errlen);
   if (rc == 0)
     rc = linkstore_open(&lh->store, cfg->data_dir, key, err, errlen);
   OPENSSL_cleanse(key, sizeof key);
-  if (rc != 0) {
-    catalog_free(&lh->catalog);
+  if (rc != 0)
     return rc;
-  }
   /* Links of the last link TTL (and of the retention after it) come back:
    * pending ones work again, ended ones say "already used". */
   (void)linkstore_link_prune(&lh->store, now - (uint64_t)LINKSVC_DEFAULT_RETAIN_S * 1000);
@@ -812,10 +808,18 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, pausehub
     if (lh->curl_open)
       curlloop_close(&lh->curl, NULL);
     linkstore_close(&lh->store);
-    catalog_free(&lh->catalog);
     return rc;
   }
   return 0;
+}
+
+void linkhost_reload(linkhost_t *lh, const config_t *cfg, const catalog_t *catalog) {
+  lh->cfg = cfg;
+  lh->catalog = catalog;
+  if (lh->remote_open)
+    lh->remote.cfg = cfg; /* link_service.* are kept from the running config */
+  if (lh->notify_open)
+    notify_reload(&lh->notify, cfg);
 }
 
 void linkhost_close(linkhost_t *lh) {
@@ -848,6 +852,5 @@ void linkhost_close(linkhost_t *lh) {
     storehealth_close(&lh->store_health);
   }
   linkstore_close(&lh->store);
-  catalog_free(&lh->catalog);
   OPENSSL_cleanse(lh->owner_key, sizeof lh->owner_key);
 }

@@ -42,12 +42,12 @@ typedef struct linkhost_flow linkhost_flow;
 
 typedef struct linkhost_t {
   uv_loop_t *loop;           /* the control loop; not owned */
-  const config_t *cfg;       /* not owned */
+  const config_t *cfg;       /* not owned; replaced by linkhost_reload */
   pausehub_t *hub;           /* not owned */
   linkstore_t store;
   storehealth_t store_health; /* /readyz's view of the store; probes it after a failed write */
   int store_health_open;
-  catalog_t catalog;         /* read by the workers too (immutable) */
+  const catalog_t *catalog;  /* the connectors file's; not owned; replaced by linkhost_reload */
   curlloop_t curl;
   int curl_open;
   notify_t notify;           /* link events: /v1/events and webhooks */
@@ -69,8 +69,15 @@ typedef struct linkhost_t {
  * data_dir/owner.key, else a new one written there and printed once on
  * stdout. Returns 0 or a negative error with a one-line
  * message in err. On error nothing needs closing. */
-int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, pausehub_t *hub, char *err,
-                  size_t errlen);
+int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const catalog_t *catalog,
+                  pausehub_t *hub, char *err, size_t errlen);
+
+/* A reloaded config (and its catalog) replaces the one in use, on the
+ * control loop: links are minted, webhooks signed and sent, the Link page
+ * and the API answer by it from now on. Both must outlive their use (until
+ * the next reload or linkhost_close); the keys needing a restart must hold
+ * the running values (cfgsnap_keep_restart_keys). */
+void linkhost_reload(linkhost_t *lh, const config_t *cfg, const catalog_t *catalog);
 
 /* Detaches from the hub (the last journal records are written), closes
  * libcurl's handles and the store. The loop must run once more for the

@@ -1,9 +1,14 @@
 /* authrelay: the daemon's entry point.
  *
- * Loads the configuration (file, AUTHRELAY_* environment, flags), binds the
- * proxy port in each relay worker (SO_REUSEPORT) and the control port on the
- * main loop, then runs until SIGTERM or SIGINT: the workers stop accepting,
- * let open exchanges finish for drain_timeout_s, and the process exits 0.
+ * Loads the configuration (file, AUTHRELAY_* environment, flags), checks
+ * that nothing else listens on its ports, binds the proxy port in each
+ * relay worker (SO_REUSEPORT, shared among them only) and the control port
+ * on the main loop, then runs until SIGTERM or SIGINT: the workers stop
+ * accepting, let open exchanges finish for drain_timeout_s, and the process
+ * exits 0. SIGHUP reloads the configuration (reload.h). Whatever stops it
+ * from starting (a bad config, a port in use, a data_dir it cannot use)
+ * exits 2 with the reason on stderr; --check-config runs the same checks
+ * and exits.
  */
 #include <signal.h>
 #include <sys/resource.h>
@@ -13,6 +18,7 @@
 
 #include <uv.h>
 
+#include "cfgsnap.h"
 #include "config.h"
 #include "control.h"
 #include "curlloop.h"
@@ -21,12 +27,20 @@
 #include "log.h"
 #include "netio.h"
 #include "pausehub.h"
+#include "reload.h"
+#include "startcheck.h"
 #include "worker.h"
+
+#ifndef AUTHRELAY_VERSION
+#define AUTHRELAY_VERSION "unknown"
+#endif
+
+#define EXIT_START_FAILED 2 /* bad config or cannot start (README "The daemon") */
 
 typedef struct daemon_t {
   uv_loop_t *loop;
-  config_t cfg;
-  worker_t *workers;      /* cfg.workers of them; owned */
+  reload_t reload;        /* the config in force (reload.snap) and SIGHUP */
+  worker_t *workers;      /* workers of them; owned */
   size_t nworkers;        /* workers started */
   size_t nexited;         /* workers whose loop has ended */
   control_t control;
@@ -57,6 +71,7 @@ static void close_main_handles(daemon_t *d) {
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->worker_exited, NULL);
   uv_close((uv_handle_t *)&d->expiry, NULL);
+  reload_close(&d->reload);
 }
 
 static void on_expiry_tick(uv_timer_t *t) {
@@ -85,8 +100,9 @@ static void on_signal(uv_signal_t *s, int signum) {
     return;
   d->draining = 1;
   d->control.ready = 0;
+  reload_stop(&d->reload);
   LOG_INFO("draining", LOG_STR("signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"),
-           LOG_U64("drain_timeout_s", d->cfg.drain_timeout_s));
+           LOG_U64("drain_timeout_s", d->reload.snap->cfg.drain_timeout_s));
   pausehub_keep_links(&d->hub); /* paused streams end now; their links stay valid */
   for (i = 0; i < d->nworkers; i++)
     worker_drain(&d->workers[i]);
@@ -108,83 +124,139 @@ static void raise_open_files_limit(void) {
   LOG_DEBUG("open files limit", LOG_U64("nofile", (uint64_t)rl.rlim_cur));
 }
 
+/* --version anywhere among the arguments: nothing else is read. */
+static int version_asked(int argc, char **argv) {
+  int i;
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--version") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* --check-config: what the start needs beyond a valid config. */
+static int check_config(const config_t *cfg) {
+  char err[512];
+  int rc = startcheck_files(cfg, err, sizeof err);
+  if (rc == 0)
+    rc = startcheck_ports(cfg, err, sizeof err);
+  if (rc != 0) {
+    fprintf(stderr, "authrelay: %s\n", err);
+    return EXIT_START_FAILED;
+  }
+  if (linkbase_warning(cfg) != NULL)
+    fprintf(stderr, "authrelay: warning: %s\n", linkbase_warning(cfg));
+  printf("authrelay: configuration ok\n");
+  return 0;
+}
+
 int main(int argc, char **argv, char **envp) {
   static daemon_t d;
+  config_t loaded;
+  cfgsnap *snap;
+  config_t *cfg;
   char err[512];
   size_t i;
   int rc;
 
   signal(SIGPIPE, SIG_IGN);
-  if (config_load(&d.cfg, argc, argv, envp, err, sizeof err) != 0) {
+  signal(SIGHUP, SIG_IGN); /* until the loop handles it: a reload never kills */
+  if (version_asked(argc, argv)) {
+    printf("authrelay %s\n", AUTHRELAY_VERSION);
+    return 0;
+  }
+  if (config_load(&loaded, argc, argv, envp, err, sizeof err) != 0) {
     fprintf(stderr, "authrelay: %s\n", err);
-    return 2;
+    return EXIT_START_FAILED;
   }
-  if (d.cfg.help) {
+  if (loaded.help) {
     config_usage(stdout);
-    config_free(&d.cfg);
+    config_free(&loaded);
     return 0;
   }
-  if (d.cfg.check_only) {
-    if (linkbase_warning(&d.cfg) != NULL)
-      fprintf(stderr, "authrelay: warning: %s\n", linkbase_warning(&d.cfg));
-    printf("authrelay: configuration ok\n");
-    config_free(&d.cfg);
-    return 0;
+  if (cfgsnap_create(&snap, &loaded, 0, err, sizeof err) != 0) {
+    fprintf(stderr, "authrelay: %s\n", err);
+    return EXIT_START_FAILED;
   }
-  log_init(d.cfg.log_level, 2);
+  cfg = &snap->cfg;
+  if (cfg->check_only) {
+    rc = check_config(cfg);
+    cfgsnap_release(snap);
+    return rc;
+  }
+  log_init(cfg->log_level, 2);
+  /* First, and before binding with SO_REUSEPORT, which would share a port
+   * that another process holds with it set. */
+  rc = startcheck_ports(cfg, err, sizeof err);
+  if (rc != 0)
+    LOG_ERROR("cannot listen", LOG_STR("error", err));
+  if (rc == 0) {
+    rc = startcheck_files(cfg, err, sizeof err);
+    if (rc != 0)
+      LOG_ERROR("cannot start the link service", LOG_STR("error", err));
+  }
+  if (rc != 0) {
+    cfgsnap_release(snap);
+    return EXIT_START_FAILED;
+  }
+  d.loop = uv_default_loop();
+  rc = reload_init(&d.reload, d.loop, argc, argv, envp, snap);
+  if (rc != 0) {
+    LOG_ERROR("cannot handle SIGHUP", LOG_STR("error", uv_strerror(rc)));
+    return EXIT_START_FAILED;
+  }
   if (curlloop_global_init() != 0) {
     LOG_ERROR("cannot initialise libcurl");
-    return 1;
+    return EXIT_START_FAILED;
   }
   raise_open_files_limit();
   {
     linksvc_options lo;
     memset(&lo, 0, sizeof lo);
-    lo.link_ttl_s = d.cfg.pause_timeout_s;
+    lo.link_ttl_s = cfg->pause_timeout_s;
     rc = pausehub_init(&d.hub, &lo);
     if (rc != 0) {
       LOG_ERROR("cannot start the link service", LOG_STR("error", uv_strerror(rc)));
-      return 1;
+      return EXIT_START_FAILED;
     }
   }
-  d.loop = uv_default_loop();
-  rc = linkhost_open(&d.links, d.loop, &d.cfg, &d.hub, err, sizeof err);
+  rc = linkhost_open(&d.links, d.loop, cfg, &snap->catalog, &d.hub, err, sizeof err);
   if (rc != 0) {
     LOG_ERROR("cannot start the link service", LOG_STR("error", err));
-    return 1;
+    return EXIT_START_FAILED;
   }
-  d.hub.catalog = d.links.catalog.open ? NULL : &d.links.catalog;
-  if (linkbase_warning(&d.cfg) != NULL)
-    LOG_WARN(linkbase_warning(&d.cfg));
-  d.workers = calloc((size_t)d.cfg.workers, sizeof *d.workers);
+  if (linkbase_warning(cfg) != NULL)
+    LOG_WARN(linkbase_warning(cfg));
+  d.workers = calloc((size_t)cfg->workers, sizeof *d.workers);
   if (d.workers == NULL)
-    return 1;
+    return EXIT_START_FAILED;
   uv_async_init(d.loop, &d.worker_exited, on_worker_exited);
   d.worker_exited.data = &d;
-  for (i = 0; i < (size_t)d.cfg.workers; i++) {
-    rc = worker_init(&d.workers[i], (int)i, &d.cfg);
+  for (i = 0; i < (size_t)cfg->workers; i++) {
+    rc = worker_init(&d.workers[i], (int)i, snap);
     if (rc != 0) {
-      LOG_ERROR("cannot listen", LOG_STR("listen", d.cfg.listen), LOG_STR("error", uv_strerror(rc)));
-      return 1;
+      LOG_ERROR("cannot listen", LOG_STR("listen", cfg->listen), LOG_STR("error", uv_strerror(rc)));
+      return EXIT_START_FAILED;
     }
-    if (d.cfg.listen_port == 0) {
+    if (cfg->listen_port == 0) {
       /* Port 0: the kernel chose one; the other workers share it. */
-      d.cfg.listen_port = bound_port((uv_handle_t *)&d.workers[i].listener);
+      cfg->listen_port = bound_port((uv_handle_t *)&d.workers[i].listener);
     }
   }
-  rc = control_init(&d.control, d.loop, &d.cfg, d.workers, (size_t)d.cfg.workers, &d.hub, &d.links);
+  rc = control_init(&d.control, d.loop, cfg, d.workers, (size_t)cfg->workers, &d.hub, &d.links);
   if (rc != 0) {
-    LOG_ERROR("cannot listen", LOG_STR("control", d.cfg.control), LOG_STR("error", uv_strerror(rc)));
-    return 1;
+    LOG_ERROR("cannot listen", LOG_STR("control", cfg->control), LOG_STR("error", uv_strerror(rc)));
+    return EXIT_START_FAILED;
   }
-  for (i = 0; i < (size_t)d.cfg.workers; i++) {
-    rc = worker_start(&d.workers[i], &d.worker_exited, &d.hub);
+  for (i = 0; i < (size_t)cfg->workers; i++) {
+    rc = worker_start(&d.workers[i], &d.worker_exited, &d.reload.reloaded, &d.hub);
     if (rc != 0) {
       LOG_ERROR("cannot start worker", LOG_STR("error", uv_strerror(rc)));
-      return 1;
+      return EXIT_START_FAILED;
     }
     d.nworkers++;
   }
+  reload_attach(&d.reload, d.workers, d.nworkers, &d.links, &d.control);
   uv_timer_init(d.loop, &d.expiry);
   d.expiry.data = &d;
   uv_timer_start(&d.expiry, on_expiry_tick, 1000, 1000);
@@ -197,14 +269,15 @@ int main(int argc, char **argv, char **envp) {
   {
     char listen_addr[80];
     char control_addr[80];
-    snprintf(listen_addr, sizeof listen_addr, "%s%s%s:%d", strchr(d.cfg.listen_host, ':') ? "[" : "",
-             d.cfg.listen_host, strchr(d.cfg.listen_host, ':') ? "]" : "", d.cfg.listen_port);
-    snprintf(control_addr, sizeof control_addr, "%s%s%s:%d", strchr(d.cfg.control_host, ':') ? "[" : "",
-             d.cfg.control_host, strchr(d.cfg.control_host, ':') ? "]" : "",
+    snprintf(listen_addr, sizeof listen_addr, "%s%s%s:%d", strchr(cfg->listen_host, ':') ? "[" : "",
+             cfg->listen_host, strchr(cfg->listen_host, ':') ? "]" : "", cfg->listen_port);
+    snprintf(control_addr, sizeof control_addr, "%s%s%s:%d", strchr(cfg->control_host, ':') ? "[" : "",
+             cfg->control_host, strchr(cfg->control_host, ':') ? "]" : "",
              bound_port((uv_handle_t *)&d.control.listener));
     LOG_INFO("listening", LOG_STR("listen", listen_addr), LOG_STR("control", control_addr),
-             LOG_U64("workers", (uint64_t)d.cfg.workers));
+             LOG_U64("workers", (uint64_t)cfg->workers), LOG_STR("version", AUTHRELAY_VERSION));
   }
+  cfg = NULL; /* from here on, a reload may replace the config: d.reload.snap */
 
   uv_run(d.loop, UV_RUN_DEFAULT);
   netio_pool_trim();
@@ -215,6 +288,6 @@ int main(int argc, char **argv, char **envp) {
   pausehub_close(&d.hub);
   uv_loop_close(d.loop);
   LOG_INFO("stopped");
-  config_free(&d.cfg);
+  reload_free(&d.reload);
   return 0;
 }

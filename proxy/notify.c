@@ -118,7 +118,7 @@ static int start_delivery(void *ctx, const linkstore_event *e) {
   const char *headers[5];
   delivery *d;
   if (h == NULL || strlen(e->hook) >= sizeof d->hook)
-    return 0; /* dropped at start; cannot happen while running */
+    return 0; /* dropped at start and at reload: cannot happen */
   d = calloc(1, sizeof *d);
   if (d == NULL)
     return 1;
@@ -371,20 +371,25 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
 
 /* ---- lifecycle and metrics ---- */
 
-int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *store, curlloop_t *curl) {
+/* Drops the deliveries owed to webhooks n->cfg no longer has. */
+static void keep_configured_hooks(notify_t *n) {
   const char *hooks[CONFIG_WEBHOOKS_MAX];
   size_t dropped = 0;
   size_t i;
+  for (i = 0; i < n->cfg->nwebhooks; i++)
+    hooks[i] = n->cfg->webhooks[i].url;
+  (void)linkstore_deliveries_keep_hooks(n->store, hooks, n->cfg->nwebhooks, &dropped);
+  if (dropped > 0)
+    LOG_WARN("webhook deliveries dropped: their webhook is no longer configured", LOG_U64("deliveries", dropped));
+}
+
+int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *store, curlloop_t *curl) {
   memset(n, 0, sizeof *n);
   n->loop = loop;
   n->cfg = cfg;
   n->store = store;
   n->curl = curl;
-  for (i = 0; i < cfg->nwebhooks; i++)
-    hooks[i] = cfg->webhooks[i].url;
-  (void)linkstore_deliveries_keep_hooks(store, hooks, cfg->nwebhooks, &dropped);
-  if (dropped > 0)
-    LOG_WARN("webhook deliveries dropped: their webhook is no longer configured", LOG_U64("deliveries", dropped));
+  keep_configured_hooks(n);
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
   uv_timer_init(loop, &n->heartbeat);
@@ -394,6 +399,14 @@ int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *
   n->next_prune_ms = wall_ms() + 3600 * 1000; /* then hourly, from the heartbeat timer */
   schedule_pass(n, 0);
   return 0;
+}
+
+void notify_reload(notify_t *n, const config_t *cfg) {
+  n->cfg = cfg;
+  keep_configured_hooks(n);
+  if (cfg->nwebhooks == 0)
+    uv_timer_stop(&n->timer);
+  schedule_pass(n, 0);
 }
 
 void notify_close(notify_t *n) {

@@ -59,7 +59,7 @@ struct notify_feed {
 
 typedef struct notify_t {
   uv_loop_t *loop;         /* the control loop; not owned */
-  const config_t *cfg;     /* not owned: webhooks, public_url */
+  const config_t *cfg;     /* not owned: webhooks, public_url; replaced by notify_reload */
   linkstore_t *store;      /* not owned */
   curlloop_t *curl;        /* not owned */
   uv_timer_t timer;        /* the next delivery pass */
@@ -79,6 +79,12 @@ typedef struct notify_t {
  * and schedules a delivery pass (deliveries left by the last run go out
  * now). Returns 0 or a negative error. */
 int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *store, curlloop_t *curl);
+
+/* The webhooks of cfg (not owned; it must outlive its use) replace the ones
+ * in use: deliveries owed to a webhook no longer configured are dropped
+ * (a POST in flight still ends), a webhook's secret is the new one from its
+ * next attempt on, added webhooks get the events from now on. */
+void notify_reload(notify_t *n, const config_t *cfg);
 
 /* Stops: timers closed; POSTs in flight are abandoned by the caller closing
  * curl (their deliveries stay in the outbox). Feeds must have been removed. */

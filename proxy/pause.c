@@ -113,9 +113,9 @@ const char *pause_refusal(const exchange *ex, const detect_match *m) {
   why = match_connector(ex, m, slug);
   if (why != NULL)
     return why;
-  if (ex->w->hub->catalog != NULL) {
+  if (ex_catalog(ex) != NULL) {
     catalog_connector cc;
-    if (catalog_lookup(ex->w->hub->catalog, slug, &cc) != 0)
+    if (catalog_lookup(ex_catalog(ex), slug, &cc) != 0)
       return "connector is not in the catalog";
   }
   return NULL;
@@ -396,7 +396,7 @@ void pause_shutdown(exchange *ex) {
  * is spliced into the client's stream (pause_retry_on_head). Falls back to
  * continue when the request could not be kept. */
 void pause_retry_start(exchange *ex) {
-  upstream_pool *pool = &ex->w->pools[ex->route_index];
+  upstream_pool *pool = ex_pool(ex);
   int reused = 0;
   if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || (!ex->resp_chunked && !ex->retry_fresh)) {
     if (ex->retry_fresh) {

@@ -68,7 +68,6 @@ typedef void (*pausehub_page_cb)(void *ctx, pausehub_page *pg);
 typedef struct pausehub_t {
   uv_mutex_t lock;           /* guards links, registry and every queue */
   linksvc_t links;
-  const struct catalog_t *catalog; /* connectors a stream may pause for; NULL: any (immutable) */
   pausehub_waiter *registry; /* paused streams, newest first */
   size_t npaused;
   /* the control loop (pausehub_attach) */

@@ -44,13 +44,16 @@ static void conn_close(upstream_conn *c);
 /* ---- lifetime ----------------------------------------------------------- */
 
 static void maybe_free(upstream_conn *c) {
+  upstream_pool *p = c->pool;
   if (c->pending > 0)
     return;
   if (c->addrs != NULL)
     uv_freeaddrinfo(c->addrs);
   http_head_free(&c->head);
-  c->pool->nconns--;
   free(c);
+  p->nconns--;
+  if (p->closing && p->nconns == 0 && p->on_empty != NULL)
+    p->on_empty(p);
 }
 
 static void on_handle_closed(uv_handle_t *h) {

@@ -75,13 +75,18 @@ typedef struct upstream_pool {
   metrics_t *metrics;
   size_t nconns;                /* connections alive, idle or busy */
   int closing;                  /* upstream_pool_close was called */
+  void (*on_empty)(struct upstream_pool *p); /* closing, and its last connection was freed; or NULL */
+  void *data;                   /* the owner's, for on_empty */
 } upstream_pool;
 
 /* Prepares an empty pool for host:port on loop. Strings are not copied. */
 void upstream_pool_init(upstream_pool *p, uv_loop_t *loop, const char *host, const char *port,
                         metrics_t *metrics);
 
-/* Closes the idle connections; busy ones close when released. */
+/* Closes the idle connections; busy ones close when released (a pool retired
+ * by a config reload goes on serving the requests that use it). Once the
+ * last connection is freed, on_empty (when set) is called, from a later
+ * loop iteration, never from within this call; the pool's memory may then go. */
 void upstream_pool_close(upstream_pool *p);
 
 /* Gets a connection for a request. With a pooled one, *reused is 1 and the

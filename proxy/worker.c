@@ -22,15 +22,136 @@ static void on_connection(uv_stream_t *listener, int status) {
     LOG_WARN("accept failed", LOG_STR("error", uv_strerror(rc)));
 }
 
-int worker_init(worker_t *w, int id, const config_t *cfg) {
+/* ---- generations: a config snapshot and its upstream pools ---- */
+
+static void gen_free(worker_gen *g) {
+  free(g->pools);
+  cfgsnap_release(g->snap);
+  free(g);
+}
+
+/* Frees a retired generation once no request pins it and its pools'
+ * connections have all been freed. */
+static void gen_maybe_free(worker_gen *g) {
+  worker_t *w = g->w;
+  worker_gen **link = &w->retired;
+  size_t i;
+  if (g->refs > 0 || g == w->gen)
+    return;
+  for (i = 0; i < g->npools; i++) {
+    if (g->pools[i].nconns > 0)
+      return;
+  }
+  while (*link != NULL && *link != g)
+    link = &(*link)->next;
+  if (*link == g)
+    *link = g->next;
+  gen_free(g);
+}
+
+static void on_pool_empty(upstream_pool *p) {
+  gen_maybe_free(p->data);
+}
+
+/* A generation for snap (a reference is taken), current-referenced once. */
+static worker_gen *gen_new(worker_t *w, cfgsnap *snap) {
+  const config_t *cfg = &snap->cfg;
+  worker_gen *g = calloc(1, sizeof *g);
+  size_t i;
+  if (g == NULL)
+    return NULL;
+  g->pools = calloc(cfg->nroutes > 0 ? cfg->nroutes : 1, sizeof *g->pools);
+  if (g->pools == NULL) {
+    free(g);
+    return NULL;
+  }
+  g->w = w;
+  g->snap = cfgsnap_hold(snap);
+  g->npools = cfg->nroutes;
+  g->refs = 1;
+  for (i = 0; i < g->npools; i++) {
+    const config_route *r = &cfg->routes[i];
+    upstream_pool *p = &g->pools[i];
+    upstream_pool_init(p, &w->loop, r->upstream_host, r->upstream_port, &w->metrics);
+    p->max_idle = cfg->pool_max_idle;
+    p->idle_timeout_ms = (uint64_t)cfg->pool_idle_timeout_s * 1000;
+    p->connect_timeout_ms = (uint64_t)cfg->upstream_connect_timeout_s * 1000;
+    p->response_timeout_ms = (uint64_t)cfg->upstream_idle_timeout_s * 1000;
+    p->max_head_bytes = cfg->max_head_bytes * 4;
+    p->max_headers = cfg->max_headers * 2;
+    p->low_watermark = cfg->write_low_watermark;
+    p->on_empty = on_pool_empty;
+    p->data = g;
+  }
+  return g;
+}
+
+/* The current generation steps down: its idle upstream connections close,
+ * busy ones when their request ends; it is freed after the last one. */
+static void gen_retire(worker_t *w) {
+  worker_gen *g = w->gen;
+  size_t i;
+  if (g == NULL)
+    return;
+  w->gen = NULL;
+  w->cfg = NULL;
+  g->next = w->retired;
+  w->retired = g;
+  for (i = 0; i < g->npools; i++)
+    upstream_pool_close(&g->pools[i]);
+  worker_gen_release(g);
+}
+
+worker_gen *worker_gen_hold(worker_t *w) {
+  w->gen->refs++;
+  return w->gen;
+}
+
+void worker_gen_pin(worker_t *w, worker_gen **g) {
+  if (*g == w->gen || w->gen == NULL)
+    return;
+  worker_gen_release(*g);
+  *g = worker_gen_hold(w);
+}
+
+void worker_gen_release(worker_gen *g) {
+  if (g == NULL)
+    return;
+  g->refs--;
+  if (g->refs == 0)
+    gen_maybe_free(g);
+}
+
+/* On the loop: new requests use snap from now on. */
+static void apply_snapshot(worker_t *w, cfgsnap *snap) {
+  worker_gen *g = gen_new(w, snap);
+  if (g == NULL) {
+    LOG_ERROR("config reload failed", LOG_U64("worker", (uint64_t)w->id), LOG_STR("error", "out of memory"));
+    __atomic_store_n(&w->failed_generation, snap->generation, __ATOMIC_RELEASE);
+    return;
+  }
+  gen_retire(w);
+  w->gen = g;
+  w->cfg = &snap->cfg;
+  __atomic_store_n(&w->applied_generation, snap->generation, __ATOMIC_RELEASE);
+}
+
+void worker_reload(worker_t *w, cfgsnap *snap) {
+  cfgsnap *old = __atomic_exchange_n(&w->next_snap, cfgsnap_hold(snap), __ATOMIC_ACQ_REL);
+  cfgsnap_release(old);
+  uv_async_send(&w->wakeup);
+}
+
+/* ---- the loop ---- */
+
+int worker_init(worker_t *w, int id, cfgsnap *snap) {
+  const config_t *cfg = &snap->cfg;
   struct sockaddr_storage addr;
   uv_os_fd_t fd;
   int on = 1;
-  size_t i;
   int rc;
   memset(w, 0, sizeof *w);
   w->id = id;
-  w->cfg = cfg;
   rc = uv_loop_init(&w->loop);
   if (rc != 0)
     return rc;
@@ -58,29 +179,23 @@ int worker_init(worker_t *w, int id, const config_t *cfg) {
     uv_loop_close(&w->loop);
     return rc;
   }
-  w->npools = cfg->nroutes;
-  w->pools = calloc(w->npools, sizeof *w->pools);
-  for (i = 0; i < w->npools; i++) {
-    const config_route *r = &cfg->routes[i];
-    upstream_pool *p = &w->pools[i];
-    upstream_pool_init(p, &w->loop, r->upstream_host, r->upstream_port, &w->metrics);
-    p->max_idle = cfg->pool_max_idle;
-    p->idle_timeout_ms = (uint64_t)cfg->pool_idle_timeout_s * 1000;
-    p->connect_timeout_ms = (uint64_t)cfg->upstream_connect_timeout_s * 1000;
-    p->response_timeout_ms = (uint64_t)cfg->upstream_idle_timeout_s * 1000;
-    p->max_head_bytes = cfg->max_head_bytes * 4;
-    p->max_headers = cfg->max_headers * 2;
-    p->low_watermark = cfg->write_low_watermark;
+  w->gen = gen_new(w, snap);
+  if (w->gen == NULL) {
+    w->listening = 0;
+    uv_close((uv_handle_t *)&w->listener, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    return UV_ENOMEM;
   }
+  w->cfg = &snap->cfg;
+  w->applied_generation = snap->generation;
   return 0;
 }
 
 /* Every handle of the loop closes; uv_run then returns. */
 static void worker_finish(worker_t *w) {
-  size_t i;
   exchange_close_all(w);
-  for (i = 0; i < w->npools; i++)
-    upstream_pool_close(&w->pools[i]);
+  gen_retire(w); /* the generations go as their connections close */
   if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
   if (!uv_is_closing((uv_handle_t *)&w->wakeup))
@@ -104,6 +219,13 @@ static void on_drain_timeout(uv_timer_t *t) {
 
 static void on_wakeup(uv_async_t *a) {
   worker_t *w = a->data;
+  cfgsnap *snap = __atomic_exchange_n(&w->next_snap, NULL, __ATOMIC_ACQ_REL);
+  if (snap != NULL) {
+    if (!w->draining)
+      apply_snapshot(w, snap);
+    cfgsnap_release(snap);
+    uv_async_send(w->reloaded);
+  }
   if (__atomic_load_n(&w->drain_requested, __ATOMIC_ACQUIRE) && !w->draining) {
     w->draining = 1;
     if (w->listening) {
@@ -145,7 +267,7 @@ static void worker_main(void *arg) {
   uv_async_send(w->exited);
 }
 
-int worker_start(worker_t *w, uv_async_t *exited, pausehub_t *hub) {
+int worker_start(worker_t *w, uv_async_t *exited, uv_async_t *reloaded, pausehub_t *hub) {
   int rc = uv_async_init(&w->loop, &w->wakeup, on_wakeup);
   if (rc != 0)
     return rc;
@@ -158,6 +280,7 @@ int worker_start(worker_t *w, uv_async_t *exited, pausehub_t *hub) {
   w->flush_check.data = w;
   w->wakeup.data = w;
   w->exited = exited;
+  w->reloaded = reloaded;
   uv_timer_init(&w->loop, &w->drain_timer);
   w->drain_timer.data = w;
   return uv_thread_create(&w->thread, worker_main, w);
@@ -172,6 +295,16 @@ void worker_join(worker_t *w) {
   uv_thread_join(&w->thread);
   if (uv_loop_close(&w->loop) != 0)
     LOG_WARN("worker loop closed with handles open", LOG_U64("worker", (uint64_t)w->id));
-  free(w->pools);
-  w->pools = NULL;
+  /* The loop has ended: nothing uses a generation any more. */
+  if (w->gen != NULL) {
+    gen_free(w->gen);
+    w->gen = NULL;
+  }
+  while (w->retired != NULL) {
+    worker_gen *g = w->retired;
+    w->retired = g->next;
+    gen_free(g);
+  }
+  cfgsnap_release(__atomic_exchange_n(&w->next_snap, NULL, __ATOMIC_ACQ_REL));
+  w->cfg = NULL;
 }

@@ -4,7 +4,16 @@
  * new connections over the workers; a connection then lives on one loop for
  * its whole life, with its exchanges and upstream connections (each worker
  * has its own upstream pools and metrics). The main thread talks to a worker
- * only through worker_drain()/worker_stop(), which wake it with uv_async_t.
+ * only through worker_drain() and worker_reload(), which wake it with
+ * uv_async_t.
+ *
+ * Config reload: the worker runs with a generation, a config snapshot
+ * (cfgsnap.h) and the upstream pools of its routes. worker_reload() hands
+ * the worker a new snapshot; on its own loop it builds a new generation for
+ * the requests that begin from then on and retires the old one: the old
+ * pools close their idle connections and keep serving the requests in
+ * flight, each of which pinned the generation it began with
+ * (worker_gen_pin); the last of them frees it.
  */
 #ifndef AUTHRELAY_WORKER_H
 #define AUTHRELAY_WORKER_H
@@ -13,24 +22,40 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cfgsnap.h"
 #include "config.h"
 #include "metrics.h"
 #include "pausehub.h"
 #include "upstream.h"
 
 struct exchange;
+struct worker_t;
+
+/* A config snapshot and the upstream pools built from it. Worker thread only. */
+typedef struct worker_gen {
+  struct worker_t *w;
+  cfgsnap *snap;            /* a reference */
+  upstream_pool *pools;     /* one per route of snap->cfg, same order; owned */
+  size_t npools;
+  size_t refs;              /* requests pinned to it, +1 while it is the current one */
+  struct worker_gen *next;  /* the worker's list of retired generations */
+} worker_gen;
 
 typedef struct worker_t {
   uv_loop_t loop;
   uv_tcp_t listener;
-  uv_async_t wakeup;           /* the main thread asks for drain or stop */
+  uv_async_t wakeup;           /* the main thread asks for drain or reload */
   uv_timer_t drain_timer;      /* ends the drain after drain_timeout_s */
   uv_thread_t thread;
   int id;
-  const config_t *cfg;         /* not owned; outlives the worker */
+  const config_t *cfg;         /* the current generation's config; this loop only */
   metrics_t metrics;           /* written by this loop only */
-  upstream_pool *pools;        /* one per configured route; owned */
-  size_t npools;
+  worker_gen *gen;             /* the current generation: new requests take it; owned */
+  worker_gen *retired;         /* older ones, freed once nothing uses them */
+  cfgsnap *next_snap;          /* handed over by worker_reload, not applied yet (atomic) */
+  unsigned applied_generation; /* the last snapshot applied (atomic) */
+  unsigned failed_generation;  /* the last snapshot it could not apply (atomic) */
+  uv_async_t *reloaded;        /* main loop's; sent when a snapshot was applied (or not) */
   struct exchange *exchanges;  /* every open client connection */
   size_t nconns;
   int listening;               /* the listener is open */
@@ -44,14 +69,33 @@ typedef struct worker_t {
   struct exchange *flush_list; /* exchanges with output gathered this iteration */
 } worker_t;
 
-/* Prepares worker id for cfg and binds its listener (SO_REUSEPORT), in the
- * calling thread. Returns 0 or a libuv error. */
-int worker_init(worker_t *w, int id, const config_t *cfg);
+/* Prepares worker id for snap's config (it takes a reference) and binds its
+ * listener (SO_REUSEPORT), in the calling thread. Returns 0 or a libuv
+ * error. */
+int worker_init(worker_t *w, int id, cfgsnap *snap);
 
 /* Runs the loop on a new thread; exited (the main loop's, not owned) is sent
- * when the loop has ended. hub (not owned) outlives the worker. Returns 0 or
- * a libuv error. */
-int worker_start(worker_t *w, uv_async_t *exited, pausehub_t *hub);
+ * when the loop has ended, reloaded (the same) when a snapshot given by
+ * worker_reload was applied or refused (see applied_generation and
+ * failed_generation). hub (not owned) outlives the worker. Returns 0 or a
+ * libuv error. */
+int worker_start(worker_t *w, uv_async_t *exited, uv_async_t *reloaded, pausehub_t *hub);
+
+/* From the main thread: new requests on w use snap (w takes a reference);
+ * open ones go on with the config they began with. A snapshot handed over
+ * before and not applied yet is dropped. Its listener keys must equal the
+ * running ones (cfgsnap_keep_restart_keys). */
+void worker_reload(worker_t *w, cfgsnap *snap);
+
+/* The current generation, with one more reference (this loop only). */
+worker_gen *worker_gen_hold(worker_t *w);
+
+/* A request begins: *g becomes the current generation (the reference to the
+ * old one is dropped, one to the new one taken) unless it is already. */
+void worker_gen_pin(worker_t *w, worker_gen **g);
+
+/* Drops a reference from worker_gen_hold/pin; NULL is ignored. */
+void worker_gen_release(worker_gen *g);
 
 /* From any thread: stop accepting, let open exchanges finish, then end the
  * loop (after cfg->drain_timeout_s at most). */
