@@ -435,6 +435,10 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   return proxyhead_on_header_value(&ex_of(p)->rd, p, at, len);
 }
 
+static int on_chunk_extension(llhttp_t *p, const char *at, size_t len) {
+  return proxyhead_on_chunk_extension(&ex_of(p)->rd, p, at, len);
+}
+
 static int on_chunk_header(llhttp_t *p) {
   exchange *ex = ex_of(p);
   if (ex->local)
@@ -598,6 +602,8 @@ static const llhttp_settings_t request_settings = {
     .on_body = on_body,
     .on_message_complete = on_message_complete,
     .on_chunk_header = on_chunk_header,
+    .on_chunk_extension_name = on_chunk_extension,
+    .on_chunk_extension_value = on_chunk_extension,
 };
 
 /* Gives client bytes to llhttp, then acts on what it found. */
@@ -1124,6 +1130,7 @@ static void ex_finish_request(exchange *ex) {
   metrics_count_status(&ex->w->metrics, ex->resp_status);
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
   ex_log_access(ex, ex->end_outcome != NULL ? ex->end_outcome : "ok");
+  ex->end_outcome = NULL; /* logged: the connection may serve another request */
   ex_stream_uncount(ex);
   framer_close(&ex->framer);
   dynbuf_free(&ex->held);

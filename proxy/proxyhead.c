@@ -21,7 +21,7 @@ void proxyhead_reader_init(proxyhead_reader *r, http_head *head) {
 void proxyhead_begin(proxyhead_reader *r) {
   http_head_reset(r->head);
   r->in_trailers = 0;
-  r->trailer_bytes = 0;
+  r->extra_bytes = 0;
   r->error_status = 0;
   r->error_reason = NULL;
 }
@@ -73,11 +73,19 @@ int proxyhead_on_url(proxyhead_reader *r, llhttp_t *p, const char *at, size_t le
 /* Trailer fields (RFC 9110 6.5) are counted against the head limit and
  * dropped: never merged into the head (6.5.1), never sent upstream. */
 static int trailer_piece(proxyhead_reader *r, size_t len) {
-  r->trailer_bytes += len + 1;
-  if (r->trailer_bytes > r->head->max_bytes) {
+  r->extra_bytes += len + 1;
+  if (r->extra_bytes > r->head->max_bytes) {
     r->error_status = 431;
     return -1;
   }
+  return 0;
+}
+
+int proxyhead_on_chunk_extension(proxyhead_reader *r, llhttp_t *p, const char *at, size_t len) {
+  (void)at;
+  r->extra_bytes += len + 1;
+  if (r->extra_bytes > r->head->max_bytes)
+    return refuse(r, p, 400, "chunk extensions too long");
   return 0;
 }
 

@@ -18,8 +18,9 @@
  *             400; a target that is neither origin-form nor http(s)
  *             absolute-form, or with a fragment: 400; the identity or the
  *             signature header repeated: 400; Content-Length or a chunk
- *             size beyond the body limit: 413 at once; trailer fields are
- *             read (capped like a head) and dropped, never merged.
+ *             size beyond the body limit: 413 at once; trailer fields and
+ *             chunk extensions are read (capped like a head: 431, 400) and
+ *             dropped, never merged.
  *   response: the status code not exactly three digits or outside 100-599,
  *             a version other than HTTP/1.x, a reason phrase with control
  *             bytes, an empty header name, Transfer-Encoding in HTTP/1.0 or
@@ -53,7 +54,8 @@ typedef struct proxyhead_reader {
   char tail[2];             /* last two bytes of the previous feed, oldest first */
   int value_at_end;         /* the last header value piece ended at parse_end */
   int in_trailers;          /* the head is complete: field lines are trailers */
-  size_t trailer_bytes;     /* trailer bytes seen, capped like the head */
+  size_t extra_bytes;       /* trailer and chunk-extension bytes seen, capped
+                               like the head (neither is kept nor sent on) */
   int error_status;         /* status a check chose (0: llhttp's error, 400) */
   const char *error_reason; /* static: why, for a 400 (NULL: llhttp's reason) */
 } proxyhead_reader;
@@ -104,6 +106,11 @@ int proxyhead_check_request(proxyhead_reader *r, llhttp_t *p, const proxyhead_ru
  * chunk that would pass max_body_bytes before any of it arrives. */
 int proxyhead_on_chunk_header(proxyhead_reader *r, llhttp_t *p, uint64_t body_so_far,
                               uint64_t max_body_bytes);
+
+/* llhttp's on_chunk_extension_name and _value: chunk extensions are
+ * dropped (RFC 9112 7.1.1), their bytes counted with the trailers' against
+ * the head limit: past it, 400. */
+int proxyhead_on_chunk_extension(proxyhead_reader *r, llhttp_t *p, const char *at, size_t len);
 
 /* 1 when [p, p + n) is a valid Host value (RFC 9110 7.2: uri-host
  * [":" port], RFC 3986 grammar; an empty host is refused, as nginx does). */

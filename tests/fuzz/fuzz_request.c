@@ -90,6 +90,9 @@ static int on_headers(llhttp_t *p) {
   proxyhead_rules rules = {MAX_BODY, IDENTITY};
   return proxyhead_check_request(&ps->rd, p, &rules, &ps->rq) == 0 ? 0 : -1;
 }
+static int on_ext(llhttp_t *p, const char *at, size_t n) {
+  return proxyhead_on_chunk_extension(&pass_of(p)->rd, p, at, n);
+}
 static int on_chunk(llhttp_t *p) {
   return proxyhead_on_chunk_header(&pass_of(p)->rd, p, pass_of(p)->body_bytes, MAX_BODY);
 }
@@ -129,6 +132,8 @@ static const llhttp_settings_t settings = {
     .on_body = on_body,
     .on_message_complete = on_complete,
     .on_chunk_header = on_chunk,
+    .on_chunk_extension_name = on_ext,
+    .on_chunk_extension_value = on_ext,
 };
 
 /* roomy: a pass over what goes upstream, which carries authrelay's headers too */

@@ -53,6 +53,9 @@ static int cb_headers(llhttp_t *p) {
   r->headers_done = 1;
   return 0;
 }
+static int cb_ext(llhttp_t *p, const char *at, size_t n) {
+  return proxyhead_on_chunk_extension(&run_of(p)->rd, p, at, n);
+}
 static int cb_chunk(llhttp_t *p) {
   return proxyhead_on_chunk_header(&run_of(p)->rd, p, run_of(p)->body, MAX_BODY);
 }
@@ -75,6 +78,8 @@ static const llhttp_settings_t settings = {
     .on_body = cb_body,
     .on_message_complete = cb_complete,
     .on_chunk_header = cb_chunk,
+    .on_chunk_extension_name = cb_ext,
+    .on_chunk_extension_value = cb_ext,
 };
 
 /* Parses raw (len bytes) in pieces of step bytes (0: one piece). */
@@ -169,6 +174,30 @@ static void framing_rules(void) {
   CHECK_EQ_U64(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                          "1f4\r\n"), 0);
   CHECK_EQ_U64(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n"), 413);
+}
+
+/* Chunk extensions and trailers are dropped, and capped like a head (4096
+ * here): a client cannot stream them forever. */
+static void extensions_and_trailers_capped(void) {
+  static char raw[12000];
+  req_run r;
+  size_t n = (size_t)snprintf(raw, sizeof raw, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;x=");
+  memset(raw + n, 'a', 5000);
+  memcpy(raw + n + 5000, "\r\nx\r\n0\r\n\r\n", 10);
+  parse_req(&r, raw, n + 5010, 0);
+  CHECK_EQ_U64(r.status, 400);
+  http_head_free(&r.head);
+  parse_req(&r, raw, n + 5010, 7);
+  CHECK_EQ_U64(r.status, 400);
+  http_head_free(&r.head);
+  n = (size_t)snprintf(raw, sizeof raw, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: ");
+  memset(raw + n, 'a', 5000);
+  memcpy(raw + n + 5000, "\r\n\r\n", 4);
+  parse_req(&r, raw, n + 5004, 0);
+  CHECK_EQ_U64(r.status, 431);
+  http_head_free(&r.head);
+  CHECK_EQ_U64(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "1;a=b\r\nx\r\n1;c\r\ny\r\n0\r\nX-T: 1\r\n\r\n"), 0);
 }
 
 static void identity_not_repeated(void) {
@@ -396,6 +425,7 @@ int main(void) {
   RUN(connection_may_not_remove_framing);
   RUN(host_rules);
   RUN(framing_rules);
+  RUN(extensions_and_trailers_capped);
   RUN(identity_not_repeated);
   RUN(targets);
   RUN(upstream_head);
