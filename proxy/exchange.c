@@ -63,6 +63,8 @@ static void client_on_written(void *ctx, int status) {
   if (ex->state == EX_CLOSING)
     return;
   if (status != 0) {
+    if (ex->end_outcome == NULL)
+      ex->end_outcome = "client_closed"; /* a write to the client failed */
     ex_close(ex);
     return;
   }
@@ -90,6 +92,8 @@ static void client_check_backpressure(exchange *ex) {
 static int client_flush(exchange *ex) {
   int rc = netio_batch_flush(&ex->out, (uv_stream_t *)&ex->tcp, client_on_written, ex);
   if (rc < 0) {
+    if (ex->end_outcome == NULL)
+      ex->end_outcome = "client_closed";
     ex_close(ex);
     return rc;
   }
@@ -230,7 +234,7 @@ static void ex_stream_uncount(exchange *ex) {
 static void ex_detach(exchange *ex) {
   worker_t *w = ex->w;
   if (ex->state != EX_IDLE && ex->resp_status != 0 && ex->stream_counted)
-    ex_log_access(ex, "client_closed");
+    ex_log_access(ex, ex->end_outcome != NULL ? ex->end_outcome : "error");
   ex->state = EX_CLOSING;
   if (ex->page != NULL) {
     pausehub_page_abandon(ex->page);
@@ -287,6 +291,16 @@ static void ex_close_after_writes(exchange *ex) {
 
 /* ---- answers authrelay writes itself ------------------------------------ */
 
+/* The access log's outcome of an answer authrelay gives itself: its own
+ * refusal, or an error it answers for the upstream. */
+static const char *refusal_outcome(int status) {
+  if (status == 504)
+    return "upstream_timeout";
+  if (status == 502)
+    return "upstream_error";
+  return "refused";
+}
+
 /* Answers the request with status and a JSON error body, then closes. */
 static void ex_refuse(exchange *ex, int status, const char *message) {
   char head[256];
@@ -299,6 +313,8 @@ static void ex_refuse(exchange *ex, int status, const char *message) {
     upstream_release(ex->up, 0);
     ex->up = NULL;
   }
+  if (ex->end_outcome == NULL)
+    ex->end_outcome = refusal_outcome(status);
   if (ex->resp_started) {
     ex_close(ex);
     return;
@@ -320,7 +336,7 @@ static void ex_refuse(exchange *ex, int status, const char *message) {
   metrics_count_status(&ex->w->metrics, status);
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
   if (client_write(ex, bufs, 2) == 0) {
-    ex_log_access(ex, "refused");
+    ex_log_access(ex, ex->end_outcome);
     ex_close_after_writes(ex);
   }
   dynbuf_free(&body);
@@ -355,11 +371,6 @@ static exchange *ex_of(llhttp_t *p) {
   return p->data;
 }
 
-static int head_error(exchange *ex, int rc) {
-  ex->error_status = (rc == HTTP_E_HEAD_TOO_LARGE || rc == HTTP_E_TOO_MANY_HEADERS) ? 431 : 500;
-  return -1;
-}
-
 static void on_head_timeout(uv_timer_t *t) {
   exchange *ex = t->data;
   if (ex->state == EX_HEAD)
@@ -380,7 +391,7 @@ static int on_message_begin(llhttp_t *p) {
   worker_gen_pin(ex->w, &ex->gen); /* a request uses the config in force when it begins */
   c = ex_cfg(ex);
   ex->state = EX_HEAD;
-  ex->error_status = 0;
+  ex->end_outcome = NULL;
   ex->need_upstream = 0;
   ex->upstream_ready = 0;
   ex->head_request = 0;
@@ -409,7 +420,7 @@ static int on_message_begin(llhttp_t *p) {
   ex->pause_pending = 0;
   ex->deferred_end = 0;
   ex->start_ms = uv_now(&ex->w->loop);
-  http_head_reset(&ex->req);
+  proxyhead_begin(&ex->rd);
   dynbuf_reset(&ex->early_body, 0);
   dynbuf_reset(&ex->held, 0);
   new_stream_id(ex);
@@ -417,49 +428,27 @@ static int on_message_begin(llhttp_t *p) {
   return 0;
 }
 
-/* The byte k (1 or 2) places before at, which may lie in the previous read. */
-static char byte_before(const exchange *ex, const char *at, size_t k) {
-  size_t here = (size_t)(at - ex->parse_start);
-  return k <= here ? at[-(ptrdiff_t)k] : ex->tail[2 - (k - here)];
-}
-
 static int on_url(llhttp_t *p, const char *at, size_t len) {
-  exchange *ex = ex_of(p);
-  int rc;
-  /* llhttp skips any number of spaces before the target; HTTP/1.1 allows
-   * exactly one, and a relay must not read a request line differently from
-   * the server behind it. */
-  if (ex->req.target.len == 0 && byte_before(ex, at, 2) == ' ') {
-    llhttp_set_error_reason(p, "more than one space before the request target");
-    return -1;
-  }
-  rc = http_head_add_target(&ex->req, at, len);
-  return rc == 0 ? 0 : head_error(ex, rc);
+  return proxyhead_on_url(&ex_of(p)->rd, p, at, len);
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len) {
-  exchange *ex = ex_of(p);
-  int rc = http_head_add_name(&ex->req, at, len);
-  return rc == 0 ? 0 : head_error(ex, rc);
+  return proxyhead_on_header_field(&ex_of(p)->rd, p, at, len);
 }
 
-/* llhttp 8.1 accepts obs-fold (a header line starting with a space or tab
- * continues the previous value) even in strict mode, and hands the piece
- * after the fold to this callback as more of the same value. A value may also
- * arrive in pieces because the head was split across reads; only then does a
- * piece start exactly where a read starts after the last one ended where its
- * read ended. Any other second piece skipped a line end: a fold, refused
- * (RFC 9112 5.2 lets a server refuse it with 400). */
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
+  return proxyhead_on_header_value(&ex_of(p)->rd, p, at, len);
+}
+
+static int on_chunk_extension(llhttp_t *p, const char *at, size_t len) {
+  return proxyhead_on_chunk_extension(&ex_of(p)->rd, p, at, len);
+}
+
+static int on_chunk_header(llhttp_t *p) {
   exchange *ex = ex_of(p);
-  int rc;
-  if (ex->req.in_value && !(ex->value_at_end && at == ex->parse_start)) {
-    llhttp_set_error_reason(p, "obs-fold header line");
-    return -1;
-  }
-  ex->value_at_end = at + len == ex->parse_end;
-  rc = http_head_add_value(&ex->req, at, len);
-  return rc == 0 ? 0 : head_error(ex, rc);
+  if (ex->local)
+    return proxyhead_on_chunk_header(&ex->rd, p, ex->early_body.len, LINKPAGE_MAX_FORM_BYTES);
+  return proxyhead_on_chunk_header(&ex->rd, p, ex->req_body_bytes, ex_cfg(ex)->max_body_bytes);
 }
 
 /* Who the request is for (DESIGN.md "Identity"). */
@@ -489,16 +478,17 @@ static int on_headers_complete(llhttp_t *p) {
   const config_t *c = ex_cfg(ex);
   const http_header *expect;
   const config_route *route;
+  proxyhead_rules rules;
   uv_timer_stop(&ex->timer);
-  if (p->upgrade || p->method == HTTP_CONNECT) {
-    ex->error_status = 501;
+  rules.max_body_bytes = c->max_body_bytes;
+  rules.identity_header = c->identity.header;
+  if (proxyhead_check_request(&ex->rd, p, &rules, &ex->rq) != 0)
     return -1;
-  }
-  ex->client_keep_alive = llhttp_should_keep_alive(p) != 0;
-  ex->client_http_minor = p->http_minor;
+  ex->client_keep_alive = ex->rq.keep_alive;
+  ex->client_http_minor = ex->rq.http_minor;
   if (http_starts_with(http_head_str(&ex->req, ex->req.target), ex->req.target.len, "/_authrelay/")) {
     if (p->method != HTTP_GET && p->method != HTTP_HEAD && p->method != HTTP_POST) {
-      ex->error_status = 405;
+      ex->rd.error_status = 405;
       return -1;
     }
     ex->local = 1;
@@ -508,26 +498,22 @@ static int on_headers_complete(llhttp_t *p) {
   }
   route = config_route_match(c, http_head_str(&ex->req, ex->req.target), ex->req.target.len);
   if (route == NULL) {
-    ex->error_status = 404;
+    ex->rd.error_status = 404;
     return -1;
   }
   ex_resolve_identity(ex);
   ex->route_index = (size_t)(route - c->routes);
-  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->max_body_bytes) {
-    ex->error_status = 413;
-    return -1;
-  }
   expect = http_head_find(&ex->req, "expect");
   if (expect != NULL) {
     if (!http_equals_nocase(http_head_str(&ex->req, expect->value), expect->value.len,
                             "100-continue")) {
-      ex->error_status = 417;
+      ex->rd.error_status = 417;
       return -1;
     }
     ex->expect_continue = p->http_minor >= 1;
   }
   ex->head_request = p->method == HTTP_HEAD;
-  ex->req_chunked = (p->flags & F_CHUNKED) != 0;
+  ex->req_chunked = ex->rq.chunked;
   ex->state = EX_CONNECTING;
   ex->need_upstream = 1;
   if (route->resume == CONFIG_RESUME_RETRY || route->mode == CONFIG_MODE_TOOL) {
@@ -577,14 +563,14 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
   if (ex->local) {
     if (ex->early_body.len + len > LINKPAGE_MAX_FORM_BYTES ||
         dynbuf_add(&ex->early_body, at, len) != 0) {
-      ex->error_status = 413;
+      ex->rd.error_status = 413;
       return -1;
     }
     return 0;
   }
   ex->req_body_bytes += len;
   if (ex->req_body_bytes > ex_cfg(ex)->max_body_bytes) {
-    ex->error_status = 413;
+    ex->rd.error_status = 413;
     return -1;
   }
   if (ex->req_chunked) {
@@ -620,21 +606,17 @@ static const llhttp_settings_t request_settings = {
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
+    .on_chunk_header = on_chunk_header,
+    .on_chunk_extension_name = on_chunk_extension,
+    .on_chunk_extension_value = on_chunk_extension,
 };
 
 /* Gives client bytes to llhttp, then acts on what it found. */
 static void client_parse_once(exchange *ex, const char *data, size_t len) {
   llhttp_errno_t err;
-  ex->parse_start = data;
-  ex->parse_end = data + len;
+  proxyhead_feed_begin(&ex->rd, data, len);
   err = llhttp_execute(&ex->parser, data, len);
-  if (len >= 2) {
-    ex->tail[0] = data[len - 2];
-    ex->tail[1] = data[len - 1];
-  } else if (len == 1) {
-    ex->tail[0] = ex->tail[1];
-    ex->tail[1] = data[0];
-  }
+  proxyhead_feed_end(&ex->rd, data, len);
   if (ex->state == EX_CLOSING)
     return;
   if (err == HPE_PAUSED) {
@@ -645,9 +627,9 @@ static void client_parse_once(exchange *ex, const char *data, size_t len) {
       return;
     }
   } else if (err != HPE_OK) {
-    int status = ex->error_status != 0 ? ex->error_status : 400;
-    const char *reason = llhttp_get_error_reason(&ex->parser);
-    if (ex->error_status == 0)
+    int status = ex->rd.error_status != 0 ? ex->rd.error_status : 400;
+    const char *reason = ex->rd.error_reason != NULL ? ex->rd.error_reason : llhttp_get_error_reason(&ex->parser);
+    if (status == 400)
       LOG_WARN("bad request", LOG_STR("client", ex->peer_ip),
                LOG_STR("error", reason != NULL ? reason : llhttp_errno_name(err)));
     ex_refuse(ex, status, status == 400 && reason != NULL ? reason : http_reason(status));
@@ -691,6 +673,8 @@ static void client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (ex->state == EX_CLOSING || nread == 0)
     return;
   if (nread < 0) {
+    if (ex->end_outcome == NULL)
+      ex->end_outcome = "client_closed";
     ex_close(ex); /* client gone: the upstream connection goes too */
     return;
   }
@@ -700,6 +684,7 @@ static void client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     /* Busy with a response: keep pipelined bytes, within bounds. */
     if (ex->unparsed.len + (size_t)nread > UNPARSED_MAX ||
         dynbuf_add(&ex->unparsed, buf->base, (size_t)nread) != 0) {
+      ex->end_outcome = "refused"; /* too many pipelined bytes */
       ex_close(ex);
       return;
     }
@@ -729,65 +714,18 @@ static int route_inspects(const config_route *route) {
   return route->format != CONFIG_FORMAT_RAW;
 }
 
-/* Builds the request head sent upstream. */
+/* Builds the request head sent upstream (proxyhead.h says what goes). */
 static int build_request_head(exchange *ex, dynbuf *out) {
   const config_t *c = ex_cfg(ex);
   const config_route *route = &c->routes[ex->route_index];
-  const http_head *h = &ex->req;
-  const http_header *xff = http_head_find(h, "x-forwarded-for");
-  const http_header *via = http_head_find(h, "via");
-  const http_header *host = http_head_find(h, "host");
-  const char *method = llhttp_method_name((llhttp_method_t)ex->parser.method);
-  size_t i;
-  int rc = 0;
-  rc |= dynbuf_add(out, method, strlen(method));
-  rc |= dynbuf_add(out, " ", 1);
-  rc |= dynbuf_add(out, http_head_str(h, h->target), h->target.len);
-  rc |= dynbuf_add(out, " HTTP/1.1\r\n", 11);
-  for (i = 0; i < h->nheaders; i++) {
-    const http_header *hd = &h->headers[i];
-    const char *name = http_head_str(h, hd->name);
-    if (http_is_hop_by_hop(h, hd) || http_equals_nocase(name, hd->name.len, "expect") ||
-        http_equals_nocase(name, hd->name.len, "x-forwarded-for") ||
-        http_equals_nocase(name, hd->name.len, "via"))
-      continue;
-    if (route_inspects(route) && http_equals_nocase(name, hd->name.len, "accept-encoding"))
-      continue;
-    rc |= dynbuf_add(out, name, hd->name.len);
-    rc |= dynbuf_add(out, ": ", 2);
-    rc |= dynbuf_add(out, http_head_str(h, hd->value), hd->value.len);
-    rc |= dynbuf_add(out, "\r\n", 2);
-  }
-  if (host == NULL) {
-    rc |= dynbuf_add(out, "Host: ", 6);
-    rc |= dynbuf_add(out, route->upstream_host, strlen(route->upstream_host));
-    rc |= dynbuf_add(out, ":", 1);
-    rc |= dynbuf_add(out, route->upstream_port, strlen(route->upstream_port));
-    rc |= dynbuf_add(out, "\r\n", 2);
-  }
-  rc |= dynbuf_add(out, "X-Forwarded-For: ", 17);
-  if (xff != NULL) {
-    rc |= dynbuf_add(out, http_head_str(h, xff->value), xff->value.len);
-    rc |= dynbuf_add(out, ", ", 2);
-  }
-  rc |= dynbuf_add(out, ex->peer_ip, strlen(ex->peer_ip));
-  rc |= dynbuf_add(out, "\r\n", 2);
-  if (http_head_find(h, "x-forwarded-proto") == NULL)
-    rc |= http_write_header(out, "X-Forwarded-Proto", "http", 4);
-  if (http_head_find(h, "x-forwarded-host") == NULL && host != NULL)
-    rc |= http_write_header(out, "X-Forwarded-Host", http_head_str(h, host->value), host->value.len);
-  rc |= dynbuf_add(out, "Via: ", 5);
-  if (via != NULL) {
-    rc |= dynbuf_add(out, http_head_str(h, via->value), via->value.len);
-    rc |= dynbuf_add(out, ", ", 2);
-  }
-  rc |= dynbuf_add(out, "1.1 authrelay\r\n", 15);
-  if (route_inspects(route))
-    rc |= http_write_header(out, "Accept-Encoding", "identity", 8);
-  if (ex->req_chunked)
-    rc |= http_write_header(out, "Transfer-Encoding", "chunked", 7);
-  rc |= dynbuf_add(out, "\r\n", 2);
-  return rc == 0 ? 0 : -1;
+  proxyhead_forward fw;
+  fw.peer_ip = ex->peer_ip;
+  fw.upstream_host = route->upstream_host;
+  fw.upstream_port = route->upstream_port;
+  fw.inspect = route_inspects(route);
+  fw.identity_header = c->identity.header;
+  fw.user = ex->user;
+  return proxyhead_build_request(&ex->req, &ex->rq, &fw, out) == 0 ? 0 : -1;
 }
 
 static void ex_upstream_ready(exchange *ex) {
@@ -955,9 +893,9 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   const http_head *h = r->head;
   framer_options fo;
   framer_format fmt;
+  proxyhead_client client;
   dynbuf head;
-  size_t i;
-  int rc = 0;
+  int rc;
   int chosen;
   if (ex->retrying && !ex->retry_fresh) {
     (void)pause_retry_on_head(ex, r);
@@ -987,41 +925,10 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   if (!ex->req_done)
     ex->resp_close = 1; /* answered before the request ended: do not reuse */
   dynbuf_init(&head, h->max_bytes * 2 + 4096);
-  {
-    char line[64];
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d ", r->status);
-    rc |= dynbuf_add(&head, line, (size_t)n);
-  }
-  if (h->target.len > 0)
-    rc |= dynbuf_add(&head, http_head_str(h, h->target), h->target.len);
-  else
-    rc |= dynbuf_add(&head, http_reason(r->status), strlen(http_reason(r->status)));
-  rc |= dynbuf_add(&head, "\r\n", 2);
-  for (i = 0; i < h->nheaders; i++) {
-    const http_header *hd = &h->headers[i];
-    const char *name = http_head_str(h, hd->name);
-    if (http_is_hop_by_hop(h, hd) || http_equals_nocase(name, hd->name.len, "via") ||
-        (ex->reframed && http_equals_nocase(name, hd->name.len, "content-length")))
-      continue;
-    rc |= dynbuf_add(&head, name, hd->name.len);
-    rc |= dynbuf_add(&head, ": ", 2);
-    rc |= dynbuf_add(&head, http_head_str(h, hd->value), hd->value.len);
-    rc |= dynbuf_add(&head, "\r\n", 2);
-  }
-  {
-    const http_header *via = http_head_find(h, "via");
-    rc |= dynbuf_add(&head, "Via: ", 5);
-    if (via != NULL) {
-      rc |= dynbuf_add(&head, http_head_str(h, via->value), via->value.len);
-      rc |= dynbuf_add(&head, ", ", 2);
-    }
-    rc |= dynbuf_add(&head, "1.1 authrelay\r\n", 15);
-  }
-  if (ex->resp_chunked)
-    rc |= http_write_header(&head, "Transfer-Encoding", "chunked", 7);
-  if (ex->resp_close)
-    rc |= http_write_header(&head, "Connection", "close", 5);
-  rc |= dynbuf_add(&head, "\r\n", 2);
+  client.chunked = ex->resp_chunked;
+  client.close = ex->resp_close;
+  client.reframed = ex->reframed;
+  rc = proxyhead_build_response(r, &client, &head);
   if (rc != 0) {
     dynbuf_free(&head);
     ex_refuse(ex, 502, "upstream response head too large");
@@ -1207,7 +1114,9 @@ void ex_response_ended(exchange *ex, int status) {
   }
   metrics_count_status(&ex->w->metrics, ex->resp_status);
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
-  ex_log_access(ex, "upstream_error");
+  ex_log_access(ex, ex->end_outcome != NULL ? ex->end_outcome
+                    : status == UV_ETIMEDOUT ? "upstream_timeout"
+                                             : "upstream_error");
   ex_stream_uncount(ex); /* logged: closing must not log it again */
   ex_close_after_writes(ex);
 }
@@ -1232,7 +1141,8 @@ static void ex_finish_request(exchange *ex) {
   dynbuf pipelined;
   metrics_count_status(&ex->w->metrics, ex->resp_status);
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
-  ex_log_access(ex, "ok");
+  ex_log_access(ex, ex->end_outcome != NULL ? ex->end_outcome : "ok");
+  ex->end_outcome = NULL; /* logged: the connection may serve another request */
   ex_stream_uncount(ex);
   framer_close(&ex->framer);
   dynbuf_free(&ex->held);
@@ -1291,9 +1201,9 @@ static void ex_local_respond(exchange *ex, int status, const dynbuf *html, const
 }
 
 void ex_base_url(const exchange *ex, char *out, size_t cap) {
-  const http_header *host = http_head_find(&ex->req, "host");
-  (void)linkbase_of(ex_cfg(ex), host != NULL ? http_head_str(&ex->req, host->value) : NULL,
-                    host != NULL ? host->value.len : 0, out, cap);
+  /* The Host authrelay parsed (an absolute-form target's authority too). */
+  (void)linkbase_of(ex_cfg(ex), ex->rq.has_host ? http_head_str(&ex->req, ex->rq.host) : NULL,
+                    ex->rq.has_host ? ex->rq.host.len : 0, out, cap);
 }
 
 /* /_authrelay/...: the Link page, served by the control loop (it owns the
@@ -1369,6 +1279,7 @@ int exchange_accept(worker_t *w) {
   llhttp_init(&ex->parser, HTTP_REQUEST, &request_settings);
   ex->parser.data = ex;
   http_head_init(&ex->req, c->max_head_bytes, c->max_headers);
+  proxyhead_reader_init(&ex->rd, &ex->req);
   dynbuf_init(&ex->unparsed, UNPARSED_MAX + 1);
   dynbuf_init(&ex->early_body, c->write_high_watermark + NETIO_READ_BUFFER_BYTES + 64);
   dynbuf_init(&ex->held, 1);
@@ -1407,6 +1318,8 @@ void exchange_drain_all(worker_t *w) {
 }
 
 void exchange_close_all(worker_t *w) {
-  while (w->exchanges != NULL)
+  while (w->exchanges != NULL) {
+    w->exchanges->end_outcome = "shutdown"; /* cut at the end of the drain */
     ex_close(w->exchanges);
+  }
 }

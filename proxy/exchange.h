@@ -1,9 +1,10 @@
 /* exchange: a client connection and the request/response exchanges on it.
  *
  * This is the "exchange" box of DESIGN.md's data flow. It reads requests
- * with llhttp in strict mode (keep-alive, pipelining answered in order, head
- * and body limits, 100-continue), picks the route, gets an upstream
- * connection, streams the request body up, and relays the response down:
+ * with llhttp in strict mode and the proxy rules of proxyhead.h (keep-alive,
+ * pipelining answered in order, head and body limits, 100-continue), picks
+ * the route, gets an upstream connection, streams the request body up, and
+ * relays the response down:
  * raw bodies straight through, inspected bodies through the framer so that
  * each event reaches the client only once it is complete, byte for byte.
  * Back-pressure: when one side's write queue passes the high watermark,

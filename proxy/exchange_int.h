@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "netio.h"
 #include "pausehub.h"
+#include "proxyhead.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -46,13 +47,12 @@ typedef struct exchange {
   http_head req;               /* head of the request being read */
   dynbuf unparsed;             /* client bytes waiting for the parser */
   dynbuf early_body;           /* request body, framed for upstream, waiting for it */
-  int error_status;            /* status a callback chose to refuse the request with */
-  const char *parse_start;     /* bytes llhttp is parsing now: [parse_start, parse_end) */
-  const char *parse_end;
-  int value_at_end;            /* the last header value piece ended at parse_end */
+  proxyhead_reader rd;         /* reads req with the request rules (proxyhead.h) */
+  proxyhead_request rq;        /* what they found in the head of the request */
+  const char *end_outcome;     /* static; the access log's outcome when authrelay
+                                  ends the exchange for a reason (NULL: none) */
   int in_parse;                /* client_parse() is on the stack */
   int reparse;                 /* a request finished inside it: parse unparsed next */
-  char tail[2];                /* last two bytes of the previous read, oldest first */
   char peer_ip[64];            /* client address, for X-Forwarded-For and logs */
   struct sockaddr_storage peer; /* client address, for the identity rules */
   /* answers authrelay gives itself (the link page) */

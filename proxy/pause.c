@@ -303,6 +303,7 @@ void pause_overflow(exchange *ex) {
   dynbuf ev;
   LOG_WARN("paused stream over max_held_bytes", LOG_STR("stream_id", ex->stream_id));
   pause_leave(ex, METRICS_RESUME_CANCELLED);
+  ex->end_outcome = "overflow";
   if (pause_tool_mode(ex) && pause_tool_unsent(ex)) {
     pause_tool_fail(ex, 507, "more upstream bytes than max_held_bytes while the call was held");
     return;
@@ -330,6 +331,8 @@ static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome 
     return;
   c = ex_cfg(ex);
   pause_leave(ex, counted[outcome]);
+  if (outcome == PAUSEHUB_CANCELLED)
+    ex->end_outcome = "cancelled";
   LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
            LOG_STR("outcome", names[outcome]));
   if (pause_tool_mode(ex)) {
@@ -358,6 +361,8 @@ static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome 
     return;
   if (outcome == PAUSEHUB_CANCELLED ||
       (outcome == PAUSEHUB_EXPIRED && c->after_expiry == CONFIG_AFTER_EXPIRY_CLOSE)) {
+    if (outcome == PAUSEHUB_EXPIRED)
+      ex->end_outcome = "expired"; /* after_expiry: close */
     pause_end_stream(ex);
     return;
   }
@@ -376,6 +381,7 @@ void pause_shutdown(exchange *ex) {
   if (ex->state == EX_CLOSING || !ex->paused)
     return;
   pause_leave(ex, METRICS_RESUME_CANCELLED);
+  ex->end_outcome = "shutdown";
   LOG_INFO("pause ended", LOG_STR("stream_id", ex->stream_id), LOG_STR("connector", ex->pause->connector),
            LOG_STR("outcome", "shutdown"));
   if (pause_tool_mode(ex) && pause_tool_unsent(ex)) {
@@ -476,6 +482,7 @@ int pause_retry_on_head(exchange *ex, const upstream_response *r) {
 void pause_retry_failed(exchange *ex, int status, const char *message) {
   dynbuf ev;
   ex->retrying = 0;
+  ex->end_outcome = "upstream_error";
   LOG_WARN("retry failed", LOG_STR("stream_id", ex->stream_id), LOG_STR("error", message));
   if (ex->retry_fresh) {
     ex->retry_fresh = 0;

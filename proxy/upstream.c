@@ -24,6 +24,7 @@ struct upstream_conn {
   void *ctx;                    /* the exchange; not owned */
   llhttp_t parser;
   http_head head;               /* response head */
+  proxyhead_reader rd;          /* collects it (obs-fold refused, trailers dropped) */
   upstream_response resp;
   struct addrinfo *addrs;       /* resolved addresses; owned */
   struct addrinfo *next_addr;   /* next address to try */
@@ -34,6 +35,8 @@ struct upstream_conn {
   uint8_t tcp_open;             /* tcp was initialised and not closed */
   uint8_t head_request;         /* the request was HEAD */
   uint8_t interim;              /* the response being parsed is 1xx */
+  uint8_t interim_done;         /* ... and it ended: the next status line starts */
+  proxyhead_status sline;       /* the status line being read */
   uint8_t message_done;         /* the final response ended */
   uint8_t keep_alive;           /* ... and the connection may be reused */
   uint64_t last_read_ms;        /* uv_now() of the last read: the response timer is lazy */
@@ -204,29 +207,24 @@ static int on_status(llhttp_t *parser, const char *at, size_t len) {
 }
 
 static int on_header_field(llhttp_t *parser, const char *at, size_t len) {
-  return http_head_add_name(&conn_of(parser)->head, at, len) == 0 ? 0 : -1;
+  return proxyhead_on_header_field(&conn_of(parser)->rd, parser, at, len);
 }
 
 static int on_header_value(llhttp_t *parser, const char *at, size_t len) {
-  return http_head_add_value(&conn_of(parser)->head, at, len) == 0 ? 0 : -1;
+  return proxyhead_on_header_value(&conn_of(parser)->rd, parser, at, len);
 }
 
 static int on_headers_complete(llhttp_t *parser) {
   upstream_conn *c = conn_of(parser);
-  int status = parser->status_code;
-  if (status >= 100 && status < 200) {
-    if (status == 101)
-      return -1; /* no upgrades through the relay */
+  int rc = proxyhead_check_response(&c->head, parser, &c->sline, c->head_request, &c->resp);
+  if (rc < 0)
+    return -1;
+  if (rc == 1) {
     c->interim = 1;
-    http_head_reset(&c->head);
+    proxyhead_begin(&c->rd);
     return 1;
   }
-  c->resp.status = status;
-  c->resp.http_minor = parser->http_minor;
-  c->resp.head = &c->head;
-  c->resp.content_length = (parser->flags & F_CONTENT_LENGTH) ? (int64_t)parser->content_length : -1;
-  c->resp.chunked = (parser->flags & F_CHUNKED) != 0;
-  c->resp.no_body = c->head_request || status == 204 || status == 304;
+  c->rd.in_trailers = 1; /* field lines after the body are dropped */
   if (c->cb != NULL)
     c->cb->on_head(c->ctx, &c->resp);
   if (c->cb == NULL)
@@ -245,7 +243,8 @@ static int on_message_complete(llhttp_t *parser) {
   upstream_conn *c = conn_of(parser);
   if (c->interim) {
     c->interim = 0;
-    return 0;
+    c->interim_done = 1;
+    return HPE_PAUSED; /* on_read watches the next status line from here */
   }
   c->message_done = 1;
   c->keep_alive = llhttp_should_keep_alive(parser) != 0;
@@ -297,6 +296,28 @@ static void on_response_timeout(uv_timer_t *t) {
   response_end(c, UV_ETIMEDOUT);
 }
 
+/* Parses response bytes, watching each status line's raw bytes; after an
+ * interim response llhttp pauses, and the next status line is watched from
+ * where it starts. */
+static llhttp_errno_t parse_response(upstream_conn *c, const char *p, size_t n) {
+  const char *end = p + n;
+  llhttp_errno_t err;
+  for (;;) {
+    proxyhead_status_feed(&c->sline, p, (size_t)(end - p));
+    proxyhead_feed_begin(&c->rd, p, (size_t)(end - p));
+    err = llhttp_execute(&c->parser, p, (size_t)(end - p));
+    proxyhead_feed_end(&c->rd, p, (size_t)(end - p));
+    if (err != HPE_PAUSED || !c->interim_done || c->cb == NULL)
+      return err;
+    c->interim_done = 0;
+    p = llhttp_get_error_pos(&c->parser);
+    llhttp_resume(&c->parser);
+    proxyhead_status_begin(&c->sline);
+    if (p >= end)
+      return HPE_OK;
+  }
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   upstream_conn *c = s->data;
   llhttp_errno_t err;
@@ -326,7 +347,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   METRICS_ADD(c->pool->metrics, bytes_from_upstreams, nread);
   c->last_read_ms = uv_now(c->pool->loop);
-  err = llhttp_execute(&c->parser, buf->base, (size_t)nread);
+  err = parse_response(c, buf->base, (size_t)nread);
   if (c->cb == NULL)
     return; /* released from a callback */
   if (err == HPE_PAUSED && c->message_done) {
@@ -391,6 +412,7 @@ int upstream_acquire(upstream_pool *p, const upstream_callbacks *cb, void *ctx,
   c->ctx = ctx;
   c->state = UPSTREAM_RESOLVING;
   http_head_init(&c->head, p->max_head_bytes, p->max_headers);
+  proxyhead_reader_init(&c->rd, &c->head);
   uv_timer_init(p->loop, &c->timer);
   c->timer.data = c;
   c->pending = 1; /* the timer */
@@ -439,10 +461,12 @@ int upstream_start_response(upstream_conn *c, int head_request) {
   int rc;
   llhttp_init(&c->parser, HTTP_RESPONSE, &response_settings);
   c->parser.data = c;
-  http_head_reset(&c->head);
+  proxyhead_begin(&c->rd);
   memset(&c->resp, 0, sizeof c->resp);
   c->head_request = (uint8_t)head_request;
   c->interim = 0;
+  c->interim_done = 0;
+  proxyhead_status_begin(&c->sline);
   c->message_done = 0;
   c->keep_alive = 0;
   rc = uv_read_start((uv_stream_t *)&c->tcp, netio_alloc, on_read);

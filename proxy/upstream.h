@@ -11,7 +11,9 @@
  *
  * llhttp does not know the request method, so HEAD responses, 1xx interim
  * responses, 204 and 304 are told to have no body here; a close-delimited
- * body ends at EOF through llhttp_finish.
+ * body ends at EOF through llhttp_finish. Every head, interim ones too, goes
+ * through proxyhead's response rules (the status line's raw bytes are
+ * watched for a three-digit code); a head they refuse is malformed.
  *
  * Memory of a connection is freed only after all its libuv handles and
  * requests have called back, never by release itself.
@@ -26,19 +28,15 @@
 
 #include "http.h"
 #include "metrics.h"
+#include "proxyhead.h"
 
 #define UPSTREAM_E_MALFORMED (-2001) /* the response is not valid HTTP/1.1 */
 
 typedef struct upstream_conn upstream_conn;
 
-typedef struct upstream_response {
-  int status;
-  int http_minor;          /* 0 or 1 (HTTP/1.x) */
-  const http_head *head;   /* reason and headers; owned by the connection */
-  int64_t content_length;  /* -1 when the response has none */
-  int chunked;             /* Transfer-Encoding: chunked */
-  int no_body;             /* HEAD, 204 or 304: no body follows */
-} upstream_response;
+/* The final response head: status, reason and headers, framing (see
+ * proxyhead.h; the head is owned by the connection). */
+typedef proxyhead_response upstream_response;
 
 typedef struct upstream_callbacks {
   /* A new connection is ready (status 0) or could not be made: UV_ETIMEDOUT

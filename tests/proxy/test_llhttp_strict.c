@@ -70,11 +70,47 @@ static void refuses_odd_bytes_in_target(void) {
   CHECK_EQ_U64(messages, 0);
 }
 
+static int status_code;
+
+static int on_headers_complete(llhttp_t *p) {
+  status_code = p->status_code;
+  return 0;
+}
+
+static llhttp_errno_t parse_response(const char *text) {
+  llhttp_settings_t settings;
+  llhttp_t parser;
+  llhttp_settings_init(&settings);
+  settings.on_headers_complete = on_headers_complete;
+  llhttp_init(&parser, HTTP_RESPONSE, &settings);
+  status_code = -1;
+  return llhttp_execute(&parser, text, strlen(text));
+}
+
+/* What even the strict build lets through, and proxy/proxyhead.c refuses
+ * (test_proxyhead checks that it does): if a newer llhttp refuses these
+ * itself, this test says so, and proxyhead's check may go. */
+static void gaps_proxyhead_covers(void) {
+  CHECK(parse_request("GET / HTTP/1.1\r\nHost: a\r\n: empty-name\r\n\r\n") == HPE_OK);
+  CHECK(parse_request("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == HPE_OK);
+  CHECK(parse_request("POST / HTTP/1.1\r\nHost: a\r\nConnection: content-length\r\n"
+                      "Content-Length: 1\r\n\r\nx") == HPE_OK);
+  CHECK(parse_request("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == HPE_OK);
+  CHECK(parse_request("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == HPE_OK);
+  CHECK(parse_response("HTTP/1.1 0200 OK\r\nContent-Length: 0\r\n\r\n") == HPE_OK);
+  CHECK_EQ_U64(status_code, 200); /* four digits read as 200 */
+  CHECK(parse_response("HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n") == HPE_OK);
+  CHECK_EQ_U64(status_code, 20);
+  CHECK(parse_response("HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n") == HPE_OK);
+  CHECK_EQ_U64(status_code, 0); /* "200 OK" taken as the reason */
+}
+
 int main(void) {
   RUN(accepts_valid_requests);
   RUN(refuses_bare_cr);
   RUN(refuses_bad_chunk_framing);
   RUN(refuses_data_after_connection_close);
   RUN(refuses_odd_bytes_in_target);
+  RUN(gaps_proxyhead_covers);
   return unit_report();
 }
