@@ -326,14 +326,19 @@ class RelayTest(unittest.TestCase):
         agent = AgentServer()
         relay = Relay(agent.url)
         try:
-            s = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
+            # A small receive buffer, set before connecting: shrinking it on
+            # a connected socket shrinks a window already advertised, and the
+            # sender then waits on zero-window probes (a flaky 2-minute test).
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.settimeout(10)
+            s.connect(("127.0.0.1", relay.port))
             s.sendall(b"GET /stream?format=sse&count=20000&size=1000&id=5 HTTP/1.1\r\nHost: x\r\n\r\n")
             time.sleep(1.5)  # the client reads nothing meanwhile
             st = agent.stats()
             self.assertGreater(st["blocked_ms"], 0, st)
             self.assertLess(relay.rss_kib(), 64 * 1024)
-            got = b""
+            got = bytearray()  # not bytes: += on bytes copies it all each time
             s.settimeout(20)
             while not got.endswith(b"0\r\n\r\n"):
                 chunk = s.recv(1 << 20)
@@ -341,6 +346,7 @@ class RelayTest(unittest.TestCase):
                     break
                 got += chunk
             s.close()
+            got = bytes(got)
             self.assertIn(b"event: done", got)
             seqs = [int(x) for x in __import__("re").findall(rb'"seq":(\d+)', got)]
             self.assertEqual(seqs, list(range(20000)))
