@@ -68,6 +68,16 @@ static int field_of_name(const sse_state *s) {
   return SSE_FIELD_UNKNOWN;
 }
 
+/* 1 when p[0, end) starts with lit[0, n) (n is 5 or 6). */
+static inline int starts_with(const char *p, const char *end, const char *lit, size_t n) {
+  uint32_t head, want;
+  if ((size_t)(end - p) < n)
+    return 0;
+  memcpy(&head, p, 4);
+  memcpy(&want, lit, 4);
+  return head == want && memcmp(p + 4, lit + 4, n - 4) == 0;
+}
+
 /* A field's value is about to be read. */
 static void value_begin(framer_t *f, int field) {
   sse_state *s = &f->sse;
@@ -116,6 +126,14 @@ static void value_bytes(framer_t *f, const char *p, size_t n) {
       framer_set_oversized(f);
     }
   }
+}
+
+/* dynbuf_reset(b, SSE_KEEP_BYTES), without a call when there is nothing to
+ * free (the common case, once per event). */
+static void reset_value(dynbuf *b) {
+  b->len = 0;
+  if (b->cap > SSE_KEEP_BYTES)
+    dynbuf_free(b);
 }
 
 static void swap_dynbuf(dynbuf *a, dynbuf *b) {
@@ -175,9 +193,9 @@ static int blank_line(framer_t *f, uint64_t end) {
   s->has_data = 0;
   s->has_id = 0;
   s->type_borrowed = NULL;
-  dynbuf_reset(&s->type, SSE_KEEP_BYTES);
-  dynbuf_reset(&s->id, SSE_KEEP_BYTES);
-  dynbuf_reset(&s->value, SSE_KEEP_BYTES);
+  reset_value(&s->type);
+  reset_value(&s->id);
+  reset_value(&s->value);
   return rc;
 }
 
@@ -190,12 +208,12 @@ static void field_line_begin(framer_t *f, uint64_t at) {
   }
 }
 
-/* A data or event value that began at p, in the buffer being parsed (so
- * p[-1] is readable), and is the first of its line: when its line end is in
- * the buffer too, takes the whole value without copying it (the framer or
+/* Reads a data or event value that began at p, in the buffer being parsed
+ * (so p[-1] is readable), up to its line end or the end of the buffer, and
+ * returns where parsing goes on. When the line end is in the buffer (the
+ * common case), the value is taken whole without a copy (the framer or
  * sse_feed copies what is still needed when the buffer goes back to the
- * caller), ends the line and returns its line end; else returns NULL and
- * does nothing. A data value's line end is found in the same pass as the
+ * caller), and a data value's line end is found in the same pass as the
  * detector's prefilter candidates. */
 static const char *value_line(framer_t *f, const char *p, const char *end) {
   sse_state *s = &f->sse;
@@ -203,19 +221,25 @@ static const char *value_line(framer_t *f, const char *p, const char *end) {
   if (s->field == SSE_FIELD_DATA) {
     int candidate;
     eol = framer_find_line_end(f, p, (size_t)(end - p), '\r', '\n', &candidate);
-    if (eol == NULL)
-      return NULL;
-    framer_payload_line(f, p, (size_t)(eol - p), candidate);
+    if (eol != NULL)
+      framer_payload_line(f, p, (size_t)(eol - p), candidate);
   } else {
     eol = bytes_find2(p, (size_t)(end - p), '\r', '\n');
-    if (eol == NULL || (size_t)(eol - p) > f->max_event_bytes)
-      return NULL;
-    s->type_borrowed = p;
-    s->type_borrowed_len = (size_t)(eol - p);
+    if (eol != NULL && (size_t)(eol - p) <= f->max_event_bytes) {
+      s->type_borrowed = p;
+      s->type_borrowed_len = (size_t)(eol - p);
+    } else if (eol != NULL) {
+      value_bytes(f, p, (size_t)(eol - p)); /* too long: makes it oversized */
+      field_line_end(f);
+    }
+  }
+  if (eol == NULL) {
+    value_bytes(f, p, (size_t)(end - p));
+    return end;
   }
   s->after_cr = *eol == '\r';
   s->where = SSE_AT_LINE_START;
-  return eol;
+  return eol + 1;
 }
 
 /* The state machine. buf[0] is at stream offset base. Returns the bytes
@@ -250,14 +274,19 @@ static size_t sse_parse(framer_t *f, const char *buf, size_t len, uint64_t base)
         break;
       }
       field_line_begin(f, base + (uint64_t)(p - buf));
-      if (end - p >= 5 && memcmp(p, "data:", 5) == 0) {
-        p += 5;
-        value_begin(f, SSE_FIELD_DATA);
-        s->where = SSE_AT_VALUE_START;
-      } else if (end - p >= 6 && memcmp(p, "event:", 6) == 0) {
-        p += 6;
-        value_begin(f, SSE_FIELD_EVENT);
-        s->where = SSE_AT_VALUE_START;
+      if (starts_with(p, end, "data:", 5) || starts_with(p, end, "event:", 6)) {
+        int field = *p == 'd' ? SSE_FIELD_DATA : SSE_FIELD_EVENT;
+        p += field == SSE_FIELD_DATA ? 5 : 6;
+        value_begin(f, field);
+        if (p == end) {
+          s->where = SSE_AT_VALUE_START; /* a space may come next */
+          break;
+        }
+        if (*p == ' ')
+          p++;
+        s->where = SSE_AT_VALUE;
+        if (p < end)
+          p = value_line(f, p, end);
       } else {
         s->name_len = 0;
         s->where = SSE_AT_NAME;
@@ -294,11 +323,8 @@ static size_t sse_parse(framer_t *f, const char *buf, size_t len, uint64_t base)
       const char *run_end;
       /* p > buf: the value began at p, in this buffer (see value_line). */
       if (p > buf && (s->field == SSE_FIELD_DATA || s->field == SSE_FIELD_EVENT)) {
-        eol = value_line(f, p, end);
-        if (eol != NULL) {
-          p = eol + 1;
-          break;
-        }
+        p = value_line(f, p, end);
+        break;
       }
       eol = bytes_find2(p, (size_t)(end - p), '\r', '\n');
       run_end = eol != NULL ? eol : end;
