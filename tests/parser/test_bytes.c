@@ -3,7 +3,7 @@
  * with the prefilter's verdict from the line-end scan).
  *
  * Built twice (tests/parser/CMakeLists.txt): with SSE2 and with the
- * byte-by-byte code, so both must agree with the plain references here.
+ * portable code, so both must agree with the plain references here.
  * Every buffer is allocated at its exact size, so a scan that reads past
  * its end shows under ASan. */
 #include <stdint.h>
@@ -209,7 +209,20 @@ static void test_framers_prefilter_verdicts(void) {
   CHECK(nd.filtered_in == expected_in);
 }
 
+/* The scalar build really runs the portable code (AUTHRELAY_PARSER_SCALAR
+ * reaches this file too), the other one SSE2 where the compiler has it. */
+static void test_build_runs_its_path(void) {
+#if defined(AUTHRELAY_PARSER_SCALAR)
+  CHECK(BYTES_SIMD == 0);
+#elif defined(__SSE2__)
+  CHECK(BYTES_SIMD == 1);
+#else
+  CHECK(BYTES_SIMD == 0);
+#endif
+}
+
 int main(void) {
+  RUN(test_build_runs_its_path);
   RUN(test_find_eol_pf_random);
   RUN(test_find_eol_pf_edges);
   RUN(test_framers_prefilter_verdicts);
