@@ -26,9 +26,7 @@
 
 #include <yajl/yajl_parse.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "bytes.h"
 #include "dynbuf.h"
 #include "utf8.h"
 
@@ -144,37 +142,22 @@ static int anchor_matches(const char *p, size_t i, size_t len) {
 
 static int prefilter_window(const char *p, size_t from, size_t len) {
   size_t i = from >= 5 ? from - 5 : 0;
-#if defined(__SSE2__)
-  /* Candidates: "e_m" (authenticate_meta), "k_t" (link_token), "\u". Three
-   * overlapping loads give each byte's neighbours; '_' alone is common in
-   * JSON keys, these triples are not. */
+#if BYTES_SIMD
+  /* Candidates by bytes_pf_mask16(), which reads one byte before each
+   * chunk: position 0 is looked at alone. */
   if (i == 0 && len > 0) {
     if (anchor_matches(p, 0, len))
       return 1;
     i = 1;
   }
-  {
-    const __m128i us = _mm_set1_epi8('_'), bs = _mm_set1_epi8('\\');
-    const __m128i e = _mm_set1_epi8('e'), m = _mm_set1_epi8('m');
-    const __m128i k = _mm_set1_epi8('k'), t = _mm_set1_epi8('t');
-    const __m128i u = _mm_set1_epi8('u');
-    while (i + 17 <= len) {
-      __m128i prev = _mm_loadu_si128((const __m128i *)(const void *)(p + i - 1));
-      __m128i cur = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-      __m128i next = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
-      __m128i under = _mm_and_si128(
-          _mm_cmpeq_epi8(cur, us),
-          _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(prev, e), _mm_cmpeq_epi8(next, m)),
-                       _mm_and_si128(_mm_cmpeq_epi8(prev, k), _mm_cmpeq_epi8(next, t))));
-      __m128i esc = _mm_and_si128(_mm_cmpeq_epi8(cur, bs), _mm_cmpeq_epi8(next, u));
-      unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(under, esc));
-      while (mask != 0) {
-        if (anchor_matches(p, i + (size_t)__builtin_ctz(mask), len))
-          return 1;
-        mask &= mask - 1;
-      }
-      i += 16;
+  while (i + 17 <= len) {
+    unsigned mask = bytes_pf_mask16(p + i);
+    while (mask != 0) {
+      if (anchor_matches(p, i + (size_t)__builtin_ctz(mask), len))
+        return 1;
+      mask &= mask - 1;
     }
+    i += 16;
   }
 #endif
   for (; i < len; i++) {
@@ -736,6 +719,11 @@ void detect_feed(detect_t *d, const char *payload, size_t len) {
   fresh = len > d->parsed ? len - d->parsed : 0;
   if (fresh >= YAJL_BATCH_MIN && fresh >= d->parsed / 2)
     feed_yajl(d, payload, len);
+}
+
+void detect_prefilter_done(detect_t *d, size_t len) {
+  if (!d->triggered && len > d->scanned)
+    d->scanned = len;
 }
 
 void detect_abandon(detect_t *d) {

@@ -81,6 +81,13 @@ void detect_init(detect_t *d);
  * The detector keeps no pointer into payload. */
 void detect_feed(detect_t *d, const char *payload, size_t len);
 
+/* The caller has run the prefilter over payload[0, len) of the payload in
+ * progress and it found nothing (bytes_find_eol_pf() saw no candidate there,
+ * while scanning for the line end): the detector will not look at those
+ * bytes again. len may not shrink what an earlier call or detect_feed()
+ * covered; the bytes after len are examined as usual. */
+void detect_prefilter_done(detect_t *d, size_t len);
+
 /* Stops inspecting the payload in progress (it grew past a limit); its
  * status will be DETECT_OVERSIZED. */
 void detect_abandon(detect_t *d);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bytes.h"
 #include "framer_driver.h"
 
 /* After an event, payload storage up to this size is kept for the next one;
@@ -44,6 +45,14 @@ void framer_close(framer_t *f) {
     sse_close(f);
 }
 
+/* Copies a borrowed payload into the framer's buffer. */
+static void payload_own(framer_t *f) {
+  const char *p = f->borrowed;
+  f->borrowed = NULL;
+  if (dynbuf_add(&f->data, p, f->borrowed_len) != 0)
+    framer_set_oversized(f); /* out of memory: treat as too big to inspect */
+}
+
 size_t framer_feed(framer_t *f, const char *buf, size_t len) {
   size_t used;
   switch (f->format) {
@@ -63,6 +72,9 @@ size_t framer_feed(framer_t *f, const char *buf, size_t len) {
     break;
   }
   f->offset += used;
+  /* A borrowed payload points into buf, which the caller takes back now. */
+  if (f->borrowed != NULL)
+    payload_own(f);
   /* Keep the detector level with the payload, so that its work is spread
    * over the reads rather than done at the end of a long event. */
   if (f->in_event && f->inspect && !f->oversized)
@@ -126,8 +138,12 @@ void framer_data_begins(framer_t *f) {
 }
 
 void framer_payload_add(framer_t *f, const char *p, size_t n) {
-  size_t room = f->max_event_bytes - f->data.len;
-  size_t take = n < room ? n : room;
+  size_t room;
+  size_t take;
+  if (f->borrowed != NULL)
+    payload_own(f);
+  room = f->max_event_bytes - f->data.len;
+  take = n < room ? n : room;
   /* An oversized event still keeps its first max_event_bytes bytes. */
   if (take > 0 && dynbuf_add(&f->data, p, take) != 0) {
     framer_set_oversized(f); /* out of memory: treat as too big to inspect */
@@ -137,12 +153,35 @@ void framer_payload_add(framer_t *f, const char *p, size_t n) {
     framer_set_oversized(f);
 }
 
+void framer_payload_line(framer_t *f, const char *p, size_t n, int candidate) {
+  if (n == 0)
+    return;
+  if (f->data.len != 0 || f->borrowed != NULL || n > f->max_event_bytes) {
+    framer_payload_add(f, p, n);
+    return;
+  }
+  f->borrowed = p;
+  f->borrowed_len = n;
+  if (!candidate)
+    detect_prefilter_done(&f->detect, n);
+}
+
+const char *framer_find_line_end(const framer_t *f, const char *p, size_t len, char a, char b,
+                                 int *candidate) {
+  bytes_prefetch_ahead(p);
+  if (f->inspect && !f->oversized)
+    return bytes_find_eol_pf(p, len, a, b, candidate);
+  *candidate = 1;
+  return bytes_find2(p, len, a, b);
+}
+
 static void event_done(framer_t *f, uint64_t end) {
   detect_reset(&f->detect);
   dynbuf_reset(&f->data, FRAMER_KEEP_BYTES);
   f->oversized = 0;
   f->oversized_told = 0;
   f->in_event = 0;
+  f->borrowed = NULL;
   f->safe_offset = end;
 }
 
@@ -153,8 +192,13 @@ int framer_dispatch(framer_t *f, uint64_t end, const char *type, size_t type_len
   ev.index = f->next_index++;
   ev.start = f->event_start;
   ev.end = end;
-  ev.data = f->data.ptr != NULL ? f->data.ptr : "";
-  ev.data_len = f->data.len;
+  if (f->borrowed != NULL) {
+    ev.data = f->borrowed;
+    ev.data_len = f->borrowed_len;
+  } else {
+    ev.data = f->data.ptr != NULL ? f->data.ptr : "";
+    ev.data_len = f->data.len;
+  }
   ev.type = type;
   ev.type_len = type_len;
   ev.id = id;
@@ -166,7 +210,7 @@ int framer_dispatch(framer_t *f, uint64_t end, const char *type, size_t type_len
   if (f->oversized) {
     ev.status = DETECT_OVERSIZED;
   } else if (f->inspect) {
-    ev.status = detect_finish(&f->detect, f->data.ptr, f->data.len, &ev.match);
+    ev.status = detect_finish(&f->detect, ev.data, ev.data_len, &ev.match);
   } else {
     ev.status = DETECT_SKIPPED;
   }
@@ -186,9 +230,11 @@ void framer_drop(framer_t *f, uint64_t end) {
 }
 
 int framer_payload_is_blank(const framer_t *f) {
+  const char *p = f->borrowed != NULL ? f->borrowed : f->data.ptr;
+  size_t len = f->borrowed != NULL ? f->borrowed_len : f->data.len;
   size_t i;
-  for (i = 0; i < f->data.len; i++) {
-    char c = f->data.ptr[i];
+  for (i = 0; i < len; i++) {
+    char c = p[i];
     if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
       return 0;
   }

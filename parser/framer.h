@@ -102,6 +102,11 @@ typedef struct sse_state {
   uint64_t retry_ms;      /* retry value so far (saturates at UINT64_MAX) */
   char name[8];           /* field name being read (longer names are unknown) */
   dynbuf type;            /* "event" value of this block */
+  const char *type_borrowed; /* instead of type: the value of the block's last
+                              event line while it lies in the buffer being
+                              fed, copied into type before sse_feed returns;
+                              NULL otherwise; not owned */
+  size_t type_borrowed_len;
   dynbuf id;              /* "id" value of this block, once valid */
   dynbuf value;           /* "event", "id" or "retry" value being read */
 } sse_state;
@@ -121,6 +126,11 @@ typedef struct framer_t {
   int cr_pending;          /* NDJSON: the line so far ends with a CR kept out of data */
   int in_event;            /* bytes of an event are in progress */
   dynbuf data;             /* payload of the event in progress */
+  const char *borrowed;    /* instead of data: the payload while it lies whole
+                              in the buffer being fed (framer_payload_line),
+                              copied into data before framer_feed returns;
+                              NULL otherwise; not owned */
+  size_t borrowed_len;
   detect_t detect;
   framer_stats stats;
   sse_state sse;           /* used when format is FRAMER_SSE */

@@ -17,6 +17,19 @@ void framer_event_begin(framer_t *f, uint64_t start);
  * max_event_bytes is dropped and makes the event oversized. */
 void framer_payload_add(framer_t *f, const char *p, size_t n);
 
+/* Appends payload bytes p[0, n) that lie in the buffer being fed, like
+ * framer_payload_add(). When they are the whole payload so far, they are not
+ * copied until framer_feed returns (the event often ends first). candidate:
+ * what bytes_find_eol_pf() said about them; 0 spares the detector's
+ * prefilter another look at them. */
+void framer_payload_line(framer_t *f, const char *p, size_t n, int candidate);
+
+/* Finds the line end (a or b) in p[0, len) for framer_payload_line(): with
+ * bytes_find_eol_pf() while the detector wants the payload, else with
+ * bytes_find2() (then *candidate is 1). p[-1] must be readable. */
+const char *framer_find_line_end(const framer_t *f, const char *p, size_t len, char a, char b,
+                                 int *candidate);
+
 /* Marks the event in progress oversized (once): stops the detector and calls
  * on_oversized (for SSE, only once the block has a data line). */
 void framer_set_oversized(framer_t *f);

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "framer_driver.h"
 
 /* The line in progress ended at offset end (just past its LF, or the end of
@@ -45,6 +46,23 @@ size_t ndjson_feed(framer_t *f, const char *buf, size_t len) {
     const char *nl;
     if (!f->in_event)
       framer_event_begin(f, f->offset + (uint64_t)(p - buf));
+    if (p > buf && f->data.len == 0 && f->borrowed == NULL && !f->cr_pending) {
+      /* A line that began at p, in this buffer (p[-1] is readable): when it
+       * ends in the buffer too, it is taken whole, without a copy, and its
+       * LF found in the same pass as the prefilter's candidates. */
+      int candidate;
+      nl = framer_find_line_end(f, p, (size_t)(end - p), '\n', '\n', &candidate);
+      if (nl != NULL) {
+        size_t n = (size_t)(nl - p);
+        if (n > 0 && p[n - 1] == '\r')
+          n--;
+        framer_payload_line(f, p, n, candidate);
+        p = nl + 1;
+        if (line_end(f, f->offset + (uint64_t)(p - buf)) != 0)
+          return (size_t)(p - buf);
+        continue;
+      }
+    }
     nl = memchr(p, '\n', (size_t)(end - p));
     if (nl == NULL) {
       line_bytes(f, p, (size_t)(end - p));

@@ -5,7 +5,12 @@
  * may be split across any number of reads without a line buffer: field names
  * are at most a few bytes, data values go straight into the framer's payload
  * (and from there to the detector), event/id/retry values into small capped
- * buffers. Long values are scanned 16 bytes at a time for CR/LF.
+ * buffers. Values are scanned 16 bytes at a time for CR/LF (bytes.h). The
+ * common case, a data or event line whole in the buffer being fed, takes a
+ * shortcut (value_line): the value is not copied unless the event is still
+ * open when the buffer goes back to the caller, and a data value's line end
+ * is found in the same pass as the detector's prefilter candidates, so that
+ * its bytes are looked at once.
  *
  * Spans: an event starts at its block's first field line and ends after its
  * blank line's line end (after the CR when that line end is a bare CR or a
@@ -63,6 +68,16 @@ static int field_of_name(const sse_state *s) {
   return SSE_FIELD_UNKNOWN;
 }
 
+/* 1 when p[0, end) starts with lit[0, n) (n is 5 or 6). */
+static inline int starts_with(const char *p, const char *end, const char *lit, size_t n) {
+  uint32_t head, want;
+  if ((size_t)(end - p) < n)
+    return 0;
+  memcpy(&head, p, 4);
+  memcpy(&want, lit, 4);
+  return head == want && memcmp(p + 4, lit + 4, n - 4) == 0;
+}
+
 /* A field's value is about to be read. */
 static void value_begin(framer_t *f, int field) {
   sse_state *s = &f->sse;
@@ -113,6 +128,14 @@ static void value_bytes(framer_t *f, const char *p, size_t n) {
   }
 }
 
+/* dynbuf_reset(b, SSE_KEEP_BYTES), without a call when there is nothing to
+ * free (the common case, once per event). */
+static void reset_value(dynbuf *b) {
+  b->len = 0;
+  if (b->cap > SSE_KEEP_BYTES)
+    dynbuf_free(b);
+}
+
 static void swap_dynbuf(dynbuf *a, dynbuf *b) {
   dynbuf t = *a;
   *a = *b;
@@ -129,8 +152,10 @@ static void field_line_end(framer_t *f) {
   sse_state *s = &f->sse;
   switch (s->field) {
   case SSE_FIELD_EVENT:
-    if (!s->value_overflow)
+    if (!s->value_overflow) {
       swap_dynbuf(&s->type, &s->value);
+      s->type_borrowed = NULL;
+    }
     break;
   case SSE_FIELD_ID:
     if (!s->value_overflow && (s->value.len == 0 || memchr(s->value.ptr, '\0', s->value.len) == NULL)) {
@@ -157,7 +182,9 @@ static int blank_line(framer_t *f, uint64_t end) {
     return 0;
   }
   if (s->has_data) {
-    rc = framer_dispatch(f, end, s->type.len > 0 ? s->type.ptr : NULL, s->type.len,
+    const char *type = s->type_borrowed != NULL ? s->type_borrowed : s->type.ptr;
+    size_t type_len = s->type_borrowed != NULL ? s->type_borrowed_len : s->type.len;
+    rc = framer_dispatch(f, end, type_len > 0 ? type : NULL, type_len,
                          s->has_id ? (s->id.ptr != NULL ? s->id.ptr : "") : NULL, s->id.len);
   } else {
     framer_drop(f, end);
@@ -165,9 +192,10 @@ static int blank_line(framer_t *f, uint64_t end) {
   s->block_open = 0;
   s->has_data = 0;
   s->has_id = 0;
-  dynbuf_reset(&s->type, SSE_KEEP_BYTES);
-  dynbuf_reset(&s->id, SSE_KEEP_BYTES);
-  dynbuf_reset(&s->value, SSE_KEEP_BYTES);
+  s->type_borrowed = NULL;
+  reset_value(&s->type);
+  reset_value(&s->id);
+  reset_value(&s->value);
   return rc;
 }
 
@@ -178,6 +206,40 @@ static void field_line_begin(framer_t *f, uint64_t at) {
     s->block_open = 1;
     framer_event_begin(f, at);
   }
+}
+
+/* Reads a data or event value that began at p, in the buffer being parsed
+ * (so p[-1] is readable), up to its line end or the end of the buffer, and
+ * returns where parsing goes on. When the line end is in the buffer (the
+ * common case), the value is taken whole without a copy (the framer or
+ * sse_feed copies what is still needed when the buffer goes back to the
+ * caller), and a data value's line end is found in the same pass as the
+ * detector's prefilter candidates. */
+static const char *value_line(framer_t *f, const char *p, const char *end) {
+  sse_state *s = &f->sse;
+  const char *eol;
+  if (s->field == SSE_FIELD_DATA) {
+    int candidate;
+    eol = framer_find_line_end(f, p, (size_t)(end - p), '\r', '\n', &candidate);
+    if (eol != NULL)
+      framer_payload_line(f, p, (size_t)(eol - p), candidate);
+  } else {
+    eol = bytes_find2(p, (size_t)(end - p), '\r', '\n');
+    if (eol != NULL && (size_t)(eol - p) <= f->max_event_bytes) {
+      s->type_borrowed = p;
+      s->type_borrowed_len = (size_t)(eol - p);
+    } else if (eol != NULL) {
+      value_bytes(f, p, (size_t)(eol - p)); /* too long: makes it oversized */
+      field_line_end(f);
+    }
+  }
+  if (eol == NULL) {
+    value_bytes(f, p, (size_t)(end - p));
+    return end;
+  }
+  s->after_cr = *eol == '\r';
+  s->where = SSE_AT_LINE_START;
+  return eol + 1;
 }
 
 /* The state machine. buf[0] is at stream offset base. Returns the bytes
@@ -212,14 +274,19 @@ static size_t sse_parse(framer_t *f, const char *buf, size_t len, uint64_t base)
         break;
       }
       field_line_begin(f, base + (uint64_t)(p - buf));
-      if (end - p >= 5 && memcmp(p, "data:", 5) == 0) {
-        p += 5;
-        value_begin(f, SSE_FIELD_DATA);
-        s->where = SSE_AT_VALUE_START;
-      } else if (end - p >= 6 && memcmp(p, "event:", 6) == 0) {
-        p += 6;
-        value_begin(f, SSE_FIELD_EVENT);
-        s->where = SSE_AT_VALUE_START;
+      if (starts_with(p, end, "data:", 5) || starts_with(p, end, "event:", 6)) {
+        int field = *p == 'd' ? SSE_FIELD_DATA : SSE_FIELD_EVENT;
+        p += field == SSE_FIELD_DATA ? 5 : 6;
+        value_begin(f, field);
+        if (p == end) {
+          s->where = SSE_AT_VALUE_START; /* a space may come next */
+          break;
+        }
+        if (*p == ' ')
+          p++;
+        s->where = SSE_AT_VALUE;
+        if (p < end)
+          p = value_line(f, p, end);
       } else {
         s->name_len = 0;
         s->where = SSE_AT_NAME;
@@ -252,8 +319,15 @@ static size_t sse_parse(framer_t *f, const char *buf, size_t len, uint64_t base)
       s->where = SSE_AT_VALUE;
       break;
     case SSE_AT_VALUE: {
-      const char *eol = bytes_find2(p, (size_t)(end - p), '\r', '\n');
-      const char *run_end = eol != NULL ? eol : end;
+      const char *eol;
+      const char *run_end;
+      /* p > buf: the value began at p, in this buffer (see value_line). */
+      if (p > buf && (s->field == SSE_FIELD_DATA || s->field == SSE_FIELD_EVENT)) {
+        p = value_line(f, p, end);
+        break;
+      }
+      eol = bytes_find2(p, (size_t)(end - p), '\r', '\n');
+      run_end = eol != NULL ? eol : end;
       value_bytes(f, p, (size_t)(run_end - p));
       p = run_end;
       if (eol != NULL) {
@@ -285,6 +359,7 @@ static size_t sse_parse(framer_t *f, const char *buf, size_t len, uint64_t base)
 size_t sse_feed(framer_t *f, const char *buf, size_t len) {
   sse_state *s = &f->sse;
   size_t skip = 0;
+  size_t used;
   if (!s->bom_done) {
     while (skip < len && s->bom_matched < sizeof utf8_bom && buf[skip] == utf8_bom[s->bom_matched]) {
       s->bom_matched++;
@@ -302,7 +377,16 @@ size_t sse_feed(framer_t *f, const char *buf, size_t len) {
       return len; /* still undecided */
     }
   }
-  return skip + sse_parse(f, buf + skip, len - skip, f->offset + skip);
+  used = skip + sse_parse(f, buf + skip, len - skip, f->offset + skip);
+  /* A borrowed event value points into buf, which the caller takes back. */
+  if (s->type_borrowed != NULL) {
+    const char *p = s->type_borrowed;
+    s->type_borrowed = NULL;
+    s->type.len = 0;
+    if (dynbuf_add(&s->type, p, s->type_borrowed_len) != 0)
+      framer_set_oversized(f); /* out of memory: treat as too big */
+  }
+  return used;
 }
 
 void sse_finish(framer_t *f) {
@@ -315,6 +399,7 @@ void sse_finish(framer_t *f) {
   s->has_data = 0;
   s->has_id = 0;
   s->where = SSE_AT_LINE_START;
+  s->type_borrowed = NULL;
   s->type.len = 0;
   s->id.len = 0;
   s->value.len = 0;
