@@ -11,7 +11,9 @@ decoded body bytes = responses x the body size fetched once straight from the
 upstream. The sequence-checked saturation run is bench-load's (run_bench.py).
 
 Beside each figure: h2load's CPU (its rusage from wait4, so the generator is
-seen not to be the bottleneck), and from /proc for the relay's processes
+seen not to be the bottleneck), the upstream's CPU, the CPU everything else
+on the machine used meanwhile (/proc/stat: the noise), and from /proc for
+the relay's processes
 (nginx: master and workers summed): CPU, minor+major page faults, voluntary
 and involuntary context switches. With perf=True the run also counts the
 relay's syscalls with `perf stat -e raw_syscalls:sys_enter -p PIDS` (a
@@ -61,6 +63,17 @@ def proc_counters(pids):
         except (OSError, ValueError, IndexError):
             pass
     return out
+
+
+def machine_busy_s():
+    """CPU seconds the whole machine has been busy (all CPUs, /proc/stat:
+    everything but idle and iowait)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return (sum(v[:8]) - v[3] - v[4]) / CLK
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 _perf_ok = None
@@ -181,11 +194,13 @@ def saturation_run(addr, path, events_per_resp, body_bytes, relay_pids, upstream
     perf = PerfSyscalls(relay_pids, perf_tmp) if perf_tmp and relay_pids else None
     before = proc_counters(relay_pids)
     up_before = proc_counters(upstream_pids)
+    busy_before = machine_busy_s()
     t0 = time.time()
     h, h2_cpu, tail = run_h2load(url, clients, requests, timeout)
     wall = time.time() - t0
     after = proc_counters(relay_pids)
     up_after = proc_counters(upstream_pids)
+    busy_after = machine_busy_s()
     syscalls = perf.stop() if perf else None
     res["h2load"] = h
     el = h.get("elapsed_s")
@@ -193,6 +208,10 @@ def saturation_run(addr, path, events_per_resp, body_bytes, relay_pids, upstream
     res["elapsed_s"] = el
     res["h2load_cpu_cores"] = round(h2_cpu / el, 3) if el else None
     res["upstream_cpu_cores"] = round((up_after["cpu_s"] - up_before["cpu_s"]) / wall, 3) if wall else None
+    if wall and busy_before is not None and busy_after is not None:
+        # CPU used by everything else on the machine meanwhile (noise)
+        ours = h2_cpu + (up_after["cpu_s"] - up_before["cpu_s"]) + (after["cpu_s"] - before["cpu_s"])
+        res["others_cpu_cores"] = round(max(0.0, (busy_after - busy_before) - ours) / wall, 3)
     res["events"] = done * events_per_resp
     res["events_per_s"] = done * events_per_resp / el if el else None
     res["requests_per_s"] = done / el if el else None

@@ -457,7 +457,9 @@ def smoke(build):
         ups.append(gen)
         runs = [("agent-server", agent.addr, "/stream?format=sse&count=2000&rate=1000&size=200&ts=1"),
                 ("bench-upstream delta", gen.addr, "/stream?kind=delta&count=5000&size=200"),
-                ("bench-upstream tool", gen.addr, "/stream?kind=tool&count=500&size=2048")]
+                ("bench-upstream tool", gen.addr, "/stream?kind=tool&count=500&size=2048"),
+                ("bench-upstream fixed delta (h2load's body)", gen.addr, "/stream?kind=delta&count=100&size=200&fixed=1"),
+                ("bench-upstream fixed tool (h2load's body)", gen.addr, "/stream?kind=tool&count=20&size=2048&fixed=1")]
         for name, addr, path in runs:
             p = subprocess.run([os.path.join(build, "bench-load"), "--url", "http://%s%s" % (addr, path),
                                 "--streams", "20", "--until-done", "--timeout", "20"],
