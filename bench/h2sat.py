@@ -97,7 +97,8 @@ class PerfSyscalls:
     """perf stat -e raw_syscalls:sys_enter -p PIDS, from start() to stop()."""
 
     def __init__(self, pids, tmp):
-        self.out = tempfile.mktemp(prefix="perf-", suffix=".csv", dir=tmp)
+        fd, self.out = tempfile.mkstemp(prefix="perf-", suffix=".csv", dir=tmp)
+        os.close(fd)
         self.proc = subprocess.Popen(["perf", "stat", "-x,", "-o", self.out, "-e", "raw_syscalls:sys_enter",
                                       "-p", ",".join(str(p) for p in pids)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
