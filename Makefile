@@ -53,14 +53,17 @@ run: build
 bench-parser: build
 	$(BUILD)/bench-parser
 
-# Load benchmark (bench/README.md "Load benchmark"): installs nginx and gnuplot
-# the way the other targets install their packages, then runs the driver.
+# Load benchmark (bench/README.md "Load benchmark"): installs nginx, h2load
+# (nghttp2-client), perf (linux-perf: syscall counts) and gnuplot the way the
+# other targets install their packages, then runs the driver.
+BENCH_PACKAGES := nginx nghttp2-client linux-perf gnuplot-nox
+
 bench: build
-	@scripts/deps.sh nginx gnuplot-nox
+	@scripts/deps.sh $(BENCH_PACKAGES)
 	python3 bench/run_bench.py --build-dir $(BUILD)
 
 bench-quick: build
-	@scripts/deps.sh nginx gnuplot-nox
+	@scripts/deps.sh $(BENCH_PACKAGES)
 	python3 bench/run_bench.py --quick --build-dir $(BUILD)
 
 clean:

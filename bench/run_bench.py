@@ -30,6 +30,9 @@ import tempfile
 import threading
 import time
 
+from bench_report import evaluate, fmt, log, markdown, plot, seq_ok
+import h2sat
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FD_HARD = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -37,30 +40,37 @@ USER_HEADER = "X-Registered-User-Id: bench_user"
 
 # name: (full, quick) sizes. "up" is the upstream: agent (examples/agent-server)
 # or gen (bench-upstream, see upstream.c for why).
+# driver=h2load: h2load --h1 -c clients, finite fixed bodies of `events`
+# events, each target's run sized to about `duration` s (h2sat.py).
 SCENARIOS = [
+    dict(name="sat_delta", driver="h2load", up="gen", events=100,
+         title="saturation, token deltas (h2load --h1, keep-alive; 100 x 200-byte events per response)",
+         path="/stream?kind=delta&count=100&size=200&fixed=1",
+         full=dict(clients=64, duration=4.0, rounds=5), quick=dict(clients=64, duration=1.0, rounds=3)),
+    dict(name="sat_tool", driver="h2load", up="gen", events=20,
+         title="saturation, tool results (h2load --h1, keep-alive; 20 x 2 KiB JSON-in-string events per response)",
+         path="/stream?kind=tool&count=20&size=2048&fixed=1",
+         full=dict(clients=64, duration=4.0, rounds=3), quick=dict(clients=64, duration=1.0, rounds=1)),
     dict(name="saturation", up="gen", title="saturation: 200-byte events, as fast as possible",
          path="/stream?kind=delta&count=1000000000&size=200",
-         full=dict(streams=100, warmup=1.0, duration=8.0, rounds=3),
+         full=dict(streams=100, warmup=1.0, duration=6.0, rounds=3),
          quick=dict(streams=50, warmup=0.5, duration=3.0)),
     dict(name="latency", up="agent", title="latency: open loop, 200-byte events",
          path="/stream?format=sse&count=1000000&rate={rate}&size=200&ts=1",
-         full=dict(streams=1000, rate=100, warmup=2.0, duration=10.0, rounds=3),
+         full=dict(streams=500, rate=40, warmup=2.0, duration=10.0, rounds=3),
          quick=dict(streams=200, rate=50, warmup=1.0, duration=3.0)),
     dict(name="idle", up="agent", title="idle streams: one event every 10 s",
          path="/stream?format=sse&count=1000&rate=0.1&size=200&ts=1",
          full=dict(streams=10000, warmup=0.0, duration=12.0), quick=dict(streams=1000, warmup=0.0, duration=2.0)),
     dict(name="parse_heavy", up="gen", title="parse-heavy: every event a 2 KiB MCP tool result (yajl path)",
          path="/stream?kind=tool&count=1000000000&size=2048",
-         full=dict(streams=100, warmup=1.0, duration=8.0, rounds=3),
+         full=dict(streams=100, warmup=1.0, duration=6.0, rounds=3),
          quick=dict(streams=50, warmup=0.5, duration=3.0)),
     dict(name="pause_storm", up="agent", title="pause storm: one (user, connector) pause, one completion",
          path="/stream?format=sse&count=6&auth_at=3&shape=authenticate_meta&connector=slack&ts=1",
          full=dict(streams=1000), quick=dict(streams=100), relay_only=True),
+    dict(name="parser", driver="parser", title="bench-parser (parser micro-benchmark)"),
 ]
-
-
-def log(*a):
-    print("[bench]", *a, file=sys.stderr, flush=True)
 
 
 def raise_nofile():
@@ -403,195 +413,6 @@ def pick_median(name, rs):
     return pick
 
 
-def seq_ok(r):
-    return (r.get("ok") is True and r.get("lost", 1) == 0 and r.get("duplicated", 1) == 0
-            and r.get("reordered", 1) == 0)
-
-
-# ---- report ---------------------------------------------------------------------
-
-
-def fmt(v, nd=1):
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return "%.*f" % (nd, v)
-    return str(v)
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-def evaluate(results, sizes):
-    """Goals (issue 5): each a ratio from this one run."""
-    goals = []
-
-    def get(sc, tgt):
-        return results.get(sc, {}).get(tgt)
-
-    s_r, s_n = get("saturation", "authrelay"), get("saturation", "nginx")
-    if s_r and s_n:
-        r = ratio(s_r.get("events_per_s"), s_n.get("events_per_s"))
-        goals.append(dict(goal="saturation events/s >= 1.0x nginx", value=r, shown="%.2fx nginx" % r if r else "n/a",
-                          met=bool(r and r >= 1.0)))
-    l_r, l_n, l_d = get("latency", "authrelay"), get("latency", "nginx"), get("latency", "direct")
-    if l_r and l_n and l_d:
-        add_r = l_r["latency_us"]["p99"] - l_d["latency_us"]["p99"]
-        add_n = l_n["latency_us"]["p99"] - l_d["latency_us"]["p99"]
-        goals.append(dict(goal="added p99 latency <= nginx's and <= 1 ms", value=add_r,
-                          shown="+%.0f us (nginx +%.0f us)" % (add_r, add_n),
-                          met=add_r <= 1000 and add_r <= add_n))
-    i_r = get("idle", "authrelay")
-    if i_r and i_r.get("proc", {}).get("rss_end_kib"):
-        per = (i_r["proc"]["rss_end_kib"] - i_r["proc"]["rss_before_kib"]) * 1024 / max(1, i_r["streams"])
-        goals.append(dict(goal="RSS per idle stream <= 8 KiB", value=per, shown="%.0f B/stream" % per,
-                          met=per <= 8192))
-    p_r, p_n = get("parse_heavy", "authrelay"), get("parse_heavy", "nginx")
-    if p_r and p_n:
-        r = ratio(p_r.get("events_per_s"), p_n.get("events_per_s"))
-        goals.append(dict(goal="parse-heavy events/s >= 0.8x nginx", value=r, shown="%.2fx nginx" % r if r else "n/a",
-                          met=bool(r and r >= 0.8)))
-    ps = get("pause_storm", "authrelay")
-    if ps:
-        ms = ps.get("storm", {}).get("all_resumed_ms", -1)
-        goals.append(dict(goal="pause storm: all resumed within 100 ms", value=ms,
-                          shown="%.1f ms for %d streams" % (ms, ps["streams"]) if ms >= 0 else "not all resumed",
-                          met=0 <= ms <= 100))
-    return goals
-
-
-def markdown(meta, results, goals, scen_list, png_name):
-    L = []
-    L.append("# authrelay load benchmark, %s (%s)" % (meta["started"], meta["mode"]))
-    L.append("")
-    L.append("Command: `%s`. Machine: %s, %d CPUs, Linux %s. Relay workers: %d (nginx worker_processes %d). "
-             "%s. Build: %s." % (meta["command"], meta["cpu_model"], meta["cpus"], meta["kernel"],
-                                 meta["workers"], meta["workers"], meta["nginx_version"], meta["build_type"]))
-    L.append("")
-    L.append("| scenario | target | streams | events/s | p50 us | p99 us | p99.9 us | max us | added p99 us "
-             "| relay CPU (cores) | CPU us/event | relay RSS end KiB | RSS/stream B | lost/dup/reord | ok |")
-    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
-    for sc in scen_list:
-        rs = results.get(sc["name"], {})
-        direct = rs.get("direct")
-        for tgt in ("direct", "nginx", "authrelay"):
-            r = rs.get(tgt)
-            if r is None:
-                continue
-            lat = r.get("latency_us", {})
-            pr = r.get("proc", {})
-            added = None
-            if direct and tgt != "direct" and lat.get("count") and direct.get("latency_us", {}).get("count"):
-                added = lat["p99"] - direct["latency_us"]["p99"]
-            per = None
-            if sc["name"] == "idle" and pr.get("rss_end_kib"):
-                per = (pr["rss_end_kib"] - pr["rss_before_kib"]) * 1024 / max(1, r.get("streams", 1))
-            eps = r.get("events_per_s")
-            if sc["name"] == "pause_storm":
-                st = r.get("storm", {})
-                eps_s = "all resumed in %s ms" % fmt(st.get("all_resumed_ms"))
-            else:
-                eps_s = "%.0f" % eps if eps is not None else "n/a"
-            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s/%s | %s |" % (
-                sc["name"], tgt, r.get("streams"), eps_s,
-                fmt(lat.get("p50")) if lat.get("count") else "", fmt(lat.get("p99")) if lat.get("count") else "",
-                fmt(lat.get("p999")) if lat.get("count") else "", fmt(lat.get("max")) if lat.get("count") else "",
-                fmt(added, 0) if added is not None else "",
-                fmt(pr.get("cpu_util"), 2) if pr.get("cpu_util") is not None else "",
-                fmt(pr.get("cpu_us_per_event"), 2) if pr.get("cpu_us_per_event") is not None else "",
-                pr.get("rss_end_kib", ""), fmt(per, 0) if per is not None else "",
-                r.get("lost"), r.get("duplicated"), r.get("reordered"),
-                "yes" if seq_ok(r) else "**NO** " + "; ".join(r.get("errors", []))[:200]))
-    L.append("")
-    L.append("Ratios (events/s; latency: p99 added over direct):")
-    L.append("")
-    L.append("| scenario | authrelay/nginx | authrelay/direct | nginx/direct |")
-    L.append("| --- | ---: | ---: | ---: |")
-    for sc in scen_list:
-        rs = results.get(sc["name"], {})
-        if sc["name"] in ("pause_storm", "idle") or "authrelay" not in rs:
-            continue
-        a, n, d = (rs.get(t, {}).get("events_per_s") for t in ("authrelay", "nginx", "direct"))
-        L.append("| %s | %s | %s | %s |" % (sc["name"], fmt(ratio(a, n), 2), fmt(ratio(a, d), 2), fmt(ratio(n, d), 2)))
-    multi = [(sc["name"], t, r["rounds"]) for sc in scen_list for t, r in results.get(sc["name"], {}).items()
-             if r.get("rounds")]
-    if multi:
-        L.append("")
-        L.append("Each target ran %d rounds, in rotating order; the tables show the median round "
-                 "(events/s; latency: p99). All rounds:" % len(multi[0][2]))
-        L.append("")
-        for name, t, rr in multi:
-            L.append("- %s, %s: %s" % (name, t, ", ".join(
-                "%s ev/s p99 %s us%s" % (fmt(x["events_per_s"], 0), fmt(x["p99_us"], 0), "" if x["ok"] else " FAILED")
-                for x in rr)))
-    L.append("")
-    L.append("Goals:")
-    L.append("")
-    L.append("| goal | this run | met? |")
-    L.append("| --- | --- | --- |")
-    for gl in goals:
-        L.append("| %s | %s | %s |" % (gl["goal"], gl["shown"], "yes" if gl["met"] else "**no**"))
-    L.append("")
-    for n in meta["notes"]:
-        L.append("- " + n)
-    if png_name:
-        L.append("")
-        L.append("![latency percentiles](%s)" % png_name)
-    L.append("")
-    return "\n".join(L)
-
-
-def plot(results, out_png, tmp):
-    if shutil.which("gnuplot") is None:
-        log("gnuplot not found: no plot")
-        return False
-    series = []
-    for sc in ("latency",):
-        for tgt in ("direct", "nginx", "authrelay"):
-            r = results.get(sc, {}).get(tgt)
-            if not r or not r.get("latency_us", {}).get("count"):
-                continue
-            dat = os.path.join(tmp, "%s-%s.dat" % (sc, tgt))
-            with open(dat, "w") as f:
-                for p, v in r["latency_us"]["percentiles"]:
-                    if p < 100:
-                        f.write("%g %g %g\n" % (p, 1.0 / (1.0 - p / 100.0), max(v, 1.0)))
-            series.append((sc, tgt, dat))
-    if not series:
-        return False
-    colors = {"direct": "#1b9e77", "nginx": "#d95f02", "authrelay": "#7570b3"}
-    dashes = {"latency": 1, "saturation": 2, "parse_heavy": 3}
-    plots = ", ".join("'%s' using 2:3 with linespoints lw 2 dt %d lc rgb '%s' title '%s: %s'" % (
-        dat, dashes[sc], colors[tgt], sc, tgt) for sc, tgt, dat in series)
-    gp = """set terminal pngcairo size 1000,620 noenhanced
-set output '%s'
-set logscale x
-set logscale y
-set grid
-set xlabel 'percentile (log scale of 1/(1-p))'
-set ylabel 'delivery latency (us, log)'
-set xtics ('p0' 1, 'p50' 2, 'p90' 10, 'p99' 100, 'p99.9' 1000, 'p99.99' 10000, 'p99.999' 100000)
-set key left top
-set title 'latency scenario: delivery latency by percentile (same run, same machine)'
-plot %s
-""" % (out_png, plots)
-    script = os.path.join(tmp, "plot.gp")
-    with open(script, "w") as f:
-        f.write(gp)
-    r = subprocess.run(["gnuplot", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    if r.returncode != 0:
-        # pngcairo may be missing from gnuplot-nox builds: fall back to png.
-        with open(script, "w") as f:
-            f.write(gp.replace("pngcairo", "png"))
-        r = subprocess.run(["gnuplot", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    if r.returncode != 0:
-        log("gnuplot failed: " + r.stderr.decode()[-500:])
-        return False
-    return True
-
 
 def machine_meta(args, build):
     cpu = "unknown"
@@ -613,7 +434,11 @@ def machine_meta(args, build):
                 bt = ln.split("=", 1)[1].strip() or "RelWithDebInfo (the default of CMakeLists.txt)"
     except OSError:
         pass
-    return dict(cpu_model=cpu, cpus=os.cpu_count(), kernel=os.uname().release, nginx_version=nv,
+    try:
+        hv = subprocess.run(["h2load", "--version"], stdout=subprocess.PIPE, timeout=10).stdout.decode().strip()
+    except OSError:
+        hv = "h2load missing"
+    return dict(cpu_model=cpu, cpus=os.cpu_count(), kernel=os.uname().release, nginx_version=nv, h2load_version=hv,
                 build_type=bt, workers=args.workers, fd_hard_limit=FD_HARD)
 
 
@@ -632,7 +457,9 @@ def smoke(build):
         ups.append(gen)
         runs = [("agent-server", agent.addr, "/stream?format=sse&count=2000&rate=1000&size=200&ts=1"),
                 ("bench-upstream delta", gen.addr, "/stream?kind=delta&count=5000&size=200"),
-                ("bench-upstream tool", gen.addr, "/stream?kind=tool&count=500&size=2048")]
+                ("bench-upstream tool", gen.addr, "/stream?kind=tool&count=500&size=2048"),
+                ("bench-upstream fixed delta (h2load's body)", gen.addr, "/stream?kind=delta&count=100&size=200&fixed=1"),
+                ("bench-upstream fixed tool (h2load's body)", gen.addr, "/stream?kind=tool&count=20&size=2048&fixed=1")]
         for name, addr, path in runs:
             p = subprocess.run([os.path.join(build, "bench-load"), "--url", "http://%s%s" % (addr, path),
                                 "--streams", "20", "--until-done", "--timeout", "20"],
@@ -655,31 +482,178 @@ def smoke(build):
     return 1 if failed else 0
 
 
+def start_target(tgt, up, build, workers, tmp):
+    if tgt == "direct":
+        return NoRelay(up)
+    if tgt in ("nginx", "nginx2"):
+        return Nginx(up, workers, tmp)
+    return Authrelay(os.path.join(build, "authrelay"), up, workers, tmp)
+
+
+def one_run(tgt, up, build, workers, tmp, fn):
+    """Starts a fresh target, returns fn(relay) with the target's own failures
+    (cannot start, bad exit status) folded into the result."""
+    relay = None
+    try:
+        relay = start_target(tgt, up, build, workers, tmp)
+        r = fn(relay)
+    except Exception as e:  # a target that cannot start is reported, not fatal
+        r = dict(ok=False, errors=["%s: %s" % (type(e).__name__, e)])
+    finally:
+        if relay is not None:
+            code = relay.stop()
+            if code not in (0, None) and tgt != "direct":
+                r.setdefault("errors", []).append("%s exited with %s" % (tgt, code))
+                r["ok"] = False
+    time.sleep(0.5)
+    return r
+
+
+def rotations(targets, rounds):
+    """Round k runs the targets rotated by k, so no target always runs first."""
+    return [targets[k % len(targets):] + targets[:k % len(targets)] for k in range(rounds)]
+
+
+def run_h2_scenario(sc, size, upstream, build, args, tmp, mode):
+    """h2load saturation: `rounds` rounds over direct, nginx, authrelay, then
+    one profiled run (perf stat) per relay. Returns the scenario's results."""
+    out = dict(kind="h2load", rounds=[], median={}, profile={})
+    if h2sat.h2load_path() is None:
+        out["skipped"] = "h2load is missing (Debian nghttp2-client; make bench installs it): not run."
+        log(out["skipped"])
+        return out
+    up = upstream.addr
+    try:
+        body = h2sat.body_size(up, sc["path"])
+    except OSError as e:
+        out["skipped"] = "the upstream did not answer %s: %s" % (sc["path"], e)
+        out["rounds"].append(dict(direct=dict(ok=False, errors=[out["skipped"]])))
+        return out
+    nreq = {}
+    targets = ["direct", "nginx", "authrelay"]
+    timeout = 60 + 10 * size["duration"]
+
+    def run(tgt, requests, perf):
+        return one_run(tgt, up, build, args.workers, tmp, lambda relay: h2sat.saturation_run(
+            relay.addr, sc["path"], sc["events"], body, relay.pids(), [upstream.proc.pid], size["clients"],
+            size["duration"], requests=requests, perf_tmp=tmp if perf else None, timeout=timeout))
+
+    for k, order in enumerate(rotations(targets, size["rounds"])):
+        rnd = {}
+        for tgt in order:
+            log("%s (%s): %s, %d clients, round %d/%d" % (sc["name"], mode, tgt, size["clients"], k + 1,
+                                                       size["rounds"]))
+            r = run(tgt, nreq.get(tgt), False)
+            if r.get("ok") and tgt not in nreq:
+                nreq[tgt] = r["requests"]  # later rounds repeat the first round's size
+            rnd[tgt] = r
+            log("  -> ok=%s events/s=%s h2load CPU %s cores %s" % (r.get("ok"), fmt(r.get("events_per_s"), 0),
+                                                                 r.get("h2load_cpu_cores"), r.get("errors") or ""))
+        out["rounds"].append(rnd)
+    for tgt in targets:
+        rs = sorted((rnd[tgt] for rnd in out["rounds"] if rnd.get(tgt)), key=lambda r: r.get("events_per_s") or 0)
+        if rs:
+            out["median"][tgt] = rs[(len(rs) - 1) // 2]
+    if h2sat.perf_works():
+        for tgt in ("nginx", "authrelay"):
+            log("%s (%s): %s, profiled run (perf stat syscalls)" % (sc["name"], mode, tgt))
+            n = nreq.get(tgt)
+            out["profile"][tgt] = run(tgt, max(size["clients"] * 10, n // 2) if n else None, True)
+    else:
+        log("perf cannot count raw_syscalls here: no syscall counts")
+    return out
+
+
+def run_parser(build, quick):
+    """bench-parser --json (quick: 8 MiB streams, best of 2)."""
+    path = os.path.join(tempfile.mkdtemp(prefix="bench-parser-"), "parser.json")
+    args = [os.path.join(build, "bench-parser"), "--json", path]
+    if quick:
+        args += ["--size-mib", "8", "--reps", "2"]
+    try:
+        p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        with open(path) as f:
+            res = json.load(f)
+        res["exit_status"] = p.returncode
+        res["quick"] = quick
+        return res
+    except (OSError, ValueError, subprocess.TimeoutExpired) as e:
+        return dict(ok=False, errors=[str(e)])
+    finally:
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def run_load_scenario(sc, size, up, build, args, tmp, mode):
+    """bench-load scenario over its targets (latency: nginx twice, so that
+    nginx against itself shows the noise). Returns (results, all seq ok)."""
+    ok = True
+    if sc.get("relay_only"):
+        targets = ["authrelay"]
+    elif sc["name"] == "latency":
+        targets = ["direct", "nginx", "nginx2", "authrelay"]
+    else:
+        targets = ["direct", "nginx", "authrelay"]
+    runs = {t: [] for t in targets}
+    order = [t for rnd in rotations(targets, size.get("rounds", 1)) for t in rnd]
+    timeout = 60 + size.get("warmup", 0) + size.get("duration", 0) + size["streams"] / 200
+
+    def load(tgt):
+        def fn(relay):
+            r = run_load(build, relay.addr, sc, size, relay, timeout)
+            if tgt == "authrelay":
+                m = relay.metrics()
+                r["relay_metrics"] = {k: v for k, v in m.items() if any(
+                    s in k for s in ("detections", "events_total", "pauses", "resumes", "upstream_errors",
+                                     "malformed", "oversized"))}
+            return r
+        return fn
+
+    for n_run, tgt in enumerate(order):
+        log("%s (%s): %s, %d streams, run %d/%d" % (sc["name"], mode, tgt, size["streams"], n_run + 1, len(order)))
+        r = one_run(tgt, up, build, args.workers, tmp, load(tgt))
+        runs[tgt].append(r)
+        lat = r.get("latency_us", {})
+        log("  -> ok=%s events/s=%s p99=%s us lost/dup/reord=%s/%s/%s %s" % (
+            r.get("ok"), fmt(r.get("events_per_s"), 0), lat.get("p99"), r.get("lost"),
+            r.get("duplicated"), r.get("reordered"),
+            ("storm %s ms" % r["storm"]["all_resumed_ms"]) if "storm" in r else ""))
+        if not seq_ok(r):
+            ok = False
+            log("  !! errors: %s" % r.get("errors"))
+    return {tgt: pick_median(sc["name"], rs) for tgt, rs in runs.items()}, ok
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, about a minute")
     ap.add_argument("--smoke", action="store_true", help="correctness smoke test only (ctest)")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     ap.add_argument("--workers", type=int, default=1, help="authrelay --workers = nginx worker_processes (1)")
-    ap.add_argument("--only", default="", help="comma-separated scenario names")
+    ap.add_argument("--only", default="", help="comma-separated scenario names: " +
+                    ",".join(s["name"] for s in SCENARIOS))
     ap.add_argument("--out-dir", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
     build = os.path.abspath(args.build_dir)
     if args.smoke:
         return smoke(build)
     if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
-        log("nginx is missing: run scripts/deps.sh nginx gnuplot-nox (make bench does)")
+        log("nginx is missing: run scripts/deps.sh nginx gnuplot-nox nghttp2-client (make bench does)")
         return 1
     os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin"
     mode = "quick" if args.quick else "full"
     only = [s for s in args.only.split(",") if s]
+    unknown = set(only) - {s["name"] for s in SCENARIOS}
+    if unknown:
+        log("unknown scenario(s): %s" % ", ".join(sorted(unknown)))
+        return 2
     scen_list = [s for s in SCENARIOS if not only or s["name"] in only]
     started = datetime.datetime.now()
     stamp = started.strftime("%Y%m%d-%H%M%S")
     os.makedirs(args.out_dir, exist_ok=True)
     meta = machine_meta(args, build)
     meta.update(started=started.strftime("%Y-%m-%d %H:%M:%S"), mode=mode,
-                command="make bench-quick" if args.quick else "make bench", notes=[])
+                command=("make bench-quick" if args.quick else "make bench") if not only else
+                "python3 bench/run_bench.py " + " ".join(sys.argv[1:]), notes=[])
     meta["argv"] = sys.argv
     tmp = tempfile.mkdtemp(prefix="authrelay-bench-")
     results = {}
@@ -689,7 +663,21 @@ def main():
         upstreams["agent"] = Upstream(os.path.join(build, "agent-server"), tmp, "agent")
         upstreams["gen"] = Upstream(os.path.join(build, "bench-upstream"), tmp, "gen")
         for sc in scen_list:
+            if sc.get("driver") == "parser":
+                log("bench-parser (%s)" % mode)
+                results["parser"] = run_parser(build, args.quick)
+                if results["parser"].get("exit_status") != 0:
+                    rc = 1
+                    log("  !! bench-parser failed: %s" % results["parser"].get("errors"))
+                continue
             size = dict(sc[mode])
+            if sc.get("driver") == "h2load":
+                results[sc["name"]] = run_h2_scenario(sc, size, upstreams[sc["up"]], build, args, tmp, mode)
+                h2 = results[sc["name"]]
+                if any(not r.get("ok") for rnd in h2["rounds"] for r in rnd.values()) or \
+                        any(not r.get("ok") for r in h2["profile"].values()):
+                    rc = 1
+                continue
             if sc["name"] == "idle":
                 # Each relay holds 2 fds per stream (client + upstream); the
                 # hard RLIMIT_NOFILE caps one process.
@@ -700,65 +688,26 @@ def main():
                     meta["notes"].append("idle: %d streams asked, capped at %d: the relay needs 2 fds per stream "
                                          "and the hard fd limit is %d per process" % (size["streams"], cap, FD_HARD))
                     size["streams"] = cap
-            results[sc["name"]] = {}
-            up = upstreams[sc["up"]].addr
-            targets = ["authrelay"] if sc.get("relay_only") else ["direct", "nginx", "authrelay"]
-            rounds = size.get("rounds", 1)
-            runs = {t: [] for t in targets}
-            order = []
-            for k in range(rounds):  # rotate the order so no target always runs first
-                order += targets[k % len(targets):] + targets[:k % len(targets)]
-            for n_run, tgt in enumerate(order):
-                log("%s (%s): %s, %d streams, run %d/%d" % (sc["name"], mode, tgt, size["streams"], n_run + 1,
-                                                         len(order)))
-                relay = None
-                try:
-                    if tgt == "direct":
-                        relay = NoRelay(up)
-                    elif tgt == "nginx":
-                        relay = Nginx(up, args.workers, tmp)
-                    else:
-                        relay = Authrelay(os.path.join(build, "authrelay"), up, args.workers, tmp)
-                    timeout = 60 + size.get("warmup", 0) + size.get("duration", 0) + size["streams"] / 200
-                    r = run_load(build, relay.addr, sc, size, relay, timeout)
-                    if tgt == "authrelay":
-                        m = relay.metrics()
-                        r["relay_metrics"] = {k: v for k, v in m.items() if any(
-                            s in k for s in ("detections", "events_total", "pauses", "resumes", "upstream_errors",
-                                             "malformed", "oversized"))}
-                except Exception as e:  # a target that cannot start is reported, not fatal
-                    r = dict(ok=False, errors=["%s: %s" % (type(e).__name__, e)])
-                finally:
-                    if relay is not None:
-                        code = relay.stop()
-                        if code not in (0, None) and tgt != "direct":
-                            r.setdefault("errors", []).append("%s exited with %s" % (tgt, code))
-                            r["ok"] = False
-                runs[tgt].append(r)
-                lat = r.get("latency_us", {})
-                log("  -> ok=%s events/s=%s p99=%s us lost/dup/reord=%s/%s/%s %s" % (
-                    r.get("ok"), fmt(r.get("events_per_s"), 0), lat.get("p99"), r.get("lost"),
-                    r.get("duplicated"), r.get("reordered"),
-                    ("storm %s ms" % r["storm"]["all_resumed_ms"]) if "storm" in r else ""))
-                if not seq_ok(r):
-                    rc = 1
-                    log("  !! errors: %s" % r.get("errors"))
-                time.sleep(0.5)
-            for tgt, rs in runs.items():
-                results[sc["name"]][tgt] = pick_median(sc["name"], rs)
+            results[sc["name"]], ok = run_load_scenario(sc, size, upstreams[sc["up"]].addr, build, args, tmp, mode)
+            if not ok:
+                rc = 1
     finally:
         for u in upstreams.values():
             u.stop()
+    meta["notes"].append("h2load scenarios: bench-upstream fixed=1 answers every request with the same "
+                         "pre-rendered SSE body (a static upstream); each run is checked by counts: 0 failed, "
+                         "every response 2xx and body bytes = responses x body size")
     meta["notes"].append("saturation and parse-heavy use bench-upstream (bench/upstream.c): the example "
                          "agent server starves all but one stream at rate=0")
     meta["notes"].append("parse-heavy events are MCP tool results whose JSON-in-string holds \\u escapes: "
                          "they pass the detector's prefilter, so yajl parses every event (both levels); "
                          "none is an auth-required result")
     meta["notes"].append("latency = bench-load receive time - the upstream's CLOCK_MONOTONIC send stamp, "
-                         "log-linear histogram (6.25 % buckets); added = target p99 - direct p99")
+                         "log-linear histogram (6.25 % buckets); added = a run's p99 - the median of direct's p99s; "
+                         "nginx runs twice per round (two fresh instances) to show its spread against itself")
     meta["notes"].append("nginx: access_log off; authrelay: one JSON access line per stream (not per event)")
     meta["elapsed_s"] = round((datetime.datetime.now() - started).total_seconds(), 1)
-    goals = evaluate(results, None)
+    goals = evaluate(results, results.get("parser"), mode)
     png = os.path.join(args.out_dir, stamp + "-latency.png")
     have_png = plot(results, png, tmp)
     doc = dict(meta=meta, goals=goals, results=results, png=png if have_png else None)

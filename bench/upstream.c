@@ -32,8 +32,11 @@
  * a warning per event).
  *
  *   bench-upstream --listen HOST:PORT     prints {"listening":"HOST:PORT"} on stdout
- *   GET /stream?kind=delta|tool&count=N&size=BYTES(200)&id=N&auth=0|1
+ *   GET /stream?kind=delta|tool&count=N&size=BYTES(200)&id=N&auth=0|1&fixed=0|1
  *   then "event: done" data {"type":"done","events":N}; chunked; keep-alive.
+ *   fixed=1: a static upstream for h2load: the whole response is rendered
+ *   once (seq 0..N-1, stream 0, ts of the first render) and every request
+ *   gets the same bytes, written by reference (see fixed_response()).
  *
  * As fast as the peer reads: at most about 64 KiB queued per connection.
  * Any other path: 404. SIGTERM/SIGINT: exit 0.
@@ -68,7 +71,8 @@ typedef struct {
 typedef struct {
   uv_write_t w;
   conn_t *c;
-  char *buf;
+  char *buf; /* owned (freed in write_cb) unless shared */
+  int shared; /* buf is a cached fixed response: not freed */
 } wreq_t;
 
 static llhttp_settings_t settings;
@@ -94,7 +98,8 @@ static void produce(conn_t *c);
 static void write_cb(uv_write_t *w, int status) {
   wreq_t *r = (wreq_t *)w;
   conn_t *c = r->c;
-  free(r->buf);
+  if (!r->shared)
+    free(r->buf);
   free(r);
   c->inflight--;
   if (status < 0) {
@@ -108,24 +113,31 @@ static void write_cb(uv_write_t *w, int status) {
     produce(c);
 }
 
-static void send_buf(conn_t *c, char *buf, size_t len) {
+/* Queues buf; shared: buf is not ours (a cached fixed response), else freed
+ * when written. */
+static void send_buf_ex(conn_t *c, char *buf, size_t len, int shared) {
   wreq_t *r = malloc(sizeof *r);
   if (r == NULL) {
-    free(buf);
+    if (!shared)
+      free(buf);
     conn_close(c);
     return;
   }
   r->c = c;
   r->buf = buf;
+  r->shared = shared;
   c->inflight++;
   uv_buf_t b = uv_buf_init(buf, (unsigned)len);
   if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
-    free(buf);
+    if (!shared)
+      free(buf);
     free(r);
     c->inflight--;
     conn_close(c);
   }
 }
+
+static void send_buf(conn_t *c, char *buf, size_t len) { send_buf_ex(c, buf, len, 0); }
 
 static const char INNER[] =
     "{\\\"type\\\":\\\"search_results\\\",\\\"query\\\":\\\"caf\\\\u00e9 opening hours\\\",\\\"items\\\":["
@@ -220,6 +232,77 @@ static void produce(conn_t *c) {
   }
 }
 
+/* fixed=1: the whole response (head, chunked body of `count` events, done
+ * event, last chunk) is rendered once per (kind, count, size, auth) and then
+ * written by reference for every request: a static upstream that costs one
+ * uv_write per request, for h2load (which cannot check seq numbers; every
+ * body is identical, so the driver checks the byte count instead). */
+#define FIXED_MAX 8                      /* cached fixed responses */
+#define FIXED_MAX_BYTES (32 * 1024 * 1024) /* cap of one fixed response */
+
+typedef struct {
+  int tool, auth;
+  long count, size;
+  char *buf; /* owned by the cache, never freed (process lifetime) */
+  size_t len;
+} fixed_resp_t;
+
+static fixed_resp_t fixed_cache[FIXED_MAX];
+static int fixed_n;
+
+static const char STREAM_HEAD[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                                  "Transfer-Encoding: chunked\r\n\r\n";
+
+/* Returns the cached fixed response of c's parameters, rendering it on first
+ * use; NULL when too big, the cache is full or out of memory. */
+static const fixed_resp_t *fixed_response(const conn_t *c) {
+  for (int i = 0; i < fixed_n; i++) {
+    fixed_resp_t *f = &fixed_cache[i];
+    if (f->tool == c->tool && f->auth == c->auth && f->count == c->count && f->size == c->size)
+      return f;
+  }
+  if (fixed_n == FIXED_MAX)
+    return NULL;
+  /* every event renders to at most size + 512 bytes; chunk framing 14 bytes per BATCH */
+  unsigned long long cap = (unsigned long long)c->count * ((unsigned long long)c->size + 512 + 14) + 4096;
+  if (cap > FIXED_MAX_BYTES)
+    return NULL;
+  char *buf = malloc((size_t)cap);
+  if (buf == NULL)
+    return NULL;
+  conn_t r = *c; /* render() reads seq, id, size, tool, auth */
+  r.seq = 0;
+  r.id = 0;
+  size_t len = sizeof STREAM_HEAD - 1;
+  memcpy(buf, STREAM_HEAD, len);
+  for (int last = 0; !last;) {
+    size_t start = len;
+    len += 12; /* chunk size line, as in produce() */
+    while (r.seq < r.count && len - start < BATCH) {
+      len += render(&r, buf + len);
+      r.seq++;
+    }
+    last = r.seq >= r.count;
+    if (last)
+      len += (size_t)sprintf(buf + len, "event: done\ndata: {\"type\":\"done\",\"events\":%ld}\n\n", r.count);
+    char head[16];
+    snprintf(head, sizeof head, "%010zx\r\n", len - start - 12);
+    memcpy(buf + start, head, 12);
+    memcpy(buf + len, "\r\n", 2);
+    len += 2;
+  }
+  memcpy(buf + len, "0\r\n\r\n", 5);
+  len += 5;
+  fixed_resp_t *f = &fixed_cache[fixed_n++];
+  f->tool = c->tool;
+  f->auth = c->auth;
+  f->count = c->count;
+  f->size = c->size;
+  f->buf = buf;
+  f->len = len;
+  return f;
+}
+
 static long qnum(const char *q, const char *key, long def) {
   size_t kl = strlen(key);
   for (const char *p = q; p && *p;) {
@@ -272,14 +355,19 @@ static int on_message_complete(llhttp_t *p) {
   if (c->count < 0 || c->size < 0 || c->size > 1 << 20)
     return HPE_USER;
   c->seq = 0;
+  if (qnum(q, "fixed", 0) == 1) {
+    const fixed_resp_t *f = fixed_response(c);
+    if (f == NULL)
+      return HPE_USER;
+    send_buf_ex(c, f->buf, f->len, 1);
+    return 0;
+  }
   c->active = 1;
-  static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                             "Transfer-Encoding: chunked\r\n\r\n";
-  char *b = malloc(sizeof head);
+  char *b = malloc(sizeof STREAM_HEAD);
   if (b == NULL)
     return HPE_USER;
-  memcpy(b, head, sizeof head);
-  send_buf(c, b, sizeof head - 1);
+  memcpy(b, STREAM_HEAD, sizeof STREAM_HEAD);
+  send_buf(c, b, sizeof STREAM_HEAD - 1);
   produce(c);
   return 0;
 }
