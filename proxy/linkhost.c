@@ -835,7 +835,7 @@ void linkhost_close(linkhost_t *lh) {
   }
   if (lh->notify_open) {
     lh->notify_open = 0;
-    notify_close(&lh->notify); /* webhook POSTs in flight stay in the outbox */
+    notify_close(&lh->notify); /* webhook POSTs in flight stay in the outbox, due at once */
   }
   if (lh->curl_open) {
     lh->curl_open = 0;

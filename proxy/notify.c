@@ -414,7 +414,10 @@ void notify_close(notify_t *n) {
   while (n->deliveries != NULL) {
     delivery *d = n->deliveries;
     n->deliveries = d->next;
-    curlloop_cancel(d->req); /* the delivery stays in the outbox: sent again after a restart */
+    curlloop_cancel(d->req);
+    /* The delivery stays in the outbox, due at once: its lease must not
+     * hold it back for NOTIFY_TIMEOUT_MS after a restart. */
+    (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts, wall_ms());
     free(d);
   }
   n->in_flight = 0;

@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -242,6 +243,49 @@ class WebhookConfigTest(unittest.TestCase):
                            capture_output=True, timeout=10)
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"more than 64 webhooks", p.stderr)
+
+
+class WebhookShutdownTest(unittest.TestCase):
+    def test_a_delivery_in_flight_at_shutdown_is_due_at_once_after_it(self):
+        # A receiver that takes the POST and never answers: the delivery is
+        # in flight (leased) when authrelay stops.
+        held = []
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        def accept():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                held.append(conn)
+        threading.Thread(target=accept, daemon=True).start()
+        hooks = json.dumps([{"url": "http://127.0.0.1:%d/hook" % srv.getsockname()[1], "secret": SECRET}])
+        agent = AgentServer()
+        data_dir = tempfile.mkdtemp(prefix="authrelay-notify-lease-")
+        relay = Relay(agent.url, data_dir=data_dir, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY, "AUTHRELAY_WEBHOOKS": hooks})
+        try:
+            user_and_link(Api(relay, ADMIN_KEY), "lease_u1")
+            deadline = time.time() + 10
+            while relay.metrics()["authrelay_webhook_in_flight"] < 1 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(relay.metrics()["authrelay_webhook_in_flight"], 1)
+            self.assertEqual(relay.stop(signal.SIGTERM), 0)
+            stopped_ms = int(time.time() * 1000)
+            db = sqlite3.connect(os.path.join(data_dir, "authrelay.db"))
+            rows = db.execute("SELECT next_ms FROM deliveries").fetchall()
+            db.close()
+            # Still owed, and due now: not held back by its lease (which
+            # ran NOTIFY_TIMEOUT_MS + 5 s past the start of the POST).
+            self.assertEqual(len(rows), 1)
+            self.assertLessEqual(rows[0][0], stopped_ms)
+        finally:
+            relay.stop()
+            agent.stop()
+            srv.close()
+            for c in held:
+                c.close()
 
 
 class WebhookTest(unittest.TestCase):
