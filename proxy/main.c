@@ -65,15 +65,15 @@ static int bound_port(uv_handle_t *h) {
 }
 
 static void close_main_handles(daemon_t *d) {
-  /* The drain is over and the process is on its way out: another SIGTERM
-   * or SIGINT, once their handles are closed, must not turn the exit 0 of
-   * a clean shutdown into a death by signal. */
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGINT, SIG_IGN);
   control_close(&d->control);
   linkhost_close(&d->links);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->sigint, NULL);
+  /* libuv gave SIGTERM and SIGINT back to their default action, which ends
+   * the process: another one while it exits must not turn the exit 0 of a
+   * clean shutdown into a death by signal. */
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
   uv_close((uv_handle_t *)&d->worker_exited, NULL);
   uv_close((uv_handle_t *)&d->expiry, NULL);
   reload_close(&d->reload);

@@ -254,6 +254,27 @@ def run_authrelay(*args, timeout=15):
     return p.returncode, out.decode(), err.decode()
 
 
+class StopTest(unittest.TestCase):
+    def test_sigterm_repeated_until_exit_still_exits_0(self):
+        # An impatient supervisor signals again and again: whenever the
+        # signals land (in the drain, or while the process closes its last
+        # handles), a clean shutdown exits 0, never by the signal.
+        agent = AgentServer()
+        try:
+            for _ in range(5):
+                relay = Relay(agent.url)
+                while relay.proc.poll() is None:
+                    try:
+                        relay.proc.send_signal(signal.SIGTERM)
+                    except ProcessLookupError:
+                        break
+                    time.sleep(0.0005)
+                self.assertEqual(relay.proc.wait(10), 0)
+                relay.stop()
+        finally:
+            agent.stop()
+
+
 class StartTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="authrelay-lifecycle-")
