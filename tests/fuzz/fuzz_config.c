@@ -1,4 +1,4 @@
-/* fuzz_config: libFuzzer harness for the config file reader (proxy/config.c,
+/* fuzz_config: libFuzzer harness for the config file reader (proxy/core/config.c,
  * config_load() with --config FILE): JSON with comments, keys checked
  * against the key table, routes, webhooks, CIDRs, URLs and addresses.
  *

@@ -1,4 +1,4 @@
-/* fuzz_form: libFuzzer harness for linkpage_form_field() (proxy/linkpage.c),
+/* fuzz_form: libFuzzer harness for linkpage_form_field() (proxy/link/linkpage.c),
  * the application/x-www-form-urlencoded reader behind the Link page's POST
  * (api_key), the OAuth callback's query (state, code, error), the token
  * endpoint's body (grant_type, client_id, client_secret, scope) and

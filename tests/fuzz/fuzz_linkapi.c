@@ -1,6 +1,6 @@
 /* fuzz_linkapi: libFuzzer harness for the link API's request-body entry
  * point: apivalid_parse() (the one depth-capped JSON parse) and
- * apivalid_check() against the validation tables (proxy/apivalid.h).
+ * apivalid_check() against the validation tables (proxy/link/api/apivalid.h).
  *
  * Input layout (corpus/fuzz_linkapi/ holds seeds):
  *   byte 0   bits 0-2  the table: user, app credential, link token, guide

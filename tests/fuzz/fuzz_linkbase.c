@@ -1,5 +1,5 @@
 /* fuzz_linkbase: libFuzzer harness for the link base rule
- * (proxy/linkbase.h), which turns a request's Host header, hostile bytes,
+ * (proxy/link/linkbase.h), which turns a request's Host header, hostile bytes,
  * into the base of links that users open.
  *
  * Input layout:

@@ -1,4 +1,4 @@
-/* fuzz_origin: libFuzzer harness for linkhost_origin_of() (proxy/linkhost.c),
+/* fuzz_origin: libFuzzer harness for linkhost_origin_of() (proxy/link/linkhost.c),
  * the origin check of every URL the link service takes from API input:
  * callback_url of a link token (compared, exactly, with the allowed callback
  * origins), the allowed origins themselves (POST /api/v1/callback-origins),

@@ -1,5 +1,5 @@
 /* fuzz_request: libFuzzer harness for the client request head and body
- * framing, through the code the exchange runs (proxy/proxyhead.c): llhttp
+ * framing, through the code the exchange runs (proxy/http/proxyhead.c): llhttp
  * strict with the proxyhead callbacks and checks exactly as exchange.c
  * installs them, then, for an accepted request, the head authrelay sends
  * upstream (proxyhead_build_request) and the body re-framed as exchange.c's

@@ -1,5 +1,5 @@
 /* fuzz_response: libFuzzer harness for the upstream response head, through
- * the code the upstream pool and the exchange run (proxy/proxyhead.c):
+ * the code the upstream pool and the exchange run (proxy/http/proxyhead.c):
  * llhttp strict reading a response with proxyhead's header callbacks and
  * status-line watch, interim 1xx responses skipped as upstream.c's
  * parse_response() does, proxyhead_check_response() on the final head, and

@@ -33,7 +33,6 @@
 #include <uv.h>
 
 #include "dynbuf.h"
-#include "identity.h"
 #include "linksvc.h"
 
 #define PAUSEHUB_ENDED_MAX 1024 /* ended pauses remembered for the control API */
@@ -120,7 +119,7 @@ struct pausehub_waiter {
   pausehub_waiter *prev;
   /* what the control API shows (copied at pausehub_wait) */
   char stream_id[32];
-  char user[IDENTITY_USER_MAX + 1];
+  char user[LINKSVC_USER_MAX + 1];
   unsigned pause_no;       /* this pause's number in its stream, from 1 */
   uint64_t since_ms;       /* wall clock when the pause began */
   uint64_t held_bytes;     /* upstream bytes held when it began */

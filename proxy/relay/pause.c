@@ -22,6 +22,10 @@
 #include "inject.h"
 #include "log.h"
 
+/* A paused stream's user id (identity.h) is copied into its pausehub waiter,
+ * whose field the link service sizes. */
+_Static_assert(IDENTITY_USER_MAX <= LINKSVC_USER_MAX, "identity user ids fit a link waiter");
+
 /* The connector a tool call is for, from the request's JSON-RPC
  * params.name: "authenticate_<slug>" or "<slug>__<tool>" (tool mode, when
  * the result names none). Returns 0 with the lower-case slug in out. */
