@@ -3,7 +3,9 @@
  * A test file defines static functions that use CHECK* and runs them with
  * RUN(fn) from main(), then returns unit_report(). Every failed check prints
  * file:line and the expression; the process exits non-zero if any failed.
- * The last line printed is "N passed, M failed" (counted per check).
+ * The last line printed is "N passed, M failed" (counted per check). A
+ * binary that ran no check at all fails too: a test that asserts nothing
+ * proves nothing.
  */
 #ifndef AUTHRELAY_TEST_UNIT_H
 #define AUTHRELAY_TEST_UNIT_H
@@ -63,7 +65,9 @@ static int unit_failed;
 
 static int unit_report(void) {
   printf("%d passed, %d failed\n", unit_passed, unit_failed);
-  return unit_failed == 0 ? 0 : 1;
+  if (unit_passed + unit_failed == 0)
+    fprintf(stderr, "no check ran\n");
+  return unit_failed == 0 && unit_passed > 0 ? 0 : 1;
 }
 
 #endif
