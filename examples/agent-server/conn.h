@@ -38,51 +38,51 @@ typedef struct {
 
 typedef struct conn {
   uv_tcp_t tcp;
-  uv_timer_t timer;   /* per-response timer: stream rate, delays, drain after FIN */
+  uv_timer_t timer;        /* per-response timer: stream rate, delays, drain after FIN */
   uv_shutdown_t shut;
   struct conn *prev, *next; /* conn_list */
-  int closes_pending; /* handles still closing before the conn is freed */
-  int closing;   /* uv_close issued */
-  int shutting;  /* uv_shutdown issued: discarding input until EOF */
-  int counted;   /* counted in connections_accepted */
-  int reading;   /* uv_read_start is on */
-  int in_execute; /* inside llhttp_execute */
-  int parser_paused; /* llhttp paused: a response runs or the conn closes */
-  int pending_writes;
+  int closes_pending;      /* handles still closing before the conn is freed */
+  int closing;             /* uv_close issued */
+  int shutting;            /* uv_shutdown issued: discarding input until EOF */
+  int counted;             /* counted in connections_accepted */
+  int reading;             /* uv_read_start is on */
+  int in_execute;          /* inside llhttp_execute */
+  int parser_paused;       /* llhttp paused: a response runs or the conn closes */
+  int pending_writes;      /* uv_write requests not yet called back */
   llhttp_t parser;
-  buf_t inbuf;   /* received bytes not yet parsed */
+  buf_t inbuf;             /* received bytes not yet parsed */
 
   /* request being parsed */
   buf_t url;
-  buf_t hbuf;    /* header names (lowercased) and values, see hdr_t */
+  buf_t hbuf;              /* header names (lowercased) and values, see hdr_t */
   hdr_t hdrs[MAX_HEADERS];
   int nhdrs;
-  int in_field;  /* inside a header name */
-  int err_status; /* status for the error response when a callback fails */
-  int stats_req;  /* /stats or /stats/reset: not counted */
-  int req_counted; /* counted in requests */
+  int in_field;            /* inside a header name */
+  int err_status;          /* status for the error response when a callback fails */
+  int stats_req;           /* /stats or /stats/reset: not counted */
+  int req_counted;         /* counted in requests */
   int is_head;
   int keep_alive;
 
   /* response */
-  int resp_active; /* not yet fully queued */
+  int resp_active;         /* not yet fully queued */
   enum resp_kind kind;
-  int close_after; /* close once this response is flushed */
+  int close_after;         /* close once this response is flushed */
   enum framing framing;
-  int echo_chunked; /* /echo: the request body was chunked, so is the answer */
-  int blocked;      /* waiting for the write queue to drain */
-  uint64_t blocked_since; /* uv_hrtime() when blocked was set */
+  int echo_chunked;        /* /echo: the request body was chunked, so is the answer */
+  int blocked;             /* waiting for the write queue to drain */
+  uint64_t blocked_since;  /* uv_hrtime() when blocked was set */
   /* R_STREAM */
   ev_spec spec;
-  long next_piece; /* next piece to render (events, then the trailer) */
-  double rate;     /* events per second, 0 = as fast as possible */
-  uint64_t anchor_t; /* the rate counts from this time ... */
-  long anchor_piece; /* ... and this piece */
+  long next_piece;         /* next piece to render (events, then the trailer) */
+  double rate;             /* events per second, 0 = as fast as possible */
+  uint64_t anchor_t;       /* the rate counts from this time ... */
+  long anchor_piece;       /* ... and this piece */
   /* R_BIG */
-  uint64_t big_total, big_off;
+  uint64_t big_total, big_off; /* body length, bytes produced so far */
   /* R_TRUNCATED, R_SLOWHEAD */
   long delay_ms;
-  buf_t scratch;   /* rendering buffer of the current response */
+  buf_t scratch;           /* rendering buffer of the current response */
 } conn;
 
 /* A write request carrying its own bytes. */

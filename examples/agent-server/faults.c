@@ -27,6 +27,7 @@ void faults_slow_head(conn *c, const char *q) {
   uv_timer_start(&c->timer, on_slow_head, (uint64_t)c->delay_ms, 0);
 }
 
+/* kind=truncated: this head and one whole event, after ms a cut-off event, then FIN. */
 static const char TRUNC_HEAD[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                                  "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
 static const char TRUNC_EVENT[] = "event: delta\ndata: {\"type\":\"delta\",\"seq\":0,\"text\":\"complete\"}\n\n";
