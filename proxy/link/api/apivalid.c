@@ -103,8 +103,8 @@ static const apivalid_field unified_fields[] = {
 };
 const apivalid_table apivalid_unified_link_token = TABLE(unified_fields);
 
-/* oauth-applications.txt; the scopes' names are checked by linkapi.c, which
- * owns them (and authrelay's extensions). */
+/* oauth-applications.txt; the scopes' names are checked by apioauth.c
+ * against apicall.c's list, which owns them (and authrelay's extensions). */
 static const apivalid_field oauth_app_fields[] = {
     {"name", APIVALID_STRING, APIVALID_REQUIRED, 1, 100, NULL, NULL},
     {"description", APIVALID_STRING, 0, 0, 500, NULL, NULL},

@@ -3,17 +3,18 @@
  * reference tables exactly).
  *
  * linkapi.c hands a request body to apivalid_parse(), the one depth-capped
- * JSON parse of the control API, then checks the object against the table
- * of its endpoint with apivalid_check(). The tables (apivalid.c) are the
+ * JSON parse of the control API; the handler of its resource (api*.c)
+ * checks the object against the table of its endpoint with
+ * apivalid_check(). The tables (apivalid.c) are the
  * field tables of shared/reference/ typed as there: lengths in characters
  * (Unicode code points of well-formed UTF-8), not bytes; types, enums,
  * nullability and formats (uuid). Fields a table does not name are ignored,
  * as Django REST framework does. Checks that need the store or the catalog
- * (a connector of the catalog, an allowed origin) stay in linkapi.c.
+ * (a connector of the catalog, an allowed origin) stay in the handlers.
  *
  * Errors keep the DRF shape, one message per field:
  *   {"connector_slug":["Ensure this field has no more than 255 characters."]}
- * collected in an apivalid_errors, where linkapi.c adds its own too.
+ * collected in an apivalid_errors, where the handlers add their own too.
  */
 #ifndef AUTHRELAY_APIVALID_H
 #define AUTHRELAY_APIVALID_H

@@ -3,7 +3,8 @@
  *
  * control.c parses the HTTP request and calls linkapi_handle() for /api/...
  * and /oauth/token, and linkapi_authorize() for its own /v1 endpoints. This
- * module authenticates the bearer (the owner key, or an access token from
+ * module (linkapi.c routes; apicall.h is shared; one api*.c per resource)
+ * authenticates the bearer (the owner key, or an access token from
  * POST /oauth/token, checked against its scopes), parses and validates the
  * JSON body with apivalid.h (the reference tables: lengths in characters,
  * types, enums, nullability, uuid) and answers from the store (linkhost.h).

@@ -1,0 +1,217 @@
+/* apicall: the call context, response and field helpers, authentication and
+ * scope checks that every link API handler shares. See apicall.h. */
+#include "apicall.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonw.h"
+#include "linkpage.h"
+#include "secretbox.h"
+
+/* ---- scopes ---- */
+
+/* The scope names, bit i for scope_names[i] (the LINKAPI_ enum). */
+static const char *const scope_names[] = {
+    "read:user",        "write:user",        "read:organization", "write:organization",
+    "read:members",     "write:members",     "read:webhooks",     "write:webhooks",
+    "admin:organization", "admin:all",       NULL};
+
+int apicall_parse_scopes(const char *text, unsigned *bits) {
+  unsigned b = 0;
+  while (*text != '\0') {
+    size_t n = strcspn(text, " ");
+    size_t i;
+    int found = 0;
+    for (i = 0; scope_names[i] != NULL; i++) {
+      if (strlen(scope_names[i]) == n && memcmp(scope_names[i], text, n) == 0) {
+        b |= 1u << i;
+        found = 1;
+      }
+    }
+    if (!found && n > 0)
+      return -EINVAL;
+    text += n;
+    while (*text == ' ')
+      text++;
+  }
+  *bits = b;
+  return 0;
+}
+
+void apicall_scopes_text(unsigned bits, char *out, size_t cap) {
+  size_t i;
+  size_t len = 0;
+  out[0] = '\0';
+  for (i = 0; scope_names[i] != NULL; i++) {
+    if (bits & (1u << i))
+      len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s%s", len ? " " : "", scope_names[i]);
+  }
+}
+
+/* ---- the answer ---- */
+
+void apicall_iso_time(uint64_t ms, char out[32]) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  size_t n;
+  gmtime_r(&t, &tm);
+  n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+void apicall_raw(apicall_ctx *c, const char *s) {
+  (void)jsonw_raw(c->out, s);
+}
+
+void apicall_str(apicall_ctx *c, const char *s) {
+  (void)jsonw_cstring(c->out, s);
+}
+
+/* "name": value-string, with a comma before unless first. */
+void apicall_member_str(apicall_ctx *c, const char *name, const char *value, int first) {
+  if (!first)
+    apicall_raw(c, ",");
+  apicall_str(c, name);
+  apicall_raw(c, ":");
+  if (value == NULL)
+    apicall_raw(c, "null");
+  else
+    apicall_str(c, value);
+}
+
+void apicall_member_bool(apicall_ctx *c, const char *name, int v) {
+  apicall_raw(c, ",");
+  apicall_str(c, name);
+  apicall_raw(c, v ? ":true" : ":false");
+}
+
+void apicall_detail(apicall_ctx *c, int status, const char *msg) {
+  c->rs->status = status;
+  c->out->len = 0;
+  apicall_raw(c, "{\"detail\":");
+  apicall_str(c, msg);
+  apicall_raw(c, "}\n");
+}
+
+/* A store write failed and was rolled back: nothing was saved. 503 when
+ * the store cannot write (/readyz says so too, until it writes again). */
+void apicall_store_failed(apicall_ctx *c) {
+  if (c->lh->store.cannot_write)
+    apicall_detail(c, 503,
+                   "The store cannot save changes right now (see /readyz); nothing was saved. Try again later.");
+  else
+    apicall_detail(c, 500, "The store failed.");
+}
+
+/* A store write that returned rc != 0: -ENOENT is a 404 saying missing. */
+void apicall_write_failed(apicall_ctx *c, int rc, const char *missing) {
+  if (rc == -ENOENT)
+    apicall_detail(c, 404, missing);
+  else
+    apicall_store_failed(c);
+}
+
+/* ---- the body ---- */
+
+/* Records an error on field (the first one per field is kept). */
+void apicall_field_error(apicall_ctx *c, const char *field, const char *msg) {
+  (void)apivalid_error(&c->errs, field, msg);
+}
+
+/* 1 when field is in the body and has passed the checks so far. */
+int apicall_field_ok(const apicall_ctx *c, const char *field) {
+  return apivalid_member(c->body, field) != NULL && !apivalid_has_error(&c->errs, field);
+}
+
+/* Answers 400 with the field errors when there are any. Returns 1 then. */
+int apicall_fail_if_invalid(apicall_ctx *c) {
+  if (c->errs.count == 0)
+    return 0;
+  c->rs->status = 400;
+  c->out->len = 0;
+  (void)apivalid_errors_render(&c->errs, c->out);
+  return 1;
+}
+
+yajl_val apicall_member(const apicall_ctx *c, const char *name) {
+  return apivalid_member(c->body, name);
+}
+
+/* Copies a checked string (NULL: "") into dst, cap bytes. The tables'
+ * limits fit the store's buffers (LINKSTORE_CHARS_BYTES). */
+void apicall_copy_text(char *dst, size_t cap, const char *src) {
+  snprintf(dst, cap, "%s", src != NULL ? src : "");
+}
+
+/* The value of query parameter name into out; 1 found, 0 not. */
+int apicall_query_param(const apicall_ctx *c, const char *name, char *out, size_t cap) {
+  return linkpage_form_field(c->rq->query, strlen(c->rq->query), name, out, cap) > 0;
+}
+
+/* ---- authentication ---- */
+
+/* Fills *p from the Authorization header. Returns 0, or answers 401. */
+int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
+  const char *auth = c->rq->authorization;
+  const char *key = c->rq->owner_key;
+  char hash[65];
+  char scopes[512];
+  char client_id[LINKSTORE_TEXT_MAX + 1];
+  memset(p, 0, sizeof *p);
+  c->rs->www_authenticate = "Bearer";
+  if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
+    apicall_detail(c, 401, "Authentication credentials were not provided.");
+    return -1;
+  }
+  auth += 7;
+  if (key[0] != '\0' && strlen(auth) == strlen(key) && secretbox_equal(auth, key, strlen(key))) {
+    p->scopes = ~0u;
+    p->admin = 1;
+    p->all = 1;
+    snprintf(p->actor, sizeof p->actor, "owner");
+    c->rs->www_authenticate = NULL;
+    return 0;
+  }
+  secretbox_sha256_hex(auth, strlen(auth), hash);
+  if (linkstore_oauth_token_get(&c->lh->store, hash, linkhost_now_ms(), scopes, sizeof scopes) != 0 ||
+      apicall_parse_scopes(scopes, &p->scopes) != 0) {
+    apicall_detail(c, 401, "Invalid or expired token.");
+    return -1;
+  }
+  /* named now, before any change: a token may delete its own app */
+  if (linkstore_oauth_token_client(&c->lh->store, hash, client_id, sizeof client_id) != 0)
+    snprintf(client_id, sizeof client_id, "unknown");
+  snprintf(p->actor, sizeof p->actor, "app:%s", client_id);
+  if (p->scopes & LINKAPI_ADMIN_ALL) {
+    p->scopes = ~0u;
+    p->all = 1;
+  }
+  if (p->scopes & LINKAPI_ADMIN_ORGANIZATION)
+    p->scopes |= LINKAPI_READ_ORGANIZATION | LINKAPI_WRITE_ORGANIZATION | LINKAPI_READ_MEMBERS |
+                 LINKAPI_WRITE_MEMBERS;
+  p->admin = (p->scopes & (LINKAPI_ADMIN_ALL | LINKAPI_ADMIN_ORGANIZATION)) != 0;
+  c->rs->www_authenticate = NULL;
+  return 0;
+}
+
+/* 0 when p holds every scope in need; else answers 403. */
+int apicall_require(apicall_ctx *c, const apicall_principal *p, unsigned need) {
+  char names[512];
+  char msg[600];
+  if ((p->scopes & need) == need)
+    return 0;
+  apicall_scopes_text(need & ~p->scopes, names, sizeof names);
+  snprintf(msg, sizeof msg, "The token lacks the scope: %s.", names);
+  apicall_detail(c, 403, msg);
+  return -1;
+}
+
+int apicall_require_admin(apicall_ctx *c, const apicall_principal *p) {
+  if (p->admin)
+    return 0;
+  apicall_detail(c, 403, "Only an OWNER or ADMIN may do this.");
+  return -1;
+}

@@ -1,0 +1,128 @@
+/* apicall: what every handler of the link API (linkapi.h) shares: the call
+ * being answered, the caller (principal) and its scopes, and the helpers
+ * that write the answer.
+ *
+ * linkapi.c fills an apicall_ctx per request, authenticates the caller with
+ * apicall_authenticate() and routes to one handler file per resource
+ * (apiusers.c, apilinks.c, apicreds.c, apiorigins.c, apioauth.c). A handler
+ * checks scopes with apicall_require()/apicall_require_admin(), collects
+ * field errors (apicall_field_error(), apicall_fail_if_invalid(): the DRF
+ * shape of apivalid.h), writes its JSON answer with apicall_raw() and
+ * friends or refuses with apicall_detail() ({"detail": "..."}, the body
+ * reset first), and writes one APICALL_AUDIT line per change it made.
+ * Every helper that answers sets c->rs->status; none allocates.
+ */
+#ifndef AUTHRELAY_APICALL_H
+#define AUTHRELAY_APICALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "apivalid.h"
+#include "dynbuf.h"
+#include "linkapi.h"
+#include "linkhost.h"
+#include "linkstore.h"
+#include "log.h"
+
+/* Who is calling. */
+typedef struct apicall_principal {
+  unsigned scopes;
+  int admin;              /* owner key, or a token with an admin scope */
+  int all;                /* owner key, or a token with admin:all */
+  char actor[LINKSTORE_TEXT_MAX + 8]; /* for the audit log: "owner" or "app:<client_id>" */
+} apicall_principal;
+
+/* One request being answered. lh, rq, rs, out and who are borrowed from the
+ * caller of linkapi_handle(); body and errs are owned by the call and freed
+ * by linkapi_handle() once the handler returned. */
+typedef struct apicall_ctx {
+  linkhost_t *lh;
+  const linkapi_request *rq;
+  linkapi_response *rs;
+  dynbuf *out;
+  yajl_val body;          /* parsed JSON body, or NULL */
+  apivalid_errors errs;   /* field errors being collected */
+  const apicall_principal *who; /* the caller, once authenticated (for the audit log) */
+} apicall_ctx;
+
+/* A JSON list being written by a store iteration callback. */
+typedef struct apicall_list {
+  apicall_ctx *c;
+  size_t n;               /* items written so far (a comma before all but the first) */
+} apicall_list;
+
+/* One audit line for a change the caller made (never a secret in it). */
+#define APICALL_AUDIT(c, ...) LOG_AUDIT((c)->who != NULL ? (c)->who->actor : "owner", __VA_ARGS__)
+
+/* ---- scopes ---- */
+
+/* Space-separated scope names into bits: 0, or -EINVAL on an unknown one. */
+int apicall_parse_scopes(const char *text, unsigned *bits);
+
+/* The names of bits, space-separated, into out (cap bytes). */
+void apicall_scopes_text(unsigned bits, char *out, size_t cap);
+
+/* ---- the answer ---- */
+
+/* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+void apicall_iso_time(uint64_t ms, char out[32]);
+
+/* s as it is, appended. */
+void apicall_raw(apicall_ctx *c, const char *s);
+
+/* s as a JSON string, appended. */
+void apicall_str(apicall_ctx *c, const char *s);
+
+/* "name": value-string (NULL: null), with a comma before unless first. */
+void apicall_member_str(apicall_ctx *c, const char *name, const char *value, int first);
+
+/* ,"name": true|false. */
+void apicall_member_bool(apicall_ctx *c, const char *name, int v);
+
+/* Answers status with {"detail": msg}, replacing what was written. */
+void apicall_detail(apicall_ctx *c, int status, const char *msg);
+
+/* A store write failed and was rolled back: nothing was saved. 503 when
+ * the store cannot write (/readyz says so too, until it writes again). */
+void apicall_store_failed(apicall_ctx *c);
+
+/* A store write that returned rc != 0: -ENOENT is a 404 saying missing. */
+void apicall_write_failed(apicall_ctx *c, int rc, const char *missing);
+
+/* ---- the body ---- */
+
+/* Records an error on field (the first one per field is kept). */
+void apicall_field_error(apicall_ctx *c, const char *field, const char *msg);
+
+/* 1 when field is in the body and has passed the checks so far. */
+int apicall_field_ok(const apicall_ctx *c, const char *field);
+
+/* Answers 400 with the field errors when there are any. Returns 1 then. */
+int apicall_fail_if_invalid(apicall_ctx *c);
+
+/* The body's member name, or NULL (borrowed from c->body). */
+yajl_val apicall_member(const apicall_ctx *c, const char *name);
+
+/* Copies a checked string (NULL: "") into dst, cap bytes. The tables'
+ * limits fit the store's buffers (LINKSTORE_CHARS_BYTES). */
+void apicall_copy_text(char *dst, size_t cap, const char *src);
+
+/* The value of query parameter name into out; 1 found, 0 not. */
+int apicall_query_param(const apicall_ctx *c, const char *name, char *out, size_t cap);
+
+/* ---- the caller ---- */
+
+/* Fills *p from the Authorization header: the owner key, or a live access
+ * token from POST /oauth/token. Returns 0, or answers 401 and returns -1. */
+int apicall_authenticate(apicall_ctx *c, apicall_principal *p);
+
+/* 0 when p holds every scope in need; else answers 403 and returns -1. */
+int apicall_require(apicall_ctx *c, const apicall_principal *p, unsigned need);
+
+/* 0 when p is the owner or holds an admin scope; else answers 403, -1. */
+int apicall_require_admin(apicall_ctx *c, const apicall_principal *p);
+
+#endif

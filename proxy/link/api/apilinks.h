@@ -1,0 +1,24 @@
+/* apilinks: link tokens minted through the link API (linkapi.h; DESIGN.md
+ * "Link service", "Link token", "Unified-API link token"): a registered
+ * user's link token (/api/v1/registered-users/{id}/link-token/ with
+ * "connector", or the Link guide's /api/registered-users/{id}/link-token
+ * with "Connector"), and the unified API's /api/{category}/v1/link-token,
+ * which creates the registered user on the way. A link is minted on the
+ * hub (pausehub.h) and stored before its token is handed out. All pointers
+ * borrowed. */
+#ifndef AUTHRELAY_APILINKS_H
+#define AUTHRELAY_APILINKS_H
+
+#include <stddef.h>
+
+#include "apicall.h"
+
+/* POST a link token for user u (apiusers.c found it); guide: the Link
+ * guide's form. Without a connector (a picker link): 501 for now. */
+void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const linkstore_user *u, int guide);
+
+/* POST /api/{category}/v1/link-token; category: category_len bytes of the
+ * path (404 unless one of apivalid_categories). */
+void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const char *category, size_t category_len);
+
+#endif
