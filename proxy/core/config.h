@@ -8,7 +8,7 @@
  * the same way in each layer: file key "max_head_bytes" (nested:
  * "identity.header" is member "header" of object "identity"), flag
  * --max-head-bytes (or --max-head-bytes=N), env AUTHRELAY_MAX_HEAD_BYTES.
- * One table in config.c holds every key with its default, range and help
+ * One table in config_keys.c holds every key with its default, range and help
  * text; parsing, validation and --help are driven by it.
  *
  * Errors are strict, as an operator wants at start-up rather than at the

@@ -39,7 +39,7 @@ typedef enum log_level {
 } log_level;
 
 /* "debug", "info", "warn", "error", then NULL: index = log_level. The one
- * list of level names (config.c uses it for log_level). */
+ * list of level names (config_keys.c uses it for log_level). */
 extern const char *const log_level_names[];
 
 typedef enum log_type {

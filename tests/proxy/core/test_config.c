@@ -1,5 +1,5 @@
-/* test_config: unit tests of proxy/config.c, and of the config snapshots
- * a reload makes (proxy/cfgsnap.c: counting across threads, the keys kept
+/* test_config: unit tests of proxy/core/config*.c, and of the config snapshots
+ * a reload makes (proxy/relay/cfgsnap.c: counting across threads, the keys kept
  * until a restart).
  *
  * Config files are written to a mkdtemp() directory. Every failing load must
