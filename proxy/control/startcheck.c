@@ -17,7 +17,7 @@
 #include "netio.h"
 #include "secretbox.h"
 
-#define PATH_CAP 4200 /* data_dir is at most 4096 bytes (config.c) plus a file name */
+#define PATH_CAP 4200 /* data_dir is at most 4096 bytes (config_keys.c) plus a file name */
 
 /* The parent directory of path (which has no trailing "/"), into out. */
 static void parent_of(const char *path, char *out, size_t cap) {

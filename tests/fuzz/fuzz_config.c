@@ -1,8 +1,8 @@
-/* fuzz_config: libFuzzer harness for the config file reader (proxy/core/config.c,
+/* fuzz_config: libFuzzer harness for the config file reader (proxy/core/config*.c,
  * config_load() with --config FILE): JSON with comments, keys checked
  * against the key table, routes, webhooks, CIDRs, URLs and addresses.
  *
- * config.c reads the file by path, so the input becomes a memfd (an
+ * config_sources.c reads the file by path, so the input becomes a memfd (an
  * in-memory file, no disk) named /proc/self/fd/N on the command line; the
  * environment is empty, so only defaults and the file count.
  *
@@ -58,7 +58,7 @@ static int in_range(unsigned long long v, unsigned long long lo, unsigned long l
   return v >= lo && v <= hi;
 }
 
-/* A number field against its range in config.c's key table. */
+/* A number field against its range in config_keys.c's key table. */
 #define RANGE(v, lo, hi) CHECK(in_range((unsigned long long)(v), (lo), (hi)), #v " out of its range")
 
 static int is_tchar(char ch) {
