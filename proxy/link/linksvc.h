@@ -223,10 +223,10 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w);
  * caller has stored the credential). The link is completed (single use) and
  * every waiter of it, and of the pair's stream link when this one is
  * pinned, gets LINKSVC_COMPLETED before this returns.
- * Returns 0, -ENOENT (no such link, or a malformed token), -EALREADY
- * (already completed), -ETIMEDOUT (expired; a pending link found past its
- * time is expired here, its waiters getting LINKSVC_EXPIRED) or -ECANCELED
- * (revoked). */
+ * Returns 0, -ENOENT (no such link known: a malformed token, or an ended
+ * one forgotten), -EALREADY (already completed), -ETIMEDOUT (expired; a
+ * pending link found past its time is expired here, its waiters getting
+ * LINKSVC_EXPIRED) or -ECANCELED (revoked). */
 int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms);
 
 /* Mints a pinned link (the link-token API) for (user, connector), valid
