@@ -250,6 +250,32 @@ static void answer_refused(pausehub_page *pg, int status, const char *reason) {
   answer_html(pg, status);
 }
 
+int linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, pausehub_link_view *v) {
+  size_t plen = strlen(LINKSVC_TOKEN_PREFIX);
+  char tok[LINKSVC_TOKEN_LEN + 1];
+  linkstore_link row;
+  if (pausehub_lookup(lh->hub, token, token_len, v) == 0)
+    return 0;
+  if (token_len != LINKSVC_TOKEN_LEN || memcmp(token, LINKSVC_TOKEN_PREFIX, plen) != 0 ||
+      strspn(token + plen, "0123456789abcdef") < token_len - plen)
+    return -ENOENT;
+  memcpy(tok, token, token_len);
+  tok[token_len] = '\0';
+  if (linkstore_link_get(&lh->store, tok, &row) != 0)
+    return -ENOENT;
+  memset(v, 0, sizeof *v);
+  memcpy(v->info.token, tok, sizeof v->info.token);
+  snprintf(v->info.path, sizeof v->info.path, "%s%s", LINKSVC_PATH_PREFIX, tok);
+  snprintf(v->info.connector, sizeof v->info.connector, "%.*s", LINKSVC_CONNECTOR_MAX, row.connector);
+  snprintf(v->user, sizeof v->user, "%s", row.user);
+  v->info.created_ms = row.created_ms;
+  v->info.expires_ms = row.expires_ms;
+  v->state = (linksvc_state)row.status;
+  if (row.status <= LINKSVC_STATE_PENDING || row.status > LINKSVC_STATE_REVOKED)
+    v->state = row.expires_ms <= linkhost_now_ms() ? LINKSVC_STATE_EXPIRED : LINKSVC_STATE_REVOKED;
+  return 0;
+}
+
 /* Sends the browser on after a completed link: to callback_url (with
  * state) when the link has one, else the "Connected" page. */
 static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, const char *name) {
@@ -438,7 +464,7 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
   size_t token_len = strcspn(token, "?");
   pausehub_link_view v;
   catalog_connector cc;
-  if (pausehub_lookup(lh->hub, token, token_len, &v) != 0) {
+  if (linkhost_lookup(lh, token, token_len, &v) != 0) {
     linkpage_render_unknown(&pg->html);
     answer_html(pg, 404);
     return;
@@ -595,7 +621,7 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
     return;
   }
   if (linkpage_form_field(q + 1, qlen, "code", code, sizeof code) <= 0 ||
-      pausehub_lookup(lh->hub, f->token, strlen(f->token), &v) != 0 ||
+      linkhost_lookup(lh, f->token, strlen(f->token), &v) != 0 ||
       catalog_lookup(lh->catalog, v.info.connector, &cc) != 0 || cc.auth != CATALOG_OAUTH2) {
     answer_refused(pg, 400, "The provider's answer has no code.");
     flow_free(f);

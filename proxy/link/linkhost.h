@@ -93,6 +93,14 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out);
  * listen address, never a wildcard one). */
 void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap);
 
+/* What the link page knows of token[0, token_len): the hub's copy
+ * (pending links and the latest ended ones), else the store's row, for an
+ * ended link the hub has forgotten (linksvc.h: ended_max). Only the hub's
+ * pending links are usable: a row still pending in the store alone (its
+ * end lost to a full journal) shows expired or revoked. Returns 0 or
+ * -ENOENT (unknown, or a malformed token). */
+int linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, pausehub_link_view *v);
+
 /* Current wall-clock milliseconds (as pausehub_now_ms). */
 uint64_t linkhost_now_ms(void);
 

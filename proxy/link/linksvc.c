@@ -6,7 +6,13 @@
  * links by expiry (kept sorted on insertion; a stream's link, the common
  * case, has the longest expiry and goes at the end at once, so
  * linksvc_expire() only looks at the oldest), and ended links by end time
- * (forgotten from the oldest end).
+ * (forgotten from the oldest end: retain_s after it, or at once when more
+ * than ended_max have ended).
+ *
+ * A link is one allocation (the struct and its user), plus one for its
+ * callback_url and state when it has them (API links), freed when it ends:
+ * so an ended link holds at most sizeof(linksvc_link) + LINKSVC_USER_MAX + 1
+ * bytes, and ended_max of them bound what ended links cost.
  *
  * Callbacks: before the first one runs, the link's waiter list is moved to
  * a list on the stack and the link is not touched again, so a callback may
@@ -235,8 +241,14 @@ static void end_link(linksvc_t *ls, linksvc_link *l, linksvc_state s) {
   l->state = s;
   l->ended_ms = ls->now_ms_;
   list_append(&ls->ended_oldest_, &ls->ended_newest_, l);
+  ls->nended++;
   if (ls->opt_.journal != NULL)
     ls->opt_.journal(ls->opt_.journal_ctx, l);
+  /* Journalled: what only a pending link needs goes. */
+  l->callback_url = "";
+  l->state_param = "";
+  free(l->extras_);
+  l->extras_ = NULL;
 }
 
 /* The order of a list: expiry for the pending list, end time for the ended one. */
@@ -276,12 +288,26 @@ static void pending_insert(linksvc_t *ls, linksvc_link *l) {
   list_insert_sorted(&ls->pending_oldest_, &ls->pending_newest_, l, 0);
 }
 
+static void link_free(linksvc_link *l) {
+  free(l->extras_);
+  free(l);
+}
+
 /* Forgets an ended link. */
 static void forget(linksvc_t *ls, linksvc_link *l) {
   list_remove(&ls->ended_oldest_, &ls->ended_newest_, l);
   table_remove(&ls->tokens_, &l->by_token_);
   ls->nlinks--;
-  free(l);
+  ls->nended--;
+  link_free(l);
+}
+
+/* Forgets the oldest ended links over ended_max. Runs at the end of every
+ * call that may end or restore links, never between end_link() and fire():
+ * a link is forgotten only once nothing in linksvc holds it. */
+static void trim_ended(linksvc_t *ls) {
+  while (ls->nended > ls->opt_.ended_max && ls->ended_oldest_ != NULL)
+    forget(ls, ls->ended_oldest_);
 }
 
 static void waiter_unlink(linksvc_waiter *w) {
@@ -379,7 +405,7 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   }
   if (ls->nlinks >= ls->opt_.max_links) {
     if (ls->ended_oldest_ == NULL)
-      return -ENOSPC;
+      return -ENOSPC; /* all pending: ended links never refuse a new one */
     forget(ls, ls->ended_oldest_);
   }
   if (sp->token != NULL) {
@@ -398,7 +424,11 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
         break;
     }
   }
-  l = calloc(1, sizeof *l + sp->user_len + 1 + cb_len + 1 + state_len + 1);
+  if (sp->status != LINKSVC_STATE_PENDING) {
+    cb_len = 0; /* an ended link keeps no callback_url nor state */
+    state_len = 0;
+  }
+  l = calloc(1, sizeof *l + sp->user_len + 1);
   if (l == NULL)
     return -ENOMEM;
   p = (char *)(l + 1);
@@ -406,12 +436,23 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   p[sp->user_len] = '\0';
   l->user = p;
   l->user_len = sp->user_len;
-  p += sp->user_len + 1;
-  memcpy(p, sp->callback_url, cb_len + 1);
-  l->callback_url = p;
-  p += cb_len + 1;
-  memcpy(p, sp->state, state_len + 1);
-  l->state_param = p;
+  l->callback_url = "";
+  l->state_param = "";
+  if (cb_len + state_len > 0) {
+    l->extras_ = malloc(cb_len + 1 + state_len + 1);
+    if (l->extras_ == NULL) {
+      free(l);
+      return -ENOMEM;
+    }
+    p = l->extras_;
+    memcpy(p, sp->callback_url, cb_len);
+    p[cb_len] = '\0';
+    l->callback_url = p;
+    p += cb_len + 1;
+    memcpy(p, sp->state, state_len);
+    p[state_len] = '\0';
+    l->state_param = p;
+  }
   memcpy(l->token, token, sizeof token);
   memcpy(l->path, LINKSVC_PATH_PREFIX, sizeof LINKSVC_PATH_PREFIX - 1);
   memcpy(l->path + sizeof LINKSVC_PATH_PREFIX - 1, token, sizeof token);
@@ -425,7 +466,7 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   l->kept_ = sp->kept;
   rc = table_insert(&ls->tokens_, &l->by_token_, hash_token(ls, token));
   if (rc != 0) {
-    free(l);
+    link_free(l);
     return rc;
   }
   if (l->state == LINKSVC_STATE_PENDING && !l->pinned) {
@@ -433,7 +474,7 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
                       hash_key(ls, sp->user, sp->user_len, sp->connector, sp->connector_len));
     if (rc != 0) {
       table_remove(&ls->tokens_, &l->by_token_);
-      free(l);
+      link_free(l);
       return rc;
     }
     l->keyed_ = 1;
@@ -443,6 +484,7 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
     ls->npending++;
   } else {
     ended_insert(ls, l);
+    ls->nended++;
   }
   ls->nlinks++;
   *out = l;
@@ -477,6 +519,8 @@ int linksvc_init(linksvc_t *ls, const linksvc_options *opt) {
     o.retain_s = LINKSVC_DEFAULT_RETAIN_S;
   if (o.max_links == 0)
     o.max_links = LINKSVC_DEFAULT_MAX_LINKS;
+  if (o.ended_max == 0)
+    o.ended_max = LINKSVC_DEFAULT_ENDED_MAX;
   if (o.link_ttl_s > LINKSVC_LINK_TTL_MAX_S)
     return -EINVAL;
   if (RAND_bytes(seed, sizeof seed) != 1)
@@ -506,7 +550,7 @@ void linksvc_close(linksvc_t *ls) {
     hnode *n = ls->tokens_.buckets[i];
     while (n != NULL) {
       hnode *next = n->next;
-      free(CONTAINER(n, linksvc_link, by_token_));
+      link_free(CONTAINER(n, linksvc_link, by_token_));
       n = next;
     }
   }
@@ -572,8 +616,10 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w) {
     return;
   l->nwaiters--;
   ls->nwaiters--;
-  if (l->nwaiters == 0 && l->state == LINKSVC_STATE_PENDING && !l->kept_)
+  if (l->nwaiters == 0 && l->state == LINKSVC_STATE_PENDING && !l->kept_) {
     end_link(ls, l, LINKSVC_STATE_REVOKED);
+    trim_ended(ls);
+  }
 }
 
 int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
@@ -600,6 +646,7 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_
   if (l->expires_ms <= ls->now_ms_) {
     end_link(ls, l, LINKSVC_STATE_EXPIRED);
     fire(ls, l, LINKSVC_EXPIRED);
+    trim_ended(ls);
     return -ETIMEDOUT;
   }
   /* The account is connected: streams waiting on the pair's own link (when
@@ -619,6 +666,7 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_
     joined->nwaiters = 0;
   }
   fire(ls, l, LINKSVC_COMPLETED);
+  trim_ended(ls);
   return 0;
 }
 
@@ -655,6 +703,7 @@ int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const ch
                     uint64_t created_ms, uint64_t expires_ms, uint64_t ended_ms) {
   link_spec sp = {0};
   linksvc_link *l;
+  int rc;
   if (token == NULL || user == NULL || connector == NULL || !user_ok(user, &sp.user_len) ||
       !connector_ok(connector, &sp.connector_len) || expires_ms > NOW_MS_MAX ||
       status > LINKSVC_STATE_REVOKED)
@@ -673,7 +722,9 @@ int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const ch
   if (status == LINKSVC_STATE_PENDING && !pinned &&
       find_pending(ls, user, sp.user_len, connector, sp.connector_len) != NULL)
     sp.pinned = 1; /* a second pending link of the pair (older data): usable, not joined */
-  return mint(ls, &sp, &l);
+  rc = mint(ls, &sp, &l);
+  trim_ended(ls); /* keeps the latest ended of those restored */
+  return rc;
 }
 
 int linksvc_expire_link(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
@@ -686,6 +737,7 @@ int linksvc_expire_link(linksvc_t *ls, const char *token, size_t token_len, uint
     return -ENOENT;
   end_link(ls, l, LINKSVC_STATE_EXPIRED);
   fire(ls, l, LINKSVC_EXPIRED);
+  trim_ended(ls);
   return 0;
 }
 
@@ -712,6 +764,7 @@ void linksvc_expire(linksvc_t *ls, uint64_t now_ms) {
       break;
     forget(ls, l);
   }
+  trim_ended(ls);
 }
 
 const linksvc_link *linksvc_find(const linksvc_t *ls, const char *token, size_t token_len) {

@@ -24,8 +24,14 @@
  *
  * Links that have ended stay known for retain_s, so that a second submit
  * of the form is told "already used" rather than "unknown"; then they are
- * forgotten (and when max_links is reached, the oldest ended link is
- * forgotten early to make room).
+ * forgotten. Memory is only a cache of them: at most ended_max ended links
+ * are kept (the most recently ended; older ones are forgotten early), and
+ * an ended link keeps only what the link page shows of it (its
+ * callback_url and state are dropped once journalled). A token linksvc
+ * does not know is never usable: the caller answers it from the store
+ * (linkstore.h), where the journal wrote its end. Pending links are never
+ * forgotten; ended ones never stand in the way of a new link (at
+ * max_links, the oldest ended link makes room).
  *
  * Links also come from the link-token API (linksvc_mint: "pinned", with the
  * caller's callback_url and state; streams do not join them and they
@@ -68,6 +74,7 @@
 #define LINKSVC_DEFAULT_LINK_TTL_S 1800
 #define LINKSVC_DEFAULT_RETAIN_S 3600
 #define LINKSVC_DEFAULT_MAX_LINKS 100000
+#define LINKSVC_DEFAULT_ENDED_MAX 4096 /* ended links kept in memory */
 #define LINKSVC_LINK_TTL_MAX_S (7 * 24 * 3600)
 
 typedef enum linksvc_state {
@@ -89,6 +96,7 @@ typedef struct linksvc_options {
   unsigned link_ttl_s;   /* link lifetime; 0: 1800; at most LINKSVC_LINK_TTL_MAX_S */
   unsigned retain_s;     /* ended links stay known this long; 0: 3600 */
   size_t max_links;      /* links known at once, pending or ended; 0: 100000 */
+  size_t ended_max;      /* ended links kept at once (the latest ended); 0: 4096 */
   /* Called when a link is minted (linksvc_wait, linksvc_mint) and when it
    * ends (completed, expired, revoked); not for linksvc_restore. l is
    * valid for the call only. May be NULL. Must not call into linksvc. */
@@ -139,8 +147,8 @@ struct linksvc_link {
   char expires_at[LINKSVC_TIME_LEN + 1];
   const char *user;       /* NUL-terminated; owned by the link */
   size_t user_len;
-  const char *callback_url; /* "" when none; owned by the link */
-  const char *state_param;  /* the API caller's state, "" when none; owned */
+  const char *callback_url; /* "" when none, and once ended; owned by the link */
+  const char *state_param;  /* the API caller's state, "" when none or ended; owned */
   int pinned;             /* minted by the API: streams do not join it */
   uint64_t created_ms;
   uint64_t expires_ms;
@@ -157,6 +165,7 @@ struct linksvc_link {
   linksvc_link *older_;   /* pending list (by expiry) or ended list (by end time) */
   linksvc_link *newer_;
   linksvc_waiter *waiters_;
+  char *extras_;          /* callback_url and state_param when not "": freed at the end */
 };
 
 typedef struct linksvc_table_ {
@@ -170,6 +179,7 @@ typedef struct linksvc_t {
   size_t nlinks;       /* links known, pending or ended */
   size_t npending;     /* pending links */
   size_t nwaiters;     /* waiters on pending links */
+  size_t nended;       /* ended links known: at most ended_max between calls */
   /* private */
   linksvc_options opt_;
   uint64_t seed_;      /* hash seed, random */
@@ -213,10 +223,10 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w);
  * caller has stored the credential). The link is completed (single use) and
  * every waiter of it, and of the pair's stream link when this one is
  * pinned, gets LINKSVC_COMPLETED before this returns.
- * Returns 0, -ENOENT (no such link, or a malformed token), -EALREADY
- * (already completed), -ETIMEDOUT (expired; a pending link found past its
- * time is expired here, its waiters getting LINKSVC_EXPIRED) or -ECANCELED
- * (revoked). */
+ * Returns 0, -ENOENT (no such link known: a malformed token, or an ended
+ * one forgotten), -EALREADY (already completed), -ETIMEDOUT (expired; a
+ * pending link found past its time is expired here, its waiters getting
+ * LINKSVC_EXPIRED) or -ECANCELED (revoked). */
 int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms);
 
 /* Mints a pinned link (the link-token API) for (user, connector), valid
@@ -245,12 +255,14 @@ int linksvc_expire_link(linksvc_t *ls, const char *token, size_t token_len, uint
 void linksvc_keep_pending(linksvc_t *ls);
 
 /* Expires every pending link whose expiry is at or before now_ms (waiters
- * get LINKSVC_EXPIRED) and forgets links that ended retain_s or more ago.
+ * get LINKSVC_EXPIRED) and forgets links that ended retain_s or more ago
+ * (and the oldest ended ones over ended_max).
  * Call it from a timer, e.g. every second. */
 void linksvc_expire(linksvc_t *ls, uint64_t now_ms);
 
-/* The link with token[0, token_len), pending or ended, or NULL. Owned by
- * ls; valid until the next call into linksvc. */
+/* The link with token[0, token_len), pending or recently ended (see
+ * ended_max), or NULL. Owned by ls; valid until the next call into
+ * linksvc. NULL never means "usable": only a pending link is. */
 const linksvc_link *linksvc_find(const linksvc_t *ls, const char *token, size_t token_len);
 
 /* "pending", "completed", "expired", "revoked" ("unknown" out of range). */

@@ -754,29 +754,40 @@ int linkstore_link_end(linkstore_t *st, const char *token, int status, uint64_t 
              NULL);
 }
 
+#define LINK_COLUMNS \
+  "token, user, connector, callback_url, state, status, pinned, created_ms, expires_ms, ended_ms"
+
+/* one_row reader of a LINK_COLUMNS row into a linkstore_link. */
+static void read_link(sqlite3_stmt *stmt, void *out) {
+  linkstore_link *l = out;
+  memset(l, 0, sizeof *l);
+  col_text(stmt, 0, l->token, sizeof l->token);
+  col_text(stmt, 1, l->user, sizeof l->user);
+  col_text(stmt, 2, l->connector, sizeof l->connector);
+  col_text(stmt, 3, l->callback_url, sizeof l->callback_url);
+  col_text(stmt, 4, l->state, sizeof l->state);
+  l->status = sqlite3_column_int(stmt, 5);
+  l->pinned = sqlite3_column_int(stmt, 6);
+  l->created_ms = (uint64_t)sqlite3_column_int64(stmt, 7);
+  l->expires_ms = (uint64_t)sqlite3_column_int64(stmt, 8);
+  l->ended_ms = (uint64_t)sqlite3_column_int64(stmt, 9);
+}
+
+int linkstore_link_get(linkstore_t *st, const char *token, linkstore_link *l) {
+  return one_row(st, prepare(st, "SELECT " LINK_COLUMNS " FROM links WHERE token = ?", "s", token), read_link, l,
+                 "link");
+}
+
 int linkstore_link_each(linkstore_t *st, uint64_t since_ms,
                         int (*cb)(void *ctx, const linkstore_link *l), void *ctx) {
-  sqlite3_stmt *stmt = prepare(st,
-                               "SELECT token, user, connector, callback_url, state, status, pinned, "
-                               "created_ms, expires_ms, ended_ms FROM links WHERE created_ms >= ? "
-                               "ORDER BY created_ms",
+  sqlite3_stmt *stmt = prepare(st, "SELECT " LINK_COLUMNS " FROM links WHERE created_ms >= ? ORDER BY created_ms",
                                "i", (int64_t)since_ms);
   linkstore_link l;
   int rc;
   if (stmt == NULL)
     return -EIO;
   for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    memset(&l, 0, sizeof l);
-    col_text(stmt, 0, l.token, sizeof l.token);
-    col_text(stmt, 1, l.user, sizeof l.user);
-    col_text(stmt, 2, l.connector, sizeof l.connector);
-    col_text(stmt, 3, l.callback_url, sizeof l.callback_url);
-    col_text(stmt, 4, l.state, sizeof l.state);
-    l.status = sqlite3_column_int(stmt, 5);
-    l.pinned = sqlite3_column_int(stmt, 6);
-    l.created_ms = (uint64_t)sqlite3_column_int64(stmt, 7);
-    l.expires_ms = (uint64_t)sqlite3_column_int64(stmt, 8);
-    l.ended_ms = (uint64_t)sqlite3_column_int64(stmt, 9);
+    read_link(stmt, &l);
     if (cb(ctx, &l) != 0)
       break;
   }

@@ -179,6 +179,8 @@ int linkstore_credential_get(linkstore_t *st, const char *user, const char *conn
 int linkstore_link_put(linkstore_t *st, const linkstore_link *l);
 /* Sets status and ended_ms of token. */
 int linkstore_link_end(linkstore_t *st, const char *token, int status, uint64_t ended_ms);
+/* Copies the row of token into *l. Returns 0, -ENOENT or -EIO. */
+int linkstore_link_get(linkstore_t *st, const char *token, linkstore_link *l);
 /* Calls cb for every link created after since_ms, oldest first. */
 int linkstore_link_each(linkstore_t *st, uint64_t since_ms,
                         int (*cb)(void *ctx, const linkstore_link *l), void *ctx);

@@ -2,7 +2,8 @@
  *
  * Covers: links minted by waits (token format, path, expiry), waiters of one
  * (user, connector) sharing a link, completion (single use), expiry and the
- * forgetting of ended links, revocation when the last waiter leaves,
+ * forgetting of ended links (after retain_s, and over
+ * ended_max: the bound on their memory), revocation when the last waiter leaves,
  * callbacks that act on the service, limits and malformed input; the
  * link-token API's pinned links (linksvc_mint), links put back from the
  * store (linksvc_restore), the journal callback, and the expiry order of
@@ -449,7 +450,9 @@ static void test_many(void) {
   for (i = 1; i < MANY; i += 2)
     linksvc_cancel(&ls, &s[i].w);
   CHECK(bad == 0);
-  CHECK(ls.npending == 0 && ls.nwaiters == 0 && ls.nlinks == MANY);
+  /* MANY ended links: only the latest ended_max (default) stay in memory */
+  CHECK(ls.npending == 0 && ls.nwaiters == 0 && ls.nended == LINKSVC_DEFAULT_ENDED_MAX &&
+        ls.nlinks == LINKSVC_DEFAULT_ENDED_MAX);
   qsort(s, MANY, sizeof *s, cmp_token);
   for (i = 1; i < MANY; i++)
     if (strcmp(s[i - 1].w.link.token, s[i].w.link.token) == 0)
@@ -767,6 +770,135 @@ static void test_restore(void) {
   linksvc_close(&ls);
 }
 
+/* ---- the bound on ended links ---- */
+
+#define BURST 2000      /* links minted and ended, far over both caps */
+#define HOLDERS 24      /* pending links kept all along */
+
+/* Many more links end than max_links and ended_max: memory holds at most
+ * ended_max ended links (after every call), pending links are never
+ * forgotten, every new wait succeeds at and past the cap, and a forgotten
+ * token is still not usable (nor reused). An ended API link keeps no
+ * callback_url nor state once journalled. */
+static void test_ended_bound(void) {
+  linksvc_t ls;
+  linksvc_options o = {0};
+  journal j;
+  stream hold[HOLDERS];
+  stream more[HOLDERS];
+  stream s = {0};
+  linksvc_link_info info;
+  char first[LINKSVC_TOKEN_LEN + 1];
+  char user[32];
+  size_t most_ended = 0;
+  int refused = 0;
+  int wrong = 0;
+  int i;
+  memset(hold, 0, sizeof hold);
+  memset(more, 0, sizeof more);
+  memset(&j, 0, sizeof j);
+  o.max_links = 32;
+  o.ended_max = 6;
+  o.journal = on_journal;
+  o.journal_ctx = &j;
+  ncalls = 0;
+  CHECK(linksvc_init(&ls, &o) == 0);
+  for (i = 0; i < HOLDERS; i++) {
+    snprintf(user, sizeof user, "holder-%d", i);
+    CHECK(wait_s(&ls, &hold[i], user, "slack", T0) == 0);
+  }
+  /* a burst: links end by completion, revocation, expiry and the API's */
+  for (i = 0; i < BURST; i++) {
+    uint64_t now = T0 + 1000 + (uint64_t)i;
+    int rc;
+    snprintf(user, sizeof user, "u-%d", i);
+    if (i % 4 == 3) {
+      rc = linksvc_mint(&ls, user, "github", 60, "https://app.example.com/cb", "st", now, &info);
+      if (rc == 0 && complete(&ls, info.token, now) != 0)
+        wrong++;
+      if (rc == 0 && (find(&ls, info.token) == NULL || strcmp(find(&ls, info.token)->callback_url, "") != 0 ||
+                      strcmp(find(&ls, info.token)->state_param, "") != 0))
+        wrong++; /* ended: its callback_url and state went with the journal */
+    } else {
+      rc = wait_s(&ls, &s, user, "github", now);
+      if (rc == 0 && i % 4 == 0 && complete(&ls, s.w.link.token, now) != 0)
+        wrong++;
+      if (rc == 0 && i % 4 == 1)
+        linksvc_cancel(&ls, &s.w);
+      if (rc == 0 && i % 4 == 2 && linksvc_expire_link(&ls, s.w.link.token, LINKSVC_TOKEN_LEN, now) != 0)
+        wrong++;
+      if (rc == 0 && s.w.waiting)
+        wrong++;
+    }
+    if (i == 0)
+      memcpy(first, s.w.link.token, sizeof first);
+    if (rc != 0)
+      refused++;
+    if (ls.nended > most_ended)
+      most_ended = ls.nended;
+    if (ls.nlinks != ls.npending + ls.nended || ls.npending != HOLDERS)
+      wrong++;
+  }
+  CHECK(refused == 0);
+  CHECK(wrong == 0);
+  CHECK(most_ended <= 6 && ls.nended == 6);
+  /* the journal got the first API link's callback_url and state at its
+   * end (records: the holders' mints, then two per link) */
+  CHECK(j.n > JOURNAL_MAX && jis(&j, HOLDERS + 7, j.r[HOLDERS + 6].token, LINKSVC_STATE_COMPLETED));
+  CHECK(strcmp(j.r[HOLDERS + 7].callback_url, "https://app.example.com/cb") == 0 &&
+        strcmp(j.r[HOLDERS + 7].state_param, "st") == 0);
+  /* pending links were never forgotten, and still complete */
+  for (i = 0; i < HOLDERS; i++)
+    CHECK(hold[i].w.waiting && find(&ls, hold[i].w.link.token) != NULL &&
+          find(&ls, hold[i].w.link.token)->state == LINKSVC_STATE_PENDING);
+  /* a forgotten ended token: unknown to memory, never usable, not reissued */
+  CHECK(find(&ls, first) == NULL);
+  CHECK(complete(&ls, first, T0 + 5000) == -ENOENT);
+  CHECK(linksvc_expire_link(&ls, first, LINKSVC_TOKEN_LEN, T0 + 5000) == -ENOENT);
+  CHECK(wait_s(&ls, &s, "u-0", "github", T0 + 5000) == 0);
+  CHECK(strcmp(s.w.link.token, first) != 0);
+  linksvc_cancel(&ls, &s.w);
+  /* at max_links with ended ones known, a new pause takes the oldest's room */
+  for (i = 0; i < HOLDERS && ls.npending < o.max_links - 1; i++) {
+    snprintf(user, sizeof user, "more-%d", i);
+    CHECK(wait_s(&ls, &more[i], user, "notion", T0 + 6000) == 0);
+  }
+  CHECK(ls.nlinks == o.max_links && ls.nended > 0);
+  CHECK(wait_s(&ls, &s, "last", "slack", T0 + 6000) == 0);
+  CHECK(ls.npending == o.max_links && ls.nended == 0);
+  /* only when every link is pending is a new one refused */
+  CHECK(linksvc_mint(&ls, "one-more", "slack", 60, NULL, NULL, T0 + 6000, &info) == -ENOSPC);
+  linksvc_close(&ls);
+
+  /* the default bound */
+  CHECK(linksvc_init(&ls, NULL) == 0);
+  CHECK(ls.opt_.ended_max == LINKSVC_DEFAULT_ENDED_MAX);
+  linksvc_close(&ls);
+}
+
+/* Links restored from the store at start: only the latest ended_max ended
+ * ones stay, by end time; pending ones all do. */
+static void test_restore_bound(void) {
+  linksvc_t ls;
+  linksvc_options o = {0};
+  o.ended_max = 2;
+  CHECK(linksvc_init(&ls, &o) == 0);
+  CHECK(linksvc_restore(&ls, RTOK1, "a", "slack", NULL, NULL, LINKSVC_STATE_COMPLETED, 0, T0, T0 + TTL_MS,
+                        T0 + 300) == 0);
+  CHECK(linksvc_restore(&ls, RTOK2, "b", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0, T0 + TTL_MS, 0) == 0);
+  CHECK(linksvc_restore(&ls, RTOK3, "c", "slack", "https://x.example/cb", "s", LINKSVC_STATE_EXPIRED, 1, T0,
+                        T0 + TTL_MS, T0 + 100) == 0);
+  CHECK(linksvc_restore(&ls, RTOK4, "d", "slack", NULL, NULL, LINKSVC_STATE_REVOKED, 0, T0, T0 + TTL_MS,
+                        T0 + 200) == 0);
+  CHECK(linksvc_restore(&ls, RTOK5, "e", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 1, T0, T0 + TTL_MS, 0) == 0);
+  CHECK(ls.nended == 2 && ls.npending == 2 && ls.nlinks == 4);
+  CHECK(find(&ls, RTOK3) == NULL); /* ended first */
+  CHECK(find(&ls, RTOK1) != NULL && find(&ls, RTOK4) != NULL);
+  CHECK(find(&ls, RTOK2) != NULL && find(&ls, RTOK5) != NULL);
+  CHECK(complete(&ls, RTOK3, T0 + 1000) == -ENOENT);
+  linksvc_close(&ls);
+}
+
 /* ---- the journal ---- */
 
 static void test_journal(void) {
@@ -949,6 +1081,8 @@ int main(void) {
   RUN(test_many);
   RUN(test_mint_api);
   RUN(test_restore);
+  RUN(test_ended_bound);
+  RUN(test_restore_bound);
   RUN(test_journal);
   RUN(test_expiry_order);
   return unit_report();

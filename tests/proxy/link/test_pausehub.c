@@ -2,7 +2,8 @@
  * (proxy/pausehub.c): waiters of one (user, connector) share a link; a
  * completion made on another thread reaches every waiter on its own loop,
  * once; control commands and cancels; the listing; what pausehub_lookup
- * shows of a link (stream links and the link-token API's pinned ones). */
+ * shows of a link (stream links and the link-token API's pinned ones); a
+ * burst of pauses past the caps (the bound on ended links in memory). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -292,11 +293,80 @@ static void commands_name_the_pause(void) {
   pausehub_close(&hub);
 }
 
+/* A burst of pauses whose links end (completed, or revoked by the stream
+ * leaving), far past max_links: the hub keeps at most ended_max ended
+ * links, never refuses a new pause for them, keeps the held pauses'
+ * links, and a forgotten token is unknown here (the link page answers it
+ * from the store) and never completes. */
+static void burst_at_the_cap(void) {
+  pausehub_t hub;
+  uv_loop_t loop;
+  linksvc_options o;
+  rec held[5];
+  rec r;
+  pausehub_link_view view;
+  char first[LINKSVC_TOKEN_LEN + 1];
+  char id[32];
+  char user[32];
+  size_t most_ended = 0;
+  int refused = 0;
+  int i;
+  memset(held, 0, sizeof held);
+  memset(&o, 0, sizeof o);
+  o.max_links = 64; /* 300 links pass through it */
+  o.ended_max = 3;
+  delivered = 0;
+  CHECK(pausehub_init(&hub, &o) == 0);
+  CHECK(uv_loop_init(&loop) == 0);
+  CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
+  for (i = 0; i < 5; i++) {
+    snprintf(id, sizeof id, "st_h%d", i);
+    snprintf(user, sizeof user, "held-%d", i);
+    CHECK(wait_on(&held[i], id, 1, user, "slack", 0, 1000) == 0);
+  }
+  for (i = 0; i < 300; i++) {
+    memset(&r, 0, sizeof r);
+    snprintf(id, sizeof id, "st_b%d", i);
+    snprintf(user, sizeof user, "burst-%d", i);
+    if (wait_on(&r, id, 1, user, "github", 0, 2000 + (uint64_t)i) != 0) {
+      refused++;
+      continue;
+    }
+    if (i == 0)
+      memcpy(first, r.pw.w.link.token, sizeof first);
+    if (i % 2 == 0) {
+      CHECK(pausehub_complete(&hub, r.pw.w.link.token, strlen(r.pw.w.link.token), 2000 + (uint64_t)i) == 0);
+      run_until(&loop, delivered + 1);
+      CHECK(r.calls == 1 && r.outcome == PAUSEHUB_COMPLETED);
+    } else {
+      pausehub_cancel(&r.pw);
+    }
+    if (hub.links.nended > most_ended)
+      most_ended = hub.links.nended;
+  }
+  CHECK(refused == 0);
+  CHECK(most_ended <= 3 && hub.links.nended == 3 && hub.links.npending == 5);
+  for (i = 0; i < 5; i++)
+    CHECK(held[i].pw.w.waiting && pausehub_lookup(&hub, held[i].pw.w.link.token, LINKSVC_TOKEN_LEN, &view) == 0 &&
+          view.state == LINKSVC_STATE_PENDING);
+  CHECK(pausehub_lookup(&hub, first, LINKSVC_TOKEN_LEN, &view) == -ENOENT);
+  CHECK(pausehub_complete(&hub, first, LINKSVC_TOKEN_LEN, 9000) == -ENOENT);
+  /* the control API still refuses commands for a recently ended pause */
+  CHECK(pausehub_command(&hub, "st_b299", 7, 1, PAUSEHUB_CANCELLED, NULL) == -ESTALE);
+  for (i = 0; i < 5; i++)
+    pausehub_cancel(&held[i].pw);
+  pausehub_mailbox_close(&box, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  pausehub_close(&hub);
+}
+
 int main(void) {
   RUN(shared_link_completed_from_another_thread);
   RUN(commands_cancel_and_listing);
   RUN(expiry_is_delivered);
   RUN(minted_link);
   RUN(commands_name_the_pause);
+  RUN(burst_at_the_cap);
   return unit_report();
 }

@@ -1,0 +1,125 @@
+/* test_linklookup: linkhost_lookup (proxy/link/linkhost.c), what the link
+ * page knows of a token, once the hub keeps only its latest ended links
+ * (linksvc.h: ended_max) and the store has the rest.
+ *
+ * Covers: a link the hub has forgotten is answered from its stored row in
+ * its ended state (the page says 410, not 404 "unknown"); a row still
+ * pending in the store alone is never shown usable (expired or revoked)
+ * and never completes; links the hub knows come from the hub; unknown and
+ * malformed tokens are -ENOENT. The store is a real one in a mkdtemp()
+ * directory; rows are put the way the journal writes them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "linkhost.h"
+#include "linkpage.h"
+#include "unit.h"
+
+static char dir[] = "/tmp/test_linklookup_XXXXXX";
+
+/* Puts token's row as the journal writes it. */
+static int put_row(linkstore_t *st, const char *token, linksvc_state status, uint64_t expires_ms, uint64_t ended_ms) {
+  linkstore_link l;
+  memset(&l, 0, sizeof l);
+  snprintf(l.token, sizeof l.token, "%s", token);
+  snprintf(l.user, sizeof l.user, "u1");
+  snprintf(l.connector, sizeof l.connector, "slack");
+  l.status = (int)status;
+  l.created_ms = expires_ms - 600000;
+  l.expires_ms = expires_ms;
+  l.ended_ms = ended_ms;
+  return linkstore_link_put(st, &l);
+}
+
+static int lookup(linkhost_t *lh, const char *token, pausehub_link_view *v) {
+  return linkhost_lookup(lh, token, strlen(token), v);
+}
+
+static void forgotten_links_answered_from_the_store(void) {
+  static linkhost_t lh;
+  pausehub_t hub;
+  linksvc_options o;
+  unsigned char key[SECRETBOX_KEY_BYTES];
+  char err[256];
+  linksvc_link_info a, b, d;
+  pausehub_link_view v;
+  dynbuf html;
+  uint64_t now = pausehub_now_ms();
+  const char *pending_row = "ltk_00000000000000000000000000000c01";
+  const char *expired_row = "ltk_00000000000000000000000000000c02";
+  memset(&lh, 0, sizeof lh);
+  memset(key, 7, sizeof key);
+  memset(&o, 0, sizeof o);
+  o.ended_max = 1;
+  CHECK(pausehub_init(&hub, &o) == 0);
+  lh.hub = &hub;
+  CHECK(linkstore_open(&lh.store, dir, key, err, sizeof err) == 0);
+
+  /* a ends, then b: the hub forgets a */
+  CHECK(pausehub_mint(&hub, "u1", "slack", 600, NULL, NULL, now, &a) == 0);
+  CHECK(pausehub_complete(&hub, a.token, strlen(a.token), now) == 0);
+  CHECK(pausehub_mint(&hub, "u1", "slack", 600, NULL, NULL, now, &b) == 0);
+  CHECK(pausehub_complete(&hub, b.token, strlen(b.token), now) == 0);
+  CHECK(hub.links.nended == 1 && pausehub_lookup(&hub, a.token, strlen(a.token), &v) == -ENOENT);
+  /* no row either: unknown */
+  CHECK(lookup(&lh, a.token, &v) == -ENOENT);
+  /* its row, as the journal wrote it: "used already", 410 */
+  CHECK(put_row(&lh.store, a.token, LINKSVC_STATE_COMPLETED, a.expires_ms, now) == 0);
+  CHECK(lookup(&lh, a.token, &v) == 0);
+  CHECK(v.state == LINKSVC_STATE_COMPLETED && strcmp(v.info.token, a.token) == 0 &&
+        strcmp(v.info.connector, "slack") == 0 && strcmp(v.user, "u1") == 0 &&
+        strcmp(v.info.path, a.path) == 0 && v.info.expires_ms == a.expires_ms);
+  dynbuf_init(&html, 65536);
+  CHECK(linkpage_render(&html, &v.info, v.state, "Slack") == 410);
+  dynbuf_free(&html);
+  CHECK(pausehub_complete(&hub, a.token, strlen(a.token), now) == -ENOENT); /* never usable */
+
+  /* a row left pending (its end lost) is never shown usable */
+  CHECK(put_row(&lh.store, pending_row, LINKSVC_STATE_PENDING, now + 600000, 0) == 0);
+  CHECK(lookup(&lh, pending_row, &v) == 0 && v.state == LINKSVC_STATE_REVOKED);
+  CHECK(put_row(&lh.store, expired_row, LINKSVC_STATE_PENDING, now - 1, 0) == 0);
+  CHECK(lookup(&lh, expired_row, &v) == 0 && v.state == LINKSVC_STATE_EXPIRED);
+  CHECK(pausehub_complete(&hub, pending_row, strlen(pending_row), now) == -ENOENT);
+  /* a row with a state out of range: not usable either */
+  CHECK(put_row(&lh.store, expired_row, (linksvc_state)9, now + 600000, now) == 0);
+  CHECK(lookup(&lh, expired_row, &v) == 0 && v.state == LINKSVC_STATE_REVOKED);
+
+  /* links the hub knows come from the hub */
+  CHECK(lookup(&lh, b.token, &v) == 0 && v.state == LINKSVC_STATE_COMPLETED);
+  CHECK(pausehub_mint(&hub, "u2", "github", 600, "https://app.example.com/cb", "s1", now, &d) == 0);
+  CHECK(put_row(&lh.store, d.token, LINKSVC_STATE_COMPLETED, d.expires_ms, now) == 0); /* hub wins */
+  CHECK(lookup(&lh, d.token, &v) == 0 && v.state == LINKSVC_STATE_PENDING &&
+        strcmp(v.callback_url, "https://app.example.com/cb") == 0);
+
+  /* malformed tokens, even with a row */
+  CHECK(put_row(&lh.store, "ltk_0000000000000000000000000000000G", LINKSVC_STATE_COMPLETED, now, now) == 0);
+  CHECK(lookup(&lh, "ltk_0000000000000000000000000000000G", &v) == -ENOENT);
+  CHECK(lookup(&lh, "ltk_", &v) == -ENOENT);
+  CHECK(lookup(&lh, "", &v) == -ENOENT);
+  CHECK(linkhost_lookup(&lh, a.token, LINKSVC_TOKEN_LEN - 1, &v) == -ENOENT);
+
+  linkstore_close(&lh.store);
+  pausehub_close(&hub);
+}
+
+int main(void) {
+  char p[160];
+  const char *files[] = {LINKSTORE_FILE, LINKSTORE_FILE "-wal", LINKSTORE_FILE "-shm"};
+  size_t i;
+  if (mkdtemp(dir) == NULL) {
+    perror("mkdtemp");
+    return 2;
+  }
+  RUN(forgotten_links_answered_from_the_store);
+  for (i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+    (void)unlink(p);
+  }
+  if (rmdir(dir) != 0)
+    perror("rmdir");
+  return unit_report();
+}
