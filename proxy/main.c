@@ -10,6 +10,7 @@
  * exits 2 with the reason on stderr; --check-config runs the same checks
  * and exits.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -65,13 +66,21 @@ static int bound_port(uv_handle_t *h) {
 }
 
 static void close_main_handles(daemon_t *d) {
+  sigset_t stop_signals;
+  /* Closing the signal handles gives SIGTERM, SIGINT and SIGHUP back to
+   * their default action, which ends the process: another one while it
+   * exits must not turn the exit 0 of a clean shutdown into a death by
+   * signal. They are blocked here (the relay threads block them from their
+   * start), then ignored, which also drops any that arrived meanwhile. */
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  (void)pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
   control_close(&d->control);
   linkhost_close(&d->links);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->sigint, NULL);
-  /* libuv gave SIGTERM and SIGINT back to their default action, which ends
-   * the process: another one while it exits must not turn the exit 0 of a
-   * clean shutdown into a death by signal. */
   signal(SIGTERM, SIG_IGN);
   signal(SIGINT, SIG_IGN);
   uv_close((uv_handle_t *)&d->worker_exited, NULL);

@@ -2,6 +2,8 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -261,6 +263,14 @@ void worker_connection_closed(worker_t *w) {
 
 static void worker_main(void *arg) {
   worker_t *w = arg;
+  sigset_t stop_signals;
+  /* The main loop handles SIGTERM, SIGINT and SIGHUP: they are delivered to
+   * its thread only, also while it closes their handles at exit. */
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  (void)pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
   uv_run(&w->loop, UV_RUN_DEFAULT);
   netio_pool_trim();
   __atomic_store_n(&w->loop_ended, 1, __ATOMIC_RELEASE);
