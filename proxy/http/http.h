@@ -10,6 +10,7 @@
 #ifndef AUTHRELAY_HTTP_H
 #define AUTHRELAY_HTTP_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,8 +38,8 @@ typedef struct http_head {
   int in_value;          /* the last piece was part of a value */
 } http_head;
 
-#define HTTP_E_HEAD_TOO_LARGE (-1001) /* head over max_bytes */
-#define HTTP_E_TOO_MANY_HEADERS (-1002)
+#define HTTP_E_HEAD_TOO_LARGE (-EMSGSIZE) /* head over max_bytes */
+#define HTTP_E_TOO_MANY_HEADERS (-E2BIG)   /* more than max_headers */
 
 void http_head_init(http_head *h, size_t max_bytes, size_t max_headers);
 void http_head_reset(http_head *h); /* empty it for the next message, keep storage */

@@ -30,7 +30,7 @@
 #include "metrics.h"
 #include "proxyhead.h"
 
-#define UPSTREAM_E_MALFORMED (-2001) /* the response is not valid HTTP/1.1 */
+#define UPSTREAM_E_MALFORMED UV_EPROTO /* the response is not valid HTTP/1.1 */
 
 typedef struct upstream_conn upstream_conn;
 

@@ -142,12 +142,14 @@ void exchange_flush_all(worker_t *w) {
 
 /* Writes response body bytes, in chunked framing when the response is. */
 int ex_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts) {
-  uv_buf_t bufs[5];
-  char size_line[24];
+  uv_buf_t bufs[EX_WRITE_MAX_PARTS + 3]; /* head, chunk-size line, parts, chunk end */
+  char size_line[HTTP_CHUNK_LINE_MAX];
   size_t total = 0;
   unsigned i;
   unsigned n = 0;
   int rc;
+  if (nparts > EX_WRITE_MAX_PARTS)
+    return UV_EINVAL; /* a caller's bug: never send a chunk whose size miscounts its parts */
   for (i = 0; i < nparts; i++)
     total += parts[i].len;
   if (total == 0)
@@ -157,7 +159,7 @@ int ex_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts) {
   if (ex->resp_chunked) {
     bufs[n++] = uv_buf_init(size_line, (unsigned)http_chunk_line(total, size_line));
   }
-  for (i = 0; i < nparts && n < 4; i++)
+  for (i = 0; i < nparts; i++)
     bufs[n++] = parts[i];
   if (ex->resp_chunked)
     bufs[n++] = uv_buf_init("\r\n", 2);

@@ -157,9 +157,11 @@ extern const framer_callbacks ex_framer_callbacks;     /* the exchange's framer 
 /* Closes the client connection at once. */
 void ex_close(exchange *ex);
 
-/* Writes response body bytes (chunk-framed when the response is chunked);
- * the head goes first if it is still waiting. Returns 0 or an error (the
+/* Writes response body bytes: nparts (at most EX_WRITE_MAX_PARTS) buffers,
+ * as one chunk when the response is chunked; the head goes first if it is
+ * still waiting. Returns 0, UV_EINVAL for more parts, or a write error (the
  * connection is then closed). */
+#define EX_WRITE_MAX_PARTS 4
 int ex_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts);
 
 /* Forwards body bytes [forwarded, target): held ones first, then from p
