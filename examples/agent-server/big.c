@@ -66,19 +66,8 @@ void big_produce(conn *c) {
 
 void big_route(conn *c, const char *q) {
   int ok = 1;
-  char v[16];
   uint64_t n = (uint64_t)query_ll(q, "bytes", 1024, 0, (long long)1 << 50, &ok);
-  c->framing = FR_LENGTH;
-  if (query_get(q, "framing", v, sizeof v) == 1) {
-    if (strcmp(v, "chunked") == 0)
-      c->framing = FR_CHUNKED;
-    else if (strcmp(v, "length") == 0)
-      c->framing = FR_LENGTH;
-    else if (strcmp(v, "close") == 0)
-      c->framing = FR_CLOSE;
-    else
-      ok = 0;
-  }
+  c->framing = (enum framing)query_choice(q, "framing", conn_framing_names, 3, FR_LENGTH, &ok);
   if (!ok) {
     resp_text(c, 400, "bad /big parameters\n");
     return;

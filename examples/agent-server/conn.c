@@ -12,6 +12,8 @@
 #include "stats.h"
 #include "stream.h"
 
+const char *const conn_framing_names[3] = {"length", "chunked", "close"};
+
 #define INBUF_MAX (64 * 1024) /* unparsed input held while a response runs */
 #define DRAIN_MS 2000         /* after our FIN, wait this long for the peer's */
 

@@ -30,6 +30,8 @@
 
 enum resp_kind { R_NONE, R_SIMPLE, R_STREAM, R_BIG, R_ECHO, R_SLOWHEAD, R_HANG, R_TRUNCATED };
 enum framing { FR_LENGTH, FR_CHUNKED, FR_CLOSE };
+/* The framing= parameter's words, indexed by enum framing. */
+extern const char *const conn_framing_names[3];
 
 /* One request header: offsets into conn.hbuf. */
 typedef struct {

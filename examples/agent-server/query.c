@@ -85,3 +85,17 @@ int query_token(const char *q, const char *name, const char *def, const char *ex
   }
   return 0;
 }
+
+int query_choice(const char *q, const char *name, const char *const *words, int nwords, int def, int *ok) {
+  char v[32];
+  int i;
+  int rc = query_get(q, name, v, sizeof v);
+  if (rc == 0)
+    return def;
+  for (i = 0; rc == 1 && i < nwords; i++) {
+    if (strcmp(v, words[i]) == 0)
+      return i;
+  }
+  *ok = 0;
+  return def;
+}

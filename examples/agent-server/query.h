@@ -19,5 +19,8 @@ int query_flag(const char *q, const char *name);
 /* String parameter restricted to [A-Za-z0-9] plus the characters in extra;
  * def when absent or empty. Returns 0, or -1 when too long or not allowed. */
 int query_token(const char *q, const char *name, const char *def, const char *extra, char *out, size_t outsz);
+/* Choice parameter: the index in words[0, nwords) of its value, def when
+ * absent; *ok cleared (and def returned) when present but none of them. */
+int query_choice(const char *q, const char *name, const char *const *words, int nwords, int def, int *ok);
 
 #endif

@@ -99,17 +99,7 @@ void stream_route(conn *c, const char *q) {
     if (*end || !(c->rate >= 0 && c->rate <= 1e9))
       ok = 0;
   }
-  c->framing = FR_CHUNKED;
-  if (query_get(q, "framing", v, sizeof v) == 1) {
-    if (strcmp(v, "chunked") == 0)
-      c->framing = FR_CHUNKED;
-    else if (strcmp(v, "length") == 0)
-      c->framing = FR_LENGTH;
-    else if (strcmp(v, "close") == 0)
-      c->framing = FR_CLOSE;
-    else
-      ok = 0;
-  }
+  c->framing = (enum framing)query_choice(q, "framing", conn_framing_names, 3, FR_CHUNKED, &ok);
   if (!ok) {
     resp_text(c, 400, "bad /stream parameters\n");
     return;
