@@ -329,7 +329,7 @@ static int finish_link(linkhost_t *lh, pausehub_page *pg, const pausehub_link_vi
   rc = linkstore_user_create(&lh->store, &u, now);
   if (rc == 0 || rc == -EEXIST)
     rc = linkstore_credential_put(&lh->store, v->user, v->info.connector, kind, secret, len, now);
-  if (rc != 0 && lh->store.cannot_write) {
+  if (rc != 0 && lh->store.health->cannot_write) {
     answer_refused(pg, 503, "The account could not be saved: authrelay cannot write to its storage right "
                             "now. Nothing was changed: open the link again in a moment.");
     return rc;

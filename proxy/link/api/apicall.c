@@ -99,7 +99,7 @@ void apicall_detail(apicall_ctx *c, int status, const char *msg) {
 /* A store write failed and was rolled back: nothing was saved. 503 when
  * the store cannot write (/readyz says so too, until it writes again). */
 void apicall_store_failed(apicall_ctx *c) {
-  if (c->lh->store.cannot_write)
+  if (c->lh->store.health->cannot_write)
     apicall_detail(c, 503,
                    "The store cannot save changes right now (see /readyz); nothing was saved. Try again later.");
   else

@@ -158,7 +158,7 @@ static void pass(notify_t *n) {
     return;
   /* A delivery's lease is a write: while the store cannot write, one
    * started now would be started again at every pass. */
-  if (n->store->cannot_write)
+  if (n->store->health->cannot_write)
     return;
   (void)linkstore_deliveries_due(n->store, now, now + NOTIFY_TIMEOUT_MS + 5000,
                                  NOTIFY_IN_FLIGHT_MAX - n->in_flight, start_delivery, n);

@@ -1,32 +1,16 @@
-/* linkstore: what the embedded link service keeps on disk, in SQLite.
- *
- * One file, <data_dir>/authrelay.db, in WAL mode with synchronous=FULL: the
- * WAL is synced at every commit, so a change the caller was told is saved
- * survives kill -9 and a power cut (NORMAL could lose the last transactions
- * to a power cut, and every write here is answered as saved to someone).
- * The schema has a version table and numbered migrations applied in order
- * at open, each in its own transaction.
- *
- * Tables: registered_users, app_credentials (client_secret sealed with
- * secretbox), credentials (a user's connected account per connector,
- * sealed), links (link tokens and their state), callback_origins,
- * oauth_apps (client secret stored as a SHA-256 hash) and oauth_tokens
- * (bearer tokens, stored as hashes).
- *
- * This is the store interface of DESIGN.md "Planned next": callers see
- * structs and error codes, not SQL, so another store (PostgreSQL) can take
- * its place. It is used from the control loop's thread only (not
- * thread-safe); each call is one short transaction on a local file.
+/* linkstore: the synchronous store API the link service's callers used
+ * before store.h, kept as a thin shim while they move to store.h's
+ * asynchronous operations (issue #13). It runs sqldb.h's calls at once on
+ * the control loop, and seals and opens secrets itself (secretbox, with the
+ * key it was given), so the store below it keeps ciphertext only. New code
+ * uses store.h; this file goes once no caller is left.
  *
  * Errors: 0, -ENOENT (no such row), -EEXIST (a uniqueness rule), -EIO (SQLite
- * failed; logged), -ENOMEM.
+ * failed, or a secret that does not open; logged), -ENOMEM.
  *
- * A write that fails (full disk, read-only file, I/O error) is never kept
- * half-done: its transaction is rolled back (none is left open, also after
- * a failed COMMIT), the call returns -EIO, write_errors counts it and
- * cannot_write stays set until a later write commits (linkstore_probe()
- * tries one). Inside a caller's linkstore_begin() the rollback happens at
- * its linkstore_commit(), which then fails.
+ * A write that fails is rolled back, returns -EIO and is counted in
+ * *health (store.h). Inside a caller's linkstore_begin() the rollback
+ * happens at its linkstore_commit(), which then fails.
  */
 #ifndef AUTHRELAY_LINKSTORE_H
 #define AUTHRELAY_LINKSTORE_H
@@ -36,74 +20,27 @@
 
 #include "dynbuf.h"
 #include "secretbox.h"
+#include "sqldb.h"
+#include "store.h"
 
-#define LINKSTORE_FILE "authrelay.db"
-#define LINKSTORE_ID_LEN 36          /* a UUID */
-#define LINKSTORE_TEXT_MAX 255       /* most names and ids */
-/* Bytes for a text of n characters (up to 4 bytes of UTF-8 each) and its NUL:
- * lengths are counted in characters (apivalid.h). */
-#define LINKSTORE_CHARS_BYTES(n) ((n) * 4 + 1)
-
-typedef struct sqlite3 sqlite3;
+#define LINKSTORE_FILE SQLDB_FILE
+#define LINKSTORE_ID_LEN STORE_ID_LEN
+#define LINKSTORE_TEXT_MAX STORE_TEXT_MAX
+#define LINKSTORE_CHARS_BYTES(n) STORE_CHARS_BYTES(n)
 
 typedef struct linkstore_t {
-  sqlite3 *db;
+  sqldb_t own;                            /* the database, when linkstore_open() opened it */
+  store_health own_health;                /* own's */
+  sqldb_t *q;                             /* &own, or a store_t's (linkstore_attach); NULL: closed */
+  store_health *health;                   /* q's write failures */
   unsigned char key[SECRETBOX_KEY_BYTES]; /* seals secrets; wiped at close */
-  int schema_version;                     /* after migrations */
-  int depth;                              /* transactions open (they nest) */
-  int changes_at_begin;                   /* sqlite3_total_changes() when the outermost began */
-  int cannot_write;                       /* the last write failed; cleared by one that commits */
-  uint64_t write_errors;                  /* writes that failed (rolled back, never acknowledged) */
-  char write_error[160];                  /* SQLite's message for the last failed write */
 } linkstore_t;
 
-typedef struct linkstore_user {
-  char id[LINKSTORE_ID_LEN + 1];
-  char origin_user_id[LINKSTORE_TEXT_MAX + 2]; /* up to 256 bytes: an identity header value */
-  char origin_user_name[LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
-  int has_group;                       /* shared_credential_group is set */
-  char company_id[LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
-  char company_name[LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
-  char user_type[8];                   /* "HUMAN" or "SYSTEM" */
-  int is_test;
-  uint64_t created_ms;
-} linkstore_user;
-
-typedef struct linkstore_app_credential {
-  char id[LINKSTORE_ID_LEN + 1];
-  char connector_slug[LINKSTORE_TEXT_MAX + 1];
-  char client_id[LINKSTORE_CHARS_BYTES(LINKSTORE_TEXT_MAX)];
-  int has_secret;                      /* a client_secret is stored (never shown) */
-  int has_external_id;
-  char external_id[LINKSTORE_TEXT_MAX + 1];
-  int is_global_default;
-  uint64_t created_ms;
-  uint64_t modified_ms;
-} linkstore_app_credential;
-
-typedef struct linkstore_oauth_app {
-  char id[LINKSTORE_ID_LEN + 1];
-  char name[LINKSTORE_CHARS_BYTES(100)];
-  char description[LINKSTORE_CHARS_BYTES(500)];
-  char redirect_uri[2049];
-  char scopes[512];                    /* space-separated */
-  char client_id[LINKSTORE_TEXT_MAX + 1];
-  uint64_t created_ms;
-} linkstore_oauth_app;
-
-/* A link as stored (the live copy is in linksvc). */
-typedef struct linkstore_link {
-  char token[64];
-  char user[LINKSTORE_TEXT_MAX + 2];   /* origin_user_id (up to 256 bytes) */
-  char connector[LINKSTORE_TEXT_MAX + 1];
-  char callback_url[2049];             /* "" when none */
-  char state[LINKSTORE_TEXT_MAX + 1];  /* the caller's state, "" when none */
-  int status;                          /* linksvc_state */
-  int pinned;                          /* minted by the API: outlives its waiters */
-  uint64_t created_ms;
-  uint64_t expires_ms;
-  uint64_t ended_ms;
-} linkstore_link;
+typedef store_user linkstore_user;
+typedef store_app_credential linkstore_app_credential;
+typedef store_oauth_app linkstore_oauth_app;
+typedef store_link linkstore_link;
+typedef store_event linkstore_event;
 
 /* Opens (creating) data_dir/authrelay.db and migrates it; key is copied.
  * Returns 0 or a negative error with a one-line message in err. */
@@ -120,7 +57,12 @@ int linkstore_commit(linkstore_t *st);
  * cannot_write cleared when it commits, else -EIO. */
 int linkstore_probe(linkstore_t *st);
 
-/* Closes the database and wipes the key. Safe on a zeroed or closed store. */
+/* Uses the database of an open SQLite store (store_sqlite_db()) rather
+ * than opening one: -ENOTSUP for another backend. key is copied. */
+int linkstore_attach(linkstore_t *st, store_t *store, const unsigned char key[SECRETBOX_KEY_BYTES]);
+
+/* Closes the database (unless attached) and wipes the key. Safe on a
+ * zeroed or closed store. */
 void linkstore_close(linkstore_t *st);
 
 /* ---- registered users ---- */
@@ -223,18 +165,6 @@ int linkstore_oauth_token_get(linkstore_t *st, const char *token_hash, uint64_t 
 int linkstore_oauth_token_client(linkstore_t *st, const char *token_hash, char *client_id, size_t cap);
 
 /* ---- events and the webhook outbox ---- */
-
-/* An event (and, from linkstore_deliveries_due, one webhook it is owed to).
- * Strings are valid during the callback only. */
-typedef struct linkstore_event {
-  uint64_t seq;          /* order of the events */
-  const char *id;        /* evt_... */
-  const char *type;      /* link_token, auth_complete, link_expired */
-  const char *user;      /* origin_user_id */
-  const char *body;      /* the JSON */
-  const char *hook;      /* the webhook url, or NULL */
-  unsigned attempts;     /* deliveries tried so far */
-} linkstore_event;
 
 /* Stores an event and a delivery due now for each of hooks[0, nhooks) (urls,
  * borrowed), in one transaction. *seq: its place in the log. */

@@ -8,7 +8,7 @@
 
 static void on_probe(uv_timer_t *t) {
   storehealth_t *h = t->data;
-  if (h->store->cannot_write && h->store->db != NULL)
+  if (h->store->q != NULL && h->store->health->cannot_write)
     (void)linkstore_probe(h->store); /* clears the mark when it commits */
 }
 
@@ -31,11 +31,11 @@ void storehealth_close(storehealth_t *h) {
 }
 
 int storehealth_ready(const linkstore_t *st, dynbuf *body) {
-  if (!st->cannot_write)
+  if (st->q == NULL || !st->health->cannot_write)
     return 0;
   /* a body cut short (no room) still comes with the 503 */
   if (jsonw_raw(body, "{\"status\":\"store_cannot_write\",\"error\":") == 0 &&
-      jsonw_cstring(body, st->write_error) == 0)
+      jsonw_cstring(body, st->health->write_error) == 0)
     (void)jsonw_raw(body, ",\"detail\":\"the last write to the link store failed and was rolled back; "
                           "ready again once a write succeeds (tried every second)\"}\n");
   return -EIO;
@@ -48,6 +48,7 @@ int storehealth_render_metrics(const linkstore_t *st, dynbuf *out) {
                    "# TYPE authrelay_store_write_errors_total counter\nauthrelay_store_write_errors_total %llu\n"
                    "# HELP authrelay_store_writable 1 while the link store can write, 0 after a failed write.\n"
                    "# TYPE authrelay_store_writable gauge\nauthrelay_store_writable %d\n",
-                   (unsigned long long)st->write_errors, st->cannot_write ? 0 : 1);
+                   (unsigned long long)(st->q != NULL ? st->health->write_errors : 0),
+                   st->q != NULL && st->health->cannot_write ? 0 : 1);
   return dynbuf_add(out, buf, (size_t)n);
 }

@@ -1,6 +1,6 @@
 /* storehealth: whether the link store can write, for /readyz and /metrics.
  *
- * linkstore marks a write that failed (linkstore_t.cannot_write: a full
+ * The store marks a write that failed (store_health.cannot_write: a full
  * disk, a read-only data directory, an I/O error; the write was rolled back
  * and its caller told) and clears the mark when a later write commits.
  * While the mark is set /readyz answers 503, saying why. So that it comes

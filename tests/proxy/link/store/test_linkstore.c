@@ -85,7 +85,7 @@ static int on_disk(const char *s) {
 /* Runs sql on the store's database directly (to tamper with rows). */
 static int exec(const char *sql) {
   char *msg = NULL;
-  int rc = sqlite3_exec(st.db, sql, NULL, NULL, &msg);
+  int rc = sqlite3_exec(st.q->db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK)
     fprintf(stderr, "  sql: %s: %s\n", sql, msg != NULL ? msg : "?");
   sqlite3_free(msg);
@@ -96,7 +96,7 @@ static int exec(const char *sql) {
 static long long query_int(const char *sql) {
   sqlite3_stmt *stmt = NULL;
   long long v = -1;
-  if (sqlite3_prepare_v2(st.db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+  if (sqlite3_prepare_v2(st.q->db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
     v = sqlite3_column_int64(stmt, 0);
   sqlite3_finalize(stmt);
   return v;
@@ -138,15 +138,15 @@ static void open_and_migrate(void) {
   CHECK(stat(dbpath, &sb) != 0); /* not there before */
   err[0] = '\0';
   CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0);
-  CHECK(st.db != NULL);
+  CHECK(st.q != NULL);
   CHECK(stat(dbpath, &sb) == 0 && S_ISREG(sb.st_mode));
-  CHECK(st.schema_version == 2);
+  CHECK(st.q->schema_version == 2);
   CHECK(query_int("SELECT version FROM schema_version") == 2);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                   "('registered_users', 'app_credentials', 'credentials', 'links', "
                   "'callback_origins', 'oauth_apps', 'oauth_tokens', 'events', 'deliveries')") == 9);
-  if (sqlite3_prepare_v2(st.db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
+  if (sqlite3_prepare_v2(st.q->db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
       sqlite3_step(stmt) == SQLITE_ROW)
     snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(stmt, 0));
   sqlite3_finalize(stmt);
@@ -154,12 +154,12 @@ static void open_and_migrate(void) {
   u = new_user("persisted-user", "P");
   CHECK(linkstore_user_create(&st, &u, T0) == 0);
   linkstore_close(&st);
-  CHECK(st.db == NULL);
+  CHECK(st.q == NULL);
   linkstore_close(&st); /* twice: harmless */
 
   /* reopening migrates nothing and keeps the rows */
   CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0);
-  CHECK(st.schema_version == 2);
+  CHECK(st.q->schema_version == 2);
   CHECK(query_int("SELECT version FROM schema_version") == 2);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(linkstore_user_by_origin(&st, "persisted-user", &u) == 0);
@@ -171,7 +171,7 @@ static void open_and_migrate(void) {
   err[0] = '\0';
   CHECK(linkstore_open(&st, dir, key, err, sizeof err) == -EINVAL);
   CHECK(strstr(err, "99") != NULL);
-  CHECK(st.db == NULL);
+  CHECK(st.q == NULL);
   /* make it a version-1 database (the file is the test's): opening
    * applies migration 2 and keeps the rows of version 1 */
   {
@@ -183,7 +183,7 @@ static void open_and_migrate(void) {
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
   }
-  CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0 && st.schema_version == 2);
+  CHECK(linkstore_open(&st, dir, key, err, sizeof err) == 0 && st.q->schema_version == 2);
   CHECK(query_int("SELECT version FROM schema_version") == 2);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events', 'deliveries')") == 2);
   CHECK(linkstore_origin_allowed(&st, "https://v1.example.com") == 0);
@@ -196,11 +196,11 @@ static void open_and_migrate(void) {
     snprintf(missing, sizeof missing, "%s/nope", dir);
     err[0] = '\0';
     CHECK(linkstore_open(&st, missing, key, err, sizeof err) < 0);
-    CHECK(err[0] != '\0' && st.db == NULL);
+    CHECK(err[0] != '\0' && st.q == NULL);
   }
   memset(&zero, 0, sizeof zero);
   linkstore_close(&zero); /* a zeroed store: harmless */
-  CHECK(zero.db == NULL);
+  CHECK(zero.q == NULL);
 }
 
 /* ---- registered users ---- */
@@ -925,42 +925,42 @@ static void failed_writes(void) {
   linkstore_user u;
   signal(SIGXFSZ, SIG_IGN);
   open_store();
-  CHECK(st.cannot_write == 0 && st.write_errors == 0);
+  CHECK(st.health->cannot_write == 0 && st.health->write_errors == 0);
   CHECK(linkstore_probe(&st) == 0);
   /* a grouped transaction (the journal's) whose commit fails */
   disk_full(1);
   CHECK(linkstore_begin(&st) == 0);
   CHECK(linkstore_link_put(&st, &l1) == 0); /* in the page cache only */
   CHECK(linkstore_commit(&st) == -EIO);
-  CHECK(sqlite3_get_autocommit(st.db) != 0); /* rolled back: nothing left open */
-  CHECK(st.depth == 0);
-  CHECK(st.cannot_write == 1 && st.write_errors == 1);
-  CHECK(st.write_error[0] != '\0');
+  CHECK(sqlite3_get_autocommit(st.q->db) != 0); /* rolled back: nothing left open */
+  CHECK(st.q->depth == 0);
+  CHECK(st.health->cannot_write == 1 && st.health->write_errors == 1);
+  CHECK(st.health->write_error[0] != '\0');
   /* a write of its own fails too, and says so */
   memset(&u, 0, sizeof u);
   snprintf(u.origin_user_id, sizeof u.origin_user_id, "user_fw");
   snprintf(u.origin_user_name, sizeof u.origin_user_name, "FW");
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
   CHECK(linkstore_user_create(&st, &u, T0) == -EIO);
-  CHECK(sqlite3_get_autocommit(st.db) != 0);
+  CHECK(sqlite3_get_autocommit(st.q->db) != 0);
   CHECK(linkstore_origin_add(&st, "https://lost.example.com", T0) == -EIO);
   CHECK(linkstore_probe(&st) == -EIO);
-  CHECK(st.cannot_write == 1 && st.write_errors == 4);
+  CHECK(st.health->cannot_write == 1 && st.health->write_errors == 4);
   /* reads still work; a write that changes nothing does not count as one
    * that committed */
   CHECK(linkstore_origin_allowed(&st, "https://lost.example.com") == -ENOENT);
   /* space is back: the next write commits and the mark goes */
   disk_full(0);
   CHECK(linkstore_origin_delete(&st, "https://never.example.com") == -ENOENT);
-  CHECK(st.cannot_write == 1);
+  CHECK(st.health->cannot_write == 1);
   CHECK(linkstore_origin_add(&st, "https://kept.example.com", T0) == 0);
-  CHECK(st.cannot_write == 0 && st.write_errors == 4);
+  CHECK(st.health->cannot_write == 0 && st.health->write_errors == 4);
   CHECK(linkstore_link_put(&st, &l2) == 0);
   /* the probe alone brings it back too */
   disk_full(1);
-  CHECK(linkstore_probe(&st) == -EIO && st.cannot_write == 1);
+  CHECK(linkstore_probe(&st) == -EIO && st.health->cannot_write == 1);
   disk_full(0);
-  CHECK(linkstore_probe(&st) == 0 && st.cannot_write == 0);
+  CHECK(linkstore_probe(&st) == 0 && st.health->cannot_write == 0);
   linkstore_close(&st);
   /* after a restart: what was acknowledged is there, nothing else */
   open_store();
@@ -969,7 +969,7 @@ static void failed_writes(void) {
   CHECK(has_link("ltk_after"));
   CHECK(!has_link("ltk_batch_lost"));
   CHECK(linkstore_user_by_origin(&st, "user_fw", &u) == -ENOENT);
-  CHECK(st.cannot_write == 0 && st.write_errors == 0);
+  CHECK(st.health->cannot_write == 0 && st.health->write_errors == 0);
   linkstore_close(&st);
 }
 
