@@ -99,7 +99,7 @@ void apicall_detail(apicall_ctx *c, int status, const char *msg) {
 /* A store write failed and was rolled back: nothing was saved. 503 when
  * the store cannot write (/readyz says so too, until it writes again). */
 void apicall_store_failed(apicall_ctx *c) {
-  if (c->lh->store.health->cannot_write)
+  if (c->lh->store.health.cannot_write)
     apicall_detail(c, 503,
                    "The store cannot save changes right now (see /readyz); nothing was saved. Try again later.");
   else
@@ -176,13 +176,13 @@ int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
     return 0;
   }
   secretbox_sha256_hex(auth, strlen(auth), hash);
-  if (linkstore_oauth_token_get(&c->lh->store, hash, linkhost_now_ms(), scopes, sizeof scopes) != 0 ||
+  if (linkstore_oauth_token_get(&c->lh->sync, hash, linkhost_now_ms(), scopes, sizeof scopes) != 0 ||
       apicall_parse_scopes(scopes, &p->scopes) != 0) {
     apicall_detail(c, 401, "Invalid or expired token.");
     return -1;
   }
   /* named now, before any change: a token may delete its own app */
-  if (linkstore_oauth_token_client(&c->lh->store, hash, client_id, sizeof client_id) != 0)
+  if (linkstore_oauth_token_client(&c->lh->sync, hash, client_id, sizeof client_id) != 0)
     snprintf(client_id, sizeof client_id, "unknown");
   snprintf(p->actor, sizeof p->actor, "app:%s", client_id);
   if (p->scopes & LINKAPI_ADMIN_ALL) {

@@ -85,7 +85,7 @@ void apicreds_collection(apicall_ctx *c, const apicall_principal *p) {
     has_slug = apicall_query_param(c, "connector_slug", slug, sizeof slug);
     c->rs->status = 200;
     apicall_raw(c, "{\"results\":[");
-    if (linkstore_app_list(&c->lh->store, has_slug ? slug : NULL, app_list_cb, &l) != 0) {
+    if (linkstore_app_list(&c->lh->sync, has_slug ? slug : NULL, app_list_cb, &l) != 0) {
       apicall_detail(c, 500, "The store failed.");
       return;
     }
@@ -113,10 +113,10 @@ void apicreds_collection(apicall_ctx *c, const apicall_principal *p) {
     read_app_fields(c, &a, &secret, &set_secret);
     explicit_default = apicall_member(c, "is_global_default") != NULL;
     if (!explicit_default) {
-      (void)linkstore_app_list(&c->lh->store, a.connector_slug, count_cb, &existing);
+      (void)linkstore_app_list(&c->lh->sync, a.connector_slug, count_cb, &existing);
       a.is_global_default = existing == 0; /* the first one of a connector */
     }
-    rc = linkstore_app_create(&c->lh->store, &a, set_secret && secret != NULL && secret[0] != '\0' ? secret : NULL,
+    rc = linkstore_app_create(&c->lh->sync, &a, set_secret && secret != NULL && secret[0] != '\0' ? secret : NULL,
                               linkhost_now_ms());
     answer_app_saved(c, rc, &a, 201);
   } else {
@@ -130,7 +130,7 @@ void apicreds_item(apicall_ctx *c, const apicall_principal *p, const char *id) {
   if (apicall_require(c, p,
                       strcmp(c->rq->method, "GET") == 0 ? LINKAPI_READ_ORGANIZATION : LINKAPI_WRITE_ORGANIZATION) != 0)
     return;
-  if (!apivalid_is_uuid(id) || linkstore_app_get(&c->lh->store, id, &a) != 0) {
+  if (!apivalid_is_uuid(id) || linkstore_app_get(&c->lh->sync, id, &a) != 0) {
     apicall_detail(c, 404, "No application credential with this id.");
     return;
   }
@@ -147,11 +147,11 @@ void apicreds_item(apicall_ctx *c, const apicall_principal *p, const char *id) {
     if (apicall_fail_if_invalid(c))
       return;
     read_app_fields(c, &a, &secret, &set_secret);
-    rc = linkstore_app_update(&c->lh->store, &a, set_secret, secret != NULL && secret[0] != '\0' ? secret : NULL,
+    rc = linkstore_app_update(&c->lh->sync, &a, set_secret, secret != NULL && secret[0] != '\0' ? secret : NULL,
                               linkhost_now_ms());
     answer_app_saved(c, rc, &a, 200);
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
-    rc = linkstore_app_delete(&c->lh->store, id);
+    rc = linkstore_app_delete(&c->lh->sync, id);
     if (rc != 0) {
       apicall_write_failed(c, rc, "No application credential with this id.");
       return;

@@ -53,7 +53,7 @@ static int keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info
   l.pinned = 1;
   l.created_ms = info->created_ms;
   l.expires_ms = info->expires_ms;
-  return linkstore_link_put(&c->lh->store, &l);
+  return linkstore_link_put(&c->lh->sync, &l);
 }
 
 /* POST /api/v1/registered-users/{id}/link-token/ with "connector", or the
@@ -86,13 +86,13 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const links
   if (external_id != NULL && apicall_field_ok(c, "external_id")) {
     linkstore_app_credential app;
     if (connector == NULL || !apicall_field_ok(c, field) ||
-        linkstore_app_for(&c->lh->store, connector, external_id, &app, NULL) != 0)
+        linkstore_app_for(&c->lh->sync, connector, external_id, &app, NULL) != 0)
       apicall_field_error(c, "external_id", "No application credential of this connector has this external_id.");
   }
   if (callback_url != NULL && apicall_field_ok(c, "callback_url")) {
     if (linkhost_origin_of(callback_url, origin, sizeof origin) != 0)
       apicall_field_error(c, "callback_url", "Enter a valid absolute http(s) URL without user info or fragment.");
-    else if (linkstore_origin_allowed(&c->lh->store, origin) != 0)
+    else if (linkstore_origin_allowed(&c->lh->sync, origin) != 0)
       apicall_field_error(c, "callback_url", "Its origin is not an allowed callback origin.");
   }
   if (state != NULL && apicall_field_ok(c, "state")) {
@@ -115,7 +115,7 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const links
   }
   rc = keep_minted(c, u->origin_user_id, &info, callback_url != NULL ? callback_url : "", state != NULL ? state : "");
   if (rc == 0 && external_id != NULL)
-    rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
+    rc = linkstore_link_set_external_id(&c->lh->sync, info.token, external_id);
   if (rc != 0) {
     (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
     apicall_store_failed(c);
@@ -192,7 +192,7 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
   apicall_copy_text(u.company_id, sizeof u.company_id, org);
   apicall_copy_text(u.company_name, sizeof u.company_name, org);
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
-  rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
+  rc = linkstore_user_create(&c->lh->sync, &u, linkhost_now_ms());
   if (rc != 0 && rc != -EEXIST) {
     apicall_store_failed(c);
     return;

@@ -60,7 +60,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
       apicall_detail(c, 405, "Method not allowed.");
       return;
     }
-    rc = apivalid_is_uuid(id) ? linkstore_oauth_app_delete(&c->lh->store, id) : -ENOENT;
+    rc = apivalid_is_uuid(id) ? linkstore_oauth_app_delete(&c->lh->sync, id) : -ENOENT;
     if (rc != 0) {
       apicall_write_failed(c, rc, "No OAuth application with this id.");
       return;
@@ -73,7 +73,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
     apicall_list l = {c, 0};
     c->rs->status = 200;
     apicall_raw(c, "{\"results\":[");
-    (void)linkstore_oauth_app_list(&c->lh->store, oauth_list_cb, &l);
+    (void)linkstore_oauth_app_list(&c->lh->sync, oauth_list_cb, &l);
     apicall_raw(c, "],\"count\":");
     (void)jsonw_u64(c->out, l.n);
     apicall_raw(c, "}\n");
@@ -121,7 +121,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
       return;
     }
     secretbox_sha256_hex(secret, strlen(secret), hash);
-    rc = linkstore_oauth_app_create(&c->lh->store, &a, hash, linkhost_now_ms());
+    rc = linkstore_oauth_app_create(&c->lh->sync, &a, hash, linkhost_now_ms());
     if (rc == -EEXIST) {
       apicall_field_error(c, "name", "An OAuth application with this name already exists.");
       (void)apicall_fail_if_invalid(c);
@@ -209,7 +209,7 @@ void apioauth_token(apicall_ctx *c) {
   }
   secretbox_sha256_hex(secret, strlen(secret), hash);
   OPENSSL_cleanse(secret, sizeof secret);
-  if (client_id[0] == '\0' || linkstore_oauth_app_check(&c->lh->store, client_id, hash, &a) != 0) {
+  if (client_id[0] == '\0' || linkstore_oauth_app_check(&c->lh->sync, client_id, hash, &a) != 0) {
     apioauth_error(c, 401, "invalid_client", "Unknown client or wrong secret.");
     c->rs->www_authenticate = "Bearer";
     return;
@@ -230,7 +230,7 @@ void apioauth_token(apicall_ctx *c) {
     return;
   }
   secretbox_sha256_hex(token, strlen(token), hash);
-  if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
+  if (linkstore_oauth_token_put(&c->lh->sync, hash, a.id, scope,
                                 linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
     apicall_store_failed(c);
     return;

@@ -30,7 +30,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
       return;
     c->rs->status = 200;
     apicall_raw(c, "{\"results\":[");
-    (void)linkstore_origin_list(&c->lh->store, origin_list_cb, &l);
+    (void)linkstore_origin_list(&c->lh->sync, origin_list_cb, &l);
     apicall_raw(c, "],\"count\":");
     (void)jsonw_u64(c->out, l.n);
     apicall_raw(c, "}\n");
@@ -52,7 +52,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     }
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_origin_add(&c->lh->store, origin, linkhost_now_ms());
+    rc = linkstore_origin_add(&c->lh->sync, origin, linkhost_now_ms());
     if (rc == -EEXIST) {
       apicall_field_error(c, "origin", "This origin is allowed already.");
       (void)apicall_fail_if_invalid(c);
@@ -74,7 +74,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
       apicall_detail(c, 400, "Name the origin: ?origin=https%3A%2F%2Fapp.example.com");
       return;
     }
-    rc = linkstore_origin_delete(&c->lh->store, origin);
+    rc = linkstore_origin_delete(&c->lh->sync, origin);
     if (rc != 0) {
       apicall_write_failed(c, rc, "This origin is not allowed.");
       return;

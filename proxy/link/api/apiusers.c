@@ -41,7 +41,7 @@ static void render_user(apicall_ctx *c, const linkstore_user *u) {
   }
   apicall_member_str(c, "user_type", u->user_type, 0);
   apicall_raw(c, ",\"authenticated_connectors\":[");
-  (void)linkstore_user_connectors(&c->lh->store, u->origin_user_id, connector_cb, &l);
+  (void)linkstore_user_connectors(&c->lh->sync, u->origin_user_id, connector_cb, &l);
   apicall_raw(c, "]");
   apicall_member_bool(c, "is_test", u->is_test);
   apicall_raw(c, "}");
@@ -102,7 +102,7 @@ void apiusers_collection(apicall_ctx *c, const apicall_principal *p) {
     }
     c->rs->status = 200;
     apicall_raw(c, "{\"results\":[");
-    if (linkstore_user_list(&c->lh->store, has_origin ? origin : NULL, (page - 1) * size, size, user_list_cb, &l,
+    if (linkstore_user_list(&c->lh->sync, has_origin ? origin : NULL, (page - 1) * size, size, user_list_cb, &l,
                             &total) != 0) {
       apicall_detail(c, 500, "The store failed.");
       return;
@@ -134,7 +134,7 @@ void apiusers_collection(apicall_ctx *c, const apicall_principal *p) {
     read_user_fields(c, &u, 1);
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
+    rc = linkstore_user_create(&c->lh->sync, &u, linkhost_now_ms());
     if (rc != 0 && rc != -EEXIST) {
       apicall_store_failed(c);
       return;
@@ -152,7 +152,7 @@ void apiusers_collection(apicall_ctx *c, const apicall_principal *p) {
 void apiusers_item(apicall_ctx *c, const apicall_principal *p, const char *id, const char *rest, int guide) {
   linkstore_user u;
   int rc;
-  if (!apivalid_is_uuid(id) || linkstore_user_get(&c->lh->store, id, &u) != 0) {
+  if (!apivalid_is_uuid(id) || linkstore_user_get(&c->lh->sync, id, &u) != 0) {
     if (apicall_require(c, p, LINKAPI_READ_USER) == 0)
       apicall_detail(c, 404, "No registered user with this id.");
     return;
@@ -177,7 +177,7 @@ void apiusers_item(apicall_ctx *c, const apicall_principal *p, const char *id, c
     read_user_fields(c, &u, 0);
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_user_update(&c->lh->store, &u);
+    rc = linkstore_user_update(&c->lh->sync, &u);
     if (rc != 0) {
       apicall_write_failed(c, rc, "No registered user with this id.");
       return;
@@ -189,7 +189,7 @@ void apiusers_item(apicall_ctx *c, const apicall_principal *p, const char *id, c
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
       return;
-    rc = linkstore_user_delete(&c->lh->store, id);
+    rc = linkstore_user_delete(&c->lh->sync, id);
     if (rc != 0) {
       apicall_write_failed(c, rc, "No registered user with this id.");
       return;

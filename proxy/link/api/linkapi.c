@@ -60,7 +60,7 @@ void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response 
   rs->status = 500;
   rs->www_authenticate = NULL;
   apivalid_errors_init(&c.errs);
-  if (lh->store.q == NULL) {
+  if (lh->store.ops == NULL) {
     apicall_detail(&c, 503, "authrelay is shutting down.");
     goto done;
   }
@@ -149,7 +149,7 @@ int linkapi_authorize(linkhost_t *lh, const linkapi_request *rq, unsigned need, 
   c.rq = rq;
   c.rs = &rs;
   c.out = out;
-  if (lh->store.q == NULL) {
+  if (lh->store.ops == NULL) {
     apicall_detail(&c, 503, "authrelay is shutting down.");
     return rs.status;
   }

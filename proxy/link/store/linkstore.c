@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "linkseal.h"
 #include "log.h"
 #include "store_sqlite.h"
 
@@ -54,21 +55,6 @@ int linkstore_commit(linkstore_t *st) {
 
 int linkstore_probe(linkstore_t *st) {
   return sqldb_probe(st->q);
-}
-
-/* ---- sealing: the associated data names the row ---- */
-
-static int seal_for(linkstore_t *st, const char *what, const char *id, const void *secret, size_t len,
-                    dynbuf *out) {
-  char aad[LINKSTORE_TEXT_MAX * 2 + 64];
-  snprintf(aad, sizeof aad, "%s:%s", what, id);
-  return secretbox_seal(st->key, aad, secret, len, out);
-}
-
-static int open_for(linkstore_t *st, const char *what, const char *id, const dynbuf *sealed, dynbuf *out) {
-  char aad[LINKSTORE_TEXT_MAX * 2 + 64];
-  snprintf(aad, sizeof aad, "%s:%s", what, id);
-  return secretbox_open(st->key, aad, sealed->ptr != NULL ? sealed->ptr : "", sealed->len, out);
 }
 
 /* ---- registered users ---- */
@@ -118,12 +104,11 @@ int linkstore_app_create(linkstore_t *st, linkstore_app_credential *c, const cha
   c->modified_ms = now_ms;
   c->has_secret = secret != NULL;
   dynbuf_init(&sealed, STORE_SECRET_MAX);
-  if (secret != NULL && seal_for(st, "app_credential", c->id, secret, strlen(secret), &sealed) != 0) {
+  if (secret != NULL && linkseal_app_secret(st->key, c->id, secret, &sealed) != 0) {
     dynbuf_free(&sealed);
     return -EIO;
   }
-  b.ptr = sealed.ptr != NULL ? sealed.ptr : "";
-  b.len = sealed.len;
+  b = linkseal_blob(&sealed);
   rc = sqldb_app_create(st->q, c, secret != NULL ? &b : NULL);
   dynbuf_free(&sealed);
   return rc;
@@ -139,12 +124,11 @@ int linkstore_app_update(linkstore_t *st, linkstore_app_credential *c, int set_s
   store_blob b;
   int rc;
   dynbuf_init(&sealed, STORE_SECRET_MAX);
-  if (set_secret && secret != NULL && seal_for(st, "app_credential", c->id, secret, strlen(secret), &sealed) != 0) {
+  if (set_secret && secret != NULL && linkseal_app_secret(st->key, c->id, secret, &sealed) != 0) {
     dynbuf_free(&sealed);
     return -EIO;
   }
-  b.ptr = sealed.ptr != NULL ? sealed.ptr : "";
-  b.len = sealed.len;
+  b = linkseal_blob(&sealed);
   rc = sqldb_app_update(st->q, c, set_secret, secret != NULL ? &b : NULL, now_ms);
   dynbuf_free(&sealed);
   return rc;
@@ -162,10 +146,12 @@ int linkstore_app_list(linkstore_t *st, const char *connector_slug,
 int linkstore_app_for(linkstore_t *st, const char *connector_slug, const char *external_id,
                       linkstore_app_credential *c, dynbuf *secret) {
   dynbuf sealed;
+  store_blob b;
   int rc;
   dynbuf_init(&sealed, STORE_SECRET_MAX + 1);
   rc = sqldb_app_for(st->q, connector_slug, external_id, c, secret != NULL ? &sealed : NULL);
-  if (rc == 0 && c->has_secret && secret != NULL && open_for(st, "app_credential", c->id, &sealed, secret) != 0) {
+  b = linkseal_blob(&sealed);
+  if (rc == 0 && c->has_secret && secret != NULL && linkseal_app_open(st->key, c->id, &b, secret) != 0) {
     LOG_ERROR("link store: a client secret does not open with this secret key",
               LOG_STR("application_credential", c->id));
     rc = -EIO;
@@ -178,31 +164,28 @@ int linkstore_app_for(linkstore_t *st, const char *connector_slug, const char *e
 
 int linkstore_credential_put(linkstore_t *st, const char *user, const char *connector, const char *kind,
                              const char *secret, size_t len, uint64_t now_ms) {
-  char row[LINKSTORE_TEXT_MAX * 2 + 8];
   dynbuf sealed;
   store_blob b;
   int rc;
-  snprintf(row, sizeof row, "%s/%s", user, connector);
   dynbuf_init(&sealed, len + SECRETBOX_OVERHEAD + 1);
-  if (seal_for(st, "credential", row, secret, len, &sealed) != 0) {
+  if (linkseal_credential(st->key, user, connector, secret, len, &sealed) != 0) {
     dynbuf_free(&sealed);
     return -EIO;
   }
-  b.ptr = sealed.ptr;
-  b.len = sealed.len;
+  b = linkseal_blob(&sealed);
   rc = sqldb_credential_put(st->q, user, connector, kind, &b, now_ms);
   dynbuf_free(&sealed);
   return rc;
 }
 
 int linkstore_credential_get(linkstore_t *st, const char *user, const char *connector, dynbuf *out) {
-  char row[LINKSTORE_TEXT_MAX * 2 + 8];
   dynbuf sealed;
+  store_blob b;
   int rc;
-  snprintf(row, sizeof row, "%s/%s", user, connector);
   dynbuf_init(&sealed, STORE_SECRET_MAX + 1);
   rc = sqldb_credential_get(st->q, user, connector, &sealed);
-  if (rc == 0 && open_for(st, "credential", row, &sealed, out) != 0)
+  b = linkseal_blob(&sealed);
+  if (rc == 0 && linkseal_credential_open(st->key, user, connector, &b, out) != 0)
     rc = -EIO;
   dynbuf_free(&sealed);
   return rc;

@@ -50,6 +50,7 @@
 #define STORE_PAGE_MAX 256       /* rows one ops->link_page delivers at most */
 #define STORE_SECRET_MAX 65536   /* bytes of a sealed blob */
 #define STORE_SPEC_MAX 4096      /* bytes of a spec */
+#define STORE_SQLITE_FILE "authrelay.db" /* the embedded store's file in the data directory */
 
 typedef struct store_t store_t;
 

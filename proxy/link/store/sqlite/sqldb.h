@@ -31,7 +31,7 @@
 #include "dynbuf.h"
 #include "store.h"
 
-#define SQLDB_FILE "authrelay.db" /* in the data directory */
+#define SQLDB_FILE STORE_SQLITE_FILE
 
 typedef struct sqlite3 sqlite3;
 
