@@ -712,9 +712,7 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
     OPENSSL_cleanse(lh->key, sizeof lh->key);
     return rc;
   }
-  rc = linkstore_attach(&lh->sync, &lh->store, lh->key);
-  if (rc == 0)
-    rc = restore_links(lh, now);
+  rc = restore_links(lh, now);
   if (rc == 0)
     rc = curlloop_init(&lh->curl, loop);
   if (rc == 0) {
@@ -744,7 +742,6 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
       notify_close(&lh->notify, NULL, NULL);
     if (lh->curl_open)
       curlloop_close(&lh->curl, NULL);
-    linkstore_close(&lh->sync);
     store_close(&lh->store, NULL);
     OPENSSL_cleanse(lh->key, sizeof lh->key);
     return rc;
@@ -786,7 +783,6 @@ void linkhost_close(linkhost_t *lh) {
     lh->store_health_open = 0;
     storehealth_close(&lh->store_health);
   }
-  linkstore_close(&lh->sync);
   store_release(lh);
   OPENSSL_cleanse(lh->key, sizeof lh->key);
   OPENSSL_cleanse(lh->owner_key, sizeof lh->owner_key);

@@ -27,7 +27,6 @@
 #include "catalog.h"
 #include "config.h"
 #include "curlloop.h"
-#include "linkstore.h"
 #include "notify.h"
 #include "oauthflow.h"
 #include "pausehub.h"
@@ -44,7 +43,6 @@ struct linkhost_t {
   const config_t *cfg;       /* not owned; replaced by linkhost_reload */
   pausehub_t *hub;           /* not owned */
   store_t store;              /* the rows (store.h) */
-  linkstore_t sync;           /* the synchronous shim on store's database, for the callers not yet on store.h */
   unsigned char key[SECRETBOX_KEY_BYTES]; /* seals secrets above the store; wiped at close */
   storehealth_t store_health; /* /readyz's view of the store; probes it after a failed write */
   int store_health_open;

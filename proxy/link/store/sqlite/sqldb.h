@@ -10,9 +10,8 @@
  * links, link_app_choice, callback_origins, oauth_apps (secret as a SHA-256
  * hash), oauth_tokens (hashes), events and deliveries (the webhook outbox).
  *
- * Only store_sqlite.c (which runs these functions from its queue, one
- * operation at a time, between loop iterations) and, while callers move to
- * store.h, the linkstore.h shim call these. Not thread-safe. Each call is
+ * Only store_sqlite.c calls these (it runs them from its queue, one
+ * operation at a time, between loop iterations), and tests. Not thread-safe. Each call is
  * one short transaction unless the caller grouped several with
  * sqldb_begin()/sqldb_commit(). Per-row callbacks (the *_each functions)
  * run while the statement is open: store_sqlite.c only copies rows there.

@@ -81,8 +81,8 @@ struct sq_job {
 /* Opens the file at path for st (store_open's sqlite half). */
 int store_sqlite_open(store_t *st, uv_loop_t *loop, const char *path);
 
-/* The synchronous core of an open SQLite store (for the linkstore.h shim
- * while callers move to store.h), or NULL when st is another backend. */
+/* The synchronous core of an open SQLite store (for tests: they look at
+ * the database directly), or NULL when st is another backend. */
 sqldb_t *store_sqlite_db(store_t *st);
 
 /* ops->close: see store_close(). */
