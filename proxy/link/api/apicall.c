@@ -51,10 +51,7 @@ void apicall_wait(apicall_ctx *c, int rc) {
     c->waiting = 1;
     return;
   }
-  if (rc == -ECANCELED)
-    apicall_detail(c, 503, "authrelay is shutting down.");
-  else
-    apicall_detail(c, rc == -ENOMEM ? 503 : 500, "The store failed.");
+  apicall_read_failed(c, rc);
   if (!c->in_step)
     finish(c);
 }
@@ -181,8 +178,19 @@ void apicall_store_failed(apicall_ctx *c) {
 void apicall_write_failed(apicall_ctx *c, int rc, const char *missing) {
   if (rc == -ENOENT)
     apicall_detail(c, 404, missing);
+  else if (rc == -ECANCELED || rc == -ENOMEM)
+    apicall_read_failed(c, rc);
   else
     apicall_store_failed(c);
+}
+
+void apicall_read_failed(apicall_ctx *c, int rc) {
+  if (rc == -ECANCELED)
+    apicall_detail(c, 503, "authrelay is shutting down.");
+  else if (rc == -ENOMEM)
+    apicall_detail(c, 503, "Out of memory.");
+  else
+    apicall_detail(c, 500, "The store failed.");
 }
 
 /* ---- the body ---- */

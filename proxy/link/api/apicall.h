@@ -138,6 +138,10 @@ void apicall_store_failed(apicall_ctx *c);
 /* A store write that returned rc != 0: -ENOENT is a 404 saying missing. */
 void apicall_write_failed(apicall_ctx *c, int rc, const char *missing);
 
+/* The store could not answer (rc): 503 while shutting down (-ECANCELED)
+ * or out of memory, else 500. */
+void apicall_read_failed(apicall_ctx *c, int rc);
+
 /* ---- the body ---- */
 
 /* Records an error on field (the first one per field is kept). */

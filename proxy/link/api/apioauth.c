@@ -58,7 +58,7 @@ static void on_list(void *data, int status, const store_oauth_app *rows, size_t 
   apicall_ctx *c = data;
   size_t i;
   if (status != 0) {
-    apicall_detail(c, 500, "The store failed.");
+    apicall_read_failed(c, status);
   } else {
     c->rs->status = 200;
     apicall_raw(c, "{\"results\":[");
@@ -246,7 +246,7 @@ static void client_checked(apicall_ctx *c) {
     return;
   }
   if (st->status != 0) {
-    apicall_detail(c, 500, "The store failed.");
+    apicall_read_failed(c, st->status);
     return;
   }
   (void)apicall_parse_scopes(st->app.scopes, &granted);

@@ -19,7 +19,7 @@ static void on_list(void *data, int status, const store_origin *rows, size_t n) 
   apicall_ctx *c = data;
   size_t i;
   if (status != 0) {
-    apicall_detail(c, 500, "The store failed.");
+    apicall_read_failed(c, status);
   } else {
     c->rs->status = 200;
     apicall_raw(c, "{\"results\":[");

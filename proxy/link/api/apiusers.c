@@ -65,7 +65,7 @@ static void on_connectors(void *data, int status, const char *const *names, size
   apicall_ctx *c = data;
   users_state *st = c->state;
   if (status != 0) {
-    apicall_detail(c, 500, "The store failed.");
+    apicall_read_failed(c, status);
     apicall_run(c, NULL);
     return;
   }
@@ -147,7 +147,7 @@ static void on_page(void *data, int status, const store_user *rows, size_t n, si
   users_state *st = c->state;
   users_state *grown;
   if (status != 0) {
-    apicall_detail(c, 500, "The store failed.");
+    apicall_read_failed(c, status);
     apicall_run(c, NULL);
     return;
   }
