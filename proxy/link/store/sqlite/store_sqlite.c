@@ -189,7 +189,7 @@ static void on_idle_closed(uv_handle_t *h) {
   sq_store *s = h->data;
   store_t *st = s->st;
   sq_job *j;
-  while ((j = pop(s)) != NULL) {
+  for (j = pop(s); j != NULL; j = pop(s)) {
     j->status = -ECANCELED;
     j->deliver(j);
     sq_job_free(j);
