@@ -88,6 +88,8 @@ sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, void *data
 
 int sq_job_queue(store_t *st, sq_job *j) {
   sq_store *s = st->impl;
+  if (j == NULL)
+    return sq_job_refused(st);
   if (s->closing) {
     sq_job_free(j);
     return -ECANCELED;

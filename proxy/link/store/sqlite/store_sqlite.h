@@ -95,7 +95,8 @@ void store_sqlite_close(store_t *st, void (*done)(store_t *st));
 sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, void *data, const char *s0, const char *s1,
                    const char *s2);
 int sq_job_refused(const store_t *st);
-/* Queues j (or frees it and returns -ECANCELED when closing). Returns 0. */
+/* Queues j: 0, or -ECANCELED when closing (j freed); j NULL (sq_job_new
+ * failed): sq_job_refused(). */
 int sq_job_queue(store_t *st, sq_job *j);
 void sq_job_free(sq_job *j);
 /* Copies n bytes at p as the next record of j's rows; non-zero (and

@@ -10,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The common tail of an operation: j's callback set by the caller. */
-#define SQ_QUEUE(st, j, member, fn)   \
-  do {                                \
-    if ((j) == NULL)                  \
-      return sq_job_refused(st);      \
-    (j)->cb.member = (fn);            \
-    return sq_job_queue((st), (j));   \
-  } while (0)
-
 static int copy_blob(sq_job *j, const store_blob *b) {
   if (b == NULL || b->ptr == NULL)
     return 0;
@@ -71,7 +62,9 @@ static int run_probe(sqldb_t *q, sq_job *j) {
 
 static int op_probe(store_t *st, store_done_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_probe, sq_deliver_done, data, NULL, NULL, NULL);
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 /* ---- registered users ---- */
@@ -84,7 +77,9 @@ static int op_user_create(store_t *st, const store_user *u, store_user_cb cb, vo
   sq_job *j = sq_job_new(st, run_user_create, sq_deliver_user, data, NULL, NULL, NULL);
   if (j != NULL)
     j->r.user = *u;
-  SQ_QUEUE(st, j, user, cb);
+  if (j != NULL)
+    j->cb.user = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_user_get(sqldb_t *q, sq_job *j) {
@@ -93,7 +88,9 @@ static int run_user_get(sqldb_t *q, sq_job *j) {
 
 static int op_user_get(store_t *st, const char *id, store_user_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_user_get, sq_deliver_user, data, id, NULL, NULL);
-  SQ_QUEUE(st, j, user, cb);
+  if (j != NULL)
+    j->cb.user = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_user_by_origin(sqldb_t *q, sq_job *j) {
@@ -102,7 +99,9 @@ static int run_user_by_origin(sqldb_t *q, sq_job *j) {
 
 static int op_user_by_origin(store_t *st, const char *origin_user_id, store_user_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_user_by_origin, sq_deliver_user, data, origin_user_id, NULL, NULL);
-  SQ_QUEUE(st, j, user, cb);
+  if (j != NULL)
+    j->cb.user = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_user_update(sqldb_t *q, sq_job *j) {
@@ -113,7 +112,9 @@ static int op_user_update(store_t *st, const store_user *u, store_done_cb cb, vo
   sq_job *j = sq_job_new(st, run_user_update, sq_deliver_done, data, NULL, NULL, NULL);
   if (j != NULL)
     j->r.user = *u;
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_user_delete(sqldb_t *q, sq_job *j) {
@@ -122,7 +123,9 @@ static int run_user_delete(sqldb_t *q, sq_job *j) {
 
 static int op_user_delete(store_t *st, const char *id, store_done_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_user_delete, sq_deliver_done, data, id, NULL, NULL);
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int keep_user(void *ctx, const store_user *u) {
@@ -140,7 +143,9 @@ static int op_user_list(store_t *st, const char *origin_user_id, size_t offset, 
     j->n[0] = offset;
     j->limit = limit < STORE_LIST_MAX ? limit : STORE_LIST_MAX;
   }
-  SQ_QUEUE(st, j, users, cb);
+  if (j != NULL)
+    j->cb.users = cb;
+  return sq_job_queue(st, j);
 }
 
 static int keep_name(void *ctx, const char *name) {
@@ -155,7 +160,9 @@ static int run_user_connectors(sqldb_t *q, sq_job *j) {
 
 static int op_user_connectors(store_t *st, const char *origin_user_id, store_names_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_user_connectors, sq_deliver_names, data, origin_user_id, NULL, NULL);
-  SQ_QUEUE(st, j, names, cb);
+  if (j != NULL)
+    j->cb.names = cb;
+  return sq_job_queue(st, j);
 }
 
 /* ---- application credentials ---- */
@@ -176,7 +183,9 @@ static int op_app_create(store_t *st, const store_app_credential *c, const store
       return -ENOMEM;
     }
   }
-  SQ_QUEUE(st, j, app, cb);
+  if (j != NULL)
+    j->cb.app = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_app_get(sqldb_t *q, sq_job *j) {
@@ -185,7 +194,9 @@ static int run_app_get(sqldb_t *q, sq_job *j) {
 
 static int op_app_get(store_t *st, const char *id, store_app_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_app_get, sq_deliver_app, data, id, NULL, NULL);
-  SQ_QUEUE(st, j, app, cb);
+  if (j != NULL)
+    j->cb.app = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_app_update(sqldb_t *q, sq_job *j) {
@@ -208,7 +219,9 @@ static int op_app_update(store_t *st, const store_app_credential *c, int set_sec
       return -ENOMEM;
     }
   }
-  SQ_QUEUE(st, j, app, cb);
+  if (j != NULL)
+    j->cb.app = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_app_delete(sqldb_t *q, sq_job *j) {
@@ -217,7 +230,9 @@ static int run_app_delete(sqldb_t *q, sq_job *j) {
 
 static int op_app_delete(store_t *st, const char *id, store_done_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_app_delete, sq_deliver_done, data, id, NULL, NULL);
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int keep_app(void *ctx, const store_app_credential *c) {
@@ -230,7 +245,9 @@ static int run_app_list(sqldb_t *q, sq_job *j) {
 
 static int op_app_list(store_t *st, const char *connector_slug, store_apps_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_app_list, sq_deliver_apps, data, connector_slug, NULL, NULL);
-  SQ_QUEUE(st, j, apps, cb);
+  if (j != NULL)
+    j->cb.apps = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_app_for(sqldb_t *q, sq_job *j) {
@@ -240,7 +257,9 @@ static int run_app_for(sqldb_t *q, sq_job *j) {
 static int op_app_for(store_t *st, const char *connector_slug, const char *external_id, store_app_cb cb,
                       void *data) {
   sq_job *j = sq_job_new(st, run_app_for, sq_deliver_app, data, connector_slug, external_id, NULL);
-  SQ_QUEUE(st, j, app, cb);
+  if (j != NULL)
+    j->cb.app = cb;
+  return sq_job_queue(st, j);
 }
 
 /* ---- connected credentials ---- */
@@ -260,7 +279,9 @@ static int op_credential_put(store_t *st, const char *user, const char *connecto
       return sealed == NULL || sealed->ptr == NULL ? -EINVAL : -ENOMEM;
     }
   }
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_credential_get(sqldb_t *q, sq_job *j) {
@@ -269,7 +290,9 @@ static int run_credential_get(sqldb_t *q, sq_job *j) {
 
 static int op_credential_get(store_t *st, const char *user, const char *connector, store_blob_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_credential_get, sq_deliver_blob, data, user, connector, NULL);
-  SQ_QUEUE(st, j, blob, cb);
+  if (j != NULL)
+    j->cb.blob = cb;
+  return sq_job_queue(st, j);
 }
 
 /* ---- links ---- */
@@ -298,7 +321,9 @@ static int op_link_put(store_t *st, const store_link *rows, size_t n, store_done
     }
     j->nlist_in = n;
   }
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_link_end(sqldb_t *q, sq_job *j) {
@@ -312,7 +337,9 @@ static int op_link_end(store_t *st, const char *token, int status, uint64_t ende
     j->n[0] = (uint64_t)status;
     j->n[1] = ended_ms;
   }
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_link_get(sqldb_t *q, sq_job *j) {
@@ -321,7 +348,9 @@ static int run_link_get(sqldb_t *q, sq_job *j) {
 
 static int op_link_get(store_t *st, const char *token, store_link_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_link_get, sq_deliver_link, data, token, NULL, NULL);
-  SQ_QUEUE(st, j, link, cb);
+  if (j != NULL)
+    j->cb.link = cb;
+  return sq_job_queue(st, j);
 }
 
 static int keep_link(void *ctx, const store_link *l) {
@@ -341,7 +370,9 @@ static int op_link_page(store_t *st, uint64_t since_ms, uint64_t after_ms, const
     j->n[1] = after_ms;
     j->limit = limit > 0 && limit < STORE_PAGE_MAX ? limit : STORE_PAGE_MAX;
   }
-  SQ_QUEUE(st, j, links, cb);
+  if (j != NULL)
+    j->cb.links = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_link_prune(sqldb_t *q, sq_job *j) {
@@ -352,7 +383,9 @@ static int op_link_prune(store_t *st, uint64_t before_ms, store_done_cb cb, void
   sq_job *j = sq_job_new(st, run_link_prune, sq_deliver_done, data, NULL, NULL, NULL);
   if (j != NULL)
     j->n[0] = before_ms;
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_link_set_external_id(sqldb_t *q, sq_job *j) {
@@ -362,7 +395,9 @@ static int run_link_set_external_id(sqldb_t *q, sq_job *j) {
 static int op_link_set_external_id(store_t *st, const char *token, const char *external_id, store_done_cb cb,
                                    void *data) {
   sq_job *j = sq_job_new(st, run_link_set_external_id, sq_deliver_done, data, token, external_id, NULL);
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_link_external_id(sqldb_t *q, sq_job *j) {
@@ -371,7 +406,9 @@ static int run_link_external_id(sqldb_t *q, sq_job *j) {
 
 static int op_link_external_id(store_t *st, const char *token, store_text_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_link_external_id, sq_deliver_text, data, token, NULL, NULL);
-  SQ_QUEUE(st, j, text, cb);
+  if (j != NULL)
+    j->cb.text = cb;
+  return sq_job_queue(st, j);
 }
 
 /* ---- callback origins ---- */
@@ -384,7 +421,9 @@ static int op_origin_add(store_t *st, const char *origin, uint64_t now_ms, store
   sq_job *j = sq_job_new(st, run_origin_add, sq_deliver_done, data, origin, NULL, NULL);
   if (j != NULL)
     j->n[0] = now_ms;
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_origin_delete(sqldb_t *q, sq_job *j) {
@@ -393,7 +432,9 @@ static int run_origin_delete(sqldb_t *q, sq_job *j) {
 
 static int op_origin_delete(store_t *st, const char *origin, store_done_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_origin_delete, sq_deliver_done, data, origin, NULL, NULL);
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_origin_allowed(sqldb_t *q, sq_job *j) {
@@ -402,7 +443,9 @@ static int run_origin_allowed(sqldb_t *q, sq_job *j) {
 
 static int op_origin_allowed(store_t *st, const char *origin, store_done_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_origin_allowed, sq_deliver_done, data, origin, NULL, NULL);
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int keep_origin(void *ctx, const char *origin, uint64_t created_ms) {
@@ -418,7 +461,9 @@ static int run_origin_list(sqldb_t *q, sq_job *j) {
 
 static int op_origin_list(store_t *st, store_origins_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_origin_list, sq_deliver_origins, data, NULL, NULL, NULL);
-  SQ_QUEUE(st, j, origins, cb);
+  if (j != NULL)
+    j->cb.origins = cb;
+  return sq_job_queue(st, j);
 }
 
 /* ---- OAuth applications and tokens ---- */
@@ -432,7 +477,9 @@ static int op_oauth_app_create(store_t *st, const store_oauth_app *a, const char
   sq_job *j = sq_job_new(st, run_oauth_app_create, sq_deliver_oauth_app, data, secret_hash, NULL, NULL);
   if (j != NULL)
     j->r.oauth_app = *a;
-  SQ_QUEUE(st, j, oauth_app, cb);
+  if (j != NULL)
+    j->cb.oauth_app = cb;
+  return sq_job_queue(st, j);
 }
 
 static int keep_oauth_app(void *ctx, const store_oauth_app *a) {
@@ -445,7 +492,9 @@ static int run_oauth_app_list(sqldb_t *q, sq_job *j) {
 
 static int op_oauth_app_list(store_t *st, store_oauth_apps_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_oauth_app_list, sq_deliver_oauth_apps, data, NULL, NULL, NULL);
-  SQ_QUEUE(st, j, oauth_apps, cb);
+  if (j != NULL)
+    j->cb.oauth_apps = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_oauth_app_delete(sqldb_t *q, sq_job *j) {
@@ -454,7 +503,9 @@ static int run_oauth_app_delete(sqldb_t *q, sq_job *j) {
 
 static int op_oauth_app_delete(store_t *st, const char *id, store_done_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_oauth_app_delete, sq_deliver_done, data, id, NULL, NULL);
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_oauth_app_check(sqldb_t *q, sq_job *j) {
@@ -464,7 +515,9 @@ static int run_oauth_app_check(sqldb_t *q, sq_job *j) {
 static int op_oauth_app_check(store_t *st, const char *client_id, const char *secret_hash, store_oauth_app_cb cb,
                               void *data) {
   sq_job *j = sq_job_new(st, run_oauth_app_check, sq_deliver_oauth_app, data, client_id, secret_hash, NULL);
-  SQ_QUEUE(st, j, oauth_app, cb);
+  if (j != NULL)
+    j->cb.oauth_app = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_oauth_token_put(sqldb_t *q, sq_job *j) {
@@ -476,7 +529,9 @@ static int op_oauth_token_put(store_t *st, const char *token_hash, const char *a
   sq_job *j = sq_job_new(st, run_oauth_token_put, sq_deliver_done, data, token_hash, app_id, scopes);
   if (j != NULL)
     j->n[0] = expires_ms;
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_oauth_token_get(sqldb_t *q, sq_job *j) {
@@ -487,7 +542,9 @@ static int op_oauth_token_get(store_t *st, const char *token_hash, uint64_t now_
   sq_job *j = sq_job_new(st, run_oauth_token_get, sq_deliver_token, data, token_hash, NULL, NULL);
   if (j != NULL)
     j->n[0] = now_ms;
-  SQ_QUEUE(st, j, token, cb);
+  if (j != NULL)
+    j->cb.token = cb;
+  return sq_job_queue(st, j);
 }
 
 /* ---- events and the webhook outbox ---- */
@@ -519,7 +576,9 @@ static int op_event_add(store_t *st, const store_event *e, uint64_t now_ms, cons
       return -ENOMEM;
     }
   }
-  SQ_QUEUE(st, j, seq, cb);
+  if (j != NULL)
+    j->cb.seq = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_event_seq(sqldb_t *q, sq_job *j) {
@@ -528,7 +587,9 @@ static int run_event_seq(sqldb_t *q, sq_job *j) {
 
 static int op_event_seq(store_t *st, const char *id, store_seq_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_event_seq, sq_deliver_seq, data, id, NULL, NULL);
-  SQ_QUEUE(st, j, seq, cb);
+  if (j != NULL)
+    j->cb.seq = cb;
+  return sq_job_queue(st, j);
 }
 
 static int keep_event(void *ctx, const store_event *e) {
@@ -556,7 +617,9 @@ static int op_events_after(store_t *st, uint64_t after_seq, const char *user, si
     j->n[0] = after_seq;
     j->limit = limit < STORE_LIST_MAX ? limit : STORE_LIST_MAX;
   }
-  SQ_QUEUE(st, j, events, cb);
+  if (j != NULL)
+    j->cb.events = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_deliveries_due(sqldb_t *q, sq_job *j) {
@@ -571,7 +634,9 @@ static int op_deliveries_due(store_t *st, uint64_t now_ms, uint64_t lease_until_
     j->n[1] = lease_until_ms;
     j->limit = limit < STORE_LIST_MAX ? limit : STORE_LIST_MAX;
   }
-  SQ_QUEUE(st, j, events, cb);
+  if (j != NULL)
+    j->cb.events = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_delivery_done(sqldb_t *q, sq_job *j) {
@@ -582,7 +647,9 @@ static int op_delivery_done(store_t *st, uint64_t seq, const char *hook, store_d
   sq_job *j = sq_job_new(st, run_delivery_done, sq_deliver_done, data, hook, NULL, NULL);
   if (j != NULL)
     j->n[0] = seq;
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_delivery_retry(sqldb_t *q, sq_job *j) {
@@ -597,7 +664,9 @@ static int op_delivery_retry(store_t *st, uint64_t seq, const char *hook, unsign
     j->n[1] = attempts;
     j->n[2] = next_ms;
   }
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_deliveries_keep_hooks(sqldb_t *q, sq_job *j) {
@@ -616,7 +685,9 @@ static int op_deliveries_keep_hooks(store_t *st, const char *const *hooks, size_
     sq_job_free(j);
     return -ENOMEM;
   }
-  SQ_QUEUE(st, j, count, cb);
+  if (j != NULL)
+    j->cb.count = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_deliveries_pending(sqldb_t *q, sq_job *j) {
@@ -625,7 +696,9 @@ static int run_deliveries_pending(sqldb_t *q, sq_job *j) {
 
 static int op_deliveries_pending(store_t *st, store_count_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_deliveries_pending, sq_deliver_count, data, NULL, NULL, NULL);
-  SQ_QUEUE(st, j, count, cb);
+  if (j != NULL)
+    j->cb.count = cb;
+  return sq_job_queue(st, j);
 }
 
 static int run_events_prune(sqldb_t *q, sq_job *j) {
@@ -636,7 +709,9 @@ static int op_events_prune(store_t *st, uint64_t before_ms, store_done_cb cb, vo
   sq_job *j = sq_job_new(st, run_events_prune, sq_deliver_done, data, NULL, NULL, NULL);
   if (j != NULL)
     j->n[0] = before_ms;
-  SQ_QUEUE(st, j, done, cb);
+  if (j != NULL)
+    j->cb.done = cb;
+  return sq_job_queue(st, j);
 }
 
 const store_ops store_sqlite_ops = {
