@@ -53,7 +53,8 @@ import { startStandins, UPSTREAM_MARKERS } from './standins.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const AUTHRELAY = process.env.AUTHRELAY_BIN ??
-  [path.resolve(HERE, '../../../../build/authrelay'), path.resolve(HERE, '../../../../../authrelay')]
+  [path.resolve(HERE, '../../../../build/authrelay'),   // the source tree
+   path.resolve(HERE, '../../../../authrelay')]         // the build tree
     .find((p) => existsSync(p));
 const ADMIN_KEY = 'dialects-llm-test-owner-key-0123456789';
 const START_TIMEOUT_MS = 10_000;
@@ -212,6 +213,18 @@ async function runCase(c, ctx, user) {
       progress.notify();
       return;
     }
+    if (AI_SDK_NOTICES.includes(event?.type) && event.transient === true) {
+      // The ai-sdk dialect's notice (DESIGN.md "Dialects"): reachable through
+      // the SDK (useChat's onData), not part of the message.
+      const link = event.data ?? {};
+      if (event.type === 'data-link_token' && /^ltk_/.test(link.link_token ?? '') &&
+          !completed.has(link.link_token)) {
+        completed.set(link.link_token, { via: 'ai-sdk notice', afterEvents: index + 1 });
+        await completeLink(link.magic_link_url, user);
+      }
+      progress.notify();
+      return;
+    }
     for (const { result } of findAuthResults(event)) {
       sdkResults.push({ index, result });
       const token = result.link_token;
@@ -270,8 +283,9 @@ async function runCase(c, ctx, user) {
   const trusted = sdkResults.map((s) => s.result);
   const map = [];
   for (const t of trusted) {
-    map.push([t.link_token, c.stream.result.link_token]);
+    // The URL first: it holds the token.
     if (t.magic_link_url) map.push([t.magic_link_url, c.stream.result.magic_link_url]);
+    map.push([t.link_token, c.stream.result.link_token]);
     if (t.expires_at) map.push([t.expires_at, c.stream.result.expires_at]);
   }
   const diff = firstDifference(events.map((e) => unrewrite(e, map)),
