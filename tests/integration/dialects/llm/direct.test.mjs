@@ -1,7 +1,9 @@
 // Validates the stand-in LLM servers (standins.mjs) against the official SDKs,
 // without authrelay (issue #14, "What must hold" 1: "Validate each stand-in
-// directly against its SDK first"). For each case of cases.mjs the SDK reads
-// the stand-in's stream on loopback and:
+// directly against its SDK first"). For each case of cases.mjs the stand-in's
+// events hold the wire's invariants (checkWire: sequence numbers, output and
+// content indices, block numbering, chunk shape), and the SDK reads the
+// stand-in's stream on loopback and:
 //   - its reader completes without an error;
 //   - it hands the application exactly the stand-in's events, in order;
 //   - its accumulated final message equals the stand-in's;
@@ -26,6 +28,58 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
+// Invariants of the real wire the SDKs' parsers do not all check (the
+// Anthropic accumulator appends a started block whatever its index; a
+// Responses final message is response.completed's, not the accumulation).
+function checkWire(stream) {
+  const ev = stream.events;
+  if (stream.path === '/v1/responses') {
+    assert.deepEqual(ev.map((e) => e.sequence_number), ev.map((_, i) => i), 'sequence_number 0..n-1');
+    const items = [];
+    for (const e of ev) {
+      if (e.type === 'response.output_item.added') {
+        assert.equal(e.output_index, items.length, `${e.type} output_index`);
+        items.push(structuredClone(e.item));
+      } else if ('output_index' in e) {
+        assert.ok(e.output_index < items.length, `${e.type} output_index ${e.output_index}`);
+        if ('item_id' in e) assert.equal(e.item_id, items[e.output_index].id, `${e.type} item_id`);
+        if (e.type === 'response.output_item.done') items[e.output_index] = e.item;
+        if (e.type === 'response.content_part.added') {
+          assert.equal(e.content_index, items[e.output_index].content.length, 'content_index');
+          items[e.output_index].content.push(e.part);
+        }
+      }
+    }
+    assert.equal(ev.at(-1).type, 'response.completed');
+    assert.deepEqual(ev.at(-1).response.output, items, 'response.completed repeats every output item');
+    assert.equal(ev[0].type, 'response.created');
+  } else if (stream.path === '/v1/messages') {
+    let open = null;
+    let next = 0;
+    for (const e of ev) {
+      if (e.type === 'content_block_start') {
+        assert.equal(open, null, 'a block starts while another is open');
+        assert.equal(e.index, next++, 'content_block_start index');
+        open = e.index;
+      } else if (e.type === 'content_block_delta' || e.type === 'content_block_stop') {
+        assert.equal(e.index, open, `${e.type} index`);
+        if (e.type === 'content_block_stop') open = null;
+      }
+    }
+    assert.equal(next, stream.final.content.length, 'one block per content entry');
+    assert.deepEqual([ev[0].type, ev.at(-2).type, ev.at(-1).type],
+                     ['message_start', 'message_delta', 'message_stop']);
+  } else if (stream.path === '/v1/chat/completions') {
+    for (const [i, e] of ev.entries()) {
+      assert.equal(e.id, ev[0].id, 'one completion id');
+      assert.equal(e.choices.length, 1);
+      assert.equal(e.choices[0].index, 0);
+      assert.equal(e.choices[0].finish_reason, i === ev.length - 1 ? 'stop' : null, 'finish_reason');
+    }
+    assert.ok(stream.body.endsWith('data: [DONE]\n\n'));
+  }
+}
+
 let passed = 0;
 let failed = 0;
 const standins = await startStandins();
@@ -33,6 +87,7 @@ console.log(`# stand-ins on ${standins.url}`);
 
 for (const c of CASES) {
   try {
+    checkWire(c.stream);
     const r = await withTimeout(c.read(standins.url, {}), CASE_TIMEOUT_MS, c.name);
     assert.equal(r.error, null, `the SDK raised: ${r.error}`);
     assert.deepEqual(plain(r.events), plain(c.expectedEvents), 'events handed to the application');
