@@ -125,11 +125,12 @@ export async function startAgui() {
         return;
       }
       const input = JSON.parse(await readBody(req));
-      log.push({ path: url.pathname, user: req.headers['x-registered-user-id'] ?? null,
-                 accept: req.headers.accept ?? null, threadId: input.threadId, runId: input.runId });
+      const entry = { path: url.pathname, user: req.headers['x-registered-user-id'] ?? null,
+                      accept: req.headers.accept ?? null, threadId: input.threadId, runId: input.runId, done: false };
+      log.push(entry);
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
       for (const ev of aguiScript({ threadId: input.threadId, runId: input.runId, shape })) res.write(sseData(ev));
-      res.end();
+      res.end(() => { entry.done = true; }); // done: every byte handed to the socket
     } catch (err) {
       log.push({ error: String(err) });
       if (!res.headersSent) res.writeHead(500).end(); else res.destroy();
@@ -221,8 +222,9 @@ export async function startA2a() {
       if (req.method !== 'POST') { res.writeHead(405).end(); return; }
       const rpc = JSON.parse(await readBody(req));
       const want = version === 'v03' ? 'message/stream' : 'SendStreamingMessage';
-      log.push({ rpc: rpc.method, id: rpc.id, path: url.pathname, user: req.headers['x-registered-user-id'] ?? null,
-                 accept: req.headers.accept ?? null });
+      const entry = { rpc: rpc.method, id: rpc.id, path: url.pathname, user: req.headers['x-registered-user-id'] ?? null,
+                      accept: req.headers.accept ?? null, done: false };
+      log.push(entry);
       if (rpc.jsonrpc !== '2.0' || rpc.method !== want) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({
           jsonrpc: '2.0', id: rpc.id ?? null, error: { code: -32601, message: `Method not found: ${rpc.method}` } }));
@@ -231,7 +233,7 @@ export async function startA2a() {
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
       const script = version === 'v03' ? a2aScriptV03(shape) : a2aScriptV1(shape);
       for (const result of script) res.write(sseData({ jsonrpc: '2.0', id: rpc.id, result }));
-      res.end();
+      res.end(() => { entry.done = true; });
     } catch (err) {
       log.push({ error: String(err) });
       if (!res.headersSent) res.writeHead(500).end(); else res.destroy();
