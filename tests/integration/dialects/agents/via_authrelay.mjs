@@ -29,10 +29,14 @@
 //            session's GET stream after the form, and the call made again
 //            returns the genuine output.
 // Checks are soft: a case records every check that fails and goes on as far
-// as it can, so that one run shows all the ways a dialect breaks. Every wait
-// is bounded (polling with a deadline, no fixed sleeps); loopback only.
+// as it can, so that one run shows all the ways a dialect breaks. The checks
+// on what AG-UI and A2A yield are analysis.mjs (self-tested by
+// analysis.test.mjs). Every wait is bounded (polling with a deadline, no
+// fixed sleeps); loopback only.
 //
 // Usage: AUTHRELAY_BIN=build/authrelay node via_authrelay.mjs [filter]
+//        (beside an installed node_modules: the build tree's copy after the
+//        integration_dialects_agents_npm_ci test, or after `npm ci` here)
 //        (filter: a substring of the case names). Output: one line per
 //        check, "N passed, M failed" last; exit 1 on any failure.
 
@@ -51,8 +55,9 @@ import { StreamResponse } from '@a2a-js/sdk';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitationCompleteNotificationSchema, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
+import { AFTER, BEFORE, Checks, analyseA2a, analyseAgui, trustedLinkOf } from './analysis.mjs';
 import {
-  A2A_IDS, A2A_RESULT_INDEX, AGUI_RESULT_INDEX, UPSTREAM_MARKERS, a2aScriptV03, a2aScriptV1, aguiScript,
+  A2A_IDS, A2A_RESULT_INDEX, UPSTREAM_MARKERS, a2aScriptV03, a2aScriptV1, aguiScript,
   startA2a, startAgui, startMcp,
 } from './standins.mjs';
 
@@ -67,20 +72,19 @@ const FILTER = process.argv[2] ?? '';
 const children = new Set();
 const closers = [];
 let dataDir = null;
-let passed = 0;
-let failed = 0;
+const tally = { passed: 0, failed: 0 };
 
 function cleanup() {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   if (dataDir) { rmSync(dataDir, { recursive: true, force: true }); dataDir = null; }
 }
 process.on('exit', cleanup);
-const watchdog = setTimeout(() => { console.log(`FAIL: watchdog: not finished within ${WATCHDOG_MS} ms`); failed++; finish(); }, WATCHDOG_MS);
+const watchdog = setTimeout(() => { console.log(`FAIL: watchdog: not finished within ${WATCHDOG_MS} ms`); tally.failed++; finish(); }, WATCHDOG_MS);
 watchdog.unref();
 function finish() {
   cleanup();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 ? 0 : 1);
+  console.log(`${tally.passed} passed, ${tally.failed} failed`);
+  process.exit(tally.failed === 0 ? 0 : 1);
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
@@ -100,23 +104,6 @@ function bounded(promise, ms = STEP_MS) {
   return Promise.race([promise.then((value) => ({ value }), (error) => ({ error })),
                        new Promise((r) => { timer = setTimeout(() => r({ timeout: true }), ms); })])
     .finally(() => clearTimeout(timer));
-}
-
-// One case's checks: each recorded, printed, and counted.
-class Checks {
-  constructor(name) { this.name = name; }
-  ok(what, cond, detail) {
-    if (cond) { passed++; console.log(`ok: ${this.name}: ${what}`); } else {
-      failed++;
-      console.log(`FAIL: ${this.name}: ${what}${detail === undefined ? '' : `: ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`}`);
-    }
-    return !!cond;
-  }
-  eq(what, actual, expected) {
-    let same = true;
-    try { assert.deepEqual(actual, expected); } catch { same = false; }
-    return this.ok(what, same, same ? undefined : { actual, expected });
-  }
 }
 
 // ---------------------------------------------------------------- processes
@@ -223,95 +210,6 @@ async function completeLink(url, user) {
   return { status: res.status, text: await res.text() };
 }
 
-// ---------------------------------------------------------------- the rewrite
-
-const TRUSTED_TOKEN = /^ltk_[0-9a-f]+$/;
-const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isAuthObj = (v) => isObj(v) && (v.type === 'authenticate_meta' || (typeof v.link_token === 'string' && typeof v.magic_link_url === 'string'));
-function parsedAuth(s) {
-  if (typeof s !== 'string' || !s.trimStart().startsWith('{')) return null;
-  try { const v = JSON.parse(s); return isAuthObj(v) ? v : null; } catch { return null; }
-}
-
-// Compares an upstream value with what the client got: equal, except that in
-// an auth-required result (an object, or the JSON text of one) link_token,
-// magic_link_url and expires_at may hold authrelay's trusted values (and
-// must, for link_token and magic_link_url). Returns {problems, tokens,
-// urls}: what differs otherwise, and the trusted values seen.
-function rewriteDiff(up, cl, where = '$', acc = { problems: [], tokens: [], urls: [], rewritten: 0 }) {
-  const upAuth = isAuthObj(up) ? up : parsedAuth(up);
-  if (upAuth) {
-    const clAuth = isAuthObj(cl) ? cl : parsedAuth(cl);
-    if (!clAuth || (typeof up === 'string') !== (typeof cl === 'string')) {
-      acc.problems.push(`${where}: the auth-required result did not arrive in its own shape: ${JSON.stringify(cl)}`);
-      return acc;
-    }
-    acc.rewritten++;
-    const upKeys = Object.keys(upAuth).sort();
-    const clKeys = Object.keys(clAuth).sort();
-    if (JSON.stringify(upKeys) !== JSON.stringify(clKeys)) acc.problems.push(`${where}: members ${clKeys} instead of ${upKeys}`);
-    for (const k of upKeys) {
-      if (k === 'link_token') {
-        if (!TRUSTED_TOKEN.test(clAuth[k] ?? '') || clAuth[k] === upAuth[k]) acc.problems.push(`${where}.link_token not a trusted token: ${clAuth[k]}`);
-        else acc.tokens.push(clAuth[k]);
-      } else if (k === 'magic_link_url') {
-        const want = `${ctx.relayUrl}/_authrelay/link/${clAuth.link_token}`;
-        if (clAuth[k] !== want) acc.problems.push(`${where}.magic_link_url ${clAuth[k]} is not ${want}`);
-        else acc.urls.push(clAuth[k]);
-      } else if (k === 'expires_at') {
-        if (typeof clAuth[k] !== 'string' || Number.isNaN(Date.parse(clAuth[k]))) acc.problems.push(`${where}.expires_at: ${clAuth[k]}`);
-      } else if (JSON.stringify(clAuth[k]) !== JSON.stringify(upAuth[k])) {
-        acc.problems.push(`${where}.${k}: ${JSON.stringify(clAuth[k])} instead of ${JSON.stringify(upAuth[k])}`);
-      }
-    }
-    return acc;
-  }
-  if (Array.isArray(up)) {
-    if (!Array.isArray(cl) || cl.length !== up.length) { acc.problems.push(`${where}: ${JSON.stringify(cl)} instead of ${JSON.stringify(up)}`); return acc; }
-    up.forEach((v, i) => rewriteDiff(v, cl[i], `${where}[${i}]`, acc));
-    return acc;
-  }
-  if (isObj(up)) {
-    if (!isObj(cl) || JSON.stringify(Object.keys(cl).sort()) !== JSON.stringify(Object.keys(up).sort())) {
-      acc.problems.push(`${where}: ${JSON.stringify(cl)} instead of ${JSON.stringify(up)}`);
-      return acc;
-    }
-    for (const k of Object.keys(up)) rewriteDiff(up[k], cl[k], `${where}.${k}`, acc);
-    return acc;
-  }
-  if (up !== cl) acc.problems.push(`${where}: ${JSON.stringify(cl)} instead of ${JSON.stringify(up)}`);
-  return acc;
-}
-
-// Aligns what the client got with the upstream's events, in order. got:
-// [{ev, phase}]. Returns pos (upstream index -> got index, -1: never
-// arrived), extras ([{ev, phase, after: the last upstream index matched
-// before it}]) and missing (upstream indexes that never arrived in order).
-// An upstream event matches when it arrived equal, or rewritten as
-// rewriteDiff allows.
-function align(upstream, got, same = (u, c) => rewriteDiff(u, c).problems.length === 0) {
-  const pos = upstream.map(() => -1);
-  const extras = [];
-  let i = 0;
-  got.forEach((g, gi) => {
-    let j = i;
-    while (j < upstream.length && !same(upstream[j], g.ev)) j++;
-    if (j < upstream.length) { pos[j] = gi; i = j + 1; } else extras.push({ ...g, after: i - 1 });
-  });
-  const missing = pos.flatMap((p, ui) => (p < 0 ? [ui] : []));
-  return { pos, extras, missing };
-}
-
-// The checks on upstream events after the auth result (index ri): none
-// reached the client before the form; all of them after it.
-function checkAfterResult(k, upstream, got, a, ri) {
-  const later = a.pos.slice(ri + 1);
-  const early = later.filter((gi) => gi >= 0 && got[gi].phase !== 'after the form').map((gi) => got[gi].ev);
-  k.ok('nothing after the auth result reaches the client before the form', early.length === 0, early);
-  k.ok('the stream goes on after the form: every later upstream event arrives', later.every((gi) => gi >= 0),
-       a.missing.filter((ui) => ui > ri).map((ui) => upstream[ui]));
-}
-
 function rawChecks(k, exchange) {
   const leaks = [];
   for (const e of exchange) for (const m of UPSTREAM_MARKERS) if (e.body.includes(m)) leaks.push(`${e.method} ${e.url}: ${m}`);
@@ -320,14 +218,6 @@ function rawChecks(k, exchange) {
   k.ok('every request of the SDK went to authrelay', off.length === 0, off.map((e) => e.url));
 }
 
-function trustedLinkOf(values) {
-  for (const v of values) {
-    const s = JSON.stringify(v ?? null);
-    const m = s.match(/\/_authrelay\/link\/(ltk_[0-9a-f]+)/);
-    if (m) return `${ctx.relayUrl}/_authrelay/link/${m[1]}`;
-  }
-  return null;
-}
 
 // Waits for the interrupt: returns {sdkLink, feedLink} (either may be null).
 async function waitInterrupt(user, sdkLinkFn, ended) {
@@ -349,13 +239,13 @@ async function checkHeld(k, user, upstreamDone) {
 // ---------------------------------------------------------------- AG-UI
 
 async function caseAgui(shape) {
-  const k = new Checks(`AG-UI ${shape}`);
+  const k = new Checks(`AG-UI ${shape}`, tally);
   const user = `agui_${shape}`;
   const exchange = [];
   const runId = `run-${shape}`;
   const agent = new HttpAgent({ url: `${ctx.relayUrl}/agui/${shape}`, headers: { 'X-Registered-User-Id': user },
                                 fetch: recordingFetch(exchange) });
-  let phase = 'before the form';
+  let phase = BEFORE;
   const got = [];
   let outcome = null;
   agent.runAgent({ runId }, { onEvent: ({ event }) => { got.push({ ev: structuredClone(event), phase }); } })
@@ -363,14 +253,14 @@ async function caseAgui(shape) {
   const upstream = aguiScript({ threadId: agent.threadId, runId, shape });
   const customs = (name) => got.filter((g) => g.ev.type === 'CUSTOM' && g.ev.name === name);
   const sdkLink = () => trustedLinkOf([...customs('authrelay.link_token').map((g) => g.ev.value),
-                                       ...got.filter((g) => g.ev.type === 'TOOL_CALL_RESULT').map((g) => g.ev.content)]);
+                                       ...got.filter((g) => g.ev.type === 'TOOL_CALL_RESULT').map((g) => g.ev.content)], ctx.relayUrl);
   const { sdkLink: viaSdk, feedLink } = await waitInterrupt(user, sdkLink, () => outcome);
   k.ok('the interrupt (the trusted link) is reachable through the SDK (rewritten TOOL_CALL_RESULT or CUSTOM authrelay.link_token)',
        !!viaSdk, { events: got.map((g) => g.ev.type + (g.ev.name ? `:${g.ev.name}` : '')), outcome });
   const link = viaSdk ?? feedLink;
   if (link) {
     await checkHeld(k, user, () => ctx.agui.log.some((e) => e.user === user && e.done));
-    phase = 'after the form';
+    phase = AFTER;
     const form = await completeLink(link, user);
     k.eq('the link form (API key) answers 200', form.status, 200);
   } else {
@@ -379,35 +269,7 @@ async function caseAgui(shape) {
   await poll(() => outcome, STEP_MS);
   k.ok('the SDK reader completes without an error (runAgent resolves)', outcome && !outcome.error, outcome ?? 'timeout');
 
-  const a = align(upstream, got);
-  k.ok('every upstream event arrives, in order (the auth result rewritten in place)', a.missing.length === 0,
-       { missing: a.missing.map((ui) => upstream[ui].type) });
-  const resultGot = a.pos[AGUI_RESULT_INDEX] >= 0 ? got[a.pos[AGUI_RESULT_INDEX]].ev : null;
-  const resultDiff = resultGot ? rewriteDiff(upstream[AGUI_RESULT_INDEX], resultGot) : null;
-  k.ok('TOOL_CALL_RESULT carries the trusted link (link_token ltk_, URL under /_authrelay/link/) and nothing else changed',
-       resultDiff && resultDiff.rewritten === 1 && resultDiff.tokens.length === 1,
-       got.filter((g) => g.ev.type === 'TOOL_CALL_RESULT').map((g) => g.ev));
-  checkAfterResult(k, upstream, got, a, AGUI_RESULT_INDEX);
-  const lt = customs('authrelay.link_token');
-  k.eq('one CUSTOM authrelay.link_token', lt.length, 1);
-  if (lt.length === 1) {
-    const v = lt[0].ev.value ?? {};
-    k.ok('authrelay.link_token value: connector slack, trusted link_token and magic_link_url',
-         v.connector === 'slack' && TRUSTED_TOKEN.test(v.link_token ?? '') &&
-         v.magic_link_url === `${ctx.relayUrl}/_authrelay/link/${v.link_token}` &&
-         (!resultDiff?.tokens.length || resultDiff.tokens[0] === v.link_token), v);
-  }
-  const ac = customs('authrelay.auth_complete');
-  k.ok('one CUSTOM authrelay.auth_complete, after the form', ac.length === 1 && ac[0].phase === 'after the form', ac);
-  const other = a.extras.filter((x) => !(x.ev.type === 'CUSTOM' && /^authrelay\./.test(x.ev.name)));
-  k.eq('no other event added', other.map((x) => x.ev), []);
-  const notices = a.extras.filter((x) => x.ev.type === 'CUSTOM');
-  if (notices.length) {
-    k.ok('the notices sit after the auth result and before the next upstream event',
-         notices.every((x) => x.after === AGUI_RESULT_INDEX), notices.map((x) => ({ name: x.ev.name, after: x.after })));
-  }
-  const toolMsg = agent.messages.find((m) => m.role === 'tool');
-  k.ok("the agent's tool message holds the rewritten result", toolMsg && resultGot && toolMsg.content === resultGot.content, toolMsg);
+  analyseAgui(k, { upstream, got, relayUrl: ctx.relayUrl, toolMessage: agent.messages.find((m) => m.role === 'tool') });
   k.eq('one pause for the tool call (link_token events on the control feed)', ctx.feed.of('link_token', user).length, 1);
   rawChecks(k, exchange);
 }
@@ -415,7 +277,7 @@ async function caseAgui(shape) {
 // ---------------------------------------------------------------- A2A
 
 async function caseA2a(version, shape) {
-  const k = new Checks(`A2A ${version} ${shape}`);
+  const k = new Checks(`A2A ${version} ${shape}`, tally);
   const user = `a2a_${version}_${shape}`;
   const exchange = [];
   const fetchImpl = recordingFetch(exchange, { 'X-Registered-User-Id': user });
@@ -423,7 +285,6 @@ async function caseA2a(version, shape) {
   let stream;
   let upstream;
   let toWire;
-  let requestId = null;
   if (version === 'v03') {
     const client = await A2AClient.fromCardUrl(cardUrl, { fetchImpl });
     stream = client.sendMessageStream({ message: { kind: 'message', role: 'user', messageId: 'u-1',
@@ -440,21 +301,18 @@ async function caseA2a(version, shape) {
     upstream = a2aScriptV1(shape);
     toWire = (ev) => StreamResponse.toJSON(ev);
   }
-  let phase = 'before the form';
+  let phase = BEFORE;
   const got = [];
   let outcome = null;
   (async () => { for await (const ev of stream) got.push({ ev: toWire(ev), phase }); })()
     .then(() => { outcome = { done: true }; }, (e) => { outcome = { error: String(e?.message ?? e) }; });
-  const authState = version === 'v03' ? 'auth-required' : 'TASK_STATE_AUTH_REQUIRED';
-  const workingState = version === 'v03' ? 'working' : 'TASK_STATE_WORKING';
-  const statusOf = (ev) => (version === 'v03' ? (ev.kind === 'status-update' ? ev : null) : ev.statusUpdate ?? null);
-  const sdkLink = () => trustedLinkOf(got.map((g) => g.ev));
+  const sdkLink = () => trustedLinkOf(got.map((g) => g.ev), ctx.relayUrl);
   const { sdkLink: viaSdk, feedLink } = await waitInterrupt(user, sdkLink, () => outcome);
   k.ok('the interrupt (the trusted link) is reachable through the SDK', !!viaSdk, { got: got.map((g) => g.ev), outcome });
   const link = viaSdk ?? feedLink;
   if (link) {
     await checkHeld(k, user, () => ctx.a2a.log.some((e) => e.user === user && e.done));
-    phase = 'after the form';
+    phase = AFTER;
     const form = await completeLink(link, user);
     k.eq('the link form (API key) answers 200', form.status, 200);
   } else {
@@ -463,40 +321,11 @@ async function caseA2a(version, shape) {
   await poll(() => outcome, STEP_MS);
   k.ok('the SDK reader completes without an error (sendMessageStream ends)', outcome && !outcome.error, outcome ?? 'timeout');
 
-  const a = align(upstream, got);
-  const ri = A2A_RESULT_INDEX[shape];
-  k.ok('every upstream result arrives, in order (the auth result rewritten in place)', a.missing.length === 0,
-       { missing: a.missing });
-  const resultGot = a.pos[ri] >= 0 ? got[a.pos[ri]].ev : null;
-  const diff = resultGot ? rewriteDiff(upstream[ri], resultGot) : null;
-  k.ok('the auth result carries the trusted link_token (ltk_) and nothing else changed',
-       diff && diff.rewritten === 1 && diff.tokens.length === 1,
-       resultGot ?? a.extras.filter((x) => JSON.stringify(x.ev).includes('link_token')).map((x) => x.ev));
-  checkAfterResult(k, upstream, got, a, ri);
-  const extra = a.extras.map((x) => ({ ...x, st: statusOf(x.ev) }));
-  const authUpd = extra.filter((x) => x.st?.status?.state === authState);
-  k.eq(`one status update ${authState}`, authUpd.length, 1);
-  if (authUpd.length === 1) {
-    k.eq('it carries the stream\'s taskId/contextId', [authUpd[0].st.taskId, authUpd[0].st.contextId], [A2A_IDS.taskId, A2A_IDS.contextId]);
-    k.ok('it follows the auth result and comes before the form', authUpd[0].after === ri && authUpd[0].phase === 'before the form',
-         { after: authUpd[0].after, phase: authUpd[0].phase });
-  }
-  const back = extra.filter((x) => x.st?.status?.state === workingState);
-  k.ok(`then ${workingState} again, after the form, before the next upstream result`,
-       back.length === 1 && back[0].phase === 'after the form' && back[0].after === ri, back.map((x) => x.ev));
-  const others = extra.filter((x) => !authUpd.includes(x) && !back.includes(x));
-  k.eq('no other result added', others.map((x) => x.ev), []);
-  // Every SSE event on the wire is a JSON-RPC response on the request's id.
   const post = exchange.find((e) => e.method === 'POST');
+  let requestId = null;
   try { requestId = JSON.parse(post?.requestBody ?? 'null')?.id ?? null; } catch { requestId = null; }
-  const wire = (post?.body ?? '').split('\n\n').filter((b) => b.trim());
-  const bad = wire.filter((b) => {
-    if (b.split('\n').every((l) => l.startsWith(':'))) return false; // comments (heartbeats)
-    const data = b.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
-    const names = b.split('\n').filter((l) => l.startsWith('event:'));
-    try { const o = JSON.parse(data); return o.jsonrpc !== '2.0' || o.id !== requestId || names.length > 0; } catch { return true; }
-  });
-  k.ok(`every SSE event on the wire is a JSON-RPC response on the request's id (${requestId}), no event: names`, bad.length === 0, bad);
+  analyseA2a(k, { version, upstream, got, ri: A2A_RESULT_INDEX[shape], relayUrl: ctx.relayUrl, wireBody: post?.body ?? '',
+                  requestId, ids: A2A_IDS });
   k.eq('one pause for the tool call (link_token events on the control feed)', ctx.feed.of('link_token', user).length, 1);
   rawChecks(k, exchange);
 }
@@ -518,13 +347,13 @@ async function mcpConnect(mode, user, exchange, capabilities) {
 // Tool mode, no elicitation capability: hold, then the retried call's
 // genuine output (DESIGN.md "Routes", tool mode).
 async function caseMcpHold(mode) {
-  const k = new Checks(`MCP ${mode} hold-and-retry`);
+  const k = new Checks(`MCP ${mode} hold-and-retry`, tally);
   const user = `mcp_hold_${mode}`;
   const server = ctx.mcp[mode];
   const exchange = [];
   const { client, errors } = await mcpConnect(mode, user, exchange, {});
   try {
-    let phase = 'before the form';
+    let phase = BEFORE;
     const progress = [];
     let settled = null;
     client.callTool({ name: 'slack__send_message', arguments: { text: 'hello' } }, undefined, {
@@ -534,7 +363,7 @@ async function caseMcpHold(mode) {
     k.ok('a link_token for the user on the control feed while the call is pending', typeof link === 'string' && !settled,
          settled ?? 'no link_token');
     if (typeof link === 'string') {
-      phase = 'after the form';
+      phase = AFTER;
       const form = await completeLink(link, user);
       k.eq('the link form answers 200', form.status, 200);
     }
@@ -558,7 +387,7 @@ async function caseMcpHold(mode) {
 // URL, notifications/elicitation/complete on the GET stream, then the call
 // again succeeds.
 async function caseMcpElicit(mode) {
-  const k = new Checks(`MCP ${mode} URL elicitation`);
+  const k = new Checks(`MCP ${mode} URL elicitation`, tally);
   const user = `mcp_elicit_${mode}`;
   const server = ctx.mcp[mode];
   const exchange = [];
@@ -655,19 +484,19 @@ async function main() {
     if (FILTER && !name.includes(FILTER)) continue;
     const r = await bounded(run(), 40_000);
     if (r.error || r.timeout) {
-      failed++;
+      tally.failed++;
       console.log(`FAIL: ${name}: ${r.timeout ? 'case timed out' : r.error?.stack ?? r.error}`);
     }
   }
   const secrets = ctx.relay.lines.filter((l) => l.includes('sk-agui') || l.includes('sk-a2a') || l.includes('sk-mcp'));
-  new Checks('authrelay log').ok('no API key in the log', secrets.length === 0, secrets);
+  new Checks('authrelay log', tally).ok('no API key in the log', secrets.length === 0, secrets);
   if (process.env.VIA_AUTHRELAY_LOG) for (const l of ctx.relay.lines) console.log(`# ${l}`);
 }
 
 try {
   await main();
 } catch (err) {
-  failed++;
+  tally.failed++;
   console.log(`FAIL: ${err?.stack ?? err}`);
   if (ctx?.relay) for (const l of ctx.relay.lines.slice(-30)) console.log(`# ${l}`);
 } finally {
