@@ -13,13 +13,13 @@
 //   analyseA2a   A2A (v0.3 and v1.0 wire): the rewritten part, the
 //                auth-required status update and the working one after it,
 //                every SSE event a JSON-RPC response on the request's id.
-// got: [{ev, phase}] in arrival order; phase is 'before the form' or
-// 'after the form' (the link's form posted), stamped when the event arrived.
+// got: [{ev, phase}] in arrival order; phase is 'before' or 'after' the
+// link's completion (its form posted), stamped when the event arrived.
 
 import assert from 'node:assert/strict';
 
-export const BEFORE = 'before the form';
-export const AFTER = 'after the form';
+export const BEFORE = 'before';
+export const AFTER = 'after';
 export const TRUSTED_TOKEN = /^ltk_[0-9a-f]+$/;
 
 // One case's checks: each printed and passed to the tally.

@@ -11,36 +11,13 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { AFTER, BEFORE, Checks, analyseA2a, analyseAgui } from './analysis.mjs';
-import { A2A_IDS, A2A_RESULT_INDEX, a2aScriptV03, a2aScriptV1, aguiScript } from './standins.mjs';
+import {
+  A2A_IDS, A2A_RESULT_INDEX, DESIGNED_TOKEN, a2aScriptV03, a2aScriptV1, aguiScript, designedA2a, designedAgui, rewriteAuth,
+} from './standins.mjs';
 
 const RELAY = 'http://127.0.0.1:8080';
-const TOKEN = 'ltk_0123456789abcdef';
-const LINK = `${RELAY}/_authrelay/link/${TOKEN}`;
-
-// Replaces the link values of every auth-required result in v (objects, and
-// JSON texts of one) the way authrelay's rewrite must; extra(obj) may add
-// members (to break it).
-function rewriteAll(v, { token = TOKEN, extra = (o) => o } = {}) {
-  const fix = (o) => {
-    const r = { ...o };
-    if ('link_token' in r) r.link_token = token;
-    if ('magic_link_url' in r) r.magic_link_url = `${RELAY}/_authrelay/link/${token}`;
-    if ('expires_at' in r) r.expires_at = '2026-12-05T02:00:00Z';
-    return extra(r);
-  };
-  const isAuth = (o) => o && typeof o === 'object' && !Array.isArray(o) &&
-    (o.type === 'authenticate_meta' || (typeof o.link_token === 'string' && typeof o.magic_link_url === 'string'));
-  if (typeof v === 'string' && v.startsWith('{')) {
-    try { const o = JSON.parse(v); if (isAuth(o)) return JSON.stringify(fix(o)); } catch { /* text */ }
-    return v;
-  }
-  if (Array.isArray(v)) return v.map((x) => rewriteAll(x, { token, extra }));
-  if (v && typeof v === 'object') {
-    if (isAuth(v)) return fix(v);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewriteAll(x, { token, extra })]));
-  }
-  return v;
-}
+const LINK = `${RELAY}/_authrelay/link/${DESIGNED_TOKEN}`;
+const rewriteAll = (v, opts = {}) => rewriteAuth(v, { relayUrl: RELAY, ...opts });
 
 function run(analyse, args) {
   const lines = [];
@@ -57,20 +34,11 @@ function expectFail(result, ...names) {
 
 // ---------------------------------------------------------------- AG-UI
 
-function aguiIdeal(shape, { token = TOKEN } = {}) {
+function aguiIdeal(shape, { token = DESIGNED_TOKEN } = {}) {
   const upstream = aguiScript({ threadId: 't1', runId: 'r1', shape });
   const ri = upstream.findIndex((e) => e.type === 'TOOL_CALL_RESULT');
-  const got = [];
-  upstream.slice(0, ri).forEach((ev) => got.push({ ev, phase: BEFORE }));
-  const result = rewriteAll(upstream[ri], { token });
-  got.push({ ev: result, phase: BEFORE });
-  got.push({ ev: { type: 'CUSTOM', name: 'authrelay.link_token', value: { type: 'link_token', stream_id: 'st_1', connector: 'slack',
-    link_token: token, magic_link_url: `${RELAY}/_authrelay/link/${token}`, expires_at: '2026-12-05T02:00:00Z',
-    message: 'Please connect Slack to continue.' } }, phase: BEFORE });
-  got.push({ ev: { type: 'CUSTOM', name: 'authrelay.auth_complete', value: { type: 'auth_complete', stream_id: 'st_1', connector: 'slack' } },
-             phase: AFTER });
-  upstream.slice(ri + 1).forEach((ev) => got.push({ ev, phase: AFTER }));
-  return { upstream, got, relayUrl: RELAY, toolMessage: { role: 'tool', content: result.content }, ri };
+  const got = designedAgui(upstream, { relayUrl: RELAY, token });
+  return { upstream, got, relayUrl: RELAY, toolMessage: { role: 'tool', content: got[ri].ev.content }, ri };
 }
 
 for (const shape of ['authenticate_meta', 'magic_link']) {
@@ -129,24 +97,9 @@ const wireOf = (got, id = 1) => got.map((g) => `data: ${JSON.stringify({ jsonrpc
 
 function a2aIdeal(version, shape) {
   const upstream = version === 'v03' ? a2aScriptV03(shape) : a2aScriptV1(shape);
-  const ri = A2A_RESULT_INDEX[shape];
-  const { taskId, contextId } = A2A_IDS;
-  const status = (state, phase) => ({
-    ev: version === 'v03'
-      ? { kind: 'status-update', taskId, contextId, final: false,
-          status: { state, message: { kind: 'message', role: 'agent', messageId: 'authrelay-1', taskId, contextId,
-                                      parts: [{ kind: 'text', text: `Connect Slack: ${LINK}` }] } } }
-      : { statusUpdate: { taskId, contextId, status: { state, message: { messageId: 'authrelay-1', taskId, contextId,
-                                                                         role: 'ROLE_AGENT', parts: [{ text: `Connect Slack: ${LINK}` }] } } } },
-    phase,
-  });
-  const got = [];
-  upstream.slice(0, ri).forEach((ev) => got.push({ ev, phase: BEFORE }));
-  got.push({ ev: rewriteAll(upstream[ri]), phase: BEFORE });
-  got.push(status(version === 'v03' ? 'auth-required' : 'TASK_STATE_AUTH_REQUIRED', BEFORE));
-  got.push(status(version === 'v03' ? 'working' : 'TASK_STATE_WORKING', AFTER));
-  upstream.slice(ri + 1).forEach((ev) => got.push({ ev, phase: AFTER }));
-  return { version, upstream, got, ri, relayUrl: RELAY, wireBody: `: ok\n\n${wireOf(got)}`, requestId: 1, ids: A2A_IDS };
+  const got = designedA2a(version, shape, { relayUrl: RELAY });
+  return { version, upstream, got, ri: A2A_RESULT_INDEX[shape], relayUrl: RELAY, wireBody: `: ok\n\n${wireOf(got)}`,
+           requestId: 1, ids: A2A_IDS };
 }
 
 for (const version of ['v03', 'v1']) {
@@ -164,7 +117,7 @@ test('A2A: each way of breaking the stream fails its check', () => {
     // Today: a generic link_token event on the wire, the result withheld, no status updates.
     let x = base();
     x.got = x.got.filter((_, i) => i < x.ri);
-    x.wireBody = `${wireOf(x.got)}event: link_token\ndata: {"type":"link_token","link_token":"${TOKEN}"}\n\n`;
+    x.wireBody = `${wireOf(x.got)}event: link_token\ndata: {"type":"link_token","link_token":"${DESIGNED_TOKEN}"}\n\n`;
     expectFail(run(analyseA2a, x), 'every upstream result arrives', 'the auth result carries', 'one status update',
                'again', 'every SSE event on the wire');
     // The upstream's link passed through.

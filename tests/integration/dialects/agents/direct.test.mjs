@@ -21,6 +21,12 @@
 //          (-32042) with the elicitation's URL and id, and its
 //          notifications/elicitation/complete handler receives the id sent on
 //          the GET stream.
+//   designed the stream DESIGN.md "Dialects" asks authrelay to send (the
+//          stand-ins' /designed/ paths: the auth result rewritten, AG-UI
+//          CUSTOM notices, A2A auth-required then working status updates,
+//          the rest held until the test releases it) is read by the same
+//          SDKs without an error and passes analysis.mjs, the checks
+//          via_authrelay.mjs applies through authrelay.
 // Loopback only; every wait is bounded by the test runner's timeout.
 
 import assert from 'node:assert/strict';
@@ -33,8 +39,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitationCompleteNotificationSchema, ErrorCode, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import {
-  A2A_IDS, UPSTREAM_LINK_URL, a2aScriptV03, a2aScriptV1, aguiScript, authResult, startA2a, startAgui, startMcp,
+  A2A_IDS, A2A_RESULT_INDEX, UPSTREAM_LINK_URL, a2aScriptV03, a2aScriptV1, aguiScript, authResult, startA2a, startAgui, startMcp,
 } from './standins.mjs';
+import { AFTER, BEFORE, Checks, analyseA2a, analyseAgui } from './analysis.mjs';
 
 const TIMEOUT = 15_000;
 process.env.SUPPRESS_TRANSFORMATION_WARNINGS = 'true';
@@ -112,6 +119,96 @@ for (const shape of ['data', 'text']) {
       await server.close();
     }
   });
+}
+
+// ---------------------------------------------------------------- designed
+
+// A fetch that keeps every response body (teed) and request body.
+function teeFetch(log) {
+  return async (url, init = {}) => {
+    const entry = { method: init.method ?? 'GET', requestBody: typeof init.body === 'string' ? init.body : null, body: '' };
+    log.push(entry);
+    const res = await fetch(url, init);
+    if (!res.body) return res;
+    const [mine, theirs] = res.body.tee();
+    entry.done = (async () => { for await (const c of mine.pipeThrough(new TextDecoderStream())) entry.body += c; })();
+    return new Response(theirs, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
+
+function analysed(name, analyse, args) {
+  const lines = [];
+  const k = new Checks(name, { passed: 0, failed: 0 }, (l) => lines.push(l));
+  analyse(k, args);
+  assert.deepEqual(k.failures, [], lines.join('\n'));
+}
+
+for (const shape of ['authenticate_meta', 'magic_link']) {
+  test(`designed AG-UI stream: HttpAgent reads it and it passes the via-authrelay checks (${shape})`, { timeout: TIMEOUT }, async () => {
+    const server = await startAgui();
+    try {
+      const agent = new HttpAgent({ url: `${server.url}/designed/agui/${shape}` });
+      let phase = BEFORE;
+      const got = [];
+      const run = agent.runAgent({ runId: 'run-d' }, { onEvent: ({ event }) => { got.push({ ev: structuredClone(event), phase }); } });
+      await waitFor(() => got.some((g) => g.ev.type === 'CUSTOM' && g.ev.name === 'authrelay.link_token'), 'the link notice');
+      phase = AFTER;
+      server.release();
+      await run;
+      analysed(`designed AG-UI ${shape}`, analyseAgui, {
+        upstream: aguiScript({ threadId: agent.threadId, runId: 'run-d', shape }), got, relayUrl: server.url,
+        toolMessage: agent.messages.find((m) => m.role === 'tool'),
+      });
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+for (const version of ['v03', 'v1']) {
+  for (const shape of ['data', 'text']) {
+    test(`designed A2A ${version} stream: sendMessageStream reads it and it passes the via-authrelay checks (${shape})`,
+         { timeout: TIMEOUT }, async () => {
+      const server = await startA2a();
+      try {
+        const exchange = [];
+        const fetchImpl = teeFetch(exchange);
+        const cardUrl = `${server.url}/designed/${version}/${shape}/.well-known/agent-card.json`;
+        let stream;
+        let toWire = (ev) => ev;
+        if (version === 'v03') {
+          const client = await A2AClient.fromCardUrl(cardUrl, { fetchImpl });
+          stream = client.sendMessageStream({ message: userMessageV03() });
+        } else {
+          const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+            transports: [new JsonRpcTransportFactory({ fetchImpl })], cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+          }));
+          const client = await factory.createFromUrl(cardUrl, '');
+          stream = client.sendMessageStream({ message: { messageId: 'u-1', role: 1, parts: [{ content: { $case: 'text', value: 'hi' } }] } });
+          toWire = (ev) => StreamResponse.toJSON(ev);
+        }
+        let phase = BEFORE;
+        const got = [];
+        const authState = version === 'v03' ? 'auth-required' : 'TASK_STATE_AUTH_REQUIRED';
+        for await (const ev of stream) {
+          const wire = toWire(ev);
+          got.push({ ev: wire, phase });
+          if ((wire.status?.state ?? wire.statusUpdate?.status?.state) === authState) {
+            phase = AFTER;
+            server.release();
+          }
+        }
+        const post = exchange.find((e) => e.method === 'POST');
+        await post.done;
+        analysed(`designed A2A ${version} ${shape}`, analyseA2a, {
+          version, upstream: version === 'v03' ? a2aScriptV03(shape) : a2aScriptV1(shape), got, ri: A2A_RESULT_INDEX[shape],
+          relayUrl: server.url, wireBody: post.body, requestId: JSON.parse(post.requestBody).id, ids: A2A_IDS,
+        });
+      } finally {
+        await server.close();
+      }
+    });
+  }
 }
 
 // ---------------------------------------------------------------- MCP

@@ -23,8 +23,13 @@
 //          notifications/elicitation/complete on the session's GET stream
 //          when told to.
 // The scripts (the exact events each stand-in sends) are exported, so that a
-// test compares what its SDK yields with what was sent. Used by
-// direct.test.mjs (no authrelay) and via_authrelay.mjs (through authrelay).
+// test compares what its SDK yields with what was sent. Under /designed/ the
+// AG-UI and A2A stand-ins serve instead what authrelay should send for that
+// stream (designedAgui, designedA2a: the auth result rewritten, the dialect's
+// notices), holding the part after the link's completion until release():
+// the SDKs' acceptance of the designed shapes is tested too. Used by
+// direct.test.mjs (no authrelay), analysis.test.mjs and via_authrelay.mjs
+// (through authrelay).
 
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -81,6 +86,24 @@ function closer(server, sockets) {
   });
 }
 
+// A gate the designed streams wait at (the pause): release() opens it for
+// the streams waiting now and later.
+function gate() {
+  let open;
+  const opened = new Promise((r) => { open = r; });
+  return { opened, release: () => open() };
+}
+
+// Writes the 'before' part of a designed stream, waits for the gate, then
+// the 'after' part. items: [{data, phase}].
+async function writeDesigned(res, items, released) {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+  for (const it of items.filter((i) => i.phase === 'before')) res.write(sseData(it.data));
+  await released.opened;
+  for (const it of items.filter((i) => i.phase === 'after')) res.write(sseData(it.data));
+  res.end();
+}
+
 function track(server) {
   const sockets = new Set();
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
@@ -116,10 +139,12 @@ export const AGUI_RESULT_INDEX = 9; // TOOL_CALL_RESULT in aguiScript
 // is chosen by the path: /agui/authenticate_meta or /agui/magic_link.
 export async function startAgui() {
   const log = [];
+  const released = gate();
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
       const shape = url.pathname.split('/').pop();
+      const designed = url.pathname.startsWith('/designed/');
       if (req.method !== 'POST' || !['authenticate_meta', 'magic_link'].includes(shape)) {
         res.writeHead(404).end();
         return;
@@ -128,8 +153,13 @@ export async function startAgui() {
       const entry = { path: url.pathname, user: req.headers['x-registered-user-id'] ?? null,
                       accept: req.headers.accept ?? null, threadId: input.threadId, runId: input.runId, done: false };
       log.push(entry);
+      const script = aguiScript({ threadId: input.threadId, runId: input.runId, shape });
+      if (designed) {
+        await writeDesigned(res, designedAgui(script, { relayUrl: `http://${req.headers.host}` }).map((d) => ({ ...d, data: d.ev })), released);
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
-      for (const ev of aguiScript({ threadId: input.threadId, runId: input.runId, shape })) res.write(sseData(ev));
+      for (const ev of script) res.write(sseData(ev));
       res.end(() => { entry.done = true; }); // done: every byte handed to the socket
     } catch (err) {
       log.push({ error: String(err) });
@@ -138,7 +168,7 @@ export async function startAgui() {
   });
   const sockets = track(server);
   const port = await listen(server);
-  return { port, url: `http://127.0.0.1:${port}`, log, close: closer(server, sockets) };
+  return { port, url: `http://127.0.0.1:${port}`, log, release: released.release, close: closer(server, sockets) };
 }
 
 // ---------------------------------------------------------------- A2A
@@ -206,6 +236,7 @@ export function a2aScriptV1(shape) {
 //                                      SendStreamingMessage (v1.0) -> SSE
 export async function startA2a() {
   const log = [];
+  const released = gate();
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
@@ -230,6 +261,11 @@ export async function startA2a() {
           jsonrpc: '2.0', id: rpc.id ?? null, error: { code: -32601, message: `Method not found: ${rpc.method}` } }));
         return;
       }
+      if (base.startsWith('/designed/')) {
+        const stream = designedA2a(version, shape, { relayUrl: `http://${req.headers.host}` });
+        await writeDesigned(res, stream.map((d) => ({ ...d, data: { jsonrpc: '2.0', id: rpc.id, result: d.ev } })), released);
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
       const script = version === 'v03' ? a2aScriptV03(shape) : a2aScriptV1(shape);
       for (const result of script) res.write(sseData({ jsonrpc: '2.0', id: rpc.id, result }));
@@ -241,7 +277,7 @@ export async function startA2a() {
   });
   const sockets = track(server);
   const port = await listen(server);
-  return { port, url: `http://127.0.0.1:${port}`, log, close: closer(server, sockets) };
+  return { port, url: `http://127.0.0.1:${port}`, log, release: released.release, close: closer(server, sockets) };
 }
 
 function a2aCard(version, endpoint) {
@@ -255,6 +291,77 @@ function a2aCard(version, endpoint) {
     return { ...common, protocolVersion: '0.3.0', url: endpoint, preferredTransport: 'JSONRPC' };
   }
   return { ...common, supportedInterfaces: [{ url: endpoint, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }] };
+}
+
+// ---------------------------------------------------------------- designed
+
+// What authrelay should send for a stand-in's stream, per DESIGN.md
+// "Dialects" (where the design is silent, the shapes chosen here: a notice
+// value is the generic event's object; the A2A notice's status message is a
+// text part with the link). Used by analysis.test.mjs, and served by the
+// stand-ins under /designed/ so that direct.test.mjs shows the SDKs accept
+// it. Returns [{ev, phase: 'before' | 'after'}] (after: once the link is
+// completed).
+export const DESIGNED_TOKEN = 'ltk_0123456789abcdef';
+
+// Replaces the link values of every auth-required result in v (objects, and
+// the JSON texts of one) as authrelay's rewrite must; extra(obj) may change
+// the rewritten object further (tests break it that way).
+export function rewriteAuth(v, { relayUrl, token = DESIGNED_TOKEN, extra = (o) => o }) {
+  const fix = (o) => {
+    const r = { ...o };
+    if ('link_token' in r) r.link_token = token;
+    if ('magic_link_url' in r) r.magic_link_url = `${relayUrl}/_authrelay/link/${token}`;
+    if ('expires_at' in r) r.expires_at = '2026-12-05T02:00:00Z';
+    return extra(r);
+  };
+  const isAuth = (o) => o && typeof o === 'object' && !Array.isArray(o) &&
+    (o.type === 'authenticate_meta' || (typeof o.link_token === 'string' && typeof o.magic_link_url === 'string'));
+  const walk = (x) => {
+    if (typeof x === 'string' && x.startsWith('{')) {
+      try { const o = JSON.parse(x); if (isAuth(o)) return JSON.stringify(fix(o)); } catch { /* plain text */ }
+      return x;
+    }
+    if (Array.isArray(x)) return x.map(walk);
+    if (x && typeof x === 'object') return isAuth(x) ? fix(x) : Object.fromEntries(Object.entries(x).map(([k, y]) => [k, walk(y)]));
+    return x;
+  };
+  return walk(v);
+}
+
+export function designedAgui(upstream, { relayUrl, token = DESIGNED_TOKEN }) {
+  const ri = upstream.findIndex((e) => e.type === 'TOOL_CALL_RESULT');
+  return [
+    ...upstream.slice(0, ri).map((ev) => ({ ev, phase: 'before' })),
+    { ev: rewriteAuth(upstream[ri], { relayUrl, token }), phase: 'before' },
+    { ev: { type: 'CUSTOM', name: 'authrelay.link_token', value: { type: 'link_token', stream_id: 'st_1', connector: 'slack',
+      link_token: token, magic_link_url: `${relayUrl}/_authrelay/link/${token}`, expires_at: '2026-12-05T02:00:00Z',
+      message: 'Please connect Slack to continue.' } }, phase: 'before' },
+    { ev: { type: 'CUSTOM', name: 'authrelay.auth_complete', value: { type: 'auth_complete', stream_id: 'st_1', connector: 'slack' } },
+      phase: 'after' },
+    ...upstream.slice(ri + 1).map((ev) => ({ ev, phase: 'after' })),
+  ];
+}
+
+export function designedA2a(version, shape, { relayUrl, token = DESIGNED_TOKEN }) {
+  const upstream = version === 'v03' ? a2aScriptV03(shape) : a2aScriptV1(shape);
+  const ri = A2A_RESULT_INDEX[shape];
+  const link = `${relayUrl}/_authrelay/link/${token}`;
+  const ids = { taskId: TASK_ID, contextId: CONTEXT_ID };
+  const status = (state, text) => (version === 'v03'
+    ? { kind: 'status-update', ...ids, final: false,
+        status: { state, message: { kind: 'message', role: 'agent', messageId: `authrelay-${state}`, ...ids,
+                                    parts: [{ kind: 'text', text }] } } }
+    : { statusUpdate: { ...ids, status: { state, message: { messageId: `authrelay-${state}`, contextId: CONTEXT_ID, taskId: TASK_ID,
+                                                            role: 'ROLE_AGENT', parts: [{ text }] } } } });
+  return [
+    ...upstream.slice(0, ri).map((ev) => ({ ev, phase: 'before' })),
+    { ev: rewriteAuth(upstream[ri], { relayUrl, token }), phase: 'before' },
+    { ev: status(version === 'v03' ? 'auth-required' : 'TASK_STATE_AUTH_REQUIRED', `Please connect Slack to continue: ${link}`),
+      phase: 'before' },
+    { ev: status(version === 'v03' ? 'working' : 'TASK_STATE_WORKING', 'Slack connected.'), phase: 'after' },
+    ...upstream.slice(ri + 1).map((ev) => ({ ev, phase: 'after' })),
+  ];
 }
 
 // ---------------------------------------------------------------- MCP

@@ -368,7 +368,7 @@ async function caseMcpHold(mode) {
       k.eq('the link form answers 200', form.status, 200);
     }
     await poll(() => settled);
-    k.ok('callTool resolves after the form with the genuine output', settled?.phase === 'after the form' &&
+    k.ok('callTool resolves after the form with the genuine output', settled?.phase === AFTER &&
          JSON.stringify(settled?.r?.content) === JSON.stringify([{ type: 'text', text: 'posted: hello' }]), settled);
     if (mode === 'sse') k.eq('the in-band progress notification reaches the client once', progress.length, 1);
     const calls = server.log.filter((e) => e.rpc === 'tools/call' && e.user === user);
