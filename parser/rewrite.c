@@ -586,6 +586,8 @@ static int escape_into(dynbuf *out, const char *s, size_t len) {
   size_t run = 0; /* bytes before p[i] to copy as they are */
   size_t i = 0;
   int rc = 0;
+  if (len == 0)
+    return 0; /* s may be NULL: an empty buffer never allocated */
   while (rc == 0 && i < len) {
     unsigned char c = p[i];
     char esc[8];

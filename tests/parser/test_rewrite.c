@@ -305,8 +305,8 @@ static void test_hard_values(void) {
   static const char *const payloads[] = {
       "{'type':'authenticate_meta','link_token':'old'}",
       "{'t':'{\\'type\\':\\'authenticate_meta\\',\\'link_token\\':\\'old\\'}'}",
-      "{'a':'{\\'b\\':\\'{\\\\\\'type\\\\\\':\\\\\\'authenticate_meta\\\\\\',"
-      "\\\\\\'link_token\\\\\\':\\\\\\'old\\\\\\'}\\'}'}",
+      ("{'a':'{\\'b\\':\\'{\\\\\\'type\\\\\\':\\\\\\'authenticate_meta\\\\\\',"
+       "\\\\\\'link_token\\\\\\':\\\\\\'old\\\\\\'}\\'}'}"),
   };
   rewrite_values v = plain_values;
   size_t level;
