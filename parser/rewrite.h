@@ -60,7 +60,8 @@ typedef struct rewrite_values {
  * auth-required object replaced by *v (see above), and sets *count (if not
  * NULL) to the number of auth-required objects found (each had all its
  * string link_token, magic_link_url and expires_at values replaced, maybe
- * none). out is the caller's; its toobig is the output cap.
+ * none). in is only read, and must not point into out (out may move). out
+ * is the caller's; its toobig is the output cap.
  * Returns 0, or:
  *   -EINVAL  in is not valid JSON by the detector's rules (UTF-8, no raw
  *            vertical tab or form feed, yajl), a value of *v breaks the rules
