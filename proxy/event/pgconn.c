@@ -1,0 +1,909 @@
+/* pgconn: one PostgreSQL connection on a libuv loop (see pgconn.h).
+ *
+ * Everything that can call back into the caller runs from a loop callback:
+ * the poll handle of the socket (connect steps, results, notifications), the
+ * resolution's callback, and one timer that serves both as the nearest
+ * deadline (connect, queries) and as a kick (a zero timeout) for work a
+ * pgconn_* call only scheduled (starting libpq, sending a queued query).
+ * After every user callback the generation counter says whether the caller
+ * closed, lost or reconnected the connection meanwhile; the code returns then.
+ */
+#include "pgconn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define ADDR_MAX INET6_ADDRSTRLEN
+
+struct pgconn_query_ {
+  pgconn_query_ *next;        /* pc's queue */
+  uint64_t deadline;          /* uv_now() ms */
+  pgconn_result_cb cb;
+  void *ctx;                  /* not owned */
+  int nparams;
+  const char **params;        /* into this allocation */
+  char *sql;                  /* into this allocation */
+};
+
+/* The poll handle of one socket libpq opened. */
+struct pgconn_sock_ {
+  uv_poll_t poll;             /* first: the handle's address is the struct's */
+  pgconn_t *pc;               /* not owned */
+  int fd;                     /* libpq's; libpq closes it */
+  dev_t dev;                  /* the socket's identity: the number may be reused */
+  ino_t ino;
+  int events;                 /* UV_READABLE / UV_WRITABLE being watched */
+};
+
+/* The resolution of the conninfo's host names, one at a time. */
+struct pgconn_resolve_ {
+  uv_getaddrinfo_t req;
+  pgconn_t *pc;               /* NULL once abandoned (close, timeout): the callback frees */
+  int nhosts;
+  int next;                   /* the host being resolved */
+  char *hosts[PGCONN_HOSTS_MAX]; /* into hostbuf */
+  char *ports[PGCONN_HOSTS_MAX]; /* into portbuf; all NULL when one port (or none) for all */
+  char hostbuf[PGCONN_CONNINFO_MAX + 1];
+  char portbuf[PGCONN_CONNINFO_MAX + 1];
+  int naddrs;
+  int addr_host[PGCONN_ADDRS_MAX]; /* the index in hosts of each address */
+  char addrs[PGCONN_ADDRS_MAX][ADDR_MAX];
+};
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void on_timer(uv_timer_t *t);
+static void go_down(pgconn_t *pc, int status, int inflight_status, int queue_status);
+static void rearm(pgconn_t *pc);
+
+/* ---- messages ---- */
+
+/* Keeps msg, on one line, in pc->errmsg_. */
+static void set_error(pgconn_t *pc, const char *msg) {
+  size_t i, n = 0;
+  for (i = 0; msg != NULL && msg[i] != '\0' && n + 1 < sizeof pc->errmsg_; i++)
+    pc->errmsg_[n++] = msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t' ? ' ' : msg[i];
+  while (n > 0 && pc->errmsg_[n - 1] == ' ')
+    n--;
+  pc->errmsg_[n] = '\0';
+}
+
+const char *pgconn_error(const pgconn_t *pc) {
+  return pc->errmsg_;
+}
+
+/* libpq's default notice processor prints to stderr, which is the JSON log. */
+static void on_notice(void *arg, const PGresult *res) {
+  (void)arg;
+  (void)res;
+}
+
+/* ---- handles ---- */
+
+static void handle_closed(pgconn_t *pc);
+
+static void on_sock_closed(uv_handle_t *h) {
+  pgconn_sock_ *s = (pgconn_sock_ *)h;
+  pgconn_t *pc = s->pc;
+  free(s);
+  handle_closed(pc);
+}
+
+static void sock_close(pgconn_t *pc) {
+  pgconn_sock_ *s = pc->sock_;
+  if (s == NULL)
+    return;
+  pc->sock_ = NULL;
+  uv_close((uv_handle_t *)&s->poll, on_sock_closed);
+}
+
+/* Watches PQsocket() for events, with a new poll handle when the socket is
+ * not the one watched so far (another number, or the same number reused by
+ * a new socket: libpq closes the old one first). */
+static int sock_watch(pgconn_t *pc, int events) {
+  pgconn_sock_ *s = pc->sock_;
+  struct stat st;
+  int fd = PQsocket(pc->conn_);
+  int rc;
+  if (fd < 0)
+    return -EBADF;
+  if (fstat(fd, &st) != 0)
+    return -errno;
+  if (s != NULL && (s->fd != fd || s->dev != st.st_dev || s->ino != st.st_ino)) {
+    sock_close(pc);
+    s = NULL;
+  }
+  if (s == NULL) {
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+      return -ENOMEM;
+    rc = uv_poll_init(pc->loop, &s->poll, fd);
+    if (rc < 0) {
+      free(s);
+      return rc;
+    }
+    s->pc = pc;
+    s->fd = fd;
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    pc->sock_ = s;
+    pc->open_handles_++;
+  }
+  if (s->events == events)
+    return 0;
+  rc = uv_poll_start(&s->poll, events, on_poll);
+  if (rc == 0)
+    s->events = events;
+  return rc;
+}
+
+/* ---- queries ---- */
+
+/* Ends q: its callback, then its memory. */
+static void query_finish(pgconn_t *pc, pgconn_query_ *q, int status, const PGresult *res,
+                         const char *errmsg) {
+  pc->nqueries--;
+  q->cb(q->ctx, status, res, errmsg != NULL ? errmsg : "");
+  free(q);
+}
+
+/* Ends every query of a detached list with status. */
+static void query_finish_list(pgconn_t *pc, pgconn_query_ *q, int status, const char *errmsg) {
+  while (q != NULL) {
+    pgconn_query_ *next = q->next;
+    query_finish(pc, q, status, NULL, errmsg);
+    q = next;
+  }
+}
+
+/* Ends the queued (unsent) queries whose deadline passed. */
+static void expire_queued(pgconn_t *pc) {
+  uint64_t now = uv_now(pc->loop);
+  pgconn_query_ **link = &pc->head_;
+  pgconn_query_ *expired = NULL, **expired_tail = &expired;
+  pc->tail_ = NULL;
+  while (*link != NULL) {
+    pgconn_query_ *q = *link;
+    if (q->deadline <= now) {
+      *link = q->next;
+      q->next = NULL;
+      *expired_tail = q;
+      expired_tail = &q->next;
+    } else {
+      pc->tail_ = q;
+      link = &q->next;
+    }
+  }
+  query_finish_list(pc, expired, -ETIMEDOUT, "query timeout expired before it was sent");
+}
+
+/* ---- going down ---- */
+
+/* Lets go of the resolution, the socket, libpq's connection and the
+ * connect's options; stops the timer. No callback. */
+static void release_conn(pgconn_t *pc) {
+  if (pc->resolve_ != NULL) {
+    (void)uv_cancel((uv_req_t *)&pc->resolve_->req);
+    pc->resolve_->pc = NULL;
+    pc->resolve_ = NULL;
+  }
+  sock_close(pc);
+  if (pc->conn_ != NULL) {
+    PQfinish(pc->conn_);
+    pc->conn_ = NULL;
+  }
+  if (pc->result_ != NULL) {
+    PQclear(pc->result_);
+    pc->result_ = NULL;
+  }
+  pc->flushing_ = 0;
+  if (pc->opts_ != NULL) {
+    PQconninfoFree(pc->opts_);
+    pc->opts_ = NULL;
+  }
+  if (!uv_is_closing((uv_handle_t *)&pc->timer_))
+    uv_timer_stop(&pc->timer_);
+}
+
+/* The connect failed or the connection was lost: everything is released,
+ * the state is DOWN, the status callback runs, then the query in flight
+ * gets inflight_status and the queued ones queue_status. pc->errmsg_ holds
+ * the reason. Called from loop callbacks only. */
+static void go_down(pgconn_t *pc, int status, int inflight_status, int queue_status) {
+  pgconn_query_ *inflight = pc->inflight_;
+  pgconn_query_ *queued = pc->head_;
+  char msg[PGCONN_ERROR_MAX];
+  pc->inflight_ = NULL;
+  pc->head_ = NULL;
+  pc->tail_ = NULL;
+  release_conn(pc);
+  pc->state = PGCONN_DOWN;
+  pc->gen_++;
+  memcpy(msg, pc->errmsg_, sizeof msg);
+  pc->status_cb_(pc, status);
+  if (inflight != NULL)
+    query_finish(pc, inflight, inflight_status, NULL, msg);
+  query_finish_list(pc, queued, queue_status, msg);
+}
+
+static void lose(pgconn_t *pc, int status) {
+  set_error(pc, PQerrorMessage(pc->conn_));
+  go_down(pc, status, status, status);
+}
+
+/* ---- closing ---- */
+
+static void handle_closed(pgconn_t *pc) {
+  void (*cb)(pgconn_t *pc);
+  pgconn_query_ *q;
+  pc->open_handles_--;
+  if (pc->state != PGCONN_CLOSING || pc->open_handles_ > 0)
+    return;
+  /* Queries may not be added while closing: these lists only shrink. */
+  q = pc->inflight_;
+  pc->inflight_ = NULL;
+  if (q != NULL)
+    query_finish(pc, q, -ECANCELED, NULL, "connection closed");
+  q = pc->head_;
+  pc->head_ = NULL;
+  pc->tail_ = NULL;
+  query_finish_list(pc, q, -ECANCELED, "connection closed");
+  cb = pc->close_cb_;
+  pc->close_cb_ = NULL;
+  if (cb != NULL)
+    cb(pc);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  handle_closed(h->data);
+}
+
+void pgconn_close(pgconn_t *pc, void (*close_cb)(pgconn_t *pc)) {
+  if (pc->state == PGCONN_CLOSING)
+    return;
+  release_conn(pc);
+  pc->state = PGCONN_CLOSING;
+  pc->gen_++;
+  pc->close_cb_ = close_cb;
+  uv_close((uv_handle_t *)&pc->timer_, on_timer_closed);
+}
+
+/* ---- connecting ---- */
+
+/* Joins count strings with ',' into a new string (freed by the caller). */
+static char *join(const char *const *parts, int count) {
+  size_t len = 1;
+  char *out, *p;
+  int i;
+  for (i = 0; i < count; i++)
+    len += strlen(parts[i]) + 1;
+  out = malloc(len);
+  if (out == NULL)
+    return NULL;
+  p = out;
+  for (i = 0; i < count; i++) {
+    size_t n = strlen(parts[i]);
+    if (i > 0)
+      *p++ = ',';
+    memcpy(p, parts[i], n);
+    p += n;
+  }
+  *p = '\0';
+  return out;
+}
+
+/* PQconnectStartParams with the conninfo's options and, when its hosts were
+ * resolved, one host/hostaddr(/port) entry per address. Returns 0 (conn_
+ * set, even when libpq already failed: PQstatus says) or -ENOMEM. */
+static int start_libpq(pgconn_t *pc) {
+  pgconn_resolve_ *r = pc->resolve_;
+  const char *host_parts[PGCONN_ADDRS_MAX], *addr_parts[PGCONN_ADDRS_MAX];
+  const char *port_parts[PGCONN_ADDRS_MAX];
+  const char **kw = NULL, **vals = NULL;
+  char *hosts = NULL, *addrs = NULL, *ports = NULL;
+  PQconninfoOption *o;
+  size_t n = 0;
+  int i, rc = -ENOMEM;
+  for (o = pc->opts_; o->keyword != NULL; o++)
+    n++;
+  kw = calloc(n + 4, sizeof *kw);
+  vals = calloc(n + 4, sizeof *vals);
+  if (kw == NULL || vals == NULL)
+    goto out;
+  n = 0;
+  if (r != NULL) {
+    for (i = 0; i < r->naddrs; i++) {
+      host_parts[i] = r->hosts[r->addr_host[i]];
+      addr_parts[i] = r->addrs[i];
+      port_parts[i] = r->ports[r->addr_host[i]];
+    }
+    hosts = join(host_parts, r->naddrs);
+    addrs = join(addr_parts, r->naddrs);
+    if (hosts == NULL || addrs == NULL)
+      goto out;
+    kw[n] = "host";
+    vals[n++] = hosts;
+    kw[n] = "hostaddr";
+    vals[n++] = addrs;
+    if (r->ports[0] != NULL) {
+      ports = join(port_parts, r->naddrs);
+      if (ports == NULL)
+        goto out;
+      kw[n] = "port";
+      vals[n++] = ports;
+    }
+  }
+  for (o = pc->opts_; o->keyword != NULL; o++) {
+    if (o->val == NULL)
+      continue;
+    if (r != NULL && (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0 ||
+                      (ports != NULL && strcmp(o->keyword, "port") == 0)))
+      continue;
+    kw[n] = o->keyword;
+    vals[n++] = o->val;
+  }
+  pc->conn_ = PQconnectStartParams(kw, vals, 0);
+  if (pc->conn_ != NULL) {
+    PQsetNoticeReceiver(pc->conn_, on_notice, NULL);
+    rc = 0;
+  }
+out:
+  free(kw);
+  free(vals);
+  free(hosts);
+  free(addrs);
+  free(ports);
+  if (r != NULL) {
+    pc->resolve_ = NULL;
+    free(r);
+  }
+  return rc;
+}
+
+/* One step of PQconnectPoll, and the watch for the next one. The first
+ * call comes right after PQconnectStartParams (as if it returned WRITING). */
+static void connect_step(pgconn_t *pc, int first) {
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  int rc;
+  if (PQstatus(pc->conn_) == CONNECTION_BAD) {
+    lose(pc, -ECONNREFUSED);
+    return;
+  }
+  if (!first)
+    st = PQconnectPoll(pc->conn_);
+  if (st == PGRES_POLLING_FAILED) {
+    lose(pc, -ECONNREFUSED);
+    return;
+  }
+  if (st == PGRES_POLLING_OK) {
+    unsigned gen;
+    if (PQsetnonblocking(pc->conn_, 1) != 0) {
+      lose(pc, -ECONNRESET);
+      return;
+    }
+    rc = sock_watch(pc, UV_READABLE);
+    if (rc < 0) {
+      set_error(pc, uv_strerror(rc));
+      go_down(pc, rc, rc, rc);
+      return;
+    }
+    PQconninfoFree(pc->opts_);
+    pc->opts_ = NULL;
+    pc->state = PGCONN_READY;
+    pc->errmsg_[0] = '\0';
+    gen = pc->gen_;
+    pc->status_cb_(pc, 0);
+    if (pc->gen_ == gen)
+      rearm(pc);
+    return;
+  }
+  rc = sock_watch(pc, st == PGRES_POLLING_READING ? UV_READABLE : UV_WRITABLE);
+  if (rc < 0) {
+    set_error(pc, uv_strerror(rc));
+    go_down(pc, rc, rc, rc);
+  }
+}
+
+static void start_connect(pgconn_t *pc) {
+  int rc = start_libpq(pc);
+  if (rc < 0) {
+    set_error(pc, "out of memory");
+    go_down(pc, rc, rc, rc);
+    return;
+  }
+  connect_step(pc, 1);
+  if (pc->state == PGCONN_CONNECTING)
+    rearm(pc);
+}
+
+static int resolve_next(pgconn_resolve_ *r);
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) {
+  pgconn_resolve_ *r = (pgconn_resolve_ *)req;
+  pgconn_t *pc = r->pc;
+  struct addrinfo *a;
+  int rc;
+  if (pc == NULL) {
+    uv_freeaddrinfo(ai);
+    free(r);
+    return;
+  }
+  if (status < 0) {
+    char msg[PGCONN_ERROR_MAX];
+    snprintf(msg, sizeof msg, "could not resolve host \"%s\": %s", r->hosts[r->next],
+             uv_strerror(status));
+    pc->resolve_ = NULL;
+    free(r);
+    set_error(pc, msg);
+    go_down(pc, status, status, status);
+    return;
+  }
+  for (a = ai; a != NULL && r->naddrs < PGCONN_ADDRS_MAX; a = a->ai_next) {
+    char *dst = r->addrs[r->naddrs];
+    int i, dup = 0;
+    if (a->ai_family == AF_INET)
+      rc = uv_ip4_name((const struct sockaddr_in *)a->ai_addr, dst, ADDR_MAX);
+    else if (a->ai_family == AF_INET6)
+      rc = uv_ip6_name((const struct sockaddr_in6 *)a->ai_addr, dst, ADDR_MAX);
+    else
+      continue;
+    if (rc < 0)
+      continue;
+    for (i = 0; i < r->naddrs; i++)
+      if (r->addr_host[i] == r->next && strcmp(r->addrs[i], dst) == 0)
+        dup = 1;
+    if (!dup)
+      r->addr_host[r->naddrs++] = r->next;
+  }
+  uv_freeaddrinfo(ai);
+  r->next++;
+  if (r->next < r->nhosts) {
+    rc = resolve_next(r);
+    if (rc < 0) {
+      pc->resolve_ = NULL;
+      free(r);
+      set_error(pc, uv_strerror(rc));
+      go_down(pc, rc, rc, rc);
+    }
+    return;
+  }
+  if (r->naddrs == 0) {
+    pc->resolve_ = NULL;
+    free(r);
+    set_error(pc, "no IPv4 or IPv6 address for the host");
+    go_down(pc, UV_EAI_NONAME, UV_EAI_NONAME, UV_EAI_NONAME);
+    return;
+  }
+  start_connect(pc);
+}
+
+static int resolve_next(pgconn_resolve_ *r) {
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  return uv_getaddrinfo(r->pc->loop, &r->req, on_resolved, r->hosts[r->next], NULL, &hints);
+}
+
+/* Splits list (copied into buf) at ',' into at most max parts. Returns the
+ * count, or -EINVAL when there are more or one is empty. */
+static int split_list(const char *list, char *buf, size_t bufsize, char **parts, int max) {
+  int n = 0;
+  char *p;
+  if (strlen(list) >= bufsize)
+    return -E2BIG;
+  strcpy(buf, list);
+  p = buf;
+  for (;;) {
+    char *comma = strchr(p, ',');
+    if (n == max)
+      return -EINVAL;
+    if (comma != NULL)
+      *comma = '\0';
+    if (*p == '\0')
+      return -EINVAL;
+    parts[n++] = p;
+    if (comma == NULL)
+      return n;
+    p = comma + 1;
+  }
+}
+
+static const char *opt_value(const PQconninfoOption *opts, const char *keyword) {
+  for (; opts->keyword != NULL; opts++)
+    if (strcmp(opts->keyword, keyword) == 0)
+      return opts->val != NULL && opts->val[0] != '\0' ? opts->val : NULL;
+  return NULL;
+}
+
+/* Decides from pc->opts_ whether host names must be resolved and, if so,
+ * prepares pc->resolve_. Returns 0 or -EINVAL/-E2BIG/-ENOMEM (errmsg_ set). */
+static int plan_resolution(pgconn_t *pc) {
+  const char *host = opt_value(pc->opts_, "host");
+  const char *hostaddr = opt_value(pc->opts_, "hostaddr");
+  const char *port = opt_value(pc->opts_, "port");
+  pgconn_resolve_ *r;
+  int i, nports;
+  if (opt_value(pc->opts_, "service") != NULL ||
+      (host == NULL && hostaddr == NULL && getenv("PGSERVICE") != NULL)) {
+    set_error(pc, "a service (file) is not supported: name the host");
+    return -EINVAL;
+  }
+  if (host == NULL && hostaddr == NULL)
+    host = getenv("PGHOST");
+  if (hostaddr != NULL || host == NULL || host[0] == '\0')
+    return 0; /* libpq needs no name resolution */
+  r = calloc(1, sizeof *r);
+  if (r == NULL)
+    return -ENOMEM;
+  r->nhosts = split_list(host, r->hostbuf, sizeof r->hostbuf, r->hosts, PGCONN_HOSTS_MAX);
+  if (r->nhosts < 0) {
+    int rc = r->nhosts;
+    free(r);
+    set_error(pc, "bad host list (at most 4 hosts, none empty)");
+    return rc;
+  }
+  for (i = 0; i < r->nhosts; i++) {
+    if (r->hosts[i][0] == '/' || r->hosts[i][0] == '@') {
+      int alone = r->nhosts == 1;
+      free(r);
+      if (!alone) {
+        set_error(pc, "a socket directory must be the only host");
+        return -EINVAL;
+      }
+      return 0; /* one socket directory: nothing to resolve */
+    }
+  }
+  if (port != NULL && strchr(port, ',') != NULL) {
+    nports = split_list(port, r->portbuf, sizeof r->portbuf, r->ports, PGCONN_HOSTS_MAX);
+    if (nports != r->nhosts) {
+      free(r);
+      set_error(pc, "the port list does not match the host list");
+      return -EINVAL;
+    }
+  }
+  pc->resolve_ = r;
+  r->pc = pc;
+  return 0;
+}
+
+int pgconn_connect(pgconn_t *pc, const char *conninfo, long timeout_ms,
+                   pgconn_status_cb status_cb, pgconn_notify_cb notify_cb) {
+  char *err = NULL;
+  int rc;
+  if (pc->state == PGCONN_CLOSING)
+    return -ECANCELED;
+  if (pc->state == PGCONN_CONNECTING || pc->state == PGCONN_READY)
+    return -EISCONN;
+  if (conninfo == NULL || status_cb == NULL || timeout_ms < 0 ||
+      timeout_ms > PGCONN_TIMEOUT_MAX_MS)
+    return -EINVAL;
+  if (strlen(conninfo) > PGCONN_CONNINFO_MAX)
+    return -E2BIG;
+  pc->errmsg_[0] = '\0';
+  pc->opts_ = PQconninfoParse(conninfo, &err);
+  if (pc->opts_ == NULL) {
+    set_error(pc, err != NULL ? err : "out of memory");
+    rc = err != NULL ? -EINVAL : -ENOMEM;
+    PQfreemem(err);
+    return rc;
+  }
+  rc = plan_resolution(pc);
+  if (rc == 0 && pc->resolve_ != NULL) {
+    rc = resolve_next(pc->resolve_);
+    if (rc < 0) {
+      free(pc->resolve_);
+      pc->resolve_ = NULL;
+    }
+  }
+  if (rc < 0) {
+    PQconninfoFree(pc->opts_);
+    pc->opts_ = NULL;
+    return rc;
+  }
+  pc->status_cb_ = status_cb;
+  pc->notify_cb_ = notify_cb;
+  pc->connect_deadline_ =
+      uv_now(pc->loop) + (uint64_t)(timeout_ms > 0 ? timeout_ms : PGCONN_DEFAULT_CONNECT_TIMEOUT_MS);
+  pc->state = PGCONN_CONNECTING;
+  pc->gen_++;
+  rearm(pc); /* starts libpq from the loop when there is nothing to resolve */
+  return 0;
+}
+
+/* ---- running queries ---- */
+
+/* Sends queued queries while none is in flight. */
+static void pump(pgconn_t *pc) {
+  unsigned gen = pc->gen_;
+  while (pc->state == PGCONN_READY && pc->inflight_ == NULL && pc->head_ != NULL) {
+    pgconn_query_ *q = pc->head_;
+    int rc;
+    pc->head_ = q->next;
+    if (pc->head_ == NULL)
+      pc->tail_ = NULL;
+    q->next = NULL;
+    if (q->deadline <= uv_now(pc->loop)) {
+      query_finish(pc, q, -ETIMEDOUT, NULL, "query timeout expired before it was sent");
+      if (pc->gen_ != gen)
+        return;
+      continue;
+    }
+    if (!PQsendQueryParams(pc->conn_, q->sql, q->nparams, NULL, q->params, NULL, NULL, 0)) {
+      if (PQstatus(pc->conn_) == CONNECTION_BAD) {
+        pc->inflight_ = q;
+        lose(pc, -ECONNRESET);
+        return;
+      }
+      query_finish(pc, q, -EIO, NULL, PQerrorMessage(pc->conn_));
+      if (pc->gen_ != gen)
+        return;
+      continue;
+    }
+    pc->inflight_ = q;
+    rc = PQflush(pc->conn_);
+    if (rc < 0) {
+      lose(pc, -ECONNRESET);
+      return;
+    }
+    pc->flushing_ = rc == 1;
+  }
+}
+
+/* The in-flight query's results are all in: its callback. */
+static void deliver(pgconn_t *pc) {
+  pgconn_query_ *q = pc->inflight_;
+  PGresult *res = pc->result_;
+  int status = -EIO;
+  const char *msg = "";
+  pc->inflight_ = NULL;
+  pc->result_ = NULL;
+  if (res == NULL) {
+    msg = "no result";
+  } else {
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
+      status = 0;
+    else
+      msg = PQresultErrorMessage(res);
+  }
+  query_finish(pc, q, status, res, msg);
+  PQclear(res);
+}
+
+/* Collects the in-flight query's results and the notifications libpq has
+ * read. Returns 0, or -1 when a callback changed the connection (closed,
+ * lost, reconnected it): the caller stops then. */
+static int drain(pgconn_t *pc) {
+  unsigned gen = pc->gen_;
+  PGnotify *n;
+  while (pc->inflight_ != NULL && !PQisBusy(pc->conn_)) {
+    PGresult *res = PQgetResult(pc->conn_);
+    ExecStatusType st;
+    if (res == NULL) {
+      if (PQstatus(pc->conn_) == CONNECTION_BAD) {
+        lose(pc, -ECONNRESET); /* the query gets -ECONNRESET, not libpq's error result */
+        return -1;
+      }
+      deliver(pc);
+      if (pc->gen_ != gen)
+        return -1;
+      break;
+    }
+    st = PQresultStatus(res);
+    if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+      PQclear(res);
+      set_error(pc, "COPY is not supported");
+      go_down(pc, -EPROTO, -EIO, -ECONNRESET);
+      return -1;
+    }
+    /* One statement gives one result; keep an error over anything else. */
+    if (pc->result_ == NULL) {
+      pc->result_ = res;
+    } else if (st == PGRES_FATAL_ERROR && PQresultStatus(pc->result_) != PGRES_FATAL_ERROR) {
+      PQclear(pc->result_);
+      pc->result_ = res;
+    } else {
+      PQclear(res);
+    }
+  }
+  while ((n = PQnotifies(pc->conn_)) != NULL) {
+    if (pc->notify_cb_ != NULL)
+      pc->notify_cb_(pc, n->relname, n->extra, n->be_pid);
+    PQfreemem(n);
+    if (pc->gen_ != gen)
+      return -1;
+  }
+  return 0;
+}
+
+/* Socket events of a ready connection. */
+static void io_step(pgconn_t *pc, int status, int events) {
+  unsigned gen = pc->gen_;
+  int rc;
+  if (status < 0) {
+    set_error(pc, uv_strerror(status));
+    go_down(pc, -ECONNRESET, -ECONNRESET, -ECONNRESET);
+    return;
+  }
+  if (events & UV_READABLE) {
+    if (!PQconsumeInput(pc->conn_)) {
+      lose(pc, -ECONNRESET);
+      return;
+    }
+    if (drain(pc) < 0)
+      return;
+  }
+  if (pc->flushing_) {
+    rc = PQflush(pc->conn_);
+    if (rc < 0) {
+      lose(pc, -ECONNRESET);
+      return;
+    }
+    pc->flushing_ = rc == 1;
+  }
+  if (PQstatus(pc->conn_) == CONNECTION_BAD) {
+    lose(pc, -ECONNRESET);
+    return;
+  }
+  pump(pc);
+  if (pc->gen_ == gen)
+    rearm(pc);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  pgconn_sock_ *s = (pgconn_sock_ *)h;
+  pgconn_t *pc = s->pc;
+  if (s != pc->sock_)
+    return; /* a socket libpq gave up; its handle is closing */
+  if (pc->state == PGCONN_CONNECTING)
+    connect_step(pc, 0);
+  else if (pc->state == PGCONN_READY)
+    io_step(pc, status, events);
+}
+
+/* ---- the timer: deadlines and kicks ---- */
+
+/* Watches the socket as the state needs and sets the timer to the nearest
+ * deadline, or to now when there is work to start (libpq, a queued query). */
+static void rearm(pgconn_t *pc) {
+  uint64_t now = uv_now(pc->loop);
+  uint64_t deadline = UINT64_MAX;
+  pgconn_query_ *q;
+  int rc;
+  if (pc->state != PGCONN_CONNECTING && pc->state != PGCONN_READY)
+    return;
+  if (pc->state == PGCONN_READY) {
+    rc = sock_watch(pc, UV_READABLE | (pc->flushing_ ? UV_WRITABLE : 0));
+    if (rc < 0) {
+      /* Only from a loop callback: pgconn_query never changes the watch. */
+      set_error(pc, uv_strerror(rc));
+      go_down(pc, rc, rc, rc);
+      return;
+    }
+    if (pc->inflight_ == NULL && pc->head_ != NULL)
+      deadline = now;
+  } else {
+    deadline = pc->connect_deadline_;
+    if (pc->conn_ == NULL && pc->resolve_ == NULL)
+      deadline = now;
+  }
+  if (pc->inflight_ != NULL && pc->inflight_->deadline < deadline)
+    deadline = pc->inflight_->deadline;
+  for (q = pc->head_; q != NULL; q = q->next)
+    if (q->deadline < deadline)
+      deadline = q->deadline;
+  uv_timer_start(&pc->timer_, on_timer, deadline > now ? deadline - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *t) {
+  pgconn_t *pc = t->data;
+  uint64_t now = uv_now(pc->loop);
+  unsigned gen = pc->gen_;
+  if (pc->state == PGCONN_CONNECTING) {
+    if (now >= pc->connect_deadline_) {
+      set_error(pc, "connect timeout expired");
+      go_down(pc, -ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT);
+      return;
+    }
+    if (pc->conn_ == NULL && pc->resolve_ == NULL) {
+      start_connect(pc);
+      if (pc->gen_ != gen)
+        return;
+    }
+  } else if (pc->state == PGCONN_READY) {
+    if (pc->inflight_ != NULL && pc->inflight_->deadline <= now) {
+      /* Cancelling without blocking needs libpq 17 (PQcancelStart). */
+      set_error(pc, "query timeout expired: connection closed");
+      go_down(pc, -ETIMEDOUT, -ETIMEDOUT, -ECONNRESET);
+      return;
+    }
+  } else {
+    return;
+  }
+  expire_queued(pc);
+  if (pc->gen_ != gen)
+    return;
+  pump(pc);
+  if (pc->gen_ != gen)
+    return;
+  rearm(pc);
+}
+
+/* ---- public ---- */
+
+int pgconn_init(pgconn_t *pc, uv_loop_t *loop) {
+  int rc;
+  memset(pc, 0, sizeof *pc);
+  pc->loop = loop;
+  pc->state = PGCONN_IDLE;
+  rc = uv_timer_init(loop, &pc->timer_);
+  if (rc < 0)
+    return rc;
+  pc->timer_.data = pc;
+  pc->open_handles_ = 1;
+  return 0;
+}
+
+int pgconn_query(pgconn_t *pc, const char *sql, const char *const *params, int nparams,
+                 long timeout_ms, pgconn_result_cb cb, void *ctx) {
+  size_t sql_len, total = 0, size;
+  pgconn_query_ *q;
+  char *p;
+  int i;
+  if (pc->state == PGCONN_CLOSING)
+    return -ECANCELED;
+  if (pc->state != PGCONN_CONNECTING && pc->state != PGCONN_READY)
+    return -ENOTCONN;
+  if (sql == NULL || cb == NULL || nparams < 0 || (nparams > 0 && params == NULL) ||
+      timeout_ms < 0 || timeout_ms > PGCONN_TIMEOUT_MAX_MS)
+    return -EINVAL;
+  sql_len = strlen(sql);
+  if (sql_len > PGCONN_SQL_MAX || nparams > PGCONN_PARAMS_MAX)
+    return -E2BIG;
+  for (i = 0; i < nparams; i++) {
+    if (params[i] != NULL)
+      total += strlen(params[i]) + 1;
+    if (total > PGCONN_PARAMS_BYTES_MAX)
+      return -E2BIG;
+  }
+  if (pc->nqueries >= PGCONN_QUERIES_MAX)
+    return -ENOSPC;
+  size = sizeof *q + (size_t)nparams * sizeof(char *) + sql_len + 1 + total;
+  q = malloc(size);
+  if (q == NULL)
+    return -ENOMEM;
+  memset(q, 0, sizeof *q);
+  q->params = (const char **)(q + 1);
+  p = (char *)(q->params + nparams);
+  for (i = 0; i < nparams; i++) {
+    if (params[i] == NULL) {
+      q->params[i] = NULL;
+    } else {
+      size_t n = strlen(params[i]) + 1;
+      memcpy(p, params[i], n);
+      q->params[i] = p;
+      p += n;
+    }
+  }
+  q->sql = p;
+  memcpy(q->sql, sql, sql_len + 1);
+  q->nparams = nparams;
+  q->cb = cb;
+  q->ctx = ctx;
+  q->deadline =
+      uv_now(pc->loop) + (uint64_t)(timeout_ms > 0 ? timeout_ms : PGCONN_DEFAULT_QUERY_TIMEOUT_MS);
+  if (pc->tail_ != NULL)
+    pc->tail_->next = q;
+  else
+    pc->head_ = q;
+  pc->tail_ = q;
+  pc->nqueries++;
+  uv_timer_start(&pc->timer_, on_timer, 0, 0); /* sent from the loop */
+  return 0;
+}

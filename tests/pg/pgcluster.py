@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""pgcluster.py: a throwaway PostgreSQL cluster for tests, from Debian's package.
+
+    pgcluster.py run [--] COMMAND [ARG...]
+        initdb in a new temporary directory, start postgres on 127.0.0.1 at a
+        free port (its Unix socket in that directory too, never the package's
+        default cluster or /var/run/postgresql), run COMMAND with the
+        environment below, stop the server, delete the directory, and exit
+        with COMMAND's status.
+    pgcluster.py restart
+        from inside COMMAND: `pg_ctl restart -m fast` of that cluster (same
+        port), waiting until it accepts connections again.
+
+COMMAND's environment:
+    PG_URL          postgresql://authrelay@127.0.0.1:PORT/postgres
+    PG_PORT         PORT
+    PG_CLUSTER_DIR   the temporary directory (data/, sock/, postgres.log)
+    PG_CLUSTER_SCRIPT this script's path (for `restart`)
+
+Authentication is `trust`, which is fine only because the server listens on
+127.0.0.1 alone and its socket sits in a private directory; fsync is off (the
+data is thrown away). Binaries: /usr/lib/postgresql/15/bin, or PG_BINDIR.
+
+Root: postgres refuses to run as root, and CI runs as root. When the
+effective uid is 0, initdb, pg_ctl and the server run as `nobody` (or
+PG_CLUSTER_USER) through `runuser -u USER --`, and the temporary directory is
+chowned to that user. COMMAND itself runs as the caller.
+
+ctest: add_test(NAME x COMMAND python3 tests/pg/pgcluster.py run -- $<TARGET_FILE:t>).
+A cluster costs about two seconds (initdb). Its log is printed when COMMAND
+fails, to help with the diagnosis.
+"""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+
+BINDIR = os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin")
+SUPERUSER = "authrelay"
+START_TIMEOUT_S = "60"
+
+
+def as_user(argv):
+    """argv, run as the unprivileged user when we are root."""
+    if os.geteuid() != 0:
+        return argv
+    return ["runuser", "-u", os.environ.get("PG_CLUSTER_USER", "nobody"), "--"] + argv
+
+
+def pg_ctl(datadir, *args):
+    return subprocess.run(as_user([os.path.join(BINDIR, "pg_ctl"), "-D", datadir] + list(args)),
+                          stdout=subprocess.DEVNULL, check=False).returncode
+
+
+def free_port():
+    """A loopback port nothing listens on now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(tmp, datadir, sockdir, log):
+    """Starts postgres on a free port; a few tries in case another process took it."""
+    for _ in range(5):
+        port = free_port()
+        opts = ("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s "
+                "-c fsync=off -c max_connections=50" % (port, sockdir))
+        if pg_ctl(datadir, "-l", log, "-o", opts, "-w", "-t", START_TIMEOUT_S, "start") == 0:
+            return port
+    sys.exit("pgcluster: postgres did not start; see %s" % log)
+
+
+def run(command):
+    if not command:
+        sys.exit("usage: pgcluster.py run [--] COMMAND [ARG...]")
+    tmp = tempfile.mkdtemp(prefix="pgcluster-")
+    datadir = os.path.join(tmp, "data")
+    sockdir = os.path.join(tmp, "sock")
+    log = os.path.join(tmp, "postgres.log")
+    os.mkdir(sockdir)
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam(os.environ.get("PG_CLUSTER_USER", "nobody"))
+        for path in (tmp, sockdir):
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+    started = False
+    status = 1
+    # A SIGTERM (ctest's timeout, a Ctrl-C) still stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        subprocess.run(as_user([os.path.join(BINDIR, "initdb"), "-D", datadir, "-U", SUPERUSER,
+                                "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]),
+                       stdout=subprocess.DEVNULL, check=True)
+        port = start(tmp, datadir, sockdir, log)
+        started = True
+        env = dict(os.environ,
+                   PG_URL="postgresql://%s@127.0.0.1:%d/postgres" % (SUPERUSER, port),
+                   PG_PORT=str(port), PG_CLUSTER_DIR=tmp,
+                   PG_CLUSTER_SCRIPT=os.path.abspath(__file__))
+        status = subprocess.run(command, env=env, check=False).returncode
+        if status != 0 and os.path.exists(log):
+            with open(log, encoding="utf-8", errors="replace") as f:
+                sys.stderr.write("---- postgres.log ----\n" + f.read()[-4000:])
+    finally:
+        if started:
+            pg_ctl(datadir, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(tmp, ignore_errors=True)
+    return status
+
+
+def restart():
+    tmp = os.environ.get("PG_CLUSTER_DIR")
+    if not tmp:
+        sys.exit("pgcluster.py restart: PG_CLUSTER_DIR is not set (run it under `run`)")
+    return pg_ctl(os.path.join(tmp, "data"), "-l", os.path.join(tmp, "postgres.log"), "-m", "fast",
+                  "-w", "-t", START_TIMEOUT_S, "restart")
+
+
+def main(argv):
+    if len(argv) >= 1 and argv[0] == "run":
+        rest = argv[1:]
+        if rest and rest[0] == "--":
+            rest = rest[1:]
+        return run(rest)
+    if argv == ["restart"]:
+        return restart()
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
