@@ -19,7 +19,8 @@ COMMAND's environment:
 
 Authentication is `trust`, which is fine only because the server listens on
 127.0.0.1 alone and its socket sits in a private directory; fsync is off (the
-data is thrown away). Binaries: /usr/lib/postgresql/15/bin, or PG_BINDIR.
+data is thrown away). Binaries: the newest /usr/lib/postgresql/N/bin (15 on
+Debian 12), or PG_BINDIR.
 
 Root: postgres refuses to run as root, and CI runs as root. When the
 effective uid is 0, initdb, pg_ctl and the server run as `nobody` (or
@@ -30,6 +31,7 @@ ctest: add_test(NAME x COMMAND python3 tests/pg/pgcluster.py run -- $<TARGET_FIL
 A cluster costs about two seconds (initdb). Its log is printed when COMMAND
 fails, to help with the diagnosis.
 """
+import glob
 import os
 import pwd
 import shutil
@@ -39,7 +41,14 @@ import subprocess
 import sys
 import tempfile
 
-BINDIR = os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin")
+def default_bindir():
+    """The newest /usr/lib/postgresql/N/bin (15 on Debian 12)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    return os.path.dirname(found[-1]) if found else "/usr/lib/postgresql/15/bin"
+
+
+BINDIR = os.environ.get("PG_BINDIR") or default_bindir()
 SUPERUSER = "authrelay"
 START_TIMEOUT_S = "60"
 
