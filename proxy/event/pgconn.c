@@ -10,16 +10,17 @@
  */
 #include "pgconn.h"
 
-#include <arpa/inet.h>
+#include "pgaddr.h"
+
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
-#define ADDR_MAX INET6_ADDRSTRLEN
+_Static_assert(PGCONN_CONNINFO_MAX == PGADDR_CONNINFO_MAX && PGCONN_HOSTS_MAX == PGADDR_HOSTS_MAX &&
+                   PGCONN_ADDRS_MAX == PGADDR_ADDRS_MAX,
+               "pgconn.h's limits are pgaddr.h's");
 
 struct pgconn_query_ {
   pgconn_query_ *next;        /* pc's queue */
@@ -45,15 +46,8 @@ struct pgconn_sock_ {
 struct pgconn_resolve_ {
   uv_getaddrinfo_t req;
   pgconn_t *pc;               /* NULL once abandoned (close, timeout): the callback frees */
-  int nhosts;
   int next;                   /* the host being resolved */
-  char *hosts[PGCONN_HOSTS_MAX]; /* into hostbuf */
-  char *ports[PGCONN_HOSTS_MAX]; /* into portbuf; all NULL when one port (or none) for all */
-  char hostbuf[PGCONN_CONNINFO_MAX + 1];
-  char portbuf[PGCONN_CONNINFO_MAX + 1];
-  int naddrs;
-  int addr_host[PGCONN_ADDRS_MAX]; /* the index in hosts of each address */
-  char addrs[PGCONN_ADDRS_MAX][ADDR_MAX];
+  pgaddr_plan plan;
 };
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -275,94 +269,20 @@ void pgconn_close(pgconn_t *pc, void (*close_cb)(pgconn_t *pc)) {
 
 /* ---- connecting ---- */
 
-/* Joins count strings with ',' into a new string (freed by the caller). */
-static char *join(const char *const *parts, int count) {
-  size_t len = 1;
-  char *out, *p;
-  int i;
-  for (i = 0; i < count; i++)
-    len += strlen(parts[i]) + 1;
-  out = malloc(len);
-  if (out == NULL)
-    return NULL;
-  p = out;
-  for (i = 0; i < count; i++) {
-    size_t n = strlen(parts[i]);
-    if (i > 0)
-      *p++ = ',';
-    memcpy(p, parts[i], n);
-    p += n;
-  }
-  *p = '\0';
-  return out;
-}
-
-/* PQconnectStartParams with the conninfo's options and, when its hosts were
- * resolved, one host/hostaddr(/port) entry per address. Returns 0 (conn_
- * set, even when libpq already failed: PQstatus says) or -ENOMEM. */
+/* PQconnectStartParams, with the addresses resolved if there was anything
+ * to resolve. Returns 0 (conn_ set, even when libpq already failed: PQstatus
+ * says) or -ENOMEM. */
 static int start_libpq(pgconn_t *pc) {
   pgconn_resolve_ *r = pc->resolve_;
-  const char *host_parts[PGCONN_ADDRS_MAX], *addr_parts[PGCONN_ADDRS_MAX];
-  const char *port_parts[PGCONN_ADDRS_MAX];
-  const char **kw = NULL, **vals = NULL;
-  char *hosts = NULL, *addrs = NULL, *ports = NULL;
-  PQconninfoOption *o;
-  size_t n = 0;
-  int i, rc = -ENOMEM;
-  for (o = pc->opts_; o->keyword != NULL; o++)
-    n++;
-  kw = calloc(n + 4, sizeof *kw);
-  vals = calloc(n + 4, sizeof *vals);
-  if (kw == NULL || vals == NULL)
-    goto out;
-  n = 0;
-  if (r != NULL) {
-    for (i = 0; i < r->naddrs; i++) {
-      host_parts[i] = r->hosts[r->addr_host[i]];
-      addr_parts[i] = r->addrs[i];
-      port_parts[i] = r->ports[r->addr_host[i]];
-    }
-    hosts = join(host_parts, r->naddrs);
-    addrs = join(addr_parts, r->naddrs);
-    if (hosts == NULL || addrs == NULL)
-      goto out;
-    kw[n] = "host";
-    vals[n++] = hosts;
-    kw[n] = "hostaddr";
-    vals[n++] = addrs;
-    if (r->ports[0] != NULL) {
-      ports = join(port_parts, r->naddrs);
-      if (ports == NULL)
-        goto out;
-      kw[n] = "port";
-      vals[n++] = ports;
-    }
-  }
-  for (o = pc->opts_; o->keyword != NULL; o++) {
-    if (o->val == NULL)
-      continue;
-    if (r != NULL && (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0 ||
-                      (ports != NULL && strcmp(o->keyword, "port") == 0)))
-      continue;
-    kw[n] = o->keyword;
-    vals[n++] = o->val;
-  }
-  pc->conn_ = PQconnectStartParams(kw, vals, 0);
-  if (pc->conn_ != NULL) {
-    PQsetNoticeReceiver(pc->conn_, on_notice, NULL);
-    rc = 0;
-  }
-out:
-  free(kw);
-  free(vals);
-  free(hosts);
-  free(addrs);
-  free(ports);
+  pc->conn_ = pgaddr_connect_start(pc->opts_, r != NULL ? &r->plan : NULL);
   if (r != NULL) {
     pc->resolve_ = NULL;
     free(r);
   }
-  return rc;
+  if (pc->conn_ == NULL)
+    return -ENOMEM;
+  PQsetNoticeReceiver(pc->conn_, on_notice, NULL);
+  return 0;
 }
 
 /* One step of PQconnectPoll, and the watch for the next one. The first
@@ -426,7 +346,6 @@ static int resolve_next(pgconn_resolve_ *r);
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) {
   pgconn_resolve_ *r = (pgconn_resolve_ *)req;
   pgconn_t *pc = r->pc;
-  struct addrinfo *a;
   int rc;
   if (pc == NULL) {
     uv_freeaddrinfo(ai);
@@ -435,7 +354,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) 
   }
   if (status < 0) {
     char msg[PGCONN_ERROR_MAX];
-    snprintf(msg, sizeof msg, "could not resolve host \"%s\": %s", r->hosts[r->next],
+    snprintf(msg, sizeof msg, "could not resolve host \"%s\": %s", r->plan.hosts[r->next],
              uv_strerror(status));
     pc->resolve_ = NULL;
     free(r);
@@ -443,26 +362,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) 
     go_down(pc, status, status, status);
     return;
   }
-  for (a = ai; a != NULL && r->naddrs < PGCONN_ADDRS_MAX; a = a->ai_next) {
-    char *dst = r->addrs[r->naddrs];
-    int i, dup = 0;
-    if (a->ai_family == AF_INET)
-      rc = uv_ip4_name((const struct sockaddr_in *)a->ai_addr, dst, ADDR_MAX);
-    else if (a->ai_family == AF_INET6)
-      rc = uv_ip6_name((const struct sockaddr_in6 *)a->ai_addr, dst, ADDR_MAX);
-    else
-      continue;
-    if (rc < 0)
-      continue;
-    for (i = 0; i < r->naddrs; i++)
-      if (r->addr_host[i] == r->next && strcmp(r->addrs[i], dst) == 0)
-        dup = 1;
-    if (!dup)
-      r->addr_host[r->naddrs++] = r->next;
-  }
+  pgaddr_plan_add(&r->plan, r->next, ai);
   uv_freeaddrinfo(ai);
   r->next++;
-  if (r->next < r->nhosts) {
+  if (r->next < r->plan.nhosts) {
     rc = resolve_next(r);
     if (rc < 0) {
       pc->resolve_ = NULL;
@@ -472,7 +375,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) 
     }
     return;
   }
-  if (r->naddrs == 0) {
+  if (r->plan.naddrs == 0) {
     pc->resolve_ = NULL;
     free(r);
     set_error(pc, "no IPv4 or IPv6 address for the host");
@@ -487,88 +390,27 @@ static int resolve_next(pgconn_resolve_ *r) {
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  return uv_getaddrinfo(r->pc->loop, &r->req, on_resolved, r->hosts[r->next], NULL, &hints);
+  return uv_getaddrinfo(r->pc->loop, &r->req, on_resolved, r->plan.hosts[r->next], NULL, &hints);
 }
 
-/* Splits list (copied into buf) at ',' into at most max parts. Returns the
- * count, or -EINVAL when there are more or one is empty. */
-static int split_list(const char *list, char *buf, size_t bufsize, char **parts, int max) {
-  int n = 0;
-  char *p;
-  if (strlen(list) >= bufsize)
-    return -E2BIG;
-  strcpy(buf, list);
-  p = buf;
-  for (;;) {
-    char *comma = strchr(p, ',');
-    if (n == max)
-      return -EINVAL;
-    if (comma != NULL)
-      *comma = '\0';
-    if (*p == '\0')
-      return -EINVAL;
-    parts[n++] = p;
-    if (comma == NULL)
-      return n;
-    p = comma + 1;
-  }
-}
-
-static const char *opt_value(const PQconninfoOption *opts, const char *keyword) {
-  for (; opts->keyword != NULL; opts++)
-    if (strcmp(opts->keyword, keyword) == 0)
-      return opts->val != NULL && opts->val[0] != '\0' ? opts->val : NULL;
-  return NULL;
-}
-
-/* Decides from pc->opts_ whether host names must be resolved and, if so,
- * prepares pc->resolve_. Returns 0 or -EINVAL/-E2BIG/-ENOMEM (errmsg_ set). */
+/* Prepares pc->resolve_ when the conninfo names hosts to resolve. Returns
+ * 0 or -EINVAL/-E2BIG/-ENOMEM (errmsg_ set). */
 static int plan_resolution(pgconn_t *pc) {
-  const char *host = opt_value(pc->opts_, "host");
-  const char *hostaddr = opt_value(pc->opts_, "hostaddr");
-  const char *port = opt_value(pc->opts_, "port");
-  pgconn_resolve_ *r;
-  int i, nports;
-  if (opt_value(pc->opts_, "service") != NULL ||
-      (host == NULL && hostaddr == NULL && getenv("PGSERVICE") != NULL)) {
-    set_error(pc, "a service (file) is not supported: name the host");
-    return -EINVAL;
-  }
-  if (host == NULL && hostaddr == NULL)
-    host = getenv("PGHOST");
-  if (hostaddr != NULL || host == NULL || host[0] == '\0')
-    return 0; /* libpq needs no name resolution */
-  r = calloc(1, sizeof *r);
-  if (r == NULL)
+  pgconn_resolve_ *r = calloc(1, sizeof *r);
+  const char *why;
+  int rc;
+  if (r == NULL) {
+    set_error(pc, "out of memory");
     return -ENOMEM;
-  r->nhosts = split_list(host, r->hostbuf, sizeof r->hostbuf, r->hosts, PGCONN_HOSTS_MAX);
-  if (r->nhosts < 0) {
-    int rc = r->nhosts;
+  }
+  rc = pgaddr_plan_init(&r->plan, pc->opts_, &why);
+  if (rc < 0 || r->plan.nhosts == 0) {
+    set_error(pc, why);
     free(r);
-    set_error(pc, "bad host list (at most 4 hosts, none empty)");
     return rc;
   }
-  for (i = 0; i < r->nhosts; i++) {
-    if (r->hosts[i][0] == '/' || r->hosts[i][0] == '@') {
-      int alone = r->nhosts == 1;
-      free(r);
-      if (!alone) {
-        set_error(pc, "a socket directory must be the only host");
-        return -EINVAL;
-      }
-      return 0; /* one socket directory: nothing to resolve */
-    }
-  }
-  if (port != NULL && strchr(port, ',') != NULL) {
-    nports = split_list(port, r->portbuf, sizeof r->portbuf, r->ports, PGCONN_HOSTS_MAX);
-    if (nports != r->nhosts) {
-      free(r);
-      set_error(pc, "the port list does not match the host list");
-      return -EINVAL;
-    }
-  }
-  pc->resolve_ = r;
   r->pc = pc;
+  pc->resolve_ = r;
   return 0;
 }
 
