@@ -15,6 +15,8 @@ COMMAND's environment:
     PG_URL          postgresql://authrelay@127.0.0.1:PORT/postgres
     PG_PORT         PORT
     PG_CLUSTER_DIR   the temporary directory (data/, sock/, postgres.log)
+    PG_TLS_CA       the server's self-signed certificate for `localhost` (TLS
+                    is on: sslmode=verify-full&sslrootcert=$PG_TLS_CA works)
     PG_CLUSTER_SCRIPT this script's path (for `restart`)
 
 Authentication is `trust`, which is fine only because the server listens on
@@ -72,12 +74,27 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(tmp, datadir, sockdir, log):
+def make_cert(tmp):
+    """A self-signed certificate for localhost (also its own CA) and its key,
+    made with the openssl command (postgresql depends on it through ssl-cert)."""
+    key = os.path.join(tmp, "server.key")
+    crt = os.path.join(tmp, "server.crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    os.chmod(key, 0o600)
+    return key, crt
+
+
+def start(tmp, datadir, sockdir, log, key, crt):
     """Starts postgres on a free port; a few tries in case another process took it."""
     for _ in range(5):
         port = free_port()
         opts = ("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s "
-                "-c fsync=off -c max_connections=50" % (port, sockdir))
+                "-c fsync=off -c max_connections=50 -c ssl=on -c ssl_cert_file=%s "
+                "-c ssl_key_file=%s" % (port, sockdir, crt, key))
         if pg_ctl(datadir, "-l", log, "-o", opts, "-w", "-t", START_TIMEOUT_S, "start") == 0:
             return port
     sys.exit("pgcluster: postgres did not start; see %s" % log)
@@ -91,9 +108,10 @@ def run(command):
     sockdir = os.path.join(tmp, "sock")
     log = os.path.join(tmp, "postgres.log")
     os.mkdir(sockdir)
+    key, crt = make_cert(tmp)
     if os.geteuid() == 0:
         pw = pwd.getpwnam(os.environ.get("PG_CLUSTER_USER", "nobody"))
-        for path in (tmp, sockdir):
+        for path in (tmp, sockdir, key, crt):
             os.chown(path, pw.pw_uid, pw.pw_gid)
     started = False
     status = 1
@@ -103,11 +121,11 @@ def run(command):
         subprocess.run(as_user([os.path.join(BINDIR, "initdb"), "-D", datadir, "-U", SUPERUSER,
                                 "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]),
                        stdout=subprocess.DEVNULL, check=True)
-        port = start(tmp, datadir, sockdir, log)
+        port = start(tmp, datadir, sockdir, log, key, crt)
         started = True
         env = dict(os.environ,
                    PG_URL="postgresql://%s@127.0.0.1:%d/postgres" % (SUPERUSER, port),
-                   PG_PORT=str(port), PG_CLUSTER_DIR=tmp,
+                   PG_PORT=str(port), PG_CLUSTER_DIR=tmp, PG_TLS_CA=crt,
                    PG_CLUSTER_SCRIPT=os.path.abspath(__file__))
         status = subprocess.run(command, env=env, check=False).returncode
         if status != 0 and os.path.exists(log):
