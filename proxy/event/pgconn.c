@@ -71,10 +71,18 @@ const char *pgconn_error(const pgconn_t *pc) {
   return pc->errmsg_;
 }
 
-/* libpq's default notice processor prints to stderr, which is the JSON log. */
+/* Notices: libpq's default prints them to stderr, which is the JSON log, so
+ * they are dropped, but for a FATAL one (e.g. "terminating connection due
+ * to administrator command" before a restart): libpq passes an error that
+ * arrives while no query runs here, and it is a better reason for the loss
+ * that follows than libpq's own "server closed the connection". */
 static void on_notice(void *arg, const PGresult *res) {
-  (void)arg;
-  (void)res;
+  pgconn_t *pc = arg;
+  const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (severity != NULL && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0)) {
+    set_error(pc, PQresultErrorMessage(res));
+    pc->fatal_notice_ = 1;
+  }
 }
 
 /* ---- handles ---- */
@@ -226,7 +234,15 @@ static void go_down(pgconn_t *pc, int status, int inflight_status, int queue_sta
 }
 
 static void lose(pgconn_t *pc, int status) {
-  set_error(pc, PQerrorMessage(pc->conn_));
+  PGnotify *n;
+  /* Parses what was read before the loss, for a FATAL notice (on_notice);
+   * notifications are lost with the connection anyway. */
+  if (pc->state == PGCONN_READY) {
+    for (n = PQnotifies(pc->conn_); n != NULL; n = PQnotifies(pc->conn_))
+      PQfreemem(n);
+  }
+  if (!pc->fatal_notice_)
+    set_error(pc, PQerrorMessage(pc->conn_));
   go_down(pc, status, status, status);
 }
 
@@ -281,7 +297,7 @@ static int start_libpq(pgconn_t *pc) {
   }
   if (pc->conn_ == NULL)
     return -ENOMEM;
-  PQsetNoticeReceiver(pc->conn_, on_notice, NULL);
+  PQsetNoticeReceiver(pc->conn_, on_notice, pc);
   return 0;
 }
 
@@ -428,6 +444,7 @@ int pgconn_connect(pgconn_t *pc, const char *conninfo, long timeout_ms,
   if (strlen(conninfo) > PGCONN_CONNINFO_MAX)
     return -E2BIG;
   pc->errmsg_[0] = '\0';
+  pc->fatal_notice_ = 0;
   pc->opts_ = PQconninfoParse(conninfo, &err);
   if (pc->opts_ == NULL) {
     set_error(pc, err != NULL ? err : "out of memory");
@@ -554,7 +571,7 @@ static int drain(pgconn_t *pc) {
       PQclear(res);
     }
   }
-  while ((n = PQnotifies(pc->conn_)) != NULL) {
+  for (n = PQnotifies(pc->conn_); n != NULL; n = PQnotifies(pc->conn_)) {
     if (pc->notify_cb_ != NULL)
       pc->notify_cb_(pc, n->relname, n->extra, n->be_pid);
     PQfreemem(n);
@@ -640,6 +657,10 @@ static void rearm(pgconn_t *pc) {
   for (q = pc->head_; q != NULL; q = q->next)
     if (q->deadline < deadline)
       deadline = q->deadline;
+  if (deadline == UINT64_MAX) {
+    uv_timer_stop(&pc->timer_);
+    return;
+  }
   uv_timer_start(&pc->timer_, on_timer, deadline > now ? deadline - now : 0, 0);
 }
 

@@ -84,6 +84,8 @@ enum pgconn_state {
  *   -ETIMEDOUT    the connect timeout passed; or, once connected, a query
  *                 passed its timeout and the connection was closed
  *   -ECONNRESET   the connection was lost (server restart, network)
+ *   -EPROTO       a query started COPY, which pgconn does not speak: the
+ *                 connection was closed (the query got -EIO)
  *   UV_EAI_*      a host name did not resolve (libuv's code)
  *   -ENOMEM
  * Every status but 0 leaves the connection PGCONN_DOWN: its socket is
@@ -132,6 +134,7 @@ struct pgconn_t {
   pgconn_query_ *inflight_;   /* the query sent, whose results are awaited; owned */
   PGresult *result_;          /* inflight_'s result so far; owned */
   int flushing_;              /* PQflush left data to send: wait for writability */
+  int fatal_notice_;          /* errmsg_ holds a FATAL the server sent before closing */
   PQconninfoOption *opts_;    /* the parsed conninfo while connecting; owned */
   char errmsg_[PGCONN_ERROR_MAX]; /* the last connect or loss message */
   unsigned gen_;              /* bumped by every connect, loss and close: callers of
