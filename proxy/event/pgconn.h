@@ -7,7 +7,8 @@
  *   - resolved first: every host name of the conninfo goes through
  *     uv_getaddrinfo (the thread pool) and libpq gets the addresses as
  *     `hostaddr`, because PQconnectStart would resolve names synchronously;
- *     `host` stays, for TLS verification and the messages;
+ *     `host` stays, for TLS verification and the messages (pgaddr.h does
+ *     the bookkeeping);
  *   - connected with PQconnectStartParams + PQconnectPoll on a uv_poll_t, re-armed
  *     whenever the socket changes (libpq opens a new one per address it
  *     tries and for some retries; the descriptor number is often the same
