@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """pgcluster.py: a throwaway PostgreSQL cluster for tests, from Debian's package.
 
-    pgcluster.py run [--] COMMAND [ARG...]
+    pgcluster.py run [--timeout S] [--] COMMAND [ARG...]
         initdb in a new temporary directory, start postgres on 127.0.0.1 at a
         free port (its Unix socket in that directory too, never the package's
         default cluster or /var/run/postgresql), run COMMAND with the
         environment below, stop the server, delete the directory, and exit
-        with COMMAND's status.
+        with COMMAND's status. COMMAND is killed after S seconds (default
+        150, under the ctest TIMEOUT of its callers) so that the cluster is
+        still stopped: a wrapper killed with SIGKILL (a ctest timeout) would
+        leave it running (then: pg_ctl -D /tmp/pgcluster-*/data stop).
     pgcluster.py restart
         from inside COMMAND: `pg_ctl restart -m fast` of that cluster (same
         port), waiting until it accepts connections again.
@@ -100,7 +103,7 @@ def start(tmp, datadir, sockdir, log, key, crt):
     sys.exit("pgcluster: postgres did not start; see %s" % log)
 
 
-def run(command):
+def run(command, timeout):
     if not command:
         sys.exit("usage: pgcluster.py run [--] COMMAND [ARG...]")
     tmp = tempfile.mkdtemp(prefix="pgcluster-")
@@ -127,7 +130,11 @@ def run(command):
                    PG_URL="postgresql://%s@127.0.0.1:%d/postgres" % (SUPERUSER, port),
                    PG_PORT=str(port), PG_CLUSTER_DIR=tmp, PG_TLS_CA=crt,
                    PG_CLUSTER_SCRIPT=os.path.abspath(__file__))
-        status = subprocess.run(command, env=env, check=False).returncode
+        try:
+            status = subprocess.run(command, env=env, check=False, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            sys.stderr.write("pgcluster: %s killed after %d s\n" % (command[0], timeout))
+            status = 124
         if status != 0 and os.path.exists(log):
             with open(log, encoding="utf-8", errors="replace") as f:
                 sys.stderr.write("---- postgres.log ----\n" + f.read()[-4000:])
@@ -149,9 +156,13 @@ def restart():
 def main(argv):
     if len(argv) >= 1 and argv[0] == "run":
         rest = argv[1:]
+        timeout = 150
+        if len(rest) >= 2 and rest[0] == "--timeout":
+            timeout = int(rest[1])
+            rest = rest[2:]
         if rest and rest[0] == "--":
             rest = rest[1:]
-        return run(rest)
+        return run(rest, timeout)
     if argv == ["restart"]:
         return restart()
     sys.exit(__doc__)
