@@ -233,6 +233,12 @@ static void go_down(pgconn_t *pc, int status, int inflight_status, int queue_sta
   query_finish_list(pc, queued, queue_status, msg);
 }
 
+/* go_down with one status for all, and msg (NULL: libuv's text of status). */
+static void fail(pgconn_t *pc, int status, const char *msg) {
+  set_error(pc, msg != NULL ? msg : uv_strerror(status));
+  go_down(pc, status, status, status);
+}
+
 static void lose(pgconn_t *pc, int status) {
   PGnotify *n;
   /* Parses what was read before the loss, for a FATAL notice (on_notice);
@@ -324,8 +330,7 @@ static void connect_step(pgconn_t *pc, int first) {
     }
     rc = sock_watch(pc, UV_READABLE);
     if (rc < 0) {
-      set_error(pc, uv_strerror(rc));
-      go_down(pc, rc, rc, rc);
+      fail(pc, rc, NULL);
       return;
     }
     PQconninfoFree(pc->opts_);
@@ -339,17 +344,14 @@ static void connect_step(pgconn_t *pc, int first) {
     return;
   }
   rc = sock_watch(pc, st == PGRES_POLLING_READING ? UV_READABLE : UV_WRITABLE);
-  if (rc < 0) {
-    set_error(pc, uv_strerror(rc));
-    go_down(pc, rc, rc, rc);
-  }
+  if (rc < 0)
+    fail(pc, rc, NULL);
 }
 
 static void start_connect(pgconn_t *pc) {
   int rc = start_libpq(pc);
   if (rc < 0) {
-    set_error(pc, "out of memory");
-    go_down(pc, rc, rc, rc);
+    fail(pc, rc, "out of memory");
     return;
   }
   connect_step(pc, 1);
@@ -358,6 +360,13 @@ static void start_connect(pgconn_t *pc) {
 }
 
 static int resolve_next(pgconn_resolve_ *r);
+
+/* The resolution failed: r (whose callback runs) is freed, then fail(). */
+static void resolve_fail(pgconn_t *pc, pgconn_resolve_ *r, int status, const char *msg) {
+  pc->resolve_ = NULL;
+  free(r);
+  fail(pc, status, msg);
+}
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) {
   pgconn_resolve_ *r = (pgconn_resolve_ *)req;
@@ -372,10 +381,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) 
     char msg[PGCONN_ERROR_MAX];
     snprintf(msg, sizeof msg, "could not resolve host \"%s\": %s", r->plan.hosts[r->next],
              uv_strerror(status));
-    pc->resolve_ = NULL;
-    free(r);
-    set_error(pc, msg);
-    go_down(pc, status, status, status);
+    resolve_fail(pc, r, status, msg);
     return;
   }
   pgaddr_plan_add(&r->plan, r->next, ai);
@@ -383,19 +389,12 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) 
   r->next++;
   if (r->next < r->plan.nhosts) {
     rc = resolve_next(r);
-    if (rc < 0) {
-      pc->resolve_ = NULL;
-      free(r);
-      set_error(pc, uv_strerror(rc));
-      go_down(pc, rc, rc, rc);
-    }
+    if (rc < 0)
+      resolve_fail(pc, r, rc, NULL);
     return;
   }
   if (r->plan.naddrs == 0) {
-    pc->resolve_ = NULL;
-    free(r);
-    set_error(pc, "no IPv4 or IPv6 address for the host");
-    go_down(pc, UV_EAI_NONAME, UV_EAI_NONAME, UV_EAI_NONAME);
+    resolve_fail(pc, r, UV_EAI_NONAME, "no IPv4 or IPv6 address for the host");
     return;
   }
   start_connect(pc);
@@ -505,6 +504,9 @@ static void pump(pgconn_t *pc) {
       continue;
     }
     pc->inflight_ = q;
+    pc->result_bytes_ = 0;
+    pc->result_too_big_ = 0;
+    (void)PQsetSingleRowMode(pc->conn_); /* 0 only when it cannot apply: rows come whole */
     rc = PQflush(pc->conn_);
     if (rc < 0) {
       lose(pc, -ECONNRESET);
@@ -522,7 +524,12 @@ static void deliver(pgconn_t *pc) {
   const char *msg = "";
   pc->inflight_ = NULL;
   pc->result_ = NULL;
-  if (res == NULL) {
+  if (pc->result_too_big_) {
+    PQclear(res);
+    res = NULL;
+    status = -E2BIG;
+    msg = "result larger than PGCONN_RESULT_MAX";
+  } else if (res == NULL) {
     msg = "no result";
   } else {
     ExecStatusType st = PQresultStatus(res);
@@ -533,6 +540,36 @@ static void deliver(pgconn_t *pc) {
   }
   query_finish(pc, q, status, res, msg);
   PQclear(res);
+}
+
+/* Appends the one row of res (PGRES_SINGLE_TUPLE) to pc->result_, or
+ * drops it once the result is over PGCONN_RESULT_MAX. Returns 0 or
+ * -ENOMEM. */
+static int add_row(pgconn_t *pc, const PGresult *res) {
+  int f, row, nfields = PQnfields(res);
+  if (pc->result_too_big_)
+    return 0;
+  for (f = 0; f < nfields; f++)
+    pc->result_bytes_ += (size_t)PQgetlength(res, 0, f) + 16;
+  if (pc->result_bytes_ > PGCONN_RESULT_MAX) {
+    pc->result_too_big_ = 1;
+    PQclear(pc->result_);
+    pc->result_ = NULL;
+    return 0;
+  }
+  if (pc->result_ == NULL) {
+    pc->result_ = PQcopyResult(res, PG_COPYRES_ATTRS); /* PGRES_TUPLES_OK, no rows */
+    if (pc->result_ == NULL)
+      return -ENOMEM;
+  }
+  row = PQntuples(pc->result_);
+  for (f = 0; f < nfields; f++) {
+    int isnull = PQgetisnull(res, 0, f);
+    if (!PQsetvalue(pc->result_, row, f, isnull ? NULL : PQgetvalue(res, 0, f),
+                    isnull ? -1 : PQgetlength(res, 0, f)))
+      return -ENOMEM;
+  }
+  return 0;
 }
 
 /* Collects the in-flight query's results and the notifications libpq has
@@ -560,6 +597,21 @@ static int drain(pgconn_t *pc) {
       set_error(pc, "COPY is not supported");
       go_down(pc, -EPROTO, -EIO, -ECONNRESET);
       return -1;
+    }
+    if (st == PGRES_SINGLE_TUPLE) {
+      int rc = add_row(pc, res);
+      PQclear(res);
+      if (rc < 0) {
+        set_error(pc, "out of memory for a result");
+        go_down(pc, rc, rc, -ECONNRESET);
+        return -1;
+      }
+      continue;
+    }
+    if (st == PGRES_TUPLES_OK && (pc->result_ != NULL || pc->result_too_big_) &&
+        (pc->result_ == NULL || PQresultStatus(pc->result_) == PGRES_TUPLES_OK)) {
+      PQclear(res); /* the end of single rows: what was gathered stands */
+      continue;
     }
     /* One statement gives one result; keep an error over anything else. */
     if (pc->result_ == NULL) {
@@ -640,9 +692,7 @@ static void rearm(pgconn_t *pc) {
   if (pc->state == PGCONN_READY) {
     rc = sock_watch(pc, UV_READABLE | (pc->flushing_ ? UV_WRITABLE : 0));
     if (rc < 0) {
-      /* Only from a loop callback: pgconn_query never changes the watch. */
-      set_error(pc, uv_strerror(rc));
-      go_down(pc, rc, rc, rc);
+      fail(pc, rc, NULL); /* from loop callbacks only: pgconn_query never gets here */
       return;
     }
     if (pc->inflight_ == NULL && pc->head_ != NULL)
@@ -670,8 +720,7 @@ static void on_timer(uv_timer_t *t) {
   unsigned gen = pc->gen_;
   if (pc->state == PGCONN_CONNECTING) {
     if (now >= pc->connect_deadline_) {
-      set_error(pc, "connect timeout expired");
-      go_down(pc, -ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT);
+      fail(pc, -ETIMEDOUT, "connect timeout expired");
       return;
     }
     if (pc->conn_ == NULL && pc->resolve_ == NULL) {

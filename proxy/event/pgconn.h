@@ -17,7 +17,9 @@
  *   - bounded by a timeout (uv_timer_t) from the start of the resolution;
  *   - then a FIFO of queries sent one at a time with PQsendQueryParams (text
  *     parameters, text results) on a non-blocking connection (PQsetnonblocking;
- *     PQflush waits for writability for large sends);
+ *     PQflush waits for writability for large sends); rows arrive in libpq's
+ *     single-row mode and are gathered into one PGresult up to
+ *     PGCONN_RESULT_MAX, so that a huge result cannot take the memory;
  *   - LISTEN is a query like any other; notifications (PQnotifies after every
  *     PQconsumeInput) go to a callback.
  *
@@ -61,6 +63,7 @@
 #define PGCONN_PARAMS_BYTES_MAX (8 * 1024 * 1024) /* bytes of all parameters of one query */
 #define PGCONN_QUERIES_MAX 1024                 /* queries queued or in flight */
 #define PGCONN_ERROR_MAX 512                    /* bytes kept of a message (pgconn_error) */
+#define PGCONN_RESULT_MAX (16 * 1024 * 1024)    /* bytes of a result: values + 16 per field */
 #define PGCONN_TIMEOUT_MAX_MS (10 * 60 * 1000L) /* largest timeout */
 #define PGCONN_DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define PGCONN_DEFAULT_QUERY_TIMEOUT_MS 10000L
@@ -96,6 +99,8 @@ typedef void (*pgconn_status_cb)(pgconn_t *pc, int status);
 /* The end of one query, called exactly once per accepted query. status:
  *   0             the server ran it: res is PGRES_COMMAND_OK, PGRES_TUPLES_OK
  *                 or PGRES_EMPTY_QUERY
+ *   -E2BIG        its result passed PGCONN_RESULT_MAX bytes (it was read to
+ *                 the end and dropped, row by row: the connection goes on)
  *   -EIO          the server (or libpq) refused it: res is the
  *                 PGRES_FATAL_ERROR result when there is one (SQLSTATE via
  *                 PQresultErrorField(res, PG_DIAG_SQLSTATE)), else NULL
@@ -134,6 +139,8 @@ struct pgconn_t {
   pgconn_query_ *tail_;
   pgconn_query_ *inflight_;   /* the query sent, whose results are awaited; owned */
   PGresult *result_;          /* inflight_'s result so far; owned */
+  size_t result_bytes_;       /* counted against PGCONN_RESULT_MAX */
+  int result_too_big_;        /* over PGCONN_RESULT_MAX: the rest is read and dropped */
   int flushing_;              /* PQflush left data to send: wait for writability */
   int fatal_notice_;          /* errmsg_ holds a FATAL the server sent before closing */
   PQconninfoOption *opts_;    /* the parsed conninfo while connecting; owned */

@@ -39,6 +39,8 @@ typedef struct {
   int status;
   int order;           /* global order of completion */
   char value[64];      /* row 0, column 0 */
+  int ntuples;
+  char last[64];       /* the last row's column 0, "NULL" when null */
   char sqlstate[8];
   char msg[256];
 } result_seen;
@@ -94,8 +96,13 @@ static void on_result(void *ctx, int status, const PGresult *res, const char *er
   r->status = status;
   r->order = ++nresults;
   snprintf(r->msg, sizeof r->msg, "%s", errmsg);
-  if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+  if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+    int last = PQntuples(res) - 1;
+    r->ntuples = PQntuples(res);
     snprintf(r->value, sizeof r->value, "%s", PQgetvalue(res, 0, 0));
+    snprintf(r->last, sizeof r->last, "%s",
+             PQgetisnull(res, last, 0) ? "NULL" : PQgetvalue(res, last, 0));
+  }
   if (res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
     snprintf(r->sqlstate, sizeof r->sqlstate, "%s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
 }
@@ -208,6 +215,39 @@ static void test_sql_error(void) {
     CHECK(r2.done == 1 && r2.status == -EIO && strcmp(r2.sqlstate, "22P02") == 0);
     CHECK(r3.status == 0 && strcmp(r3.value, "still here") == 0);
     CHECK(s.nstatus == 1);
+  }
+  close_and_wait(&pc, &s);
+}
+
+/* Rows come one by one and are gathered into one result; a result over
+ * PGCONN_RESULT_MAX is dropped (-E2BIG) and the connection goes on. */
+static void test_rows_and_result_cap(void) {
+  pgconn_t pc;
+  conn_seen s = {0};
+  result_seen many = {0}, nulls = {0}, huge = {0}, none = {0}, after = {0};
+  char u[256];
+  url(u, sizeof u, "127.0.0.1", pg_port);
+  CHECK(pgconn_init(&pc, loop) == 0);
+  pc.data = &s;
+  if (connect_ok(&pc, &s, u)) {
+    CHECK(pgconn_query(&pc, "SELECT g::text, repeat('x', g) FROM generate_series(1, 5000) g", NULL,
+                       0, 0, on_result, &many) == 0);
+    CHECK(pgconn_query(&pc, "SELECT CASE WHEN g < 3 THEN 'v' END FROM generate_series(1, 3) g",
+                       NULL, 0, 0, on_result, &nulls) == 0);
+    /* 20 MiB of values */
+    CHECK(pgconn_query(&pc, "SELECT repeat('x', 1024 * 1024) FROM generate_series(1, 20)", NULL, 0,
+                       0, on_result, &huge) == 0);
+    CHECK(pgconn_query(&pc, "SELECT 1 WHERE false", NULL, 0, 0, on_result, &none) == 0);
+    CHECK(pgconn_query(&pc, "SELECT 'after'", NULL, 0, 0, on_result, &after) == 0);
+    CHECK(RUN_UNTIL(after.done));
+    CHECK(many.status == 0 && many.ntuples == 5000);
+    CHECK(strcmp(many.value, "1") == 0 && strcmp(many.last, "5000") == 0);
+    CHECK(nulls.status == 0 && nulls.ntuples == 3 && strcmp(nulls.value, "v") == 0);
+    CHECK(strcmp(nulls.last, "NULL") == 0);
+    CHECK(huge.done == 1 && huge.status == -E2BIG && huge.ntuples == 0);
+    CHECK(none.done == 1 && none.status == 0 && none.ntuples == 0);
+    CHECK(after.status == 0 && strcmp(after.value, "after") == 0);
+    CHECK(s.nstatus == 1 && pc.state == PGCONN_READY);
   }
   close_and_wait(&pc, &s);
 }
@@ -633,6 +673,7 @@ int main(void) {
   RUN(test_connect_by_name_and_query);
   RUN(test_sql_error);
   RUN(test_copy_refused);
+  RUN(test_rows_and_result_cap);
   RUN(test_refused);
   RUN(test_second_host_new_socket);
   RUN(test_unix_socket);
