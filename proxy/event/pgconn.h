@@ -112,7 +112,9 @@ typedef void (*pgconn_status_cb)(pgconn_t *pc, int status);
  *                 connect's status)
  *   -ECANCELED    pgconn_close() was called before it ended
  * res: owned by pgconn, valid only during the call, NULL but for 0 and
- * -EIO. errmsg: never NULL ("" on success); owned by pgconn, valid only
+ * -EIO. A result with rows is gathered from single rows: its column names
+ * and types are there, but PQcmdStatus/PQcmdTuples are empty (count the
+ * rows with PQntuples; RETURNING for writes). errmsg: never NULL ("" on success); owned by pgconn, valid only
  * during the call. ctx: as given to pgconn_query, not owned. */
 typedef void (*pgconn_result_cb)(void *ctx, int status, const PGresult *res,
                                  const char *errmsg);
