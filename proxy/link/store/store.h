@@ -30,8 +30,11 @@
  * tries one); /readyz and /metrics read health (storehealth.h).
  *
  * Backends, chosen by store_open()'s spec: "sqlite:<path>" or a plain path
- * (sqlite/: the embedded store, one file in WAL mode); "postgres://..." is
- * reserved for link/store/postgres/ (-ENOTSUP for now).
+ * (sqlite/: the embedded store, one file in WAL mode); "postgres://..." or
+ * "postgresql://..." (postgres/: libpq's asynchronous API on the loop, for
+ * replicas sharing one database; see store_pg.h). Beyond the codes above
+ * the PostgreSQL store answers -ETIMEDOUT (store_opts.timeout_ms passed)
+ * and -EAGAIN (too many operations pending).
  */
 #ifndef AUTHRELAY_STORE_H
 #define AUTHRELAY_STORE_H
@@ -297,15 +300,28 @@ struct store_t {
   store_close_cb close_cb;
 };
 
+/* Options of store_open_opts(); zeroed: the defaults. */
+typedef struct store_opts {
+  long timeout_ms;  /* store_timeout_s: an operation not done by then fails -ETIMEDOUT (postgres);
+                       0: STORE_TIMEOUT_DEFAULT_MS */
+  int pool;         /* postgres connections, 1 to 8; 0: 3 */
+} store_opts;
+
+#define STORE_TIMEOUT_DEFAULT_MS 5000L
+#define STORE_TIMEOUT_MAX_MS 600000L
+
 /* Opens the store spec names on loop: "sqlite:<path>" or a path (created,
- * mode 0600, and migrated), later "postgres://...". Returns 0 with the
+ * mode 0600, and migrated), or a postgres:// URL. Returns 0 with the
  * store ready for operations, or a negative error with a one-line message
  * in st->error: -EINVAL (bad spec, or a database newer than this
  * authrelay), -ENOTSUP (a backend not built), -EROFS / -EIO (the file
  * cannot be opened or written), -ENOMEM. On error nothing needs closing.
- * (A backend that connects asynchronously will answer its first operations
- * once connected, or with -EIO.) */
+ * PostgreSQL connects asynchronously: store_open() checks the conninfo
+ * only (-EINVAL), and the first operations run once connected and migrated,
+ * or fail with -ETIMEDOUT (unreachable) or -EIO (migrations failed). */
 int store_open(store_t *st, uv_loop_t *loop, const char *spec);
+/* store_open() with options (NULL: the defaults); -EINVAL when out of range. */
+int store_open_opts(store_t *st, uv_loop_t *loop, const char *spec, const store_opts *opts);
 
 /* Closes st, libuv-style: operations not yet completed complete with
  * -ECANCELED, new ones are refused with -ECANCELED, and cb (may be NULL)

@@ -34,7 +34,7 @@ sqldb_t *store_sqlite_db(store_t *st) {
 
 static void on_idle(uv_idle_t *h);
 
-void sq_job_free(sq_job *j) {
+void sq_job_clear(sq_job *j) {
   int i;
   for (i = 0; i < 4; i++)
     free(j->s[i]);
@@ -47,6 +47,10 @@ void sq_job_free(sq_job *j) {
   dynbuf_free(&j->list_in);
   dynbuf_free(&j->rows);
   dynbuf_free(&j->arena);
+}
+
+void sq_job_free(sq_job *j) {
+  sq_job_clear(j);
   free(j);
 }
 
@@ -58,15 +62,24 @@ int sq_job_refused(const store_t *st) {
 sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, void *data, const char *s0, const char *s1,
                    const char *s2) {
   sq_store *s = st->impl;
-  const char *in[3] = {s0, s1, s2};
   sq_job *j;
-  int i;
   if (s == NULL || s->closing)
     return NULL;
   j = calloc(1, sizeof *j);
   if (j == NULL)
     return NULL;
   j->run = run;
+  if (sq_job_prepare(j, deliver, data, s0, s1, s2) != 0) {
+    sq_job_free(j);
+    return NULL;
+  }
+  return j;
+}
+
+int sq_job_prepare(sq_job *j, sq_deliver_fn deliver, void *data, const char *s0, const char *s1,
+                   const char *s2) {
+  const char *in[3] = {s0, s1, s2};
+  int i;
   j->deliver = deliver;
   j->data = data;
   dynbuf_init(&j->blob_in, STORE_SECRET_MAX + 1);
@@ -77,13 +90,11 @@ sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, void *data
   for (i = 0; i < 3; i++) {
     if (in[i] != NULL) {
       j->s[i] = strdup(in[i]);
-      if (j->s[i] == NULL) {
-        sq_job_free(j);
-        return NULL;
-      }
+      if (j->s[i] == NULL)
+        return -ENOMEM;
     }
   }
-  return j;
+  return 0;
 }
 
 int sq_job_queue(store_t *st, sq_job *j) {

@@ -99,6 +99,13 @@ int sq_job_refused(const store_t *st);
  * failed): sq_job_refused(). */
 int sq_job_queue(store_t *st, sq_job *j);
 void sq_job_free(sq_job *j);
+/* For another backend that embeds an sq_job in its own operation (the
+ * arguments, results and deliverers are the same): sq_job_prepare() fills
+ * a zeroed j (its strings copied; -ENOMEM), sq_job_clear() frees what j
+ * holds but not j itself. */
+int sq_job_prepare(sq_job *j, sq_deliver_fn deliver, void *data, const char *s0, const char *s1,
+                   const char *s2);
+void sq_job_clear(sq_job *j);
 /* Copies n bytes at p as the next record of j's rows; non-zero (and
  * overflow set) past STORE_LIST_MAX rows or the arena's cap. */
 int sq_rows_add(sq_job *j, const void *p, size_t n);
