@@ -129,6 +129,9 @@ typedef struct config_t {
   int workers;             /* relay threads */
   log_level log_level;
   char *data_dir;          /* owned */
+  char *store;             /* link store: "sqlite" (data_dir/authrelay.db) or a postgres:// URL
+                              (may hold a password: never logged); owned */
+  unsigned store_timeout_s; /* longest wait for a PostgreSQL store operation */
   char *public_url;        /* "" or absolute http(s) URL, no trailing "/"; owned */
   char *admin_key;         /* "" (generated on first run) or the owner key; owned */
   char *secret_key;        /* "" (generated in data_dir) or 64 hex digits; owned */

@@ -69,6 +69,10 @@ int config_finish(load_ctx *x, config_t *c) {
   if (!config_verdict_ok(config_parse_addr(c->listen, &c->listen_host, &c->listen_port)) ||
       !config_verdict_ok(config_parse_addr(c->control, &c->control_host, &c->control_port)))
     return config_fail_nomem(x);
+  /* the value is not quoted back: a URL may hold a password */
+  if (strcmp(c->store, "sqlite") != 0 && strncmp(c->store, "postgres://", 11) != 0 &&
+      strncmp(c->store, "postgresql://", 13) != 0)
+    return config_fail(x, "config: store: must be \"sqlite\" or a postgres:// or postgresql:// URL");
   if (c->write_low_watermark >= c->write_high_watermark)
     return config_fail(x, "config: write_low_watermark: must be less than write_high_watermark "
                    "(%zu >= %zu)", c->write_low_watermark, c->write_high_watermark);

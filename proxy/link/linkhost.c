@@ -684,6 +684,7 @@ static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
 int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const catalog_t *catalog,
                   pausehub_t *hub, char *err, size_t errlen) {
   char spec[STORE_SPEC_MAX];
+  store_opts sopts = {0, 0};
   uint64_t now = linkhost_now_ms();
   int rc;
   memset(lh, 0, sizeof *lh);
@@ -701,11 +702,19 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
   rc = secretbox_key_load(lh->key, cfg->secret_key, cfg->data_dir, err, errlen);
   if (rc != 0)
     return rc;
-  if (snprintf(spec, sizeof spec, "sqlite:%s/%s", cfg->data_dir, STORE_SQLITE_FILE) >= (int)sizeof spec) {
-    snprintf(err, errlen, "data_dir is too long");
-    return -ENAMETOOLONG;
+  if (cfg->store != NULL && strcmp(cfg->store, "sqlite") != 0) /* a postgres:// URL (config_check.c) */
+    rc = snprintf(spec, sizeof spec, "%s", cfg->store) >= (int)sizeof spec ? -ENAMETOOLONG : 0;
+  else
+    rc = snprintf(spec, sizeof spec, "sqlite:%s/%s", cfg->data_dir, STORE_SQLITE_FILE) >= (int)sizeof spec
+             ? -ENAMETOOLONG
+             : 0;
+  if (rc != 0) {
+    snprintf(err, errlen, "store or data_dir is too long");
+    return rc;
   }
-  rc = store_open(&lh->store, loop, spec);
+  sopts.timeout_ms = (long)cfg->store_timeout_s * 1000;
+  rc = store_open_opts(&lh->store, loop, spec, &sopts);
+  OPENSSL_cleanse(spec, sizeof spec); /* a URL's password */
   if (rc != 0) {
     snprintf(err, errlen, "%s", lh->store.error);
     OPENSSL_cleanse(lh->key, sizeof lh->key);

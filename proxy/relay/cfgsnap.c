@@ -67,6 +67,7 @@ static const struct {
     {"listen", offsetof(config_t, listen)},
     {"control", offsetof(config_t, control)},
     {"data_dir", offsetof(config_t, data_dir)},
+    {"store", offsetof(config_t, store)},
     {"secret_key", offsetof(config_t, secret_key)},
     {"admin_key", offsetof(config_t, admin_key)},
     {"link_service.url", offsetof(config_t, link_service.url)},
@@ -124,6 +125,11 @@ int cfgsnap_keep_restart_keys(config_t *next, const config_t *cur, char *changed
     note_changed(changed, cap, "workers");
     n++;
     next->workers = cur->workers;
+  }
+  if (next->store_timeout_s != cur->store_timeout_s) {
+    note_changed(changed, cap, "store_timeout_s");
+    n++;
+    next->store_timeout_s = cur->store_timeout_s;
   }
   if (next->pause_timeout_s != cur->pause_timeout_s) {
     note_changed(changed, cap, "pause_timeout_s");

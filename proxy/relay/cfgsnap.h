@@ -51,7 +51,8 @@ const catalog_t *cfgsnap_catalog(const cfgsnap *s);
 size_t cfgsnap_live(void);
 
 /* Keys a running daemon keeps until restart: listen, control, workers,
- * data_dir, secret_key, admin_key, pause_timeout_s and link_service.*.
+ * data_dir, store, store_timeout_s, secret_key, admin_key, pause_timeout_s and
+ * link_service.*.
  * Where next differs from cur in one of them, its name is appended to
  * changed (comma-separated, the names that fit cap bytes with the NUL) and next is
  * given cur's value; listen and control always take cur's (which hold the

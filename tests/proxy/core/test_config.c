@@ -86,6 +86,17 @@ static int fails_with(int rc, const char *a, const char *b) {
 #define FLAGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define CHECK_STR(a, b) CHECK((a) != NULL && strcmp((a), (b)) == 0)
 
+/* store: sqlite or a PostgreSQL URL, never quoted back (a password) */
+static void test_store(void) {
+  CHECK(load(FLAGS(UP, "--store", "postgres://u:pw@db.example/a", "--store-timeout-s", "9"), NULL) == 0);
+  CHECK_STR(cfg.store, "postgres://u:pw@db.example/a");
+  CHECK(cfg.store_timeout_s == 9);
+  CHECK(fails_with(load(FLAGS(UP, "--store", "mysql://u:sekrit@db.example/a"), NULL), "store", "postgres://"));
+  CHECK(strstr(err, "sekrit") == NULL);
+  CHECK(fails_with(load(FLAGS(UP, "--store", "sqlite:/tmp/x.db"), NULL), "store", NULL));
+  CHECK(fails_with(load(FLAGS(UP, "--store-timeout-s", "0"), NULL), "--store-timeout-s", "1 to 600"));
+}
+
 static void test_defaults(void) {
   CHECK(load(FLAGS(UP), NULL) == 0);
   CHECK_STR(cfg.listen, "127.0.0.1:8080");
@@ -96,6 +107,8 @@ static void test_defaults(void) {
   CHECK(cfg.workers == 1);
   CHECK(cfg.log_level == LOG_LEVEL_INFO);
   CHECK_STR(cfg.data_dir, "./data");
+  CHECK_STR(cfg.store, "sqlite");
+  CHECK(cfg.store_timeout_s == 5);
   CHECK_STR(cfg.public_url, "");
   CHECK_STR(cfg.admin_key, "");
   CHECK(cfg.config_file == NULL);
@@ -768,6 +781,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   RUN(test_defaults);
+  RUN(test_store);
   RUN(test_switches);
   RUN(test_file);
   RUN(test_layers);
