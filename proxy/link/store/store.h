@@ -286,6 +286,8 @@ typedef struct store_health {
   int cannot_write;      /* the last write failed; cleared by one that commits */
   uint64_t write_errors; /* writes that failed (rolled back, never acknowledged) */
   char write_error[160]; /* the backend's message for the last failed write */
+  int unreachable;       /* PostgreSQL: no connection is up and the last try failed */
+  char reach_error[160]; /* why (libpq's message; never the password) */
 } store_health;
 
 typedef void (*store_close_cb)(store_t *st);

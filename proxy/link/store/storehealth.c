@@ -45,6 +45,13 @@ void storehealth_close(storehealth_t *h) {
 }
 
 int storehealth_ready(const store_t *st, dynbuf *body) {
+  if (st->health.unreachable) {
+    if (jsonw_raw(body, "{\"status\":\"store_unreachable\",\"error\":") == 0 &&
+        jsonw_cstring(body, st->health.reach_error) == 0)
+      (void)jsonw_raw(body, ",\"detail\":\"the link store's database cannot be reached; its operations wait "
+                            "up to store_timeout_s, then fail; ready again once it is reached\"}\n");
+    return -EIO;
+  }
   if (!st->health.cannot_write)
     return 0;
   /* a body cut short (no room) still comes with the 503 */
@@ -56,12 +63,15 @@ int storehealth_ready(const store_t *st, dynbuf *body) {
 }
 
 int storehealth_render_metrics(const store_t *st, dynbuf *out) {
-  char buf[512];
+  char buf[768];
   int n = snprintf(buf, sizeof buf,
                    "# HELP authrelay_store_write_errors_total Link store writes that failed and were rolled back.\n"
                    "# TYPE authrelay_store_write_errors_total counter\nauthrelay_store_write_errors_total %llu\n"
                    "# HELP authrelay_store_writable 1 while the link store can write, 0 after a failed write.\n"
-                   "# TYPE authrelay_store_writable gauge\nauthrelay_store_writable %d\n",
-                   (unsigned long long)st->health.write_errors, st->health.cannot_write ? 0 : 1);
+                   "# TYPE authrelay_store_writable gauge\nauthrelay_store_writable %d\n"
+                   "# HELP authrelay_store_reachable 1 unless the link store's database cannot be reached.\n"
+                   "# TYPE authrelay_store_reachable gauge\nauthrelay_store_reachable %d\n",
+                   (unsigned long long)st->health.write_errors, st->health.cannot_write ? 0 : 1,
+                   st->health.unreachable ? 0 : 1);
   return dynbuf_add(out, buf, (size_t)n);
 }

@@ -35,11 +35,13 @@ int storehealth_init(storehealth_t *h, uv_loop_t *loop, store_t *store);
 /* Stops the timer (uv_close: the loop must run once more). */
 void storehealth_close(storehealth_t *h);
 
-/* 0 when the store can write; else -EIO, with the JSON body of /readyz's
- * 503 appended to body. */
+/* 0 when the store can write and (PostgreSQL) reach its database; else
+ * -EIO, with the JSON body of /readyz's 503 appended to body (status
+ * store_unreachable or store_cannot_write). */
 int storehealth_ready(const store_t *st, dynbuf *body);
 
-/* Appends authrelay_store_write_errors_total and authrelay_store_writable.
+/* Appends authrelay_store_write_errors_total, authrelay_store_writable and
+ * authrelay_store_reachable.
  * Returns 0 or a dynbuf error. */
 int storehealth_render_metrics(const store_t *st, dynbuf *out);
 

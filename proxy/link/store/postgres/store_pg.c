@@ -62,7 +62,10 @@ static void on_timer(uv_timer_t *t) {
     return;
   for (op = s->head; op != NULL; op = op->next) {
     if (!op->started && !op->complete && op->deadline <= now) {
-      snprintf(op->errmsg, sizeof op->errmsg, "store_timeout passed before a connection was free");
+      if (s->st->health.unreachable)
+        snprintf(op->errmsg, sizeof op->errmsg, "PostgreSQL unreachable: %.130s", s->st->health.reach_error);
+      else
+        snprintf(op->errmsg, sizeof op->errmsg, "store_timeout passed before a connection was free");
       finish(op, s->schema_failed ? -EIO : -ETIMEDOUT);
     }
   }
@@ -348,9 +351,28 @@ static void on_notify(pgconn_t *pc, const char *channel, const char *payload, in
     slot->s->on_notify(slot->s->st, channel, payload);
 }
 
+/* health.unreachable: set when a try failed and no connection is up,
+ * cleared by the first one up. */
+static void note_reach(pg_store *s, pgconn_t *pc, int status) {
+  store_health *h = &s->st->health;
+  int i;
+  if (status == 0) {
+    if (h->unreachable)
+      LOG_INFO("link store reaches PostgreSQL again");
+    h->unreachable = 0;
+    return;
+  }
+  for (i = 0; i < s->nslots; i++)
+    if (s->slots[i].pc.state == PGCONN_READY)
+      return;
+  snprintf(h->reach_error, sizeof h->reach_error, "%s", pgconn_error(pc));
+  h->unreachable = 1;
+}
+
 static void on_status(pgconn_t *pc, int status) {
   pg_slot *slot = pc->data;
   pg_store *s = slot->s;
+  note_reach(s, pc, status);
   if (status == 0) {
     if (slot->backoff_ms > 0 || !slot->was_up)
       LOG_INFO("link store connected to PostgreSQL", LOG_U64("connection", (uint64_t)(slot - s->slots)));

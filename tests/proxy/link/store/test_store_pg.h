@@ -125,12 +125,15 @@ static void close_one(store_t *s) {
 }
 
 /* Nothing listens: store_open succeeds (it connects later), operations
- * wait for a connection until store_timeout, then -ETIMEDOUT. */
+ * wait for a connection until store_timeout, then -ETIMEDOUT; health says
+ * the database is unreachable, and why. */
 static void pg_unreachable(void) {
   store_t saved = st;
   open_with(&st, "postgresql://authrelay@127.0.0.1:1/postgres", 300);
   CALL(st.ops->probe(&st, on_done, NULL));
   CHECK(r.status == -ETIMEDOUT && st.health.cannot_write == 1 && st.health.write_errors == 1);
+  CHECK(st.health.unreachable == 1 && strstr(st.health.reach_error, "127.0.0.1") != NULL);
+  CHECK(strstr(st.health.write_error, "unreachable") != NULL);
   CALL(st.ops->link_get(&st, "ltk_none", on_link, NULL));
   CHECK(r.status == -ETIMEDOUT);
   close_one(&st);
@@ -214,7 +217,7 @@ static void pg_restart(void) {
     if (r.status == 0)
       break;
   }
-  CHECK(r.status == 0 && st.health.cannot_write == 0);
+  CHECK(r.status == 0 && st.health.cannot_write == 0 && st.health.unreachable == 0);
   CALL(st.ops->link_get(&st, "ltk_restart_lost", on_link, NULL));
   CHECK(r.status == -ENOENT);
   CALL(st.ops->link_put(&st, &kept, 1, on_done, NULL));

@@ -1,0 +1,232 @@
+"""Integration tests: the link store on PostgreSQL (issue #16, the store
+slice), under tests/pg/pgcluster.py (PG_URL: a throwaway cluster).
+
+- Two authrelay processes, each with a data directory of its own, share one
+  store given as `--store postgresql://...`: a stream paused on A and its link
+  completed on A; B sees the user and its connected account; no SQLite file
+  is made; the URL's password is in no log line.
+- The database unreachable (a TCP relay in front of it, cut): /readyz says
+  503 store_unreachable with the reason and /metrics authrelay_store_reachable
+  0, API writes answer 503 (never 201) once store_timeout_s passed, plain
+  relaying goes on; the relay restored, /readyz is 200 again without traffic
+  and writes succeed.
+"""
+
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import AgentServer, Relay, Stream, curl, link_of  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CATALOG = os.path.join(HERE, "..", "..", "examples", "connectors.json")
+ADMIN_KEY = "test-owner-key-0123456789"
+SECRET_KEY = "6f" * 32
+ENV = {"AUTHRELAY_ADMIN_KEY": ADMIN_KEY, "AUTHRELAY_SECRET_KEY": SECRET_KEY}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+PASSWORD = "sekrit-pw-4242"  # trust authentication ignores it; it must never be logged
+
+
+def request(method, url, body=None, headers=None, timeout=20):
+    data = json.dumps(body).encode() if isinstance(body, dict) else (body.encode() if body else None)
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if isinstance(body, dict):
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def api(relay, method, path, body=None):
+    status, text = request(method, relay.control_url + path, body, {"Authorization": "Bearer " + ADMIN_KEY})
+    return status, (json.loads(text) if text.strip() else None)
+
+
+def readyz(relay):
+    status, text = request("GET", relay.control_url + "/readyz")
+    return status, json.loads(text) if text.strip() else {}
+
+
+def wait_until(cond, what, timeout=30):
+    """Polls cond() until it is true (bounded); returns its value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def pg_url(port, password=PASSWORD):
+    return "postgresql://authrelay:%s@127.0.0.1:%d/postgres" % (password, port)
+
+
+class TcpRelay:
+    """A TCP relay on a fixed loopback port in front of PostgreSQL: cut()
+    refuses new connections and drops those open, restore() serves again."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.conns = []
+        self.lock = threading.Lock()
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.listener = None
+        self.restore()
+
+    def restore(self):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(16)
+        self.listener = s
+        threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept(): no longer listening
+        except OSError:
+            pass
+        self.listener.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+class PgStoreTest(unittest.TestCase):
+
+    def setUp(self):
+        self.port = int(os.environ["PG_PORT"])
+        self.agent = AgentServer()
+        self.relays = []
+
+    def tearDown(self):
+        for r in self.relays:
+            r.stop()
+        self.agent.stop()
+
+    def start(self, url, *args):
+        r = Relay(self.agent.url, "--connectors", CATALOG, "--store", url, *args, env=ENV)
+        self.relays.append(r)
+        return r
+
+    def no_password_logged(self):
+        for r in self.relays:
+            for rec in r.logs:
+                self.assertNotIn(PASSWORD, json.dumps(rec))
+
+    def test_two_processes_share_one_store(self):
+        a = self.start(pg_url(self.port))
+        b = self.start(pg_url(self.port))
+        wait_until(lambda: readyz(a)[0] == 200 and readyz(b)[0] == 200, "both ready")
+        status, u = api(a, "POST", "/api/v1/registered-users/",
+                        {"origin_user_id": "made_on_a", "origin_user_name": "Made on A"})
+        self.assertEqual(status, 201, u)
+        status, got = api(b, "GET", "/api/v1/registered-users/%s/" % u["id"])
+        self.assertEqual((status, got["origin_user_name"]), (200, "Made on A"))
+        # a stream paused on A, its link completed on A: the account is in the store
+        stream = Stream(a.url + "/stream?format=sse&count=5&auth_at=2&shape=mcp&connector=openai",
+                        {"X-Registered-User-Id": "pg_user"})
+        try:
+            _, link = link_of(stream)
+            status, page = request("POST", link, "api_key=sk-on-postgres", FORM)
+            self.assertEqual(status, 200, page)
+            self.assertIn("Connected", page)
+            body = stream.finish()
+            stream = None
+        finally:
+            if stream is not None:
+                stream.kill()
+        self.assertIn(b"event: auth_complete", body)
+        status, got = api(b, "GET", "/api/v1/registered-users/?origin_user_id=pg_user")
+        self.assertEqual(status, 200, got)
+        self.assertEqual(got["results"][0]["authenticated_connectors"], ["openai"])
+        for r in (a, b):
+            self.assertFalse(os.path.exists(os.path.join(r.data_dir, "authrelay.db")))
+        self.no_password_logged()
+
+    def test_database_unreachable_then_back(self):
+        front = TcpRelay(self.port)
+        try:
+            a = self.start(pg_url(front.port), "--store-timeout-s", "1")
+            wait_until(lambda: readyz(a)[0] == 200, "ready")
+            self.assertEqual(a.metrics()["authrelay_store_reachable"], 1)
+            front.cut()
+            status, why = wait_until(lambda: (lambda s: s if s[0] == 503 else None)(readyz(a)),
+                                     "/readyz 503 while the database is unreachable")
+            self.assertEqual(why["status"], "store_unreachable")
+            self.assertTrue(why["error"])
+            self.assertEqual(a.metrics()["authrelay_store_reachable"], 0)
+            status, body = api(a, "POST", "/api/v1/registered-users/",
+                               {"origin_user_id": "while_down", "origin_user_name": "Down"})
+            self.assertEqual(status, 503, body)
+            # relaying does not need the store
+            rc, out, _ = curl(a.url + "/stream?format=sse&count=3")
+            self.assertEqual(rc, 0)
+            self.assertIn(b"data:", out)
+            front.restore()
+            wait_until(lambda: readyz(a)[0] == 200, "/readyz 200 once the database is back")
+            self.assertEqual(a.metrics()["authrelay_store_reachable"], 1)
+            status, u = api(a, "POST", "/api/v1/registered-users/",
+                            {"origin_user_id": "after_down", "origin_user_name": "Back"})
+            self.assertEqual(status, 201, u)
+            status, got = api(a, "GET", "/api/v1/registered-users/?origin_user_id=while_down")
+            self.assertEqual((status, got["count"]), (200, 0))
+            self.no_password_logged()
+        finally:
+            front.cut()
+
+
+if __name__ == "__main__":
+    unittest.main()
