@@ -148,7 +148,8 @@ static int user_ok(const char *s, size_t *n) {
   return i > 0 && i <= LINKSVC_USER_MAX;
 }
 
-/* 1 when s is a slug of 1 to LINKSVC_CONNECTOR_MAX bytes of [a-z0-9_-]. */
+/* 1 when s is a slug of at most LINKSVC_CONNECTOR_MAX bytes of [a-z0-9_-];
+ * "" is a picker link's (the Link page lets the user choose). */
 static int connector_ok(const char *s, size_t *n) {
   size_t i;
   for (i = 0; i <= LINKSVC_CONNECTOR_MAX && s[i] != '\0'; i++) {
@@ -157,7 +158,7 @@ static int connector_ok(const char *s, size_t *n) {
       return 0;
   }
   *n = i;
-  return i > 0 && i <= LINKSVC_CONNECTOR_MAX;
+  return i <= LINKSVC_CONNECTOR_MAX;
 }
 
 /* 1 when token[0, len) has the form of a link token. */
@@ -349,6 +350,7 @@ static void fire(linksvc_t *ls, linksvc_link *l, linksvc_outcome outcome) {
     w = list;
     waiter_unlink(w);
     w->waiting = 0;
+    memcpy(w->link.connector, l->connector, sizeof w->link.connector); /* a picker's choice */
     w->cb_(w->ctx_, w, outcome);
   }
 }
@@ -622,9 +624,13 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w) {
   }
 }
 
-int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
+/* The user ended pending link token: completed (for chosen, which a
+ * picker link takes as its connector) or declined. */
+static int end_by_user(linksvc_t *ls, const char *token, size_t token_len, const char *chosen, linksvc_state state,
+                       uint64_t now_ms) {
   linksvc_link *l;
   linksvc_link *joined;
+  size_t chosen_len = 0;
 
   tick(ls, now_ms);
   if (!token_ok(token, token_len))
@@ -636,6 +642,7 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_
   case LINKSVC_STATE_PENDING:
     break;
   case LINKSVC_STATE_COMPLETED:
+  case LINKSVC_STATE_DECLINED:
     return -EALREADY;
   case LINKSVC_STATE_EXPIRED:
     return -ETIMEDOUT;
@@ -643,20 +650,35 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_
   default:
     return -ECANCELED;
   }
+  if (chosen != NULL && l->connector[0] == '\0') {
+    if (!connector_ok(chosen, &chosen_len) || chosen_len == 0)
+      return -EINVAL;
+  } else if (chosen != NULL && strcmp(chosen, l->connector) != 0) {
+    return -EINVAL; /* only a picker link takes the user's choice */
+  }
   if (l->expires_ms <= ls->now_ms_) {
     end_link(ls, l, LINKSVC_STATE_EXPIRED);
     fire(ls, l, LINKSVC_EXPIRED);
     trim_ended(ls);
     return -ETIMEDOUT;
   }
-  /* The account is connected: streams waiting on the pair's own link (when
-   * this one was minted by the API) resume too. */
-  joined = l->pinned ? find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector)) : NULL;
-  end_link(ls, l, LINKSVC_STATE_COMPLETED);
+  if (chosen_len > 0) {
+    /* The picker link completes for the chosen connector: its journal row
+     * and its waiters name it. Out of the index first, under its old key. */
+    unkey(ls, l);
+    memcpy(l->connector, chosen, chosen_len + 1);
+  }
+  /* Streams waiting on the pair's own link (when this one was minted by
+   * the API, or was a picker) end too. */
+  joined = l->pinned || chosen_len > 0 ? find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector))
+                                       : NULL;
+  if (joined == l || l->connector[0] == '\0')
+    joined = NULL;
+  end_link(ls, l, state);
   if (joined != NULL) {
     /* Its waiters move onto l, so that one fire() runs them all and
      * neither link is touched once a callback has run. */
-    end_link(ls, joined, LINKSVC_STATE_COMPLETED);
+    end_link(ls, joined, state);
     while (joined->waiters_ != NULL) {
       linksvc_waiter *w = joined->waiters_;
       waiter_unlink(w);
@@ -665,9 +687,24 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_
     l->nwaiters += joined->nwaiters;
     joined->nwaiters = 0;
   }
-  fire(ls, l, LINKSVC_COMPLETED);
+  fire(ls, l, state == LINKSVC_STATE_COMPLETED ? LINKSVC_COMPLETED : LINKSVC_DECLINED);
   trim_ended(ls);
   return 0;
+}
+
+int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
+  return end_by_user(ls, token, token_len, NULL, LINKSVC_STATE_COMPLETED, now_ms);
+}
+
+int linksvc_complete_as(linksvc_t *ls, const char *token, size_t token_len, const char *connector,
+                        uint64_t now_ms) {
+  if (connector == NULL)
+    return -EINVAL;
+  return end_by_user(ls, token, token_len, connector, LINKSVC_STATE_COMPLETED, now_ms);
+}
+
+int linksvc_decline(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
+  return end_by_user(ls, token, token_len, NULL, LINKSVC_STATE_DECLINED, now_ms);
 }
 
 int linksvc_mint(linksvc_t *ls, const char *user, const char *connector, unsigned ttl_s,
@@ -706,7 +743,7 @@ int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const ch
   int rc;
   if (token == NULL || user == NULL || connector == NULL || !user_ok(user, &sp.user_len) ||
       !connector_ok(connector, &sp.connector_len) || expires_ms > NOW_MS_MAX ||
-      status > LINKSVC_STATE_REVOKED)
+      status > LINKSVC_STATE_DECLINED)
     return -EINVAL;
   sp.token = token;
   sp.user = user;
@@ -783,6 +820,8 @@ const char *linksvc_state_name(linksvc_state s) {
     return "expired";
   case LINKSVC_STATE_REVOKED:
     return "revoked";
+  case LINKSVC_STATE_DECLINED:
+    return "declined";
   }
   return "unknown";
 }

@@ -351,7 +351,9 @@ static void enqueue(pausehub_waiter *pw, pausehub_outcome outcome) {
  * hub->lock held. */
 static void on_link_done(void *ctx, linksvc_waiter *w, linksvc_outcome outcome) {
   (void)w;
-  enqueue(ctx, outcome == LINKSVC_COMPLETED ? PAUSEHUB_COMPLETED : PAUSEHUB_EXPIRED);
+  enqueue(ctx, outcome == LINKSVC_COMPLETED  ? PAUSEHUB_COMPLETED
+               : outcome == LINKSVC_DECLINED ? PAUSEHUB_DECLINED
+                                             : PAUSEHUB_EXPIRED);
 }
 
 int pausehub_wait(pausehub_mailbox *box, pausehub_waiter *pw, const pausehub_pause *p, uint64_t now_ms,
@@ -499,6 +501,23 @@ int pausehub_complete(pausehub_t *hub, const char *token, size_t token_len, uint
   int rc;
   uv_mutex_lock(&hub->lock);
   rc = linksvc_complete(&hub->links, token, token_len, now_ms);
+  uv_mutex_unlock(&hub->lock);
+  return rc;
+}
+
+int pausehub_complete_as(pausehub_t *hub, const char *token, size_t token_len, const char *connector,
+                         uint64_t now_ms) {
+  int rc;
+  uv_mutex_lock(&hub->lock);
+  rc = linksvc_complete_as(&hub->links, token, token_len, connector, now_ms);
+  uv_mutex_unlock(&hub->lock);
+  return rc;
+}
+
+int pausehub_decline(pausehub_t *hub, const char *token, size_t token_len, uint64_t now_ms) {
+  int rc;
+  uv_mutex_lock(&hub->lock);
+  rc = linksvc_decline(&hub->links, token, token_len, now_ms);
   uv_mutex_unlock(&hub->lock);
   return rc;
 }

@@ -96,7 +96,8 @@ typedef enum pausehub_outcome {
   PAUSEHUB_COMPLETED = 0, /* the link was completed: auth_complete, go on */
   PAUSEHUB_EXPIRED,       /* the link expired: link_expired, then after_expiry */
   PAUSEHUB_RESUMED,       /* control API resume: go on without a credential */
-  PAUSEHUB_CANCELLED      /* control API cancel: relay_error, the stream ends */
+  PAUSEHUB_CANCELLED,     /* control API cancel: relay_error, the stream ends */
+  PAUSEHUB_DECLINED       /* the user chose "Not now": auth_declined, go on */
 } pausehub_outcome;
 
 typedef struct pausehub_mailbox pausehub_mailbox;
@@ -193,6 +194,9 @@ typedef struct pausehub_pause {
 } pausehub_pause;
 
 /* Makes pw wait on (user, connector): joins the pending link or mints one,
+ * (connector "": the user's picker link, where the Link page lists the
+ * catalog's connectors; pw->w.link.connector names the chosen one when the
+ * outcome arrives),
  * and lists the stream (stream_id, pause_no, held_bytes) for the control
  * API. Returns 0 (pw->w.link filled) or a negative error from
  * linksvc_wait(). now_ms: wall-clock milliseconds. */
@@ -206,6 +210,15 @@ void pausehub_cancel(pausehub_waiter *pw);
 /* The link page: the account is connected; completes the link of token.
  * Returns as linksvc_complete(). */
 int pausehub_complete(pausehub_t *hub, const char *token, size_t token_len, uint64_t now_ms);
+
+/* The link page: the account of connector is connected through token's
+ * link (a picker link completes for connector). Returns as
+ * linksvc_complete_as(). */
+int pausehub_complete_as(pausehub_t *hub, const char *token, size_t token_len, const char *connector,
+                         uint64_t now_ms);
+
+/* The link page: the user chose "Not now". Returns as linksvc_decline(). */
+int pausehub_decline(pausehub_t *hub, const char *token, size_t token_len, uint64_t now_ms);
 
 /* What the link page needs to know of a link. */
 typedef struct pausehub_link_view {
