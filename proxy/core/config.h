@@ -104,7 +104,8 @@ enum {
   CONFIG_EVENT_LINK_TOKEN = 1 << 0,
   CONFIG_EVENT_AUTH_COMPLETE = 1 << 1,
   CONFIG_EVENT_LINK_EXPIRED = 1 << 2,
-  CONFIG_EVENT_ALL = (1 << 3) - 1
+  CONFIG_EVENT_LINK_DECLINED = 1 << 3,
+  CONFIG_EVENT_ALL = (1 << 4) - 1
 };
 
 typedef struct config_webhook {
@@ -173,6 +174,11 @@ typedef struct config_t {
     char *api_key;         /* its bearer key; owned; never logged */
     unsigned poll_interval_s; /* pending remote links are checked this often */
   } link_service;
+
+  struct {
+    char *app_name;        /* named on the Link page, "" for none; owned */
+    char *logo_url;        /* its logo, "" or an https:// URL; owned */
+  } link;
 
   config_route *routes;    /* sorted longest prefix first; owned array */
   size_t nroutes;

@@ -106,6 +106,10 @@ const config_key config_keys[] = {
         "bearer key of the remote link service", 1),
     ROW("link_service.poll_interval_s", K_UINT, IN_ALL, link_service.poll_interval_s, "5", 1, 3600, NULL,
         "N", "how often pending remote links are checked, besides the callback", 0),
+    ROW("link.app_name", K_STR, IN_ALL, link.app_name, "", 0, 100, NULL, "NAME",
+        "the app's name on the Link page (\"\": none)", 0),
+    ROW("link.logo_url", K_PUBURL, IN_ALL, link.logo_url, "", 0, 0, NULL, "URL",
+        "the app's logo on the Link page: an https:// URL (\"\": none)", 0),
 };
 const size_t config_nkeys = sizeof config_keys / sizeof config_keys[0];
 

@@ -46,7 +46,7 @@ static int webhook_url_ok(const char *s) {
 /* Fills h from webhooks[index] of a JSON document. Values are never quoted
  * back: a secret may be among them. */
 static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_t index, const char *who) {
-  static const char *const names[] = {"link_token", "auth_complete", "link_expired", NULL};
+  static const char *const names[] = {"link_token", "auth_complete", "link_expired", "link_declined", NULL};
   size_t i;
   int events_given = 0;
   if (!YAJL_IS_OBJECT(obj))
@@ -75,7 +75,7 @@ static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_
       events_given = 1;
       if (!YAJL_IS_ARRAY(v) || v->u.array.len == 0)
         return config_fail(x, "%s[%zu].events: must be a non-empty array of link_token, "
-                              "auth_complete, link_expired", who, index);
+                              "auth_complete, link_expired, link_declined", who, index);
       for (j = 0; j < v->u.array.len; j++) {
         const char *ev = YAJL_GET_STRING(v->u.array.values[j]);
         size_t e;
@@ -85,8 +85,8 @@ static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_
             bit = 1u << e;
         }
         if (bit == 0)
-          return config_fail(x, "%s[%zu].events[%zu]: must be link_token, auth_complete or "
-                                "link_expired", who, index, j);
+          return config_fail(x, "%s[%zu].events[%zu]: must be link_token, auth_complete, "
+                                "link_expired or link_declined", who, index, j);
         h->events |= bit;
       }
     } else {

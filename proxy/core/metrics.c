@@ -62,7 +62,7 @@ int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n) {
       SIMPLE("authrelay_pause_milliseconds_total", "counter", pause_ms_total, "Time streams spent paused, summed, in milliseconds."),
   };
   static const char *const resume_outcomes[] = {"completed", "expired", "client_gone", "operator",
-                                                "cancelled"};
+                                                "cancelled", "declined"};
   static const char *const formats[] = {"raw", "sse", "ndjson", "json"};
   static const char *const shapes[] = {"none", "authenticate_meta", "magic_link"};
   static const char *const upstream_kinds[] = {"connect", "timeout", "malformed", "closed"};

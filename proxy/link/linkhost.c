@@ -17,6 +17,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "linkbase.h"
+#include "linkform.h"
 #include "linkpage.h"
 #include "linkseal.h"
 #include "log.h"
@@ -443,7 +444,8 @@ static void on_credential_stored(void *data, int status) {
   } else if (status != 0) {
     linkhost_refuse(s->pg, 500, "The account could not be saved. Try again.");
   } else {
-    rc = pausehub_complete(lh->hub, s->v.info.token, strlen(s->v.info.token), linkhost_now_ms());
+    rc = pausehub_complete_as(lh->hub, s->v.info.token, strlen(s->v.info.token), s->v.info.connector,
+                              linkhost_now_ms());
     if (rc != 0) {
       linkhost_refuse(s->pg, 410, "This link can no longer be used: ask the assistant again.");
     } else {
@@ -510,59 +512,12 @@ void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view
 /* serve_link, once the link is known. */
 static void on_link_known(linkhost_t *lh, void *data, int status, const pausehub_link_view *found) {
   pausehub_page *pg = data;
-  pausehub_link_view v;
-  catalog_connector cc;
   if (status != 0) {
     linkpage_render_unknown(&pg->html);
     linkhost_answer(pg, 404);
     return;
   }
-  v = *found;
-  if (v.state == LINKSVC_STATE_PENDING && v.info.expires_ms <= linkhost_now_ms())
-    v.state = LINKSVC_STATE_EXPIRED; /* the expiry timer has not run yet */
-  if (v.state != LINKSVC_STATE_PENDING || catalog_lookup(lh->catalog, v.info.connector, &cc) != 0) {
-    linkhost_answer(pg, linkpage_render(&pg->html, &v.info,
-                                        v.state == LINKSVC_STATE_PENDING ? LINKSVC_STATE_REVOKED : v.state,
-                                        v.info.connector));
-    return;
-  }
-  if (lh->remote_open) {
-    remote_serve_link(&lh->remote, pg, &v); /* the remote service connects the account */
-    return;
-  }
-  if (cc.auth == CATALOG_OAUTH2) {
-    if (pg->method == HTTP_POST) {
-      linkhost_refuse(pg, 405, "This connector connects through its provider's sign-in page.");
-      return;
-    }
-    if (pg->method == HTTP_HEAD) {
-      linkhost_answer(pg, 200); /* a HEAD (a link preview) starts no sign-in */
-      return;
-    }
-    oauthflow_start(lh, pg, &v, &cc);
-    return;
-  }
-  if (pg->method != HTTP_POST) {
-    char origin[600];
-    /* The form's answer is a 303 to callback_url: the page's CSP
-     * form-action must allow that origin, or browsers stop the redirect. */
-    if (v.callback_url[0] != '\0' && linkhost_origin_of(v.callback_url, origin, sizeof origin) == 0)
-      pg->form_origin = strdup(origin);
-    linkhost_answer(pg, linkpage_render(&pg->html, &v.info, v.state, cc.name));
-    return;
-  }
-  {
-    char key[4097];
-    long key_len = linkpage_form_field(pg->body.ptr != NULL ? pg->body.ptr : "", pg->body.len, "api_key", key,
-                                       sizeof key);
-    if (key_len <= 0) {
-      linkpage_render_refused(&pg->html, "Enter an API key.");
-      linkhost_answer(pg, 400);
-      return;
-    }
-    linkhost_finish(lh, pg, &v, "api_key", key, (size_t)key_len, cc.name);
-    OPENSSL_cleanse(key, sizeof key);
-  }
+  linkform_serve(lh, pg, found);
 }
 
 /* /_authrelay/link/{token}: GET shows the form (or goes to the OAuth
@@ -621,11 +576,17 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
                "# HELP authrelay_oauth_exchanges_active OAuth2 code exchanges in flight.\n"
                "# TYPE authrelay_oauth_exchanges_active gauge\nauthrelay_oauth_exchanges_active %zu\n"
                "# HELP authrelay_oauth_exchange_failures_total OAuth2 code exchanges that failed.\n"
-               "# TYPE authrelay_oauth_exchange_failures_total counter\nauthrelay_oauth_exchange_failures_total %llu\n",
+               "# TYPE authrelay_oauth_exchange_failures_total counter\nauthrelay_oauth_exchange_failures_total %llu\n"
+               "# HELP authrelay_links_declined_total Links the user declined (\"Not now\").\n"
+               "# TYPE authrelay_links_declined_total counter\nauthrelay_links_declined_total %llu\n"
+               "# HELP authrelay_connectors_unusable_total Link pages that met or left out an OAuth2 connector "
+               "without an application credential.\n"
+               "# TYPE authrelay_connectors_unusable_total counter\nauthrelay_connectors_unusable_total %llu\n",
                npending, nlinks, (unsigned long long)lh->completed[CATALOG_API_KEY],
                (unsigned long long)lh->completed[CATALOG_OAUTH2], (unsigned long long)lh->stored_links,
                (unsigned long long)(lh->store_errors + dropped), lh->oauth.nflows, exchanging,
-               (unsigned long long)lh->provider_failures);
+               (unsigned long long)lh->provider_failures, (unsigned long long)lh->declined,
+               (unsigned long long)lh->connectors_unusable);
   if (dynbuf_add(out, buf, (size_t)n) != 0)
     return -E2BIG;
   if (storehealth_render_metrics(&lh->store, out) != 0)

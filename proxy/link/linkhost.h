@@ -66,6 +66,8 @@ struct linkhost_t {
   uint64_t store_errors;     /* journal records the store refused */
   uint64_t completed[2];     /* links completed, by catalog_auth */
   uint64_t provider_failures; /* OAuth code exchanges that failed (refused, timeout, unreachable) */
+  uint64_t declined;         /* links the user declined ("Not now") */
+  uint64_t connectors_unusable; /* OAuth2 connectors met without an application credential */
 };
 
 /* Opens everything (data_dir created when missing, mode 0700), restores

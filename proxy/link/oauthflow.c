@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "linkform.h"
 #include "linkhost.h"
 #include "linkpage.h"
 #include "linkseal.h"
@@ -25,6 +26,7 @@ struct oauthflow {
   char state[OAUTH2_PKCE_LEN + 1];     /* the OAuth state sent to the provider */
   char verifier[OAUTH2_PKCE_LEN + 1];  /* PKCE code verifier (secret) */
   char token[LINKSVC_TOKEN_LEN + 1];   /* the link being completed */
+  char connector[LINKSVC_CONNECTOR_MAX + 1]; /* the connector signed in to (a picker link's choice) */
   char redirect_uri[600];              /* as sent to the provider */
   char browser[33];                    /* the cookie binding the flow to the browser that began it */
   uint64_t created_ms;
@@ -126,11 +128,13 @@ static void on_start_app(void *data, int status, const store_app_credential *app
   dynbuf url;
   int rc;
   (void)secret;
+  if (status == -ENOENT) {
+    linkform_render_unavailable(lh, pg, &s->v, s->cc.name); /* no jargon for the user */
+    step_free(s);
+    return;
+  }
   if (status != 0) {
-    if (status == -ENOENT)
-      LOG_WARN("no application credential for an OAuth2 connector", LOG_STR("connector", s->cc.slug));
-    linkhost_refuse(pg, 503, status == -ENOENT ? "This connector is not set up yet: its OAuth application is missing."
-                                               : "The link service cannot read its storage right now. Try again.");
+    linkhost_refuse(pg, 503, "The link service cannot read its storage right now. Try again.");
     step_free(s);
     return;
   }
@@ -150,6 +154,7 @@ static void on_start_app(void *data, int status, const store_app_credential *app
     return;
   }
   snprintf(f->token, sizeof f->token, "%s", s->v.info.token);
+  snprintf(f->connector, sizeof f->connector, "%s", s->cc.slug);
   snprintf(f->redirect_uri, sizeof f->redirect_uri, "%s%s", pg->base_url, OAUTHFLOW_CALLBACK_PATH);
   f->created_ms = linkhost_now_ms();
   dynbuf_init(&url, LOCATION_MAX);
@@ -248,8 +253,10 @@ static void on_token(void *ctx, int status, long http_code, const char *body, si
     flow_free(f);
     return;
   }
-  if (pausehub_lookup(lh->hub, f->token, strlen(f->token), &v) != 0 ||
-      catalog_lookup(lh->catalog, v.info.connector, &cc) != 0)
+  rc = pausehub_lookup(lh->hub, f->token, strlen(f->token), &v);
+  if (rc == 0 && v.info.connector[0] == '\0')
+    snprintf(v.info.connector, sizeof v.info.connector, "%s", f->connector); /* a picker link's choice */
+  if (rc != 0 || catalog_lookup(lh->catalog, v.info.connector, &cc) != 0)
     linkhost_refuse(pg, 410, "This link can no longer be used: ask the assistant again.");
   else
     linkhost_finish(lh, pg, &v, "oauth2", body, len, cc.name);
@@ -320,8 +327,10 @@ static void on_callback_choice(void *data, int status, const char *external_id) 
 /* What the link page knows of the flow's link. */
 static void on_callback_link(linkhost_t *lh, void *data, int status, const pausehub_link_view *v) {
   flow_step *s = data;
+  /* a picker link's connector is the one chosen when the flow began */
+  const char *slug = status == 0 && v->info.connector[0] != '\0' ? v->info.connector : s->f->connector;
   int rc;
-  if (status != 0 || catalog_lookup(lh->catalog, v->info.connector, &s->cc) != 0 || s->cc.auth != CATALOG_OAUTH2) {
+  if (status != 0 || catalog_lookup(lh->catalog, slug, &s->cc) != 0 || s->cc.auth != CATALOG_OAUTH2) {
     linkhost_refuse(s->pg, 400, "The provider's answer has no code.");
     step_free(s);
     return;
@@ -332,6 +341,7 @@ static void on_callback_link(linkhost_t *lh, void *data, int status, const pause
     return;
   }
   s->v = *v;
+  snprintf(s->v.info.connector, sizeof s->v.info.connector, "%s", s->cc.slug);
   s->f->lh = lh;
   s->f->page = s->pg;
   s->f->cc = s->cc;

@@ -1182,7 +1182,7 @@ static void ex_local_respond(exchange *ex, int status, const dynbuf *html, const
   n = snprintf(head, sizeof head,
                "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
                "Cache-Control: no-store\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
-               "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'%s%s\r\n"
+               "Content-Security-Policy: " LINKPAGE_CSP "; form-action 'self'%s%s\r\n"
                "%s%s%s%s%s%s%s\r\n",
                status, http_reason(status), html->len, form_origin != NULL ? " " : "",
                form_origin != NULL ? form_origin : "", location != NULL ? "Location: " : "",

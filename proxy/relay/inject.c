@@ -47,6 +47,8 @@ int inject_link_token(dynbuf *out, inject_form form, const inject_link *link) {
   rc |= member(out, "expires_at", link->expires_at);
   if (link->message != NULL) {
     rc |= member(out, "message", link->message);
+  } else if (link->connector[0] == '\0') {
+    rc |= jsonw_raw(out, ",\"message\":\"Please connect an account to continue.\""); /* a picker link */
   } else {
     rc |= jsonw_raw(out, ",\"message\":\"Please connect ");
     rc |= jsonw_raw(out, link->connector); /* a validated slug: no escaping needed */
@@ -59,6 +61,14 @@ int inject_link_token(dynbuf *out, inject_form form, const inject_link *link) {
 int inject_auth_complete(dynbuf *out, inject_form form, const char *stream_id,
                          const char *connector) {
   int rc = begin(out, form, "auth_complete", stream_id);
+  rc |= member(out, "connector", connector);
+  rc |= end(out, form);
+  return result(rc);
+}
+
+int inject_auth_declined(dynbuf *out, inject_form form, const char *stream_id,
+                         const char *connector) {
+  int rc = begin(out, form, "auth_declined", stream_id);
   rc |= member(out, "connector", connector);
   rc |= end(out, form);
   return result(rc);

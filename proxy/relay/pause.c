@@ -324,10 +324,13 @@ void pause_overflow(exchange *ex) {
  * first) is dropped: a control command never reaches a later pause. */
 static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome outcome) {
   static const metrics_resume counted[] = {METRICS_RESUME_COMPLETED, METRICS_RESUME_EXPIRED,
-                                           METRICS_RESUME_OPERATOR, METRICS_RESUME_CANCELLED};
+                                           METRICS_RESUME_OPERATOR, METRICS_RESUME_CANCELLED,
+                                           METRICS_RESUME_DECLINED};
   static const char *const names[] = {"auth_complete", "link_expired", "operator_resume",
-                                      "operator_cancel"};
+                                      "operator_cancel", "auth_declined"};
   exchange *ex = ((ex_pause *)((char *)pw - offsetof(ex_pause, waiter)))->ex;
+  /* a picker pause (connector "") names the connector the user chose */
+  const char *connector = ex->pause->connector[0] != '\0' ? ex->pause->connector : pw->w.link.connector;
   const config_t *c;
   dynbuf ev;
   int rc;
@@ -354,10 +357,13 @@ static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome 
   case PAUSEHUB_CANCELLED:
     rc = inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, 499, "cancelled by the operator");
     break;
+  case PAUSEHUB_DECLINED:
+    rc = inject_auth_declined(&ev, ex_inject_form(ex), ex->stream_id, connector);
+    break;
   case PAUSEHUB_COMPLETED:
   case PAUSEHUB_RESUMED:
   default:
-    rc = inject_auth_complete(&ev, ex_inject_form(ex), ex->stream_id, ex->pause->connector);
+    rc = inject_auth_complete(&ev, ex_inject_form(ex), ex->stream_id, connector);
     break;
   }
   ex_write_event(ex, &ev, rc);
@@ -370,7 +376,9 @@ static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome 
     pause_end_stream(ex);
     return;
   }
-  if (outcome != PAUSEHUB_EXPIRED && c->routes[ex->route_index].resume == CONFIG_RESUME_RETRY) {
+  /* declined: the stream goes on as it is (a retry would only ask again) */
+  if ((outcome == PAUSEHUB_COMPLETED || outcome == PAUSEHUB_RESUMED) &&
+      c->routes[ex->route_index].resume == CONFIG_RESUME_RETRY) {
     pause_retry_start(ex);
     return;
   }

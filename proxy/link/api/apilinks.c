@@ -145,13 +145,11 @@ static void user_token_checks(apicall_ctx *c) {
   }
   if (apicall_fail_if_invalid(c))
     return;
-  if (st->connector == NULL) {
-    apicall_detail(c, 501, "Picker links (no Connector) are not supported yet: name the Connector.");
-    return;
-  }
+  /* no Connector: a picker link (connector ""), where the Link page lists the catalog's connectors */
   cb_url = st->callback_url != NULL ? st->callback_url : "";
   state = st->state != NULL ? st->state : "";
-  rc = pausehub_mint(c->lh->hub, st->user.origin_user_id, st->connector, LINK_TOKEN_TTL_S, cb_url, state,
+  rc = pausehub_mint(c->lh->hub, st->user.origin_user_id, st->connector != NULL ? st->connector : "",
+                     LINK_TOKEN_TTL_S, cb_url, state,
                      linkhost_now_ms(), &st->info);
   if (rc != 0) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
@@ -250,7 +248,7 @@ static void unified_kept(apicall_ctx *c) {
   c->rs->status = 200;
   apicall_raw(c, "{");
   apicall_member_str(c, "link_token", st->info.token, 1);
-  apicall_member_str(c, "integration_name", st->cc.name, 0);
+  apicall_member_str(c, "integration_name", st->cc.slug[0] != '\0' ? st->cc.name : NULL, 0);
   apicall_member_str(c, "magic_link_url", st->magic ? url : NULL, 0);
   apicall_raw(c, "}\n");
 }
@@ -329,10 +327,7 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
                                        "should_create_magic_link_url).");
   if (apicall_fail_if_invalid(c))
     return;
-  if (integration == NULL) {
-    apicall_detail(c, 501, "Picker links (no integration) are not supported yet: name the integration.");
-    return;
-  }
+  /* no integration: a picker link (st->cc.slug ""), the Link page lists the catalog's connectors */
   u = &st->user;
   apicall_copy_text(u->origin_user_id, sizeof u->origin_user_id, origin_id);
   apicall_copy_text(u->origin_user_name, sizeof u->origin_user_name, email);

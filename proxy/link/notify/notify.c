@@ -501,6 +501,10 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
     type = "link_expired";
     bit = CONFIG_EVENT_LINK_EXPIRED;
     break;
+  case LINKSVC_STATE_DECLINED:
+    type = "link_declined";
+    bit = CONFIG_EVENT_LINK_DECLINED;
+    break;
   case LINKSVC_STATE_REVOKED:
   default:
     return; /* its streams went away: nobody to tell */
@@ -636,7 +640,7 @@ int notify_render_metrics(notify_t *n, dynbuf *out) {
   int len;
   refresh_pending(n);
   len = snprintf(buf, sizeof buf,
-                 "# HELP authrelay_link_events_total Link events written (link_token, auth_complete, link_expired).\n"
+                 "# HELP authrelay_link_events_total Link events written (link_token, auth_complete, link_expired, link_declined).\n"
                  "# TYPE authrelay_link_events_total counter\nauthrelay_link_events_total %llu\n"
                  "# HELP authrelay_events_subscribers /v1/events connections open.\n"
                  "# TYPE authrelay_events_subscribers gauge\nauthrelay_events_subscribers %zu\n"
