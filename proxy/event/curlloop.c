@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "dynbuf.h"
+#include "url.h"
 
 #define USER_AGENT "authrelay/0.1"
 
@@ -366,23 +367,6 @@ int curlloop_init(curlloop_t *cl, uv_loop_t *loop) {
   return 0;
 }
 
-/* 0 when url is an http(s) URL of at most CURLLOOP_URL_MAX bytes with no
- * space or control character, else -EINVAL. */
-static int check_url(const char *url) {
-  size_t len = strnlen(url, CURLLOOP_URL_MAX + 1);
-  size_t i;
-  if (len > CURLLOOP_URL_MAX)
-    return -EINVAL;
-  if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
-    return -EINVAL;
-  for (i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)url[i];
-    if (c <= 0x20 || c == 0x7f)
-      return -EINVAL;
-  }
-  return 0;
-}
-
 /* Copies headers into r->headers after an "Expect:" that turns off curl's
  * 100-continue wait. Returns 0, -EINVAL or -ENOMEM. */
 static int copy_headers(curlloop_req *r, const char *const *headers) {
@@ -466,7 +450,7 @@ int curlloop_request(curlloop_t *cl, const char *method, const char *url,
   if (timeout_ms < 0 || timeout_ms > CURLLOOP_TIMEOUT_MAX_MS ||
       max_response > CURLLOOP_RESPONSE_MAX)
     return -EINVAL;
-  rc = check_url(url);
+  rc = url_check(url, CURLLOOP_URL_MAX, 0);
   if (rc != 0)
     return rc;
   if (cl->nrequests >= CURLLOOP_REQUESTS_MAX)

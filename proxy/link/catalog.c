@@ -8,6 +8,8 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "url.h"
+
 static int slug_ok(const char *s) {
   size_t n = strlen(s);
   size_t i;
@@ -19,10 +21,6 @@ static int slug_ok(const char *s) {
       return 0;
   }
   return 1;
-}
-
-static int http_url_ok(const char *s) {
-  return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
 }
 
 /* Copies string member name of obj into out (cap bytes with the NUL).
@@ -90,10 +88,10 @@ static int parse_entry(yajl_val e, size_t i, catalog_connector *c, const char *p
   if (bad == NULL && strcmp(auth, "oauth2") == 0) {
     c->auth = CATALOG_OAUTH2;
     if (get_string(e, "authorize_url", c->authorize_url, sizeof c->authorize_url) != 1 ||
-        !http_url_ok(c->authorize_url))
+        url_check(c->authorize_url, 0, URL_NO_FRAGMENT) != 0)
       bad = "an oauth2 connector needs an http(s) authorize_url";
     else if (get_string(e, "token_url", c->token_url, sizeof c->token_url) != 1 ||
-             !http_url_ok(c->token_url))
+             url_check(c->token_url, 0, URL_NO_FRAGMENT) != 0)
       bad = "an oauth2 connector needs an http(s) token_url";
     else if (get_string(e, "scopes", c->scopes, sizeof c->scopes) < 0)
       bad = "scopes must be a space-separated string";

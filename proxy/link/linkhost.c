@@ -21,6 +21,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "secretbox.h"
+#include "url.h"
 
 #define LOCATION_MAX 3000 /* bytes in a redirect's Location (exchange.c's head buffer) */
 
@@ -47,140 +48,6 @@ void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap) {
 
 uint64_t linkhost_now_ms(void) {
   return pausehub_now_ms();
-}
-
-/* ---- origins ---- */
-
-/* addr as "[...]" into out (at least 42 bytes) the way browsers write an
- * origin's IPv6 host (WHATWG URL; RFC 5952 without the dotted IPv4 tail):
- * lower-case hex without leading zeros, the first longest run of two or
- * more zero groups as "::". */
-static void ipv6_text(const unsigned char addr[16], char *out) {
-  unsigned group[8];
-  int run_at = -1;
-  int run_len = 1;
-  int i;
-  size_t n = 0;
-  for (i = 0; i < 8; i++)
-    group[i] = (unsigned)addr[2 * i] << 8 | addr[2 * i + 1];
-  for (i = 0; i < 8; i++) {
-    int j = i;
-    while (j < 8 && group[j] == 0)
-      j++;
-    if (j - i > run_len) {
-      run_at = i;
-      run_len = j - i;
-    }
-    if (j > i)
-      i = j - 1;
-  }
-  out[n++] = '[';
-  for (i = 0; i < 8; i++) {
-    if (i == run_at) {
-      out[n++] = ':';
-      if (i == 0)
-        out[n++] = ':';
-      i += run_len - 1;
-      continue;
-    }
-    n += (size_t)snprintf(out + n, 6, "%x", group[i]);
-    if (i < 7)
-      out[n++] = ':';
-  }
-  out[n++] = ']';
-  out[n] = '\0';
-}
-
-int linkhost_origin_of(const char *url, char *origin, size_t cap) {
-  const char *p;
-  const char *host;
-  size_t host_len;
-  const char *port = NULL;
-  size_t port_len = 0;
-  int https;
-  size_t i;
-  char host_lc[256];
-  unsigned long port_num = 0;
-  for (p = url; *p != '\0'; p++) {
-    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '\\' || *p == '#')
-      return -EINVAL; /* also what a Location header could not carry as is */
-  }
-  if (strncasecmp(url, "https://", 8) == 0) {
-    https = 1;
-    host = url + 8;
-  } else if (strncasecmp(url, "http://", 7) == 0) {
-    https = 0;
-    host = url + 7;
-  } else {
-    return -EINVAL;
-  }
-  host_len = strcspn(host, "/?");
-  if (memchr(host, '@', host_len) != NULL)
-    return -EINVAL; /* user info: "https://app.example.com@evil.com" */
-  if (host_len > 0 && host[0] == '[') {
-    const char *close = memchr(host, ']', host_len);
-    if (close == NULL)
-      return -EINVAL;
-    if ((size_t)(close - host) + 1 < host_len) {
-      if (close[1] != ':')
-        return -EINVAL;
-      port = close + 2;
-      port_len = host_len - (size_t)(port - host);
-    }
-    host_len = (size_t)(close - host) + 1;
-  } else {
-    const char *colon = memchr(host, ':', host_len);
-    if (colon != NULL) {
-      port = colon + 1;
-      port_len = host_len - (size_t)(port - host);
-      host_len = (size_t)(colon - host);
-    }
-  }
-  if (host_len == 0 || host_len >= sizeof host_lc)
-    return -EINVAL;
-  if (host[0] == '[' && host_len < 4)
-    return -EINVAL; /* "[]": no address */
-  for (i = 0; i < host_len; i++) {
-    char c = host[i];
-    int literal = host[0] == '[';
-    if (c >= 'A' && c <= 'Z')
-      c = (char)(c - 'A' + 'a');
-    if (literal && (i == 0 || i == host_len - 1)) {
-      /* the brackets of an IPv6 literal: checked above */
-    } else if (literal ? !((c >= 'a' && c <= 'f') || (c >= '0' && c <= '9') || c == ':' || c == '.')
-                       : !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
-      return -EINVAL;
-    }
-    host_lc[i] = c;
-  }
-  host_lc[host_len] = '\0';
-  if (host_lc[0] == '[') {
-    /* An IPv6 literal must be an address, spelled one way: "[0::1]" is the
-     * origin "[::1]" too. */
-    unsigned char addr[16];
-    host_lc[host_len - 1] = '\0';
-    if (inet_pton(AF_INET6, host_lc + 1, addr) != 1)
-      return -EINVAL;
-    ipv6_text(addr, host_lc);
-  }
-  if (port != NULL) {
-    if (port_len == 0 || port_len > 5)
-      return -EINVAL;
-    for (i = 0; i < port_len; i++) {
-      if (port[i] < '0' || port[i] > '9')
-        return -EINVAL;
-      port_num = port_num * 10 + (unsigned long)(port[i] - '0');
-    }
-    if (port_num == 0 || port_num > 65535)
-      return -EINVAL;
-    if (port_num == (https ? 443ul : 80ul))
-      port_num = 0;
-  }
-  if (port_num != 0)
-    i = (size_t)snprintf(origin, cap, "%s://%s:%lu", https ? "https" : "http", host_lc, port_num);
-  else
-    i = (size_t)snprintf(origin, cap, "%s://%s", https ? "https" : "http", host_lc);
-  return i < cap ? 0 : -EINVAL;
 }
 
 /* ---- the journal ---- */
@@ -440,7 +307,7 @@ static void start_oauth(linkhost_t *lh, pausehub_page *pg, const pausehub_link_v
     char cookie[160];
     snprintf(cookie, sizeof cookie, "%s=%s; Path=/_authrelay/oauth/; Max-Age=%d; HttpOnly; SameSite=Lax%s",
              LINKHOST_COOKIE, f->browser, LINKHOST_FLOW_TTL_MS / 1000,
-             strncmp(pg->base_url, "https://", 8) == 0 ? "; Secure" : "");
+             url_is_https(pg->base_url) ? "; Secure" : "");
     pg->location = strdup(url.ptr);
     pg->set_cookie = strdup(cookie);
   }
@@ -497,7 +364,7 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
     char origin[600];
     /* The form's answer is a 303 to callback_url: the page's CSP
      * form-action must allow that origin, or browsers stop the redirect. */
-    if (v.callback_url[0] != '\0' && linkhost_origin_of(v.callback_url, origin, sizeof origin) == 0)
+    if (v.callback_url[0] != '\0' && url_origin(v.callback_url, origin, sizeof origin) == 0)
       pg->form_origin = strdup(origin);
     answer_html(pg, linkpage_render(&pg->html, &v.info, v.state, cc.name));
     return;

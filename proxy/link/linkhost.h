@@ -104,12 +104,4 @@ int linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, pausehu
 /* Current wall-clock milliseconds (as pausehub_now_ms). */
 uint64_t linkhost_now_ms(void);
 
-/* 0 when url is absolute http:// or https:// (the allowed origins decide
- * which: an http origin never equals an https one), and its
- * origin (scheme://host[:port], port only when not the scheme's default;
- * lower-case; an IPv6 literal spelled as browsers do, "[::ffff:7f00:1]")
- * is written to origin (cap bytes). -EINVAL when url has user
- * info, a fragment, spaces or control characters, or no host. */
-int linkhost_origin_of(const char *url, char *origin, size_t cap);
-
 #endif

@@ -20,6 +20,8 @@
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
+#include "url.h"
+
 #define PKCE_RANDOM_BYTES 32
 #define VERIFIER_MIN 43
 #define VERIFIER_MAX 128
@@ -150,21 +152,9 @@ static int add_param(dynbuf *out, const char *sep, const char *name, const char 
 }
 
 /* 1 when url is an http(s) URL of at most OAUTH2_VALUE_MAX bytes without
- * a fragment, spaces or control characters. */
+ * a fragment (url_check's rules). */
 static int endpoint_ok(const char *url) {
-  size_t len;
-  size_t i;
-  if (!value_ok(url))
-    return 0;
-  if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0)
-    return 0;
-  len = strlen(url);
-  for (i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)url[i];
-    if (c <= 0x20 || c == 0x7f || c == '#')
-      return 0;
-  }
-  return 1;
+  return url != NULL && url_check(url, OAUTH2_VALUE_MAX, URL_NO_FRAGMENT) == 0;
 }
 
 int oauth2_authorize_url(dynbuf *out, const char *authorize_url, const char *client_id,

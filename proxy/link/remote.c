@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "secretbox.h"
+#include "url.h"
 
 #define TICK_MS 1000              /* retries and polls are looked at this often */
 #define RESPONSE_MAX 65536        /* a remote answer */
@@ -163,18 +164,6 @@ static int id_ok(const char *id) {
   return 1;
 }
 
-/* 1 when url may go into a Location header: http(s), visible ASCII only. */
-static int redirect_ok(const char *url) {
-  const char *p;
-  if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
-    return 0;
-  for (p = url; *p != '\0'; p++) {
-    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-      return 0;
-  }
-  return 1;
-}
-
 static void on_answer(void *ctx, int status, long http_code, const char *body, size_t len) {
   remote_binding *b = ctx;
   remote_t *rm = b->rm;
@@ -211,7 +200,7 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
   }
   if (b->step == STEP_TOKEN) {
     const char *url = json_string(root, "magic_link_url");
-    if (url == NULL || strlen(url) >= sizeof b->magic_link_url || !redirect_ok(url)) {
+    if (url == NULL || strlen(url) >= sizeof b->magic_link_url || url_check(url, sizeof b->magic_link_url, 0) != 0) {
       yajl_tree_free(root);
       step_failed(b, 0, http_code);
       return;
@@ -452,8 +441,7 @@ int remote_init(remote_t *rm, uv_loop_t *loop, const config_t *cfg, pausehub_t *
     snprintf(err, errlen, "link_service.url is set: link_service.api_key is required");
     return -EINVAL;
   }
-  if (strncmp(cfg->link_service.url, "http://127.", 11) != 0 && strncmp(cfg->link_service.url, "http://[::1]", 12) != 0 &&
-      strncmp(cfg->link_service.url, "http://localhost", 16) != 0 && strncmp(cfg->link_service.url, "http://", 7) == 0)
+  if (!url_is_https(cfg->link_service.url) && !url_is_loopback(cfg->link_service.url))
     LOG_WARN("link_service.url is plain http off this host: its api_key crosses the network in clear");
   rm->loop = loop;
   rm->cfg = cfg;

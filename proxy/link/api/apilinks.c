@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "url.h"
 
 #define LINK_TOKEN_TTL_S 1800 /* registered-user link tokens: 30 minutes */
 
@@ -90,7 +91,7 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const links
       apicall_field_error(c, "external_id", "No application credential of this connector has this external_id.");
   }
   if (callback_url != NULL && apicall_field_ok(c, "callback_url")) {
-    if (linkhost_origin_of(callback_url, origin, sizeof origin) != 0)
+    if (url_origin(callback_url, origin, sizeof origin) != 0)
       apicall_field_error(c, "callback_url", "Enter a valid absolute http(s) URL without user info or fragment.");
     else if (linkstore_origin_allowed(&c->lh->store, origin) != 0)
       apicall_field_error(c, "callback_url", "Its origin is not an allowed callback origin.");

@@ -11,6 +11,7 @@
 #include "jsonw.h"
 #include "linkpage.h"
 #include "secretbox.h"
+#include "url.h"
 
 /* The application as the reference's OAuth application; secret (or NULL)
  * only in the answer to its creation. */
@@ -91,7 +92,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
     apicall_copy_text(a.redirect_uri, sizeof a.redirect_uri, apivalid_string(c->body, "redirectUri"));
     if (apicall_field_ok(c, "redirectUri")) {
       char origin[600];
-      if (linkhost_origin_of(a.redirect_uri, origin, sizeof origin) != 0)
+      if (url_origin(a.redirect_uri, origin, sizeof origin) != 0)
         apicall_field_error(c, "redirectUri", "Enter a valid absolute URL.");
     }
     if (apicall_field_ok(c, "scopes")) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "url.h"
 
 /* One origin of the list: {"origin", "created_at"}. */
 static int origin_list_cb(void *ctx, const char *origin, uint64_t created_ms) {
@@ -43,7 +44,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     int rc;
     if (apivalid_check(c->body, &apivalid_callback_origin, 0, &c->errs) == 0) {
       apicall_copy_text(given, sizeof given, apivalid_string(c->body, "origin"));
-      if (linkhost_origin_of(given, origin, sizeof origin) != 0)
+      if (url_origin(given, origin, sizeof origin) != 0)
         apicall_field_error(c, "origin", "Enter scheme://host[:port], http or https.");
       rest = strstr(given, "://");
       rest = rest != NULL ? rest + 3 + strcspn(rest + 3, "/?") : given;
@@ -70,7 +71,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     int rc;
     if (!apicall_query_param(c, "origin", given, sizeof given) ||
-        linkhost_origin_of(given, origin, sizeof origin) != 0) {
+        url_origin(given, origin, sizeof origin) != 0) {
       apicall_detail(c, 400, "Name the origin: ?origin=https%3A%2F%2Fapp.example.com");
       return;
     }

@@ -63,7 +63,7 @@ const apivalid_table apivalid_app_credential = TABLE(app_fields);
 
 /* registered-user-link-token.txt. No lengths there: connector is a catalog
  * slug (<= 255), callback_url an absolute URL (<= 2048, ASCII: checked by
- * linkhost_origin_of), state an OAuth state (RFC 6749 VSCHAR, <= 255). */
+ * url_origin), state an OAuth state (RFC 6749 VSCHAR, <= 255). */
 static const apivalid_field link_fields[] = {
     {"connector", APIVALID_STRING, APIVALID_REQUIRED, 1, 255, NULL, NULL},
     {"external_id", APIVALID_STRING, APIVALID_NULLABLE | APIVALID_SLUG, 1, 128, NULL, NULL},
