@@ -11,13 +11,13 @@
 #include "dynbuf.h"
 #include "http.h"
 #include "linkapi.h"
-#include "linkpage.h"
 #include "log.h"
 #include "metrics.h"
 #include "netio.h"
 #include "secretbox.h"
 #include "storehealth.h"
 #include "pausehub.h"
+#include "form.h"
 
 #define CONTROL_HEAD_MAX 16384
 #define CONTROL_TIMEOUT_MS 10000
@@ -160,21 +160,6 @@ static int authorized(control_conn *cc, unsigned need) {
   return status == 0;
 }
 
-/* 1 when query[0, len) has a parameter name=VALUE with a non-empty value. */
-static int param_given(const char *query, size_t len, const char *name) {
-  size_t name_len = strlen(name);
-  size_t i = 0;
-  while (i < len) {
-    size_t end = i;
-    while (end < len && query[end] != '&')
-      end++;
-    if (end - i > name_len + 1 && memcmp(query + i, name, name_len) == 0 && query[i + name_len] == '=')
-      return 1;
-    i = end + 1;
-  }
-  return 0;
-}
-
 static void on_feed_gone(notify_feed *f) {
   conn_close((control_conn *)((char *)f - offsetof(control_conn, feed)));
 }
@@ -214,9 +199,9 @@ static void handle_events(control_conn *cc) {
   }
   if (q != NULL) {
     size_t qlen = h->target.len - (size_t)(q + 1 - target);
-    long n = linkpage_form_field(q + 1, qlen, "registered_user", cc->feed.user, sizeof cc->feed.user);
-    /* absent or empty: every user; given but malformed or too long: 400 */
-    if (n < 0 && param_given(q + 1, qlen, "registered_user")) {
+    long n = form_field(q + 1, qlen, "registered_user", cc->feed.user, sizeof cc->feed.user);
+    /* absent or empty (-ENOENT): every user; given but malformed or too long: 400 */
+    if (n < 0 && n != -ENOENT) {
       respond_json(cc, 400, "{\"registered_user\":[\"Give a registered user's origin_user_id (at most 256 bytes).\"]}\n");
       return;
     }

@@ -20,6 +20,7 @@
 #include "linkpage.h"
 #include "log.h"
 #include "oauth2.h"
+#include "form.h"
 #include "secretbox.h"
 #include "url.h"
 
@@ -153,7 +154,7 @@ static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, con
     rc |= dynbuf_add(&loc, v->callback_url, strlen(v->callback_url));
     if (v->state_param[0] != '\0') {
       rc |= dynbuf_add(&loc, strchr(v->callback_url, '?') != NULL ? "&state=" : "?state=", 7);
-      rc |= oauth2_percent_encode(&loc, v->state_param, strlen(v->state_param));
+      rc |= form_encode(&loc, v->state_param, strlen(v->state_param));
     }
     rc |= dynbuf_add(&loc, "", 1);
     if (rc == 0) {
@@ -371,7 +372,7 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
   }
   {
     char key[4097];
-    long key_len = linkpage_form_field(pg->body.ptr != NULL ? pg->body.ptr : "", pg->body.len, "api_key", key,
+    long key_len = form_field(pg->body.ptr != NULL ? pg->body.ptr : "", pg->body.len, "api_key", key,
                                        sizeof key);
     if (key_len <= 0) {
       linkpage_render_refused(&pg->html, "Enter an API key.");
@@ -466,7 +467,7 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
   const char *headers[] = {"Accept: application/json",
                            "Content-Type: application/x-www-form-urlencoded", NULL};
   int rc;
-  if (q == NULL || linkpage_form_field(q + 1, qlen, "state", state, sizeof state) <= 0) {
+  if (q == NULL || form_field(q + 1, qlen, "state", state, sizeof state) <= 0) {
     answer_refused(pg, 400, "The provider's answer has no state.");
     return;
   }
@@ -481,13 +482,13 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
     flow_free(f);
     return;
   }
-  if (linkpage_form_field(q + 1, qlen, "error", error, sizeof error) > 0) {
+  if (form_field(q + 1, qlen, "error", error, sizeof error) > 0) {
     LOG_WARN("OAuth provider returned an error", LOG_STR("error", error));
     answer_refused(pg, 400, "The provider did not grant access. Open the link again to retry.");
     flow_free(f);
     return;
   }
-  if (linkpage_form_field(q + 1, qlen, "code", code, sizeof code) <= 0 ||
+  if (form_field(q + 1, qlen, "code", code, sizeof code) <= 0 ||
       linkhost_lookup(lh, f->token, strlen(f->token), &v) != 0 ||
       catalog_lookup(lh->catalog, v.info.connector, &cc) != 0 || cc.auth != CATALOG_OAUTH2) {
     answer_refused(pg, 400, "The provider's answer has no code.");

@@ -20,6 +20,7 @@
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
+#include "form.h"
 #include "url.h"
 
 #define PKCE_RANDOM_BYTES 32
@@ -101,35 +102,6 @@ int oauth2_pkce_challenge(const char *verifier, char out[OAUTH2_PKCE_LEN + 1]) {
 
 /* ---- URLs and forms ---- */
 
-int oauth2_percent_encode(dynbuf *out, const char *s, size_t len) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t start = out->len;
-  size_t i = 0;
-  while (i < len) {
-    size_t run = i;
-    int rc;
-    while (run < len && is_unreserved((unsigned char)s[run]))
-      run++;
-    if (run > i) {
-      rc = dynbuf_add(out, s + i, run - i);
-      i = run;
-    } else {
-      unsigned char c = (unsigned char)s[i];
-      char esc[3];
-      esc[0] = '%';
-      esc[1] = hex[c >> 4];
-      esc[2] = hex[c & 15];
-      rc = dynbuf_add(out, esc, sizeof esc);
-      i++;
-    }
-    if (rc != 0) {
-      out->len = start;
-      return rc;
-    }
-  }
-  return 0;
-}
-
 /* 1 when s is a non-empty value of at most OAUTH2_VALUE_MAX bytes. */
 static int value_ok(const char *s) {
   size_t len;
@@ -137,18 +109,6 @@ static int value_ok(const char *s) {
     return 0;
   len = strnlen(s, OAUTH2_VALUE_MAX + 1);
   return len > 0 && len <= OAUTH2_VALUE_MAX;
-}
-
-/* Appends sep, name, '=' and the encoded value. Returns 0 or a dynbuf error. */
-static int add_param(dynbuf *out, const char *sep, const char *name, const char *value) {
-  int rc = dynbuf_add(out, sep, strlen(sep));
-  if (rc == 0)
-    rc = dynbuf_add(out, name, strlen(name));
-  if (rc == 0)
-    rc = dynbuf_add(out, "=", 1);
-  if (rc == 0)
-    rc = oauth2_percent_encode(out, value, strlen(value));
-  return rc;
 }
 
 /* 1 when url is an http(s) URL of at most OAUTH2_VALUE_MAX bytes without
@@ -178,19 +138,19 @@ int oauth2_authorize_url(dynbuf *out, const char *authorize_url, const char *cli
     sep = "?";
   rc = dynbuf_add(out, authorize_url, ulen);
   if (rc == 0)
-    rc = add_param(out, sep, "response_type", "code");
+    rc = form_add(out, sep, "response_type", "code");
   if (rc == 0)
-    rc = add_param(out, "&", "client_id", client_id);
+    rc = form_add(out, "&", "client_id", client_id);
   if (rc == 0)
-    rc = add_param(out, "&", "redirect_uri", redirect_uri);
+    rc = form_add(out, "&", "redirect_uri", redirect_uri);
   if (rc == 0 && scopes != NULL && scopes[0] != '\0')
-    rc = add_param(out, "&", "scope", scopes);
+    rc = form_add(out, "&", "scope", scopes);
   if (rc == 0)
-    rc = add_param(out, "&", "state", state);
+    rc = form_add(out, "&", "state", state);
   if (rc == 0)
-    rc = add_param(out, "&", "code_challenge", challenge);
+    rc = form_add(out, "&", "code_challenge", challenge);
   if (rc == 0)
-    rc = add_param(out, "&", "code_challenge_method", "S256");
+    rc = form_add(out, "&", "code_challenge_method", "S256");
   if (rc != 0)
     out->len = start;
   return rc;
@@ -205,17 +165,17 @@ int oauth2_token_request_body(dynbuf *out, const char *code, const char *redirec
     return -EINVAL;
   if (client_secret != NULL && strnlen(client_secret, OAUTH2_VALUE_MAX + 1) > OAUTH2_VALUE_MAX)
     return -EINVAL;
-  rc = add_param(out, "", "grant_type", "authorization_code");
+  rc = form_add(out, "", "grant_type", "authorization_code");
   if (rc == 0)
-    rc = add_param(out, "&", "code", code);
+    rc = form_add(out, "&", "code", code);
   if (rc == 0)
-    rc = add_param(out, "&", "redirect_uri", redirect_uri);
+    rc = form_add(out, "&", "redirect_uri", redirect_uri);
   if (rc == 0)
-    rc = add_param(out, "&", "client_id", client_id);
+    rc = form_add(out, "&", "client_id", client_id);
   if (rc == 0 && client_secret != NULL)
-    rc = add_param(out, "&", "client_secret", client_secret);
+    rc = form_add(out, "&", "client_secret", client_secret);
   if (rc == 0)
-    rc = add_param(out, "&", "code_verifier", verifier);
+    rc = form_add(out, "&", "code_verifier", verifier);
   if (rc != 0) {
     OPENSSL_cleanse(out->ptr + start, out->len - start);
     out->len = start;

@@ -16,6 +16,7 @@
 #include "oauth2.h"
 #include "secretbox.h"
 #include "url.h"
+#include "form.h"
 
 #define TICK_MS 1000              /* retries and polls are looked at this often */
 #define RESPONSE_MAX 65536        /* a remote answer */
@@ -391,13 +392,13 @@ void remote_serve_callback(remote_t *rm, pausehub_page *pg) {
   char error[128];
   remote_binding *b;
   int rc;
-  if (q == NULL || linkpage_form_field(q + 1, strlen(q + 1), "state", state, sizeof state) <= 0) {
+  if (q == NULL || form_field(q + 1, strlen(q + 1), "state", state, sizeof state) <= 0) {
     linkpage_render_refused(&pg->html, "The link service's answer has no state.");
     pg->status = 400;
     pausehub_page_answer(pg);
     return;
   }
-  if (linkpage_form_field(q + 1, strlen(q + 1), "error", error, sizeof error) > 0) {
+  if (form_field(q + 1, strlen(q + 1), "error", error, sizeof error) > 0) {
     /* the remote says the user did not connect: the link stays usable */
     linkpage_render_refused(&pg->html, "The account was not connected. Open the link again to retry.");
     pg->status = 400;

@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "jsonw.h"
-#include "linkpage.h"
 #include "secretbox.h"
+#include "form.h"
 
 /* ---- scopes ---- */
 
@@ -148,7 +148,7 @@ void apicall_copy_text(char *dst, size_t cap, const char *src) {
 
 /* The value of query parameter name into out; 1 found, 0 not. */
 int apicall_query_param(const apicall_ctx *c, const char *name, char *out, size_t cap) {
-  return linkpage_form_field(c->rq->query, strlen(c->rq->query), name, out, cap) > 0;
+  return form_field(c->rq->query, strlen(c->rq->query), name, out, cap) > 0;
 }
 
 /* ---- authentication ---- */

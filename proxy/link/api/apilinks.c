@@ -7,36 +7,15 @@
 #include <string.h>
 
 #include "http.h"
+#include "form.h"
 #include "url.h"
 
 #define LINK_TOKEN_TTL_S 1800 /* registered-user link tokens: 30 minutes */
 
-/* 1 when url's query has a parameter called name (percent-decoded;
- * "name", "name=" and "name=x" all count). */
+/* 1 when url's query has a parameter called name (form_has_field). */
 static int query_has_param(const char *url, const char *name) {
   const char *q = strchr(url, '?');
-  size_t name_len = strlen(name);
-  while (q != NULL && *q != '\0') {
-    char decoded[64];
-    size_t n = 0;
-    const char *p = q + 1;
-    while (*p != '\0' && *p != '&' && *p != '=' && *p != '#') {
-      char ch = *p;
-      if (ch == '%' && http_hex_digit(p[1]) >= 0 && http_hex_digit(p[2]) >= 0) {
-        ch = (char)(http_hex_digit(p[1]) * 16 + http_hex_digit(p[2]));
-        p += 2;
-      } else if (ch == '+') {
-        ch = ' ';
-      }
-      if (n < sizeof decoded - 1)
-        decoded[n++] = ch;
-      p++;
-    }
-    if (n == name_len && memcmp(decoded, name, n) == 0)
-      return 1;
-    q = strchr(p, '&');
-  }
-  return 0;
+  return q != NULL && form_has_field(q + 1, strcspn(q + 1, "#"), name);
 }
 
 /* Writes the link just minted for the API (the journal would write it only

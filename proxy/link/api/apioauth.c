@@ -9,9 +9,9 @@
 #include <openssl/crypto.h>
 
 #include "jsonw.h"
-#include "linkpage.h"
 #include "secretbox.h"
 #include "url.h"
+#include "form.h"
 
 /* The application as the reference's OAuth application; secret (or NULL)
  * only in the answer to its creation. */
@@ -194,13 +194,13 @@ void apioauth_token(apicall_ctx *c) {
   } else {
     const char *b = c->rq->body;
     size_t n = c->rq->body_len;
-    if (linkpage_form_field(b, n, "grant_type", grant, sizeof grant) <= 0)
+    if (form_field(b, n, "grant_type", grant, sizeof grant) <= 0)
       grant[0] = '\0';
-    if (linkpage_form_field(b, n, "client_id", client_id, sizeof client_id) <= 0)
+    if (form_field(b, n, "client_id", client_id, sizeof client_id) <= 0)
       client_id[0] = '\0';
-    if (linkpage_form_field(b, n, "client_secret", secret, sizeof secret) <= 0)
+    if (form_field(b, n, "client_secret", secret, sizeof secret) <= 0)
       secret[0] = '\0';
-    has_scope = linkpage_form_field(b, n, "scope", scope, sizeof scope) > 0;
+    has_scope = form_field(b, n, "scope", scope, sizeof scope) > 0;
   }
   if (strcmp(grant, "client_credentials") != 0) {
     apioauth_error(c, 400, grant[0] ? "unsupported_grant_type" : "invalid_request",
