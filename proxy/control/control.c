@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netio.h"
+#include "crypto.h"
 #include "secretbox.h"
 #include "storehealth.h"
 #include "pausehub.h"
@@ -190,8 +191,8 @@ static void handle_events(control_conn *cc) {
   {
     const char *bearer = cc->auth_buf + 7; /* authorized(): "Bearer " and a value */
     const char *owner = c->links->owner_key;
-    if (strlen(bearer) != strlen(owner) || !secretbox_equal(bearer, owner, strlen(owner)))
-      secretbox_sha256_hex(bearer, strlen(bearer), cc->feed.token_hash);
+    if (strlen(bearer) != strlen(owner) || !crypto_equal(bearer, owner, strlen(owner)))
+      crypto_sha256_hex(bearer, strlen(bearer), cc->feed.token_hash);
   }
   if (c->links->notify.nfeeds >= NOTIFY_FEED_MAX) {
     respond_json(cc, 503, "{\"detail\":\"Too many /v1/events subscribers.\"}\n");

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "form.h"
+#include "crypto.h"
 #include "secretbox.h"
 #include "url.h"
 
@@ -220,7 +221,7 @@ static linkhost_flow *flow_take(linkhost_t *lh, const char *state) {
   linkhost_flow **pp = &lh->flows;
   while (*pp != NULL) {
     linkhost_flow *f = *pp;
-    if (strlen(f->state) == strlen(state) && secretbox_equal(f->state, state, strlen(state))) {
+    if (strlen(f->state) == strlen(state) && crypto_equal(f->state, state, strlen(state))) {
       *pp = f->next;
       lh->nflows--;
       f->next = NULL;
@@ -291,7 +292,7 @@ static void start_oauth(linkhost_t *lh, pausehub_page *pg, const pausehub_link_v
   }
   f = calloc(1, sizeof *f);
   if (f == NULL || oauth2_pkce_verifier(f->verifier) != 0 || oauth2_random_state(f->state) != 0 ||
-      oauth2_pkce_challenge(f->verifier, challenge) != 0 || secretbox_random_hex(f->browser, 16) != 0) {
+      oauth2_pkce_challenge(f->verifier, challenge) != 0 || crypto_random_hex(f->browser, 16) != 0) {
     free(f);
     answer_refused(pg, 500, "No random source.");
     return;
@@ -443,7 +444,7 @@ static int cookie_matches(const pausehub_page *pg, const char *want) {
     while (i < end && p[i] == ' ')
       i++;
     if (end - i == name_len + 1 + want_len && memcmp(p + i, LINKHOST_COOKIE, name_len) == 0 &&
-        p[i + name_len] == '=' && secretbox_equal(p + i + name_len + 1, want, want_len))
+        p[i + name_len] == '=' && crypto_equal(p + i + name_len + 1, want, want_len))
       return 1;
     i = end + 1;
   }
@@ -624,7 +625,7 @@ static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
     return 0;
   }
   memcpy(lh->owner_key, "ark_", 4);
-  if (secretbox_random_hex(lh->owner_key + 4, 24) != 0) {
+  if (crypto_random_hex(lh->owner_key + 4, 24) != 0) {
     snprintf(err, errlen, "no random source for the owner key");
     return -EIO;
   }

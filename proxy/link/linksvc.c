@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
+#include "crypto.h"
 
 #define TOKEN_RANDOM_BYTES 16
 #define TABLE_BUCKETS_MIN 16
@@ -382,7 +382,6 @@ typedef struct link_spec {
 /* Makes a link from sp: pending ones go on the pending list (and, unless
  * pinned, in the (user, connector) index), ended ones on the ended list. */
 static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
-  static const char hex[] = "0123456789abcdef";
   unsigned char rnd[TOKEN_RANDOM_BYTES];
   char token[LINKSVC_TOKEN_LEN + 1];
   char expires[LINKSVC_TIME_LEN + 1];
@@ -391,7 +390,6 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   linksvc_link *l;
   char *p;
   size_t plen = sizeof LINKSVC_TOKEN_PREFIX - 1;
-  size_t i;
   int tries;
   int rc;
 
@@ -413,13 +411,9 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   } else {
     memcpy(token, LINKSVC_TOKEN_PREFIX, plen);
     for (tries = 0;; tries++) {
-      if (tries == 4 || RAND_bytes(rnd, sizeof rnd) != 1)
+      if (tries == 4 || crypto_random(rnd, sizeof rnd) != 0)
         return -EIO;
-      for (i = 0; i < TOKEN_RANDOM_BYTES; i++) {
-        token[plen + 2 * i] = hex[rnd[i] >> 4];
-        token[plen + 2 * i + 1] = hex[rnd[i] & 15];
-      }
-      token[LINKSVC_TOKEN_LEN] = '\0';
+      crypto_hex(rnd, TOKEN_RANDOM_BYTES, token + plen);
       if (find_token(ls, token) == NULL)
         break;
     }
@@ -523,7 +517,7 @@ int linksvc_init(linksvc_t *ls, const linksvc_options *opt) {
     o.ended_max = LINKSVC_DEFAULT_ENDED_MAX;
   if (o.link_ttl_s > LINKSVC_LINK_TTL_MAX_S)
     return -EINVAL;
-  if (RAND_bytes(seed, sizeof seed) != 1)
+  if (crypto_random(seed, sizeof seed) != 0)
     return -EIO;
   memset(ls, 0, sizeof *ls);
   ls->opt_ = o;

@@ -1,7 +1,7 @@
 /* oauth2: PKCE, the authorize URL, the token request body and the token
  * response (see oauth2.h).
  *
- * Random bytes come from RAND_bytes and SHA-256 from EVP (libcrypto). A
+ * Random bytes and SHA-256 come from core/crypto (libcrypto). A
  * token response is checked first with yajl's event parser (syntax, nesting
  * depth, NUL in strings, no comments) and only then built into a tree, so
  * that yajl_tree's recursive free never meets a deep document and no string
@@ -15,11 +15,10 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
+#include "crypto.h"
 #include "form.h"
 #include "url.h"
 
@@ -60,7 +59,7 @@ static void base64url(const unsigned char *in, size_t n, char *out) {
 static int random_value(char out[OAUTH2_PKCE_LEN + 1]) {
   unsigned char raw[PKCE_RANDOM_BYTES];
   out[0] = '\0';
-  if (RAND_bytes(raw, sizeof raw) != 1)
+  if (crypto_random(raw, sizeof raw) != 0)
     return -EIO;
   base64url(raw, sizeof raw, out);
   OPENSSL_cleanse(raw, sizeof raw);
@@ -81,8 +80,7 @@ static int is_unreserved(unsigned char c) {
 }
 
 int oauth2_pkce_challenge(const char *verifier, char out[OAUTH2_PKCE_LEN + 1]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
+  unsigned char md[CRYPTO_SHA256_BYTES];
   size_t len;
   size_t i;
   out[0] = '\0';
@@ -94,9 +92,8 @@ int oauth2_pkce_challenge(const char *verifier, char out[OAUTH2_PKCE_LEN + 1]) {
   for (i = 0; i < len; i++)
     if (!is_unreserved((unsigned char)verifier[i]))
       return -EINVAL;
-  if (EVP_Digest(verifier, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
-    return -EIO;
-  base64url(md, md_len, out);
+  crypto_sha256(verifier, len, md);
+  base64url(md, sizeof md, out);
   return 0;
 }
 

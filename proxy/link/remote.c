@@ -14,6 +14,7 @@
 #include "linkpage.h"
 #include "log.h"
 #include "oauth2.h"
+#include "crypto.h"
 #include "secretbox.h"
 #include "url.h"
 #include "form.h"
@@ -69,7 +70,7 @@ static remote_binding *find_state(remote_t *rm, const char *state) {
   remote_binding *b;
   size_t n = strlen(state);
   for (b = rm->bindings; b != NULL; b = b->next) {
-    if (strlen(b->state) == n && secretbox_equal(b->state, state, n))
+    if (strlen(b->state) == n && crypto_equal(b->state, state, n))
       return b;
   }
   return NULL;
@@ -371,16 +372,16 @@ void remote_serve_link(remote_t *rm, pausehub_page *pg, const pausehub_link_view
 /* Remembers the hash of a state whose link completed, so that a browser
  * arriving after a poll completed it sees "Connected", not an error. */
 static void remember_done(remote_t *rm, const char *state) {
-  secretbox_sha256_hex(state, strlen(state), rm->done_states[rm->done_next]);
+  crypto_sha256_hex(state, strlen(state), rm->done_states[rm->done_next]);
   rm->done_next = (rm->done_next + 1) % REMOTE_DONE_STATES;
 }
 
 static int was_done(const remote_t *rm, const char *state) {
   char h[65];
   size_t i;
-  secretbox_sha256_hex(state, strlen(state), h);
+  crypto_sha256_hex(state, strlen(state), h);
   for (i = 0; i < REMOTE_DONE_STATES; i++) {
-    if (secretbox_equal(rm->done_states[i], h, 64))
+    if (crypto_equal(rm->done_states[i], h, 64))
       return 1;
   }
   return 0;

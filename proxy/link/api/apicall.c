@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "jsonw.h"
+#include "crypto.h"
 #include "secretbox.h"
 #include "form.h"
 
@@ -167,7 +168,7 @@ int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
     return -1;
   }
   auth += 7;
-  if (key[0] != '\0' && strlen(auth) == strlen(key) && secretbox_equal(auth, key, strlen(key))) {
+  if (key[0] != '\0' && strlen(auth) == strlen(key) && crypto_equal(auth, key, strlen(key))) {
     p->scopes = ~0u;
     p->admin = 1;
     p->all = 1;
@@ -175,7 +176,7 @@ int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
     c->rs->www_authenticate = NULL;
     return 0;
   }
-  secretbox_sha256_hex(auth, strlen(auth), hash);
+  crypto_sha256_hex(auth, strlen(auth), hash);
   if (linkstore_oauth_token_get(&c->lh->store, hash, linkhost_now_ms(), scopes, sizeof scopes) != 0 ||
       apicall_parse_scopes(scopes, &p->scopes) != 0) {
     apicall_detail(c, 401, "Invalid or expired token.");

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "jsonw.h"
+#include "crypto.h"
 #include "secretbox.h"
 #include "url.h"
 #include "form.h"
@@ -117,11 +118,11 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
       return;
     apicall_scopes_text(bits, a.scopes, sizeof a.scopes);
     memcpy(secret, "arcs_", 5);
-    if (secretbox_random_hex(secret + 5, 24) != 0) {
+    if (crypto_random_hex(secret + 5, 24) != 0) {
       apicall_detail(c, 500, "No random source.");
       return;
     }
-    secretbox_sha256_hex(secret, strlen(secret), hash);
+    crypto_sha256_hex(secret, strlen(secret), hash);
     rc = linkstore_oauth_app_create(&c->lh->store, &a, hash, linkhost_now_ms());
     if (rc == -EEXIST) {
       apicall_field_error(c, "name", "An OAuth application with this name already exists.");
@@ -208,7 +209,7 @@ void apioauth_token(apicall_ctx *c) {
     OPENSSL_cleanse(secret, sizeof secret);
     return;
   }
-  secretbox_sha256_hex(secret, strlen(secret), hash);
+  crypto_sha256_hex(secret, strlen(secret), hash);
   OPENSSL_cleanse(secret, sizeof secret);
   if (client_id[0] == '\0' || linkstore_oauth_app_check(&c->lh->store, client_id, hash, &a) != 0) {
     apioauth_error(c, 401, "invalid_client", "Unknown client or wrong secret.");
@@ -226,11 +227,11 @@ void apioauth_token(apicall_ctx *c) {
   }
   apicall_scopes_text(granted, scope, sizeof scope);
   memcpy(token, "arat_", 5);
-  if (secretbox_random_hex(token + 5, 32) != 0) {
+  if (crypto_random_hex(token + 5, 32) != 0) {
     apicall_detail(c, 500, "No random source.");
     return;
   }
-  secretbox_sha256_hex(token, strlen(token), hash);
+  crypto_sha256_hex(token, strlen(token), hash);
   if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
                                 linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
     apicall_store_failed(c);

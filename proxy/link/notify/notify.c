@@ -7,12 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "jsonw.h"
 #include "linkbase.h"
 #include "log.h"
 #include "netio.h"
+#include "crypto.h"
 #include "secretbox.h"
 
 #define PASS_INTERVAL_MS 500      /* deliveries due are looked for this often */
@@ -75,7 +74,8 @@ static uint64_t backoff_ms(unsigned attempts) {
     d *= 2;
   if (d > NOTIFY_RETRY_MAX_MS)
     d = NOTIFY_RETRY_MAX_MS;
-  (void)RAND_bytes(&r, 1);
+  if (crypto_random(&r, 1) != 0)
+    r = 128; /* no random source: the middle of the spread */
   return d / 2 + d * r / 512;
 }
 
@@ -319,7 +319,7 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
     return; /* its streams went away: nobody to tell */
   }
   memcpy(id, "evt_", 4);
-  if (secretbox_random_hex(id + 4, 12) != 0)
+  if (crypto_random_hex(id + 4, 12) != 0)
     return;
   gmtime_r(&secs, &tm);
   strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
