@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "secretbox.h"
 #include "url.h"
+#include "timefmt.h"
 
 #define LOCATION_MAX 3000 /* bytes in a redirect's Location (exchange.c's head buffer) */
 
@@ -46,10 +47,6 @@ struct linkhost_flow {
 
 void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap) {
   (void)linkbase_of(lh->cfg, NULL, 0, out, cap); /* no request: public_url or the listen address */
-}
-
-uint64_t linkhost_now_ms(void) {
-  return pausehub_now_ms();
 }
 
 /* ---- the journal ---- */
@@ -141,7 +138,7 @@ int linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, pausehu
   v->info.expires_ms = row.expires_ms;
   v->state = (linksvc_state)row.status;
   if (row.status <= LINKSVC_STATE_PENDING || row.status > LINKSVC_STATE_REVOKED)
-    v->state = row.expires_ms <= linkhost_now_ms() ? LINKSVC_STATE_EXPIRED : LINKSVC_STATE_REVOKED;
+    v->state = row.expires_ms <= timefmt_now_ms() ? LINKSVC_STATE_EXPIRED : LINKSVC_STATE_REVOKED;
   return 0;
 }
 
@@ -177,7 +174,7 @@ static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, con
  * exists, complete the link. Returns 0 or answers pg with the error. */
 static int finish_link(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v, const char *kind,
                        const char *secret, size_t len) {
-  uint64_t now = linkhost_now_ms();
+  uint64_t now = timefmt_now_ms();
   pausehub_link_view fresh;
   linkstore_user u;
   int rc;
@@ -284,7 +281,7 @@ static void start_oauth(linkhost_t *lh, pausehub_page *pg, const pausehub_link_v
     answer_refused(pg, 503, "This connector is not set up yet: its OAuth application is missing.");
     return;
   }
-  flows_expire(lh, linkhost_now_ms());
+  flows_expire(lh, timefmt_now_ms());
   flow_drop_token(lh, v->info.token);
   if (lh->nflows >= LINKHOST_FLOWS_MAX) {
     answer_refused(pg, 503, "Too many connections in progress. Try again in a few minutes.");
@@ -299,7 +296,7 @@ static void start_oauth(linkhost_t *lh, pausehub_page *pg, const pausehub_link_v
   }
   snprintf(f->token, sizeof f->token, "%s", v->info.token);
   snprintf(f->redirect_uri, sizeof f->redirect_uri, "%s%s", pg->base_url, LINKHOST_CALLBACK_PATH);
-  f->created_ms = linkhost_now_ms();
+  f->created_ms = timefmt_now_ms();
   dynbuf_init(&url, LOCATION_MAX);
   rc = oauth2_authorize_url(&url, cc->authorize_url, app.client_id, f->redirect_uri, cc->scopes, f->state,
                             challenge);
@@ -338,7 +335,7 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
     answer_html(pg, 404);
     return;
   }
-  if (v.state == LINKSVC_STATE_PENDING && v.info.expires_ms <= linkhost_now_ms())
+  if (v.state == LINKSVC_STATE_PENDING && v.info.expires_ms <= timefmt_now_ms())
     v.state = LINKSVC_STATE_EXPIRED; /* the expiry timer has not run yet */
   if (v.state != LINKSVC_STATE_PENDING || catalog_lookup(lh->catalog, v.info.connector, &cc) != 0) {
     answer_html(pg, linkpage_render(&pg->html, &v.info,
@@ -647,7 +644,7 @@ static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
 int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const catalog_t *catalog,
                   pausehub_t *hub, char *err, size_t errlen) {
   unsigned char key[SECRETBOX_KEY_BYTES];
-  uint64_t now = linkhost_now_ms();
+  uint64_t now = timefmt_now_ms();
   int rc;
   memset(lh, 0, sizeof *lh);
   lh->loop = loop;

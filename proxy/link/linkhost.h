@@ -101,7 +101,5 @@ void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap);
  * -ENOENT (unknown, or a malformed token). */
 int linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, pausehub_link_view *v);
 
-/* Current wall-clock milliseconds (as pausehub_now_ms). */
-uint64_t linkhost_now_ms(void);
 
 #endif

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "timefmt.h"
 
 #define TOKEN_RANDOM_BYTES 16
 #define TABLE_BUCKETS_MIN 16
@@ -353,15 +354,6 @@ static void fire(linksvc_t *ls, linksvc_link *l, linksvc_outcome outcome) {
   }
 }
 
-static int format_time(uint64_t ms, char out[LINKSVC_TIME_LEN + 1]) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  if (gmtime_r(&t, &tm) == NULL ||
-      strftime(out, LINKSVC_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) != LINKSVC_TIME_LEN)
-    return -EINVAL;
-  return 0;
-}
-
 /* What a new link is made of (mint() and linksvc_restore()). */
 typedef struct link_spec {
   const char *token;        /* NULL: mint a random one */
@@ -384,7 +376,7 @@ typedef struct link_spec {
 static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   unsigned char rnd[TOKEN_RANDOM_BYTES];
   char token[LINKSVC_TOKEN_LEN + 1];
-  char expires[LINKSVC_TIME_LEN + 1];
+  char expires[TIMEFMT_BUF]; /* LINKSVC_TIME_LEN characters: whole seconds */
   size_t cb_len = strlen(sp->callback_url);
   size_t state_len = strlen(sp->state);
   linksvc_link *l;
@@ -393,7 +385,7 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   int tries;
   int rc;
 
-  if (format_time(sp->expires_ms, expires) != 0)
+  if (timefmt_rfc3339(sp->expires_ms, 0, expires) != 0)
     return -EINVAL;
   if (sp->token != NULL) {
     if (!token_ok(sp->token, strlen(sp->token)))
@@ -451,7 +443,7 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   memcpy(l->path, LINKSVC_PATH_PREFIX, sizeof LINKSVC_PATH_PREFIX - 1);
   memcpy(l->path + sizeof LINKSVC_PATH_PREFIX - 1, token, sizeof token);
   memcpy(l->connector, sp->connector, sp->connector_len + 1);
-  memcpy(l->expires_at, expires, sizeof expires);
+  memcpy(l->expires_at, expires, sizeof l->expires_at);
   l->created_ms = sp->created_ms;
   l->expires_ms = sp->expires_ms;
   l->state = sp->status;

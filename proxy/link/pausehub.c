@@ -565,9 +565,3 @@ void pausehub_expire(pausehub_t *hub, uint64_t now_ms) {
   linksvc_expire(&hub->links, now_ms);
   uv_mutex_unlock(&hub->lock);
 }
-
-uint64_t pausehub_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}

@@ -282,7 +282,4 @@ void pausehub_keep_links(pausehub_t *hub);
 /* Expires links past their time (any thread; the main loop's timer). */
 void pausehub_expire(pausehub_t *hub, uint64_t now_ms);
 
-/* Wall-clock milliseconds, as the link service counts time. */
-uint64_t pausehub_now_ms(void);
-
 #endif

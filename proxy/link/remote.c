@@ -18,6 +18,7 @@
 #include "secretbox.h"
 #include "url.h"
 #include "form.h"
+#include "timefmt.h"
 
 #define TICK_MS 1000              /* retries and polls are looked at this often */
 #define RESPONSE_MAX 65536        /* a remote answer */
@@ -49,7 +50,7 @@ struct remote_binding {
 };
 
 static uint64_t now_ms(void) {
-  return pausehub_now_ms();
+  return timefmt_now_ms();
 }
 
 static void start_step(remote_binding *b);

@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "secretbox.h"
 #include "form.h"
+#include "timefmt.h"
 
 /* ---- scopes ---- */
 
@@ -53,15 +54,6 @@ void apicall_scopes_text(unsigned bits, char *out, size_t cap) {
 }
 
 /* ---- the answer ---- */
-
-void apicall_iso_time(uint64_t ms, char out[32]) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  size_t n;
-  gmtime_r(&t, &tm);
-  n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
-}
 
 void apicall_raw(apicall_ctx *c, const char *s) {
   (void)jsonw_raw(c->out, s);
@@ -177,7 +169,7 @@ int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
     return 0;
   }
   crypto_sha256_hex(auth, strlen(auth), hash);
-  if (linkstore_oauth_token_get(&c->lh->store, hash, linkhost_now_ms(), scopes, sizeof scopes) != 0 ||
+  if (linkstore_oauth_token_get(&c->lh->store, hash, timefmt_now_ms(), scopes, sizeof scopes) != 0 ||
       apicall_parse_scopes(scopes, &p->scopes) != 0) {
     apicall_detail(c, 401, "Invalid or expired token.");
     return -1;

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "form.h"
 #include "url.h"
+#include "timefmt.h"
 
 #define LINK_TOKEN_TTL_S 1800 /* registered-user link tokens: 30 minutes */
 
@@ -88,7 +89,7 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const links
     return;
   }
   rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S,
-                     callback_url != NULL ? callback_url : "", state != NULL ? state : "", linkhost_now_ms(), &info);
+                     callback_url != NULL ? callback_url : "", state != NULL ? state : "", timefmt_now_ms(), &info);
   if (rc != 0) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
@@ -97,7 +98,7 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const links
   if (rc == 0 && external_id != NULL)
     rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
   if (rc != 0) {
-    (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
+    (void)pausehub_expire_link(c->lh->hub, info.token, timefmt_now_ms()); /* never handed out */
     apicall_store_failed(c);
     return;
   }
@@ -172,20 +173,20 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
   apicall_copy_text(u.company_id, sizeof u.company_id, org);
   apicall_copy_text(u.company_name, sizeof u.company_name, org);
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
-  rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
+  rc = linkstore_user_create(&c->lh->store, &u, timefmt_now_ms());
   if (rc != 0 && rc != -EEXIST) {
     apicall_store_failed(c);
     return;
   }
   if (rc == 0)
     APICALL_AUDIT(c, "registered_user.create", LOG_STR("id", u.id), LOG_STR("origin_user_id", u.origin_user_id));
-  rc = pausehub_mint(c->lh->hub, u.origin_user_id, cc.slug, (unsigned)mins * 60, "", "", linkhost_now_ms(), &info);
+  rc = pausehub_mint(c->lh->hub, u.origin_user_id, cc.slug, (unsigned)mins * 60, "", "", timefmt_now_ms(), &info);
   if (rc != 0) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
   if (keep_minted(c, origin_id, &info, "", "") != 0) {
-    (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
+    (void)pausehub_expire_link(c->lh->hub, info.token, timefmt_now_ms()); /* never handed out */
     apicall_store_failed(c);
     return;
   }

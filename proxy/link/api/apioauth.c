@@ -13,6 +13,7 @@
 #include "secretbox.h"
 #include "url.h"
 #include "form.h"
+#include "timefmt.h"
 
 /* The application as the reference's OAuth application; secret (or NULL)
  * only in the answer to its creation. */
@@ -20,7 +21,7 @@ static void render_oauth_app(apicall_ctx *c, const linkstore_oauth_app *a, const
   char created[32];
   const char *s = a->scopes;
   int first = 1;
-  apicall_iso_time(a->created_ms, created);
+  (void)timefmt_rfc3339(a->created_ms, 1, created); /* "" past the year 9999 */
   apicall_raw(c, "{");
   apicall_member_str(c, "id", a->id, 1);
   apicall_member_str(c, "name", a->name, 0);
@@ -123,7 +124,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
       return;
     }
     crypto_sha256_hex(secret, strlen(secret), hash);
-    rc = linkstore_oauth_app_create(&c->lh->store, &a, hash, linkhost_now_ms());
+    rc = linkstore_oauth_app_create(&c->lh->store, &a, hash, timefmt_now_ms());
     if (rc == -EEXIST) {
       apicall_field_error(c, "name", "An OAuth application with this name already exists.");
       (void)apicall_fail_if_invalid(c);
@@ -233,7 +234,7 @@ void apioauth_token(apicall_ctx *c) {
   }
   crypto_sha256_hex(token, strlen(token), hash);
   if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
-                                linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
+                                timefmt_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
     apicall_store_failed(c);
     return;
   }

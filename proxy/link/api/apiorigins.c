@@ -7,12 +7,13 @@
 
 #include "jsonw.h"
 #include "url.h"
+#include "timefmt.h"
 
 /* One origin of the list: {"origin", "created_at"}. */
 static int origin_list_cb(void *ctx, const char *origin, uint64_t created_ms) {
   apicall_list *l = ctx;
   char created[32];
-  apicall_iso_time(created_ms, created);
+  (void)timefmt_rfc3339(created_ms, 1, created); /* "" past the year 9999 */
   if (l->n++ > 0)
     apicall_raw(l->c, ",");
   apicall_raw(l->c, "{");
@@ -53,7 +54,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     }
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_origin_add(&c->lh->store, origin, linkhost_now_ms());
+    rc = linkstore_origin_add(&c->lh->store, origin, timefmt_now_ms());
     if (rc == -EEXIST) {
       apicall_field_error(c, "origin", "This origin is allowed already.");
       (void)apicall_fail_if_invalid(c);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "netio.h"
 #include "crypto.h"
+#include "timefmt.h"
 #include "secretbox.h"
 
 #define PASS_INTERVAL_MS 500      /* deliveries due are looked for this often */
@@ -30,9 +31,6 @@ typedef struct notify_delivery {
   char hook[2049];         /* the webhook's url */
 } delivery;
 
-static uint64_t wall_ms(void) {
-  return pausehub_now_ms();
-}
 
 static const config_webhook *hook_by_url(const notify_t *n, const char *url) {
   size_t i;
@@ -102,7 +100,7 @@ static void on_delivered(void *ctx, int status, long http_code, const char *body
     LOG_WARN("webhook not accepted, will retry", LOG_STR("host", host), LOG_STR("event_id", d->id),
              LOG_U64("attempt", d->attempts + 1), LOG_I64("http_status", http_code),
              LOG_STR("error", status != 0 ? strerror(-status) : "not 2xx"), LOG_U64("retry_in_ms", wait));
-    (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, wall_ms() + wait);
+    (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, timefmt_now_ms() + wait);
   }
   free(d);
   schedule_pass(n, 0);
@@ -127,7 +125,7 @@ static int start_delivery(void *ctx, const linkstore_event *e) {
   d->attempts = e->attempts;
   snprintf(d->id, sizeof d->id, "%s", e->id);
   snprintf(d->hook, sizeof d->hook, "%s", e->hook);
-  if (secretbox_signature(h->secret, (uint64_t)time(NULL), e->body, strlen(e->body), sig) != 0) {
+  if (secretbox_signature(h->secret, timefmt_now_ms() / 1000, e->body, strlen(e->body), sig) != 0) {
     free(d);
     return 1;
   }
@@ -140,7 +138,7 @@ static int start_delivery(void *ctx, const linkstore_event *e) {
   headers[4] = NULL;
   if (curlloop_request(n->curl, "POST", e->hook, headers, e->body, strlen(e->body), NOTIFY_TIMEOUT_MS, 65536,
                        on_delivered, d, &d->req) != 0) {
-    (void)linkstore_delivery_retry(n->store, e->seq, e->hook, e->attempts, wall_ms() + backoff_ms(e->attempts));
+    (void)linkstore_delivery_retry(n->store, e->seq, e->hook, e->attempts, timefmt_now_ms() + backoff_ms(e->attempts));
     free(d);
     return 0;
   }
@@ -153,7 +151,7 @@ static int start_delivery(void *ctx, const linkstore_event *e) {
 }
 
 static void pass(notify_t *n) {
-  uint64_t now = wall_ms();
+  uint64_t now = timefmt_now_ms();
   if (n->closing || n->cfg->nwebhooks == 0 || n->in_flight >= NOTIFY_IN_FLIGHT_MAX)
     return;
   /* A delivery's lease is a write: while the store cannot write, one
@@ -207,7 +205,7 @@ static int feed_allowed(notify_t *n, const notify_feed *f) {
   char scopes[512];
   if (f->token_hash[0] == '\0')
     return 1; /* the owner key */
-  if (linkstore_oauth_token_get(n->store, f->token_hash, wall_ms(), scopes, sizeof scopes) != 0)
+  if (linkstore_oauth_token_get(n->store, f->token_hash, timefmt_now_ms(), scopes, sizeof scopes) != 0)
     return 0;
   return strstr(scopes, "read:webhooks") != NULL || strstr(scopes, "admin:all") != NULL;
 }
@@ -227,9 +225,9 @@ static void broadcast(notify_t *n, const char *id, const char *type, const char 
 static void on_heartbeat(uv_timer_t *t) {
   notify_t *n = t->data;
   notify_feed *f = n->feeds;
-  if (wall_ms() >= n->next_prune_ms) {
-    (void)linkstore_events_prune(n->store, wall_ms() - NOTIFY_EVENT_RETAIN_MS);
-    n->next_prune_ms = wall_ms() + 3600 * 1000;
+  if (timefmt_now_ms() >= n->next_prune_ms) {
+    (void)linkstore_events_prune(n->store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS);
+    n->next_prune_ms = timefmt_now_ms() + 3600 * 1000;
   }
   while (f != NULL) {
     notify_feed *next = f->next;
@@ -295,10 +293,8 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   const char *hooks[CONFIG_WEBHOOKS_MAX];
   size_t nhooks = 0;
   dynbuf body;
-  uint64_t now = wall_ms();
+  uint64_t now = timefmt_now_ms();
   uint64_t seq = 0;
-  time_t secs = (time_t)(now / 1000);
-  struct tm tm;
   size_t i;
   int rc = 0;
   switch (r->state) {
@@ -321,8 +317,8 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   memcpy(id, "evt_", 4);
   if (crypto_random_hex(id + 4, 12) != 0)
     return;
-  gmtime_r(&secs, &tm);
-  strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (timefmt_rfc3339(now, 0, created) != 0)
+    return;
   dynbuf_init(&body, EVENT_BODY_MAX);
   rc |= jsonw_raw(&body, "{\"id\":");
   rc |= jsonw_cstring(&body, id);
@@ -339,9 +335,7 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   if (r->state == LINKSVC_STATE_PENDING) {
     char expires[32];
     char url[LINKBASE_MAX + LINKSVC_PATH_LEN];
-    time_t e = (time_t)(r->expires_ms / 1000);
-    gmtime_r(&e, &tm);
-    strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    (void)timefmt_rfc3339(r->expires_ms, 0, expires); /* "" past the year 9999 */
     snprintf(url, sizeof url, "%s%s%s", base_url, LINKSVC_PATH_PREFIX, r->token);
     rc |= jsonw_raw(&body, ",\"magic_link_url\":");
     rc |= jsonw_cstring(&body, url); /* the base may come from a request's Host */
@@ -395,8 +389,8 @@ int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *
   uv_timer_init(loop, &n->heartbeat);
   n->heartbeat.data = n;
   uv_timer_start(&n->heartbeat, on_heartbeat, NOTIFY_HEARTBEAT_MS, NOTIFY_HEARTBEAT_MS);
-  (void)linkstore_events_prune(store, wall_ms() - NOTIFY_EVENT_RETAIN_MS);
-  n->next_prune_ms = wall_ms() + 3600 * 1000; /* then hourly, from the heartbeat timer */
+  (void)linkstore_events_prune(store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS);
+  n->next_prune_ms = timefmt_now_ms() + 3600 * 1000; /* then hourly, from the heartbeat timer */
   schedule_pass(n, 0);
   return 0;
 }
@@ -417,7 +411,7 @@ void notify_close(notify_t *n) {
     curlloop_cancel(d->req);
     /* The delivery stays in the outbox, due at once: its lease must not
      * hold it back for NOTIFY_TIMEOUT_MS after a restart. */
-    (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts, wall_ms());
+    (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts, timefmt_now_ms());
     free(d);
   }
   n->in_flight = 0;
