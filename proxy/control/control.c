@@ -37,8 +37,7 @@ typedef struct control_conn {
   char ctype_buf[256];  /* the Content-Type value, likewise */
   notify_feed feed;     /* GET /v1/events: this connection stays open as a feed */
   int streaming;        /* on the feed and on control->streams */
-  struct control_conn *next_stream;
-  struct control_conn *prev_stream;
+  list_node stream_link; /* on control->streams while streaming */
 } control_conn;
 
 static void on_closed(uv_handle_t *h) {
@@ -57,12 +56,7 @@ static void conn_close(control_conn *cc) {
     control_t *c = cc->control;
     cc->streaming = 0;
     notify_feed_remove(&c->links->notify, &cc->feed);
-    if (cc->prev_stream != NULL)
-      cc->prev_stream->next_stream = cc->next_stream;
-    else
-      c->streams = cc->next_stream;
-    if (cc->next_stream != NULL)
-      cc->next_stream->prev_stream = cc->prev_stream;
+    list_remove(&cc->stream_link);
   }
   uv_close((uv_handle_t *)&cc->timer, on_closed);
   uv_close((uv_handle_t *)&cc->tcp, on_closed);
@@ -220,11 +214,7 @@ static void handle_events(control_conn *cc) {
   cc->feed.stream = (uv_stream_t *)&cc->tcp;
   cc->feed.gone = on_feed_gone;
   cc->streaming = 1;
-  cc->prev_stream = NULL;
-  cc->next_stream = c->streams;
-  if (c->streams != NULL)
-    c->streams->prev_stream = cc;
-  c->streams = cc;
+  list_insert_head(&c->streams, &cc->stream_link);
   rc = notify_feed_add(&c->links->notify, &cc->feed, last_id[0] != '\0' ? last_id : NULL);
   if (rc != 0) {
     LOG_WARN("/v1/events refused a subscriber", LOG_STR("error", rc == -ENOSPC ? "too many" : "write failed"));
@@ -528,6 +518,7 @@ int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *w
   struct sockaddr_storage addr;
   int rc;
   memset(c, 0, sizeof *c);
+  list_init(&c->streams);
   c->loop = loop;
   c->cfg = cfg;
   c->workers = workers;
@@ -550,8 +541,8 @@ int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *w
 }
 
 void control_close(control_t *c) {
-  while (c->streams != NULL)
-    conn_close(c->streams);
+  while (!list_empty(&c->streams))
+    conn_close(LIST_ENTRY(list_first(&c->streams), control_conn, stream_link));
   if (c->open) {
     c->open = 0;
     uv_close((uv_handle_t *)&c->listener, NULL);

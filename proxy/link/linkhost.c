@@ -31,8 +31,8 @@
 /* An OAuth2 authorization in progress: the browser was sent to the
  * provider with state and the PKCE challenge of verifier. */
 struct linkhost_flow {
-  linkhost_flow *next;                 /* lh->flows, or lh->exchanging */
-  linkhost_flow *prev;                 /* on lh->exchanging only */
+  linkhost_flow *next;                 /* lh->flows */
+  list_node exchange_link;             /* on lh->exchanging while its code is exchanged */
   char state[OAUTH2_PKCE_LEN + 1];     /* the OAuth state sent to the provider */
   char verifier[OAUTH2_PKCE_LEN + 1];  /* PKCE code verifier (secret) */
   char token[LINKSVC_TOKEN_LEN + 1];   /* the link being completed */
@@ -395,12 +395,7 @@ static void on_token(void *ctx, int status, long http_code, const char *body, si
   f->req = NULL;
   if (status != 0 || http_code < 200 || http_code > 299)
     lh->provider_failures++;
-  if (f->prev != NULL)
-    f->prev->next = f->next;
-  else
-    lh->exchanging = f->next;
-  if (f->next != NULL)
-    f->next->prev = f->prev;
+  list_remove(&f->exchange_link);
   if (status != 0) {
     LOG_WARN("OAuth provider did not answer", LOG_STR("error", strerror(-status)));
     answer_refused(pg, status == -ETIMEDOUT ? 504 : 502,
@@ -522,11 +517,7 @@ static void serve_callback(linkhost_t *lh, pausehub_page *pg) {
     flow_free(f);
     return;
   }
-  f->prev = NULL;
-  f->next = lh->exchanging;
-  if (lh->exchanging != NULL)
-    lh->exchanging->prev = f;
-  lh->exchanging = f;
+  list_insert_head(&lh->exchanging, &f->exchange_link);
 }
 
 static void on_page(void *ctx, pausehub_page *pg) {
@@ -554,14 +545,14 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
   size_t nlinks;
   size_t dropped;
   size_t exchanging = 0;
-  const linkhost_flow *f;
+  const list_node *node;
   int n;
   uv_mutex_lock(&lh->hub->lock);
   npending = lh->hub->links.npending;
   nlinks = lh->hub->links.nlinks;
   dropped = lh->hub->journal_dropped;
   uv_mutex_unlock(&lh->hub->lock);
-  for (f = lh->exchanging; f != NULL; f = f->next)
+  LIST_FOREACH(node, &lh->exchanging)
     exchanging++;
   n = snprintf(buf, sizeof buf,
                "# HELP authrelay_links_pending Link tokens waiting to be used.\n"
@@ -647,6 +638,7 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
   uint64_t now = timefmt_now_ms();
   int rc;
   memset(lh, 0, sizeof *lh);
+  list_init(&lh->exchanging);
   lh->loop = loop;
   lh->cfg = cfg;
   lh->catalog = catalog;
@@ -733,9 +725,9 @@ void linkhost_close(linkhost_t *lh) {
     lh->curl_open = 0;
     curlloop_close(&lh->curl, NULL); /* cancels exchanges in flight: no callbacks */
   }
-  while (lh->exchanging != NULL) {
-    linkhost_flow *f = lh->exchanging;
-    lh->exchanging = f->next;
+  while (!list_empty(&lh->exchanging)) {
+    linkhost_flow *f = LIST_ENTRY(list_first(&lh->exchanging), linkhost_flow, exchange_link);
+    list_remove(&f->exchange_link);
     pausehub_page_free(f->page); /* the workers have stopped: nobody waits for it */
     flow_free(f);
   }

@@ -31,6 +31,7 @@
 #include "pausehub.h"
 #include "remote.h"
 #include "storehealth.h"
+#include "list.h"
 
 #define LINKHOST_FLOWS_MAX 10000     /* OAuth2 flows waiting for the provider's redirect */
 #define LINKHOST_FLOW_TTL_MS (10 * 60 * 1000) /* how long such a flow waits */
@@ -56,7 +57,7 @@ typedef struct linkhost_t {
   int remote_open;
   linkhost_flow *flows;      /* OAuth2 flows: sent to the provider, not back yet */
   size_t nflows;
-  linkhost_flow *exchanging; /* flows whose code is being exchanged */
+  list_node exchanging;      /* flows whose code is being exchanged (linkhost_flow.exchange_link) */
   char owner_key[1025];      /* the control API's owner key: admin_key or generated */
   uint64_t stored_links;     /* journal records written */
   uint64_t store_errors;     /* journal records the store refused */

@@ -30,8 +30,7 @@ enum remote_step {
 };
 
 struct remote_binding {
-  remote_binding *next;
-  remote_binding *prev;
+  list_node link;                          /* on rm->bindings */
   remote_t *rm;
   char token[LINKSVC_TOKEN_LEN + 1];       /* authrelay's link */
   char user[LINKSVC_USER_MAX + 1];         /* origin_user_id */
@@ -49,18 +48,19 @@ struct remote_binding {
   pausehub_page *waiting;                  /* Link pages waiting for STEP_READY (via ->next) */
 };
 
-static uint64_t now_ms(void) {
-  return timefmt_now_ms();
-}
-
 static void start_step(remote_binding *b);
 static void remember_done(remote_t *rm, const char *state);
 
 /* ---- bindings ---- */
 
+static remote_binding *binding_of(list_node *n) {
+  return LIST_ENTRY(n, remote_binding, link);
+}
+
 static remote_binding *find_token(remote_t *rm, const char *token) {
-  remote_binding *b;
-  for (b = rm->bindings; b != NULL; b = b->next) {
+  list_node *n;
+  LIST_FOREACH(n, &rm->bindings) {
+    remote_binding *b = binding_of(n);
     if (strcmp(b->token, token) == 0)
       return b;
   }
@@ -68,9 +68,10 @@ static remote_binding *find_token(remote_t *rm, const char *token) {
 }
 
 static remote_binding *find_state(remote_t *rm, const char *state) {
-  remote_binding *b;
+  list_node *node;
   size_t n = strlen(state);
-  for (b = rm->bindings; b != NULL; b = b->next) {
+  LIST_FOREACH(node, &rm->bindings) {
+    remote_binding *b = binding_of(node);
     if (strlen(b->state) == n && crypto_equal(b->state, state, n))
       return b;
   }
@@ -96,12 +97,7 @@ static void answer_waiting(remote_binding *b, int status, const char *reason) {
 }
 
 static void binding_free(remote_t *rm, remote_binding *b) {
-  if (b->prev != NULL)
-    b->prev->next = b->next;
-  else
-    rm->bindings = b->next;
-  if (b->next != NULL)
-    b->next->prev = b->prev;
+  list_remove(&b->link);
   rm->nbindings--;
   curlloop_cancel(b->req);
   answer_waiting(b, 410, "This link can no longer be used: ask the assistant again.");
@@ -123,9 +119,9 @@ static void step_failed(remote_binding *b, int status, long http_code) {
     /* A failed poll is tried again at the poll interval (the callback may
      * still come meanwhile); a failed mint with back-off. */
     if (b->step == STEP_READY)
-      b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
+      b->next_ms = timefmt_now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
     else
-      b->next_ms = now_ms() + 1000ull * (1u << (b->attempts - 1));
+      b->next_ms = timefmt_now_ms() + 1000ull * (1u << (b->attempts - 1));
     return;
   }
   /* REMOTE_ATTEMPTS failures in a row, polls included: a remote that cannot
@@ -133,7 +129,7 @@ static void step_failed(remote_binding *b, int status, long http_code) {
    * until pause_timeout_s. */
   answer_waiting(b, status == -ETIMEDOUT ? 504 : 502,
                  "The link service is unavailable. Ask the assistant again in a while.");
-  (void)pausehub_expire_link(rm->hub, b->token, now_ms());
+  (void)pausehub_expire_link(rm->hub, b->token, timefmt_now_ms());
   binding_free(rm, b);
 }
 
@@ -211,7 +207,7 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
     snprintf(b->magic_link_url, sizeof b->magic_link_url, "%s", url);
     b->step = STEP_READY;
     b->attempts = 0;
-    b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
+    b->next_ms = timefmt_now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
     rm->minted_total++;
     yajl_tree_free(root);
     answer_waiting(b, 302, NULL);
@@ -222,12 +218,12 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
     int connected = lists_connector(root, b->connector);
     yajl_tree_free(root);
     b->attempts = 0; /* the remote answered: failures count from zero again */
-    b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
+    b->next_ms = timefmt_now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
     if (connected) {
       LOG_INFO("remote link completed (polled)", LOG_STR("connector", b->connector));
       rm->completed_total++;
       remember_done(rm, b->state);
-      (void)pausehub_complete(rm->hub, b->token, strlen(b->token), now_ms());
+      (void)pausehub_complete(rm->hub, b->token, strlen(b->token), timefmt_now_ms());
       /* the journal's "completed" record frees the binding */
     }
   }
@@ -279,7 +275,7 @@ static void start_step(remote_binding *b) {
   OPENSSL_cleanse(auth, sizeof auth);
   if (rc == -ENOSPC) {
     b->req = NULL;
-    b->next_ms = now_ms() + TICK_MS; /* our own queue is full: not the remote's fault, try later */
+    b->next_ms = timefmt_now_ms() + TICK_MS; /* our own queue is full: not the remote's fault, try later */
   } else if (rc != 0) {
     b->req = NULL;
     step_failed(b, rc, 0);
@@ -289,15 +285,15 @@ static void start_step(remote_binding *b) {
 /* Every TICK_MS: retries due, and a round of status polls. */
 static void on_tick(uv_timer_t *t) {
   remote_t *rm = t->data;
-  uint64_t now = now_ms();
-  remote_binding *b = rm->bindings;
+  uint64_t now = timefmt_now_ms();
+  list_node *n;
+  list_node *next;
   size_t polls = 0;
-  while (b != NULL) {
-    remote_binding *next = b->next; /* a failing start may free b */
+  LIST_FOREACH_SAFE(n, next, &rm->bindings) { /* a failing start may free b */
+    remote_binding *b = binding_of(n);
     int poll = b->step == STEP_READY && !b->was_connected;
     if (b->req == NULL && now >= b->next_ms && (b->step != STEP_READY || (poll && polls++ < REMOTE_POLLS_PER_TICK)))
       start_step(b);
-    b = next;
   }
 }
 
@@ -327,10 +323,7 @@ void remote_link(remote_t *rm, const pausehub_record *r, const char *base_url) {
   snprintf(b->connector, sizeof b->connector, "%s", r->connector);
   snprintf(b->base_url, sizeof b->base_url, "%s", base_url);
   b->step = STEP_USER;
-  b->next = rm->bindings;
-  if (rm->bindings != NULL)
-    rm->bindings->prev = b;
-  rm->bindings = b;
+  list_insert_head(&rm->bindings, &b->link);
   rm->nbindings++;
   start_step(b);
 }
@@ -422,7 +415,7 @@ void remote_serve_callback(remote_t *rm, pausehub_page *pg) {
   }
   remember_done(rm, b->state);
   OPENSSL_cleanse(b->state, sizeof b->state); /* single use */
-  rc = pausehub_complete(rm->hub, b->token, strlen(b->token), now_ms());
+  rc = pausehub_complete(rm->hub, b->token, strlen(b->token), timefmt_now_ms());
   if (rc != 0) {
     linkpage_render_refused(&pg->html, "This link can no longer be used: ask the assistant again.");
     pg->status = 410;
@@ -440,6 +433,7 @@ void remote_serve_callback(remote_t *rm, pausehub_page *pg) {
 int remote_init(remote_t *rm, uv_loop_t *loop, const config_t *cfg, pausehub_t *hub, curlloop_t *curl,
                 char *err, size_t errlen) {
   memset(rm, 0, sizeof *rm);
+  list_init(&rm->bindings);
   if (cfg->link_service.api_key[0] == '\0') {
     snprintf(err, errlen, "link_service.url is set: link_service.api_key is required");
     return -EINVAL;
@@ -458,8 +452,8 @@ int remote_init(remote_t *rm, uv_loop_t *loop, const config_t *cfg, pausehub_t *
 
 void remote_close(remote_t *rm) {
   rm->closing = 1;
-  while (rm->bindings != NULL) {
-    remote_binding *b = rm->bindings;
+  while (!list_empty(&rm->bindings)) {
+    remote_binding *b = binding_of(list_first(&rm->bindings));
     answer_waiting(b, 503, "authrelay is restarting. Open the link again in a moment.");
     binding_free(rm, b);
   }

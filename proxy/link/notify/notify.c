@@ -21,8 +21,7 @@
 
 /* One webhook POST in flight. */
 typedef struct notify_delivery {
-  struct notify_delivery *next;
-  struct notify_delivery *prev;
+  list_node link;          /* on notify_t.deliveries */
   notify_t *n;
   curlloop_req *req;
   uint64_t seq;
@@ -82,12 +81,7 @@ static void on_delivered(void *ctx, int status, long http_code, const char *body
   notify_t *n = d->n;
   (void)body;
   (void)len;
-  if (d->prev != NULL)
-    d->prev->next = d->next;
-  else
-    n->deliveries = d->next;
-  if (d->next != NULL)
-    d->next->prev = d->prev;
+  list_remove(&d->link);
   n->in_flight--;
   if (status == 0 && http_code >= 200 && http_code <= 299) {
     n->delivered_total++;
@@ -142,10 +136,7 @@ static int start_delivery(void *ctx, const linkstore_event *e) {
     free(d);
     return 0;
   }
-  d->next = n->deliveries;
-  if (n->deliveries != NULL)
-    n->deliveries->prev = d;
-  n->deliveries = d;
+  list_insert_head(&n->deliveries, &d->link);
   n->in_flight++;
   return 0;
 }
@@ -211,31 +202,31 @@ static int feed_allowed(notify_t *n, const notify_feed *f) {
 }
 
 static void broadcast(notify_t *n, const char *id, const char *type, const char *user, const char *body) {
-  notify_feed *f = n->feeds;
-  while (f != NULL) {
-    notify_feed *next = f->next; /* f may leave during the write */
+  list_node *node;
+  list_node *next;
+  LIST_FOREACH_SAFE(node, next, &n->feeds) { /* f may leave during the write */
+    notify_feed *f = LIST_ENTRY(node, notify_feed, link);
     if (!feed_allowed(n, f))
       f->gone(f);
     else if (f->user[0] == '\0' || strcmp(f->user, user) == 0)
       feed_write(n, f, id, type, body);
-    f = next;
   }
 }
 
 static void on_heartbeat(uv_timer_t *t) {
   notify_t *n = t->data;
-  notify_feed *f = n->feeds;
+  list_node *node;
+  list_node *next;
   if (timefmt_now_ms() >= n->next_prune_ms) {
     (void)linkstore_events_prune(n->store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS);
     n->next_prune_ms = timefmt_now_ms() + 3600 * 1000;
   }
-  while (f != NULL) {
-    notify_feed *next = f->next;
+  LIST_FOREACH_SAFE(node, next, &n->feeds) {
+    notify_feed *f = LIST_ENTRY(node, notify_feed, link);
     if (feed_allowed(n, f))
       feed_write(n, f, NULL, NULL, NULL);
     else
       f->gone(f);
-    f = next;
   }
 }
 
@@ -254,11 +245,7 @@ int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id) {
   uint64_t seq = 0;
   if (n->nfeeds >= NOTIFY_FEED_MAX)
     return -ENOSPC;
-  f->prev = NULL;
-  f->next = n->feeds;
-  if (n->feeds != NULL)
-    n->feeds->prev = f;
-  n->feeds = f;
+  list_insert_head(&n->feeds, &f->link);
   f->listed = 1;
   n->nfeeds++;
   if (last_id != NULL && linkstore_event_seq(n->store, last_id, &seq) == 0) {
@@ -271,14 +258,7 @@ int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id) {
 void notify_feed_remove(notify_t *n, notify_feed *f) {
   if (!f->listed)
     return;
-  if (f->prev != NULL)
-    f->prev->next = f->next;
-  else
-    n->feeds = f->next;
-  if (f->next != NULL)
-    f->next->prev = f->prev;
-  f->next = NULL;
-  f->prev = NULL;
+  list_remove(&f->link);
   f->listed = 0;
   n->nfeeds--;
 }
@@ -379,6 +359,8 @@ static void keep_configured_hooks(notify_t *n) {
 
 int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *store, curlloop_t *curl) {
   memset(n, 0, sizeof *n);
+  list_init(&n->deliveries);
+  list_init(&n->feeds);
   n->loop = loop;
   n->cfg = cfg;
   n->store = store;
@@ -405,9 +387,9 @@ void notify_reload(notify_t *n, const config_t *cfg) {
 
 void notify_close(notify_t *n) {
   n->closing = 1;
-  while (n->deliveries != NULL) {
-    delivery *d = n->deliveries;
-    n->deliveries = d->next;
+  while (!list_empty(&n->deliveries)) {
+    delivery *d = LIST_ENTRY(list_first(&n->deliveries), delivery, link);
+    list_remove(&d->link);
     curlloop_cancel(d->req);
     /* The delivery stays in the outbox, due at once: its lease must not
      * hold it back for NOTIFY_TIMEOUT_MS after a restart. */
