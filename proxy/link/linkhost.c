@@ -21,6 +21,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "form.h"
+#include "keyfile.h"
 #include "crypto.h"
 #include "secretbox.h"
 #include "url.h"
@@ -591,20 +592,17 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
 /* The owner key: admin_key, or data_dir/owner.key, or a new one. */
 static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
   const config_t *cfg = lh->cfg;
-  char path[4200];
-  struct stat st;
-  ssize_t n;
-  int fd;
+  char path[KEYFILE_PATH_MAX];
+  size_t n = 0;
+  int rc;
   if (cfg->admin_key[0] != '\0') {
     snprintf(lh->owner_key, sizeof lh->owner_key, "%s", cfg->admin_key);
     return 0;
   }
   snprintf(path, sizeof path, "%s/%s", cfg->data_dir, LINKHOST_OWNER_KEY_FILE);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    n = fstat(fd, &st) == 0 && (st.st_mode & 077) == 0 ? read(fd, lh->owner_key, sizeof lh->owner_key - 1) : -1;
-    close(fd);
-    if (n <= 0) {
+  rc = keyfile_read(path, lh->owner_key, sizeof lh->owner_key - 1, &n);
+  if (rc != -ENOENT) {
+    if (rc != 0 || n == 0) {
       snprintf(err, errlen, "%s must be a non-empty file readable by its owner only", path);
       return -EACCES;
     }
@@ -617,15 +615,10 @@ static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
     snprintf(err, errlen, "no random source for the owner key");
     return -EIO;
   }
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || write(fd, lh->owner_key, strlen(lh->owner_key)) != (ssize_t)strlen(lh->owner_key) ||
-      fsync(fd) != 0) {
-    if (fd >= 0)
-      close(fd);
+  if (keyfile_create(path, lh->owner_key, strlen(lh->owner_key)) != 0) {
     snprintf(err, errlen, "cannot write %s", path);
     return -EIO;
   }
-  close(fd);
   /* Shown once, on stdout and not in the log (secrets never go there). */
   printf("authrelay: generated the control API owner key (kept in %s, shown once): %s\n", path, lh->owner_key);
   fflush(stdout);

@@ -2,42 +2,25 @@
 #include "secretbox.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "crypto.h"
+#include "keyfile.h"
 
 #define FORMAT_V1 0x01
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 
 
-/* Reads exactly len bytes of fd. */
-static int read_all(int fd, unsigned char *buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, buf + got, len - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -EIO;
-    got += (size_t)n;
-  }
-  return 0;
-}
-
 int secretbox_key_load(unsigned char key[SECRETBOX_KEY_BYTES], const char *hex, const char *data_dir,
                        char *err, size_t errlen) {
-  char path[4200];
-  struct stat st;
-  int fd;
+  char path[KEYFILE_PATH_MAX];
+  size_t len = 0;
   int rc;
   if (hex != NULL && hex[0] != '\0') {
     if (crypto_unhex(hex, strlen(hex), key, SECRETBOX_KEY_BYTES) != 0) {
@@ -47,39 +30,31 @@ int secretbox_key_load(unsigned char key[SECRETBOX_KEY_BYTES], const char *hex, 
     return 0;
   }
   snprintf(path, sizeof path, "%s/%s", data_dir, SECRETBOX_KEY_FILE);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
-      close(fd);
-      snprintf(err, errlen, "%s must be readable by its owner only (chmod 600)", path);
-      return -EACCES;
-    }
-    rc = st.st_size == SECRETBOX_KEY_BYTES ? read_all(fd, key, SECRETBOX_KEY_BYTES) : -EIO;
-    close(fd);
-    if (rc != 0)
-      snprintf(err, errlen, "%s must hold exactly %d bytes", path, SECRETBOX_KEY_BYTES);
-    return rc;
+  rc = keyfile_read(path, key, SECRETBOX_KEY_BYTES, &len);
+  if (rc == -EACCES) {
+    snprintf(err, errlen, "%s must be readable by its owner only (chmod 600)", path);
+    return -EACCES;
   }
-  if (errno != ENOENT) {
-    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+  if (rc == 0 || rc == -EFBIG) {
+    if (rc == 0 && len == SECRETBOX_KEY_BYTES)
+      return 0;
+    snprintf(err, errlen, "%s must hold exactly %d bytes", path, SECRETBOX_KEY_BYTES);
+    return -EIO;
+  }
+  if (rc != -ENOENT) {
+    snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
     return -EIO;
   }
   if (crypto_random(key, SECRETBOX_KEY_BYTES) != 0) {
     snprintf(err, errlen, "no random source for a secret key");
     return -EIO;
   }
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+  rc = keyfile_create(path, key, SECRETBOX_KEY_BYTES);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot create %s: %s", path, strerror(-rc));
     return -EIO;
   }
-  rc = write(fd, key, SECRETBOX_KEY_BYTES) == SECRETBOX_KEY_BYTES && fsync(fd) == 0 ? 0 : -EIO;
-  close(fd);
-  if (rc != 0) {
-    unlink(path);
-    snprintf(err, errlen, "cannot write %s", path);
-  }
-  return rc;
+  return 0;
 }
 
 int secretbox_seal(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad, const void *plain,
