@@ -78,6 +78,10 @@ static void respond_with(control_conn *cc, int status, const char *content_type,
                    status, http_reason(status), content_type, status == 204 ? 0 : len,
                    www_authenticate != NULL ? "WWW-Authenticate: " : "",
                    www_authenticate != NULL ? www_authenticate : "", www_authenticate != NULL ? "\r\n" : "");
+  if (n < 0 || (size_t)n >= sizeof head) {
+    conn_close(cc); /* a head that does not fit is never sent cut */
+    return;
+  }
   if (status == 204)
     len = 0;
   cc->answered = 1;

@@ -557,8 +557,8 @@ int proxyhead_build_response(const proxyhead_response *r, const proxyhead_client
   const http_head *h = r->head;
   char line[32];
   size_t i;
-  int n = snprintf(line, sizeof line, "HTTP/1.1 %d ", r->status);
-  int rc = dynbuf_add(out, line, (size_t)n);
+  int n;
+  int rc = dynbuf_addf(out, "HTTP/1.1 %d ", r->status);
   if (rc == 0 && h->target.len > 0)
     rc = dynbuf_add(out, http_head_str(h, h->target), h->target.len);
   else if (rc == 0)
