@@ -20,6 +20,7 @@
 #include "linkpage.h"
 #include "log.h"
 #include "oauth2.h"
+#include "prom.h"
 #include "form.h"
 #include "keyfile.h"
 #include "crypto.h"
@@ -541,13 +542,12 @@ static void on_page(void *ctx, pausehub_page *pg) {
 /* ---- metrics ---- */
 
 int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
-  char buf[2048];
   size_t npending;
   size_t nlinks;
   size_t dropped;
   size_t exchanging = 0;
   const list_node *node;
-  int n;
+  int rc;
   uv_mutex_lock(&lh->hub->lock);
   npending = lh->hub->links.npending;
   nlinks = lh->hub->links.nlinks;
@@ -555,30 +555,28 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
   uv_mutex_unlock(&lh->hub->lock);
   LIST_FOREACH(node, &lh->exchanging)
     exchanging++;
-  n = snprintf(buf, sizeof buf,
-               "# HELP authrelay_links_pending Link tokens waiting to be used.\n"
-               "# TYPE authrelay_links_pending gauge\nauthrelay_links_pending %zu\n"
-               "# HELP authrelay_links_known Link tokens known, pending or ended recently.\n"
-               "# TYPE authrelay_links_known gauge\nauthrelay_links_known %zu\n"
-               "# HELP authrelay_links_completed_total Links completed, by connector auth.\n"
-               "# TYPE authrelay_links_completed_total counter\n"
-               "authrelay_links_completed_total{auth=\"api_key\"} %llu\n"
-               "authrelay_links_completed_total{auth=\"oauth2\"} %llu\n"
-               "# HELP authrelay_link_store_writes_total Link changes written to SQLite.\n"
-               "# TYPE authrelay_link_store_writes_total counter\nauthrelay_link_store_writes_total %llu\n"
-               "# HELP authrelay_link_store_errors_total Link changes SQLite refused, or lost to a full queue.\n"
-               "# TYPE authrelay_link_store_errors_total counter\nauthrelay_link_store_errors_total %llu\n"
-               "# HELP authrelay_oauth_flows_waiting OAuth2 sign-ins sent to a provider, not back yet.\n"
-               "# TYPE authrelay_oauth_flows_waiting gauge\nauthrelay_oauth_flows_waiting %zu\n"
-               "# HELP authrelay_oauth_exchanges_active OAuth2 code exchanges in flight.\n"
-               "# TYPE authrelay_oauth_exchanges_active gauge\nauthrelay_oauth_exchanges_active %zu\n"
-               "# HELP authrelay_oauth_exchange_failures_total OAuth2 code exchanges that failed.\n"
-               "# TYPE authrelay_oauth_exchange_failures_total counter\nauthrelay_oauth_exchange_failures_total %llu\n",
-               npending, nlinks, (unsigned long long)lh->completed[CATALOG_API_KEY],
-               (unsigned long long)lh->completed[CATALOG_OAUTH2], (unsigned long long)lh->stored_links,
-               (unsigned long long)(lh->store_errors + dropped), lh->nflows, exchanging,
-               (unsigned long long)lh->provider_failures);
-  if (dynbuf_add(out, buf, (size_t)n) != 0)
+  rc = prom_gauge(out, "authrelay_links_pending", "Link tokens waiting to be used.", npending);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_links_known", "Link tokens known, pending or ended recently.", nlinks);
+  if (rc == 0)
+    rc = prom_family(out, "authrelay_links_completed_total", PROM_COUNTER, "Links completed, by connector auth.");
+  if (rc == 0)
+    rc = prom_sample(out, "authrelay_links_completed_total", "auth", "api_key", lh->completed[CATALOG_API_KEY]);
+  if (rc == 0)
+    rc = prom_sample(out, "authrelay_links_completed_total", "auth", "oauth2", lh->completed[CATALOG_OAUTH2]);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_link_store_writes_total", "Link changes written to SQLite.", lh->stored_links);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_link_store_errors_total", "Link changes SQLite refused, or lost to a full queue.",
+                      lh->store_errors + dropped);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_oauth_flows_waiting", "OAuth2 sign-ins sent to a provider, not back yet.", lh->nflows);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_oauth_exchanges_active", "OAuth2 code exchanges in flight.", exchanging);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_oauth_exchange_failures_total", "OAuth2 code exchanges that failed.",
+                      lh->provider_failures);
+  if (rc != 0)
     return -E2BIG;
   if (storehealth_render_metrics(&lh->store, out) != 0)
     return -E2BIG;

@@ -14,6 +14,7 @@
 #include "linkpage.h"
 #include "log.h"
 #include "oauth2.h"
+#include "prom.h"
 #include "crypto.h"
 #include "secretbox.h"
 #include "url.h"
@@ -461,17 +462,15 @@ void remote_close(remote_t *rm) {
 }
 
 int remote_render_metrics(remote_t *rm, dynbuf *out) {
-  char buf[1024];
-  int n = snprintf(buf, sizeof buf,
-                   "# HELP authrelay_remote_links_followed Pending links followed on the remote link service.\n"
-                   "# TYPE authrelay_remote_links_followed gauge\nauthrelay_remote_links_followed %zu\n"
-                   "# HELP authrelay_remote_minted_total Remote link tokens minted.\n"
-                   "# TYPE authrelay_remote_minted_total counter\nauthrelay_remote_minted_total %llu\n"
-                   "# HELP authrelay_remote_failures_total Remote link service calls that failed.\n"
-                   "# TYPE authrelay_remote_failures_total counter\nauthrelay_remote_failures_total %llu\n"
-                   "# HELP authrelay_remote_completed_total Links completed through the remote (callback or poll).\n"
-                   "# TYPE authrelay_remote_completed_total counter\nauthrelay_remote_completed_total %llu\n",
-                   rm->nbindings, (unsigned long long)rm->minted_total, (unsigned long long)rm->failures_total,
-                   (unsigned long long)rm->completed_total);
-  return dynbuf_add(out, buf, (size_t)n);
+  int rc = prom_gauge(out, "authrelay_remote_links_followed", "Pending links followed on the remote link service.",
+                      rm->nbindings);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_remote_minted_total", "Remote link tokens minted.", rm->minted_total);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_remote_failures_total", "Remote link service calls that failed.",
+                      rm->failures_total);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_remote_completed_total",
+                      "Links completed through the remote (callback or poll).", rm->completed_total);
+  return rc;
 }

@@ -11,6 +11,7 @@
 #include "linkbase.h"
 #include "log.h"
 #include "netio.h"
+#include "prom.h"
 #include "crypto.h"
 #include "timefmt.h"
 #include "secretbox.h"
@@ -402,24 +403,22 @@ void notify_close(notify_t *n) {
 }
 
 int notify_render_metrics(notify_t *n, dynbuf *out) {
-  char buf[1536];
   size_t pending = 0;
-  int len;
+  int rc;
   (void)linkstore_deliveries_pending(n->store, &pending);
-  len = snprintf(buf, sizeof buf,
-                 "# HELP authrelay_link_events_total Link events written (link_token, auth_complete, link_expired).\n"
-                 "# TYPE authrelay_link_events_total counter\nauthrelay_link_events_total %llu\n"
-                 "# HELP authrelay_events_subscribers /v1/events connections open.\n"
-                 "# TYPE authrelay_events_subscribers gauge\nauthrelay_events_subscribers %zu\n"
-                 "# HELP authrelay_webhook_deliveries_total Webhook attempts, by result.\n"
-                 "# TYPE authrelay_webhook_deliveries_total counter\n"
-                 "authrelay_webhook_deliveries_total{result=\"delivered\"} %llu\n"
-                 "authrelay_webhook_deliveries_total{result=\"failed\"} %llu\n"
-                 "# HELP authrelay_webhook_pending Webhook deliveries not yet accepted (the outbox).\n"
-                 "# TYPE authrelay_webhook_pending gauge\nauthrelay_webhook_pending %zu\n"
-                 "# HELP authrelay_webhook_in_flight Webhook POSTs under way.\n"
-                 "# TYPE authrelay_webhook_in_flight gauge\nauthrelay_webhook_in_flight %zu\n",
-                 (unsigned long long)n->events_total, n->nfeeds, (unsigned long long)n->delivered_total,
-                 (unsigned long long)n->failed_total, pending, n->in_flight);
-  return dynbuf_add(out, buf, (size_t)len);
+  rc = prom_counter(out, "authrelay_link_events_total",
+                    "Link events written (link_token, auth_complete, link_expired).", n->events_total);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_events_subscribers", "/v1/events connections open.", n->nfeeds);
+  if (rc == 0)
+    rc = prom_family(out, "authrelay_webhook_deliveries_total", PROM_COUNTER, "Webhook attempts, by result.");
+  if (rc == 0)
+    rc = prom_sample(out, "authrelay_webhook_deliveries_total", "result", "delivered", n->delivered_total);
+  if (rc == 0)
+    rc = prom_sample(out, "authrelay_webhook_deliveries_total", "result", "failed", n->failed_total);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_webhook_pending", "Webhook deliveries not yet accepted (the outbox).", pending);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_webhook_in_flight", "Webhook POSTs under way.", n->in_flight);
+  return rc;
 }
