@@ -8,7 +8,10 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "json.h"
 #include "url.h"
+
+#define CATALOG_JSON_DEPTH 16 /* the file nests 3 deep; anything much deeper is refused */
 
 static int slug_ok(const char *s) {
   size_t n = strlen(s);
@@ -106,7 +109,7 @@ static int parse_entry(yajl_val e, size_t i, catalog_connector *c, const char *p
 
 int catalog_load(catalog_t *cat, const char *path, char *err, size_t errlen) {
   const char *list_path[] = {"connectors", NULL};
-  char perr[256];
+  json_error je;
   yajl_val root;
   yajl_val list;
   char *text;
@@ -120,10 +123,14 @@ int catalog_load(catalog_t *cat, const char *path, char *err, size_t errlen) {
   text = read_file(path, &len, err, errlen);
   if (text == NULL)
     return -EIO;
-  root = yajl_tree_parse(text, perr, sizeof perr);
+  rc = json_parse(text, len, CATALOG_JSON_DEPTH, JSON_COMMENTS, &root, &je);
   free(text);
-  if (root == NULL) {
-    snprintf(err, errlen, "connectors: %s is not JSON: %.*s", path, (int)strcspn(perr, "\n"), perr);
+  if (rc == -ENOMEM) {
+    snprintf(err, errlen, "connectors: out of memory");
+    return rc;
+  }
+  if (rc != 0) {
+    snprintf(err, errlen, "connectors: %s is not JSON: line %zu, column %zu: %s", path, je.line, je.column, je.text);
     return -EINVAL;
   }
   list = yajl_tree_get(root, list_path, yajl_t_array);

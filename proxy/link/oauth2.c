@@ -20,6 +20,7 @@
 
 #include "crypto.h"
 #include "form.h"
+#include "json.h"
 #include "url.h"
 
 #define PKCE_RANDOM_BYTES 32
@@ -182,47 +183,6 @@ int oauth2_token_request_body(dynbuf *out, const char *code, const char *redirec
 
 /* ---- the token response ---- */
 
-/* State of the checking pass over a response. */
-typedef struct json_check {
-  size_t depth;
-} json_check;
-
-static int jc_open(void *ctx) {
-  json_check *j = ctx;
-  j->depth++;
-  return j->depth <= OAUTH2_JSON_DEPTH;
-}
-
-static int jc_close(void *ctx) {
-  json_check *j = ctx;
-  j->depth--;
-  return 1;
-}
-
-static int jc_string(void *ctx, const unsigned char *s, size_t len) {
-  (void)ctx;
-  return memchr(s, '\0', len) == NULL;
-}
-
-static const yajl_callbacks check_callbacks = {
-    NULL, NULL, NULL, NULL, NULL, jc_string, jc_open, jc_string, jc_close, jc_open, jc_close,
-};
-
-/* 0 when text[0, len) is one JSON value within the limits, -EPROTO when
- * not, -ENOMEM. */
-static int check_json(const char *text, size_t len) {
-  json_check j = {0};
-  yajl_handle h = yajl_alloc(&check_callbacks, NULL, &j);
-  yajl_status st;
-  if (h == NULL)
-    return -ENOMEM;
-  st = yajl_parse(h, (const unsigned char *)text, len);
-  if (st == yajl_status_ok)
-    st = yajl_complete_parse(h);
-  yajl_free(h);
-  return st == yajl_status_ok ? 0 : -EPROTO;
-}
-
 /* The value at key in object root, or NULL when absent or null. */
 static yajl_val member(yajl_val root, const char *key) {
   const char *path[2];
@@ -313,24 +273,20 @@ static int read_token(yajl_val root, oauth2_token *tok) {
 int oauth2_parse_token_response(const char *body, size_t len, oauth2_token *tok) {
   char *text;
   yajl_val root;
-  char ybuf[128];
   int rc;
   memset(tok, 0, sizeof *tok);
-  if (body == NULL || len == 0 || len > OAUTH2_RESPONSE_MAX || memchr(body, '\0', len) != NULL)
+  if (body == NULL || len == 0 || len > OAUTH2_RESPONSE_MAX)
     return -EPROTO;
-  rc = check_json(body, len);
-  if (rc != 0)
-    return rc;
   text = malloc(len + 1);
   if (text == NULL)
     return -ENOMEM;
   memcpy(text, body, len);
   text[len] = '\0';
-  root = yajl_tree_parse(text, ybuf, sizeof ybuf);
+  rc = json_parse(text, len, OAUTH2_JSON_DEPTH, 0, &root, NULL);
   OPENSSL_cleanse(text, len);
   free(text);
-  if (root == NULL)
-    return -ENOMEM; /* the checking pass accepted it: only memory can fail */
+  if (rc != 0)
+    return rc == -EINVAL ? -EPROTO : rc;
   rc = read_token(root, tok);
   yajl_tree_free(root);
   if (rc != 0) {

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <yajl/yajl_tree.h>
 
+#include "json.h"
 #include "jsonw.h"
 #include "linkbase.h"
 #include "linkpage.h"
@@ -23,6 +24,7 @@
 
 #define TICK_MS 1000              /* retries and polls are looked at this often */
 #define RESPONSE_MAX 65536        /* a remote answer */
+#define REMOTE_JSON_DEPTH 16      /* nesting accepted in a remote answer */
 
 enum remote_step {
   STEP_USER = 0,  /* look up or create the registered user */
@@ -167,16 +169,13 @@ static int id_ok(const char *id) {
 static void on_answer(void *ctx, int status, long http_code, const char *body, size_t len) {
   remote_binding *b = ctx;
   remote_t *rm = b->rm;
-  char perr[64];
   yajl_val root;
-  (void)len;
   b->req = NULL;
   if (status != 0 || http_code < 200 || http_code > 299) {
     step_failed(b, status, http_code);
     return;
   }
-  root = yajl_tree_parse(body, perr, sizeof perr);
-  if (root == NULL || !YAJL_IS_OBJECT(root)) {
+  if (json_parse(body, len, REMOTE_JSON_DEPTH, 0, &root, NULL) != 0 || !YAJL_IS_OBJECT(root)) {
     yajl_tree_free(root);
     step_failed(b, 0, http_code);
     return;
