@@ -44,20 +44,6 @@ int keyfile_read(const char *path, void *buf, size_t cap, size_t *len) {
   return rc;
 }
 
-/* Writes all of data to fd. 0 or -errno. */
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -errno;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* fsync of the directory holding path, so that a new name survives a
  * crash. 0 or -errno. */
 static int sync_dir(const char *path) {
@@ -80,6 +66,7 @@ static int sync_dir(const char *path) {
 
 int keyfile_create(const char *path, const void *data, size_t len) {
   char tmp[KEYFILE_PATH_MAX + 8];
+  ssize_t n;
   int fd;
   int rc;
   if (strnlen(path, KEYFILE_PATH_MAX) >= KEYFILE_PATH_MAX)
@@ -89,7 +76,10 @@ int keyfile_create(const char *path, const void *data, size_t len) {
   fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return -errno;
-  rc = write_all(fd, data, len);
+  /* A key is a few bytes into a new regular file: one write, which is
+   * short only when the disk is full. */
+  n = write(fd, data, len);
+  rc = n == (ssize_t)len ? 0 : n < 0 ? -errno : -ENOSPC;
   if (rc == 0 && fsync(fd) != 0)
     rc = -errno;
   if (close(fd) != 0 && rc == 0)
