@@ -14,6 +14,7 @@
 #include "prom.h"
 #include "crypto.h"
 #include "timefmt.h"
+#include "url.h"
 #include "secretbox.h"
 
 #define PASS_INTERVAL_MS 500      /* deliveries due are looked for this often */
@@ -42,22 +43,6 @@ static const config_webhook *hook_by_url(const notify_t *n, const char *url) {
 }
 
 /* ---- webhooks ---- */
-
-/* The host[:port] of url, for logs: a webhook url's user info, path and
- * query may carry secrets. */
-static void url_host(const char *url, char *out, size_t cap) {
-  const char *p = strstr(url, "://");
-  const char *at;
-  size_t n;
-  p = p != NULL ? p + 3 : url;
-  n = strcspn(p, "/?#");
-  at = memchr(p, '@', n);
-  if (at != NULL) {
-    n -= (size_t)(at + 1 - p);
-    p = at + 1;
-  }
-  snprintf(out, cap, "%.*s", (int)n, p);
-}
 
 static void schedule_pass(notify_t *n, uint64_t in_ms);
 
@@ -90,9 +75,10 @@ static void on_delivered(void *ctx, int status, long http_code, const char *body
   } else {
     uint64_t wait = backoff_ms(d->attempts);
     n->failed_total++;
-    char host[256];
-    url_host(d->hook, host, sizeof host);
-    LOG_WARN("webhook not accepted, will retry", LOG_STR("host", host), LOG_STR("event_id", d->id),
+    char origin[300]; /* logs name the origin only: a webhook url's path and query may carry secrets */
+    if (url_origin(d->hook, origin, sizeof origin) != 0)
+      snprintf(origin, sizeof origin, "(unparsable)");
+    LOG_WARN("webhook not accepted, will retry", LOG_STR("origin", origin), LOG_STR("event_id", d->id),
              LOG_U64("attempt", d->attempts + 1), LOG_I64("http_status", http_code),
              LOG_STR("error", status != 0 ? strerror(-status) : "not 2xx"), LOG_U64("retry_in_ms", wait));
     (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, timefmt_now_ms() + wait);
