@@ -24,6 +24,11 @@ void dynbuf_init(dynbuf *b, size_t toobig);
  * toobig (nothing is appended), or -ENOMEM. */
 int dynbuf_add(dynbuf *b, const void *p, size_t n);
 
+/* Appends printf-style text (without its NUL). Returns 0, -E2BIG when the
+ * text would make len reach toobig (nothing is appended: never a cut
+ * text), -ENOMEM, or -EINVAL when fmt cannot be formatted. */
+int dynbuf_addf(dynbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Empties the buffer and keeps its storage for reuse, unless the storage is
  * larger than keep bytes, in which case it is freed. */
 void dynbuf_reset(dynbuf *b, size_t keep);

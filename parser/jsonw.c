@@ -70,9 +70,7 @@ int jsonw_cstring(dynbuf *out, const char *s) {
 }
 
 int jsonw_u64(dynbuf *out, uint64_t v) {
-  char digits[24];
-  int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-  return dynbuf_add(out, digits, (size_t)n);
+  return dynbuf_addf(out, "%llu", (unsigned long long)v);
 }
 
 int jsonw_raw(dynbuf *out, const char *s) {

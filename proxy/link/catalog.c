@@ -8,6 +8,11 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "json.h"
+#include "url.h"
+
+#define CATALOG_JSON_DEPTH 16 /* the file nests 3 deep; anything much deeper is refused */
+
 static int slug_ok(const char *s) {
   size_t n = strlen(s);
   size_t i;
@@ -19,10 +24,6 @@ static int slug_ok(const char *s) {
       return 0;
   }
   return 1;
-}
-
-static int http_url_ok(const char *s) {
-  return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
 }
 
 /* Copies string member name of obj into out (cap bytes with the NUL).
@@ -90,10 +91,10 @@ static int parse_entry(yajl_val e, size_t i, catalog_connector *c, const char *p
   if (bad == NULL && strcmp(auth, "oauth2") == 0) {
     c->auth = CATALOG_OAUTH2;
     if (get_string(e, "authorize_url", c->authorize_url, sizeof c->authorize_url) != 1 ||
-        !http_url_ok(c->authorize_url))
+        url_check(c->authorize_url, 0, URL_NO_FRAGMENT) != 0)
       bad = "an oauth2 connector needs an http(s) authorize_url";
     else if (get_string(e, "token_url", c->token_url, sizeof c->token_url) != 1 ||
-             !http_url_ok(c->token_url))
+             url_check(c->token_url, 0, URL_NO_FRAGMENT) != 0)
       bad = "an oauth2 connector needs an http(s) token_url";
     else if (get_string(e, "scopes", c->scopes, sizeof c->scopes) < 0)
       bad = "scopes must be a space-separated string";
@@ -108,7 +109,7 @@ static int parse_entry(yajl_val e, size_t i, catalog_connector *c, const char *p
 
 int catalog_load(catalog_t *cat, const char *path, char *err, size_t errlen) {
   const char *list_path[] = {"connectors", NULL};
-  char perr[256];
+  json_error je;
   yajl_val root;
   yajl_val list;
   char *text;
@@ -122,10 +123,14 @@ int catalog_load(catalog_t *cat, const char *path, char *err, size_t errlen) {
   text = read_file(path, &len, err, errlen);
   if (text == NULL)
     return -EIO;
-  root = yajl_tree_parse(text, perr, sizeof perr);
+  rc = json_parse(text, len, CATALOG_JSON_DEPTH, JSON_COMMENTS, &root, &je);
   free(text);
-  if (root == NULL) {
-    snprintf(err, errlen, "connectors: %s is not JSON: %.*s", path, (int)strcspn(perr, "\n"), perr);
+  if (rc == -ENOMEM) {
+    snprintf(err, errlen, "connectors: out of memory");
+    return rc;
+  }
+  if (rc != 0) {
+    snprintf(err, errlen, "connectors: %s is not JSON: line %zu, column %zu: %s", path, je.line, je.column, je.text);
     return -EINVAL;
   }
   list = yajl_tree_get(root, list_path, yajl_t_array);

@@ -1,7 +1,7 @@
 /* oauth2: PKCE, the authorize URL, the token request body and the token
  * response (see oauth2.h).
  *
- * Random bytes come from RAND_bytes and SHA-256 from EVP (libcrypto). A
+ * Random bytes and SHA-256 come from core/crypto (libcrypto). A
  * token response is checked first with yajl's event parser (syntax, nesting
  * depth, NUL in strings, no comments) and only then built into a tree, so
  * that yajl_tree's recursive free never meets a deep document and no string
@@ -15,10 +15,13 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
+
+#include "crypto.h"
+#include "form.h"
+#include "json.h"
+#include "url.h"
 
 #define PKCE_RANDOM_BYTES 32
 #define VERIFIER_MIN 43
@@ -57,7 +60,7 @@ static void base64url(const unsigned char *in, size_t n, char *out) {
 static int random_value(char out[OAUTH2_PKCE_LEN + 1]) {
   unsigned char raw[PKCE_RANDOM_BYTES];
   out[0] = '\0';
-  if (RAND_bytes(raw, sizeof raw) != 1)
+  if (crypto_random(raw, sizeof raw) != 0)
     return -EIO;
   base64url(raw, sizeof raw, out);
   OPENSSL_cleanse(raw, sizeof raw);
@@ -78,8 +81,7 @@ static int is_unreserved(unsigned char c) {
 }
 
 int oauth2_pkce_challenge(const char *verifier, char out[OAUTH2_PKCE_LEN + 1]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
+  unsigned char md[CRYPTO_SHA256_BYTES];
   size_t len;
   size_t i;
   out[0] = '\0';
@@ -91,42 +93,12 @@ int oauth2_pkce_challenge(const char *verifier, char out[OAUTH2_PKCE_LEN + 1]) {
   for (i = 0; i < len; i++)
     if (!is_unreserved((unsigned char)verifier[i]))
       return -EINVAL;
-  if (EVP_Digest(verifier, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
-    return -EIO;
-  base64url(md, md_len, out);
+  crypto_sha256(verifier, len, md);
+  base64url(md, sizeof md, out);
   return 0;
 }
 
 /* ---- URLs and forms ---- */
-
-int oauth2_percent_encode(dynbuf *out, const char *s, size_t len) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t start = out->len;
-  size_t i = 0;
-  while (i < len) {
-    size_t run = i;
-    int rc;
-    while (run < len && is_unreserved((unsigned char)s[run]))
-      run++;
-    if (run > i) {
-      rc = dynbuf_add(out, s + i, run - i);
-      i = run;
-    } else {
-      unsigned char c = (unsigned char)s[i];
-      char esc[3];
-      esc[0] = '%';
-      esc[1] = hex[c >> 4];
-      esc[2] = hex[c & 15];
-      rc = dynbuf_add(out, esc, sizeof esc);
-      i++;
-    }
-    if (rc != 0) {
-      out->len = start;
-      return rc;
-    }
-  }
-  return 0;
-}
 
 /* 1 when s is a non-empty value of at most OAUTH2_VALUE_MAX bytes. */
 static int value_ok(const char *s) {
@@ -137,34 +109,10 @@ static int value_ok(const char *s) {
   return len > 0 && len <= OAUTH2_VALUE_MAX;
 }
 
-/* Appends sep, name, '=' and the encoded value. Returns 0 or a dynbuf error. */
-static int add_param(dynbuf *out, const char *sep, const char *name, const char *value) {
-  int rc = dynbuf_add(out, sep, strlen(sep));
-  if (rc == 0)
-    rc = dynbuf_add(out, name, strlen(name));
-  if (rc == 0)
-    rc = dynbuf_add(out, "=", 1);
-  if (rc == 0)
-    rc = oauth2_percent_encode(out, value, strlen(value));
-  return rc;
-}
-
 /* 1 when url is an http(s) URL of at most OAUTH2_VALUE_MAX bytes without
- * a fragment, spaces or control characters. */
+ * a fragment (url_check's rules). */
 static int endpoint_ok(const char *url) {
-  size_t len;
-  size_t i;
-  if (!value_ok(url))
-    return 0;
-  if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0)
-    return 0;
-  len = strlen(url);
-  for (i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)url[i];
-    if (c <= 0x20 || c == 0x7f || c == '#')
-      return 0;
-  }
-  return 1;
+  return url != NULL && url_check(url, OAUTH2_VALUE_MAX, URL_NO_FRAGMENT) == 0;
 }
 
 int oauth2_authorize_url(dynbuf *out, const char *authorize_url, const char *client_id,
@@ -188,19 +136,19 @@ int oauth2_authorize_url(dynbuf *out, const char *authorize_url, const char *cli
     sep = "?";
   rc = dynbuf_add(out, authorize_url, ulen);
   if (rc == 0)
-    rc = add_param(out, sep, "response_type", "code");
+    rc = form_add(out, sep, "response_type", "code");
   if (rc == 0)
-    rc = add_param(out, "&", "client_id", client_id);
+    rc = form_add(out, "&", "client_id", client_id);
   if (rc == 0)
-    rc = add_param(out, "&", "redirect_uri", redirect_uri);
+    rc = form_add(out, "&", "redirect_uri", redirect_uri);
   if (rc == 0 && scopes != NULL && scopes[0] != '\0')
-    rc = add_param(out, "&", "scope", scopes);
+    rc = form_add(out, "&", "scope", scopes);
   if (rc == 0)
-    rc = add_param(out, "&", "state", state);
+    rc = form_add(out, "&", "state", state);
   if (rc == 0)
-    rc = add_param(out, "&", "code_challenge", challenge);
+    rc = form_add(out, "&", "code_challenge", challenge);
   if (rc == 0)
-    rc = add_param(out, "&", "code_challenge_method", "S256");
+    rc = form_add(out, "&", "code_challenge_method", "S256");
   if (rc != 0)
     out->len = start;
   return rc;
@@ -215,17 +163,17 @@ int oauth2_token_request_body(dynbuf *out, const char *code, const char *redirec
     return -EINVAL;
   if (client_secret != NULL && strnlen(client_secret, OAUTH2_VALUE_MAX + 1) > OAUTH2_VALUE_MAX)
     return -EINVAL;
-  rc = add_param(out, "", "grant_type", "authorization_code");
+  rc = form_add(out, "", "grant_type", "authorization_code");
   if (rc == 0)
-    rc = add_param(out, "&", "code", code);
+    rc = form_add(out, "&", "code", code);
   if (rc == 0)
-    rc = add_param(out, "&", "redirect_uri", redirect_uri);
+    rc = form_add(out, "&", "redirect_uri", redirect_uri);
   if (rc == 0)
-    rc = add_param(out, "&", "client_id", client_id);
+    rc = form_add(out, "&", "client_id", client_id);
   if (rc == 0 && client_secret != NULL)
-    rc = add_param(out, "&", "client_secret", client_secret);
+    rc = form_add(out, "&", "client_secret", client_secret);
   if (rc == 0)
-    rc = add_param(out, "&", "code_verifier", verifier);
+    rc = form_add(out, "&", "code_verifier", verifier);
   if (rc != 0) {
     OPENSSL_cleanse(out->ptr + start, out->len - start);
     out->len = start;
@@ -234,47 +182,6 @@ int oauth2_token_request_body(dynbuf *out, const char *code, const char *redirec
 }
 
 /* ---- the token response ---- */
-
-/* State of the checking pass over a response. */
-typedef struct json_check {
-  size_t depth;
-} json_check;
-
-static int jc_open(void *ctx) {
-  json_check *j = ctx;
-  j->depth++;
-  return j->depth <= OAUTH2_JSON_DEPTH;
-}
-
-static int jc_close(void *ctx) {
-  json_check *j = ctx;
-  j->depth--;
-  return 1;
-}
-
-static int jc_string(void *ctx, const unsigned char *s, size_t len) {
-  (void)ctx;
-  return memchr(s, '\0', len) == NULL;
-}
-
-static const yajl_callbacks check_callbacks = {
-    NULL, NULL, NULL, NULL, NULL, jc_string, jc_open, jc_string, jc_close, jc_open, jc_close,
-};
-
-/* 0 when text[0, len) is one JSON value within the limits, -EPROTO when
- * not, -ENOMEM. */
-static int check_json(const char *text, size_t len) {
-  json_check j = {0};
-  yajl_handle h = yajl_alloc(&check_callbacks, NULL, &j);
-  yajl_status st;
-  if (h == NULL)
-    return -ENOMEM;
-  st = yajl_parse(h, (const unsigned char *)text, len);
-  if (st == yajl_status_ok)
-    st = yajl_complete_parse(h);
-  yajl_free(h);
-  return st == yajl_status_ok ? 0 : -EPROTO;
-}
 
 /* The value at key in object root, or NULL when absent or null. */
 static yajl_val member(yajl_val root, const char *key) {
@@ -366,24 +273,20 @@ static int read_token(yajl_val root, oauth2_token *tok) {
 int oauth2_parse_token_response(const char *body, size_t len, oauth2_token *tok) {
   char *text;
   yajl_val root;
-  char ybuf[128];
   int rc;
   memset(tok, 0, sizeof *tok);
-  if (body == NULL || len == 0 || len > OAUTH2_RESPONSE_MAX || memchr(body, '\0', len) != NULL)
+  if (body == NULL || len == 0 || len > OAUTH2_RESPONSE_MAX)
     return -EPROTO;
-  rc = check_json(body, len);
-  if (rc != 0)
-    return rc;
   text = malloc(len + 1);
   if (text == NULL)
     return -ENOMEM;
   memcpy(text, body, len);
   text[len] = '\0';
-  root = yajl_tree_parse(text, ybuf, sizeof ybuf);
+  rc = json_parse(text, len, OAUTH2_JSON_DEPTH, 0, &root, NULL);
   OPENSSL_cleanse(text, len);
   free(text);
-  if (root == NULL)
-    return -ENOMEM; /* the checking pass accepted it: only memory can fail */
+  if (rc != 0)
+    return rc == -EINVAL ? -EPROTO : rc;
   rc = read_token(root, tok);
   yajl_tree_free(root);
   if (rc != 0) {

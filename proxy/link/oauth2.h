@@ -50,11 +50,6 @@ int oauth2_pkce_challenge(const char *verifier, char out[OAUTH2_PKCE_LEN + 1]);
 /* Writes a fresh state value, shaped like a verifier. Returns 0 or -EIO. */
 int oauth2_random_state(char out[OAUTH2_PKCE_LEN + 1]);
 
-/* Appends s[0, len) to out percent-encoded (RFC 3986: the unreserved
- * A-Z a-z 0-9 - . _ ~ as they are, every other byte as %XX, upper-case).
- * Returns 0 or a dynbuf error (-E2BIG, -ENOMEM); nothing is appended then. */
-int oauth2_percent_encode(dynbuf *out, const char *s, size_t len);
-
 /* Appends to out the URL the browser is sent to: authorize_url, then '?'
  * (or '&' when it has a query already; nothing when it ends in '?' or '&'),
  * then response_type=code, client_id, redirect_uri, scope (left out when

@@ -38,6 +38,7 @@
 #include "linkbase.h"
 #include "linkpage.h"
 #include "log.h"
+#include "timefmt.h"
 
 void ex_close(exchange *ex);
 static void ex_finish_request(exchange *ex);
@@ -464,7 +465,7 @@ static void ex_resolve_identity(exchange *ex) {
     return;
   if (identity_resolve(c, (const struct sockaddr *)&ex->peer, http_head_str(h, id->value), id->value.len,
                        sig != NULL ? http_head_str(h, sig->value) : NULL, sig != NULL ? sig->value.len : 0,
-                       pausehub_now_ms() / 1000, &r) == 0 &&
+                       timefmt_now_ms() / 1000, &r) == 0 &&
       r.trusted) {
     ex->user = malloc(r.user_len + 1);
     if (ex->user != NULL)

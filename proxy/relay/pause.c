@@ -21,6 +21,7 @@
 #include "exchange_int.h"
 #include "inject.h"
 #include "log.h"
+#include "timefmt.h"
 
 /* A paused stream's user id (identity.h) is copied into its pausehub waiter,
  * whose field the link service sizes. */
@@ -190,7 +191,7 @@ void pause_begin(exchange *ex) {
   pp.connector = ex->pause->connector;
   pp.base_url = url; /* out of band, the link has the same base as in the stream */
   pp.held_bytes = ex->held.len;
-  rc = pausehub_wait(&ex->w->mailbox, &ex->pause->waiter, &pp, pausehub_now_ms(), pause_done);
+  rc = pausehub_wait(&ex->w->mailbox, &ex->pause->waiter, &pp, timefmt_now_ms(), pause_done);
   if (rc != 0) {
     /* Not paused after all: the event passes, as for any unhandled one. */
     LOG_WARN("cannot pause: link service refused", LOG_STR("stream_id", ex->stream_id),

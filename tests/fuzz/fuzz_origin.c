@@ -1,5 +1,6 @@
-/* fuzz_origin: libFuzzer harness for linkhost_origin_of() (proxy/link/linkhost.c),
- * the origin check of every URL the link service takes from API input:
+/* fuzz_origin: libFuzzer harness for url_origin() and url_check()
+ * (proxy/core/url.c), the origin check of every URL the link service takes
+ * from API input:
  * callback_url of a link token (compared, exactly, with the allowed callback
  * origins), the allowed origins themselves (POST /api/v1/callback-origins),
  * an OAuth client's redirectUri, and the Link page's CSP form-action.
@@ -25,7 +26,10 @@
  *     literal: the same address) and port out of an accepted URL, so the
  *     origin checked is the one a client would go to (IPv4 shorthand, such
  *     as 127.1, which curl spells out, is the one difference allowed: it
- *     can only make an origin match less).
+ *     can only make an origin match less);
+ *   - url_check accepts every URL whose origin was accepted, and whatever
+ *     it accepts holds no user info, backslash, space, control or non-ASCII
+ *     byte, and starts with http:// or https:// in some case.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -37,7 +41,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 
-#include "linkhost.h"
+#include "url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,11 +73,11 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
-/* linkhost_origin_of into a fresh buffer of exactly cap bytes. The caller
+/* url_origin into a fresh buffer of exactly cap bytes. The caller
  * frees *out. */
 static int origin_exact(const char *url, size_t cap, char **out) {
   *out = xmalloc(cap);
-  return linkhost_origin_of(url, *out, cap);
+  return url_origin(url, *out, cap);
 }
 
 /* The end of the authority: first '/' or '?' after "scheme://". */
@@ -212,6 +216,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rc_again = origin_exact(url, ORIGIN_CAP, &o_again);
   CHECK(rc_again == rc && (rc != 0 || strcmp(o, o_again) == 0), "not the same twice", url);
   free(o_again);
+
+  if (url_check(url, 0, 0) == 0) {
+    size_t sch = strncasecmp(url, "https://", 8) == 0 ? 8 : strncasecmp(url, "http://", 7) == 0 ? 7 : 0;
+    CHECK(sch != 0, "url_check accepted another scheme", url);
+    CHECK(memchr(url + sch, '@', strcspn(url + sch, "/?#")) == NULL, "url_check accepted user info", url);
+    for (i = 0; i < n; i++) {
+      unsigned char ch = (unsigned char)url[i];
+      CHECK(ch > 0x20 && ch < 0x7f && ch != '\\', "url_check accepted a space, control, non-ASCII byte or backslash", url);
+    }
+  } else {
+    CHECK(rc != 0, "url_origin accepted what url_check refuses", url);
+  }
 
   if (rc == 0) {
     size_t scheme;

@@ -58,23 +58,6 @@ static void random_values(void) {
   CHECK_EQ_U64(strlen(c), 43);
 }
 
-static void percent_encoding(void) {
-  dynbuf b;
-  const char raw[] = "a-b.c_d~e f/g?h=i&j+k%l\x01\xff";
-  dynbuf_init(&b, 1024);
-  CHECK(oauth2_percent_encode(&b, raw, sizeof raw - 1) == 0);
-  CHECK_MEM(b.ptr, b.len, "a-b.c_d~e%20f%2Fg%3Fh%3Di%26j%2Bk%25l%01%FF");
-  CHECK(oauth2_percent_encode(&b, "", 0) == 0);
-  CHECK_EQ_U64(b.len, strlen("a-b.c_d~e%20f%2Fg%3Fh%3Di%26j%2Bk%25l%01%FF"));
-  dynbuf_free(&b);
-  /* over the cap: nothing appended */
-  dynbuf_init(&b, 8);
-  CHECK(oauth2_percent_encode(&b, "ab", 2) == 0);
-  CHECK(oauth2_percent_encode(&b, "c d e", 5) == -E2BIG);
-  CHECK_MEM(b.ptr, b.len, "ab");
-  dynbuf_free(&b);
-}
-
 static void authorize_url(void) {
   dynbuf b;
   dynbuf_init(&b, 4096);
@@ -261,7 +244,6 @@ int main(void) {
   RUN(pkce_rfc7636_vector);
   RUN(pkce_bad_verifiers);
   RUN(random_values);
-  RUN(percent_encoding);
   RUN(authorize_url);
   RUN(token_request_body);
   RUN(token_response_success);
