@@ -12,6 +12,7 @@ void dynbuf_init(dynbuf *b, size_t toobig) {
   b->len = 0;
   b->cap = 0;
   b->toobig = toobig;
+  b->err = 0;
 }
 
 int dynbuf_add(dynbuf *b, const void *p, size_t n) {
@@ -39,8 +40,19 @@ int dynbuf_add(dynbuf *b, const void *p, size_t n) {
   return 0;
 }
 
+int dynbuf_put(dynbuf *b, const void *p, size_t n) {
+  if (b->err == 0)
+    b->err = dynbuf_add(b, p, n);
+  return b->err;
+}
+
+int dynbuf_error(const dynbuf *b) {
+  return b->err;
+}
+
 void dynbuf_reset(dynbuf *b, size_t keep) {
   b->len = 0;
+  b->err = 0;
   if (b->cap > keep)
     dynbuf_free(b);
 }
@@ -50,4 +62,5 @@ void dynbuf_free(dynbuf *b) {
   b->ptr = NULL;
   b->len = 0;
   b->cap = 0;
+  b->err = 0;
 }

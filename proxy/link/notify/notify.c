@@ -300,7 +300,6 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   time_t secs = (time_t)(now / 1000);
   struct tm tm;
   size_t i;
-  int rc = 0;
   switch (r->state) {
   case LINKSVC_STATE_PENDING:
     type = "link_token";
@@ -324,18 +323,18 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   gmtime_r(&secs, &tm);
   strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
   dynbuf_init(&body, EVENT_BODY_MAX);
-  rc |= jsonw_raw(&body, "{\"id\":");
-  rc |= jsonw_cstring(&body, id);
-  rc |= jsonw_raw(&body, ",\"type\":");
-  rc |= jsonw_cstring(&body, type);
-  rc |= jsonw_raw(&body, ",\"created_at\":");
-  rc |= jsonw_cstring(&body, created);
-  rc |= jsonw_raw(&body, ",\"registered_user\":");
-  rc |= jsonw_cstring(&body, r->user);
-  rc |= jsonw_raw(&body, ",\"connector\":");
-  rc |= jsonw_cstring(&body, r->connector);
-  rc |= jsonw_raw(&body, ",\"link_token\":");
-  rc |= jsonw_cstring(&body, r->token);
+  (void)jsonw_raw(&body, "{\"id\":");
+  (void)jsonw_cstring(&body, id);
+  (void)jsonw_raw(&body, ",\"type\":");
+  (void)jsonw_cstring(&body, type);
+  (void)jsonw_raw(&body, ",\"created_at\":");
+  (void)jsonw_cstring(&body, created);
+  (void)jsonw_raw(&body, ",\"registered_user\":");
+  (void)jsonw_cstring(&body, r->user);
+  (void)jsonw_raw(&body, ",\"connector\":");
+  (void)jsonw_cstring(&body, r->connector);
+  (void)jsonw_raw(&body, ",\"link_token\":");
+  (void)jsonw_cstring(&body, r->token);
   if (r->state == LINKSVC_STATE_PENDING) {
     char expires[32];
     char url[LINKBASE_MAX + LINKSVC_PATH_LEN];
@@ -343,14 +342,13 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
     gmtime_r(&e, &tm);
     strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(url, sizeof url, "%s%s%s", base_url, LINKSVC_PATH_PREFIX, r->token);
-    rc |= jsonw_raw(&body, ",\"magic_link_url\":");
-    rc |= jsonw_cstring(&body, url); /* the base may come from a request's Host */
-    rc |= jsonw_raw(&body, ",\"expires_at\":");
-    rc |= jsonw_cstring(&body, expires);
+    (void)jsonw_raw(&body, ",\"magic_link_url\":");
+    (void)jsonw_cstring(&body, url); /* the base may come from a request's Host */
+    (void)jsonw_raw(&body, ",\"expires_at\":");
+    (void)jsonw_cstring(&body, expires);
   }
-  rc |= jsonw_raw(&body, "}");
-  rc |= dynbuf_add(&body, "", 1);
-  if (rc != 0) {
+  (void)jsonw_raw(&body, "}");
+  if (dynbuf_put(&body, "", 1) != 0) { /* sticky: the first failure of the lines above */
     dynbuf_free(&body);
     return;
   }
