@@ -14,6 +14,7 @@ void dynbuf_init(dynbuf *b, size_t toobig) {
   b->len = 0;
   b->cap = 0;
   b->toobig = toobig;
+  b->err = 0;
 }
 
 /* Makes room for need bytes in all (need <= toobig). 0 or -ENOMEM. */
@@ -73,8 +74,19 @@ int dynbuf_addf(dynbuf *b, const char *fmt, ...) {
   return 0;
 }
 
+int dynbuf_put(dynbuf *b, const void *p, size_t n) {
+  if (b->err == 0)
+    b->err = dynbuf_add(b, p, n);
+  return b->err;
+}
+
+int dynbuf_error(const dynbuf *b) {
+  return b->err;
+}
+
 void dynbuf_reset(dynbuf *b, size_t keep) {
   b->len = 0;
+  b->err = 0;
   if (b->cap > keep)
     dynbuf_free(b);
 }
@@ -84,4 +96,5 @@ void dynbuf_free(dynbuf *b) {
   b->ptr = NULL;
   b->len = 0;
   b->cap = 0;
+  b->err = 0;
 }

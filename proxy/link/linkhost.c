@@ -149,14 +149,16 @@ int linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, pausehu
 static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, const char *name) {
   if (v->callback_url[0] != '\0') {
     dynbuf loc;
-    int rc = 0;
+    int rc;
     dynbuf_init(&loc, LOCATION_MAX);
-    rc |= dynbuf_add(&loc, v->callback_url, strlen(v->callback_url));
-    if (v->state_param[0] != '\0') {
-      rc |= dynbuf_add(&loc, strchr(v->callback_url, '?') != NULL ? "&state=" : "?state=", 7);
-      rc |= form_encode(&loc, v->state_param, strlen(v->state_param));
+    rc = dynbuf_add(&loc, v->callback_url, strlen(v->callback_url));
+    if (rc == 0 && v->state_param[0] != '\0') {
+      rc = dynbuf_add(&loc, strchr(v->callback_url, '?') != NULL ? "&state=" : "?state=", 7);
+      if (rc == 0)
+        rc = form_encode(&loc, v->state_param, strlen(v->state_param));
     }
-    rc |= dynbuf_add(&loc, "", 1);
+    if (rc == 0)
+      rc = dynbuf_add(&loc, "", 1);
     if (rc == 0) {
       pg->location = strdup(loc.ptr);
       dynbuf_free(&loc);

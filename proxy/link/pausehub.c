@@ -430,26 +430,25 @@ int pausehub_command(pausehub_t *hub, const char *id, size_t id_len, unsigned pa
   return rc;
 }
 
+/* Sticky appends (jsonw.h): returns 0 or the buffer's first error. */
 static int render_one(dynbuf *out, const pausehub_waiter *pw) {
-  int rc = 0;
-  rc |= jsonw_raw(out, "{\"stream_id\":");
-  rc |= jsonw_cstring(out, pw->stream_id);
-  rc |= jsonw_raw(out, ",\"registered_user\":");
-  rc |= jsonw_cstring(out, pw->user);
-  rc |= jsonw_raw(out, ",\"connector\":");
-  rc |= jsonw_cstring(out, pw->w.link.connector);
-  rc |= jsonw_raw(out, ",\"pause\":");
-  rc |= jsonw_u64(out, pw->pause_no);
-  rc |= jsonw_raw(out, ",\"state\":");
-  rc |= jsonw_cstring(out, pw->w.waiting ? "paused" : "resuming");
-  rc |= jsonw_raw(out, ",\"paused_since_ms\":");
-  rc |= jsonw_u64(out, pw->since_ms);
-  rc |= jsonw_raw(out, ",\"held_bytes\":");
-  rc |= jsonw_u64(out, pw->held_bytes);
-  rc |= jsonw_raw(out, ",\"link_expires_at\":");
-  rc |= jsonw_cstring(out, pw->w.link.expires_at);
-  rc |= jsonw_raw(out, "}");
-  return rc == 0 ? 0 : -E2BIG;
+  (void)jsonw_raw(out, "{\"stream_id\":");
+  (void)jsonw_cstring(out, pw->stream_id);
+  (void)jsonw_raw(out, ",\"registered_user\":");
+  (void)jsonw_cstring(out, pw->user);
+  (void)jsonw_raw(out, ",\"connector\":");
+  (void)jsonw_cstring(out, pw->w.link.connector);
+  (void)jsonw_raw(out, ",\"pause\":");
+  (void)jsonw_u64(out, pw->pause_no);
+  (void)jsonw_raw(out, ",\"state\":");
+  (void)jsonw_cstring(out, pw->w.waiting ? "paused" : "resuming");
+  (void)jsonw_raw(out, ",\"paused_since_ms\":");
+  (void)jsonw_u64(out, pw->since_ms);
+  (void)jsonw_raw(out, ",\"held_bytes\":");
+  (void)jsonw_u64(out, pw->held_bytes);
+  (void)jsonw_raw(out, ",\"link_expires_at\":");
+  (void)jsonw_cstring(out, pw->w.link.expires_at);
+  return jsonw_raw(out, "}");
 }
 
 int pausehub_render(pausehub_t *hub, dynbuf *out, const char *id, size_t id_len) {
@@ -460,14 +459,13 @@ int pausehub_render(pausehub_t *hub, dynbuf *out, const char *id, size_t id_len)
     rc = pw != NULL ? render_one(out, pw) : -ENOENT;
   } else {
     const list_node *n;
-    rc |= jsonw_raw(out, "{\"streams\":[");
-    for (n = hub->registry.next; rc == 0 && n != &hub->registry; n = n->next) {
+    (void)jsonw_raw(out, "{\"streams\":[");
+    for (n = hub->registry.next; dynbuf_error(out) == 0 && n != &hub->registry; n = n->next) {
       if (n != hub->registry.next)
-        rc |= jsonw_raw(out, ",");
-      rc |= render_one(out, LIST_ENTRY(n, pausehub_waiter, reg_link));
+        (void)jsonw_raw(out, ",");
+      (void)render_one(out, LIST_ENTRY(n, pausehub_waiter, reg_link));
     }
-    rc |= jsonw_raw(out, "]}");
-    rc = rc == 0 ? 0 : -E2BIG;
+    rc = jsonw_raw(out, "]}");
   }
   uv_mutex_unlock(&hub->lock);
   return rc;

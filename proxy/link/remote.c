@@ -248,25 +248,26 @@ static void start_step(remote_binding *b) {
   dynbuf_init(&body, 8192);
   if (b->step == STEP_USER) {
     snprintf(url, sizeof url, "%s/api/v1/registered-users/", c->link_service.url);
-    rc |= jsonw_raw(&body, "{\"origin_user_id\":");
-    rc |= jsonw_cstring(&body, b->user);
-    rc |= jsonw_raw(&body, ",\"origin_user_name\":");
-    rc |= jsonw_cstring(&body, b->user);
-    rc |= jsonw_raw(&body, "}");
+    (void)jsonw_raw(&body, "{\"origin_user_id\":");
+    (void)jsonw_cstring(&body, b->user);
+    (void)jsonw_raw(&body, ",\"origin_user_name\":");
+    (void)jsonw_cstring(&body, b->user);
+    (void)jsonw_raw(&body, "}");
   } else if (b->step == STEP_TOKEN) {
     char callback[700];
     snprintf(url, sizeof url, "%s/api/v1/registered-users/%s/link-token/", c->link_service.url, b->remote_user_id);
     snprintf(callback, sizeof callback, "%s%s", b->base_url, REMOTE_CALLBACK_PATH);
-    rc |= jsonw_raw(&body, "{\"connector\":");
-    rc |= jsonw_cstring(&body, b->connector);
-    rc |= jsonw_raw(&body, ",\"callback_url\":");
-    rc |= jsonw_cstring(&body, callback);
-    rc |= jsonw_raw(&body, ",\"state\":");
-    rc |= jsonw_cstring(&body, b->state);
-    rc |= jsonw_raw(&body, "}");
+    (void)jsonw_raw(&body, "{\"connector\":");
+    (void)jsonw_cstring(&body, b->connector);
+    (void)jsonw_raw(&body, ",\"callback_url\":");
+    (void)jsonw_cstring(&body, callback);
+    (void)jsonw_raw(&body, ",\"state\":");
+    (void)jsonw_cstring(&body, b->state);
+    (void)jsonw_raw(&body, "}");
   } else {
     snprintf(url, sizeof url, "%s/api/v1/registered-users/%s/", c->link_service.url, b->remote_user_id);
   }
+  rc = dynbuf_error(&body); /* the first failure of the sticky appends above */
   if (rc == 0)
     rc = curlloop_request(rm->curl, b->step == STEP_READY ? "GET" : "POST", url, headers,
                           b->step == STEP_READY ? NULL : body.ptr, b->step == STEP_READY ? 0 : body.len,

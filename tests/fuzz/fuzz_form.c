@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,17 +44,9 @@ static const char *const names[] = {"api_key", "state",         "code",  "error"
 #define NNAMES (sizeof names / sizeof names[0])
 #define ROUND_TRIP_MAX 512 /* value bytes taken for the round trip */
 
-static void failed(const char *what, const char *name, size_t cap) {
-  fprintf(stderr, "fuzz_form: invariant violated: %s (name \"%s\", capacity %zu)\n", what, name,
-          cap);
-  abort();
-}
-
-#define CHECK(cond, what, name, cap)                                          \
-  do {                                                                        \
-    if (!(cond))                                                              \
-      failed(what, name, cap);                                                \
-  } while (0)
+/* A violated invariant with the field name and the capacity it was read with. */
+#define CHECK(cond, what, name, cap) \
+  REQUIRE_MSG(cond, "%s (name \"%s\", capacity %zu)", what, name, (size_t)(cap))
 
 static void *xmalloc(size_t n) {
   void *p = malloc(n != 0 ? n : 1);

@@ -41,30 +41,15 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 
+#include "fuzz.h"
 #include "url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ORIGIN_CAP 600 /* what the API's callers give */
 
-static void failed(const char *what, const char *url) {
-  fprintf(stderr, "fuzz_origin: invariant violated: %s\n  url: \"", what);
-  for (; *url != '\0'; url++) {
-    unsigned char ch = (unsigned char)*url;
-    if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"')
-      fputc(ch, stderr);
-    else
-      fprintf(stderr, "\\x%02x", ch);
-  }
-  fprintf(stderr, "\"\n");
-  abort();
-}
-
-#define CHECK(cond, what, url)                                                \
-  do {                                                                        \
-    if (!(cond))                                                              \
-      failed(what, url);                                                      \
-  } while (0)
+/* A violated invariant with the URL it is about. */
+#define CHECK(cond, what, url) REQUIRE_BYTES(cond, what, "url", url, strlen(url))
 
 static void *xmalloc(size_t n) {
   void *p = malloc(n != 0 ? n : 1);
@@ -143,12 +128,12 @@ static void check_with_curl(const char *url, const char *o, size_t scheme) {
   const char *colon = strchr(host + (host[0] == '[' ? host_len - 1 : 0), ':');
   if (u == NULL)
     abort();
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-    failed("libcurl does not parse a URL whose origin was accepted", url);
-  if (curl_url_get(u, CURLUPART_SCHEME, &c_scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &c_host, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_PORT, &c_port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-    failed("libcurl finds no scheme, host or port in an accepted URL", url);
+  CHECK(curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK,
+        "libcurl does not parse a URL whose origin was accepted", url);
+  CHECK(curl_url_get(u, CURLUPART_SCHEME, &c_scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &c_host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &c_port, CURLU_DEFAULT_PORT) == CURLUE_OK,
+        "libcurl finds no scheme, host or port in an accepted URL", url);
   CHECK(strlen(c_scheme) + 3 == scheme && strncasecmp(c_scheme, o, scheme - 3) == 0,
         "libcurl reads another scheme", url);
   if (host[0] == '[') {

@@ -83,7 +83,7 @@ void apicall_member_bool(apicall_ctx *c, const char *name, int v) {
 
 void apicall_detail(apicall_ctx *c, int status, const char *msg) {
   c->rs->status = status;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   apicall_raw(c, "{\"detail\":");
   apicall_str(c, msg);
   apicall_raw(c, "}\n");
@@ -124,7 +124,7 @@ int apicall_fail_if_invalid(apicall_ctx *c) {
   if (c->errs.count == 0)
     return 0;
   c->rs->status = 400;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   (void)apivalid_errors_render(&c->errs, c->out);
   return 1;
 }

@@ -146,7 +146,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
 /* RFC 6749 error answer. */
 void apioauth_error(apicall_ctx *c, int status, const char *error, const char *description) {
   c->rs->status = status;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   apicall_raw(c, "{\"error\":");
   apicall_str(c, error);
   apicall_raw(c, ",\"error_description\":");

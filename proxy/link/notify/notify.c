@@ -263,7 +263,6 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   uint64_t now = timefmt_now_ms();
   uint64_t seq = 0;
   size_t i;
-  int rc = 0;
   switch (r->state) {
   case LINKSVC_STATE_PENDING:
     type = "link_token";
@@ -287,31 +286,30 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   if (timefmt_rfc3339(now, 0, created) != 0)
     return;
   dynbuf_init(&body, EVENT_BODY_MAX);
-  rc |= jsonw_raw(&body, "{\"id\":");
-  rc |= jsonw_cstring(&body, id);
-  rc |= jsonw_raw(&body, ",\"type\":");
-  rc |= jsonw_cstring(&body, type);
-  rc |= jsonw_raw(&body, ",\"created_at\":");
-  rc |= jsonw_cstring(&body, created);
-  rc |= jsonw_raw(&body, ",\"registered_user\":");
-  rc |= jsonw_cstring(&body, r->user);
-  rc |= jsonw_raw(&body, ",\"connector\":");
-  rc |= jsonw_cstring(&body, r->connector);
-  rc |= jsonw_raw(&body, ",\"link_token\":");
-  rc |= jsonw_cstring(&body, r->token);
+  (void)jsonw_raw(&body, "{\"id\":");
+  (void)jsonw_cstring(&body, id);
+  (void)jsonw_raw(&body, ",\"type\":");
+  (void)jsonw_cstring(&body, type);
+  (void)jsonw_raw(&body, ",\"created_at\":");
+  (void)jsonw_cstring(&body, created);
+  (void)jsonw_raw(&body, ",\"registered_user\":");
+  (void)jsonw_cstring(&body, r->user);
+  (void)jsonw_raw(&body, ",\"connector\":");
+  (void)jsonw_cstring(&body, r->connector);
+  (void)jsonw_raw(&body, ",\"link_token\":");
+  (void)jsonw_cstring(&body, r->token);
   if (r->state == LINKSVC_STATE_PENDING) {
     char expires[32];
     char url[LINKBASE_MAX + LINKSVC_PATH_LEN];
     (void)timefmt_rfc3339(r->expires_ms, 0, expires); /* "" past the year 9999 */
     snprintf(url, sizeof url, "%s%s%s", base_url, LINKSVC_PATH_PREFIX, r->token);
-    rc |= jsonw_raw(&body, ",\"magic_link_url\":");
-    rc |= jsonw_cstring(&body, url); /* the base may come from a request's Host */
-    rc |= jsonw_raw(&body, ",\"expires_at\":");
-    rc |= jsonw_cstring(&body, expires);
+    (void)jsonw_raw(&body, ",\"magic_link_url\":");
+    (void)jsonw_cstring(&body, url); /* the base may come from a request's Host */
+    (void)jsonw_raw(&body, ",\"expires_at\":");
+    (void)jsonw_cstring(&body, expires);
   }
-  rc |= jsonw_raw(&body, "}");
-  rc |= dynbuf_add(&body, "", 1);
-  if (rc != 0) {
+  (void)jsonw_raw(&body, "}");
+  if (dynbuf_put(&body, "", 1) != 0) { /* sticky: the first failure of the lines above */
     dynbuf_free(&body);
     return;
   }
