@@ -1,4 +1,7 @@
-/* worker: a relay loop on its own thread. See worker.h. */
+/* worker: a relay loop on its own thread. See worker.h.
+ *
+ * Its two lists are circular with the head in worker_t (conns, posted), so
+ * an entry leaves in O(1) wherever it is, also while the list is walked. */
 #include "worker.h"
 
 #include <errno.h>
@@ -154,6 +157,8 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
   int rc;
   memset(w, 0, sizeof *w);
   w->id = id;
+  w->conns.prev = w->conns.next = &w->conns;
+  w->posted.prev = w->posted.next = &w->posted;
   rc = uv_loop_init(&w->loop);
   if (rc != 0)
     return rc;
@@ -194,9 +199,29 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
   return 0;
 }
 
+/* Every connection closes now (the end of the drain time). */
+static void close_all_conns(worker_t *w) {
+  while (w->conns.next != &w->conns) {
+    worker_conn *c = w->conns.next;
+    c->close(c);
+    if (w->conns.next == c)
+      worker_conn_remove(w, c); /* a close that did not leave the list: never loop on it */
+  }
+}
+
+/* Every open connection is told the worker drains. */
+static void drain_all_conns(worker_t *w) {
+  worker_conn *c = w->conns.next;
+  while (c != &w->conns) {
+    worker_conn *next = c->next;
+    c->drain(c); /* may close c (it leaves the list), never another one */
+    c = next;
+  }
+}
+
 /* Every handle of the loop closes; uv_run then returns. */
 static void worker_finish(worker_t *w) {
-  exchange_close_all(w);
+  close_all_conns(w);
   gen_retire(w); /* the generations go as their connections close */
   if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
@@ -204,8 +229,8 @@ static void worker_finish(worker_t *w) {
     uv_close((uv_handle_t *)&w->wakeup, NULL);
   if (!uv_is_closing((uv_handle_t *)&w->mailbox.async))
     pausehub_mailbox_close(&w->mailbox, NULL);
-  if (!uv_is_closing((uv_handle_t *)&w->flush_check))
-    uv_close((uv_handle_t *)&w->flush_check, NULL);
+  if (!uv_is_closing((uv_handle_t *)&w->posted_check))
+    uv_close((uv_handle_t *)&w->posted_check, NULL);
   if (w->listening) {
     w->listening = 0;
     uv_close((uv_handle_t *)&w->listener, NULL);
@@ -234,7 +259,7 @@ static void on_wakeup(uv_async_t *a) {
       w->listening = 0;
       uv_close((uv_handle_t *)&w->listener, NULL);
     }
-    exchange_drain_all(w);
+    drain_all_conns(w);
     if (w->nconns == 0) {
       worker_finish(w);
       return;
@@ -243,22 +268,79 @@ static void on_wakeup(uv_async_t *a) {
   }
 }
 
-static void on_flush_check(uv_check_t *check) {
-  worker_t *w = check->data;
-  exchange_flush_all(w);
-  if (w->flush_list == NULL)
-    uv_check_stop(check);
+int worker_conn_add(worker_t *w, worker_conn *c) {
+  if (w->nconns >= w->cfg->max_connections || w->draining) {
+    METRICS_ADD(&w->metrics, connections_refused, 1);
+    return UV_EBUSY;
+  }
+  c->next = w->conns.next;
+  c->prev = &w->conns;
+  w->conns.next->prev = c;
+  w->conns.next = c;
+  w->nconns++;
+  METRICS_ADD(&w->metrics, connections_total, 1);
+  METRICS_ADD(&w->metrics, connections_active, 1);
+  return 0;
 }
 
-void worker_want_flush(worker_t *w) {
-  if (!uv_is_active((uv_handle_t *)&w->flush_check))
-    uv_check_start(&w->flush_check, on_flush_check);
-}
-
-void worker_connection_closed(worker_t *w) {
+void worker_conn_remove(worker_t *w, worker_conn *c) {
+  if (c->next == NULL)
+    return; /* not listed */
+  c->prev->next = c->next;
+  c->next->prev = c->prev;
+  c->prev = c->next = NULL;
   w->nconns--;
+  METRICS_SUB(&w->metrics, connections_active, 1);
   if (w->draining && w->nconns == 0)
     worker_finish(w);
+}
+
+int worker_draining(const worker_t *w) {
+  return w->draining;
+}
+
+/* After the poll: runs what was posted before this pass; work posted by a
+ * handler waits for the next iteration. */
+static void on_posted_check(uv_check_t *check) {
+  worker_t *w = check->data;
+  worker_posted batch;
+  if (w->posted.next == &w->posted) {
+    (void)uv_check_stop(check);
+    return;
+  }
+  /* The batch takes the whole queue; the queue starts empty again. */
+  batch.next = w->posted.next;
+  batch.prev = w->posted.prev;
+  batch.next->prev = &batch;
+  batch.prev->next = &batch;
+  w->posted.prev = w->posted.next = &w->posted;
+  while (batch.next != &batch) {
+    worker_posted *p = batch.next;
+    worker_unpost(p);
+    p->handler(p);
+  }
+  if (w->posted.next == &w->posted)
+    (void)uv_check_stop(check);
+}
+
+int worker_post(worker_t *w, worker_posted *p) {
+  if (p->next != NULL)
+    return 0; /* posted already */
+  p->next = &w->posted;
+  p->prev = w->posted.prev;
+  w->posted.prev->next = p;
+  w->posted.prev = p;
+  if (uv_is_active((uv_handle_t *)&w->posted_check))
+    return 0;
+  return uv_check_start(&w->posted_check, on_posted_check);
+}
+
+void worker_unpost(worker_posted *p) {
+  if (p->next == NULL)
+    return;
+  p->prev->next = p->next;
+  p->next->prev = p->prev;
+  p->prev = p->next = NULL;
 }
 
 static void worker_main(void *arg) {
@@ -286,12 +368,16 @@ int worker_start(worker_t *w, uv_async_t *exited, uv_async_t *reloaded, pausehub
   if (rc != 0)
     return rc;
   w->mailbox.page_done = exchange_page_done;
-  uv_check_init(&w->loop, &w->flush_check);
-  w->flush_check.data = w;
+  rc = uv_check_init(&w->loop, &w->posted_check);
+  if (rc != 0)
+    return rc;
+  w->posted_check.data = w;
   w->wakeup.data = w;
   w->exited = exited;
   w->reloaded = reloaded;
-  uv_timer_init(&w->loop, &w->drain_timer);
+  rc = uv_timer_init(&w->loop, &w->drain_timer);
+  if (rc != 0)
+    return rc;
   w->drain_timer.data = w;
   return uv_thread_create(&w->thread, worker_main, w);
 }

@@ -7,6 +7,10 @@
  * only through worker_drain() and worker_reload(), which wake it with
  * uv_async_t.
  *
+ * The worker owns its lists: the open connections (worker_conn_add/remove,
+ * walked on drain) and the posted work (worker_post: run by a check handle
+ * after the poll of each iteration). Exchanges ask; they do not edit them.
+ *
  * Config reload: the worker runs with a generation, a config snapshot
  * (cfgsnap.h) and the upstream pools of its routes. worker_reload() hands
  * the worker a new snapshot; on its own loop it builds a new generation for
@@ -28,8 +32,27 @@
 #include "pausehub.h"
 #include "upstream.h"
 
-struct exchange;
 struct worker_t;
+
+/* Work posted to run once this loop iteration's I/O callbacks are done
+ * (nginx's posted events): an exchange posts the flush of the output it
+ * gathered, so that one write carries it. Embedded in its owner; posted at
+ * most once at a time. */
+typedef struct worker_posted {
+  void (*handler)(struct worker_posted *p); /* runs on the worker's loop */
+  struct worker_posted *prev;  /* the worker's queue; NULL while not posted */
+  struct worker_posted *next;
+} worker_posted;
+
+/* A client connection as the worker lists it (embedded in its owner, the
+ * exchange). The worker calls these on drain and at the end of it. */
+typedef struct worker_conn {
+  void (*drain)(struct worker_conn *c); /* stop reusing the connection: finish
+                                           the response (or close if idle) */
+  void (*close)(struct worker_conn *c); /* close now; must call worker_conn_remove */
+  struct worker_conn *prev;    /* the worker's list */
+  struct worker_conn *next;
+} worker_conn;
 
 /* A config snapshot and the upstream pools built from it. Worker thread only. */
 typedef struct worker_gen {
@@ -56,8 +79,8 @@ typedef struct worker_t {
   unsigned applied_generation; /* the last snapshot applied (atomic) */
   unsigned failed_generation;  /* the last snapshot it could not apply (atomic) */
   uv_async_t *reloaded;        /* main loop's; sent when a snapshot was applied (or not) */
-  struct exchange *exchanges;  /* every open client connection */
-  size_t nconns;
+  worker_conn conns;           /* every open client connection: the list's head */
+  size_t nconns;               /* on conns */
   int listening;               /* the listener is open */
   int draining;                /* stop accepting, finish what is open */
   int drain_requested;         /* set by the main thread (atomic access) */
@@ -65,8 +88,8 @@ typedef struct worker_t {
   int loop_ended;              /* set (atomic) just before exited is sent */
   pausehub_t *hub;             /* process-wide link state; not owned */
   pausehub_mailbox mailbox;    /* pause outcomes for this loop's streams */
-  uv_check_t flush_check;      /* after each poll: sends the output gathered */
-  struct exchange *flush_list; /* exchanges with output gathered this iteration */
+  uv_check_t posted_check;     /* after each poll: runs the posted work */
+  worker_posted posted;        /* the posted work's queue: its head */
 } worker_t;
 
 /* Prepares worker id for snap's config (it takes a reference) and binds its
@@ -104,10 +127,23 @@ void worker_drain(worker_t *w);
 /* Waits for the worker's thread to end and frees what it holds. */
 void worker_join(worker_t *w);
 
-/* The loop calls these as client connections come and go. */
-void worker_connection_closed(worker_t *w);
+/* A client connection was accepted: lists c (its drain and close set).
+ * Returns 0, or UV_EBUSY (counted as refused) when the worker is draining
+ * or has max_connections open: the caller closes it. */
+int worker_conn_add(worker_t *w, worker_conn *c);
 
-/* An exchange gathered output: flush_check must run this iteration. */
-void worker_want_flush(worker_t *w);
+/* The connection c leaves the list (it is closing). The last one to go
+ * while draining ends the loop. */
+void worker_conn_remove(worker_t *w, worker_conn *c);
+
+/* 1 once the worker drains: responses close their connection. */
+int worker_draining(const worker_t *w);
+
+/* Runs p->handler once this loop iteration's I/O callbacks are done; a
+ * no-op when p is posted already. Returns 0 or a libuv error. */
+int worker_post(worker_t *w, worker_posted *p);
+
+/* Takes p off the queue (its owner goes away); a no-op when not posted. */
+void worker_unpost(worker_posted *p);
 
 #endif
