@@ -183,8 +183,7 @@ static const char *check_keys(yajl_val e, int oauth2, char *keybuf, size_t cap) 
   return NULL;
 }
 
-/* 1 when name is a parameter authrelay puts in the authorize URL itself. */
-static int param_reserved(const char *name, int has_scopes) {
+int catalog_param_reserved(const char *name, int has_scopes) {
   size_t i;
   if (has_scopes && strcasecmp(name, "scope") == 0)
     return 1;
@@ -227,7 +226,7 @@ static const char *parse_params(yajl_val v, catalog_connector *c, char *keybuf, 
     printable_key(name, keybuf, cap);
     if (!param_name_ok(name))
       return "authorize_params: a name must be 1-64 characters of [A-Za-z0-9._~-]";
-    if (param_reserved(name, c->scopes[0] != '\0'))
+    if (catalog_param_reserved(name, c->scopes[0] != '\0'))
       return "authorize_params: authrelay sets this parameter itself (response_type, client_id, "
              "client_secret, redirect_uri, state, code_challenge*, and scope when scopes is set)";
     for (j = 0; j < i; j++)

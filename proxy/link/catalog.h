@@ -94,6 +94,12 @@ void catalog_free(catalog_t *cat);
  * file's slugs are [a-z0-9-], not beginning or ending with '-'). */
 int catalog_lookup(const catalog_t *cat, const char *slug, catalog_connector *out);
 
+/* 1 when name is an authorize URL parameter authrelay sets itself, which
+ * authorize_params may not hold (compared ignoring case): response_type,
+ * client_id, client_secret, redirect_uri, state, every name beginning
+ * with code_challenge, and scope when has_scopes. */
+int catalog_param_reserved(const char *name, int has_scopes);
+
 /* "api_key" or "oauth2". */
 const char *catalog_auth_name(catalog_auth a);
 
