@@ -71,7 +71,8 @@ typedef struct catalog_connector {
   catalog_param authorize_params[CATALOG_PARAMS_MAX]; /* oauth2 only: in the file's order */
   size_t nauthorize_params;
   char revocation_url[CATALOG_URL_MAX + 1]; /* oauth2 only: RFC 7009 endpoint, "" when none */
-  int refresh;                             /* oauth2 only: use refresh tokens (default 1) */
+  int refresh;                             /* oauth2 only: use refresh tokens when the provider
+                                              sends them (default 1); 0: never use nor keep one */
 } catalog_connector;
 
 typedef struct catalog_t {
