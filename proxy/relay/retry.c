@@ -15,7 +15,7 @@ static void fail_unsent(exchange *ex, int status, const char *message) {
 }
 
 /* Sends the kept request again on a fresh upstream connection; its 2xx body
- * is spliced into the client's stream (pause_retry_on_head). Falls back to
+ * is spliced into the client's stream (retry_on_head). Falls back to
  * continue when the request could not be kept. */
 void retry_start(exchange *ex) {
   upstream_pool *pool = ex_pool(ex);

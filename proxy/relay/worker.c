@@ -351,7 +351,10 @@ void worker_drain(worker_t *w) {
 }
 
 void worker_join(worker_t *w) {
-  uv_thread_join(&w->thread);
+  if (uv_thread_join(&w->thread) != 0) {
+    /* e.g. a thread that never started */
+    LOG_WARN("worker thread not joined", LOG_U64("worker", (uint64_t)w->id));
+  }
   if (uv_loop_close(&w->loop) != 0)
     LOG_WARN("worker loop closed with handles open", LOG_U64("worker", (uint64_t)w->id));
   /* The loop has ended: nothing uses a generation any more. */
