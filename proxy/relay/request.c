@@ -362,6 +362,7 @@ void ex_client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 int ex_request_init(exchange *ex) {
   const config_t *c = ex_cfg(ex);
+  int rc;
   llhttp_init(&ex->parser, HTTP_REQUEST, &request_settings);
   ex->parser.data = ex;
   http_head_init(&ex->req, c->max_head_bytes, c->max_headers);
@@ -372,8 +373,9 @@ int ex_request_init(exchange *ex) {
   framer_init(&ex->framer, FRAMER_RAW, NULL, NULL, NULL);
   /* A new connection must send its first head within the head timeout. */
   ex->state = EX_HEAD;
-  if (uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)c->client_head_timeout_s * 1000, 0) != 0)
-    return UV_EINVAL;
+  rc = uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)c->client_head_timeout_s * 1000, 0);
+  if (rc != 0)
+    return rc;
   return uv_read_start((uv_stream_t *)&ex->tcp, netio_alloc, ex_client_on_read);
 }
 
