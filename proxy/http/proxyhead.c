@@ -592,3 +592,44 @@ int proxyhead_build_response(const proxyhead_response *r, const proxyhead_client
     rc = dynbuf_add(out, "\r\n", 2);
   return rc;
 }
+
+/* 1 when value may go in a header line: no control byte but HTAB (RFC 9110
+ * 5.5: CR and LF would end the line, and so the head, early). */
+static int field_value_ok(const char *value) {
+  const unsigned char *p = (const unsigned char *)value;
+  for (; *p != '\0'; p++) {
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+      return 0;
+  }
+  return 1;
+}
+
+int proxyhead_build_answer(const proxyhead_answer *a, dynbuf *out) {
+  char line[32];
+  size_t i;
+  int n = snprintf(line, sizeof line, "HTTP/1.1 %d ", a->status);
+  int rc = dynbuf_add(out, line, (size_t)n);
+  if (rc == 0)
+    rc = dynbuf_add(out, http_reason(a->status), strlen(http_reason(a->status)));
+  if (rc == 0)
+    rc = dynbuf_add(out, "\r\n", 2);
+  if (rc == 0)
+    rc = http_write_header(out, "Content-Type", a->content_type, strlen(a->content_type));
+  if (rc == 0) {
+    n = snprintf(line, sizeof line, "%zu", a->content_length);
+    rc = http_write_header(out, "Content-Length", line, (size_t)n);
+  }
+  for (i = 0; i < a->nfields && rc == 0; i++) {
+    const proxyhead_field *f = &a->fields[i];
+    if (f->value == NULL)
+      continue;
+    if (!field_value_ok(f->value))
+      return -EINVAL;
+    rc = http_write_header(out, f->name, f->value, strlen(f->value));
+  }
+  if (rc == 0 && a->close)
+    rc = http_write_header(out, "Connection", "close", 5);
+  if (rc == 0)
+    rc = dynbuf_add(out, "\r\n", 2);
+  return rc;
+}

@@ -40,12 +40,19 @@
 /* ---- client writing ------------------------------------------------------ */
 
 void ex_client_update_reading(exchange *ex) {
+  int rc;
   if (ex->state == EX_CLOSING)
     return;
-  if (ex->paused_for_body || ex->paused_for_unparsed)
-    (void)uv_read_stop((uv_stream_t *)&ex->tcp);
-  else
-    (void)uv_read_start((uv_stream_t *)&ex->tcp, netio_alloc, ex_client_on_read);
+  if (ex->paused_for_body || ex->paused_for_unparsed) {
+    (void)uv_read_stop((uv_stream_t *)&ex->tcp); /* always 0 */
+    return;
+  }
+  rc = uv_read_start((uv_stream_t *)&ex->tcp, netio_alloc, ex_client_on_read);
+  if (rc != 0 && rc != UV_EALREADY) {
+    if (ex->end_outcome == NULL)
+      ex->end_outcome = "client_closed";
+    ex_close(ex);
+  }
 }
 
 static void client_on_written(void *ctx, int status) {
@@ -101,7 +108,7 @@ int ex_client_flush(exchange *ex) {
 
 /* The worker runs the posted flush: the output this exchange gathered
  * during the loop iteration goes out as one write. */
-static void on_flush_posted(worker_posted *p) {
+static void on_flush_posted(posted_entry *p) {
   exchange *ex = (exchange *)((char *)p - offsetof(exchange, flush));
   if (ex->state != EX_CLOSING)
     (void)ex_client_flush(ex);
@@ -264,7 +271,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 void ex_close_after_writes(exchange *ex) {
   if (ex->state == EX_CLOSING)
     return;
-  (void)uv_read_stop((uv_stream_t *)&ex->tcp);
+  (void)uv_read_stop((uv_stream_t *)&ex->tcp); /* always 0 */
   if (client_flush_now(ex) != 0)
     return; /* closed */
   ex->shutdown.data = ex;
@@ -289,10 +296,11 @@ static const char *refusal_outcome(int status) {
 
 /* Answers the request with status and a JSON error body, then closes. */
 void ex_refuse(exchange *ex, int status, const char *message) {
-  char head[256];
+  proxyhead_answer a;
+  dynbuf head;
   dynbuf body;
   uv_buf_t bufs[2];
-  int n;
+  int rc;
   if (ex->state == EX_CLOSING)
     return;
   if (ex->up != NULL) {
@@ -306,59 +314,87 @@ void ex_refuse(exchange *ex, int status, const char *message) {
     return;
   }
   dynbuf_init(&body, 4096);
-  (void)jsonw_raw(&body, "{\"error\":");
-  (void)jsonw_cstring(&body, message);
-  (void)jsonw_raw(&body, ",\"status\":");
-  (void)jsonw_u64(&body, (uint64_t)status);
-  (void)jsonw_raw(&body, "}\n");
-  n = snprintf(head, sizeof head,
-               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-               "Connection: close\r\n\r\n",
-               status, http_reason(status), body.len);
-  bufs[0] = uv_buf_init(head, (unsigned)n);
-  bufs[1] = uv_buf_init(body.ptr, (unsigned)body.len);
+  dynbuf_init(&head, 256);
+  rc = jsonw_raw(&body, "{\"error\":");
+  if (rc == 0)
+    rc = jsonw_cstring(&body, message);
+  if (rc == 0)
+    rc = jsonw_raw(&body, ",\"status\":");
+  if (rc == 0)
+    rc = jsonw_u64(&body, (uint64_t)status);
+  if (rc == 0)
+    rc = jsonw_raw(&body, "}\n");
+  memset(&a, 0, sizeof a);
+  a.status = status;
+  a.content_type = "application/json";
+  a.content_length = body.len;
+  a.close = 1;
+  if (rc == 0)
+    rc = proxyhead_build_answer(&a, &head);
   ex->resp_status = status;
   ex->resp_started = 1;
   metrics_count_status(&ex->w->metrics, status);
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
-  if (ex_client_write(ex, bufs, 2) == 0) {
-    ex_log_access(ex, ex->end_outcome);
-    ex_close_after_writes(ex);
+  if (rc != 0) {
+    ex_close(ex); /* an answer over its caps: a caller's bug */
+  } else {
+    bufs[0] = uv_buf_init(head.ptr, (unsigned)head.len);
+    bufs[1] = uv_buf_init(body.ptr, (unsigned)body.len);
+    if (ex_client_write(ex, bufs, 2) == 0) {
+      ex_log_access(ex, ex->end_outcome);
+      ex_close_after_writes(ex);
+    }
   }
+  dynbuf_free(&head);
   dynbuf_free(&body);
 }
 
 /* ---- the link page -------------------------------------------------------- */
+
+#define LOCAL_HEAD_MAX 4096 /* a link page answer's head stays under this */
 
 /* Sends a complete HTML answer (or a redirect to location, when not NULL)
  * to a local request, then goes on like any finished exchange (keep-alive,
  * pipelining). */
 static void ex_local_respond(exchange *ex, int status, const dynbuf *html, const char *location,
                              const char *form_origin, const char *set_cookie) {
-  char head[4096];
+  static const char csp_base[] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
+  char csp[LOCAL_HEAD_MAX];
+  proxyhead_field fields[6];
+  proxyhead_answer a;
+  dynbuf head;
   uv_buf_t bufs[2];
   int n;
+  int rc;
   ex->resp_status = status;
   ex->resp_close = !ex->client_keep_alive || worker_draining(ex->w);
-  n = snprintf(head, sizeof head,
-               "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
-               "Cache-Control: no-store\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
-               "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'%s%s\r\n"
-               "%s%s%s%s%s%s%s\r\n",
-               status, http_reason(status), html->len, form_origin != NULL ? " " : "",
-               form_origin != NULL ? form_origin : "", location != NULL ? "Location: " : "",
-               location != NULL ? location : "", location != NULL ? "\r\n" : "",
-               set_cookie != NULL ? "Set-Cookie: " : "", set_cookie != NULL ? set_cookie : "",
-               set_cookie != NULL ? "\r\n" : "",
-               ex->resp_close ? "Connection: close\r\n" : "");
-  if (n < 0 || (size_t)n >= sizeof head) {
+  n = snprintf(csp, sizeof csp, "%s%s%s", csp_base, form_origin != NULL ? " " : "",
+               form_origin != NULL ? form_origin : "");
+  fields[0] = (proxyhead_field){"Cache-Control", "no-store"};
+  fields[1] = (proxyhead_field){"X-Frame-Options", "DENY"};
+  fields[2] = (proxyhead_field){"Referrer-Policy", "no-referrer"};
+  fields[3] = (proxyhead_field){"Content-Security-Policy", csp};
+  fields[4] = (proxyhead_field){"Location", location};
+  fields[5] = (proxyhead_field){"Set-Cookie", set_cookie};
+  a.status = status;
+  a.content_type = "text/html; charset=utf-8";
+  a.content_length = html->len;
+  a.fields = fields;
+  a.nfields = sizeof fields / sizeof fields[0];
+  a.close = ex->resp_close;
+  dynbuf_init(&head, LOCAL_HEAD_MAX);
+  rc = n < 0 || (size_t)n >= sizeof csp ? -E2BIG : proxyhead_build_answer(&a, &head);
+  if (rc != 0) {
+    dynbuf_free(&head);
     ex_refuse(ex, 500, "answer too large");
     return;
   }
-  bufs[0] = uv_buf_init(head, (unsigned)n);
+  bufs[0] = uv_buf_init(head.ptr, (unsigned)head.len);
   bufs[1] = uv_buf_init(html->ptr, (unsigned)(ex->head_request ? 0 : html->len));
   ex->resp_started = 1;
-  if (ex_client_write(ex, bufs, 2) != 0)
+  rc = ex_client_write(ex, bufs, 2);
+  dynbuf_free(&head);
+  if (rc != 0)
     return;
   ex_finish_request(ex);
 }

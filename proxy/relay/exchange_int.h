@@ -112,7 +112,7 @@ typedef struct exchange {
   uint64_t bytes_in;           /* client bytes read for this request */
   uint64_t bytes_out;          /* bytes written to the client for this request */
   netio_batch out;             /* client output of this loop iteration, not yet written */
-  worker_posted flush;         /* posted to the worker while out waits */
+  posted_entry flush;          /* posted to the worker while out waits */
   uint64_t start_ms;
   char stream_id[32];
 } exchange;

@@ -139,7 +139,7 @@ static int on_headers_complete(llhttp_t *p) {
   const http_header *expect;
   const config_route *route;
   proxyhead_rules rules;
-  uv_timer_stop(&ex->timer);
+  (void)uv_timer_stop(&ex->timer); /* always 0 */
   rules.max_body_bytes = c->max_body_bytes;
   rules.identity_header = c->identity.header;
   if (proxyhead_check_request(&ex->rd, p, &rules, &ex->rq) != 0)
@@ -183,9 +183,11 @@ static int on_headers_complete(llhttp_t *p) {
   return 0;
 }
 
-/* Sends request body bytes upstream, or keeps them until it is ready. */
+/* Sends request body bytes upstream, or keeps them until it is ready.
+ * Returns 0, or the write's or the buffer's error. */
 static int send_up(exchange *ex, const uv_buf_t *bufs, unsigned n) {
   unsigned i;
+  int rc;
   if (ex->replay_ok) {
     for (i = 0; i < n && ex->replay_ok; i++) {
       if (dynbuf_add(&ex->replay_body, bufs[i].base, bufs[i].len) != 0) {
@@ -197,8 +199,9 @@ static int send_up(exchange *ex, const uv_buf_t *bufs, unsigned n) {
   if (ex->upstream_ready) {
     if (ex->up == NULL)
       return 0; /* the response ended first (while paused): the rest is read and dropped */
-    if (upstream_write(ex->up, bufs, n) != 0)
-      return -1;
+    rc = upstream_write(ex->up, bufs, n);
+    if (rc != 0)
+      return rc;
     if (upstream_write_queue(ex->up) > ex_cfg(ex)->write_high_watermark && !ex->paused_for_body) {
       ex->paused_for_body = 1;
       ex_client_update_reading(ex);
@@ -206,8 +209,9 @@ static int send_up(exchange *ex, const uv_buf_t *bufs, unsigned n) {
     return 0;
   }
   for (i = 0; i < n; i++) {
-    if (dynbuf_add(&ex->early_body, bufs[i].base, bufs[i].len) != 0)
-      return -1;
+    rc = dynbuf_add(&ex->early_body, bufs[i].base, bufs[i].len);
+    if (rc != 0)
+      return rc;
   }
   if (ex->early_body.len > ex_cfg(ex)->write_high_watermark && !ex->paused_for_body) {
     ex->paused_for_body = 1;
@@ -359,6 +363,7 @@ void ex_client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 int ex_request_init(exchange *ex) {
   const config_t *c = ex_cfg(ex);
+  int rc;
   llhttp_init(&ex->parser, HTTP_REQUEST, &request_settings);
   ex->parser.data = ex;
   http_head_init(&ex->req, c->max_head_bytes, c->max_headers);
@@ -369,8 +374,9 @@ int ex_request_init(exchange *ex) {
   framer_init(&ex->framer, FRAMER_RAW, NULL, NULL, NULL);
   /* A new connection must send its first head within the head timeout. */
   ex->state = EX_HEAD;
-  if (uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)c->client_head_timeout_s * 1000, 0) != 0)
-    return UV_EINVAL;
+  rc = uv_timer_start(&ex->timer, on_head_timeout, (uint64_t)c->client_head_timeout_s * 1000, 0);
+  if (rc != 0)
+    return rc;
   return uv_read_start((uv_stream_t *)&ex->tcp, netio_alloc, ex_client_on_read);
 }
 
@@ -380,7 +386,8 @@ static int route_inspects(const config_route *route) {
   return route->format != CONFIG_FORMAT_RAW;
 }
 
-/* Builds the request head sent upstream (proxyhead.h says what goes). */
+/* Builds the request head sent upstream (proxyhead.h says what goes).
+ * Returns 0 or dynbuf's error. */
 static int build_request_head(exchange *ex, dynbuf *out) {
   const config_t *c = ex_cfg(ex);
   const config_route *route = &c->routes[ex->route_index];
@@ -391,7 +398,7 @@ static int build_request_head(exchange *ex, dynbuf *out) {
   fw.inspect = route_inspects(route);
   fw.identity_header = c->identity.header;
   fw.user = ex->user;
-  return proxyhead_build_request(&ex->req, &ex->rq, &fw, out) == 0 ? 0 : -1;
+  return proxyhead_build_request(&ex->req, &ex->rq, &fw, out);
 }
 
 static void ex_upstream_ready(exchange *ex) {

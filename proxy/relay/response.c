@@ -278,6 +278,8 @@ void ex_withhold_until(exchange *ex, uint64_t target) {
   size_t n = target > ex->forwarded ? (size_t)(target - ex->forwarded) : 0;
   if (n > ex->held.len)
     n = ex->held.len;
+  if (n == 0)
+    return;
   memmove(ex->held.ptr, ex->held.ptr + n, ex->held.len - n);
   ex->held.len -= n;
   ex->forwarded += n;

@@ -15,7 +15,7 @@ static void fail_unsent(exchange *ex, int status, const char *message) {
 }
 
 /* Sends the kept request again on a fresh upstream connection; its 2xx body
- * is spliced into the client's stream (pause_retry_on_head). Falls back to
+ * is spliced into the client's stream (retry_on_head). Falls back to
  * continue when the request could not be kept. */
 void retry_start(exchange *ex) {
   upstream_pool *pool = ex_pool(ex);
@@ -68,7 +68,7 @@ void retry_send(exchange *ex) {
 
 /* The retried request's response head: a 2xx body continues the client's
  * stream through a fresh framer; anything else ends it with relay_error.
- * Returns 0 when the body is spliced. */
+ * Returns 0 when the body is spliced, else -EPROTO (the stream ended). */
 int retry_on_head(exchange *ex, const upstream_response *r) {
   int chosen;
   ex->retrying = 0;
@@ -76,13 +76,13 @@ int retry_on_head(exchange *ex, const upstream_response *r) {
     char msg[64];
     snprintf(msg, sizeof msg, "retry answered %d", r->status);
     retry_failed(ex, r->status, msg);
-    return -1;
+    return -EPROTO;
   }
   framer_close(&ex->framer);
   chosen = ex_response_format(ex, r);
   if (chosen != (int)ex->framer.format) {
     retry_failed(ex, 502, "retry answered in another format than the stream");
-    return -1;
+    return -EPROTO;
   }
   ex_framer_init(ex, (framer_format)chosen);
   ex->forwarded = 0;

@@ -1,7 +1,7 @@
 /* worker: a relay loop on its own thread. See worker.h.
  *
- * Its two lists are circular with the head in worker_t (conns, posted), so
- * an entry leaves in O(1) wherever it is, also while the list is walked. */
+ * Its connection list is circular with the head in worker_t, so an entry
+ * leaves in O(1), also while the list is walked. */
 #include "worker.h"
 
 #include <errno.h>
@@ -144,7 +144,7 @@ static void apply_snapshot(worker_t *w, cfgsnap *snap) {
 void worker_reload(worker_t *w, cfgsnap *snap) {
   cfgsnap *old = __atomic_exchange_n(&w->next_snap, cfgsnap_hold(snap), __ATOMIC_ACQ_REL);
   cfgsnap_release(old);
-  uv_async_send(&w->wakeup);
+  (void)uv_async_send(&w->wakeup); /* 0: libuv aborts rather than fail */
 }
 
 /* ---- the loop ---- */
@@ -158,7 +158,6 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
   memset(w, 0, sizeof *w);
   w->id = id;
   w->conns.prev = w->conns.next = &w->conns;
-  w->posted.prev = w->posted.next = &w->posted;
   rc = uv_loop_init(&w->loop);
   if (rc != 0)
     return rc;
@@ -166,7 +165,7 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
   if (rc == 0)
     rc = uv_tcp_init_ex(&w->loop, &w->listener, addr.ss_family);
   if (rc != 0) {
-    uv_loop_close(&w->loop);
+    (void)uv_loop_close(&w->loop); /* nothing was opened on it */
     return rc;
   }
   w->listener.data = w;
@@ -182,16 +181,16 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
     rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
   if (rc != 0) {
     uv_close((uv_handle_t *)&w->listener, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&w->loop);
+    (void)uv_run(&w->loop, UV_RUN_DEFAULT);  /* runs the close */
+    (void)uv_loop_close(&w->loop);           /* nothing else was opened */
     return rc;
   }
   w->gen = gen_new(w, snap);
   if (w->gen == NULL) {
     w->listening = 0;
     uv_close((uv_handle_t *)&w->listener, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&w->loop);
+    (void)uv_run(&w->loop, UV_RUN_DEFAULT);  /* runs the close */
+    (void)uv_loop_close(&w->loop);           /* nothing else was opened */
     return UV_ENOMEM;
   }
   w->cfg = &snap->cfg;
@@ -229,8 +228,8 @@ static void worker_finish(worker_t *w) {
     uv_close((uv_handle_t *)&w->wakeup, NULL);
   if (!uv_is_closing((uv_handle_t *)&w->mailbox.async))
     pausehub_mailbox_close(&w->mailbox, NULL);
-  if (!uv_is_closing((uv_handle_t *)&w->posted_check))
-    uv_close((uv_handle_t *)&w->posted_check, NULL);
+  if (!uv_is_closing((uv_handle_t *)&w->posted.check))
+    posted_close(&w->posted);
   if (w->listening) {
     w->listening = 0;
     uv_close((uv_handle_t *)&w->listener, NULL);
@@ -251,7 +250,7 @@ static void on_wakeup(uv_async_t *a) {
     if (!w->draining)
       apply_snapshot(w, snap);
     cfgsnap_release(snap);
-    uv_async_send(w->reloaded);
+    (void)uv_async_send(w->reloaded); /* 0: libuv aborts rather than fail */
   }
   if (__atomic_load_n(&w->drain_requested, __ATOMIC_ACQUIRE) && !w->draining) {
     w->draining = 1;
@@ -264,7 +263,8 @@ static void on_wakeup(uv_async_t *a) {
       worker_finish(w);
       return;
     }
-    uv_timer_start(&w->drain_timer, on_drain_timeout, (uint64_t)w->cfg->drain_timeout_s * 1000, 0);
+    if (uv_timer_start(&w->drain_timer, on_drain_timeout, (uint64_t)w->cfg->drain_timeout_s * 1000, 0) != 0)
+      worker_finish(w); /* the drain cannot be timed: end it now */
   }
 }
 
@@ -299,48 +299,12 @@ int worker_draining(const worker_t *w) {
   return w->draining;
 }
 
-/* After the poll: runs what was posted before this pass; work posted by a
- * handler waits for the next iteration. */
-static void on_posted_check(uv_check_t *check) {
-  worker_t *w = check->data;
-  worker_posted batch;
-  if (w->posted.next == &w->posted) {
-    (void)uv_check_stop(check);
-    return;
-  }
-  /* The batch takes the whole queue; the queue starts empty again. */
-  batch.next = w->posted.next;
-  batch.prev = w->posted.prev;
-  batch.next->prev = &batch;
-  batch.prev->next = &batch;
-  w->posted.prev = w->posted.next = &w->posted;
-  while (batch.next != &batch) {
-    worker_posted *p = batch.next;
-    worker_unpost(p);
-    p->handler(p);
-  }
-  if (w->posted.next == &w->posted)
-    (void)uv_check_stop(check);
+int worker_post(worker_t *w, posted_entry *e) {
+  return posted_add(&w->posted, e);
 }
 
-int worker_post(worker_t *w, worker_posted *p) {
-  if (p->next != NULL)
-    return 0; /* posted already */
-  p->next = &w->posted;
-  p->prev = w->posted.prev;
-  w->posted.prev->next = p;
-  w->posted.prev = p;
-  if (uv_is_active((uv_handle_t *)&w->posted_check))
-    return 0;
-  return uv_check_start(&w->posted_check, on_posted_check);
-}
-
-void worker_unpost(worker_posted *p) {
-  if (p->next == NULL)
-    return;
-  p->prev->next = p->next;
-  p->next->prev = p->prev;
-  p->prev = p->next = NULL;
+void worker_unpost(posted_entry *e) {
+  posted_remove(e);
 }
 
 static void worker_main(void *arg) {
@@ -353,10 +317,10 @@ static void worker_main(void *arg) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGHUP);
   (void)pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-  uv_run(&w->loop, UV_RUN_DEFAULT);
+  (void)uv_run(&w->loop, UV_RUN_DEFAULT); /* returns once every handle closed */
   netio_pool_trim();
   __atomic_store_n(&w->loop_ended, 1, __ATOMIC_RELEASE);
-  uv_async_send(w->exited);
+  (void)uv_async_send(w->exited); /* 0: libuv aborts rather than fail */
 }
 
 int worker_start(worker_t *w, uv_async_t *exited, uv_async_t *reloaded, pausehub_t *hub) {
@@ -368,10 +332,9 @@ int worker_start(worker_t *w, uv_async_t *exited, uv_async_t *reloaded, pausehub
   if (rc != 0)
     return rc;
   w->mailbox.page_done = exchange_page_done;
-  rc = uv_check_init(&w->loop, &w->posted_check);
+  rc = posted_init(&w->posted, &w->loop);
   if (rc != 0)
     return rc;
-  w->posted_check.data = w;
   w->wakeup.data = w;
   w->exited = exited;
   w->reloaded = reloaded;
@@ -384,11 +347,14 @@ int worker_start(worker_t *w, uv_async_t *exited, uv_async_t *reloaded, pausehub
 
 void worker_drain(worker_t *w) {
   __atomic_store_n(&w->drain_requested, 1, __ATOMIC_RELEASE);
-  uv_async_send(&w->wakeup);
+  (void)uv_async_send(&w->wakeup); /* 0: libuv aborts rather than fail */
 }
 
 void worker_join(worker_t *w) {
-  uv_thread_join(&w->thread);
+  if (uv_thread_join(&w->thread) != 0) {
+    /* e.g. a thread that never started */
+    LOG_WARN("worker thread not joined", LOG_U64("worker", (uint64_t)w->id));
+  }
   if (uv_loop_close(&w->loop) != 0)
     LOG_WARN("worker loop closed with handles open", LOG_U64("worker", (uint64_t)w->id));
   /* The loop has ended: nothing uses a generation any more. */

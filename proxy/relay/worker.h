@@ -8,8 +8,8 @@
  * uv_async_t.
  *
  * The worker owns its lists: the open connections (worker_conn_add/remove,
- * walked on drain) and the posted work (worker_post: run by a check handle
- * after the poll of each iteration). Exchanges ask; they do not edit them.
+ * walked on drain) and the posted work (worker_post, posted.h: run after
+ * the poll of each iteration). Exchanges ask; they do not edit them.
  *
  * Config reload: the worker runs with a generation, a config snapshot
  * (cfgsnap.h) and the upstream pools of its routes. worker_reload() hands
@@ -30,19 +30,10 @@
 #include "config.h"
 #include "metrics.h"
 #include "pausehub.h"
+#include "posted.h"
 #include "upstream.h"
 
 struct worker_t;
-
-/* Work posted to run once this loop iteration's I/O callbacks are done
- * (nginx's posted events): an exchange posts the flush of the output it
- * gathered, so that one write carries it. Embedded in its owner; posted at
- * most once at a time. */
-typedef struct worker_posted {
-  void (*handler)(struct worker_posted *p); /* runs on the worker's loop */
-  struct worker_posted *prev;  /* the worker's queue; NULL while not posted */
-  struct worker_posted *next;
-} worker_posted;
 
 /* A client connection as the worker lists it (embedded in its owner, the
  * exchange). The worker calls these on drain and at the end of it. */
@@ -88,8 +79,7 @@ typedef struct worker_t {
   int loop_ended;              /* set (atomic) just before exited is sent */
   pausehub_t *hub;             /* process-wide link state; not owned */
   pausehub_mailbox mailbox;    /* pause outcomes for this loop's streams */
-  uv_check_t posted_check;     /* after each poll: runs the posted work */
-  worker_posted posted;        /* the posted work's queue: its head */
+  posted_queue posted;         /* work run after each poll (posted.h) */
 } worker_t;
 
 /* Prepares worker id for snap's config (it takes a reference) and binds its
@@ -139,11 +129,12 @@ void worker_conn_remove(worker_t *w, worker_conn *c);
 /* 1 once the worker drains: responses close their connection. */
 int worker_draining(const worker_t *w);
 
-/* Runs p->handler once this loop iteration's I/O callbacks are done; a
- * no-op when p is posted already. Returns 0 or a libuv error. */
-int worker_post(worker_t *w, worker_posted *p);
+/* Runs e->handler once this loop iteration's I/O callbacks are done (an
+ * exchange posts the flush of what it gathered for its client); a no-op
+ * when e is posted already. Returns 0 or a libuv error. */
+int worker_post(worker_t *w, posted_entry *e);
 
-/* Takes p off the queue (its owner goes away); a no-op when not posted. */
-void worker_unpost(worker_posted *p);
+/* Takes e off the queue (its owner goes away); a no-op when not posted. */
+void worker_unpost(posted_entry *e);
 
 #endif
