@@ -33,6 +33,8 @@ typedef struct control_conn {
   int too_big;          /* the body passed the cap: 413 */
   int handles_open;
   int answered;         /* a response was written; ignore further input */
+  int api_pending;      /* linkapi has not answered yet: cc is freed only after it did */
+  void (*authorized_next)(struct control_conn *cc); /* what runs once authorize() allowed the request */
   char auth_buf[2048];  /* the Authorization value, NUL-terminated, for linkapi */
   char ctype_buf[256];  /* the Content-Type value, likewise */
   notify_feed feed;     /* GET /v1/events: this connection stays open as a feed */
@@ -42,8 +44,8 @@ typedef struct control_conn {
 
 static void on_closed(uv_handle_t *h) {
   control_conn *cc = h->data;
-  if (--cc->handles_open > 0)
-    return;
+  if (--cc->handles_open > 0 || cc->api_pending)
+    return; /* with linkapi's answer pending, freed when it comes */
   http_head_free(&cc->req);
   dynbuf_free(&cc->body);
   free(cc);
@@ -142,30 +144,65 @@ static void api_request(control_conn *cc, linkapi_request *rq, char *path_buf, s
   rq->owner_key = cc->control->links->owner_key;
 }
 
-/* 1 when the request may use the control API's /v1 endpoints with need;
- * else the refusal has been sent. */
-static int authorized(control_conn *cc, unsigned need) {
+/* Whether the connection is gone (its handles closed or closing). */
+static int conn_gone(const control_conn *cc) {
+  return cc->handles_open == 0 || uv_is_closing((const uv_handle_t *)&cc->tcp);
+}
+
+/* linkapi answered a connection that went away meanwhile: freed now. */
+static void api_settle(control_conn *cc) {
+  cc->api_pending = 0;
+  if (cc->handles_open == 0) {
+    http_head_free(&cc->req);
+    dynbuf_free(&cc->body);
+    free(cc);
+  }
+}
+
+static void on_authorized(void *data, const linkapi_response *rs, const dynbuf *body) {
+  control_conn *cc = data;
+  if (conn_gone(cc)) {
+    api_settle(cc);
+    return;
+  }
+  cc->api_pending = 0;
+  if (rs->status != 0)
+    respond_with(cc, rs->status, "application/json", body->ptr != NULL ? body->ptr : "", body->len,
+                 rs->status == 401 ? "Bearer" : NULL);
+  else
+    cc->authorized_next(cc);
+}
+
+/* Runs next(cc) once the request may use the control API's /v1 endpoints
+ * with need (the bearer may have to be read from the store); else the
+ * refusal is sent. */
+static void authorize(control_conn *cc, unsigned need, void (*next)(control_conn *cc)) {
   linkapi_request rq;
   char path[4096];
-  dynbuf out;
-  int status;
   api_request(cc, &rq, path, sizeof path);
-  dynbuf_init(&out, 4096);
-  status = linkapi_authorize(cc->control->links, &rq, need, &out);
-  if (status != 0)
-    respond_with(cc, status, "application/json", out.ptr != NULL ? out.ptr : "", out.len,
-                 status == 401 ? "Bearer" : NULL);
-  dynbuf_free(&out);
-  return status == 0;
+  cc->authorized_next = next;
+  cc->api_pending = 1;
+  linkapi_authorize(cc->control->links, &rq, need, on_authorized, cc);
 }
 
 static void on_feed_gone(notify_feed *f) {
   conn_close((control_conn *)((char *)f - offsetof(control_conn, feed)));
 }
 
+static void events_authorized(control_conn *cc);
+
 /* GET /v1/events[?registered_user=ID]: an SSE feed of link events, from
  * Last-Event-ID on when the client sends one. */
 static void handle_events(control_conn *cc) {
+  if (cc->parser.method != HTTP_GET) {
+    respond_json(cc, 405, "{\"detail\":\"Method not allowed.\"}\n");
+    return;
+  }
+  authorize(cc, LINKAPI_READ_WEBHOOKS, events_authorized);
+}
+
+/* GET /v1/events, authorized: the feed starts. */
+static void events_authorized(control_conn *cc) {
   static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                              "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
   control_t *c = cc->control;
@@ -176,18 +213,12 @@ static void handle_events(control_conn *cc) {
   char last_id[64];
   uv_buf_t buf = uv_buf_init((char *)head, sizeof head - 1);
   int rc;
-  if (cc->parser.method != HTTP_GET) {
-    respond_json(cc, 405, "{\"detail\":\"Method not allowed.\"}\n");
-    return;
-  }
-  if (!authorized(cc, LINKAPI_READ_WEBHOOKS))
-    return;
   cc->feed.user[0] = '\0';
   /* An access token is checked again as events go out: the feed ends when
    * it expires or its application is deleted. The owner key is not. */
   cc->feed.token_hash[0] = '\0';
   {
-    const char *bearer = cc->auth_buf + 7; /* authorized(): "Bearer " and a value */
+    const char *bearer = cc->auth_buf + 7; /* authorize(): "Bearer " and a value */
     const char *owner = c->links->owner_key;
     if (strlen(bearer) != strlen(owner) || !crypto_equal(bearer, owner, strlen(owner)))
       crypto_sha256_hex(bearer, strlen(bearer), cc->feed.token_hash);
@@ -226,21 +257,29 @@ static void handle_events(control_conn *cc) {
   }
 }
 
+/* linkapi's answer (now, or once the store answered). */
+static void on_api_answer(void *data, const linkapi_response *rs, const dynbuf *body) {
+  control_conn *cc = data;
+  if (conn_gone(cc)) {
+    api_settle(cc);
+    return;
+  }
+  cc->api_pending = 0;
+  respond_with(cc, rs->status, "application/json", body->ptr != NULL ? body->ptr : "", body->len,
+               rs->www_authenticate);
+}
+
 /* /api/... and /oauth/token: the link service's API. */
 static void handle_api(control_conn *cc) {
   linkapi_request rq;
-  linkapi_response rs;
   char path[4096];
-  dynbuf out;
   if (cc->too_big) {
     respond_json(cc, 413, "{\"detail\":\"The body is over 64 KiB.\"}\n");
     return;
   }
   api_request(cc, &rq, path, sizeof path);
-  dynbuf_init(&out, 16 * 1024 * 1024);
-  linkapi_handle(cc->control->links, &rq, &rs, &out);
-  respond_with(cc, rs.status, "application/json", out.ptr != NULL ? out.ptr : "", out.len, rs.www_authenticate);
-  dynbuf_free(&out);
+  cc->api_pending = 1;
+  linkapi_handle(cc->control->links, &rq, on_api_answer, cc); /* copies rq */
 }
 
 #define PAUSE_NO_MAX 1000000 /* a ?pause= value above this is malformed */
@@ -318,8 +357,17 @@ static void stream_command(control_conn *cc, const char *id, size_t id_len, paus
   }
 }
 
+static void streams_authorized(control_conn *cc);
+
 /* /v1/streams, /v1/streams/{id}, POST /v1/streams/{id}/resume|cancel. */
 static void handle_streams(control_conn *cc) {
+  authorize(cc, cc->parser.method == HTTP_GET || cc->parser.method == HTTP_HEAD ? LINKAPI_READ_ORGANIZATION
+                                                                               : LINKAPI_WRITE_ORGANIZATION,
+            streams_authorized);
+}
+
+/* /v1/streams..., authorized. */
+static void streams_authorized(control_conn *cc) {
   control_t *c = cc->control;
   const http_head *h = &cc->req;
   const char *t = http_head_str(h, h->target) + strlen("/v1/streams");
@@ -329,10 +377,6 @@ static void handle_streams(control_conn *cc) {
   dynbuf out;
   if (memchr(t, '?', len) != NULL)
     len = (size_t)((const char *)memchr(t, '?', len) - t);
-  if (!authorized(cc, cc->parser.method == HTTP_GET || cc->parser.method == HTTP_HEAD
-                          ? LINKAPI_READ_ORGANIZATION
-                          : LINKAPI_WRITE_ORGANIZATION))
-    return;
   dynbuf_init(&out, 16 * 1024 * 1024);
   if (len == 0 || (len == 1 && t[0] == '/')) {
     if (cc->parser.method != HTTP_GET) {

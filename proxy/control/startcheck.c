@@ -13,7 +13,7 @@
 #include <uv.h>
 
 #include "linkhost.h"
-#include "linkstore.h"
+#include "store.h"
 #include "netio.h"
 #include "secretbox.h"
 
@@ -83,7 +83,7 @@ int startcheck_files(const config_t *cfg, char *err, size_t errlen) {
       return -EACCES;
     }
   }
-  snprintf(path, sizeof path, "%s/%s", cfg->data_dir, LINKSTORE_FILE);
+  snprintf(path, sizeof path, "%s/%s", cfg->data_dir, STORE_SQLITE_FILE);
   if (stat(path, &st) == 0 && (!S_ISREG(st.st_mode) || access(path, R_OK | W_OK) != 0)) {
     snprintf(err, errlen, "%s must be a file this user can read and write", path);
     return -EACCES;

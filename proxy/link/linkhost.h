@@ -1,19 +1,20 @@
 /* linkhost: the embedded link service on the control loop.
  *
- * DESIGN.md "Operations": one control loop owns SQLite, the link service and
- * libcurl. linkhost is that owner. At start it loads the secret key, opens
- * the store (linkstore.h), loads the connector catalog (catalog.h) and puts
- * the store's recent links back into the shared link state (pausehub.h).
- * Then, on the control loop:
+ * DESIGN.md "Operations": one control loop owns the store, the link
+ * service and libcurl. linkhost is that owner. At start it loads the secret
+ * key, opens the store (store.h: "sqlite:<data_dir>/authrelay.db"), loads
+ * the connector catalog (catalog.h) and puts the store's recent links back
+ * into the shared link state (pausehub.h), page by page. Then, on the
+ * control loop:
  *   - the journal: links minted or ended on any thread are written to the
- *     store;
- *   - the hosted Link page (/_authrelay/link/{token}, /_authrelay/oauth/
- *     callback), handed over by the workers: an API-key form, or an OAuth2
- *     authorization-code flow with PKCE and state whose code is exchanged
- *     with libcurl driven by this loop (curlloop.h). The credential is
- *     sealed into the store against the registered user, the link is
- *     completed (waiting streams resume) and the browser goes to the link's
- *     callback_url with its state, or sees "Connected".
+ *     store, one batch (one transaction) per wake-up;
+ *   - the hosted Link page (/_authrelay/link/{token}), handed over by the
+ *     workers: an API-key form, or an OAuth2 authorization-code flow
+ *     (oauthflow.h). The credential is sealed (linkseal.h) and stored
+ *     against the registered user, the link is completed (waiting streams
+ *     resume) and the browser goes to the link's callback_url with its
+ *     state, or sees "Connected". Each step that needs the store continues
+ *     in the store's callback; the page is answered at the end.
  * The API on the control listener (linkapi.h) uses the same store and hub.
  */
 #ifndef AUTHRELAY_LINKHOST_H
@@ -26,26 +27,23 @@
 #include "catalog.h"
 #include "config.h"
 #include "curlloop.h"
-#include "linkstore.h"
 #include "notify.h"
+#include "oauthflow.h"
 #include "pausehub.h"
 #include "remote.h"
+#include "secretbox.h"
+#include "store.h"
 #include "storehealth.h"
-#include "list.h"
 
-#define LINKHOST_FLOWS_MAX 10000     /* OAuth2 flows waiting for the provider's redirect */
-#define LINKHOST_FLOW_TTL_MS (10 * 60 * 1000) /* how long such a flow waits */
-#define LINKHOST_CALLBACK_PATH "/_authrelay/oauth/callback"
-#define LINKHOST_COOKIE "authrelay_oauth" /* binds an OAuth2 flow to the browser that began it */
 #define LINKHOST_OWNER_KEY_FILE "owner.key" /* generated owner key, mode 0600 */
+#define LINKHOST_RESTORE_PAGE 256           /* stored links read back per store call at start */
 
-typedef struct linkhost_flow linkhost_flow;
-
-typedef struct linkhost_t {
+struct linkhost_t {
   uv_loop_t *loop;           /* the control loop; not owned */
   const config_t *cfg;       /* not owned; replaced by linkhost_reload */
   pausehub_t *hub;           /* not owned */
-  linkstore_t store;
+  store_t store;              /* the rows (store.h) */
+  unsigned char key[SECRETBOX_KEY_BYTES]; /* seals secrets above the store; wiped at close */
   storehealth_t store_health; /* /readyz's view of the store; probes it after a failed write */
   int store_health_open;
   const catalog_t *catalog;  /* the connectors file's; not owned; replaced by linkhost_reload */
@@ -55,18 +53,24 @@ typedef struct linkhost_t {
   int notify_open;
   remote_t remote;           /* link_service.url set: the remote link service */
   int remote_open;
-  linkhost_flow *flows;      /* OAuth2 flows: sent to the provider, not back yet */
-  size_t nflows;
-  list_node exchanging;      /* flows whose code is being exchanged (linkhost_flow.exchange_link) */
+  oauthflow_t oauth;         /* the Link page's OAuth2 flows */
+  unsigned journal_writes;   /* writes that must land before the store closes: journal batches, notify_close's */
+  int closing;               /* linkhost_close() ran: the store closes after the last batch */
+  int restoring;             /* at open: stored links are being read back */
+  int restore_status;        /* how that ended */
+  uint64_t restore_since_ms; /* links created since then come back */
+  uint64_t restore_after_ms; /* the key of the last link read back: created_ms, token */
+  char restore_after[64];
   char owner_key[1025];      /* the control API's owner key: admin_key or generated */
   uint64_t stored_links;     /* journal records written */
   uint64_t store_errors;     /* journal records the store refused */
   uint64_t completed[2];     /* links completed, by catalog_auth */
   uint64_t provider_failures; /* OAuth code exchanges that failed (refused, timeout, unreachable) */
-} linkhost_t;
+};
 
 /* Opens everything (data_dir created when missing, mode 0700), restores
- * links, attaches to hub. The owner key is admin_key, else the one in
+ * links (running loop until the store has given them back: before any
+ * worker runs, as pausehub_restore() requires), attaches to hub. The owner key is admin_key, else the one in
  * data_dir/owner.key, else a new one written there and printed once on
  * stdout. Returns 0 or a negative error with a one-line
  * message in err. On error nothing needs closing. */
@@ -80,9 +84,9 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
  * the running values (cfgsnap_keep_restart_keys). */
 void linkhost_reload(linkhost_t *lh, const config_t *cfg, const catalog_t *catalog);
 
-/* Detaches from the hub (the last journal records are written), closes
- * libcurl's handles and the store. The loop must run once more for the
- * handles' close callbacks. */
+/* Detaches from the hub (the last journal records are written: the store
+ * closes once it answered them), closes libcurl's handles and the store.
+ * The loop must run on for the handles' close callbacks. */
 void linkhost_close(linkhost_t *lh);
 
 /* Appends the link service's Prometheus metrics to out. Returns 0 or a
@@ -98,9 +102,25 @@ void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap);
  * (pending links and the latest ended ones), else the store's row, for an
  * ended link the hub has forgotten (linksvc.h: ended_max). Only the hub's
  * pending links are usable: a row still pending in the store alone (its
- * end lost to a full journal) shows expired or revoked. Returns 0 or
- * -ENOENT (unknown, or a malformed token). */
-int linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, pausehub_link_view *v);
+ * end lost to a full journal) shows expired or revoked. cb gets 0 and the
+ * view, or -ENOENT (unknown, or a malformed token) or a store error; it
+ * runs before linkhost_lookup returns when the hub knows the answer, later
+ * (from the store's callback) otherwise: call it last. */
+typedef void (*linkhost_lookup_cb)(linkhost_t *lh, void *data, int status, const pausehub_link_view *v);
+void linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, linkhost_lookup_cb cb, void *data);
+
+/* The credential of the pending link v is in hand (kind "api_key" or
+ * "oauth2", secret[0, len) copied): makes sure the registered user exists,
+ * stores the credential sealed, completes the link and answers pg
+ * ("Connected", or the redirect to callback_url; name: the connector's) —
+ * or answers the error (410 link no longer usable, 503 store cannot write:
+ * nothing changed). Later, from the store's callbacks. */
+void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v, const char *kind,
+                     const char *secret, size_t len, const char *name);
+
+/* Answers pg with status (its html set), or with the refusal page. */
+void linkhost_answer(pausehub_page *pg, int status);
+void linkhost_refuse(pausehub_page *pg, int status, const char *reason);
 
 
 #endif

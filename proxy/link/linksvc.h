@@ -29,7 +29,7 @@
  * an ended link keeps only what the link page shows of it (its
  * callback_url and state are dropped once journalled). A token linksvc
  * does not know is never usable: the caller answers it from the store
- * (linkstore.h), where the journal wrote its end. Pending links are never
+ * (store.h), where the journal wrote its end. Pending links are never
  * forgotten; ended ones never stand in the way of a new link (at
  * max_links, the oldest ended link makes room).
  *
@@ -38,7 +38,7 @@
  * outlive their waiters) and from the store at start (linksvc_restore).
  * Completing any link of (user, connector) resumes the streams waiting on
  * that pair. linksvc keeps no credentials: the caller stores the one the
- * Link page took (linkstore.h) and then completes the link.
+ * Link page took (store.h) and then completes the link.
  *
  * Durability is the caller's: the journal callback is told of every link
  * minted and of every link ending, so that the embedding (pausehub) can

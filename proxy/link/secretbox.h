@@ -1,8 +1,9 @@
 /* secretbox: secrets at rest, and the random names the link service hands out.
  *
  * The link service stores OAuth client secrets and users' connected
- * credentials in SQLite (linkstore.h). They are sealed here first with
- * AES-256-GCM (libcrypto), so the database file never holds them in clear:
+ * credentials in its store (store.h). They are sealed above the store
+ * (linkseal.h, with this module's AES-256-GCM from libcrypto), so no
+ * backend ever holds them in clear:
  *
  *   sealed = 0x01 (format) | 12-byte random nonce | ciphertext | 16-byte tag
  *

@@ -495,6 +495,11 @@ class OAuth2Test(unittest.TestCase):
         json.dump({"connectors": [
             {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
              "token_url": cls.provider_url + "/token", "scopes": "crm.read crm.write"},
+            # Notion's way: HTTP Basic client authentication and owner=user on the authorize URL
+            {"slug": "acme-basic", "name": "Acme Basic", "auth": "oauth2",
+             "authorize_url": cls.provider_url + "/authorize", "token_url": cls.provider_url + "/token",
+             "scopes": "crm.read crm.write", "token_auth": "client_secret_basic",
+             "authorize_params": {"owner": "user"}},
             {"slug": "openai", "name": "OpenAI", "auth": "api_key"}]}, cls.catalog)
         cls.catalog.close()
         cls.agent = AgentServer()
@@ -503,6 +508,10 @@ class OAuth2Test(unittest.TestCase):
         cls.api = Api(cls.relay)
         status, _ = cls.api("POST", "/api/v1/application-credentials/",
                             {"connector_slug": "acme", "client_id": "acme-client", "client_secret": CLIENT_SECRET})
+        assert status == 201
+        status, _ = cls.api("POST", "/api/v1/application-credentials/",
+                            {"connector_slug": "acme-basic", "client_id": "acme-client",
+                             "client_secret": CLIENT_SECRET})
         assert status == 201
 
     @classmethod
@@ -577,6 +586,25 @@ class OAuth2Test(unittest.TestCase):
         self.assertFalse([p for p in paths if "code=" in p or "state=" in p or len(p) > 30], paths)
         self.assertNotIn(CLIENT_SECRET.encode(), secrets_on_disk(self.relay.data_dir))
         self.assertFalse([r for r in self.relay.logs if CLIENT_SECRET in json.dumps(r)])
+
+    def test_connector_options_basic_auth_and_authorize_params(self):
+        # the provider refuses a client_secret in the body: only HTTP Basic gets through
+        s = Stream(self.relay.url + "/stream?format=sse&count=4&auth_at=1&shape=mcp&connector=acme-basic",
+                   {"X-Registered-User-Id": "basic_user"})
+        _, url = link_of(s)
+        self.set_mode(token_auth="basic")
+        try:
+            callback = self.begin(url)
+            stats = json.loads(request("GET", self.provider_url + "/_control/stats")[2])
+            self.assertEqual(stats["last_authorize"].get("owner"), "user")
+            status, _, page = request("GET", callback, headers=self.jar)
+        finally:
+            self.set_mode(token_auth="any")
+        self.assertEqual(status, 200, page)
+        self.assertIn("Acme Basic", page)
+        exchanges = [e for e in self.provider_log() if e.get("grant") == "authorization_code"]
+        self.assertEqual((exchanges[-1]["result"], exchanges[-1]["client_ok"]), ("ok", True), exchanges)
+        self.assertIn(b"event: auth_complete", s.finish())
 
     def test_external_id_picks_the_application_credential(self):
         status, _ = self.api("POST", "/api/v1/application-credentials/",

@@ -4,14 +4,81 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "jsonw.h"
 #include "crypto.h"
-#include "secretbox.h"
 #include "form.h"
 #include "timefmt.h"
+
+/* ---- steps ---- */
+
+/* The answer is complete: handed over, and the call freed. */
+static void finish(apicall_ctx *c) {
+  c->done(c->done_data, c->rs, c->out);
+  if (c->body != NULL)
+    yajl_tree_free(c->body);
+  apivalid_errors_free(&c->errs);
+  if (c->state != NULL) {
+    OPENSSL_cleanse(c->state, c->state_len);
+    free(c->state);
+  }
+  if (c->answer.ptr != NULL)
+    OPENSSL_cleanse(c->answer.ptr, c->answer.len); /* a secret shown once */
+  dynbuf_free(&c->answer);
+  if (c->req_buf != NULL) {
+    OPENSSL_cleanse(c->req_buf, c->req.body_len); /* secrets in the body */
+    free(c->req_buf);
+  }
+  free(c);
+}
+
+void apicall_run(apicall_ctx *c, apicall_step step) {
+  c->in_step = 1;
+  c->waiting = 0;
+  if (step != NULL)
+    step(c);
+  c->in_step = 0;
+  if (!c->waiting)
+    finish(c);
+}
+
+void apicall_wait(apicall_ctx *c, int rc) {
+  if (rc == 0) {
+    c->waiting = 1;
+    return;
+  }
+  apicall_read_failed(c, rc);
+  if (!c->in_step)
+    finish(c);
+}
+
+void *apicall_state(apicall_ctx *c, size_t len) {
+  if (c->state == NULL) {
+    c->state = calloc(1, len);
+    c->state_len = c->state != NULL ? len : 0;
+  }
+  if (c->state == NULL)
+    apicall_detail(c, 503, "Out of memory.");
+  return c->state;
+}
+
+void apicall_state_drop(apicall_ctx *c) {
+  if (c->state != NULL) {
+    OPENSSL_cleanse(c->state, c->state_len);
+    free(c->state);
+  }
+  c->state = NULL;
+  c->state_len = 0;
+}
+
+store_t *apicall_store(apicall_ctx *c) {
+  return &c->lh->store;
+}
 
 /* ---- scopes ---- */
 
@@ -92,7 +159,7 @@ void apicall_detail(apicall_ctx *c, int status, const char *msg) {
 /* A store write failed and was rolled back: nothing was saved. 503 when
  * the store cannot write (/readyz says so too, until it writes again). */
 void apicall_store_failed(apicall_ctx *c) {
-  if (c->lh->store.cannot_write)
+  if (c->lh->store.health.cannot_write)
     apicall_detail(c, 503,
                    "The store cannot save changes right now (see /readyz); nothing was saved. Try again later.");
   else
@@ -103,8 +170,19 @@ void apicall_store_failed(apicall_ctx *c) {
 void apicall_write_failed(apicall_ctx *c, int rc, const char *missing) {
   if (rc == -ENOENT)
     apicall_detail(c, 404, missing);
+  else if (rc == -ECANCELED || rc == -ENOMEM)
+    apicall_read_failed(c, rc);
   else
     apicall_store_failed(c);
+}
+
+void apicall_read_failed(apicall_ctx *c, int rc) {
+  if (rc == -ECANCELED)
+    apicall_detail(c, 503, "authrelay is shutting down.");
+  else if (rc == -ENOMEM)
+    apicall_detail(c, 503, "Out of memory.");
+  else
+    apicall_detail(c, 500, "The store failed.");
 }
 
 /* ---- the body ---- */
@@ -134,7 +212,7 @@ yajl_val apicall_member(const apicall_ctx *c, const char *name) {
 }
 
 /* Copies a checked string (NULL: "") into dst, cap bytes. The tables'
- * limits fit the store's buffers (LINKSTORE_CHARS_BYTES). */
+ * limits fit the store's buffers (STORE_CHARS_BYTES). */
 void apicall_copy_text(char *dst, size_t cap, const char *src) {
   snprintf(dst, cap, "%s", src != NULL ? src : "");
 }
@@ -146,38 +224,24 @@ int apicall_query_param(const apicall_ctx *c, const char *name, char *out, size_
 
 /* ---- authentication ---- */
 
-/* Fills *p from the Authorization header. Returns 0, or answers 401. */
-int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
-  const char *auth = c->rq->authorization;
-  const char *key = c->rq->owner_key;
-  char hash[65];
-  char scopes[512];
-  char client_id[LINKSTORE_TEXT_MAX + 1];
-  memset(p, 0, sizeof *p);
-  c->rs->www_authenticate = "Bearer";
-  if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
-    apicall_detail(c, 401, "Authentication credentials were not provided.");
-    return -1;
-  }
-  auth += 7;
-  if (key[0] != '\0' && strlen(auth) == strlen(key) && crypto_equal(auth, key, strlen(key))) {
-    p->scopes = ~0u;
-    p->admin = 1;
-    p->all = 1;
-    snprintf(p->actor, sizeof p->actor, "owner");
-    c->rs->www_authenticate = NULL;
-    return 0;
-  }
-  crypto_sha256_hex(auth, strlen(auth), hash);
-  if (linkstore_oauth_token_get(&c->lh->store, hash, timefmt_now_ms(), scopes, sizeof scopes) != 0 ||
-      apicall_parse_scopes(scopes, &p->scopes) != 0) {
+/* What authentication needs across the store's answer. */
+typedef struct auth_state {
+  apicall_step next;
+  store_oauth_token token;
+  int status;
+} auth_state;
+
+/* The token's scopes, and then the step it was for. */
+static void authenticated(apicall_ctx *c) {
+  auth_state *st = c->state;
+  apicall_principal *p = &c->principal;
+  apicall_step next = st->next;
+  if (st->status != 0 || apicall_parse_scopes(st->token.scopes, &p->scopes) != 0) {
     apicall_detail(c, 401, "Invalid or expired token.");
-    return -1;
+    return;
   }
   /* named now, before any change: a token may delete its own app */
-  if (linkstore_oauth_token_client(&c->lh->store, hash, client_id, sizeof client_id) != 0)
-    snprintf(client_id, sizeof client_id, "unknown");
-  snprintf(p->actor, sizeof p->actor, "app:%s", client_id);
+  snprintf(p->actor, sizeof p->actor, "app:%s", st->token.client_id[0] != '\0' ? st->token.client_id : "unknown");
   if (p->scopes & LINKAPI_ADMIN_ALL) {
     p->scopes = ~0u;
     p->all = 1;
@@ -187,7 +251,49 @@ int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
                  LINKAPI_WRITE_MEMBERS;
   p->admin = (p->scopes & (LINKAPI_ADMIN_ALL | LINKAPI_ADMIN_ORGANIZATION)) != 0;
   c->rs->www_authenticate = NULL;
-  return 0;
+  c->who = p;
+  apicall_state_drop(c); /* the handler's state is its own */
+  next(c);
+}
+
+static void on_token(void *data, int status, const store_oauth_token *t) {
+  apicall_ctx *c = data;
+  auth_state *st = c->state;
+  st->status = status;
+  if (status == 0)
+    st->token = *t;
+  apicall_run(c, authenticated);
+}
+
+void apicall_authenticate(apicall_ctx *c, apicall_step next) {
+  const char *auth = c->rq->authorization;
+  const char *key = c->rq->owner_key;
+  apicall_principal *p = &c->principal;
+  auth_state *st;
+  char hash[65];
+  memset(p, 0, sizeof *p);
+  c->rs->www_authenticate = "Bearer";
+  if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
+    apicall_detail(c, 401, "Authentication credentials were not provided.");
+    return;
+  }
+  auth += 7;
+  if (key[0] != '\0' && strlen(auth) == strlen(key) && crypto_equal(auth, key, strlen(key))) {
+    p->scopes = ~0u;
+    p->admin = 1;
+    p->all = 1;
+    snprintf(p->actor, sizeof p->actor, "owner");
+    c->rs->www_authenticate = NULL;
+    c->who = p;
+    next(c);
+    return;
+  }
+  st = apicall_state(c, sizeof *st);
+  if (st == NULL)
+    return;
+  st->next = next;
+  crypto_sha256_hex(auth, strlen(auth), hash);
+  apicall_wait(c, c->lh->store.ops->oauth_token_get(&c->lh->store, hash, timefmt_now_ms(), on_token, c));
 }
 
 /* 0 when p holds every scope in need; else answers 403. */

@@ -11,6 +11,13 @@
  * friends or refuses with apicall_detail() ({"detail": "..."}, the body
  * reset first), and writes one APICALL_AUDIT line per change it made.
  * Every helper that answers sets c->rs->status; none allocates.
+ *
+ * The store answers later (store.h), so a handler is a chain of steps: a
+ * step either answers and returns (the answer is then complete), or starts
+ * one store call with apicall_wait(c, rc); that call's callback copies what
+ * it needs into the handler's state (apicall_state()) and runs the next
+ * step with apicall_run(). The call context lives until the answer is
+ * handed to linkapi's caller.
  */
 #ifndef AUTHRELAY_APICALL_H
 #define AUTHRELAY_APICALL_H
@@ -24,35 +31,74 @@
 #include "dynbuf.h"
 #include "linkapi.h"
 #include "linkhost.h"
-#include "linkstore.h"
 #include "log.h"
+#include "store.h"
 
 /* Who is calling. */
 typedef struct apicall_principal {
   unsigned scopes;
   int admin;              /* owner key, or a token with an admin scope */
   int all;                /* owner key, or a token with admin:all */
-  char actor[LINKSTORE_TEXT_MAX + 8]; /* for the audit log: "owner" or "app:<client_id>" */
+  char actor[STORE_TEXT_MAX + 8]; /* for the audit log: "owner" or "app:<client_id>" */
 } apicall_principal;
 
-/* One request being answered. lh, rq, rs, out and who are borrowed from the
- * caller of linkapi_handle(); body and errs are owned by the call and freed
- * by linkapi_handle() once the handler returned. */
-typedef struct apicall_ctx {
-  linkhost_t *lh;
-  const linkapi_request *rq;
-  linkapi_response *rs;
-  dynbuf *out;
-  yajl_val body;          /* parsed JSON body, or NULL */
-  apivalid_errors errs;   /* field errors being collected */
-  const apicall_principal *who; /* the caller, once authenticated (for the audit log) */
-} apicall_ctx;
+typedef struct apicall_ctx apicall_ctx;
 
-/* A JSON list being written by a store iteration callback. */
+/* A step of a handler (see the top of this file). */
+typedef void (*apicall_step)(apicall_ctx *c);
+
+/* One request being answered, from linkapi_handle() until its answer is
+ * handed over. Everything in it is owned by the call. */
+struct apicall_ctx {
+  linkhost_t *lh;
+  const linkapi_request *rq;   /* &req */
+  linkapi_response *rs;        /* &resp */
+  dynbuf *out;                 /* &answer: the JSON body */
+  yajl_val body;               /* parsed JSON body, or NULL */
+  apivalid_errors errs;        /* field errors being collected */
+  const apicall_principal *who; /* the caller, once authenticated (&principal; for the audit log) */
+  void *state;                 /* the handler's state across store calls; owned, wiped and freed at the end */
+  size_t state_len;
+  /* private */
+  linkapi_request req;         /* a copy of the request; its strings in req_buf */
+  char *req_buf;
+  linkapi_response resp;
+  dynbuf answer;
+  apicall_principal principal;
+  unsigned need;               /* linkapi_authorize's scopes; 0 for linkapi_handle */
+  linkapi_done_cb done;        /* who gets the answer */
+  void *done_data;
+  int in_step;                 /* a step is running */
+  int waiting;                 /* the running step started a store call */
+};
+
+/* A JSON list being written. */
 typedef struct apicall_list {
   apicall_ctx *c;
   size_t n;               /* items written so far (a comma before all but the first) */
 } apicall_list;
+
+/* ---- steps ---- */
+
+/* Runs step (NULL: the answer is written already): unless it started a
+ * store call (apicall_wait), the answer is complete and handed over (c is
+ * freed). */
+void apicall_run(apicall_ctx *c, apicall_step step);
+
+/* After starting a store call that returned rc: 0, its callback continues
+ * (with apicall_run); else the store's failure is the answer (503 while
+ * shutting down, 500 otherwise). */
+void apicall_wait(apicall_ctx *c, int rc);
+
+/* The handler's state: len zeroed bytes owned by c (the one allocation;
+ * NULL when out of memory: the answer is then a 503). */
+void *apicall_state(apicall_ctx *c, size_t len);
+
+/* Frees the handler's state (wiped), for another handler to take over. */
+void apicall_state_drop(apicall_ctx *c);
+
+/* The store, for a store call (&c->lh->store). */
+store_t *apicall_store(apicall_ctx *c);
 
 /* One audit line for a change the caller made (never a secret in it). */
 #define APICALL_AUDIT(c, ...) LOG_AUDIT((c)->who != NULL ? (c)->who->actor : "owner", __VA_ARGS__)
@@ -89,6 +135,10 @@ void apicall_store_failed(apicall_ctx *c);
 /* A store write that returned rc != 0: -ENOENT is a 404 saying missing. */
 void apicall_write_failed(apicall_ctx *c, int rc, const char *missing);
 
+/* The store could not answer (rc): 503 while shutting down (-ECANCELED)
+ * or out of memory, else 500. */
+void apicall_read_failed(apicall_ctx *c, int rc);
+
 /* ---- the body ---- */
 
 /* Records an error on field (the first one per field is kept). */
@@ -104,7 +154,7 @@ int apicall_fail_if_invalid(apicall_ctx *c);
 yajl_val apicall_member(const apicall_ctx *c, const char *name);
 
 /* Copies a checked string (NULL: "") into dst, cap bytes. The tables'
- * limits fit the store's buffers (LINKSTORE_CHARS_BYTES). */
+ * limits fit the store's buffers (STORE_CHARS_BYTES). */
 void apicall_copy_text(char *dst, size_t cap, const char *src);
 
 /* The value of query parameter name into out; 1 found, 0 not. */
@@ -112,9 +162,10 @@ int apicall_query_param(const apicall_ctx *c, const char *name, char *out, size_
 
 /* ---- the caller ---- */
 
-/* Fills *p from the Authorization header: the owner key, or a live access
- * token from POST /oauth/token. Returns 0, or answers 401 and returns -1. */
-int apicall_authenticate(apicall_ctx *c, apicall_principal *p);
+/* Fills c->who from the Authorization header: the owner key, or a live
+ * access token from POST /oauth/token (read from the store), then runs
+ * next; or answers 401. */
+void apicall_authenticate(apicall_ctx *c, apicall_step next);
 
 /* 0 when p holds every scope in need; else answers 403 and returns -1. */
 int apicall_require(apicall_ctx *c, const apicall_principal *p, unsigned need);

@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "linkseal.h"
+#include "secretbox.h"
+#include "crypto.h"
 #include "timefmt.h"
 
 /* The credential as the reference's ApplicationCredential (no secret). */
-static void render_app(apicall_ctx *c, const linkstore_app_credential *a) {
+static void render_app(apicall_ctx *c, const store_app_credential *a) {
   char created[32];
   char modified[32];
   (void)timefmt_rfc3339(a->created_ms, 1, created); /* "" past the year 9999 */
@@ -25,25 +28,10 @@ static void render_app(apicall_ctx *c, const linkstore_app_credential *a) {
   apicall_raw(c, "}");
 }
 
-static int app_list_cb(void *ctx, const linkstore_app_credential *a) {
-  apicall_list *l = ctx;
-  if (l->n++ > 0)
-    apicall_raw(l->c, ",");
-  render_app(l->c, a);
-  return 0;
-}
-
-/* Counts the credentials listed (ctx: a size_t). */
-static int count_cb(void *ctx, const linkstore_app_credential *a) {
-  (void)a;
-  (*(size_t *)ctx)++;
-  return 0;
-}
-
 /* client_id, external_id and is_global_default of a checked body into a
  * (those present); *secret: client_secret (NULL when absent or null; a
  * pointer into the body), *set_secret when the body has the member. */
-static void read_app_fields(apicall_ctx *c, linkstore_app_credential *a, const char **secret, int *set_secret) {
+static void read_app_fields(apicall_ctx *c, store_app_credential *a, const char **secret, int *set_secret) {
   yajl_val ext = apicall_member(c, "external_id");
   const char *s = apivalid_string(c->body, "client_id");
   if (s != NULL)
@@ -58,108 +46,228 @@ static void read_app_fields(apicall_ctx *c, linkstore_app_credential *a, const c
   a->is_global_default = apivalid_bool(c->body, "is_global_default", a->is_global_default);
 }
 
-/* Answers a create (201) or update (200) of application credential a
- * whose store call returned rc. */
-static void answer_app_saved(apicall_ctx *c, int rc, const linkstore_app_credential *a, int status) {
-  if (rc == -EEXIST) {
+/* What a request keeps across the store's answers. */
+typedef struct creds_state {
+  int status;
+  store_app_credential app;    /* being created or updated; as stored after */
+  int set_secret;              /* the body has client_secret */
+  size_t sealed_len;           /* the client secret sealed to the row; 0: none */
+  char sealed[STORE_CHARS_BYTES(STORE_TEXT_MAX) + SECRETBOX_OVERHEAD];
+} creds_state;
+
+/* Seals secret (NULL or "": none) for st->app into st->sealed. */
+static int seal_secret(apicall_ctx *c, creds_state *st, const char *secret) {
+  dynbuf b;
+  int rc = 0;
+  st->sealed_len = 0;
+  if (secret == NULL || secret[0] == '\0')
+    return 0;
+  dynbuf_init(&b, sizeof st->sealed + 1);
+  rc = linkseal_app_secret(c->lh->key, st->app.id, secret, &b);
+  if (rc == 0) {
+    memcpy(st->sealed, b.ptr, b.len);
+    st->sealed_len = b.len;
+  }
+  dynbuf_free(&b);
+  return rc;
+}
+
+/* The sealed secret as a store_blob: NULL for none. */
+static const store_blob *secret_blob(const creds_state *st, store_blob *b) {
+  if (st->sealed_len == 0)
+    return NULL;
+  b->ptr = st->sealed;
+  b->len = st->sealed_len;
+  return b;
+}
+
+/* Answers a create (201) or update (200) the store answered. */
+static void saved(apicall_ctx *c) {
+  creds_state *st = c->state;
+  int status = strcmp(c->rq->method, "POST") == 0 ? 201 : 200;
+  if (st->status == -EEXIST) {
     apicall_field_error(c, "external_id",
                         "An application credential with this connector_slug and external_id already exists.");
     (void)apicall_fail_if_invalid(c);
-  } else if (rc != 0) {
-    apicall_write_failed(c, rc, "No application credential with this id.");
+  } else if (st->status != 0) {
+    apicall_write_failed(c, st->status, "No application credential with this id.");
   } else {
     APICALL_AUDIT(c, status == 201 ? "application_credential.create" : "application_credential.update",
-                  LOG_STR("id", a->id), LOG_STR("connector", a->connector_slug));
+                  LOG_STR("id", st->app.id), LOG_STR("connector", st->app.connector_slug));
     c->rs->status = status;
-    render_app(c, a);
+    render_app(c, &st->app);
     apicall_raw(c, "\n");
   }
 }
 
+static void on_saved(void *data, int status, const store_app_credential *a, const store_blob *secret) {
+  apicall_ctx *c = data;
+  creds_state *st = c->state;
+  (void)secret;
+  st->status = status;
+  if (a != NULL)
+    st->app = *a;
+  apicall_run(c, saved);
+}
+
+/* GET list: as the store gave it. */
+static void on_list(void *data, int status, const store_app_credential *rows, size_t n) {
+  apicall_ctx *c = data;
+  size_t i;
+  if (status != 0) {
+    apicall_read_failed(c, status);
+  } else {
+    c->rs->status = 200;
+    apicall_raw(c, "{\"results\":[");
+    for (i = 0; i < n; i++) {
+      if (i > 0)
+        apicall_raw(c, ",");
+      render_app(c, &rows[i]);
+    }
+    apicall_raw(c, "],\"count\":");
+    (void)jsonw_u64(c->out, n);
+    apicall_raw(c, ",\"next\":null,\"previous\":null}\n");
+  }
+  apicall_run(c, NULL);
+}
+
+static void create(apicall_ctx *c) {
+  creds_state *st = c->state;
+  store_blob b;
+  apicall_wait(c, apicall_store(c)->ops->app_create(apicall_store(c), &st->app, secret_blob(st, &b), on_saved, c));
+}
+
+/* POST without is_global_default: the first one of a connector is its default. */
+static void on_existing(void *data, int status, const store_app_credential *rows, size_t n) {
+  apicall_ctx *c = data;
+  creds_state *st = c->state;
+  (void)rows;
+  if (status != 0) {
+    apicall_store_failed(c);
+    apicall_run(c, NULL);
+    return;
+  }
+  st->app.is_global_default = n == 0;
+  apicall_run(c, create);
+}
+
 void apicreds_collection(apicall_ctx *c, const apicall_principal *p) {
   if (strcmp(c->rq->method, "GET") == 0) {
-    char slug[LINKSTORE_TEXT_MAX + 1];
-    apicall_list l = {c, 0};
+    char slug[STORE_TEXT_MAX + 1];
     int has_slug;
     if (apicall_require(c, p, LINKAPI_READ_ORGANIZATION) != 0)
       return;
     has_slug = apicall_query_param(c, "connector_slug", slug, sizeof slug);
-    c->rs->status = 200;
-    apicall_raw(c, "{\"results\":[");
-    if (linkstore_app_list(&c->lh->store, has_slug ? slug : NULL, app_list_cb, &l) != 0) {
-      apicall_detail(c, 500, "The store failed.");
-      return;
-    }
-    apicall_raw(c, "],\"count\":");
-    (void)jsonw_u64(c->out, l.n);
-    apicall_raw(c, ",\"next\":null,\"previous\":null}\n");
+    apicall_wait(c, apicall_store(c)->ops->app_list(apicall_store(c), has_slug ? slug : NULL, on_list, c));
   } else if (strcmp(c->rq->method, "POST") == 0) {
-    linkstore_app_credential a;
+    creds_state *st;
     catalog_connector cc;
     const char *secret = NULL;
-    int set_secret = 0;
-    int explicit_default = 0;
-    size_t existing = 0;
-    int rc;
+    uint64_t now = timefmt_now_ms();
     if (apicall_require(c, p, LINKAPI_WRITE_ORGANIZATION) != 0)
       return;
-    memset(&a, 0, sizeof a);
     (void)apivalid_check(c->body, &apivalid_app_credential, 0, &c->errs);
     if (apicall_field_ok(c, "connector_slug") &&
         catalog_lookup(c->lh->catalog, apivalid_string(c->body, "connector_slug"), &cc) != 0)
       apicall_field_error(c, "connector_slug", "Not a connector of the catalog.");
     if (apicall_fail_if_invalid(c))
       return;
-    apicall_copy_text(a.connector_slug, sizeof a.connector_slug, cc.slug);
-    read_app_fields(c, &a, &secret, &set_secret);
-    explicit_default = apicall_member(c, "is_global_default") != NULL;
-    if (!explicit_default) {
-      (void)linkstore_app_list(&c->lh->store, a.connector_slug, count_cb, &existing);
-      a.is_global_default = existing == 0; /* the first one of a connector */
+    st = apicall_state(c, sizeof *st);
+    if (st == NULL)
+      return;
+    apicall_copy_text(st->app.connector_slug, sizeof st->app.connector_slug, cc.slug);
+    read_app_fields(c, &st->app, &secret, &st->set_secret);
+    st->app.created_ms = now;
+    st->app.modified_ms = now;
+    if (crypto_uuid(st->app.id) != 0 || seal_secret(c, st, st->set_secret ? secret : NULL) != 0) {
+      apicall_detail(c, 500, "The client secret could not be sealed.");
+      return;
     }
-    rc = linkstore_app_create(&c->lh->store, &a, set_secret && secret != NULL && secret[0] != '\0' ? secret : NULL,
-                              timefmt_now_ms());
-    answer_app_saved(c, rc, &a, 201);
+    if (apicall_member(c, "is_global_default") != NULL) {
+      create(c);
+      return;
+    }
+    apicall_wait(c, apicall_store(c)->ops->app_list(apicall_store(c), st->app.connector_slug, on_existing, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }
 }
 
-void apicreds_item(apicall_ctx *c, const apicall_principal *p, const char *id) {
-  linkstore_app_credential a;
-  int rc;
-  if (apicall_require(c, p,
-                      strcmp(c->rq->method, "GET") == 0 ? LINKAPI_READ_ORGANIZATION : LINKAPI_WRITE_ORGANIZATION) != 0)
+static void deleted(apicall_ctx *c) {
+  creds_state *st = c->state;
+  if (st->status != 0) {
+    apicall_write_failed(c, st->status, "No application credential with this id.");
     return;
-  if (!apivalid_is_uuid(id) || linkstore_app_get(&c->lh->store, id, &a) != 0) {
-    apicall_detail(c, 404, "No application credential with this id.");
+  }
+  APICALL_AUDIT(c, "application_credential.delete", LOG_STR("id", st->app.id),
+                LOG_STR("connector", st->app.connector_slug));
+  c->rs->status = 204;
+}
+
+static void on_deleted(void *data, int status) {
+  apicall_ctx *c = data;
+  ((creds_state *)c->state)->status = status;
+  apicall_run(c, deleted);
+}
+
+/* The credential is read (or not): what the method asks. */
+static void item(apicall_ctx *c) {
+  creds_state *st = c->state;
+  if (st->status != 0) {
+    if (st->status == -ENOENT)
+      apicall_detail(c, 404, "No application credential with this id.");
+    else
+      apicall_store_failed(c);
     return;
   }
   if (strcmp(c->rq->method, "GET") == 0) {
     c->rs->status = 200;
-    render_app(c, &a);
+    render_app(c, &st->app);
     apicall_raw(c, "\n");
   } else if (strcmp(c->rq->method, "PATCH") == 0) {
     const char *secret = NULL;
-    int set_secret = 0;
+    store_blob b;
     if (apicall_member(c, "connector_slug") != NULL)
       apicall_field_error(c, "connector_slug", "This field cannot be changed.");
     (void)apivalid_check(c->body, &apivalid_app_credential, 1, &c->errs);
     if (apicall_fail_if_invalid(c))
       return;
-    read_app_fields(c, &a, &secret, &set_secret);
-    rc = linkstore_app_update(&c->lh->store, &a, set_secret, secret != NULL && secret[0] != '\0' ? secret : NULL,
-                              timefmt_now_ms());
-    answer_app_saved(c, rc, &a, 200);
-  } else if (strcmp(c->rq->method, "DELETE") == 0) {
-    rc = linkstore_app_delete(&c->lh->store, id);
-    if (rc != 0) {
-      apicall_write_failed(c, rc, "No application credential with this id.");
+    read_app_fields(c, &st->app, &secret, &st->set_secret);
+    st->app.modified_ms = timefmt_now_ms();
+    if (seal_secret(c, st, st->set_secret ? secret : NULL) != 0) {
+      apicall_detail(c, 500, "The client secret could not be sealed.");
       return;
     }
-    APICALL_AUDIT(c, "application_credential.delete", LOG_STR("id", a.id), LOG_STR("connector", a.connector_slug));
-    c->rs->status = 204;
+    apicall_wait(c, apicall_store(c)->ops->app_update(apicall_store(c), &st->app, st->set_secret,
+                                                       secret_blob(st, &b), on_saved, c));
+  } else if (strcmp(c->rq->method, "DELETE") == 0) {
+    apicall_wait(c, apicall_store(c)->ops->app_delete(apicall_store(c), st->app.id, on_deleted, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }
+}
+
+static void on_app(void *data, int status, const store_app_credential *a, const store_blob *secret) {
+  apicall_ctx *c = data;
+  creds_state *st = c->state;
+  (void)secret;
+  st->status = status;
+  if (a != NULL)
+    st->app = *a;
+  apicall_run(c, item);
+}
+
+void apicreds_item(apicall_ctx *c, const apicall_principal *p, const char *id) {
+  creds_state *st;
+  if (apicall_require(c, p,
+                      strcmp(c->rq->method, "GET") == 0 ? LINKAPI_READ_ORGANIZATION : LINKAPI_WRITE_ORGANIZATION) != 0)
+    return;
+  if (!apivalid_is_uuid(id)) {
+    apicall_detail(c, 404, "No application credential with this id.");
+    return;
+  }
+  st = apicall_state(c, sizeof *st);
+  if (st == NULL)
+    return;
+  apicall_wait(c, apicall_store(c)->ops->app_get(apicall_store(c), id, on_app, c));
 }

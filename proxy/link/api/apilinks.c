@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "crypto.h"
 #include "form.h"
 #include "url.h"
 #include "timefmt.h"
@@ -19,11 +20,31 @@ static int query_has_param(const char *url, const char *name) {
   return q != NULL && form_has_field(q + 1, strcspn(q + 1, "#"), name);
 }
 
+/* What a link-token request keeps across the store's answers. Strings
+ * point into the call's body (alive until the answer). */
+typedef struct links_state {
+  int status;
+  store_user user;             /* the registered user */
+  int guide;                   /* the Link guide's form */
+  const char *field;           /* "connector" or "Connector" */
+  const char *connector;
+  const char *external_id;
+  const char *callback_url;
+  const char *state;
+  char origin[600];            /* callback_url's */
+  int check_app;               /* external_id is to be checked */
+  int check_origin;            /* origin is to be checked */
+  catalog_connector cc;        /* unified: the integration */
+  int magic;                   /* unified: should_create_magic_link_url */
+  long long mins;              /* unified: link_expiry_mins */
+  linksvc_link_info info;      /* the link minted */
+} links_state;
+
 /* Writes the link just minted for the API (the journal would write it only
  * after the answer): a link token is handed out only once it is stored. */
 static int keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
-                       const char *state) {
-  linkstore_link l;
+                       const char *state, store_done_cb cb) {
+  store_link l;
   memset(&l, 0, sizeof l);
   snprintf(l.token, sizeof l.token, "%s", info->token);
   snprintf(l.user, sizeof l.user, "%s", user);
@@ -34,83 +55,154 @@ static int keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info
   l.pinned = 1;
   l.created_ms = info->created_ms;
   l.expires_ms = info->expires_ms;
-  return linkstore_link_put(&c->lh->store, &l);
+  return apicall_store(c)->ops->link_put(apicall_store(c), &l, 1, cb, c);
+}
+
+/* The link's rows are stored: its token goes out. */
+static void user_token_kept(apicall_ctx *c) {
+  links_state *st = c->state;
+  char url[3000];
+  if (st->status != 0) {
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
+    apicall_store_failed(c);
+    return;
+  }
+  APICALL_AUDIT(c, "link_token.create", LOG_STR("registered_user_id", st->user.id),
+                LOG_STR("connector", st->connector));
+  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
+  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", st->info.path);
+  c->rs->status = 201;
+  apicall_raw(c, "{");
+  apicall_member_str(c, "link_token", st->info.token, 1);
+  apicall_member_str(c, "magic_link_url", url, 0);
+  apicall_member_str(c, "expires_at", st->info.expires_at, 0);
+  apicall_raw(c, "}\n");
+}
+
+static void on_user_token_kept(void *data, int status) {
+  apicall_ctx *c = data;
+  ((links_state *)c->state)->status = status;
+  apicall_run(c, user_token_kept);
+}
+
+/* The link row is stored; its external_id next, when it has one. */
+static void user_token_row_kept(apicall_ctx *c) {
+  links_state *st = c->state;
+  if (st->status != 0 || st->external_id == NULL) {
+    user_token_kept(c);
+    return;
+  }
+  apicall_wait(c, apicall_store(c)->ops->link_set_external_id(apicall_store(c), st->info.token, st->external_id,
+                                                               on_user_token_kept, c));
+  if (!c->waiting)
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms());
+}
+
+static void on_user_token_row_kept(void *data, int status) {
+  apicall_ctx *c = data;
+  ((links_state *)c->state)->status = status;
+  apicall_run(c, user_token_row_kept);
+}
+
+static void on_app_checked(void *data, int status, const store_app_credential *a, const store_blob *secret);
+static void on_origin_checked(void *data, int status);
+
+/* The checks that need the store, one at a time; then the link. */
+static void user_token_checks(apicall_ctx *c) {
+  links_state *st = c->state;
+  const char *cb_url;
+  const char *state;
+  int rc;
+  if (st->check_app) {
+    st->check_app = 0;
+    apicall_wait(c, apicall_store(c)->ops->app_for(apicall_store(c), st->connector, st->external_id,
+                                                    on_app_checked, c));
+    return;
+  }
+  if (st->check_origin) {
+    st->check_origin = 0;
+    apicall_wait(c, apicall_store(c)->ops->origin_allowed(apicall_store(c), st->origin, on_origin_checked, c));
+    return;
+  }
+  if (apicall_fail_if_invalid(c))
+    return;
+  if (st->connector == NULL) {
+    apicall_detail(c, 501, "Picker links (no Connector) are not supported yet: name the Connector.");
+    return;
+  }
+  cb_url = st->callback_url != NULL ? st->callback_url : "";
+  state = st->state != NULL ? st->state : "";
+  rc = pausehub_mint(c->lh->hub, st->user.origin_user_id, st->connector, LINK_TOKEN_TTL_S, cb_url, state,
+                     timefmt_now_ms(), &st->info);
+  if (rc != 0) {
+    apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    return;
+  }
+  apicall_wait(c, keep_minted(c, st->user.origin_user_id, &st->info, cb_url, state, on_user_token_row_kept));
+  if (!c->waiting)
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
+}
+
+static void on_app_checked(void *data, int status, const store_app_credential *a, const store_blob *secret) {
+  apicall_ctx *c = data;
+  (void)a;
+  (void)secret;
+  if (status != 0)
+    apicall_field_error(c, "external_id", "No application credential of this connector has this external_id.");
+  apicall_run(c, user_token_checks);
+}
+
+static void on_origin_checked(void *data, int status) {
+  apicall_ctx *c = data;
+  if (status != 0)
+    apicall_field_error(c, "callback_url", "Its origin is not an allowed callback origin.");
+  apicall_run(c, user_token_checks);
 }
 
 /* POST /api/v1/registered-users/{id}/link-token/ with "connector", or the
  * Link guide's POST /api/registered-users/{id}/link-token with "Connector"
  * (guide), where an omitted connector asks for a picker link. */
-void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const linkstore_user *u, int guide) {
-  const char *field = guide ? "Connector" : "connector";
-  const char *connector;
-  const char *external_id;
-  const char *callback_url;
-  const char *state;
-  char origin[600];
-  char url[3000];
+void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const store_user *u, int guide) {
+  links_state *st;
   catalog_connector cc;
-  linksvc_link_info info;
-  int rc;
   if (strcmp(c->rq->method, "POST") != 0) {
     apicall_detail(c, 405, "Method not allowed.");
     return;
   }
   if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
     return;
+  st = apicall_state(c, sizeof *st);
+  if (st == NULL)
+    return;
+  st->user = *u;
+  st->guide = guide;
+  st->field = guide ? "Connector" : "connector";
   (void)apivalid_check(c->body, guide ? &apivalid_guide_link_token : &apivalid_link_token, 0, &c->errs);
-  connector = apivalid_string(c->body, field);
-  external_id = apivalid_string(c->body, "external_id");
-  callback_url = apivalid_string(c->body, "callback_url");
-  state = apivalid_string(c->body, "state");
-  if (connector != NULL && apicall_field_ok(c, field) && catalog_lookup(c->lh->catalog, connector, &cc) != 0)
-    apicall_field_error(c, field, "Not a connector of the catalog.");
-  if (external_id != NULL && apicall_field_ok(c, "external_id")) {
-    linkstore_app_credential app;
-    if (connector == NULL || !apicall_field_ok(c, field) ||
-        linkstore_app_for(&c->lh->store, connector, external_id, &app, NULL) != 0)
+  st->connector = apivalid_string(c->body, st->field);
+  st->external_id = apivalid_string(c->body, "external_id");
+  st->callback_url = apivalid_string(c->body, "callback_url");
+  st->state = apivalid_string(c->body, "state");
+  if (st->connector != NULL && apicall_field_ok(c, st->field) && catalog_lookup(c->lh->catalog, st->connector, &cc) != 0)
+    apicall_field_error(c, st->field, "Not a connector of the catalog.");
+  if (st->external_id != NULL && apicall_field_ok(c, "external_id")) {
+    if (st->connector == NULL || !apicall_field_ok(c, st->field))
       apicall_field_error(c, "external_id", "No application credential of this connector has this external_id.");
+    else
+      st->check_app = 1;
   }
-  if (callback_url != NULL && apicall_field_ok(c, "callback_url")) {
-    if (url_origin(callback_url, origin, sizeof origin) != 0)
+  if (st->callback_url != NULL && apicall_field_ok(c, "callback_url")) {
+    if (url_origin(st->callback_url, st->origin, sizeof st->origin) != 0)
       apicall_field_error(c, "callback_url", "Enter a valid absolute http(s) URL without user info or fragment.");
-    else if (linkstore_origin_allowed(&c->lh->store, origin) != 0)
-      apicall_field_error(c, "callback_url", "Its origin is not an allowed callback origin.");
+    else
+      st->check_origin = 1;
   }
-  if (state != NULL && apicall_field_ok(c, "state")) {
-    if (callback_url == NULL)
+  if (st->state != NULL && apicall_field_ok(c, "state")) {
+    if (st->callback_url == NULL)
       apicall_field_error(c, "state", "state requires callback_url.");
-    else if (query_has_param(callback_url, "state"))
+    else if (query_has_param(st->callback_url, "state"))
       apicall_field_error(c, "state", "callback_url already has a state query parameter.");
   }
-  if (apicall_fail_if_invalid(c))
-    return;
-  if (connector == NULL) {
-    apicall_detail(c, 501, "Picker links (no Connector) are not supported yet: name the Connector.");
-    return;
-  }
-  rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S,
-                     callback_url != NULL ? callback_url : "", state != NULL ? state : "", timefmt_now_ms(), &info);
-  if (rc != 0) {
-    apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
-    return;
-  }
-  rc = keep_minted(c, u->origin_user_id, &info, callback_url != NULL ? callback_url : "", state != NULL ? state : "");
-  if (rc == 0 && external_id != NULL)
-    rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
-  if (rc != 0) {
-    (void)pausehub_expire_link(c->lh->hub, info.token, timefmt_now_ms()); /* never handed out */
-    apicall_store_failed(c);
-    return;
-  }
-  APICALL_AUDIT(c, "link_token.create", LOG_STR("registered_user_id", u->id), LOG_STR("connector", connector));
-  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
-  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", info.path);
-  c->rs->status = 201;
-  apicall_raw(c, "{");
-  apicall_member_str(c, "link_token", info.token, 1);
-  apicall_member_str(c, "magic_link_url", url, 0);
-  apicall_member_str(c, "expires_at", info.expires_at, 0);
-  apicall_raw(c, "}\n");
+  user_token_checks(c);
 }
 
 /* 1 when s (n bytes) is one of the reference's categories. */
@@ -123,6 +215,64 @@ static int known_category(const char *s, size_t n) {
   return 0;
 }
 
+/* The unified link is stored: its token goes out. */
+static void unified_kept(apicall_ctx *c) {
+  links_state *st = c->state;
+  char url[3000];
+  if (st->status != 0) {
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
+    apicall_store_failed(c);
+    return;
+  }
+  APICALL_AUDIT(c, "link_token.create", LOG_STR("origin_user_id", st->user.origin_user_id),
+                LOG_STR("connector", st->cc.slug));
+  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
+  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", st->info.path);
+  c->rs->status = 200;
+  apicall_raw(c, "{");
+  apicall_member_str(c, "link_token", st->info.token, 1);
+  apicall_member_str(c, "integration_name", st->cc.name, 0);
+  apicall_member_str(c, "magic_link_url", st->magic ? url : NULL, 0);
+  apicall_raw(c, "}\n");
+}
+
+static void on_unified_kept(void *data, int status) {
+  apicall_ctx *c = data;
+  ((links_state *)c->state)->status = status;
+  apicall_run(c, unified_kept);
+}
+
+/* The registered user exists (made now, or already): the link. */
+static void unified_user_ready(apicall_ctx *c) {
+  links_state *st = c->state;
+  int rc;
+  if (st->status != 0 && st->status != -EEXIST) {
+    apicall_store_failed(c);
+    return;
+  }
+  if (st->status == 0)
+    APICALL_AUDIT(c, "registered_user.create", LOG_STR("id", st->user.id),
+                  LOG_STR("origin_user_id", st->user.origin_user_id));
+  rc = pausehub_mint(c->lh->hub, st->user.origin_user_id, st->cc.slug, (unsigned)st->mins * 60, "", "",
+                     timefmt_now_ms(), &st->info);
+  if (rc != 0) {
+    apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
+    return;
+  }
+  apicall_wait(c, keep_minted(c, st->user.origin_user_id, &st->info, "", "", on_unified_kept));
+  if (!c->waiting)
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
+}
+
+static void on_unified_user(void *data, int status, const store_user *u) {
+  apicall_ctx *c = data;
+  links_state *st = c->state;
+  st->status = status;
+  if (u != NULL)
+    st->user = *u;
+  apicall_run(c, unified_user_ready);
+}
+
 /* POST /api/{category}/v1/link-token: creates (or reuses) the registered
  * user end_user_origin_id and mints a link for integration. */
 void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const char *category, size_t category_len) {
@@ -130,13 +280,8 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
   const char *org;
   const char *origin_id;
   const char *integration;
-  char url[3000];
-  catalog_connector cc;
-  linksvc_link_info info;
-  linkstore_user u;
-  long long mins;
-  int magic;
-  int rc;
+  links_state *st;
+  store_user *u;
   if (!known_category(category, category_len)) {
     apicall_detail(c, 404, "Unknown category.");
     return;
@@ -147,17 +292,20 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
   }
   if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
     return;
+  st = apicall_state(c, sizeof *st);
+  if (st == NULL)
+    return;
   (void)apivalid_check(c->body, &apivalid_unified_link_token, 0, &c->errs);
   email = apivalid_string(c->body, "end_user_email_address");
   org = apivalid_string(c->body, "end_user_organization_name");
   origin_id = apivalid_string(c->body, "end_user_origin_id");
   integration = apivalid_string(c->body, "integration");
-  magic = apivalid_bool(c->body, "should_create_magic_link_url", 0);
-  mins = apivalid_integer(c->body, "link_expiry_mins", 30);
+  st->magic = apivalid_bool(c->body, "should_create_magic_link_url", 0);
+  st->mins = apivalid_integer(c->body, "link_expiry_mins", 30);
   if (integration != NULL && apicall_field_ok(c, "integration") &&
-      catalog_lookup(c->lh->catalog, integration, &cc) != 0)
+      catalog_lookup(c->lh->catalog, integration, &st->cc) != 0)
     apicall_field_error(c, "integration", "Not a connector of the catalog.");
-  if (!magic && mins > 720)
+  if (!st->magic && st->mins > 720)
     apicall_field_error(c, "link_expiry_mins", "Ensure this value is less than or equal to 720 (10080 with "
                                        "should_create_magic_link_url).");
   if (apicall_fail_if_invalid(c))
@@ -166,37 +314,17 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
     apicall_detail(c, 501, "Picker links (no integration) are not supported yet: name the integration.");
     return;
   }
-  memset(&u, 0, sizeof u);
-  apicall_copy_text(u.origin_user_id, sizeof u.origin_user_id, origin_id);
-  apicall_copy_text(u.origin_user_name, sizeof u.origin_user_name, email);
-  u.has_group = 1;
-  apicall_copy_text(u.company_id, sizeof u.company_id, org);
-  apicall_copy_text(u.company_name, sizeof u.company_name, org);
-  snprintf(u.user_type, sizeof u.user_type, "HUMAN");
-  rc = linkstore_user_create(&c->lh->store, &u, timefmt_now_ms());
-  if (rc != 0 && rc != -EEXIST) {
-    apicall_store_failed(c);
+  u = &st->user;
+  apicall_copy_text(u->origin_user_id, sizeof u->origin_user_id, origin_id);
+  apicall_copy_text(u->origin_user_name, sizeof u->origin_user_name, email);
+  u->has_group = 1;
+  apicall_copy_text(u->company_id, sizeof u->company_id, org);
+  apicall_copy_text(u->company_name, sizeof u->company_name, org);
+  snprintf(u->user_type, sizeof u->user_type, "HUMAN");
+  u->created_ms = timefmt_now_ms();
+  if (crypto_uuid(u->id) != 0) {
+    apicall_detail(c, 500, "No random source.");
     return;
   }
-  if (rc == 0)
-    APICALL_AUDIT(c, "registered_user.create", LOG_STR("id", u.id), LOG_STR("origin_user_id", u.origin_user_id));
-  rc = pausehub_mint(c->lh->hub, u.origin_user_id, cc.slug, (unsigned)mins * 60, "", "", timefmt_now_ms(), &info);
-  if (rc != 0) {
-    apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
-    return;
-  }
-  if (keep_minted(c, origin_id, &info, "", "") != 0) {
-    (void)pausehub_expire_link(c->lh->hub, info.token, timefmt_now_ms()); /* never handed out */
-    apicall_store_failed(c);
-    return;
-  }
-  APICALL_AUDIT(c, "link_token.create", LOG_STR("origin_user_id", u.origin_user_id), LOG_STR("connector", cc.slug));
-  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
-  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", info.path);
-  c->rs->status = 200;
-  apicall_raw(c, "{");
-  apicall_member_str(c, "link_token", info.token, 1);
-  apicall_member_str(c, "integration_name", cc.name, 0);
-  apicall_member_str(c, "magic_link_url", magic ? url : NULL, 0);
-  apicall_raw(c, "}\n");
+  apicall_wait(c, apicall_store(c)->ops->user_create(apicall_store(c), u, on_unified_user, c));
 }

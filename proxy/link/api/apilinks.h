@@ -15,7 +15,7 @@
 
 /* POST a link token for user u (apiusers.c found it); guide: the Link
  * guide's form. Without a connector (a picker link): 501 for now. */
-void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const linkstore_user *u, int guide);
+void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const store_user *u, int guide);
 
 /* POST /api/{category}/v1/link-token; category: category_len bytes of the
  * path (404 unless one of apivalid_categories). */

@@ -10,14 +10,13 @@
 
 #include "jsonw.h"
 #include "crypto.h"
-#include "secretbox.h"
 #include "url.h"
 #include "form.h"
 #include "timefmt.h"
 
 /* The application as the reference's OAuth application; secret (or NULL)
  * only in the answer to its creation. */
-static void render_oauth_app(apicall_ctx *c, const linkstore_oauth_app *a, const char *secret) {
+static void render_oauth_app(apicall_ctx *c, const store_oauth_app *a, const char *secret) {
   char created[32];
   const char *s = a->scopes;
   int first = 1;
@@ -46,55 +45,113 @@ static void render_oauth_app(apicall_ctx *c, const linkstore_oauth_app *a, const
   apicall_raw(c, "}");
 }
 
-static int oauth_list_cb(void *ctx, const linkstore_oauth_app *a) {
-  apicall_list *l = ctx;
-  if (l->n++ > 0)
-    apicall_raw(l->c, ",");
-  render_oauth_app(l->c, a, NULL);
-  return 0;
+/* What a request keeps across the store's answers. */
+typedef struct oauth_state {
+  int status;
+  store_oauth_app app;
+  char id[STORE_ID_LEN + 8];
+  char secret[80];             /* a new application's, shown once */
+  char scope[512];             /* POST /oauth/token: granted */
+  char token[80];              /* POST /oauth/token: the new access token */
+  char hash[65];
+} oauth_state;
+
+static void on_list(void *data, int status, const store_oauth_app *rows, size_t n) {
+  apicall_ctx *c = data;
+  size_t i;
+  if (status != 0) {
+    apicall_read_failed(c, status);
+  } else {
+    c->rs->status = 200;
+    apicall_raw(c, "{\"results\":[");
+    for (i = 0; i < n; i++) {
+      if (i > 0)
+        apicall_raw(c, ",");
+      render_oauth_app(c, &rows[i], NULL);
+    }
+    apicall_raw(c, "],\"count\":");
+    (void)jsonw_u64(c->out, n);
+    apicall_raw(c, "}\n");
+  }
+  apicall_run(c, NULL);
+}
+
+static void deleted(apicall_ctx *c) {
+  oauth_state *st = c->state;
+  if (st->status != 0) {
+    apicall_write_failed(c, st->status, "No OAuth application with this id.");
+    return;
+  }
+  APICALL_AUDIT(c, "oauth_application.delete", LOG_STR("id", st->id));
+  c->rs->status = 204;
+}
+
+static void on_deleted(void *data, int status) {
+  apicall_ctx *c = data;
+  ((oauth_state *)c->state)->status = status;
+  apicall_run(c, deleted);
+}
+
+static void created(apicall_ctx *c) {
+  oauth_state *st = c->state;
+  if (st->status == -EEXIST) {
+    apicall_field_error(c, "name", "An OAuth application with this name already exists.");
+    (void)apicall_fail_if_invalid(c);
+  } else if (st->status != 0) {
+    apicall_store_failed(c);
+  } else {
+    APICALL_AUDIT(c, "oauth_application.create", LOG_STR("id", st->app.id), LOG_STR("client_id", st->app.client_id),
+                  LOG_STR("scopes", st->app.scopes));
+    c->rs->status = 201;
+    render_oauth_app(c, &st->app, st->secret); /* the one time the secret is shown */
+    apicall_raw(c, "\n");
+  }
+}
+
+static void on_created(void *data, int status, const store_oauth_app *a) {
+  apicall_ctx *c = data;
+  ((oauth_state *)c->state)->status = status;
+  (void)a;
+  apicall_run(c, created);
 }
 
 void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
+  oauth_state *st;
   if (apicall_require_admin(c, p) != 0)
     return;
   if (id != NULL) {
-    int rc;
     if (strcmp(c->rq->method, "DELETE") != 0) {
       apicall_detail(c, 405, "Method not allowed.");
       return;
     }
-    rc = apivalid_is_uuid(id) ? linkstore_oauth_app_delete(&c->lh->store, id) : -ENOENT;
-    if (rc != 0) {
-      apicall_write_failed(c, rc, "No OAuth application with this id.");
+    if (!apivalid_is_uuid(id)) {
+      apicall_write_failed(c, -ENOENT, "No OAuth application with this id.");
       return;
     }
-    APICALL_AUDIT(c, "oauth_application.delete", LOG_STR("id", id));
-    c->rs->status = 204;
+    st = apicall_state(c, sizeof *st);
+    if (st == NULL)
+      return;
+    snprintf(st->id, sizeof st->id, "%s", id);
+    apicall_wait(c, apicall_store(c)->ops->oauth_app_delete(apicall_store(c), id, on_deleted, c));
     return;
   }
   if (strcmp(c->rq->method, "GET") == 0) {
-    apicall_list l = {c, 0};
-    c->rs->status = 200;
-    apicall_raw(c, "{\"results\":[");
-    (void)linkstore_oauth_app_list(&c->lh->store, oauth_list_cb, &l);
-    apicall_raw(c, "],\"count\":");
-    (void)jsonw_u64(c->out, l.n);
-    apicall_raw(c, "}\n");
+    apicall_wait(c, apicall_store(c)->ops->oauth_app_list(apicall_store(c), on_list, c));
   } else if (strcmp(c->rq->method, "POST") == 0) {
-    linkstore_oauth_app a;
+    store_oauth_app *a;
     yajl_val scopes = apicall_member(c, "scopes");
     unsigned bits = 0;
-    char secret[80];
-    char hash[65];
-    int rc;
-    memset(&a, 0, sizeof a);
+    st = apicall_state(c, sizeof *st);
+    if (st == NULL)
+      return;
+    a = &st->app;
     (void)apivalid_check(c->body, &apivalid_oauth_app, 0, &c->errs);
-    apicall_copy_text(a.name, sizeof a.name, apivalid_string(c->body, "name"));
-    apicall_copy_text(a.description, sizeof a.description, apivalid_string(c->body, "description"));
-    apicall_copy_text(a.redirect_uri, sizeof a.redirect_uri, apivalid_string(c->body, "redirectUri"));
+    apicall_copy_text(a->name, sizeof a->name, apivalid_string(c->body, "name"));
+    apicall_copy_text(a->description, sizeof a->description, apivalid_string(c->body, "description"));
+    apicall_copy_text(a->redirect_uri, sizeof a->redirect_uri, apivalid_string(c->body, "redirectUri"));
     if (apicall_field_ok(c, "redirectUri")) {
       char origin[600];
-      if (url_origin(a.redirect_uri, origin, sizeof origin) != 0)
+      if (url_origin(a->redirect_uri, origin, sizeof origin) != 0)
         apicall_field_error(c, "redirectUri", "Enter a valid absolute URL.");
     }
     if (apicall_field_ok(c, "scopes")) {
@@ -117,27 +174,16 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
       apicall_field_error(c, "scopes", "Only the owner or an admin:all token may grant admin:all.");
     if (apicall_fail_if_invalid(c))
       return;
-    apicall_scopes_text(bits, a.scopes, sizeof a.scopes);
-    memcpy(secret, "arcs_", 5);
-    if (crypto_random_hex(secret + 5, 24) != 0) {
+    apicall_scopes_text(bits, a->scopes, sizeof a->scopes);
+    memcpy(st->secret, "arcs_", 5);
+    if (crypto_random_hex(st->secret + 5, 24) != 0 || crypto_uuid(a->id) != 0 ||
+        crypto_uuid(a->client_id) != 0) {
       apicall_detail(c, 500, "No random source.");
       return;
     }
-    crypto_sha256_hex(secret, strlen(secret), hash);
-    rc = linkstore_oauth_app_create(&c->lh->store, &a, hash, timefmt_now_ms());
-    if (rc == -EEXIST) {
-      apicall_field_error(c, "name", "An OAuth application with this name already exists.");
-      (void)apicall_fail_if_invalid(c);
-    } else if (rc != 0) {
-      apicall_store_failed(c);
-    } else {
-      APICALL_AUDIT(c, "oauth_application.create", LOG_STR("id", a.id), LOG_STR("client_id", a.client_id),
-                    LOG_STR("scopes", a.scopes));
-      c->rs->status = 201;
-      render_oauth_app(c, &a, secret); /* the one time the secret is shown */
-      apicall_raw(c, "\n");
-    }
-    OPENSSL_cleanse(secret, sizeof secret);
+    a->created_ms = timefmt_now_ms();
+    crypto_sha256_hex(st->secret, strlen(st->secret), st->hash);
+    apicall_wait(c, apicall_store(c)->ops->oauth_app_create(apicall_store(c), a, st->hash, on_created, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }
@@ -165,19 +211,83 @@ static int json_param(yajl_val body, const char *name, char *out, size_t cap) {
   return 0;
 }
 
+/* The access token is stored: it goes to the client. */
+static void token_stored(apicall_ctx *c) {
+  oauth_state *st = c->state;
+  char actor[STORE_TEXT_MAX + 8];
+  if (st->status != 0) {
+    apicall_store_failed(c);
+    return;
+  }
+  snprintf(actor, sizeof actor, "app:%s", st->app.client_id);
+  c->rs->status = 200;
+  LOG_AUDIT(actor, "oauth_token.create", LOG_STR("scope", st->scope));
+  apicall_raw(c, "{");
+  apicall_member_str(c, "access_token", st->token, 1);
+  apicall_member_str(c, "token_type", "Bearer", 0);
+  apicall_raw(c, ",\"expires_in\":");
+  (void)jsonw_u64(c->out, LINKAPI_TOKEN_TTL_S);
+  apicall_member_str(c, "scope", st->scope, 0);
+  apicall_raw(c, "}\n");
+}
+
+static void on_token_stored(void *data, int status) {
+  apicall_ctx *c = data;
+  ((oauth_state *)c->state)->status = status;
+  apicall_run(c, token_stored);
+}
+
+/* The client is known (or not): a token with the scopes asked for. */
+static void client_checked(apicall_ctx *c) {
+  oauth_state *st = c->state;
+  unsigned granted = 0;
+  unsigned asked = 0;
+  if (st->status == -ENOENT) {
+    apioauth_error(c, 401, "invalid_client", "Unknown client or wrong secret.");
+    c->rs->www_authenticate = "Bearer";
+    return;
+  }
+  if (st->status != 0) {
+    apicall_read_failed(c, st->status);
+    return;
+  }
+  (void)apicall_parse_scopes(st->app.scopes, &granted);
+  if (st->scope[0] != '\0') {
+    if (apicall_parse_scopes(st->scope, &asked) != 0 || (asked & ~granted) != 0) {
+      apioauth_error(c, 400, "invalid_scope", "A requested scope is not granted to this application.");
+      return;
+    }
+    granted = asked;
+  }
+  apicall_scopes_text(granted, st->scope, sizeof st->scope);
+  memcpy(st->token, "arat_", 5);
+  if (crypto_random_hex(st->token + 5, 32) != 0) {
+    apicall_detail(c, 500, "No random source.");
+    return;
+  }
+  crypto_sha256_hex(st->token, strlen(st->token), st->hash);
+  apicall_wait(c, apicall_store(c)->ops->oauth_token_put(apicall_store(c), st->hash, st->app.id, st->scope,
+                                                          timefmt_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000,
+                                                          on_token_stored, c));
+}
+
+static void on_client(void *data, int status, const store_oauth_app *a) {
+  apicall_ctx *c = data;
+  oauth_state *st = c->state;
+  st->status = status;
+  if (a != NULL)
+    st->app = *a;
+  apicall_run(c, client_checked);
+}
+
 /* POST /oauth/token: client_credentials, from a form or JSON body, client
  * authentication in the body (client_id, client_secret). */
 void apioauth_token(apicall_ctx *c) {
   char grant[64];
-  char client_id[LINKSTORE_TEXT_MAX + 1];
+  char client_id[STORE_TEXT_MAX + 1];
   char secret[256];
   char scope[512];
-  char hash[65];
-  char token[80];
-  char actor[LINKSTORE_TEXT_MAX + 8];
-  linkstore_oauth_app a;
-  unsigned granted = 0;
-  unsigned asked = 0;
+  oauth_state *st;
   int has_scope;
   int json = c->rq->content_type != NULL && strncmp(c->rq->content_type, "application/json", 16) == 0;
   if (strcmp(c->rq->method, "POST") != 0) {
@@ -210,42 +320,19 @@ void apioauth_token(apicall_ctx *c) {
     OPENSSL_cleanse(secret, sizeof secret);
     return;
   }
-  crypto_sha256_hex(secret, strlen(secret), hash);
+  st = apicall_state(c, sizeof *st);
+  if (st == NULL) {
+    OPENSSL_cleanse(secret, sizeof secret);
+    return;
+  }
+  crypto_sha256_hex(secret, strlen(secret), st->hash);
   OPENSSL_cleanse(secret, sizeof secret);
-  if (client_id[0] == '\0' || linkstore_oauth_app_check(&c->lh->store, client_id, hash, &a) != 0) {
+  if (has_scope)
+    snprintf(st->scope, sizeof st->scope, "%s", scope);
+  if (client_id[0] == '\0') {
     apioauth_error(c, 401, "invalid_client", "Unknown client or wrong secret.");
     c->rs->www_authenticate = "Bearer";
     return;
   }
-  snprintf(actor, sizeof actor, "app:%s", a.client_id);
-  (void)apicall_parse_scopes(a.scopes, &granted);
-  if (has_scope) {
-    if (apicall_parse_scopes(scope, &asked) != 0 || (asked & ~granted) != 0) {
-      apioauth_error(c, 400, "invalid_scope", "A requested scope is not granted to this application.");
-      return;
-    }
-    granted = asked;
-  }
-  apicall_scopes_text(granted, scope, sizeof scope);
-  memcpy(token, "arat_", 5);
-  if (crypto_random_hex(token + 5, 32) != 0) {
-    apicall_detail(c, 500, "No random source.");
-    return;
-  }
-  crypto_sha256_hex(token, strlen(token), hash);
-  if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
-                                timefmt_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
-    apicall_store_failed(c);
-    return;
-  }
-  c->rs->status = 200;
-  LOG_AUDIT(actor, "oauth_token.create", LOG_STR("scope", scope));
-  apicall_raw(c, "{");
-  apicall_member_str(c, "access_token", token, 1);
-  apicall_member_str(c, "token_type", "Bearer", 0);
-  apicall_raw(c, ",\"expires_in\":");
-  (void)jsonw_u64(c->out, LINKAPI_TOKEN_TTL_S);
-  apicall_member_str(c, "scope", scope, 0);
-  apicall_raw(c, "}\n");
-  OPENSSL_cleanse(token, sizeof token);
+  apicall_wait(c, apicall_store(c)->ops->oauth_app_check(apicall_store(c), client_id, st->hash, on_client, c));
 }

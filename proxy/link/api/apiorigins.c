@@ -3,46 +3,97 @@
 #include "apiorigins.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "jsonw.h"
 #include "url.h"
 #include "timefmt.h"
 
-/* One origin of the list: {"origin", "created_at"}. */
-static int origin_list_cb(void *ctx, const char *origin, uint64_t created_ms) {
-  apicall_list *l = ctx;
-  char created[32];
-  (void)timefmt_rfc3339(created_ms, 1, created); /* "" past the year 9999 */
-  if (l->n++ > 0)
-    apicall_raw(l->c, ",");
-  apicall_raw(l->c, "{");
-  apicall_member_str(l->c, "origin", origin, 1);
-  apicall_member_str(l->c, "created_at", created, 0);
-  apicall_raw(l->c, "}");
-  return 0;
+/* What a request keeps across the store's answer. */
+typedef struct origins_state {
+  int status;
+  char origin[600];
+} origins_state;
+
+/* GET: the list, as the store gave it. */
+static void on_list(void *data, int status, const store_origin *rows, size_t n) {
+  apicall_ctx *c = data;
+  size_t i;
+  if (status != 0) {
+    apicall_read_failed(c, status);
+  } else {
+    c->rs->status = 200;
+    apicall_raw(c, "{\"results\":[");
+    for (i = 0; i < n; i++) {
+      char created[32];
+      (void)timefmt_rfc3339(rows[i].created_ms, 1, created); /* "" past the year 9999 */
+      apicall_raw(c, i > 0 ? ",{" : "{");
+      apicall_member_str(c, "origin", rows[i].origin, 1);
+      apicall_member_str(c, "created_at", created, 0);
+      apicall_raw(c, "}");
+    }
+    apicall_raw(c, "],\"count\":");
+    (void)jsonw_u64(c->out, n);
+    apicall_raw(c, "}\n");
+  }
+  apicall_run(c, NULL);
+}
+
+static void added(apicall_ctx *c) {
+  origins_state *st = c->state;
+  if (st->status == -EEXIST) {
+    apicall_field_error(c, "origin", "This origin is allowed already.");
+    (void)apicall_fail_if_invalid(c);
+    return;
+  }
+  if (st->status != 0) {
+    apicall_store_failed(c);
+    return;
+  }
+  APICALL_AUDIT(c, "callback_origin.create", LOG_STR("origin", st->origin));
+  c->rs->status = 201;
+  apicall_raw(c, "{");
+  apicall_member_str(c, "origin", st->origin, 1);
+  apicall_raw(c, "}\n");
+}
+
+static void deleted(apicall_ctx *c) {
+  origins_state *st = c->state;
+  if (st->status != 0) {
+    apicall_write_failed(c, st->status, "This origin is not allowed.");
+    return;
+  }
+  APICALL_AUDIT(c, "callback_origin.delete", LOG_STR("origin", st->origin));
+  c->rs->status = 204;
+}
+
+static void on_added(void *data, int status) {
+  apicall_ctx *c = data;
+  ((origins_state *)c->state)->status = status;
+  apicall_run(c, added);
+}
+
+static void on_deleted(void *data, int status) {
+  apicall_ctx *c = data;
+  ((origins_state *)c->state)->status = status;
+  apicall_run(c, deleted);
 }
 
 void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
   char given[2100];
   char origin[600];
+  origins_state *st;
   if (strcmp(c->rq->method, "GET") == 0) {
-    apicall_list l = {c, 0};
     if (apicall_require(c, p, LINKAPI_READ_ORGANIZATION) != 0)
       return;
-    c->rs->status = 200;
-    apicall_raw(c, "{\"results\":[");
-    (void)linkstore_origin_list(&c->lh->store, origin_list_cb, &l);
-    apicall_raw(c, "],\"count\":");
-    (void)jsonw_u64(c->out, l.n);
-    apicall_raw(c, "}\n");
+    apicall_wait(c, apicall_store(c)->ops->origin_list(apicall_store(c), on_list, c));
     return;
   }
   if (apicall_require_admin(c, p) != 0)
     return;
   if (strcmp(c->rq->method, "POST") == 0) {
     const char *rest;
-    int rc;
     if (apivalid_check(c->body, &apivalid_callback_origin, 0, &c->errs) == 0) {
       apicall_copy_text(given, sizeof given, apivalid_string(c->body, "origin"));
       if (url_origin(given, origin, sizeof origin) != 0)
@@ -54,35 +105,22 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     }
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_origin_add(&c->lh->store, origin, timefmt_now_ms());
-    if (rc == -EEXIST) {
-      apicall_field_error(c, "origin", "This origin is allowed already.");
-      (void)apicall_fail_if_invalid(c);
+    st = apicall_state(c, sizeof *st);
+    if (st == NULL)
       return;
-    }
-    if (rc != 0) {
-      apicall_store_failed(c);
-      return;
-    }
-    APICALL_AUDIT(c, "callback_origin.create", LOG_STR("origin", origin));
-    c->rs->status = 201;
-    apicall_raw(c, "{");
-    apicall_member_str(c, "origin", origin, 1);
-    apicall_raw(c, "}\n");
+    snprintf(st->origin, sizeof st->origin, "%s", origin);
+    apicall_wait(c, apicall_store(c)->ops->origin_add(apicall_store(c), origin, timefmt_now_ms(), on_added, c));
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
-    int rc;
     if (!apicall_query_param(c, "origin", given, sizeof given) ||
         url_origin(given, origin, sizeof origin) != 0) {
       apicall_detail(c, 400, "Name the origin: ?origin=https%3A%2F%2Fapp.example.com");
       return;
     }
-    rc = linkstore_origin_delete(&c->lh->store, origin);
-    if (rc != 0) {
-      apicall_write_failed(c, rc, "This origin is not allowed.");
+    st = apicall_state(c, sizeof *st);
+    if (st == NULL)
       return;
-    }
-    APICALL_AUDIT(c, "callback_origin.delete", LOG_STR("origin", origin));
-    c->rs->status = 204;
+    snprintf(st->origin, sizeof st->origin, "%s", origin);
+    apicall_wait(c, apicall_store(c)->ops->origin_delete(apicall_store(c), origin, on_deleted, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }

@@ -10,23 +10,30 @@
 
 #include "apilinks.h"
 #include "jsonw.h"
+#include "crypto.h"
 #include "timefmt.h"
 
 #define PAGE_SIZE_DEFAULT 100  /* GET .../registered-users/ without page_size */
 #define PAGE_SIZE_MAX 1000     /* the largest page_size */
 
-/* One slug of the user's authenticated_connectors list. */
-static int connector_cb(void *ctx, const char *slug) {
-  apicall_list *l = ctx;
-  if (l->n++ > 0)
-    apicall_raw(l->c, ",");
-  apicall_str(l->c, slug);
-  return 0;
-}
+/* What a request keeps across the store's answers: the user being
+ * answered with, or a page of users being rendered one by one (each needs
+ * its connectors from the store). */
+typedef struct users_state {
+  int status;
+  int created;                 /* POST: 201, not the existing user */
+  size_t page;                 /* GET list */
+  size_t size;
+  size_t total;
+  size_t next;                 /* the user being rendered */
+  size_t n;                    /* users[0, n) */
+  store_user users[1];         /* one, or the page (allocated to size) */
+} users_state;
 
-/* The user as the reference's RegisteredUser object. */
-static void render_user(apicall_ctx *c, const linkstore_user *u) {
-  apicall_list l = {c, 0};
+/* The user as the reference's RegisteredUser object, with the connectors
+ * the store gave. */
+static void render_user(apicall_ctx *c, const store_user *u, const char *const *names, size_t nnames) {
+  size_t i;
   apicall_raw(c, "{");
   apicall_member_str(c, "id", u->id, 1);
   apicall_member_str(c, "origin_user_id", u->origin_user_id, 0);
@@ -42,15 +49,79 @@ static void render_user(apicall_ctx *c, const linkstore_user *u) {
   }
   apicall_member_str(c, "user_type", u->user_type, 0);
   apicall_raw(c, ",\"authenticated_connectors\":[");
-  (void)linkstore_user_connectors(&c->lh->store, u->origin_user_id, connector_cb, &l);
+  for (i = 0; i < nnames; i++) {
+    if (i > 0)
+      apicall_raw(c, ",");
+    apicall_str(c, names[i]);
+  }
   apicall_raw(c, "]");
   apicall_member_bool(c, "is_test", u->is_test);
   apicall_raw(c, "}");
 }
 
+static void render_next(apicall_ctx *c);
+
+/* The connectors of users[next]: rendered, then the next one. */
+static void on_connectors(void *data, int status, const char *const *names, size_t n) {
+  apicall_ctx *c = data;
+  users_state *st = c->state;
+  if (status != 0) {
+    apicall_read_failed(c, status);
+    apicall_run(c, NULL);
+    return;
+  }
+  if (st->next > 0)
+    apicall_raw(c, ",");
+  render_user(c, &st->users[st->next], names, n);
+  st->next++;
+  apicall_run(c, render_next);
+}
+
+/* Renders users[next, n), one store call each; then the end of the answer. */
+static void render_next(apicall_ctx *c) {
+  users_state *st = c->state;
+  char num[64];
+  if (st->next < st->n) {
+    apicall_wait(c, apicall_store(c)->ops->user_connectors(apicall_store(c), st->users[st->next].origin_user_id,
+                                                            on_connectors, c));
+    return;
+  }
+  if (st->page == 0) {
+    apicall_raw(c, "\n"); /* one user */
+    return;
+  }
+  apicall_raw(c, "],\"count\":");
+  (void)jsonw_u64(c->out, st->total);
+  apicall_raw(c, ",\"next\":");
+  if (st->page * st->size < st->total) {
+    snprintf(num, sizeof num, "?page=%zu&page_size=%zu", st->page + 1, st->size);
+    apicall_str(c, num);
+  } else {
+    apicall_raw(c, "null");
+  }
+  apicall_raw(c, ",\"previous\":");
+  if (st->page > 1) {
+    snprintf(num, sizeof num, "?page=%zu&page_size=%zu", st->page - 1, st->size);
+    apicall_str(c, num);
+  } else {
+    apicall_raw(c, "null");
+  }
+  apicall_raw(c, "}\n");
+}
+
+/* Answers status with the one user in the state. */
+static void answer_user(apicall_ctx *c, int status) {
+  users_state *st = c->state;
+  c->rs->status = status;
+  st->page = 0;
+  st->n = 1;
+  st->next = 0;
+  render_next(c);
+}
+
 /* Checks the user fields of the body (create: all; update: those present)
  * and reads them into u. */
-static void read_user_fields(apicall_ctx *c, linkstore_user *u, int create) {
+static void read_user_fields(apicall_ctx *c, store_user *u, int create) {
   yajl_val group = apicall_member(c, "shared_credential_group");
   const char *s;
   if (apivalid_check(c->body, &apivalid_user, !create, &c->errs) != 0)
@@ -71,24 +142,66 @@ static void read_user_fields(apicall_ctx *c, linkstore_user *u, int create) {
   u->is_test = apivalid_bool(c->body, "is_test", u->is_test);
 }
 
-static int user_list_cb(void *ctx, const linkstore_user *u) {
-  apicall_list *l = ctx;
-  if (l->n++ > 0)
-    apicall_raw(l->c, ",");
-  render_user(l->c, u);
-  return 0;
+/* GET list: the page, as the store gave it (copied: rendered later). */
+static void on_page(void *data, int status, const store_user *rows, size_t n, size_t total) {
+  apicall_ctx *c = data;
+  users_state *st = c->state;
+  users_state *grown;
+  if (status != 0) {
+    apicall_read_failed(c, status);
+    apicall_run(c, NULL);
+    return;
+  }
+  if (n > 1) {
+    grown = realloc(st, sizeof *st + (n - 1) * sizeof st->users[0]);
+    if (grown == NULL) {
+      apicall_detail(c, 503, "Out of memory.");
+      apicall_run(c, NULL);
+      return;
+    }
+    c->state = st = grown;
+    c->state_len = sizeof *st + (n - 1) * sizeof st->users[0];
+  }
+  if (n > 0)
+    memcpy(st->users, rows, n * sizeof *rows);
+  st->n = n;
+  st->total = total;
+  st->next = 0;
+  c->rs->status = 200;
+  apicall_raw(c, "{\"results\":[");
+  apicall_run(c, render_next);
+}
+
+static void created(apicall_ctx *c) {
+  users_state *st = c->state;
+  if (st->status != 0 && st->status != -EEXIST) {
+    apicall_store_failed(c);
+    return;
+  }
+  if (st->status == 0)
+    APICALL_AUDIT(c, "registered_user.create", LOG_STR("id", st->users[0].id),
+                  LOG_STR("origin_user_id", st->users[0].origin_user_id));
+  answer_user(c, st->status == -EEXIST ? 200 : 201); /* idempotent on origin_user_id */
+}
+
+static void on_created(void *data, int status, const store_user *u) {
+  apicall_ctx *c = data;
+  users_state *st = c->state;
+  st->status = status;
+  if (u != NULL)
+    st->users[0] = *u; /* the new one, or the existing one */
+  apicall_run(c, created);
 }
 
 /* GET: the page of users (?origin_user_id=, ?page=, ?page_size=); POST:
  * create, 200 with the existing one when origin_user_id is taken. */
 void apiusers_collection(apicall_ctx *c, const apicall_principal *p) {
+  users_state *st;
   if (strcmp(c->rq->method, "GET") == 0) {
-    char origin[LINKSTORE_TEXT_MAX + 1];
+    char origin[STORE_TEXT_MAX + 1];
     char num[64];
     size_t page = 1;
     size_t size = PAGE_SIZE_DEFAULT;
-    size_t total = 0;
-    apicall_list l = {c, 0};
     int has_origin;
     if (apicall_require(c, p, LINKAPI_READ_USER) != 0)
       return;
@@ -101,103 +214,131 @@ void apiusers_collection(apicall_ctx *c, const apicall_principal *p) {
       apicall_detail(c, 400, "page must be 1 or more and page_size 1 to 1000.");
       return;
     }
-    c->rs->status = 200;
-    apicall_raw(c, "{\"results\":[");
-    if (linkstore_user_list(&c->lh->store, has_origin ? origin : NULL, (page - 1) * size, size, user_list_cb, &l,
-                            &total) != 0) {
-      apicall_detail(c, 500, "The store failed.");
+    st = apicall_state(c, sizeof *st);
+    if (st == NULL)
       return;
-    }
-    apicall_raw(c, "],\"count\":");
-    (void)jsonw_u64(c->out, total);
-    apicall_raw(c, ",\"next\":");
-    if (page * size < total) {
-      snprintf(num, sizeof num, "?page=%zu&page_size=%zu", page + 1, size);
-      apicall_str(c, num);
-    } else {
-      apicall_raw(c, "null");
-    }
-    apicall_raw(c, ",\"previous\":");
-    if (page > 1) {
-      snprintf(num, sizeof num, "?page=%zu&page_size=%zu", page - 1, size);
-      apicall_str(c, num);
-    } else {
-      apicall_raw(c, "null");
-    }
-    apicall_raw(c, "}\n");
+    st->page = page;
+    st->size = size;
+    apicall_wait(c, apicall_store(c)->ops->user_list(apicall_store(c), has_origin ? origin : NULL,
+                                                      (page - 1) * size, size, on_page, c));
   } else if (strcmp(c->rq->method, "POST") == 0) {
-    linkstore_user u;
-    int rc;
+    store_user *u;
     if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
       return;
-    memset(&u, 0, sizeof u);
-    snprintf(u.user_type, sizeof u.user_type, "HUMAN");
-    read_user_fields(c, &u, 1);
+    st = apicall_state(c, sizeof *st);
+    if (st == NULL)
+      return;
+    u = &st->users[0];
+    snprintf(u->user_type, sizeof u->user_type, "HUMAN");
+    read_user_fields(c, u, 1);
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_user_create(&c->lh->store, &u, timefmt_now_ms());
-    if (rc != 0 && rc != -EEXIST) {
-      apicall_store_failed(c);
+    if (crypto_uuid(u->id) != 0) {
+      apicall_detail(c, 500, "No random source.");
       return;
     }
-    c->rs->status = rc == -EEXIST ? 200 : 201; /* idempotent on origin_user_id */
-    if (rc == 0)
-      APICALL_AUDIT(c, "registered_user.create", LOG_STR("id", u.id), LOG_STR("origin_user_id", u.origin_user_id));
-    render_user(c, &u);
-    apicall_raw(c, "\n");
+    u->created_ms = timefmt_now_ms();
+    apicall_wait(c, apicall_store(c)->ops->user_create(apicall_store(c), u, on_created, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }
 }
 
-void apiusers_item(apicall_ctx *c, const apicall_principal *p, const char *id, const char *rest, int guide) {
-  linkstore_user u;
-  int rc;
-  if (!apivalid_is_uuid(id) || linkstore_user_get(&c->lh->store, id, &u) != 0) {
-    if (apicall_require(c, p, LINKAPI_READ_USER) == 0)
-      apicall_detail(c, 404, "No registered user with this id.");
+/* ---- one user ---- */
+
+/* What apiusers_item needs once the user is read. */
+typedef struct item_state {
+  users_state users;           /* first: answer_user's state */
+  int guide;
+  char rest[4096];
+} item_state;
+
+static void changed(apicall_ctx *c) {
+  users_state *st = c->state;
+  if (st->status != 0) {
+    apicall_write_failed(c, st->status, "No registered user with this id.");
     return;
   }
-  if (strcmp(rest, "link-token/") == 0 || strcmp(rest, "link-token") == 0) {
-    apilinks_user_token(c, p, &u, guide);
+  if (strcmp(c->rq->method, "DELETE") == 0) {
+    APICALL_AUDIT(c, "registered_user.delete", LOG_STR("id", st->users[0].id));
+    c->rs->status = 204;
     return;
   }
-  if (rest[0] != '\0' || guide) {
+  APICALL_AUDIT(c, "registered_user.update", LOG_STR("id", st->users[0].id));
+  answer_user(c, 200);
+}
+
+static void on_changed(void *data, int status) {
+  apicall_ctx *c = data;
+  ((users_state *)c->state)->status = status;
+  apicall_run(c, changed);
+}
+
+/* The user is read (or not): what the method asks. */
+static void item(apicall_ctx *c) {
+  item_state *st = c->state;
+  const apicall_principal *p = c->who;
+  store_user *u = &st->users.users[0];
+  if (st->users.status != 0) {
+    if (apicall_require(c, p, LINKAPI_READ_USER) == 0) {
+      if (st->users.status == -ENOENT)
+        apicall_detail(c, 404, "No registered user with this id.");
+      else
+        apicall_store_failed(c);
+    }
+    return;
+  }
+  if (strcmp(st->rest, "link-token/") == 0 || strcmp(st->rest, "link-token") == 0) {
+    store_user user = *u;
+    int guide = st->guide;
+    apicall_state_drop(c); /* apilinks keeps its own */
+    apilinks_user_token(c, p, &user, guide);
+    return;
+  }
+  if (st->rest[0] != '\0' || st->guide) {
     apicall_detail(c, 404, "Not found.");
     return;
   }
   if (strcmp(c->rq->method, "GET") == 0) {
     if (apicall_require(c, p, LINKAPI_READ_USER) != 0)
       return;
-    c->rs->status = 200;
-    render_user(c, &u);
-    apicall_raw(c, "\n");
+    answer_user(c, 200);
   } else if (strcmp(c->rq->method, "PATCH") == 0 || strcmp(c->rq->method, "PUT") == 0) {
     if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
       return;
-    read_user_fields(c, &u, 0);
+    read_user_fields(c, u, 0);
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_user_update(&c->lh->store, &u);
-    if (rc != 0) {
-      apicall_write_failed(c, rc, "No registered user with this id.");
-      return;
-    }
-    APICALL_AUDIT(c, "registered_user.update", LOG_STR("id", u.id));
-    c->rs->status = 200;
-    render_user(c, &u);
-    apicall_raw(c, "\n");
+    apicall_wait(c, apicall_store(c)->ops->user_update(apicall_store(c), u, on_changed, c));
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
       return;
-    rc = linkstore_user_delete(&c->lh->store, id);
-    if (rc != 0) {
-      apicall_write_failed(c, rc, "No registered user with this id.");
-      return;
-    }
-    APICALL_AUDIT(c, "registered_user.delete", LOG_STR("id", id));
-    c->rs->status = 204;
+    apicall_wait(c, apicall_store(c)->ops->user_delete(apicall_store(c), u->id, on_changed, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }
+}
+
+static void on_user(void *data, int status, const store_user *u) {
+  apicall_ctx *c = data;
+  item_state *st = c->state;
+  st->users.status = status;
+  if (u != NULL)
+    st->users.users[0] = *u;
+  apicall_run(c, item);
+}
+
+void apiusers_item(apicall_ctx *c, const apicall_principal *p, const char *id, const char *rest, int guide) {
+  item_state *st;
+  if (!apivalid_is_uuid(id) || strlen(rest) >= sizeof st->rest) {
+    if (apicall_require(c, p, LINKAPI_READ_USER) == 0)
+      apicall_detail(c, 404, "No registered user with this id.");
+    return;
+  }
+  st = apicall_state(c, sizeof *st);
+  if (st == NULL)
+    return;
+  st->guide = guide;
+  snprintf(st->rest, sizeof st->rest, "%s", rest);
+  apicall_wait(c, apicall_store(c)->ops->user_get(apicall_store(c), id, on_user, c));
 }

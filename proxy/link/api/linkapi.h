@@ -7,7 +7,8 @@
  * authenticates the bearer (the owner key, or an access token from
  * POST /oauth/token, checked against its scopes), parses and validates the
  * JSON body with apivalid.h (the reference tables: lengths in characters,
- * types, enums, nullability, uuid) and answers from the store (linkhost.h).
+ * types, enums, nullability, uuid) and answers from the store (store.h,
+ * through linkhost.h), once the store's callbacks have answered.
  * Validation errors are 400 with a body naming each wrong field, as Django
  * REST framework does: {"origin_user_id": ["This field is required."]};
  * other errors are {"detail": "..."}. Every successful change writes one
@@ -72,12 +73,18 @@ typedef struct linkapi_response {
 /* 1 when path is one of linkapi's. */
 int linkapi_owns(const char *path);
 
-/* Answers rq into *rs and out. */
-void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_response *rs, dynbuf *out);
+/* The answer to a request: status and JSON body (valid during the call). */
+typedef void (*linkapi_done_cb)(void *data, const linkapi_response *rs, const dynbuf *body);
 
-/* For the control API's own endpoints: 0 when rq's bearer is the owner key
- * or a live token holding every scope in need; else the status to refuse
- * with (401 or 403), its body appended to out. */
-int linkapi_authorize(linkhost_t *lh, const linkapi_request *rq, unsigned need, dynbuf *out);
+/* Answers rq (copied: the caller may free it on return). done(data, ...)
+ * runs exactly once: before linkapi_handle returns when no store call is
+ * needed, else later from the store's callback on the control loop. */
+void linkapi_handle(linkhost_t *lh, const linkapi_request *rq, linkapi_done_cb done, void *data);
+
+/* For the control API's own endpoints: done gets status 0 when rq's
+ * bearer is the owner key or a live token holding every scope in need;
+ * else the status to refuse with (401 or 403) and its body. Runs done as
+ * linkapi_handle does. */
+void linkapi_authorize(linkhost_t *lh, const linkapi_request *rq, unsigned need, linkapi_done_cb done, void *data);
 
 #endif

@@ -32,6 +32,25 @@ typedef struct notify_delivery {
   char hook[2049];         /* the webhook's url */
 } delivery;
 
+/* The outbox's size, read again (for /metrics). */
+static void on_pending(void *data, int status, size_t count) {
+  notify_t *n = data;
+  if (status == 0)
+    n->pending = count;
+}
+
+static void refresh_pending(notify_t *n) {
+  if (!n->closing)
+    (void)n->store->ops->deliveries_pending(n->store, on_pending, n);
+}
+
+/* A delivery's bookkeeping was written (or not: it is retried as due). */
+static void on_outbox_written(void *data, int status) {
+  notify_t *n = data;
+  if (status != 0 && status != -ECANCELED)
+    LOG_WARN("webhook outbox not updated", LOG_I64("error", status));
+  refresh_pending(n);
+}
 
 static const config_webhook *hook_by_url(const notify_t *n, const char *url) {
   size_t i;
@@ -71,7 +90,7 @@ static void on_delivered(void *ctx, int status, long http_code, const char *body
   n->in_flight--;
   if (status == 0 && http_code >= 200 && http_code <= 299) {
     n->delivered_total++;
-    (void)linkstore_delivery_done(n->store, d->seq, d->hook);
+    (void)n->store->ops->delivery_done(n->store, d->seq, d->hook, on_outbox_written, n);
   } else {
     uint64_t wait = backoff_ms(d->attempts);
     n->failed_total++;
@@ -81,15 +100,15 @@ static void on_delivered(void *ctx, int status, long http_code, const char *body
     LOG_WARN("webhook not accepted, will retry", LOG_STR("origin", origin), LOG_STR("event_id", d->id),
              LOG_U64("attempt", d->attempts + 1), LOG_I64("http_status", http_code),
              LOG_STR("error", status != 0 ? strerror(-status) : "not 2xx"), LOG_U64("retry_in_ms", wait));
-    (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, timefmt_now_ms() + wait);
+    (void)n->store->ops->delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, timefmt_now_ms() + wait,
+                                        on_outbox_written, n);
   }
   free(d);
   schedule_pass(n, 0);
 }
 
-/* Starts one due delivery (a linkstore_deliveries_due callback). */
-static int start_delivery(void *ctx, const linkstore_event *e) {
-  notify_t *n = ctx;
+/* Starts one due delivery (leased already). */
+static int start_delivery(notify_t *n, const store_event *e) {
   const config_webhook *h = hook_by_url(n, e->hook);
   char sig[SECRETBOX_SIGNATURE_BUF];
   char sig_header[SECRETBOX_SIGNATURE_BUF + 32];
@@ -119,7 +138,8 @@ static int start_delivery(void *ctx, const linkstore_event *e) {
   headers[4] = NULL;
   if (curlloop_request(n->curl, "POST", e->hook, headers, e->body, strlen(e->body), NOTIFY_TIMEOUT_MS, 65536,
                        on_delivered, d, &d->req) != 0) {
-    (void)linkstore_delivery_retry(n->store, e->seq, e->hook, e->attempts, timefmt_now_ms() + backoff_ms(e->attempts));
+    (void)n->store->ops->delivery_retry(n->store, e->seq, e->hook, e->attempts, timefmt_now_ms() + backoff_ms(e->attempts),
+                                        on_outbox_written, n);
     free(d);
     return 0;
   }
@@ -128,16 +148,30 @@ static int start_delivery(void *ctx, const linkstore_event *e) {
   return 0;
 }
 
+/* The due deliveries, leased (committed): their POSTs start now, outside
+ * the store's transaction. */
+static void on_due(void *data, int status, const store_event *rows, size_t nrows) {
+  notify_t *n = data;
+  size_t i;
+  n->passing = 0;
+  if (status != 0 || n->closing)
+    return;
+  for (i = 0; i < nrows; i++) {
+    if (start_delivery(n, &rows[i]) != 0)
+      break;
+  }
+}
+
 static void pass(notify_t *n) {
   uint64_t now = timefmt_now_ms();
-  if (n->closing || n->cfg->nwebhooks == 0 || n->in_flight >= NOTIFY_IN_FLIGHT_MAX)
+  if (n->closing || n->passing || n->cfg->nwebhooks == 0 || n->in_flight >= NOTIFY_IN_FLIGHT_MAX)
     return;
   /* A delivery's lease is a write: while the store cannot write, one
    * started now would be started again at every pass. */
-  if (n->store->cannot_write)
+  if (n->store->health.cannot_write)
     return;
-  (void)linkstore_deliveries_due(n->store, now, now + NOTIFY_TIMEOUT_MS + 5000,
-                                 NOTIFY_IN_FLIGHT_MAX - n->in_flight, start_delivery, n);
+  n->passing = n->store->ops->deliveries_due(n->store, now, now + NOTIFY_TIMEOUT_MS + 5000,
+                                             NOTIFY_IN_FLIGHT_MAX - n->in_flight, on_due, n) == 0;
 }
 
 static void on_pass_timer(uv_timer_t *t) {
@@ -178,14 +212,112 @@ static void feed_write(notify_t *n, notify_feed *f, const char *id, const char *
     f->gone(f);
 }
 
-/* 1 while f's access token is live and still holds read:webhooks. */
-static int feed_allowed(notify_t *n, const notify_feed *f) {
-  char scopes[512];
-  if (f->token_hash[0] == '\0')
-    return 1; /* the owner key */
-  if (linkstore_oauth_token_get(n->store, f->token_hash, timefmt_now_ms(), scopes, sizeof scopes) != 0)
-    return 0;
-  return strstr(scopes, "read:webhooks") != NULL || strstr(scopes, "admin:all") != NULL;
+/* A feed write waiting for the store: the answer to a check of the
+ * feed's access token (or, for the owner key's feed while it replays, to a
+ * read that keeps the order), or a step of the replay. f is NULL once the
+ * feed went away. */
+typedef struct notify_send {
+  list_node link;          /* on notify_t.sends */
+  notify_t *n;
+  notify_feed *f;
+  int replay;              /* a step of the replay, not an event */
+  int check_only;          /* only the token check: the event is another user's */
+  char *id;                /* the event; owned (NULL: a keep-alive) */
+  char *type;
+  char *body;
+} notify_send;
+
+static void send_free(notify_send *w) {
+  list_remove(&w->link);
+  free(w->id);
+  free(w->type);
+  free(w->body);
+  free(w);
+}
+
+static notify_send *send_new(notify_t *n, notify_feed *f, const char *id, const char *type, const char *body) {
+  notify_send *w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return NULL;
+  w->n = n;
+  w->f = f;
+  if (id != NULL) {
+    w->id = strdup(id);
+    w->type = strdup(type);
+    w->body = strdup(body);
+    if (w->id == NULL || w->type == NULL || w->body == NULL) {
+      free(w->id);
+      free(w->type);
+      free(w->body);
+      free(w);
+      return NULL;
+    }
+  }
+  list_insert_head(&n->sends, &w->link);
+  return w;
+}
+
+/* The feed's write, once the store answered: an event a replay will
+ * bring is not written twice. */
+static void send_now(notify_send *w) {
+  notify_feed *f = w->f;
+  if (f == NULL || w->check_only)
+    return;
+  if (w->id == NULL)
+    feed_write(w->n, f, NULL, NULL, NULL);
+  else if (!f->replaying)
+    feed_write(w->n, f, w->id, w->type, w->body);
+}
+
+/* f's access token, read again: the feed ends when it expired, its
+ * application was deleted or it lost read:webhooks. */
+static void on_token_checked(void *data, int status, const store_oauth_token *t) {
+  notify_send *w = data;
+  if (w->f != NULL && status != -ECANCELED &&
+      (status != 0 || (strstr(t->scopes, "read:webhooks") == NULL && strstr(t->scopes, "admin:all") == NULL)))
+    w->f->gone(w->f);
+  else if (status == 0)
+    send_now(w);
+  send_free(w);
+}
+
+static void on_ordered(void *data, int status, uint64_t seq) {
+  notify_send *w = data;
+  (void)seq;
+  if (status != -ECANCELED)
+    send_now(w);
+  send_free(w);
+}
+
+/* Writes an event (id NULL: a keep-alive) to f: at once for the owner
+ * key's feed, else after the store answered. check_only: nothing is
+ * written, the token is checked. */
+static void feed_send(notify_t *n, notify_feed *f, const char *id, const char *type, const char *body,
+                      int check_only) {
+  notify_send *w;
+  int rc;
+  if (f->token_hash[0] == '\0') {
+    if (check_only)
+      return;
+    if (!f->replaying || id == NULL) {
+      feed_write(n, f, id, type, body);
+      return;
+    }
+  }
+  w = send_new(n, f, id, type, body);
+  if (w == NULL) {
+    f->gone(f);
+    return;
+  }
+  w->check_only = check_only;
+  if (f->token_hash[0] != '\0')
+    rc = n->store->ops->oauth_token_get(n->store, f->token_hash, timefmt_now_ms(), on_token_checked, w);
+  else
+    rc = n->store->ops->event_seq(n->store, id, on_ordered, w);
+  if (rc != 0) {
+    send_free(w);
+    f->gone(f);
+  }
 }
 
 static void broadcast(notify_t *n, const char *id, const char *type, const char *user, const char *body) {
@@ -193,11 +325,15 @@ static void broadcast(notify_t *n, const char *id, const char *type, const char 
   list_node *next;
   LIST_FOREACH_SAFE(node, next, &n->feeds) { /* f may leave during the write */
     notify_feed *f = LIST_ENTRY(node, notify_feed, link);
-    if (!feed_allowed(n, f))
-      f->gone(f);
-    else if (f->user[0] == '\0' || strcmp(f->user, user) == 0)
-      feed_write(n, f, id, type, body);
+    /* another user's event: only the token check, as for every event */
+    feed_send(n, f, id, type, body, f->user[0] != '\0' && strcmp(f->user, user) != 0);
   }
+}
+
+static void on_pruned(void *data, int status) {
+  (void)data;
+  if (status != 0 && status != -ECANCELED)
+    LOG_WARN("old events not pruned", LOG_I64("error", status));
 }
 
 static void on_heartbeat(uv_timer_t *t) {
@@ -205,52 +341,91 @@ static void on_heartbeat(uv_timer_t *t) {
   list_node *node;
   list_node *next;
   if (timefmt_now_ms() >= n->next_prune_ms) {
-    (void)linkstore_events_prune(n->store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS);
+    (void)n->store->ops->events_prune(n->store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS, on_pruned, NULL);
     n->next_prune_ms = timefmt_now_ms() + 3600 * 1000;
   }
-  LIST_FOREACH_SAFE(node, next, &n->feeds) {
-    notify_feed *f = LIST_ENTRY(node, notify_feed, link);
-    if (feed_allowed(n, f))
-      feed_write(n, f, NULL, NULL, NULL);
-    else
-      f->gone(f);
-  }
+  LIST_FOREACH_SAFE(node, next, &n->feeds)
+    feed_send(n, LIST_ENTRY(node, notify_feed, link), NULL, NULL, NULL, 0);
 }
 
-typedef struct replay_ctx {
-  notify_t *n;
-  notify_feed *f;
-} replay_ctx;
+/* The replay's events: written, then the feed is live. */
+static void on_replay_events(void *data, int status, const store_event *rows, size_t nrows) {
+  notify_send *w = data;
+  notify_feed *f = w->f;
+  size_t i;
+  if (f != NULL) {
+    for (i = 0; status == 0 && i < nrows && f->listed; i++)
+      feed_write(w->n, f, rows[i].id, rows[i].type, rows[i].body);
+    f->replaying = 0;
+  }
+  send_free(w);
+}
 
-static int replay_one(void *ctx, const linkstore_event *e) {
-  replay_ctx *r = ctx;
-  feed_write(r->n, r->f, e->id, e->type, e->body);
-  return r->f->listed ? 0 : 1;
+/* Where Last-Event-ID is in the log: the events after it are read next. */
+static void on_replay_from(void *data, int status, uint64_t seq) {
+  notify_send *w = data;
+  notify_feed *f = w->f;
+  int rc = status;
+  if (f != NULL && status == 0)
+    rc = w->n->store->ops->events_after(w->n->store, seq, f->user[0] != '\0' ? f->user : NULL, REPLAY_MAX,
+                                        on_replay_events, w);
+  if (f == NULL || rc != 0) {
+    if (f != NULL)
+      f->replaying = 0; /* an unknown id: nothing to replay */
+    send_free(w);
+  }
 }
 
 int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id) {
-  uint64_t seq = 0;
+  notify_send *w;
   if (n->nfeeds >= NOTIFY_FEED_MAX)
     return -ENOSPC;
   list_insert_head(&n->feeds, &f->link);
   f->listed = 1;
+  f->replaying = 0;
   n->nfeeds++;
-  if (last_id != NULL && linkstore_event_seq(n->store, last_id, &seq) == 0) {
-    replay_ctx r = {n, f};
-    (void)linkstore_events_after(n->store, seq, f->user[0] != '\0' ? f->user : NULL, REPLAY_MAX, replay_one, &r);
+  if (last_id == NULL)
+    return 0;
+  w = send_new(n, f, NULL, NULL, NULL);
+  if (w == NULL)
+    return -ENOMEM;
+  w->replay = 1;
+  f->replaying = 1;
+  if (n->store->ops->event_seq(n->store, last_id, on_replay_from, w) != 0) {
+    f->replaying = 0;
+    send_free(w);
   }
   return 0;
 }
 
 void notify_feed_remove(notify_t *n, notify_feed *f) {
+  list_node *node;
   if (!f->listed)
     return;
+  LIST_FOREACH(node, &n->sends) {
+    notify_send *w = LIST_ENTRY(node, notify_send, link);
+    if (w->f == f)
+      w->f = NULL; /* its answer finds no feed */
+  }
   list_remove(&f->link);
   f->listed = 0;
   n->nfeeds--;
 }
 
 /* ---- events ---- */
+
+static void on_event_stored(void *data, int status, uint64_t seq) {
+  notify_t *n = data;
+  (void)seq;
+  if (status != 0) {
+    if (status != -ECANCELED)
+      LOG_ERROR("event not stored: webhooks will not see it", LOG_I64("error", status));
+    return;
+  }
+  n->events_total++;
+  schedule_pass(n, 0); /* none due when it has no webhook: the pass finds nothing */
+  refresh_pending(n);
+}
 
 void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   const char *type;
@@ -261,7 +436,7 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   size_t nhooks = 0;
   dynbuf body;
   uint64_t now = timefmt_now_ms();
-  uint64_t seq = 0;
+  store_event ev;
   size_t i;
   switch (r->state) {
   case LINKSVC_STATE_PENDING:
@@ -317,34 +492,40 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
     if (n->cfg->webhooks[i].events & bit)
       hooks[nhooks++] = n->cfg->webhooks[i].url;
   }
-  if (linkstore_event_add(n->store, id, type, r->user, body.ptr, now, hooks, nhooks, &seq) != 0) {
+  memset(&ev, 0, sizeof ev);
+  ev.id = id;
+  ev.type = type;
+  ev.user = r->user;
+  ev.body = body.ptr;
+  if (n->store->ops->event_add(n->store, &ev, now, hooks, nhooks, on_event_stored, n) != 0)
     LOG_ERROR("event not stored: webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
-  } else {
-    n->events_total++;
-    if (nhooks > 0)
-      schedule_pass(n, 0);
-  }
   broadcast(n, id, type, r->user, body.ptr);
   dynbuf_free(&body);
 }
 
 /* ---- lifecycle and metrics ---- */
 
+static void on_hooks_kept(void *data, int status, size_t dropped) {
+  notify_t *n = data;
+  if (status == 0 && dropped > 0)
+    LOG_WARN("webhook deliveries dropped: their webhook is no longer configured", LOG_U64("deliveries", dropped));
+  if (status != -ECANCELED)
+    refresh_pending(n);
+}
+
 /* Drops the deliveries owed to webhooks n->cfg no longer has. */
 static void keep_configured_hooks(notify_t *n) {
   const char *hooks[CONFIG_WEBHOOKS_MAX];
-  size_t dropped = 0;
   size_t i;
   for (i = 0; i < n->cfg->nwebhooks; i++)
     hooks[i] = n->cfg->webhooks[i].url;
-  (void)linkstore_deliveries_keep_hooks(n->store, hooks, n->cfg->nwebhooks, &dropped);
-  if (dropped > 0)
-    LOG_WARN("webhook deliveries dropped: their webhook is no longer configured", LOG_U64("deliveries", dropped));
+  (void)n->store->ops->deliveries_keep_hooks(n->store, hooks, n->cfg->nwebhooks, on_hooks_kept, n);
 }
 
-int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *store, curlloop_t *curl) {
+int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, store_t *store, curlloop_t *curl) {
   memset(n, 0, sizeof *n);
   list_init(&n->deliveries);
+  list_init(&n->sends);
   list_init(&n->feeds);
   n->loop = loop;
   n->cfg = cfg;
@@ -356,7 +537,7 @@ int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *
   uv_timer_init(loop, &n->heartbeat);
   n->heartbeat.data = n;
   uv_timer_start(&n->heartbeat, on_heartbeat, NOTIFY_HEARTBEAT_MS, NOTIFY_HEARTBEAT_MS);
-  (void)linkstore_events_prune(store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS);
+  (void)store->ops->events_prune(store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS, on_pruned, NULL);
   n->next_prune_ms = timefmt_now_ms() + 3600 * 1000; /* then hourly, from the heartbeat timer */
   schedule_pass(n, 0);
   return 0;
@@ -370,26 +551,39 @@ void notify_reload(notify_t *n, const config_t *cfg) {
   schedule_pass(n, 0);
 }
 
-void notify_close(notify_t *n) {
+/* One of notify_close's writes was answered. */
+static void on_close_written(void *data, int status) {
+  notify_t *n = data;
+  (void)status;
+  if (--n->closing_writes == 0 && n->closed != NULL)
+    n->closed(n->closed_data);
+}
+
+void notify_close(notify_t *n, void (*closed)(void *data), void *data) {
   n->closing = 1;
+  n->closed = closed;
+  n->closed_data = data;
+  n->closing_writes = 1; /* until every write below was started */
   while (!list_empty(&n->deliveries)) {
     delivery *d = LIST_ENTRY(list_first(&n->deliveries), delivery, link);
     list_remove(&d->link);
     curlloop_cancel(d->req);
     /* The delivery stays in the outbox, due at once: its lease must not
      * hold it back for NOTIFY_TIMEOUT_MS after a restart. */
-    (void)linkstore_delivery_retry(n->store, d->seq, d->hook, d->attempts, timefmt_now_ms());
+    if (n->store->ops->delivery_retry(n->store, d->seq, d->hook, d->attempts, timefmt_now_ms(), on_close_written, n) == 0)
+      n->closing_writes++;
     free(d);
   }
   n->in_flight = 0;
   uv_close((uv_handle_t *)&n->timer, NULL);
   uv_close((uv_handle_t *)&n->heartbeat, NULL);
+  on_close_written(n, 0);
 }
 
 int notify_render_metrics(notify_t *n, dynbuf *out) {
-  size_t pending = 0;
+  size_t pending = n->pending; /* as last read; read again for the next scrape */
   int rc;
-  (void)linkstore_deliveries_pending(n->store, &pending);
+  refresh_pending(n);
   rc = prom_counter(out, "authrelay_link_events_total",
                     "Link events written (link_token, auth_complete, link_expired).", n->events_total);
   if (rc == 0)

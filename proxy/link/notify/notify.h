@@ -10,9 +10,15 @@
  *     Authrelay-Signature: t=UNIX,v1=hex(HMAC-SHA256(secret, t + "." + body)),
  *     retried with exponential back-off and jitter until the receiver
  *     answers 2xx.
- * Every event is first written to SQLite (linkstore.h: the events log and
+ * Every event is first written to the store (store.h: the events log and
  * the deliveries outbox) in one transaction with its deliveries, so neither
- * a receiver outage nor a restart loses one. Each event carries an id
+ * a receiver outage nor a restart loses one. The store answers later:
+ * webhook POSTs start from the answer of a pass over the due deliveries
+ * (after their lease committed); a feed whose access token must be checked
+ * again, or that is replaying after Last-Event-ID, gets each event from the
+ * answer of a store call made when the event went out, so its events stay
+ * in order (the store answers in order). An event the store could not
+ * write reaches live feeds but not one that is replaying then. Each event carries an id
  * (evt_...), the same in the feed and in every webhook attempt, so a
  * receiver deduplicates on it (a delivery whose 2xx was lost is sent again).
  *
@@ -28,8 +34,8 @@
 
 #include "config.h"
 #include "curlloop.h"
-#include "linkstore.h"
 #include "pausehub.h"
+#include "store.h"
 #include "list.h"
 
 #define NOTIFY_IN_FLIGHT_MAX 32            /* webhook POSTs at once */
@@ -49,23 +55,30 @@ typedef void (*notify_feed_gone_cb)(notify_feed *f);
 /* A /v1/events subscriber, embedded by the control connection. */
 struct notify_feed {
   uv_stream_t *stream;     /* the connection; not owned */
-  char user[LINKSTORE_TEXT_MAX + 2]; /* "" for every user */
+  char user[STORE_TEXT_MAX + 2]; /* "" for every user */
   char token_hash[65];     /* SHA-256 of the subscriber's access token, "" for the owner key */
   notify_feed_gone_cb gone;
   /* private */
   list_node link;          /* on notify_t.feeds while listed */
   int listed;
+  int replaying;           /* the events after Last-Event-ID are being read back */
 };
 
 typedef struct notify_t {
   uv_loop_t *loop;         /* the control loop; not owned */
   const config_t *cfg;     /* not owned: webhooks, public_url; replaced by notify_reload */
-  linkstore_t *store;      /* not owned */
+  store_t *store;          /* not owned */
   curlloop_t *curl;        /* not owned */
   uv_timer_t timer;        /* the next delivery pass */
   uv_timer_t heartbeat;    /* keeps idle feeds (and their proxies) open */
   size_t in_flight;        /* webhook POSTs under way */
   list_node deliveries;    /* those POSTs (notify_delivery.link); owned */
+  list_node sends;         /* feed writes waiting for the store (token check, order; notify_send.link); owned */
+  int passing;             /* a pass is reading the due deliveries */
+  size_t pending;          /* the outbox's size, as last read */
+  size_t closing_writes;   /* notify_close's writes the store has not answered */
+  void (*closed)(void *data); /* notify_close's callback */
+  void *closed_data;
   list_node feeds;         /* notify_feed.link */
   size_t nfeeds;
   uint64_t events_total;   /* events written */
@@ -78,7 +91,7 @@ typedef struct notify_t {
 /* Starts on loop: drops deliveries owed to webhooks no longer configured,
  * and schedules a delivery pass (deliveries left by the last run go out
  * now). Returns 0 or a negative error. */
-int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *store, curlloop_t *curl);
+int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, store_t *store, curlloop_t *curl);
 
 /* The webhooks of cfg (not owned; it must outlive its use) replace the ones
  * in use: deliveries owed to a webhook no longer configured are dropped
@@ -87,8 +100,10 @@ int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, linkstore_t *
 void notify_reload(notify_t *n, const config_t *cfg);
 
 /* Stops: timers closed; POSTs in flight are abandoned by the caller closing
- * curl (their deliveries stay in the outbox). Feeds must have been removed. */
-void notify_close(notify_t *n);
+ * curl (their deliveries stay in the outbox, due at once: closed(data)
+ * runs once the store wrote that, later, or at once when nothing was in
+ * flight). Feeds must have been removed. */
+void notify_close(notify_t *n, void (*closed)(void *data), void *data);
 
 /* A link was minted or ended (the journal): writes the event, if any, and
  * sends it to feeds and webhooks. base_url: the base of magic_link_url. */

@@ -6,8 +6,10 @@
  * its ended state (the page says 410, not 404 "unknown"); a row still
  * pending in the store alone is never shown usable (expired or revoked)
  * and never completes; links the hub knows come from the hub; unknown and
- * malformed tokens are -ENOENT. The store is a real one in a mkdtemp()
- * directory; rows are put the way the journal writes them.
+ * malformed tokens are -ENOENT. The store is a real one (store.h on
+ * SQLite) in a mkdtemp() directory, driven by a libuv loop; rows are put
+ * the way the journal writes them. The hub answers at once, the store
+ * later: a row's answer never comes before linkhost_lookup returned.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,9 +24,16 @@
 
 static char dir[] = "/tmp/test_linklookup_XXXXXX";
 
+static uv_loop_t loop;
+
+static void on_put(void *data, int status) {
+  *(int *)data = status;
+}
+
 /* Puts token's row as the journal writes it. */
-static int put_row(linkstore_t *st, const char *token, linksvc_state status, uint64_t expires_ms, uint64_t ended_ms) {
-  linkstore_link l;
+static int put_row(store_t *st, const char *token, linksvc_state status, uint64_t expires_ms, uint64_t ended_ms) {
+  store_link l;
+  int result = 1;
   memset(&l, 0, sizeof l);
   snprintf(l.token, sizeof l.token, "%s", token);
   snprintf(l.user, sizeof l.user, "u1");
@@ -33,19 +42,45 @@ static int put_row(linkstore_t *st, const char *token, linksvc_state status, uin
   l.created_ms = expires_ms - 600000;
   l.expires_ms = expires_ms;
   l.ended_ms = ended_ms;
-  return linkstore_link_put(st, &l);
+  if (st->ops->link_put(st, &l, 1, on_put, &result) != 0)
+    return -1;
+  uv_run(&loop, UV_RUN_DEFAULT);
+  return result;
+}
+
+/* What a lookup answered. */
+typedef struct answer {
+  int calls;
+  int status;
+  pausehub_link_view *v;
+} answer;
+
+static void on_lookup(linkhost_t *lh, void *data, int status, const pausehub_link_view *v) {
+  answer *a = data;
+  (void)lh;
+  a->calls++;
+  a->status = status;
+  if (v != NULL)
+    *a->v = *v;
+}
+
+static int lookup_len(linkhost_t *lh, const char *token, size_t len, pausehub_link_view *v) {
+  answer a = {0, 1, v};
+  linkhost_lookup(lh, token, len, on_lookup, &a);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(a.calls == 1);
+  return a.status;
 }
 
 static int lookup(linkhost_t *lh, const char *token, pausehub_link_view *v) {
-  return linkhost_lookup(lh, token, strlen(token), v);
+  return lookup_len(lh, token, strlen(token), v);
 }
 
 static void forgotten_links_answered_from_the_store(void) {
   static linkhost_t lh;
   pausehub_t hub;
   linksvc_options o;
-  unsigned char key[SECRETBOX_KEY_BYTES];
-  char err[256];
+  char spec[128];
   linksvc_link_info a, b, d;
   pausehub_link_view v;
   dynbuf html;
@@ -53,12 +88,13 @@ static void forgotten_links_answered_from_the_store(void) {
   const char *pending_row = "ltk_00000000000000000000000000000c01";
   const char *expired_row = "ltk_00000000000000000000000000000c02";
   memset(&lh, 0, sizeof lh);
-  memset(key, 7, sizeof key);
   memset(&o, 0, sizeof o);
   o.ended_max = 1;
   CHECK(pausehub_init(&hub, &o) == 0);
   lh.hub = &hub;
-  CHECK(linkstore_open(&lh.store, dir, key, err, sizeof err) == 0);
+  lh.loop = &loop;
+  snprintf(spec, sizeof spec, "sqlite:%s/%s", dir, STORE_SQLITE_FILE);
+  CHECK(store_open(&lh.store, &loop, spec) == 0);
 
   /* a ends, then b: the hub forgets a */
   CHECK(pausehub_mint(&hub, "u1", "slack", 600, NULL, NULL, now, &a) == 0);
@@ -70,7 +106,13 @@ static void forgotten_links_answered_from_the_store(void) {
   CHECK(lookup(&lh, a.token, &v) == -ENOENT);
   /* its row, as the journal wrote it: "used already", 410 */
   CHECK(put_row(&lh.store, a.token, LINKSVC_STATE_COMPLETED, a.expires_ms, now) == 0);
-  CHECK(lookup(&lh, a.token, &v) == 0);
+  {
+    answer later = {0, 1, &v};
+    linkhost_lookup(&lh, a.token, strlen(a.token), on_lookup, &later);
+    CHECK(later.calls == 0); /* the store answers later, on the loop */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(later.calls == 1 && later.status == 0);
+  }
   CHECK(v.state == LINKSVC_STATE_COMPLETED && strcmp(v.info.token, a.token) == 0 &&
         strcmp(v.info.connector, "slack") == 0 && strcmp(v.user, "u1") == 0 &&
         strcmp(v.info.path, a.path) == 0 && v.info.expires_ms == a.expires_ms);
@@ -101,18 +143,19 @@ static void forgotten_links_answered_from_the_store(void) {
   CHECK(lookup(&lh, "ltk_0000000000000000000000000000000G", &v) == -ENOENT);
   CHECK(lookup(&lh, "ltk_", &v) == -ENOENT);
   CHECK(lookup(&lh, "", &v) == -ENOENT);
-  CHECK(linkhost_lookup(&lh, a.token, LINKSVC_TOKEN_LEN - 1, &v) == -ENOENT);
+  CHECK(lookup_len(&lh, a.token, LINKSVC_TOKEN_LEN - 1, &v) == -ENOENT);
 
-  linkstore_close(&lh.store);
+  store_close(&lh.store, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
   pausehub_close(&hub);
 }
 
 int main(void) {
   char p[160];
-  const char *files[] = {LINKSTORE_FILE, LINKSTORE_FILE "-wal", LINKSTORE_FILE "-shm"};
+  const char *files[] = {STORE_SQLITE_FILE, STORE_SQLITE_FILE "-wal", STORE_SQLITE_FILE "-shm"};
   size_t i;
-  if (mkdtemp(dir) == NULL) {
-    perror("mkdtemp");
+  if (mkdtemp(dir) == NULL || uv_loop_init(&loop) != 0) {
+    perror("setup");
     return 2;
   }
   RUN(forgotten_links_answered_from_the_store);
@@ -122,5 +165,6 @@ int main(void) {
   }
   if (rmdir(dir) != 0)
     perror("rmdir");
+  CHECK(uv_loop_close(&loop) == 0);
   return unit_report();
 }

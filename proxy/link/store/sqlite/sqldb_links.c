@@ -1,0 +1,235 @@
+/* sqldb_links: the SQLite store's links, the events log and the webhook
+ * outbox. See sqldb.h. */
+#include "sqldb_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---- links ---- */
+
+int sqldb_link_put(sqldb_t *q, const store_link *l) {
+  return sqldb_run(q,
+             sqldb_prepare(q,
+                     "INSERT OR REPLACE INTO links (token, user, connector, callback_url, state, status, "
+                     "pinned, created_ms, expires_ms, ended_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     "sssssiiiii", l->token, l->user, l->connector, l->callback_url, l->state,
+                     (int64_t)l->status, (int64_t)l->pinned, (int64_t)l->created_ms,
+                     (int64_t)l->expires_ms, (int64_t)l->ended_ms),
+             NULL);
+}
+
+int sqldb_link_end(sqldb_t *q, const char *token, int status, uint64_t ended_ms) {
+  return sqldb_run(q,
+             sqldb_prepare(q, "UPDATE links SET status = ?, ended_ms = ? WHERE token = ?", "iis",
+                     (int64_t)status, (int64_t)ended_ms, token),
+             NULL);
+}
+
+#define LINK_COLUMNS \
+  "token, user, connector, callback_url, state, status, pinned, created_ms, expires_ms, ended_ms"
+
+/* one_row reader of a LINK_COLUMNS row into a store_link. */
+static void read_link(sqlite3_stmt *stmt, void *out) {
+  store_link *l = out;
+  memset(l, 0, sizeof *l);
+  sqldb_col_text(stmt, 0, l->token, sizeof l->token);
+  sqldb_col_text(stmt, 1, l->user, sizeof l->user);
+  sqldb_col_text(stmt, 2, l->connector, sizeof l->connector);
+  sqldb_col_text(stmt, 3, l->callback_url, sizeof l->callback_url);
+  sqldb_col_text(stmt, 4, l->state, sizeof l->state);
+  l->status = sqlite3_column_int(stmt, 5);
+  l->pinned = sqlite3_column_int(stmt, 6);
+  l->created_ms = (uint64_t)sqlite3_column_int64(stmt, 7);
+  l->expires_ms = (uint64_t)sqlite3_column_int64(stmt, 8);
+  l->ended_ms = (uint64_t)sqlite3_column_int64(stmt, 9);
+}
+
+int sqldb_link_get(sqldb_t *q, const char *token, store_link *l) {
+  return sqldb_one_row(q, sqldb_prepare(q, "SELECT " LINK_COLUMNS " FROM links WHERE token = ?", "s", token), read_link, l,
+                 "link");
+}
+
+typedef struct link_call {
+  int (*cb)(void *ctx, const store_link *l);
+  void *ctx;
+} link_call;
+
+static int link_row(void *ctx, sqlite3_stmt *stmt) {
+  link_call *call = ctx;
+  store_link l;
+  read_link(stmt, &l);
+  return call->cb(call->ctx, &l);
+}
+
+int sqldb_link_each(sqldb_t *q, uint64_t since_ms, uint64_t after_ms, const char *after_token, size_t limit,
+                    int (*cb)(void *ctx, const store_link *l), void *ctx) {
+  link_call call = {cb, ctx};
+  return sqldb_each_row(q,
+                        sqldb_prepare(q,
+                                      "SELECT " LINK_COLUMNS " FROM links WHERE created_ms >= ?1 AND "
+                                      "(created_ms > ?2 OR (created_ms = ?2 AND token > ?3)) "
+                                      "ORDER BY created_ms, token LIMIT ?4",
+                                      "iisi", (int64_t)since_ms, (int64_t)after_ms,
+                                      after_token != NULL ? after_token : "", limit > 0 ? (int64_t)limit : (int64_t)-1),
+                        link_row, &call, "links");
+}
+
+int sqldb_link_prune(sqldb_t *q, uint64_t before_ms) {
+  int rc = sqldb_run(q,
+               sqldb_prepare(q, "DELETE FROM links WHERE ended_ms > 0 AND ended_ms < ?", "i", (int64_t)before_ms),
+               NULL);
+  if (rc == 0)
+    rc = sqldb_run(q,
+             sqldb_prepare(q, "DELETE FROM link_app_choice WHERE token NOT IN (SELECT token FROM links)", ""),
+             NULL);
+  return rc;
+}
+
+int sqldb_link_set_external_id(sqldb_t *q, const char *token, const char *external_id) {
+  return sqldb_run(q,
+             sqldb_prepare(q, "INSERT OR REPLACE INTO link_app_choice (token, external_id) VALUES (?, ?)", "ss",
+                     token, external_id),
+             NULL);
+}
+
+int sqldb_link_external_id(sqldb_t *q, const char *token, char *out, size_t cap) {
+  sqldb_text_out t = {out, cap};
+  return sqldb_one_row(q, sqldb_prepare(q, "SELECT external_id FROM link_app_choice WHERE token = ?", "s", token),
+                 sqldb_read_text, &t, "link external_id");
+}
+
+/* ---- events and the webhook outbox ---- */
+
+int sqldb_event_add(sqldb_t *q, const store_event *e, uint64_t now_ms, const char *const *hooks, size_t nhooks,
+                    uint64_t *seq) {
+  size_t i;
+  int rc;
+  if (sqldb_tx_begin(q) != 0)
+    return -EIO;
+  rc = sqldb_run(q,
+                 sqldb_prepare(q, "INSERT INTO events (id, type, user, body, created_ms) VALUES (?, ?, ?, ?, ?)",
+                               "ssssi", e->id, e->type, e->user, e->body, (int64_t)now_ms),
+                 NULL);
+  *seq = (uint64_t)sqlite3_last_insert_rowid(q->db);
+  for (i = 0; i < nhooks && rc == 0; i++)
+    rc = sqldb_run(q,
+                   sqldb_prepare(q, "INSERT INTO deliveries (seq, hook, attempts, next_ms) VALUES (?, ?, 0, ?)",
+                                 "isi", (int64_t)*seq, hooks[i], (int64_t)now_ms),
+                   NULL);
+  if (sqldb_tx_end(q, rc == 0) != 0)
+    return -EIO;
+  return rc;
+}
+
+int sqldb_event_seq(sqldb_t *q, const char *id, uint64_t *seq) {
+  return sqldb_one_row(q, sqldb_prepare(q, "SELECT seq FROM events WHERE id = ?", "s", id), sqldb_read_u64, seq, "event seq");
+}
+
+int sqldb_events_after(sqldb_t *q, uint64_t after_seq, const char *user, size_t limit,
+                           int (*cb)(void *ctx, const store_event *e), void *ctx) {
+  sqlite3_stmt *stmt = sqldb_prepare(q,
+                               "SELECT seq, id, type, user, body FROM events WHERE seq > ?1 AND "
+                               "(?2 IS NULL OR user = ?2) ORDER BY seq LIMIT ?3",
+                               "iSi", (int64_t)after_seq, user, (int64_t)limit);
+  store_event e;
+  int rc;
+  if (stmt == NULL)
+    return -EIO;
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
+    e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+    e.id = (const char *)sqlite3_column_text(stmt, 1);
+    e.type = (const char *)sqlite3_column_text(stmt, 2);
+    e.user = (const char *)sqlite3_column_text(stmt, 3);
+    e.body = (const char *)sqlite3_column_text(stmt, 4);
+    e.hook = NULL;
+    e.attempts = 0;
+    if (cb(ctx, &e) != 0)
+      break;
+  }
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqldb_error(q, "events");
+}
+
+int sqldb_deliveries_due(sqldb_t *q, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
+                             int (*cb)(void *ctx, const store_event *e), void *ctx) {
+  sqlite3_stmt *stmt;
+  store_event e;
+  int rc;
+  if (sqldb_tx_begin(q) != 0)
+    return -EIO;
+  stmt = sqldb_prepare(q,
+                 "SELECT d.seq, e.id, e.type, e.user, e.body, d.hook, d.attempts FROM deliveries d "
+                 "JOIN events e ON e.seq = d.seq WHERE d.next_ms <= ? ORDER BY d.next_ms, d.seq LIMIT ?",
+                 "ii", (int64_t)now_ms, (int64_t)limit);
+  if (stmt == NULL) {
+    (void)sqldb_tx_end(q, 0);
+    return -EIO;
+  }
+  for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
+    e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+    e.id = (const char *)sqlite3_column_text(stmt, 1);
+    e.type = (const char *)sqlite3_column_text(stmt, 2);
+    e.user = (const char *)sqlite3_column_text(stmt, 3);
+    e.body = (const char *)sqlite3_column_text(stmt, 4);
+    e.hook = (const char *)sqlite3_column_text(stmt, 5);
+    e.attempts = (unsigned)sqlite3_column_int(stmt, 6);
+    /* leased: not due again while this attempt is in flight */
+    (void)sqldb_run(q,
+              sqldb_prepare(q, "UPDATE deliveries SET next_ms = ? WHERE seq = ? AND hook = ?", "iis",
+                      (int64_t)lease_until_ms, (int64_t)e.seq, e.hook),
+              NULL);
+    if (cb(ctx, &e) != 0)
+      break;
+  }
+  sqlite3_finalize(stmt);
+  if (sqldb_tx_end(q, 1) != 0)
+    return -EIO;
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqldb_error(q, "deliveries");
+}
+
+int sqldb_delivery_done(sqldb_t *q, uint64_t seq, const char *hook) {
+  return sqldb_run(q, sqldb_prepare(q, "DELETE FROM deliveries WHERE seq = ? AND hook = ?", "is", (int64_t)seq, hook),
+             NULL);
+}
+
+int sqldb_delivery_retry(sqldb_t *q, uint64_t seq, const char *hook, unsigned attempts,
+                             uint64_t next_ms) {
+  return sqldb_run(q,
+             sqldb_prepare(q, "UPDATE deliveries SET attempts = ?, next_ms = ? WHERE seq = ? AND hook = ?", "iiis",
+                     (int64_t)attempts, (int64_t)next_ms, (int64_t)seq, hook),
+             NULL);
+}
+
+int sqldb_deliveries_keep_hooks(sqldb_t *q, const char *const *hooks, size_t nhooks, size_t *dropped) {
+  int rc;
+  size_t i;
+  *dropped = 0;
+  /* The kept urls go into a temporary table; every other hook's deliveries go. */
+  rc = sqldb_exec(q, "CREATE TEMP TABLE IF NOT EXISTS kept_hooks (hook TEXT PRIMARY KEY); DELETE FROM kept_hooks;");
+  for (i = 0; i < nhooks && rc == 0; i++)
+    rc = sqldb_run(q, sqldb_prepare(q, "INSERT OR IGNORE INTO kept_hooks (hook) VALUES (?)", "s", hooks[i]), NULL);
+  if (rc == 0) {
+    int changes = 0;
+    rc = sqldb_run(q, sqldb_prepare(q, "DELETE FROM deliveries WHERE hook NOT IN (SELECT hook FROM kept_hooks)", ""),
+             &changes);
+    *dropped = (size_t)changes;
+  }
+  return rc;
+}
+
+int sqldb_deliveries_pending(sqldb_t *q, size_t *count) {
+  sqlite3_stmt *stmt = sqldb_prepare(q, "SELECT COUNT(*) FROM deliveries", "");
+  if (stmt == NULL)
+    return -EIO;
+  *count = sqlite3_step(stmt) == SQLITE_ROW ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+  sqlite3_finalize(stmt);
+  return 0;
+}
+
+int sqldb_events_prune(sqldb_t *q, uint64_t before_ms) {
+  return sqldb_run(q,
+             sqldb_prepare(q,
+                     "DELETE FROM events WHERE created_ms < ? AND seq NOT IN (SELECT seq FROM deliveries)", "i",
+                     (int64_t)before_ms),
+             NULL);
+}

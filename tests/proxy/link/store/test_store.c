@@ -1,0 +1,745 @@
+/* test_store: store.h's table of asynchronous operations on its embedded
+ * SQLite backend (proxy/link/store/store.c, sqlite/), in a mkdtemp()
+ * directory, driven by a real libuv loop.
+ *
+ * Covers: store_open's specs (sqlite:<path>, a path, postgres:// not built,
+ * empty); every operation of the table, with its results and errors; that
+ * no callback runs before its operation returned, and none inside a
+ * transaction (SQLite's autocommit is on in every callback); that
+ * operations complete in the order they were started and one started from
+ * a callback completes later, not inside it; that a list over
+ * STORE_LIST_MAX rows is refused (-E2BIG) rather than cut; that sealed
+ * blobs come back byte for byte (the store never sees plaintext); that
+ * store_close() completes the operations still queued with -ECANCELED
+ * before its own callback, and refuses new ones; and that a write on a full
+ * file system (RLIMIT_FSIZE) is reported (-EIO, health.cannot_write,
+ * write_errors) and not acknowledged: a batch of links is all lost, the
+ * probe brings the store back, and only what was acknowledged is there
+ * after reopening.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "store.h"
+#include "store_sqlite.h"
+#include "unit.h"
+
+#define T0 1767225600000ull /* 2026-01-01T00:00:00Z */
+
+static char dir[] = "/tmp/test_store.XXXXXX";
+static char spec[256];
+static uv_loop_t loop;
+static store_t st;
+
+/* What the callbacks saw. */
+static struct {
+  int returned;           /* the operation being tested has returned */
+  int calls;              /* callbacks run since reset */
+  int early;              /* callbacks that ran before their operation returned */
+  int in_tx;              /* callbacks that ran inside a transaction */
+  int status;
+  store_user user;
+  store_app_credential app;
+  store_link link;
+  store_oauth_app oauth_app;
+  store_oauth_token token;
+  char blob[256];
+  size_t blob_len;
+  int has_blob;
+  char text[512];
+  uint64_t seq;
+  size_t count;
+  size_t n;
+  size_t total;
+  char first[512];        /* the first row's name or id */
+  char last[512];         /* the last row's */
+  uint64_t last_ms;       /* the last link's created_ms */
+  unsigned attempts;      /* the first event's */
+  int order[8];           /* tags of completed operations, in order */
+  size_t norder;
+} r;
+
+static void reset(void) {
+  int early = r.early;
+  int in_tx = r.in_tx;
+  memset(&r, 0, sizeof r);
+  r.early = early;
+  r.in_tx = in_tx;
+}
+
+static void note(int status) {
+  sqldb_t *q = store_sqlite_db(&st);
+  r.calls++;
+  r.status = status;
+  if (!r.returned)
+    r.early++;
+  if (q != NULL && q->db != NULL && !sqlite3_get_autocommit(q->db))
+    r.in_tx++;
+}
+
+/* Runs one operation: it must return 0, its callback must not have run
+ * yet, and must run once when the loop runs. Evaluates to the status. */
+#define CALL(expr)                         \
+  do {                                     \
+    int call_rc_;                          \
+    reset();                               \
+    call_rc_ = (expr);                     \
+    r.returned = 1;                        \
+    CHECK(call_rc_ == 0);                  \
+    CHECK(r.calls == 0);                   \
+    uv_run(&loop, UV_RUN_DEFAULT);         \
+    CHECK(r.calls == 1);                   \
+  } while (0)
+
+static void on_done(void *data, int status) {
+  (void)data;
+  note(status);
+}
+
+static void on_user(void *data, int status, const store_user *u) {
+  (void)data;
+  note(status);
+  if (u != NULL)
+    r.user = *u;
+}
+
+static void on_users(void *data, int status, const store_user *rows, size_t n, size_t total) {
+  (void)data;
+  note(status);
+  r.n = n;
+  r.total = total;
+  if (n > 0) {
+    snprintf(r.first, sizeof r.first, "%s", rows[0].origin_user_id);
+    snprintf(r.last, sizeof r.last, "%s", rows[n - 1].origin_user_id);
+  }
+}
+
+static void on_names(void *data, int status, const char *const *names, size_t n) {
+  (void)data;
+  note(status);
+  r.n = n;
+  if (n > 0) {
+    snprintf(r.first, sizeof r.first, "%s", names[0]);
+    snprintf(r.last, sizeof r.last, "%s", names[n - 1]);
+  }
+}
+
+static void keep_blob(const store_blob *b) {
+  r.has_blob = b != NULL && b->ptr != NULL;
+  if (r.has_blob && b->len <= sizeof r.blob) {
+    memcpy(r.blob, b->ptr, b->len);
+    r.blob_len = b->len;
+  }
+}
+
+static void on_app(void *data, int status, const store_app_credential *c, const store_blob *secret) {
+  (void)data;
+  note(status);
+  if (c != NULL)
+    r.app = *c;
+  keep_blob(secret);
+}
+
+static void on_apps(void *data, int status, const store_app_credential *rows, size_t n) {
+  (void)data;
+  note(status);
+  r.n = n;
+  if (n > 0)
+    snprintf(r.first, sizeof r.first, "%.500s", rows[0].client_id);
+}
+
+static void on_blob(void *data, int status, const store_blob *b) {
+  (void)data;
+  note(status);
+  keep_blob(b);
+}
+
+static void on_link(void *data, int status, const store_link *l) {
+  (void)data;
+  note(status);
+  if (l != NULL)
+    r.link = *l;
+}
+
+static void on_links(void *data, int status, const store_link *rows, size_t n) {
+  (void)data;
+  note(status);
+  r.n = n;
+  if (n > 0) {
+    snprintf(r.first, sizeof r.first, "%s", rows[0].token);
+    snprintf(r.last, sizeof r.last, "%s", rows[n - 1].token);
+    r.last_ms = rows[n - 1].created_ms;
+  }
+}
+
+static void on_text(void *data, int status, const char *text) {
+  (void)data;
+  note(status);
+  if (text != NULL)
+    snprintf(r.text, sizeof r.text, "%s", text);
+}
+
+static void on_origins(void *data, int status, const store_origin *rows, size_t n) {
+  (void)data;
+  note(status);
+  r.n = n;
+  if (n > 0)
+    snprintf(r.first, sizeof r.first, "%s", rows[0].origin);
+}
+
+static void on_oauth_app(void *data, int status, const store_oauth_app *a) {
+  (void)data;
+  note(status);
+  if (a != NULL)
+    r.oauth_app = *a;
+}
+
+static void on_oauth_apps(void *data, int status, const store_oauth_app *rows, size_t n) {
+  (void)data;
+  note(status);
+  r.n = n;
+  if (n > 0)
+    snprintf(r.first, sizeof r.first, "%s", rows[0].name);
+}
+
+static void on_token(void *data, int status, const store_oauth_token *t) {
+  (void)data;
+  note(status);
+  if (t != NULL)
+    r.token = *t;
+}
+
+static void on_seq(void *data, int status, uint64_t seq) {
+  (void)data;
+  note(status);
+  r.seq = seq;
+}
+
+static void on_events(void *data, int status, const store_event *rows, size_t n) {
+  (void)data;
+  note(status);
+  r.n = n;
+  if (n > 0) {
+    snprintf(r.first, sizeof r.first, "%s %s", rows[0].id, rows[0].hook != NULL ? rows[0].hook : "-");
+    snprintf(r.last, sizeof r.last, "%s", rows[n - 1].body);
+    r.attempts = rows[0].attempts;
+  }
+}
+
+static void on_count(void *data, int status, size_t count) {
+  (void)data;
+  note(status);
+  r.count = count;
+}
+
+static void open_store(void) {
+  if (store_open(&st, &loop, spec) != 0) {
+    fprintf(stderr, "store_open: %s\n", st.error);
+    exit(2);
+  }
+}
+
+static int closed;
+
+static void on_closed(store_t *s) {
+  (void)s;
+  closed++;
+  if (r.norder < 8)
+    r.order[r.norder++] = 99;
+}
+
+static void close_store(void) {
+  closed = 0;
+  store_close(&st, on_closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(closed == 1);
+}
+
+static store_user a_user(const char *id, const char *origin, uint64_t at) {
+  store_user u;
+  memset(&u, 0, sizeof u);
+  snprintf(u.id, sizeof u.id, "%s", id);
+  snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", origin);
+  snprintf(u.origin_user_name, sizeof u.origin_user_name, "Name of %s", origin);
+  snprintf(u.user_type, sizeof u.user_type, "HUMAN");
+  u.created_ms = at;
+  return u;
+}
+
+static store_link a_link(const char *token, const char *user, uint64_t at) {
+  store_link l;
+  memset(&l, 0, sizeof l);
+  snprintf(l.token, sizeof l.token, "%s", token);
+  snprintf(l.user, sizeof l.user, "%s", user);
+  snprintf(l.connector, sizeof l.connector, "github");
+  l.created_ms = at;
+  l.expires_ms = at + 1800000;
+  return l;
+}
+
+#define UID(n) "00000000-0000-4000-8000-00000000000" #n
+
+/* ---- open ---- */
+
+static void open_specs(void) {
+  store_t s;
+  char path[300];
+  CHECK(store_open(&s, &loop, "") == -EINVAL && s.error[0] != '\0' && s.ops == NULL);
+  CHECK(store_open(&s, &loop, "sqlite:") == -EINVAL);
+  CHECK(store_open(&s, &loop, "postgres://db.example/authrelay") == -ENOTSUP && s.error[0] != '\0');
+  snprintf(path, sizeof path, "%s/nope/x.db", dir);
+  CHECK(store_open(&s, &loop, path) == -EIO && s.ops == NULL);
+  snprintf(path, sizeof path, "%s/plain.db", dir);
+  CHECK(store_open(&s, &loop, path) == 0 && s.ops != NULL && s.schema_version == 2);
+  closed = 0;
+  store_close(&s, on_closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(closed == 1 && s.ops == NULL);
+  memset(&s, 0, sizeof s);
+  closed = 0;
+  store_close(&s, on_closed); /* a zeroed store: at once */
+  CHECK(closed == 1);
+  (void)unlink(path);
+}
+
+/* ---- registered users ---- */
+
+static void users(void) {
+  store_user u = a_user(UID(1), "alice", T0);
+  store_user b = a_user(UID(2), "bob", T0 + 1);
+  open_store();
+  CALL(st.ops->user_create(&st, &u, on_user, NULL));
+  CHECK(r.status == 0 && strcmp(r.user.id, UID(1)) == 0);
+  CALL(st.ops->user_create(&st, &b, on_user, NULL));
+  u = a_user(UID(3), "alice", T0 + 2);
+  CALL(st.ops->user_create(&st, &u, on_user, NULL));
+  CHECK(r.status == -EEXIST && strcmp(r.user.id, UID(1)) == 0); /* the existing one */
+  CALL(st.ops->user_get(&st, UID(2), on_user, NULL));
+  CHECK(r.status == 0 && strcmp(r.user.origin_user_id, "bob") == 0 && r.user.created_ms == T0 + 1);
+  CALL(st.ops->user_get(&st, UID(9), on_user, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->user_by_origin(&st, "alice", on_user, NULL));
+  CHECK(r.status == 0 && strcmp(r.user.id, UID(1)) == 0);
+  u = a_user(UID(1), "alice", T0);
+  snprintf(u.origin_user_name, sizeof u.origin_user_name, "Alice Liddell");
+  u.is_test = 1;
+  CALL(st.ops->user_update(&st, &u, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->user_get(&st, UID(1), on_user, NULL));
+  CHECK(strcmp(r.user.origin_user_name, "Alice Liddell") == 0 && r.user.is_test == 1);
+  u = a_user(UID(8), "nobody", T0);
+  CALL(st.ops->user_update(&st, &u, on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->user_list(&st, NULL, 0, 10, on_users, NULL));
+  CHECK(r.status == 0 && r.n == 2 && r.total == 2 && strcmp(r.first, "alice") == 0 && strcmp(r.last, "bob") == 0);
+  CALL(st.ops->user_list(&st, NULL, 1, 10, on_users, NULL));
+  CHECK(r.n == 1 && r.total == 2 && strcmp(r.first, "bob") == 0);
+  CALL(st.ops->user_list(&st, "bob", 0, 10, on_users, NULL));
+  CHECK(r.n == 1 && r.total == 1);
+  {
+    store_blob b1 = {"sealed-gh", 9};
+    store_link l = a_link("ltk_alice", "alice", T0);
+    CALL(st.ops->credential_put(&st, "alice", "github", "oauth2", &b1, T0, on_done, NULL));
+    CALL(st.ops->credential_put(&st, "alice", "slack", "api_key", &b1, T0, on_done, NULL));
+    CALL(st.ops->link_put(&st, &l, 1, on_done, NULL));
+  }
+  CALL(st.ops->user_connectors(&st, "alice", on_names, NULL));
+  CHECK(r.status == 0 && r.n == 2 && strcmp(r.first, "github") == 0 && strcmp(r.last, "slack") == 0);
+  CALL(st.ops->user_delete(&st, UID(1), on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->user_delete(&st, UID(1), on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->user_connectors(&st, "alice", on_names, NULL)); /* its credentials went with it */
+  CHECK(r.status == 0 && r.n == 0);
+  CALL(st.ops->link_get(&st, "ltk_alice", on_link, NULL)); /* and its links */
+  CHECK(r.status == -ENOENT);
+  close_store();
+}
+
+/* ---- application credentials and connected credentials ---- */
+
+static void credentials(void) {
+  store_app_credential c;
+  store_blob sealed = {"\x01nonce-and-ciphertext\x00tail", 27};
+  open_store();
+  memset(&c, 0, sizeof c);
+  snprintf(c.id, sizeof c.id, UID(1));
+  snprintf(c.connector_slug, sizeof c.connector_slug, "github");
+  snprintf(c.client_id, sizeof c.client_id, "gh-client");
+  c.is_global_default = 1;
+  c.created_ms = c.modified_ms = T0;
+  CALL(st.ops->app_create(&st, &c, &sealed, on_app, NULL));
+  CHECK(r.status == 0 && r.app.has_secret == 1);
+  CALL(st.ops->app_create(&st, &c, NULL, on_app, NULL));
+  CHECK(r.status == -EEXIST); /* same id, same (slug, no external_id) */
+  snprintf(c.id, sizeof c.id, UID(2));
+  snprintf(c.client_id, sizeof c.client_id, "gh-tenant");
+  c.has_external_id = 1;
+  snprintf(c.external_id, sizeof c.external_id, "tenant-a");
+  c.is_global_default = 0;
+  CALL(st.ops->app_create(&st, &c, NULL, on_app, NULL));
+  CHECK(r.status == 0 && r.app.has_secret == 0);
+  CALL(st.ops->app_get(&st, UID(2), on_app, NULL));
+  CHECK(r.status == 0 && strcmp(r.app.external_id, "tenant-a") == 0 && !r.has_blob);
+  CALL(st.ops->app_get(&st, UID(9), on_app, NULL));
+  CHECK(r.status == -ENOENT);
+  /* the Link page's pick, with its sealed secret byte for byte */
+  CALL(st.ops->app_for(&st, "github", NULL, on_app, NULL));
+  CHECK(r.status == 0 && strcmp(r.app.id, UID(1)) == 0 && r.has_blob && r.blob_len == sealed.len &&
+        memcmp(r.blob, sealed.ptr, sealed.len) == 0);
+  CALL(st.ops->app_for(&st, "github", "tenant-a", on_app, NULL));
+  CHECK(r.status == 0 && strcmp(r.app.id, UID(2)) == 0 && !r.has_blob);
+  CALL(st.ops->app_for(&st, "slack", NULL, on_app, NULL));
+  CHECK(r.status == -ENOENT);
+  /* update: the row as stored comes back */
+  snprintf(c.client_id, sizeof c.client_id, "gh-tenant-2");
+  c.modified_ms = T0 + 5;
+  CALL(st.ops->app_update(&st, &c, 1, &sealed, on_app, NULL));
+  CHECK(r.status == 0 && strcmp(r.app.client_id, "gh-tenant-2") == 0 && r.app.has_secret == 1 &&
+        r.app.modified_ms == T0 + 5);
+  CALL(st.ops->app_update(&st, &c, 1, NULL, on_app, NULL)); /* secret removed */
+  CHECK(r.status == 0 && r.app.has_secret == 0);
+  snprintf(c.id, sizeof c.id, UID(9));
+  CALL(st.ops->app_update(&st, &c, 0, NULL, on_app, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->app_list(&st, "github", on_apps, NULL));
+  CHECK(r.status == 0 && r.n == 2 && strcmp(r.first, "gh-client") == 0);
+  CALL(st.ops->app_list(&st, "gitlab", on_apps, NULL));
+  CHECK(r.status == 0 && r.n == 0);
+  CALL(st.ops->app_delete(&st, UID(2), on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->app_delete(&st, UID(2), on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  /* connected credentials: blobs in, the same blobs out */
+  CALL(st.ops->credential_put(&st, "carol", "openai", "api_key", &sealed, T0, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_get(&st, "carol", "openai", on_blob, NULL));
+  CHECK(r.status == 0 && r.blob_len == sealed.len && memcmp(r.blob, sealed.ptr, sealed.len) == 0);
+  CALL(st.ops->credential_get(&st, "carol", "github", on_blob, NULL));
+  CHECK(r.status == -ENOENT && !r.has_blob);
+  CHECK(st.ops->credential_put(&st, "carol", "x", "api_key", NULL, T0, on_done, NULL) == -EINVAL);
+  close_store();
+}
+
+/* ---- links ---- */
+
+static void links(void) {
+  store_link rows[3];
+  open_store();
+  rows[0] = a_link("ltk_b", "dave", T0 + 10);
+  rows[1] = a_link("ltk_a", "dave", T0 + 10); /* same time: the token orders them */
+  rows[2] = a_link("ltk_c", "dave", T0 + 20);
+  snprintf(rows[2].callback_url, sizeof rows[2].callback_url, "https://app.example.com/back");
+  CALL(st.ops->link_put(&st, rows, 3, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->link_get(&st, "ltk_c", on_link, NULL));
+  CHECK(r.status == 0 && strcmp(r.link.callback_url, "https://app.example.com/back") == 0 &&
+        r.link.expires_ms == T0 + 20 + 1800000);
+  CALL(st.ops->link_end(&st, "ltk_c", 2, T0 + 30, on_done, NULL));
+  CALL(st.ops->link_get(&st, "ltk_c", on_link, NULL));
+  CHECK(r.link.status == 2 && r.link.ended_ms == T0 + 30);
+  CALL(st.ops->link_get(&st, "ltk_none", on_link, NULL));
+  CHECK(r.status == -ENOENT);
+  /* pages by key */
+  CALL(st.ops->link_page(&st, 0, 0, "", 2, on_links, NULL));
+  CHECK(r.status == 0 && r.n == 2 && strcmp(r.first, "ltk_a") == 0 && strcmp(r.last, "ltk_b") == 0);
+  {
+    uint64_t after_ms = r.last_ms;
+    char after[512];
+    snprintf(after, sizeof after, "%s", r.last);
+    CALL(st.ops->link_page(&st, 0, after_ms, after, 2, on_links, NULL));
+    CHECK(r.n == 1 && strcmp(r.first, "ltk_c") == 0);
+    after_ms = r.last_ms; /* CALL resets r before the call */
+    CALL(st.ops->link_page(&st, 0, after_ms, "ltk_c", 2, on_links, NULL));
+    CHECK(r.status == 0 && r.n == 0);
+  }
+  CALL(st.ops->link_page(&st, T0 + 15, 0, "", 10, on_links, NULL));
+  CHECK(r.n == 1 && strcmp(r.first, "ltk_c") == 0);
+  CALL(st.ops->link_set_external_id(&st, "ltk_a", "tenant-a", on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->link_external_id(&st, "ltk_a", on_text, NULL));
+  CHECK(r.status == 0 && strcmp(r.text, "tenant-a") == 0);
+  CALL(st.ops->link_external_id(&st, "ltk_b", on_text, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->link_prune(&st, T0 + 31, on_done, NULL)); /* ltk_c ended before */
+  CHECK(r.status == 0);
+  CALL(st.ops->link_get(&st, "ltk_c", on_link, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->link_get(&st, "ltk_a", on_link, NULL));
+  CHECK(r.status == 0);
+  close_store();
+}
+
+/* ---- callback origins, OAuth applications and tokens ---- */
+
+static void origins_and_oauth(void) {
+  store_oauth_app a;
+  char hash[65];
+  char other[65];
+  open_store();
+  CALL(st.ops->origin_add(&st, "https://app.example.com", T0, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->origin_add(&st, "https://app.example.com", T0, on_done, NULL));
+  CHECK(r.status == -EEXIST);
+  CALL(st.ops->origin_allowed(&st, "https://app.example.com", on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->origin_allowed(&st, "https://evil.example.com", on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->origin_list(&st, on_origins, NULL));
+  CHECK(r.status == 0 && r.n == 1 && strcmp(r.first, "https://app.example.com") == 0);
+  CALL(st.ops->origin_delete(&st, "https://app.example.com", on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->origin_delete(&st, "https://app.example.com", on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  memset(&a, 0, sizeof a);
+  snprintf(a.id, sizeof a.id, UID(5));
+  snprintf(a.client_id, sizeof a.client_id, UID(6));
+  snprintf(a.name, sizeof a.name, "dashboard");
+  snprintf(a.scopes, sizeof a.scopes, "read:user");
+  a.created_ms = T0;
+  memset(hash, 'a', 64);
+  hash[64] = '\0';
+  memset(other, 'b', 64);
+  other[64] = '\0';
+  CALL(st.ops->oauth_app_create(&st, &a, hash, on_oauth_app, NULL));
+  CHECK(r.status == 0);
+  snprintf(a.id, sizeof a.id, UID(7));
+  snprintf(a.client_id, sizeof a.client_id, UID(8));
+  CALL(st.ops->oauth_app_create(&st, &a, hash, on_oauth_app, NULL));
+  CHECK(r.status == -EEXIST); /* the name */
+  CALL(st.ops->oauth_app_list(&st, on_oauth_apps, NULL));
+  CHECK(r.status == 0 && r.n == 1 && strcmp(r.first, "dashboard") == 0);
+  CALL(st.ops->oauth_app_check(&st, UID(6), hash, on_oauth_app, NULL));
+  CHECK(r.status == 0 && strcmp(r.oauth_app.id, UID(5)) == 0);
+  CALL(st.ops->oauth_app_check(&st, UID(6), other, on_oauth_app, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->oauth_token_put(&st, other, UID(5), "read:user", T0 + 3600000, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->oauth_token_get(&st, other, T0, on_token, NULL));
+  CHECK(r.status == 0 && strcmp(r.token.scopes, "read:user") == 0 && strcmp(r.token.client_id, UID(6)) == 0);
+  CALL(st.ops->oauth_token_get(&st, other, T0 + 3600000, on_token, NULL));
+  CHECK(r.status == -ENOENT); /* expired */
+  CALL(st.ops->oauth_app_delete(&st, UID(5), on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->oauth_token_get(&st, other, T0, on_token, NULL));
+  CHECK(r.status == -ENOENT); /* went with its app */
+  CALL(st.ops->oauth_app_delete(&st, UID(5), on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  close_store();
+}
+
+/* ---- events and the outbox ---- */
+
+static void events(void) {
+  const char *hooks[] = {"http://a/hook", "http://b/hook"};
+  store_event e;
+  uint64_t seq1;
+  open_store();
+  memset(&e, 0, sizeof e);
+  e.id = "evt_1";
+  e.type = "link_token";
+  e.user = "u1";
+  e.body = "{\"n\":1}";
+  CALL(st.ops->event_add(&st, &e, T0, hooks, 2, on_seq, NULL));
+  CHECK(r.status == 0 && r.seq > 0);
+  seq1 = r.seq;
+  CALL(st.ops->event_add(&st, &e, T0, NULL, 0, on_seq, NULL));
+  CHECK(r.status == -EEXIST);
+  e.id = "evt_2";
+  e.user = "u2";
+  e.body = "{\"n\":2}";
+  CALL(st.ops->event_add(&st, &e, T0 + 1, NULL, 0, on_seq, NULL));
+  CHECK(r.status == 0 && r.seq > seq1);
+  CALL(st.ops->event_seq(&st, "evt_1", on_seq, NULL));
+  CHECK(r.status == 0 && r.seq == seq1);
+  CALL(st.ops->event_seq(&st, "evt_none", on_seq, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->events_after(&st, 0, NULL, 10, on_events, NULL));
+  CHECK(r.status == 0 && r.n == 2 && strcmp(r.first, "evt_1 -") == 0 && strcmp(r.last, "{\"n\":2}") == 0);
+  CALL(st.ops->events_after(&st, seq1, "u1", 10, on_events, NULL));
+  CHECK(r.status == 0 && r.n == 0);
+  CALL(st.ops->deliveries_pending(&st, on_count, NULL));
+  CHECK(r.status == 0 && r.count == 2);
+  /* due: leased (and committed) before the callback, which runs outside it */
+  CALL(st.ops->deliveries_due(&st, T0 + 10, T0 + 60000, 10, on_events, NULL));
+  CHECK(r.status == 0 && r.n == 2 && strcmp(r.first, "evt_1 http://a/hook") == 0 && r.attempts == 0);
+  CALL(st.ops->deliveries_due(&st, T0 + 20, T0 + 60000, 10, on_events, NULL));
+  CHECK(r.status == 0 && r.n == 0); /* leased */
+  CALL(st.ops->delivery_done(&st, seq1, "http://a/hook", on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->delivery_retry(&st, seq1, "http://b/hook", 3, T0 + 1000, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->deliveries_due(&st, T0 + 1000, T0 + 60000, 10, on_events, NULL));
+  CHECK(r.n == 1 && strcmp(r.first, "evt_1 http://b/hook") == 0 && r.attempts == 3);
+  CALL(st.ops->deliveries_keep_hooks(&st, hooks, 1, on_count, NULL));
+  CHECK(r.status == 0 && r.count == 1);
+  CALL(st.ops->deliveries_pending(&st, on_count, NULL));
+  CHECK(r.count == 0);
+  CALL(st.ops->events_prune(&st, T0 + 1, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->event_seq(&st, "evt_1", on_seq, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->event_seq(&st, "evt_2", on_seq, NULL));
+  CHECK(r.status == 0);
+  close_store();
+}
+
+/* ---- order, re-entry, caps ---- */
+
+static void on_tagged(void *data, int status) {
+  note(status);
+  if (r.norder < 8)
+    r.order[r.norder++] = (int)(size_t)data;
+}
+
+/* Starts another operation from inside a callback. */
+static void on_start_more(void *data, int status) {
+  int rc;
+  on_tagged(data, status);
+  rc = st.ops->probe(&st, on_tagged, (void *)(size_t)3);
+  CHECK(rc == 0);
+  CHECK(r.norder == 1); /* its callback did not run inside this one */
+}
+
+static void order_and_caps(void) {
+  sqldb_t *q;
+  int i;
+  open_store();
+  reset();
+  CHECK(st.ops->probe(&st, on_start_more, (void *)(size_t)1) == 0);
+  CHECK(st.ops->origin_add(&st, "https://one.example.com", T0, on_tagged, (void *)(size_t)2) == 0);
+  r.returned = 1;
+  CHECK(r.calls == 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(r.calls == 3 && r.norder == 3 && r.order[0] == 1 && r.order[1] == 2 && r.order[2] == 3);
+  /* a list longer than STORE_LIST_MAX is refused, not cut */
+  q = store_sqlite_db(&st);
+  CHECK(q != NULL && sqldb_begin(q) == 0);
+  for (i = 0; i < STORE_LIST_MAX; i++) {
+    char o[64];
+    snprintf(o, sizeof o, "https://h%d.example.com", i);
+    CHECK(sqldb_origin_add(q, o, T0) == 0);
+  }
+  CHECK(sqldb_commit(q) == 0);
+  CALL(st.ops->origin_list(&st, on_origins, NULL));
+  CHECK(r.status == -E2BIG && r.n == 0);
+  CALL(st.ops->origin_delete(&st, "https://one.example.com", on_done, NULL));
+  CALL(st.ops->origin_list(&st, on_origins, NULL));
+  CHECK(r.status == 0 && r.n == STORE_LIST_MAX);
+  close_store();
+}
+
+/* ---- close ---- */
+
+static void close_cancels(void) {
+  store_link l = a_link("ltk_cancelled", "erin", T0);
+  open_store();
+  reset();
+  CHECK(st.ops->link_put(&st, &l, 1, on_tagged, (void *)(size_t)1) == 0);
+  CHECK(st.ops->link_get(&st, "ltk_cancelled", on_link, NULL) == 0);
+  CHECK(st.ops->probe(&st, on_tagged, (void *)(size_t)2) == 0);
+  r.returned = 1;
+  closed = 0;
+  store_close(&st, on_closed);
+  CHECK(r.calls == 0 && closed == 0); /* later, on the loop */
+  CHECK(st.ops->probe(&st, on_tagged, (void *)(size_t)3) == -ECANCELED);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(r.calls == 3 && r.status == -ECANCELED && closed == 1);
+  CHECK(r.norder == 3 && r.order[0] == 1 && r.order[1] == 2 && r.order[2] == 99); /* close last */
+  CHECK(st.ops == NULL && st.impl == NULL);
+  /* nothing ran: the link is not there */
+  open_store();
+  CALL(st.ops->link_get(&st, "ltk_cancelled", on_link, NULL));
+  CHECK(r.status == -ENOENT);
+  close_store();
+}
+
+/* ---- failed writes ---- */
+
+/* Every write to a file past its first byte fails (EFBIG: SIGXFSZ is
+ * ignored), as on a full disk; full 0 lifts that. */
+static void disk_full(int full) {
+  struct rlimit rl;
+  CHECK(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+  rl.rlim_cur = full ? 1 : rl.rlim_max;
+  CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+}
+
+static void failed_writes(void) {
+  store_link batch[2];
+  store_link kept = a_link("ltk_kept", "fw", T0);
+  store_user u = a_user(UID(4), "fw", T0);
+  batch[0] = a_link("ltk_lost_1", "fw", T0);
+  batch[1] = a_link("ltk_lost_2", "fw", T0);
+  signal(SIGXFSZ, SIG_IGN);
+  open_store();
+  CALL(st.ops->probe(&st, on_done, NULL));
+  CHECK(r.status == 0 && st.health.cannot_write == 0);
+  disk_full(1);
+  CALL(st.ops->link_put(&st, batch, 2, on_done, NULL));
+  CHECK(r.status == -EIO); /* not acknowledged */
+  CHECK(st.health.cannot_write == 1 && st.health.write_errors >= 1 && st.health.write_error[0] != '\0');
+  CHECK(sqlite3_get_autocommit(store_sqlite_db(&st)->db) != 0); /* nothing left open */
+  CALL(st.ops->user_create(&st, &u, on_user, NULL));
+  CHECK(r.status == -EIO);
+  CALL(st.ops->probe(&st, on_done, NULL));
+  CHECK(r.status == -EIO && st.health.cannot_write == 1);
+  /* reads still answer */
+  CALL(st.ops->link_get(&st, "ltk_lost_1", on_link, NULL));
+  CHECK(r.status == -ENOENT);
+  disk_full(0);
+  CALL(st.ops->probe(&st, on_done, NULL));
+  CHECK(r.status == 0 && st.health.cannot_write == 0);
+  CALL(st.ops->link_put(&st, &kept, 1, on_done, NULL));
+  CHECK(r.status == 0);
+  close_store();
+  /* after a restart: what was acknowledged is there, nothing else */
+  open_store();
+  CALL(st.ops->link_get(&st, "ltk_kept", on_link, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->link_get(&st, "ltk_lost_1", on_link, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->link_get(&st, "ltk_lost_2", on_link, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->user_by_origin(&st, "fw", on_user, NULL));
+  CHECK(r.status == -ENOENT);
+  close_store();
+}
+
+int main(void) {
+  char p[300];
+  const char *files[] = {"s.db", "s.db-wal", "s.db-shm"};
+  size_t i;
+  if (mkdtemp(dir) == NULL || uv_loop_init(&loop) != 0) {
+    perror("setup");
+    return 2;
+  }
+  snprintf(spec, sizeof spec, "sqlite:%s/s.db", dir);
+  RUN(open_specs);
+  RUN(users);
+  RUN(credentials);
+  RUN(links);
+  RUN(origins_and_oauth);
+  RUN(events);
+  RUN(order_and_caps);
+  RUN(close_cancels);
+  RUN(failed_writes);
+  /* every callback of every test: after its operation returned, outside any transaction */
+  CHECK(r.early == 0);
+  CHECK(r.in_tx == 0);
+  for (i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+    (void)unlink(p);
+  }
+  (void)rmdir(dir);
+  CHECK(uv_loop_close(&loop) == 0);
+  return unit_report();
+}
