@@ -9,8 +9,11 @@
 #include <llhttp.h>
 #include <openssl/crypto.h>
 
+#include "form.h"
 #include "linkpage.h"
 #include "log.h"
+#include "timefmt.h"
+#include "url.h"
 
 /* A picker page waiting for the store's list of application credentials. */
 typedef struct picker_step {
@@ -30,11 +33,11 @@ static linkpage_brand brand_of(const linkhost_t *lh) {
 static long request_field(const pausehub_page *pg, const char *name, char *out, size_t cap) {
   const char *query;
   if (pg->method == HTTP_POST)
-    return linkpage_form_field(pg->body.ptr != NULL ? pg->body.ptr : "", pg->body.len, name, out, cap);
+    return form_field(pg->body.ptr != NULL ? pg->body.ptr : "", pg->body.len, name, out, cap);
   query = strchr(pg->target, '?');
   if (query == NULL)
     return -1;
-  return linkpage_form_field(query + 1, strlen(query + 1), name, out, cap);
+  return form_field(query + 1, strlen(query + 1), name, out, cap);
 }
 
 /* The application credentials are listed: the picker offers every API-key
@@ -102,7 +105,7 @@ static void serve_picker(linkhost_t *lh, pausehub_page *pg, const pausehub_link_
 /* "Not now": the link ends declined, its streams go on. */
 static void serve_decline(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v) {
   linkpage_brand brand = brand_of(lh);
-  int rc = pausehub_decline(lh->hub, v->info.token, strlen(v->info.token), linkhost_now_ms());
+  int rc = pausehub_decline(lh->hub, v->info.token, strlen(v->info.token), timefmt_now_ms());
   if (rc != 0) {
     linkhost_refuse(pg, 410, "This link can no longer be used: ask the assistant again.");
     return;
@@ -119,7 +122,7 @@ void linkform_serve(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view 
   catalog_connector cc;
   char field[LINKSVC_CONNECTOR_MAX + 2];
   int picker;
-  if (v.state == LINKSVC_STATE_PENDING && v.info.expires_ms <= linkhost_now_ms())
+  if (v.state == LINKSVC_STATE_PENDING && v.info.expires_ms <= timefmt_now_ms())
     v.state = LINKSVC_STATE_EXPIRED; /* the expiry timer has not run yet */
   picker = v.info.connector[0] == '\0';
   if (v.state != LINKSVC_STATE_PENDING || (!picker && catalog_lookup(lh->catalog, v.info.connector, &cc) != 0)) {
@@ -172,7 +175,7 @@ void linkform_serve(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view 
     char origin[600];
     /* The form's answer is a 303 to callback_url: the page's CSP
      * form-action must allow that origin, or browsers stop the redirect. */
-    if (v.callback_url[0] != '\0' && linkhost_origin_of(v.callback_url, origin, sizeof origin) == 0)
+    if (v.callback_url[0] != '\0' && url_origin(v.callback_url, origin, sizeof origin) == 0)
       pg->form_origin = strdup(origin);
     linkpage_render_key_form(&pg->html, &v.info, cc.name, picker ? cc.slug : NULL, &brand);
     linkhost_answer(pg, 200);

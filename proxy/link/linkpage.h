@@ -10,8 +10,8 @@
  * now" (a form posting decline=1). Pages name the app (link.app_name, its
  * logo) and show the expiry as a <time datetime="RFC 3339"> that one inline
  * script (LINKPAGE_SCRIPT, allowed by its hash in the page's CSP) rewrites
- * in the browser's local time. This module only renders pages and parses
- * the form; the exchange does the HTTP, linkform the deciding.
+ * in the browser's local time. This module only renders pages (core/form
+ * reads the form); the exchange does the HTTP, linkform the deciding.
  */
 #ifndef AUTHRELAY_LINKPAGE_H
 #define AUTHRELAY_LINKPAGE_H
@@ -78,12 +78,5 @@ void linkpage_render_connected(dynbuf *out, const char *connector);
 
 /* The page for a POST the link could not take: reason is a short sentence. */
 void linkpage_render_refused(dynbuf *out, const char *reason);
-
-/* Finds field name in an urlencoded body and decodes its value into out
- * (capacity cap, NUL-terminated). Returns the decoded length, or -1 when the
- * field is absent, empty, malformed (bad %XX, or a NUL byte, raw or %00:
- * the value is a C string) or does not fit. The first field called name
- * decides. */
-long linkpage_form_field(const char *body, size_t len, const char *name, char *out, size_t cap);
 
 #endif
