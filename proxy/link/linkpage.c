@@ -181,6 +181,19 @@ void linkpage_render_unavailable(dynbuf *out, const linksvc_link_info *info, con
   add(out, page_tail);
 }
 
+void linkpage_render_denied(dynbuf *out, const char *path, const char *reason) {
+  add(out, page_head);
+  add(out, "<h1>Not connected</h1><p>");
+  add_escaped(out, reason);
+  add(out, "</p><p><a href=\"");
+  add_escaped(out, path);
+  add(out, "\">Try again</a></p><form method=\"post\" action=\"");
+  add_escaped(out, path);
+  add(out, "\"><input type=\"hidden\" name=\"decline\" value=\"1\">"
+           "<button class=\"secondary\" type=\"submit\">Not now</button></form>");
+  add(out, page_tail);
+}
+
 void linkpage_render_declined(dynbuf *out, const linkpage_brand *brand) {
   add(out, page_head);
   add_brand(out, brand);

@@ -67,6 +67,10 @@ void linkpage_render_picker(dynbuf *out, const linksvc_link_info *info, const li
 void linkpage_render_unavailable(dynbuf *out, const linksvc_link_info *info, const char *name,
                                  const linkpage_brand *brand);
 
+/* The page after the provider did not grant access (reason: a sentence)
+ * on link path (its "/_authrelay/link/ltk_..."): try again, or "Not now". */
+void linkpage_render_denied(dynbuf *out, const char *path, const char *reason);
+
 /* The page after "Not now". */
 void linkpage_render_declined(dynbuf *out, const linkpage_brand *brand);
 

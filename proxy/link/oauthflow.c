@@ -413,8 +413,11 @@ void oauthflow_callback(linkhost_t *lh, pausehub_page *pg) {
     return;
   }
   if (form_field(q + 1, qlen, "error", error, sizeof error) > 0) {
+    char path[LINKSVC_PATH_LEN + 1];
     LOG_WARN("OAuth provider returned an error", LOG_STR("error", error));
-    linkhost_refuse(pg, 400, "The provider did not grant access. Open the link again to retry.");
+    snprintf(path, sizeof path, "%s%s", LINKSVC_PATH_PREFIX, f->token);
+    linkpage_render_denied(&pg->html, path, "The provider did not grant access.");
+    linkhost_answer(pg, 400);
     flow_free(f);
     return;
   }

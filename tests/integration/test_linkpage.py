@@ -196,6 +196,27 @@ class LinkPageTest(unittest.TestCase):
         self.assertEqual(status, 410)
         self.assertIn("declined", request("GET", url)[2])
 
+    def test_provider_denial_offers_not_now(self):
+        s, url = self.stream("acme", "deny_then_decline")
+        status, _, _ = request("POST", self.provider_url + "/_control/mode", "authorize=deny", FORM)
+        self.assertEqual(status, 200)
+        try:
+            status, headers, _ = request("GET", url)
+            jar = {"Cookie": headers["Set-Cookie"].split(";", 1)[0]}
+            status, headers, _ = request("GET", headers["Location"] + "&auto=1")
+            status, _, page = request("GET", headers["Location"], headers=jar)
+        finally:
+            request("POST", self.provider_url + "/_control/mode", "authorize=ok", FORM)
+        self.assertEqual(status, 400)
+        self.assertIn("did not grant access", page)
+        self.assertIn('<a href="%s">Try again</a>' % urllib.parse.urlparse(url).path, page)
+        self.assertIn(">Not now</button>", page)
+        status, _, page = request("POST", url, "decline=1", FORM)
+        self.assertEqual(status, 200, page)
+        body = s.finish()
+        self.assertIn(b'"type":"auth_declined"', body)
+        self.assertIn(b'"connector":"acme"}', body)
+
     def test_connector_without_application_credential_gets_a_plain_page(self):
         u = self.user("nocred_user")
         status, lt = self.api("POST", "/api/v1/registered-users/" + u["id"] + "/link-token/", {"connector": "nocred"})

@@ -128,6 +128,14 @@ static void picker_pages(void) {
   html = text(&out);
   CHECK(strstr(html, "name=\"connector\"") != NULL && strstr(html, "name=\"api_key\"") != NULL);
   dynbuf_free(&out);
+  /* the provider said no: try again, or "Not now" */
+  dynbuf_init(&out, 65536);
+  linkpage_render_denied(&out, "/_authrelay/link/ltk_0123", "No <access>.");
+  html = text(&out);
+  CHECK(strstr(html, "No &lt;access&gt;.") != NULL);
+  CHECK(strstr(html, "<a href=\"/_authrelay/link/ltk_0123\">Try again</a>") != NULL);
+  CHECK(strstr(html, "name=\"decline\" value=\"1\"") != NULL);
+  dynbuf_free(&out);
   /* a connector that cannot be connected yet: plain words, "Not now" */
   link_info(&info, "notion");
   dynbuf_init(&out, 65536);

@@ -218,6 +218,42 @@ static void minted_link(void) {
   pausehub_close(&hub);
 }
 
+/* The relay's picker pause: pausehub_wait with connector "" waits on the
+ * user's picker link; completing it for a connector (the Link page's
+ * choice) delivers PAUSEHUB_COMPLETED with that connector in w.link, to the
+ * picker's streams and those paused on the chosen connector; "Not now"
+ * delivers PAUSEHUB_DECLINED. */
+static void picker_pause_and_decline(void) {
+  pausehub_t hub;
+  uv_loop_t loop;
+  rec r[4];
+  memset(r, 0, sizeof r);
+  delivered = 0;
+  CHECK(pausehub_init(&hub, NULL) == 0);
+  CHECK(uv_loop_init(&loop) == 0);
+  CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
+  CHECK(wait_on(&r[0], "st_p0", 1, "u7", "", 0, 1000) == 0);
+  CHECK(wait_on(&r[1], "st_p1", 1, "u7", "slack", 0, 1000) == 0);
+  CHECK(strcmp(r[0].pw.w.link.connector, "") == 0);
+  CHECK(pausehub_complete_as(&hub, r[0].pw.w.link.token, LINKSVC_TOKEN_LEN, "slack", 2000) == 0);
+  run_until(&loop, 2);
+  CHECK(r[0].calls == 1 && r[0].outcome == PAUSEHUB_COMPLETED);
+  CHECK(r[1].calls == 1 && r[1].outcome == PAUSEHUB_COMPLETED);
+  CHECK(strcmp(r[0].pw.w.link.connector, "slack") == 0);
+  CHECK(wait_on(&r[2], "st_p2", 1, "u7", "github", 0, 3000) == 0);
+  CHECK(wait_on(&r[3], "st_p3", 1, "u7", "github", 0, 3000) == 0);
+  CHECK(pausehub_decline(&hub, r[2].pw.w.link.token, LINKSVC_TOKEN_LEN, 4000) == 0);
+  run_until(&loop, 4);
+  CHECK(r[2].calls == 1 && r[2].outcome == PAUSEHUB_DECLINED);
+  CHECK(r[3].calls == 1 && r[3].outcome == PAUSEHUB_DECLINED);
+  CHECK(pausehub_decline(&hub, r[2].pw.w.link.token, LINKSVC_TOKEN_LEN, 5000) == -EALREADY);
+  CHECK(hub.npaused == 0);
+  pausehub_mailbox_close(&box, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  pausehub_close(&hub);
+}
+
 /* Commands name a pause: one meant for a pause that ended is refused
  * (-ESTALE), never applied to the stream's next pause; one taken for a
  * pause that then ends otherwise (the stream's own cancel) is dropped; an
@@ -369,5 +405,6 @@ int main(void) {
   RUN(minted_link);
   RUN(commands_name_the_pause);
   RUN(burst_at_the_cap);
+  RUN(picker_pause_and_decline);
   return unit_report();
 }
