@@ -28,7 +28,7 @@ static int ai_sdk_sniff(const dialect_probe *p) {
 }
 
 static int ai_sdk_wants(const dialect_stream *s, const char *data, size_t len) {
-  static const char *const markers[] = {"\"tool-input-", NULL};
+  static const char *const markers[] = {"\"tool-input-start\"", "\"tool-input-available\"", NULL};
   (void)s;
   return dialect_has_marker(data, len, markers);
 }

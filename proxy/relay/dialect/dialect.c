@@ -108,6 +108,10 @@ static void probe_object(void *ctx, const jscan_obj *o) {
     if (o->f[JSCAN_KIND].ptr != NULL)
       probe_copy(p->result_kind, o->f[JSCAN_KIND]);
     p->result_content = (o->flags & JSCAN_HAS_CONTENT_ARRAY) != 0;
+  } else if (o->depth == 3 && p->result_kind[0] == '\0' && o->key.ptr != NULL &&
+             (jscan_is(o->key, "task") || jscan_is(o->key, "statusUpdate") ||
+              jscan_is(o->key, "artifactUpdate"))) {
+    probe_copy(p->result_kind, o->key); /* A2A v1.0: the oneof member's name */
   }
 }
 
@@ -330,8 +334,26 @@ static const dialect_link *earlier_link(dialect_memory *m, const char *key, int 
   return &m->links[c->link - 1];
 }
 
+/* The one connector the stream's tool calls name, or NULL (none, or
+ * several: ambiguous). */
+static const char *only_connector(const dialect_memory *m) {
+  const char *found = NULL;
+  size_t i;
+  for (i = 0; i < DIALECT_MAX_CALLS; i++) {
+    const char *c = m->calls[i].connector;
+    if (c[0] == '\0')
+      continue;
+    if (found != NULL && strcmp(found, c) != 0)
+      return NULL;
+    found = c;
+  }
+  return found;
+}
+
 /* The connector of a detection: the result's, else the tool's of the same
- * call, else the one the request's tool name names. */
+ * call, else (a result without a call id: OpenAI chat content, A2A parts)
+ * the tool's of the stream's calls when they all name one, else the one
+ * the request's tool name names. */
 static void decide_connector(dialect_stream *s, const detect_match *m, int has_call_id,
                              dialect_decision *d) {
   dialect_call *c;
@@ -346,6 +368,11 @@ static void decide_connector(dialect_stream *s, const detect_match *m, int has_c
       d->connector_from = "tool_call";
       return;
     }
+  }
+  if (s->mem != NULL && !has_call_id && only_connector(s->mem) != NULL) {
+    snprintf(d->connector, sizeof d->connector, "%s", only_connector(s->mem));
+    d->connector_from = "stream_calls";
+    return;
   }
   if (s->request_connector[0] != '\0') {
     memcpy(d->connector, s->request_connector, sizeof d->connector);

@@ -121,6 +121,8 @@ typedef struct dialect_stream {
   char rpc_id[DIALECT_RPC_ID_MAX + 1];       /* JSON text of the request's id ("" unknown) */
   char task_id[DIALECT_KEY_MAX + 1];         /* A2A taskId of the stream ("" unknown) */
   char context_id[DIALECT_KEY_MAX + 1];      /* A2A contextId ("" unknown) */
+  int a2a_v1;              /* A2A v1.0 wire: results wrap task / statusUpdate /
+                              artifactUpdate / message, states are TASK_STATE_* */
   char request_connector[DIALECT_SLUG_MAX + 1]; /* from the request's params.name ("" none) */
   unsigned notices;        /* notices rendered (A2A message ids) */
 } dialect_stream;
@@ -134,7 +136,8 @@ typedef struct dialect_decision {
                                again); NULL when none is known. Owned by the stream;
                                valid until the next dialect_note_interrupt() */
   char connector[DIALECT_SLUG_MAX + 1]; /* lower-case slug; "" none: a picker link */
-  const char *connector_from; /* "result", "tool_call", "request" or "none"; static */
+  const char *connector_from; /* "result", "tool_call", "stream_calls", "request" or
+                                 "none"; static */
   char key[DIALECT_KEY_MAX + 1]; /* the call's id, or a hash of the result's link */
   int hashed;              /* key is a hash */
   char link_key[DIALECT_KEY_MAX + 1]; /* hash of the upstream link ("" none): the

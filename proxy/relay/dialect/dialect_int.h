@@ -28,7 +28,9 @@ typedef struct dialect_probe {
   char type[PROBE_TEXT_MAX + 1];  /* top-level "type" ("" absent) */
   char object_name[PROBE_TEXT_MAX + 1]; /* top-level "object" */
   char method[PROBE_TEXT_MAX + 1]; /* top-level "method" */
-  char result_kind[PROBE_TEXT_MAX + 1]; /* "result"."kind" (A2A) */
+  char result_kind[PROBE_TEXT_MAX + 1]; /* "result"."kind" (A2A v0.3), or the member
+                                           "result" wraps its object in (A2A v1.0:
+                                           "task", "statusUpdate", ...) */
   int jsonrpc;                    /* top-level "jsonrpc" */
   int has_result;                 /* top-level "result" */
   int result_content;             /* "result"."content" is an array (MCP tool result) */

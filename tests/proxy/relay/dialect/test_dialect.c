@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dialect_test.h"
+#include "jscan.h"
 
 static void names_round_trip(void) {
   int id;
@@ -369,6 +370,11 @@ static void idle_events_stay_cheap(void) {
   dialect_stream_close(&s);
 }
 
+static void on_nothing(void *ctx, const jscan_obj *o) {
+  (void)ctx;
+  (void)o;
+}
+
 /* Hostile events: malformed, deep, huge ids, no crash and nothing tracked
  * from a text that is not JSON. */
 static void hostile_events(void) {
@@ -379,17 +385,80 @@ static void hostile_events(void) {
   dialect_observe(&s, NULL, 0, "{\"call_id\":\"c1\",\"name\":\"slack__x\"", 33);
   for (i = 0; i < 1000; i++)
     deep[i] = '[';
-  memcpy(deep + 1000, "{\"call_id\":\"c2\",\"name\":\"slack__x\"}", 35);
-  for (i = 1035; i < 2035; i++)
+  memcpy(deep + 1000, "{\"call_id\":\"c2\",\"name\":\"slack__x\"}", 34);
+  for (i = 1034; i < 2034; i++)
     deep[i] = ']';
-  dialect_observe(&s, NULL, 0, deep, 2035);
+  CHECK(jscan_run(deep, 2034, on_nothing, NULL) == 0); /* valid JSON, only too deep */
+  dialect_observe(&s, NULL, 0, deep, 2034);
   CHECK(s.scans == 2);
   CHECK(s.mem == NULL); /* the object never closed; the other was too deep */
   dialect_observe(&s, NULL, 0, "{\"call_id\":12,\"name\":[\"slack__x\"]}", 34);
   dialect_stream_close(&s);
 }
 
+/* jscan, the object scanner under the dialects. */
+typedef struct seen {
+  int objects;
+  int deepest;
+  int id_number;
+  char id[300];
+  char fname[64];
+} seen;
+
+static void on_obj(void *ctx, const jscan_obj *o) {
+  seen *sn = ctx;
+  sn->objects++;
+  if ((int)o->depth > sn->deepest)
+    sn->deepest = (int)o->depth;
+  if (o->f[JSCAN_ID].ptr != NULL && sn->id[0] == '\0') {
+    snprintf(sn->id, sizeof sn->id, "%.*s", (int)o->f[JSCAN_ID].len, o->f[JSCAN_ID].ptr);
+    sn->id_number = (o->flags & JSCAN_ID_IS_NUMBER) != 0;
+  }
+  if (o->f[JSCAN_FUNCTION_NAME].ptr != NULL)
+    snprintf(sn->fname, sizeof sn->fname, "%.*s", (int)o->f[JSCAN_FUNCTION_NAME].len,
+             o->f[JSCAN_FUNCTION_NAME].ptr);
+}
+
+static void jscan_bounds(void) {
+  static const char nested[] = "{\"id\":42,\"a\":{\"function\":{\"name\":\"x__y\"},\"id\":\"c\"}}";
+  static char text[8192];
+  seen sn;
+  size_t n = 0;
+  int i;
+  memset(&sn, 0, sizeof sn);
+  CHECK(jscan_run(nested, strlen(nested), on_obj, &sn) == 0);
+  CHECK(sn.objects == 3 && strcmp(sn.id, "c") == 0 && !sn.id_number && strcmp(sn.fname, "x__y") == 0);
+  memset(&sn, 0, sizeof sn);
+  CHECK(jscan_run("{\"id\":-1.5e3}", 13, on_obj, &sn) == 0);
+  CHECK(strcmp(sn.id, "-1.5e3") == 0 && sn.id_number);
+  /* A value longer than JSCAN_VALUE_MAX is not captured. */
+  memset(&sn, 0, sizeof sn);
+  n = (size_t)snprintf(text, sizeof text, "{\"id\":\"");
+  memset(text + n, 'i', JSCAN_VALUE_MAX + 1);
+  n += JSCAN_VALUE_MAX + 1;
+  n += (size_t)snprintf(text + n, sizeof text - n, "\"}");
+  CHECK(jscan_run(text, n, on_obj, &sn) == 0);
+  CHECK(sn.objects == 1 && sn.id[0] == '\0');
+  /* Objects deeper than JSCAN_MAX_DEPTH are parsed, not reported. */
+  memset(&sn, 0, sizeof sn);
+  n = 0;
+  for (i = 0; i < 40; i++)
+    n += (size_t)snprintf(text + n, sizeof text - n, "{\"a\":");
+  n += (size_t)snprintf(text + n, sizeof text - n, "1");
+  for (i = 0; i < 40; i++)
+    text[n++] = '}';
+  CHECK(jscan_run(text, n, on_obj, &sn) == 0);
+  CHECK(sn.objects == JSCAN_MAX_DEPTH && sn.deepest == JSCAN_MAX_DEPTH);
+  /* Malformed: -EINVAL, objects closed before the error were reported. */
+  memset(&sn, 0, sizeof sn);
+  CHECK(jscan_run("[{\"id\":1},{\"id\":", 17, on_obj, &sn) == -EINVAL);
+  CHECK(sn.objects == 1);
+  CHECK(jscan_run("{} {}", 5, on_obj, &sn) == -EINVAL);
+  CHECK(jscan_run("{\"id\":\"\xff\"}", 10, on_obj, &sn) == -EINVAL); /* invalid UTF-8 */
+}
+
 int main(void) {
+  RUN(jscan_bounds);
   RUN(names_round_trip);
   RUN(auto_detection);
   RUN(generic_fallback);
