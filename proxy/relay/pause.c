@@ -216,7 +216,9 @@ void pause_begin(exchange *ex) {
              LOG_STR("connector", ex->pause->connector));
     return;
   }
-  if (route->on_detect == CONFIG_ON_DETECT_REPLACE && ex->forwarded == ex->pause_start) {
+  /* rewrite withholds too until the dialect hook rewrites the event in
+   * place: the upstream's own link must not reach the client. */
+  if (route->on_detect != CONFIG_ON_DETECT_KEEP && ex->forwarded == ex->pause_start) {
     withhold_event(ex);
   } else {
     /* keep, or an event so long that its first bytes went out already
