@@ -153,16 +153,38 @@ static void sniff(dialect_stream *s, const char *name, size_t name_len, const ch
 
 /* ---- observing ----------------------------------------------------------- */
 
-/* 1 when p[0, len) contains m[0, mlen) (mlen > 0): memchr finds the
- * candidates, so the cost is about one pass for the short markers used. */
+/* How common a byte is in JSON text: the scan anchors on a marker's
+ * rarest byte, so memchr stops at few candidates (a quote would stop at
+ * every member name). */
+static int commonness(unsigned char ch) {
+  if (ch == '"' || ch == ' ' || ch == ':' || ch == ',')
+    return 3;
+  if (ch >= 'a' && ch <= 'z')
+    return 2;
+  if (ch >= '0' && ch <= '9')
+    return 1;
+  return 0; /* upper case, '_', '-', ... */
+}
+
+/* 1 when p[0, len) contains m[0, mlen) (mlen > 0). */
 static int contains(const char *p, size_t len, const char *m, size_t mlen) {
-  const char *end = p + len;
-  const char *at = p;
-  while ((size_t)(end - at) >= mlen) {
-    at = memchr(at, m[0], (size_t)(end - at) - mlen + 1);
+  size_t anchor = 0;
+  size_t i;
+  const char *at;
+  const char *last;
+  if (len < mlen)
+    return 0;
+  for (i = 1; i < mlen; i++) {
+    if (commonness((unsigned char)m[i]) < commonness((unsigned char)m[anchor]))
+      anchor = i;
+  }
+  at = p + anchor;
+  last = p + (len - mlen) + anchor; /* the last place the anchor byte may be */
+  while (at <= last) {
+    at = memchr(at, m[anchor], (size_t)(last - at) + 1);
     if (at == NULL)
       return 0;
-    if (memcmp(at + 1, m + 1, mlen - 1) == 0)
+    if (memcmp(at - anchor, m, mlen) == 0)
       return 1;
     at++;
   }
@@ -238,6 +260,37 @@ static void hash_key(const char *p, size_t len, char out[DIALECT_KEY_MAX + 1]) {
   for (i = 0; i < len; i++) {
     h ^= (unsigned char)p[i];
     h *= 1099511628211ULL;
+  }
+  snprintf(out, DIALECT_KEY_MAX + 1, "%016llx", (unsigned long long)h);
+}
+
+static uint64_t fnv_add(uint64_t h, const char *p, size_t len) {
+  size_t i;
+  for (i = 0; i < len; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 1099511628211ULL;
+  }
+  h ^= 0xff; /* a separator no UTF-8 text holds */
+  h *= 1099511628211ULL;
+  return h;
+}
+
+/* The key of a result without a call id: a hash of its upstream link
+ * (link_token, else magic_link_url), else of what it says (connector,
+ * message, expires_at), so that the same result repeated is recognised. */
+static void result_key(const detect_match *m, char out[DIALECT_KEY_MAX + 1]) {
+  uint64_t h = 14695981039346656037ULL;
+  if (m->link_token.ptr != NULL && m->link_token.len > 0) {
+    h = fnv_add(h, "t", 1);
+    h = fnv_add(h, m->link_token.ptr, m->link_token.len);
+  } else if (m->magic_link_url.ptr != NULL && m->magic_link_url.len > 0) {
+    h = fnv_add(h, "u", 1);
+    h = fnv_add(h, m->magic_link_url.ptr, m->magic_link_url.len);
+  } else {
+    h = fnv_add(h, "r", 1);
+    h = fnv_add(h, m->connector.ptr != NULL ? m->connector.ptr : "", m->connector.len);
+    h = fnv_add(h, m->message.ptr != NULL ? m->message.ptr : "", m->message.len);
+    h = fnv_add(h, m->expires_at.ptr != NULL ? m->expires_at.ptr : "", m->expires_at.len);
   }
   snprintf(out, DIALECT_KEY_MAX + 1, "%016llx", (unsigned long long)h);
 }
@@ -393,10 +446,7 @@ void dialect_decide(dialect_stream *s, const detect_match *m, dialect_action on_
     d->action = DIALECT_REWRITE; /* never withhold: numbered parts would shift */
     d->downgraded = 1;
   }
-  if (m->link_token.ptr != NULL && m->link_token.len > 0)
-    hash_key(m->link_token.ptr, m->link_token.len, d->link_key);
-  else if (m->magic_link_url.ptr != NULL && m->magic_link_url.len > 0)
-    hash_key(m->magic_link_url.ptr, m->magic_link_url.len, d->link_key);
+  result_key(m, d->link_key);
   has_call_id = m->tool_call_id.ptr != NULL && m->tool_call_id.len > 0;
   if (has_call_id) {
     d->hashed = call_key(m->tool_call_id.ptr, m->tool_call_id.len, d->key);

@@ -140,8 +140,9 @@ typedef struct dialect_decision {
                                  "none"; static */
   char key[DIALECT_KEY_MAX + 1]; /* the call's id, or a hash of the result's link */
   int hashed;              /* key is a hash */
-  char link_key[DIALECT_KEY_MAX + 1]; /* hash of the upstream link ("" none): the
-                                         same result repeated without a call id */
+  char link_key[DIALECT_KEY_MAX + 1]; /* hash of the upstream link (else of the
+                                         result's connector, message, expires_at):
+                                         the same result repeated without a call id */
 } dialect_decision;
 
 typedef enum dialect_notice_kind {

@@ -21,6 +21,9 @@ static int generic_wants(const dialect_stream *s, const char *data, size_t len) 
   static const char *const markers[] = {"call_id\"", "toolCallId\"", "tool_use\"", "\"tool_calls\"",
                                         "\"mcp_call\"", "TOOL_CALL_START", NULL};
   (void)s;
+  /* Every marker holds a '_' or a 'C': most token events have neither. */
+  if (memchr(data, '_', len) == NULL && memchr(data, 'C', len) == NULL)
+    return 0;
   return dialect_has_marker(data, len, markers);
 }
 

@@ -86,20 +86,22 @@ static jframe *value_frame(jscan_state *st) {
   return fr->is_object ? fr : NULL;
 }
 
-static void capture(jscan_state *st, jframe *fr, int field, const char *s, size_t len) {
+/* Keeps a member's value. Returns 1 when it was captured. */
+static int capture(jscan_state *st, jframe *fr, int field, const char *s, size_t len) {
   size_t off = st->arena.len;
   int rc;
   if ((fr->have & (1u << field)) || len > JSCAN_VALUE_MAX)
-    return; /* the first of duplicate members wins */
-  rc = dynbuf_add(&st->arena, s, len);
+    return 0; /* the first of duplicate members wins */
+  rc = len > 0 ? dynbuf_add(&st->arena, s, len) : 0;
   if (rc != 0) {
     if (st->add_rc == 0)
       st->add_rc = rc;
-    return;
+    return 0;
   }
   fr->f[field].off = (uint32_t)off;
   fr->f[field].len = (uint32_t)len;
   fr->have |= 1u << field;
+  return 1;
 }
 
 /* A scalar value was read: it belongs to the pending member, if any. */
@@ -108,9 +110,8 @@ static void scalar(jscan_state *st, const char *s, size_t len, int is_string, in
   if (fr == NULL)
     return;
   if (fr->member != MEMBER_OTHER && (is_string || (is_number && fr->member == JSCAN_ID))) {
-    if (is_number && !(fr->have & (1u << JSCAN_ID)))
+    if (capture(st, fr, fr->member, s, len) && is_number)
       fr->flags |= JSCAN_ID_IS_NUMBER;
-    capture(st, fr, fr->member, s, len);
   }
   fr->member = MEMBER_OTHER;
   fr->member_is_content = 0;
