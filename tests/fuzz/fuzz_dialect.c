@@ -26,7 +26,10 @@
  *     one valid JSON text (A2A ids come from the stream: they must stay
  *     valid JSON); the heartbeat is ": paused" or nothing;
  *   - bounds: the trusted links kept never exceed DIALECT_MAX_LINKS, the
- *     calls DIALECT_MAX_CALLS (by construction), scans <= events.
+ *     calls DIALECT_MAX_CALLS (by construction), scans <= events;
+ *   - reframe: each event's raw bytes (with "\n\n", as SSE, and as an
+ *     NDJSON line) give back the same bytes around the same payload, and a
+ *     payload with each line changed comes out of the new bytes again.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +41,7 @@
 #include "detect.h"
 #include "dialect.h"
 #include "dynbuf.h"
+#include "reframe.h"
 
 #define CHECK(cond, what)                                            \
   do {                                                               \
@@ -143,6 +147,35 @@ static void render_all(dialect_stream *s, const dialect_link *l) {
   }
 }
 
+/* reframe_payload / reframe_event on raw[0, len). */
+static void check_reframe(dialect_framing framing, const char *raw, size_t len) {
+  dynbuf payload;
+  dynbuf out;
+  dynbuf again;
+  size_t i;
+  dynbuf_init(&payload, 1 << 24);
+  dynbuf_init(&out, 1 << 24);
+  dynbuf_init(&again, 1 << 24);
+  if (reframe_payload(framing, raw, len, &payload) == 0) {
+    CHECK(reframe_event(framing, raw, len, payload.ptr, payload.len, &out) == 0, "reframe the same payload");
+    CHECK(out.len == len && (len == 0 || memcmp(out.ptr, raw, len) == 0), "the same bytes back");
+    for (i = 0; i < payload.len; i++) {
+      if (payload.ptr[i] != '\n')
+        payload.ptr[i] = 'x';
+    }
+    if (dynbuf_add(&payload, "yz", 2) == 0) {
+      out.len = 0;
+      CHECK(reframe_event(framing, raw, len, payload.ptr, payload.len, &out) == 0, "reframe a new payload");
+      CHECK(reframe_payload(framing, out.ptr, out.len, &again) == 0, "payload of the new bytes");
+      CHECK(again.len == payload.len && memcmp(again.ptr, payload.ptr, payload.len) == 0,
+            "the new payload comes back");
+    }
+  }
+  dynbuf_free(&payload);
+  dynbuf_free(&out);
+  dynbuf_free(&again);
+}
+
 static void check_decision(const dialect_stream *s, const detect_match *m, dialect_action asked,
                            const dialect_decision *d) {
   if (asked == DIALECT_REPLACE)
@@ -183,6 +216,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *ev = p + at;
     size_t rest = size - at;
     const char *sep = NULL;
+    const char *chunk;
+    size_t chunk_len;
     const char *name = NULL;
     size_t name_len = 0;
     size_t len = rest;
@@ -196,6 +231,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (sep != NULL)
       len = (size_t)(sep - ev);
+    chunk = ev;
+    chunk_len = len;
     at += len + (sep != NULL ? 2 : 0);
     if (len > 6 && memcmp(ev, "event:", 6) == 0) {
       const char *nl = memchr(ev, '\n', len);
@@ -205,6 +242,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         len -= (size_t)(nl + 1 - ev);
         ev = nl + 1;
       }
+    }
+    {
+      /* the chunk as an SSE event (with its blank line) and an NDJSON line */
+      size_t raw_len = chunk_len;
+      const char *raw = chunk;
+      char *copy = malloc(raw_len + 2);
+      CHECK(copy != NULL, "out of memory");
+      memcpy(copy, raw, raw_len);
+      memcpy(copy + raw_len, "\n\n", 2);
+      check_reframe(DIALECT_FRAMING_SSE, copy, raw_len + 2);
+      if (memchr(raw, '\n', raw_len) == NULL) {
+        copy[raw_len] = '\n';
+        check_reframe(DIALECT_FRAMING_NDJSON, copy, raw_len + 1);
+      }
+      free(copy);
     }
     if (first) {
       dialect_note_request(&s, ev, len);
