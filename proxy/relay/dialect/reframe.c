@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "rewrite.h"
+
 /* One line of raw: [start, start + len) without its line end of eol bytes. */
 typedef struct line {
   size_t start;
@@ -133,5 +135,33 @@ int reframe_event(dialect_framing framing, const char *raw, size_t len, const ch
     rc = -EINVAL; /* no data line, or more lines in the new payload */
   if (rc != 0)
     out->len = mark;
+  return rc;
+}
+
+int reframe_rewrite(dialect_framing framing, const char *raw, size_t len, const dialect_link *link,
+                    dynbuf *out, size_t *count) {
+  rewrite_values v;
+  dynbuf payload;
+  dynbuf rewritten;
+  int rc;
+  if (count != NULL)
+    *count = 0;
+  v.link_token = link->link_token;
+  v.link_token_len = strlen(link->link_token);
+  v.magic_link_url = link->magic_link_url;
+  v.magic_link_url_len = strlen(link->magic_link_url);
+  v.expires_at = link->expires_at;
+  v.expires_at_len = strlen(link->expires_at);
+  dynbuf_init(&payload, len + 1);
+  dynbuf_init(&rewritten, out->toobig);
+  rc = reframe_payload(framing, raw, len, &payload);
+  if (rc == 0)
+    rc = rewrite_auth_values(payload.ptr != NULL ? payload.ptr : "", payload.len, &v, &rewritten, count);
+  if (rc == 0)
+    rc = reframe_event(framing, raw, len, rewritten.ptr, rewritten.len, out);
+  if (rc != 0 && count != NULL)
+    *count = 0;
+  dynbuf_free(&payload);
+  dynbuf_free(&rewritten);
   return rc;
 }

@@ -12,7 +12,8 @@
  * every field prefix ("data:" or "data: ") and every line end stay as they
  * were; data line i gets line i of the new payload. The rewriter changes
  * only bytes inside JSON strings, which hold no raw LF, so the new payload
- * has as many lines as the old one; otherwise -EINVAL.
+ * has as many lines as the old one; otherwise -EINVAL. reframe_rewrite()
+ * does the three steps with the trusted link of a pause.
  */
 #ifndef AUTHRELAY_REFRAME_H
 #define AUTHRELAY_REFRAME_H
@@ -31,5 +32,15 @@ int reframe_payload(dialect_framing framing, const char *raw, size_t len, dynbuf
  * payload has another number of lines). On error out is as it was. */
 int reframe_event(dialect_framing framing, const char *raw, size_t len, const char *payload,
                   size_t plen, dynbuf *out);
+
+/* on_detect rewrite of one event: appends raw[0, len) to out with the
+ * trusted link's values in every auth-required object of its payload
+ * (rewrite_auth_values(), parser/rewrite.h), and sets *count (if not NULL)
+ * to the objects rewritten. out's toobig caps the result. Returns 0,
+ * -ENOENT (no auth-required object), -EINVAL (not valid JSON, a link value
+ * the rewriter refuses), -E2BIG or -ENOMEM; out is then as it was, and the
+ * caller must not forward the upstream's event as it is. */
+int reframe_rewrite(dialect_framing framing, const char *raw, size_t len, const dialect_link *link,
+                    dynbuf *out, size_t *count);
 
 #endif

@@ -76,7 +76,51 @@ static void ndjson_and_json(void) {
   roundtrip(DIALECT_FRAMING_JSON, " {\"a\":1}\n", " {\"a\":1}\n", "{\"a\":3}", "{\"a\":3}");
 }
 
+/* The whole rewrite of an event: the OpenAI item whose output is the JSON
+ * text of the magic-link payload, with the SSE event line kept. */
+static void rewrite_whole_events(void) {
+  static const char raw[] =
+      "event: response.output_item.done\n"
+      "data: {\"type\":\"response.output_item.done\",\"sequence_number\":8,\"output_index\":1,\"item\":"
+      "{\"type\":\"function_call_output\",\"call_id\":\"call_1\",\"output\":\"{\\\"message\\\":\\\"Connect\\\","
+      "\\\"magic_link_url\\\":\\\"https://up.example/l/up_1\\\",\\\"link_token\\\":\\\"up_1\\\"}\"}}\n\n";
+  static const char want[] =
+      "event: response.output_item.done\n"
+      "data: {\"type\":\"response.output_item.done\",\"sequence_number\":8,\"output_index\":1,\"item\":"
+      "{\"type\":\"function_call_output\",\"call_id\":\"call_1\",\"output\":\"{\\\"message\\\":\\\"Connect\\\","
+      "\\\"magic_link_url\\\":\\\"http://relay.test/_authrelay/link/ltk_1\\\",\\\"link_token\\\":\\\"ltk_1\\\"}\"}}\n\n";
+  static const char meta[] = "{\"type\":\"authenticate_meta\",\"link_token\":\"u\",\"expires_at\":\"x\"}\r\n";
+  dialect_link l;
+  dynbuf out;
+  size_t count = 9;
+  memset(&l, 0, sizeof l);
+  strcpy(l.connector, "slack");
+  strcpy(l.link_token, "ltk_1");
+  strcpy(l.magic_link_url, "http://relay.test/_authrelay/link/ltk_1");
+  strcpy(l.expires_at, "2026-12-05T03:00:00Z");
+  dynbuf_init(&out, 1 << 20);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, &out, &count) == 0);
+  CHECK(count == 1);
+  CHECK_MEM(out.ptr, out.len, want);
+  out.len = 0;
+  /* NDJSON, authenticate_meta: expires_at too; members not sent are not added */
+  CHECK(reframe_rewrite(DIALECT_FRAMING_NDJSON, meta, strlen(meta), &l, &out, &count) == 0);
+  CHECK_MEM(out.ptr, out.len,
+            "{\"type\":\"authenticate_meta\",\"link_token\":\"ltk_1\",\"expires_at\":\"2026-12-05T03:00:00Z\"}\r\n");
+  out.len = 0;
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\":1}\n\n", 15, &l, &out, &count) == -ENOENT);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\"\n\n", 12, &l, &out, &count) == -EINVAL);
+  CHECK(out.len == 0 && count == 0);
+  /* the result would pass out's cap: refused, nothing appended */
+  dynbuf_free(&out);
+  dynbuf_init(&out, 64);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, &out, &count) == -E2BIG);
+  CHECK(out.len == 0);
+  dynbuf_free(&out);
+}
+
 int main(void) {
+  RUN(rewrite_whole_events);
   RUN(sse_events);
   RUN(sse_refusals);
   RUN(ndjson_and_json);
