@@ -116,7 +116,9 @@ static void probe_object(void *ctx, const jscan_obj *o) {
 }
 
 /* Looks at one event while the dialect is not settled: the dialect with the
- * best score wins at once; generic only after DIALECT_SNIFF_EVENTS. */
+ * best score wins at once; generic after DIALECT_SNIFF_EVENTS events (one:
+ * a stream that starts in no dialect's terms is generic, whatever it says
+ * later). */
 static void sniff(dialect_stream *s, const char *name, size_t name_len, const char *data,
                   size_t len) {
   dialect_probe p;

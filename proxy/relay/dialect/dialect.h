@@ -4,7 +4,7 @@
  * they do not know breaks the stream, a withheld one shifts numbered blocks.
  * A dialect_stream follows one relayed response and knows its dialect:
  *   - which it is: configured per route, or sniffed (dialect: auto) from the
- *     response head and the first events, falling back to generic;
+ *     response head and the first event, falling back to generic;
  *   - which tool call is for which tool: dialect_observe() reads every event
  *     (a memmem prefilter first, so events without a tool-call marker cost
  *     a few scans and nothing else) and remembers up to DIALECT_MAX_CALLS
@@ -41,7 +41,7 @@
 #define DIALECT_URL_MAX 1024     /* trusted magic_link_url kept */
 #define DIALECT_TIME_MAX 64      /* trusted expires_at kept */
 #define DIALECT_RPC_ID_MAX 64    /* JSON text of a JSON-RPC id kept (A2A, MCP) */
-#define DIALECT_SNIFF_EVENTS 4   /* events dialect: auto looks at before settling on generic */
+#define DIALECT_SNIFF_EVENTS 1   /* events dialect: auto looks at (DESIGN.md: the first) */
 #define DIALECT_NOTICE_MAX 32768 /* cap of one rendered notice (INJECT_MAX_BYTES) */
 
 /* The route key `dialect`, in config order (config_dialect has the same values). */

@@ -80,22 +80,26 @@ static void auto_detection(void) {
   dialect_stream_close(&s);
 }
 
-/* A stream in no known dialect stays generic; it settles after a few events. */
+/* A stream whose first event is in no known dialect is generic for good:
+ * DESIGN.md decides from the head and the first event. */
 static void generic_fallback(void) {
   static const wire_event evs[] = {
       {"delta", "{\"type\":\"delta\",\"seq\":0,\"text\":\"Hel\"}"},
-      {"delta", "not json at all"},
-      {NULL, ""},
-      {"delta", "{\"type\":\"delta\",\"seq\":3,\"text\":\"lo\"}"},
       {"message_start", "{\"type\":\"message_start\"}"}, /* too late to change anything */
+      {"message", "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[]}}"},
   };
   dialect_stream s;
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, NULL);
-  observe_all(&s, evs, 3);
-  CHECK(dialect_current(&s) == DIALECT_GENERIC && !s.settled);
-  observe_all(&s, evs + 3, 2);
+  CHECK(!s.settled);
+  observe_all(&s, evs, 1);
   CHECK(dialect_current(&s) == DIALECT_GENERIC && s.settled);
-  CHECK(s.sniffed == DIALECT_SNIFF_EVENTS);
+  observe_all(&s, evs + 1, 2);
+  CHECK(dialect_current(&s) == DIALECT_GENERIC && s.sniffed == DIALECT_SNIFF_EVENTS);
+  dialect_stream_close(&s);
+  /* not JSON at all: generic too */
+  dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, NULL);
+  dialect_observe(&s, NULL, 0, "not json", 8);
+  CHECK(dialect_current(&s) == DIALECT_GENERIC && s.settled);
   dialect_stream_close(&s);
 }
 
