@@ -31,6 +31,7 @@
 #include "pausehub.h"
 #include "remote.h"
 #include "storehealth.h"
+#include "list.h"
 
 #define LINKHOST_FLOWS_MAX 10000     /* OAuth2 flows waiting for the provider's redirect */
 #define LINKHOST_FLOW_TTL_MS (10 * 60 * 1000) /* how long such a flow waits */
@@ -56,7 +57,7 @@ typedef struct linkhost_t {
   int remote_open;
   linkhost_flow *flows;      /* OAuth2 flows: sent to the provider, not back yet */
   size_t nflows;
-  linkhost_flow *exchanging; /* flows whose code is being exchanged */
+  list_node exchanging;      /* flows whose code is being exchanged (linkhost_flow.exchange_link) */
   char owner_key[1025];      /* the control API's owner key: admin_key or generated */
   uint64_t stored_links;     /* journal records written */
   uint64_t store_errors;     /* journal records the store refused */
@@ -101,15 +102,5 @@ void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap);
  * -ENOENT (unknown, or a malformed token). */
 int linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, pausehub_link_view *v);
 
-/* Current wall-clock milliseconds (as pausehub_now_ms). */
-uint64_t linkhost_now_ms(void);
-
-/* 0 when url is absolute http:// or https:// (the allowed origins decide
- * which: an http origin never equals an https one), and its
- * origin (scheme://host[:port], port only when not the scheme's default;
- * lower-case; an IPv6 literal spelled as browsers do, "[::ffff:7f00:1]")
- * is written to origin (cap bytes). -EINVAL when url has user
- * info, a fragment, spaces or control characters, or no host. */
-int linkhost_origin_of(const char *url, char *origin, size_t cap);
 
 #endif

@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "jsonw.h"
-#include "linkpage.h"
+#include "crypto.h"
 #include "secretbox.h"
+#include "form.h"
+#include "timefmt.h"
 
 /* ---- scopes ---- */
 
@@ -53,15 +55,6 @@ void apicall_scopes_text(unsigned bits, char *out, size_t cap) {
 
 /* ---- the answer ---- */
 
-void apicall_iso_time(uint64_t ms, char out[32]) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  size_t n;
-  gmtime_r(&t, &tm);
-  n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
-}
-
 void apicall_raw(apicall_ctx *c, const char *s) {
   (void)jsonw_raw(c->out, s);
 }
@@ -90,7 +83,7 @@ void apicall_member_bool(apicall_ctx *c, const char *name, int v) {
 
 void apicall_detail(apicall_ctx *c, int status, const char *msg) {
   c->rs->status = status;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   apicall_raw(c, "{\"detail\":");
   apicall_str(c, msg);
   apicall_raw(c, "}\n");
@@ -131,7 +124,7 @@ int apicall_fail_if_invalid(apicall_ctx *c) {
   if (c->errs.count == 0)
     return 0;
   c->rs->status = 400;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   (void)apivalid_errors_render(&c->errs, c->out);
   return 1;
 }
@@ -148,7 +141,7 @@ void apicall_copy_text(char *dst, size_t cap, const char *src) {
 
 /* The value of query parameter name into out; 1 found, 0 not. */
 int apicall_query_param(const apicall_ctx *c, const char *name, char *out, size_t cap) {
-  return linkpage_form_field(c->rq->query, strlen(c->rq->query), name, out, cap) > 0;
+  return form_field(c->rq->query, strlen(c->rq->query), name, out, cap) > 0;
 }
 
 /* ---- authentication ---- */
@@ -167,7 +160,7 @@ int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
     return -1;
   }
   auth += 7;
-  if (key[0] != '\0' && strlen(auth) == strlen(key) && secretbox_equal(auth, key, strlen(key))) {
+  if (key[0] != '\0' && strlen(auth) == strlen(key) && crypto_equal(auth, key, strlen(key))) {
     p->scopes = ~0u;
     p->admin = 1;
     p->all = 1;
@@ -175,8 +168,8 @@ int apicall_authenticate(apicall_ctx *c, apicall_principal *p) {
     c->rs->www_authenticate = NULL;
     return 0;
   }
-  secretbox_sha256_hex(auth, strlen(auth), hash);
-  if (linkstore_oauth_token_get(&c->lh->store, hash, linkhost_now_ms(), scopes, sizeof scopes) != 0 ||
+  crypto_sha256_hex(auth, strlen(auth), hash);
+  if (linkstore_oauth_token_get(&c->lh->store, hash, timefmt_now_ms(), scopes, sizeof scopes) != 0 ||
       apicall_parse_scopes(scopes, &p->scopes) != 0) {
     apicall_detail(c, 401, "Invalid or expired token.");
     return -1;

@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "timefmt.h"
 
 /* The credential as the reference's ApplicationCredential (no secret). */
 static void render_app(apicall_ctx *c, const linkstore_app_credential *a) {
   char created[32];
   char modified[32];
-  apicall_iso_time(a->created_ms, created);
-  apicall_iso_time(a->modified_ms, modified);
+  (void)timefmt_rfc3339(a->created_ms, 1, created); /* "" past the year 9999 */
+  (void)timefmt_rfc3339(a->modified_ms, 1, modified); /* "" past the year 9999 */
   apicall_raw(c, "{");
   apicall_member_str(c, "id", a->id, 1);
   apicall_member_str(c, "connector_slug", a->connector_slug, 0);
@@ -117,7 +118,7 @@ void apicreds_collection(apicall_ctx *c, const apicall_principal *p) {
       a.is_global_default = existing == 0; /* the first one of a connector */
     }
     rc = linkstore_app_create(&c->lh->store, &a, set_secret && secret != NULL && secret[0] != '\0' ? secret : NULL,
-                              linkhost_now_ms());
+                              timefmt_now_ms());
     answer_app_saved(c, rc, &a, 201);
   } else {
     apicall_detail(c, 405, "Method not allowed.");
@@ -148,7 +149,7 @@ void apicreds_item(apicall_ctx *c, const apicall_principal *p, const char *id) {
       return;
     read_app_fields(c, &a, &secret, &set_secret);
     rc = linkstore_app_update(&c->lh->store, &a, set_secret, secret != NULL && secret[0] != '\0' ? secret : NULL,
-                              linkhost_now_ms());
+                              timefmt_now_ms());
     answer_app_saved(c, rc, &a, 200);
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     rc = linkstore_app_delete(&c->lh->store, id);

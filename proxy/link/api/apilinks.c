@@ -7,35 +7,16 @@
 #include <string.h>
 
 #include "http.h"
+#include "form.h"
+#include "url.h"
+#include "timefmt.h"
 
 #define LINK_TOKEN_TTL_S 1800 /* registered-user link tokens: 30 minutes */
 
-/* 1 when url's query has a parameter called name (percent-decoded;
- * "name", "name=" and "name=x" all count). */
+/* 1 when url's query has a parameter called name (form_has_field). */
 static int query_has_param(const char *url, const char *name) {
   const char *q = strchr(url, '?');
-  size_t name_len = strlen(name);
-  while (q != NULL && *q != '\0') {
-    char decoded[64];
-    size_t n = 0;
-    const char *p = q + 1;
-    while (*p != '\0' && *p != '&' && *p != '=' && *p != '#') {
-      char ch = *p;
-      if (ch == '%' && http_hex_digit(p[1]) >= 0 && http_hex_digit(p[2]) >= 0) {
-        ch = (char)(http_hex_digit(p[1]) * 16 + http_hex_digit(p[2]));
-        p += 2;
-      } else if (ch == '+') {
-        ch = ' ';
-      }
-      if (n < sizeof decoded - 1)
-        decoded[n++] = ch;
-      p++;
-    }
-    if (n == name_len && memcmp(decoded, name, n) == 0)
-      return 1;
-    q = strchr(p, '&');
-  }
-  return 0;
+  return q != NULL && form_has_field(q + 1, strcspn(q + 1, "#"), name);
 }
 
 /* Writes the link just minted for the API (the journal would write it only
@@ -90,7 +71,7 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const links
       apicall_field_error(c, "external_id", "No application credential of this connector has this external_id.");
   }
   if (callback_url != NULL && apicall_field_ok(c, "callback_url")) {
-    if (linkhost_origin_of(callback_url, origin, sizeof origin) != 0)
+    if (url_origin(callback_url, origin, sizeof origin) != 0)
       apicall_field_error(c, "callback_url", "Enter a valid absolute http(s) URL without user info or fragment.");
     else if (linkstore_origin_allowed(&c->lh->store, origin) != 0)
       apicall_field_error(c, "callback_url", "Its origin is not an allowed callback origin.");
@@ -108,7 +89,7 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const links
     return;
   }
   rc = pausehub_mint(c->lh->hub, u->origin_user_id, connector, LINK_TOKEN_TTL_S,
-                     callback_url != NULL ? callback_url : "", state != NULL ? state : "", linkhost_now_ms(), &info);
+                     callback_url != NULL ? callback_url : "", state != NULL ? state : "", timefmt_now_ms(), &info);
   if (rc != 0) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
@@ -117,7 +98,7 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const links
   if (rc == 0 && external_id != NULL)
     rc = linkstore_link_set_external_id(&c->lh->store, info.token, external_id);
   if (rc != 0) {
-    (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
+    (void)pausehub_expire_link(c->lh->hub, info.token, timefmt_now_ms()); /* never handed out */
     apicall_store_failed(c);
     return;
   }
@@ -192,20 +173,20 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
   apicall_copy_text(u.company_id, sizeof u.company_id, org);
   apicall_copy_text(u.company_name, sizeof u.company_name, org);
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
-  rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
+  rc = linkstore_user_create(&c->lh->store, &u, timefmt_now_ms());
   if (rc != 0 && rc != -EEXIST) {
     apicall_store_failed(c);
     return;
   }
   if (rc == 0)
     APICALL_AUDIT(c, "registered_user.create", LOG_STR("id", u.id), LOG_STR("origin_user_id", u.origin_user_id));
-  rc = pausehub_mint(c->lh->hub, u.origin_user_id, cc.slug, (unsigned)mins * 60, "", "", linkhost_now_ms(), &info);
+  rc = pausehub_mint(c->lh->hub, u.origin_user_id, cc.slug, (unsigned)mins * 60, "", "", timefmt_now_ms(), &info);
   if (rc != 0) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
   if (keep_minted(c, origin_id, &info, "", "") != 0) {
-    (void)pausehub_expire_link(c->lh->hub, info.token, linkhost_now_ms()); /* never handed out */
+    (void)pausehub_expire_link(c->lh->hub, info.token, timefmt_now_ms()); /* never handed out */
     apicall_store_failed(c);
     return;
   }

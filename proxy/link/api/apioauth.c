@@ -9,8 +9,11 @@
 #include <openssl/crypto.h>
 
 #include "jsonw.h"
-#include "linkpage.h"
+#include "crypto.h"
 #include "secretbox.h"
+#include "url.h"
+#include "form.h"
+#include "timefmt.h"
 
 /* The application as the reference's OAuth application; secret (or NULL)
  * only in the answer to its creation. */
@@ -18,7 +21,7 @@ static void render_oauth_app(apicall_ctx *c, const linkstore_oauth_app *a, const
   char created[32];
   const char *s = a->scopes;
   int first = 1;
-  apicall_iso_time(a->created_ms, created);
+  (void)timefmt_rfc3339(a->created_ms, 1, created); /* "" past the year 9999 */
   apicall_raw(c, "{");
   apicall_member_str(c, "id", a->id, 1);
   apicall_member_str(c, "name", a->name, 0);
@@ -91,7 +94,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
     apicall_copy_text(a.redirect_uri, sizeof a.redirect_uri, apivalid_string(c->body, "redirectUri"));
     if (apicall_field_ok(c, "redirectUri")) {
       char origin[600];
-      if (linkhost_origin_of(a.redirect_uri, origin, sizeof origin) != 0)
+      if (url_origin(a.redirect_uri, origin, sizeof origin) != 0)
         apicall_field_error(c, "redirectUri", "Enter a valid absolute URL.");
     }
     if (apicall_field_ok(c, "scopes")) {
@@ -116,12 +119,12 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
       return;
     apicall_scopes_text(bits, a.scopes, sizeof a.scopes);
     memcpy(secret, "arcs_", 5);
-    if (secretbox_random_hex(secret + 5, 24) != 0) {
+    if (crypto_random_hex(secret + 5, 24) != 0) {
       apicall_detail(c, 500, "No random source.");
       return;
     }
-    secretbox_sha256_hex(secret, strlen(secret), hash);
-    rc = linkstore_oauth_app_create(&c->lh->store, &a, hash, linkhost_now_ms());
+    crypto_sha256_hex(secret, strlen(secret), hash);
+    rc = linkstore_oauth_app_create(&c->lh->store, &a, hash, timefmt_now_ms());
     if (rc == -EEXIST) {
       apicall_field_error(c, "name", "An OAuth application with this name already exists.");
       (void)apicall_fail_if_invalid(c);
@@ -143,7 +146,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
 /* RFC 6749 error answer. */
 void apioauth_error(apicall_ctx *c, int status, const char *error, const char *description) {
   c->rs->status = status;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   apicall_raw(c, "{\"error\":");
   apicall_str(c, error);
   apicall_raw(c, ",\"error_description\":");
@@ -193,13 +196,13 @@ void apioauth_token(apicall_ctx *c) {
   } else {
     const char *b = c->rq->body;
     size_t n = c->rq->body_len;
-    if (linkpage_form_field(b, n, "grant_type", grant, sizeof grant) <= 0)
+    if (form_field(b, n, "grant_type", grant, sizeof grant) <= 0)
       grant[0] = '\0';
-    if (linkpage_form_field(b, n, "client_id", client_id, sizeof client_id) <= 0)
+    if (form_field(b, n, "client_id", client_id, sizeof client_id) <= 0)
       client_id[0] = '\0';
-    if (linkpage_form_field(b, n, "client_secret", secret, sizeof secret) <= 0)
+    if (form_field(b, n, "client_secret", secret, sizeof secret) <= 0)
       secret[0] = '\0';
-    has_scope = linkpage_form_field(b, n, "scope", scope, sizeof scope) > 0;
+    has_scope = form_field(b, n, "scope", scope, sizeof scope) > 0;
   }
   if (strcmp(grant, "client_credentials") != 0) {
     apioauth_error(c, 400, grant[0] ? "unsupported_grant_type" : "invalid_request",
@@ -207,7 +210,7 @@ void apioauth_token(apicall_ctx *c) {
     OPENSSL_cleanse(secret, sizeof secret);
     return;
   }
-  secretbox_sha256_hex(secret, strlen(secret), hash);
+  crypto_sha256_hex(secret, strlen(secret), hash);
   OPENSSL_cleanse(secret, sizeof secret);
   if (client_id[0] == '\0' || linkstore_oauth_app_check(&c->lh->store, client_id, hash, &a) != 0) {
     apioauth_error(c, 401, "invalid_client", "Unknown client or wrong secret.");
@@ -225,13 +228,13 @@ void apioauth_token(apicall_ctx *c) {
   }
   apicall_scopes_text(granted, scope, sizeof scope);
   memcpy(token, "arat_", 5);
-  if (secretbox_random_hex(token + 5, 32) != 0) {
+  if (crypto_random_hex(token + 5, 32) != 0) {
     apicall_detail(c, 500, "No random source.");
     return;
   }
-  secretbox_sha256_hex(token, strlen(token), hash);
+  crypto_sha256_hex(token, strlen(token), hash);
   if (linkstore_oauth_token_put(&c->lh->store, hash, a.id, scope,
-                                linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
+                                timefmt_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000) != 0) {
     apicall_store_failed(c);
     return;
   }

@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "url.h"
+#include "timefmt.h"
 
 /* One origin of the list: {"origin", "created_at"}. */
 static int origin_list_cb(void *ctx, const char *origin, uint64_t created_ms) {
   apicall_list *l = ctx;
   char created[32];
-  apicall_iso_time(created_ms, created);
+  (void)timefmt_rfc3339(created_ms, 1, created); /* "" past the year 9999 */
   if (l->n++ > 0)
     apicall_raw(l->c, ",");
   apicall_raw(l->c, "{");
@@ -43,7 +45,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     int rc;
     if (apivalid_check(c->body, &apivalid_callback_origin, 0, &c->errs) == 0) {
       apicall_copy_text(given, sizeof given, apivalid_string(c->body, "origin"));
-      if (linkhost_origin_of(given, origin, sizeof origin) != 0)
+      if (url_origin(given, origin, sizeof origin) != 0)
         apicall_field_error(c, "origin", "Enter scheme://host[:port], http or https.");
       rest = strstr(given, "://");
       rest = rest != NULL ? rest + 3 + strcspn(rest + 3, "/?") : given;
@@ -52,7 +54,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     }
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_origin_add(&c->lh->store, origin, linkhost_now_ms());
+    rc = linkstore_origin_add(&c->lh->store, origin, timefmt_now_ms());
     if (rc == -EEXIST) {
       apicall_field_error(c, "origin", "This origin is allowed already.");
       (void)apicall_fail_if_invalid(c);
@@ -70,7 +72,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     int rc;
     if (!apicall_query_param(c, "origin", given, sizeof given) ||
-        linkhost_origin_of(given, origin, sizeof origin) != 0) {
+        url_origin(given, origin, sizeof origin) != 0) {
       apicall_detail(c, 400, "Name the origin: ?origin=https%3A%2F%2Fapp.example.com");
       return;
     }

@@ -10,6 +10,7 @@
 
 #include "apilinks.h"
 #include "jsonw.h"
+#include "timefmt.h"
 
 #define PAGE_SIZE_DEFAULT 100  /* GET .../registered-users/ without page_size */
 #define PAGE_SIZE_MAX 1000     /* the largest page_size */
@@ -134,7 +135,7 @@ void apiusers_collection(apicall_ctx *c, const apicall_principal *p) {
     read_user_fields(c, &u, 1);
     if (apicall_fail_if_invalid(c))
       return;
-    rc = linkstore_user_create(&c->lh->store, &u, linkhost_now_ms());
+    rc = linkstore_user_create(&c->lh->store, &u, timefmt_now_ms());
     if (rc != 0 && rc != -EEXIST) {
       apicall_store_failed(c);
       return;

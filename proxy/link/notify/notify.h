@@ -30,6 +30,7 @@
 #include "curlloop.h"
 #include "linkstore.h"
 #include "pausehub.h"
+#include "list.h"
 
 #define NOTIFY_IN_FLIGHT_MAX 32            /* webhook POSTs at once */
 #define NOTIFY_TIMEOUT_MS 10000            /* one webhook POST */
@@ -52,8 +53,7 @@ struct notify_feed {
   char token_hash[65];     /* SHA-256 of the subscriber's access token, "" for the owner key */
   notify_feed_gone_cb gone;
   /* private */
-  notify_feed *next;
-  notify_feed *prev;
+  list_node link;          /* on notify_t.feeds while listed */
   int listed;
 };
 
@@ -65,8 +65,8 @@ typedef struct notify_t {
   uv_timer_t timer;        /* the next delivery pass */
   uv_timer_t heartbeat;    /* keeps idle feeds (and their proxies) open */
   size_t in_flight;        /* webhook POSTs under way */
-  struct notify_delivery *deliveries; /* those POSTs; owned */
-  notify_feed *feeds;
+  list_node deliveries;    /* those POSTs (notify_delivery.link); owned */
+  list_node feeds;         /* notify_feed.link */
   size_t nfeeds;
   uint64_t events_total;   /* events written */
   uint64_t delivered_total; /* webhook deliveries accepted (2xx) */

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "crypto.h"
 
 /* Migrations, applied in order; schema_version holds how many ran. */
 static const char *const migrations[] = {
@@ -395,7 +396,7 @@ static int one_user(linkstore_t *st, sqlite3_stmt *stmt, linkstore_user *u) {
 
 int linkstore_user_create(linkstore_t *st, linkstore_user *u, uint64_t now_ms) {
   int rc;
-  if (secretbox_uuid(u->id) != 0)
+  if (crypto_uuid(u->id) != 0)
     return -EIO;
   u->created_ms = now_ms;
   rc = run(st,
@@ -537,7 +538,7 @@ int linkstore_app_create(linkstore_t *st, linkstore_app_credential *c, const cha
                          uint64_t now_ms) {
   dynbuf sealed;
   int rc;
-  if (secretbox_uuid(c->id) != 0)
+  if (crypto_uuid(c->id) != 0)
     return -EIO;
   c->created_ms = now_ms;
   c->modified_ms = now_ms;
@@ -860,7 +861,7 @@ int linkstore_origin_list(linkstore_t *st, int (*cb)(void *ctx, const char *orig
 
 int linkstore_oauth_app_create(linkstore_t *st, linkstore_oauth_app *a, const char *secret_hash,
                                uint64_t now_ms) {
-  if (secretbox_uuid(a->id) != 0 || secretbox_uuid(a->client_id) != 0)
+  if (crypto_uuid(a->id) != 0 || crypto_uuid(a->client_id) != 0)
     return -EIO;
   a->created_ms = now_ms;
   return run(st,
@@ -924,7 +925,7 @@ int linkstore_oauth_app_check(linkstore_t *st, const char *client_id, const char
     const unsigned char *h = sqlite3_column_text(stmt, 7);
     read_oauth_app(stmt, a);
     ok = h != NULL && strlen((const char *)h) == 64 && strlen(secret_hash) == 64 &&
-         secretbox_equal(h, secret_hash, 64);
+         crypto_equal(h, secret_hash, 64);
   }
   sqlite3_finalize(stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -37,6 +37,7 @@
 
 #include "linkstore.h"
 #include "unit.h"
+#include "crypto.h"
 
 #define T0 1767225600000ull /* 2026-01-01T00:00:00Z */
 
@@ -758,8 +759,8 @@ static void oauth_apps(void) {
   snprintf(a.name, sizeof a.name, "CI bot");
   snprintf(a.description, sizeof a.description, "runs the nightly sync");
   snprintf(a.scopes, sizeof a.scopes, "read:user write:user");
-  secretbox_sha256_hex("client-secret-ONE-abcdef", strlen("client-secret-ONE-abcdef"), hash);
-  secretbox_sha256_hex("client-secret-TWO-abcdef", strlen("client-secret-TWO-abcdef"), wrong);
+  crypto_sha256_hex("client-secret-ONE-abcdef", strlen("client-secret-ONE-abcdef"), hash);
+  crypto_sha256_hex("client-secret-TWO-abcdef", strlen("client-secret-TWO-abcdef"), wrong);
   CHECK(linkstore_oauth_app_create(&st, &a, hash, T0) == 0);
   CHECK(uuid_ok(a.id) && uuid_ok(a.client_id) && strcmp(a.id, a.client_id) != 0);
   CHECK(a.created_ms == T0);
@@ -793,8 +794,8 @@ static void oauth_apps(void) {
   CHECK(c.n == 2 && strcmp(c.origin[0], "CI bot") == 0 && strcmp(c.origin[1], "Dashboard") == 0);
 
   /* tokens: scopes until expiry */
-  secretbox_sha256_hex("bearer-token-1", 14, thash);
-  secretbox_sha256_hex("bearer-token-2", 14, thash2);
+  crypto_sha256_hex("bearer-token-1", 14, thash);
+  crypto_sha256_hex("bearer-token-2", 14, thash2);
   CHECK(linkstore_oauth_token_put(&st, thash, a.id, "read:user", T0 + 3600000) == 0);
   CHECK(linkstore_oauth_token_put(&st, thash2, b.id, "write:user", T0 + 3600000) == 0);
   memset(scopes, 0, sizeof scopes);
