@@ -83,15 +83,40 @@ def openai_responses_events():
                    for t, e in events).encode()
 
 
+def ai_sdk_events():
+    """An AI SDK UI message stream (v5): a tool call of slack__send_message
+    whose output is the magic-link payload (no connector), then text."""
+    magic = {"message": "Slack is not connected.", "magic_link_url": UPSTREAM_URL,
+             "link_token": UPSTREAM_TOKEN}
+    parts = [
+        {"type": "start", "messageId": "msg_1"},
+        {"type": "start-step"},
+        {"type": "tool-input-start", "toolCallId": "call_Bv5r", "toolName": "slack__send_message"},
+        {"type": "tool-input-available", "toolCallId": "call_Bv5r", "toolName": "slack__send_message",
+         "input": {"channel": "#general"}},
+        {"type": "tool-output-available", "toolCallId": "call_Bv5r", "output": magic},
+        {"type": "finish-step"},
+        {"type": "text-start", "id": "t1"},
+        {"type": "text-delta", "id": "t1", "delta": "Posted."},
+        {"type": "text-end", "id": "t1"},
+        {"type": "finish"},
+    ]
+    return "".join("data: %s\n\n" % json.dumps(p, separators=(",", ":")) for p in parts).encode() + \
+        b"data: [DONE]\n\n"
+
+
 class StandinHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"  # close-delimited body, as many SSE servers send
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(n)
-        body = openai_responses_events()
+        ai = self.path.startswith("/api/chat")
+        body = ai_sdk_events() if ai else openai_responses_events()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
+        if ai:
+            self.send_header("x-vercel-ai-ui-message-stream", "v1")
         self.end_headers()
         self.wfile.write(body)
 
@@ -232,6 +257,39 @@ class OpenAIResponsesTest(unittest.TestCase):
             self.assertNotIn(UPSTREAM_TOKEN.encode(), body)
             wait_until(lambda: relay.metrics().get("authrelay_pauses_total", 0) >= 1, what="pause count")
             self.assertEqual(relay.metrics()["authrelay_pauses_total"], 1)  # one call: one pause
+        finally:
+            self.assertEqual(relay.stop(), 0)
+            standin.stop()
+
+
+class AISdkTest(unittest.TestCase):
+    def test_transient_data_parts_and_the_rewritten_output(self):
+        standin = Standin()
+        relay = Relay(standin.url)
+        try:
+            s = Stream(relay.url + "/api/chat", USER)
+            m = s.wait_for(rb"data: (\{\"type\":\"data-link_token\"[^\n]*\})\n\n")
+            notice = json.loads(m.group(1))
+            self.assertTrue(notice["transient"])
+            link = notice["data"]
+            self.assertEqual(link["connector"], "slack")  # the tool-input part's tool name
+            self.assertEqual(complete(link["magic_link_url"])[0], 200)
+            body = s.finish()
+            parts = [json.loads(b[len(b"data: "):-2]) for b in sse_blocks(body)
+                     if b.startswith(b"data: {")]
+            kinds = [p["type"] for p in parts]
+            # every upstream part in order; the two notices right after the output
+            i = kinds.index("tool-output-available")
+            self.assertEqual(kinds[i + 1:i + 3], ["data-link_token", "data-auth_complete"])
+            self.assertEqual([k for k in kinds if not k.startswith("data-")],
+                             [p["type"] for p in (json.loads(b[len(b"data: "):-2])
+                                                  for b in sse_blocks(ai_sdk_events())
+                                                  if b.startswith(b"data: {"))])
+            out = parts[i]["output"]
+            self.assertEqual((out["link_token"], out["magic_link_url"]),
+                             (link["link_token"], link["magic_link_url"]))
+            self.assertTrue(body.endswith(b"data: [DONE]\n\n"))
+            self.assertNotIn(UPSTREAM_TOKEN.encode(), body)
         finally:
             self.assertEqual(relay.stop(), 0)
             standin.stop()
