@@ -4,6 +4,7 @@
 #ifndef AUTHRELAY_TEST_DIALECT_H
 #define AUTHRELAY_TEST_DIALECT_H
 
+#include <stdio.h>
 #include <string.h>
 
 #include "detect.h"
