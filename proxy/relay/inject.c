@@ -43,8 +43,6 @@ int inject_link_token(dynbuf *out, inject_form form, const inject_link *link) {
   member(out, "expires_at", link->expires_at);
   if (link->message != NULL) {
     member(out, "message", link->message);
-  } else if (link->connector[0] == '\0') {
-    (void)jsonw_raw(out, ",\"message\":\"Please connect an account to continue.\""); /* a picker link */
   } else {
     (void)jsonw_raw(out, ",\"message\":\"Please connect ");
     (void)jsonw_raw(out, link->connector); /* a validated slug: no escaping needed */
@@ -56,13 +54,6 @@ int inject_link_token(dynbuf *out, inject_form form, const inject_link *link) {
 int inject_auth_complete(dynbuf *out, inject_form form, const char *stream_id,
                          const char *connector) {
   begin(out, form, "auth_complete", stream_id);
-  member(out, "connector", connector);
-  return end(out, form);
-}
-
-int inject_auth_declined(dynbuf *out, inject_form form, const char *stream_id,
-                         const char *connector) {
-  begin(out, form, "auth_declined", stream_id);
   member(out, "connector", connector);
   return end(out, form);
 }

@@ -1,7 +1,7 @@
 /* inject: the events authrelay itself writes into a relayed stream.
  *
  * DESIGN.md "Events authrelay writes into a stream": link_token, auth_complete,
- * auth_declined, link_expired and relay_error, each a JSON object with a "type" member, sent
+ * link_expired and relay_error, each a JSON object with a "type" member, sent
  * in the stream's own format: an SSE event (`event: TYPE` + one `data:` line
  * + blank line) or one NDJSON line. Also the SSE heartbeat comment sent while
  * a stream is paused. The exchange writes what these functions render; they
@@ -36,9 +36,6 @@ typedef struct inject_link {
  * INJECT_MAX_BYTES). Returns 0 or a dynbuf error (-E2BIG, -ENOMEM). */
 int inject_link_token(dynbuf *out, inject_form form, const inject_link *link);
 int inject_auth_complete(dynbuf *out, inject_form form, const char *stream_id,
-                         const char *connector);
-/* auth_declined: the user chose "Not now" on the Link page. */
-int inject_auth_declined(dynbuf *out, inject_form form, const char *stream_id,
                          const char *connector);
 int inject_link_expired(dynbuf *out, inject_form form, const char *stream_id,
                         const char *connector);

@@ -186,7 +186,7 @@ class LinkPageTest(unittest.TestCase):
         # the stream went on: every later event, in order, and the end
         after = body.split(b"event: auth_declined", 1)[1]
         self.assertLess(after.index(b'"seq":3'), after.index(b'"seq":4'))
-        # replace (the default here): the withheld event, with the upstream's link, is never released
+        # rewrite (the default): the auth-required event went out with authrelay's link only
         self.assertNotIn(b"agent.example.com/link/", body)
         self.assertEqual(self.relay.metrics()["authrelay_links_declined_total"], before + 1)
         self.assertEqual(self.relay.metrics()['authrelay_resumes_total{outcome="declined"}'], 1)
@@ -289,6 +289,33 @@ class NoCatalogToolModeTest(unittest.TestCase):
         # answered as on expiry: the tool server's own answer, released
         self.assertIn(b'"seq":2', body)
         self.assertTrue(body.rstrip().endswith(b"]") or body.rstrip().endswith(b"}"), body[-200:])
+
+
+class DeclineReplaceTest(unittest.TestCase):
+    """on_detect: replace: the withheld auth-required event is never released, not even on "Not now"."""
+
+    def test_withheld_event_stays_withheld(self):
+        agent = AgentServer()
+        relay = Relay(agent.url, "--on-detect", "replace", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+        try:
+            s = Stream(relay.url + "/stream?format=ndjson&count=5&auth_at=2&shape=mcp&connector=openai",
+                       {"X-Registered-User-Id": "replace_decline"})
+            _, url = link_of(s)
+            status, _, page = request("POST", url, "decline=1", FORM)
+            self.assertEqual(status, 200, page)
+            body = s.finish()
+        finally:
+            code = relay.stop()
+            agent.stop()
+        self.assertEqual(code, 0)
+        lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+        types = [l.get("type") for l in lines]
+        self.assertIn("link_token", types)
+        self.assertEqual(types[types.index("link_token") + 1], "auth_declined")
+        self.assertEqual(lines[types.index("auth_declined")]["connector"], "openai")
+        self.assertNotIn(b"agent.example.com/link/", body)
+        self.assertNotIn(b"authenticate_meta", body)
+        self.assertIn(b'"seq":4', body)
 
 
 class ConfigTest(unittest.TestCase):
