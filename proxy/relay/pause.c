@@ -164,7 +164,8 @@ static const char *match_connector(const pause_stream *st, const detect_match *m
   if (m->connector.ptr == NULL || m->connector.len == 0) {
     if (st->route->mode == CONFIG_MODE_TOOL && connector_from_request(st, out) == 0)
       return NULL;
-    return "no connector named";
+    out[0] = '\0'; /* none to be found: a picker link, the user chooses on the Link page */
+    return NULL;
   }
   return slug_copy(m->connector.ptr, m->connector.len, out);
 }
@@ -187,7 +188,7 @@ static const char *pause_refusal(const pause_stream *st, unsigned pauses, const 
   why = match_connector(st, m, d, slug);
   if (why != NULL)
     return why;
-  if (st->catalog != NULL) {
+  if (st->catalog != NULL && slug[0] != '\0') {
     catalog_connector cc;
     if (catalog_lookup(st->catalog, slug, &cc) != 0)
       return "connector is not in the catalog";

@@ -9,11 +9,13 @@ for a third-party provider, with an application credential; "nocred": oauth2
 without one), and urllib as the browser. Streams are read with curl.
 """
 
+import http.server
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -37,6 +39,42 @@ def feed_of(relay, user):
     while relay.metrics()["authrelay_events_subscribers"] <= before and time.time() < deadline:
         time.sleep(0.01)
     return feed
+
+
+class NoConnectorUpstream:
+    """A loopback upstream answering every GET with one SSE stream whose
+    magic-link result names no connector and no tool (close-delimited)."""
+
+    BODY = (b'event: delta\ndata: {"type":"delta","seq":1}\n\n'
+            b'event: tool_result\ndata: {"type":"tool_result","seq":2,"result":{"message":"Connect your account.",'
+            b'"magic_link_url":"https://agent.example.com/link/ltk_up","link_token":"ltk_up"}}\n\n'
+            b'event: delta\ndata: {"type":"delta","seq":3}\n\n'
+            b'event: done\ndata: {"type":"done"}\n\n')
+
+    def __init__(self):
+        body = self.BODY
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
 
 
 def wait_paused(relay, user, timeout=10):
@@ -147,6 +185,33 @@ class LinkPageTest(unittest.TestCase):
         status, page = self.api("GET", "/api/v1/registered-users/?origin_user_id=picker_key")
         self.assertEqual(page["results"][0]["authenticated_connectors"], ["openai"])
         self.assertEqual(request("GET", url)[0], 410)  # single use
+
+    def test_result_without_connector_pauses_on_a_picker_link(self):
+        # an upstream whose magic-link result names no connector, and no tool either
+        upstream = NoConnectorUpstream()
+        relay = Relay(upstream.url, "--connectors", self.catalog.name, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+        try:
+            s = Stream(relay.url + "/chat", {"X-Registered-User-Id": "picker_stream"})
+            m = s.wait_for(rb"event: link_token\ndata: (\{.*\})\n")
+            event = json.loads(m.group(1))
+            self.assertEqual((event["connector"], event["message"]), ("", "Connect your account."))
+            status, _, page = request("GET", event["magic_link_url"])
+            self.assertEqual(status, 200)
+            self.assertIn("?connector=openai\">OpenAI</a>", page)
+            status, _, page = request("POST", event["magic_link_url"], "connector=openai&api_key=sk-picker-2", FORM)
+            self.assertEqual(status, 200, page)
+            body = s.finish()
+            status, page = Api(relay, ADMIN_KEY)("GET", "/api/v1/registered-users/?origin_user_id=picker_stream")
+            self.assertEqual(page["results"][0]["authenticated_connectors"], ["openai"])
+        finally:
+            code = relay.stop()
+            upstream.stop()
+        self.assertEqual(code, 0)
+        self.assertIn(b'"type":"auth_complete"', body)
+        self.assertIn(b'"connector":"openai"}', body)
+        self.assertLess(body.index(b'"type":"auth_complete"'), body.index(b'"seq":3'))
+        self.assertIn(b"event: done", body)
+        self.assertNotIn(b"agent.example.com", body)  # the upstream's own link never reaches the client
 
     def test_picker_oauth_choice_signs_in_and_resumes_the_paused_stream(self):
         s, _ = self.stream("acme", "picker_oauth")

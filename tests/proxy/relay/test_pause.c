@@ -212,11 +212,8 @@ static void refusals(void) {
   w.st.format = FRAMER_JSON;
   CHECK(pause_on_detect(&w.ps, &w.st, &w.ev) == 0);
   w.st.format = FRAMER_SSE;
-  /* a connector that is not a slug, or none */
+  /* a connector that is not a slug (none at all is a picker link: below) */
   w.match.connector.ptr = "sl ck";
-  CHECK(pause_on_detect(&w.ps, &w.st, &w.ev) == 0);
-  w.match.connector.ptr = NULL;
-  w.match.connector.len = 0;
   CHECK(pause_on_detect(&w.ps, &w.st, &w.ev) == 0);
   /* no pause left in this response */
   w.match.connector.ptr = "slack";
@@ -224,14 +221,14 @@ static void refusals(void) {
   w.cfg.max_pauses_per_stream = 0;
   CHECK(pause_on_detect(&w.ps, &w.st, &w.ev) == 0);
   CHECK(w.ps == NULL);
-  CHECK_EQ_U64(w.metrics.detections_unhandled, 5);
-  CHECK_EQ_U64(w.metrics.detections_by_shape[DETECT_SHAPE_AUTHENTICATE_META], 5);
+  CHECK_EQ_U64(w.metrics.detections_unhandled, 4);
+  CHECK_EQ_U64(w.metrics.detections_by_shape[DETECT_SHAPE_AUTHENTICATE_META], 4);
   CHECK(w.own.forwards + w.own.withholds + w.own.stops + w.own.resumes + w.own.ends == 0);
   world_close(&w);
 }
 
 /* Tool mode: the connector from the called tool's name when the result
- * names none; a chunked or absent body gives none. */
+ * names none; a chunked or absent body gives none: a picker link. */
 static void tool_connector_from_request(void) {
   static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
                              "\"params\":{\"name\":\"Slack__post_message\"}}";
@@ -240,10 +237,57 @@ static void tool_connector_from_request(void) {
   w.st.format = FRAMER_JSON;
   w.match.connector.ptr = NULL;
   w.match.connector.len = 0;
-  CHECK(pause_on_detect(&w.ps, &w.st, &w.ev) == 0);
   w.st.request_body = body;
   w.st.request_body_len = sizeof body - 1;
   CHECK(pause_on_detect(&w.ps, &w.st, &w.ev) == 1);
+  pause_begin(w.ps, 100, 110);
+  CHECK(pause_waiting(w.ps));
+  {
+    dynbuf listing;
+    dynbuf_init(&listing, 65536);
+    CHECK(pausehub_render(&w.hub, &listing, NULL, 0) == 0);
+    (void)dynbuf_add(&listing, "", 1);
+    CHECK(strstr(listing.ptr, "\"connector\":\"slack\"") != NULL); /* its own, not a picker's */
+    dynbuf_free(&listing);
+  }
+  world_close(&w);
+}
+
+/* No connector named nor found: a picker pause (connector ""): its link is
+ * the user's picker link; completed for the connector chosen on the Link
+ * page, the stream goes on with auth_complete naming that one; "Not now"
+ * gives auth_declined and the stream goes on too (never a retry). */
+static void picker_pause_and_decline(void) {
+  world w;
+  char token[128];
+  world_init(&w, "user-p", CONFIG_MODE_INBAND);
+  w.match.connector.ptr = NULL;
+  w.match.connector.len = 0;
+  detect_and_begin(&w);
+  CHECK(strstr(w.own.events, "\"connector\":\"\"") != NULL);
+  CHECK(token_of(&w.own, token, sizeof token) == 0);
+  w.own.events_len = 0;
+  w.own.events[0] = '\0';
+  CHECK(pausehub_complete_as(&w.hub, token, strlen(token), "github", timefmt_now_ms()) == 0);
+  run_until_told(&w);
+  CHECK(w.own.resumes == 1 && w.own.next == PAUSE_CONTINUE);
+  CHECK(strstr(w.own.events, "event: auth_complete\n") != NULL);
+  CHECK(strstr(w.own.events, "\"connector\":\"github\"") != NULL);
+  /* the next pause of the response: "Not now" */
+  w.own.resumes = 0;
+  w.own.events_len = 0;
+  w.own.events[0] = '\0';
+  w.route.resume = CONFIG_RESUME_RETRY;
+  CHECK(pause_on_detect(&w.ps, &w.st, &w.ev) == 1);
+  pause_begin(w.ps, 200, 10);
+  CHECK(token_of(&w.own, token, sizeof token) == 0);
+  w.own.events_len = 0;
+  w.own.events[0] = '\0';
+  CHECK(pausehub_decline(&w.hub, token, strlen(token), timefmt_now_ms()) == 0);
+  run_until_told(&w);
+  CHECK(w.own.resumes == 1 && w.own.next == PAUSE_CONTINUE); /* not a retry */
+  CHECK(strncmp(w.own.events, "event: auth_declined\n", 21) == 0);
+  CHECK_EQ_U64(w.metrics.resumes_by_outcome[METRICS_RESUME_DECLINED], 1);
   world_close(&w);
 }
 
@@ -449,6 +493,7 @@ static void shutdown_ends(void) {
 int main(void) {
   RUN(refusals);
   RUN(tool_connector_from_request);
+  RUN(picker_pause_and_decline);
   RUN(replace_begins);
   RUN(complete_resumes_continue);
   RUN(keep_and_operator_resume_retries);
