@@ -154,7 +154,14 @@ class LinkPageTest(unittest.TestCase):
         self.assertIn("script-src 'sha256-", headers["Content-Security-Policy"])
         self.assertIn("img-src https:", headers["Content-Security-Policy"])
         self.assertGreaterEqual(self.relay.metrics()["authrelay_connectors_unusable_total"], 1)
-        self.assertTrue([r for r in self.relay.logs if r.get("msg", "").startswith("OAuth2 connector not offered")
+        # the operator is told in the log (read by a thread: polled, bounded)
+        deadline = time.time() + 10
+        while time.time() < deadline and not [
+                r for r in list(self.relay.logs)
+                if r.get("msg", "").startswith("OAuth2 connector not offered") and r.get("connector") == "nocred"]:
+            time.sleep(0.02)
+        self.assertTrue([r for r in list(self.relay.logs)
+                         if r.get("msg", "").startswith("OAuth2 connector not offered")
                          and r.get("connector") == "nocred"])
         # a choice outside the catalog is refused, the link stays usable
         status, _, page = request("GET", url + "?connector=evilcorp")
