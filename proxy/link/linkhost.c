@@ -462,7 +462,7 @@ static void on_user_ready(void *data, int status, const store_user *u) {
   int rc = status == -EEXIST ? 0 : status;
   (void)u;
   if (rc == 0)
-    rc = s->lh->store.ops->credential_put(&s->lh->store, s->v.user, s->v.info.connector, s->kind, &b,
+    rc = s->lh->store.ops->credential_put(&s->lh->store, s->v.user, s->v.info.connector, s->kind, &b, 0,
                                           linkhost_now_ms(), on_credential_stored, s);
   if (rc != 0)
     on_credential_stored(s, rc);
