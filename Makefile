@@ -14,7 +14,7 @@ CMAKE_FLAGS ?=
 
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libuv1-dev libyajl-dev libcurl4-openssl-dev node-llhttp libsqlite3-dev chromium \
-	libssl-dev nodejs npm curl python3
+	libssl-dev libpq-dev postgresql nodejs npm curl python3
 
 .PHONY: all deps build build-asan build-release test test-plain test-asan run bench-parser bench bench-quick clean
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "url.h"
 
 /* ---- webhooks ---- */
 
@@ -21,26 +22,6 @@ void config_webhooks_free(config_webhook *hooks, size_t n) {
     free(hooks[i].secret);
   }
   free(hooks);
-}
-
-/* 1 when s is an http:// or https:// URL with a host, no spaces or
- * control characters, no fragment, at most 2048 bytes. */
-static int webhook_url_ok(const char *s) {
-  const char *host;
-  size_t i;
-  if (strncmp(s, "https://", 8) == 0)
-    host = s + 8;
-  else if (strncmp(s, "http://", 7) == 0)
-    host = s + 7;
-  else
-    return 0;
-  if (strlen(s) > 2048 || host[0] == '\0' || host[0] == '/')
-    return 0;
-  for (i = 0; s[i] != '\0'; i++) {
-    if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '#')
-      return 0;
-  }
-  return 1;
 }
 
 /* Fills h from webhooks[index] of a JSON document. Values are never quoted
@@ -58,7 +39,7 @@ static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_
     if (config_duplicate_key(obj->u.object.keys, i))
       return config_fail(x, "%s[%zu].%.40s: set twice", who, index, name);
     if (strcmp(name, "url") == 0) {
-      if (str == NULL || !webhook_url_ok(str))
+      if (str == NULL || url_check(str, URL_MAX, URL_NO_FRAGMENT) != 0)
         return config_fail(x, "%s[%zu].url: must be an http:// or https:// URL (at most 2048 "
                               "bytes, no fragment)", who, index);
       h->url = strdup(str);

@@ -122,15 +122,5 @@ void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view
 void linkhost_answer(pausehub_page *pg, int status);
 void linkhost_refuse(pausehub_page *pg, int status, const char *reason);
 
-/* Current wall-clock milliseconds (as pausehub_now_ms). */
-uint64_t linkhost_now_ms(void);
-
-/* 0 when url is absolute http:// or https:// (the allowed origins decide
- * which: an http origin never equals an https one), and its
- * origin (scheme://host[:port], port only when not the scheme's default;
- * lower-case; an IPv6 literal spelled as browsers do, "[::ffff:7f00:1]")
- * is written to origin (cap bytes). -EINVAL when url has user
- * info, a fragment, spaces or control characters, or no host. */
-int linkhost_origin_of(const char *url, char *origin, size_t cap);
 
 #endif

@@ -4,7 +4,7 @@
  * The magic_link_url of a link_token event points here. GET shows a form that
  * asks for the connector's API key; POST (application/x-www-form-urlencoded,
  * field api_key) completes the link, which resumes every stream waiting on
- * it. This module only renders pages and parses the form; the exchange does
+ * it. This module only renders pages (core/form reads the form); the exchange does
  * the HTTP and pausehub the completing.
  */
 #ifndef AUTHRELAY_LINKPAGE_H
@@ -30,12 +30,5 @@ void linkpage_render_connected(dynbuf *out, const char *connector);
 
 /* The page for a POST the link could not take: reason is a short sentence. */
 void linkpage_render_refused(dynbuf *out, const char *reason);
-
-/* Finds field name in an urlencoded body and decodes its value into out
- * (capacity cap, NUL-terminated). Returns the decoded length, or -1 when the
- * field is absent, empty, malformed (bad %XX, or a NUL byte, raw or %00:
- * the value is a C string) or does not fit. The first field called name
- * decides. */
-long linkpage_form_field(const char *body, size_t len, const char *name, char *out, size_t cap);
 
 #endif

@@ -63,6 +63,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
+
 #define LINKSVC_TOKEN_PREFIX "ltk_"
 #define LINKSVC_TOKEN_LEN 36          /* "ltk_" + 32 hex digits */
 #define LINKSVC_PATH_PREFIX "/_authrelay/link/"
@@ -133,9 +135,7 @@ struct linksvc_waiter {
   int waiting;            /* out: 1 from linksvc_wait() until the callback or cancel */
   /* private */
   linksvc_link *lnk_;     /* the pending link, or NULL while its callback is due */
-  linksvc_waiter **head_; /* the list this waiter is on */
-  linksvc_waiter *prev_;
-  linksvc_waiter *next_;
+  list_node link_;        /* on its link's waiters_, or on fire()'s list */
   linksvc_done_cb cb_;
   void *ctx_;
 };
@@ -162,9 +162,8 @@ struct linksvc_link {
   } by_token_, by_key_;   /* hash chains: every link; pending links by (user, connector) */
   int keyed_;             /* in the (user, connector) index: new waits join it */
   int kept_;              /* not revoked when its last waiter leaves */
-  linksvc_link *older_;   /* pending list (by expiry) or ended list (by end time) */
-  linksvc_link *newer_;
-  linksvc_waiter *waiters_;
+  list_node order_;       /* on pending_order_ (by expiry) or ended_order_ (by end time) */
+  list_node waiters_;
   char *extras_;          /* callback_url and state_param when not "": freed at the end */
 };
 
@@ -186,8 +185,8 @@ typedef struct linksvc_t {
   uint64_t now_ms_;    /* the latest time passed in */
   linksvc_table_ tokens_;
   linksvc_table_ pending_;
-  linksvc_link *pending_oldest_, *pending_newest_;
-  linksvc_link *ended_oldest_, *ended_newest_;
+  list_node pending_order_; /* pending links, soonest expiry first (linksvc_link.order_) */
+  list_node ended_order_;   /* ended links, earliest end first */
 } linksvc_t;
 
 /* Prepares ls. opt may be NULL (all defaults); it is copied. Returns 0,

@@ -34,6 +34,7 @@
 
 #include "dynbuf.h"
 #include "linksvc.h"
+#include "list.h"
 
 #define PAUSEHUB_ENDED_MAX 1024 /* ended pauses remembered for the control API */
 
@@ -67,7 +68,7 @@ typedef void (*pausehub_page_cb)(void *ctx, pausehub_page *pg);
 typedef struct pausehub_t {
   uv_mutex_t lock;           /* guards links, registry and every queue */
   linksvc_t links;
-  pausehub_waiter *registry; /* paused streams, newest first */
+  list_node registry;        /* paused streams, newest first (pausehub_waiter.reg_link) */
   size_t npaused;
   /* the control loop (pausehub_attach) */
   uv_async_t control_async;  /* wakes it for journal records and pages */
@@ -115,8 +116,7 @@ struct pausehub_waiter {
   pausehub_outcome outcome; /* set when queued */
   unsigned outcome_pause;  /* the pause_no the queued outcome is for */
   int queued;              /* on box's queue, its done callback due */
-  pausehub_waiter *next;   /* box's queue */
-  pausehub_waiter *prev;
+  list_node queue_link;    /* on box->queue while queued */
   /* what the control API shows (copied at pausehub_wait) */
   char stream_id[32];
   char user[LINKSVC_USER_MAX + 1];
@@ -124,8 +124,7 @@ struct pausehub_waiter {
   uint64_t since_ms;       /* wall clock when the pause began */
   uint64_t held_bytes;     /* upstream bytes held when it began */
   int registered;          /* on hub->registry */
-  pausehub_waiter *reg_next;
-  pausehub_waiter *reg_prev;
+  list_node reg_link;      /* on hub->registry while registered */
 };
 
 /* A link-page request handed from a worker to the control loop, and its
@@ -159,8 +158,7 @@ typedef void (*pausehub_page_done_cb)(pausehub_page *pg);
 struct pausehub_mailbox {
   pausehub_t *hub;         /* not owned */
   uv_async_t async;        /* wakes the worker's loop */
-  pausehub_waiter *head;   /* outcomes to deliver, oldest first (under hub->lock) */
-  pausehub_waiter *tail;
+  list_node queue;         /* waiters whose outcome is due, oldest first (under hub->lock) */
   pausehub_page *pages;    /* answered pages to deliver, newest first (under hub->lock) */
   pausehub_page_done_cb page_done; /* set by the worker */
   int closed;              /* its loop is going away: answers are dropped */
@@ -281,8 +279,5 @@ void pausehub_keep_links(pausehub_t *hub);
 
 /* Expires links past their time (any thread; the main loop's timer). */
 void pausehub_expire(pausehub_t *hub, uint64_t now_ms);
-
-/* Wall-clock milliseconds, as the link service counts time. */
-uint64_t pausehub_now_ms(void);
 
 #endif

@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange  # noqa: E402
+from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange, wait_until  # noqa: E402
 
 USER = {"X-Registered-User-Id": "user_1"}
 ADMIN_KEY = "test-admin-key-0123456789"
@@ -66,10 +66,11 @@ class PauseTest(unittest.TestCase):
         token, url = link_of(s)
         self.assertTrue(url.startswith(self.relay.url + "/_authrelay/link/ltk_"), url)
         s.wait_for(rb": paused\n\n")  # a heartbeat arrives while paused (heartbeat_s 1)
-        time.sleep(1.0)
-        stats = self.agent.stats()
-        # The agent server could not write while paused: TCP back-pressure.
-        self.assertGreater(stats["blocked_ms"], 300, stats)
+        # The agent server cannot write while paused: TCP back-pressure.
+        def blocked():
+            st = self.agent.stats()
+            return st if st["blocked_now"] >= 1 else None
+        stats = wait_until(blocked, "the agent server blocked on its write")
         self.assertLess(stats["events_sent"], n + 1 + m, stats)
         with s.lock:
             self.assertNotIn(b'"seq":%d' % (n + 1), s.data)  # nothing after the pause leaked
@@ -161,13 +162,9 @@ class PauseTest(unittest.TestCase):
         _, url = link_of(s)
         s.kill()
         # The upstream connection is closed: the agent server sees its stream cut short.
-        deadline = time.time() + 5
-        while time.time() < deadline and self.agent.stats()["streams_aborted"] == aborted:
-            time.sleep(0.05)
+        wait_until(lambda: self.agent.stats()["streams_aborted"] != aborted, "the upstream stream cut", 5)
         self.assertEqual(self.agent.stats()["streams_aborted"], aborted + 1)
-        deadline = time.time() + 5
-        while time.time() < deadline and http("GET", url)[0] != 410:
-            time.sleep(0.05)
+        wait_until(lambda: http("GET", url)[0] == 410, "the link withdrawn", 5)
         status, page = http("GET", url)
         self.assertEqual(status, 410)
         self.assertIn("withdrawn", page)
@@ -314,7 +311,7 @@ class LongPauseTest(unittest.TestCase):
         try:
             s = Stream(relay.url + "/stream?format=sse&count=6&auth_at=2&shape=mcp", USER)
             _, url = link_of(s)
-            time.sleep(2.5)  # paused longer than upstream_idle_timeout_s
+            time.sleep(2.5)  # the stimulus: paused longer than upstream_idle_timeout_s
             self.assertEqual(http("POST", url, b"api_key=k")[0], 200)
             body = s.finish()
             self.assertIn(b"event: auth_complete", body)
@@ -354,9 +351,7 @@ class PauseNumberTest(unittest.TestCase):
             self.assertEqual((status, ans["pause"]), (202, 1))
             # pause 2 begins (the retry's auth-required result)
             s.wait_for(rb"event: link_token[\s\S]*event: auth_complete[\s\S]*event: link_token")
-            deadline = time.time() + 10
-            while time.time() < deadline and control("GET", "/v1/streams/" + sid)[0] != 200:
-                time.sleep(0.02)
+            wait_until(lambda: control("GET", "/v1/streams/" + sid)[0] == 200, "pause 2 listed", 10)
             status, st = control("GET", "/v1/streams/" + sid)
             self.assertEqual((status, st["pause"], st["state"]), (200, 2, "paused"))
             # a cancel meant for pause 1 (it resumed): 409, pause 2 untouched

@@ -105,7 +105,7 @@ static apicall_ctx *call_new(linkhost_t *lh, const linkapi_request *rq, linkapi_
 static void answer_no_memory(linkapi_done_cb done, void *data) {
   static const char body[] = "{\"detail\":\"Out of memory.\"}\n";
   linkapi_response rs = {503, NULL};
-  dynbuf out = {(char *)body, sizeof body - 1, sizeof body, sizeof body};
+  dynbuf out = {(char *)body, sizeof body - 1, sizeof body, sizeof body, 0};
   done(data, &rs, &out);
 }
 

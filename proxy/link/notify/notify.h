@@ -36,6 +36,7 @@
 #include "curlloop.h"
 #include "pausehub.h"
 #include "store.h"
+#include "list.h"
 
 #define NOTIFY_IN_FLIGHT_MAX 32            /* webhook POSTs at once */
 #define NOTIFY_TIMEOUT_MS 10000            /* one webhook POST */
@@ -58,8 +59,7 @@ struct notify_feed {
   char token_hash[65];     /* SHA-256 of the subscriber's access token, "" for the owner key */
   notify_feed_gone_cb gone;
   /* private */
-  notify_feed *next;
-  notify_feed *prev;
+  list_node link;          /* on notify_t.feeds while listed */
   int listed;
   int replaying;           /* the events after Last-Event-ID are being read back */
 };
@@ -72,14 +72,14 @@ typedef struct notify_t {
   uv_timer_t timer;        /* the next delivery pass */
   uv_timer_t heartbeat;    /* keeps idle feeds (and their proxies) open */
   size_t in_flight;        /* webhook POSTs under way */
-  struct notify_delivery *deliveries; /* those POSTs; owned */
-  struct notify_send *sends; /* feed writes waiting for the store (token check, order); owned */
+  list_node deliveries;    /* those POSTs (notify_delivery.link); owned */
+  list_node sends;         /* feed writes waiting for the store (token check, order; notify_send.link); owned */
   int passing;             /* a pass is reading the due deliveries */
   size_t pending;          /* the outbox's size, as last read */
   size_t closing_writes;   /* notify_close's writes the store has not answered */
   void (*closed)(void *data); /* notify_close's callback */
   void *closed_data;
-  notify_feed *feeds;
+  list_node feeds;         /* notify_feed.link */
   size_t nfeeds;
   uint64_t events_total;   /* events written */
   uint64_t delivered_total; /* webhook deliveries accepted (2xx) */

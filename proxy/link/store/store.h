@@ -21,7 +21,7 @@
  * Rows are the truth: in-memory state elsewhere is a cache of them. Secrets
  * are sealed above the store (secretbox.h): the store keeps and returns
  * ciphertext blobs only, and never sees a key. Row ids (users, application
- * credentials, OAuth applications) are chosen by the caller (secretbox_uuid),
+ * credentials, OAuth applications) are chosen by the caller (crypto_uuid),
  * so a secret can be sealed to its row before the row is written.
  *
  * A write that fails is never acknowledged: its transaction is rolled back,

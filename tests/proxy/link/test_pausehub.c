@@ -10,6 +10,7 @@
 
 #include "pausehub.h"
 #include "unit.h"
+#include "timefmt.h"
 
 typedef struct rec {
   pausehub_waiter pw;
@@ -53,7 +54,7 @@ typedef struct completer {
 
 static void complete_elsewhere(void *arg) {
   completer *c = arg;
-  c->rc = pausehub_complete(c->hub, c->token, strlen(c->token), pausehub_now_ms());
+  c->rc = pausehub_complete(c->hub, c->token, strlen(c->token), timefmt_now_ms());
 }
 
 /* Runs the loop without blocking until n outcomes have been delivered, or a
@@ -77,7 +78,7 @@ static void shared_link_completed_from_another_thread(void) {
   CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
   loop_thread = uv_thread_self();
   for (i = 0; i < 3; i++)
-    CHECK(wait_on(&r[i], "st_0_00000" "1", 1, "user_1", "slack", 10, pausehub_now_ms()) == 0);
+    CHECK(wait_on(&r[i], "st_0_00000" "1", 1, "user_1", "slack", 10, timefmt_now_ms()) == 0);
   CHECK(strcmp(r[0].pw.w.link.token, r[1].pw.w.link.token) == 0);
   CHECK(strcmp(r[0].pw.w.link.token, r[2].pw.w.link.token) == 0);
   CHECK(hub.npaused == 3);
@@ -94,7 +95,7 @@ static void shared_link_completed_from_another_thread(void) {
     CHECK(uv_thread_equal(&r[i].thread, &loop_thread));
   }
   CHECK(hub.npaused == 0);
-  CHECK(pausehub_complete(&hub, c.token, strlen(c.token), pausehub_now_ms()) == -EALREADY);
+  CHECK(pausehub_complete(&hub, c.token, strlen(c.token), timefmt_now_ms()) == -EALREADY);
   pausehub_mailbox_close(&box, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);

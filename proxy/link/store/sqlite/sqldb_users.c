@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "secretbox.h"
+#include "crypto.h"
 
 /* ---- registered users ---- */
 
@@ -399,7 +399,7 @@ int sqldb_oauth_app_check(sqldb_t *q, const char *client_id, const char *secret_
     const unsigned char *h = sqlite3_column_text(stmt, 7);
     read_oauth_app(stmt, a);
     ok = h != NULL && strlen((const char *)h) == 64 && strlen(secret_hash) == 64 &&
-         secretbox_equal(h, secret_hash, 64);
+         crypto_equal(h, secret_hash, 64);
   }
   sqlite3_finalize(stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)

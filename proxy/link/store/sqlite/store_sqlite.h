@@ -17,6 +17,7 @@
 #define AUTHRELAY_STORE_SQLITE_H
 
 #include "dynbuf.h"
+#include "list.h"
 #include "sqldb.h"
 #include "store.h"
 
@@ -28,7 +29,7 @@ typedef int (*sq_run_fn)(sqldb_t *q, sq_job *j);
 typedef void (*sq_deliver_fn)(sq_job *j);
 
 struct sq_job {
-  sq_job *next;
+  list_node link;                      /* on the store's queue */
   sq_run_fn run;
   sq_deliver_fn deliver;
   union {                              /* the caller's callback; deliver knows which */

@@ -42,6 +42,7 @@
 #include "secretbox.h"
 #include "sqldb.h"
 #include "unit.h"
+#include "crypto.h"
 
 #define T0 1767225600000ull /* 2026-01-01T00:00:00Z */
 
@@ -77,7 +78,7 @@ static void t_close(caller_t *c) {
 }
 
 static int t_user_create(caller_t *c, store_user *u, uint64_t now_ms) {
-  if (secretbox_uuid(u->id) != 0)
+  if (crypto_uuid(u->id) != 0)
     return -EIO;
   u->created_ms = now_ms;
   return sqldb_user_create(&c->q, u);
@@ -87,7 +88,7 @@ static int t_app_create(caller_t *c, store_app_credential *a, const char *secret
   dynbuf sealed;
   store_blob b;
   int rc;
-  if (secretbox_uuid(a->id) != 0)
+  if (crypto_uuid(a->id) != 0)
     return -EIO;
   a->created_ms = now_ms;
   a->modified_ms = now_ms;
@@ -168,7 +169,7 @@ static int t_link_each(caller_t *c, uint64_t since_ms, int (*cb)(void *ctx, cons
 }
 
 static int t_oauth_app_create(caller_t *c, store_oauth_app *a, const char *secret_hash, uint64_t now_ms) {
-  if (secretbox_uuid(a->id) != 0 || secretbox_uuid(a->client_id) != 0)
+  if (crypto_uuid(a->id) != 0 || crypto_uuid(a->client_id) != 0)
     return -EIO;
   a->created_ms = now_ms;
   return sqldb_oauth_app_create(&c->q, a, secret_hash);
@@ -912,8 +913,8 @@ static void oauth_apps(void) {
   snprintf(a.name, sizeof a.name, "CI bot");
   snprintf(a.description, sizeof a.description, "runs the nightly sync");
   snprintf(a.scopes, sizeof a.scopes, "read:user write:user");
-  secretbox_sha256_hex("client-secret-ONE-abcdef", strlen("client-secret-ONE-abcdef"), hash);
-  secretbox_sha256_hex("client-secret-TWO-abcdef", strlen("client-secret-TWO-abcdef"), wrong);
+  crypto_sha256_hex("client-secret-ONE-abcdef", strlen("client-secret-ONE-abcdef"), hash);
+  crypto_sha256_hex("client-secret-TWO-abcdef", strlen("client-secret-TWO-abcdef"), wrong);
   CHECK(t_oauth_app_create(&st, &a, hash, T0) == 0);
   CHECK(uuid_ok(a.id) && uuid_ok(a.client_id) && strcmp(a.id, a.client_id) != 0);
   CHECK(a.created_ms == T0);
@@ -947,8 +948,8 @@ static void oauth_apps(void) {
   CHECK(c.n == 2 && strcmp(c.origin[0], "CI bot") == 0 && strcmp(c.origin[1], "Dashboard") == 0);
 
   /* tokens: scopes until expiry */
-  secretbox_sha256_hex("bearer-token-1", 14, thash);
-  secretbox_sha256_hex("bearer-token-2", 14, thash2);
+  crypto_sha256_hex("bearer-token-1", 14, thash);
+  crypto_sha256_hex("bearer-token-2", 14, thash2);
   CHECK(sqldb_oauth_token_put(&st.q, thash, a.id, "read:user", T0 + 3600000) == 0);
   CHECK(sqldb_oauth_token_put(&st.q, thash2, b.id, "write:user", T0 + 3600000) == 0);
   memset(scopes, 0, sizeof scopes);
