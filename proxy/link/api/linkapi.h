@@ -49,7 +49,11 @@ enum {
   LINKAPI_READ_WEBHOOKS = 1 << 6,
   LINKAPI_WRITE_WEBHOOKS = 1 << 7,
   LINKAPI_ADMIN_ORGANIZATION = 1 << 8,
-  LINKAPI_ADMIN_ALL = 1 << 9
+  LINKAPI_ADMIN_ALL = 1 << 9,
+  /* authrelay's extension: the token API hands out connected credentials.
+   * Never implied by another scope (admin:all included); only the owner
+   * key or an admin:all token may grant it to an OAuth application. */
+  LINKAPI_READ_CREDENTIALS = 1 << 10
 };
 
 /* A request on the control listener, as control.c read it. All borrowed. */
