@@ -217,6 +217,7 @@ uint64_t connections_expiry_ms(const char *kind, const char *secret, size_t len,
 }
 
 static void start_refresh(connections_flight *f);
+static void delete_row(connections_flight *f);
 
 /* The row and its sealed secret are here: answer, or refresh first. */
 static void on_read(void *data, int status, const store_credential *c, const store_blob *sealed) {
@@ -232,7 +233,10 @@ static void on_read(void *data, int status, const store_credential *c, const sto
   if (linkseal_credential_open(cs->lh->key, f->user, f->connector, sealed, &f->plain) != 0 ||
       dynbuf_add(&f->plain, "", 1) != 0) {
     LOG_ERROR("a stored credential does not open", LOG_STR("connector", f->connector));
-    flight_finish(f, -EBADMSG);
+    if (f->deleting)
+      delete_row(f); /* nothing to revoke with: the row goes all the same */
+    else
+      flight_finish(f, -EBADMSG);
     return;
   }
   f->plain.len--; /* the NUL stays after the bytes */
@@ -286,7 +290,6 @@ static void finish_or_current(connections_flight *f, int status) {
 
 static void on_written(void *data, int status);
 static void on_marked(void *data, int status);
-static void delete_row(connections_flight *f);
 
 /* The provider's new token: sealed and written over the version read. */
 static void store_refreshed(connections_flight *f, oauth2_token *tok) {

@@ -24,6 +24,10 @@
  *   GET/PATCH/DELETE  /api/v1/application-credentials/{id}/
  *   POST/GET/DELETE   /api/v1/callback-origins/   (DELETE ?origin=...)
  *   POST/GET          /api/v1/oauth/applications  DELETE .../{id}
+ *   POST              /api/v1/registered-users/{id}/connections/{connector}/token
+ *   GET               /api/v1/registered-users/{id}/connections/
+ *   DELETE            /api/v1/registered-users/{id}/connections/{connector}/
+ *                     (apiconnections.h; {id} also origin:<origin_user_id>)
  *   POST              /api/{category}/v1/link-token
  *   POST              /oauth/token (client_credentials)
  */
