@@ -288,6 +288,16 @@ class ConnectionsTest(unittest.TestCase):
                                headers={"Authorization": "Bearer " + ADMIN_KEY})
         self.assertEqual(status, 404)
         self.assertEqual(self.api("GET", user_path("dave") + "openai/token")[0], 405)
+        # hostile ids and connectors: 404, nothing else
+        base = "/api/v1/registered-users/"
+        for path in ["origin:%zz/connections/openai/token", "origin:/connections/openai/token",
+                     "origin:a%00b/connections/openai/token", "origin:a%0Ab/connections/openai/token",
+                     "origin:" + "x" * 300 + "/connections/openai/token", "origin:dave/connections/open%2Fai/token",
+                     "origin:dave/connections/" + "c" * 100 + "/token", "origin:dave/connections//token",
+                     "not-a-uuid/connections/openai/token", "origin:dave/connections/openai/token/more"]:
+            status, body = self.api("POST", base + path)
+            self.assertEqual(status, 404, (path, body))
+        self.assertEqual(self.api("POST", base + "origin:" + "%41" * 2000 + "/connections/")[0], 404)
         self.assert_no_secret_leaked()
 
     def test_read_credentials_is_never_implied(self):

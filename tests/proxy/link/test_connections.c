@@ -348,11 +348,22 @@ static void delete_revokes(void) {
   CHECK(connections_delete(&lh.conns, "u", "revocable", on_deleted, NULL) == 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(deleted_status == -ENOENT && prov.revokes == 1);
+  /* a revocation that fails: logged and counted, the row deleted all the same */
+  store_connection("u", "revocable", "oauth2", "{\"access_token\":\"g2\",\"expires_in\":3600}", FAR());
+  deleted_status = 1;
+  CHECK(connections_delete(&lh.conns, "u", "revocable", on_deleted, NULL) == 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(prov.revokes == 2 && strcmp(prov.token, "g2") == 0 && strcmp(prov.hint, "access_token") == 0);
+  provider_answers(-ECONNREFUSED, NULL, NULL, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(deleted_status == 0 && lh.conns.revocations_failed == 1);
+  read_row("u", "revocable");
+  CHECK(stored_status == -ENOENT);
   /* no revocation_url: deleted at once */
   store_connection("u", "keyed", "api_key", "sk-x", 0);
   CHECK(connections_delete(&lh.conns, "u", "keyed", on_deleted, NULL) == 0);
   uv_run(&loop, UV_RUN_DEFAULT);
-  CHECK(deleted_status == 0 && prov.revokes == 1);
+  CHECK(deleted_status == 0 && prov.revokes == 2);
 }
 
 static void on_app(void *data, int status, const store_app_credential *c, const store_blob *secret) {
