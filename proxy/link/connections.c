@@ -43,23 +43,23 @@ struct connections_flight {
   connections_t *cs;
   char user[STORE_TEXT_MAX + 2];
   char connector[STORE_TEXT_MAX + 1];
-  connections_waiter *waiters;         /* in arrival order */
+  connections_waiter *waiters; /* in arrival order */
   connections_waiter **tail;
   size_t nwaiters;
-  int deleting;                 /* a connections_delete: del_cb, never in connections_token's lookups */
+  int deleting; /* a connections_delete: del_cb, never in connections_token's lookups */
   connections_done_cb del_cb;
   void *del_data;
   unsigned rereads;
-  store_credential row;         /* as read */
-  dynbuf plain;                 /* the opened credential: an API key, or the token response */
-  oauth2_token tok;             /* an OAuth2 credential, parsed */
+  store_credential row; /* as read */
+  dynbuf plain;         /* the opened credential: an API key, or the token response */
+  oauth2_token tok;     /* an OAuth2 credential, parsed */
   char scopes[CONNECTIONS_SCOPES_MAX + 1];
   catalog_connector cc;
   char client_id[STORE_CHARS_BYTES(STORE_TEXT_MAX)];
-  dynbuf client_secret;         /* opened; "" when the application has none */
+  dynbuf client_secret; /* opened; "" when the application has none */
   int has_client_secret;
-  oauth2_req *req;              /* the provider request in flight */
-  dynbuf sealed;                /* a refreshed credential, sealed */
+  oauth2_req *req; /* the provider request in flight */
+  dynbuf sealed;   /* a refreshed credential, sealed */
   uint64_t new_expires_ms;
 };
 
@@ -338,7 +338,7 @@ static void store_refreshed(connections_flight *f, oauth2_token *tok) {
   b = linkseal_blob(&f->sealed);
   if (rc == 0)
     rc = store_of(cs)->ops->credential_update(store_of(cs), f->user, f->connector, f->row.version, &b,
-                                               f->new_expires_ms, now, on_written, f);
+                                              f->new_expires_ms, now, on_written, f);
   if (rc != 0) {
     cs->refresh_failures++;
     flight_finish(f, rc == -ECANCELED ? rc : -EIO);
@@ -393,9 +393,8 @@ static void on_app(void *data, int status, const store_app_credential *a, const 
   snprintf(f->client_id, sizeof f->client_id, "%s", a->client_id);
   f->client_secret.len = 0;
   f->has_client_secret = secret != NULL && secret->ptr != NULL;
-  if (f->has_client_secret &&
-      (linkseal_app_open(cs->lh->key, a->id, secret, &f->client_secret) != 0 ||
-       dynbuf_add(&f->client_secret, "", 1) != 0)) {
+  if (f->has_client_secret && (linkseal_app_open(cs->lh->key, a->id, secret, &f->client_secret) != 0 ||
+                               dynbuf_add(&f->client_secret, "", 1) != 0)) {
     LOG_ERROR("an application credential's secret does not open", LOG_STR("connector", f->connector));
     on_provider(f, -EACCES, NULL);
     return;

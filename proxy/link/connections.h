@@ -2,10 +2,10 @@
  * (DESIGN.md "Connections: the credential reaches the tool").
  *
  * The Link page stores a credential sealed against (user, connector)
- * (linkhost_finish); conn reads it back for the token API
+ * (linkhost_finish); this module reads it back for the token API
  * (api/apiconnections.c) and keeps it usable:
- *   - an OAuth2 access token that expires within CONNECTIONS_REFRESH_MARGIN_MS is
- *     refreshed first (refresh_token grant, oauth2_refresh over curlloop on
+ *   - an OAuth2 access token that expires within
+ *     CONNECTIONS_REFRESH_MARGIN_MS is refreshed first (refresh_token grant, oauth2_refresh over curlloop on
  *     the control loop), the new token (and a rotated refresh token) sealed
  *     and written before anyone is answered: a token the store did not
  *     take is never handed out;
@@ -35,51 +35,51 @@
 #include "dynbuf.h"
 #include "oauth2.h"
 
-#define CONNECTIONS_REFRESH_MARGIN_MS 60000  /* tokens expiring within this are refreshed before being handed out */
+#define CONNECTIONS_REFRESH_MARGIN_MS 60000   /* tokens expiring within this are refreshed before being handed out */
 #define CONNECTIONS_PROVIDER_TIMEOUT_MS 15000 /* one refresh or revocation at the provider */
-#define CONNECTIONS_FLIGHTS_MAX 1024         /* connections being read or refreshed at once: -EBUSY beyond */
-#define CONNECTIONS_WAITERS_MAX 1024         /* callers waiting on one connection: -EBUSY beyond */
-#define CONNECTIONS_REREADS_MAX 2            /* re-reads when the row changed under a refresh */
-#define CONNECTIONS_SCOPES_MAX 2048          /* bytes of a token's scopes */
+#define CONNECTIONS_FLIGHTS_MAX 1024          /* connections being read or refreshed at once: -EBUSY beyond */
+#define CONNECTIONS_WAITERS_MAX 1024          /* callers waiting on one connection: -EBUSY beyond */
+#define CONNECTIONS_REREADS_MAX 2             /* re-reads when the row changed under a refresh */
+#define CONNECTIONS_SCOPES_MAX 2048           /* bytes of a token's scopes */
 
 typedef struct linkhost_t linkhost_t;
 
-/* The refresh request (oauth2_refresh's shape); tests put a stand-in in
- * connections_t.refresh and connections_t.cancel. */
+/* The refresh request (oauth2_refresh's shape); tests put stand-ins in
+ * connections_t.refresh, .revoke and .cancel. */
 typedef int (*connections_refresh_fn)(curlloop_t *cl, const catalog_connector *cc, const oauth2_client *client,
-                               const char *refresh_token, long timeout_ms, oauth2_done_cb cb, void *ctx,
-                               oauth2_req **out);
+                                      const char *refresh_token, long timeout_ms, oauth2_done_cb cb, void *ctx,
+                                      oauth2_req **out);
 /* The revocation request (oauth2_revoke's shape). */
 typedef int (*connections_revoke_fn)(curlloop_t *cl, const catalog_connector *cc, const oauth2_client *client,
-                              const char *token, const char *token_type_hint, long timeout_ms, oauth2_done_cb cb,
-                              void *ctx, oauth2_req **out);
+                                     const char *token, const char *token_type_hint, long timeout_ms, oauth2_done_cb cb,
+                                     void *ctx, oauth2_req **out);
 typedef void (*connections_cancel_fn)(oauth2_req *r);
 
 typedef struct connections_flight connections_flight;
 
 typedef struct connections_t {
-  linkhost_t *lh;               /* store, key, catalog, curl, notify; not owned */
-  connections_refresh_fn refresh;      /* oauth2_refresh */
-  connections_revoke_fn revoke;        /* oauth2_revoke */
-  connections_cancel_fn cancel;        /* oauth2_cancel */
-  connections_flight *flights;         /* reads and refreshes under way; owned */
+  linkhost_t *lh;                 /* store, key, catalog, curl, notify; not owned */
+  connections_refresh_fn refresh; /* oauth2_refresh */
+  connections_revoke_fn revoke;   /* oauth2_revoke */
+  connections_cancel_fn cancel;   /* oauth2_cancel */
+  connections_flight *flights;    /* reads and refreshes under way; owned */
   size_t nflights;
-  size_t waiting;               /* callers waiting, over all flights */
-  uint64_t refreshes;           /* refreshes the provider answered with a token (and stored) */
-  uint64_t refresh_failures;    /* refreshes that failed (provider, or the store refused the token) */
-  uint64_t broken;              /* connections marked broken (invalid_grant) */
-  uint64_t revocations_failed;  /* deletions whose revocation at the provider failed (deleted anyway) */
+  size_t waiting;              /* callers waiting, over all flights */
+  uint64_t refreshes;          /* refreshes the provider answered with a token (and stored) */
+  uint64_t refresh_failures;   /* refreshes that failed (provider, or the store refused the token) */
+  uint64_t broken;             /* connections marked broken (invalid_grant) */
+  uint64_t revocations_failed; /* deletions whose revocation at the provider failed (deleted anyway) */
   int closing;
 } connections_t;
 
 /* A connection's credential, for the time of a callback. */
 typedef struct connections_cred {
   const char *connector;
-  const char *kind;             /* "oauth2" or "api_key" */
-  const char *secret;           /* the access token, or the API key */
-  const char *token_type;       /* "Bearer" as the provider spelled it; "" for an API key */
-  uint64_t expires_ms;          /* 0: unknown or never */
-  const char *scopes;           /* space-separated, "" when none */
+  const char *kind;       /* "oauth2" or "api_key" */
+  const char *secret;     /* the access token, or the API key */
+  const char *token_type; /* "Bearer" as the provider spelled it; "" for an API key */
+  uint64_t expires_ms;    /* 0: unknown or never */
+  const char *scopes;     /* space-separated, "" when none */
 } connections_cred;
 
 /* status: 0 (t set, valid during the call only), or

@@ -13,27 +13,27 @@
 #include "timefmt.h"
 
 #define ORIGIN_PREFIX "origin:"
-#define LINK_TTL_S 1800          /* the 409's link: as the link-token API's */
-#define SECRET_MAX 4096          /* bytes of an access token or API key handed out */
+#define LINK_TTL_S 1800 /* the 409's link: as the link-token API's */
+#define SECRET_MAX 4096 /* bytes of an access token or API key handed out */
 
 enum { OP_LIST, OP_TOKEN, OP_DELETE };
 
 /* What a request keeps across the store's and conn's answers. */
 typedef struct conns_state {
   int op;
-  int by_origin;                 /* {id} was origin:... */
+  int by_origin; /* {id} was origin:... */
   int status;
-  char user[STORE_TEXT_MAX + 2]; /* origin_user_id */
+  char user[STORE_TEXT_MAX + 2];  /* origin_user_id */
   char user_id[STORE_ID_LEN + 1]; /* the registered user's id, "" when not registered */
   char connector[STORE_TEXT_MAX + 1];
-  catalog_connector cc;          /* OP_TOKEN: the catalog's */
-  char kind[8];                  /* the token handed out */
+  catalog_connector cc; /* OP_TOKEN: the catalog's */
+  char kind[8];         /* the token handed out */
   char secret[SECRET_MAX + 1];
   char token_type[32];
   uint64_t expires_ms;
   char scopes[CONNECTIONS_SCOPES_MAX + 1];
-  int reason;                    /* why there is no usable connection (connections_token's status) */
-  linksvc_link_info info;        /* the 409's link */
+  int reason;             /* why there is no usable connection (connections_token's status) */
+  linksvc_link_info info; /* the 409's link */
 } conns_state;
 
 static int hex_value(char ch) {
@@ -344,8 +344,9 @@ void apiconnections_handle(apicall_ctx *c, const apicall_principal *p, const cha
   if (apicall_require(c, p, scopes[op]) != 0)
     return;
   if (c->lh->remote_open) {
-    apicall_detail(c, 501, "Connections are held by the remote link service (link_service.url): ask it for "
-                           "credentials; authrelay keeps none in remote mode.");
+    apicall_detail(c, 501,
+                   "Connections are held by the remote link service (link_service.url): ask it for "
+                   "credentials; authrelay keeps none in remote mode.");
     return;
   }
   st = apicall_state(c, sizeof *st);

@@ -47,7 +47,7 @@ static struct {
   int cancels;
   oauth2_done_cb cb;
   void *ctx;
-  char token[256];            /* the refresh (or revoked) token sent */
+  char token[256]; /* the refresh (or revoked) token sent */
   char hint[32];
 } prov;
 
@@ -105,8 +105,8 @@ static void provider_answers(int status, const char *access, const char *refresh
 /* what the callers got */
 #define CALLERS 8
 static struct {
-  int returned;               /* the calls have returned */
-  int early;                  /* answers before that */
+  int returned; /* the calls have returned */
+  int early;    /* answers before that */
   int answers;
   int status[CALLERS];
   char secret[CALLERS][64];
@@ -181,7 +181,7 @@ static void read_row(const char *user, const char *connector) {
 
 /* Stores a credential for user: an OAuth2 token response, or a key. */
 static void store_connection(const char *user, const char *connector, const char *kind, const char *secret,
-                    uint64_t expires_ms) {
+                             uint64_t expires_ms) {
   dynbuf sealed;
   store_blob b;
   dynbuf_init(&sealed, 65536);
@@ -201,7 +201,8 @@ static void store_connection(const char *user, const char *connector, const char
 static void single_flight(void) {
   int i;
   prov.refreshes = 0;
-  store_connection("u", "acme", "oauth2", "{\"access_token\":\"a1\",\"refresh_token\":\"r1\",\"expires_in\":10}", EXPIRING());
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"a1\",\"refresh_token\":\"r1\",\"expires_in\":10}",
+                   EXPIRING());
   ask("u", "acme", 5);
   CHECK(prov.refreshes == 1 && strcmp(prov.token, "r1") == 0);
   CHECK(got.answers == 0 && lh.conns.waiting == 5);
@@ -219,7 +220,8 @@ static void single_flight(void) {
   CHECK(got.answers == 1 && got.status[0] == 0 && strcmp(got.secret[0], "a2") == 0 && prov.refreshes == 1);
   CHECK(lh.conns.refreshes == 1);
   /* a rotated refresh token replaces the old one */
-  store_connection("u", "acme", "oauth2", "{\"access_token\":\"a3\",\"refresh_token\":\"r3\",\"expires_in\":10}", EXPIRING());
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"a3\",\"refresh_token\":\"r3\",\"expires_in\":10}",
+                   EXPIRING());
   ask("u", "acme", 1);
   provider_answers(0, "a4", "r4", 30);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -230,7 +232,8 @@ static void single_flight(void) {
 
 static void broken(void) {
   int refreshes = prov.refreshes;
-  store_connection("u", "acme", "oauth2", "{\"access_token\":\"b1\",\"refresh_token\":\"rb\",\"expires_in\":10}", EXPIRING());
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"b1\",\"refresh_token\":\"rb\",\"expires_in\":10}",
+                   EXPIRING());
   ask("u", "acme", 3);
   provider_answers(-EKEYREJECTED, NULL, NULL, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -243,7 +246,8 @@ static void broken(void) {
 }
 
 static void reconnected_during_refresh(void) {
-  store_connection("u", "acme", "oauth2", "{\"access_token\":\"c1\",\"refresh_token\":\"rc\",\"expires_in\":10}", EXPIRING());
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"c1\",\"refresh_token\":\"rc\",\"expires_in\":10}",
+                   EXPIRING());
   ask("u", "acme", 2);
   CHECK(prov.cb != NULL);
   store_connection("u", "acme", "oauth2", "{\"access_token\":\"new-connection\",\"expires_in\":3600}", FAR());
@@ -263,7 +267,8 @@ static void disk_full(int full) {
 }
 
 static void unsaved_token_not_handed_out(void) {
-  store_connection("u", "acme", "oauth2", "{\"access_token\":\"d1\",\"refresh_token\":\"rd\",\"expires_in\":10}", EXPIRING());
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"d1\",\"refresh_token\":\"rd\",\"expires_in\":10}",
+                   EXPIRING());
   read_row("u", "acme");
   ask("u", "acme", 2);
   disk_full(1);
@@ -283,13 +288,15 @@ static void unsaved_token_not_handed_out(void) {
 
 static void failing_provider(void) {
   /* the current token is still valid: handed out, the refresh tried again next time */
-  store_connection("u", "acme", "oauth2", "{\"access_token\":\"e1\",\"refresh_token\":\"re\",\"expires_in\":10}", EXPIRING());
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"e1\",\"refresh_token\":\"re\",\"expires_in\":10}",
+                   EXPIRING());
   ask("u", "acme", 1);
   provider_answers(-EAGAIN, NULL, NULL, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(got.status[0] == 0 && strcmp(got.secret[0], "e1") == 0);
   /* expired: the provider's error */
-  store_connection("u", "acme", "oauth2", "{\"access_token\":\"e2\",\"refresh_token\":\"re\"}", timefmt_now_ms() - 1000);
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"e2\",\"refresh_token\":\"re\"}",
+                   timefmt_now_ms() - 1000);
   ask("u", "acme", 1);
   provider_answers(-ETIMEDOUT, NULL, NULL, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -311,7 +318,8 @@ static void api_key_and_none(void) {
 
 static void caps_and_close(void) {
   int i;
-  store_connection("u", "acme", "oauth2", "{\"access_token\":\"f1\",\"refresh_token\":\"rf\",\"expires_in\":10}", EXPIRING());
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"f1\",\"refresh_token\":\"rf\",\"expires_in\":10}",
+                   EXPIRING());
   reset();
   for (i = 0; i < CONNECTIONS_WAITERS_MAX; i++)
     CHECK(connections_token(&lh.conns, "u", "acme", on_token, (void *)(intptr_t)CALLERS) == 0);
@@ -334,7 +342,7 @@ static void on_deleted(void *data, int status) {
 
 static void delete_revokes(void) {
   store_connection("u", "revocable", "oauth2", "{\"access_token\":\"g1\",\"refresh_token\":\"rg\",\"expires_in\":3600}",
-          FAR());
+                   FAR());
   deleted_status = 1;
   CHECK(connections_delete(&lh.conns, "u", "revocable", on_deleted, NULL) == 0);
   uv_run(&loop, UV_RUN_DEFAULT);

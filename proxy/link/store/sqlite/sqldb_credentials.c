@@ -38,8 +38,10 @@ int sqldb_credential_put(sqldb_t *q, const char *user, const char *connector, co
 }
 
 int sqldb_credential_get(sqldb_t *q, const char *user, const char *connector, store_credential *c, dynbuf *out) {
-  sqlite3_stmt *stmt = sqldb_prepare(q, "SELECT " CREDENTIAL_COLS ", secret FROM credentials WHERE user = ? AND "
-                                        "connector = ?", "ss", user, connector);
+  sqlite3_stmt *stmt = sqldb_prepare(q,
+                                     "SELECT " CREDENTIAL_COLS ", secret FROM credentials WHERE user = ? AND "
+                                     "connector = ?",
+                                     "ss", user, connector);
   int rc;
   if (stmt == NULL)
     return -EIO;
@@ -66,12 +68,13 @@ static int list_row(void *ctx, sqlite3_stmt *stmt) {
   return l->cb(l->ctx, &c);
 }
 
-int sqldb_credential_list(sqldb_t *q, const char *user, int (*cb)(void *ctx, const store_credential *c),
-                          void *ctx) {
+int sqldb_credential_list(sqldb_t *q, const char *user, int (*cb)(void *ctx, const store_credential *c), void *ctx) {
   list_ctx l = {cb, ctx};
   return sqldb_each_row(q,
-                        sqldb_prepare(q, "SELECT " CREDENTIAL_COLS " FROM credentials WHERE user = ? ORDER BY "
-                                         "connector", "s", user),
+                        sqldb_prepare(q,
+                                      "SELECT " CREDENTIAL_COLS " FROM credentials WHERE user = ? ORDER BY "
+                                      "connector",
+                                      "s", user),
                         list_row, &l, "credential list");
 }
 
@@ -103,16 +106,14 @@ int sqldb_credential_set_status(sqldb_t *q, const char *user, const char *connec
                      sqldb_prepare(q,
                                    "UPDATE credentials SET broken = ?, modified_ms = ?, version = version + 1 "
                                    "WHERE user = ? AND connector = ? AND version = ?",
-                                   "iissi", (int64_t)(broken != 0), (int64_t)now_ms, user, connector,
-                                   (int64_t)version),
+                                   "iissi", (int64_t)(broken != 0), (int64_t)now_ms, user, connector, (int64_t)version),
                      &changes);
   return guarded(rc, changes);
 }
 
 int sqldb_credential_delete(sqldb_t *q, const char *user, const char *connector) {
   int changes = 0;
-  int rc = sqldb_run(q, sqldb_prepare(q, "DELETE FROM credentials WHERE user = ? AND connector = ?", "ss", user,
-                                      connector),
-                     &changes);
+  int rc = sqldb_run(
+      q, sqldb_prepare(q, "DELETE FROM credentials WHERE user = ? AND connector = ?", "ss", user, connector), &changes);
   return guarded(rc, changes);
 }

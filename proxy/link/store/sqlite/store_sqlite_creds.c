@@ -25,8 +25,7 @@ static int run_put(sqldb_t *q, sq_job *j) {
 }
 
 int sq_op_credential_put(store_t *st, const char *user, const char *connector, const char *kind,
-                         const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
-                         void *data) {
+                         const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb, void *data) {
   int rc;
   sq_job *j = with_blob(sq_job_new(st, run_put, sq_deliver_done, data, user, connector, kind), sealed, &rc);
   if (rc != 0)
