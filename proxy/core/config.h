@@ -65,9 +65,24 @@ typedef enum config_format {
 } config_format;
 
 typedef enum config_on_detect {
-  CONFIG_ON_DETECT_REPLACE = 0, /* withhold the event, send link_token instead */
-  CONFIG_ON_DETECT_KEEP         /* forward it, then link_token */
+  CONFIG_ON_DETECT_REPLACE = 0, /* withhold the event, send link_token instead (generic only) */
+  CONFIG_ON_DETECT_KEEP,        /* forward it untouched, then the notices */
+  CONFIG_ON_DETECT_REWRITE      /* forward it with only its link values replaced (default) */
 } config_on_detect;
+
+/* The client protocol of a route's streams (DESIGN.md "Dialects"); the same
+ * values as dialect_id (proxy/relay/dialect/dialect.h). */
+typedef enum config_dialect {
+  CONFIG_DIALECT_AUTO = 0, /* from the response head and first events */
+  CONFIG_DIALECT_GENERIC,
+  CONFIG_DIALECT_OPENAI_RESPONSES,
+  CONFIG_DIALECT_OPENAI_CHAT,
+  CONFIG_DIALECT_ANTHROPIC,
+  CONFIG_DIALECT_AI_SDK,
+  CONFIG_DIALECT_AG_UI,
+  CONFIG_DIALECT_A2A,
+  CONFIG_DIALECT_MCP
+} config_dialect;
 
 typedef enum config_uninspectable {
   CONFIG_UNINSPECTABLE_PASS = 0, /* relay a compressed body uninspected */
@@ -97,6 +112,7 @@ typedef struct config_route {
   config_format format;
   config_on_detect on_detect;
   int on_detect_inherited; /* on_detect was not set on the route: the global one */
+  config_dialect dialect;
 } config_route;
 
 /* Link events sent out of band (webhooks, /v1/events). */
@@ -217,5 +233,6 @@ const char *config_mode_name(config_mode m);
 const char *config_resume_name(config_resume r);
 const char *config_format_name(config_format f);
 const char *config_on_detect_name(config_on_detect d);
+const char *config_dialect_name(config_dialect d);
 
 #endif

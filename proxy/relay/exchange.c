@@ -192,6 +192,7 @@ static void on_handle_closed(uv_handle_t *h) {
   free(ex->user);
   worker_unpost(&ex->flush);
   pause_free(ex->pause);
+  dialect_stream_close(&ex->dialect);
   dynbuf_free(&ex->resp_head);
   dynbuf_free(&ex->replay_head);
   dynbuf_free(&ex->replay_body);

@@ -106,6 +106,8 @@ typedef struct exchange {
   int stream_counted;          /* counted in streams_active */
   int inspect;                 /* body goes through the framer */
   framer_t framer;
+  dialect_stream dialect;      /* the response's dialect (dialect.h): sniffed,
+                                  told every event; its memory owned */
   dynbuf held;                 /* body bytes [forwarded, framer offset) */
   uint64_t forwarded;          /* body bytes passed to the client */
   int upstream_paused;         /* upstream reads stopped: client not keeping up */
@@ -208,6 +210,13 @@ extern const upstream_callbacks ex_upstream_callbacks; /* the exchange's upstrea
 
 /* The framer for a response of format fmt, with the exchange's callbacks. */
 void ex_framer_init(exchange *ex, framer_format fmt);
+
+/* Starts the response's dialect over (dialect.h): the route's setting, the
+ * response head r, the request as kept. */
+void ex_dialect_init(exchange *ex, const upstream_response *r, framer_format fmt);
+
+/* Writes relay_error (status, message) in the response's dialect. */
+void ex_write_relay_error(exchange *ex, int status, const char *message);
 
 /* The framer_format for a response, or -1 when it must be refused. */
 int ex_response_format(exchange *ex, const upstream_response *r);

@@ -1,12 +1,17 @@
 /* pause: the interrupt state machine of one relayed response. See pause.h
  * for the states and the seam; this comment says how.
  *
- * pause_on_detect() decides (pause_refusal: format, trusted user, count,
- * connector, catalog) and keeps what the wait needs from the event (its
- * span, connector, message). pause_begin() makes the stream a waiter in
- * pausehub on (user, connector); the outcome comes back on this loop
- * through the worker's mailbox (pause_done), which renders the closing
- * notice and tells the exchange how to go on (ops->resume / ops->end).
+ * pause_on_detect() asks the dialect (dialect_decide: rewrite / replace /
+ * keep, the connector, a call interrupted before), decides (pause_refusal:
+ * format, trusted user, count, connector, catalog) and keeps what the wait
+ * needs from the event (its span, connector, message, the decision).
+ * pause_begin() makes the stream a waiter in pausehub on (user, connector),
+ * puts the trusted link into the event (rewrite) or withholds it
+ * (replace), and writes the dialect's link notice; the outcome comes back
+ * on this loop through the worker's mailbox (pause_done), which renders the
+ * closing notice and tells the exchange how to go on (ops->resume /
+ * ops->end). A call interrupted before is rewritten with its link and the
+ * stream goes on, without a wait.
  */
 #include "pause.h"
 
@@ -19,9 +24,9 @@
 #include <yajl/yajl_tree.h>
 
 #include "identity.h"
-#include "inject.h"
 #include "linksvc.h"
 #include "log.h"
+#include "reframe.h"
 #include "timefmt.h"
 
 /* A paused stream's user id (identity.h) is copied into its pausehub waiter,
@@ -41,14 +46,67 @@ struct pause_t {
   uint64_t paused_ms;          /* time waited in this response */
   char connector[LINKSVC_CONNECTOR_MAX + 1];
   char message[512];           /* the detection's message ("" when none) */
+  dialect_decision decision;   /* the dialect's, for the detected event */
+  int rewrite_only;            /* the call was interrupted before: rewrite, no wait */
+  int downgrade_logged;        /* "replace acts as rewrite here" was logged */
+  dialect_stream own_dialect;  /* for an owner that has none (st.dialect NULL): generic */
 };
+
+_Static_assert(DIALECT_SLUG_MAX == LINKSVC_CONNECTOR_MAX, "dialect connectors are link connectors");
+
+/* The route's on_detect in the dialect layer's terms. */
+static dialect_action action_of(config_on_detect d) {
+  switch (d) {
+  case CONFIG_ON_DETECT_REPLACE:
+    return DIALECT_REPLACE;
+  case CONFIG_ON_DETECT_KEEP:
+    return DIALECT_KEEP;
+  case CONFIG_ON_DETECT_REWRITE:
+  default:
+    return DIALECT_REWRITE;
+  }
+}
+
+static dialect_framing framing_of(framer_format f) {
+  return f == FRAMER_NDJSON ? DIALECT_FRAMING_NDJSON : f == FRAMER_JSON ? DIALECT_FRAMING_JSON : DIALECT_FRAMING_SSE;
+}
+
+/* ps takes the stream st; an owner without a dialect gets a generic one of
+ * the pause's own (it remembers nothing across detections). */
+static void adopt_stream(pause_t *ps, const pause_stream *st) {
+  ps->st = *st;
+  if (ps->st.dialect == NULL) {
+    dialect_stream_close(&ps->own_dialect);
+    dialect_stream_init(&ps->own_dialect, DIALECT_GENERIC, framing_of(st->format), NULL);
+    ps->st.dialect = &ps->own_dialect;
+  }
+}
 
 static int tool_mode(const pause_t *ps) {
   return ps->st.route->mode == CONFIG_MODE_TOOL;
 }
 
-static inject_form form_of(const pause_t *ps) {
-  return ps->st.format == FRAMER_NDJSON ? INJECT_NDJSON : INJECT_SSE;
+/* Renders notice n in the stream's dialect and writes it. Returns 0 (also
+ * when the dialect has no carrier for it, or it could not be rendered: the
+ * stream goes on as if it had been written), or the exchange's error. */
+static int write_notice(pause_t *ps, const dialect_notice *n) {
+  dynbuf ev;
+  dynbuf_init(&ev, DIALECT_NOTICE_MAX);
+  if (dialect_render(ps->st.dialect, n, &ev) != 0 || ev.len == 0) {
+    dynbuf_free(&ev);
+    return 0;
+  }
+  return ps->st.ops->write_event(ps->st.owner, &ev);
+}
+
+/* A notice of kind about the paused connector. */
+static dialect_notice notice_of(const pause_t *ps, dialect_notice_kind kind) {
+  dialect_notice n;
+  memset(&n, 0, sizeof n);
+  n.kind = kind;
+  n.stream_id = ps->st.stream_id;
+  n.connector = ps->connector;
+  return n;
 }
 
 /* Copies a connector slug lower case into out. Returns NULL, or why it is
@@ -94,11 +152,15 @@ static int connector_from_request(const pause_stream *st, char out[LINKSVC_CONNE
   return rc;
 }
 
-/* The connector of a detection, lower case, into out: the one the result
- * names, else (tool mode) the one of the tool called. Returns NULL or why
- * there is none. */
+/* The connector of a detection, lower case, into out: the dialect's (the
+ * result's, else the tool's of the same call), else (tool mode) the one of
+ * the tool called. Returns NULL or why there is none. */
 static const char *match_connector(const pause_stream *st, const detect_match *m,
-                                   char out[LINKSVC_CONNECTOR_MAX + 1]) {
+                                   const dialect_decision *d, char out[LINKSVC_CONNECTOR_MAX + 1]) {
+  if (d->connector[0] != '\0') {
+    memcpy(out, d->connector, sizeof d->connector);
+    return NULL;
+  }
   if (m->connector.ptr == NULL || m->connector.len == 0) {
     if (st->route->mode == CONFIG_MODE_TOOL && connector_from_request(st, out) == 0)
       return NULL;
@@ -110,7 +172,7 @@ static const char *match_connector(const pause_stream *st, const detect_match *m
 /* Why a detection is not acted on, or NULL when the stream may pause
  * (pauses: already begun in this response). */
 static const char *pause_refusal(const pause_stream *st, unsigned pauses, const detect_match *m,
-                                 char slug[LINKSVC_CONNECTOR_MAX + 1]) {
+                                 const dialect_decision *d, char slug[LINKSVC_CONNECTOR_MAX + 1]) {
   const char *why;
   if (st->route->mode == CONFIG_MODE_TOOL) {
     if (st->format == FRAMER_RAW)
@@ -122,7 +184,7 @@ static const char *pause_refusal(const pause_stream *st, unsigned pauses, const 
     return "no trusted registered user";
   if (pauses >= st->cfg->max_pauses_per_stream)
     return "max_pauses_per_stream reached";
-  why = match_connector(st, m, slug);
+  why = match_connector(st, m, d, slug);
   if (why != NULL)
     return why;
   if (st->catalog != NULL) {
@@ -137,9 +199,37 @@ int pause_on_detect(pause_t **slot, const pause_stream *st, const framer_event *
   const detect_match *m = ev->match;
   char slug[LINKSVC_CONNECTOR_MAX + 1];
   pause_t *ps = *slot;
+  dialect_stream fallback;
+  dialect_stream *dl = st->dialect;
+  dialect_decision d;
   const char *why;
   METRICS_ADD(st->metrics, detections_by_shape[m->shape], 1);
-  why = pause_refusal(st, ps != NULL ? ps->pauses : 0, m, slug);
+  if (dl == NULL) { /* an owner without a dialect: generic, nothing remembered */
+    dialect_stream_init(&fallback, DIALECT_GENERIC, framing_of(st->format), NULL);
+    dl = &fallback;
+  }
+  dialect_decide(dl, m, action_of(st->route->on_detect), &d);
+  if (!d.pause && st->route->mode != CONFIG_MODE_TOOL) {
+    /* This call was interrupted before: the same link again, no second
+     * wait (keep: the event passes as it is). */
+    if (d.action == DIALECT_KEEP)
+      return 0;
+    if (ps == NULL) {
+      ps = calloc(1, sizeof *ps);
+      if (ps == NULL) { /* out of memory: it passes, as an unhandled one */
+        METRICS_ADD(st->metrics, detections_unhandled, 1);
+        return 0;
+      }
+      *slot = ps;
+    }
+    adopt_stream(ps, st);
+    ps->start = ev->start;
+    ps->end = ev->end;
+    ps->decision = d;
+    ps->rewrite_only = 1;
+    return 1;
+  }
+  why = pause_refusal(st, ps != NULL ? ps->pauses : 0, m, &d, slug);
   if (why == NULL && ps == NULL) {
     ps = calloc(1, sizeof *ps);
     if (ps == NULL)
@@ -154,12 +244,19 @@ int pause_on_detect(pause_t **slot, const pause_stream *st, const framer_event *
              LOG_STR("reason", why));
     return 0;
   }
-  /* Acted on. The dialect layer (DESIGN.md "Dialects") decides here how the
+  /* Acted on: what the wait needs, and the dialect's decision on how the
    * event itself goes out (rewrite, replace, keep). */
-  ps->st = *st;
+  adopt_stream(ps, st);
   ps->start = ev->start;
   ps->end = ev->end;
+  ps->decision = d;
+  ps->rewrite_only = 0;
   memcpy(ps->connector, slug, sizeof slug);
+  if (d.downgraded && !ps->downgrade_logged) {
+    ps->downgrade_logged = 1;
+    LOG_INFO("on_detect replace acts as rewrite in this dialect", LOG_STR("stream_id", st->stream_id),
+             LOG_STR("dialect", dialect_name(dialect_current(ps->st.dialect))));
+  }
   ps->message[0] = '\0';
   if (m->message.ptr != NULL && m->message.len < sizeof ps->message) {
     memcpy(ps->message, m->message.ptr, m->message.len);
@@ -192,20 +289,17 @@ void pause_request_begin(pause_t *ps) {
 }
 
 void pause_free(pause_t *ps) {
+  if (ps != NULL)
+    dialect_stream_close(&ps->own_dialect);
   free(ps);
 }
 
 /* Renders a relay_error notice and writes it. */
 static int write_relay_error(pause_t *ps, int status, const char *message) {
-  dynbuf ev;
-  int rc;
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  rc = inject_relay_error(&ev, form_of(ps), ps->st.stream_id, status, message);
-  if (rc != 0) {
-    dynbuf_free(&ev);
-    return 0; /* not rendered: nothing written, the stream goes on as if it had been */
-  }
-  return ps->st.ops->write_event(ps->st.owner, &ev);
+  dialect_notice n = notice_of(ps, DIALECT_NOTICE_RELAY_ERROR);
+  n.status = status;
+  n.message = message;
+  return write_notice(ps, &n);
 }
 
 /* The wait is over (any outcome): stop waiting and count it. */
@@ -259,15 +353,11 @@ void pause_client_gone(pause_t *ps) {
 }
 
 void pause_heartbeat(pause_t *ps) {
-  dynbuf ev;
+  dialect_notice n;
   if (ps == NULL || !ps->waiting)
     return;
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  if (inject_heartbeat(&ev, form_of(ps)) != 0 || ev.len == 0) {
-    dynbuf_free(&ev);
-    return;
-  }
-  (void)ps->st.ops->write_event(ps->st.owner, &ev);
+  n = notice_of(ps, DIALECT_NOTICE_HEARTBEAT);
+  (void)write_notice(ps, &n);
 }
 
 /* How pause pause_no ended, on this loop (pausehub delivers it). An
@@ -281,8 +371,7 @@ static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome 
   pause_t *ps = (pause_t *)((char *)pw - offsetof(pause_t, waiter));
   const pause_ops *ops = ps->st.ops;
   void *owner = ps->st.owner;
-  dynbuf ev;
-  int rc;
+  dialect_notice n;
   if (!ps->waiting || pause_no != ps->pauses)
     return;
   pause_leave(ps, counted[outcome]);
@@ -295,23 +384,22 @@ static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome 
                                                                                      : PAUSE_RELEASE);
     return;
   }
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
   switch (outcome) {
   case PAUSEHUB_EXPIRED:
-    rc = inject_link_expired(&ev, form_of(ps), ps->st.stream_id, ps->connector);
+    n = notice_of(ps, DIALECT_NOTICE_LINK_EXPIRED);
     break;
   case PAUSEHUB_CANCELLED:
-    rc = inject_relay_error(&ev, form_of(ps), ps->st.stream_id, 499, "cancelled by the operator");
+    n = notice_of(ps, DIALECT_NOTICE_RELAY_ERROR);
+    n.status = 499;
+    n.message = "cancelled by the operator";
     break;
   case PAUSEHUB_COMPLETED:
   case PAUSEHUB_RESUMED:
   default:
-    rc = inject_auth_complete(&ev, form_of(ps), ps->st.stream_id, ps->connector);
+    n = notice_of(ps, DIALECT_NOTICE_AUTH_COMPLETE);
     break;
   }
-  if (rc != 0)
-    dynbuf_free(&ev);
-  else if (ops->write_event(owner, &ev) != 0)
+  if (write_notice(ps, &n) != 0)
     return; /* the exchange closed */
   if (outcome == PAUSEHUB_CANCELLED ||
       (outcome == PAUSEHUB_EXPIRED && ps->st.cfg->after_expiry == CONFIG_AFTER_EXPIRY_CLOSE)) {
@@ -327,26 +415,61 @@ static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome 
   ops->resume(owner, PAUSE_CONTINUE);
 }
 
-/* Tells the client where to connect the account: the link_token notice. */
-static int write_link_token(pause_t *ps, char *url, size_t cap) {
-  inject_link link;
-  dynbuf ev;
-  size_t base_len = strlen(url);
-  int n = snprintf(url + base_len, cap - base_len, "%s", ps->waiter.w.link.path);
-  if (n < 0 || (size_t)n >= cap - base_len)
-    return 0; /* cannot happen: the base left room for the path */
-  link.stream_id = ps->st.stream_id;
-  link.connector = ps->connector;
-  link.link_token = ps->waiter.w.link.token;
-  link.magic_link_url = url;
-  link.expires_at = ps->waiter.w.link.expires_at;
-  link.message = ps->message[0] != '\0' ? ps->message : NULL;
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  if (inject_link_token(&ev, form_of(ps), &link) != 0) {
-    dynbuf_free(&ev);
+/* Puts the trusted link into the detected event (on_detect rewrite): its
+ * held bytes give way to their rewritten copy, in the same place. An event
+ * whose first bytes went out already (longer than max_event_bytes) goes on
+ * as it is; one that cannot be rewritten (the rewriter refuses it, its
+ * bytes are not held whole) is withheld rather than forwarded with the
+ * upstream's link. Returns 0 or the exchange's error. */
+static int rewrite_event(pause_t *ps, uint64_t forwarded, const dialect_link *link) {
+  const pause_ops *ops = ps->st.ops;
+  void *owner = ps->st.owner;
+  const char *raw = NULL;
+  size_t len = 0;
+  dynbuf out;
+  int rc;
+  if (forwarded != ps->start)
+    return ops->forward(owner, ps->end);
+  if (ops->held != NULL)
+    raw = ops->held(owner, ps->start, ps->end, &len);
+  /* the trusted values may be longer than the upstream's, once per copy */
+  dynbuf_init(&out, 2 * len + 65536);
+  rc = raw != NULL ? reframe_rewrite(ps->st.dialect->framing, raw, len, link, &out, NULL) : -ENODATA;
+  ops->withhold(owner, ps->end);
+  if (rc != 0) {
+    LOG_WARN("auth-required event withheld: it could not be rewritten", LOG_STR("stream_id", ps->st.stream_id),
+             LOG_I64("error", rc));
+    dynbuf_free(&out);
     return 0;
   }
-  return ps->st.ops->write_event(ps->st.owner, &ev);
+  return ops->write_event(owner, &out);
+}
+
+/* Tells the client where to connect the account: the dialect's link notice. */
+static int write_link_token(pause_t *ps, const dialect_link *link) {
+  dialect_notice n = notice_of(ps, DIALECT_NOTICE_LINK_TOKEN);
+  n.link_token = link->link_token;
+  n.magic_link_url = link->magic_link_url;
+  n.expires_at = link->expires_at;
+  n.message = ps->message[0] != '\0' ? ps->message : NULL;
+  return write_notice(ps, &n);
+}
+
+/* A call interrupted before in this response: its link again, no wait. */
+static void pause_repeat(pause_t *ps, uint64_t forwarded) {
+  const pause_ops *ops = ps->st.ops;
+  int rc;
+  ps->rewrite_only = 0;
+  if (ps->decision.action == DIALECT_REPLACE && forwarded == ps->start) {
+    ops->withhold(ps->st.owner, ps->end); /* replace: its link_token went out the first time */
+    rc = 0;
+  } else {
+    rc = rewrite_event(ps, forwarded, ps->decision.link);
+  }
+  LOG_INFO("auth-required result of an interrupted call rewritten", LOG_STR("stream_id", ps->st.stream_id),
+           LOG_STR("dialect", dialect_name(dialect_current(ps->st.dialect))));
+  if (rc == 0)
+    ops->resume(ps->st.owner, PAUSE_CONTINUE);
 }
 
 void pause_begin(pause_t *ps, uint64_t forwarded, size_t held) {
@@ -355,7 +478,14 @@ void pause_begin(pause_t *ps, uint64_t forwarded, size_t held) {
   const config_t *c = ps->st.cfg;
   char url[PAUSE_URL_MAX];
   pausehub_pause pp;
+  dialect_link trusted;
+  size_t base_len;
+  size_t path_len;
   int rc;
+  if (ps->rewrite_only) {
+    pause_repeat(ps, forwarded);
+    return;
+  }
   if (held > c->max_held_bytes) {
     pause_overflow(ps); /* the read that brought the event brought too much after it */
     return;
@@ -391,8 +521,24 @@ void pause_begin(pause_t *ps, uint64_t forwarded, size_t held) {
              LOG_STR("connector", ps->connector));
     return;
   }
-  if (ps->st.route->on_detect == CONFIG_ON_DETECT_REPLACE && forwarded == ps->start) {
+  memset(&trusted, 0, sizeof trusted);
+  snprintf(trusted.connector, sizeof trusted.connector, "%s", ps->connector);
+  snprintf(trusted.link_token, sizeof trusted.link_token, "%s", ps->waiter.w.link.token);
+  base_len = strlen(url); /* base_url left room for the path */
+  path_len = strnlen(ps->waiter.w.link.path, sizeof ps->waiter.w.link.path);
+  if (base_len + path_len < sizeof trusted.magic_link_url) {
+    memcpy(trusted.magic_link_url, url, base_len);
+    memcpy(trusted.magic_link_url + base_len, ps->waiter.w.link.path, path_len);
+    trusted.magic_link_url[base_len + path_len] = '\0';
+  }
+  snprintf(trusted.expires_at, sizeof trusted.expires_at, "%s", ps->waiter.w.link.expires_at);
+  if (dialect_note_interrupt(ps->st.dialect, &ps->decision, &trusted) != 0)
+    LOG_WARN("interrupted call not remembered: a repeat pauses again", LOG_STR("stream_id", ps->st.stream_id));
+  if (ps->decision.action == DIALECT_REPLACE && forwarded == ps->start) {
     ops->withhold(owner, ps->end);
+  } else if (ps->decision.action == DIALECT_REWRITE) {
+    if (rewrite_event(ps, forwarded, &trusted) != 0)
+      return;
   } else if (ops->forward(owner, ps->end) != 0) {
     /* keep, or an event so long that its first bytes went out already
      * (more than max_event_bytes of raw SSE lines): forwarded whole. */
@@ -401,7 +547,8 @@ void pause_begin(pause_t *ps, uint64_t forwarded, size_t held) {
   if (ps->end > forwarded) /* the event left held either way */
     held -= ps->end - forwarded < held ? (size_t)(ps->end - forwarded) : held;
   LOG_INFO("paused", LOG_STR("stream_id", ps->st.stream_id), LOG_STR("registered_user", ps->st.user),
-           LOG_STR("connector", ps->connector), LOG_U64("held_bytes", held));
-  if (write_link_token(ps, url, sizeof url) == 0 && form_of(ps) == INJECT_SSE)
+           LOG_STR("connector", ps->connector), LOG_STR("dialect", dialect_name(dialect_current(ps->st.dialect))),
+           LOG_U64("held_bytes", held));
+  if (write_link_token(ps, &trusted) == 0 && ps->st.dialect->framing == DIALECT_FRAMING_SSE)
     ops->heartbeat(owner, (uint64_t)c->heartbeat_s * 1000);
 }

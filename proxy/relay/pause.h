@@ -15,8 +15,15 @@
  * While waiting, the stream's upstream is not read (TCP back-pressure holds
  * the agent server), the exchange holds what was already read, and SSE
  * streams get a heartbeat. The pause renders the notices (link_token,
- * auth_complete, link_expired, relay_error, heartbeats: inject.h) and hands
- * them to the exchange to write.
+ * auth_complete, link_expired, relay_error, heartbeats) in the stream's
+ * dialect (dialect/dialect.h) and hands them to the exchange to write.
+ *
+ * The dialect layer decides at each detection (dialect_decide): how the
+ * event goes out (rewrite: in place with the trusted link's values;
+ * replace: withheld, generic streams only; keep: untouched), for which
+ * connector, and whether to wait at all: a tool call interrupted before in
+ * this response (OpenAI's response.completed repeats every item) is only
+ * rewritten with the link it got, without a second wait.
  *
  * The seam, both ways:
  *   exchange -> pause: pause_on_detect (in the framer's on_event: the one
@@ -41,6 +48,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "dialect.h"
 #include "dynbuf.h"
 #include "framer.h"
 #include "metrics.h"
@@ -84,6 +92,10 @@ typedef struct pause_ops {
   void (*outcome)(void *owner, const char *outcome);
   /* The base of the request's links (linkbase_of()), NUL-terminated. */
   void (*base_url)(void *owner, char *out, size_t cap);
+  /* The held body bytes [from, to) as one span (*len bytes at the returned
+   * pointer, valid until the exchange is called again), or NULL when they
+   * are not all held (rewrite: the detected event's raw bytes). */
+  const char *(*held)(void *owner, uint64_t from, uint64_t to, size_t *len);
 } pause_ops;
 
 /* What the exchange tells the pause about the response, at each detection.
@@ -103,6 +115,7 @@ typedef struct pause_stream {
   const char *request_body;    /* tool mode: the request body as kept (JSON-RPC
                                   params.name names the tool); NULL when none */
   size_t request_body_len;
+  dialect_stream *dialect;     /* the response's dialect: tool calls seen, notices */
 } pause_stream;
 
 /* ---- the exchange tells the pause ---------------------------------------- */
@@ -124,9 +137,11 @@ uint64_t pause_event_end(const pause_t *ps);
 
 /* Everything before the detected event went out; forwarded is the body
  * offset sent so far and held the bytes read past it. Waits on the link:
- * the event is withheld (on_detect: replace) or forwarded (keep), the
- * upstream stops, the client gets link_token (tool mode: nothing; the user
- * hears of it out of band). More than max_held_bytes held ends the stream
+ * the event is rewritten with the trusted link (on_detect: rewrite),
+ * withheld (replace) or forwarded (keep), the upstream stops, the client
+ * gets the dialect's link notice (tool mode: nothing; the user hears of it
+ * out of band). A call interrupted before is only rewritten with its link
+ * and the stream goes on (ops->resume(PAUSE_CONTINUE)). More than max_held_bytes held ends the stream
  * (pause_overflow). When the link service refuses, the event passes and
  * the stream goes on (ops->resume(PAUSE_CONTINUE)). */
 void pause_begin(pause_t *ps, uint64_t forwarded, size_t held);

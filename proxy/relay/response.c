@@ -10,7 +10,9 @@
  * event's end, everything before the event goes out, and pause_begin()
  * takes over. While the pause waits, what arrives is held; the pause asks
  * this file (ex_pause_ops) to forward, withhold, write its notices, and
- * resume or end the stream.
+ * resume or end the stream. Every complete event is also shown to the
+ * response's dialect (dialect/dialect.h: which protocol, which tool call),
+ * whose decisions the pause applies.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -76,12 +78,37 @@ static void ex_pause_stream(exchange *ex, pause_stream *st) {
   /* a chunked request is kept framed: not a JSON text */
   st->request_body = ex->replay_body.len > 0 && !ex->req_chunked ? ex->replay_body.ptr : NULL;
   st->request_body_len = st->request_body != NULL ? ex->replay_body.len : 0;
+  st->dialect = &ex->dialect;
+}
+
+/* config_dialect has dialect_id's values (config.h). */
+_Static_assert((int)CONFIG_DIALECT_AUTO == (int)DIALECT_AUTO && (int)CONFIG_DIALECT_MCP == (int)DIALECT_MCP &&
+                   (int)CONFIG_DIALECT_AI_SDK == (int)DIALECT_AI_SDK,
+               "config_dialect and dialect_id agree");
+
+/* A new response (not a retry's spliced body): its dialect starts over, from
+ * the route's setting, the response head and the request as sent. */
+void ex_dialect_init(exchange *ex, const upstream_response *r, framer_format fmt) {
+  const config_route *route = &ex_cfg(ex)->routes[ex->route_index];
+  dialect_head head;
+  head.ai_sdk_header = http_head_find(r->head, "x-vercel-ai-ui-message-stream") != NULL;
+  head.tool_route = route->mode == CONFIG_MODE_TOOL;
+  dialect_stream_close(&ex->dialect);
+  dialect_stream_init(&ex->dialect, (dialect_id)route->dialect,
+                      fmt == FRAMER_NDJSON ? DIALECT_FRAMING_NDJSON
+                      : fmt == FRAMER_JSON ? DIALECT_FRAMING_JSON
+                                           : DIALECT_FRAMING_SSE,
+                      &head);
+  if (ex->replay_body.len > 0 && !ex->req_chunked)
+    dialect_note_request(&ex->dialect, ex->replay_body.ptr, ex->replay_body.len);
 }
 
 static int fr_on_event(void *ctx, const framer_event *ev) {
   exchange *ex = ctx;
   metrics_t *m = &ex->w->metrics;
   METRICS_ADD(m, events_by_format[ex->framer.format], 1);
+  if (!ev->oversized)
+    dialect_observe(&ex->dialect, ev->type, ev->type_len, ev->data, ev->data_len);
   if (ev->status == DETECT_MATCH) {
     pause_stream st;
     ex_pause_stream(ex, &st);
@@ -180,6 +207,7 @@ static void up_on_head(void *ctx, const upstream_response *r) {
   }
   fmt = (framer_format)chosen;
   ex_framer_init(ex, fmt);
+  ex_dialect_init(ex, r, fmt);
   ex->inspect = fmt != FRAMER_RAW;
   ex->resp_status = r->status;
   ex->resp_close = !ex->client_keep_alive || worker_draining(ex->w);
@@ -315,6 +343,23 @@ inject_form ex_inject_form(const exchange *ex) {
   return ex->framer.format == FRAMER_NDJSON ? INJECT_NDJSON : INJECT_SSE;
 }
 
+void ex_write_relay_error(exchange *ex, int status, const char *message) {
+  dialect_notice n;
+  dynbuf ev;
+  int rc;
+  memset(&n, 0, sizeof n);
+  n.kind = DIALECT_NOTICE_RELAY_ERROR;
+  n.stream_id = ex->stream_id;
+  n.status = status;
+  n.message = message;
+  dynbuf_init(&ev, DIALECT_NOTICE_MAX);
+  if (ex->dialect.ops != NULL)
+    rc = dialect_render(&ex->dialect, &n, &ev);
+  else
+    rc = inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, status, message);
+  ex_write_event(ex, &ev, rc == 0 && ev.len > 0 ? 0 : -ENODATA);
+}
+
 void ex_write_event(exchange *ex, dynbuf *ev, int rc) {
   if (rc == 0) {
     uv_buf_t part = uv_buf_init(ev->ptr, (unsigned)ev->len);
@@ -372,12 +417,8 @@ void ex_response_ended(exchange *ex, int status) {
   LOG_WARN("upstream gone mid-stream", LOG_STR("stream_id", ex->stream_id),
            LOG_STR("error", status == UPSTREAM_E_MALFORMED ? "malformed response" : uv_strerror(status)));
   if (ex->inspect && (ex->framer.format == FRAMER_SSE || ex->framer.format == FRAMER_NDJSON)) {
-    dynbuf ev;
     ex->held.len = 0; /* an unterminated event: no client would dispatch it */
-    dynbuf_init(&ev, INJECT_MAX_BYTES);
-    ex_write_event(ex, &ev, inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, 502,
-                                               status == UV_ETIMEDOUT ? "upstream timed out"
-                                                                      : "upstream closed the stream"));
+    ex_write_relay_error(ex, 502, status == UV_ETIMEDOUT ? "upstream timed out" : "upstream closed the stream");
   } else if (ex->held.len > 0) {
     ex_send_until(ex, ex->forwarded + ex->held.len, NULL, 0, ex->forwarded + ex->held.len);
   }
@@ -554,7 +595,15 @@ static void op_base_url(void *owner, char *out, size_t cap) {
   ex_base_url(owner, out, cap);
 }
 
+static const char *op_held(void *owner, uint64_t from, uint64_t to, size_t *len) {
+  exchange *ex = owner;
+  if (from < ex->forwarded || to < from || to - ex->forwarded > ex->held.len)
+    return NULL;
+  *len = (size_t)(to - from);
+  return ex->held.ptr + (from - ex->forwarded);
+}
+
 static const pause_ops ex_pause_ops = {
     op_forward, op_withhold, op_write_event, op_stop_upstream, op_resume,
-    op_end, op_fail_unsent, op_heartbeat, op_outcome, op_base_url,
+    op_end, op_fail_unsent, op_heartbeat, op_outcome, op_base_url, op_held,
 };

@@ -85,6 +85,8 @@ int retry_on_head(exchange *ex, const upstream_response *r) {
     return -EPROTO;
   }
   ex_framer_init(ex, (framer_format)chosen);
+  /* a new run of the agent: its calls are new (the sniffed dialect is the same) */
+  ex_dialect_init(ex, r, (framer_format)chosen);
   ex->forwarded = 0;
   ex->held.len = 0;
   return 0;
@@ -93,7 +95,6 @@ int retry_on_head(exchange *ex, const upstream_response *r) {
 /* The retry failed: the client's stream ends with relay_error (a tool
  * call with nothing sent yet gets an error response instead). */
 void retry_failed(exchange *ex, int status, const char *message) {
-  dynbuf ev;
   ex->retrying = 0;
   ex->end_outcome = "upstream_error";
   LOG_WARN("retry failed", LOG_STR("stream_id", ex->stream_id), LOG_STR("error", message));
@@ -102,8 +103,7 @@ void retry_failed(exchange *ex, int status, const char *message) {
     fail_unsent(ex, status, message);
     return;
   }
-  dynbuf_init(&ev, INJECT_MAX_BYTES);
-  ex_write_event(ex, &ev, inject_relay_error(&ev, ex_inject_form(ex), ex->stream_id, status, message));
+  ex_write_relay_error(ex, status, message);
   if (ex->state != EX_CLOSING)
     ex_end_stream(ex);
 }

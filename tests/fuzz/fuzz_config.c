@@ -89,7 +89,8 @@ static void check_routes(const config_t *c) {
     RANGE(r->mode, CONFIG_MODE_INBAND, CONFIG_MODE_TOOL);
     RANGE(r->resume, CONFIG_RESUME_CONTINUE, CONFIG_RESUME_RETRY);
     RANGE(r->format, 0, CONFIG_FORMAT_AUTO);
-    RANGE(r->on_detect, CONFIG_ON_DETECT_REPLACE, CONFIG_ON_DETECT_KEEP);
+    RANGE(r->on_detect, CONFIG_ON_DETECT_REPLACE, CONFIG_ON_DETECT_REWRITE);
+    RANGE(r->dialect, CONFIG_DIALECT_AUTO, CONFIG_DIALECT_MCP);
     if (r->on_detect_inherited)
       REQUIRE_MSG(r->on_detect == c->on_detect, "inherited on_detect differs from the global one");
     if (i > 0)
@@ -144,7 +145,7 @@ static void check_accepted(const config_t *c, const char *path) {
   RANGE(c->drain_timeout_s, 0, 3600);
   RANGE(c->client_idle_timeout_s, 1, 3600);
   RANGE(c->on_uninspectable, CONFIG_UNINSPECTABLE_PASS, CONFIG_UNINSPECTABLE_FAIL);
-  RANGE(c->on_detect, CONFIG_ON_DETECT_REPLACE, CONFIG_ON_DETECT_KEEP);
+  RANGE(c->on_detect, CONFIG_ON_DETECT_REPLACE, CONFIG_ON_DETECT_REWRITE);
   RANGE(c->after_expiry, CONFIG_AFTER_EXPIRY_CONTINUE, CONFIG_AFTER_EXPIRY_CLOSE);
   RANGE(c->heartbeat_s, 1, 3600);
   RANGE(c->pause_timeout_s, 1, 604800);

@@ -6,7 +6,9 @@ service) sits in front; curl reads the stream; the test opens the link page
 and submits its form like a browser would. What the client receives must be
 exactly the direct stream with the auth-required event replaced by
 link_token, heartbeats and auth_complete: no byte lost, duplicated or
-reordered.
+reordered. These tests are about the pause, written for on_detect: replace
+(the default is rewrite since #14): every relay here is pinned to it (the
+keep test to keep); tests/integration/test_dialects.py covers rewrite.
 """
 
 import json
@@ -26,6 +28,7 @@ from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchang
 
 USER = {"X-Registered-User-Id": "user_1"}
 ADMIN_KEY = "test-admin-key-0123456789"
+REPLACE = ("--on-detect", "replace")  # what these tests were written for
 
 
 def sse_events(raw):
@@ -42,7 +45,7 @@ class PauseTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.agent = AgentServer()
-        cls.relay = Relay(cls.agent.url, "--heartbeat-s", "1", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+        cls.relay = Relay(cls.agent.url, "--heartbeat-s", "1", *REPLACE, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
 
     @classmethod
     def tearDownClass(cls):
@@ -265,8 +268,8 @@ class ExpiryAndKeepTest(unittest.TestCase):
 class LimitsTest(unittest.TestCase):
     def test_after_expiry_close_and_max_pauses(self):
         agent = AgentServer()
-        relay = Relay(agent.url, "--pause-timeout-s", "1", "--after-expiry", "close")
-        never = Relay(agent.url, "--max-pauses-per-stream", "0")
+        relay = Relay(agent.url, "--pause-timeout-s", "1", "--after-expiry", "close", *REPLACE)
+        never = Relay(agent.url, "--max-pauses-per-stream", "0", *REPLACE)
         try:
             s = Stream(relay.url + "/stream?format=sse&count=6&auth_at=2&shape=mcp", USER)
             body = s.finish()
@@ -287,7 +290,10 @@ class LimitsTest(unittest.TestCase):
 class HeldBytesTest(unittest.TestCase):
     def test_more_than_max_held_bytes_ends_the_stream_with_relay_error(self):
         agent = AgentServer()
-        relay = Relay(agent.url, "--max-held-bytes", "4096")
+        # generic: the first event is an MCP-shaped result, which dialect: auto
+        # would take for an MCP stream (relay_error as a comment there)
+        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "dialect": "generic"}])
+        relay = Relay(None, "--routes", routes, "--max-held-bytes", "4096", *REPLACE)
         try:
             # One 18 KB body written at once: the read that brings the
             # auth-required event (the first) brings 15 KB after it.
@@ -307,7 +313,7 @@ class HeldBytesTest(unittest.TestCase):
 class LongPauseTest(unittest.TestCase):
     def test_pause_outlives_upstream_idle_timeout(self):
         agent = AgentServer()
-        relay = Relay(agent.url, "--upstream-idle-timeout-s", "1")
+        relay = Relay(agent.url, "--upstream-idle-timeout-s", "1", *REPLACE)
         try:
             s = Stream(relay.url + "/stream?format=sse&count=6&auth_at=2&shape=mcp", USER)
             _, url = link_of(s)
@@ -330,7 +336,7 @@ class PauseNumberTest(unittest.TestCase):
         agent = AgentServer()
         # resume: retry, and the retried request asks for the account again:
         # the stream pauses a second time (pause 2).
-        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry"}])
+        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry", "on_detect": "replace"}])
         relay = Relay(None, "--routes", routes, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
 
         def control(method, path):
@@ -383,7 +389,7 @@ class PauseNumberTest(unittest.TestCase):
 class RetryTest(unittest.TestCase):
     def test_retry_sends_the_request_again_and_splices_the_new_body(self):
         agent = AgentServer()
-        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry"}])
+        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry", "on_detect": "replace"}])
         relay = Relay(None, "--routes", routes)
         try:
             path = "/stream?format=sse&count=6&auth_at=2&shape=mcp&auth_unless_retry=1"

@@ -505,7 +505,9 @@ async function main() {
   const relayData = path.join(dataDir, 'data');
   const relay = startProcess('authrelay', AUTHRELAY,
                              ['--listen', '127.0.0.1:0', '--control', '127.0.0.1:0',
-                              '--upstream', agentUrl, '--data-dir', relayData, '--connectors', catalog],
+                              '--upstream', agentUrl, '--data-dir', relayData, '--connectors', catalog,
+                              // written for on_detect replace (the default since #14 is rewrite)
+                              '--on-detect', 'replace'],
                              'stderr', (line) => {
                                const rec = JSON.parse(line);
                                return rec.msg === 'listening' ? rec : undefined;

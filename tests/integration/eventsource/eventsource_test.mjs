@@ -290,7 +290,10 @@ async function main() {
 
   const relay = startProcess('authrelay', AUTHRELAY,
                              ['--listen', '127.0.0.1:0', '--control', '127.0.0.1:0',
-                              '--upstream', agentUrl, '--heartbeat-s', '1'],
+                              '--upstream', agentUrl, '--heartbeat-s', '1',
+                              // written for on_detect replace (the auth event withheld;
+                              // rewrite, the default since #14, is test_dialects.py's)
+                              '--on-detect', 'replace'],
                              'stderr', (line) => {
                                const rec = JSON.parse(line);
                                return rec.msg === 'listening' ? rec.listen : undefined;

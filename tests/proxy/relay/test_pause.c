@@ -93,9 +93,18 @@ static void op_base_url(void *o, char *out, size_t cap) {
   snprintf(out, cap, "http://relay.test");
 }
 
+/* The stand-in holds no body bytes: a rewrite withholds the event. */
+static const char *op_held(void *o, uint64_t from, uint64_t to, size_t *len) {
+  (void)o;
+  (void)from;
+  (void)to;
+  *len = 0;
+  return NULL;
+}
+
 static const pause_ops ops = {
     op_forward, op_withhold, op_write_event, op_stop_upstream, op_resume,
-    op_end, op_fail_unsent, op_heartbeat, op_outcome, op_base_url,
+    op_end, op_fail_unsent, op_heartbeat, op_outcome, op_base_url, op_held,
 };
 
 /* ---- a world: hub, loop, config, one stream ------------------------------ */
