@@ -58,7 +58,8 @@ const config_key config_keys[] = {
     KEY(K_ROUTES, routes, NULL, "JSON", "routes, a JSON array of route objects (below)"),
     KEY(K_ADDR, control, "127.0.0.1:9090", "HOST:PORT", "control API listener"),
     KEY(K_HOOKS, webhooks, NULL, "JSON",
-        "webhooks, a JSON array of {url, secret, events} (events: link_token, auth_complete, link_expired)"),
+        "webhooks, a JSON array of {url, secret, events} (events: link_token, auth_complete, link_expired, "
+        "connection_created, connection_refreshed, connection_broken, connection_deleted)"),
     NUM(K_INT, workers, 1, 1, 64, "relay threads sharing the proxy port"),
     ENUM(log_level, "info", log_level_names, "debug|info|warn|error", "lowest level logged"),
     STR(data_dir, "./data", 1, 4096, "DIR", "directory of the link service's files", 0),

@@ -27,7 +27,9 @@ void config_webhooks_free(config_webhook *hooks, size_t n) {
 /* Fills h from webhooks[index] of a JSON document. Values are never quoted
  * back: a secret may be among them. */
 static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_t index, const char *who) {
-  static const char *const names[] = {"link_token", "auth_complete", "link_expired", "link_declined", NULL};
+  static const char *const names[] = {"link_token",          "auth_complete",        "link_expired",
+                                      "link_declined",       "connection_created",   "connection_refreshed",
+                                      "connection_broken",   "connection_deleted",   NULL}; /* bit i: names[i] */
   size_t i;
   int events_given = 0;
   if (!YAJL_IS_OBJECT(obj))
@@ -56,7 +58,7 @@ static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_
       events_given = 1;
       if (!YAJL_IS_ARRAY(v) || v->u.array.len == 0)
         return config_fail(x, "%s[%zu].events: must be a non-empty array of link_token, "
-                              "auth_complete, link_expired, link_declined", who, index);
+                              "auth_complete, link_expired, link_declined, connection_*", who, index);
       for (j = 0; j < v->u.array.len; j++) {
         const char *ev = YAJL_GET_STRING(v->u.array.values[j]);
         size_t e;
@@ -66,8 +68,9 @@ static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_
             bit = 1u << e;
         }
         if (bit == 0)
-          return config_fail(x, "%s[%zu].events[%zu]: must be link_token, auth_complete, "
-                                "link_expired or link_declined", who, index, j);
+          return config_fail(x, "%s[%zu].events[%zu]: must be link_token, auth_complete, link_expired, "
+                                "link_declined, connection_created, connection_refreshed, "
+                                "connection_broken or connection_deleted", who, index, j);
         h->events |= bit;
       }
     } else {

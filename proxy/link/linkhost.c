@@ -287,6 +287,7 @@ typedef struct finish_step {
   char kind[8];
   char name[CATALOG_NAME_MAX + 1];
   dynbuf sealed;                       /* the credential, sealed to its row */
+  uint64_t expires_ms;                 /* its access token's expiry (0: unknown) */
 } finish_step;
 
 static void finish_free(finish_step *s) {
@@ -313,6 +314,7 @@ static void on_credential_stored(void *data, int status) {
       linkhost_refuse(s->pg, 410, "This link can no longer be used: ask the assistant again.");
     } else {
       LOG_INFO("link completed", LOG_STR("connector", s->v.info.connector), LOG_STR("auth", s->kind));
+      connections_created(&lh->conns, s->v.user, s->v.info.connector, s->kind, s->expires_ms);
       lh->completed[strcmp(s->kind, "oauth2") == 0 ? CATALOG_OAUTH2 : CATALOG_API_KEY]++;
       answer_connected(s->pg, &s->v, s->name);
     }
@@ -328,7 +330,7 @@ static void on_user_ready(void *data, int status, const store_user *u) {
   (void)u;
   if (rc == 0)
     rc = s->lh->store.ops->credential_put(&s->lh->store, s->v.user, s->v.info.connector, s->kind, &b,
-                                          timefmt_now_ms(), on_credential_stored, s);
+                                          s->expires_ms, timefmt_now_ms(), on_credential_stored, s);
   if (rc != 0)
     on_credential_stored(s, rc);
 }
@@ -363,6 +365,7 @@ void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view
   snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", v->user);
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
   u.created_ms = now;
+  s->expires_ms = connections_expiry_ms(kind, secret, len, now);
   rc = linkseal_credential(lh->key, v->user, v->info.connector, secret, len, &s->sealed);
   if (rc == 0)
     rc = crypto_uuid(u.id);
@@ -454,6 +457,8 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
     return -E2BIG;
   if (lh->notify_open && notify_render_metrics(&lh->notify, out) != 0)
     return -E2BIG;
+  if (connections_render_metrics(&lh->conns, out) != 0)
+    return -E2BIG;
   return lh->remote_open ? remote_render_metrics(&lh->remote, out) : 0;
 }
 
@@ -506,6 +511,7 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
   lh->cfg = cfg;
   lh->catalog = catalog;
   lh->hub = hub;
+  connections_init(&lh->conns, lh);
   if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
     snprintf(err, errlen, "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
     return -EIO;
@@ -589,6 +595,7 @@ void linkhost_close(linkhost_t *lh) {
     notify_close(&lh->notify, on_notify_closed, lh); /* POSTs in flight stay in the outbox, due at once */
   }
   oauthflow_close(&lh->oauth); /* cancels its exchanges in flight: no callbacks */
+  connections_close(&lh->conns); /* refreshes in flight: their callers answered, before curl goes */
   if (lh->curl_open) {
     lh->curl_open = 0;
     curlloop_close(&lh->curl, NULL); /* cancels the other requests in flight: no callbacks */

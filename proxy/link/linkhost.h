@@ -26,6 +26,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "connections.h"
 #include "curlloop.h"
 #include "notify.h"
 #include "oauthflow.h"
@@ -54,6 +55,7 @@ struct linkhost_t {
   remote_t remote;           /* link_service.url set: the remote link service */
   int remote_open;
   oauthflow_t oauth;         /* the Link page's OAuth2 flows */
+  connections_t conns;              /* connected accounts handed out and refreshed (the token API) */
   unsigned journal_writes;   /* writes that must land before the store closes: journal batches, notify_close's */
   int closing;               /* linkhost_close() ran: the store closes after the last batch */
   int restoring;             /* at open: stored links are being read back */

@@ -86,7 +86,7 @@ store_t *apicall_store(apicall_ctx *c) {
 static const char *const scope_names[] = {
     "read:user",        "write:user",        "read:organization", "write:organization",
     "read:members",     "write:members",     "read:webhooks",     "write:webhooks",
-    "admin:organization", "admin:all",       NULL};
+    "admin:organization", "admin:all",       "read:credentials", NULL};
 
 int apicall_parse_scopes(const char *text, unsigned *bits) {
   unsigned b = 0;
@@ -243,7 +243,7 @@ static void authenticated(apicall_ctx *c) {
   /* named now, before any change: a token may delete its own app */
   snprintf(p->actor, sizeof p->actor, "app:%s", st->token.client_id[0] != '\0' ? st->token.client_id : "unknown");
   if (p->scopes & LINKAPI_ADMIN_ALL) {
-    p->scopes = ~0u;
+    p->scopes |= ~(unsigned)LINKAPI_READ_CREDENTIALS; /* everything but read:credentials, held only when granted */
     p->all = 1;
   }
   if (p->scopes & LINKAPI_ADMIN_ORGANIZATION)

@@ -40,10 +40,8 @@ typedef struct links_state {
   linksvc_link_info info;      /* the link minted */
 } links_state;
 
-/* Writes the link just minted for the API (the journal would write it only
- * after the answer): a link token is handed out only once it is stored. */
-static int keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
-                       const char *state, store_done_cb cb) {
+int apilinks_keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
+                         const char *state, store_done_cb cb) {
   store_link l;
   memset(&l, 0, sizeof l);
   snprintf(l.token, sizeof l.token, "%s", info->token);
@@ -135,7 +133,8 @@ static void user_token_checks(apicall_ctx *c) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  apicall_wait(c, keep_minted(c, st->user.origin_user_id, &st->info, cb_url, state, on_user_token_row_kept));
+  apicall_wait(c, apilinks_keep_minted(c, st->user.origin_user_id, &st->info, cb_url, state,
+                                       on_user_token_row_kept));
   if (!c->waiting)
     (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
 }
@@ -256,7 +255,7 @@ static void unified_user_ready(apicall_ctx *c) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  apicall_wait(c, keep_minted(c, st->user.origin_user_id, &st->info, "", "", on_unified_kept));
+  apicall_wait(c, apilinks_keep_minted(c, st->user.origin_user_id, &st->info, "", "", on_unified_kept));
   if (!c->waiting)
     (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
 }

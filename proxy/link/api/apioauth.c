@@ -162,13 +162,18 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
         if (sv == NULL || strchr(sv, ' ') != NULL || apicall_parse_scopes(sv, &one) != 0 || one == 0) {
           apicall_field_error(c, "scopes", "Unknown scope: use read:user, write:user, read:organization, "
                                    "write:organization, read:members, write:members, read:webhooks, "
-                                   "write:webhooks, admin:organization or admin:all.");
+                                   "write:webhooks, admin:organization, admin:all or read:credentials.");
           break;
         }
         bits |= one;
       }
     }
-    if (c->errs.count == 0 && (bits & ~p->scopes) != 0)
+    /* read:credentials hands out users' secrets: only the owner or an
+     * admin:all token grants it (which need not hold it), never a token
+     * that merely holds it */
+    if (c->errs.count == 0 && (bits & LINKAPI_READ_CREDENTIALS) && !p->all)
+      apicall_field_error(c, "scopes", "Only the owner or an admin:all token may grant read:credentials.");
+    if (c->errs.count == 0 && (bits & ~p->scopes & ~(unsigned)LINKAPI_READ_CREDENTIALS) != 0)
       apicall_field_error(c, "scopes", "A token cannot grant scopes it does not hold.");
     if (c->errs.count == 0 && (bits & LINKAPI_ADMIN_ALL) && !p->all)
       apicall_field_error(c, "scopes", "Only the owner or an admin:all token may grant admin:all.");

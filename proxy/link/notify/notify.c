@@ -509,6 +509,87 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
 
 /* ---- lifecycle and metrics ---- */
 
+/* The event of a connection: its JSON body into body (NUL-terminated). */
+static int connection_body(dynbuf *body, const char *id, const char *type, uint64_t now, const char *user,
+                           const char *connector, const char *kind, uint64_t expires_ms) {
+  static const char *const parts[] = {"{\"id\":", ",\"type\":", ",\"created_at\":", ",\"registered_user\":",
+                                      ",\"connector\":", ",\"auth\":"};
+  const char *values[6];
+  char created[TIMEFMT_BUF];
+  char expires[TIMEFMT_BUF];
+  size_t i;
+  int rc = timefmt_rfc3339(now, 0, created);
+  values[0] = id;
+  values[1] = type;
+  values[2] = created;
+  values[3] = user;
+  values[4] = connector;
+  values[5] = kind;
+  for (i = 0; rc == 0 && i < 6; i++) {
+    rc = jsonw_raw(body, parts[i]);
+    if (rc == 0)
+      rc = jsonw_cstring(body, values[i]);
+  }
+  if (rc == 0 && expires_ms != 0) {
+    rc = timefmt_rfc3339(expires_ms, 0, expires);
+    if (rc == 0)
+      rc = jsonw_raw(body, ",\"expires_at\":");
+    if (rc == 0)
+      rc = jsonw_cstring(body, expires);
+  }
+  if (rc == 0)
+    rc = jsonw_raw(body, "}");
+  if (rc == 0)
+    rc = dynbuf_add(body, "", 1);
+  return rc;
+}
+
+void notify_connection(notify_t *n, const char *type, const char *user, const char *connector, const char *kind,
+                       uint64_t expires_ms) {
+  static const struct {
+    const char *type;
+    unsigned bit;
+  } types[] = {{"connection_created", CONFIG_EVENT_CONNECTION_CREATED},
+               {"connection_refreshed", CONFIG_EVENT_CONNECTION_REFRESHED},
+               {"connection_broken", CONFIG_EVENT_CONNECTION_BROKEN},
+               {"connection_deleted", CONFIG_EVENT_CONNECTION_DELETED}};
+  const char *hooks[CONFIG_WEBHOOKS_MAX];
+  size_t nhooks = 0;
+  unsigned bit = 0;
+  char id[4 + 24 + 1];
+  uint64_t now = timefmt_now_ms();
+  store_event ev;
+  dynbuf body;
+  size_t i;
+  for (i = 0; i < sizeof types / sizeof types[0]; i++) {
+    if (strcmp(type, types[i].type) == 0)
+      bit = types[i].bit;
+  }
+  if (bit == 0 || n->closing)
+    return;
+  memcpy(id, "evt_", 4);
+  if (crypto_random_hex(id + 4, 12) != 0)
+    return;
+  dynbuf_init(&body, EVENT_BODY_MAX);
+  if (connection_body(&body, id, type, now, user, connector, kind, expires_ms) != 0) {
+    dynbuf_free(&body);
+    return;
+  }
+  for (i = 0; i < n->cfg->nwebhooks; i++) {
+    if (n->cfg->webhooks[i].events & bit)
+      hooks[nhooks++] = n->cfg->webhooks[i].url;
+  }
+  memset(&ev, 0, sizeof ev);
+  ev.id = id;
+  ev.type = type;
+  ev.user = user;
+  ev.body = body.ptr;
+  if (n->store->ops->event_add(n->store, &ev, now, hooks, nhooks, on_event_stored, n) != 0)
+    LOG_ERROR("event not stored: webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
+  broadcast(n, id, type, user, body.ptr);
+  dynbuf_free(&body);
+}
+
 static void on_hooks_kept(void *data, int status, size_t dropped) {
   notify_t *n = data;
   if (status == 0 && dropped > 0)

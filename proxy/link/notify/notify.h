@@ -1,7 +1,9 @@
 /* notify: telling the outside world about links, out of band.
  *
  * DESIGN.md "Control API": link events (link_token when a link is minted,
- * auth_complete when it is completed, link_expired when it expires) go to
+ * auth_complete when it is completed, link_expired when it expires) and
+ * connection events (notify_connection: connection_created, _refreshed,
+ * _broken, _deleted) go to
  *   - GET /v1/events on the control listener: an SSE feed, optionally of one
  *     registered user (?registered_user=), that a reconnecting client
  *     resumes with Last-Event-ID;
@@ -108,6 +110,15 @@ void notify_close(notify_t *n, void (*closed)(void *data), void *data);
 /* A link was minted or ended (the journal): writes the event, if any, and
  * sends it to feeds and webhooks. base_url: the base of magic_link_url. */
 void notify_link(notify_t *n, const pausehub_record *r, const char *base_url);
+
+/* A connected account changed (DESIGN.md "Connections"): writes and sends
+ * the event type (connection_created, connection_refreshed,
+ * connection_broken or connection_deleted) of user's connection to
+ * connector, kind "oauth2" or "api_key"; expires_ms: the access token's
+ * expiry (0: none shown). Never a secret: the event names the connection
+ * only. Unknown types are ignored. */
+void notify_connection(notify_t *n, const char *type, const char *user, const char *connector, const char *kind,
+                       uint64_t expires_ms);
 
 /* Adds f (stream, user, token_hash, gone set by the caller) to the feed, first replaying
  * the events after Last-Event-ID last_id (NULL: none). Returns 0, -ENOSPC

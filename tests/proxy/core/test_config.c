@@ -293,6 +293,13 @@ static void test_file_errors(void) {
                    "a member name holds a control character", NULL));
   CHECK(strchr(err, '\x1b') == NULL);
   CHECK(fails_with(load_file("{\"listen\\r\": 1}", UP), "control character", NULL));
+  /* webhook events: the connection events by name, an unknown one refused */
+  CHECK(load_file("{\"webhooks\": [{\"url\": \"http://h:1/x\", \"secret\": \"s\", \"events\": "
+                  "[\"connection_refreshed\", \"connection_broken\"]}]}", UP) == 0);
+  CHECK(cfg.nwebhooks == 1 &&
+        cfg.webhooks[0].events == (CONFIG_EVENT_CONNECTION_REFRESHED | CONFIG_EVENT_CONNECTION_BROKEN));
+  CHECK(fails_with(load_file("{\"webhooks\": [{\"url\": \"http://h:1/x\", \"secret\": \"s\", \"events\": "
+                             "[\"connection_renamed\"]}]}", UP), "webhooks[0].events[0]", "connection_deleted"));
   /* types and numbers */
   CHECK(fails_with(load_file("{\"max_head_bytes\": \"abc\"}", UP),
                    "config: max_head_bytes: must be a whole number from 1024 to 1048576",

@@ -263,6 +263,16 @@ void sq_deliver_blob(sq_job *j) {
   j->cb.blob(j->data, j->status, j->status == 0 ? &b : NULL);
 }
 
+void sq_deliver_credential(sq_job *j) {
+  store_blob b = {j->blob_out.ptr != NULL ? j->blob_out.ptr : "", j->blob_out.len};
+  j->cb.credential(j->data, j->status, j->status == 0 ? &j->r.credential : NULL, j->status == 0 ? &b : NULL);
+}
+
+void sq_deliver_credentials(sq_job *j) {
+  int ok = j->status == 0;
+  j->cb.credentials(j->data, j->status, ok ? (const store_credential *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+}
+
 void sq_deliver_link(sq_job *j) {
   j->cb.link(j->data, j->status, j->status == 0 ? &j->r.link : NULL);
 }

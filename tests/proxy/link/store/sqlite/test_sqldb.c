@@ -145,7 +145,7 @@ static int t_credential_put(caller_t *c, const char *user, const char *connector
     return -EIO;
   }
   b = linkseal_blob(&sealed);
-  rc = sqldb_credential_put(&c->q, user, connector, kind, &b, now_ms);
+  rc = sqldb_credential_put(&c->q, user, connector, kind, &b, 0, now_ms);
   dynbuf_free(&sealed);
   return rc;
 }
@@ -155,7 +155,8 @@ static int t_credential_get(caller_t *c, const char *user, const char *connector
   store_blob b;
   int rc;
   dynbuf_init(&sealed, STORE_SECRET_MAX + 1);
-  rc = sqldb_credential_get(&c->q, user, connector, &sealed);
+  store_credential row;
+  rc = sqldb_credential_get(&c->q, user, connector, &row, &sealed);
   b = linkseal_blob(&sealed);
   if (rc == 0 && linkseal_credential_open(c->key, user, connector, &b, out) != 0)
     rc = -EIO;
@@ -286,8 +287,8 @@ static void open_and_migrate(void) {
   CHECK(t_open(&st, dir, key, err, sizeof err) == 0);
   CHECK(st.q.db != NULL);
   CHECK(stat(dbpath, &sb) == 0 && S_ISREG(sb.st_mode));
-  CHECK(st.q.schema_version == 2);
-  CHECK(query_int("SELECT version FROM schema_version") == 2);
+  CHECK(st.q.schema_version == 3);
+  CHECK(query_int("SELECT version FROM schema_version") == 3);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                   "('registered_users', 'app_credentials', 'credentials', 'links', "
@@ -305,8 +306,8 @@ static void open_and_migrate(void) {
 
   /* reopening migrates nothing and keeps the rows */
   CHECK(t_open(&st, dir, key, err, sizeof err) == 0);
-  CHECK(st.q.schema_version == 2);
-  CHECK(query_int("SELECT version FROM schema_version") == 2);
+  CHECK(st.q.schema_version == 3);
+  CHECK(query_int("SELECT version FROM schema_version") == 3);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(sqldb_user_by_origin(&st.q, "persisted-user", &u) == 0);
   CHECK(sqldb_user_delete(&st.q, u.id) == 0);
@@ -319,20 +320,28 @@ static void open_and_migrate(void) {
   CHECK(strstr(err, "99") != NULL);
   CHECK(st.q.db == NULL);
   /* make it a version-1 database (the file is the test's): opening
-   * applies migration 2 and keeps the rows of version 1 */
+   * applies migrations 2 and 3 and keeps the rows of version 1 (a
+   * credential gets its state: active, version 1, modified when created) */
   {
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
                        "DROP TABLE deliveries; DROP TABLE events; UPDATE schema_version SET version = 1;"
-                       "INSERT INTO callback_origins (origin, created_ms) VALUES ('https://v1.example.com', 1)",
+                       "INSERT INTO callback_origins (origin, created_ms) VALUES ('https://v1.example.com', 1);"
+                       "DROP TABLE credentials; CREATE TABLE credentials (user TEXT NOT NULL, connector TEXT "
+                       "NOT NULL, kind TEXT NOT NULL, secret BLOB NOT NULL, created_ms INTEGER NOT NULL, "
+                       "PRIMARY KEY (user, connector));"
+                       "INSERT INTO credentials VALUES ('v1-user', 'github', 'oauth2', x'00', 77)",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
   }
-  CHECK(t_open(&st, dir, key, err, sizeof err) == 0 && st.q.schema_version == 2);
-  CHECK(query_int("SELECT version FROM schema_version") == 2);
+  CHECK(t_open(&st, dir, key, err, sizeof err) == 0 && st.q.schema_version == 3);
+  CHECK(query_int("SELECT version FROM schema_version") == 3);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events', 'deliveries')") == 2);
   CHECK(sqldb_origin_allowed(&st.q, "https://v1.example.com") == 0);
+  CHECK(query_int("SELECT COUNT(*) FROM credentials WHERE user = 'v1-user' AND broken = 0 AND version = 1 AND "
+                  "modified_ms = 77 AND expires_ms = 0") == 1);
+  CHECK(exec("DELETE FROM credentials WHERE user = 'v1-user'") == 0);
   CHECK(sqldb_origin_delete(&st.q, "https://v1.example.com") == 0); /* the later tests start clean */
   t_close(&st);
 
