@@ -114,6 +114,8 @@ typedef struct exchange {
   netio_batch out;             /* client output of this loop iteration, not yet written */
   worker_posted flush;         /* posted to the worker while out waits */
   uint64_t start_ms;
+  char *mcp_get_sid;           /* tool mode: the Mcp-Session-Id whose events this
+                                  GET stream carries (mcpsession.h); heap, NULL: none */
   char stream_id[32];
 } exchange;
 
@@ -173,7 +175,8 @@ void ex_refuse(exchange *ex, int status, const char *message);
 /* The access log line of the request. */
 void ex_log_access(exchange *ex, const char *outcome);
 
-/* The response no longer counts in streams_active. */
+/* The response no longer counts in streams_active (and a GET stream no
+ * longer carries its MCP session's notifications). */
 void ex_stream_uncount(exchange *ex);
 
 /* The base of this request's links (linkbase_of(): public_url, else
@@ -243,6 +246,10 @@ void ex_write_event(exchange *ex, dynbuf *ev, int rc);
 /* Tool mode: drops the held response (head and body, nothing sent yet)
  * and the upstream connection, so that a retry's response takes its place. */
 void ex_forget_response(exchange *ex);
+
+/* The response ends: a GET stream stops carrying its MCP session's
+ * notifications (mcpsession.h). */
+void ex_mcp_stream_end(exchange *ex);
 
 /* 1 on a mode: tool route. */
 int ex_tool_mode(const exchange *ex);
