@@ -212,13 +212,22 @@ mcpsession_table *mcpsession_shared(void) {
   return shared_table;
 }
 
-/* Forgets sessions idle past idle_ms, oldest first (lock held). */
+/* Forgets sessions idle past idle_ms, oldest first (lock held). A session
+ * whose GET stream is open is in use: it counts as used now. */
 static void expire_idle(mcpsession_table *t, uint64_t now_ms) {
   list_node *n;
-  while ((n = list_last(&t->lru)) != NULL) {
+  size_t rotated = 0; /* sessions moved to the front: each at most once */
+  while (rotated < t->count && (n = list_last(&t->lru)) != NULL) {
     mcp_session *s = LIST_ENTRY(n, mcp_session, lru);
-    if (now_ms < s->used_ms || now_ms - s->used_ms <= t->idle_ms || s->get_owner != NULL)
+    if (now_ms < s->used_ms || now_ms - s->used_ms <= t->idle_ms)
       break;
+    if (s->get_owner != NULL) {
+      s->used_ms = now_ms;
+      list_remove(&s->lru);
+      list_insert_head(&t->lru, &s->lru);
+      rotated++;
+      continue;
+    }
     session_drop(t, s);
   }
 }
