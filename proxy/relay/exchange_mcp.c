@@ -155,7 +155,7 @@ int ex_mcp_elicit(exchange *ex) {
   n = mcpsession_render_answer(&answer, sse, rpc.id, id, url, message);
   if (n != 0) {
     dynbuf_free(&answer);
-    mcpsession_elicit_cancel(t, id);
+    mcpsession_elicit_cancel(t, &ex->w->mailbox, id);
     return n;
   }
   ex_forget_response(ex); /* the held result (with the upstream's link) and its connection */

@@ -5,7 +5,10 @@
  * sessions idle past idle_ms go as the table is used (a session with a GET
  * stream open is not idle). Elicitations: heap objects, each embedding its
  * pausehub waiter, on the table's list so that a worker going away can
- * withdraw its own. One mutex guards all of it; it is taken before the
+ * withdraw its own. An elicitation waits on the loop of the session's GET
+ * stream when one is open for the same user (else on the caller's), and
+ * only that loop cancels or frees it: pausehub delivers and cancels a
+ * waiter on its own loop. One mutex guards all of it; it is taken before the
  * hub's lock (pausehub_wait, pausehub_cancel), never after, and never held
  * while a stream is written.
  */
@@ -404,6 +407,7 @@ int mcpsession_elicit(mcpsession_table *t, pausehub_mailbox *box, const mcpsessi
   size_t blen = strlen(call->base_url);
   pausehub_pause pp;
   mcp_elicitation *e;
+  mcp_session *s;
   int rc;
   if (!sid_ok(call->sid, call->sid_len) || ulen == 0 || ulen > LINKSVC_USER_MAX)
     return -EINVAL;
@@ -429,10 +433,13 @@ int mcpsession_elicit(mcpsession_table *t, pausehub_mailbox *box, const mcpsessi
   pp.base_url = call->base_url;
   pp.held_bytes = 0;
   uv_mutex_lock(&t->lock);
+  s = session_lookup(t, call->sid, call->sid_len);
+  if (s != NULL && s->get_owner != NULL && strcmp(s->get_user, call->user) == 0)
+    e->box = s->get_box; /* delivered on the loop of the stream that carries the notification */
   if (t->nelicitations >= t->max_elicitations) {
     rc = -EBUSY;
   } else {
-    rc = pausehub_wait(box, &e->waiter, &pp, now_ms, elicitation_done);
+    rc = pausehub_wait(e->box, &e->waiter, &pp, now_ms, elicitation_done);
     if (rc == 0) {
       list_insert_head(&t->elicitations, &e->link);
       t->nelicitations++;
@@ -449,13 +456,13 @@ int mcpsession_elicit(mcpsession_table *t, pausehub_mailbox *box, const mcpsessi
   return 0;
 }
 
-void mcpsession_elicit_cancel(mcpsession_table *t, const char *id) {
+void mcpsession_elicit_cancel(mcpsession_table *t, pausehub_mailbox *box, const char *id) {
   mcp_elicitation *found = NULL;
   list_node *n;
   uv_mutex_lock(&t->lock);
   LIST_FOREACH(n, &t->elicitations) {
     mcp_elicitation *e = LIST_ENTRY(n, mcp_elicitation, link);
-    if (strcmp(e->id, id) == 0) {
+    if (e->box == box && strcmp(e->id, id) == 0) {
       found = e;
       break;
     }

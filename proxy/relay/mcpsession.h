@@ -21,11 +21,12 @@
  * One table serves the process (mcpsession_shared): a session's
  * initialize, calls and GET stream may come on different connections,
  * hence on different workers, so the table is behind a mutex. An
- * elicitation waits on the worker that answered the call and is delivered
- * there; its notification reaches the session's GET stream when that
- * stream is relayed by the same worker (always with one worker, the
- * default), else it is dropped and logged: the spec lets the client retry
- * the call anyway.
+ * elicitation waits on the worker that relays the session's GET stream
+ * when it is given out (else on the one that answered the call) and is
+ * delivered there; when no GET stream of the session is open on that
+ * worker then (none, it closed, or it reopened on another worker), the
+ * notification is dropped and logged: the spec lets the client call again
+ * anyway.
  *
  * Trust: the capability is the client's own declaration and the URL is
  * authrelay's, so a forged session id gains nothing; a notification goes
@@ -131,11 +132,12 @@ typedef struct mcpsession_call {
   const char *base_url;   /* the link base (linkbase_of()), NUL-terminated */
 } mcpsession_call;
 
-/* Starts an elicitation for call on box's worker: the link of (user,
- * connector) is joined or minted (pausehub_wait) and kept pending until it
- * ends; then (completed, or resumed by the operator) the session's GET
- * stream gets notifications/elicitation/complete. now_ms: the wall clock
- * (the link's times). id gets the fresh
+/* Starts an elicitation for call, answered on box's worker: the link of
+ * (user, connector) is joined or minted (pausehub_wait) and kept pending
+ * until it ends, waiting on the worker of the session's GET stream of the
+ * same user if one is open, else on box's; then (completed, or resumed by
+ * the operator) that GET stream gets notifications/elicitation/complete.
+ * now_ms: the wall clock (the link's times). id gets the fresh
  * elicitationId, url (cap bytes) the trusted link: base_url + its path.
  * Returns 0, -EBUSY (MCPSESSION_ELICITATIONS_MAX waiting), -ENOSPC (url
  * too small), -ENOMEM, -EIO (no random source) or pausehub_wait()'s error. */
@@ -143,8 +145,10 @@ int mcpsession_elicit(mcpsession_table *t, pausehub_mailbox *box, const mcpsessi
                       char id[MCPSESSION_ELICITATION_ID_LEN + 1], char *url, size_t cap);
 
 /* Withdraws elicitation id (the answer carrying it could not be given),
- * on the worker that started it. No-op when unknown. */
-void mcpsession_elicit_cancel(mcpsession_table *t, const char *id);
+ * called on box's worker. No-op when unknown, or when it waits on another
+ * worker (only that loop may cancel it): it then ends with its link, and
+ * the GET stream may get a notification for an id its client never saw. */
+void mcpsession_elicit_cancel(mcpsession_table *t, pausehub_mailbox *box, const char *id);
 
 /* box's worker is going away: its elicitations stop waiting (before its
  * mailbox closes). */

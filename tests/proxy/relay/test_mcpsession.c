@@ -6,7 +6,8 @@
  * real pausehub: the trusted URL, notifications/elicitation/complete on
  * the session's GET stream once the link completes (only to the same
  * user's stream), the cap on waiting elicitations, cancel and a worker
- * going away; the answer and the notification byte for byte. */
+ * going away, the wait on the GET stream's worker; the answer and the
+ * notification byte for byte. */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <stdio.h>
@@ -286,8 +287,8 @@ static void caps_cancel_and_worker_gone(void) {
   CHECK(mcpsession_elicit(b.t, &b.box, &c, timefmt_now_ms(), id2, url, sizeof url) == -EBUSY);
   CHECK(mcpsession_elicitations(b.t) == 1);
   /* withdrawn: the link, waited on by nobody else, is revoked */
-  mcpsession_elicit_cancel(b.t, id);
-  mcpsession_elicit_cancel(b.t, id); /* unknown now: no-op */
+  mcpsession_elicit_cancel(b.t, &b.box, id);
+  mcpsession_elicit_cancel(b.t, &b.box, id); /* unknown now: no-op */
   CHECK(mcpsession_elicitations(b.t) == 0);
   CHECK(pausehub_lookup(&b.hub, token_of(url), strlen(token_of(url)), &view) == 0);
   CHECK(view.state == LINKSVC_STATE_REVOKED);
@@ -297,6 +298,45 @@ static void caps_cancel_and_worker_gone(void) {
   mcpsession_worker_gone(b.t, &b.box);
   CHECK(mcpsession_elicitations(b.t) == 0);
   CHECK(b.hub.npaused == 0);
+  bench_close(&b);
+}
+
+/* The call is answered on one worker, the session's GET stream is relayed
+ * by another: the elicitation waits, and is delivered, on the stream's. */
+static void waits_on_the_get_streams_worker(void) {
+  bench b;
+  uv_loop_t loop2;
+  pausehub_mailbox box2;
+  char id[MCPSESSION_ELICITATION_ID_LEN + 1];
+  char url[512];
+  mcpsession_call c = call_of("sess-4", "dave");
+  int spins;
+  CHECK(bench_open(&b, 8) == 0);
+  CHECK(uv_loop_init(&loop2) == 0);
+  CHECK(pausehub_mailbox_init(&box2, &b.hub, &loop2) == 0);
+  CHECK(mcpsession_remember(b.t, "sess-4", 6, 1, 1) == 0);
+  CHECK(mcpsession_stream_open(b.t, "sess-4", 6, &streams[0], &box2, record_event, "dave", 1) == 0);
+  CHECK(mcpsession_elicit(b.t, &b.box, &c, timefmt_now_ms(), id, url, sizeof url) == 0);
+  /* only its own loop may withdraw it */
+  mcpsession_elicit_cancel(b.t, &b.box, id);
+  CHECK(mcpsession_elicitations(b.t) == 1);
+  CHECK(pausehub_complete(&b.hub, token_of(url), strlen(token_of(url)), timefmt_now_ms()) == 0);
+  for (spins = 0; spins < 1000; spins++)
+    uv_run(&b.loop, UV_RUN_NOWAIT);
+  CHECK(streams[0].calls == 0); /* nothing arrives on the caller's loop */
+  run_until(&loop2, &streams[0].calls, 1);
+  CHECK(streams[0].calls == 1);
+  CHECK(strstr(streams[0].ev, id) != NULL);
+  CHECK(mcpsession_elicitations(b.t) == 0);
+  /* and a worker going away withdraws those waiting on it */
+  CHECK(mcpsession_elicit(b.t, &b.box, &c, timefmt_now_ms(), id, url, sizeof url) == 0);
+  mcpsession_worker_gone(b.t, &b.box);
+  CHECK(mcpsession_elicitations(b.t) == 1);
+  mcpsession_worker_gone(b.t, &box2);
+  CHECK(mcpsession_elicitations(b.t) == 0);
+  pausehub_mailbox_close(&box2, NULL);
+  uv_run(&loop2, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop2) == 0);
   bench_close(&b);
 }
 
@@ -329,6 +369,7 @@ int main(void) {
   RUN(completion_reaches_the_get_stream);
   RUN(only_to_the_same_users_open_stream);
   RUN(caps_cancel_and_worker_gone);
+  RUN(waits_on_the_get_streams_worker);
   RUN(wire_forms);
   return unit_report();
 }
