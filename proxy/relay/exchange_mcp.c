@@ -78,15 +78,18 @@ void ex_mcp_on_head(exchange *ex, const upstream_response *r, framer_format fmt)
   size_t sid_len = 0;
   if (t == NULL || !ex_tool_mode(ex) || r->status < 200 || r->status > 299)
     return;
-  if (ex->parser.method == HTTP_POST && h != NULL) {
+  sid = ex_req_header(ex, "mcp-session-id", &sid_len);
+  if (ex->parser.method == HTTP_POST) {
     const char *body;
     size_t len;
     mcpsession_rpc rpc;
-    if (ex_kept_body(ex, &body, &len) == 0 && mcpsession_parse(body, len, &rpc) == 0 && rpc.initialize)
+    if (h != NULL && ex_kept_body(ex, &body, &len) == 0 && mcpsession_parse(body, len, &rpc) == 0 &&
+        rpc.initialize)
       (void)mcpsession_remember(t, http_head_str(r->head, h->value), h->value.len, rpc.url_elicitation, now);
+    else if (sid != NULL)
+      (void)mcpsession_declared(t, sid, sid_len, now); /* the session is in use */
     return;
   }
-  sid = ex_req_header(ex, "mcp-session-id", &sid_len);
   if (ex->parser.method != HTTP_GET || fmt != FRAMER_SSE || sid == NULL || ex->user == NULL ||
       ex->mcp_get_sid != NULL)
     return;
