@@ -227,6 +227,7 @@ void ex_log_access(exchange *ex, const char *outcome) {
 }
 
 void ex_stream_uncount(exchange *ex) {
+  ex_mcp_stream_end(ex);
   if (ex->stream_counted) {
     ex->stream_counted = 0;
     METRICS_SUB(&ex->w->metrics, streams_active, 1);

@@ -10,6 +10,7 @@
  *               seam (pause.h: pause_ops)
  *   retry.c     resume: retry and tool mode: the kept request sent again,
  *               its response spliced in or put in place of the held one
+ *   exchange_mcp.c  tool mode, MCP: URL elicitation (mcpsession.h)
  * The interrupt logic itself (pause.c) does not see this struct.
  */
 #ifndef AUTHRELAY_EXCHANGE_INT_H
@@ -116,6 +117,8 @@ typedef struct exchange {
   netio_batch out;             /* client output of this loop iteration, not yet written */
   posted_entry flush;          /* posted to the worker while out waits */
   uint64_t start_ms;
+  char *mcp_get_sid;           /* tool mode: the Mcp-Session-Id whose events this
+                                  GET stream carries (mcpsession.h); heap, NULL: none */
   char stream_id[32];
 } exchange;
 
@@ -175,7 +178,8 @@ void ex_refuse(exchange *ex, int status, const char *message);
 /* The access log line of the request. */
 void ex_log_access(exchange *ex, const char *outcome);
 
-/* The response no longer counts in streams_active. */
+/* The response no longer counts in streams_active (and a GET stream no
+ * longer carries its MCP session's notifications). */
 void ex_stream_uncount(exchange *ex);
 
 /* The base of this request's links (linkbase_of(): public_url, else
@@ -253,10 +257,29 @@ void ex_write_event(exchange *ex, dynbuf *ev, int rc);
  * and the upstream connection, so that a retry's response takes its place. */
 void ex_forget_response(exchange *ex);
 
+/* Tool mode: 1 while the response to a POST is held whole (nothing of it
+ * forwarded yet), so that a retry or an answer of authrelay's replaces it. */
+int ex_holds_whole(const exchange *ex);
+
 /* 1 on a mode: tool route. */
 int ex_tool_mode(const exchange *ex);
 
 /* Tool mode: 1 while nothing of the held response reached the caller. */
 int ex_tool_unsent(const exchange *ex);
+
+/* ---- exchange_mcp.c ------------------------------------------------------ */
+
+/* Tool mode, at a response head (format fmt): remembers an initialize's
+ * URL elicitation capability, or registers a GET event stream. */
+void ex_mcp_on_head(exchange *ex, const upstream_response *r, framer_format fmt);
+
+/* Tool mode, at a detection acted on: answers a tools/call of a session
+ * that declared URL elicitation with -32042 and the trusted link. Returns
+ * 0 when answered (the exchange went on), else an error: hold it. */
+int ex_mcp_elicit(exchange *ex);
+
+/* The response ends: a GET stream stops carrying its MCP session's
+ * notifications. */
+void ex_mcp_stream_end(exchange *ex);
 
 #endif

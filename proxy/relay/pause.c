@@ -274,6 +274,14 @@ uint64_t pause_event_end(const pause_t *ps) {
   return ps->end;
 }
 
+const char *pause_connector(const pause_t *ps) {
+  return ps->connector;
+}
+
+const char *pause_message(const pause_t *ps) {
+  return ps->message;
+}
+
 int pause_waiting(const pause_t *ps) {
   return ps != NULL && ps->waiting;
 }

@@ -135,6 +135,11 @@ int pause_on_detect(pause_t **ps, const pause_stream *st, const framer_event *ev
 uint64_t pause_event_start(const pause_t *ps);
 uint64_t pause_event_end(const pause_t *ps);
 
+/* The connector of the detection acted on (lower case), and its message
+ * ("" when none): valid until the next detection or pause_free(). */
+const char *pause_connector(const pause_t *ps);
+const char *pause_message(const pause_t *ps);
+
 /* Everything before the detected event went out; forwarded is the body
  * offset sent so far and held the bytes read past it. Waits on the link:
  * the event is rewritten with the trusted link (on_detect: rewrite),

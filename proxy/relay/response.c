@@ -50,7 +50,7 @@ int ex_tool_unsent(const exchange *ex) {
  * that a retry replaces it whole: events before the result (MCP progress
  * notifications) are not seen twice. A GET (a long-lived notification
  * stream) is relayed event by event. 1 while that holding applies. */
-static int ex_holds_whole(const exchange *ex) {
+int ex_holds_whole(const exchange *ex) {
   return ex->forwarded == 0 && ex->parser.method == HTTP_POST && ex_tool_mode(ex);
 }
 
@@ -137,10 +137,13 @@ void ex_framer_init(exchange *ex, framer_format fmt) {
   framer_init(&ex->framer, fmt, &fo, &ex_framer_callbacks, ex);
 }
 
-/* Everything before the detected event went out: the pause takes over. */
+/* Everything before the detected event went out: the pause takes over
+ * (tool mode: unless the call is answered with a URL elicitation). */
 static void ex_pause_begin(exchange *ex) {
   ex->pause_pending = 0;
   if (ex->state == EX_CLOSING)
+    return;
+  if (ex_tool_mode(ex) && ex_mcp_elicit(ex) == 0)
     return;
   pause_begin(ex->pause, ex->forwarded, ex->held.len);
 }
@@ -231,6 +234,7 @@ static void up_on_head(void *ctx, const upstream_response *r) {
     return;
   }
   dynbuf_init(&ex->held, c->max_event_bytes + NETIO_READ_BUFFER_BYTES + 1);
+  ex_mcp_on_head(ex, r, fmt);
   ex->resp_started = 1;
   ex->stream_counted = 1;
   METRICS_ADD(&ex->w->metrics, streams_active, 1);

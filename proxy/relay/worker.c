@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "exchange.h"
+#include "mcpsession.h"
 #include "log.h"
 #include "netio.h"
 
@@ -226,8 +227,11 @@ static void worker_finish(worker_t *w) {
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
   if (!uv_is_closing((uv_handle_t *)&w->wakeup))
     uv_close((uv_handle_t *)&w->wakeup, NULL);
-  if (!uv_is_closing((uv_handle_t *)&w->mailbox.async))
+  if (!uv_is_closing((uv_handle_t *)&w->mailbox.async)) {
+    if (mcpsession_shared() != NULL)
+      mcpsession_worker_gone(mcpsession_shared(), &w->mailbox); /* its URL elicitations stop waiting */
     pausehub_mailbox_close(&w->mailbox, NULL);
+  }
   if (!uv_is_closing((uv_handle_t *)&w->posted.check))
     posted_close(&w->posted);
   if (w->listening) {
