@@ -2,6 +2,7 @@
 #   make test        install Debian deps, build, run every test (plain and ASan+UBSan),
 #                    and compile a Release build (no tests: it must build warning-free)
 #   make run         build and start the demo (proxy + example agent server)
+#   make deb         build/authrelay_VERSION_ARCH.deb (cpack; see README "Install")
 #   make bench-parser  parser micro-benchmark
 #   make bench       load benchmark: direct vs nginx vs authrelay (under 15 min)
 #   make bench-quick same, small sizes (about a minute)
@@ -14,9 +15,9 @@ CMAKE_FLAGS ?=
 
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libuv1-dev libyajl-dev libcurl4-openssl-dev node-llhttp libsqlite3-dev chromium \
-	libssl-dev libpq-dev postgresql nodejs npm curl python3
+	libssl-dev libpq-dev postgresql nodejs npm curl python3 dpkg-dev
 
-.PHONY: all deps build build-asan build-release test test-plain test-asan run bench-parser bench bench-quick clean
+.PHONY: all deps build build-asan build-release test test-plain test-asan run deb bench-parser bench bench-quick clean
 
 all: build
 
@@ -49,6 +50,9 @@ test: test-plain test-asan build-release
 
 run: build
 	@scripts/run.sh $(BUILD)
+
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 bench-parser: build
 	$(BUILD)/bench-parser

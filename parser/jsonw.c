@@ -12,9 +12,8 @@ int jsonw_string(dynbuf *out, const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t run = 0; /* bytes before p[i] that can be copied as they are */
   size_t i = 0;
-  int rc;
-  rc = dynbuf_add(out, "\"", 1);
-  while (rc == 0 && i < len) {
+  (void)dynbuf_put(out, "\"", 1);
+  while (dynbuf_error(out) == 0 && i < len) {
     unsigned char c = p[i];
     const char *esc = NULL;
     char ubuf[8];
@@ -52,17 +51,13 @@ int jsonw_string(dynbuf *out, const char *s, size_t len) {
       snprintf(ubuf, sizeof ubuf, "\\u%04x", c);
       esc = ubuf;
     }
-    rc = dynbuf_add(out, p + i - run, run);
-    if (rc == 0)
-      rc = dynbuf_add(out, esc, strlen(esc));
+    (void)dynbuf_put(out, p + i - run, run);
+    (void)dynbuf_put(out, esc, strlen(esc));
     run = 0;
     i += step;
   }
-  if (rc == 0)
-    rc = dynbuf_add(out, p + i - run, run);
-  if (rc == 0)
-    rc = dynbuf_add(out, "\"", 1);
-  return rc;
+  (void)dynbuf_put(out, p + i - run, run);
+  return dynbuf_put(out, "\"", 1);
 }
 
 int jsonw_cstring(dynbuf *out, const char *s) {
@@ -72,9 +67,9 @@ int jsonw_cstring(dynbuf *out, const char *s) {
 int jsonw_u64(dynbuf *out, uint64_t v) {
   char digits[24];
   int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-  return dynbuf_add(out, digits, (size_t)n);
+  return dynbuf_put(out, digits, (size_t)n);
 }
 
 int jsonw_raw(dynbuf *out, const char *s) {
-  return dynbuf_add(out, s, strlen(s));
+  return dynbuf_put(out, s, strlen(s));
 }

@@ -4,6 +4,11 @@
  * own: authrelay-scan's output lines, and (in the proxy) the events it injects
  * into a stream. Strings may come from the wire, so invalid UTF-8 is replaced
  * with U+FFFD, one per maximal subpart, as the WHATWG UTF-8 decoder does.
+ *
+ * Every call is a sticky append (dynbuf_put() in dynbuf.h): after the first
+ * failure on a buffer the later calls append nothing and return that
+ * failure, so a writer makes its calls in a row and checks dynbuf_error()
+ * once at the end. dynbuf_reset() or dynbuf_free() forgets the failure.
  */
 #ifndef AUTHRELAY_JSONW_H
 #define AUTHRELAY_JSONW_H
@@ -13,7 +18,8 @@
 
 #include "dynbuf.h"
 
-/* Appends s[0, len) as a quoted JSON string. Returns 0 or a dynbuf error. */
+/* Appends s[0, len) as a quoted JSON string. Returns 0 or the buffer's first
+ * error (-E2BIG, -ENOMEM); the string may then be cut anywhere. */
 int jsonw_string(dynbuf *out, const char *s, size_t len);
 
 /* Appends a NUL-terminated C string as a quoted JSON string. */

@@ -31,8 +31,10 @@ static void usage_error(const char *msg) {
   exit(2);
 }
 
+/* Writes the line out, unless one of its sticky appends failed (then the
+ * run fails: a cut line is never printed as whole). */
 static void emit(scan_ctx *sc) {
-  if (dynbuf_add(&sc->line, "\n", 1) != 0 ||
+  if (dynbuf_error(&sc->line) != 0 || dynbuf_add(&sc->line, "\n", 1) != 0 ||
       fwrite(sc->line.ptr, 1, sc->line.len, stdout) != sc->line.len)
     sc->failed = 1;
   dynbuf_reset(&sc->line, 1024 * 1024);

@@ -31,6 +31,7 @@
 #include "reload.h"
 #include "startcheck.h"
 #include "worker.h"
+#include "timefmt.h"
 
 #ifndef AUTHRELAY_VERSION
 #define AUTHRELAY_VERSION "unknown"
@@ -90,7 +91,7 @@ static void close_main_handles(daemon_t *d) {
 
 static void on_expiry_tick(uv_timer_t *t) {
   daemon_t *d = t->data;
-  pausehub_expire(&d->hub, pausehub_now_ms());
+  pausehub_expire(&d->hub, timefmt_now_ms());
 }
 
 static void on_worker_exited(uv_async_t *a) {

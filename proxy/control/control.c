@@ -11,13 +11,14 @@
 #include "dynbuf.h"
 #include "http.h"
 #include "linkapi.h"
-#include "linkpage.h"
 #include "log.h"
 #include "metrics.h"
 #include "netio.h"
+#include "crypto.h"
 #include "secretbox.h"
 #include "storehealth.h"
 #include "pausehub.h"
+#include "form.h"
 
 #define CONTROL_HEAD_MAX 16384
 #define CONTROL_TIMEOUT_MS 10000
@@ -38,8 +39,7 @@ typedef struct control_conn {
   char ctype_buf[256];  /* the Content-Type value, likewise */
   notify_feed feed;     /* GET /v1/events: this connection stays open as a feed */
   int streaming;        /* on the feed and on control->streams */
-  struct control_conn *next_stream;
-  struct control_conn *prev_stream;
+  list_node stream_link; /* on control->streams while streaming */
 } control_conn;
 
 static void on_closed(uv_handle_t *h) {
@@ -58,12 +58,7 @@ static void conn_close(control_conn *cc) {
     control_t *c = cc->control;
     cc->streaming = 0;
     notify_feed_remove(&c->links->notify, &cc->feed);
-    if (cc->prev_stream != NULL)
-      cc->prev_stream->next_stream = cc->next_stream;
-    else
-      c->streams = cc->next_stream;
-    if (cc->next_stream != NULL)
-      cc->next_stream->prev_stream = cc->prev_stream;
+    list_remove(&cc->stream_link);
   }
   uv_close((uv_handle_t *)&cc->timer, on_closed);
   uv_close((uv_handle_t *)&cc->tcp, on_closed);
@@ -85,6 +80,10 @@ static void respond_with(control_conn *cc, int status, const char *content_type,
                    status, http_reason(status), content_type, status == 204 ? 0 : len,
                    www_authenticate != NULL ? "WWW-Authenticate: " : "",
                    www_authenticate != NULL ? www_authenticate : "", www_authenticate != NULL ? "\r\n" : "");
+  if (n < 0 || (size_t)n >= sizeof head) {
+    conn_close(cc); /* a head that does not fit is never sent cut */
+    return;
+  }
   if (status == 204)
     len = 0;
   cc->answered = 1;
@@ -186,21 +185,6 @@ static void authorize(control_conn *cc, unsigned need, void (*next)(control_conn
   linkapi_authorize(cc->control->links, &rq, need, on_authorized, cc);
 }
 
-/* 1 when query[0, len) has a parameter name=VALUE with a non-empty value. */
-static int param_given(const char *query, size_t len, const char *name) {
-  size_t name_len = strlen(name);
-  size_t i = 0;
-  while (i < len) {
-    size_t end = i;
-    while (end < len && query[end] != '&')
-      end++;
-    if (end - i > name_len + 1 && memcmp(query + i, name, name_len) == 0 && query[i + name_len] == '=')
-      return 1;
-    i = end + 1;
-  }
-  return 0;
-}
-
 static void on_feed_gone(notify_feed *f) {
   conn_close((control_conn *)((char *)f - offsetof(control_conn, feed)));
 }
@@ -236,8 +220,8 @@ static void events_authorized(control_conn *cc) {
   {
     const char *bearer = cc->auth_buf + 7; /* authorize(): "Bearer " and a value */
     const char *owner = c->links->owner_key;
-    if (strlen(bearer) != strlen(owner) || !secretbox_equal(bearer, owner, strlen(owner)))
-      secretbox_sha256_hex(bearer, strlen(bearer), cc->feed.token_hash);
+    if (strlen(bearer) != strlen(owner) || !crypto_equal(bearer, owner, strlen(owner)))
+      crypto_sha256_hex(bearer, strlen(bearer), cc->feed.token_hash);
   }
   if (c->links->notify.nfeeds >= NOTIFY_FEED_MAX) {
     respond_json(cc, 503, "{\"detail\":\"Too many /v1/events subscribers.\"}\n");
@@ -245,9 +229,9 @@ static void events_authorized(control_conn *cc) {
   }
   if (q != NULL) {
     size_t qlen = h->target.len - (size_t)(q + 1 - target);
-    long n = linkpage_form_field(q + 1, qlen, "registered_user", cc->feed.user, sizeof cc->feed.user);
-    /* absent or empty: every user; given but malformed or too long: 400 */
-    if (n < 0 && param_given(q + 1, qlen, "registered_user")) {
+    long n = form_field(q + 1, qlen, "registered_user", cc->feed.user, sizeof cc->feed.user);
+    /* absent or empty (-ENOENT): every user; given but malformed or too long: 400 */
+    if (n < 0 && n != -ENOENT) {
       respond_json(cc, 400, "{\"registered_user\":[\"Give a registered user's origin_user_id (at most 256 bytes).\"]}\n");
       return;
     }
@@ -265,11 +249,7 @@ static void events_authorized(control_conn *cc) {
   cc->feed.stream = (uv_stream_t *)&cc->tcp;
   cc->feed.gone = on_feed_gone;
   cc->streaming = 1;
-  cc->prev_stream = NULL;
-  cc->next_stream = c->streams;
-  if (c->streams != NULL)
-    c->streams->prev_stream = cc;
-  c->streams = cc;
+  list_insert_head(&c->streams, &cc->stream_link);
   rc = notify_feed_add(&c->links->notify, &cc->feed, last_id[0] != '\0' ? last_id : NULL);
   if (rc != 0) {
     LOG_WARN("/v1/events refused a subscriber", LOG_STR("error", rc == -ENOSPC ? "too many" : "write failed"));
@@ -586,6 +566,7 @@ int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *w
   struct sockaddr_storage addr;
   int rc;
   memset(c, 0, sizeof *c);
+  list_init(&c->streams);
   c->loop = loop;
   c->cfg = cfg;
   c->workers = workers;
@@ -608,8 +589,8 @@ int control_init(control_t *c, uv_loop_t *loop, const config_t *cfg, worker_t *w
 }
 
 void control_close(control_t *c) {
-  while (c->streams != NULL)
-    conn_close(c->streams);
+  while (!list_empty(&c->streams))
+    conn_close(LIST_ENTRY(list_first(&c->streams), control_conn, stream_link));
   if (c->open) {
     c->open = 0;
     uv_close((uv_handle_t *)&c->listener, NULL);

@@ -18,6 +18,7 @@
 #include "linkhost.h"
 #include "pausehub.h"
 #include "worker.h"
+#include "list.h"
 
 typedef struct control_t {
   uv_loop_t *loop;        /* not owned */
@@ -27,7 +28,7 @@ typedef struct control_t {
   pausehub_t *hub;        /* not owned: paused streams, resume and cancel */
   linkhost_t *links;      /* not owned: the link service's API and the bearer check */
   size_t nworkers;
-  struct control_conn *streams; /* open /v1/events connections */
+  list_node streams;      /* open /v1/events connections (control_conn.stream_link) */
   int ready;              /* 1 while accepting traffic; 0 when draining */
   int open;               /* the listener is open */
 } control_t;

@@ -65,9 +65,24 @@ typedef enum config_format {
 } config_format;
 
 typedef enum config_on_detect {
-  CONFIG_ON_DETECT_REPLACE = 0, /* withhold the event, send link_token instead */
-  CONFIG_ON_DETECT_KEEP         /* forward it, then link_token */
+  CONFIG_ON_DETECT_REPLACE = 0, /* withhold the event, send link_token instead (generic only) */
+  CONFIG_ON_DETECT_KEEP,        /* forward it untouched, then the notices */
+  CONFIG_ON_DETECT_REWRITE      /* forward it with only its link values replaced (default) */
 } config_on_detect;
+
+/* The client protocol of a route's streams (DESIGN.md "Dialects"); the same
+ * values as dialect_id (proxy/relay/dialect/dialect.h). */
+typedef enum config_dialect {
+  CONFIG_DIALECT_AUTO = 0, /* from the response head and first events */
+  CONFIG_DIALECT_GENERIC,
+  CONFIG_DIALECT_OPENAI_RESPONSES,
+  CONFIG_DIALECT_OPENAI_CHAT,
+  CONFIG_DIALECT_ANTHROPIC,
+  CONFIG_DIALECT_AI_SDK,
+  CONFIG_DIALECT_AG_UI,
+  CONFIG_DIALECT_A2A,
+  CONFIG_DIALECT_MCP
+} config_dialect;
 
 typedef enum config_uninspectable {
   CONFIG_UNINSPECTABLE_PASS = 0, /* relay a compressed body uninspected */
@@ -97,6 +112,7 @@ typedef struct config_route {
   config_format format;
   config_on_detect on_detect;
   int on_detect_inherited; /* on_detect was not set on the route: the global one */
+  config_dialect dialect;
 } config_route;
 
 /* Link events sent out of band (webhooks, /v1/events). */
@@ -104,7 +120,12 @@ enum {
   CONFIG_EVENT_LINK_TOKEN = 1 << 0,
   CONFIG_EVENT_AUTH_COMPLETE = 1 << 1,
   CONFIG_EVENT_LINK_EXPIRED = 1 << 2,
-  CONFIG_EVENT_ALL = (1 << 3) - 1
+  CONFIG_EVENT_LINK_DECLINED = 1 << 3,
+  CONFIG_EVENT_CONNECTION_CREATED = 1 << 4,
+  CONFIG_EVENT_CONNECTION_REFRESHED = 1 << 5,
+  CONFIG_EVENT_CONNECTION_BROKEN = 1 << 6,
+  CONFIG_EVENT_CONNECTION_DELETED = 1 << 7,
+  CONFIG_EVENT_ALL = (1 << 8) - 1
 };
 
 typedef struct config_webhook {
@@ -177,6 +198,11 @@ typedef struct config_t {
     unsigned poll_interval_s; /* pending remote links are checked this often */
   } link_service;
 
+  struct {
+    char *app_name;        /* named on the Link page, "" for none; owned */
+    char *logo_url;        /* its logo, "" or an https:// URL; owned */
+  } link;
+
   config_route *routes;    /* sorted longest prefix first; owned array */
   size_t nroutes;
   config_webhook *webhooks; /* owned array */
@@ -216,5 +242,6 @@ const char *config_mode_name(config_mode m);
 const char *config_resume_name(config_resume r);
 const char *config_format_name(config_format f);
 const char *config_on_detect_name(config_on_detect d);
+const char *config_dialect_name(config_dialect d);
 
 #endif

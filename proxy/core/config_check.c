@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_int.h"
 
@@ -76,6 +77,8 @@ int config_finish(load_ctx *x, config_t *c) {
   if (c->write_low_watermark >= c->write_high_watermark)
     return config_fail(x, "config: write_low_watermark: must be less than write_high_watermark "
                    "(%zu >= %zu)", c->write_low_watermark, c->write_high_watermark);
+  if (c->link.logo_url[0] != '\0' && strncasecmp(c->link.logo_url, "https://", 8) != 0)
+    return config_fail(x, "config: link.logo_url: must be an https:// URL (the Link page loads no other images)");
   if (c->listen_port != 0 && c->listen_port == c->control_port &&
       strcmp(c->listen_host, c->control_host) == 0)
     return config_fail(x, "config: control: must differ from listen (both are %s)", c->listen);

@@ -123,6 +123,7 @@ extern const size_t config_nroute_keys;
 extern const char *const config_mode_words[];      /* NULL-terminated */
 extern const char *const config_resume_words[];    /* NULL-terminated */
 extern const char *const config_on_detect_words[]; /* NULL-terminated */
+extern const char *const config_dialect_words[];   /* NULL-terminated, config_dialect order */
 extern const char config_format_words[];           /* "auto|sse|..." */
 
 /* The flag of a key, "--identity-trusted-cidrs", into buf. */

@@ -14,7 +14,11 @@
 
 const char *const config_mode_words[] = {"inband", "tool", NULL};
 const char *const config_resume_words[] = {"continue", "retry", NULL};
-const char *const config_on_detect_words[] = {"replace", "keep", NULL};
+const char *const config_on_detect_words[] = {"replace", "keep", "rewrite", NULL};
+const char *const config_dialect_words[] = {"auto",      "generic", "openai-responses",
+                                            "openai-chat", "anthropic", "ai-sdk",
+                                            "ag-ui",     "a2a",     "mcp",
+                                            NULL};
 static const char *const uninspectable_words[] = {"pass", "fail", NULL};
 static const char *const after_expiry_words[] = {"continue", "close", NULL};
 const char config_format_words[] = "auto|sse|ndjson|json|raw";
@@ -25,6 +29,7 @@ _Static_assert(sizeof(config_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(config_resume) == sizeof(int), "enum size");
 _Static_assert(sizeof(config_format) == sizeof(int), "enum size");
 _Static_assert(sizeof(config_on_detect) == sizeof(int), "enum size");
+_Static_assert(sizeof(config_dialect) == sizeof(int), "enum size");
 _Static_assert(sizeof(config_uninspectable) == sizeof(int), "enum size");
 _Static_assert(sizeof(config_after_expiry) == sizeof(int), "enum size");
 
@@ -53,7 +58,8 @@ const config_key config_keys[] = {
     KEY(K_ROUTES, routes, NULL, "JSON", "routes, a JSON array of route objects (below)"),
     KEY(K_ADDR, control, "127.0.0.1:9090", "HOST:PORT", "control API listener"),
     KEY(K_HOOKS, webhooks, NULL, "JSON",
-        "webhooks, a JSON array of {url, secret, events} (events: link_token, auth_complete, link_expired)"),
+        "webhooks, a JSON array of {url, secret, events} (events: link_token, auth_complete, link_expired, "
+        "connection_created, connection_refreshed, connection_broken, connection_deleted)"),
     NUM(K_INT, workers, 1, 1, 64, "relay threads sharing the proxy port"),
     ENUM(log_level, "info", log_level_names, "debug|info|warn|error", "lowest level logged"),
     STR(data_dir, "./data", 1, 4096, "DIR", "directory of the link service's files", 0),
@@ -87,8 +93,8 @@ const config_key config_keys[] = {
     NUM(K_UINT, client_idle_timeout_s, 60, 1, 3600, "keep-alive wait for the next request"),
     ENUM(on_uninspectable, "pass", uninspectable_words, "pass|fail",
          "compressed bodies on inspected routes"),
-    ENUM(on_detect, "replace", config_on_detect_words, "replace|keep",
-         "withhold the auth-required event, or forward it too"),
+    ENUM(on_detect, "rewrite", config_on_detect_words, "rewrite|replace|keep",
+         "auth-required event: trusted link values in place, withheld, or untouched"),
     ENUM(after_expiry, "continue", after_expiry_words, "continue|close",
          "after link_expired, go on or end the stream"),
     NUM(K_UINT, heartbeat_s, 15, 1, 3600, "\": paused\" comment interval on paused SSE streams"),
@@ -109,6 +115,10 @@ const config_key config_keys[] = {
         "bearer key of the remote link service", 1),
     ROW("link_service.poll_interval_s", K_UINT, IN_ALL, link_service.poll_interval_s, "5", 1, 3600, NULL,
         "N", "how often pending remote links are checked, besides the callback", 0),
+    ROW("link.app_name", K_STR, IN_ALL, link.app_name, "", 0, 100, NULL, "NAME",
+        "the app's name on the Link page (\"\": none)", 0),
+    ROW("link.logo_url", K_PUBURL, IN_ALL, link.logo_url, "", 0, 0, NULL, "URL",
+        "the app's logo on the Link page: an https:// URL (\"\": none)", 0),
 };
 const size_t config_nkeys = sizeof config_keys / sizeof config_keys[0];
 
@@ -123,6 +133,7 @@ const config_key config_route_keys[] = {
     RKEY("resume", K_ENUM, resume, "continue", 0, 0, config_resume_words, NULL),
     RKEY("format", K_FORMAT, format, "auto", 0, 0, NULL, NULL),
     RKEY("on_detect", K_ENUM, on_detect, NULL, 0, 0, config_on_detect_words, NULL),
+    RKEY("dialect", K_ENUM, dialect, "auto", 0, 0, config_dialect_words, NULL),
 };
 const size_t config_nroute_keys = sizeof config_route_keys / sizeof config_route_keys[0];
 
@@ -188,5 +199,9 @@ const char *config_format_name(config_format f) {
 }
 
 const char *config_on_detect_name(config_on_detect d) {
-  return (unsigned)d < 2 ? config_on_detect_words[d] : "unknown";
+  return (unsigned)d < 3 ? config_on_detect_words[d] : "unknown";
+}
+
+const char *config_dialect_name(config_dialect d) {
+  return (unsigned)d <= CONFIG_DIALECT_MCP ? config_dialect_words[d] : "unknown";
 }

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "config_int.h"
+#include "url.h"
 
 /* ---- text parsers ----
  * Each returns "" when the text is valid, NULL when it is not (the message
@@ -131,9 +132,9 @@ const char *config_parse_url(const char *s, char **host_out, char *port_out) {
   const char *host;
   size_t hlen;
   int port = 80;
-  if (strncasecmp(s, "https://", 8) == 0)
+  if (url_is_https(s))
     return "must use http:// (https upstreams are not supported yet)";
-  if (strncasecmp(s, "http://", 7) != 0)
+  if (!url_has_http_scheme(s))
     return NULL;
   p = s + 7;
   end = p + strcspn(p, "/?#");
@@ -182,24 +183,9 @@ const char *config_parse_url(const char *s, char **host_out, char *port_out) {
 /* "" or http(s)://AUTHORITY[/PATH], no query, fragment, space or control
  * character. Returns "" when valid, else NULL (the generic reason). */
 const char *config_check_public_url(const char *s) {
-  const char *p;
-  size_t i;
   if (s[0] == '\0')
     return "";
-  if (strncasecmp(s, "http://", 7) == 0)
-    p = s + 7;
-  else if (strncasecmp(s, "https://", 8) == 0)
-    p = s + 8;
-  else
-    return NULL;
-  if (*p == '\0' || *p == '/')
-    return NULL;
-  for (i = 0; s[i] != '\0'; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch <= 0x20 || ch == 0x7f || ch == '?' || ch == '#')
-      return NULL;
-  }
-  return "";
+  return url_check(s, 0, URL_NO_QUERY | URL_NO_FRAGMENT) == 0 ? "" : NULL;
 }
 
 /* RFC 9110 token characters. */

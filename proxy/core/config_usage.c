@@ -37,8 +37,12 @@ void config_usage(FILE *out) {
       fprintf(out, "  %-36s   env %s\n", "", env);
   }
   fprintf(out, "\nA route object: prefix (\"/api\"), upstream (http://HOST:PORT), mode (%s|%s),\n"
-               "resume (%s|%s), format (%s), on_detect (%s|%s; default: on_detect).\n",
+               "resume (%s|%s), format (%s), on_detect (%s|%s|%s; default: on_detect),\n"
+               "dialect (",
           config_mode_words[0], config_mode_words[1], config_resume_words[0],
-          config_resume_words[1], config_format_words, config_on_detect_words[0],
-          config_on_detect_words[1]);
+          config_resume_words[1], config_format_words, config_on_detect_words[2],
+          config_on_detect_words[0], config_on_detect_words[1]);
+  for (i = 0; config_dialect_words[i] != NULL; i++)
+    fprintf(out, "%s%s", i > 0 ? "|" : "", config_dialect_words[i]);
+  fprintf(out, "; default %s).\n", config_dialect_words[0]);
 }

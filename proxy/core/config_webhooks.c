@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "url.h"
 
 /* ---- webhooks ---- */
 
@@ -23,30 +24,12 @@ void config_webhooks_free(config_webhook *hooks, size_t n) {
   free(hooks);
 }
 
-/* 1 when s is an http:// or https:// URL with a host, no spaces or
- * control characters, no fragment, at most 2048 bytes. */
-static int webhook_url_ok(const char *s) {
-  const char *host;
-  size_t i;
-  if (strncmp(s, "https://", 8) == 0)
-    host = s + 8;
-  else if (strncmp(s, "http://", 7) == 0)
-    host = s + 7;
-  else
-    return 0;
-  if (strlen(s) > 2048 || host[0] == '\0' || host[0] == '/')
-    return 0;
-  for (i = 0; s[i] != '\0'; i++) {
-    if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '#')
-      return 0;
-  }
-  return 1;
-}
-
 /* Fills h from webhooks[index] of a JSON document. Values are never quoted
  * back: a secret may be among them. */
 static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_t index, const char *who) {
-  static const char *const names[] = {"link_token", "auth_complete", "link_expired", NULL};
+  static const char *const names[] = {"link_token",          "auth_complete",        "link_expired",
+                                      "link_declined",       "connection_created",   "connection_refreshed",
+                                      "connection_broken",   "connection_deleted",   NULL}; /* bit i: names[i] */
   size_t i;
   int events_given = 0;
   if (!YAJL_IS_OBJECT(obj))
@@ -58,7 +41,7 @@ static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_
     if (config_duplicate_key(obj->u.object.keys, i))
       return config_fail(x, "%s[%zu].%.40s: set twice", who, index, name);
     if (strcmp(name, "url") == 0) {
-      if (str == NULL || !webhook_url_ok(str))
+      if (str == NULL || url_check(str, URL_MAX, URL_NO_FRAGMENT) != 0)
         return config_fail(x, "%s[%zu].url: must be an http:// or https:// URL (at most 2048 "
                               "bytes, no fragment)", who, index);
       h->url = strdup(str);
@@ -75,7 +58,7 @@ static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_
       events_given = 1;
       if (!YAJL_IS_ARRAY(v) || v->u.array.len == 0)
         return config_fail(x, "%s[%zu].events: must be a non-empty array of link_token, "
-                              "auth_complete, link_expired", who, index);
+                              "auth_complete, link_expired, link_declined, connection_*", who, index);
       for (j = 0; j < v->u.array.len; j++) {
         const char *ev = YAJL_GET_STRING(v->u.array.values[j]);
         size_t e;
@@ -85,8 +68,9 @@ static int webhook_from_json(load_ctx *x, config_webhook *h, yajl_val obj, size_
             bit = 1u << e;
         }
         if (bit == 0)
-          return config_fail(x, "%s[%zu].events[%zu]: must be link_token, auth_complete or "
-                                "link_expired", who, index, j);
+          return config_fail(x, "%s[%zu].events[%zu]: must be link_token, auth_complete, link_expired, "
+                                "link_declined, connection_created, connection_refreshed, "
+                                "connection_broken or connection_deleted", who, index, j);
         h->events |= bit;
       }
     } else {

@@ -21,6 +21,7 @@
 
 #include "dynbuf.h"
 #include "jsonw.h"
+#include "timefmt.h"
 
 #define LOG_CHUNK 512  /* input bytes of a string value escaped at a time */
 #define LOG_TAIL 24    /* room always kept for ,"truncated":true}\n */
@@ -209,16 +210,6 @@ static int put_field(dynbuf *line, const log_field *f) {
   return rc;
 }
 
-/* "2026-11-23T04:05:06.123Z" into buf. */
-static void format_time(char *buf, size_t size) {
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
-}
-
 /* Writes all of buf, retrying on EINTR and short writes. */
 static void write_all(int fd, const char *buf, size_t len) {
   while (len > 0) {
@@ -236,11 +227,11 @@ static void write_all(int fd, const char *buf, size_t len) {
 static void emit_line(log_level level, const char *msg, const log_field *head, size_t n, const log_field *tail,
                       size_t m) {
   dynbuf line;
-  char ts[96]; /* 24 bytes used; room for any int the format could get */
+  char ts[TIMEFMT_BUF];
   size_t i;
   int truncated = 0;
   int saved_errno = errno;
-  format_time(ts, sizeof ts);
+  (void)timefmt_rfc3339(timefmt_now_ms(), 1, ts); /* "" past the year 9999 */
   dynbuf_init(&line, LOG_LINE_MAX + 1);
   put_cstr(&line, "{\"ts\":\"");
   put_cstr(&line, ts);

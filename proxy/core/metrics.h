@@ -49,7 +49,7 @@ typedef struct metrics_t {
   uint64_t pauses_total;            /* streams paused on a detection */
   uint64_t pauses_active;           /* streams paused now (gauge) */
   uint64_t pause_ms_total;          /* time streams spent paused, summed */
-  uint64_t resumes_by_outcome[5];   /* indexed by metrics_resume */
+  uint64_t resumes_by_outcome[6];   /* indexed by metrics_resume */
 } metrics_t;
 
 typedef enum metrics_resume {
@@ -57,7 +57,8 @@ typedef enum metrics_resume {
   METRICS_RESUME_EXPIRED,       /* the link expired */
   METRICS_RESUME_CLIENT_GONE,   /* the client went away while paused */
   METRICS_RESUME_OPERATOR,      /* control API resume */
-  METRICS_RESUME_CANCELLED      /* control API cancel */
+  METRICS_RESUME_CANCELLED,     /* control API cancel */
+  METRICS_RESUME_DECLINED       /* the user declined ("Not now") */
 } metrics_resume;
 
 /* Only the loop that owns m may call these. */

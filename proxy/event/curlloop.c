@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "dynbuf.h"
+#include "url.h"
 
 #define USER_AGENT "authrelay/0.1"
 
@@ -35,8 +36,7 @@ struct curlloop_req {
   int done;                   /* its callback is running: cancel is a no-op */
   curlloop_done_cb cb;
   void *ctx;                  /* passed to cb; not owned */
-  curlloop_req *prev;         /* cl->reqs_ */
-  curlloop_req *next;
+  list_node link;             /* on cl->reqs_ */
 };
 
 /* A socket curl asked us to watch. */
@@ -44,8 +44,7 @@ struct curlloop_sock_ {
   uv_poll_t poll;             /* first: the handle's address is the struct's */
   curlloop_t *cl;             /* not owned */
   curl_socket_t fd;           /* curl's; curl closes it */
-  curlloop_sock_ *prev;       /* cl->socks_, while not closing */
-  curlloop_sock_ *next;
+  list_node link;             /* on cl->socks_, while not closing */
 };
 
 /* ---- process-wide initialisation ---- */
@@ -89,14 +88,7 @@ static void on_timer_closed(uv_handle_t *h) {
 
 /* Stops watching s and closes its poll handle (freed on its close callback). */
 static void sock_close(curlloop_t *cl, curlloop_sock_ *s) {
-  if (s->prev != NULL)
-    s->prev->next = s->next;
-  else
-    cl->socks_ = s->next;
-  if (s->next != NULL)
-    s->next->prev = s->prev;
-  s->prev = NULL;
-  s->next = NULL;
+  list_remove(&s->link);
   cl->nsockets--;
   uv_close((uv_handle_t *)&s->poll, on_sock_closed);
 }
@@ -104,16 +96,8 @@ static void sock_close(curlloop_t *cl, curlloop_sock_ *s) {
 /* ---- requests ---- */
 
 static void req_unlink(curlloop_req *r) {
-  curlloop_t *cl = r->cl;
-  if (r->prev != NULL)
-    r->prev->next = r->next;
-  else
-    cl->reqs_ = r->next;
-  if (r->next != NULL)
-    r->next->prev = r->prev;
-  r->prev = NULL;
-  r->next = NULL;
-  cl->nrequests--;
+  list_remove(&r->link);
+  r->cl->nrequests--;
 }
 
 /* Takes r's easy handle off the multi handle (which closes its connection
@@ -302,10 +286,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     }
     s->cl = cl;
     s->fd = fd;
-    s->next = cl->socks_;
-    if (cl->socks_ != NULL)
-      cl->socks_->prev = s;
-    cl->socks_ = s;
+    list_insert_head(&cl->socks_, &s->link);
     cl->nsockets++;
     cl->open_handles_++;
     if (curl_multi_assign(cl->multi_, fd, s) != CURLM_OK) {
@@ -340,6 +321,8 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
 int curlloop_init(curlloop_t *cl, uv_loop_t *loop) {
   int rc;
   memset(cl, 0, sizeof *cl);
+  list_init(&cl->reqs_);
+  list_init(&cl->socks_);
   rc = curlloop_global_init();
   if (rc != 0)
     return rc;
@@ -363,23 +346,6 @@ int curlloop_init(curlloop_t *cl, uv_loop_t *loop) {
   }
   cl->timer_.data = cl;
   cl->open_handles_ = 1;
-  return 0;
-}
-
-/* 0 when url is an http(s) URL of at most CURLLOOP_URL_MAX bytes with no
- * space or control character, else -EINVAL. */
-static int check_url(const char *url) {
-  size_t len = strnlen(url, CURLLOOP_URL_MAX + 1);
-  size_t i;
-  if (len > CURLLOOP_URL_MAX)
-    return -EINVAL;
-  if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
-    return -EINVAL;
-  for (i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)url[i];
-    if (c <= 0x20 || c == 0x7f)
-      return -EINVAL;
-  }
   return 0;
 }
 
@@ -466,7 +432,7 @@ int curlloop_request(curlloop_t *cl, const char *method, const char *url,
   if (timeout_ms < 0 || timeout_ms > CURLLOOP_TIMEOUT_MAX_MS ||
       max_response > CURLLOOP_RESPONSE_MAX)
     return -EINVAL;
-  rc = check_url(url);
+  rc = url_check(url, CURLLOOP_URL_MAX, 0);
   if (rc != 0)
     return rc;
   if (cl->nrequests >= CURLLOOP_REQUESTS_MAX)
@@ -500,10 +466,7 @@ int curlloop_request(curlloop_t *cl, const char *method, const char *url,
     req_free(r);
     return -EIO;
   }
-  r->next = cl->reqs_;
-  if (cl->reqs_ != NULL)
-    cl->reqs_->prev = r;
-  cl->reqs_ = r;
+  list_insert_head(&cl->reqs_, &r->link);
   cl->nrequests++;
   if (out != NULL)
     *out = r;
@@ -523,14 +486,14 @@ void curlloop_close(curlloop_t *cl, void (*close_cb)(curlloop_t *cl)) {
     return;
   cl->closing_ = 1;
   cl->close_cb_ = close_cb;
-  while (cl->reqs_ != NULL)
-    curlloop_cancel(cl->reqs_);
+  while (!list_empty(&cl->reqs_))
+    curlloop_cancel(LIST_ENTRY(list_first(&cl->reqs_), curlloop_req, link));
   /* curl may still report sockets removed while it closes its cached
    * connections; with multi_ NULL the socket callback only closes polls */
   cl->multi_ = NULL;
   if (multi != NULL)
     curl_multi_cleanup(multi);
-  while (cl->socks_ != NULL)
-    sock_close(cl, cl->socks_);
+  while (!list_empty(&cl->socks_))
+    sock_close(cl, LIST_ENTRY(list_first(&cl->socks_), curlloop_sock_, link));
   uv_close((uv_handle_t *)&cl->timer_, on_timer_closed);
 }

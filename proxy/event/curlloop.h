@@ -36,6 +36,8 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "list.h"
+
 #define CURLLOOP_URL_MAX 8192                     /* bytes in a URL */
 #define CURLLOOP_HEADERS_MAX 32                   /* extra request headers */
 #define CURLLOOP_HEADER_MAX 8192                  /* bytes in one "Name: value" */
@@ -76,8 +78,8 @@ struct curlloop_t {
   /* private */
   CURLM *multi_;             /* owned; NULL once closed */
   uv_timer_t timer_;         /* curl's timeout (CURLMOPT_TIMERFUNCTION) */
-  curlloop_req *reqs_;       /* requests in flight, newest first; owned */
-  curlloop_sock_ *socks_;    /* polled sockets; owned, freed on their close callbacks */
+  list_node reqs_;           /* requests in flight (curlloop_req.link), newest first; owned */
+  list_node socks_;          /* polled sockets (curlloop_sock_.link); owned, freed on their close callbacks */
   unsigned open_handles_;    /* uv handles not yet closed: timer_ and the polls */
   int closing_;              /* curlloop_close() was called */
   void (*close_cb_)(curlloop_t *cl); /* may be NULL */

@@ -222,16 +222,6 @@ int http_starts_with(const char *value, size_t len, const char *lit) {
   return len >= n && memcmp(value, lit, n) == 0;
 }
 
-int http_hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 size_t http_chunk_line(size_t n, char out[HTTP_CHUNK_LINE_MAX]) {
   static const char digits[] = "0123456789abcdef";
   char rev[16];

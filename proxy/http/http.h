@@ -60,9 +60,6 @@ const http_header *http_head_find(const http_head *h, const char *name);
 /* 1 when value is equal to lit, ignoring case. */
 int http_equals_nocase(const char *value, size_t len, const char *lit);
 
-/* The value of one hex digit (either case), or -1. */
-int http_hex_digit(char c);
-
 /* 1 when value[0, len) begins with the NUL-terminated lit (case matters). */
 int http_starts_with(const char *value, size_t len, const char *lit);
 

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 /* ---- requests: collecting the head -------------------------------------- */
 
 void proxyhead_reader_init(proxyhead_reader *r, http_head *head) {
@@ -141,7 +143,7 @@ static int ipvfuture_valid(const char *p, size_t n) {
   size_t start;
   if (n < 4 || (p[0] != 'v' && p[0] != 'V'))
     return 0;
-  while (i < n && http_hex_digit(p[i]) >= 0)
+  while (i < n && OPENSSL_hexchar2int((unsigned char)p[i]) >= 0)
     i++;
   if (i == 1 || i >= n || p[i] != '.')
     return 0;
@@ -182,7 +184,8 @@ int proxyhead_host_valid(const char *p, size_t n) {
     while (i < n && p[i] != ':') {
       if (is_unreserved(p[i]) || is_sub_delim(p[i]))
         i++;
-      else if (p[i] == '%' && i + 2 < n && http_hex_digit(p[i + 1]) >= 0 && http_hex_digit(p[i + 2]) >= 0)
+      else if (p[i] == '%' && i + 2 < n && OPENSSL_hexchar2int((unsigned char)p[i + 1]) >= 0 &&
+               OPENSSL_hexchar2int((unsigned char)p[i + 2]) >= 0)
         i += 3;
       else
         return 0;
@@ -557,8 +560,8 @@ int proxyhead_build_response(const proxyhead_response *r, const proxyhead_client
   const http_head *h = r->head;
   char line[32];
   size_t i;
-  int n = snprintf(line, sizeof line, "HTTP/1.1 %d ", r->status);
-  int rc = dynbuf_add(out, line, (size_t)n);
+  int n;
+  int rc = dynbuf_addf(out, "HTTP/1.1 %d ", r->status);
   if (rc == 0 && h->target.len > 0)
     rc = dynbuf_add(out, http_head_str(h, h->target), h->target.len);
   else if (rc == 0)
@@ -584,6 +587,47 @@ int proxyhead_build_response(const proxyhead_response *r, const proxyhead_client
   if (rc == 0 && cl->chunked)
     rc = http_write_header(out, "Transfer-Encoding", "chunked", 7);
   if (rc == 0 && cl->close)
+    rc = http_write_header(out, "Connection", "close", 5);
+  if (rc == 0)
+    rc = dynbuf_add(out, "\r\n", 2);
+  return rc;
+}
+
+/* 1 when value may go in a header line: no control byte but HTAB (RFC 9110
+ * 5.5: CR and LF would end the line, and so the head, early). */
+static int field_value_ok(const char *value) {
+  const unsigned char *p = (const unsigned char *)value;
+  for (; *p != '\0'; p++) {
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+      return 0;
+  }
+  return 1;
+}
+
+int proxyhead_build_answer(const proxyhead_answer *a, dynbuf *out) {
+  char line[32];
+  size_t i;
+  int n = snprintf(line, sizeof line, "HTTP/1.1 %d ", a->status);
+  int rc = dynbuf_add(out, line, (size_t)n);
+  if (rc == 0)
+    rc = dynbuf_add(out, http_reason(a->status), strlen(http_reason(a->status)));
+  if (rc == 0)
+    rc = dynbuf_add(out, "\r\n", 2);
+  if (rc == 0)
+    rc = http_write_header(out, "Content-Type", a->content_type, strlen(a->content_type));
+  if (rc == 0) {
+    n = snprintf(line, sizeof line, "%zu", a->content_length);
+    rc = http_write_header(out, "Content-Length", line, (size_t)n);
+  }
+  for (i = 0; i < a->nfields && rc == 0; i++) {
+    const proxyhead_field *f = &a->fields[i];
+    if (f->value == NULL)
+      continue;
+    if (!field_value_ok(f->value))
+      return -EINVAL;
+    rc = http_write_header(out, f->name, f->value, strlen(f->value));
+  }
+  if (rc == 0 && a->close)
     rc = http_write_header(out, "Connection", "close", 5);
   if (rc == 0)
     rc = dynbuf_add(out, "\r\n", 2);

@@ -184,4 +184,29 @@ typedef struct proxyhead_client {
  * dynbuf's error. */
 int proxyhead_build_response(const proxyhead_response *r, const proxyhead_client *cl, dynbuf *out);
 
+/* ---- answers authrelay gives itself -------------------------------------- */
+
+/* One more header line of such an answer. */
+typedef struct proxyhead_field {
+  const char *name;
+  const char *value;        /* NULL: the line is left out */
+} proxyhead_field;
+
+/* An answer authrelay writes itself (its own errors, the link page), with
+ * a body of content_length bytes. Strings are borrowed. */
+typedef struct proxyhead_answer {
+  int status;
+  const char *content_type;
+  size_t content_length;
+  const proxyhead_field *fields; /* in order, after Content-Length */
+  size_t nfields;
+  int close;                /* Connection: close */
+} proxyhead_answer;
+
+/* Appends its head: the status line with the standard reason, Content-Type,
+ * Content-Length, the fields, Connection: close. Returns 0, -EINVAL when a
+ * value holds a control byte other than HTAB (it could split the head:
+ * nothing is written past the bytes appended so far), or dynbuf's error. */
+int proxyhead_build_answer(const proxyhead_answer *a, dynbuf *out);
+
 #endif

@@ -1,15 +1,11 @@
 /* linkhost: the embedded link service on the control loop. See linkhost.h. */
 #include "linkhost.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <llhttp.h>
 #include <openssl/crypto.h>
@@ -17,154 +13,22 @@
 #include "http.h"
 #include "jsonw.h"
 #include "linkbase.h"
+#include "linkform.h"
 #include "linkpage.h"
 #include "linkseal.h"
 #include "log.h"
-#include "oauth2.h"
+#include "prom.h"
+#include "form.h"
+#include "keyfile.h"
+#include "crypto.h"
 #include "secretbox.h"
+#include "url.h"
+#include "timefmt.h"
 
 #define LOCATION_MAX 3000 /* bytes in a redirect's Location (exchange.c's head buffer) */
 
 void linkhost_base_url(const linkhost_t *lh, char *out, size_t cap) {
   (void)linkbase_of(lh->cfg, NULL, 0, out, cap); /* no request: public_url or the listen address */
-}
-
-uint64_t linkhost_now_ms(void) {
-  return pausehub_now_ms();
-}
-
-/* ---- origins ---- */
-
-/* addr as "[...]" into out (at least 42 bytes) the way browsers write an
- * origin's IPv6 host (WHATWG URL; RFC 5952 without the dotted IPv4 tail):
- * lower-case hex without leading zeros, the first longest run of two or
- * more zero groups as "::". */
-static void ipv6_text(const unsigned char addr[16], char *out) {
-  unsigned group[8];
-  int run_at = -1;
-  int run_len = 1;
-  int i;
-  size_t n = 0;
-  for (i = 0; i < 8; i++)
-    group[i] = (unsigned)addr[2 * i] << 8 | addr[2 * i + 1];
-  for (i = 0; i < 8; i++) {
-    int j = i;
-    while (j < 8 && group[j] == 0)
-      j++;
-    if (j - i > run_len) {
-      run_at = i;
-      run_len = j - i;
-    }
-    if (j > i)
-      i = j - 1;
-  }
-  out[n++] = '[';
-  for (i = 0; i < 8; i++) {
-    if (i == run_at) {
-      out[n++] = ':';
-      if (i == 0)
-        out[n++] = ':';
-      i += run_len - 1;
-      continue;
-    }
-    n += (size_t)snprintf(out + n, 6, "%x", group[i]);
-    if (i < 7)
-      out[n++] = ':';
-  }
-  out[n++] = ']';
-  out[n] = '\0';
-}
-
-int linkhost_origin_of(const char *url, char *origin, size_t cap) {
-  const char *p;
-  const char *host;
-  size_t host_len;
-  const char *port = NULL;
-  size_t port_len = 0;
-  int https;
-  size_t i;
-  char host_lc[256];
-  unsigned long port_num = 0;
-  for (p = url; *p != '\0'; p++) {
-    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '\\' || *p == '#')
-      return -EINVAL; /* also what a Location header could not carry as is */
-  }
-  if (strncasecmp(url, "https://", 8) == 0) {
-    https = 1;
-    host = url + 8;
-  } else if (strncasecmp(url, "http://", 7) == 0) {
-    https = 0;
-    host = url + 7;
-  } else {
-    return -EINVAL;
-  }
-  host_len = strcspn(host, "/?");
-  if (memchr(host, '@', host_len) != NULL)
-    return -EINVAL; /* user info: "https://app.example.com@evil.com" */
-  if (host_len > 0 && host[0] == '[') {
-    const char *close = memchr(host, ']', host_len);
-    if (close == NULL)
-      return -EINVAL;
-    if ((size_t)(close - host) + 1 < host_len) {
-      if (close[1] != ':')
-        return -EINVAL;
-      port = close + 2;
-      port_len = host_len - (size_t)(port - host);
-    }
-    host_len = (size_t)(close - host) + 1;
-  } else {
-    const char *colon = memchr(host, ':', host_len);
-    if (colon != NULL) {
-      port = colon + 1;
-      port_len = host_len - (size_t)(port - host);
-      host_len = (size_t)(colon - host);
-    }
-  }
-  if (host_len == 0 || host_len >= sizeof host_lc)
-    return -EINVAL;
-  if (host[0] == '[' && host_len < 4)
-    return -EINVAL; /* "[]": no address */
-  for (i = 0; i < host_len; i++) {
-    char c = host[i];
-    int literal = host[0] == '[';
-    if (c >= 'A' && c <= 'Z')
-      c = (char)(c - 'A' + 'a');
-    if (literal && (i == 0 || i == host_len - 1)) {
-      /* the brackets of an IPv6 literal: checked above */
-    } else if (literal ? !((c >= 'a' && c <= 'f') || (c >= '0' && c <= '9') || c == ':' || c == '.')
-                       : !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
-      return -EINVAL;
-    }
-    host_lc[i] = c;
-  }
-  host_lc[host_len] = '\0';
-  if (host_lc[0] == '[') {
-    /* An IPv6 literal must be an address, spelled one way: "[0::1]" is the
-     * origin "[::1]" too. */
-    unsigned char addr[16];
-    host_lc[host_len - 1] = '\0';
-    if (inet_pton(AF_INET6, host_lc + 1, addr) != 1)
-      return -EINVAL;
-    ipv6_text(addr, host_lc);
-  }
-  if (port != NULL) {
-    if (port_len == 0 || port_len > 5)
-      return -EINVAL;
-    for (i = 0; i < port_len; i++) {
-      if (port[i] < '0' || port[i] > '9')
-        return -EINVAL;
-      port_num = port_num * 10 + (unsigned long)(port[i] - '0');
-    }
-    if (port_num == 0 || port_num > 65535)
-      return -EINVAL;
-    if (port_num == (https ? 443ul : 80ul))
-      port_num = 0;
-  }
-  if (port_num != 0)
-    i = (size_t)snprintf(origin, cap, "%s://%s:%lu", https ? "https" : "http", host_lc, port_num);
-  else
-    i = (size_t)snprintf(origin, cap, "%s://%s", https ? "https" : "http", host_lc);
-  return i < cap ? 0 : -EINVAL;
 }
 
 /* ---- the journal ---- */
@@ -353,7 +217,7 @@ static void on_lookup_row(void *data, int status, const store_link *row) {
     v.info.expires_ms = row->expires_ms;
     v.state = (linksvc_state)row->status;
     if (row->status <= LINKSVC_STATE_PENDING || row->status > LINKSVC_STATE_REVOKED)
-      v.state = row->expires_ms <= linkhost_now_ms() ? LINKSVC_STATE_EXPIRED : LINKSVC_STATE_REVOKED;
+      v.state = row->expires_ms <= timefmt_now_ms() ? LINKSVC_STATE_EXPIRED : LINKSVC_STATE_REVOKED;
   }
   s->cb(s->lh, s->data, status, status == 0 ? &v : NULL);
   free(s);
@@ -399,7 +263,7 @@ static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, con
     if (rc == 0 && v->state_param[0] != '\0')
       rc = dynbuf_add(&loc, strchr(v->callback_url, '?') != NULL ? "&state=" : "?state=", 7);
     if (rc == 0 && v->state_param[0] != '\0')
-      rc = oauth2_percent_encode(&loc, v->state_param, strlen(v->state_param));
+      rc = form_encode(&loc, v->state_param, strlen(v->state_param));
     if (rc == 0)
       rc = dynbuf_add(&loc, "", 1);
     if (rc == 0)
@@ -423,6 +287,7 @@ typedef struct finish_step {
   char kind[8];
   char name[CATALOG_NAME_MAX + 1];
   dynbuf sealed;                       /* the credential, sealed to its row */
+  uint64_t expires_ms;                 /* its access token's expiry (0: unknown) */
 } finish_step;
 
 static void finish_free(finish_step *s) {
@@ -443,11 +308,13 @@ static void on_credential_stored(void *data, int status) {
   } else if (status != 0) {
     linkhost_refuse(s->pg, 500, "The account could not be saved. Try again.");
   } else {
-    rc = pausehub_complete(lh->hub, s->v.info.token, strlen(s->v.info.token), linkhost_now_ms());
+    rc = pausehub_complete_as(lh->hub, s->v.info.token, strlen(s->v.info.token), s->v.info.connector,
+                              timefmt_now_ms());
     if (rc != 0) {
       linkhost_refuse(s->pg, 410, "This link can no longer be used: ask the assistant again.");
     } else {
       LOG_INFO("link completed", LOG_STR("connector", s->v.info.connector), LOG_STR("auth", s->kind));
+      connections_created(&lh->conns, s->v.user, s->v.info.connector, s->kind, s->expires_ms);
       lh->completed[strcmp(s->kind, "oauth2") == 0 ? CATALOG_OAUTH2 : CATALOG_API_KEY]++;
       answer_connected(s->pg, &s->v, s->name);
     }
@@ -463,14 +330,14 @@ static void on_user_ready(void *data, int status, const store_user *u) {
   (void)u;
   if (rc == 0)
     rc = s->lh->store.ops->credential_put(&s->lh->store, s->v.user, s->v.info.connector, s->kind, &b,
-                                          linkhost_now_ms(), on_credential_stored, s);
+                                          s->expires_ms, timefmt_now_ms(), on_credential_stored, s);
   if (rc != 0)
     on_credential_stored(s, rc);
 }
 
 void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v, const char *kind,
                      const char *secret, size_t len, const char *name) {
-  uint64_t now = linkhost_now_ms();
+  uint64_t now = timefmt_now_ms();
   pausehub_link_view fresh;
   finish_step *s;
   store_user u;
@@ -498,9 +365,10 @@ void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view
   snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", v->user);
   snprintf(u.user_type, sizeof u.user_type, "HUMAN");
   u.created_ms = now;
+  s->expires_ms = connections_expiry_ms(kind, secret, len, now);
   rc = linkseal_credential(lh->key, v->user, v->info.connector, secret, len, &s->sealed);
   if (rc == 0)
-    rc = secretbox_uuid(u.id);
+    rc = crypto_uuid(u.id);
   if (rc == 0)
     rc = lh->store.ops != NULL ? lh->store.ops->user_create(&lh->store, &u, on_user_ready, s) : -ECANCELED;
   if (rc != 0)
@@ -510,59 +378,12 @@ void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view
 /* serve_link, once the link is known. */
 static void on_link_known(linkhost_t *lh, void *data, int status, const pausehub_link_view *found) {
   pausehub_page *pg = data;
-  pausehub_link_view v;
-  catalog_connector cc;
   if (status != 0) {
     linkpage_render_unknown(&pg->html);
     linkhost_answer(pg, 404);
     return;
   }
-  v = *found;
-  if (v.state == LINKSVC_STATE_PENDING && v.info.expires_ms <= linkhost_now_ms())
-    v.state = LINKSVC_STATE_EXPIRED; /* the expiry timer has not run yet */
-  if (v.state != LINKSVC_STATE_PENDING || catalog_lookup(lh->catalog, v.info.connector, &cc) != 0) {
-    linkhost_answer(pg, linkpage_render(&pg->html, &v.info,
-                                        v.state == LINKSVC_STATE_PENDING ? LINKSVC_STATE_REVOKED : v.state,
-                                        v.info.connector));
-    return;
-  }
-  if (lh->remote_open) {
-    remote_serve_link(&lh->remote, pg, &v); /* the remote service connects the account */
-    return;
-  }
-  if (cc.auth == CATALOG_OAUTH2) {
-    if (pg->method == HTTP_POST) {
-      linkhost_refuse(pg, 405, "This connector connects through its provider's sign-in page.");
-      return;
-    }
-    if (pg->method == HTTP_HEAD) {
-      linkhost_answer(pg, 200); /* a HEAD (a link preview) starts no sign-in */
-      return;
-    }
-    oauthflow_start(lh, pg, &v, &cc);
-    return;
-  }
-  if (pg->method != HTTP_POST) {
-    char origin[600];
-    /* The form's answer is a 303 to callback_url: the page's CSP
-     * form-action must allow that origin, or browsers stop the redirect. */
-    if (v.callback_url[0] != '\0' && linkhost_origin_of(v.callback_url, origin, sizeof origin) == 0)
-      pg->form_origin = strdup(origin);
-    linkhost_answer(pg, linkpage_render(&pg->html, &v.info, v.state, cc.name));
-    return;
-  }
-  {
-    char key[4097];
-    long key_len = linkpage_form_field(pg->body.ptr != NULL ? pg->body.ptr : "", pg->body.len, "api_key", key,
-                                       sizeof key);
-    if (key_len <= 0) {
-      linkpage_render_refused(&pg->html, "Enter an API key.");
-      linkhost_answer(pg, 400);
-      return;
-    }
-    linkhost_finish(lh, pg, &v, "api_key", key, (size_t)key_len, cc.name);
-    OPENSSL_cleanse(key, sizeof key);
-  }
+  linkform_serve(lh, pg, found);
 }
 
 /* /_authrelay/link/{token}: GET shows the form (or goes to the OAuth
@@ -592,45 +413,51 @@ static void on_page(void *ctx, pausehub_page *pg) {
 /* ---- metrics ---- */
 
 int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
-  char buf[2048];
   size_t npending;
   size_t nlinks;
   size_t dropped;
   size_t exchanging = oauthflow_exchanging(&lh->oauth);
-  int n;
+  int rc;
   uv_mutex_lock(&lh->hub->lock);
   npending = lh->hub->links.npending;
   nlinks = lh->hub->links.nlinks;
   dropped = lh->hub->journal_dropped;
   uv_mutex_unlock(&lh->hub->lock);
-  n = snprintf(buf, sizeof buf,
-               "# HELP authrelay_links_pending Link tokens waiting to be used.\n"
-               "# TYPE authrelay_links_pending gauge\nauthrelay_links_pending %zu\n"
-               "# HELP authrelay_links_known Link tokens known, pending or ended recently.\n"
-               "# TYPE authrelay_links_known gauge\nauthrelay_links_known %zu\n"
-               "# HELP authrelay_links_completed_total Links completed, by connector auth.\n"
-               "# TYPE authrelay_links_completed_total counter\n"
-               "authrelay_links_completed_total{auth=\"api_key\"} %llu\n"
-               "authrelay_links_completed_total{auth=\"oauth2\"} %llu\n"
-               "# HELP authrelay_link_store_writes_total Link changes written to SQLite.\n"
-               "# TYPE authrelay_link_store_writes_total counter\nauthrelay_link_store_writes_total %llu\n"
-               "# HELP authrelay_link_store_errors_total Link changes SQLite refused, or lost to a full queue.\n"
-               "# TYPE authrelay_link_store_errors_total counter\nauthrelay_link_store_errors_total %llu\n"
-               "# HELP authrelay_oauth_flows_waiting OAuth2 sign-ins sent to a provider, not back yet.\n"
-               "# TYPE authrelay_oauth_flows_waiting gauge\nauthrelay_oauth_flows_waiting %zu\n"
-               "# HELP authrelay_oauth_exchanges_active OAuth2 code exchanges in flight.\n"
-               "# TYPE authrelay_oauth_exchanges_active gauge\nauthrelay_oauth_exchanges_active %zu\n"
-               "# HELP authrelay_oauth_exchange_failures_total OAuth2 code exchanges that failed.\n"
-               "# TYPE authrelay_oauth_exchange_failures_total counter\nauthrelay_oauth_exchange_failures_total %llu\n",
-               npending, nlinks, (unsigned long long)lh->completed[CATALOG_API_KEY],
-               (unsigned long long)lh->completed[CATALOG_OAUTH2], (unsigned long long)lh->stored_links,
-               (unsigned long long)(lh->store_errors + dropped), lh->oauth.nflows, exchanging,
-               (unsigned long long)lh->provider_failures);
-  if (dynbuf_add(out, buf, (size_t)n) != 0)
+  rc = prom_gauge(out, "authrelay_links_pending", "Link tokens waiting to be used.", npending);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_links_known", "Link tokens known, pending or ended recently.", nlinks);
+  if (rc == 0)
+    rc = prom_family(out, "authrelay_links_completed_total", PROM_COUNTER, "Links completed, by connector auth.");
+  if (rc == 0)
+    rc = prom_sample(out, "authrelay_links_completed_total", "auth", "api_key", lh->completed[CATALOG_API_KEY]);
+  if (rc == 0)
+    rc = prom_sample(out, "authrelay_links_completed_total", "auth", "oauth2", lh->completed[CATALOG_OAUTH2]);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_link_store_writes_total", "Link changes written to SQLite.", lh->stored_links);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_link_store_errors_total", "Link changes SQLite refused, or lost to a full queue.",
+                      lh->store_errors + dropped);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_oauth_flows_waiting", "OAuth2 sign-ins sent to a provider, not back yet.",
+                    lh->oauth.nflows);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_oauth_exchanges_active", "OAuth2 code exchanges in flight.", exchanging);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_oauth_exchange_failures_total", "OAuth2 code exchanges that failed.",
+                      lh->provider_failures);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_links_declined_total", "Links the user declined (\"Not now\").", lh->declined);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_connectors_unusable_total",
+                      "Link pages that met or left out an OAuth2 connector without an application credential.",
+                      lh->connectors_unusable);
+  if (rc != 0)
     return -E2BIG;
   if (storehealth_render_metrics(&lh->store, out) != 0)
     return -E2BIG;
   if (lh->notify_open && notify_render_metrics(&lh->notify, out) != 0)
+    return -E2BIG;
+  if (connections_render_metrics(&lh->conns, out) != 0)
     return -E2BIG;
   return lh->remote_open ? remote_render_metrics(&lh->remote, out) : 0;
 }
@@ -640,20 +467,17 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
 /* The owner key: admin_key, or data_dir/owner.key, or a new one. */
 static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
   const config_t *cfg = lh->cfg;
-  char path[4200];
-  struct stat st;
-  ssize_t n;
-  int fd;
+  char path[KEYFILE_PATH_MAX];
+  size_t n = 0;
+  int rc;
   if (cfg->admin_key[0] != '\0') {
     snprintf(lh->owner_key, sizeof lh->owner_key, "%s", cfg->admin_key);
     return 0;
   }
   snprintf(path, sizeof path, "%s/%s", cfg->data_dir, LINKHOST_OWNER_KEY_FILE);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    n = fstat(fd, &st) == 0 && (st.st_mode & 077) == 0 ? read(fd, lh->owner_key, sizeof lh->owner_key - 1) : -1;
-    close(fd);
-    if (n <= 0) {
+  rc = keyfile_read(path, lh->owner_key, sizeof lh->owner_key - 1, &n);
+  if (rc != -ENOENT) {
+    if (rc != 0 || n == 0) {
       snprintf(err, errlen, "%s must be a non-empty file readable by its owner only", path);
       return -EACCES;
     }
@@ -662,19 +486,14 @@ static int load_owner_key(linkhost_t *lh, char *err, size_t errlen) {
     return 0;
   }
   memcpy(lh->owner_key, "ark_", 4);
-  if (secretbox_random_hex(lh->owner_key + 4, 24) != 0) {
+  if (crypto_random_hex(lh->owner_key + 4, 24) != 0) {
     snprintf(err, errlen, "no random source for the owner key");
     return -EIO;
   }
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || write(fd, lh->owner_key, strlen(lh->owner_key)) != (ssize_t)strlen(lh->owner_key) ||
-      fsync(fd) != 0) {
-    if (fd >= 0)
-      close(fd);
+  if (keyfile_create(path, lh->owner_key, strlen(lh->owner_key)) != 0) {
     snprintf(err, errlen, "cannot write %s", path);
     return -EIO;
   }
-  close(fd);
   /* Shown once, on stdout and not in the log (secrets never go there). */
   printf("authrelay: generated the control API owner key (kept in %s, shown once): %s\n", path, lh->owner_key);
   fflush(stdout);
@@ -685,13 +504,15 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
                   pausehub_t *hub, char *err, size_t errlen) {
   char spec[STORE_SPEC_MAX];
   store_opts sopts = {0, 0};
-  uint64_t now = linkhost_now_ms();
+  uint64_t now = timefmt_now_ms();
   int rc;
   memset(lh, 0, sizeof *lh);
+  oauthflow_init(&lh->oauth);
   lh->loop = loop;
   lh->cfg = cfg;
   lh->catalog = catalog;
   lh->hub = hub;
+  connections_init(&lh->conns, lh);
   if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
     snprintf(err, errlen, "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
     return -EIO;
@@ -782,11 +603,12 @@ void linkhost_close(linkhost_t *lh) {
     lh->journal_writes++;
     notify_close(&lh->notify, on_notify_closed, lh); /* POSTs in flight stay in the outbox, due at once */
   }
+  oauthflow_close(&lh->oauth); /* cancels its exchanges in flight: no callbacks */
+  connections_close(&lh->conns); /* refreshes in flight: their callers answered, before curl goes */
   if (lh->curl_open) {
     lh->curl_open = 0;
-    curlloop_close(&lh->curl, NULL); /* cancels exchanges in flight: no callbacks */
+    curlloop_close(&lh->curl, NULL); /* cancels the other requests in flight: no callbacks */
   }
-  oauthflow_close(&lh->oauth);
   if (lh->store_health_open) {
     lh->store_health_open = 0;
     storehealth_close(&lh->store_health);

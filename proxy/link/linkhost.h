@@ -26,6 +26,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "connections.h"
 #include "curlloop.h"
 #include "notify.h"
 #include "oauthflow.h"
@@ -54,6 +55,7 @@ struct linkhost_t {
   remote_t remote;           /* link_service.url set: the remote link service */
   int remote_open;
   oauthflow_t oauth;         /* the Link page's OAuth2 flows */
+  connections_t conns;              /* connected accounts handed out and refreshed (the token API) */
   unsigned journal_writes;   /* writes that must land before the store closes: journal batches, notify_close's */
   int closing;               /* linkhost_close() ran: the store closes after the last batch */
   int restoring;             /* at open: stored links are being read back */
@@ -66,6 +68,8 @@ struct linkhost_t {
   uint64_t store_errors;     /* journal records the store refused */
   uint64_t completed[2];     /* links completed, by catalog_auth */
   uint64_t provider_failures; /* OAuth code exchanges that failed (refused, timeout, unreachable) */
+  uint64_t declined;         /* links the user declined ("Not now") */
+  uint64_t connectors_unusable; /* OAuth2 connectors met without an application credential */
 };
 
 /* Opens everything (data_dir created when missing, mode 0700), restores
@@ -122,15 +126,5 @@ void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view
 void linkhost_answer(pausehub_page *pg, int status);
 void linkhost_refuse(pausehub_page *pg, int status, const char *reason);
 
-/* Current wall-clock milliseconds (as pausehub_now_ms). */
-uint64_t linkhost_now_ms(void);
-
-/* 0 when url is absolute http:// or https:// (the allowed origins decide
- * which: an http origin never equals an https one), and its
- * origin (scheme://host[:port], port only when not the scheme's default;
- * lower-case; an IPv6 literal spelled as browsers do, "[::ffff:7f00:1]")
- * is written to origin (cap bytes). -EINVAL when url has user
- * info, a fragment, spaces or control characters, or no host. */
-int linkhost_origin_of(const char *url, char *origin, size_t cap);
 
 #endif

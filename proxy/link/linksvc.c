@@ -27,7 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
+#include "crypto.h"
+#include "timefmt.h"
 
 #define TOKEN_RANDOM_BYTES 16
 #define TABLE_BUCKETS_MIN 16
@@ -148,7 +149,8 @@ static int user_ok(const char *s, size_t *n) {
   return i > 0 && i <= LINKSVC_USER_MAX;
 }
 
-/* 1 when s is a slug of 1 to LINKSVC_CONNECTOR_MAX bytes of [a-z0-9_-]. */
+/* 1 when s is a slug of at most LINKSVC_CONNECTOR_MAX bytes of [a-z0-9_-];
+ * "" is a picker link's (the Link page lets the user choose). */
 static int connector_ok(const char *s, size_t *n) {
   size_t i;
   for (i = 0; i <= LINKSVC_CONNECTOR_MAX && s[i] != '\0'; i++) {
@@ -157,7 +159,7 @@ static int connector_ok(const char *s, size_t *n) {
       return 0;
   }
   *n = i;
-  return i > 0 && i <= LINKSVC_CONNECTOR_MAX;
+  return i <= LINKSVC_CONNECTOR_MAX;
 }
 
 /* 1 when token[0, len) has the form of a link token. */
@@ -200,28 +202,9 @@ static linksvc_link *find_pending(const linksvc_t *ls, const char *user, size_t 
   return NULL;
 }
 
-/* Appends l to the list [*oldest, *newest]. */
-static void list_append(linksvc_link **oldest, linksvc_link **newest, linksvc_link *l) {
-  l->newer_ = NULL;
-  l->older_ = *newest;
-  if (*newest != NULL)
-    (*newest)->newer_ = l;
-  else
-    *oldest = l;
-  *newest = l;
-}
-
-static void list_remove(linksvc_link **oldest, linksvc_link **newest, linksvc_link *l) {
-  if (l->older_ != NULL)
-    l->older_->newer_ = l->newer_;
-  else
-    *oldest = l->newer_;
-  if (l->newer_ != NULL)
-    l->newer_->older_ = l->older_;
-  else
-    *newest = l->older_;
-  l->older_ = NULL;
-  l->newer_ = NULL;
+/* The link of a node of pending_order_ or ended_order_, or NULL. */
+static linksvc_link *link_of(list_node *n) {
+  return n != NULL ? LIST_ENTRY(n, linksvc_link, order_) : NULL;
 }
 
 /* New waits no longer join l. */
@@ -236,11 +219,11 @@ static void unkey(linksvc_t *ls, linksvc_link *l) {
  * it, for fire(). */
 static void end_link(linksvc_t *ls, linksvc_link *l, linksvc_state s) {
   unkey(ls, l);
-  list_remove(&ls->pending_oldest_, &ls->pending_newest_, l);
+  list_remove(&l->order_);
   ls->npending--;
   l->state = s;
   l->ended_ms = ls->now_ms_;
-  list_append(&ls->ended_oldest_, &ls->ended_newest_, l);
+  list_insert_tail(&ls->ended_order_, &l->order_);
   ls->nended++;
   if (ls->opt_.journal != NULL)
     ls->opt_.journal(ls->opt_.journal_ctx, l);
@@ -256,36 +239,24 @@ static uint64_t sort_key(const linksvc_link *l, int by_end) {
   return by_end ? l->ended_ms : l->expires_ms;
 }
 
-/* Inserts l into the list [*oldest, *newest], kept in sort_key order. The
- * common case, the largest key, goes at the end at once. */
-static void list_insert_sorted(linksvc_link **oldest, linksvc_link **newest, linksvc_link *l, int by_end) {
-  linksvc_link *after = *newest;
-  while (after != NULL && sort_key(after, by_end) > sort_key(l, by_end))
-    after = after->older_;
-  if (after == *newest) {
-    list_append(oldest, newest, l);
-    return;
-  }
-  l->older_ = after;
-  if (after != NULL) {
-    l->newer_ = after->newer_;
-    after->newer_ = l;
-  } else {
-    l->newer_ = *oldest;
-    *oldest = l;
-  }
-  l->newer_->older_ = l;
+/* Inserts l into the list head, kept in sort_key order. The common case,
+ * the largest key, goes at the end at once. */
+static void insert_sorted(list_node *head, linksvc_link *l, int by_end) {
+  list_node *after = head->prev;
+  while (after != head && sort_key(link_of(after), by_end) > sort_key(l, by_end))
+    after = after->prev;
+  list_insert_head(after, &l->order_); /* right after it (after the head: first) */
 }
 
 /* Puts a restored ended link on the ended list, in end-time order (so
  * retain_s counts from each link's own end). */
 static void ended_insert(linksvc_t *ls, linksvc_link *l) {
-  list_insert_sorted(&ls->ended_oldest_, &ls->ended_newest_, l, 1);
+  insert_sorted(&ls->ended_order_, l, 1);
 }
 
 /* Puts a pending link on the pending list, in expiry order. */
 static void pending_insert(linksvc_t *ls, linksvc_link *l) {
-  list_insert_sorted(&ls->pending_oldest_, &ls->pending_newest_, l, 0);
+  insert_sorted(&ls->pending_order_, l, 0);
 }
 
 static void link_free(linksvc_link *l) {
@@ -295,7 +266,7 @@ static void link_free(linksvc_link *l) {
 
 /* Forgets an ended link. */
 static void forget(linksvc_t *ls, linksvc_link *l) {
-  list_remove(&ls->ended_oldest_, &ls->ended_newest_, l);
+  list_remove(&l->order_);
   table_remove(&ls->tokens_, &l->by_token_);
   ls->nlinks--;
   ls->nended--;
@@ -306,60 +277,40 @@ static void forget(linksvc_t *ls, linksvc_link *l) {
  * call that may end or restore links, never between end_link() and fire():
  * a link is forgotten only once nothing in linksvc holds it. */
 static void trim_ended(linksvc_t *ls) {
-  while (ls->nended > ls->opt_.ended_max && ls->ended_oldest_ != NULL)
-    forget(ls, ls->ended_oldest_);
-}
-
-static void waiter_unlink(linksvc_waiter *w) {
-  if (w->prev_ != NULL)
-    w->prev_->next_ = w->next_;
-  else
-    *w->head_ = w->next_;
-  if (w->next_ != NULL)
-    w->next_->prev_ = w->prev_;
-  w->prev_ = NULL;
-  w->next_ = NULL;
-  w->head_ = NULL;
+  while (ls->nended > ls->opt_.ended_max && !list_empty(&ls->ended_order_))
+    forget(ls, link_of(list_first(&ls->ended_order_)));
 }
 
 /* Puts w at the head of l's waiters. */
 static void waiter_push(linksvc_link *l, linksvc_waiter *w) {
   w->lnk_ = l;
-  w->head_ = &l->waiters_;
-  w->prev_ = NULL;
-  w->next_ = l->waiters_;
-  if (l->waiters_ != NULL)
-    l->waiters_->prev_ = w;
-  l->waiters_ = w;
+  list_insert_head(&l->waiters_, &w->link_);
+}
+
+static linksvc_waiter *first_waiter(const list_node *head) {
+  return LIST_ENTRY(list_first(head), linksvc_waiter, link_);
 }
 
 /* Runs the callback of every waiter of l, which has just ended. l is not
  * touched once the first callback runs. */
 static void fire(linksvc_t *ls, linksvc_link *l, linksvc_outcome outcome) {
-  linksvc_waiter *list = l->waiters_;
+  list_node list; /* a callback may cancel a waiter still on it */
+  list_node *n;
   linksvc_waiter *w;
-  l->waiters_ = NULL;
+  char connector[LINKSVC_CONNECTOR_MAX + 1]; /* l may be gone after a callback */
+  memcpy(connector, l->connector, sizeof connector);
+  list_move_all(&list, &l->waiters_);
   ls->nwaiters -= l->nwaiters;
   l->nwaiters = 0;
-  for (w = list; w != NULL; w = w->next_) {
-    w->head_ = &list;
-    w->lnk_ = NULL;
-  }
-  while (list != NULL) {
-    w = list;
-    waiter_unlink(w);
+  LIST_FOREACH(n, &list)
+    LIST_ENTRY(n, linksvc_waiter, link_)->lnk_ = NULL;
+  while (!list_empty(&list)) {
+    w = first_waiter(&list);
+    list_remove(&w->link_);
     w->waiting = 0;
+    memcpy(w->link.connector, connector, sizeof w->link.connector); /* a picker's choice */
     w->cb_(w->ctx_, w, outcome);
   }
-}
-
-static int format_time(uint64_t ms, char out[LINKSVC_TIME_LEN + 1]) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  if (gmtime_r(&t, &tm) == NULL ||
-      strftime(out, LINKSVC_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) != LINKSVC_TIME_LEN)
-    return -EINVAL;
-  return 0;
 }
 
 /* What a new link is made of (mint() and linksvc_restore()). */
@@ -382,20 +333,18 @@ typedef struct link_spec {
 /* Makes a link from sp: pending ones go on the pending list (and, unless
  * pinned, in the (user, connector) index), ended ones on the ended list. */
 static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
-  static const char hex[] = "0123456789abcdef";
   unsigned char rnd[TOKEN_RANDOM_BYTES];
   char token[LINKSVC_TOKEN_LEN + 1];
-  char expires[LINKSVC_TIME_LEN + 1];
+  char expires[TIMEFMT_BUF]; /* LINKSVC_TIME_LEN characters: whole seconds */
   size_t cb_len = strlen(sp->callback_url);
   size_t state_len = strlen(sp->state);
   linksvc_link *l;
   char *p;
   size_t plen = sizeof LINKSVC_TOKEN_PREFIX - 1;
-  size_t i;
   int tries;
   int rc;
 
-  if (format_time(sp->expires_ms, expires) != 0)
+  if (timefmt_rfc3339(sp->expires_ms, 0, expires) != 0)
     return -EINVAL;
   if (sp->token != NULL) {
     if (!token_ok(sp->token, strlen(sp->token)))
@@ -404,22 +353,18 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
       return -EEXIST;
   }
   if (ls->nlinks >= ls->opt_.max_links) {
-    if (ls->ended_oldest_ == NULL)
+    if (list_empty(&ls->ended_order_))
       return -ENOSPC; /* all pending: ended links never refuse a new one */
-    forget(ls, ls->ended_oldest_);
+    forget(ls, link_of(list_first(&ls->ended_order_)));
   }
   if (sp->token != NULL) {
     memcpy(token, sp->token, sizeof token);
   } else {
     memcpy(token, LINKSVC_TOKEN_PREFIX, plen);
     for (tries = 0;; tries++) {
-      if (tries == 4 || RAND_bytes(rnd, sizeof rnd) != 1)
+      if (tries == 4 || crypto_random(rnd, sizeof rnd) != 0)
         return -EIO;
-      for (i = 0; i < TOKEN_RANDOM_BYTES; i++) {
-        token[plen + 2 * i] = hex[rnd[i] >> 4];
-        token[plen + 2 * i + 1] = hex[rnd[i] & 15];
-      }
-      token[LINKSVC_TOKEN_LEN] = '\0';
+      crypto_hex(rnd, TOKEN_RANDOM_BYTES, token + plen);
       if (find_token(ls, token) == NULL)
         break;
     }
@@ -431,6 +376,7 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   l = calloc(1, sizeof *l + sp->user_len + 1);
   if (l == NULL)
     return -ENOMEM;
+  list_init(&l->waiters_);
   p = (char *)(l + 1);
   memcpy(p, sp->user, sp->user_len);
   p[sp->user_len] = '\0';
@@ -457,7 +403,7 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   memcpy(l->path, LINKSVC_PATH_PREFIX, sizeof LINKSVC_PATH_PREFIX - 1);
   memcpy(l->path + sizeof LINKSVC_PATH_PREFIX - 1, token, sizeof token);
   memcpy(l->connector, sp->connector, sp->connector_len + 1);
-  memcpy(l->expires_at, expires, sizeof expires);
+  memcpy(l->expires_at, expires, sizeof l->expires_at);
   l->created_ms = sp->created_ms;
   l->expires_ms = sp->expires_ms;
   l->state = sp->status;
@@ -523,27 +469,26 @@ int linksvc_init(linksvc_t *ls, const linksvc_options *opt) {
     o.ended_max = LINKSVC_DEFAULT_ENDED_MAX;
   if (o.link_ttl_s > LINKSVC_LINK_TTL_MAX_S)
     return -EINVAL;
-  if (RAND_bytes(seed, sizeof seed) != 1)
+  if (crypto_random(seed, sizeof seed) != 0)
     return -EIO;
   memset(ls, 0, sizeof *ls);
+  list_init(&ls->pending_order_);
+  list_init(&ls->ended_order_);
   ls->opt_ = o;
   memcpy(&ls->seed_, seed, sizeof seed);
   return 0;
 }
 
 void linksvc_close(linksvc_t *ls) {
-  linksvc_link *l;
+  list_node *node;
   size_t i;
-  for (l = ls->pending_oldest_; l != NULL; l = l->newer_) {
-    linksvc_waiter *w = l->waiters_;
-    while (w != NULL) {
-      linksvc_waiter *next = w->next_;
+  LIST_FOREACH(node, &ls->pending_order_) {
+    linksvc_link *l = link_of(node);
+    while (!list_empty(&l->waiters_)) {
+      linksvc_waiter *w = first_waiter(&l->waiters_);
+      list_remove(&w->link_);
       w->waiting = 0;
       w->lnk_ = NULL;
-      w->head_ = NULL;
-      w->prev_ = NULL;
-      w->next_ = NULL;
-      w = next;
     }
   }
   for (i = 0; i < ls->tokens_.nbuckets; i++) {
@@ -557,6 +502,8 @@ void linksvc_close(linksvc_t *ls) {
   table_free(&ls->tokens_);
   table_free(&ls->pending_);
   memset(ls, 0, sizeof *ls);
+  list_init(&ls->pending_order_); /* closed: empty, as after linksvc_init */
+  list_init(&ls->ended_order_);
 }
 
 int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char *connector,
@@ -609,7 +556,7 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w) {
   linksvc_link *l = w->lnk_;
   if (!w->waiting)
     return;
-  waiter_unlink(w);
+  list_remove(&w->link_);
   w->waiting = 0;
   w->lnk_ = NULL;
   if (l == NULL) /* its link ended; its callback was still due */
@@ -622,9 +569,13 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w) {
   }
 }
 
-int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
+/* The user ended pending link token: completed (for chosen, which a
+ * picker link takes as its connector) or declined. */
+static int end_by_user(linksvc_t *ls, const char *token, size_t token_len, const char *chosen, linksvc_state state,
+                       uint64_t now_ms) {
   linksvc_link *l;
   linksvc_link *joined;
+  size_t chosen_len = 0;
 
   tick(ls, now_ms);
   if (!token_ok(token, token_len))
@@ -636,6 +587,7 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_
   case LINKSVC_STATE_PENDING:
     break;
   case LINKSVC_STATE_COMPLETED:
+  case LINKSVC_STATE_DECLINED:
     return -EALREADY;
   case LINKSVC_STATE_EXPIRED:
     return -ETIMEDOUT;
@@ -643,31 +595,61 @@ int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_
   default:
     return -ECANCELED;
   }
+  if (chosen != NULL && l->connector[0] == '\0') {
+    if (!connector_ok(chosen, &chosen_len) || chosen_len == 0)
+      return -EINVAL;
+  } else if (chosen != NULL && strcmp(chosen, l->connector) != 0) {
+    return -EINVAL; /* only a picker link takes the user's choice */
+  }
   if (l->expires_ms <= ls->now_ms_) {
     end_link(ls, l, LINKSVC_STATE_EXPIRED);
     fire(ls, l, LINKSVC_EXPIRED);
     trim_ended(ls);
     return -ETIMEDOUT;
   }
-  /* The account is connected: streams waiting on the pair's own link (when
-   * this one was minted by the API) resume too. */
-  joined = l->pinned ? find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector)) : NULL;
-  end_link(ls, l, LINKSVC_STATE_COMPLETED);
+  if (chosen_len > 0) {
+    /* The picker link completes for the chosen connector: its journal row
+     * and its waiters name it. Out of the index first, under its old key. */
+    unkey(ls, l);
+    memcpy(l->connector, chosen, chosen_len + 1);
+  }
+  /* Streams waiting on the pair's own link (when this one was minted by
+   * the API, or was a picker) end too. */
+  joined = l->pinned || chosen_len > 0 ? find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector))
+                                       : NULL;
+  if (joined == l || l->connector[0] == '\0')
+    joined = NULL;
+  end_link(ls, l, state);
   if (joined != NULL) {
     /* Its waiters move onto l, so that one fire() runs them all and
      * neither link is touched once a callback has run. */
-    end_link(ls, joined, LINKSVC_STATE_COMPLETED);
-    while (joined->waiters_ != NULL) {
-      linksvc_waiter *w = joined->waiters_;
-      waiter_unlink(w);
+    end_link(ls, joined, state);
+    while (!list_empty(&joined->waiters_)) {
+      linksvc_waiter *w = first_waiter(&joined->waiters_);
+      list_remove(&w->link_);
       waiter_push(l, w);
     }
     l->nwaiters += joined->nwaiters;
     joined->nwaiters = 0;
   }
-  fire(ls, l, LINKSVC_COMPLETED);
+  fire(ls, l, state == LINKSVC_STATE_COMPLETED ? LINKSVC_COMPLETED : LINKSVC_DECLINED);
   trim_ended(ls);
   return 0;
+}
+
+int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
+  return end_by_user(ls, token, token_len, NULL, LINKSVC_STATE_COMPLETED, now_ms);
+}
+
+int linksvc_complete_as(linksvc_t *ls, const char *token, size_t token_len, const char *connector,
+                        uint64_t now_ms) {
+  if (connector == NULL)
+    return -EINVAL;
+  return end_by_user(ls, token, token_len, connector, LINKSVC_STATE_COMPLETED, now_ms);
+}
+
+int linksvc_decline(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms) {
+  return end_by_user(ls, token, token_len, NULL, LINKSVC_STATE_DECLINED, now_ms);
 }
 
 int linksvc_mint(linksvc_t *ls, const char *user, const char *connector, unsigned ttl_s,
@@ -706,7 +688,7 @@ int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const ch
   int rc;
   if (token == NULL || user == NULL || connector == NULL || !user_ok(user, &sp.user_len) ||
       !connector_ok(connector, &sp.connector_len) || expires_ms > NOW_MS_MAX ||
-      status > LINKSVC_STATE_REVOKED)
+      status > LINKSVC_STATE_DECLINED)
     return -EINVAL;
   sp.token = token;
   sp.user = user;
@@ -742,9 +724,9 @@ int linksvc_expire_link(linksvc_t *ls, const char *token, size_t token_len, uint
 }
 
 void linksvc_keep_pending(linksvc_t *ls) {
-  linksvc_link *l;
-  for (l = ls->pending_oldest_; l != NULL; l = l->newer_)
-    l->kept_ = 1;
+  list_node *n;
+  LIST_FOREACH(n, &ls->pending_order_)
+    link_of(n)->kept_ = 1;
 }
 
 void linksvc_expire(linksvc_t *ls, uint64_t now_ms) {
@@ -752,14 +734,14 @@ void linksvc_expire(linksvc_t *ls, uint64_t now_ms) {
   linksvc_link *l;
   tick(ls, now_ms);
   for (;;) {
-    l = ls->pending_oldest_;
+    l = link_of(list_first(&ls->pending_order_));
     if (l == NULL || l->expires_ms > ls->now_ms_)
       break;
     end_link(ls, l, LINKSVC_STATE_EXPIRED);
     fire(ls, l, LINKSVC_EXPIRED);
   }
   for (;;) {
-    l = ls->ended_oldest_;
+    l = link_of(list_first(&ls->ended_order_));
     if (l == NULL || l->ended_ms + retain_ms > ls->now_ms_)
       break;
     forget(ls, l);
@@ -783,6 +765,8 @@ const char *linksvc_state_name(linksvc_state s) {
     return "expired";
   case LINKSVC_STATE_REVOKED:
     return "revoked";
+  case LINKSVC_STATE_DECLINED:
+    return "declined";
   }
   return "unknown";
 }

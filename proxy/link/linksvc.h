@@ -21,6 +21,12 @@
  *   pending --complete--> completed      (single use)
  *           --expire----> expired        (now >= expires)
  *           --cancel----> revoked        (its last waiter left)
+ *           --decline---> declined       (the user chose "Not now")
+ *
+ * A link with connector "" is a picker link: the Link page lists the
+ * catalog's connectors, and it completes for the one the user chose
+ * (linksvc_complete_as): its connector becomes that one, and the streams
+ * waiting on (user, that connector) resume with its own.
  *
  * Links that have ended stay known for retain_s, so that a second submit
  * of the form is told "already used" rather than "unknown"; then they are
@@ -63,6 +69,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
+
 #define LINKSVC_TOKEN_PREFIX "ltk_"
 #define LINKSVC_TOKEN_LEN 36          /* "ltk_" + 32 hex digits */
 #define LINKSVC_PATH_PREFIX "/_authrelay/link/"
@@ -81,13 +89,15 @@ typedef enum linksvc_state {
   LINKSVC_STATE_PENDING = 0,
   LINKSVC_STATE_COMPLETED,
   LINKSVC_STATE_EXPIRED,
-  LINKSVC_STATE_REVOKED
+  LINKSVC_STATE_REVOKED,
+  LINKSVC_STATE_DECLINED /* the user chose "Not now" on the Link page */
 } linksvc_state;
 
 /* How a wait ended, as passed to linksvc_done_cb. */
 typedef enum linksvc_outcome {
   LINKSVC_COMPLETED = 1, /* the account is connected: resume */
-  LINKSVC_EXPIRED        /* the link expired: link_expired, then after_expiry */
+  LINKSVC_EXPIRED,       /* the link expired: link_expired, then after_expiry */
+  LINKSVC_DECLINED       /* the user declined ("Not now"): auth_declined, go on */
 } linksvc_outcome;
 
 typedef struct linksvc_link linksvc_link;
@@ -110,7 +120,8 @@ typedef struct linksvc_options {
 typedef struct linksvc_link_info {
   char token[LINKSVC_TOKEN_LEN + 1];
   char path[LINKSVC_PATH_LEN + 1];             /* "/_authrelay/link/ltk_..." */
-  char connector[LINKSVC_CONNECTOR_MAX + 1];
+  char connector[LINKSVC_CONNECTOR_MAX + 1];   /* "": a picker link (once it ended: the
+                                                  connector chosen, if any) */
   char expires_at[LINKSVC_TIME_LEN + 1];       /* RFC 3339, UTC */
   uint64_t created_ms;
   uint64_t expires_ms;
@@ -133,9 +144,7 @@ struct linksvc_waiter {
   int waiting;            /* out: 1 from linksvc_wait() until the callback or cancel */
   /* private */
   linksvc_link *lnk_;     /* the pending link, or NULL while its callback is due */
-  linksvc_waiter **head_; /* the list this waiter is on */
-  linksvc_waiter *prev_;
-  linksvc_waiter *next_;
+  list_node link_;        /* on its link's waiters_, or on fire()'s list */
   linksvc_done_cb cb_;
   void *ctx_;
 };
@@ -162,9 +171,8 @@ struct linksvc_link {
   } by_token_, by_key_;   /* hash chains: every link; pending links by (user, connector) */
   int keyed_;             /* in the (user, connector) index: new waits join it */
   int kept_;              /* not revoked when its last waiter leaves */
-  linksvc_link *older_;   /* pending list (by expiry) or ended list (by end time) */
-  linksvc_link *newer_;
-  linksvc_waiter *waiters_;
+  list_node order_;       /* on pending_order_ (by expiry) or ended_order_ (by end time) */
+  list_node waiters_;
   char *extras_;          /* callback_url and state_param when not "": freed at the end */
 };
 
@@ -186,8 +194,8 @@ typedef struct linksvc_t {
   uint64_t now_ms_;    /* the latest time passed in */
   linksvc_table_ tokens_;
   linksvc_table_ pending_;
-  linksvc_link *pending_oldest_, *pending_newest_;
-  linksvc_link *ended_oldest_, *ended_newest_;
+  list_node pending_order_; /* pending links, soonest expiry first (linksvc_link.order_) */
+  list_node ended_order_;   /* ended links, earliest end first */
 } linksvc_t;
 
 /* Prepares ls. opt may be NULL (all defaults); it is copied. Returns 0,
@@ -203,7 +211,8 @@ void linksvc_close(linksvc_t *ls);
 /* w starts waiting on the pending link for (user, connector), minted now
  * (expiry now_ms + link_ttl_s) when there is none. user: 1 to
  * LINKSVC_USER_MAX bytes of visible ASCII (0x21-0x7e); connector: a slug
- * of 1 to LINKSVC_CONNECTOR_MAX bytes of [a-z0-9_-]; both NUL-terminated,
+ * of 1 to LINKSVC_CONNECTOR_MAX bytes of [a-z0-9_-], or "" to wait on the
+ * user's picker link (the user chooses the connector); both NUL-terminated,
  * borrowed for the call. On success w->link holds the link's details,
  * w->waiting is 1, and cb(ctx, w, outcome) will be called exactly once
  * unless w is cancelled first. ctx is not owned.
@@ -228,6 +237,20 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w);
  * pending link found past its time is expired here, its waiters getting
  * LINKSVC_EXPIRED) or -ECANCELED (revoked). */
 int linksvc_complete(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms);
+
+/* As linksvc_complete(), for connector: a picker link completes for it
+ * (its connector becomes connector; waiters of (user, connector)'s stream
+ * link get LINKSVC_COMPLETED too, and every waiter's link.connector names
+ * it); any other link only for its own connector. -EINVAL otherwise (bad
+ * slug, another connector's link). */
+int linksvc_complete_as(linksvc_t *ls, const char *token, size_t token_len, const char *connector,
+                        uint64_t now_ms);
+
+/* The user declined the link ("Not now"): it ends declined (single use)
+ * and its waiters, and those of the pair's stream link when this one is
+ * pinned, get LINKSVC_DECLINED. Returns as linksvc_complete() (-EALREADY
+ * for a link completed or declined already). */
+int linksvc_decline(linksvc_t *ls, const char *token, size_t token_len, uint64_t now_ms);
 
 /* Mints a pinned link (the link-token API) for (user, connector), valid
  * ttl_s seconds (1 to LINKSVC_LINK_TTL_MAX_S). callback_url and state (NULL
@@ -265,7 +288,8 @@ void linksvc_expire(linksvc_t *ls, uint64_t now_ms);
  * linksvc. NULL never means "usable": only a pending link is. */
 const linksvc_link *linksvc_find(const linksvc_t *ls, const char *token, size_t token_len);
 
-/* "pending", "completed", "expired", "revoked" ("unknown" out of range). */
+/* "pending", "completed", "expired", "revoked", "declined" ("unknown" out
+ * of range). */
 const char *linksvc_state_name(linksvc_state s);
 
 #endif

@@ -8,30 +8,36 @@
 
 #include <openssl/crypto.h>
 
+#include "jsonw.h"
+#include "linkform.h"
 #include "linkhost.h"
 #include "linkpage.h"
 #include "linkseal.h"
 #include "log.h"
 #include "oauth2.h"
-#include "secretbox.h"
+#include "crypto.h"
+#include "form.h"
+#include "timefmt.h"
+#include "url.h"
 
 #define LOCATION_MAX 3000 /* bytes in a redirect's Location (exchange.c's head buffer) */
 
 /* An OAuth2 authorization in progress: the browser was sent to the
  * provider with state and the PKCE challenge of verifier. */
 struct oauthflow {
-  oauthflow *next;                     /* o->flows, or o->exchanging */
-  oauthflow *prev;                     /* on o->exchanging only */
+  oauthflow *next;                     /* o->flows */
+  list_node exchange_link;             /* on o->exchanging while its code is exchanged */
   char state[OAUTH2_PKCE_LEN + 1];     /* the OAuth state sent to the provider */
   char verifier[OAUTH2_PKCE_LEN + 1];  /* PKCE code verifier (secret) */
   char token[LINKSVC_TOKEN_LEN + 1];   /* the link being completed */
+  char connector[LINKSVC_CONNECTOR_MAX + 1]; /* the connector signed in to (a picker link's choice) */
   char redirect_uri[600];              /* as sent to the provider */
   char browser[33];                    /* the cookie binding the flow to the browser that began it */
   uint64_t created_ms;
   /* from the callback on */
   linkhost_t *lh;
   pausehub_page *page;                 /* the callback request, answered when done */
-  curlloop_req *req;
+  oauth2_req *req;                     /* the code exchange, while on o->exchanging */
   catalog_connector cc;                /* the link's connector */
   char code[2048];                     /* the provider's code (secret), until it is sent */
 };
@@ -47,10 +53,15 @@ typedef struct flow_step {
   char external_id[STORE_TEXT_MAX + 1];
 } flow_step;
 
+void oauthflow_init(oauthflow_t *o) {
+  memset(o, 0, sizeof *o);
+  list_init(&o->exchanging);
+}
+
 size_t oauthflow_exchanging(const oauthflow_t *o) {
   size_t n = 0;
-  const oauthflow *f;
-  for (f = o->exchanging; f != NULL; f = f->next)
+  const list_node *node;
+  LIST_FOREACH(node, &o->exchanging)
     n++;
   return n;
 }
@@ -71,7 +82,7 @@ static oauthflow *flow_take(oauthflow_t *o, const char *state) {
   oauthflow **pp = &o->flows;
   while (*pp != NULL) {
     oauthflow *f = *pp;
-    if (strlen(f->state) == strlen(state) && secretbox_equal(f->state, state, strlen(state))) {
+    if (strlen(f->state) == strlen(state) && crypto_equal(f->state, state, strlen(state))) {
       *pp = f->next;
       o->nflows--;
       f->next = NULL;
@@ -126,15 +137,17 @@ static void on_start_app(void *data, int status, const store_app_credential *app
   dynbuf url;
   int rc;
   (void)secret;
-  if (status != 0) {
-    if (status == -ENOENT)
-      LOG_WARN("no application credential for an OAuth2 connector", LOG_STR("connector", s->cc.slug));
-    linkhost_refuse(pg, 503, status == -ENOENT ? "This connector is not set up yet: its OAuth application is missing."
-                                               : "The link service cannot read its storage right now. Try again.");
+  if (status == -ENOENT) {
+    linkform_render_unavailable(lh, pg, &s->v, s->cc.name); /* no jargon for the user */
     step_free(s);
     return;
   }
-  flows_expire(o, linkhost_now_ms());
+  if (status != 0) {
+    linkhost_refuse(pg, 503, "The link service cannot read its storage right now. Try again.");
+    step_free(s);
+    return;
+  }
+  flows_expire(o, timefmt_now_ms());
   flow_drop_token(o, s->v.info.token);
   if (o->nflows >= OAUTHFLOW_MAX) {
     linkhost_refuse(pg, 503, "Too many connections in progress. Try again in a few minutes.");
@@ -143,25 +156,25 @@ static void on_start_app(void *data, int status, const store_app_credential *app
   }
   f = calloc(1, sizeof *f);
   if (f == NULL || oauth2_pkce_verifier(f->verifier) != 0 || oauth2_random_state(f->state) != 0 ||
-      oauth2_pkce_challenge(f->verifier, challenge) != 0 || secretbox_random_hex(f->browser, 16) != 0) {
+      oauth2_pkce_challenge(f->verifier, challenge) != 0 || crypto_random_hex(f->browser, 16) != 0) {
     free(f);
     linkhost_refuse(pg, 500, "No random source.");
     step_free(s);
     return;
   }
   snprintf(f->token, sizeof f->token, "%s", s->v.info.token);
+  snprintf(f->connector, sizeof f->connector, "%s", s->cc.slug);
   snprintf(f->redirect_uri, sizeof f->redirect_uri, "%s%s", pg->base_url, OAUTHFLOW_CALLBACK_PATH);
-  f->created_ms = linkhost_now_ms();
+  f->created_ms = timefmt_now_ms();
   dynbuf_init(&url, LOCATION_MAX);
-  rc = oauth2_authorize_url(&url, s->cc.authorize_url, app->client_id, f->redirect_uri, s->cc.scopes, f->state,
-                            challenge);
+  rc = oauth2_connector_authorize_url(&url, &s->cc, app->client_id, f->redirect_uri, f->state, challenge);
   if (rc == 0)
     rc = dynbuf_add(&url, "", 1);
   if (rc == 0) {
     char cookie[160];
     snprintf(cookie, sizeof cookie, "%s=%s; Path=/_authrelay/oauth/; Max-Age=%d; HttpOnly; SameSite=Lax%s",
              OAUTHFLOW_COOKIE, f->browser, OAUTHFLOW_TTL_MS / 1000,
-             strncmp(pg->base_url, "https://", 8) == 0 ? "; Secure" : "");
+             url_is_https(pg->base_url) ? "; Secure" : "");
     pg->location = strdup(url.ptr);
     pg->set_cookie = strdup(cookie);
   }
@@ -214,46 +227,65 @@ void oauthflow_start(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view
 
 /* ---- the callback: the code for tokens ---- */
 
-/* The provider answered the token request. */
-static void on_token(void *ctx, int status, long http_code, const char *body, size_t len) {
+/* The credential kept for an OAuth2 connection: the provider's token as
+ * JSON (access_token, token_type, refresh_token and expires_in when the
+ * provider sent them). Appended to out; sticky errors, checked once. */
+static int token_json(dynbuf *out, const oauth2_token *tok) {
+  (void)jsonw_raw(out, "{\"access_token\":");
+  (void)jsonw_cstring(out, tok->access_token);
+  (void)jsonw_raw(out, ",\"token_type\":");
+  (void)jsonw_cstring(out, tok->token_type[0] != '\0' ? tok->token_type : "Bearer");
+  if (tok->refresh_token[0] != '\0') {
+    (void)jsonw_raw(out, ",\"refresh_token\":");
+    (void)jsonw_cstring(out, tok->refresh_token);
+  }
+  if (tok->expires_in > 0) {
+    (void)jsonw_raw(out, ",\"expires_in\":");
+    (void)jsonw_u64(out, (uint64_t)tok->expires_in);
+  }
+  (void)jsonw_raw(out, "}");
+  return dynbuf_error(out);
+}
+
+/* The provider answered the code exchange (oauth2_exchange). */
+static void on_token(void *ctx, int status, oauth2_token *tok) {
   oauthflow *f = ctx;
   linkhost_t *lh = f->lh;
   pausehub_page *pg = f->page;
-  oauthflow_t *o = &lh->oauth;
   pausehub_link_view v;
   catalog_connector cc;
-  oauth2_token tok;
-  int rc;
+  dynbuf cred;
+  int lookup;
   f->req = NULL;
-  if (status != 0 || http_code < 200 || http_code > 299)
+  list_remove(&f->exchange_link);
+  if (status != 0)
     lh->provider_failures++;
-  if (f->prev != NULL)
-    f->prev->next = f->next;
-  else
-    o->exchanging = f->next;
-  if (f->next != NULL)
-    f->next->prev = f->prev;
+  if (status == -EKEYREJECTED || status == -EACCES || status == -EPROTO || status == -EAGAIN) {
+    LOG_WARN("OAuth provider refused the code", LOG_U64("http_status", (uint64_t)tok->http_status),
+             LOG_STR("error", tok->error[0] != '\0' ? tok->error : strerror(-status)));
+    linkhost_refuse(pg, 502, "The provider refused the sign-in. Open the link again to retry.");
+    flow_free(f);
+    return;
+  }
   if (status != 0) {
     LOG_WARN("OAuth provider did not answer", LOG_STR("error", strerror(-status)));
     linkhost_refuse(pg, status == -ETIMEDOUT ? 504 : 502, "The provider did not answer. Open the link again to retry.");
     flow_free(f);
     return;
   }
-  rc = oauth2_parse_token_response(body, len, &tok);
-  if (rc != 0 || http_code < 200 || http_code > 299) {
-    LOG_WARN("OAuth provider refused the code", LOG_U64("http_status", (uint64_t)http_code),
-             LOG_STR("error", tok.error[0] != '\0' ? tok.error : "malformed token response"));
-    linkhost_refuse(pg, 502, "The provider refused the sign-in. Open the link again to retry.");
-    oauth2_token_wipe(&tok);
-    flow_free(f);
-    return;
-  }
-  if (pausehub_lookup(lh->hub, f->token, strlen(f->token), &v) != 0 ||
-      catalog_lookup(lh->catalog, v.info.connector, &cc) != 0)
+  dynbuf_init(&cred, sizeof tok->access_token + sizeof tok->refresh_token + 256);
+  lookup = pausehub_lookup(lh->hub, f->token, strlen(f->token), &v);
+  if (lookup == 0 && v.info.connector[0] == '\0')
+    snprintf(v.info.connector, sizeof v.info.connector, "%s", f->connector); /* a picker link's choice */
+  if (token_json(&cred, tok) != 0)
+    linkhost_refuse(pg, 500, "The account could not be saved. Try again.");
+  else if (lookup != 0 || catalog_lookup(lh->catalog, v.info.connector, &cc) != 0)
     linkhost_refuse(pg, 410, "This link can no longer be used: ask the assistant again.");
   else
-    linkhost_finish(lh, pg, &v, "oauth2", body, len, cc.name);
-  oauth2_token_wipe(&tok);
+    linkhost_finish(lh, pg, &v, "oauth2", cred.ptr, cred.len, cc.name);
+  if (cred.ptr != NULL)
+    OPENSSL_cleanse(cred.ptr, cred.len);
+  dynbuf_free(&cred);
   flow_free(f);
 }
 
@@ -263,12 +295,10 @@ static void on_callback_app(void *data, int status, const store_app_credential *
   flow_step *s = data;
   linkhost_t *lh = s->lh;
   oauthflow *f = s->f;
+  oauth2_client client;
   dynbuf secret;
-  dynbuf body;
-  const char *headers[] = {"Accept: application/json", "Content-Type: application/x-www-form-urlencoded", NULL};
   int rc = status;
   dynbuf_init(&secret, 4096);
-  dynbuf_init(&body, 16384);
   if (rc == 0 && app->has_secret && sealed != NULL && sealed->ptr != NULL) {
     rc = linkseal_app_open(lh->key, app->id, sealed, &secret);
     if (rc != 0)
@@ -277,30 +307,26 @@ static void on_callback_app(void *data, int status, const store_app_credential *
   }
   if (rc == 0)
     rc = dynbuf_add(&secret, "", 1);
-  if (rc == 0)
-    rc = oauth2_token_request_body(&body, f->code, f->redirect_uri, app->client_id,
-                                   app->has_secret ? secret.ptr : NULL, f->verifier);
-  OPENSSL_cleanse(secret.ptr, secret.len);
+  if (rc == 0 && !lh->curl_open)
+    rc = -ECANCELED;
+  if (rc == 0) {
+    /* the connector's token_auth decides: the secret in the body, or HTTP Basic */
+    client.id = app->client_id;
+    client.secret = app->has_secret ? secret.ptr : NULL;
+    rc = oauth2_exchange(&lh->curl, &s->cc, &client, f->code, f->redirect_uri, f->verifier,
+                         (long)lh->cfg->provider_timeout_s * 1000, on_token, f, &f->req);
+  }
+  if (secret.ptr != NULL)
+    OPENSSL_cleanse(secret.ptr, secret.len);
   dynbuf_free(&secret);
   OPENSSL_cleanse(f->code, sizeof f->code);
-  if (rc == 0 && lh->curl_open)
-    rc = curlloop_request(&lh->curl, "POST", s->cc.token_url, headers, body.ptr, body.len,
-                          (long)lh->cfg->provider_timeout_s * 1000, OAUTH2_RESPONSE_MAX, on_token, f, &f->req);
-  else if (rc == 0)
-    rc = -ECANCELED;
-  OPENSSL_cleanse(body.ptr, body.len);
-  dynbuf_free(&body);
   if (rc != 0) {
     linkhost_refuse(s->pg, 502, "The provider could not be reached.");
     step_free(s);
     return;
   }
   s->f = NULL; /* on lh->oauth.exchanging now */
-  f->prev = NULL;
-  f->next = lh->oauth.exchanging;
-  if (lh->oauth.exchanging != NULL)
-    lh->oauth.exchanging->prev = f;
-  lh->oauth.exchanging = f;
+  list_insert_head(&lh->oauth.exchanging, &f->exchange_link);
   step_free(s);
 }
 
@@ -320,8 +346,10 @@ static void on_callback_choice(void *data, int status, const char *external_id) 
 /* What the link page knows of the flow's link. */
 static void on_callback_link(linkhost_t *lh, void *data, int status, const pausehub_link_view *v) {
   flow_step *s = data;
+  /* a picker link's connector is the one chosen when the flow began */
+  const char *slug = status == 0 && v->info.connector[0] != '\0' ? v->info.connector : s->f->connector;
   int rc;
-  if (status != 0 || catalog_lookup(lh->catalog, v->info.connector, &s->cc) != 0 || s->cc.auth != CATALOG_OAUTH2) {
+  if (status != 0 || catalog_lookup(lh->catalog, slug, &s->cc) != 0 || s->cc.auth != CATALOG_OAUTH2) {
     linkhost_refuse(s->pg, 400, "The provider's answer has no code.");
     step_free(s);
     return;
@@ -332,6 +360,7 @@ static void on_callback_link(linkhost_t *lh, void *data, int status, const pause
     return;
   }
   s->v = *v;
+  snprintf(s->v.info.connector, sizeof s->v.info.connector, "%s", s->cc.slug);
   s->f->lh = lh;
   s->f->page = s->pg;
   s->f->cc = s->cc;
@@ -354,7 +383,7 @@ static int cookie_matches(const pausehub_page *pg, const char *want) {
     while (i < end && p[i] == ' ')
       i++;
     if (end - i == name_len + 1 + want_len && memcmp(p + i, OAUTHFLOW_COOKIE, name_len) == 0 &&
-        p[i + name_len] == '=' && secretbox_equal(p + i + name_len + 1, want, want_len))
+        p[i + name_len] == '=' && crypto_equal(p + i + name_len + 1, want, want_len))
       return 1;
     i = end + 1;
   }
@@ -368,7 +397,7 @@ void oauthflow_callback(linkhost_t *lh, pausehub_page *pg) {
   char error[128];
   oauthflow *f;
   flow_step *s;
-  if (q == NULL || linkpage_form_field(q + 1, qlen, "state", state, sizeof state) <= 0) {
+  if (q == NULL || form_field(q + 1, qlen, "state", state, sizeof state) <= 0) {
     linkhost_refuse(pg, 400, "The provider's answer has no state.");
     return;
   }
@@ -383,14 +412,17 @@ void oauthflow_callback(linkhost_t *lh, pausehub_page *pg) {
     flow_free(f);
     return;
   }
-  if (linkpage_form_field(q + 1, qlen, "error", error, sizeof error) > 0) {
+  if (form_field(q + 1, qlen, "error", error, sizeof error) > 0) {
+    char path[LINKSVC_PATH_LEN + 1];
     LOG_WARN("OAuth provider returned an error", LOG_STR("error", error));
-    linkhost_refuse(pg, 400, "The provider did not grant access. Open the link again to retry.");
+    snprintf(path, sizeof path, "%s%s", LINKSVC_PATH_PREFIX, f->token);
+    linkpage_render_denied(&pg->html, path, "The provider did not grant access.");
+    linkhost_answer(pg, 400);
     flow_free(f);
     return;
   }
   s = calloc(1, sizeof *s);
-  if (s == NULL || linkpage_form_field(q + 1, qlen, "code", f->code, sizeof f->code) <= 0) {
+  if (s == NULL || form_field(q + 1, qlen, "code", f->code, sizeof f->code) <= 0) {
     linkhost_refuse(pg, s == NULL ? 500 : 400, s == NULL ? "Out of memory." : "The provider's answer has no code.");
     free(s);
     flow_free(f);
@@ -409,10 +441,11 @@ void oauthflow_close(oauthflow_t *o) {
     flow_free(f);
   }
   o->nflows = 0;
-  while (o->exchanging != NULL) {
-    oauthflow *f = o->exchanging;
-    o->exchanging = f->next;
-    pausehub_page_free(f->page); /* the workers have stopped: nobody waits for it */
+  while (!list_empty(&o->exchanging)) {
+    oauthflow *f = LIST_ENTRY(list_first(&o->exchanging), oauthflow, exchange_link);
+    list_remove(&f->exchange_link);
+    oauth2_cancel(f->req);           /* no callback */
+    pausehub_page_free(f->page);     /* the workers have stopped: nobody waits for it */
     flow_free(f);
   }
 }

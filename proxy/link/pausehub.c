@@ -66,6 +66,7 @@ int pausehub_init(pausehub_t *hub, const linksvc_options *opt) {
   linksvc_options o = {0};
   int rc;
   memset(hub, 0, sizeof *hub);
+  list_init(&hub->registry);
   if (opt != NULL)
     o = *opt;
   o.journal = on_journal;
@@ -241,12 +242,7 @@ void pausehub_page_answer(pausehub_page *pg) {
 static void unregister(pausehub_t *hub, pausehub_waiter *pw) {
   if (!pw->registered)
     return;
-  if (pw->reg_prev != NULL)
-    pw->reg_prev->reg_next = pw->reg_next;
-  else
-    hub->registry = pw->reg_next;
-  if (pw->reg_next != NULL)
-    pw->reg_next->reg_prev = pw->reg_prev;
+  list_remove(&pw->reg_link);
   pw->registered = 0;
   hub->npaused--;
   memcpy(hub->ended[hub->ended_next].stream_id, pw->stream_id, sizeof pw->stream_id);
@@ -256,17 +252,7 @@ static void unregister(pausehub_t *hub, pausehub_waiter *pw) {
 
 /* Unlinks pw from its mailbox queue (hub->lock held). */
 static void unqueue(pausehub_waiter *pw) {
-  pausehub_mailbox *box = pw->box;
-  if (pw->prev != NULL)
-    pw->prev->next = pw->next;
-  else
-    box->head = pw->next;
-  if (pw->next != NULL)
-    pw->next->prev = pw->prev;
-  else
-    box->tail = pw->prev;
-  pw->next = NULL;
-  pw->prev = NULL;
+  list_remove(&pw->queue_link);
   pw->queued = 0;
 }
 
@@ -279,7 +265,7 @@ static void on_mailbox(uv_async_t *a) {
     pausehub_outcome outcome = PAUSEHUB_COMPLETED;
     unsigned pause_no = 0;
     uv_mutex_lock(&box->hub->lock);
-    pw = box->head;
+    pw = list_empty(&box->queue) ? NULL : LIST_ENTRY(list_first(&box->queue), pausehub_waiter, queue_link);
     if (pw != NULL) {
       outcome = pw->outcome;
       pause_no = pw->outcome_pause;
@@ -311,6 +297,7 @@ static void on_mailbox(uv_async_t *a) {
 
 int pausehub_mailbox_init(pausehub_mailbox *box, pausehub_t *hub, uv_loop_t *loop) {
   memset(box, 0, sizeof *box);
+  list_init(&box->queue);
   box->hub = hub;
   box->async.data = box;
   return uv_async_init(loop, &box->async, on_mailbox);
@@ -337,13 +324,7 @@ static void enqueue(pausehub_waiter *pw, pausehub_outcome outcome) {
   pw->outcome = outcome;
   pw->outcome_pause = pw->pause_no;
   pw->queued = 1;
-  pw->next = NULL;
-  pw->prev = box->tail;
-  if (box->tail != NULL)
-    box->tail->next = pw;
-  else
-    box->head = pw;
-  box->tail = pw;
+  list_insert_tail(&box->queue, &pw->queue_link);
   uv_async_send(&box->async);
 }
 
@@ -351,7 +332,9 @@ static void enqueue(pausehub_waiter *pw, pausehub_outcome outcome) {
  * hub->lock held. */
 static void on_link_done(void *ctx, linksvc_waiter *w, linksvc_outcome outcome) {
   (void)w;
-  enqueue(ctx, outcome == LINKSVC_COMPLETED ? PAUSEHUB_COMPLETED : PAUSEHUB_EXPIRED);
+  enqueue(ctx, outcome == LINKSVC_COMPLETED  ? PAUSEHUB_COMPLETED
+               : outcome == LINKSVC_DECLINED ? PAUSEHUB_DECLINED
+                                             : PAUSEHUB_EXPIRED);
 }
 
 int pausehub_wait(pausehub_mailbox *box, pausehub_waiter *pw, const pausehub_pause *p, uint64_t now_ms,
@@ -367,19 +350,15 @@ int pausehub_wait(pausehub_mailbox *box, pausehub_waiter *pw, const pausehub_pau
   pw->registered = 0;
   pw->done = done;
   pw->queued = 0;
-  pw->next = NULL;
-  pw->prev = NULL;
+  list_node_init(&pw->queue_link);
+  list_node_init(&pw->reg_link);
   uv_mutex_lock(&box->hub->lock);
   hub->mint_base = p->base_url; /* for on_journal, if a link is minted now */
   rc = linksvc_wait(&hub->links, &pw->w, p->user, p->connector, now_ms, on_link_done, pw);
   hub->mint_base = NULL;
   if (rc == 0) {
     pw->registered = 1;
-    pw->reg_prev = NULL;
-    pw->reg_next = hub->registry;
-    if (hub->registry != NULL)
-      hub->registry->reg_prev = pw;
-    hub->registry = pw;
+    list_insert_head(&hub->registry, &pw->reg_link);
     hub->npaused++;
   }
   uv_mutex_unlock(&box->hub->lock);
@@ -399,8 +378,9 @@ void pausehub_cancel(pausehub_waiter *pw) {
 
 /* The paused stream id (hub->lock held), or NULL. */
 static pausehub_waiter *find_paused(pausehub_t *hub, const char *id, size_t id_len) {
-  pausehub_waiter *pw;
-  for (pw = hub->registry; pw != NULL; pw = pw->reg_next) {
+  list_node *n;
+  LIST_FOREACH(n, &hub->registry) {
+    pausehub_waiter *pw = LIST_ENTRY(n, pausehub_waiter, reg_link);
     if (strlen(pw->stream_id) == id_len && memcmp(pw->stream_id, id, id_len) == 0)
       return pw;
   }
@@ -452,26 +432,25 @@ int pausehub_command(pausehub_t *hub, const char *id, size_t id_len, unsigned pa
   return rc;
 }
 
+/* Sticky appends (jsonw.h): returns 0 or the buffer's first error. */
 static int render_one(dynbuf *out, const pausehub_waiter *pw) {
-  int rc = 0;
-  rc |= jsonw_raw(out, "{\"stream_id\":");
-  rc |= jsonw_cstring(out, pw->stream_id);
-  rc |= jsonw_raw(out, ",\"registered_user\":");
-  rc |= jsonw_cstring(out, pw->user);
-  rc |= jsonw_raw(out, ",\"connector\":");
-  rc |= jsonw_cstring(out, pw->w.link.connector);
-  rc |= jsonw_raw(out, ",\"pause\":");
-  rc |= jsonw_u64(out, pw->pause_no);
-  rc |= jsonw_raw(out, ",\"state\":");
-  rc |= jsonw_cstring(out, pw->w.waiting ? "paused" : "resuming");
-  rc |= jsonw_raw(out, ",\"paused_since_ms\":");
-  rc |= jsonw_u64(out, pw->since_ms);
-  rc |= jsonw_raw(out, ",\"held_bytes\":");
-  rc |= jsonw_u64(out, pw->held_bytes);
-  rc |= jsonw_raw(out, ",\"link_expires_at\":");
-  rc |= jsonw_cstring(out, pw->w.link.expires_at);
-  rc |= jsonw_raw(out, "}");
-  return rc == 0 ? 0 : -E2BIG;
+  (void)jsonw_raw(out, "{\"stream_id\":");
+  (void)jsonw_cstring(out, pw->stream_id);
+  (void)jsonw_raw(out, ",\"registered_user\":");
+  (void)jsonw_cstring(out, pw->user);
+  (void)jsonw_raw(out, ",\"connector\":");
+  (void)jsonw_cstring(out, pw->w.link.connector);
+  (void)jsonw_raw(out, ",\"pause\":");
+  (void)jsonw_u64(out, pw->pause_no);
+  (void)jsonw_raw(out, ",\"state\":");
+  (void)jsonw_cstring(out, pw->w.waiting ? "paused" : "resuming");
+  (void)jsonw_raw(out, ",\"paused_since_ms\":");
+  (void)jsonw_u64(out, pw->since_ms);
+  (void)jsonw_raw(out, ",\"held_bytes\":");
+  (void)jsonw_u64(out, pw->held_bytes);
+  (void)jsonw_raw(out, ",\"link_expires_at\":");
+  (void)jsonw_cstring(out, pw->w.link.expires_at);
+  return jsonw_raw(out, "}");
 }
 
 int pausehub_render(pausehub_t *hub, dynbuf *out, const char *id, size_t id_len) {
@@ -481,15 +460,14 @@ int pausehub_render(pausehub_t *hub, dynbuf *out, const char *id, size_t id_len)
     pausehub_waiter *pw = find_paused(hub, id, id_len);
     rc = pw != NULL ? render_one(out, pw) : -ENOENT;
   } else {
-    const pausehub_waiter *pw;
-    rc |= jsonw_raw(out, "{\"streams\":[");
-    for (pw = hub->registry; rc == 0 && pw != NULL; pw = pw->reg_next) {
-      if (pw != hub->registry)
-        rc |= jsonw_raw(out, ",");
-      rc |= render_one(out, pw);
+    const list_node *n;
+    (void)jsonw_raw(out, "{\"streams\":[");
+    for (n = hub->registry.next; dynbuf_error(out) == 0 && n != &hub->registry; n = n->next) {
+      if (n != hub->registry.next)
+        (void)jsonw_raw(out, ",");
+      (void)render_one(out, LIST_ENTRY(n, pausehub_waiter, reg_link));
     }
-    rc |= jsonw_raw(out, "]}");
-    rc = rc == 0 ? 0 : -E2BIG;
+    rc = jsonw_raw(out, "]}");
   }
   uv_mutex_unlock(&hub->lock);
   return rc;
@@ -499,6 +477,23 @@ int pausehub_complete(pausehub_t *hub, const char *token, size_t token_len, uint
   int rc;
   uv_mutex_lock(&hub->lock);
   rc = linksvc_complete(&hub->links, token, token_len, now_ms);
+  uv_mutex_unlock(&hub->lock);
+  return rc;
+}
+
+int pausehub_complete_as(pausehub_t *hub, const char *token, size_t token_len, const char *connector,
+                         uint64_t now_ms) {
+  int rc;
+  uv_mutex_lock(&hub->lock);
+  rc = linksvc_complete_as(&hub->links, token, token_len, connector, now_ms);
+  uv_mutex_unlock(&hub->lock);
+  return rc;
+}
+
+int pausehub_decline(pausehub_t *hub, const char *token, size_t token_len, uint64_t now_ms) {
+  int rc;
+  uv_mutex_lock(&hub->lock);
+  rc = linksvc_decline(&hub->links, token, token_len, now_ms);
   uv_mutex_unlock(&hub->lock);
   return rc;
 }
@@ -564,10 +559,4 @@ void pausehub_expire(pausehub_t *hub, uint64_t now_ms) {
   uv_mutex_lock(&hub->lock);
   linksvc_expire(&hub->links, now_ms);
   uv_mutex_unlock(&hub->lock);
-}
-
-uint64_t pausehub_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

@@ -34,6 +34,7 @@
 
 #include "dynbuf.h"
 #include "linksvc.h"
+#include "list.h"
 
 #define PAUSEHUB_ENDED_MAX 1024 /* ended pauses remembered for the control API */
 
@@ -67,7 +68,7 @@ typedef void (*pausehub_page_cb)(void *ctx, pausehub_page *pg);
 typedef struct pausehub_t {
   uv_mutex_t lock;           /* guards links, registry and every queue */
   linksvc_t links;
-  pausehub_waiter *registry; /* paused streams, newest first */
+  list_node registry;        /* paused streams, newest first (pausehub_waiter.reg_link) */
   size_t npaused;
   /* the control loop (pausehub_attach) */
   uv_async_t control_async;  /* wakes it for journal records and pages */
@@ -96,7 +97,8 @@ typedef enum pausehub_outcome {
   PAUSEHUB_COMPLETED = 0, /* the link was completed: auth_complete, go on */
   PAUSEHUB_EXPIRED,       /* the link expired: link_expired, then after_expiry */
   PAUSEHUB_RESUMED,       /* control API resume: go on without a credential */
-  PAUSEHUB_CANCELLED      /* control API cancel: relay_error, the stream ends */
+  PAUSEHUB_CANCELLED,     /* control API cancel: relay_error, the stream ends */
+  PAUSEHUB_DECLINED       /* the user chose "Not now": auth_declined, go on */
 } pausehub_outcome;
 
 typedef struct pausehub_mailbox pausehub_mailbox;
@@ -115,8 +117,7 @@ struct pausehub_waiter {
   pausehub_outcome outcome; /* set when queued */
   unsigned outcome_pause;  /* the pause_no the queued outcome is for */
   int queued;              /* on box's queue, its done callback due */
-  pausehub_waiter *next;   /* box's queue */
-  pausehub_waiter *prev;
+  list_node queue_link;    /* on box->queue while queued */
   /* what the control API shows (copied at pausehub_wait) */
   char stream_id[32];
   char user[LINKSVC_USER_MAX + 1];
@@ -124,8 +125,7 @@ struct pausehub_waiter {
   uint64_t since_ms;       /* wall clock when the pause began */
   uint64_t held_bytes;     /* upstream bytes held when it began */
   int registered;          /* on hub->registry */
-  pausehub_waiter *reg_next;
-  pausehub_waiter *reg_prev;
+  list_node reg_link;      /* on hub->registry while registered */
 };
 
 /* A link-page request handed from a worker to the control loop, and its
@@ -159,8 +159,7 @@ typedef void (*pausehub_page_done_cb)(pausehub_page *pg);
 struct pausehub_mailbox {
   pausehub_t *hub;         /* not owned */
   uv_async_t async;        /* wakes the worker's loop */
-  pausehub_waiter *head;   /* outcomes to deliver, oldest first (under hub->lock) */
-  pausehub_waiter *tail;
+  list_node queue;         /* waiters whose outcome is due, oldest first (under hub->lock) */
   pausehub_page *pages;    /* answered pages to deliver, newest first (under hub->lock) */
   pausehub_page_done_cb page_done; /* set by the worker */
   int closed;              /* its loop is going away: answers are dropped */
@@ -193,6 +192,9 @@ typedef struct pausehub_pause {
 } pausehub_pause;
 
 /* Makes pw wait on (user, connector): joins the pending link or mints one,
+ * (connector "": the user's picker link, where the Link page lists the
+ * catalog's connectors; pw->w.link.connector names the chosen one when the
+ * outcome arrives),
  * and lists the stream (stream_id, pause_no, held_bytes) for the control
  * API. Returns 0 (pw->w.link filled) or a negative error from
  * linksvc_wait(). now_ms: wall-clock milliseconds. */
@@ -206,6 +208,15 @@ void pausehub_cancel(pausehub_waiter *pw);
 /* The link page: the account is connected; completes the link of token.
  * Returns as linksvc_complete(). */
 int pausehub_complete(pausehub_t *hub, const char *token, size_t token_len, uint64_t now_ms);
+
+/* The link page: the account of connector is connected through token's
+ * link (a picker link completes for connector). Returns as
+ * linksvc_complete_as(). */
+int pausehub_complete_as(pausehub_t *hub, const char *token, size_t token_len, const char *connector,
+                         uint64_t now_ms);
+
+/* The link page: the user chose "Not now". Returns as linksvc_decline(). */
+int pausehub_decline(pausehub_t *hub, const char *token, size_t token_len, uint64_t now_ms);
 
 /* What the link page needs to know of a link. */
 typedef struct pausehub_link_view {
@@ -281,8 +292,5 @@ void pausehub_keep_links(pausehub_t *hub);
 
 /* Expires links past their time (any thread; the main loop's timer). */
 void pausehub_expire(pausehub_t *hub, uint64_t now_ms);
-
-/* Wall-clock milliseconds, as the link service counts time. */
-uint64_t pausehub_now_ms(void);
 
 #endif

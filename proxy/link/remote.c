@@ -9,15 +9,22 @@
 #include <openssl/crypto.h>
 #include <yajl/yajl_tree.h>
 
+#include "json.h"
 #include "jsonw.h"
 #include "linkbase.h"
 #include "linkpage.h"
 #include "log.h"
 #include "oauth2.h"
+#include "prom.h"
+#include "crypto.h"
 #include "secretbox.h"
+#include "url.h"
+#include "form.h"
+#include "timefmt.h"
 
 #define TICK_MS 1000              /* retries and polls are looked at this often */
 #define RESPONSE_MAX 65536        /* a remote answer */
+#define REMOTE_JSON_DEPTH 16      /* nesting accepted in a remote answer */
 
 enum remote_step {
   STEP_USER = 0,  /* look up or create the registered user */
@@ -26,8 +33,7 @@ enum remote_step {
 };
 
 struct remote_binding {
-  remote_binding *next;
-  remote_binding *prev;
+  list_node link;                          /* on rm->bindings */
   remote_t *rm;
   char token[LINKSVC_TOKEN_LEN + 1];       /* authrelay's link */
   char user[LINKSVC_USER_MAX + 1];         /* origin_user_id */
@@ -45,18 +51,19 @@ struct remote_binding {
   pausehub_page *waiting;                  /* Link pages waiting for STEP_READY (via ->next) */
 };
 
-static uint64_t now_ms(void) {
-  return pausehub_now_ms();
-}
-
 static void start_step(remote_binding *b);
 static void remember_done(remote_t *rm, const char *state);
 
 /* ---- bindings ---- */
 
+static remote_binding *binding_of(list_node *n) {
+  return LIST_ENTRY(n, remote_binding, link);
+}
+
 static remote_binding *find_token(remote_t *rm, const char *token) {
-  remote_binding *b;
-  for (b = rm->bindings; b != NULL; b = b->next) {
+  list_node *n;
+  LIST_FOREACH(n, &rm->bindings) {
+    remote_binding *b = binding_of(n);
     if (strcmp(b->token, token) == 0)
       return b;
   }
@@ -64,10 +71,11 @@ static remote_binding *find_token(remote_t *rm, const char *token) {
 }
 
 static remote_binding *find_state(remote_t *rm, const char *state) {
-  remote_binding *b;
+  list_node *node;
   size_t n = strlen(state);
-  for (b = rm->bindings; b != NULL; b = b->next) {
-    if (strlen(b->state) == n && secretbox_equal(b->state, state, n))
+  LIST_FOREACH(node, &rm->bindings) {
+    remote_binding *b = binding_of(node);
+    if (strlen(b->state) == n && crypto_equal(b->state, state, n))
       return b;
   }
   return NULL;
@@ -92,12 +100,7 @@ static void answer_waiting(remote_binding *b, int status, const char *reason) {
 }
 
 static void binding_free(remote_t *rm, remote_binding *b) {
-  if (b->prev != NULL)
-    b->prev->next = b->next;
-  else
-    rm->bindings = b->next;
-  if (b->next != NULL)
-    b->next->prev = b->prev;
+  list_remove(&b->link);
   rm->nbindings--;
   curlloop_cancel(b->req);
   answer_waiting(b, 410, "This link can no longer be used: ask the assistant again.");
@@ -119,9 +122,9 @@ static void step_failed(remote_binding *b, int status, long http_code) {
     /* A failed poll is tried again at the poll interval (the callback may
      * still come meanwhile); a failed mint with back-off. */
     if (b->step == STEP_READY)
-      b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
+      b->next_ms = timefmt_now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
     else
-      b->next_ms = now_ms() + 1000ull * (1u << (b->attempts - 1));
+      b->next_ms = timefmt_now_ms() + 1000ull * (1u << (b->attempts - 1));
     return;
   }
   /* REMOTE_ATTEMPTS failures in a row, polls included: a remote that cannot
@@ -129,7 +132,7 @@ static void step_failed(remote_binding *b, int status, long http_code) {
    * until pause_timeout_s. */
   answer_waiting(b, status == -ETIMEDOUT ? 504 : 502,
                  "The link service is unavailable. Ask the assistant again in a while.");
-  (void)pausehub_expire_link(rm->hub, b->token, now_ms());
+  (void)pausehub_expire_link(rm->hub, b->token, timefmt_now_ms());
   binding_free(rm, b);
 }
 
@@ -163,31 +166,16 @@ static int id_ok(const char *id) {
   return 1;
 }
 
-/* 1 when url may go into a Location header: http(s), visible ASCII only. */
-static int redirect_ok(const char *url) {
-  const char *p;
-  if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
-    return 0;
-  for (p = url; *p != '\0'; p++) {
-    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-      return 0;
-  }
-  return 1;
-}
-
 static void on_answer(void *ctx, int status, long http_code, const char *body, size_t len) {
   remote_binding *b = ctx;
   remote_t *rm = b->rm;
-  char perr[64];
   yajl_val root;
-  (void)len;
   b->req = NULL;
   if (status != 0 || http_code < 200 || http_code > 299) {
     step_failed(b, status, http_code);
     return;
   }
-  root = yajl_tree_parse(body, perr, sizeof perr);
-  if (root == NULL || !YAJL_IS_OBJECT(root)) {
+  if (json_parse(body, len, REMOTE_JSON_DEPTH, 0, &root, NULL) != 0 || !YAJL_IS_OBJECT(root)) {
     yajl_tree_free(root);
     step_failed(b, 0, http_code);
     return;
@@ -211,7 +199,7 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
   }
   if (b->step == STEP_TOKEN) {
     const char *url = json_string(root, "magic_link_url");
-    if (url == NULL || strlen(url) >= sizeof b->magic_link_url || !redirect_ok(url)) {
+    if (url == NULL || strlen(url) >= sizeof b->magic_link_url || url_check(url, sizeof b->magic_link_url, 0) != 0) {
       yajl_tree_free(root);
       step_failed(b, 0, http_code);
       return;
@@ -219,7 +207,7 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
     snprintf(b->magic_link_url, sizeof b->magic_link_url, "%s", url);
     b->step = STEP_READY;
     b->attempts = 0;
-    b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
+    b->next_ms = timefmt_now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
     rm->minted_total++;
     yajl_tree_free(root);
     answer_waiting(b, 302, NULL);
@@ -230,12 +218,12 @@ static void on_answer(void *ctx, int status, long http_code, const char *body, s
     int connected = lists_connector(root, b->connector);
     yajl_tree_free(root);
     b->attempts = 0; /* the remote answered: failures count from zero again */
-    b->next_ms = now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
+    b->next_ms = timefmt_now_ms() + (uint64_t)rm->cfg->link_service.poll_interval_s * 1000;
     if (connected) {
       LOG_INFO("remote link completed (polled)", LOG_STR("connector", b->connector));
       rm->completed_total++;
       remember_done(rm, b->state);
-      (void)pausehub_complete(rm->hub, b->token, strlen(b->token), now_ms());
+      (void)pausehub_complete(rm->hub, b->token, strlen(b->token), timefmt_now_ms());
       /* the journal's "completed" record frees the binding */
     }
   }
@@ -260,25 +248,26 @@ static void start_step(remote_binding *b) {
   dynbuf_init(&body, 8192);
   if (b->step == STEP_USER) {
     snprintf(url, sizeof url, "%s/api/v1/registered-users/", c->link_service.url);
-    rc |= jsonw_raw(&body, "{\"origin_user_id\":");
-    rc |= jsonw_cstring(&body, b->user);
-    rc |= jsonw_raw(&body, ",\"origin_user_name\":");
-    rc |= jsonw_cstring(&body, b->user);
-    rc |= jsonw_raw(&body, "}");
+    (void)jsonw_raw(&body, "{\"origin_user_id\":");
+    (void)jsonw_cstring(&body, b->user);
+    (void)jsonw_raw(&body, ",\"origin_user_name\":");
+    (void)jsonw_cstring(&body, b->user);
+    (void)jsonw_raw(&body, "}");
   } else if (b->step == STEP_TOKEN) {
     char callback[700];
     snprintf(url, sizeof url, "%s/api/v1/registered-users/%s/link-token/", c->link_service.url, b->remote_user_id);
     snprintf(callback, sizeof callback, "%s%s", b->base_url, REMOTE_CALLBACK_PATH);
-    rc |= jsonw_raw(&body, "{\"connector\":");
-    rc |= jsonw_cstring(&body, b->connector);
-    rc |= jsonw_raw(&body, ",\"callback_url\":");
-    rc |= jsonw_cstring(&body, callback);
-    rc |= jsonw_raw(&body, ",\"state\":");
-    rc |= jsonw_cstring(&body, b->state);
-    rc |= jsonw_raw(&body, "}");
+    (void)jsonw_raw(&body, "{\"connector\":");
+    (void)jsonw_cstring(&body, b->connector);
+    (void)jsonw_raw(&body, ",\"callback_url\":");
+    (void)jsonw_cstring(&body, callback);
+    (void)jsonw_raw(&body, ",\"state\":");
+    (void)jsonw_cstring(&body, b->state);
+    (void)jsonw_raw(&body, "}");
   } else {
     snprintf(url, sizeof url, "%s/api/v1/registered-users/%s/", c->link_service.url, b->remote_user_id);
   }
+  rc = dynbuf_error(&body); /* the first failure of the sticky appends above */
   if (rc == 0)
     rc = curlloop_request(rm->curl, b->step == STEP_READY ? "GET" : "POST", url, headers,
                           b->step == STEP_READY ? NULL : body.ptr, b->step == STEP_READY ? 0 : body.len,
@@ -287,7 +276,7 @@ static void start_step(remote_binding *b) {
   OPENSSL_cleanse(auth, sizeof auth);
   if (rc == -ENOSPC) {
     b->req = NULL;
-    b->next_ms = now_ms() + TICK_MS; /* our own queue is full: not the remote's fault, try later */
+    b->next_ms = timefmt_now_ms() + TICK_MS; /* our own queue is full: not the remote's fault, try later */
   } else if (rc != 0) {
     b->req = NULL;
     step_failed(b, rc, 0);
@@ -297,15 +286,15 @@ static void start_step(remote_binding *b) {
 /* Every TICK_MS: retries due, and a round of status polls. */
 static void on_tick(uv_timer_t *t) {
   remote_t *rm = t->data;
-  uint64_t now = now_ms();
-  remote_binding *b = rm->bindings;
+  uint64_t now = timefmt_now_ms();
+  list_node *n;
+  list_node *next;
   size_t polls = 0;
-  while (b != NULL) {
-    remote_binding *next = b->next; /* a failing start may free b */
+  LIST_FOREACH_SAFE(n, next, &rm->bindings) { /* a failing start may free b */
+    remote_binding *b = binding_of(n);
     int poll = b->step == STEP_READY && !b->was_connected;
     if (b->req == NULL && now >= b->next_ms && (b->step != STEP_READY || (poll && polls++ < REMOTE_POLLS_PER_TICK)))
       start_step(b);
-    b = next;
   }
 }
 
@@ -335,10 +324,7 @@ void remote_link(remote_t *rm, const pausehub_record *r, const char *base_url) {
   snprintf(b->connector, sizeof b->connector, "%s", r->connector);
   snprintf(b->base_url, sizeof b->base_url, "%s", base_url);
   b->step = STEP_USER;
-  b->next = rm->bindings;
-  if (rm->bindings != NULL)
-    rm->bindings->prev = b;
-  rm->bindings = b;
+  list_insert_head(&rm->bindings, &b->link);
   rm->nbindings++;
   start_step(b);
 }
@@ -381,16 +367,16 @@ void remote_serve_link(remote_t *rm, pausehub_page *pg, const pausehub_link_view
 /* Remembers the hash of a state whose link completed, so that a browser
  * arriving after a poll completed it sees "Connected", not an error. */
 static void remember_done(remote_t *rm, const char *state) {
-  secretbox_sha256_hex(state, strlen(state), rm->done_states[rm->done_next]);
+  crypto_sha256_hex(state, strlen(state), rm->done_states[rm->done_next]);
   rm->done_next = (rm->done_next + 1) % REMOTE_DONE_STATES;
 }
 
 static int was_done(const remote_t *rm, const char *state) {
   char h[65];
   size_t i;
-  secretbox_sha256_hex(state, strlen(state), h);
+  crypto_sha256_hex(state, strlen(state), h);
   for (i = 0; i < REMOTE_DONE_STATES; i++) {
-    if (secretbox_equal(rm->done_states[i], h, 64))
+    if (crypto_equal(rm->done_states[i], h, 64))
       return 1;
   }
   return 0;
@@ -402,13 +388,13 @@ void remote_serve_callback(remote_t *rm, pausehub_page *pg) {
   char error[128];
   remote_binding *b;
   int rc;
-  if (q == NULL || linkpage_form_field(q + 1, strlen(q + 1), "state", state, sizeof state) <= 0) {
+  if (q == NULL || form_field(q + 1, strlen(q + 1), "state", state, sizeof state) <= 0) {
     linkpage_render_refused(&pg->html, "The link service's answer has no state.");
     pg->status = 400;
     pausehub_page_answer(pg);
     return;
   }
-  if (linkpage_form_field(q + 1, strlen(q + 1), "error", error, sizeof error) > 0) {
+  if (form_field(q + 1, strlen(q + 1), "error", error, sizeof error) > 0) {
     /* the remote says the user did not connect: the link stays usable */
     linkpage_render_refused(&pg->html, "The account was not connected. Open the link again to retry.");
     pg->status = 400;
@@ -430,7 +416,7 @@ void remote_serve_callback(remote_t *rm, pausehub_page *pg) {
   }
   remember_done(rm, b->state);
   OPENSSL_cleanse(b->state, sizeof b->state); /* single use */
-  rc = pausehub_complete(rm->hub, b->token, strlen(b->token), now_ms());
+  rc = pausehub_complete(rm->hub, b->token, strlen(b->token), timefmt_now_ms());
   if (rc != 0) {
     linkpage_render_refused(&pg->html, "This link can no longer be used: ask the assistant again.");
     pg->status = 410;
@@ -448,12 +434,12 @@ void remote_serve_callback(remote_t *rm, pausehub_page *pg) {
 int remote_init(remote_t *rm, uv_loop_t *loop, const config_t *cfg, pausehub_t *hub, curlloop_t *curl,
                 char *err, size_t errlen) {
   memset(rm, 0, sizeof *rm);
+  list_init(&rm->bindings);
   if (cfg->link_service.api_key[0] == '\0') {
     snprintf(err, errlen, "link_service.url is set: link_service.api_key is required");
     return -EINVAL;
   }
-  if (strncmp(cfg->link_service.url, "http://127.", 11) != 0 && strncmp(cfg->link_service.url, "http://[::1]", 12) != 0 &&
-      strncmp(cfg->link_service.url, "http://localhost", 16) != 0 && strncmp(cfg->link_service.url, "http://", 7) == 0)
+  if (!url_is_https(cfg->link_service.url) && !url_is_loopback(cfg->link_service.url))
     LOG_WARN("link_service.url is plain http off this host: its api_key crosses the network in clear");
   rm->loop = loop;
   rm->cfg = cfg;
@@ -467,8 +453,8 @@ int remote_init(remote_t *rm, uv_loop_t *loop, const config_t *cfg, pausehub_t *
 
 void remote_close(remote_t *rm) {
   rm->closing = 1;
-  while (rm->bindings != NULL) {
-    remote_binding *b = rm->bindings;
+  while (!list_empty(&rm->bindings)) {
+    remote_binding *b = binding_of(list_first(&rm->bindings));
     answer_waiting(b, 503, "authrelay is restarting. Open the link again in a moment.");
     binding_free(rm, b);
   }
@@ -476,17 +462,15 @@ void remote_close(remote_t *rm) {
 }
 
 int remote_render_metrics(remote_t *rm, dynbuf *out) {
-  char buf[1024];
-  int n = snprintf(buf, sizeof buf,
-                   "# HELP authrelay_remote_links_followed Pending links followed on the remote link service.\n"
-                   "# TYPE authrelay_remote_links_followed gauge\nauthrelay_remote_links_followed %zu\n"
-                   "# HELP authrelay_remote_minted_total Remote link tokens minted.\n"
-                   "# TYPE authrelay_remote_minted_total counter\nauthrelay_remote_minted_total %llu\n"
-                   "# HELP authrelay_remote_failures_total Remote link service calls that failed.\n"
-                   "# TYPE authrelay_remote_failures_total counter\nauthrelay_remote_failures_total %llu\n"
-                   "# HELP authrelay_remote_completed_total Links completed through the remote (callback or poll).\n"
-                   "# TYPE authrelay_remote_completed_total counter\nauthrelay_remote_completed_total %llu\n",
-                   rm->nbindings, (unsigned long long)rm->minted_total, (unsigned long long)rm->failures_total,
-                   (unsigned long long)rm->completed_total);
-  return dynbuf_add(out, buf, (size_t)n);
+  int rc = prom_gauge(out, "authrelay_remote_links_followed", "Pending links followed on the remote link service.",
+                      rm->nbindings);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_remote_minted_total", "Remote link tokens minted.", rm->minted_total);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_remote_failures_total", "Remote link service calls that failed.",
+                      rm->failures_total);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_remote_completed_total",
+                      "Links completed through the remote (callback or poll).", rm->completed_total);
+  return rc;
 }

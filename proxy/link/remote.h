@@ -35,6 +35,7 @@
 #include "config.h"
 #include "curlloop.h"
 #include "pausehub.h"
+#include "list.h"
 
 #define REMOTE_BINDINGS_MAX 100000  /* pending links followed at once */
 #define REMOTE_ATTEMPTS 3           /* failed tries in a row (mint or poll) before the link expires */
@@ -50,7 +51,7 @@ typedef struct remote_t {
   pausehub_t *hub;          /* not owned: completes and expires links */
   curlloop_t *curl;         /* not owned */
   uv_timer_t poll_timer;
-  remote_binding *bindings; /* owned */
+  list_node bindings;       /* remote_binding.link; owned */
   size_t nbindings;
   uint64_t minted_total;    /* remote link tokens minted */
   uint64_t failures_total;  /* remote calls that failed (error, timeout) */

@@ -2,101 +2,59 @@
 #include "secretbox.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
-#include "http.h"
+#include "crypto.h"
+#include "keyfile.h"
 
 #define FORMAT_V1 0x01
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 
 
-static int parse_hex_key(const char *hex, unsigned char key[SECRETBOX_KEY_BYTES]) {
-  size_t i;
-  if (strlen(hex) != 2 * SECRETBOX_KEY_BYTES)
-    return -EINVAL;
-  for (i = 0; i < SECRETBOX_KEY_BYTES; i++) {
-    int hi = http_hex_digit(hex[2 * i]);
-    int lo = http_hex_digit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return -EINVAL;
-    key[i] = (unsigned char)(hi * 16 + lo);
-  }
-  return 0;
-}
-
-/* Reads exactly len bytes of fd. */
-static int read_all(int fd, unsigned char *buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, buf + got, len - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -EIO;
-    got += (size_t)n;
-  }
-  return 0;
-}
-
 int secretbox_key_load(unsigned char key[SECRETBOX_KEY_BYTES], const char *hex, const char *data_dir,
                        char *err, size_t errlen) {
-  char path[4200];
-  struct stat st;
-  int fd;
+  char path[KEYFILE_PATH_MAX];
+  size_t len = 0;
   int rc;
   if (hex != NULL && hex[0] != '\0') {
-    if (parse_hex_key(hex, key) != 0) {
+    if (crypto_unhex(hex, strlen(hex), key, SECRETBOX_KEY_BYTES) != 0) {
       snprintf(err, errlen, "secret_key must be %d hex digits", 2 * SECRETBOX_KEY_BYTES);
       return -EINVAL;
     }
     return 0;
   }
   snprintf(path, sizeof path, "%s/%s", data_dir, SECRETBOX_KEY_FILE);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
-      close(fd);
-      snprintf(err, errlen, "%s must be readable by its owner only (chmod 600)", path);
-      return -EACCES;
-    }
-    rc = st.st_size == SECRETBOX_KEY_BYTES ? read_all(fd, key, SECRETBOX_KEY_BYTES) : -EIO;
-    close(fd);
-    if (rc != 0)
-      snprintf(err, errlen, "%s must hold exactly %d bytes", path, SECRETBOX_KEY_BYTES);
-    return rc;
+  rc = keyfile_read(path, key, SECRETBOX_KEY_BYTES, &len);
+  if (rc == -EACCES) {
+    snprintf(err, errlen, "%s must be readable by its owner only (chmod 600)", path);
+    return -EACCES;
   }
-  if (errno != ENOENT) {
-    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+  if (rc == 0 || rc == -EFBIG) {
+    if (rc == 0 && len == SECRETBOX_KEY_BYTES)
+      return 0;
+    snprintf(err, errlen, "%s must hold exactly %d bytes", path, SECRETBOX_KEY_BYTES);
     return -EIO;
   }
-  if (RAND_bytes(key, SECRETBOX_KEY_BYTES) != 1) {
+  if (rc != -ENOENT) {
+    snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
+    return -EIO;
+  }
+  if (crypto_random(key, SECRETBOX_KEY_BYTES) != 0) {
     snprintf(err, errlen, "no random source for a secret key");
     return -EIO;
   }
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+  rc = keyfile_create(path, key, SECRETBOX_KEY_BYTES);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot create %s: %s", path, strerror(-rc));
     return -EIO;
   }
-  rc = write(fd, key, SECRETBOX_KEY_BYTES) == SECRETBOX_KEY_BYTES && fsync(fd) == 0 ? 0 : -EIO;
-  close(fd);
-  if (rc != 0) {
-    unlink(path);
-    snprintf(err, errlen, "cannot write %s", path);
-  }
-  return rc;
+  return 0;
 }
 
 int secretbox_seal(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad, const void *plain,
@@ -110,7 +68,7 @@ int secretbox_seal(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad
     return -ENOMEM;
   p[0] = FORMAT_V1;
   ctx = EVP_CIPHER_CTX_new();
-  ok = ctx != NULL && RAND_bytes(p + 1, NONCE_BYTES) == 1 &&
+  ok = ctx != NULL && crypto_random(p + 1, NONCE_BYTES) == 0 &&
        EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_BYTES, NULL) == 1 &&
        EVP_EncryptInit_ex(ctx, NULL, NULL, key, p + 1) == 1 &&
@@ -156,60 +114,13 @@ int secretbox_open(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad
   return rc;
 }
 
-void secretbox_sha256_hex(const void *data, size_t len, char out[65]) {
-  static const char digits[] = "0123456789abcdef";
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  size_t i;
-  SHA256(data, len, md);
-  for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-    out[2 * i] = digits[md[i] >> 4];
-    out[2 * i + 1] = digits[md[i] & 15];
-  }
-  out[64] = '\0';
-}
-
-int secretbox_random_hex(char *out, size_t nbytes) {
-  static const char digits[] = "0123456789abcdef";
-  unsigned char buf[64];
-  size_t i;
-  if (nbytes > sizeof buf || RAND_bytes(buf, (int)nbytes) != 1)
-    return -EIO;
-  for (i = 0; i < nbytes; i++) {
-    out[2 * i] = digits[buf[i] >> 4];
-    out[2 * i + 1] = digits[buf[i] & 15];
-  }
-  out[2 * nbytes] = '\0';
-  return 0;
-}
-
-int secretbox_uuid(char out[37]) {
-  static const char digits[] = "0123456789abcdef";
-  unsigned char b[16];
-  size_t i;
-  size_t o = 0;
-  if (RAND_bytes(b, sizeof b) != 1)
-    return -EIO;
-  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-  for (i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
-      out[o++] = '-';
-    out[o++] = digits[b[i] >> 4];
-    out[o++] = digits[b[i] & 15];
-  }
-  out[o] = '\0';
-  return 0;
-}
-
 int secretbox_signature(const char *secret, uint64_t t, const void *body, size_t len,
                         char out[SECRETBOX_SIGNATURE_BUF]) {
-  static const char digits[] = "0123456789abcdef";
   char ts[24];
-  unsigned char mac[32];
-  unsigned int mac_len = 0;
+  unsigned char mac[CRYPTO_SHA256_BYTES];
   unsigned char *msg;
   size_t n;
-  size_t i;
+  int rc;
   int tl = snprintf(ts, sizeof ts, "%llu", (unsigned long long)t);
   msg = malloc((size_t)tl + 1 + len + 1);
   if (msg == NULL)
@@ -217,21 +128,11 @@ int secretbox_signature(const char *secret, uint64_t t, const void *body, size_t
   memcpy(msg, ts, (size_t)tl);
   msg[tl] = '.';
   memcpy(msg + tl + 1, body, len);
-  if (HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, (size_t)tl + 1 + len, mac, &mac_len) == NULL ||
-      mac_len != sizeof mac) {
-    free(msg);
-    return -EIO;
-  }
+  rc = crypto_hmac_sha256(secret, strlen(secret), msg, (size_t)tl + 1 + len, mac);
   free(msg);
+  if (rc != 0)
+    return rc;
   n = (size_t)snprintf(out, SECRETBOX_SIGNATURE_BUF, "t=%s,v1=", ts);
-  for (i = 0; i < sizeof mac; i++) {
-    out[n++] = digits[mac[i] >> 4];
-    out[n++] = digits[mac[i] & 15];
-  }
-  out[n] = '\0';
+  crypto_hex(mac, sizeof mac, out + n);
   return 0;
-}
-
-int secretbox_equal(const void *a, const void *b, size_t len) {
-  return CRYPTO_memcmp(a, b, len) == 0;
 }

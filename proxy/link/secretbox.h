@@ -12,8 +12,8 @@
  * 32 bytes: from secret_key (64 hex digits; env AUTHRELAY_SECRET_KEY) or
  * from <data_dir>/secret.key, generated with mode 0600 on first run.
  *
- * Also here: SHA-256 in hex (OAuth application secrets and access tokens are
- * stored only as hashes), random hex strings and UUIDv4 ids.
+ * Also here: the Authrelay-Signature of webhook bodies. Hashes, random
+ * names and ids are core/crypto's (crypto.h).
  */
 #ifndef AUTHRELAY_SECRETBOX_H
 #define AUTHRELAY_SECRETBOX_H
@@ -46,24 +46,11 @@ int secretbox_seal(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad
 int secretbox_open(const unsigned char key[SECRETBOX_KEY_BYTES], const char *aad, const void *sealed,
                    size_t len, dynbuf *out);
 
-/* out: 64 lower-case hex digits of SHA-256(data[0, len)), NUL-terminated. */
-void secretbox_sha256_hex(const void *data, size_t len, char out[65]);
-
-/* out: 2 * nbytes random lower-case hex digits, NUL-terminated (out holds
- * 2 * nbytes + 1). Returns 0 or -EIO (no random source). */
-int secretbox_random_hex(char *out, size_t nbytes);
-
-/* out: a random UUID (version 4), lower case. Returns 0 or -EIO. */
-int secretbox_uuid(char out[37]);
-
 /* The Authrelay-Signature value of body[0, len) at Unix time t:
  * "t=T,v1=HEX", HEX = hex(HMAC-SHA256(secret, T + "." + body)). out holds
  * SECRETBOX_SIGNATURE_BUF bytes. Returns 0, -EIO or -ENOMEM. */
 #define SECRETBOX_SIGNATURE_BUF (2 + 20 + 4 + 64 + 1)
 int secretbox_signature(const char *secret, uint64_t t, const void *body, size_t len,
                         char out[SECRETBOX_SIGNATURE_BUF]);
-
-/* 1 when a[0, len) equals b[0, len), in time independent of the contents. */
-int secretbox_equal(const void *a, const void *b, size_t len);
 
 #endif

@@ -9,6 +9,9 @@
  * each event reaches the client only once it is complete, byte for byte.
  * Back-pressure: when one side's write queue passes the high watermark,
  * reading the other side stops until it drains under the low watermark.
+ * An auth-required event is handed to the interrupt logic (pause.h), which
+ * drives the stream through the pause_ops the exchange gives it. The
+ * connection is on its worker's list; the worker drains and closes it.
  */
 #ifndef AUTHRELAY_EXCHANGE_H
 #define AUTHRELAY_EXCHANGE_H
@@ -21,19 +24,8 @@
  * Returns 0 or a libuv error. */
 int exchange_accept(worker_t *w);
 
-/* Drain: idle keep-alive connections close now; busy ones close once their
- * response is done. */
-void exchange_drain_all(worker_t *w);
-
 /* The control loop answered a Link-page request of this worker (the
  * mailbox's page_done callback): writes the answer; frees pg. */
 void exchange_page_done(pausehub_page *pg);
-
-/* End of drain time: every connection closes now. */
-void exchange_close_all(worker_t *w);
-
-/* Sends the output every exchange of w gathered during this loop iteration
- * (one uv_write each). The worker's check handle calls it. */
-void exchange_flush_all(worker_t *w);
 
 #endif

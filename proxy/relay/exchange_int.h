@@ -1,11 +1,17 @@
-/* exchange_int: what exchange.c (one client connection and the response it
- * relays) and pause.c (auth interrupts on that response) share.
- *
- * Only these two files include it. exchange.c owns the connection: request
- * parsing, the upstream exchange, event-atomic forwarding, ending the
- * response. pause.c owns what DESIGN.md "The pause" adds: withholding the
- * detected event, link_token, heartbeats, the outcome from pausehub, and
- * resuming (continue, or retry with the kept request).
+/* exchange_int: the exchange module's own header, shared by its files and
+ * by no one else:
+ *   exchange.c  the client connection: accepting, writing to the client
+ *               (gathered, one write per iteration, back-pressure), closing,
+ *               authrelay's own answers (errors, the link page)
+ *   request.c   the request side: llhttp callbacks, the proxy rules, the
+ *               body streamed up, the upstream connection, the next request
+ *   response.c  the response side: head, event-atomic forwarding through
+ *               the framer, the end; and the exchange's side of the pause
+ *               seam (pause.h: pause_ops)
+ *   retry.c     resume: retry and tool mode: the kept request sent again,
+ *               its response spliced in or put in place of the held one
+ *   exchange_mcp.c  tool mode, MCP: URL elicitation (mcpsession.h)
+ * The interrupt logic itself (pause.c) does not see this struct.
  */
 #ifndef AUTHRELAY_EXCHANGE_INT_H
 #define AUTHRELAY_EXCHANGE_INT_H
@@ -23,6 +29,7 @@
 #include "linksvc.h"
 #include "metrics.h"
 #include "netio.h"
+#include "pause.h"
 #include "pausehub.h"
 #include "proxyhead.h"
 #include "upstream.h"
@@ -39,8 +46,7 @@ typedef struct exchange {
   worker_t *w;
   worker_gen *gen;             /* config and pools of the request (pinned at its
                                   start, kept until the next one); a reference */
-  struct exchange *next;       /* worker's list of connections */
-  struct exchange *prev;
+  worker_conn conn;            /* on the worker's list of connections */
   int handles_open;            /* tcp and timer not yet closed */
   int state;                   /* enum exchange_state */
   llhttp_t parser;
@@ -59,16 +65,10 @@ typedef struct exchange {
   int local;                   /* the request is for /_authrelay/: no upstream */
   int local_ready;             /* its body was read: answer once parsing stops */
   pausehub_page *page;         /* handed to the control loop, not answered yet */
-  /* the pause (DESIGN.md "The pause") */
+  /* the pause (pause.h) */
   char *user;                  /* trusted registered user (heap); NULL when none */
-  struct ex_pause *pause;      /* heap, from the first detection acted on */
-  unsigned pauses;             /* pauses so far in this response */
+  pause_t *pause;              /* heap, from the first detection acted on; owned */
   int pause_pending;           /* the framer stopped on a detection to act on */
-  uint64_t pause_start;        /* stream span of the detected event */
-  uint64_t pause_end;
-  int paused;                  /* waiting on the link: upstream not read */
-  uint64_t paused_since;       /* uv_now() when the pause began */
-  uint64_t paused_ms;          /* time paused in this response, for the access log */
   /* resume: retry (the request is kept to be sent again) */
   dynbuf replay_head;          /* request head as sent upstream; empty: not kept */
   dynbuf replay_body;          /* request body as sent upstream (framed) */
@@ -107,31 +107,20 @@ typedef struct exchange {
   int stream_counted;          /* counted in streams_active */
   int inspect;                 /* body goes through the framer */
   framer_t framer;
+  dialect_stream dialect;      /* the response's dialect (dialect.h): sniffed,
+                                  told every event; its memory owned */
   dynbuf held;                 /* body bytes [forwarded, framer offset) */
   uint64_t forwarded;          /* body bytes passed to the client */
   int upstream_paused;         /* upstream reads stopped: client not keeping up */
   uint64_t bytes_in;           /* client bytes read for this request */
   uint64_t bytes_out;          /* bytes written to the client for this request */
   netio_batch out;             /* client output of this loop iteration, not yet written */
-  int out_listed;              /* on the worker's flush_list */
-  struct exchange *out_next;   /* next on that list */
+  posted_entry flush;          /* posted to the worker while out waits */
   uint64_t start_ms;
+  char *mcp_get_sid;           /* tool mode: the Mcp-Session-Id whose events this
+                                  GET stream carries (mcpsession.h); heap, NULL: none */
   char stream_id[32];
 } exchange;
-
-/* The base of this request's links (linkbase_of(): public_url, else
- * "http://" + its Host): of magic_link_url and of the Link page's own URLs. */
-void ex_base_url(const exchange *ex, char *out, size_t cap);
-
-/* What a pause needs beyond the exchange's counters, kept apart so that a
- * stream that never pauses does not carry it: allocated at the first
- * detection acted on, reused by later pauses, freed with the exchange. */
-typedef struct ex_pause {
-  pausehub_waiter waiter;      /* valid while paused */
-  exchange *ex;                /* the owner */
-  char connector[LINKSVC_CONNECTOR_MAX + 1];
-  char message[512];           /* the detection's message ("" when none) */
-} ex_pause;
 
 /* The config the request began with: a reload does not change it. */
 static inline const config_t *ex_cfg(const exchange *ex) {
@@ -149,13 +138,31 @@ static inline const catalog_t *ex_catalog(const exchange *ex) {
   return cfgsnap_catalog(ex->gen->snap);
 }
 
-/* ---- exchange.c, for pause.c ---- */
-
-extern const upstream_callbacks ex_upstream_callbacks; /* the exchange's upstream events */
-extern const framer_callbacks ex_framer_callbacks;     /* the exchange's framer events */
+/* ---- exchange.c --------------------------------------------------------- */
 
 /* Closes the client connection at once. */
 void ex_close(exchange *ex);
+
+/* Closes once what was written has gone out. */
+void ex_close_after_writes(exchange *ex);
+
+/* Gathers bytes for the client: they go out as one write at the end of
+ * the upstream read being relayed, or after this loop iteration's I/O
+ * callbacks (the worker's posted work). Returns 0, or an error (the
+ * connection is then closed). */
+int ex_client_write(exchange *ex, const uv_buf_t *bufs, unsigned n);
+
+/* Sends what was gathered now, then checks back-pressure. Returns 0, or an
+ * error (the connection is then closed). */
+int ex_client_flush(exchange *ex);
+
+/* Writes the response head if it is still waiting. Returns as
+ * ex_client_write(). */
+int ex_client_flush_head(exchange *ex);
+
+/* Starts or stops reading the client, as paused_for_body and
+ * paused_for_unparsed say. */
+void ex_client_update_reading(exchange *ex);
 
 /* Writes response body bytes: nparts (at most EX_WRITE_MAX_PARTS) buffers,
  * as one chunk when the response is chunked; the head goes first if it is
@@ -164,6 +171,60 @@ void ex_close(exchange *ex);
 #define EX_WRITE_MAX_PARTS 4
 int ex_write_body(exchange *ex, const uv_buf_t *parts, unsigned nparts);
 
+/* Answers status with a JSON error body and closes (only when nothing of a
+ * response was sent; else closes). */
+void ex_refuse(exchange *ex, int status, const char *message);
+
+/* The access log line of the request. */
+void ex_log_access(exchange *ex, const char *outcome);
+
+/* The response no longer counts in streams_active (and a GET stream no
+ * longer carries its MCP session's notifications). */
+void ex_stream_uncount(exchange *ex);
+
+/* The base of this request's links (linkbase_of(): public_url, else
+ * "http://" + its Host): of magic_link_url and of the Link page's own URLs. */
+void ex_base_url(const exchange *ex, char *out, size_t cap);
+
+/* /_authrelay/...: hands the request to the control loop (the link page). */
+void ex_answer_local(exchange *ex);
+
+/* ---- request.c ----------------------------------------------------------- */
+
+/* Prepares the request side of a new connection (parser, head, buffers)
+ * and starts reading. Returns 0 or a libuv error. */
+int ex_request_init(exchange *ex);
+
+/* libuv's read callback of the client connection. */
+void ex_client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* The response is complete and the request was read: next request, or
+ * close. */
+void ex_finish_request(exchange *ex);
+
+/* The upstream connection is ready or failed (status). */
+void ex_up_on_connect(void *ctx, int status);
+
+/* The upstream took the request body bytes it had queued. */
+void ex_up_on_writable(void *ctx);
+
+/* ---- response.c ---------------------------------------------------------- */
+
+extern const upstream_callbacks ex_upstream_callbacks; /* the exchange's upstream events */
+
+/* The framer for a response of format fmt, with the exchange's callbacks. */
+void ex_framer_init(exchange *ex, framer_format fmt);
+
+/* Starts the response's dialect over (dialect.h): the route's setting, the
+ * response head r, the request as kept. */
+void ex_dialect_init(exchange *ex, const upstream_response *r, framer_format fmt);
+
+/* Writes relay_error (status, message) in the response's dialect. */
+void ex_write_relay_error(exchange *ex, int status, const char *message);
+
+/* The framer_format for a response, or -1 when it must be refused. */
+int ex_response_format(exchange *ex, const upstream_response *r);
+
 /* Forwards body bytes [forwarded, target): held ones first, then from p
  * (which starts at stream offset off0); keeps the rest of p held. */
 void ex_send_until(exchange *ex, uint64_t target, const char *p, size_t n, uint64_t off0);
@@ -171,12 +232,19 @@ void ex_send_until(exchange *ex, uint64_t target, const char *p, size_t n, uint6
 /* ex_send_until() from the held bytes only. */
 void ex_flush_held_until(exchange *ex, uint64_t target);
 
-/* How far forwarding may go now, with received bytes of body so far. */
-uint64_t ex_forward_target(const exchange *ex, uint64_t received);
+/* Drops held bytes up to target: counted as forwarded, never sent. */
+void ex_withhold_until(exchange *ex, uint64_t target);
+
+/* Frames the held bytes not yet framed, forwards, reads upstream again (or
+ * ends a response that ended while paused). */
+void ex_resume_relaying(exchange *ex);
 
 /* The upstream response ended (status as upstream's on_end): end the
  * client's response. */
 void ex_response_ended(exchange *ex, int status);
+
+/* Ends the client's response now (after an injected event). */
+void ex_end_stream(exchange *ex);
 
 /* The form authrelay's own events take in this response (SSE or NDJSON). */
 inject_form ex_inject_form(const exchange *ex);
@@ -185,72 +253,33 @@ inject_form ex_inject_form(const exchange *ex);
  * frees ev. */
 void ex_write_event(exchange *ex, dynbuf *ev, int rc);
 
-/* The framer_format for a response, or -1 when it must be refused. */
-int ex_response_format(exchange *ex, const upstream_response *r);
-
-/* ---- pause.c, for exchange.c ---- */
-
-/* Why a detection is not acted on, or NULL when the stream may pause. */
-const char *pause_refusal(const exchange *ex, const detect_match *m);
-
-/* Keeps what the pause needs from the matched event (during on_event). */
-void pause_note(exchange *ex, const framer_event *ev);
-
-/* Everything before the detected event has gone out: pause the stream. */
-void pause_begin(exchange *ex);
-
-/* The pause is over (any outcome): stop waiting, count it. */
-void pause_leave(exchange *ex, metrics_resume outcome);
-
-/* More than max_held_bytes arrived while paused: relay_error, end. */
-void pause_overflow(exchange *ex);
-
-/* Frames the held bytes not yet framed, forwards, reads upstream again. */
-void pause_resume_relaying(exchange *ex);
-
-/* Ends the client's response now (after an injected event). */
-void pause_end_stream(exchange *ex);
-
-/* Draining: a paused stream ends now with relay_error 503. */
-void pause_shutdown(exchange *ex);
-
-/* 1 on a mode: tool route. */
-int pause_tool_mode(const exchange *ex);
-
-/* Tool mode: the response to a POST (a tool call: MCP tools/call) is held
- * whole until it ends (or passes max_held_bytes, or max_event_bytes), so
- * that a retry replaces it whole: events before the result (MCP progress
- * notifications) are not seen twice. A GET (a long-lived notification
- * stream) is relayed event by event. 1 while that holding applies. */
-int ex_holds_whole(const exchange *ex);
-
-/* Where forwarding stops when a detection pauses: the detected event's
- * start, or (a response held whole) where it is now. */
-uint64_t ex_before_pause(const exchange *ex);
-
-/* Tool mode: 1 while nothing of the held response reached the caller. */
-int pause_tool_unsent(const exchange *ex);
-
-/* Tool mode: the account is connected, send the call again. */
-void pause_tool_retry(exchange *ex);
-
-/* Tool mode: the link expired or was cancelled: the original response goes out. */
-void pause_tool_release(exchange *ex);
-
 /* Tool mode: drops the held response (head and body, nothing sent yet)
  * and the upstream connection, so that a retry's response takes its place. */
 void ex_forget_response(exchange *ex);
 
-/* Nothing was sent yet: answers status with a JSON error body, ending the
- * exchange (the connection closes). */
-void ex_fail_unsent(exchange *ex, int status, const char *message);
+/* Tool mode: 1 while the response to a POST is held whole (nothing of it
+ * forwarded yet), so that a retry or an answer of authrelay's replaces it. */
+int ex_holds_whole(const exchange *ex);
 
-/* resume: retry: the kept request is sent again on a new connection. */
-void pause_retry_start(exchange *ex);
-void pause_retry_send(exchange *ex);
-void pause_retry_failed(exchange *ex, int status, const char *message);
+/* 1 on a mode: tool route. */
+int ex_tool_mode(const exchange *ex);
 
-/* The retried request's head: 0 when its body is spliced in. */
-int pause_retry_on_head(exchange *ex, const upstream_response *r);
+/* Tool mode: 1 while nothing of the held response reached the caller. */
+int ex_tool_unsent(const exchange *ex);
+
+/* ---- exchange_mcp.c ------------------------------------------------------ */
+
+/* Tool mode, at a response head (format fmt): remembers an initialize's
+ * URL elicitation capability, or registers a GET event stream. */
+void ex_mcp_on_head(exchange *ex, const upstream_response *r, framer_format fmt);
+
+/* Tool mode, at a detection acted on: answers a tools/call of a session
+ * that declared URL elicitation with -32042 and the trusted link. Returns
+ * 0 when answered (the exchange went on), else an error: hold it. */
+int ex_mcp_elicit(exchange *ex);
+
+/* The response ends: a GET stream stops carrying its MCP session's
+ * notifications. */
+void ex_mcp_stream_end(exchange *ex);
 
 #endif

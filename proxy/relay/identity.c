@@ -12,9 +12,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "crypto.h"
 #include "http.h"
 
 #define MAC_LEN 32      /* SHA-256 */
@@ -54,17 +53,12 @@ static int id_ok(const char *p, size_t n) {
 static int compute_mac(const char *secret, size_t secret_len, const char *id, size_t id_len,
                        const char *ts, size_t ts_len, unsigned char mac[MAC_LEN]) {
   unsigned char msg[MSG_MAX];
-  unsigned int mac_len = 0;
   if (id_len > IDENTITY_USER_MAX || ts_len > TS_DIGITS_MAX || secret_len > INT_MAX)
     return -EINVAL;
   memcpy(msg, id, id_len);
   msg[id_len] = '.';
   memcpy(msg + id_len + 1, ts, ts_len);
-  if (HMAC(EVP_sha256(), secret, (int)secret_len, msg, id_len + 1 + ts_len, mac, &mac_len) ==
-          NULL ||
-      mac_len != MAC_LEN)
-    return -EIO;
-  return 0;
+  return crypto_hmac_sha256(secret, secret_len, msg, id_len + 1 + ts_len, mac);
 }
 
 /* The parts of "t=DIGITS,v1=HEX64". */
@@ -78,7 +72,6 @@ typedef struct sig_parts {
 /* Parses a trimmed signature value. Returns 0 or -EINVAL. */
 static int sig_parse(const char *p, size_t n, sig_parts *out) {
   size_t i = 0;
-  size_t k;
   uint64_t t = 0;
   if (n > IDENTITY_SIG_MAX || n < 2 || p[0] != 't' || p[1] != '=')
     return -EINVAL;
@@ -98,14 +91,7 @@ static int sig_parse(const char *p, size_t n, sig_parts *out) {
   if (n - i != 4 + 2 * MAC_LEN || memcmp(p + i, ",v1=", 4) != 0)
     return -EINVAL;
   i += 4;
-  for (k = 0; k < MAC_LEN; k++) {
-    int hi = http_hex_digit(p[i + 2 * k]);
-    int lo = http_hex_digit(p[i + 2 * k + 1]);
-    if (hi < 0 || lo < 0)
-      return -EINVAL;
-    out->mac[k] = (unsigned char)(hi << 4 | lo);
-  }
-  return 0;
+  return crypto_unhex(p + i, 2 * MAC_LEN, out->mac, MAC_LEN);
 }
 
 static void set(identity_result *out, int trusted, const char *reason) {
@@ -178,12 +164,10 @@ int identity_resolve(const config_t *cfg, const struct sockaddr *peer, const cha
 
 int identity_sign(const char *secret, size_t secret_len, const char *id, size_t id_len,
                   uint64_t ts, char *out, size_t outlen) {
-  static const char hex[] = "0123456789abcdef";
   char digits[TS_DIGITS_MAX + 1];
   unsigned char mac[MAC_LEN];
   char buf[IDENTITY_SIG_BUF];
   size_t n;
-  size_t k;
   int len;
   int rc;
 
@@ -198,11 +182,8 @@ int identity_sign(const char *secret, size_t secret_len, const char *id, size_t 
   if (rc != 0)
     return rc;
   n = (size_t)snprintf(buf, sizeof buf, "t=%s,v1=", digits);
-  for (k = 0; k < MAC_LEN; k++) {
-    buf[n++] = hex[mac[k] >> 4];
-    buf[n++] = hex[mac[k] & 15];
-  }
-  buf[n] = '\0';
+  crypto_hex(mac, MAC_LEN, buf + n);
+  n += 2 * MAC_LEN;
   OPENSSL_cleanse(mac, sizeof mac);
   if (out == NULL || n + 1 > outlen)
     return -ENOSPC;

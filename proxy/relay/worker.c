@@ -1,4 +1,7 @@
-/* worker: a relay loop on its own thread. See worker.h. */
+/* worker: a relay loop on its own thread. See worker.h.
+ *
+ * Its connection list is circular with the head in worker_t, so an entry
+ * leaves in O(1), also while the list is walked. */
 #include "worker.h"
 
 #include <errno.h>
@@ -9,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "exchange.h"
+#include "mcpsession.h"
 #include "log.h"
 #include "netio.h"
 
@@ -141,7 +145,7 @@ static void apply_snapshot(worker_t *w, cfgsnap *snap) {
 void worker_reload(worker_t *w, cfgsnap *snap) {
   cfgsnap *old = __atomic_exchange_n(&w->next_snap, cfgsnap_hold(snap), __ATOMIC_ACQ_REL);
   cfgsnap_release(old);
-  uv_async_send(&w->wakeup);
+  (void)uv_async_send(&w->wakeup); /* 0: libuv aborts rather than fail */
 }
 
 /* ---- the loop ---- */
@@ -154,6 +158,7 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
   int rc;
   memset(w, 0, sizeof *w);
   w->id = id;
+  w->conns.prev = w->conns.next = &w->conns;
   rc = uv_loop_init(&w->loop);
   if (rc != 0)
     return rc;
@@ -161,7 +166,7 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
   if (rc == 0)
     rc = uv_tcp_init_ex(&w->loop, &w->listener, addr.ss_family);
   if (rc != 0) {
-    uv_loop_close(&w->loop);
+    (void)uv_loop_close(&w->loop); /* nothing was opened on it */
     return rc;
   }
   w->listener.data = w;
@@ -177,16 +182,16 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
     rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
   if (rc != 0) {
     uv_close((uv_handle_t *)&w->listener, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&w->loop);
+    (void)uv_run(&w->loop, UV_RUN_DEFAULT);  /* runs the close */
+    (void)uv_loop_close(&w->loop);           /* nothing else was opened */
     return rc;
   }
   w->gen = gen_new(w, snap);
   if (w->gen == NULL) {
     w->listening = 0;
     uv_close((uv_handle_t *)&w->listener, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&w->loop);
+    (void)uv_run(&w->loop, UV_RUN_DEFAULT);  /* runs the close */
+    (void)uv_loop_close(&w->loop);           /* nothing else was opened */
     return UV_ENOMEM;
   }
   w->cfg = &snap->cfg;
@@ -194,18 +199,41 @@ int worker_init(worker_t *w, int id, cfgsnap *snap) {
   return 0;
 }
 
+/* Every connection closes now (the end of the drain time). */
+static void close_all_conns(worker_t *w) {
+  while (w->conns.next != &w->conns) {
+    worker_conn *c = w->conns.next;
+    c->close(c);
+    if (w->conns.next == c)
+      worker_conn_remove(w, c); /* a close that did not leave the list: never loop on it */
+  }
+}
+
+/* Every open connection is told the worker drains. */
+static void drain_all_conns(worker_t *w) {
+  worker_conn *c = w->conns.next;
+  while (c != &w->conns) {
+    worker_conn *next = c->next;
+    c->drain(c); /* may close c (it leaves the list), never another one */
+    c = next;
+  }
+}
+
 /* Every handle of the loop closes; uv_run then returns. */
 static void worker_finish(worker_t *w) {
-  exchange_close_all(w);
+  close_all_conns(w);
   gen_retire(w); /* the generations go as their connections close */
   if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
   if (!uv_is_closing((uv_handle_t *)&w->wakeup))
     uv_close((uv_handle_t *)&w->wakeup, NULL);
-  if (!uv_is_closing((uv_handle_t *)&w->mailbox.async))
+  if (!uv_is_closing((uv_handle_t *)&w->mailbox.async)) {
+    if (mcpsession_shared() != NULL)
+      mcpsession_worker_gone(mcpsession_shared(), &w->mailbox); /* its URL elicitations stop waiting */
     pausehub_mailbox_close(&w->mailbox, NULL);
-  if (!uv_is_closing((uv_handle_t *)&w->flush_check))
-    uv_close((uv_handle_t *)&w->flush_check, NULL);
+  }
+  if (!uv_is_closing((uv_handle_t *)&w->posted.check))
+    posted_close(&w->posted);
   if (w->listening) {
     w->listening = 0;
     uv_close((uv_handle_t *)&w->listener, NULL);
@@ -226,7 +254,7 @@ static void on_wakeup(uv_async_t *a) {
     if (!w->draining)
       apply_snapshot(w, snap);
     cfgsnap_release(snap);
-    uv_async_send(w->reloaded);
+    (void)uv_async_send(w->reloaded); /* 0: libuv aborts rather than fail */
   }
   if (__atomic_load_n(&w->drain_requested, __ATOMIC_ACQUIRE) && !w->draining) {
     w->draining = 1;
@@ -234,31 +262,53 @@ static void on_wakeup(uv_async_t *a) {
       w->listening = 0;
       uv_close((uv_handle_t *)&w->listener, NULL);
     }
-    exchange_drain_all(w);
+    drain_all_conns(w);
     if (w->nconns == 0) {
       worker_finish(w);
       return;
     }
-    uv_timer_start(&w->drain_timer, on_drain_timeout, (uint64_t)w->cfg->drain_timeout_s * 1000, 0);
+    if (uv_timer_start(&w->drain_timer, on_drain_timeout, (uint64_t)w->cfg->drain_timeout_s * 1000, 0) != 0)
+      worker_finish(w); /* the drain cannot be timed: end it now */
   }
 }
 
-static void on_flush_check(uv_check_t *check) {
-  worker_t *w = check->data;
-  exchange_flush_all(w);
-  if (w->flush_list == NULL)
-    uv_check_stop(check);
+int worker_conn_add(worker_t *w, worker_conn *c) {
+  if (w->nconns >= w->cfg->max_connections || w->draining) {
+    METRICS_ADD(&w->metrics, connections_refused, 1);
+    return UV_EBUSY;
+  }
+  c->next = w->conns.next;
+  c->prev = &w->conns;
+  w->conns.next->prev = c;
+  w->conns.next = c;
+  w->nconns++;
+  METRICS_ADD(&w->metrics, connections_total, 1);
+  METRICS_ADD(&w->metrics, connections_active, 1);
+  return 0;
 }
 
-void worker_want_flush(worker_t *w) {
-  if (!uv_is_active((uv_handle_t *)&w->flush_check))
-    uv_check_start(&w->flush_check, on_flush_check);
-}
-
-void worker_connection_closed(worker_t *w) {
+void worker_conn_remove(worker_t *w, worker_conn *c) {
+  if (c->next == NULL)
+    return; /* not listed */
+  c->prev->next = c->next;
+  c->next->prev = c->prev;
+  c->prev = c->next = NULL;
   w->nconns--;
+  METRICS_SUB(&w->metrics, connections_active, 1);
   if (w->draining && w->nconns == 0)
     worker_finish(w);
+}
+
+int worker_draining(const worker_t *w) {
+  return w->draining;
+}
+
+int worker_post(worker_t *w, posted_entry *e) {
+  return posted_add(&w->posted, e);
+}
+
+void worker_unpost(posted_entry *e) {
+  posted_remove(e);
 }
 
 static void worker_main(void *arg) {
@@ -271,10 +321,10 @@ static void worker_main(void *arg) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGHUP);
   (void)pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-  uv_run(&w->loop, UV_RUN_DEFAULT);
+  (void)uv_run(&w->loop, UV_RUN_DEFAULT); /* returns once every handle closed */
   netio_pool_trim();
   __atomic_store_n(&w->loop_ended, 1, __ATOMIC_RELEASE);
-  uv_async_send(w->exited);
+  (void)uv_async_send(w->exited); /* 0: libuv aborts rather than fail */
 }
 
 int worker_start(worker_t *w, uv_async_t *exited, uv_async_t *reloaded, pausehub_t *hub) {
@@ -286,23 +336,29 @@ int worker_start(worker_t *w, uv_async_t *exited, uv_async_t *reloaded, pausehub
   if (rc != 0)
     return rc;
   w->mailbox.page_done = exchange_page_done;
-  uv_check_init(&w->loop, &w->flush_check);
-  w->flush_check.data = w;
+  rc = posted_init(&w->posted, &w->loop);
+  if (rc != 0)
+    return rc;
   w->wakeup.data = w;
   w->exited = exited;
   w->reloaded = reloaded;
-  uv_timer_init(&w->loop, &w->drain_timer);
+  rc = uv_timer_init(&w->loop, &w->drain_timer);
+  if (rc != 0)
+    return rc;
   w->drain_timer.data = w;
   return uv_thread_create(&w->thread, worker_main, w);
 }
 
 void worker_drain(worker_t *w) {
   __atomic_store_n(&w->drain_requested, 1, __ATOMIC_RELEASE);
-  uv_async_send(&w->wakeup);
+  (void)uv_async_send(&w->wakeup); /* 0: libuv aborts rather than fail */
 }
 
 void worker_join(worker_t *w) {
-  uv_thread_join(&w->thread);
+  if (uv_thread_join(&w->thread) != 0) {
+    /* e.g. a thread that never started */
+    LOG_WARN("worker thread not joined", LOG_U64("worker", (uint64_t)w->id));
+  }
   if (uv_loop_close(&w->loop) != 0)
     LOG_WARN("worker loop closed with handles open", LOG_U64("worker", (uint64_t)w->id));
   /* The loop has ended: nothing uses a generation any more. */

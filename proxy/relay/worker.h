@@ -7,6 +7,10 @@
  * only through worker_drain() and worker_reload(), which wake it with
  * uv_async_t.
  *
+ * The worker owns its lists: the open connections (worker_conn_add/remove,
+ * walked on drain) and the posted work (worker_post, posted.h: run after
+ * the poll of each iteration). Exchanges ask; they do not edit them.
+ *
  * Config reload: the worker runs with a generation, a config snapshot
  * (cfgsnap.h) and the upstream pools of its routes. worker_reload() hands
  * the worker a new snapshot; on its own loop it builds a new generation for
@@ -26,10 +30,20 @@
 #include "config.h"
 #include "metrics.h"
 #include "pausehub.h"
+#include "posted.h"
 #include "upstream.h"
 
-struct exchange;
 struct worker_t;
+
+/* A client connection as the worker lists it (embedded in its owner, the
+ * exchange). The worker calls these on drain and at the end of it. */
+typedef struct worker_conn {
+  void (*drain)(struct worker_conn *c); /* stop reusing the connection: finish
+                                           the response (or close if idle) */
+  void (*close)(struct worker_conn *c); /* close now; must call worker_conn_remove */
+  struct worker_conn *prev;    /* the worker's list */
+  struct worker_conn *next;
+} worker_conn;
 
 /* A config snapshot and the upstream pools built from it. Worker thread only. */
 typedef struct worker_gen {
@@ -56,8 +70,8 @@ typedef struct worker_t {
   unsigned applied_generation; /* the last snapshot applied (atomic) */
   unsigned failed_generation;  /* the last snapshot it could not apply (atomic) */
   uv_async_t *reloaded;        /* main loop's; sent when a snapshot was applied (or not) */
-  struct exchange *exchanges;  /* every open client connection */
-  size_t nconns;
+  worker_conn conns;           /* every open client connection: the list's head */
+  size_t nconns;               /* on conns */
   int listening;               /* the listener is open */
   int draining;                /* stop accepting, finish what is open */
   int drain_requested;         /* set by the main thread (atomic access) */
@@ -65,8 +79,7 @@ typedef struct worker_t {
   int loop_ended;              /* set (atomic) just before exited is sent */
   pausehub_t *hub;             /* process-wide link state; not owned */
   pausehub_mailbox mailbox;    /* pause outcomes for this loop's streams */
-  uv_check_t flush_check;      /* after each poll: sends the output gathered */
-  struct exchange *flush_list; /* exchanges with output gathered this iteration */
+  posted_queue posted;         /* work run after each poll (posted.h) */
 } worker_t;
 
 /* Prepares worker id for snap's config (it takes a reference) and binds its
@@ -104,10 +117,24 @@ void worker_drain(worker_t *w);
 /* Waits for the worker's thread to end and frees what it holds. */
 void worker_join(worker_t *w);
 
-/* The loop calls these as client connections come and go. */
-void worker_connection_closed(worker_t *w);
+/* A client connection was accepted: lists c (its drain and close set).
+ * Returns 0, or UV_EBUSY (counted as refused) when the worker is draining
+ * or has max_connections open: the caller closes it. */
+int worker_conn_add(worker_t *w, worker_conn *c);
 
-/* An exchange gathered output: flush_check must run this iteration. */
-void worker_want_flush(worker_t *w);
+/* The connection c leaves the list (it is closing). The last one to go
+ * while draining ends the loop. */
+void worker_conn_remove(worker_t *w, worker_conn *c);
+
+/* 1 once the worker drains: responses close their connection. */
+int worker_draining(const worker_t *w);
+
+/* Runs e->handler once this loop iteration's I/O callbacks are done (an
+ * exchange posts the flush of what it gathered for its client); a no-op
+ * when e is posted already. Returns 0 or a libuv error. */
+int worker_post(worker_t *w, posted_entry *e);
+
+/* Takes e off the queue (its owner goes away); a no-op when not posted. */
+void worker_unpost(posted_entry *e);
 
 #endif

@@ -36,30 +36,18 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ERR_MAX 512
-
-static void failed(const char *what, const char *err) {
-  fprintf(stderr, "fuzz_config: invariant violated: %s\n", what);
-  if (err != NULL)
-    fprintf(stderr, "  message: %s\n", err);
-  abort();
-}
-
-#define CHECK(cond, what)                                                     \
-  do {                                                                        \
-    if (!(cond))                                                              \
-      failed(what, NULL);                                                     \
-  } while (0)
 
 static int in_range(unsigned long long v, unsigned long long lo, unsigned long long hi) {
   return v >= lo && v <= hi;
 }
 
 /* A number field against its range in config_keys.c's key table. */
-#define RANGE(v, lo, hi) CHECK(in_range((unsigned long long)(v), (lo), (hi)), #v " out of its range")
+#define RANGE(v, lo, hi) REQUIRE_MSG(in_range((unsigned long long)(v), (lo), (hi)), "%s", #v " out of its range")
 
 static int is_tchar(char ch) {
   return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
@@ -75,25 +63,25 @@ static int is_ip_literal(const char *host) {
 static void check_routes(const config_t *c) {
   size_t i;
   size_t j;
-  CHECK(c->nroutes >= 1 && c->nroutes <= CONFIG_ROUTES_MAX, "route count out of range");
-  CHECK(c->routes != NULL, "routes without an array");
+  REQUIRE_MSG(c->nroutes >= 1 && c->nroutes <= CONFIG_ROUTES_MAX, "route count out of range");
+  REQUIRE_MSG(c->routes != NULL, "routes without an array");
   for (i = 0; i < c->nroutes; i++) {
     const config_route *r = &c->routes[i];
     const config_route *m;
     size_t k;
     unsigned long port = 0;
-    CHECK(r->prefix != NULL && r->prefix[0] == '/', "route prefix not starting with /");
-    CHECK(r->prefix_len == strlen(r->prefix) && r->prefix_len <= 1024, "route prefix length");
+    REQUIRE_MSG(r->prefix != NULL && r->prefix[0] == '/', "route prefix not starting with /");
+    REQUIRE_MSG(r->prefix_len == strlen(r->prefix) && r->prefix_len <= 1024, "route prefix length");
     for (k = 0; k < r->prefix_len; k++) {
       unsigned char ch = (unsigned char)r->prefix[k];
-      CHECK(ch > 0x20 && ch != 0x7f && ch != '?' && ch != '#', "route prefix with a bad byte");
+      REQUIRE_MSG(ch > 0x20 && ch != 0x7f && ch != '?' && ch != '#', "route prefix with a bad byte");
     }
-    CHECK(r->upstream != NULL && strncasecmp(r->upstream, "http://", 7) == 0,
+    REQUIRE_MSG(r->upstream != NULL && strncasecmp(r->upstream, "http://", 7) == 0,
           "route upstream not http://");
-    CHECK(r->upstream_host != NULL && r->upstream_host[0] != '\0', "route without upstream host");
-    CHECK(r->upstream_port[0] >= '1' && r->upstream_port[0] <= '9', "route upstream port");
+    REQUIRE_MSG(r->upstream_host != NULL && r->upstream_host[0] != '\0', "route without upstream host");
+    REQUIRE_MSG(r->upstream_port[0] >= '1' && r->upstream_port[0] <= '9', "route upstream port");
     for (k = 0; r->upstream_port[k] != '\0'; k++) {
-      CHECK(k < 5 && r->upstream_port[k] >= '0' && r->upstream_port[k] <= '9',
+      REQUIRE_MSG(k < 5 && r->upstream_port[k] >= '0' && r->upstream_port[k] <= '9',
             "route upstream port not decimal");
       port = port * 10 + (unsigned long)(r->upstream_port[k] - '0');
     }
@@ -101,43 +89,44 @@ static void check_routes(const config_t *c) {
     RANGE(r->mode, CONFIG_MODE_INBAND, CONFIG_MODE_TOOL);
     RANGE(r->resume, CONFIG_RESUME_CONTINUE, CONFIG_RESUME_RETRY);
     RANGE(r->format, 0, CONFIG_FORMAT_AUTO);
-    RANGE(r->on_detect, CONFIG_ON_DETECT_REPLACE, CONFIG_ON_DETECT_KEEP);
+    RANGE(r->on_detect, CONFIG_ON_DETECT_REPLACE, CONFIG_ON_DETECT_REWRITE);
+    RANGE(r->dialect, CONFIG_DIALECT_AUTO, CONFIG_DIALECT_MCP);
     if (r->on_detect_inherited)
-      CHECK(r->on_detect == c->on_detect, "inherited on_detect differs from the global one");
+      REQUIRE_MSG(r->on_detect == c->on_detect, "inherited on_detect differs from the global one");
     if (i > 0)
-      CHECK(c->routes[i - 1].prefix_len >= r->prefix_len, "routes not longest prefix first");
+      REQUIRE_MSG(c->routes[i - 1].prefix_len >= r->prefix_len, "routes not longest prefix first");
     for (j = 0; j < i; j++)
-      CHECK(strcmp(c->routes[j].prefix, r->prefix) != 0, "two routes with one prefix");
+      REQUIRE_MSG(strcmp(c->routes[j].prefix, r->prefix) != 0, "two routes with one prefix");
     m = config_route_match(c, r->prefix, r->prefix_len);
-    CHECK(m == r, "a route's own prefix does not find it");
+    REQUIRE_MSG(m == r, "a route's own prefix does not find it");
   }
 }
 
 static void check_accepted(const config_t *c, const char *path) {
   size_t i;
-  CHECK(c->config_file != NULL && strcmp(c->config_file, path) == 0, "config_file not kept");
-  CHECK(!c->help && !c->check_only, "switches set by a file");
-  CHECK(c->listen != NULL && is_ip_literal(c->listen_host), "listen host not an IP literal");
-  CHECK(c->control != NULL && is_ip_literal(c->control_host), "control host not an IP literal");
+  REQUIRE_MSG(c->config_file != NULL && strcmp(c->config_file, path) == 0, "config_file not kept");
+  REQUIRE_MSG(!c->help && !c->check_only, "switches set by a file");
+  REQUIRE_MSG(c->listen != NULL && is_ip_literal(c->listen_host), "listen host not an IP literal");
+  REQUIRE_MSG(c->control != NULL && is_ip_literal(c->control_host), "control host not an IP literal");
   RANGE(c->listen_port, 0, 65535);
   RANGE(c->control_port, 0, 65535);
-  CHECK(c->listen_port == 0 || c->listen_port != c->control_port ||
+  REQUIRE_MSG(c->listen_port == 0 || c->listen_port != c->control_port ||
             strcmp(c->listen_host, c->control_host) != 0,
         "listen and control on one address");
   RANGE(c->workers, 1, 64);
   RANGE(c->log_level, LOG_LEVEL_DEBUG, LOG_LEVEL_ERROR);
-  CHECK(c->data_dir != NULL && strlen(c->data_dir) >= 1 && strlen(c->data_dir) <= 4096, "data_dir");
-  CHECK(c->admin_key != NULL && strlen(c->admin_key) <= 1024, "admin_key");
-  CHECK(c->secret_key != NULL && strlen(c->secret_key) <= 128, "secret_key");
-  CHECK(c->connectors != NULL && strlen(c->connectors) <= 4096, "connectors");
-  CHECK(c->public_url != NULL, "public_url");
+  REQUIRE_MSG(c->data_dir != NULL && strlen(c->data_dir) >= 1 && strlen(c->data_dir) <= 4096, "data_dir");
+  REQUIRE_MSG(c->admin_key != NULL && strlen(c->admin_key) <= 1024, "admin_key");
+  REQUIRE_MSG(c->secret_key != NULL && strlen(c->secret_key) <= 128, "secret_key");
+  REQUIRE_MSG(c->connectors != NULL && strlen(c->connectors) <= 4096, "connectors");
+  REQUIRE_MSG(c->public_url != NULL, "public_url");
   if (c->public_url[0] != '\0') {
     size_t len = strlen(c->public_url);
-    CHECK(strncasecmp(c->public_url, "http://", 7) == 0 ||
+    REQUIRE_MSG(strncasecmp(c->public_url, "http://", 7) == 0 ||
               strncasecmp(c->public_url, "https://", 8) == 0,
           "public_url not http(s)");
-    CHECK(c->public_url[len - 1] != '/', "public_url ends with /");
-    CHECK(strpbrk(c->public_url, "?# \t\r\n") == NULL, "public_url with a query, fragment or space");
+    REQUIRE_MSG(c->public_url[len - 1] != '/', "public_url ends with /");
+    REQUIRE_MSG(strpbrk(c->public_url, "?# \t\r\n") == NULL, "public_url with a query, fragment or space");
   }
   RANGE(c->provider_timeout_s, 1, 300);
   RANGE(c->max_head_bytes, 1024, 1048576);
@@ -150,13 +139,13 @@ static void check_accepted(const config_t *c, const char *path) {
   RANGE(c->max_event_bytes, 1024, 67108864);
   RANGE(c->write_high_watermark, 1024, 67108864);
   RANGE(c->write_low_watermark, 0, 67108864);
-  CHECK(c->write_low_watermark < c->write_high_watermark, "write_low_watermark >= high");
+  REQUIRE_MSG(c->write_low_watermark < c->write_high_watermark, "write_low_watermark >= high");
   RANGE(c->pool_max_idle, 0, 10000);
   RANGE(c->pool_idle_timeout_s, 1, 3600);
   RANGE(c->drain_timeout_s, 0, 3600);
   RANGE(c->client_idle_timeout_s, 1, 3600);
   RANGE(c->on_uninspectable, CONFIG_UNINSPECTABLE_PASS, CONFIG_UNINSPECTABLE_FAIL);
-  RANGE(c->on_detect, CONFIG_ON_DETECT_REPLACE, CONFIG_ON_DETECT_KEEP);
+  RANGE(c->on_detect, CONFIG_ON_DETECT_REPLACE, CONFIG_ON_DETECT_REWRITE);
   RANGE(c->after_expiry, CONFIG_AFTER_EXPIRY_CONTINUE, CONFIG_AFTER_EXPIRY_CLOSE);
   RANGE(c->heartbeat_s, 1, 3600);
   RANGE(c->pause_timeout_s, 1, 604800);
@@ -164,37 +153,37 @@ static void check_accepted(const config_t *c, const char *path) {
   RANGE(c->max_pauses_per_stream, 0, 100);
   RANGE(c->max_replay_body, 0, 1073741824);
   RANGE(c->link_service.poll_interval_s, 1, 3600);
-  CHECK(c->link_service.url != NULL && c->link_service.api_key != NULL, "link_service strings");
-  CHECK(strlen(c->link_service.api_key) <= 1024, "link_service.api_key");
+  REQUIRE_MSG(c->link_service.url != NULL && c->link_service.api_key != NULL, "link_service strings");
+  REQUIRE_MSG(strlen(c->link_service.api_key) <= 1024, "link_service.api_key");
 
-  CHECK(c->identity.header != NULL && strlen(c->identity.header) >= 1 &&
+  REQUIRE_MSG(c->identity.header != NULL && strlen(c->identity.header) >= 1 &&
             strlen(c->identity.header) <= 256,
         "identity.header length");
   for (i = 0; c->identity.header[i] != '\0'; i++)
-    CHECK(is_tchar(c->identity.header[i]), "identity.header not a token");
-  CHECK(c->identity.secret != NULL && strlen(c->identity.secret) <= 1024, "identity.secret");
-  CHECK(c->identity.ntrusted_cidrs <= CONFIG_CIDRS_MAX, "too many trusted CIDRs");
+    REQUIRE_MSG(is_tchar(c->identity.header[i]), "identity.header not a token");
+  REQUIRE_MSG(c->identity.secret != NULL && strlen(c->identity.secret) <= 1024, "identity.secret");
+  REQUIRE_MSG(c->identity.ntrusted_cidrs <= CONFIG_CIDRS_MAX, "too many trusted CIDRs");
   for (i = 0; i < c->identity.ntrusted_cidrs; i++) {
     const config_cidr *cidr = &c->identity.trusted_cidrs[i];
     unsigned bits = cidr->family == AF_INET ? 32 : 128;
     unsigned b;
-    CHECK(cidr->family == AF_INET || cidr->family == AF_INET6, "CIDR family");
-    CHECK(cidr->prefix <= bits, "CIDR prefix too long");
+    REQUIRE_MSG(cidr->family == AF_INET || cidr->family == AF_INET6, "CIDR family");
+    REQUIRE_MSG(cidr->prefix <= bits, "CIDR prefix too long");
     for (b = cidr->prefix; b < bits; b++)
-      CHECK(!(cidr->addr[b / 8] & (0x80 >> (b % 8))), "CIDR with bits past its prefix");
+      REQUIRE_MSG(!(cidr->addr[b / 8] & (0x80 >> (b % 8))), "CIDR with bits past its prefix");
   }
 
-  CHECK(c->nwebhooks <= CONFIG_WEBHOOKS_MAX, "too many webhooks");
+  REQUIRE_MSG(c->nwebhooks <= CONFIG_WEBHOOKS_MAX, "too many webhooks");
   for (i = 0; i < c->nwebhooks; i++) {
     const config_webhook *h = &c->webhooks[i];
     size_t j;
-    CHECK(h->url != NULL && (strncmp(h->url, "http://", 7) == 0 || strncmp(h->url, "https://", 8) == 0),
+    REQUIRE_MSG(h->url != NULL && (strncmp(h->url, "http://", 7) == 0 || strncmp(h->url, "https://", 8) == 0),
           "webhook url not http(s)");
-    CHECK(strlen(h->url) <= 2048 && strpbrk(h->url, "# \t\r\n") == NULL, "webhook url form");
-    CHECK(h->secret != NULL && h->secret[0] != '\0' && strlen(h->secret) <= 1024, "webhook secret");
-    CHECK(h->events != 0 && (h->events & ~(unsigned)CONFIG_EVENT_ALL) == 0, "webhook events");
+    REQUIRE_MSG(strlen(h->url) <= 2048 && strpbrk(h->url, "# \t\r\n") == NULL, "webhook url form");
+    REQUIRE_MSG(h->secret != NULL && h->secret[0] != '\0' && strlen(h->secret) <= 1024, "webhook secret");
+    REQUIRE_MSG(h->events != 0 && (h->events & ~(unsigned)CONFIG_EVENT_ALL) == 0, "webhook events");
     for (j = 0; j < i; j++)
-      CHECK(strcmp(c->webhooks[j].url, h->url) != 0, "two webhooks with one url");
+      REQUIRE_MSG(strcmp(c->webhooks[j].url, h->url) != 0, "two webhooks with one url");
   }
   check_routes(c);
 }
@@ -202,19 +191,18 @@ static void check_accepted(const config_t *c, const char *path) {
 static void check_rejected(const config_t *c, int rc, const char *err) {
   static const config_t zero;
   size_t i;
-  size_t len = strlen(err);
-  if (rc != -EINVAL && rc != -ENOMEM)
-    failed("an error other than -EINVAL or -ENOMEM", err);
-  if (len == 0 || len >= ERR_MAX)
-    failed("a rejection without a message (or an unterminated one)", err);
-  if (strncmp(err, "config: ", 8) != 0 || len <= 8)
-    failed("a rejection message that does not start with \"config: \" and a name", err);
-  for (i = 0; i < len; i++) {
-    if ((unsigned char)err[i] < 0x20)
-      failed("a rejection message with a control character (not one line)", err);
-  }
-  if (memcmp(c, &zero, sizeof zero) != 0)
-    failed("a rejected config_t is not zeroed", err);
+  size_t len = strnlen(err, ERR_MAX);
+  REQUIRE_BYTES(rc == -EINVAL || rc == -ENOMEM, "an error other than -EINVAL or -ENOMEM", "message",
+                err, len);
+  REQUIRE_BYTES(len > 0 && len < ERR_MAX, "a rejection without a message (or an unterminated one)",
+                "message", err, len);
+  REQUIRE_BYTES(strncmp(err, "config: ", 8) == 0 && len > 8,
+                "a rejection message that does not start with \"config: \" and a name", "message", err, len);
+  for (i = 0; i < len; i++)
+    REQUIRE_BYTES((unsigned char)err[i] >= 0x20,
+                  "a rejection message with a control character (not one line)", "message", err, len);
+  REQUIRE_BYTES(memcmp(c, &zero, sizeof zero) == 0, "a rejected config_t is not zeroed", "message", err,
+                len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -228,12 +216,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int rc;
   int rc2;
   size_t off = 0;
-  if (fd < 0)
-    abort();
+  REQUIRE(fd >= 0);
   while (off < size) {
     ssize_t n = write(fd, data + off, size - off);
-    if (n <= 0)
-      abort();
+    REQUIRE(n > 0);
     off += (size_t)n;
   }
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -246,15 +232,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rc = config_load(&c, 3, argv, NULL, err, sizeof err);
   memset(err2, 'x', sizeof err2);
   rc2 = config_load(&c2, 3, argv, NULL, err2, sizeof err2);
-  if (rc2 != rc || (rc != 0 && strcmp(err, err2) != 0))
-    failed("not the same result twice", rc != 0 ? err : err2);
+  REQUIRE_BYTES(rc2 == rc && (rc == 0 || strcmp(err, err2) == 0), "not the same result twice", "message",
+                rc != 0 ? err : err2, strnlen(rc != 0 ? err : err2, ERR_MAX));
   if (rc == 0) {
     check_accepted(&c, path);
     config_free(&c);
     config_free(&c2);
     {
       static const config_t zero;
-      CHECK(memcmp(&c, &zero, sizeof zero) == 0, "config_free leaves something behind");
+      REQUIRE_MSG(memcmp(&c, &zero, sizeof zero) == 0, "config_free leaves something behind");
     }
   } else {
     check_rejected(&c, rc, err);

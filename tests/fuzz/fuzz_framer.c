@@ -47,34 +47,12 @@
 
 #include "detect.h"
 #include "framer.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define HEADER_BYTES 4
 #define FIELDS 6 /* the detect_str members of detect_match */
-
-static void failed(const char *file, int line, const char *what, const char *detail,
-                   unsigned long long a, unsigned long long b) {
-  fprintf(stderr, "fuzz_framer: invariant violated at %s:%d: %s", file, line, what);
-  if (detail != NULL)
-    fprintf(stderr, " (%s: %llu vs %llu)", detail, a, b);
-  fputc('\n', stderr);
-  abort();
-}
-
-#define CHECK(cond, what)                                                     \
-  do {                                                                        \
-    if (!(cond))                                                              \
-      failed(__FILE__, __LINE__, what, NULL, 0, 0);                           \
-  } while (0)
-
-/* Like CHECK, also printing two numbers that explain the failure. */
-#define CHECK2(cond, what, a, b)                                              \
-  do {                                                                        \
-    if (!(cond))                                                              \
-      failed(__FILE__, __LINE__, what, #a " / " #b, (unsigned long long)(a),  \
-             (unsigned long long)(b));                                        \
-  } while (0)
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -171,26 +149,26 @@ static rec_verdict verdict_record(detect_status status, const detect_match *m) {
   rec_verdict v;
   int i;
   memset(&v, 0, sizeof v);
-  CHECK(status == DETECT_SKIPPED || status == DETECT_NO_MATCH || status == DETECT_MATCH ||
+  REQUIRE_MSG(status == DETECT_SKIPPED || status == DETECT_NO_MATCH || status == DETECT_MATCH ||
             status == DETECT_MALFORMED || status == DETECT_OVERSIZED,
         "detect status out of range");
-  CHECK((status == DETECT_MATCH) == (m != NULL), "match is non-NULL exactly on DETECT_MATCH");
+  REQUIRE_MSG((status == DETECT_MATCH) == (m != NULL), "match is non-NULL exactly on DETECT_MATCH");
   v.status = status;
   if (m == NULL)
     return v;
-  CHECK(m->shape == DETECT_SHAPE_AUTHENTICATE_META || m->shape == DETECT_SHAPE_MAGIC_LINK,
+  REQUIRE_MSG(m->shape == DETECT_SHAPE_AUTHENTICATE_META || m->shape == DETECT_SHAPE_MAGIC_LINK,
         "match shape is one of the two");
   if (m->shape == DETECT_SHAPE_MAGIC_LINK)
-    CHECK(m->link_token.ptr != NULL && m->magic_link_url.ptr != NULL,
+    REQUIRE_MSG(m->link_token.ptr != NULL && m->magic_link_url.ptr != NULL,
           "magic_link match has link_token and magic_link_url");
   v.has_match = 1;
   v.shape = m->shape;
   for (i = 0; i < FIELDS; i++) {
     const detect_str *s = match_field(m, i);
     if (s->ptr == NULL)
-      CHECK(s->len == 0, "absent match field has length 0");
+      REQUIRE_MSG(s->len == 0, "absent match field has length 0");
     else
-      CHECK2(s->len <= DETECT_FIELD_MAX, "match field longer than DETECT_FIELD_MAX", s->len,
+      REQUIRE_CMP(s->len <= DETECT_FIELD_MAX, "match field longer than DETECT_FIELD_MAX", s->len,
              DETECT_FIELD_MAX);
     v.field[i] = rec_copy(s->ptr, s->len); /* touches every byte: ASan checks them */
   }
@@ -368,7 +346,7 @@ static void outcome_compare(const outcome *a, const outcome *b, int with_verdict
   if (a->n_ev != b->n_ev || a->n_retry != b->n_retry || a->n_over != b->n_over) {
     fprintf(stderr, "fuzz_framer: %s: %zu/%zu events, %zu/%zu retries, %zu/%zu oversized\n",
             what, a->n_ev, b->n_ev, a->n_retry, b->n_retry, a->n_over, b->n_over);
-    CHECK(0, "outcomes differ in counts");
+    REQUIRE_MSG(0, "outcomes differ in counts");
   }
   for (i = 0; i < a->n_ev; i++) {
     const rec_event *x = &a->ev[i];
@@ -389,13 +367,13 @@ static void outcome_compare(const outcome *a, const outcome *b, int with_verdict
               y->data.len, x->type.present, x->type.len, y->type.present, y->type.len,
               x->id.present, x->id.len, y->id.present, y->id.len, x->oversized, y->oversized,
               (int)x->verdict.status, (int)y->verdict.status);
-      CHECK(0, "outcomes differ in an event");
+      REQUIRE_MSG(0, "outcomes differ in an event");
     }
   }
   for (i = 0; i < a->n_retry; i++)
-    CHECK2(a->retry[i] == b->retry[i], "outcomes differ in a retry", a->retry[i], b->retry[i]);
+    REQUIRE_CMP(a->retry[i] == b->retry[i], "outcomes differ in a retry", a->retry[i], b->retry[i]);
   for (i = 0; i < a->n_over; i++)
-    CHECK2(a->over[i] == b->over[i], "outcomes differ in an oversized notice", a->over[i],
+    REQUIRE_CMP(a->over[i] == b->over[i], "outcomes differ in an oversized notice", a->over[i],
            b->over[i]);
 }
 
@@ -424,44 +402,44 @@ static int on_event(void *ctx, const framer_event *ev) {
   rec_event *e;
   int stop;
 
-  CHECK(c->format != FRAMER_RAW, "RAW dispatched an event");
-  CHECK(!r->stopped, "an event after on_event asked to stop");
-  CHECK2(ev->index == r->out.n_ev, "event index is not the next one", ev->index, r->out.n_ev);
-  CHECK2(ev->start < ev->end, "event span is empty or reversed", ev->start, ev->end);
-  CHECK2(ev->end <= limit, "event ends past the bytes fed", ev->end, limit);
-  CHECK2(ev->start >= r->last_end, "event overlaps the previous one", ev->start, r->last_end);
+  REQUIRE_MSG(c->format != FRAMER_RAW, "RAW dispatched an event");
+  REQUIRE_MSG(!r->stopped, "an event after on_event asked to stop");
+  REQUIRE_CMP(ev->index == r->out.n_ev, "event index is not the next one", ev->index, r->out.n_ev);
+  REQUIRE_CMP(ev->start < ev->end, "event span is empty or reversed", ev->start, ev->end);
+  REQUIRE_CMP(ev->end <= limit, "event ends past the bytes fed", ev->end, limit);
+  REQUIRE_CMP(ev->start >= r->last_end, "event overlaps the previous one", ev->start, r->last_end);
   if (!ev->oversized)
-    CHECK2(ev->start >= r->safe_seen, "event starts before a safe offset already handed out",
+    REQUIRE_CMP(ev->start >= r->safe_seen, "event starts before a safe offset already handed out",
            ev->start, r->safe_seen);
-  CHECK(ev->data != NULL, "event data is NULL");
-  CHECK2(ev->data_len <= c->max_event_bytes, "data_len over max_event_bytes", ev->data_len,
+  REQUIRE_MSG(ev->data != NULL, "event data is NULL");
+  REQUIRE_CMP(ev->data_len <= c->max_event_bytes, "data_len over max_event_bytes", ev->data_len,
          c->max_event_bytes);
-  CHECK(ev->type == NULL ? ev->type_len == 0 : ev->type_len > 0,
+  REQUIRE_MSG(ev->type == NULL ? ev->type_len == 0 : ev->type_len > 0,
         "type is NULL exactly when absent or empty");
-  CHECK(ev->id != NULL || ev->id_len == 0, "absent id has length 0");
+  REQUIRE_MSG(ev->id != NULL || ev->id_len == 0, "absent id has length 0");
   if (ev->type != NULL)
-    CHECK2(ev->type_len <= c->max_event_bytes, "type over max_event_bytes", ev->type_len,
+    REQUIRE_CMP(ev->type_len <= c->max_event_bytes, "type over max_event_bytes", ev->type_len,
            c->max_event_bytes);
   if (ev->id != NULL) {
-    CHECK2(ev->id_len <= c->max_event_bytes, "id over max_event_bytes", ev->id_len,
+    REQUIRE_CMP(ev->id_len <= c->max_event_bytes, "id over max_event_bytes", ev->id_len,
            c->max_event_bytes);
-    CHECK(ev->id_len == 0 || memchr(ev->id, '\0', ev->id_len) == NULL, "id holds NUL");
+    REQUIRE_MSG(ev->id_len == 0 || memchr(ev->id, '\0', ev->id_len) == NULL, "id holds NUL");
   }
   if (c->format != FRAMER_SSE)
-    CHECK(ev->type == NULL && ev->id == NULL, "non-SSE event has a type or id");
+    REQUIRE_MSG(ev->type == NULL && ev->id == NULL, "non-SSE event has a type or id");
   if (c->format == FRAMER_NDJSON)
-    CHECK(ev->data_len == 0 || memchr(ev->data, '\n', ev->data_len) == NULL,
+    REQUIRE_MSG(ev->data_len == 0 || memchr(ev->data, '\n', ev->data_len) == NULL,
           "NDJSON data holds LF");
   if (c->format == FRAMER_JSON)
-    CHECK(ev->start == 0 && r->in_finish, "JSON event not the whole body at finish");
+    REQUIRE_MSG(ev->start == 0 && r->in_finish, "JSON event not the whole body at finish");
   if (ev->oversized) {
-    CHECK(ev->status == DETECT_OVERSIZED, "oversized event not DETECT_OVERSIZED");
-    CHECK(r->over_pending && r->over_index == ev->index,
+    REQUIRE_MSG(ev->status == DETECT_OVERSIZED, "oversized event not DETECT_OVERSIZED");
+    REQUIRE_MSG(r->over_pending && r->over_index == ev->index,
           "oversized event without on_oversized for its index");
   } else {
-    CHECK(ev->status != DETECT_OVERSIZED, "DETECT_OVERSIZED on an event that is not");
+    REQUIRE_MSG(ev->status != DETECT_OVERSIZED, "DETECT_OVERSIZED on an event that is not");
     if (!c->inspect)
-      CHECK(ev->status == DETECT_SKIPPED, "inspect off but the detector ran");
+      REQUIRE_MSG(ev->status == DETECT_SKIPPED, "inspect off but the detector ran");
   }
   r->over_pending = 0;
 
@@ -486,14 +464,14 @@ static int on_event(void *ctx, const framer_event *ev) {
 
 static void on_retry(void *ctx, uint64_t ms) {
   run *r = ctx;
-  CHECK(r->cfg->format == FRAMER_SSE, "on_retry outside SSE");
+  REQUIRE_MSG(r->cfg->format == FRAMER_SSE, "on_retry outside SSE");
   u64_push(&r->out.retry, &r->out.n_retry, &r->out.cap_retry, ms);
 }
 
 static void on_oversized(void *ctx, uint64_t index) {
   run *r = ctx;
-  CHECK(r->cfg->format != FRAMER_RAW, "on_oversized for RAW");
-  CHECK2(index == r->out.n_ev, "on_oversized index is not the next event's", index,
+  REQUIRE_MSG(r->cfg->format != FRAMER_RAW, "on_oversized for RAW");
+  REQUIRE_CMP(index == r->out.n_ev, "on_oversized index is not the next event's", index,
          r->out.n_ev);
   r->over_pending = 1;
   r->over_index = index;
@@ -503,13 +481,13 @@ static void on_oversized(void *ctx, uint64_t index) {
 static void check_caps(const run *r) {
   const framer_t *f = &r->f;
   size_t cap = r->cfg->max_event_bytes + 1;
-  CHECK2(f->data.len <= r->cfg->max_event_bytes, "payload over max_event_bytes", f->data.len,
+  REQUIRE_CMP(f->data.len <= r->cfg->max_event_bytes, "payload over max_event_bytes", f->data.len,
          r->cfg->max_event_bytes);
-  CHECK2(f->data.cap <= cap, "payload storage over its cap", f->data.cap, cap);
+  REQUIRE_CMP(f->data.cap <= cap, "payload storage over its cap", f->data.cap, cap);
   if (r->cfg->format == FRAMER_SSE) {
-    CHECK2(f->sse.type.cap <= cap, "SSE type storage over its cap", f->sse.type.cap, cap);
-    CHECK2(f->sse.id.cap <= cap, "SSE id storage over its cap", f->sse.id.cap, cap);
-    CHECK2(f->sse.value.cap <= cap, "SSE value storage over its cap", f->sse.value.cap, cap);
+    REQUIRE_CMP(f->sse.type.cap <= cap, "SSE type storage over its cap", f->sse.type.cap, cap);
+    REQUIRE_CMP(f->sse.id.cap <= cap, "SSE id storage over its cap", f->sse.id.cap, cap);
+    REQUIRE_CMP(f->sse.value.cap <= cap, "SSE value storage over its cap", f->sse.value.cap, cap);
   }
 }
 
@@ -522,26 +500,26 @@ static size_t feed_checked(run *r, const char *p, size_t len) {
   r->call_len = len;
   r->stopped = 0;
   used = framer_feed(&r->f, p, len);
-  CHECK2(used <= len, "framer_feed used more than it got", used, len);
-  CHECK2(r->f.offset == before + used, "offset does not advance by the bytes used",
+  REQUIRE_CMP(used <= len, "framer_feed used more than it got", used, len);
+  REQUIRE_CMP(r->f.offset == before + used, "offset does not advance by the bytes used",
          r->f.offset, before + used);
   if (used < len) {
-    CHECK(r->stopped, "framer_feed returned early but nobody asked to stop");
-    CHECK(used > 0, "framer_feed made no progress");
+    REQUIRE_MSG(r->stopped, "framer_feed returned early but nobody asked to stop");
+    REQUIRE_MSG(used > 0, "framer_feed made no progress");
   }
   if (r->stopped)
-    CHECK2(before + used == r->stop_end, "stop did not return right after the event",
+    REQUIRE_CMP(before + used == r->stop_end, "stop did not return right after the event",
            before + used, r->stop_end);
   r->stopped = 0;
   safe = framer_safe_offset(&r->f);
-  CHECK2(safe >= r->safe_seen, "safe offset went backwards", safe, r->safe_seen);
-  CHECK2(safe <= r->f.offset, "safe offset past the bytes consumed", safe, r->f.offset);
-  CHECK2(safe >= r->last_end, "safe offset before the end of a dispatched event", safe,
+  REQUIRE_CMP(safe >= r->safe_seen, "safe offset went backwards", safe, r->safe_seen);
+  REQUIRE_CMP(safe <= r->f.offset, "safe offset past the bytes consumed", safe, r->f.offset);
+  REQUIRE_CMP(safe >= r->last_end, "safe offset before the end of a dispatched event", safe,
          r->last_end);
   if (r->cfg->format == FRAMER_RAW)
-    CHECK2(safe == r->f.offset, "RAW keeps bytes back", safe, r->f.offset);
+    REQUIRE_CMP(safe == r->f.offset, "RAW keeps bytes back", safe, r->f.offset);
   if (r->cfg->format == FRAMER_JSON)
-    CHECK2(safe == 0 || safe == r->f.offset, "JSON safe offset neither 0 nor everything", safe,
+    REQUIRE_CMP(safe == 0 || safe == r->f.offset, "JSON safe offset neither 0 nor everything", safe,
            r->f.offset);
   r->safe_seen = safe;
   check_caps(r);
@@ -567,12 +545,12 @@ static void run_framer(run *r, const config *c, const char *body, size_t len, in
   cb.on_event = on_event;
   cb.on_retry = on_retry;
   cb.on_oversized = on_oversized;
-  CHECK(framer_init(&r->f, c->format, &opt, &cb, r) == 0, "framer_init failed");
-  CHECK(framer_safe_offset(&r->f) == 0, "fresh framer has a safe offset");
+  REQUIRE_MSG(framer_init(&r->f, c->format, &opt, &cb, r) == 0, "framer_init failed");
+  REQUIRE_MSG(framer_safe_offset(&r->f) == 0, "fresh framer has a safe offset");
 
   if (!chunked) {
     (void)feed_checked(r, len > 0 ? body : empty, 0); /* an empty feed changes nothing */
-    CHECK(r->out.n_ev == 0, "an empty feed dispatched");
+    REQUIRE_MSG(r->out.n_ev == 0, "an empty feed dispatched");
   }
   while (pos < len) {
     size_t n = chunked ? chunk_size(&rng, c->seed) : len - pos;
@@ -588,14 +566,14 @@ static void run_framer(run *r, const config *c, const char *body, size_t len, in
       rest -= used;
     }
   }
-  CHECK2(r->f.offset == len, "framer consumed other than the body", r->f.offset, len);
+  REQUIRE_CMP(r->f.offset == len, "framer consumed other than the body", r->f.offset, len);
 
   events_before_finish = r->out.n_ev;
   r->in_finish = 1;
   framer_finish(&r->f);
   r->in_finish = 0;
-  CHECK(r->out.n_ev - events_before_finish <= 1, "framer_finish dispatched more than one event");
-  CHECK2(framer_safe_offset(&r->f) == len, "not everything is flushable at finish",
+  REQUIRE_MSG(r->out.n_ev - events_before_finish <= 1, "framer_finish dispatched more than one event");
+  REQUIRE_CMP(framer_safe_offset(&r->f) == len, "not everything is flushable at finish",
          framer_safe_offset(&r->f), len);
   check_caps(r);
 
@@ -607,10 +585,10 @@ static void run_framer(run *r, const config *c, const char *body, size_t len, in
       matches += r->out.ev[i].verdict.status == DETECT_MATCH;
       malformed += r->out.ev[i].verdict.status == DETECT_MALFORMED;
     }
-    CHECK2(s->events == r->out.n_ev, "stats.events", s->events, r->out.n_ev);
-    CHECK2(s->matches == matches, "stats.matches", s->matches, matches);
-    CHECK2(s->malformed == malformed, "stats.malformed", s->malformed, malformed);
-    CHECK2(s->oversized == r->out.n_over, "stats.oversized vs on_oversized calls", s->oversized,
+    REQUIRE_CMP(s->events == r->out.n_ev, "stats.events", s->events, r->out.n_ev);
+    REQUIRE_CMP(s->matches == matches, "stats.matches", s->matches, matches);
+    REQUIRE_CMP(s->malformed == malformed, "stats.malformed", s->malformed, malformed);
+    REQUIRE_CMP(s->oversized == r->out.n_over, "stats.oversized vs on_oversized calls", s->oversized,
            r->out.n_over);
   }
   framer_close(&r->f);
@@ -890,7 +868,7 @@ static void detect_in_string(const char *p, size_t len, const rec_verdict *plain
   if (!verdict_equal(plain, &wrapped)) {
     fprintf(stderr, "fuzz_framer: detector verdict %d, as JSON-in-string %d\n",
             (int)plain->status, (int)wrapped.status);
-    CHECK(0, "the detector sees a JSON text differently inside a string");
+    REQUIRE_MSG(0, "the detector sees a JSON text differently inside a string");
   }
   verdict_free(&wrapped);
   free(w.p);
@@ -920,7 +898,7 @@ static void detect_alone(const config *c, const char *p, size_t len) {
     } else {
       detect_feed(&d, p, have);
     }
-    CHECK2(d.triggered == (have >= trigger), "prefilter fired at the wrong prefix", have,
+    REQUIRE_CMP(d.triggered == (have >= trigger), "prefilter fired at the wrong prefix", have,
            trigger);
   }
   detect_feed(&d, p, len); /* a feed may repeat the last one */
@@ -931,15 +909,15 @@ static void detect_alone(const config *c, const char *p, size_t len) {
   once = detect_once(p, len, 1);
   {
     rec_verdict at_finish = detect_once(p, len, 0);
-    CHECK(verdict_equal(&once, &at_finish), "detect_finish alone differs from feed + finish");
+    REQUIRE_MSG(verdict_equal(&once, &at_finish), "detect_finish alone differs from feed + finish");
     verdict_free(&at_finish);
   }
-  CHECK((once.status == DETECT_SKIPPED) == (trigger > len), "SKIPPED exactly when the prefilter says no");
-  CHECK(once.status != DETECT_OVERSIZED, "DETECT_OVERSIZED without detect_abandon");
+  REQUIRE_MSG((once.status == DETECT_SKIPPED) == (trigger > len), "SKIPPED exactly when the prefilter says no");
+  REQUIRE_MSG(once.status != DETECT_OVERSIZED, "DETECT_OVERSIZED without detect_abandon");
   if (!verdict_equal(&grown, &once)) {
     fprintf(stderr, "fuzz_framer: detector verdict by prefixes %d, at once %d\n",
             (int)grown.status, (int)once.status);
-    CHECK(0, "the detector depends on how the payload grew");
+    REQUIRE_MSG(0, "the detector depends on how the payload grew");
   }
   detect_in_string(p, len, &once);
   verdict_free(&grown);
@@ -950,7 +928,7 @@ static void detect_alone(const config *c, const char *p, size_t len) {
   detect_feed(&d, p, len / 2);
   detect_abandon(&d);
   detect_feed(&d, p, len);
-  CHECK(detect_finish(&d, p, len, &m) == DETECT_OVERSIZED && m == NULL,
+  REQUIRE_MSG(detect_finish(&d, p, len, &m) == DETECT_OVERSIZED && m == NULL,
         "abandoned payload not OVERSIZED");
   detect_close(&d);
 }
@@ -962,9 +940,9 @@ static void tool_name_alone(const char *p, size_t len) {
     len = 256;
   if (!detect_connector_from_tool_name(p, len, &slug))
     return;
-  CHECK(slug.ptr >= p && slug.len > 0 && slug.ptr + slug.len <= p + len,
+  REQUIRE_MSG(slug.ptr >= p && slug.len > 0 && slug.ptr + slug.len <= p + len,
         "tool-name slug outside the name");
-  CHECK((slug.ptr == p + 13 && slug.len == len - 13 && memcmp(p, "authenticate_", 13) == 0) ||
+  REQUIRE_MSG((slug.ptr == p + 13 && slug.len == len - 13 && memcmp(p, "authenticate_", 13) == 0) ||
             (slug.ptr == p && slug.len + 2 < len && p[slug.len] == '_' && p[slug.len + 1] == '_'),
         "tool-name slug is neither authenticate_<slug> nor <slug>__<tool>");
 }

@@ -34,12 +34,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "apivalid.h"
-
-#define FAIL(what)                                                     \
-  do {                                                                 \
-    fprintf(stderr, "fuzz_linkapi: invariant violated: %s\n", (what)); \
-    abort();                                                           \
-  } while (0)
+#include "fuzz.h"
 
 static const apivalid_table *const tables[8] = {
     &apivalid_user,   &apivalid_app_credential, &apivalid_link_token,     &apivalid_guide_link_token,
@@ -146,30 +141,30 @@ static void check_string(const apivalid_field *f, const char *s, long long min, 
   long n = count_code_points((const unsigned char *)s, len);
   size_t i;
   if (n < 0)
-    FAIL("an accepted string is not well-formed UTF-8");
+    FUZZ_FAIL("an accepted string is not well-formed UTF-8");
   if (n < min || n > max)
-    FAIL("an accepted string is outside its length in code points");
+    FUZZ_FAIL("an accepted string is outside its length in code points");
   if (apivalid_chars(s, len) != n)
-    FAIL("apivalid_chars disagrees with the reference decoder");
+    FUZZ_FAIL("apivalid_chars disagrees with the reference decoder");
   if (len > (size_t)max * APIVALID_UTF8_MAX)
-    FAIL("an accepted string is longer than 4 bytes per character");
+    FUZZ_FAIL("an accepted string is longer than 4 bytes per character");
   for (i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if ((flags & APIVALID_VISIBLE) && (c < 0x21 || c > 0x7e))
-      FAIL("a visible-ASCII field holds another byte");
+      FUZZ_FAIL("a visible-ASCII field holds another byte");
     if ((flags & APIVALID_VSCHAR) && (c < 0x20 || c > 0x7e))
-      FAIL("a VSCHAR field holds another byte");
+      FUZZ_FAIL("a VSCHAR field holds another byte");
     if ((flags & APIVALID_SLUG) && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                                      c == '-' || c == '_'))
-      FAIL("a slug field holds another byte");
+      FUZZ_FAIL("a slug field holds another byte");
   }
   if (flags & APIVALID_UUID) {
     if (len != 36)
-      FAIL("an accepted uuid is not 36 bytes");
+      FUZZ_FAIL("an accepted uuid is not 36 bytes");
     for (i = 0; i < 36; i++) {
       int dash = i == 8 || i == 13 || i == 18 || i == 23;
       if (dash ? s[i] != '-' : !hexdigit(s[i]))
-        FAIL("an accepted uuid is malformed");
+        FUZZ_FAIL("an accepted uuid is malformed");
     }
   }
   if (choices != NULL) {
@@ -178,7 +173,7 @@ static void check_string(const apivalid_field *f, const char *s, long long min, 
         break;
     }
     if (choices[i] == NULL)
-      FAIL("an accepted enum value is not one of the choices");
+      FUZZ_FAIL("an accepted enum value is not one of the choices");
   }
   (void)f;
 }
@@ -186,10 +181,10 @@ static void check_string(const apivalid_field *f, const char *s, long long min, 
 static void check_objects(yajl_val v, long long max) {
   size_t i;
   if (!YAJL_IS_ARRAY(v) || (long long)YAJL_GET_ARRAY(v)->len > max)
-    FAIL("an accepted list of objects is not one");
+    FUZZ_FAIL("an accepted list of objects is not one");
   for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
     if (!YAJL_IS_OBJECT(YAJL_GET_ARRAY(v)->values[i]))
-      FAIL("an item of an accepted list of objects is no object");
+      FUZZ_FAIL("an item of an accepted list of objects is no object");
   }
 }
 
@@ -202,50 +197,50 @@ static void check_accepted(yajl_val root, const apivalid_table *t, int partial) 
     yajl_val v = apivalid_member(root, f->name);
     if (v == NULL) {
       if ((f->flags & APIVALID_REQUIRED) && !partial)
-        FAIL("a required field is absent from an accepted body");
+        FUZZ_FAIL("a required field is absent from an accepted body");
       continue;
     }
     if (YAJL_IS_NULL(v)) {
       if (!(f->flags & APIVALID_NULLABLE))
-        FAIL("a field that may not be null is null in an accepted body");
+        FUZZ_FAIL("a field that may not be null is null in an accepted body");
       if (apivalid_string(root, f->name) != NULL)
-        FAIL("apivalid_string returns a value for null");
+        FUZZ_FAIL("apivalid_string returns a value for null");
       continue;
     }
     switch (f->kind) {
     case APIVALID_STRING:
       if (!YAJL_IS_STRING(v))
-        FAIL("an accepted string field holds another type");
+        FUZZ_FAIL("an accepted string field holds another type");
       if (apivalid_string(root, f->name) != YAJL_GET_STRING(v))
-        FAIL("apivalid_string returns another value");
+        FUZZ_FAIL("apivalid_string returns another value");
       check_string(f, YAJL_GET_STRING(v), f->min, f->max, f->flags, f->choices);
       break;
     case APIVALID_BOOLEAN:
       if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        FAIL("an accepted boolean field holds another type");
+        FUZZ_FAIL("an accepted boolean field holds another type");
       if (apivalid_bool(root, f->name, 7) != (YAJL_IS_TRUE(v) ? 1 : 0))
-        FAIL("apivalid_bool returns another value");
+        FUZZ_FAIL("apivalid_bool returns another value");
       break;
     case APIVALID_INTEGER:
       if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < f->min || YAJL_GET_INTEGER(v) > f->max)
-        FAIL("an accepted integer is outside its range");
+        FUZZ_FAIL("an accepted integer is outside its range");
       if (apivalid_integer(root, f->name, f->min - 1) != YAJL_GET_INTEGER(v))
-        FAIL("apivalid_integer returns another value");
+        FUZZ_FAIL("apivalid_integer returns another value");
       break;
     case APIVALID_STRING_LIST:
       if (!YAJL_IS_ARRAY(v) || (long long)YAJL_GET_ARRAY(v)->len < f->min ||
           (long long)YAJL_GET_ARRAY(v)->len > f->max)
-        FAIL("an accepted list is outside its item count");
+        FUZZ_FAIL("an accepted list is outside its item count");
       for (k = 0; k < YAJL_GET_ARRAY(v)->len; k++) {
         yajl_val item = YAJL_GET_ARRAY(v)->values[k];
         if (!YAJL_IS_STRING(item))
-          FAIL("an item of an accepted list of strings is no string");
+          FUZZ_FAIL("an item of an accepted list of strings is no string");
         check_string(f, YAJL_GET_STRING(item), 1, 255, 0, f->choices);
       }
       break;
     case APIVALID_OBJECT:
       if (!YAJL_IS_OBJECT(v))
-        FAIL("an accepted object field holds another type");
+        FUZZ_FAIL("an accepted object field holds another type");
       if (f->sub != NULL)
         check_accepted(v, f->sub, 0);
       break;
@@ -254,7 +249,7 @@ static void check_accepted(yajl_val root, const apivalid_table *t, int partial) 
       break;
     case APIVALID_LIST_MAP:
       if (!YAJL_IS_OBJECT(v) || (long long)YAJL_GET_OBJECT(v)->len > f->max)
-        FAIL("an accepted map is no object");
+        FUZZ_FAIL("an accepted map is no object");
       for (k = 0; k < YAJL_GET_OBJECT(v)->len; k++)
         check_objects(YAJL_GET_OBJECT(v)->values[k], f->max);
       break;
@@ -272,28 +267,28 @@ static void check_error_body(const apivalid_errors *e) {
   size_t j;
   dynbuf_init(&out, APIVALID_ERRORS_MAX + 16);
   if (apivalid_errors_render(e, &out) != 0)
-    FAIL("the error body cannot be rendered");
+    FUZZ_FAIL("the error body cannot be rendered");
   if (out.len == 0 || out.ptr[out.len - 1] != '\n')
-    FAIL("the error body does not end with a newline");
+    FUZZ_FAIL("the error body does not end with a newline");
   text = malloc(out.len + 1);
   if (text == NULL)
     abort();
   memcpy(text, out.ptr, out.len);
   text[out.len] = '\0';
   if (count_code_points((const unsigned char *)text, out.len) < 0)
-    FAIL("the error body is not UTF-8");
+    FUZZ_FAIL("the error body is not UTF-8");
   root = yajl_tree_parse(text, err, sizeof err);
   if (root == NULL || !YAJL_IS_OBJECT(root))
-    FAIL("the error body is not a JSON object");
+    FUZZ_FAIL("the error body is not a JSON object");
   if (YAJL_GET_OBJECT(root)->len != e->count)
-    FAIL("the error body does not have one key per error");
+    FUZZ_FAIL("the error body does not have one key per error");
   for (i = 0; i < YAJL_GET_OBJECT(root)->len; i++) {
     yajl_val msgs = YAJL_GET_OBJECT(root)->values[i];
     if (!YAJL_IS_ARRAY(msgs) || YAJL_GET_ARRAY(msgs)->len != 1 || !YAJL_IS_STRING(YAJL_GET_ARRAY(msgs)->values[0]))
-      FAIL("an error is not a list of one message");
+      FUZZ_FAIL("an error is not a list of one message");
     for (j = 0; j < i; j++) {
       if (strcmp(YAJL_GET_OBJECT(root)->keys[i], YAJL_GET_OBJECT(root)->keys[j]) == 0)
-        FAIL("a field has two error entries");
+        FUZZ_FAIL("a field has two error entries");
     }
   }
   yajl_tree_free(root);
@@ -324,13 +319,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rc == 0) {
     apivalid_errors e;
     if (root == NULL || !YAJL_IS_OBJECT(root))
-      FAIL("a parsed body is not an object");
+      FUZZ_FAIL("a parsed body is not an object");
     if (tree_depth(root) > APIVALID_DEPTH || raw_depth(body, len) > APIVALID_DEPTH)
-      FAIL("a parsed body nests deeper than APIVALID_DEPTH");
+      FUZZ_FAIL("a parsed body nests deeper than APIVALID_DEPTH");
     apivalid_errors_init(&e);
     rc = apivalid_check(root, t, partial, &e);
     if ((rc == 0) != (e.count == 0))
-      FAIL("apivalid_check's result disagrees with its error count");
+      FUZZ_FAIL("apivalid_check's result disagrees with its error count");
     if (rc == 0)
       check_accepted(root, t, partial);
     check_error_body(&e);
@@ -338,13 +333,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     yajl_tree_free(root);
   } else {
     if (root != NULL)
-      FAIL("a refused body left a tree");
+      FUZZ_FAIL("a refused body left a tree");
     if (rc != -EINVAL && rc != -ENOMEM)
-      FAIL("apivalid_parse returned an unexpected code");
+      FUZZ_FAIL("apivalid_parse returned an unexpected code");
     if (rc == -EINVAL && err[0] == '\0')
-      FAIL("a refused body has no reason");
+      FUZZ_FAIL("a refused body has no reason");
     if (strstr(err, "deep") != NULL && raw_depth(body, len) <= APIVALID_DEPTH)
-      FAIL("a body within the depth cap was refused for its depth");
+      FUZZ_FAIL("a body within the depth cap was refused for its depth");
   }
   free(body);
   return 0;

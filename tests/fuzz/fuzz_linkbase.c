@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "linkbase.h"
 
 static int authority_char(char ch) {
@@ -55,32 +56,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   host_len = size - 1;
   ok = linkbase_host_ok(host, host_len);
   if (ok) {
-    if (host_len > LINKBASE_HOST_MAX)
-      abort();
-    for (i = 0; i < host_len; i++) {
-      if (!authority_char(host[i]))
-        abort();
-    }
+    REQUIRE(host_len <= LINKBASE_HOST_MAX);
+    for (i = 0; i < host_len; i++)
+      REQUIRE(authority_char(host[i]));
   }
   memset(out, 'x', sizeof out);
   rc = linkbase_of(&c, host, host_len, out, cap);
   if (rc != 0) {
-    if (rc != -ENOSPC || cap == sizeof out || out[0] != '\0')
-      abort();
+    REQUIRE(rc == -ENOSPC && cap != sizeof out && out[0] == '\0');
     return 0;
   }
-  if (strlen(out) >= cap)
-    abort();
+  REQUIRE(strlen(out) < cap);
   if (cap < sizeof out)
     return 0;
-  if (c.public_url[0] != '\0') {
-    if (strcmp(out, c.public_url) != 0)
-      abort();
-  } else if (ok) {
-    if (strncmp(out, "http://", 7) != 0 || strlen(out) != 7 + host_len || memcmp(out + 7, host, host_len) != 0)
-      abort();
-  } else if (strcmp(out, fallbacks[data[0] & 3]) != 0) {
-    abort();
-  }
+  if (c.public_url[0] != '\0')
+    REQUIRE(strcmp(out, c.public_url) == 0);
+  else if (ok)
+    REQUIRE(strncmp(out, "http://", 7) == 0 && strlen(out) == 7 + host_len && memcmp(out + 7, host, host_len) == 0);
+  else
+    REQUIRE(strcmp(out, fallbacks[data[0] & 3]) == 0);
   return 0;
 }

@@ -1,5 +1,6 @@
-/* fuzz_origin: libFuzzer harness for linkhost_origin_of() (proxy/link/linkhost.c),
- * the origin check of every URL the link service takes from API input:
+/* fuzz_origin: libFuzzer harness for url_origin() and url_check()
+ * (proxy/core/url.c), the origin check of every URL the link service takes
+ * from API input:
  * callback_url of a link token (compared, exactly, with the allowed callback
  * origins), the allowed origins themselves (POST /api/v1/callback-origins),
  * an OAuth client's redirectUri, and the Link page's CSP form-action.
@@ -25,7 +26,10 @@
  *     literal: the same address) and port out of an accepted URL, so the
  *     origin checked is the one a client would go to (IPv4 shorthand, such
  *     as 127.1, which curl spells out, is the one difference allowed: it
- *     can only make an origin match less).
+ *     can only make an origin match less);
+ *   - url_check accepts every URL whose origin was accepted, and whatever
+ *     it accepts holds no user info, backslash, space, control or non-ASCII
+ *     byte, and starts with http:// or https:// in some case.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -37,30 +41,15 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 
-#include "linkhost.h"
+#include "fuzz.h"
+#include "url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ORIGIN_CAP 600 /* what the API's callers give */
 
-static void failed(const char *what, const char *url) {
-  fprintf(stderr, "fuzz_origin: invariant violated: %s\n  url: \"", what);
-  for (; *url != '\0'; url++) {
-    unsigned char ch = (unsigned char)*url;
-    if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"')
-      fputc(ch, stderr);
-    else
-      fprintf(stderr, "\\x%02x", ch);
-  }
-  fprintf(stderr, "\"\n");
-  abort();
-}
-
-#define CHECK(cond, what, url)                                                \
-  do {                                                                        \
-    if (!(cond))                                                              \
-      failed(what, url);                                                      \
-  } while (0)
+/* A violated invariant with the URL it is about. */
+#define CHECK(cond, what, url) REQUIRE_BYTES(cond, what, "url", url, strlen(url))
 
 static void *xmalloc(size_t n) {
   void *p = malloc(n != 0 ? n : 1);
@@ -69,11 +58,11 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
-/* linkhost_origin_of into a fresh buffer of exactly cap bytes. The caller
+/* url_origin into a fresh buffer of exactly cap bytes. The caller
  * frees *out. */
 static int origin_exact(const char *url, size_t cap, char **out) {
   *out = xmalloc(cap);
-  return linkhost_origin_of(url, *out, cap);
+  return url_origin(url, *out, cap);
 }
 
 /* The end of the authority: first '/' or '?' after "scheme://". */
@@ -139,12 +128,12 @@ static void check_with_curl(const char *url, const char *o, size_t scheme) {
   const char *colon = strchr(host + (host[0] == '[' ? host_len - 1 : 0), ':');
   if (u == NULL)
     abort();
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-    failed("libcurl does not parse a URL whose origin was accepted", url);
-  if (curl_url_get(u, CURLUPART_SCHEME, &c_scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &c_host, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_PORT, &c_port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-    failed("libcurl finds no scheme, host or port in an accepted URL", url);
+  CHECK(curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK,
+        "libcurl does not parse a URL whose origin was accepted", url);
+  CHECK(curl_url_get(u, CURLUPART_SCHEME, &c_scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &c_host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &c_port, CURLU_DEFAULT_PORT) == CURLUE_OK,
+        "libcurl finds no scheme, host or port in an accepted URL", url);
   CHECK(strlen(c_scheme) + 3 == scheme && strncasecmp(c_scheme, o, scheme - 3) == 0,
         "libcurl reads another scheme", url);
   if (host[0] == '[') {
@@ -212,6 +201,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rc_again = origin_exact(url, ORIGIN_CAP, &o_again);
   CHECK(rc_again == rc && (rc != 0 || strcmp(o, o_again) == 0), "not the same twice", url);
   free(o_again);
+
+  if (url_check(url, 0, 0) == 0) {
+    size_t sch = strncasecmp(url, "https://", 8) == 0 ? 8 : strncasecmp(url, "http://", 7) == 0 ? 7 : 0;
+    CHECK(sch != 0, "url_check accepted another scheme", url);
+    CHECK(memchr(url + sch, '@', strcspn(url + sch, "/?#")) == NULL, "url_check accepted user info", url);
+    for (i = 0; i < n; i++) {
+      unsigned char ch = (unsigned char)url[i];
+      CHECK(ch > 0x20 && ch < 0x7f && ch != '\\', "url_check accepted a space, control, non-ASCII byte or backslash", url);
+    }
+  } else {
+    CHECK(rc != 0, "url_origin accepted what url_check refuses", url);
+  }
 
   if (rc == 0) {
     size_t scheme;

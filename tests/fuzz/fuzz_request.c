@@ -36,6 +36,7 @@
 
 #include <llhttp.h>
 
+#include "fuzz.h"
 #include "proxyhead.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,15 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_HEADERS 64
 #define IDENTITY "X-Registered-User-Id"
 #define USER "u-1"
-
-#define REQUIRE(cond)                                                              \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      fprintf(stderr, "fuzz_request: invariant violated at %s:%d: %s\n", __FILE__, \
-              __LINE__, #cond);                                                    \
-      abort();                                                                     \
-    }                                                                              \
-  } while (0)
 
 /* One pass of the exchange's request reading. */
 typedef struct pass {

@@ -33,21 +33,13 @@
 
 #include <llhttp.h>
 
+#include "fuzz.h"
 #include "proxyhead.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_HEAD 4096
 #define MAX_HEADERS 64
-
-#define REQUIRE(cond)                                                               \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      fprintf(stderr, "fuzz_response: invariant violated at %s:%d: %s\n", __FILE__, \
-              __LINE__, #cond);                                                     \
-      abort();                                                                      \
-    }                                                                               \
-  } while (0)
 
 typedef struct pass {
   http_head head;

@@ -3,6 +3,9 @@
 Starts the example agent server and authrelay on ephemeral ports (both print
 the ports they got), runs curl as the client, and reads /proc for RSS. Every
 process started here is killed when the test ends; every wait is bounded.
+
+No test sleeps to let something happen: it waits for the thing itself, with
+wait_until(cond) (a bounded poll) or Stream.wait_for() (woken by each chunk).
 """
 
 import json
@@ -21,6 +24,21 @@ import urllib.request
 BUILD = os.environ.get("AUTHRELAY_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 AUTHRELAY = os.environ.get("AUTHRELAY_BIN", os.path.join(BUILD, "authrelay"))
 AGENT = os.environ.get("AGENT_SERVER_BIN", os.path.join(BUILD, "agent-server"))
+
+
+def wait_until(cond, what="a condition", timeout=15, interval=0.01):
+    """Polls cond() until it returns a true value, and returns that value.
+    Raises AssertionError naming what after timeout seconds. The bounded
+    wait tests use instead of a fixed sleep (too short on a loaded machine,
+    time wasted on an idle one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %g s waiting for %s" % (timeout, what))
+        time.sleep(interval)
 
 
 class AgentServer:
@@ -206,27 +224,41 @@ class Stream:
             args += ["-H", "%s: %s" % (k, v)]
         self.proc = subprocess.Popen(args + [url], stdout=subprocess.PIPE)
         self.data = b""
+        self.ended = False  # curl's output closed: no more data will come
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)  # notified on every chunk and at the end
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self):
         while True:
             chunk = self.proc.stdout.read1(65536)
-            if not chunk:
-                return
-            with self.lock:
+            with self.changed:
+                if not chunk:
+                    self.ended = True
+                    self.changed.notify_all()
+                    return
                 self.data += chunk
+                self.changed.notify_all()
+
+    def wait_data(self, pred, what, timeout=15):
+        """Waits (woken by each chunk, never polling) until pred(data) is
+        true, and returns its value; AssertionError after timeout seconds or
+        when the stream ends first."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                value = pred(self.data)
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0 or self.ended:
+                    raise AssertionError("%s not seen%s in %r" % (what, "" if left <= 0 else " (the stream ended)",
+                                                                  self.data[-400:]))
+                self.changed.wait(left)
 
     def wait_for(self, pattern, timeout=15):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            with self.lock:
-                m = re.search(pattern, self.data)
-            if m:
-                return m
-            time.sleep(0.02)
-        raise AssertionError("%r not seen in %r" % (pattern, self.data[-400:]))
+        return self.wait_data(lambda data: re.search(pattern, data), repr(pattern), timeout)
 
     def finish(self, timeout=30):
         self.proc.wait(timeout)

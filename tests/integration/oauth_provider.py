@@ -6,10 +6,22 @@ browser to a third-party provider (a SaaS: Slack, GitHub, ...) and then
 exchanging the code at that provider's token endpoint over libcurl. Those
 providers cannot run here, so this small server replaces them: the
 authorization-code grant (RFC 6749) with PKCE S256 (RFC 7636), strict about
-what a real provider checks, plus a control API so that tests can make it
+what a real provider checks, the refresh_token grant (RFC 6749 6) with
+access tokens that can expire in seconds and optionally rotating refresh
+tokens, revocation (RFC 7009), plus a control API so that tests can make it
 refuse, hang, and show what it saw. Python 3 standard library only.
 
     python3 oauth_provider.py --listen 127.0.0.1:0 --client-id ID --client-secret SECRET
+        [--access-ttl SECONDS] [--rotate-refresh] [--token-auth any|basic|post]
+
+--access-ttl: lifetime of the access tokens issued (default 3600; the
+expires_in sent). --rotate-refresh: every refresh issues a new refresh token
+and retires the one used (RFC 6749 10.4); without it the refresh token stays
+valid and the answer carries none. --token-auth: how the client is
+registered to authenticate (RFC 6749 2.3.1): any (default: the secret in the
+body or HTTP Basic, not both), basic (a client_secret in the body is refused
+with invalid_client, as Notion does), post (an Authorization header is
+refused with invalid_client).
 
 prints one line on stdout, {"listening": "127.0.0.1:PORT"}, then serves:
 
@@ -23,20 +35,43 @@ prints one line on stdout, {"listening": "127.0.0.1:PORT"}, then serves:
        form's Deny button was used).
   POST /token   grant_type=authorization_code, code (single use, 10 minutes),
        redirect_uri (as at /authorize), client_id, client_secret (in the body
-       or HTTP Basic, not both), code_verifier (its S256 must match the
-       challenge). 200 {"access_token","token_type":"Bearer","expires_in":3600,
-       "refresh_token","scope"}; else 400 {"error": invalid_request |
-       invalid_client | invalid_grant | unsupported_grant_type}. (A real
-       provider may answer invalid_client with 401; this one always says 400.)
+       or HTTP Basic, as --token-auth allows), code_verifier (its S256 must
+       match the challenge). 200 {"access_token","token_type":"Bearer",
+       "expires_in": the access TTL, "refresh_token","scope"}; else 400
+       {"error": invalid_request | invalid_client | invalid_grant |
+       unsupported_grant_type}. (A real provider may answer invalid_client
+       with 401; this one always says 400.)
+       grant_type=refresh_token, refresh_token, the client as above: 200
+       {"access_token","token_type","expires_in","scope"} plus a new
+       "refresh_token" when rotating; 400 invalid_grant for a refresh token
+       that is unknown, revoked, rotated away or another client's.
+  POST /revoke  RFC 7009: token, optional token_type_hint (a hint only: an
+       unknown value is ignored), the client as at /token (else 401
+       invalid_client). 200 whether or not the token was known; revoking a
+       refresh token revokes the access tokens issued from it too.
+  GET  /resource   Authorization: Bearer <access token>: 200
+       {"client_id","scope"} while the token is valid; 401
+       {"error":"invalid_token"} once it expired or was revoked.
   POST /_control/mode   form body token=ok|error|hang and/or authorize=ok|deny.
        token=error: /token answers 400 {"error":"invalid_grant"} without
        looking at the request; token=hang: /token reads the request and does
        not answer until the mode changes, then answers as the new mode says
        (the waiting threads are daemons: they never keep the process alive).
        Answers the modes as JSON.
-  GET  /_control/log    JSON list of the /token exchanges seen: code,
-       client_ok, verifier_ok (null when not checked), result ("ok" or the
-       error sent, or "hang" for a call held), mode.
+       Also access_ttl=SECONDS (1-86400), rotate=on|off and
+       token_auth=any|basic|post, changing the options above.
+  GET  /_control/log    JSON list of the /token requests seen: grant
+       (authorization_code or refresh_token), code, client_ok, verifier_ok
+       (null when not checked), result ("ok" or the error sent, or "hang"
+       for a call held), mode.
+  GET  /_control/stats  JSON counts: refresh_requests (refresh grants
+       received), refreshes (refresh grants answered with a token),
+       revocations (revocation requests answered 200), tokens_revoked; the
+       options in force; last_authorize (the parameters of the last valid
+       authorization request, so that tests can see extra ones arrive).
+
+A redirect's body is its Location (text/plain), for clients that do not
+read headers.
 
 Every request body is capped (64 KiB); SIGTERM and SIGINT end the process.
 """
@@ -60,7 +95,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 BODY_MAX = 64 * 1024
 CODE_TTL_S = 600
 CODES_MAX = 10000
+TOKENS_MAX = 10000   # access and refresh tokens each; the oldest are forgotten
 LOG_MAX = 10000
+TTL_MAX = 86400
+TOKEN_AUTH_MODES = ("any", "basic", "post")
 PKCE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 CHALLENGE_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -68,16 +106,42 @@ CHALLENGE_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 class Provider:
     """What the provider knows: its one client, the codes it issued, modes."""
 
-    def __init__(self, client_id, client_secret):
+    def __init__(self, client_id, client_secret, access_ttl=3600, rotate=False, token_auth="any"):
         self.client_id = client_id
         self.client_secret = client_secret
+        self.access_ttl = access_ttl
+        self.rotate = rotate
+        self.token_auth = token_auth
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)  # mode changes wake hung /token calls
         self.codes = {}  # code -> grant details
+        self.access_tokens = {}   # token -> {"client_id", "scope", "expires", "refresh"}
+        self.refresh_tokens = {}  # token -> {"client_id", "scope"}; gone once revoked or rotated away
+        self.stats = {"refresh_requests": 0, "refreshes": 0, "revocations": 0, "tokens_revoked": 0}
+        self.last_authorize = None
         self.log = []
         self.token_mode = "ok"
         self.authorize_mode = "ok"
         self.stopping = False
+
+    def issue_tokens(self, client_id, scope, refresh_token=None):
+        """A token answer; a new refresh token unless refresh_token (the one
+        the tokens come from) is given. Caller holds no lock."""
+        access = "at_" + secrets.token_urlsafe(24)
+        answer = {"access_token": access, "token_type": "Bearer", "scope": scope}
+        with self.lock:
+            answer["expires_in"] = self.access_ttl
+            if refresh_token is None:
+                refresh_token = "rt_" + secrets.token_urlsafe(24)
+                answer["refresh_token"] = refresh_token
+                self.refresh_tokens[refresh_token] = {"client_id": client_id, "scope": scope}
+                while len(self.refresh_tokens) > TOKENS_MAX:
+                    self.refresh_tokens.pop(next(iter(self.refresh_tokens)))
+            self.access_tokens[access] = {"client_id": client_id, "scope": scope, "refresh": refresh_token,
+                                          "expires": time.monotonic() + self.access_ttl}
+            while len(self.access_tokens) > TOKENS_MAX:
+                self.access_tokens.pop(next(iter(self.access_tokens)))
+        return answer
 
     def issue_code(self, params):
         code = "code_" + secrets.token_urlsafe(24)
@@ -179,7 +243,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(status, text + "\n", "text/plain; charset=utf-8")
 
     def redirect(self, location):
-        self.send(302, "", "text/plain", (("Location", location),))
+        self.send(302, location + "\n", "text/plain", (("Location", location),))
 
     def read_body(self):
         """The request body (bytes), or None after answering 411/413."""
@@ -218,6 +282,14 @@ class Handler(BaseHTTPRequestHandler):
             with self.provider.lock:
                 entries = list(self.provider.log)
             self.send_json(200, entries)
+        elif url.path == "/_control/stats":
+            provider = self.provider
+            with provider.lock:
+                stats = dict(provider.stats, access_ttl=provider.access_ttl, rotate=provider.rotate,
+                             token_auth=provider.token_auth, last_authorize=provider.last_authorize)
+            self.send_json(200, stats)
+        elif url.path == "/resource":
+            self.resource()
         else:
             self.send_text(404, "not found")
 
@@ -227,6 +299,8 @@ class Handler(BaseHTTPRequestHandler):
             self.approve()
         elif path == "/token":
             self.token()
+        elif path == "/revoke":
+            self.revoke()
         elif path == "/_control/mode":
             self.set_mode()
         else:
@@ -242,6 +316,8 @@ class Handler(BaseHTTPRequestHandler):
         if why is not None:
             self.send_text(400, "invalid authorization request: " + why)
             return
+        with self.provider.lock:
+            self.provider.last_authorize = dict(params)
         if params.get("auto") == "1":
             self.finish_authorize(params, deny=False)
             return
@@ -306,10 +382,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         with provider.lock:
             mode = provider.token_mode
-        entry = {"code": None, "client_ok": False, "verifier_ok": None, "result": None,
+        entry = {"grant": None, "code": None, "client_ok": False, "verifier_ok": None, "result": None,
                  "mode": mode}
         if params is not None:
             entry["code"] = params.get("code")
+            entry["grant"] = params.get("grant_type")
+            if entry["grant"] == "refresh_token":
+                with provider.lock:
+                    provider.stats["refresh_requests"] += 1
         if mode == "hang":
             provider.record(dict(entry, result="hang"))
             with provider.lock:
@@ -327,7 +407,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(400, {"error": "invalid_grant",
                                  "error_description": "the provider is in error mode"})
             return
-        status, answer = self.exchange(params, entry)
+        if params is not None and params.get("grant_type") == "refresh_token":
+            status, answer = self.refresh(params, entry)
+        else:
+            status, answer = self.exchange(params, entry)
         entry["result"] = "ok" if status == 200 else answer["error"]
         provider.record(entry)
         self.send_json(status, answer)
@@ -339,21 +422,10 @@ class Handler(BaseHTTPRequestHandler):
             return 400, {"error": "invalid_request"}
         if params.get("grant_type") != "authorization_code":
             return 400, {"error": "unsupported_grant_type"}
-        basic = self.client_from_basic()
-        if basic is False or (basic is not None and "client_secret" in params):
-            return 400, {"error": "invalid_request",
-                         "error_description": "one client authentication method"}
-        if basic is not None:
-            cid, secret = basic
-            if params.get("client_id", cid) != cid:
-                return 400, {"error": "invalid_request"}
-        else:
-            cid, secret = params.get("client_id", ""), params.get("client_secret", "")
-        client_ok = (hmac.compare_digest(cid.encode(), provider.client_id.encode())
-                     and hmac.compare_digest(secret.encode(), provider.client_secret.encode()))
-        entry["client_ok"] = client_ok
-        if not client_ok:
-            return 400, {"error": "invalid_client"}
+        cid, error = self.authenticate(params)
+        entry["client_ok"] = error is None
+        if error is not None:
+            return 400, error
         code = params.get("code", "")
         verifier = params.get("code_verifier", "")
         if not code or not PKCE_RE.match(verifier):
@@ -372,29 +444,129 @@ class Handler(BaseHTTPRequestHandler):
         entry["verifier_ok"] = verifier_ok
         if not verifier_ok:
             return 400, {"error": "invalid_grant", "error_description": "PKCE verification failed"}
-        return 200, {
-            "access_token": "at_" + secrets.token_urlsafe(24),
-            "token_type": "Bearer",
-            "expires_in": 3600,
-            "refresh_token": "rt_" + secrets.token_urlsafe(24),
-            "scope": grant["scope"],
-        }
+        return 200, provider.issue_tokens(cid, grant["scope"])
+
+    def authenticate(self, params):
+        """(client_id, None) when the request authenticates the client as it
+        is registered (--token-auth), else (None, the error answer)."""
+        provider = self.provider
+        with provider.lock:
+            token_auth = provider.token_auth
+        basic = self.client_from_basic()
+        if basic is False or (basic is not None and "client_secret" in params):
+            return None, {"error": "invalid_request", "error_description": "one client authentication method"}
+        if basic is not None and token_auth == "post":
+            return None, {"error": "invalid_client", "error_description": "registered for client_secret_post"}
+        if basic is None and "client_secret" in params and token_auth == "basic":
+            return None, {"error": "invalid_client", "error_description": "registered for client_secret_basic"}
+        if basic is not None:
+            cid, secret = basic
+            if params.get("client_id", cid) != cid:
+                return None, {"error": "invalid_request"}
+        else:
+            cid, secret = params.get("client_id", ""), params.get("client_secret", "")
+        client_ok = (hmac.compare_digest(cid.encode(), provider.client_id.encode())
+                     and hmac.compare_digest(secret.encode(), provider.client_secret.encode()))
+        if not client_ok:
+            return None, {"error": "invalid_client"}
+        return cid, None
+
+    def refresh(self, params, entry):
+        """The refresh_token grant: (status, JSON answer), filling entry."""
+        provider = self.provider
+        if self.headers.get_content_type() != "application/x-www-form-urlencoded":
+            return 400, {"error": "invalid_request"}
+        cid, error = self.authenticate(params)
+        entry["client_ok"] = error is None
+        if error is not None:
+            return 400, error
+        token = params.get("refresh_token", "")
+        if not token:
+            return 400, {"error": "invalid_request", "error_description": "refresh_token required"}
+        with provider.lock:
+            grant = provider.refresh_tokens.get(token)
+            if grant is None or grant["client_id"] != cid:
+                return 400, {"error": "invalid_grant", "error_description": "unknown or revoked refresh token"}
+            rotate = provider.rotate
+            if rotate:
+                del provider.refresh_tokens[token]
+        answer = provider.issue_tokens(cid, grant["scope"], None if rotate else token)
+        with provider.lock:
+            provider.stats["refreshes"] += 1
+        return 200, answer
+
+    def revoke(self):
+        """RFC 7009: 200 for a known or unknown token; the client must authenticate."""
+        provider = self.provider
+        params, ok = self.read_form()
+        if not ok:
+            return
+        if params is None or self.headers.get_content_type() != "application/x-www-form-urlencoded":
+            self.send_json(400, {"error": "invalid_request"})
+            return
+        _, error = self.authenticate(params)
+        if error is not None:
+            self.send_json(401 if error["error"] == "invalid_client" else 400, error)
+            return
+        token = params.get("token", "")
+        if not token:
+            self.send_json(400, {"error": "invalid_request", "error_description": "token required"})
+            return
+        with provider.lock:
+            revoked = 0
+            if provider.refresh_tokens.pop(token, None) is not None:
+                revoked += 1
+                for access in [a for a, g in provider.access_tokens.items() if g["refresh"] == token]:
+                    del provider.access_tokens[access]
+                    revoked += 1
+            if provider.access_tokens.pop(token, None) is not None:
+                revoked += 1
+            provider.stats["revocations"] += 1
+            provider.stats["tokens_revoked"] += revoked
+        self.send(200, "", "text/plain")
+
+    def resource(self):
+        """A protected resource: 200 for a valid access token, else 401."""
+        provider = self.provider
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        with provider.lock:
+            grant = provider.access_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+            valid = grant is not None and grant["expires"] > time.monotonic()
+        if not valid:
+            self.send(401, json.dumps({"error": "invalid_token"}), "application/json",
+                      (("WWW-Authenticate", 'Bearer error="invalid_token"'),))
+            return
+        self.send_json(200, {"client_id": grant["client_id"], "scope": grant["scope"]})
 
     def set_mode(self):
         provider = self.provider
         params, ok = self.read_form()
         if not ok:
             return
-        allowed = {"token": ("ok", "error", "hang"), "authorize": ("ok", "deny")}
-        if (params is None or not params
-                or any(k not in allowed or v not in allowed[k] for k, v in params.items())):
-            self.send_text(400, "want token=ok|error|hang and/or authorize=ok|deny")
+        allowed = {"token": ("ok", "error", "hang"), "authorize": ("ok", "deny"), "rotate": ("on", "off"),
+                   "token_auth": TOKEN_AUTH_MODES}
+
+        def valid(name, value):
+            if name == "access_ttl":
+                return value.isdigit() and len(value) <= 6 and 1 <= int(value) <= TTL_MAX
+            return name in allowed and value in allowed[name]
+
+        if params is None or not params or not all(valid(k, v) for k, v in params.items()):
+            self.send_text(400, "want token=ok|error|hang, authorize=ok|deny, rotate=on|off, "
+                                "token_auth=any|basic|post, access_ttl=1-%d" % TTL_MAX)
             return
         with provider.lock:
             provider.token_mode = params.get("token", provider.token_mode)
             provider.authorize_mode = params.get("authorize", provider.authorize_mode)
+            provider.token_auth = params.get("token_auth", provider.token_auth)
+            if "rotate" in params:
+                provider.rotate = params["rotate"] == "on"
+            if "access_ttl" in params:
+                provider.access_ttl = int(params["access_ttl"])
             provider.changed.notify_all()
-            modes = {"token": provider.token_mode, "authorize": provider.authorize_mode}
+            modes = {"token": provider.token_mode, "authorize": provider.authorize_mode,
+                     "rotate": "on" if provider.rotate else "off", "token_auth": provider.token_auth,
+                     "access_ttl": provider.access_ttl}
         self.send_json(200, modes)
 
 
@@ -416,11 +588,22 @@ def parse_listen(text):
     return host.strip("[]"), int(port)
 
 
+def parse_ttl(text):
+    if not text.isdigit() or not 1 <= int(text) <= TTL_MAX:
+        raise argparse.ArgumentTypeError("want 1 to %d seconds" % TTL_MAX)
+    return int(text)
+
+
 def main():
     ap = argparse.ArgumentParser(description="Stand-in OAuth2 provider for tests")
     ap.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 0))
     ap.add_argument("--client-id", required=True)
     ap.add_argument("--client-secret", required=True)
+    ap.add_argument("--access-ttl", type=parse_ttl, default=3600, metavar="SECONDS",
+                    help="lifetime of issued access tokens (1-%d)" % TTL_MAX)
+    ap.add_argument("--rotate-refresh", action="store_true", help="issue a new refresh token on every refresh")
+    ap.add_argument("--token-auth", choices=TOKEN_AUTH_MODES, default="any",
+                    help="client authentication the client is registered for")
     ap.add_argument("--verbose", action="store_true", help="log requests on stderr")
     args = ap.parse_args()
 
@@ -428,7 +611,8 @@ def main():
     if ":" in host:
         Server.address_family = socket.AF_INET6
     server = Server((host, port), Handler)
-    server.provider = Provider(args.client_id, args.client_secret)
+    server.provider = Provider(args.client_id, args.client_secret, args.access_ttl, args.rotate_refresh,
+                               args.token_auth)
     server.verbose = args.verbose
 
     def stop(signum, frame):

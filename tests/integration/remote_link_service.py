@@ -19,10 +19,13 @@ prints {"listening": "127.0.0.1:PORT"} on stdout, then serves:
   POST /link/{token}                           connects the account; 302 to
        callback_url?state=... (or 200 "Connected" without a callback_url)
   POST /_control/connect?token=...             connects without the redirect (for polling)
-  POST /_control/mode  form: api=ok|error|slow|pollerror[&delay=S]  error: 500 on the API;
-       slow: the API answers after delay seconds (default 30); pollerror: minting
-       works, every status poll (GET of a registered user) answers 500
+  POST /_control/mode  form: api=ok|error|hold|pollerror  error: 500 on the API;
+       hold: an API call waits until the mode changes, then answers as the new
+       mode says (a remote that hangs, for as long as the test wants);
+       pollerror: minting works, every status poll (GET of a registered user)
+       answers 500
   GET  /_control/log                           the API calls seen
+  GET  /_control/held                          {"held": API calls waiting in hold}
 
 Every API call needs "Authorization: Bearer KEY" (401 otherwise).
 """
@@ -34,7 +37,6 @@ import secrets
 import signal
 import sys
 import threading
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -46,7 +48,8 @@ class State:
         self.users = {}        # id -> user dict
         self.tokens = {}       # link token -> {user_id, connector, callback_url, state, used}
         self.mode = "ok"
-        self.delay = 30.0
+        self.changed = threading.Condition(self.lock)  # mode changes wake held calls
+        self.held = 0
         self.log = []
 
 
@@ -78,15 +81,18 @@ class Handler(BaseHTTPRequestHandler):
         """Checks the key and the mode; returns True when the call may go on."""
         with self.st.lock:
             self.st.log.append({"method": method, "path": path, "mode": self.st.mode})
-            mode, delay = self.st.mode, self.st.delay
         if self.headers.get("Authorization") != "Bearer " + self.st.api_key:
             self.send(401, json.dumps({"detail": "Invalid token."}))
             return False
+        with self.st.changed:
+            self.st.held += 1
+            while self.st.mode == "hold":
+                self.st.changed.wait()
+            self.st.held -= 1
+            mode = self.st.mode
         if mode == "error" or (mode == "pollerror" and method == "GET"):
             self.send(500, json.dumps({"detail": "internal error"}))
             return False
-        if mode == "slow":
-            time.sleep(delay)
         return True
 
     def do_GET(self):
@@ -95,6 +101,9 @@ class Handler(BaseHTTPRequestHandler):
         if u.path == "/_control/log":
             with self.st.lock:
                 return self.send(200, json.dumps(self.st.log))
+        if u.path == "/_control/held":
+            with self.st.lock:
+                return self.send(200, json.dumps({"held": self.st.held}))
         if len(parts) == 4 and parts[:3] == ["api", "v1", "registered-users"]:
             if not self.api_gate("GET", u.path):
                 return
@@ -129,9 +138,9 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.body()
         if u.path == "/_control/mode":
             form = dict(urllib.parse.parse_qsl(raw.decode()))
-            with self.st.lock:
+            with self.st.changed:
                 self.st.mode = form.get("api", self.st.mode)
-                self.st.delay = float(form.get("delay", self.st.delay))
+                self.st.changed.notify_all()
             return self.send(200, json.dumps({"api": self.st.mode}))
         if u.path == "/_control/connect":
             token = dict(urllib.parse.parse_qsl(u.query)).get("token", "")

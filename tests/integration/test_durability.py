@@ -28,14 +28,13 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import AgentServer, Relay, Stream, link_of  # noqa: E402
+from harness import AgentServer, Relay, Stream, link_of, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CATALOG = os.path.join(HERE, "..", "..", "examples", "connectors.json")
@@ -72,17 +71,6 @@ def readyz(relay):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
-
-
-def wait_until(cond, what, timeout=15):
-    """Polls cond() until it is true (bounded); returns its value."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def wrapper(tmp, prefix=""):

@@ -22,11 +22,10 @@ import signal
 import socket
 import sys
 import threading
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange, status_of  # noqa: E402
+from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange, status_of, wait_until  # noqa: E402
 
 OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
@@ -160,13 +159,10 @@ class RawUpstream:
             return list(self.conns)
 
     def wait_for(self, needle, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        def seen():
             got = self.received()
-            if any(needle in c for c in got):
-                return got
-            time.sleep(0.01)
-        raise AssertionError("upstream never saw %r: %r" % (needle, self.received()))
+            return got if any(needle in c for c in got) else None
+        return wait_until(seen, "the upstream seeing %r" % needle, timeout)
 
     def stop(self):
         self.stopped = True
@@ -403,15 +399,14 @@ class HostileTest(unittest.TestCase):
         n0 = len(self.relay.logs)
         self.refused(req(b"GET /outcome-refused HTTP/1.1\nHost: h\nHost: h\n"), 400, "repeated")
         self.bad_upstream(b"HTTP/1.1 20 OK\r\n\r\n")
-        deadline = time.time() + 10
         outcomes = {}
-        while time.time() < deadline:
+
+        def upstream_error_logged():
             for rec in self.relay.logs[n0:]:
                 if rec.get("msg") == "access":
                     outcomes[(rec.get("path"), rec.get("status"))] = rec.get("outcome")
-            if ("/r", 502) in outcomes:
-                break
-            time.sleep(0.02)
+            return ("/r", 502) in outcomes
+        wait_until(upstream_error_logged, "the 502's access line", 10)
         self.assertEqual(outcomes.get(("/r", 502)), "upstream_error", outcomes)
         self.assertIn("refused", outcomes.values(), outcomes)
         self.assertEqual(outcomes.get(("/sentinel", 200)), "ok", outcomes)
@@ -436,13 +431,9 @@ class AccessLogOutcomeTest(unittest.TestCase):
 
     @staticmethod
     def access(relay, pred, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for rec in list(relay.logs):
-                if rec.get("msg") == "access" and pred(rec):
-                    return rec
-            time.sleep(0.02)
-        raise AssertionError("no such access line: %r" % [r for r in relay.logs if r.get("msg") == "access"])
+        def found():
+            return next((rec for rec in list(relay.logs) if rec.get("msg") == "access" and pred(rec)), None)
+        return wait_until(found, "the access line", timeout)
 
     def paused_stream(self, relay, connector):
         st = Stream(relay.url + "/stream?format=sse&count=5&auth_at=1&connector=" + connector, USER)

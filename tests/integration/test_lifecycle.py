@@ -25,7 +25,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AUTHRELAY, AgentServer, Relay, Stream, curl, http, link_of  # noqa: E402
+from harness import AUTHRELAY, AgentServer, Relay, Stream, curl, http, link_of, wait_until  # noqa: E402
 from test_notify import Receiver  # noqa: E402
 
 USER = {"X-Registered-User-Id": "user_1"}
@@ -38,16 +38,6 @@ def write_json(path, obj):
     with open(tmp, "w") as f:
         json.dump(obj, f)
     os.replace(tmp, path)
-
-
-def wait_until(cond, what, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def logs_with(relay, msg):
@@ -268,7 +258,7 @@ class StopTest(unittest.TestCase):
                         relay.proc.send_signal(signal.SIGTERM)
                     except ProcessLookupError:
                         break
-                    time.sleep(0.0005)
+                    time.sleep(0.0005)  # the stimulus: signals spread over the whole shutdown
                 self.assertEqual(relay.proc.wait(10), 0)
                 relay.stop()
         finally:

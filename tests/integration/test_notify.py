@@ -25,7 +25,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AUTHRELAY, AgentServer, Relay, Stream  # noqa: E402
+from harness import AUTHRELAY, AgentServer, Relay, Stream, wait_until  # noqa: E402
 from test_linkservice import Api, request  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-notify"
@@ -73,18 +73,14 @@ class Receiver:
             return [d[1]["id"] for d in self.deliveries]
 
     def wait_for(self, ids, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if set(ids) <= set(self.ids()):
-                return
-            time.sleep(0.05)
-        raise AssertionError("webhook never got %r (got %r)" % (set(ids) - set(self.ids()), self.ids()))
+        wait_until(lambda: set(ids) <= set(self.ids()), "webhook deliveries of %r" % ids, timeout)
 
 
 class Feed(Stream):
     """GET /v1/events through curl."""
 
-    def __init__(self, relay, query="", token=ADMIN_KEY, last_id=None):
+    def __init__(self, relay, query="", token=ADMIN_KEY, last_id=None, connection_events=False):
+        self.connection_events = connection_events  # else connection_* events are skipped (test_connections.py's)
         headers = {"Authorization": "Bearer " + token}
         if last_id:
             headers["Last-Event-ID"] = last_id
@@ -92,22 +88,20 @@ class Feed(Stream):
 
     def events(self):
         with self.lock:
-            data = self.data.decode()
+            data = self.data
+        return self.parse(data)
+
+    def parse(self, data):
         out = []
-        for block in data.split("\n\n"):
+        for block in data.decode().split("\n\n"):
             m = re.match(r"id: (\S+)\nevent: (\S+)\ndata: (.*)$", block)
-            if m:
+            if m and (self.connection_events or not m.group(2).startswith("connection_")):
                 out.append((m.group(1), m.group(2), json.loads(m.group(3))))
         return out
 
     def wait_events(self, n, timeout=15):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            ev = self.events()
-            if len(ev) >= n:
-                return ev
-            time.sleep(0.02)
-        raise AssertionError("feed has %d events, wanted %d: %r" % (len(self.events()), n, self.data[-500:]))
+        self.wait_data(lambda data: len(self.parse(data)) >= n, "%d events on the feed" % n, timeout)
+        return self.events()
 
 
 def user_and_link(api, origin_user_id, connector="openai"):
@@ -139,9 +133,7 @@ class FeedTest(unittest.TestCase):
     def test_feed_of_link_events_with_filter_and_resume(self):
         everyone = Feed(self.relay)
         only_u2 = Feed(self.relay, "?registered_user=feed_u2")
-        deadline = time.time() + 5
-        while self.relay.metrics()["authrelay_events_subscribers"] < 2 and time.time() < deadline:
-            time.sleep(0.01)  # both subscribed
+        wait_until(lambda: self.relay.metrics()["authrelay_events_subscribers"] >= 2, "both subscribed", 5)
         _, lt1 = user_and_link(self.api, "feed_u1")
         _, lt2 = user_and_link(self.api, "feed_u2")
         self.assertEqual(complete(lt2["magic_link_url"]), 200)
@@ -154,9 +146,9 @@ class FeedTest(unittest.TestCase):
                          ("link_token", "openai", lt1["link_token"], lt1["magic_link_url"]))
         self.assertIn("expires_at", first)
         mine = only_u2.wait_events(2)
-        self.assertEqual([e[1] for e in mine], ["link_token", "auth_complete"])
-        time.sleep(0.2)
-        self.assertEqual(len(only_u2.events()), 2)  # feed_u1's event was not sent to it
+        # A feed sends in order and feed_u1's event came first: it would be first here.
+        self.assertEqual([(e[1], e[2]["registered_user"]) for e in mine[:2]],
+                         [("link_token", "feed_u2"), ("auth_complete", "feed_u2")])
         # A stream's link expires (pause_timeout_s 1): link_expired.
         s = Stream(self.relay.url + "/stream?format=sse&count=3&auth_at=1&shape=mcp&connector=openai",
                    {"X-Registered-User-Id": "feed_u3"})
@@ -169,9 +161,14 @@ class FeedTest(unittest.TestCase):
         again = Feed(self.relay, last_id=ev[1][0])
         replay = again.wait_events(3)
         self.assertEqual([e[0] for e in replay], [e[0] for e in ev[2:5]])
+        # One more event of feed_u2's: when it is on only_u2's feed, everything
+        # before it was sent there, and nothing of feed_u1's or feed_u3's was.
+        user_and_link(self.api, "feed_u2")
+        self.assertEqual([(e[1], e[2]["registered_user"]) for e in only_u2.wait_events(3)],
+                         [("link_token", "feed_u2"), ("auth_complete", "feed_u2"), ("link_token", "feed_u2")])
         again.kill()
         only_u2.kill()
-        self.assertEqual(self.relay.metrics()["authrelay_events_subscribers"], 0)
+        wait_until(lambda: self.relay.metrics()["authrelay_events_subscribers"] == 0, "the feeds' ends noticed", 10)
 
     def test_feed_ends_when_its_token_is_revoked(self):
         status, app = self.api("POST", "/api/v1/oauth/applications", {"name": "feed-sub", "scopes": ["read:webhooks"]})
@@ -180,9 +177,7 @@ class FeedTest(unittest.TestCase):
                                   {"grant_type": "client_credentials", "client_id": app["clientId"],
                                    "client_secret": app["clientSecret"]})
         feed = Feed(self.relay, token=json.loads(text)["access_token"])
-        deadline = time.time() + 5
-        while self.relay.metrics()["authrelay_events_subscribers"] < 1 and time.time() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: self.relay.metrics()["authrelay_events_subscribers"] >= 1, "the feed subscribed", 5)
         user_and_link(self.api, "revoke_u1")
         self.assertEqual(feed.wait_events(1)[0][1], "link_token")  # live token: events flow
         self.assertEqual(self.api("DELETE", "/api/v1/oauth/applications/" + app["id"])[0], 204)
@@ -199,20 +194,14 @@ class FeedTest(unittest.TestCase):
                 sk.sendall(b"GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                            ADMIN_KEY.encode() + b"\r\n\r\n")
                 socks.append(sk)
-            deadline = time.time() + 10
-            while self.relay.metrics()["authrelay_events_subscribers"] < 256 and time.time() < deadline:
-                time.sleep(0.05)
-            self.assertEqual(self.relay.metrics()["authrelay_events_subscribers"], 256)
+            wait_until(lambda: self.relay.metrics()["authrelay_events_subscribers"] == 256, "256 subscribers", 10)
             status, _, _ = request("GET", self.relay.control_url + "/v1/events",
                                    headers={"Authorization": "Bearer " + ADMIN_KEY})
             self.assertEqual(status, 503)
         finally:
             for sk in socks:
                 sk.close()
-        deadline = time.time() + 10
-        while self.relay.metrics()["authrelay_events_subscribers"] > 0 and time.time() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(self.relay.metrics()["authrelay_events_subscribers"], 0)
+        wait_until(lambda: self.relay.metrics()["authrelay_events_subscribers"] == 0, "no subscriber left", 10)
 
     def test_feed_needs_a_token_with_read_webhooks(self):
         status, _, _ = request("GET", self.relay.control_url + "/v1/events")
@@ -267,10 +256,7 @@ class WebhookShutdownTest(unittest.TestCase):
         relay = Relay(agent.url, data_dir=data_dir, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY, "AUTHRELAY_WEBHOOKS": hooks})
         try:
             user_and_link(Api(relay, ADMIN_KEY), "lease_u1")
-            deadline = time.time() + 10
-            while relay.metrics()["authrelay_webhook_in_flight"] < 1 and time.time() < deadline:
-                time.sleep(0.05)
-            self.assertEqual(relay.metrics()["authrelay_webhook_in_flight"], 1)
+            wait_until(lambda: relay.metrics()["authrelay_webhook_in_flight"] == 1, "the delivery in flight", 10)
             self.assertEqual(relay.stop(signal.SIGTERM), 0)
             stopped_ms = int(time.time() * 1000)
             db = sqlite3.connect(os.path.join(data_dir, "authrelay.db"))
@@ -292,7 +278,8 @@ class WebhookTest(unittest.TestCase):
     def test_signed_deliveries_survive_an_outage_and_a_restart(self):
         receiver = Receiver()
         only_complete = Receiver()
-        hooks = json.dumps([{"url": receiver.url, "secret": SECRET},
+        hooks = json.dumps([{"url": receiver.url, "secret": SECRET,
+                             "events": ["link_token", "auth_complete", "link_expired"]},
                             {"url": only_complete.url, "secret": SECRET, "events": ["auth_complete"]}])
         agent = AgentServer()
         data_dir = tempfile.mkdtemp(prefix="authrelay-notify-")
@@ -302,9 +289,7 @@ class WebhookTest(unittest.TestCase):
             api = Api(relay, ADMIN_KEY)
             _, lt = user_and_link(api, "hook_u1")
             self.assertEqual(complete(lt["magic_link_url"]), 200)
-            deadline = time.time() + 15
-            while len(receiver.ids()) < 2 and time.time() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: len(receiver.ids()) >= 2, "two deliveries", 15)
             with receiver.lock:
                 got = list(receiver.deliveries)
             # Deliveries run concurrently (as with any webhook sender, the
@@ -321,9 +306,8 @@ class WebhookTest(unittest.TestCase):
             receiver.stop()
             links = [user_and_link(api, "hook_u%d" % i)[1] for i in range(2, 5)]
             self.assertEqual(complete(links[0]["magic_link_url"]), 200)
-            deadline = time.time() + 10
-            while relay.metrics()["authrelay_webhook_deliveries_total{result=\"failed\"}"] < 4 and time.time() < deadline:
-                time.sleep(0.1)
+            wait_until(lambda: relay.metrics()["authrelay_webhook_deliveries_total{result=\"failed\"}"] >= 4,
+                       "four failed deliveries", 10)
             m = relay.metrics()
             self.assertGreaterEqual(m["authrelay_webhook_deliveries_total{result=\"failed\"}"], 4)
             self.assertGreaterEqual(m["authrelay_webhook_pending"], 4)
@@ -332,24 +316,18 @@ class WebhookTest(unittest.TestCase):
             relay = Relay(agent.url, data_dir=data_dir, env=env)
             receiver = Receiver(port=port)
             feed_ids = [l["link_token"] for l in links]
-            deadline = time.time() + 40
-            while time.time() < deadline:
+            want = {("link_token", t) for t in feed_ids} | {("auth_complete", feed_ids[0])}
+
+            def seen():
                 with receiver.lock:
-                    seen = {(d[1]["type"], d[1]["link_token"]) for d in receiver.deliveries}
-                want = {("link_token", t) for t in feed_ids} | {("auth_complete", feed_ids[0])}
-                if want <= seen:
-                    break
-                time.sleep(0.1)
-            self.assertTrue(want <= seen, (want - seen))
+                    return {(d[1]["type"], d[1]["link_token"]) for d in receiver.deliveries}
+            wait_until(lambda: want <= seen(), "the owed deliveries %r" % want, 40)
             with receiver.lock:
                 self.assertTrue(all(d[2] for d in receiver.deliveries))
                 ids = [d[1]["id"] for d in receiver.deliveries]
             # at least once: duplicates, if any, carry the same id
             self.assertEqual(len(set(ids)), 4, ids)
-            deadline = time.time() + 10
-            while relay.metrics()["authrelay_webhook_pending"] > 0 and time.time() < deadline:
-                time.sleep(0.1)
-            self.assertEqual(relay.metrics()["authrelay_webhook_pending"], 0)
+            wait_until(lambda: relay.metrics()["authrelay_webhook_pending"] == 0, "nothing pending", 10)
             self.assertEqual(len([d for d in only_complete.deliveries if d[1]["type"] == "auth_complete"]), 2)
             # the secret is in no log line
             self.assertFalse([r for r in relay.logs if SECRET in json.dumps(r)])
@@ -373,9 +351,7 @@ class WildcardListenTest(unittest.TestCase):
         try:
             self.assertTrue(any("set public_url" in r.get("msg", "") for r in relay.logs), relay.logs)
             feed = Feed(relay)
-            deadline = time.time() + 5
-            while relay.metrics()["authrelay_events_subscribers"] < 1 and time.time() < deadline:
-                time.sleep(0.01)
+            wait_until(lambda: relay.metrics()["authrelay_events_subscribers"] >= 1, "the feed subscribed", 5)
             base = "http://127.0.0.1:%d" % relay.port  # the Host curl sends
             s = Stream(base + "/stream?format=sse&count=3&auth_at=1&shape=mcp&connector=slack",
                        {"X-Registered-User-Id": "wild_u1"})
@@ -384,9 +360,7 @@ class WildcardListenTest(unittest.TestCase):
             self.assertTrue(in_stream.startswith(base + "/_authrelay/link/ltk_"), in_stream)
             ev = feed.wait_events(1)
             self.assertEqual((ev[0][1], ev[0][2]["magic_link_url"]), ("link_token", in_stream))
-            deadline = time.time() + 15
-            while not receiver.ids() and time.time() < deadline:
-                time.sleep(0.05)
+            wait_until(receiver.ids, "a delivery", 15)
             with receiver.lock:
                 hook = receiver.deliveries[0][1]
             self.assertEqual((hook["type"], hook["magic_link_url"]), ("link_token", in_stream))

@@ -6,7 +6,9 @@ service) sits in front; curl reads the stream; the test opens the link page
 and submits its form like a browser would. What the client receives must be
 exactly the direct stream with the auth-required event replaced by
 link_token, heartbeats and auth_complete: no byte lost, duplicated or
-reordered.
+reordered. These tests are about the pause, written for on_detect: replace
+(the default is rewrite since #14): every relay here is pinned to it (the
+keep test to keep); tests/integration/test_dialects.py covers rewrite.
 """
 
 import json
@@ -22,10 +24,11 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange  # noqa: E402
+from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange, wait_until  # noqa: E402
 
 USER = {"X-Registered-User-Id": "user_1"}
 ADMIN_KEY = "test-admin-key-0123456789"
+REPLACE = ("--on-detect", "replace")  # what these tests were written for
 
 
 def sse_events(raw):
@@ -42,7 +45,7 @@ class PauseTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.agent = AgentServer()
-        cls.relay = Relay(cls.agent.url, "--heartbeat-s", "1", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+        cls.relay = Relay(cls.agent.url, "--heartbeat-s", "1", *REPLACE, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
 
     @classmethod
     def tearDownClass(cls):
@@ -66,10 +69,11 @@ class PauseTest(unittest.TestCase):
         token, url = link_of(s)
         self.assertTrue(url.startswith(self.relay.url + "/_authrelay/link/ltk_"), url)
         s.wait_for(rb": paused\n\n")  # a heartbeat arrives while paused (heartbeat_s 1)
-        time.sleep(1.0)
-        stats = self.agent.stats()
-        # The agent server could not write while paused: TCP back-pressure.
-        self.assertGreater(stats["blocked_ms"], 300, stats)
+        # The agent server cannot write while paused: TCP back-pressure.
+        def blocked():
+            st = self.agent.stats()
+            return st if st["blocked_now"] >= 1 else None
+        stats = wait_until(blocked, "the agent server blocked on its write")
         self.assertLess(stats["events_sent"], n + 1 + m, stats)
         with s.lock:
             self.assertNotIn(b'"seq":%d' % (n + 1), s.data)  # nothing after the pause leaked
@@ -161,13 +165,9 @@ class PauseTest(unittest.TestCase):
         _, url = link_of(s)
         s.kill()
         # The upstream connection is closed: the agent server sees its stream cut short.
-        deadline = time.time() + 5
-        while time.time() < deadline and self.agent.stats()["streams_aborted"] == aborted:
-            time.sleep(0.05)
+        wait_until(lambda: self.agent.stats()["streams_aborted"] != aborted, "the upstream stream cut", 5)
         self.assertEqual(self.agent.stats()["streams_aborted"], aborted + 1)
-        deadline = time.time() + 5
-        while time.time() < deadline and http("GET", url)[0] != 410:
-            time.sleep(0.05)
+        wait_until(lambda: http("GET", url)[0] == 410, "the link withdrawn", 5)
         status, page = http("GET", url)
         self.assertEqual(status, 410)
         self.assertIn("withdrawn", page)
@@ -268,8 +268,8 @@ class ExpiryAndKeepTest(unittest.TestCase):
 class LimitsTest(unittest.TestCase):
     def test_after_expiry_close_and_max_pauses(self):
         agent = AgentServer()
-        relay = Relay(agent.url, "--pause-timeout-s", "1", "--after-expiry", "close")
-        never = Relay(agent.url, "--max-pauses-per-stream", "0")
+        relay = Relay(agent.url, "--pause-timeout-s", "1", "--after-expiry", "close", *REPLACE)
+        never = Relay(agent.url, "--max-pauses-per-stream", "0", *REPLACE)
         try:
             s = Stream(relay.url + "/stream?format=sse&count=6&auth_at=2&shape=mcp", USER)
             body = s.finish()
@@ -290,7 +290,10 @@ class LimitsTest(unittest.TestCase):
 class HeldBytesTest(unittest.TestCase):
     def test_more_than_max_held_bytes_ends_the_stream_with_relay_error(self):
         agent = AgentServer()
-        relay = Relay(agent.url, "--max-held-bytes", "4096")
+        # generic: the first event is an MCP-shaped result, which dialect: auto
+        # would take for an MCP stream (relay_error as a comment there)
+        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "dialect": "generic"}])
+        relay = Relay(None, "--routes", routes, "--max-held-bytes", "4096", *REPLACE)
         try:
             # One 18 KB body written at once: the read that brings the
             # auth-required event (the first) brings 15 KB after it.
@@ -310,11 +313,11 @@ class HeldBytesTest(unittest.TestCase):
 class LongPauseTest(unittest.TestCase):
     def test_pause_outlives_upstream_idle_timeout(self):
         agent = AgentServer()
-        relay = Relay(agent.url, "--upstream-idle-timeout-s", "1")
+        relay = Relay(agent.url, "--upstream-idle-timeout-s", "1", *REPLACE)
         try:
             s = Stream(relay.url + "/stream?format=sse&count=6&auth_at=2&shape=mcp", USER)
             _, url = link_of(s)
-            time.sleep(2.5)  # paused longer than upstream_idle_timeout_s
+            time.sleep(2.5)  # the stimulus: paused longer than upstream_idle_timeout_s
             self.assertEqual(http("POST", url, b"api_key=k")[0], 200)
             body = s.finish()
             self.assertIn(b"event: auth_complete", body)
@@ -333,7 +336,7 @@ class PauseNumberTest(unittest.TestCase):
         agent = AgentServer()
         # resume: retry, and the retried request asks for the account again:
         # the stream pauses a second time (pause 2).
-        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry"}])
+        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry", "on_detect": "replace"}])
         relay = Relay(None, "--routes", routes, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
 
         def control(method, path):
@@ -354,9 +357,7 @@ class PauseNumberTest(unittest.TestCase):
             self.assertEqual((status, ans["pause"]), (202, 1))
             # pause 2 begins (the retry's auth-required result)
             s.wait_for(rb"event: link_token[\s\S]*event: auth_complete[\s\S]*event: link_token")
-            deadline = time.time() + 10
-            while time.time() < deadline and control("GET", "/v1/streams/" + sid)[0] != 200:
-                time.sleep(0.02)
+            wait_until(lambda: control("GET", "/v1/streams/" + sid)[0] == 200, "pause 2 listed", 10)
             status, st = control("GET", "/v1/streams/" + sid)
             self.assertEqual((status, st["pause"], st["state"]), (200, 2, "paused"))
             # a cancel meant for pause 1 (it resumed): 409, pause 2 untouched
@@ -388,7 +389,7 @@ class PauseNumberTest(unittest.TestCase):
 class RetryTest(unittest.TestCase):
     def test_retry_sends_the_request_again_and_splices_the_new_body(self):
         agent = AgentServer()
-        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry"}])
+        routes = json.dumps([{"prefix": "/", "upstream": agent.url, "resume": "retry", "on_detect": "replace"}])
         relay = Relay(None, "--routes", routes)
         try:
             path = "/stream?format=sse&count=6&auth_at=2&shape=mcp&auth_unless_retry=1"

@@ -13,11 +13,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl  # noqa: E402
+from harness import AgentServer, Relay, Stream, curl, http, wait_until  # noqa: E402
 from test_linkservice import request  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-tool"
@@ -28,20 +27,26 @@ def feed_of(relay, user):
     before = relay.metrics()["authrelay_events_subscribers"]
     feed = Stream(relay.control_url + "/v1/events?registered_user=" + user,
                   {"Authorization": "Bearer " + ADMIN_KEY})
-    deadline = time.time() + 5
-    while relay.metrics()["authrelay_events_subscribers"] <= before and time.time() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: relay.metrics()["authrelay_events_subscribers"] > before, "the feed subscribed", 5)
     return feed
 
 
-def held_then_link(feed, stream):
-    """Waits for the call's link on the event feed; checks the agent got nothing."""
+def held_bytes(relay, user):
+    """The bytes the relay holds for the paused streams of user (control API)."""
+    status, body = http("GET", relay.control_url + "/v1/streams", headers={"Authorization": "Bearer " + ADMIN_KEY})
+    assert status == 200, body
+    return sum(st["held_bytes"] for st in json.loads(body)["streams"] if st["registered_user"] == user)
+
+
+def held_then_link(relay, feed, stream):
+    """Waits for the call's link on the event feed and for the relay to hold
+    the upstream's answer; checks that the client got nothing of it."""
     try:
         m = feed.wait_for(rb"event: link_token\ndata: (\{.*\})\n")
     finally:
         feed.kill()
     event = json.loads(m.group(1))
-    time.sleep(0.3)
+    wait_until(lambda: held_bytes(relay, event["registered_user"]) > 0, "the answer held")
     with stream.lock:
         assert stream.data == b"", stream.data  # not even the head
     return event
@@ -74,7 +79,7 @@ class ToolModeTest(unittest.TestCase):
         _, direct_retry, _ = curl("-H", "X-Authrelay-Retry: 1", self.agent.url + "/stream?" + q)
         feed = feed_of(self.relay, "tool_u1")
         s = self.call(q, "tool_u1")
-        event = held_then_link(feed, s)
+        event = held_then_link(self.relay, feed, s)
         self.assertEqual((event["connector"], event["registered_user"]), ("slack", "tool_u1"))
         self.complete(event)
         body = s.finish()
@@ -88,7 +93,7 @@ class ToolModeTest(unittest.TestCase):
         _, direct_retry, _ = curl("-H", "X-Authrelay-Retry: 1", self.agent.url + "/stream?" + q)
         feed = feed_of(self.relay, "tool_u2")
         s = self.call(q, "tool_u2")
-        event = held_then_link(feed, s)
+        event = held_then_link(self.relay, feed, s)
         self.assertEqual(event["connector"], "jira")
         self.complete(event)
         body = s.finish()
@@ -124,7 +129,7 @@ class ToolShutdownTest(unittest.TestCase):
             feed = feed_of(relay, "down_u")
             s = Stream(relay.url + "/stream?format=json&count=3&auth_at=1&shape=mcp&connector=slack",
                        {"X-Registered-User-Id": "down_u"})
-            held_then_link(feed, s)
+            held_then_link(relay, feed, s)
         finally:
             self.assertEqual(relay.stop(), 0)
             agent.stop()
@@ -184,9 +189,12 @@ class ToolExpiryTest(unittest.TestCase):
         try:
             q = "format=json&count=3&auth_at=1&shape=mcp&connector=slack"
             _, direct, _ = curl(agent.url + "/stream?" + q)
-            t0 = time.time()
+            feed = feed_of(relay, "exp_u")
             _, body, _ = curl("-H", "X-Registered-User-Id: exp_u", relay.url + "/stream?" + q, timeout=20)
-            self.assertGreaterEqual(time.time() - t0, 0.9)  # held for the link's life
+            try:  # held for the link's life: the link was minted, then expired
+                feed.wait_for(rb"event: link_token\n[\s\S]*event: link_expired\n")
+            finally:
+                feed.kill()
             self.assertEqual(body, direct)  # then the original, untouched
         finally:
             self.assertEqual(relay.stop(), 0)

@@ -11,8 +11,9 @@
 #include <openssl/crypto.h>
 
 #include "jsonw.h"
-#include "linkpage.h"
-#include "secretbox.h"
+#include "crypto.h"
+#include "form.h"
+#include "timefmt.h"
 
 /* ---- steps ---- */
 
@@ -85,7 +86,7 @@ store_t *apicall_store(apicall_ctx *c) {
 static const char *const scope_names[] = {
     "read:user",        "write:user",        "read:organization", "write:organization",
     "read:members",     "write:members",     "read:webhooks",     "write:webhooks",
-    "admin:organization", "admin:all",       NULL};
+    "admin:organization", "admin:all",       "read:credentials", NULL};
 
 int apicall_parse_scopes(const char *text, unsigned *bits) {
   unsigned b = 0;
@@ -121,15 +122,6 @@ void apicall_scopes_text(unsigned bits, char *out, size_t cap) {
 
 /* ---- the answer ---- */
 
-void apicall_iso_time(uint64_t ms, char out[32]) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  size_t n;
-  gmtime_r(&t, &tm);
-  n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
-}
-
 void apicall_raw(apicall_ctx *c, const char *s) {
   (void)jsonw_raw(c->out, s);
 }
@@ -158,7 +150,7 @@ void apicall_member_bool(apicall_ctx *c, const char *name, int v) {
 
 void apicall_detail(apicall_ctx *c, int status, const char *msg) {
   c->rs->status = status;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   apicall_raw(c, "{\"detail\":");
   apicall_str(c, msg);
   apicall_raw(c, "}\n");
@@ -210,7 +202,7 @@ int apicall_fail_if_invalid(apicall_ctx *c) {
   if (c->errs.count == 0)
     return 0;
   c->rs->status = 400;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   (void)apivalid_errors_render(&c->errs, c->out);
   return 1;
 }
@@ -227,7 +219,7 @@ void apicall_copy_text(char *dst, size_t cap, const char *src) {
 
 /* The value of query parameter name into out; 1 found, 0 not. */
 int apicall_query_param(const apicall_ctx *c, const char *name, char *out, size_t cap) {
-  return linkpage_form_field(c->rq->query, strlen(c->rq->query), name, out, cap) > 0;
+  return form_field(c->rq->query, strlen(c->rq->query), name, out, cap) > 0;
 }
 
 /* ---- authentication ---- */
@@ -251,7 +243,7 @@ static void authenticated(apicall_ctx *c) {
   /* named now, before any change: a token may delete its own app */
   snprintf(p->actor, sizeof p->actor, "app:%s", st->token.client_id[0] != '\0' ? st->token.client_id : "unknown");
   if (p->scopes & LINKAPI_ADMIN_ALL) {
-    p->scopes = ~0u;
+    p->scopes |= ~(unsigned)LINKAPI_READ_CREDENTIALS; /* everything but read:credentials, held only when granted */
     p->all = 1;
   }
   if (p->scopes & LINKAPI_ADMIN_ORGANIZATION)
@@ -286,7 +278,7 @@ void apicall_authenticate(apicall_ctx *c, apicall_step next) {
     return;
   }
   auth += 7;
-  if (key[0] != '\0' && strlen(auth) == strlen(key) && secretbox_equal(auth, key, strlen(key))) {
+  if (key[0] != '\0' && strlen(auth) == strlen(key) && crypto_equal(auth, key, strlen(key))) {
     p->scopes = ~0u;
     p->admin = 1;
     p->all = 1;
@@ -300,8 +292,8 @@ void apicall_authenticate(apicall_ctx *c, apicall_step next) {
   if (st == NULL)
     return;
   st->next = next;
-  secretbox_sha256_hex(auth, strlen(auth), hash);
-  apicall_wait(c, c->lh->store.ops->oauth_token_get(&c->lh->store, hash, linkhost_now_ms(), on_token, c));
+  crypto_sha256_hex(auth, strlen(auth), hash);
+  apicall_wait(c, c->lh->store.ops->oauth_token_get(&c->lh->store, hash, timefmt_now_ms(), on_token, c));
 }
 
 /* 0 when p holds every scope in need; else answers 403. */

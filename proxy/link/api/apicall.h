@@ -113,9 +113,6 @@ void apicall_scopes_text(unsigned bits, char *out, size_t cap);
 
 /* ---- the answer ---- */
 
-/* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
-void apicall_iso_time(uint64_t ms, char out[32]);
-
 /* s as it is, appended. */
 void apicall_raw(apicall_ctx *c, const char *s);
 

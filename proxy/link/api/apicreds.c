@@ -8,13 +8,15 @@
 #include "jsonw.h"
 #include "linkseal.h"
 #include "secretbox.h"
+#include "crypto.h"
+#include "timefmt.h"
 
 /* The credential as the reference's ApplicationCredential (no secret). */
 static void render_app(apicall_ctx *c, const store_app_credential *a) {
   char created[32];
   char modified[32];
-  apicall_iso_time(a->created_ms, created);
-  apicall_iso_time(a->modified_ms, modified);
+  (void)timefmt_rfc3339(a->created_ms, 1, created); /* "" past the year 9999 */
+  (void)timefmt_rfc3339(a->modified_ms, 1, modified); /* "" past the year 9999 */
   apicall_raw(c, "{");
   apicall_member_str(c, "id", a->id, 1);
   apicall_member_str(c, "connector_slug", a->connector_slug, 0);
@@ -161,7 +163,7 @@ void apicreds_collection(apicall_ctx *c, const apicall_principal *p) {
     creds_state *st;
     catalog_connector cc;
     const char *secret = NULL;
-    uint64_t now = linkhost_now_ms();
+    uint64_t now = timefmt_now_ms();
     if (apicall_require(c, p, LINKAPI_WRITE_ORGANIZATION) != 0)
       return;
     (void)apivalid_check(c->body, &apivalid_app_credential, 0, &c->errs);
@@ -177,7 +179,7 @@ void apicreds_collection(apicall_ctx *c, const apicall_principal *p) {
     read_app_fields(c, &st->app, &secret, &st->set_secret);
     st->app.created_ms = now;
     st->app.modified_ms = now;
-    if (secretbox_uuid(st->app.id) != 0 || seal_secret(c, st, st->set_secret ? secret : NULL) != 0) {
+    if (crypto_uuid(st->app.id) != 0 || seal_secret(c, st, st->set_secret ? secret : NULL) != 0) {
       apicall_detail(c, 500, "The client secret could not be sealed.");
       return;
     }
@@ -231,7 +233,7 @@ static void item(apicall_ctx *c) {
     if (apicall_fail_if_invalid(c))
       return;
     read_app_fields(c, &st->app, &secret, &st->set_secret);
-    st->app.modified_ms = linkhost_now_ms();
+    st->app.modified_ms = timefmt_now_ms();
     if (seal_secret(c, st, st->set_secret ? secret : NULL) != 0) {
       apicall_detail(c, 500, "The client secret could not be sealed.");
       return;

@@ -7,36 +7,17 @@
 #include <string.h>
 
 #include "http.h"
-#include "secretbox.h"
+#include "crypto.h"
+#include "form.h"
+#include "url.h"
+#include "timefmt.h"
 
 #define LINK_TOKEN_TTL_S 1800 /* registered-user link tokens: 30 minutes */
 
-/* 1 when url's query has a parameter called name (percent-decoded;
- * "name", "name=" and "name=x" all count). */
+/* 1 when url's query has a parameter called name (form_has_field). */
 static int query_has_param(const char *url, const char *name) {
   const char *q = strchr(url, '?');
-  size_t name_len = strlen(name);
-  while (q != NULL && *q != '\0') {
-    char decoded[64];
-    size_t n = 0;
-    const char *p = q + 1;
-    while (*p != '\0' && *p != '&' && *p != '=' && *p != '#') {
-      char ch = *p;
-      if (ch == '%' && http_hex_digit(p[1]) >= 0 && http_hex_digit(p[2]) >= 0) {
-        ch = (char)(http_hex_digit(p[1]) * 16 + http_hex_digit(p[2]));
-        p += 2;
-      } else if (ch == '+') {
-        ch = ' ';
-      }
-      if (n < sizeof decoded - 1)
-        decoded[n++] = ch;
-      p++;
-    }
-    if (n == name_len && memcmp(decoded, name, n) == 0)
-      return 1;
-    q = strchr(p, '&');
-  }
-  return 0;
+  return q != NULL && form_has_field(q + 1, strcspn(q + 1, "#"), name);
 }
 
 /* What a link-token request keeps across the store's answers. Strings
@@ -59,10 +40,8 @@ typedef struct links_state {
   linksvc_link_info info;      /* the link minted */
 } links_state;
 
-/* Writes the link just minted for the API (the journal would write it only
- * after the answer): a link token is handed out only once it is stored. */
-static int keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
-                       const char *state, store_done_cb cb) {
+int apilinks_keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
+                         const char *state, store_done_cb cb) {
   store_link l;
   memset(&l, 0, sizeof l);
   snprintf(l.token, sizeof l.token, "%s", info->token);
@@ -82,7 +61,7 @@ static void user_token_kept(apicall_ctx *c) {
   links_state *st = c->state;
   char url[3000];
   if (st->status != 0) {
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, linkhost_now_ms()); /* never handed out */
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
     apicall_store_failed(c);
     return;
   }
@@ -114,7 +93,7 @@ static void user_token_row_kept(apicall_ctx *c) {
   apicall_wait(c, apicall_store(c)->ops->link_set_external_id(apicall_store(c), st->info.token, st->external_id,
                                                                on_user_token_kept, c));
   if (!c->waiting)
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, linkhost_now_ms());
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms());
 }
 
 static void on_user_token_row_kept(void *data, int status) {
@@ -145,21 +124,19 @@ static void user_token_checks(apicall_ctx *c) {
   }
   if (apicall_fail_if_invalid(c))
     return;
-  if (st->connector == NULL) {
-    apicall_detail(c, 501, "Picker links (no Connector) are not supported yet: name the Connector.");
-    return;
-  }
+  /* no Connector: a picker link (connector ""), where the Link page lists the catalog's connectors */
   cb_url = st->callback_url != NULL ? st->callback_url : "";
   state = st->state != NULL ? st->state : "";
-  rc = pausehub_mint(c->lh->hub, st->user.origin_user_id, st->connector, LINK_TOKEN_TTL_S, cb_url, state,
-                     linkhost_now_ms(), &st->info);
+  rc = pausehub_mint(c->lh->hub, st->user.origin_user_id, st->connector != NULL ? st->connector : "",
+                     LINK_TOKEN_TTL_S, cb_url, state, timefmt_now_ms(), &st->info);
   if (rc != 0) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  apicall_wait(c, keep_minted(c, st->user.origin_user_id, &st->info, cb_url, state, on_user_token_row_kept));
+  apicall_wait(c, apilinks_keep_minted(c, st->user.origin_user_id, &st->info, cb_url, state,
+                                       on_user_token_row_kept));
   if (!c->waiting)
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, linkhost_now_ms()); /* never handed out */
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
 }
 
 static void on_app_checked(void *data, int status, const store_app_credential *a, const store_blob *secret) {
@@ -210,7 +187,7 @@ void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const store
       st->check_app = 1;
   }
   if (st->callback_url != NULL && apicall_field_ok(c, "callback_url")) {
-    if (linkhost_origin_of(st->callback_url, st->origin, sizeof st->origin) != 0)
+    if (url_origin(st->callback_url, st->origin, sizeof st->origin) != 0)
       apicall_field_error(c, "callback_url", "Enter a valid absolute http(s) URL without user info or fragment.");
     else
       st->check_origin = 1;
@@ -239,7 +216,7 @@ static void unified_kept(apicall_ctx *c) {
   links_state *st = c->state;
   char url[3000];
   if (st->status != 0) {
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, linkhost_now_ms()); /* never handed out */
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
     apicall_store_failed(c);
     return;
   }
@@ -250,7 +227,7 @@ static void unified_kept(apicall_ctx *c) {
   c->rs->status = 200;
   apicall_raw(c, "{");
   apicall_member_str(c, "link_token", st->info.token, 1);
-  apicall_member_str(c, "integration_name", st->cc.name, 0);
+  apicall_member_str(c, "integration_name", st->cc.slug[0] != '\0' ? st->cc.name : NULL, 0);
   apicall_member_str(c, "magic_link_url", st->magic ? url : NULL, 0);
   apicall_raw(c, "}\n");
 }
@@ -273,14 +250,14 @@ static void unified_user_ready(apicall_ctx *c) {
     APICALL_AUDIT(c, "registered_user.create", LOG_STR("id", st->user.id),
                   LOG_STR("origin_user_id", st->user.origin_user_id));
   rc = pausehub_mint(c->lh->hub, st->user.origin_user_id, st->cc.slug, (unsigned)st->mins * 60, "", "",
-                     linkhost_now_ms(), &st->info);
+                     timefmt_now_ms(), &st->info);
   if (rc != 0) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  apicall_wait(c, keep_minted(c, st->user.origin_user_id, &st->info, "", "", on_unified_kept));
+  apicall_wait(c, apilinks_keep_minted(c, st->user.origin_user_id, &st->info, "", "", on_unified_kept));
   if (!c->waiting)
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, linkhost_now_ms()); /* never handed out */
+    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
 }
 
 static void on_unified_user(void *data, int status, const store_user *u) {
@@ -329,10 +306,7 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
                                        "should_create_magic_link_url).");
   if (apicall_fail_if_invalid(c))
     return;
-  if (integration == NULL) {
-    apicall_detail(c, 501, "Picker links (no integration) are not supported yet: name the integration.");
-    return;
-  }
+  /* no integration: a picker link (st->cc.slug ""), the Link page lists the catalog's connectors */
   u = &st->user;
   apicall_copy_text(u->origin_user_id, sizeof u->origin_user_id, origin_id);
   apicall_copy_text(u->origin_user_name, sizeof u->origin_user_name, email);
@@ -340,8 +314,8 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
   apicall_copy_text(u->company_id, sizeof u->company_id, org);
   apicall_copy_text(u->company_name, sizeof u->company_name, org);
   snprintf(u->user_type, sizeof u->user_type, "HUMAN");
-  u->created_ms = linkhost_now_ms();
-  if (secretbox_uuid(u->id) != 0) {
+  u->created_ms = timefmt_now_ms();
+  if (crypto_uuid(u->id) != 0) {
     apicall_detail(c, 500, "No random source.");
     return;
   }

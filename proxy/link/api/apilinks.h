@@ -17,6 +17,13 @@
  * guide's form. Without a connector (a picker link): 501 for now. */
 void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const store_user *u, int guide);
 
+/* Writes the link info just minted on the hub for user (the journal would
+ * write it only after the answer; pinned: minted by the API), to cb(c, ...)
+ * from the store: a link token is handed out only once it is stored.
+ * Returns as the store's link_put. */
+int apilinks_keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
+                         const char *state, store_done_cb cb);
+
 /* POST /api/{category}/v1/link-token; category: category_len bytes of the
  * path (404 unless one of apivalid_categories). */
 void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const char *category, size_t category_len);

@@ -9,8 +9,10 @@
 #include <openssl/crypto.h>
 
 #include "jsonw.h"
-#include "linkpage.h"
-#include "secretbox.h"
+#include "crypto.h"
+#include "url.h"
+#include "form.h"
+#include "timefmt.h"
 
 /* The application as the reference's OAuth application; secret (or NULL)
  * only in the answer to its creation. */
@@ -18,7 +20,7 @@ static void render_oauth_app(apicall_ctx *c, const store_oauth_app *a, const cha
   char created[32];
   const char *s = a->scopes;
   int first = 1;
-  apicall_iso_time(a->created_ms, created);
+  (void)timefmt_rfc3339(a->created_ms, 1, created); /* "" past the year 9999 */
   apicall_raw(c, "{");
   apicall_member_str(c, "id", a->id, 1);
   apicall_member_str(c, "name", a->name, 0);
@@ -149,7 +151,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
     apicall_copy_text(a->redirect_uri, sizeof a->redirect_uri, apivalid_string(c->body, "redirectUri"));
     if (apicall_field_ok(c, "redirectUri")) {
       char origin[600];
-      if (linkhost_origin_of(a->redirect_uri, origin, sizeof origin) != 0)
+      if (url_origin(a->redirect_uri, origin, sizeof origin) != 0)
         apicall_field_error(c, "redirectUri", "Enter a valid absolute URL.");
     }
     if (apicall_field_ok(c, "scopes")) {
@@ -160,13 +162,18 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
         if (sv == NULL || strchr(sv, ' ') != NULL || apicall_parse_scopes(sv, &one) != 0 || one == 0) {
           apicall_field_error(c, "scopes", "Unknown scope: use read:user, write:user, read:organization, "
                                    "write:organization, read:members, write:members, read:webhooks, "
-                                   "write:webhooks, admin:organization or admin:all.");
+                                   "write:webhooks, admin:organization, admin:all or read:credentials.");
           break;
         }
         bits |= one;
       }
     }
-    if (c->errs.count == 0 && (bits & ~p->scopes) != 0)
+    /* read:credentials hands out users' secrets: only the owner or an
+     * admin:all token grants it (which need not hold it), never a token
+     * that merely holds it */
+    if (c->errs.count == 0 && (bits & LINKAPI_READ_CREDENTIALS) && !p->all)
+      apicall_field_error(c, "scopes", "Only the owner or an admin:all token may grant read:credentials.");
+    if (c->errs.count == 0 && (bits & ~p->scopes & ~(unsigned)LINKAPI_READ_CREDENTIALS) != 0)
       apicall_field_error(c, "scopes", "A token cannot grant scopes it does not hold.");
     if (c->errs.count == 0 && (bits & LINKAPI_ADMIN_ALL) && !p->all)
       apicall_field_error(c, "scopes", "Only the owner or an admin:all token may grant admin:all.");
@@ -174,13 +181,13 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
       return;
     apicall_scopes_text(bits, a->scopes, sizeof a->scopes);
     memcpy(st->secret, "arcs_", 5);
-    if (secretbox_random_hex(st->secret + 5, 24) != 0 || secretbox_uuid(a->id) != 0 ||
-        secretbox_uuid(a->client_id) != 0) {
+    if (crypto_random_hex(st->secret + 5, 24) != 0 || crypto_uuid(a->id) != 0 ||
+        crypto_uuid(a->client_id) != 0) {
       apicall_detail(c, 500, "No random source.");
       return;
     }
-    a->created_ms = linkhost_now_ms();
-    secretbox_sha256_hex(st->secret, strlen(st->secret), st->hash);
+    a->created_ms = timefmt_now_ms();
+    crypto_sha256_hex(st->secret, strlen(st->secret), st->hash);
     apicall_wait(c, apicall_store(c)->ops->oauth_app_create(apicall_store(c), a, st->hash, on_created, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
@@ -190,7 +197,7 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
 /* RFC 6749 error answer. */
 void apioauth_error(apicall_ctx *c, int status, const char *error, const char *description) {
   c->rs->status = status;
-  c->out->len = 0;
+  dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
   apicall_raw(c, "{\"error\":");
   apicall_str(c, error);
   apicall_raw(c, ",\"error_description\":");
@@ -259,13 +266,13 @@ static void client_checked(apicall_ctx *c) {
   }
   apicall_scopes_text(granted, st->scope, sizeof st->scope);
   memcpy(st->token, "arat_", 5);
-  if (secretbox_random_hex(st->token + 5, 32) != 0) {
+  if (crypto_random_hex(st->token + 5, 32) != 0) {
     apicall_detail(c, 500, "No random source.");
     return;
   }
-  secretbox_sha256_hex(st->token, strlen(st->token), st->hash);
+  crypto_sha256_hex(st->token, strlen(st->token), st->hash);
   apicall_wait(c, apicall_store(c)->ops->oauth_token_put(apicall_store(c), st->hash, st->app.id, st->scope,
-                                                          linkhost_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000,
+                                                          timefmt_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000,
                                                           on_token_stored, c));
 }
 
@@ -304,13 +311,13 @@ void apioauth_token(apicall_ctx *c) {
   } else {
     const char *b = c->rq->body;
     size_t n = c->rq->body_len;
-    if (linkpage_form_field(b, n, "grant_type", grant, sizeof grant) <= 0)
+    if (form_field(b, n, "grant_type", grant, sizeof grant) <= 0)
       grant[0] = '\0';
-    if (linkpage_form_field(b, n, "client_id", client_id, sizeof client_id) <= 0)
+    if (form_field(b, n, "client_id", client_id, sizeof client_id) <= 0)
       client_id[0] = '\0';
-    if (linkpage_form_field(b, n, "client_secret", secret, sizeof secret) <= 0)
+    if (form_field(b, n, "client_secret", secret, sizeof secret) <= 0)
       secret[0] = '\0';
-    has_scope = linkpage_form_field(b, n, "scope", scope, sizeof scope) > 0;
+    has_scope = form_field(b, n, "scope", scope, sizeof scope) > 0;
   }
   if (strcmp(grant, "client_credentials") != 0) {
     apioauth_error(c, 400, grant[0] ? "unsupported_grant_type" : "invalid_request",
@@ -323,7 +330,7 @@ void apioauth_token(apicall_ctx *c) {
     OPENSSL_cleanse(secret, sizeof secret);
     return;
   }
-  secretbox_sha256_hex(secret, strlen(secret), st->hash);
+  crypto_sha256_hex(secret, strlen(secret), st->hash);
   OPENSSL_cleanse(secret, sizeof secret);
   if (has_scope)
     snprintf(st->scope, sizeof st->scope, "%s", scope);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "url.h"
+#include "timefmt.h"
 
 /* What a request keeps across the store's answer. */
 typedef struct origins_state {
@@ -25,7 +27,7 @@ static void on_list(void *data, int status, const store_origin *rows, size_t n) 
     apicall_raw(c, "{\"results\":[");
     for (i = 0; i < n; i++) {
       char created[32];
-      apicall_iso_time(rows[i].created_ms, created);
+      (void)timefmt_rfc3339(rows[i].created_ms, 1, created); /* "" past the year 9999 */
       apicall_raw(c, i > 0 ? ",{" : "{");
       apicall_member_str(c, "origin", rows[i].origin, 1);
       apicall_member_str(c, "created_at", created, 0);
@@ -94,7 +96,7 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     const char *rest;
     if (apivalid_check(c->body, &apivalid_callback_origin, 0, &c->errs) == 0) {
       apicall_copy_text(given, sizeof given, apivalid_string(c->body, "origin"));
-      if (linkhost_origin_of(given, origin, sizeof origin) != 0)
+      if (url_origin(given, origin, sizeof origin) != 0)
         apicall_field_error(c, "origin", "Enter scheme://host[:port], http or https.");
       rest = strstr(given, "://");
       rest = rest != NULL ? rest + 3 + strcspn(rest + 3, "/?") : given;
@@ -107,10 +109,10 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     if (st == NULL)
       return;
     snprintf(st->origin, sizeof st->origin, "%s", origin);
-    apicall_wait(c, apicall_store(c)->ops->origin_add(apicall_store(c), origin, linkhost_now_ms(), on_added, c));
+    apicall_wait(c, apicall_store(c)->ops->origin_add(apicall_store(c), origin, timefmt_now_ms(), on_added, c));
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     if (!apicall_query_param(c, "origin", given, sizeof given) ||
-        linkhost_origin_of(given, origin, sizeof origin) != 0) {
+        url_origin(given, origin, sizeof origin) != 0) {
       apicall_detail(c, 400, "Name the origin: ?origin=https%3A%2F%2Fapp.example.com");
       return;
     }

@@ -10,7 +10,8 @@
 
 #include "apilinks.h"
 #include "jsonw.h"
-#include "secretbox.h"
+#include "crypto.h"
+#include "timefmt.h"
 
 #define PAGE_SIZE_DEFAULT 100  /* GET .../registered-users/ without page_size */
 #define PAGE_SIZE_MAX 1000     /* the largest page_size */
@@ -232,11 +233,11 @@ void apiusers_collection(apicall_ctx *c, const apicall_principal *p) {
     read_user_fields(c, u, 1);
     if (apicall_fail_if_invalid(c))
       return;
-    if (secretbox_uuid(u->id) != 0) {
+    if (crypto_uuid(u->id) != 0) {
       apicall_detail(c, 500, "No random source.");
       return;
     }
-    u->created_ms = linkhost_now_ms();
+    u->created_ms = timefmt_now_ms();
     apicall_wait(c, apicall_store(c)->ops->user_create(apicall_store(c), u, on_created, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");

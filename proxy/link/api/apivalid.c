@@ -14,8 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
+#include "json.h"
 #include "jsonw.h"
 #include "utf8.h"
 
@@ -63,7 +62,7 @@ const apivalid_table apivalid_app_credential = TABLE(app_fields);
 
 /* registered-user-link-token.txt. No lengths there: connector is a catalog
  * slug (<= 255), callback_url an absolute URL (<= 2048, ASCII: checked by
- * linkhost_origin_of), state an OAuth state (RFC 6749 VSCHAR, <= 255). */
+ * url_origin), state an OAuth state (RFC 6749 VSCHAR, <= 255). */
 static const apivalid_field link_fields[] = {
     {"connector", APIVALID_STRING, APIVALID_REQUIRED, 1, 255, NULL, NULL},
     {"external_id", APIVALID_STRING, APIVALID_NULLABLE | APIVALID_SLUG, 1, 128, NULL, NULL},
@@ -191,78 +190,27 @@ int apivalid_errors_render(const apivalid_errors *e, dynbuf *out) {
 
 /* ---- the parse ---- */
 
-/* State of the checking pass. */
-typedef struct parse_check {
-  size_t depth;
-  const char *why; /* the reason a callback stopped the parse, or NULL */
-} parse_check;
-
-static int pc_open(void *ctx) {
-  parse_check *pc = ctx;
-  pc->depth++;
-  if (pc->depth > APIVALID_DEPTH) {
-    pc->why = "JSON parse error: nested too deep.";
-    return 0;
-  }
-  return 1;
-}
-
-static int pc_close(void *ctx) {
-  parse_check *pc = ctx;
-  pc->depth--;
-  return 1;
-}
-
-static int pc_string(void *ctx, const unsigned char *s, size_t len) {
-  parse_check *pc = ctx;
-  if (memchr(s, '\0', len) != NULL) {
-    pc->why = "JSON strings may not contain U+0000.";
-    return 0;
-  }
-  return 1;
-}
-
-static const yajl_callbacks check_callbacks = {
-    NULL, NULL, NULL, NULL, NULL, pc_string, pc_open, pc_string, pc_close, pc_open, pc_close,
-};
-
 int apivalid_parse(const char *body, size_t len, yajl_val *root, char *err, size_t errlen) {
-  parse_check pc = {0, NULL};
-  yajl_handle h;
-  yajl_status st;
-  char ybuf[128];
-  *root = NULL;
-  if (memchr(body, '\0', len) != NULL) {
-    snprintf(err, errlen, "JSON strings may not contain U+0000.");
-    return -EINVAL;
-  }
-  /* yajl's lexer skips vertical tab and form feed as white space; RFC 8259
-   * does not, and raw control bytes are invalid inside strings too. */
-  if (memchr(body, '\v', len) != NULL || memchr(body, '\f', len) != NULL) {
-    snprintf(err, errlen, "JSON parse error: vertical tab and form feed are not JSON white space.");
-    return -EINVAL;
-  }
-  h = yajl_alloc(&check_callbacks, NULL, &pc);
-  if (h == NULL)
-    return -ENOMEM;
-  st = yajl_parse(h, (const unsigned char *)body, len);
-  if (st == yajl_status_ok)
-    st = yajl_complete_parse(h);
-  yajl_free(h);
-  if (st != yajl_status_ok) {
-    snprintf(err, errlen, "%s", pc.why != NULL ? pc.why : "JSON parse error: the body must be a JSON object.");
-    return -EINVAL;
-  }
-  *root = yajl_tree_parse(body, ybuf, sizeof ybuf);
-  if (*root == NULL)
-    return -ENOMEM; /* the checking pass accepted it: only memory can fail */
-  if (!YAJL_IS_OBJECT(*root)) {
+  json_error e;
+  int rc = json_parse(body, len, APIVALID_DEPTH, 0, root, &e);
+  const char *why = "JSON parse error: the body must be a JSON object.";
+  if (rc == -ENOMEM)
+    return rc;
+  if (rc == 0 && YAJL_IS_OBJECT(*root))
+    return 0;
+  if (rc == 0) {
     yajl_tree_free(*root);
     *root = NULL;
-    snprintf(err, errlen, "JSON parse error: the body must be a JSON object.");
-    return -EINVAL;
+  } else if (e.fault == JSON_NUL) {
+    why = "JSON strings may not contain U+0000.";
+  } else if (e.fault == JSON_BAD_SPACE) {
+    /* yajl's lexer skips them as white space; RFC 8259 does not */
+    why = "JSON parse error: vertical tab and form feed are not JSON white space.";
+  } else if (e.fault == JSON_TOO_DEEP) {
+    why = "JSON parse error: nested too deep.";
   }
-  return 0;
+  snprintf(err, errlen, "%s", why);
+  return -EINVAL;
 }
 
 /* ---- the checks ---- */

@@ -7,6 +7,7 @@
  *   apicreds.c    application credentials
  *   apiorigins.c  callback origins
  *   apioauth.c    OAuth applications and POST /oauth/token
+ *   apiconnections.c  a user's connections and the token API
  */
 #include "linkapi.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "apicall.h"
+#include "apiconnections.h"
 #include "apicreds.h"
 #include "apilinks.h"
 #include "apioauth.h"
@@ -105,7 +107,7 @@ static apicall_ctx *call_new(linkhost_t *lh, const linkapi_request *rq, linkapi_
 static void answer_no_memory(linkapi_done_cb done, void *data) {
   static const char body[] = "{\"detail\":\"Out of memory.\"}\n";
   linkapi_response rs = {503, NULL};
-  dynbuf out = {(char *)body, sizeof body - 1, sizeof body, sizeof body};
+  dynbuf out = {(char *)body, sizeof body - 1, sizeof body, sizeof body, 0};
   done(data, &rs, &out);
 }
 
@@ -117,6 +119,8 @@ static void route(apicall_ctx *c) {
   char id[STORE_ID_LEN + 8];
   if (strcmp(path, USERS) == 0 || strcmp(path, "/api/v1/registered-users") == 0) {
     apiusers_collection(c, p);
+  } else if (prefixed(path, USERS) && apiconnections_owns(path + strlen(USERS))) {
+    apiconnections_handle(c, p, path + strlen(USERS));
   } else if (prefixed(path, USERS)) {
     if (split_id(path + strlen(USERS), id, sizeof id, &rest) != 0)
       apicall_detail(c, 404, "Not found.");

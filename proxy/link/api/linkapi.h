@@ -24,6 +24,10 @@
  *   GET/PATCH/DELETE  /api/v1/application-credentials/{id}/
  *   POST/GET/DELETE   /api/v1/callback-origins/   (DELETE ?origin=...)
  *   POST/GET          /api/v1/oauth/applications  DELETE .../{id}
+ *   POST              /api/v1/registered-users/{id}/connections/{connector}/token
+ *   GET               /api/v1/registered-users/{id}/connections/
+ *   DELETE            /api/v1/registered-users/{id}/connections/{connector}/
+ *                     (apiconnections.h; {id} also origin:<origin_user_id>)
  *   POST              /api/{category}/v1/link-token
  *   POST              /oauth/token (client_credentials)
  */
@@ -49,7 +53,11 @@ enum {
   LINKAPI_READ_WEBHOOKS = 1 << 6,
   LINKAPI_WRITE_WEBHOOKS = 1 << 7,
   LINKAPI_ADMIN_ORGANIZATION = 1 << 8,
-  LINKAPI_ADMIN_ALL = 1 << 9
+  LINKAPI_ADMIN_ALL = 1 << 9,
+  /* authrelay's extension: the token API hands out connected credentials.
+   * Never implied by another scope (admin:all included); only the owner
+   * key or an admin:all token may grant it to an OAuth application. */
+  LINKAPI_READ_CREDENTIALS = 1 << 10
 };
 
 /* A request on the control listener, as control.c read it. All borrowed. */

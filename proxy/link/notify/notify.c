@@ -7,12 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "jsonw.h"
 #include "linkbase.h"
 #include "log.h"
 #include "netio.h"
+#include "prom.h"
+#include "crypto.h"
+#include "timefmt.h"
+#include "url.h"
 #include "secretbox.h"
 
 #define PASS_INTERVAL_MS 500      /* deliveries due are looked for this often */
@@ -21,8 +23,7 @@
 
 /* One webhook POST in flight. */
 typedef struct notify_delivery {
-  struct notify_delivery *next;
-  struct notify_delivery *prev;
+  list_node link;          /* on notify_t.deliveries */
   notify_t *n;
   curlloop_req *req;
   uint64_t seq;
@@ -30,10 +31,6 @@ typedef struct notify_delivery {
   char id[40];             /* the event's id, for the log */
   char hook[2049];         /* the webhook's url */
 } delivery;
-
-static uint64_t wall_ms(void) {
-  return pausehub_now_ms();
-}
 
 /* The outbox's size, read again (for /metrics). */
 static void on_pending(void *data, int status, size_t count) {
@@ -66,22 +63,6 @@ static const config_webhook *hook_by_url(const notify_t *n, const char *url) {
 
 /* ---- webhooks ---- */
 
-/* The host[:port] of url, for logs: a webhook url's user info, path and
- * query may carry secrets. */
-static void url_host(const char *url, char *out, size_t cap) {
-  const char *p = strstr(url, "://");
-  const char *at;
-  size_t n;
-  p = p != NULL ? p + 3 : url;
-  n = strcspn(p, "/?#");
-  at = memchr(p, '@', n);
-  if (at != NULL) {
-    n -= (size_t)(at + 1 - p);
-    p = at + 1;
-  }
-  snprintf(out, cap, "%.*s", (int)n, p);
-}
-
 static void schedule_pass(notify_t *n, uint64_t in_ms);
 
 /* Back-off before attempt number attempts + 1: BASE * 2^attempts, capped,
@@ -95,7 +76,8 @@ static uint64_t backoff_ms(unsigned attempts) {
     d *= 2;
   if (d > NOTIFY_RETRY_MAX_MS)
     d = NOTIFY_RETRY_MAX_MS;
-  (void)RAND_bytes(&r, 1);
+  if (crypto_random(&r, 1) != 0)
+    r = 128; /* no random source: the middle of the spread */
   return d / 2 + d * r / 512;
 }
 
@@ -104,12 +86,7 @@ static void on_delivered(void *ctx, int status, long http_code, const char *body
   notify_t *n = d->n;
   (void)body;
   (void)len;
-  if (d->prev != NULL)
-    d->prev->next = d->next;
-  else
-    n->deliveries = d->next;
-  if (d->next != NULL)
-    d->next->prev = d->prev;
+  list_remove(&d->link);
   n->in_flight--;
   if (status == 0 && http_code >= 200 && http_code <= 299) {
     n->delivered_total++;
@@ -117,12 +94,13 @@ static void on_delivered(void *ctx, int status, long http_code, const char *body
   } else {
     uint64_t wait = backoff_ms(d->attempts);
     n->failed_total++;
-    char host[256];
-    url_host(d->hook, host, sizeof host);
-    LOG_WARN("webhook not accepted, will retry", LOG_STR("host", host), LOG_STR("event_id", d->id),
+    char origin[300]; /* logs name the origin only: a webhook url's path and query may carry secrets */
+    if (url_origin(d->hook, origin, sizeof origin) != 0)
+      snprintf(origin, sizeof origin, "(unparsable)");
+    LOG_WARN("webhook not accepted, will retry", LOG_STR("origin", origin), LOG_STR("event_id", d->id),
              LOG_U64("attempt", d->attempts + 1), LOG_I64("http_status", http_code),
              LOG_STR("error", status != 0 ? strerror(-status) : "not 2xx"), LOG_U64("retry_in_ms", wait));
-    (void)n->store->ops->delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, wall_ms() + wait,
+    (void)n->store->ops->delivery_retry(n->store, d->seq, d->hook, d->attempts + 1, timefmt_now_ms() + wait,
                                         on_outbox_written, n);
   }
   free(d);
@@ -147,7 +125,7 @@ static int start_delivery(notify_t *n, const store_event *e) {
   d->attempts = e->attempts;
   snprintf(d->id, sizeof d->id, "%s", e->id);
   snprintf(d->hook, sizeof d->hook, "%s", e->hook);
-  if (secretbox_signature(h->secret, (uint64_t)time(NULL), e->body, strlen(e->body), sig) != 0) {
+  if (secretbox_signature(h->secret, timefmt_now_ms() / 1000, e->body, strlen(e->body), sig) != 0) {
     free(d);
     return 1;
   }
@@ -160,15 +138,12 @@ static int start_delivery(notify_t *n, const store_event *e) {
   headers[4] = NULL;
   if (curlloop_request(n->curl, "POST", e->hook, headers, e->body, strlen(e->body), NOTIFY_TIMEOUT_MS, 65536,
                        on_delivered, d, &d->req) != 0) {
-    (void)n->store->ops->delivery_retry(n->store, e->seq, e->hook, e->attempts, wall_ms() + backoff_ms(e->attempts),
+    (void)n->store->ops->delivery_retry(n->store, e->seq, e->hook, e->attempts, timefmt_now_ms() + backoff_ms(e->attempts),
                                         on_outbox_written, n);
     free(d);
     return 0;
   }
-  d->next = n->deliveries;
-  if (n->deliveries != NULL)
-    n->deliveries->prev = d;
-  n->deliveries = d;
+  list_insert_head(&n->deliveries, &d->link);
   n->in_flight++;
   return 0;
 }
@@ -188,7 +163,7 @@ static void on_due(void *data, int status, const store_event *rows, size_t nrows
 }
 
 static void pass(notify_t *n) {
-  uint64_t now = wall_ms();
+  uint64_t now = timefmt_now_ms();
   if (n->closing || n->passing || n->cfg->nwebhooks == 0 || n->in_flight >= NOTIFY_IN_FLIGHT_MAX)
     return;
   /* A delivery's lease is a write: while the store cannot write, one
@@ -242,8 +217,7 @@ static void feed_write(notify_t *n, notify_feed *f, const char *id, const char *
  * read that keeps the order), or a step of the replay. f is NULL once the
  * feed went away. */
 typedef struct notify_send {
-  struct notify_send *next;
-  struct notify_send *prev;
+  list_node link;          /* on notify_t.sends */
   notify_t *n;
   notify_feed *f;
   int replay;              /* a step of the replay, not an event */
@@ -254,13 +228,7 @@ typedef struct notify_send {
 } notify_send;
 
 static void send_free(notify_send *w) {
-  notify_t *n = w->n;
-  if (w->prev != NULL)
-    w->prev->next = w->next;
-  else
-    n->sends = w->next;
-  if (w->next != NULL)
-    w->next->prev = w->prev;
+  list_remove(&w->link);
   free(w->id);
   free(w->type);
   free(w->body);
@@ -285,10 +253,7 @@ static notify_send *send_new(notify_t *n, notify_feed *f, const char *id, const 
       return NULL;
     }
   }
-  w->next = n->sends;
-  if (n->sends != NULL)
-    n->sends->prev = w;
-  n->sends = w;
+  list_insert_head(&n->sends, &w->link);
   return w;
 }
 
@@ -346,7 +311,7 @@ static void feed_send(notify_t *n, notify_feed *f, const char *id, const char *t
   }
   w->check_only = check_only;
   if (f->token_hash[0] != '\0')
-    rc = n->store->ops->oauth_token_get(n->store, f->token_hash, wall_ms(), on_token_checked, w);
+    rc = n->store->ops->oauth_token_get(n->store, f->token_hash, timefmt_now_ms(), on_token_checked, w);
   else
     rc = n->store->ops->event_seq(n->store, id, on_ordered, w);
   if (rc != 0) {
@@ -356,12 +321,12 @@ static void feed_send(notify_t *n, notify_feed *f, const char *id, const char *t
 }
 
 static void broadcast(notify_t *n, const char *id, const char *type, const char *user, const char *body) {
-  notify_feed *f = n->feeds;
-  while (f != NULL) {
-    notify_feed *next = f->next; /* f may leave during the write */
+  list_node *node;
+  list_node *next;
+  LIST_FOREACH_SAFE(node, next, &n->feeds) { /* f may leave during the write */
+    notify_feed *f = LIST_ENTRY(node, notify_feed, link);
     /* another user's event: only the token check, as for every event */
     feed_send(n, f, id, type, body, f->user[0] != '\0' && strcmp(f->user, user) != 0);
-    f = next;
   }
 }
 
@@ -373,16 +338,14 @@ static void on_pruned(void *data, int status) {
 
 static void on_heartbeat(uv_timer_t *t) {
   notify_t *n = t->data;
-  notify_feed *f = n->feeds;
-  if (wall_ms() >= n->next_prune_ms) {
-    (void)n->store->ops->events_prune(n->store, wall_ms() - NOTIFY_EVENT_RETAIN_MS, on_pruned, NULL);
-    n->next_prune_ms = wall_ms() + 3600 * 1000;
+  list_node *node;
+  list_node *next;
+  if (timefmt_now_ms() >= n->next_prune_ms) {
+    (void)n->store->ops->events_prune(n->store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS, on_pruned, NULL);
+    n->next_prune_ms = timefmt_now_ms() + 3600 * 1000;
   }
-  while (f != NULL) {
-    notify_feed *next = f->next;
-    feed_send(n, f, NULL, NULL, NULL, 0);
-    f = next;
-  }
+  LIST_FOREACH_SAFE(node, next, &n->feeds)
+    feed_send(n, LIST_ENTRY(node, notify_feed, link), NULL, NULL, NULL, 0);
 }
 
 /* The replay's events: written, then the feed is live. */
@@ -417,11 +380,7 @@ int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id) {
   notify_send *w;
   if (n->nfeeds >= NOTIFY_FEED_MAX)
     return -ENOSPC;
-  f->prev = NULL;
-  f->next = n->feeds;
-  if (n->feeds != NULL)
-    n->feeds->prev = f;
-  n->feeds = f;
+  list_insert_head(&n->feeds, &f->link);
   f->listed = 1;
   f->replaying = 0;
   n->nfeeds++;
@@ -440,21 +399,15 @@ int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id) {
 }
 
 void notify_feed_remove(notify_t *n, notify_feed *f) {
-  notify_send *w;
+  list_node *node;
   if (!f->listed)
     return;
-  for (w = n->sends; w != NULL; w = w->next) {
+  LIST_FOREACH(node, &n->sends) {
+    notify_send *w = LIST_ENTRY(node, notify_send, link);
     if (w->f == f)
       w->f = NULL; /* its answer finds no feed */
   }
-  if (f->prev != NULL)
-    f->prev->next = f->next;
-  else
-    n->feeds = f->next;
-  if (f->next != NULL)
-    f->next->prev = f->prev;
-  f->next = NULL;
-  f->prev = NULL;
+  list_remove(&f->link);
   f->listed = 0;
   n->nfeeds--;
 }
@@ -482,12 +435,9 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   const char *hooks[CONFIG_WEBHOOKS_MAX];
   size_t nhooks = 0;
   dynbuf body;
-  uint64_t now = wall_ms();
+  uint64_t now = timefmt_now_ms();
   store_event ev;
-  time_t secs = (time_t)(now / 1000);
-  struct tm tm;
   size_t i;
-  int rc = 0;
   switch (r->state) {
   case LINKSVC_STATE_PENDING:
     type = "link_token";
@@ -501,43 +451,44 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
     type = "link_expired";
     bit = CONFIG_EVENT_LINK_EXPIRED;
     break;
+  case LINKSVC_STATE_DECLINED:
+    type = "link_declined";
+    bit = CONFIG_EVENT_LINK_DECLINED;
+    break;
   case LINKSVC_STATE_REVOKED:
   default:
     return; /* its streams went away: nobody to tell */
   }
   memcpy(id, "evt_", 4);
-  if (secretbox_random_hex(id + 4, 12) != 0)
+  if (crypto_random_hex(id + 4, 12) != 0)
     return;
-  gmtime_r(&secs, &tm);
-  strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (timefmt_rfc3339(now, 0, created) != 0)
+    return;
   dynbuf_init(&body, EVENT_BODY_MAX);
-  rc |= jsonw_raw(&body, "{\"id\":");
-  rc |= jsonw_cstring(&body, id);
-  rc |= jsonw_raw(&body, ",\"type\":");
-  rc |= jsonw_cstring(&body, type);
-  rc |= jsonw_raw(&body, ",\"created_at\":");
-  rc |= jsonw_cstring(&body, created);
-  rc |= jsonw_raw(&body, ",\"registered_user\":");
-  rc |= jsonw_cstring(&body, r->user);
-  rc |= jsonw_raw(&body, ",\"connector\":");
-  rc |= jsonw_cstring(&body, r->connector);
-  rc |= jsonw_raw(&body, ",\"link_token\":");
-  rc |= jsonw_cstring(&body, r->token);
+  (void)jsonw_raw(&body, "{\"id\":");
+  (void)jsonw_cstring(&body, id);
+  (void)jsonw_raw(&body, ",\"type\":");
+  (void)jsonw_cstring(&body, type);
+  (void)jsonw_raw(&body, ",\"created_at\":");
+  (void)jsonw_cstring(&body, created);
+  (void)jsonw_raw(&body, ",\"registered_user\":");
+  (void)jsonw_cstring(&body, r->user);
+  (void)jsonw_raw(&body, ",\"connector\":");
+  (void)jsonw_cstring(&body, r->connector);
+  (void)jsonw_raw(&body, ",\"link_token\":");
+  (void)jsonw_cstring(&body, r->token);
   if (r->state == LINKSVC_STATE_PENDING) {
     char expires[32];
     char url[LINKBASE_MAX + LINKSVC_PATH_LEN];
-    time_t e = (time_t)(r->expires_ms / 1000);
-    gmtime_r(&e, &tm);
-    strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    (void)timefmt_rfc3339(r->expires_ms, 0, expires); /* "" past the year 9999 */
     snprintf(url, sizeof url, "%s%s%s", base_url, LINKSVC_PATH_PREFIX, r->token);
-    rc |= jsonw_raw(&body, ",\"magic_link_url\":");
-    rc |= jsonw_cstring(&body, url); /* the base may come from a request's Host */
-    rc |= jsonw_raw(&body, ",\"expires_at\":");
-    rc |= jsonw_cstring(&body, expires);
+    (void)jsonw_raw(&body, ",\"magic_link_url\":");
+    (void)jsonw_cstring(&body, url); /* the base may come from a request's Host */
+    (void)jsonw_raw(&body, ",\"expires_at\":");
+    (void)jsonw_cstring(&body, expires);
   }
-  rc |= jsonw_raw(&body, "}");
-  rc |= dynbuf_add(&body, "", 1);
-  if (rc != 0) {
+  (void)jsonw_raw(&body, "}");
+  if (dynbuf_put(&body, "", 1) != 0) { /* sticky: the first failure of the lines above */
     dynbuf_free(&body);
     return;
   }
@@ -558,6 +509,87 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
 
 /* ---- lifecycle and metrics ---- */
 
+/* The event of a connection: its JSON body into body (NUL-terminated). */
+static int connection_body(dynbuf *body, const char *id, const char *type, uint64_t now, const char *user,
+                           const char *connector, const char *kind, uint64_t expires_ms) {
+  static const char *const parts[] = {"{\"id\":", ",\"type\":", ",\"created_at\":", ",\"registered_user\":",
+                                      ",\"connector\":", ",\"auth\":"};
+  const char *values[6];
+  char created[TIMEFMT_BUF];
+  char expires[TIMEFMT_BUF];
+  size_t i;
+  int rc = timefmt_rfc3339(now, 0, created);
+  values[0] = id;
+  values[1] = type;
+  values[2] = created;
+  values[3] = user;
+  values[4] = connector;
+  values[5] = kind;
+  for (i = 0; rc == 0 && i < 6; i++) {
+    rc = jsonw_raw(body, parts[i]);
+    if (rc == 0)
+      rc = jsonw_cstring(body, values[i]);
+  }
+  if (rc == 0 && expires_ms != 0) {
+    rc = timefmt_rfc3339(expires_ms, 0, expires);
+    if (rc == 0)
+      rc = jsonw_raw(body, ",\"expires_at\":");
+    if (rc == 0)
+      rc = jsonw_cstring(body, expires);
+  }
+  if (rc == 0)
+    rc = jsonw_raw(body, "}");
+  if (rc == 0)
+    rc = dynbuf_add(body, "", 1);
+  return rc;
+}
+
+void notify_connection(notify_t *n, const char *type, const char *user, const char *connector, const char *kind,
+                       uint64_t expires_ms) {
+  static const struct {
+    const char *type;
+    unsigned bit;
+  } types[] = {{"connection_created", CONFIG_EVENT_CONNECTION_CREATED},
+               {"connection_refreshed", CONFIG_EVENT_CONNECTION_REFRESHED},
+               {"connection_broken", CONFIG_EVENT_CONNECTION_BROKEN},
+               {"connection_deleted", CONFIG_EVENT_CONNECTION_DELETED}};
+  const char *hooks[CONFIG_WEBHOOKS_MAX];
+  size_t nhooks = 0;
+  unsigned bit = 0;
+  char id[4 + 24 + 1];
+  uint64_t now = timefmt_now_ms();
+  store_event ev;
+  dynbuf body;
+  size_t i;
+  for (i = 0; i < sizeof types / sizeof types[0]; i++) {
+    if (strcmp(type, types[i].type) == 0)
+      bit = types[i].bit;
+  }
+  if (bit == 0 || n->closing)
+    return;
+  memcpy(id, "evt_", 4);
+  if (crypto_random_hex(id + 4, 12) != 0)
+    return;
+  dynbuf_init(&body, EVENT_BODY_MAX);
+  if (connection_body(&body, id, type, now, user, connector, kind, expires_ms) != 0) {
+    dynbuf_free(&body);
+    return;
+  }
+  for (i = 0; i < n->cfg->nwebhooks; i++) {
+    if (n->cfg->webhooks[i].events & bit)
+      hooks[nhooks++] = n->cfg->webhooks[i].url;
+  }
+  memset(&ev, 0, sizeof ev);
+  ev.id = id;
+  ev.type = type;
+  ev.user = user;
+  ev.body = body.ptr;
+  if (n->store->ops->event_add(n->store, &ev, now, hooks, nhooks, on_event_stored, n) != 0)
+    LOG_ERROR("event not stored: webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
+  broadcast(n, id, type, user, body.ptr);
+  dynbuf_free(&body);
+}
+
 static void on_hooks_kept(void *data, int status, size_t dropped) {
   notify_t *n = data;
   if (status == 0 && dropped > 0)
@@ -577,6 +609,9 @@ static void keep_configured_hooks(notify_t *n) {
 
 int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, store_t *store, curlloop_t *curl) {
   memset(n, 0, sizeof *n);
+  list_init(&n->deliveries);
+  list_init(&n->sends);
+  list_init(&n->feeds);
   n->loop = loop;
   n->cfg = cfg;
   n->store = store;
@@ -587,8 +622,8 @@ int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, store_t *stor
   uv_timer_init(loop, &n->heartbeat);
   n->heartbeat.data = n;
   uv_timer_start(&n->heartbeat, on_heartbeat, NOTIFY_HEARTBEAT_MS, NOTIFY_HEARTBEAT_MS);
-  (void)store->ops->events_prune(store, wall_ms() - NOTIFY_EVENT_RETAIN_MS, on_pruned, NULL);
-  n->next_prune_ms = wall_ms() + 3600 * 1000; /* then hourly, from the heartbeat timer */
+  (void)store->ops->events_prune(store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS, on_pruned, NULL);
+  n->next_prune_ms = timefmt_now_ms() + 3600 * 1000; /* then hourly, from the heartbeat timer */
   schedule_pass(n, 0);
   return 0;
 }
@@ -614,13 +649,13 @@ void notify_close(notify_t *n, void (*closed)(void *data), void *data) {
   n->closed = closed;
   n->closed_data = data;
   n->closing_writes = 1; /* until every write below was started */
-  while (n->deliveries != NULL) {
-    delivery *d = n->deliveries;
-    n->deliveries = d->next;
+  while (!list_empty(&n->deliveries)) {
+    delivery *d = LIST_ENTRY(list_first(&n->deliveries), delivery, link);
+    list_remove(&d->link);
     curlloop_cancel(d->req);
     /* The delivery stays in the outbox, due at once: its lease must not
      * hold it back for NOTIFY_TIMEOUT_MS after a restart. */
-    if (n->store->ops->delivery_retry(n->store, d->seq, d->hook, d->attempts, wall_ms(), on_close_written, n) == 0)
+    if (n->store->ops->delivery_retry(n->store, d->seq, d->hook, d->attempts, timefmt_now_ms(), on_close_written, n) == 0)
       n->closing_writes++;
     free(d);
   }
@@ -631,24 +666,22 @@ void notify_close(notify_t *n, void (*closed)(void *data), void *data) {
 }
 
 int notify_render_metrics(notify_t *n, dynbuf *out) {
-  char buf[1536];
   size_t pending = n->pending; /* as last read; read again for the next scrape */
-  int len;
+  int rc;
   refresh_pending(n);
-  len = snprintf(buf, sizeof buf,
-                 "# HELP authrelay_link_events_total Link events written (link_token, auth_complete, link_expired).\n"
-                 "# TYPE authrelay_link_events_total counter\nauthrelay_link_events_total %llu\n"
-                 "# HELP authrelay_events_subscribers /v1/events connections open.\n"
-                 "# TYPE authrelay_events_subscribers gauge\nauthrelay_events_subscribers %zu\n"
-                 "# HELP authrelay_webhook_deliveries_total Webhook attempts, by result.\n"
-                 "# TYPE authrelay_webhook_deliveries_total counter\n"
-                 "authrelay_webhook_deliveries_total{result=\"delivered\"} %llu\n"
-                 "authrelay_webhook_deliveries_total{result=\"failed\"} %llu\n"
-                 "# HELP authrelay_webhook_pending Webhook deliveries not yet accepted (the outbox).\n"
-                 "# TYPE authrelay_webhook_pending gauge\nauthrelay_webhook_pending %zu\n"
-                 "# HELP authrelay_webhook_in_flight Webhook POSTs under way.\n"
-                 "# TYPE authrelay_webhook_in_flight gauge\nauthrelay_webhook_in_flight %zu\n",
-                 (unsigned long long)n->events_total, n->nfeeds, (unsigned long long)n->delivered_total,
-                 (unsigned long long)n->failed_total, pending, n->in_flight);
-  return dynbuf_add(out, buf, (size_t)len);
+  rc = prom_counter(out, "authrelay_link_events_total",
+                    "Link events written (link_token, auth_complete, link_expired, link_declined).", n->events_total);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_events_subscribers", "/v1/events connections open.", n->nfeeds);
+  if (rc == 0)
+    rc = prom_family(out, "authrelay_webhook_deliveries_total", PROM_COUNTER, "Webhook attempts, by result.");
+  if (rc == 0)
+    rc = prom_sample(out, "authrelay_webhook_deliveries_total", "result", "delivered", n->delivered_total);
+  if (rc == 0)
+    rc = prom_sample(out, "authrelay_webhook_deliveries_total", "result", "failed", n->failed_total);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_webhook_pending", "Webhook deliveries not yet accepted (the outbox).", pending);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_webhook_in_flight", "Webhook POSTs under way.", n->in_flight);
+  return rc;
 }

@@ -1,7 +1,9 @@
 /* notify: telling the outside world about links, out of band.
  *
  * DESIGN.md "Control API": link events (link_token when a link is minted,
- * auth_complete when it is completed, link_expired when it expires) go to
+ * auth_complete when it is completed, link_expired when it expires) and
+ * connection events (notify_connection: connection_created, _refreshed,
+ * _broken, _deleted) go to
  *   - GET /v1/events on the control listener: an SSE feed, optionally of one
  *     registered user (?registered_user=), that a reconnecting client
  *     resumes with Last-Event-ID;
@@ -36,6 +38,7 @@
 #include "curlloop.h"
 #include "pausehub.h"
 #include "store.h"
+#include "list.h"
 
 #define NOTIFY_IN_FLIGHT_MAX 32            /* webhook POSTs at once */
 #define NOTIFY_TIMEOUT_MS 10000            /* one webhook POST */
@@ -58,8 +61,7 @@ struct notify_feed {
   char token_hash[65];     /* SHA-256 of the subscriber's access token, "" for the owner key */
   notify_feed_gone_cb gone;
   /* private */
-  notify_feed *next;
-  notify_feed *prev;
+  list_node link;          /* on notify_t.feeds while listed */
   int listed;
   int replaying;           /* the events after Last-Event-ID are being read back */
 };
@@ -72,14 +74,14 @@ typedef struct notify_t {
   uv_timer_t timer;        /* the next delivery pass */
   uv_timer_t heartbeat;    /* keeps idle feeds (and their proxies) open */
   size_t in_flight;        /* webhook POSTs under way */
-  struct notify_delivery *deliveries; /* those POSTs; owned */
-  struct notify_send *sends; /* feed writes waiting for the store (token check, order); owned */
+  list_node deliveries;    /* those POSTs (notify_delivery.link); owned */
+  list_node sends;         /* feed writes waiting for the store (token check, order; notify_send.link); owned */
   int passing;             /* a pass is reading the due deliveries */
   size_t pending;          /* the outbox's size, as last read */
   size_t closing_writes;   /* notify_close's writes the store has not answered */
   void (*closed)(void *data); /* notify_close's callback */
   void *closed_data;
-  notify_feed *feeds;
+  list_node feeds;         /* notify_feed.link */
   size_t nfeeds;
   uint64_t events_total;   /* events written */
   uint64_t delivered_total; /* webhook deliveries accepted (2xx) */
@@ -108,6 +110,15 @@ void notify_close(notify_t *n, void (*closed)(void *data), void *data);
 /* A link was minted or ended (the journal): writes the event, if any, and
  * sends it to feeds and webhooks. base_url: the base of magic_link_url. */
 void notify_link(notify_t *n, const pausehub_record *r, const char *base_url);
+
+/* A connected account changed (DESIGN.md "Connections"): writes and sends
+ * the event type (connection_created, connection_refreshed,
+ * connection_broken or connection_deleted) of user's connection to
+ * connector, kind "oauth2" or "api_key"; expires_ms: the access token's
+ * expiry (0: none shown). Never a secret: the event names the connection
+ * only. Unknown types are ignored. */
+void notify_connection(notify_t *n, const char *type, const char *user, const char *connector, const char *kind,
+                       uint64_t expires_ms);
 
 /* Adds f (stream, user, token_hash, gone set by the caller) to the feed, first replaying
  * the events after Last-Event-ID last_id (NULL: none). Returns 0, -ENOSPC

@@ -21,7 +21,7 @@
  * Rows are the truth: in-memory state elsewhere is a cache of them. Secrets
  * are sealed above the store (secretbox.h): the store keeps and returns
  * ciphertext blobs only, and never sees a key. Row ids (users, application
- * credentials, OAuth applications) are chosen by the caller (secretbox_uuid),
+ * credentials, OAuth applications) are chosen by the caller (crypto_uuid),
  * so a secret can be sealed to its row before the row is written.
  *
  * A write that fails is never acknowledged: its transaction is rolled back,
@@ -101,6 +101,18 @@ typedef struct store_oauth_token {
   char client_id[STORE_TEXT_MAX + 1];  /* of its application: who the audit log names */
 } store_oauth_token;
 
+/* A connected account: a registered user's credential for one connector,
+ * without its secret (credential_get hands the sealed secret beside it). */
+typedef struct store_credential {
+  char connector[STORE_TEXT_MAX + 1];
+  char kind[8];                        /* "api_key" or "oauth2" */
+  int broken;                          /* its provider refused a refresh: a new link is needed */
+  uint64_t version;                    /* 1 when connected, +1 at every write: credential_update's guard */
+  uint64_t created_ms;                 /* connected (through the Link page) */
+  uint64_t modified_ms;                /* last written (connected, refreshed, marked broken) */
+  uint64_t expires_ms;                 /* oauth2: when the access token expires; 0 unknown or never */
+} store_credential;
+
 /* A link token and its state. */
 typedef struct store_link {
   char token[64];
@@ -150,6 +162,9 @@ typedef void (*store_names_cb)(void *data, int status, const char *const *names,
 typedef void (*store_app_cb)(void *data, int status, const store_app_credential *c, const store_blob *secret);
 typedef void (*store_apps_cb)(void *data, int status, const store_app_credential *rows, size_t n);
 typedef void (*store_blob_cb)(void *data, int status, const store_blob *b);
+/* sealed: the credential's sealed secret (NULL when c is). */
+typedef void (*store_credential_cb)(void *data, int status, const store_credential *c, const store_blob *sealed);
+typedef void (*store_credentials_cb)(void *data, int status, const store_credential *rows, size_t n);
 typedef void (*store_link_cb)(void *data, int status, const store_link *l);
 typedef void (*store_links_cb)(void *data, int status, const store_link *rows, size_t n);
 typedef void (*store_text_cb)(void *data, int status, const char *text);
@@ -202,11 +217,29 @@ typedef struct store_ops {
   int (*app_list)(store_t *st, const char *connector_slug, store_apps_cb cb, void *data);
   int (*app_for)(store_t *st, const char *connector_slug, const char *external_id, store_app_cb cb, void *data);
 
-  /* connected credentials: the sealed credential of user for connector,
-   * replacing any (kind "api_key" or "oauth2"). */
+  /* connected credentials (user: an origin_user_id). credential_put: the
+   * sealed credential of user for connector (kind "api_key" or "oauth2";
+   * expires_ms: its access token's expiry, 0 unknown), replacing any (a
+   * new connection: active, created now, version one more than the
+   * replaced row's). credential_get: the row and its sealed secret.
+   * credential_list: the user's rows by connector (no secrets).
+   * credential_update: a refreshed secret (sealed, expires_ms), the row
+   * active again; credential_set_status: broken or not. Both write only
+   * when the row's version is still version (else -ENOENT: deleted or
+   * replaced meanwhile, e.g. reconnected while a refresh was in flight),
+   * and bump it. credential_delete: -ENOENT when there was none. */
   int (*credential_put)(store_t *st, const char *user, const char *connector, const char *kind,
-                        const store_blob *sealed, uint64_t now_ms, store_done_cb cb, void *data);
-  int (*credential_get)(store_t *st, const char *user, const char *connector, store_blob_cb cb, void *data);
+                        const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
+                        void *data);
+  int (*credential_get)(store_t *st, const char *user, const char *connector, store_credential_cb cb,
+                        void *data);
+  int (*credential_list)(store_t *st, const char *user, store_credentials_cb cb, void *data);
+  int (*credential_update)(store_t *st, const char *user, const char *connector, uint64_t version,
+                           const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
+                           void *data);
+  int (*credential_set_status)(store_t *st, const char *user, const char *connector, uint64_t version,
+                               int broken, uint64_t now_ms, store_done_cb cb, void *data);
+  int (*credential_delete)(store_t *st, const char *user, const char *connector, store_done_cb cb, void *data);
 
   /* links. link_put inserts or replaces rows[0, n) (by token) in one
    * transaction: all or none. link_page: up to limit (<= STORE_PAGE_MAX)

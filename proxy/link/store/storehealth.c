@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "jsonw.h"
+#include "prom.h"
 
 /* The probe's answer: the store cleared (or kept) its mark itself. */
 static void on_probed(void *data, int status) {
@@ -63,15 +64,13 @@ int storehealth_ready(const store_t *st, dynbuf *body) {
 }
 
 int storehealth_render_metrics(const store_t *st, dynbuf *out) {
-  char buf[768];
-  int n = snprintf(buf, sizeof buf,
-                   "# HELP authrelay_store_write_errors_total Link store writes that failed and were rolled back.\n"
-                   "# TYPE authrelay_store_write_errors_total counter\nauthrelay_store_write_errors_total %llu\n"
-                   "# HELP authrelay_store_writable 1 while the link store can write, 0 after a failed write.\n"
-                   "# TYPE authrelay_store_writable gauge\nauthrelay_store_writable %d\n"
-                   "# HELP authrelay_store_reachable 1 unless the link store's database cannot be reached.\n"
-                   "# TYPE authrelay_store_reachable gauge\nauthrelay_store_reachable %d\n",
-                   (unsigned long long)st->health.write_errors, st->health.cannot_write ? 0 : 1,
-                   st->health.unreachable ? 0 : 1);
-  return dynbuf_add(out, buf, (size_t)n);
+  int rc = prom_counter(out, "authrelay_store_write_errors_total",
+                        "Link store writes that failed and were rolled back.", st->health.write_errors);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_store_writable", "1 while the link store can write, 0 after a failed write.",
+                    st->health.cannot_write ? 0 : 1);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_store_reachable", "1 unless the link store's database cannot be reached.",
+                    st->health.unreachable ? 0 : 1);
+  return rc;
 }

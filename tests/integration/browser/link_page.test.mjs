@@ -335,19 +335,36 @@ async function assertLinkSpent(page, link) {
 
 async function caseApiKey(ctx) {
   const { stream, link } = await pausedStream(ctx, 'openai', 'browser_user_key');
-  const context = await ctx.browser.newContext();
+  // A browser far from UTC: the page shows the expiry in its local time.
+  const context = await ctx.browser.newContext({ timezoneId: 'Asia/Tokyo', locale: 'en-US' });
   try {
     const page = await context.newPage();
     const problems = watchPage(page);
     const res = await page.goto(link.magic_link_url);
     assert.equal(res.status(), 200, 'link page status');
     assert.match(await page.locator('h1').innerText(), /^Connect /);
+    // The expiry: a <time datetime> rewritten by the page's script (allowed
+    // by its hash in the CSP: a blocked script is a reported problem).
+    const shown = await page.evaluate(() => {
+      const t = document.querySelector('time[datetime]');
+      return { text: t.textContent, attr: t.getAttribute('datetime'),
+               local: new Date(t.getAttribute('datetime')).toLocaleString(),
+               zone: Intl.DateTimeFormat().resolvedOptions().timeZone };
+    });
+    assert.equal(shown.attr, link.expires_at, 'the time element carries expires_at');
+    assert.equal(shown.zone, 'Asia/Tokyo');
+    assert.equal(shown.text, shown.local, 'the expiry is shown in local time');
+    assert.notEqual(shown.text, shown.attr, 'the expiry is still the raw UTC string');
+    const utcHour = new Date(link.expires_at).getUTCHours();
+    const tokyoHour12 = ((utcHour + 9) % 24) % 12 || 12;
+    assert.match(shown.text, new RegExp(`, ${tokyoHour12}:`), `not Tokyo time: ${shown.text}`);
+    assert.equal(await page.locator('button', { hasText: 'Not now' }).count(), 1, '"Not now" on the page');
     const input = page.locator('input[name="api_key"]');
     await input.fill(API_KEY);
     assertPaused(stream);
     const [nav] = await Promise.all([
       page.waitForNavigation({ url: (u) => u.href.startsWith(link.magic_link_url) }),
-      page.locator('form button[type="submit"]').click(),
+      page.locator('form:has(input[name="api_key"]) button[type="submit"]').click(),
     ]);
     assert.equal(nav.status(), 200, `form POST answered ${nav.status()}`);
     assert.equal(nav.request().method(), 'POST');
@@ -457,7 +474,7 @@ async function caseApiKeyCallbackUrl(ctx) {
     try {
       await Promise.all([
         page.waitForURL(`${appOrigin}/done?state=st-browser`, { timeout: 5_000 }),
-        page.locator('form button[type="submit"]').click(),
+        page.locator('form:has(input[name="api_key"]) button[type="submit"]').click(),
       ]);
     } catch (err) {
       throw new Error(`the browser did not reach callback_url (${err.message.split('\n')[0]}); it is on ` +
@@ -505,7 +522,9 @@ async function main() {
   const relayData = path.join(dataDir, 'data');
   const relay = startProcess('authrelay', AUTHRELAY,
                              ['--listen', '127.0.0.1:0', '--control', '127.0.0.1:0',
-                              '--upstream', agentUrl, '--data-dir', relayData, '--connectors', catalog],
+                              '--upstream', agentUrl, '--data-dir', relayData, '--connectors', catalog,
+                              // written for on_detect replace (the default since #14 is rewrite)
+                              '--on-detect', 'replace'],
                              'stderr', (line) => {
                                const rec = JSON.parse(line);
                                return rec.msg === 'listening' ? rec : undefined;

@@ -101,6 +101,17 @@ function startProcess(name, cmd, args, streamName, match) {
   return { child, lines, exited, started: withTimeout(started, START_TIMEOUT_MS, `${name} start`) };
 }
 
+// Polls cond() every 10 ms until it is true; rejects after ms.
+async function waitUntil(cond, ms, what) {
+  let stop = false;
+  const poll = (async () => { while (!stop && !cond()) await sleep(10); })();
+  try {
+    return await withTimeout(poll, ms, what);
+  } finally {
+    stop = true;
+  }
+}
+
 async function http(method, url, body) {
   const init = { method, signal: AbortSignal.timeout(10_000), redirect: 'manual' };
   if (body !== undefined) {
@@ -150,7 +161,7 @@ function runStream(url, onLinkToken) {
       }
       seen.push({ type, data });
       if (type === 'link_token') {
-        onLinkToken(data, seen.length, seen).catch((err) => {
+        onLinkToken(data, seen.length, seen, raw).catch((err) => {
           es.close();
           reject(err);
         });
@@ -182,17 +193,20 @@ async function caseShape(relayUrl, shape, count, authAt, connector) {
   let page = null;
   let submitted = null;
   let linkHandled = null;
-  const streamPromise = runStream(relayUrl + path, (data, index, seenSoFar) => {
-    linkHandled = handleLink(data, index, seenSoFar);
+  const streamPromise = runStream(relayUrl + path, (data, index, seenSoFar, raw) => {
+    linkHandled = handleLink(data, index, seenSoFar, raw);
     return linkHandled;
   });
-  async function handleLink(data, index, seenSoFar) {
+  async function handleLink(data, index, seenSoFar, raw) {
     link = data;
     linkIndex = index - 1;
     // Paused: nothing more may arrive (heartbeats are comments, invisible to
-    // EventSource) before the form is submitted. heartbeat_s is 1, so wait
-    // past a heartbeat or two.
-    await sleep(1500);
+    // EventSource) before the form is submitted. A heartbeat after the
+    // link_token on the wire (heartbeat_s 1) says the relay is paused and
+    // has had the upstream's next events (sent at once) for a while: any it
+    // let through would be on the wire before it.
+    await waitUntil(() => /event: link_token\n[\s\S]*\n: paused\n/.test(raw.text), CASE_TIMEOUT_MS,
+                    'a heartbeat after link_token');
     const afterLink = seenSoFar.slice(index).map((s) => s.type);
     assert(afterLink.length === 0, `event(s) arrived while paused: ${JSON.stringify(afterLink)}`);
     page = await http('GET', data.magic_link_url);
@@ -276,7 +290,10 @@ async function main() {
 
   const relay = startProcess('authrelay', AUTHRELAY,
                              ['--listen', '127.0.0.1:0', '--control', '127.0.0.1:0',
-                              '--upstream', agentUrl, '--heartbeat-s', '1'],
+                              '--upstream', agentUrl, '--heartbeat-s', '1',
+                              // written for on_detect replace (the auth event withheld;
+                              // rewrite, the default since #14, is test_dialects.py's)
+                              '--on-detect', 'replace'],
                              'stderr', (line) => {
                                const rec = JSON.parse(line);
                                return rec.msg === 'listening' ? rec.listen : undefined;

@@ -62,7 +62,6 @@ const ADMIN_KEY = 'mcp-test-owner-key-0123456789';
 const START_TIMEOUT_MS = 10_000;
 const STEP_TIMEOUT_MS = 10_000;
 const CALL_TIMEOUT_MS = 20_000; // the MCP request timeout of a held call
-const HELD_GRACE_MS = 1000;     // after link_token: the call must still be pending
 const WATCHDOG_MS = 55_000;     // the whole test; ctest's TIMEOUT is above it
 const T0 = Date.now();
 
@@ -297,6 +296,24 @@ async function postForm(url, fields) {
   return { status: res.status, text: await res.text() };
 }
 
+// Polls cond() (it may be async) every 10 ms until it is true; rejects after ms.
+async function waitUntil(cond, ms, what) {
+  let stop = false;
+  const poll = (async () => { while (!stop && !(await cond())) await sleep(10); })();
+  try {
+    return await withTimeout(poll, ms, what);
+  } finally {
+    stop = true;
+  }
+}
+
+// The upstream bytes authrelay holds for one user's paused calls (control API).
+async function heldBytes(user) {
+  const { status, json } = await controlGet('/v1/streams');
+  assert.equal(status, 200, 'GET /v1/streams');
+  return json.streams.filter((s) => s.registered_user === user).reduce((n, s) => n + s.held_bytes, 0);
+}
+
 async function controlGet(pathAndQuery) {
   const res = await fetch(`${ctx.controlUrl}${pathAndQuery}`, {
     headers: { Authorization: `Bearer ${ADMIN_KEY}` },
@@ -388,7 +405,9 @@ async function runCase({ mode, named, progress, user }) {
     assert.match(link.link_token, /^ltk_[0-9a-f]+$/);
     assert.equal(link.magic_link_url, `${ctx.relayUrl}/_authrelay/link/${link.link_token}`);
     assert.notEqual(link.link_token, 'ltk_from_the_tool_server_not_to_be_shown');
-    await sleep(HELD_GRACE_MS);
+    // authrelay holds the tool server's answer: the call is still pending and
+    // the client saw nothing of it.
+    await waitUntil(async () => (await heldBytes(user)) > 0, STEP_TIMEOUT_MS, `the answer held for ${user}`);
     assert.equal(settled, null, `the tool call resolved while held: ${JSON.stringify(settled)}`);
     assertNoAuthResult(exchange);
     const first = await waitToolCalls(server, user, 1);

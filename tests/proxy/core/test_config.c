@@ -128,7 +128,7 @@ static void test_defaults(void) {
   CHECK_EQ_U64(cfg.drain_timeout_s, 30);
   CHECK_EQ_U64(cfg.client_idle_timeout_s, 60);
   CHECK(cfg.on_uninspectable == CONFIG_UNINSPECTABLE_PASS);
-  CHECK(cfg.on_detect == CONFIG_ON_DETECT_REPLACE);
+  CHECK(cfg.on_detect == CONFIG_ON_DETECT_REWRITE);
   CHECK(cfg.after_expiry == CONFIG_AFTER_EXPIRY_CONTINUE);
   CHECK_EQ_U64(cfg.heartbeat_s, 15);
   CHECK_EQ_U64(cfg.pause_timeout_s, 1800);
@@ -149,7 +149,8 @@ static void test_defaults(void) {
     CHECK(r->mode == CONFIG_MODE_INBAND);
     CHECK(r->resume == CONFIG_RESUME_CONTINUE);
     CHECK(r->format == CONFIG_FORMAT_AUTO);
-    CHECK(r->on_detect == CONFIG_ON_DETECT_REPLACE);
+    CHECK(r->on_detect == CONFIG_ON_DETECT_REWRITE);
+    CHECK(r->dialect == CONFIG_DIALECT_AUTO);
   }
   /* nothing to relay to */
   CHECK(fails_with(load(NULL, NULL), "upstream", NULL));
@@ -177,7 +178,8 @@ static const char sample[] =
     "  \"routes\": [\n"
     "    {\"prefix\": \"/api\", \"upstream\": \"http://[::1]:9001/\", \"mode\": \"tool\",\n"
     "     \"resume\": \"retry\", \"format\": \"ndjson\"},\n"
-    "    {\"prefix\": \"/sse\", \"upstream\": \"http://127.0.0.1:9002\", \"on_detect\": \"replace\"}\n"
+    "    {\"prefix\": \"/sse\", \"upstream\": \"http://127.0.0.1:9002\", \"on_detect\": \"replace\",\n"
+    "     \"dialect\": \"ai-sdk\"}\n"
     "  ]\n"
     "}\n";
 
@@ -213,7 +215,20 @@ static void test_file(void) {
   }
   r = config_route_match(&cfg, "/sse", 4);
   CHECK(r != NULL && r->on_detect == CONFIG_ON_DETECT_REPLACE && !r->on_detect_inherited);
+  CHECK(r != NULL && r->dialect == CONFIG_DIALECT_AI_SDK);
   CHECK(r != NULL && r->format == CONFIG_FORMAT_AUTO && r->mode == CONFIG_MODE_INBAND);
+  CHECK(config_route_match(&cfg, "/api", 4) != NULL &&
+        config_route_match(&cfg, "/api", 4)->dialect == CONFIG_DIALECT_AUTO);
+
+  /* dialect: the config words; anything else is refused, naming the key */
+  CHECK(load_file("{\"upstream\": \"http://a:1\", \"on_detect\": \"rewrite\", \"routes\": [{\"prefix\":"
+                  " \"/x\", \"upstream\": \"http://b:2\", \"dialect\": \"openai-responses\"}]}", NULL) == 0);
+  CHECK(cfg.on_detect == CONFIG_ON_DETECT_REWRITE);
+  r = config_route_match(&cfg, "/x", 2);
+  CHECK(r != NULL && r->dialect == CONFIG_DIALECT_OPENAI_RESPONSES && r->on_detect == CONFIG_ON_DETECT_REWRITE);
+  CHECK(fails_with(load_file("{\"upstream\": \"http://a:1\", \"routes\": [{\"prefix\": \"/x\","
+                             " \"upstream\": \"http://b:2\", \"dialect\": \"openai\"}]}", NULL),
+                   "routes[0].dialect", NULL));
 
   /* a "/" route in the file gets the upstream of "upstream" */
   CHECK(load_file("{\"upstream\": \"http://a:1\", \"routes\": [{\"prefix\": \"/\","
@@ -291,6 +306,13 @@ static void test_file_errors(void) {
                    "a member name holds a control character", NULL));
   CHECK(strchr(err, '\x1b') == NULL);
   CHECK(fails_with(load_file("{\"listen\\r\": 1}", UP), "control character", NULL));
+  /* webhook events: the connection events by name, an unknown one refused */
+  CHECK(load_file("{\"webhooks\": [{\"url\": \"http://h:1/x\", \"secret\": \"s\", \"events\": "
+                  "[\"connection_refreshed\", \"connection_broken\"]}]}", UP) == 0);
+  CHECK(cfg.nwebhooks == 1 &&
+        cfg.webhooks[0].events == (CONFIG_EVENT_CONNECTION_REFRESHED | CONFIG_EVENT_CONNECTION_BROKEN));
+  CHECK(fails_with(load_file("{\"webhooks\": [{\"url\": \"http://h:1/x\", \"secret\": \"s\", \"events\": "
+                             "[\"connection_renamed\"]}]}", UP), "webhooks[0].events[0]", "connection_deleted"));
   /* types and numbers */
   CHECK(fails_with(load_file("{\"max_head_bytes\": \"abc\"}", UP),
                    "config: max_head_bytes: must be a whole number from 1024 to 1048576",
@@ -617,6 +639,10 @@ static void test_names(void) {
   CHECK(strcmp(config_format_name(CONFIG_FORMAT_AUTO), "auto") == 0);
   CHECK(strcmp(config_format_name(CONFIG_FORMAT_SSE), "sse") == 0);
   CHECK(strcmp(config_on_detect_name(CONFIG_ON_DETECT_KEEP), "keep") == 0);
+  CHECK(strcmp(config_on_detect_name(CONFIG_ON_DETECT_REWRITE), "rewrite") == 0);
+  CHECK(strcmp(config_dialect_name(CONFIG_DIALECT_AG_UI), "ag-ui") == 0);
+  CHECK(strcmp(config_dialect_name(CONFIG_DIALECT_MCP), "mcp") == 0);
+  CHECK(strcmp(config_dialect_name((config_dialect)99), "unknown") == 0);
   CHECK((int)CONFIG_FORMAT_NDJSON == (int)FRAMER_NDJSON);
 }
 

@@ -5,8 +5,10 @@
  * the origin-form target, the authority, and the head built for the
  * upstream are compared with what RFC 9112/9110 and DESIGN.md ask.
  * Responses go through proxyhead's status-line watch and response checks,
- * and the head rebuilt for the client is checked for its framing.
+ * and the head rebuilt for the client is checked for its framing. The heads
+ * of authrelay's own answers are compared byte for byte.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -421,6 +423,54 @@ static void client_head(void) {
   http_head_free(&r.head);
 }
 
+/* Answers authrelay writes itself: one builder for its JSON errors and the
+ * link page's HTML (exchange.c had a hand-written copy for each); a value
+ * that could split the head is refused, and the head has a cap. */
+static void own_answers(void) {
+  static const char want_error[] = "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: 42\r\nConnection: close\r\n\r\n";
+  static const char want_page[] = "HTTP/1.1 302 Found\r\nContent-Type: text/html; charset=utf-8\r\n"
+                                  "Content-Length: 0\r\nCache-Control: no-store\r\n"
+                                  "Location: /_authrelay/link/x\r\n\r\n";
+  proxyhead_field fields[3] = {{"Cache-Control", "no-store"}, {"Set-Cookie", NULL}, {"Location", "/_authrelay/link/x"}};
+  proxyhead_answer a;
+  dynbuf out;
+  memset(&a, 0, sizeof a);
+  a.status = 502;
+  a.content_type = "application/json";
+  a.content_length = 42;
+  a.close = 1;
+  dynbuf_init(&out, 4096);
+  CHECK(proxyhead_build_answer(&a, &out) == 0);
+  CHECK_MEM(out.ptr, out.len, want_error);
+  dynbuf_free(&out);
+  /* Fields in order, a NULL value left out, no Connection: close. */
+  a.status = 302;
+  a.content_type = "text/html; charset=utf-8";
+  a.content_length = 0;
+  a.close = 0;
+  a.fields = fields;
+  a.nfields = 3;
+  dynbuf_init(&out, 4096);
+  CHECK(proxyhead_build_answer(&a, &out) == 0);
+  CHECK_MEM(out.ptr, out.len, want_page);
+  dynbuf_free(&out);
+  /* A CR LF in a value (a Location built from input) never splits the head. */
+  fields[2].value = "/x\r\nSet-Cookie: sid=evil";
+  dynbuf_init(&out, 4096);
+  CHECK(proxyhead_build_answer(&a, &out) == -EINVAL);
+  dynbuf_free(&out);
+  fields[2].value = "/x\ty"; /* HTAB is allowed in a field value */
+  dynbuf_init(&out, 4096);
+  CHECK(proxyhead_build_answer(&a, &out) == 0);
+  dynbuf_free(&out);
+  /* Over the cap the caller chose: refused, not cut. */
+  fields[2].value = "/_authrelay/link/x";
+  dynbuf_init(&out, sizeof want_page - 1);
+  CHECK(proxyhead_build_answer(&a, &out) == -E2BIG);
+  dynbuf_free(&out);
+}
+
 int main(void) {
   RUN(connection_may_not_remove_framing);
   RUN(host_rules);
@@ -431,5 +481,6 @@ int main(void) {
   RUN(upstream_head);
   RUN(response_rules);
   RUN(client_head);
+  RUN(own_answers);
   return unit_report();
 }

@@ -20,6 +20,7 @@
 #include "linkhost.h"
 #include "linkpage.h"
 #include "unit.h"
+#include "timefmt.h"
 
 static char dir[] = "/tmp/test_linklookup_XXXXXX";
 
@@ -83,7 +84,7 @@ static void forgotten_links_answered_from_the_store(void) {
   linksvc_link_info a, b, d;
   pausehub_link_view v;
   dynbuf html;
-  uint64_t now = pausehub_now_ms();
+  uint64_t now = timefmt_now_ms();
   const char *pending_row = "ltk_00000000000000000000000000000c01";
   const char *expired_row = "ltk_00000000000000000000000000000c02";
   memset(&lh, 0, sizeof lh);

@@ -28,6 +28,7 @@ typedef struct stream {
   linksvc_t *ls;
   int completed;
   int expired;
+  int declined;
   struct stream *cancel_other; /* cancelled from inside the callback */
   const char *rewait_connector; /* wait again from inside the callback */
   uint64_t rewait_now;
@@ -45,6 +46,8 @@ static void on_done(void *ctx, linksvc_waiter *w, linksvc_outcome outcome) {
     s->completed++;
   else if (outcome == LINKSVC_EXPIRED)
     s->expired++;
+  else if (outcome == LINKSVC_DECLINED)
+    s->declined++;
   if (s->cancel_other != NULL)
     linksvc_cancel(s->ls, &s->cancel_other->w);
   if (s->rewait_connector != NULL)
@@ -347,7 +350,6 @@ static void test_limits(void) {
   CHECK(wait_s(&ls, &s[0], "", "slack", T0) == -EINVAL);
   CHECK(wait_s(&ls, &s[0], "a b", "slack", T0) == -EINVAL);
   CHECK(wait_s(&ls, &s[0], "a\x01", "slack", T0) == -EINVAL);
-  CHECK(wait_s(&ls, &s[0], "alice", "", T0) == -EINVAL);
   CHECK(wait_s(&ls, &s[0], "alice", "Slack", T0) == -EINVAL);
   CHECK(wait_s(&ls, &s[0], "alice", "sl ack", T0) == -EINVAL);
   CHECK(wait_s(&ls, &s[0], "alice", "slack.com", T0) == -EINVAL);
@@ -995,6 +997,101 @@ static void test_journal(void) {
 
 /* ---- expiry order with different lifetimes ---- */
 
+/* ---- picker links and "Not now" ---- */
+
+/* A picker link (connector ""): streams of the user join it; completing it
+ * for a connector resumes them and the streams waiting on that connector,
+ * names it to every waiter and in the journal; only a picker takes a choice. */
+static void test_picker(void) {
+  linksvc_t ls;
+  journal j;
+  stream s[5];
+  char token[LINKSVC_TOKEN_LEN + 1];
+  memset(s, 0, sizeof s);
+  memset(&j, 0, sizeof j);
+  ncalls = 0;
+  CHECK(linksvc_init(&ls, &(linksvc_options){.journal = on_journal, .journal_ctx = &j}) == 0);
+  CHECK(wait_s(&ls, &s[0], "alice", "", T0) == 0);
+  CHECK(wait_s(&ls, &s[1], "alice", "", T0 + 1) == 0);
+  CHECK(strcmp(s[0].w.link.token, s[1].w.link.token) == 0); /* one picker link per user */
+  CHECK(strcmp(s[0].w.link.connector, "") == 0);
+  CHECK(wait_s(&ls, &s[2], "alice", "slack", T0 + 2) == 0); /* the pair's own link */
+  CHECK(wait_s(&ls, &s[3], "alice", "github", T0 + 3) == 0); /* another connector: untouched */
+  CHECK(wait_s(&ls, &s[4], "bob", "", T0 + 4) == 0);          /* another user's picker */
+  CHECK(strcmp(s[4].w.link.token, s[0].w.link.token) != 0);
+  CHECK(ls.npending == 4);
+  memcpy(token, s[0].w.link.token, sizeof token);
+  CHECK(linksvc_complete_as(&ls, token, strlen(token), "Slack", T0 + 5) == -EINVAL);
+  CHECK(linksvc_complete_as(&ls, token, strlen(token), "", T0 + 5) == -EINVAL);
+  CHECK(linksvc_complete_as(&ls, s[3].w.link.token, LINKSVC_TOKEN_LEN, "slack", T0 + 5) == -EINVAL);
+  CHECK(ncalls == 0 && ls.npending == 4);
+  CHECK(linksvc_complete_as(&ls, token, strlen(token), "slack", T0 + 6) == 0);
+  CHECK(s[0].completed == 1 && s[1].completed == 1 && s[2].completed == 1);
+  CHECK(s[3].completed == 0 && s[4].completed == 0 && ncalls == 3);
+  CHECK(strcmp(s[0].w.link.connector, "slack") == 0 && strcmp(s[1].w.link.connector, "slack") == 0);
+  CHECK(find(&ls, token) != NULL && find(&ls, token)->state == LINKSVC_STATE_COMPLETED);
+  CHECK(strcmp(find(&ls, token)->connector, "slack") == 0);
+  CHECK(jis(&j, j.n - 2, token, LINKSVC_STATE_COMPLETED) && strcmp(j.r[j.n - 2].connector, "slack") == 0);
+  CHECK(linksvc_complete_as(&ls, token, strlen(token), "slack", T0 + 7) == -EALREADY);
+  CHECK(ls.npending == 2);
+  /* a new picker wait gets a new link */
+  CHECK(wait_s(&ls, &s[0], "alice", "", T0 + 8) == 0);
+  CHECK(strcmp(s[0].w.link.token, token) != 0);
+  /* a picker link from the API completes too, and is restored with "" */
+  {
+    linksvc_link_info info;
+    CHECK(linksvc_mint(&ls, "carol", "", 60, NULL, NULL, T0 + 9, &info) == 0);
+    CHECK(strcmp(info.connector, "") == 0);
+    CHECK(linksvc_complete_as(&ls, info.token, strlen(info.token), "openai", T0 + 10) == 0);
+  }
+  CHECK(linksvc_restore(&ls, RTOK1, "dave", "", NULL, NULL, LINKSVC_STATE_PENDING, 1, T0, T0 + TTL_MS, 0) == 0);
+  CHECK(linksvc_complete_as(&ls, RTOK1, strlen(RTOK1), "openai", T0 + 11) == 0);
+  linksvc_close(&ls);
+}
+
+/* "Not now": the link ends declined (journalled), its waiters and those of
+ * the pair's stream link when it is pinned get LINKSVC_DECLINED; it cannot
+ * be used after, nor declined twice. */
+static void test_decline(void) {
+  linksvc_t ls;
+  journal j;
+  stream s[4];
+  linksvc_link_info info;
+  char token[LINKSVC_TOKEN_LEN + 1];
+  memset(s, 0, sizeof s);
+  memset(&j, 0, sizeof j);
+  ncalls = 0;
+  CHECK(linksvc_init(&ls, &(linksvc_options){.journal = on_journal, .journal_ctx = &j}) == 0);
+  CHECK(wait_s(&ls, &s[0], "alice", "slack", T0) == 0);
+  CHECK(wait_s(&ls, &s[1], "alice", "slack", T0) == 0);
+  CHECK(wait_s(&ls, &s[2], "alice", "github", T0) == 0);
+  memcpy(token, s[0].w.link.token, sizeof token);
+  CHECK(linksvc_decline(&ls, "ltk_nope", 8, T0 + 1) == -ENOENT);
+  CHECK(linksvc_decline(&ls, token, strlen(token), T0 + 1) == 0);
+  CHECK(s[0].declined == 1 && s[1].declined == 1 && s[0].completed == 0 && s[2].declined == 0);
+  CHECK(ncalls == 2 && !s[0].w.waiting);
+  CHECK(find(&ls, token)->state == LINKSVC_STATE_DECLINED);
+  CHECK(jis(&j, j.n - 1, token, LINKSVC_STATE_DECLINED));
+  CHECK(strcmp(linksvc_state_name(LINKSVC_STATE_DECLINED), "declined") == 0);
+  CHECK(linksvc_decline(&ls, token, strlen(token), T0 + 2) == -EALREADY);
+  CHECK(linksvc_complete(&ls, token, strlen(token), T0 + 2) == -EALREADY);
+  /* an API link declined: the streams of its pair go on too */
+  CHECK(linksvc_mint(&ls, "alice", "github", 60, NULL, NULL, T0 + 3, &info) == 0);
+  CHECK(linksvc_decline(&ls, info.token, strlen(info.token), T0 + 4) == 0);
+  CHECK(s[2].declined == 1 && ls.npending == 0);
+  /* past its time: expired, not declined */
+  CHECK(wait_s(&ls, &s[3], "bob", "slack", T0 + 5) == 0);
+  CHECK(linksvc_decline(&ls, s[3].w.link.token, LINKSVC_TOKEN_LEN, T0 + 5 + TTL_MS) == -ETIMEDOUT);
+  CHECK(s[3].expired == 1 && s[3].declined == 0);
+  /* restored in its state */
+  CHECK(linksvc_restore(&ls, RTOK2, "carol", "slack", NULL, NULL, LINKSVC_STATE_DECLINED, 0, T0, T0 + TTL_MS,
+                        T0 + 1) == 0);
+  CHECK(find(&ls, RTOK2)->state == LINKSVC_STATE_DECLINED);
+  CHECK(linksvc_restore(&ls, RTOK3, "carol", "slack", NULL, NULL, LINKSVC_STATE_DECLINED + 1, 0, T0, T0 + TTL_MS,
+                        T0 + 1) == -EINVAL);
+  linksvc_close(&ls);
+}
+
 static void test_expiry_order(void) {
   linksvc_t ls;
   linksvc_options o = {0};
@@ -1085,5 +1182,7 @@ int main(void) {
   RUN(test_restore_bound);
   RUN(test_journal);
   RUN(test_expiry_order);
+  RUN(test_picker);
+  RUN(test_decline);
   return unit_report();
 }

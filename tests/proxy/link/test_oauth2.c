@@ -1,6 +1,11 @@
 /* test_oauth2: unit tests of proxy/oauth2.c: PKCE against RFC 7636
- * appendix B, random values, percent-encoding, the authorize URL, the token
- * request body, and token responses good and bad. */
+ * appendix B, random values, percent-encoding, the authorize URL (with a
+ * connector's authorize_params: encoded, in order, those authrelay sets
+ * itself refused), the HTTP Basic client authentication header (RFC 6749
+ * 2.3.1's own example, form-encoding before base64, limits), the token,
+ * refresh and revocation request bodies, and token responses good and bad.
+ * The requests themselves: test_oauth2_requests.c and, against the
+ * stand-in provider, test_oauth2_standin.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,23 +61,6 @@ static void random_values(void) {
   CHECK(strcmp(a, s) != 0);
   CHECK(oauth2_pkce_challenge(a, c) == 0); /* a generated verifier is a valid one */
   CHECK_EQ_U64(strlen(c), 43);
-}
-
-static void percent_encoding(void) {
-  dynbuf b;
-  const char raw[] = "a-b.c_d~e f/g?h=i&j+k%l\x01\xff";
-  dynbuf_init(&b, 1024);
-  CHECK(oauth2_percent_encode(&b, raw, sizeof raw - 1) == 0);
-  CHECK_MEM(b.ptr, b.len, "a-b.c_d~e%20f%2Fg%3Fh%3Di%26j%2Bk%25l%01%FF");
-  CHECK(oauth2_percent_encode(&b, "", 0) == 0);
-  CHECK_EQ_U64(b.len, strlen("a-b.c_d~e%20f%2Fg%3Fh%3Di%26j%2Bk%25l%01%FF"));
-  dynbuf_free(&b);
-  /* over the cap: nothing appended */
-  dynbuf_init(&b, 8);
-  CHECK(oauth2_percent_encode(&b, "ab", 2) == 0);
-  CHECK(oauth2_percent_encode(&b, "c d e", 5) == -E2BIG);
-  CHECK_MEM(b.ptr, b.len, "ab");
-  dynbuf_free(&b);
 }
 
 static void authorize_url(void) {
@@ -132,6 +120,126 @@ static void token_request_body(void) {
   b.len = 0;
   CHECK(oauth2_token_request_body(&b, "", "https://r/cb", "cid", NULL, "v") == -EINVAL);
   CHECK(oauth2_token_request_body(&b, "code", "https://r/cb", "cid", NULL, NULL) == -EINVAL);
+  CHECK_EQ_U64(b.len, 0);
+  dynbuf_free(&b);
+}
+
+static void connector_authorize_url(void) {
+  catalog_connector cc;
+  dynbuf b;
+  memset(&cc, 0, sizeof cc);
+  cc.auth = CATALOG_OAUTH2;
+  strcpy(cc.authorize_url, "https://auth.example/authorize");
+  strcpy(cc.scopes, "read offline_access");
+  strcpy(cc.authorize_params[0].name, "audience");
+  strcpy(cc.authorize_params[0].value, "api.atlassian.com");
+  strcpy(cc.authorize_params[1].name, "prompt");
+  strcpy(cc.authorize_params[1].value, "consent");
+  strcpy(cc.authorize_params[2].name, "x.y~z");
+  strcpy(cc.authorize_params[2].value, "\xc3\xa9 &=?#+/");
+  cc.nauthorize_params = 3;
+  dynbuf_init(&b, 4096);
+  CHECK(oauth2_connector_authorize_url(&b, &cc, "cid", "https://r/cb", "st", "ch") == 0);
+  CHECK_MEM(b.ptr, b.len,
+            "https://auth.example/authorize?response_type=code&client_id=cid&redirect_uri=https%3A%2F%2Fr%2Fcb"
+            "&scope=read%20offline_access&state=st&code_challenge=ch&code_challenge_method=S256"
+            "&audience=api.atlassian.com&prompt=consent&x.y~z=%C3%A9%20%26%3D%3F%23%2B%2F");
+  /* no parameters: as oauth2_authorize_url */
+  b.len = 0;
+  cc.nauthorize_params = 0;
+  CHECK(oauth2_connector_authorize_url(&b, &cc, "cid", "https://r/cb", "st", "ch") == 0);
+  CHECK(b.len > 0 && b.ptr[b.len - 1] == '6'); /* ends in S256 */
+  /* a parameter authrelay sets itself is refused even from a hand-made connector; out unchanged */
+  b.len = 5;
+  cc.nauthorize_params = 3;
+  strcpy(cc.authorize_params[1].name, "state");
+  CHECK(oauth2_connector_authorize_url(&b, &cc, "cid", "https://r/cb", "st", "ch") == -EINVAL);
+  strcpy(cc.authorize_params[1].name, "Redirect_URI");
+  CHECK(oauth2_connector_authorize_url(&b, &cc, "cid", "https://r/cb", "st", "ch") == -EINVAL);
+  strcpy(cc.authorize_params[1].name, "code_challenge_method");
+  CHECK(oauth2_connector_authorize_url(&b, &cc, "cid", "https://r/cb", "st", "ch") == -EINVAL);
+  strcpy(cc.authorize_params[1].name, "scope"); /* scopes is set */
+  CHECK(oauth2_connector_authorize_url(&b, &cc, "cid", "https://r/cb", "st", "ch") == -EINVAL);
+  CHECK_EQ_U64(b.len, 5);
+  /* scope is the operator's to give when scopes is empty */
+  cc.scopes[0] = '\0';
+  b.len = 0;
+  strcpy(cc.authorize_params[1].value, "a b");
+  CHECK(oauth2_connector_authorize_url(&b, &cc, "cid", "https://r/cb", "st", "ch") == 0);
+  CHECK(strstr(b.ptr, "&scope=a%20b") != NULL && strstr(b.ptr, "scope=") == strstr(b.ptr, "&scope=a%20b") + 1);
+  /* an api_key connector has no authorize URL */
+  cc.auth = CATALOG_API_KEY;
+  CHECK(oauth2_connector_authorize_url(&b, &cc, "cid", "https://r/cb", "st", "ch") == -EINVAL);
+  dynbuf_free(&b);
+}
+
+static void basic_auth_header(void) {
+  dynbuf b;
+  char id[OAUTH2_CLIENT_MAX + 2];
+  char secret[OAUTH2_CLIENT_MAX + 2];
+  dynbuf_init(&b, 16384);
+  /* RFC 6749 2.3.1's example */
+  CHECK(oauth2_basic_auth_header(&b, "s6BhdRkqt3", "7Fjfp0ZBr1KtDRbnfVdmIw") == 0);
+  CHECK_MEM(b.ptr, b.len, "Authorization: Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3");
+  /* each half form-encoded first (form.h): "my%20client:s%26c%3Aret~%2A%C3%A9%2F%2B" */
+  b.len = 0;
+  CHECK(oauth2_basic_auth_header(&b, "my client", "s&c:ret~*\xc3\xa9/+") == 0);
+  CHECK_MEM(b.ptr, b.len, "Authorization: Basic bXklMjBjbGllbnQ6cyUyNmMlM0FyZXR+JTJBJUMzJUE5JTJGJTJC");
+  /* a ':' in the id cannot move the split: "a%3Ab:" */
+  b.len = 0;
+  CHECK(oauth2_basic_auth_header(&b, "a:b", "") == 0);
+  CHECK_MEM(b.ptr, b.len, "Authorization: Basic YSUzQWI6");
+  /* limits: the largest id and secret, every byte escaped, fit; one more byte does not */
+  memset(id, '%', OAUTH2_CLIENT_MAX);
+  id[OAUTH2_CLIENT_MAX] = '\0';
+  memset(secret, '\x01', OAUTH2_CLIENT_MAX);
+  secret[OAUTH2_CLIENT_MAX] = '\0';
+  b.len = 0;
+  CHECK(oauth2_basic_auth_header(&b, id, secret) == 0);
+  CHECK_EQ_U64(b.len, strlen("Authorization: Basic ") + 4 * ((6 * OAUTH2_CLIENT_MAX + 1 + 2) / 3));
+  b.len = 0;
+  id[OAUTH2_CLIENT_MAX] = 'x';
+  id[OAUTH2_CLIENT_MAX + 1] = '\0';
+  CHECK(oauth2_basic_auth_header(&b, id, "s") == -EINVAL);
+  secret[OAUTH2_CLIENT_MAX] = 'x';
+  secret[OAUTH2_CLIENT_MAX + 1] = '\0';
+  CHECK(oauth2_basic_auth_header(&b, "id", secret) == -EINVAL);
+  CHECK(oauth2_basic_auth_header(&b, "", "s") == -EINVAL);
+  CHECK(oauth2_basic_auth_header(&b, NULL, "s") == -EINVAL);
+  CHECK(oauth2_basic_auth_header(&b, "id", NULL) == -EINVAL);
+  CHECK_EQ_U64(b.len, 0);
+  dynbuf_free(&b);
+  /* too small a buffer: out unchanged */
+  dynbuf_init(&b, 32);
+  CHECK(oauth2_basic_auth_header(&b, "s6BhdRkqt3", "7Fjfp0ZBr1KtDRbnfVdmIw") == -E2BIG);
+  CHECK_EQ_U64(b.len, 0);
+  dynbuf_free(&b);
+}
+
+static void refresh_and_revoke_bodies(void) {
+  dynbuf b;
+  dynbuf_init(&b, 4096);
+  CHECK(oauth2_refresh_request_body(&b, "rt/1+2", "c id", "s&cret") == 0);
+  CHECK_MEM(b.ptr, b.len,
+            "grant_type=refresh_token&refresh_token=rt%2F1%2B2&client_id=c%20id&client_secret=s%26cret");
+  b.len = 0;
+  CHECK(oauth2_refresh_request_body(&b, "rt", "cid", NULL) == 0); /* Basic, or a public client */
+  CHECK_MEM(b.ptr, b.len, "grant_type=refresh_token&refresh_token=rt&client_id=cid");
+  b.len = 0;
+  CHECK(oauth2_refresh_request_body(&b, "", "cid", NULL) == -EINVAL);
+  CHECK(oauth2_refresh_request_body(&b, "rt", NULL, NULL) == -EINVAL);
+  CHECK_EQ_U64(b.len, 0);
+  CHECK(oauth2_revoke_request_body(&b, "t=1", "refresh_token", "cid", "sec") == 0);
+  CHECK_MEM(b.ptr, b.len, "token=t%3D1&token_type_hint=refresh_token&client_id=cid&client_secret=sec");
+  b.len = 0;
+  CHECK(oauth2_revoke_request_body(&b, "t", NULL, "cid", NULL) == 0);
+  CHECK_MEM(b.ptr, b.len, "token=t&client_id=cid");
+  b.len = 0;
+  CHECK(oauth2_revoke_request_body(&b, "t", "access_token", "cid", NULL) == 0);
+  CHECK_MEM(b.ptr, b.len, "token=t&token_type_hint=access_token&client_id=cid");
+  b.len = 0;
+  CHECK(oauth2_revoke_request_body(&b, "t", "id_token", "cid", NULL) == -EINVAL);
+  CHECK(oauth2_revoke_request_body(&b, "", NULL, "cid", NULL) == -EINVAL);
   CHECK_EQ_U64(b.len, 0);
   dynbuf_free(&b);
 }
@@ -261,9 +369,11 @@ int main(void) {
   RUN(pkce_rfc7636_vector);
   RUN(pkce_bad_verifiers);
   RUN(random_values);
-  RUN(percent_encoding);
   RUN(authorize_url);
   RUN(token_request_body);
+  RUN(connector_authorize_url);
+  RUN(basic_auth_header);
+  RUN(refresh_and_revoke_bodies);
   RUN(token_response_success);
   RUN(token_response_error_object);
   RUN(token_response_malformed);

@@ -10,6 +10,7 @@
 
 #include "pausehub.h"
 #include "unit.h"
+#include "timefmt.h"
 
 typedef struct rec {
   pausehub_waiter pw;
@@ -53,7 +54,7 @@ typedef struct completer {
 
 static void complete_elsewhere(void *arg) {
   completer *c = arg;
-  c->rc = pausehub_complete(c->hub, c->token, strlen(c->token), pausehub_now_ms());
+  c->rc = pausehub_complete(c->hub, c->token, strlen(c->token), timefmt_now_ms());
 }
 
 /* Runs the loop without blocking until n outcomes have been delivered, or a
@@ -77,7 +78,7 @@ static void shared_link_completed_from_another_thread(void) {
   CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
   loop_thread = uv_thread_self();
   for (i = 0; i < 3; i++)
-    CHECK(wait_on(&r[i], "st_0_00000" "1", 1, "user_1", "slack", 10, pausehub_now_ms()) == 0);
+    CHECK(wait_on(&r[i], "st_0_00000" "1", 1, "user_1", "slack", 10, timefmt_now_ms()) == 0);
   CHECK(strcmp(r[0].pw.w.link.token, r[1].pw.w.link.token) == 0);
   CHECK(strcmp(r[0].pw.w.link.token, r[2].pw.w.link.token) == 0);
   CHECK(hub.npaused == 3);
@@ -94,7 +95,7 @@ static void shared_link_completed_from_another_thread(void) {
     CHECK(uv_thread_equal(&r[i].thread, &loop_thread));
   }
   CHECK(hub.npaused == 0);
-  CHECK(pausehub_complete(&hub, c.token, strlen(c.token), pausehub_now_ms()) == -EALREADY);
+  CHECK(pausehub_complete(&hub, c.token, strlen(c.token), timefmt_now_ms()) == -EALREADY);
   pausehub_mailbox_close(&box, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);
@@ -210,6 +211,42 @@ static void minted_link(void) {
   CHECK(pausehub_lookup(&hub, info.token, strlen(info.token), &view) == 0);
   CHECK(view.state == LINKSVC_STATE_COMPLETED);
   CHECK(pausehub_complete(&hub, info.token, strlen(info.token), 8000) == -EALREADY);
+  CHECK(hub.npaused == 0);
+  pausehub_mailbox_close(&box, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  pausehub_close(&hub);
+}
+
+/* The relay's picker pause: pausehub_wait with connector "" waits on the
+ * user's picker link; completing it for a connector (the Link page's
+ * choice) delivers PAUSEHUB_COMPLETED with that connector in w.link, to the
+ * picker's streams and those paused on the chosen connector; "Not now"
+ * delivers PAUSEHUB_DECLINED. */
+static void picker_pause_and_decline(void) {
+  pausehub_t hub;
+  uv_loop_t loop;
+  rec r[4];
+  memset(r, 0, sizeof r);
+  delivered = 0;
+  CHECK(pausehub_init(&hub, NULL) == 0);
+  CHECK(uv_loop_init(&loop) == 0);
+  CHECK(pausehub_mailbox_init(&box, &hub, &loop) == 0);
+  CHECK(wait_on(&r[0], "st_p0", 1, "u7", "", 0, 1000) == 0);
+  CHECK(wait_on(&r[1], "st_p1", 1, "u7", "slack", 0, 1000) == 0);
+  CHECK(strcmp(r[0].pw.w.link.connector, "") == 0);
+  CHECK(pausehub_complete_as(&hub, r[0].pw.w.link.token, LINKSVC_TOKEN_LEN, "slack", 2000) == 0);
+  run_until(&loop, 2);
+  CHECK(r[0].calls == 1 && r[0].outcome == PAUSEHUB_COMPLETED);
+  CHECK(r[1].calls == 1 && r[1].outcome == PAUSEHUB_COMPLETED);
+  CHECK(strcmp(r[0].pw.w.link.connector, "slack") == 0);
+  CHECK(wait_on(&r[2], "st_p2", 1, "u7", "github", 0, 3000) == 0);
+  CHECK(wait_on(&r[3], "st_p3", 1, "u7", "github", 0, 3000) == 0);
+  CHECK(pausehub_decline(&hub, r[2].pw.w.link.token, LINKSVC_TOKEN_LEN, 4000) == 0);
+  run_until(&loop, 4);
+  CHECK(r[2].calls == 1 && r[2].outcome == PAUSEHUB_DECLINED);
+  CHECK(r[3].calls == 1 && r[3].outcome == PAUSEHUB_DECLINED);
+  CHECK(pausehub_decline(&hub, r[2].pw.w.link.token, LINKSVC_TOKEN_LEN, 5000) == -EALREADY);
   CHECK(hub.npaused == 0);
   pausehub_mailbox_close(&box, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -368,5 +405,6 @@ int main(void) {
   RUN(minted_link);
   RUN(commands_name_the_pause);
   RUN(burst_at_the_cap);
+  RUN(picker_pause_and_decline);
   return unit_report();
 }

@@ -4,8 +4,7 @@
  * plaintexts), that the sealed form has the documented layout and never
  * holds the plaintext, that a wrong key, wrong aad, a changed byte anywhere
  * (format, nonce, ciphertext, tag) or a cut value is refused with -EBADMSG
- * and appends nothing; SHA-256 against the FIPS 180-2 vectors; random hex
- * and UUIDv4 formats; secretbox_equal; and secretbox_key_load: from hex
+ * and appends nothing; and secretbox_key_load: from hex
  * (good and bad), generated into a temporary data dir (mode 0600, 32 bytes,
  * read back identically), refused when group/other-readable (-EACCES) or of
  * the wrong size, and never naming the key in its messages.
@@ -32,14 +31,6 @@ static void make_keys(void) {
     key2[i] = (unsigned char)i;
   }
   key2[SECRETBOX_KEY_BYTES - 1] ^= 1; /* differs in one bit */
-}
-
-static int is_lower_hex(const char *s, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-      return 0;
-  return 1;
 }
 
 /* Opens sealed[0, len) with key and aad; returns the result and checks that
@@ -171,44 +162,6 @@ static void tampering_is_refused(void) {
   dynbuf_free(&sealed);
 }
 
-static void sha256_vectors(void) {
-  char hex[65];
-  memset(hex, 'x', sizeof hex);
-  secretbox_sha256_hex("abc", 3, hex);
-  CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
-  secretbox_sha256_hex("", 0, hex);
-  CHECK(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
-  secretbox_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
-  CHECK(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0);
-}
-
-static void random_names(void) {
-  char a[37], b[37];
-  char h1[65], h2[65];
-  int i;
-  int bad = 0;
-  for (i = 0; i < 200; i++) {
-    memset(a, 'Z', sizeof a);
-    if (secretbox_uuid(a) != 0 || strlen(a) != 36 || a[8] != '-' || a[13] != '-' || a[18] != '-' ||
-        a[23] != '-' || a[14] != '4' || strchr("89ab", a[19]) == NULL || !is_lower_hex(a, 8) ||
-        !is_lower_hex(a + 9, 4) || !is_lower_hex(a + 14, 4) || !is_lower_hex(a + 19, 4) ||
-        !is_lower_hex(a + 24, 12))
-      bad++;
-  }
-  CHECK(bad == 0);
-  CHECK(secretbox_uuid(a) == 0 && secretbox_uuid(b) == 0 && strcmp(a, b) != 0);
-
-  CHECK(secretbox_random_hex(h1, 32) == 0);
-  CHECK(strlen(h1) == 64 && is_lower_hex(h1, 64));
-  CHECK(secretbox_random_hex(h2, 32) == 0 && strcmp(h1, h2) != 0);
-  CHECK(secretbox_random_hex(h1, 1) == 0 && strlen(h1) == 2 && is_lower_hex(h1, 2));
-
-  CHECK(secretbox_equal("abcdef", "abcdef", 6) == 1);
-  CHECK(secretbox_equal("abcdef", "abcdeg", 6) == 0);
-  CHECK(secretbox_equal("Xbcdef", "abcdef", 6) == 0);
-  CHECK(secretbox_equal("abcdef", "abcdeg", 5) == 1);
-}
-
 /* ---- secretbox_key_load ---- */
 
 static char tmpdir[64];
@@ -323,8 +276,6 @@ int main(void) {
   RUN(round_trip);
   RUN(empty_and_large);
   RUN(tampering_is_refused);
-  RUN(sha256_vectors);
-  RUN(random_names);
   RUN(key_from_hex);
   RUN(key_file);
   (void)unlink(keypath);

@@ -1,5 +1,6 @@
 /* test_inject: the events authrelay writes into a stream (proxy/inject.c),
  * byte for byte in both forms, with strings that need escaping. */
+#include <errno.h>
 #include <string.h>
 
 #include "inject.h"
@@ -55,7 +56,10 @@ static void capped(void) {
   memset(big, 'm', sizeof big - 1);
   big[sizeof big - 1] = '\0';
   dynbuf_init(&out, INJECT_MAX_BYTES);
-  CHECK(inject_relay_error(&out, INJECT_SSE, "st_1", 500, big) != 0); /* over the cap: refused */
+  /* over the cap: refused with the real code, not an OR of codes */
+  CHECK(inject_relay_error(&out, INJECT_SSE, "st_1", 500, big) == -E2BIG);
+  /* the failure sticks: a later event on the same buffer is refused too */
+  CHECK(inject_heartbeat(&out, INJECT_SSE) == -E2BIG);
   dynbuf_free(&out);
 }
 

@@ -118,11 +118,7 @@ pg_op *pg_op_new(store_t *st, pg_step_fn step, sq_deliver_fn deliver, void *data
 }
 
 void pg_op_free(pg_op *op) {
-  if (op->j.blob_in.ptr != NULL)
-    OPENSSL_cleanse(op->j.blob_in.ptr, op->j.blob_in.len);
-  if (op->j.blob_out.ptr != NULL)
-    OPENSSL_cleanse(op->j.blob_out.ptr, op->j.blob_out.len);
-  sq_job_clear(&op->j);
+  sq_job_clear(&op->j); /* wipes the blobs */
   free(op);
 }
 
@@ -595,6 +591,13 @@ char *pg_bytea_param(const void *p, size_t n) {
   }
   out[2 + 2 * n] = '\0';
   return out;
+}
+
+char *pg_blob_param(pg_op *op, int *none) {
+  *none = !op->j.has_blob;
+  if (*none)
+    return NULL;
+  return pg_bytea_param(op->j.blob_in.ptr != NULL ? op->j.blob_in.ptr : "", op->j.blob_in.len);
 }
 
 const char *pg_u64(char *buf, uint64_t v) {

@@ -36,7 +36,8 @@
  * The connection string's password is never logged nor put in st->error.
  *
  * store_pg.c: open, close, the pool, dispatch, delivery, helpers;
- * store_pg_schema.c: migrations; store_pg_users.c (users, credentials),
+ * store_pg_schema.c: migrations; store_pg_users.c (users, application
+ * credentials), store_pg_creds.c (connected credentials),
  * store_pg_clients.c (origins, OAuth) and store_pg_links.c (links, events,
  * the outbox, the ops table): one step function per operation. Internal to
  * proxy/link/store/.
@@ -164,6 +165,10 @@ int pg_col_bytea(const PGresult *res, int row, int col, dynbuf *out);
 /* A blob as bytea input text ("\\x" and hex) in a new string (free()); NULL
  * when out of memory. */
 char *pg_bytea_param(const void *p, size_t n);
+/* The op's blob argument (sq_copy_blob) as a bytea parameter (free());
+ * *none when it has none (NULL then, and no error). NULL and !*none: out
+ * of memory. */
+char *pg_blob_param(pg_op *op, int *none);
 /* A number as text into buf (at least 24 bytes); returns buf. */
 const char *pg_u64(char *buf, uint64_t v);
 /* strings[0, n) as a text[] literal in a new string (free()); NULL when out
@@ -180,8 +185,8 @@ void pg_store_kick(pg_store *s);
 /* How many migrations this authrelay knows. */
 int pg_schema_version(void);
 
-/* The operations of store_pg_users.c and store_pg_clients.c, for the ops
- * table. */
+/* The operations of store_pg_users.c, store_pg_creds.c and
+ * store_pg_clients.c, for the ops table. */
 int pg_op_user_create(store_t *st, const store_user *u, store_user_cb cb, void *data);
 int pg_op_user_get(store_t *st, const char *id, store_user_cb cb, void *data);
 int pg_op_user_by_origin(store_t *st, const char *origin_user_id, store_user_cb cb, void *data);
@@ -199,8 +204,16 @@ int pg_op_app_delete(store_t *st, const char *id, store_done_cb cb, void *data);
 int pg_op_app_list(store_t *st, const char *connector_slug, store_apps_cb cb, void *data);
 int pg_op_app_for(store_t *st, const char *connector_slug, const char *external_id, store_app_cb cb, void *data);
 int pg_op_credential_put(store_t *st, const char *user, const char *connector, const char *kind,
-                         const store_blob *sealed, uint64_t now_ms, store_done_cb cb, void *data);
-int pg_op_credential_get(store_t *st, const char *user, const char *connector, store_blob_cb cb, void *data);
+                         const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
+                         void *data);
+int pg_op_credential_get(store_t *st, const char *user, const char *connector, store_credential_cb cb, void *data);
+int pg_op_credential_list(store_t *st, const char *user, store_credentials_cb cb, void *data);
+int pg_op_credential_update(store_t *st, const char *user, const char *connector, uint64_t version,
+                            const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
+                            void *data);
+int pg_op_credential_set_status(store_t *st, const char *user, const char *connector, uint64_t version, int broken,
+                                uint64_t now_ms, store_done_cb cb, void *data);
+int pg_op_credential_delete(store_t *st, const char *user, const char *connector, store_done_cb cb, void *data);
 int pg_op_origin_add(store_t *st, const char *origin, uint64_t now_ms, store_done_cb cb, void *data);
 int pg_op_origin_delete(store_t *st, const char *origin, store_done_cb cb, void *data);
 int pg_op_origin_allowed(store_t *st, const char *origin, store_done_cb cb, void *data);

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "secretbox.h"
+#include "crypto.h"
 
 enum { P_START, P_ONE };
 
@@ -161,7 +161,7 @@ static void oauth_app_check_step(pg_op *op, int status, const PGresult *res) {
   }
   read_oauth_app(res, 0, &op->j.r.oauth_app);
   hash = PQgetvalue(res, 0, 7);
-  ok = op->j.s[1] != NULL && strlen(hash) == 64 && strlen(op->j.s[1]) == 64 && secretbox_equal(hash, op->j.s[1], 64);
+  ok = op->j.s[1] != NULL && strlen(hash) == 64 && strlen(op->j.s[1]) == 64 && crypto_equal(hash, op->j.s[1], 64);
   pg_op_end(op, ok ? 0 : -ENOENT);
 }
 

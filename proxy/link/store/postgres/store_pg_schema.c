@@ -114,7 +114,17 @@ static const char *const m2[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {m1, m2};
+/* Migration 3: connections: a credential's state beside its secret. */
+static const char *const m3[] = {
+    "ALTER TABLE credentials ADD COLUMN broken integer NOT NULL DEFAULT 0",
+    "ALTER TABLE credentials ADD COLUMN version bigint NOT NULL DEFAULT 1",
+    "ALTER TABLE credentials ADD COLUMN modified_ms bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE credentials ADD COLUMN expires_ms bigint NOT NULL DEFAULT 0", /* 0: unknown */
+    "UPDATE credentials SET modified_ms = created_ms",
+    NULL,
+};
+
+static const char *const *const migrations[] = {m1, m2, m3};
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int pg_schema_version(void) {

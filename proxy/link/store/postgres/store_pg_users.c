@@ -17,22 +17,6 @@
 enum { P_START, P_ONE, P_TWO, P_THREE, P_FOUR, P_READ };
 
 
-static int copy_blob(pg_op *op, const store_blob *b) {
-  if (b == NULL || b->ptr == NULL)
-    return 0;
-  op->j.has_blob = 1;
-  return b->len == 0 ? 0 : dynbuf_add(&op->j.blob_in, b->ptr, b->len);
-}
-
-/* The op's blob argument as a bytea parameter (free()); *none when it has
- * none (NULL then, and no error). NULL and !*none: out of memory. */
-static char *blob_param(pg_op *op, int *none) {
-  *none = !op->j.has_blob;
-  if (*none)
-    return NULL;
-  return pg_bytea_param(op->j.blob_in.ptr != NULL ? op->j.blob_in.ptr : "", op->j.blob_in.len);
-}
-
 /* ---- registered users ---- */
 
 #define USER_COLS "id, origin_user_id, origin_user_name, company_id, company_name, user_type, is_test, created_ms"
@@ -312,7 +296,7 @@ static void app_create_step(pg_op *op, int status, const PGresult *res) {
     }
     /* fall through - no other default to clear */
   case P_TWO:
-    secret = blob_param(op, &none);
+    secret = pg_blob_param(op, &none);
     if (secret == NULL && !none) {
       pg_op_end(op, -ENOMEM);
       return;
@@ -343,7 +327,7 @@ int pg_op_app_create(store_t *st, const store_app_credential *c, const store_blo
   if (op != NULL) {
     op->j.r.app = *c;
     op->j.cb.app = cb;
-    if (copy_blob(op, secret) != 0) {
+    if (sq_copy_blob(&op->j, secret) != 0) {
       pg_op_free(op);
       return -ENOMEM;
     }
@@ -405,7 +389,7 @@ static void app_update_step(pg_op *op, int status, const PGresult *res) {
       return;
     }
     if (op->j.flag) {
-      secret = blob_param(op, &none);
+      secret = pg_blob_param(op, &none);
       if (secret == NULL && !none) {
         pg_op_end(op, -ENOMEM);
         return;
@@ -442,7 +426,7 @@ int pg_op_app_update(store_t *st, const store_app_credential *c, int set_secret,
     op->j.flag = set_secret;
     op->j.n[0] = c->modified_ms;
     op->j.cb.app = cb;
-    if (set_secret && copy_blob(op, secret) != 0) {
+    if (set_secret && sq_copy_blob(&op->j, secret) != 0) {
       pg_op_free(op);
       return -ENOMEM;
     }
@@ -506,75 +490,3 @@ int pg_op_app_for(store_t *st, const char *connector_slug, const char *external_
     op->j.cb.app = cb;
   return pg_op_start(st, op, 0);
 }
-
-/* ---- connected credentials ---- */
-
-static void credential_put_step(pg_op *op, int status, const PGresult *res) {
-  char now[24];
-  const char *params[5];
-  char *secret;
-  int none;
-  (void)res;
-  if (op->phase == P_START) {
-    secret = blob_param(op, &none);
-    if (secret == NULL) {
-      pg_op_end(op, -ENOMEM);
-      return;
-    }
-    params[0] = op->j.s[0];
-    params[1] = op->j.s[1];
-    params[2] = op->j.s[2];
-    params[3] = secret;
-    params[4] = pg_u64(now, op->j.n[0]);
-    pg_op_query(op, P_ONE,
-                "INSERT INTO credentials (origin_user_id, connector, kind, secret, created_ms) "
-                "VALUES ($1, $2, $3, $4::bytea, $5) ON CONFLICT (origin_user_id, connector) DO UPDATE SET "
-                "kind = EXCLUDED.kind, secret = EXCLUDED.secret, created_ms = EXCLUDED.created_ms",
-                params, 5);
-    free(secret);
-    return;
-  }
-  if (!pg_failed(op, status))
-    pg_op_end(op, 0);
-}
-
-int pg_op_credential_put(store_t *st, const char *user, const char *connector, const char *kind,
-                         const store_blob *sealed, uint64_t now_ms, store_done_cb cb, void *data) {
-  pg_op *op;
-  if (sealed == NULL || sealed->ptr == NULL)
-    return -EINVAL;
-  op = pg_op_new(st, credential_put_step, sq_deliver_done, data, user, connector, kind);
-  if (op != NULL) {
-    op->j.n[0] = now_ms;
-    op->j.cb.done = cb;
-    if (copy_blob(op, sealed) != 0) {
-      pg_op_free(op);
-      return -ENOMEM;
-    }
-  }
-  return pg_op_start(st, op, 1);
-}
-
-static void credential_get_step(pg_op *op, int status, const PGresult *res) {
-  const char *params[2] = {op->j.s[0], op->j.s[1]};
-  if (op->phase == P_START) {
-    pg_op_query(op, P_ONE, "SELECT secret FROM credentials WHERE origin_user_id = $1 AND connector = $2", params,
-                2);
-    return;
-  }
-  if (pg_failed(op, status))
-    return;
-  if (PQntuples(res) < 1) {
-    pg_op_end(op, -ENOENT);
-    return;
-  }
-  pg_op_end(op, pg_col_bytea(res, 0, 0, &op->j.blob_out));
-}
-
-int pg_op_credential_get(store_t *st, const char *user, const char *connector, store_blob_cb cb, void *data) {
-  pg_op *op = pg_op_new(st, credential_get_step, sq_deliver_blob, data, user, connector, NULL);
-  if (op != NULL)
-    op->j.cb.blob = cb;
-  return pg_op_start(st, op, 0);
-}
-

@@ -13,7 +13,6 @@
 #include "log.h"
 
 /* Migrations, applied in order; schema_version holds how many ran. */
-/* Migrations, applied in order; schema_version holds how many ran. */
 static const char *const migrations[] = {
     /* 1: the link service */
     "CREATE TABLE registered_users ("
@@ -92,6 +91,12 @@ static const char *const migrations[] = {
     "  next_ms INTEGER NOT NULL,"                /* due time; pushed ahead while in flight */
     "  PRIMARY KEY (seq, hook));"
     "CREATE INDEX deliveries_next ON deliveries (next_ms);",
+    /* 3: connections: a credential's state beside its secret */
+    "ALTER TABLE credentials ADD COLUMN broken INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE credentials ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE credentials ADD COLUMN modified_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE credentials ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;" /* 0: unknown */
+    "UPDATE credentials SET modified_ms = created_ms;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

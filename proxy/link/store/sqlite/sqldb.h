@@ -65,7 +65,7 @@ int sqldb_user_list(sqldb_t *q, const char *origin_user_id, size_t offset, size_
 int sqldb_user_connectors(sqldb_t *q, const char *origin_user_id, int (*cb)(void *ctx, const char *slug),
                           void *ctx);
 
-/* ---- application credentials and connected credentials (sqldb_users.c) ----
+/* ---- application credentials (sqldb_users.c) ----
  * Secrets are sealed blobs (ptr NULL: none). sqldb_app_for appends the
  * stored blob to secret when secret is not NULL. */
 int sqldb_app_create(sqldb_t *q, const store_app_credential *c, const store_blob *secret);
@@ -77,10 +77,18 @@ int sqldb_app_list(sqldb_t *q, const char *connector_slug, int (*cb)(void *ctx, 
                    void *ctx);
 int sqldb_app_for(sqldb_t *q, const char *connector_slug, const char *external_id, store_app_credential *c,
                   dynbuf *secret);
+
+/* ---- connected credentials (sqldb_credentials.c), as store.h's ops ----
+ * sqldb_credential_get appends the sealed blob to out. */
 int sqldb_credential_put(sqldb_t *q, const char *user, const char *connector, const char *kind,
-                         const store_blob *sealed, uint64_t now_ms);
-/* Appends the sealed blob to out. */
-int sqldb_credential_get(sqldb_t *q, const char *user, const char *connector, dynbuf *out);
+                         const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms);
+int sqldb_credential_get(sqldb_t *q, const char *user, const char *connector, store_credential *c, dynbuf *out);
+int sqldb_credential_list(sqldb_t *q, const char *user, int (*cb)(void *ctx, const store_credential *c), void *ctx);
+int sqldb_credential_update(sqldb_t *q, const char *user, const char *connector, uint64_t version,
+                            const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms);
+int sqldb_credential_set_status(sqldb_t *q, const char *user, const char *connector, uint64_t version, int broken,
+                                uint64_t now_ms);
+int sqldb_credential_delete(sqldb_t *q, const char *user, const char *connector);
 
 /* ---- callback origins, OAuth applications and tokens (sqldb_users.c) ---- */
 int sqldb_origin_add(sqldb_t *q, const char *origin, uint64_t now_ms);

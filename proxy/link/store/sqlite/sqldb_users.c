@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "secretbox.h"
+#include "crypto.h"
 
 /* ---- registered users ---- */
 
@@ -298,34 +298,6 @@ int sqldb_app_for(sqldb_t *q, const char *connector_slug, const char *external_i
   return rc == SQLITE_DONE ? -ENOENT : sqldb_error(q, "app for");
 }
 
-/* ---- connected credentials ---- */
-
-int sqldb_credential_put(sqldb_t *q, const char *user, const char *connector, const char *kind,
-                         const store_blob *sealed, uint64_t now_ms) {
-  return sqldb_run(q,
-                   sqldb_prepare(q,
-                                 "INSERT OR REPLACE INTO credentials (user, connector, kind, secret, created_ms) "
-                                 "VALUES (?, ?, ?, ?, ?)",
-                                 "sssbi", user, connector, kind, blob_ptr(sealed) != NULL ? blob_ptr(sealed) : "",
-                                 blob_len(sealed), (int64_t)now_ms),
-                   NULL);
-}
-
-int sqldb_credential_get(sqldb_t *q, const char *user, const char *connector, dynbuf *out) {
-  sqlite3_stmt *stmt = sqldb_prepare(q, "SELECT secret FROM credentials WHERE user = ? AND connector = ?", "ss",
-                                     user, connector);
-  int rc;
-  if (stmt == NULL)
-    return -EIO;
-  rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW)
-    rc = dynbuf_add(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)) == 0 ? 0 : -ENOMEM;
-  else
-    rc = rc == SQLITE_DONE ? -ENOENT : sqldb_error(q, "credential");
-  sqlite3_finalize(stmt);
-  return rc;
-}
-
 /* ---- callback origins ---- */
 
 int sqldb_origin_add(sqldb_t *q, const char *origin, uint64_t now_ms) {
@@ -427,7 +399,7 @@ int sqldb_oauth_app_check(sqldb_t *q, const char *client_id, const char *secret_
     const unsigned char *h = sqlite3_column_text(stmt, 7);
     read_oauth_app(stmt, a);
     ok = h != NULL && strlen((const char *)h) == 64 && strlen(secret_hash) == 64 &&
-         secretbox_equal(h, secret_hash, 64);
+         crypto_equal(h, secret_hash, 64);
   }
   sqlite3_finalize(stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)

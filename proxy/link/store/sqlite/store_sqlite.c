@@ -15,8 +15,7 @@
 typedef struct sq_store {
   sqldb_t q;
   uv_idle_t idle;                /* active while jobs wait */
-  sq_job *head;                  /* jobs in the order they were started */
-  sq_job *tail;
+  list_node jobs;                /* sq_job.link, in the order they were started */
   int closing;                   /* store_close() began: no new jobs, none run */
   void (*done)(store_t *st);     /* store_close()'s, once freed */
   store_t *st;
@@ -105,16 +104,11 @@ int sq_job_queue(store_t *st, sq_job *j) {
     sq_job_free(j);
     return -ECANCELED;
   }
-  if (s->head == NULL && uv_idle_start(&s->idle, on_idle) != 0) {
+  if (list_empty(&s->jobs) && uv_idle_start(&s->idle, on_idle) != 0) {
     sq_job_free(j);
     return -ENOMEM;
   }
-  j->next = NULL;
-  if (s->tail != NULL)
-    s->tail->next = j;
-  else
-    s->head = j;
-  s->tail = j;
+  list_insert_tail(&s->jobs, &j->link);
   return 0;
 }
 
@@ -137,19 +131,19 @@ int sq_arena_add(sq_job *j, const char *s, size_t *off) {
 }
 
 static sq_job *pop(sq_store *s) {
-  sq_job *j = s->head;
-  if (j != NULL) {
-    s->head = j->next;
-    if (s->head == NULL)
-      s->tail = NULL;
-  }
+  sq_job *j;
+  if (list_empty(&s->jobs))
+    return NULL;
+  j = LIST_ENTRY(list_first(&s->jobs), sq_job, link);
+  list_remove(&j->link);
   return j;
 }
 
 /* One loop iteration's jobs: each runs to its end, then its callback. */
 static void on_idle(uv_idle_t *h) {
   sq_store *s = h->data;
-  sq_job *last = s->tail; /* jobs queued by the callbacks below wait for the next iteration */
+  /* jobs queued by the callbacks below wait for the next iteration */
+  sq_job *last = list_empty(&s->jobs) ? NULL : LIST_ENTRY(list_last(&s->jobs), sq_job, link);
   sq_job *j;
   int more = 1;
   while (more && !s->closing) {
@@ -163,7 +157,7 @@ static void on_idle(uv_idle_t *h) {
     j->deliver(j);
     sq_job_free(j);
   }
-  if (s->head == NULL && !s->closing)
+  if (list_empty(&s->jobs) && !s->closing)
     (void)uv_idle_stop(&s->idle);
 }
 
@@ -176,6 +170,7 @@ int store_sqlite_open(store_t *st, uv_loop_t *loop, const char *path) {
     snprintf(st->error, sizeof st->error, "out of memory");
     return -ENOMEM;
   }
+  list_init(&s->jobs);
   rc = sqldb_open(&s->q, path, &st->health, st->error, sizeof st->error);
   if (rc == 0) {
     rc = uv_idle_init(loop, &s->idle);
@@ -277,6 +272,16 @@ void sq_deliver_apps(sq_job *j) {
 void sq_deliver_blob(sq_job *j) {
   store_blob b = {j->blob_out.ptr != NULL ? j->blob_out.ptr : "", j->blob_out.len};
   j->cb.blob(j->data, j->status, j->status == 0 ? &b : NULL);
+}
+
+void sq_deliver_credential(sq_job *j) {
+  store_blob b = {j->blob_out.ptr != NULL ? j->blob_out.ptr : "", j->blob_out.len};
+  j->cb.credential(j->data, j->status, j->status == 0 ? &j->r.credential : NULL, j->status == 0 ? &b : NULL);
+}
+
+void sq_deliver_credentials(sq_job *j) {
+  int ok = j->status == 0;
+  j->cb.credentials(j->data, j->status, ok ? (const store_credential *)j->rows.ptr : NULL, ok ? j->nrows : 0);
 }
 
 void sq_deliver_link(sq_job *j) {

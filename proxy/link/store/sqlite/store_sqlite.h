@@ -11,12 +11,13 @@
  *
  * store_sqlite.c: the queue, open and close, and how each kind of result
  * is delivered; store_sqlite_ops.c: one function per operation and the
- * ops table. Internal to proxy/link/store/.
+ * ops table; store_sqlite_creds.c: the connected-credential operations. Internal to proxy/link/store/.
  */
 #ifndef AUTHRELAY_STORE_SQLITE_H
 #define AUTHRELAY_STORE_SQLITE_H
 
 #include "dynbuf.h"
+#include "list.h"
 #include "sqldb.h"
 #include "store.h"
 
@@ -28,7 +29,7 @@ typedef int (*sq_run_fn)(sqldb_t *q, sq_job *j);
 typedef void (*sq_deliver_fn)(sq_job *j);
 
 struct sq_job {
-  sq_job *next;
+  list_node link;                      /* on the store's queue */
   sq_run_fn run;
   sq_deliver_fn deliver;
   union {                              /* the caller's callback; deliver knows which */
@@ -39,6 +40,8 @@ struct sq_job {
     store_app_cb app;
     store_apps_cb apps;
     store_blob_cb blob;
+    store_credential_cb credential;
+    store_credentials_cb credentials;
     store_link_cb link;
     store_links_cb links;
     store_text_cb text;
@@ -64,6 +67,7 @@ struct sq_job {
   union {                              /* a row argument and/or result */
     store_user user;
     store_app_credential app;
+    store_credential credential;
     store_link link;
     store_oauth_app oauth_app;
     store_oauth_token token;
@@ -120,6 +124,8 @@ void sq_deliver_names(sq_job *j);
 void sq_deliver_app(sq_job *j);
 void sq_deliver_apps(sq_job *j);
 void sq_deliver_blob(sq_job *j);
+void sq_deliver_credential(sq_job *j);
+void sq_deliver_credentials(sq_job *j);
 void sq_deliver_link(sq_job *j);
 void sq_deliver_links(sq_job *j);
 void sq_deliver_text(sq_job *j);
@@ -142,6 +148,24 @@ typedef struct sq_event_rec {
   size_t id, type, user, body, hook; /* hook: SIZE_MAX when none */
   unsigned attempts;
 } sq_event_rec;
+
+/* j's blob argument: a copy of b (nothing when b or b->ptr is NULL). */
+int sq_copy_blob(sq_job *j, const store_blob *b);
+/* The blob argument sq_copy_blob kept (ptr NULL: none). */
+store_blob sq_job_blob(const sq_job *j);
+
+/* The connected-credential operations (store_sqlite_creds.c). */
+int sq_op_credential_put(store_t *st, const char *user, const char *connector, const char *kind,
+                         const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
+                         void *data);
+int sq_op_credential_get(store_t *st, const char *user, const char *connector, store_credential_cb cb, void *data);
+int sq_op_credential_list(store_t *st, const char *user, store_credentials_cb cb, void *data);
+int sq_op_credential_update(store_t *st, const char *user, const char *connector, uint64_t version,
+                            const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
+                            void *data);
+int sq_op_credential_set_status(store_t *st, const char *user, const char *connector, uint64_t version, int broken,
+                                uint64_t now_ms, store_done_cb cb, void *data);
+int sq_op_credential_delete(store_t *st, const char *user, const char *connector, store_done_cb cb, void *data);
 
 extern const store_ops store_sqlite_ops;
 

@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int copy_blob(sq_job *j, const store_blob *b) {
+int sq_copy_blob(sq_job *j, const store_blob *b) {
   if (b == NULL || b->ptr == NULL)
     return 0;
   j->has_blob = 1;
   return b->len == 0 ? 0 : dynbuf_add(&j->blob_in, b->ptr, b->len);
 }
 
-static store_blob job_blob(const sq_job *j) {
+store_blob sq_job_blob(const sq_job *j) {
   store_blob b = {NULL, 0};
   if (j->has_blob) {
     b.ptr = j->blob_in.ptr != NULL ? j->blob_in.ptr : "";
@@ -168,7 +168,7 @@ static int op_user_connectors(store_t *st, const char *origin_user_id, store_nam
 /* ---- application credentials ---- */
 
 static int run_app_create(sqldb_t *q, sq_job *j) {
-  store_blob b = job_blob(j);
+  store_blob b = sq_job_blob(j);
   j->r.app.has_secret = b.ptr != NULL;
   return sqldb_app_create(q, &j->r.app, b.ptr != NULL ? &b : NULL);
 }
@@ -178,7 +178,7 @@ static int op_app_create(store_t *st, const store_app_credential *c, const store
   sq_job *j = sq_job_new(st, run_app_create, sq_deliver_app, data, NULL, NULL, NULL);
   if (j != NULL) {
     j->r.app = *c;
-    if (copy_blob(j, secret) != 0) {
+    if (sq_copy_blob(j, secret) != 0) {
       sq_job_free(j);
       return -ENOMEM;
     }
@@ -200,7 +200,7 @@ static int op_app_get(store_t *st, const char *id, store_app_cb cb, void *data) 
 }
 
 static int run_app_update(sqldb_t *q, sq_job *j) {
-  store_blob b = job_blob(j);
+  store_blob b = sq_job_blob(j);
   int rc = sqldb_app_update(q, &j->r.app, j->flag, b.ptr != NULL ? &b : NULL, j->n[0]);
   if (rc == 0)
     rc = sqldb_app_get(q, j->r.app.id, &j->r.app);
@@ -214,7 +214,7 @@ static int op_app_update(store_t *st, const store_app_credential *c, int set_sec
     j->r.app = *c;
     j->flag = set_secret;
     j->n[0] = c->modified_ms;
-    if (set_secret && copy_blob(j, secret) != 0) {
+    if (set_secret && sq_copy_blob(j, secret) != 0) {
       sq_job_free(j);
       return -ENOMEM;
     }
@@ -259,39 +259,6 @@ static int op_app_for(store_t *st, const char *connector_slug, const char *exter
   sq_job *j = sq_job_new(st, run_app_for, sq_deliver_app, data, connector_slug, external_id, NULL);
   if (j != NULL)
     j->cb.app = cb;
-  return sq_job_queue(st, j);
-}
-
-/* ---- connected credentials ---- */
-
-static int run_credential_put(sqldb_t *q, sq_job *j) {
-  store_blob b = job_blob(j);
-  return sqldb_credential_put(q, j->s[0], j->s[1], j->s[2], &b, j->n[0]);
-}
-
-static int op_credential_put(store_t *st, const char *user, const char *connector, const char *kind,
-                             const store_blob *sealed, uint64_t now_ms, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_credential_put, sq_deliver_done, data, user, connector, kind);
-  if (j != NULL) {
-    j->n[0] = now_ms;
-    if (sealed == NULL || sealed->ptr == NULL || copy_blob(j, sealed) != 0) {
-      sq_job_free(j);
-      return sealed == NULL || sealed->ptr == NULL ? -EINVAL : -ENOMEM;
-    }
-  }
-  if (j != NULL)
-    j->cb.done = cb;
-  return sq_job_queue(st, j);
-}
-
-static int run_credential_get(sqldb_t *q, sq_job *j) {
-  return sqldb_credential_get(q, j->s[0], j->s[1], &j->blob_out);
-}
-
-static int op_credential_get(store_t *st, const char *user, const char *connector, store_blob_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_credential_get, sq_deliver_blob, data, user, connector, NULL);
-  if (j != NULL)
-    j->cb.blob = cb;
   return sq_job_queue(st, j);
 }
 
@@ -729,8 +696,12 @@ const store_ops store_sqlite_ops = {
     .app_delete = op_app_delete,
     .app_list = op_app_list,
     .app_for = op_app_for,
-    .credential_put = op_credential_put,
-    .credential_get = op_credential_get,
+    .credential_put = sq_op_credential_put,
+    .credential_get = sq_op_credential_get,
+    .credential_list = sq_op_credential_list,
+    .credential_update = sq_op_credential_update,
+    .credential_set_status = sq_op_credential_set_status,
+    .credential_delete = sq_op_credential_delete,
     .link_put = op_link_put,
     .link_end = op_link_end,
     .link_get = op_link_get,

@@ -32,10 +32,7 @@
 //     (the stream went on);
 //   - exactly one pause for the one tool call (authrelay_pauses_total and
 //     link_token events on the feed).
-// model_relay.mjs, a model of the contract, passes it (ctest
-// integration_dialects_llm_model); today's authrelay does not (issue #14).
-// Not registered with ctest against authrelay until the dialect layer lands;
-// run by hand:
+// ctest runs it as integration_dialects_llm_via_authrelay; by hand:
 //   AUTHRELAY_BIN=/path/to/build/authrelay node via_authrelay.mjs [case-substring]
 // (in a directory holding this file's node_modules: the build tree's
 // tests/integration/dialects/llm after the npm ci fixture, or `npm ci` here).
@@ -354,9 +351,7 @@ async function main() {
   dataDir = mkdtempSync(path.join(tmpdir(), 'authrelay-dialects-llm-'));
   const relayArgs = ['--listen', '127.0.0.1:0', '--control', '127.0.0.1:0', '--data-dir', dataDir,
                      '--upstream', standins.url];
-  // A .mjs in authrelay's place (model_relay.mjs) runs under this node.
-  relay = spawn(AUTHRELAY.endsWith('.mjs') ? process.execPath : AUTHRELAY,
-                AUTHRELAY.endsWith('.mjs') ? [AUTHRELAY, ...relayArgs] : relayArgs,
+  relay = spawn(AUTHRELAY, relayArgs,
                 { env: { ...process.env, AUTHRELAY_ADMIN_KEY: ADMIN_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = [];
   relay.stdout.resume();

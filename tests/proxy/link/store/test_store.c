@@ -57,6 +57,7 @@ static struct {
   store_user user;
   store_app_credential app;
   store_link link;
+  store_credential credential;
   store_oauth_app oauth_app;
   store_oauth_token token;
   char blob[256];
@@ -173,10 +174,24 @@ static void on_apps(void *data, int status, const store_app_credential *rows, si
     snprintf(r.first, sizeof r.first, "%.500s", rows[0].client_id);
 }
 
-static void on_blob(void *data, int status, const store_blob *b) {
+static void on_credential(void *data, int status, const store_credential *c, const store_blob *b) {
   (void)data;
   note(status);
   keep_blob(b);
+  if (c != NULL)
+    r.credential = *c;
+  CHECK((c == NULL) == (b == NULL));
+}
+
+static void on_credentials(void *data, int status, const store_credential *rows, size_t n) {
+  (void)data;
+  note(status);
+  r.n = n;
+  if (n > 0) {
+    snprintf(r.first, sizeof r.first, "%s", rows[0].connector);
+    snprintf(r.last, sizeof r.last, "%s", rows[n - 1].connector);
+    r.credential = rows[n - 1];
+  }
 }
 
 static void on_link(void *data, int status, const store_link *l) {
@@ -320,7 +335,7 @@ static void open_specs(void) {
   snprintf(path, sizeof path, "%s/nope/x.db", dir);
   CHECK(store_open(&s, &loop, path) == -EIO && s.ops == NULL);
   snprintf(path, sizeof path, "%s/plain.db", dir);
-  CHECK(store_open(&s, &loop, path) == 0 && s.ops != NULL && s.schema_version == 2);
+  CHECK(store_open(&s, &loop, path) == 0 && s.ops != NULL && s.schema_version == 3);
   closed = 0;
   store_close(&s, on_closed);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -369,8 +384,8 @@ static void users(void) {
   {
     store_blob b1 = {"sealed-gh", 9};
     store_link l = a_link("ltk_alice", "alice", T0);
-    CALL(st.ops->credential_put(&st, "alice", "github", "oauth2", &b1, T0, on_done, NULL));
-    CALL(st.ops->credential_put(&st, "alice", "slack", "api_key", &b1, T0, on_done, NULL));
+    CALL(st.ops->credential_put(&st, "alice", "github", "oauth2", &b1, 0, T0, on_done, NULL));
+    CALL(st.ops->credential_put(&st, "alice", "slack", "api_key", &b1, 0, T0, on_done, NULL));
     CALL(st.ops->link_put(&st, &l, 1, on_done, NULL));
   }
   CALL(st.ops->user_connectors(&st, "alice", on_names, NULL));
@@ -441,13 +456,54 @@ static void credentials(void) {
   CALL(st.ops->app_delete(&st, UID(2), on_done, NULL));
   CHECK(r.status == -ENOENT);
   /* connected credentials: blobs in, the same blobs out */
-  CALL(st.ops->credential_put(&st, "carol", "openai", "api_key", &sealed, T0, on_done, NULL));
+  CALL(st.ops->credential_put(&st, "carol", "openai", "api_key", &sealed, 0, T0, on_done, NULL));
   CHECK(r.status == 0);
-  CALL(st.ops->credential_get(&st, "carol", "openai", on_blob, NULL));
+  CALL(st.ops->credential_get(&st, "carol", "openai", on_credential, NULL));
   CHECK(r.status == 0 && r.blob_len == sealed.len && memcmp(r.blob, sealed.ptr, sealed.len) == 0);
-  CALL(st.ops->credential_get(&st, "carol", "github", on_blob, NULL));
+  CHECK(strcmp(r.credential.connector, "openai") == 0 && strcmp(r.credential.kind, "api_key") == 0);
+  CHECK(r.credential.version == 1 && r.credential.broken == 0 && r.credential.created_ms == T0 &&
+        r.credential.modified_ms == T0 && r.credential.expires_ms == 0);
+  CALL(st.ops->credential_get(&st, "carol", "github", on_credential, NULL));
   CHECK(r.status == -ENOENT && !r.has_blob);
-  CHECK(st.ops->credential_put(&st, "carol", "x", "api_key", NULL, T0, on_done, NULL) == -EINVAL);
+  CHECK(st.ops->credential_put(&st, "carol", "x", "api_key", NULL, 0, T0, on_done, NULL) == -EINVAL);
+  {
+    store_blob fresh = {"sealed-refreshed", 16};
+    CALL(st.ops->credential_put(&st, "carol", "github", "oauth2", &sealed, T0 + 3600000, T0, on_done, NULL));
+    CALL(st.ops->credential_list(&st, "carol", on_credentials, NULL));
+    CHECK(r.status == 0 && r.n == 2 && strcmp(r.first, "github") == 0 && strcmp(r.last, "openai") == 0);
+    CALL(st.ops->credential_list(&st, "nobody", on_credentials, NULL));
+    CHECK(r.status == 0 && r.n == 0);
+    /* a refresh writes only over the version it read */
+    CALL(st.ops->credential_update(&st, "carol", "github", 1, &fresh, T0 + 7200000, T0 + 5, on_done, NULL));
+    CHECK(r.status == 0);
+    CALL(st.ops->credential_update(&st, "carol", "github", 1, &fresh, T0 + 9, T0 + 6, on_done, NULL));
+    CHECK(r.status == -ENOENT);
+    CHECK(st.ops->credential_update(&st, "carol", "github", 2, NULL, 0, T0, on_done, NULL) == -EINVAL);
+    CALL(st.ops->credential_get(&st, "carol", "github", on_credential, NULL));
+    CHECK(r.status == 0 && r.blob_len == 16 && memcmp(r.blob, "sealed-refreshed", 16) == 0);
+    CHECK(r.credential.version == 2 && r.credential.expires_ms == T0 + 7200000 &&
+          r.credential.modified_ms == T0 + 5 && r.credential.created_ms == T0);
+    CALL(st.ops->credential_set_status(&st, "carol", "github", 2, 1, T0 + 7, on_done, NULL));
+    CHECK(r.status == 0);
+    CALL(st.ops->credential_set_status(&st, "carol", "github", 2, 1, T0 + 8, on_done, NULL));
+    CHECK(r.status == -ENOENT);
+    CALL(st.ops->credential_list(&st, "carol", on_credentials, NULL));
+    CHECK(r.n == 2 && strcmp(r.first, "github") == 0);
+    CALL(st.ops->credential_get(&st, "carol", "github", on_credential, NULL));
+    CHECK(r.credential.broken == 1 && r.credential.version == 3 && r.credential.modified_ms == T0 + 7);
+    /* reconnecting replaces the row: active, a later version */
+    CALL(st.ops->credential_put(&st, "carol", "github", "oauth2", &sealed, 0, T0 + 10, on_done, NULL));
+    CALL(st.ops->credential_get(&st, "carol", "github", on_credential, NULL));
+    CHECK(r.credential.broken == 0 && r.credential.version == 4 && r.credential.created_ms == T0 + 10);
+    CALL(st.ops->credential_update(&st, "carol", "github", 3, &fresh, 0, T0 + 11, on_done, NULL));
+    CHECK(r.status == -ENOENT); /* a refresh of the old connection does not overwrite the new one */
+    CALL(st.ops->credential_delete(&st, "carol", "github", on_done, NULL));
+    CHECK(r.status == 0);
+    CALL(st.ops->credential_delete(&st, "carol", "github", on_done, NULL));
+    CHECK(r.status == -ENOENT);
+    CALL(st.ops->credential_get(&st, "carol", "github", on_credential, NULL));
+    CHECK(r.status == -ENOENT);
+  }
   close_store();
 }
 

@@ -97,9 +97,9 @@ static void pg_migrate_at_once(void) {
   run_until(3);
   CHECK(at_once_calls == 3);
   for (i = 0; i < 3; i++)
-    CHECK(at_once_status[i] == 0 && s[i].schema_version == 2);
+    CHECK(at_once_status[i] == 0 && s[i].schema_version == 3);
   CHECK(pg_exec(url, "SELECT count(*) || ' ' || max(version) FROM schema_version", value, sizeof value) == 0);
-  CHECK(strcmp(value, "2 2") == 0);
+  CHECK(strcmp(value, "3 3") == 0);
   closed = 0;
   for (i = 0; i < 3; i++)
     store_close(&s[i], on_closed);

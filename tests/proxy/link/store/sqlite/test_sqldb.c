@@ -42,6 +42,7 @@
 #include "secretbox.h"
 #include "sqldb.h"
 #include "unit.h"
+#include "crypto.h"
 
 #define T0 1767225600000ull /* 2026-01-01T00:00:00Z */
 
@@ -77,7 +78,7 @@ static void t_close(caller_t *c) {
 }
 
 static int t_user_create(caller_t *c, store_user *u, uint64_t now_ms) {
-  if (secretbox_uuid(u->id) != 0)
+  if (crypto_uuid(u->id) != 0)
     return -EIO;
   u->created_ms = now_ms;
   return sqldb_user_create(&c->q, u);
@@ -87,7 +88,7 @@ static int t_app_create(caller_t *c, store_app_credential *a, const char *secret
   dynbuf sealed;
   store_blob b;
   int rc;
-  if (secretbox_uuid(a->id) != 0)
+  if (crypto_uuid(a->id) != 0)
     return -EIO;
   a->created_ms = now_ms;
   a->modified_ms = now_ms;
@@ -144,7 +145,7 @@ static int t_credential_put(caller_t *c, const char *user, const char *connector
     return -EIO;
   }
   b = linkseal_blob(&sealed);
-  rc = sqldb_credential_put(&c->q, user, connector, kind, &b, now_ms);
+  rc = sqldb_credential_put(&c->q, user, connector, kind, &b, 0, now_ms);
   dynbuf_free(&sealed);
   return rc;
 }
@@ -154,7 +155,8 @@ static int t_credential_get(caller_t *c, const char *user, const char *connector
   store_blob b;
   int rc;
   dynbuf_init(&sealed, STORE_SECRET_MAX + 1);
-  rc = sqldb_credential_get(&c->q, user, connector, &sealed);
+  store_credential row;
+  rc = sqldb_credential_get(&c->q, user, connector, &row, &sealed);
   b = linkseal_blob(&sealed);
   if (rc == 0 && linkseal_credential_open(c->key, user, connector, &b, out) != 0)
     rc = -EIO;
@@ -167,7 +169,7 @@ static int t_link_each(caller_t *c, uint64_t since_ms, int (*cb)(void *ctx, cons
 }
 
 static int t_oauth_app_create(caller_t *c, store_oauth_app *a, const char *secret_hash, uint64_t now_ms) {
-  if (secretbox_uuid(a->id) != 0 || secretbox_uuid(a->client_id) != 0)
+  if (crypto_uuid(a->id) != 0 || crypto_uuid(a->client_id) != 0)
     return -EIO;
   a->created_ms = now_ms;
   return sqldb_oauth_app_create(&c->q, a, secret_hash);
@@ -285,8 +287,8 @@ static void open_and_migrate(void) {
   CHECK(t_open(&st, dir, key, err, sizeof err) == 0);
   CHECK(st.q.db != NULL);
   CHECK(stat(dbpath, &sb) == 0 && S_ISREG(sb.st_mode));
-  CHECK(st.q.schema_version == 2);
-  CHECK(query_int("SELECT version FROM schema_version") == 2);
+  CHECK(st.q.schema_version == 3);
+  CHECK(query_int("SELECT version FROM schema_version") == 3);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                   "('registered_users', 'app_credentials', 'credentials', 'links', "
@@ -304,8 +306,8 @@ static void open_and_migrate(void) {
 
   /* reopening migrates nothing and keeps the rows */
   CHECK(t_open(&st, dir, key, err, sizeof err) == 0);
-  CHECK(st.q.schema_version == 2);
-  CHECK(query_int("SELECT version FROM schema_version") == 2);
+  CHECK(st.q.schema_version == 3);
+  CHECK(query_int("SELECT version FROM schema_version") == 3);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(sqldb_user_by_origin(&st.q, "persisted-user", &u) == 0);
   CHECK(sqldb_user_delete(&st.q, u.id) == 0);
@@ -318,20 +320,28 @@ static void open_and_migrate(void) {
   CHECK(strstr(err, "99") != NULL);
   CHECK(st.q.db == NULL);
   /* make it a version-1 database (the file is the test's): opening
-   * applies migration 2 and keeps the rows of version 1 */
+   * applies migrations 2 and 3 and keeps the rows of version 1 (a
+   * credential gets its state: active, version 1, modified when created) */
   {
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
                        "DROP TABLE deliveries; DROP TABLE events; UPDATE schema_version SET version = 1;"
-                       "INSERT INTO callback_origins (origin, created_ms) VALUES ('https://v1.example.com', 1)",
+                       "INSERT INTO callback_origins (origin, created_ms) VALUES ('https://v1.example.com', 1);"
+                       "DROP TABLE credentials; CREATE TABLE credentials (user TEXT NOT NULL, connector TEXT "
+                       "NOT NULL, kind TEXT NOT NULL, secret BLOB NOT NULL, created_ms INTEGER NOT NULL, "
+                       "PRIMARY KEY (user, connector));"
+                       "INSERT INTO credentials VALUES ('v1-user', 'github', 'oauth2', x'00', 77)",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
   }
-  CHECK(t_open(&st, dir, key, err, sizeof err) == 0 && st.q.schema_version == 2);
-  CHECK(query_int("SELECT version FROM schema_version") == 2);
+  CHECK(t_open(&st, dir, key, err, sizeof err) == 0 && st.q.schema_version == 3);
+  CHECK(query_int("SELECT version FROM schema_version") == 3);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events', 'deliveries')") == 2);
   CHECK(sqldb_origin_allowed(&st.q, "https://v1.example.com") == 0);
+  CHECK(query_int("SELECT COUNT(*) FROM credentials WHERE user = 'v1-user' AND broken = 0 AND version = 1 AND "
+                  "modified_ms = 77 AND expires_ms = 0") == 1);
+  CHECK(exec("DELETE FROM credentials WHERE user = 'v1-user'") == 0);
   CHECK(sqldb_origin_delete(&st.q, "https://v1.example.com") == 0); /* the later tests start clean */
   t_close(&st);
 
@@ -903,8 +913,8 @@ static void oauth_apps(void) {
   snprintf(a.name, sizeof a.name, "CI bot");
   snprintf(a.description, sizeof a.description, "runs the nightly sync");
   snprintf(a.scopes, sizeof a.scopes, "read:user write:user");
-  secretbox_sha256_hex("client-secret-ONE-abcdef", strlen("client-secret-ONE-abcdef"), hash);
-  secretbox_sha256_hex("client-secret-TWO-abcdef", strlen("client-secret-TWO-abcdef"), wrong);
+  crypto_sha256_hex("client-secret-ONE-abcdef", strlen("client-secret-ONE-abcdef"), hash);
+  crypto_sha256_hex("client-secret-TWO-abcdef", strlen("client-secret-TWO-abcdef"), wrong);
   CHECK(t_oauth_app_create(&st, &a, hash, T0) == 0);
   CHECK(uuid_ok(a.id) && uuid_ok(a.client_id) && strcmp(a.id, a.client_id) != 0);
   CHECK(a.created_ms == T0);
@@ -938,8 +948,8 @@ static void oauth_apps(void) {
   CHECK(c.n == 2 && strcmp(c.origin[0], "CI bot") == 0 && strcmp(c.origin[1], "Dashboard") == 0);
 
   /* tokens: scopes until expiry */
-  secretbox_sha256_hex("bearer-token-1", 14, thash);
-  secretbox_sha256_hex("bearer-token-2", 14, thash2);
+  crypto_sha256_hex("bearer-token-1", 14, thash);
+  crypto_sha256_hex("bearer-token-2", 14, thash2);
   CHECK(sqldb_oauth_token_put(&st.q, thash, a.id, "read:user", T0 + 3600000) == 0);
   CHECK(sqldb_oauth_token_put(&st.q, thash2, b.id, "write:user", T0 + 3600000) == 0);
   memset(scopes, 0, sizeof scopes);

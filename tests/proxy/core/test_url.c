@@ -1,6 +1,7 @@
-/* test_origin: linkhost_origin_of (proxy/linkhost.c), the origin of a
- * callback_url that the link-token API compares, exactly, with the allowed
- * callback origins.
+/* test_url: proxy/core/url.c. url_origin, the origin of a callback_url
+ * that the link-token API compares, exactly, with the allowed callback
+ * origins, and url_check, the one "acceptable absolute http(s) URL" test
+ * of every URL authrelay takes from config or API input.
  *
  * Covers: scheme and host lower-cased, path/query dropped, default ports
  * dropped and other ports kept, http kept apart from https, IPv6 literals
@@ -8,12 +9,13 @@
  * disguised with a backslash), fragments, spaces and control characters,
  * other schemes, no host, bad ports, IPv6 literals that are no address; a
  * look-alike host keeps its full name (so it matches no allowed origin);
- * a too-small output buffer.
+ * a too-small output buffer. url_check: the scheme in any case, the same
+ * refusals, its length cap and its flags; url_is_loopback.
  */
 #include <errno.h>
 #include <string.h>
 
-#include "linkhost.h"
+#include "url.h"
 #include "unit.h"
 
 static char got[512];
@@ -22,7 +24,7 @@ static char got[512];
 static int origin_is(const char *url, const char *want) {
   int rc;
   memset(got, 0, sizeof got);
-  rc = linkhost_origin_of(url, got, sizeof got);
+  rc = url_origin(url, got, sizeof got);
   if (rc != 0 || strcmp(got, want) != 0) {
     fprintf(stderr, "  %s -> rc %d, \"%s\"; want \"%s\"\n", url, rc, got, want);
     return 0;
@@ -33,7 +35,7 @@ static int origin_is(const char *url, const char *want) {
 static int refused(const char *url) {
   int rc;
   memset(got, 0, sizeof got);
-  rc = linkhost_origin_of(url, got, sizeof got);
+  rc = url_origin(url, got, sizeof got);
   if (rc != -EINVAL) {
     fprintf(stderr, "  %s -> rc %d, \"%s\"; want -EINVAL\n", url, rc, got);
     return 0;
@@ -157,10 +159,64 @@ static void refusals(void) {
 
 static void small_buffer(void) {
   char small[10];
-  CHECK(linkhost_origin_of("https://app.example.com", small, sizeof small) == -EINVAL);
-  CHECK(linkhost_origin_of("https://a.io", got, strlen("https://a.io") + 1) == 0);
+  CHECK(url_origin("https://app.example.com", small, sizeof small) == -EINVAL);
+  CHECK(url_origin("https://a.io", got, strlen("https://a.io") + 1) == 0);
   CHECK(strcmp(got, "https://a.io") == 0);
-  CHECK(linkhost_origin_of("https://a.io", got, strlen("https://a.io")) == -EINVAL);
+  CHECK(url_origin("https://a.io", got, strlen("https://a.io")) == -EINVAL);
+}
+
+static void check_accepts(void) {
+  CHECK(url_check("https://api.example.com/v1/token", 0, 0) == 0);
+  CHECK(url_check("HTTP://X", 0, 0) == 0);
+  CHECK(url_check("hTtPs://X.example/a?b=c#d", 0, 0) == 0);
+  CHECK(url_check("http://[::1]:8080/x", 0, URL_NO_FRAGMENT | URL_NO_QUERY) == 0);
+  CHECK(url_check("http://127.0.0.1:9/", 0, 0) == 0);
+  CHECK(url_is_https("HTTPS://x") == 1);
+  CHECK(url_is_https("http://x") == 0);
+  CHECK(url_has_http_scheme("Http://x") == 1);
+  CHECK(url_has_http_scheme("ftp://x") == 0);
+}
+
+static void check_refusals(void) {
+  char long_url[URL_MAX + 2];
+  CHECK(url_check("https://user:pw@api.example.com/", 0, 0) == -EINVAL);
+  CHECK(url_check("https://api.example.com@evil.com/", 0, 0) == -EINVAL);
+  CHECK(url_check("https://api.example.com\\@evil.com/", 0, 0) == -EINVAL);
+  CHECK(url_check("https://api.example.com/a\\b", 0, 0) == -EINVAL);
+  CHECK(url_check("https://api.example.com/a b", 0, 0) == -EINVAL);
+  CHECK(url_check("https://api.example.com/\r\nX: y", 0, 0) == -EINVAL);
+  CHECK(url_check("https://api.example.com/\xc3\xa9", 0, 0) == -EINVAL);
+  CHECK(url_check("https:/api.example.com", 0, 0) == -EINVAL);
+  CHECK(url_check("https:///api.example.com", 0, 0) == -EINVAL);
+  CHECK(url_check("//api.example.com", 0, 0) == -EINVAL);
+  CHECK(url_check("ftp://api.example.com", 0, 0) == -EINVAL);
+  CHECK(url_check("https://", 0, 0) == -EINVAL);
+  CHECK(url_check("https://x:", 0, 0) == -EINVAL);
+  CHECK(url_check("https://x:65536", 0, 0) == -EINVAL);
+  CHECK(url_check("https://x/#f", 0, URL_NO_FRAGMENT) == -EINVAL);
+  CHECK(url_check("https://x/#f", 0, 0) == 0);
+  CHECK(url_check("https://x/?q", 0, URL_NO_QUERY) == -EINVAL);
+  CHECK(url_check("https://x/?q", 0, URL_NO_FRAGMENT) == 0);
+  /* the length cap: max_len bytes pass, one more does not */
+  CHECK(url_check("https://x/abc", 13, 0) == 0);
+  CHECK(url_check("https://x/abcd", 13, 0) == -EINVAL);
+  memset(long_url, 'a', sizeof long_url - 1);
+  memcpy(long_url, "https://x/", 10);
+  long_url[URL_MAX] = '\0';
+  CHECK(url_check(long_url, 0, 0) == 0);
+  long_url[URL_MAX] = 'a';
+  long_url[URL_MAX + 1] = '\0';
+  CHECK(url_check(long_url, 0, 0) == -EINVAL);
+}
+
+static void loopback(void) {
+  CHECK(url_is_loopback("http://127.0.0.1:8080/x") == 1);
+  CHECK(url_is_loopback("http://127.1/x") == 1);
+  CHECK(url_is_loopback("HTTP://LOCALHOST:9") == 1);
+  CHECK(url_is_loopback("http://[::1]:9") == 1);
+  CHECK(url_is_loopback("http://localhost.evil.com") == 0);
+  CHECK(url_is_loopback("http://127.evil.com") == 0);
+  CHECK(url_is_loopback("http://10.0.0.1") == 0);
 }
 
 int main(void) {
@@ -170,5 +226,8 @@ int main(void) {
   RUN(look_alikes);
   RUN(refusals);
   RUN(small_buffer);
+  RUN(check_accepts);
+  RUN(check_refusals);
+  RUN(loopback);
   return unit_report();
 }

@@ -1,0 +1,142 @@
+/* retry: the kept request sent again. See retry.h. */
+#include "retry.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "inject.h"
+#include "log.h"
+
+/* Answers an error with nothing of the response sent (status kept when it
+ * is an HTTP error status, else 502). */
+static void fail_unsent(exchange *ex, int status, const char *message) {
+  ex_refuse(ex, status >= 400 && status <= 599 ? status : 502, message);
+}
+
+/* Sends the kept request again on a fresh upstream connection; its 2xx body
+ * is spliced into the client's stream (retry_on_head). Falls back to
+ * continue when the request could not be kept. */
+void retry_start(exchange *ex) {
+  upstream_pool *pool = ex_pool(ex);
+  int reused = 0;
+  if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || (!ex->resp_chunked && !ex->retry_fresh)) {
+    if (ex->retry_fresh) {
+      ex->retry_fresh = 0;
+      retry_tool_release(ex); /* cannot send it again: the caller gets the original */
+      return;
+    }
+    LOG_WARN("retry not possible, continuing instead", LOG_STR("stream_id", ex->stream_id),
+             LOG_STR("reason", !ex->replay_ok ? "request larger than max_replay_body"
+                               : !ex->resp_chunked ? "response not chunked to the client"
+                                                   : "request not complete"));
+    ex_resume_relaying(ex);
+    return;
+  }
+  if (ex->up != NULL) {
+    upstream_release(ex->up, 0); /* the old response is abandoned */
+    ex->up = NULL;
+  }
+  ex->held.len = 0;
+  ex->deferred_end = 0;
+  ex->retries++;
+  ex->retrying = 1;
+  if (upstream_acquire(pool, &ex_upstream_callbacks, ex, &ex->up, &reused) != 0) {
+    ex->up = NULL;
+    retry_failed(ex, 502, "retry: upstream unavailable");
+    return;
+  }
+  if (reused)
+    retry_send(ex);
+}
+
+/* Writes the kept head with X-Authrelay-Retry and the kept body. */
+void retry_send(exchange *ex) {
+  char line[64];
+  uv_buf_t bufs[4];
+  int n = snprintf(line, sizeof line, "X-Authrelay-Retry: %u\r\n\r\n", ex->retries);
+  bufs[0] = uv_buf_init(ex->replay_head.ptr, (unsigned)(ex->replay_head.len - 2)); /* without its blank line */
+  bufs[1] = uv_buf_init(line, (unsigned)n);
+  bufs[2] = uv_buf_init(ex->replay_body.ptr, (unsigned)ex->replay_body.len);
+  if (upstream_write(ex->up, bufs, ex->replay_body.len > 0 ? 3 : 2) != 0 ||
+      upstream_start_response(ex->up, ex->head_request) != 0) {
+    retry_failed(ex, 502, "retry: upstream connection failed");
+    return;
+  }
+  LOG_INFO("retrying request", LOG_STR("stream_id", ex->stream_id), LOG_U64("retry", ex->retries));
+}
+
+/* The retried request's response head: a 2xx body continues the client's
+ * stream through a fresh framer; anything else ends it with relay_error.
+ * Returns 0 when the body is spliced, else -EPROTO (the stream ended). */
+int retry_on_head(exchange *ex, const upstream_response *r) {
+  int chosen;
+  ex->retrying = 0;
+  if (r->status < 200 || r->status > 299) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "retry answered %d", r->status);
+    retry_failed(ex, r->status, msg);
+    return -EPROTO;
+  }
+  framer_close(&ex->framer);
+  chosen = ex_response_format(ex, r);
+  if (chosen != (int)ex->framer.format) {
+    retry_failed(ex, 502, "retry answered in another format than the stream");
+    return -EPROTO;
+  }
+  ex_framer_init(ex, (framer_format)chosen);
+  /* a new run of the agent: its calls are new (the sniffed dialect is the same) */
+  ex_dialect_init(ex, r, (framer_format)chosen);
+  ex->forwarded = 0;
+  ex->held.len = 0;
+  return 0;
+}
+
+/* The retry failed: the client's stream ends with relay_error (a tool
+ * call with nothing sent yet gets an error response instead). */
+void retry_failed(exchange *ex, int status, const char *message) {
+  ex->retrying = 0;
+  ex->end_outcome = "upstream_error";
+  LOG_WARN("retry failed", LOG_STR("stream_id", ex->stream_id), LOG_STR("error", message));
+  if (ex->retry_fresh) {
+    ex->retry_fresh = 0;
+    fail_unsent(ex, status, message);
+    return;
+  }
+  ex_write_relay_error(ex, status, message);
+  if (ex->state != EX_CLOSING)
+    ex_end_stream(ex);
+}
+
+/* The account is connected: the tool call is sent again. When nothing of
+ * the held response reached the caller (the usual case: the head waits for
+ * the first event), the retry's response replaces it whole, whatever its
+ * status; otherwise (events went out before the result) the held result is
+ * dropped and the retry's events are spliced in, as resume: retry does. */
+void retry_tool(exchange *ex) {
+  int unsent = ex_tool_unsent(ex);
+  if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || (!unsent && !ex->resp_chunked)) {
+    /* It cannot be sent again (a request over max_replay_body, or a
+     * response that cannot take spliced events): the original goes out
+     * untouched rather than nothing. */
+    LOG_WARN("tool call cannot be retried, releasing the original response", LOG_STR("stream_id", ex->stream_id));
+    retry_tool_release(ex);
+    return;
+  }
+  if (unsent) {
+    ex_forget_response(ex);
+    ex->retry_fresh = 1;
+  } else if (ex->forwarded == pause_event_start(ex->pause)) {
+    ex_withhold_until(ex, pause_event_end(ex->pause)); /* the held result is not sent */
+  }
+  retry_start(ex);
+}
+
+/* The link expired (or the operator cancelled): the caller gets the
+ * original response, as the tool server sent it, uninspected from here. */
+void retry_tool_release(exchange *ex) {
+  framer_close(&ex->framer);
+  framer_init(&ex->framer, FRAMER_RAW, NULL, NULL, NULL);
+  ex->inspect = 0;
+  ex_resume_relaying(ex);
+}
