@@ -14,10 +14,10 @@
  * store_close() completes the operations still queued with -ECANCELED
  * before its own callback, and refuses new ones.
  *
- * SQLite only (test_store_sqlite.h): a write on a full file system (RLIMIT_FSIZE) is reported
- * (-EIO, health.cannot_write, write_errors) and not acknowledged: a batch
- * of links is all lost, the probe brings the store back, and only what was
- * acknowledged is there after reopening.
+ * SQLite only (test_store_sqlite.h): a write on a full file system
+ * (RLIMIT_FSIZE) is reported (-EIO, health.cannot_write, write_errors) and
+ * not acknowledged: a batch of links is all lost, the probe brings the
+ * store back, and only what was acknowledged is there after reopening.
  *
  * PostgreSQL only (test_store_pg.h): replicas opening one new database at
  * once migrate it once; an unreachable server and a lock held past
