@@ -25,10 +25,15 @@ void pg_store_kick(pg_store *s) {
 }
 
 /* The nearest deadline of an operation still waiting for a connection
- * (those started hold pgconn deadlines of their own). */
+ * (those started hold pgconn deadlines of their own), or now when the
+ * first operation has its result. */
 static void rearm(pg_store *s) {
   uint64_t now = uv_now(s->st->loop);
   pg_op *op;
+  if (s->head != NULL && s->head->complete) { /* one ended at once (finish): delivered next */
+    (void)uv_timer_start(&s->timer, on_timer, 0, 0);
+    return;
+  }
   for (op = s->head; op != NULL; op = op->next) {
     if (!op->started && !op->complete) {
       (void)uv_timer_start(&s->timer, on_timer, op->deadline > now ? op->deadline - now : 0, 0);
@@ -340,13 +345,6 @@ static void dispatch(pg_store *s) {
 
 static void on_retry(uv_timer_t *t);
 
-static void on_notify(pgconn_t *pc, const char *channel, const char *payload, int be_pid) {
-  pg_slot *slot = pc->data;
-  (void)be_pid;
-  if (slot->s->on_notify != NULL)
-    slot->s->on_notify(slot->s->st, channel, payload);
-}
-
 /* health.unreachable: set when a try failed and no connection is up,
  * cleared by the first one up. */
 static void note_reach(pg_store *s, pgconn_t *pc, int status) {
@@ -390,7 +388,7 @@ static void on_status(pgconn_t *pc, int status) {
 }
 
 static int slot_connect(pg_slot *slot) {
-  return pgconn_connect(&slot->pc, slot->s->conninfo, slot->s->timeout_ms, on_status, on_notify);
+  return pgconn_connect(&slot->pc, slot->s->conninfo, slot->s->timeout_ms, on_status, NULL);
 }
 
 static void on_retry(uv_timer_t *t) {
@@ -408,6 +406,10 @@ static void on_retry(uv_timer_t *t) {
 /* ---- open and close ---- */
 
 static void handle_closed(pg_store *s);
+
+void pg_store_handle_closed(pg_store *s) {
+  handle_closed(s);
+}
 
 static void on_handle_closed(uv_handle_t *h) {
   handle_closed(h->data);
@@ -455,6 +457,7 @@ int store_pg_open(store_t *st, uv_loop_t *loop, const char *conninfo, const stor
   s->open_handles = 1;
   st->impl = s;
   st->ops = &store_pg_ops;
+  rc = pg_listener_init(s, loop);
   for (i = 0; i < opts->pool && rc == 0; i++) {
     pg_slot *slot = &s->slots[i];
     slot->s = s;
@@ -523,6 +526,7 @@ void store_pg_close(store_t *st, void (*done)(store_t *st)) {
   s->closing = 1;
   s->done = done;
   uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+  pg_listener_close(s);
   for (i = 0; i < s->nslots; i++) {
     uv_close((uv_handle_t *)&s->slots[i].retry, on_retry_closed);
     pgconn_close(&s->slots[i].pc, on_pgconn_closed);

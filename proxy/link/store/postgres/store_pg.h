@@ -63,9 +63,27 @@ typedef struct pg_store pg_store;
 typedef struct pg_slot pg_slot;
 typedef struct pg_op pg_op;
 
-/* A NOTIFY received (the seam for cross-replica completion, the next
- * slice: nothing LISTENs yet). channel, payload: valid during the call. */
-typedef void (*pg_notify_fn)(store_t *st, const char *channel, const char *payload);
+#define PGSTORE_CHANNEL_MAX 63   /* bytes of a NOTIFY channel: [a-z0-9_], a PostgreSQL identifier */
+#define PGSTORE_PAYLOAD_MAX 7999 /* bytes of a NOTIFY payload (the server's limit) */
+
+/* Cross-replica wake-ups (the seam for cross-replica completion): a
+ * NOTIFY's payload (valid during the call), and "re-read what may have
+ * been missed" after every (re)connect of the listening connection. */
+typedef void (*store_pg_notify_fn)(void *data, const char *payload);
+typedef void (*store_pg_resync_fn)(void *data);
+
+/* The LISTEN connection (store_pg_listen.c), outside the pool. */
+typedef struct pg_listener {
+  pgconn_t pc;         /* first: pc.data is the listener */
+  uv_timer_t retry;    /* reconnect back-off */
+  pg_store *s;         /* NULL until initialised */
+  int inited;          /* pc initialised (closed with the store) */
+  char channel[PGSTORE_CHANNEL_MAX + 1];
+  store_pg_notify_fn on_notify; /* NULL until store_pg_listen() */
+  store_pg_resync_fn on_resync;
+  void *data;          /* the caller's */
+  unsigned backoff_ms;
+} pg_listener;
 
 /* The outcome of the op's last query: status as store.h (0, -EEXIST,
  * -EIO, -ETIMEDOUT, -E2BIG), res the result (NULL unless status is 0). */
@@ -124,12 +142,27 @@ struct pg_store {
   int closing;
   unsigned open_handles;
   void (*done)(store_t *st);
-  pg_notify_fn on_notify; /* the seam for cross-replica completion (NULL: none) */
+  pg_listener listener; /* LISTEN, once store_pg_listen() was called */
 };
 
 /* Opens the store on conninfo (store_open's postgres half). */
 int store_pg_open(store_t *st, uv_loop_t *loop, const char *conninfo, const store_opts *opts);
 void store_pg_close(store_t *st, void (*done)(store_t *st));
+
+/* Listens on channel ([a-z0-9_], at most PGSTORE_CHANNEL_MAX bytes) on a
+ * connection of its own: on_notify for every NOTIFY on it (from any
+ * replica, this one included), on_resync once LISTEN is in force after
+ * every (re)connect, the first included (notifications sent while it was
+ * down are lost: re-read the tables). One channel per store. Returns 0,
+ * -ENOTSUP (not a PostgreSQL store), -EINVAL, -EBUSY (listening already),
+ * -ECANCELED (closing). */
+int store_pg_listen(store_t *st, const char *channel, store_pg_notify_fn on_notify, store_pg_resync_fn on_resync,
+                    void *data);
+/* NOTIFY channel with payload (at most PGSTORE_PAYLOAD_MAX bytes: an id,
+ * never a secret), as a write of the store (ordered with the others; the
+ * server delivers it when it commits). Returns as a store operation, or
+ * -ENOTSUP / -EINVAL. */
+int store_pg_notify(store_t *st, const char *channel, const char *payload, store_done_cb cb, void *data);
 
 /* ---- for the step functions ---- */
 
@@ -184,6 +217,13 @@ void pg_migrate_start(pg_store *s, pg_slot *slot);
 void pg_store_kick(pg_store *s);
 /* How many migrations this authrelay knows. */
 int pg_schema_version(void);
+
+/* ---- the listener (store_pg_listen.c) and its NOTIFY op ---- */
+int pg_listener_init(pg_store *s, uv_loop_t *loop);
+void pg_listener_close(pg_store *s);
+int pg_notify_op(store_t *st, const char *channel, const char *payload, store_done_cb cb, void *data);
+/* One of the store's handles closed (the last frees it). */
+void pg_store_handle_closed(pg_store *s);
 
 /* The operations of store_pg_users.c, store_pg_creds.c and
  * store_pg_clients.c, for the ops table. */

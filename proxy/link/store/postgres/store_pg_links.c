@@ -1,5 +1,5 @@
 /* store_pg_links: the PostgreSQL store's links, events log and webhook
- * outbox, the probe, and the ops table. Same semantics as
+ * outbox, the probe, NOTIFY, and the ops table. Same semantics as
  * sqlite/sqldb_links.c; deliveries are claimed with FOR UPDATE SKIP LOCKED,
  * so replicas draining one outbox never lease the same delivery. */
 #include "store_pg.h"
@@ -34,6 +34,25 @@ static void probe_step(pg_op *op, int status, const PGresult *res) {
 
 static int op_probe(store_t *st, store_done_cb cb, void *data) {
   pg_op *op = pg_op_new(st, probe_step, sq_deliver_done, data, NULL, NULL, NULL);
+  if (op != NULL)
+    op->j.cb.done = cb;
+  return pg_op_start(st, op, 1);
+}
+
+/* ---- NOTIFY (store_pg_notify) ---- */
+
+static void notify_step(pg_op *op, int status, const PGresult *res) {
+  const char *params[2] = {op->j.s[0], op->j.s[1]};
+  (void)res;
+  if (op->phase == P_START) {
+    pg_op_query(op, P_ONE, "SELECT pg_notify($1, $2)", params, 2); /* sent when the write commits */
+    return;
+  }
+  end_ok(op, status);
+}
+
+int pg_notify_op(store_t *st, const char *channel, const char *payload, store_done_cb cb, void *data) {
+  pg_op *op = pg_op_new(st, notify_step, sq_deliver_done, data, channel, payload, NULL);
   if (op != NULL)
     op->j.cb.done = cb;
   return pg_op_start(st, op, 1);

@@ -22,7 +22,9 @@
  * PostgreSQL only (test_store_pg.h): replicas opening one new database at
  * once migrate it once; an unreachable server and a lock held past
  * store_timeout give -ETIMEDOUT; a server restarted under a write in flight
- * fails it (-EIO, never acknowledged), and the store reconnects by itself.
+ * fails it (-EIO, never acknowledged), and the store reconnects by itself;
+ * NOTIFY through one store reaches another's LISTEN, which asks for a
+ * re-read after every reconnect.
  */
 #include <errno.h>
 #include <signal.h>
@@ -776,6 +778,7 @@ int main(int argc, char **argv) {
     RUN(pg_unreachable);
     RUN(pg_timeout);
     RUN(pg_restart);
+    RUN(pg_listen);
   } else {
     RUN(failed_writes);
   }

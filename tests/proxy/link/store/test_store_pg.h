@@ -7,6 +7,8 @@
  */
 #include <libpq-fe.h>
 
+#include "store_pg.h"
+
 #define PG_TEST_DB "authrelay_test_store"
 #define PG_MIG_DB "authrelay_test_migrate"
 
@@ -225,4 +227,81 @@ static void pg_restart(void) {
   CALL(st.ops->link_get(&st, "ltk_restart_kept", on_link, NULL));
   CHECK(r.status == 0);
   close_one(&st);
+}
+
+/* ---- LISTEN / NOTIFY ---- */
+
+static int notified, resynced;
+static char last_payload[64];
+
+static void on_note(void *data, const char *payload) {
+  (void)data;
+  notified++;
+  snprintf(last_payload, sizeof last_payload, "%s", payload);
+}
+
+static void on_resync(void *data) {
+  (void)data;
+  resynced++;
+}
+
+static void on_tick(uv_timer_t *t) {
+  (void)t;
+}
+
+/* Runs the loop until *counter reaches n or 20 s pass (a ticking timer
+ * keeps each turn short). */
+static int wait_count(const int *counter, int n) {
+  uv_timer_t tick;
+  uint64_t until = uv_hrtime() + 20 * 1000000000ull;
+  uv_timer_init(&loop, &tick);
+  uv_timer_start(&tick, on_tick, 10, 10);
+  while (*counter < n && uv_hrtime() < until)
+    (void)uv_run(&loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&tick, NULL);
+  (void)uv_run(&loop, UV_RUN_NOWAIT);
+  return *counter >= n;
+}
+
+/* Sends a NOTIFY through b, trying again while b reconnects (bounded). */
+static int notify_from(store_t *b, const char *payload) {
+  int tries;
+  for (tries = 0; tries < 50; tries++) {
+    CALL(store_pg_notify(b, "authrelay_links", payload, on_done, NULL));
+    if (r.status == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* A NOTIFY sent through one store reaches the listener of another; the
+ * listener asks for a re-read once LISTEN is in force, and again after the
+ * server restarted, when notifications reach it again. */
+static void pg_listen(void) {
+  const char *script = getenv("PG_CLUSTER_SCRIPT");
+  char cmd[1024];
+  store_t b;
+  char big[PGSTORE_PAYLOAD_MAX + 2];
+  open_with(&st, spec, 5000);
+  open_with(&b, spec, 5000);
+  CHECK(store_pg_listen(&st, "Bad-Name", on_note, on_resync, NULL) == -EINVAL);
+  CHECK(store_pg_listen(&st, "authrelay_links", NULL, on_resync, NULL) == -EINVAL);
+  CHECK(store_pg_listen(&st, "authrelay_links", on_note, on_resync, NULL) == 0);
+  CHECK(store_pg_listen(&st, "authrelay_links", on_note, on_resync, NULL) == -EBUSY);
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  CHECK(store_pg_notify(&b, "authrelay_links", big, on_done, NULL) == -EINVAL);
+  CHECK(wait_count(&resynced, 1) && notified == 0);
+  CHECK(notify_from(&b, "ltk_first"));
+  CHECK(wait_count(&notified, 1) && strcmp(last_payload, "ltk_first") == 0);
+  snprintf(cmd, sizeof cmd, "python3 '%s' restart", script != NULL ? script : "?");
+  CHECK(script != NULL && system(cmd) == 0);
+  CHECK(wait_count(&resynced, 2)); /* reconnected, LISTEN again: re-read what was missed */
+  CHECK(notify_from(&b, "ltk_after_restart"));
+  CHECK(wait_count(&notified, 2) && strcmp(last_payload, "ltk_after_restart") == 0);
+  closed = 0;
+  store_close(&b, on_closed);
+  store_close(&st, on_closed);
+  (void)uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(closed == 2);
 }
