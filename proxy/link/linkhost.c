@@ -561,7 +561,10 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
   if (rc == 0)
     rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
   if (rc != 0) {
-    if (rc != -EINVAL)
+    if (rc == -ETIMEDOUT || (rc == -EIO && lh->store.health.unreachable))
+      snprintf(err, errlen, "the link store did not answer within store_timeout_s (%s)",
+               lh->store.health.unreachable ? lh->store.health.reach_error : "too slow");
+    else if (rc != -EINVAL)
       snprintf(err, errlen, "cannot start the link service (%d)", rc);
     if (lh->remote_open)
       remote_close(&lh->remote);

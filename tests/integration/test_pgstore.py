@@ -5,6 +5,8 @@ slice), under tests/pg/pgcluster.py (PG_URL: a throwaway cluster).
   store given as `--store postgresql://...`: a stream paused on A and its link
   completed on A; B sees the user and its connected account; no SQLite file
   is made; the URL's password is in no log line.
+- A database that cannot be reached at start: authrelay does not start (the
+  links of the store cannot be restored), saying why, without the password.
 - The database unreachable (a TCP relay in front of it, cut): /readyz says
   503 store_unreachable with the reason and /metrics authrelay_store_reachable
   0, API writes answer 503 (never 201) once store_timeout_s passed, plain
@@ -16,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +28,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
 from harness import AgentServer, Relay, Stream, curl, link_of  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -195,6 +199,26 @@ class PgStoreTest(unittest.TestCase):
         for r in (a, b):
             self.assertFalse(os.path.exists(os.path.join(r.data_dir, "authrelay.db")))
         self.no_password_logged()
+
+    def test_unreachable_at_start_is_refused_with_the_reason(self):
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()  # nothing listens there now
+        data_dir = tempfile.mkdtemp(prefix="authrelay-pgstore-")
+        try:
+            p = subprocess.run([harness.AUTHRELAY, "--upstream", self.agent.url, "--listen", "127.0.0.1:0",
+                                "--control", "127.0.0.1:0", "--data-dir", data_dir, "--store", pg_url(port),
+                                "--store-timeout-s", "1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                               env=dict(os.environ, **ENV))
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        err = p.stderr.decode()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("did not answer within store_timeout_s", err)
+        self.assertIn("127.0.0.1", err)
+        self.assertNotIn(PASSWORD, err + p.stdout.decode())
 
     def test_database_unreachable_then_back(self):
         front = TcpRelay(self.port)
