@@ -30,7 +30,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -142,6 +142,41 @@ function compile(ajv, schema) {
 }
 
 // ---- 2. the answers ----
+
+// An OAuth2 provider stand-in on loopback: its token endpoint answers a
+// code exchange with a token, or refuses the code "refuse".
+function startProvider() {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      res.setHeader('Content-Type', 'application/json');
+      if (req.url !== '/token' || form.get('code') === 'refuse') {
+        res.statusCode = 400;
+        res.end('{"error":"invalid_grant"}');
+        return;
+      }
+      res.end(JSON.stringify({ access_token: 'gho_openapi_test', token_type: 'bearer', expires_in: 3600,
+                               scope: 'repo' }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function catalog(providerPort) {
+  const provider = `http://127.0.0.1:${providerPort}`;
+  return JSON.stringify({
+    connectors: [
+      { slug: 'slack', name: 'Slack', auth: 'api_key' },
+      { slug: 'notion', name: 'Notion', auth: 'api_key' },
+      { slug: 'github', name: 'GitHub', auth: 'oauth2', authorize_url: `${provider}/authorize`,
+        token_url: `${provider}/token`, scopes: 'repo' },
+      { slug: 'gitlab', name: 'GitLab', auth: 'oauth2', authorize_url: `${provider}/authorize`,
+        token_url: `${provider}/token`, scopes: 'api' }, // never given an application credential
+    ],
+  });
+}
 
 // Spawns cmd; resolves with the first line of `streamName` that match()
 // accepts. Output is kept for a failure's report.
@@ -257,7 +292,12 @@ function checkAnswer(ctx, method, target, res, expect) {
     const k = `${method} ${template} (x-method-not-allowed)`;
     if (!coverage.has(k)) coverage.set(k, new Set());
     coverage.get(k).add(res.status);
-    resp = res.status === 405 ? item['x-method-not-allowed'] : undefined;
+    // 405, or an answer given before the method is looked at (authentication,
+    // the body's checks, an unknown id), as the path's operations document it
+    if (res.status === 405) resp = item['x-method-not-allowed'];
+    else if ([400, 401, 403, 404, 413, 503].includes(res.status)) {
+      resp = METHODS.map((m) => item[m]?.responses?.[String(res.status)]).find((r) => r !== undefined);
+    }
   }
   const wanted = [expect].flat();
   if (!wanted.includes(res.status)) fail(`${where}: the test expected ${wanted.join(' or ')}: ${res.body.slice(0, 300)}`);
@@ -466,10 +506,39 @@ async function live(ctx) {
   const done = await page('POST', linkPath, 303, { auth: null, form: { api_key: 'sk-test-123' } });
   assert.ok(done.headers.location?.startsWith('https://app.example.com/done?state=s1'), `Location ${done.headers.location}`);
   await page('POST', linkPath, 410, { auth: null, form: { api_key: 'sk-test-456' } });
+  await page('GET', linkPath, 410, { auth: null });
   const pickerPath = new URL(picker.magic_link_url).pathname;
   await page('GET', pickerPath, 200, { auth: null });
   await page('POST', pickerPath, 400, { auth: null, form: { api_key: 'x' } });
+  await page('GET', `${pickerPath}?connector=not-in-the-catalog`, 400, { auth: null });
   await page('POST', pickerPath, 200, { auth: null, form: { decline: '1' } });
+  // an OAuth2 connector: to the provider and back
+  await call('POST', '/api/v1/application-credentials/', 201,
+             { json: { connector_slug: 'github', client_id: 'gh-client', client_secret: 'gh-secret',
+                       is_global_default: true } });
+  async function signIn(body, code, expect) {
+    const l = json(await call('POST', LT, 201, { json: body }));
+    const p = new URL(l.magic_link_url).pathname;
+    await page('HEAD', p, 200, { auth: null });
+    await page('POST', p, 405, { auth: null, form: { api_key: 'x' } });
+    const begin = async () => {
+      const r = await page('GET', p, 302, { auth: null });
+      const state = new URL(r.headers.location).searchParams.get('state');
+      return { target: `/_authrelay/oauth/callback?code=${code}&state=${encodeURIComponent(state)}`,
+               cookie: (r.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ') };
+    };
+    const other = await begin(); // that sign-in ends here: back without the cookie, another browser
+    await page('GET', other.target, 400, { auth: null });
+    const flow = await begin();
+    await page('GET', flow.target, expect, { auth: null, headers: { Cookie: flow.cookie } });
+    return flow;
+  }
+  const first = await signIn({ connector: 'github' }, 'good', 200);
+  await page('GET', first.target, 400, { auth: null, headers: { Cookie: first.cookie } }); // used already
+  await signIn({ connector: 'github', callback_url: 'https://app.example.com/done' }, 'good', 303);
+  await signIn({ connector: 'github' }, 'refuse', 502);
+  const noApp = json(await call('POST', LT, 201, { json: { connector: 'gitlab' } }));
+  await page('GET', new URL(noApp.magic_link_url).pathname, 503, { auth: null });
   await page('GET', '/_authrelay/oauth/callback', 400, { auth: null });
   await page('GET', '/_authrelay/oauth/callback?code=c&state=unknown', 400, { auth: null });
   await page('DELETE', '/_authrelay/oauth/callback', 405, { auth: null });
@@ -490,7 +559,9 @@ async function live(ctx) {
     client_id: credsApp.clientId, client_secret: credsApp.clientSecret } })).access_token;
   await call('POST', `${C}slack/token`, 200, { auth: creds });
   await call('POST', `${U}origin:u1/connections/slack/token`, 200, { auth: creds });
+  await call('POST', `${C}github/token`, 200, { auth: creds });
   await call('POST', `${C}notion/token`, 409, { auth: creds });
+  await call('POST', `${C}unknown-connector/token`, 404, { auth: creds });
   await call('POST', `${U}origin:nobody-yet/connections/notion/token`, 409, { auth: creds });
   await call('POST', `${U}origin:a%20b/connections/notion/token`, 400, { auth: creds });
   await call('POST', `${U}${uuid0}/connections/slack/token`, 404, { auth: creds });
@@ -508,7 +579,10 @@ async function live(ctx) {
 
   // application credentials
   const A = '/api/v1/application-credentials/';
-  const app = json(await call('POST', A, 201, { json: { connector_slug: 'github', client_id: 'Iv1.abc', client_secret: 's3cret' } }));
+  const app = json(await call('POST', A, 201, { json: { connector_slug: 'github', client_id: 'Iv1.abc', client_secret: 's3cret',
+                                                        external_id: 'second-app', is_global_default: false } }));
+  await call('POST', A, 400, { json: { connector_slug: 'github', client_id: 'Iv1.abc', external_id: 'second-app' } });
+  await call('POST', A, 400, { json: { connector_slug: 'not-in-the-catalog', client_id: 'x' } });
   await call('POST', A, 400, { json: { connector_slug: 'github', client_id: 'Iv1.abc', external_id: 'bad id' } });
   await call('POST', A, 400, { json: {} });
   await call('POST', A, 403, { auth: narrow, json: { connector_slug: 'github', client_id: 'x' } });
@@ -530,6 +604,15 @@ async function live(ctx) {
   await call('POST', AI, 405, { json: {} });
   await call('DELETE', AI, 204);
   await call('DELETE', AI, 404);
+
+  // a body holding U+0000 is refused first, whatever the method
+  const nul = { body: '{"a":"x\0"}', headers: { 'Content-Type': 'application/json' } }; // a raw NUL byte
+  for (const [m, t] of [['GET', `${U}${user.id}/`], ['DELETE', `${U}${user.id}/`], ['GET', C],
+                        ['DELETE', `${C}slack/`], ['GET', A], ['GET', `${A}${uuid0}/`], ['DELETE', `${A}${uuid0}/`],
+                        ['GET', O], ['GET', '/api/v1/oauth/applications'],
+                        ['DELETE', `/api/v1/oauth/applications/${uuid0}`], ['POST', '/oauth/token']]) {
+    await call(m, t, 400, nul);
+  }
 
   // the events feed
   await call('GET', '/v1/events', 200, { untilHead: true });
@@ -633,9 +716,12 @@ async function main() {
   const agent = startProcess('agent-server', AGENT_SERVER, ['--listen', '127.0.0.1:0'], 'stdout',
                              (line) => JSON.parse(line).listening);
   const agentAddr = await agent.started;
+  const provider = await startProvider();
+  const catalogFile = path.join(dataDir, 'connectors.json');
+  writeFileSync(catalogFile, catalog(provider.address().port));
   const relay = startProcess('authrelay', AUTHRELAY, [
     '--listen', '127.0.0.1:0', '--control', '127.0.0.1:0', '--data-dir', dataDir,
-    '--upstream', `http://${agentAddr}`, '--on-detect', 'replace',
+    '--upstream', `http://${agentAddr}`, '--on-detect', 'replace', '--connectors', catalogFile,
   ], 'stderr', (line) => {
     const o = JSON.parse(line);
     return o.msg === 'listening' ? o : undefined;
@@ -649,6 +735,7 @@ async function main() {
     console.log('--- authrelay stderr (last 40 lines):');
     for (const l of relay.lines.slice(-40)) console.log(l);
   }
+  provider.close();
   coverageTable(doc, ctx.skipped);
 }
 
