@@ -677,6 +677,29 @@ async function live(ctx) {
   }
 }
 
+// A second authrelay in remote mode (link_service.url: the provider
+// stand-in, which refuses everything; nothing here reaches it): the
+// connections API keeps no credentials there (501), and the remote's
+// callback is routed.
+async function liveRemote(ctx) {
+  const { call, page } = caller(ctx);
+  const C = '/api/v1/registered-users/origin:u1/connections/';
+  await call('GET', C, 501);
+  await call('DELETE', `${C}slack/`, 501);
+  await call('POST', `${C}slack/token`, 501);
+  await page('GET', '/_authrelay/callback', 400, { auth: null });
+  await page('GET', '/_authrelay/callback?state=unknown', 400, { auth: null });
+}
+
+function startRelay(args) {
+  return startProcess('authrelay', AUTHRELAY, [
+    '--listen', '127.0.0.1:0', '--control', '127.0.0.1:0', ...args,
+  ], 'stderr', (line) => {
+    const o = JSON.parse(line);
+    return o.msg === 'listening' ? o : undefined;
+  }, { AUTHRELAY_ADMIN_KEY: ADMIN_KEY });
+}
+
 function coverageTable(doc, skipped) {
   console.log('# coverage: operation, statuses seen (*: documented, not triggered here)');
   const rows = [];
@@ -719,24 +742,29 @@ async function main() {
   const provider = await startProvider();
   const catalogFile = path.join(dataDir, 'connectors.json');
   writeFileSync(catalogFile, catalog(provider.address().port));
-  const relay = startProcess('authrelay', AUTHRELAY, [
-    '--listen', '127.0.0.1:0', '--control', '127.0.0.1:0', '--data-dir', dataDir,
-    '--upstream', `http://${agentAddr}`, '--on-detect', 'replace', '--connectors', catalogFile,
-  ], 'stderr', (line) => {
-    const o = JSON.parse(line);
-    return o.msg === 'listening' ? o : undefined;
-  }, { AUTHRELAY_ADMIN_KEY: ADMIN_KEY });
-  const listening = await relay.started;
-  const ctx = { doc, ajv, proxyUrl: `http://${listening.listen}`, controlUrl: `http://${listening.control}`, skipped: [] };
-  try {
-    await live(ctx);
-  } catch (e) {
-    fail(`the live check stopped: ${e.stack ?? e}`);
-    console.log('--- authrelay stderr (last 40 lines):');
-    for (const l of relay.lines.slice(-40)) console.log(l);
+  const skipped = [];
+  const runs = [
+    ['embedded link service', live, ['--data-dir', dataDir, '--upstream', `http://${agentAddr}`,
+                                     '--on-detect', 'replace', '--connectors', catalogFile]],
+    ['remote link service', liveRemote, ['--data-dir', path.join(dataDir, 'remote'), '--upstream', `http://${agentAddr}`,
+                                         '--link-service-url', `http://127.0.0.1:${provider.address().port}`,
+                                         '--link-service-api-key', 'remote-key']],
+  ];
+  for (const [name, run, args] of runs) {
+    const relay = startRelay(args);
+    const listening = await relay.started;
+    const ctx = { doc, ajv, proxyUrl: `http://${listening.listen}`, controlUrl: `http://${listening.control}`, skipped };
+    try {
+      await run(ctx);
+    } catch (e) {
+      fail(`the live check (${name}) stopped: ${e.stack ?? e}`);
+      console.log(`--- authrelay (${name}) stderr, last 40 lines:`);
+      for (const l of relay.lines.slice(-40)) console.log(l);
+    }
+    relay.child.kill('SIGKILL');
   }
   provider.close();
-  coverageTable(doc, ctx.skipped);
+  coverageTable(doc, skipped);
 }
 
 try {
