@@ -661,7 +661,8 @@ async function live(ctx) {
     s2.req.destroy();
   }
 
-  // link binding (h17): live only when this authrelay routes it
+  // link binding (h17): live only when this authrelay routes it (checked
+  // before the sweep, which would otherwise call it)
   const probe = await request(ctx.controlUrl, 'POST', '/api/v1/link-flows/flow_unknown/confirm',
                               { headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
                                 body: JSON.stringify({ origin_user_id: 'u1' }) });
@@ -674,6 +675,31 @@ async function live(ctx) {
     await call('POST', '/api/v1/link-flows/flow_unknown/confirm', 400, { json: {} });
     await call('POST', '/api/v1/link-flows/flow_unknown/confirm', 401, { auth: null, json: { origin_user_id: 'u1' } });
     await call('GET', '/api/v1/link-flows/flow_unknown/confirm', 405);
+  }
+
+  const membersApp = json(await call('POST', '/api/v1/oauth/applications', 201,
+                                     { json: { name: 'members', scopes: ['read:members'] } }));
+  const members = json(await call('POST', '/oauth/token', 200, { form: { grant_type: 'client_credentials',
+    client_id: membersApp.clientId, client_secret: membersApp.clientSecret } })).access_token;
+  await sweepAuth(ctx, members);
+}
+
+// Every operation that takes a bearer, called without one (401) and with a
+// token holding only read:members, which no operation needs (403): path
+// parameters filled with values of the right shape.
+async function sweepAuth(ctx, memberToken) {
+  const { call } = caller(ctx);
+  const fill = { id: '00000000-0000-4000-8000-000000000000', stream_id: 'st_9_999999', connector: 'slack',
+                 category: 'chat', flow_id: 'flow_x', token: 'ltk_00000000000000000000000000000000' };
+  for (const { template, method, op } of operations(ctx.doc)) {
+    const key = `${method.toUpperCase()} ${template}`;
+    const security = op.security ?? ctx.doc.security ?? [];
+    if (security.length === 0 || security.some((req) => Object.keys(req).length === 0) || ctx.skipped.includes(key)) {
+      continue; // open to all, or not routed by this authrelay
+    }
+    const target = template.replace(/\{([^}]+)\}/g, (_, name) => fill[name]);
+    await call(method.toUpperCase(), target, 401, { auth: null });
+    await call(method.toUpperCase(), target, 403, { auth: memberToken });
   }
 }
 
