@@ -368,7 +368,7 @@ function pausedStream(ctx, user) {
   });
 }
 
-async function live(ctx) {
+async function live(ctx, relay) {
   const { call, page, json } = caller(ctx);
   const uuid0 = '00000000-0000-4000-8000-000000000000';
 
@@ -682,6 +682,7 @@ async function live(ctx) {
   const members = json(await call('POST', '/oauth/token', 200, { form: { grant_type: 'client_credentials',
     client_id: membersApp.clientId, client_secret: membersApp.clientSecret } })).access_token;
   await sweepAuth(ctx, members);
+  await liveDrain(ctx, relay); // last: the relay stops
 }
 
 // Every operation that takes a bearer, called without one (401) and with a
@@ -715,6 +716,30 @@ async function liveRemote(ctx) {
   await call('POST', `${C}slack/token`, 501);
   await page('GET', '/_authrelay/callback', 400, { auth: null });
   await page('GET', '/_authrelay/callback?state=unknown', 400, { auth: null });
+}
+
+// SIGTERM with a stream still relaying: authrelay drains, /readyz says so.
+async function liveDrain(ctx, relay) {
+  const { call } = caller(ctx);
+  const stream = await new Promise((resolve, reject) => {
+    const req = http.get(`${ctx.proxyUrl}/stream?format=sse&count=100&rate=2`,
+                         { headers: { 'X-Registered-User-Id': 'drain-user' }, agent: false },
+                         (res) => res.once('data', () => resolve(req)));
+    req.setTimeout(CALL_TIMEOUT_MS, () => req.destroy(new Error('timeout: the draining stream')));
+    req.on('error', reject);
+  });
+  try {
+    relay.child.kill('SIGTERM');
+    const deadline = Date.now() + CALL_TIMEOUT_MS;
+    let res;
+    do {
+      res = await request(ctx.controlUrl, 'GET', '/readyz');
+    } while (res.status === 200 && Date.now() < deadline);
+    await call('GET', '/readyz', 503, { auth: null });
+    await call('HEAD', '/readyz', 503, { auth: null });
+  } finally {
+    stream.destroy();
+  }
 }
 
 function startRelay(args) {
@@ -781,7 +806,7 @@ async function main() {
     const listening = await relay.started;
     const ctx = { doc, ajv, proxyUrl: `http://${listening.listen}`, controlUrl: `http://${listening.control}`, skipped };
     try {
-      await run(ctx);
+      await run(ctx, relay);
     } catch (e) {
       fail(`the live check (${name}) stopped: ${e.stack ?? e}`);
       console.log(`--- authrelay (${name}) stderr, last 40 lines:`);
