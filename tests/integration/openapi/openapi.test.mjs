@@ -144,7 +144,8 @@ function compile(ajv, schema) {
 // ---- 2. the answers ----
 
 // An OAuth2 provider stand-in on loopback: its token endpoint answers a
-// code exchange with a token, or refuses the code "refuse".
+// code exchange with a token (one that expires within a second for the code
+// "short"), refuses the code "refuse", and fails every refresh (500).
 function startProvider() {
   const server = http.createServer((req, res) => {
     let body = '';
@@ -152,6 +153,15 @@ function startProvider() {
     req.on('end', () => {
       const form = new URLSearchParams(body);
       res.setHeader('Content-Type', 'application/json');
+      if (form.get('grant_type') === 'refresh_token') { // the provider is down for refreshes
+        res.statusCode = 500;
+        res.end('{"error":"server_error"}');
+        return;
+      }
+      if (form.get('code') === 'short') { // a token that expires at once
+        res.end(JSON.stringify({ access_token: 'gho_short', token_type: 'bearer', expires_in: 1, refresh_token: 'rt' }));
+        return;
+      }
       if (req.url !== '/token' || form.get('code') === 'refuse') {
         res.statusCode = 400;
         res.end('{"error":"invalid_grant"}');
@@ -560,6 +570,17 @@ async function live(ctx, relay) {
   await call('POST', `${C}slack/token`, 200, { auth: creds });
   await call('POST', `${U}origin:u1/connections/slack/token`, 200, { auth: creds });
   await call('POST', `${C}github/token`, 200, { auth: creds });
+  // reconnected with a token that expires at once; the provider fails the
+  // refresh: 502 once it has expired (polled, bounded)
+  await signIn({ connector: 'github' }, 'short', 200);
+  const expiry = Date.now() + CALL_TIMEOUT_MS;
+  let refreshed;
+  for (;;) {
+    refreshed = await call('POST', `${C}github/token`, [200, 502], { auth: creds });
+    if (refreshed.status !== 200 || Date.now() > expiry) break;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the poll's interval
+  }
+  assert.equal(refreshed.status, 502, 'the failed refresh of an expired token');
   await call('POST', `${C}notion/token`, 409, { auth: creds });
   await call('POST', `${C}unknown-connector/token`, 404, { auth: creds });
   await call('POST', `${U}origin:nobody-yet/connections/notion/token`, 409, { auth: creds });
