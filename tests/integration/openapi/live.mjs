@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { checkAnswer, operations } from './conformance.mjs';
+import { liveLimits } from './limits.mjs';
 
 export const ADMIN_KEY = 'openapi-test-owner-key-0123456789';
 export const CALL_TIMEOUT_MS = 10_000;
@@ -339,6 +340,8 @@ async function liveLinkService(ctx) {
                         ['DELETE', `/api/v1/oauth/applications/${UUID0}`], ['POST', '/oauth/token']]) {
     await call(m, t, 400, nul);
   }
+
+  await liveLimits(ctx, call, user.id);
   ctx.narrow = narrow;
 }
 

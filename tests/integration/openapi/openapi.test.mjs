@@ -16,14 +16,17 @@
 //    method the path does not list: its x-method-not-allowed), a documented
 //    Content-Type, and a body valid against that response's schema (ajv,
 //    JSON Schema 2020-12, formats checked). Any other answer fails the test.
+//    The limits the document states for the create operations' members
+//    (maxLength, minItems, maximum ...) are tried at the boundary: at the
+//    limit taken, past it refused on that field (limits.mjs).
 //    Every operation must have been called at least once. A coverage table
 //    (operation x statuses seen, and those documented but not triggered) is
 //    printed at the end.
 //
 // Files: this one starts the processes (the agent server, authrelay twice:
 // embedded and remote link service, an OAuth2 provider stand-in);
-// live.mjs makes the calls; conformance.mjs checks the document and each
-// answer against it.
+// live.mjs makes the calls (limits.mjs the boundary ones); conformance.mjs
+// checks the document and each answer against it.
 //
 // POST /api/v1/link-flows/{flow_id}/confirm comes with link binding: while
 // the running authrelay does not route it (a bare 404 "Not found."), its live
