@@ -397,25 +397,6 @@ async function liveStreams(ctx) {
   }
 }
 
-// Link binding (h17): live only when this authrelay routes it; ctx.skipped
-// names it otherwise (and the sweep leaves it out).
-async function liveLinkFlows(ctx) {
-  const { call } = caller(ctx);
-  const probe = await request(ctx.controlUrl, 'POST', '/api/v1/link-flows/flow_unknown/confirm',
-                              { headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
-                                body: JSON.stringify({ origin_user_id: 'u1' }) });
-  if (probe.status === 404 && probe.body.includes('"Not found."')) {
-    ctx.skipped.push('POST /api/v1/link-flows/{flow_id}/confirm');
-    console.log('# note: POST /api/v1/link-flows/{flow_id}/confirm is not routed by this authrelay (link binding ' +
-                'not merged yet): documented, its live check skipped');
-  } else {
-    checkAnswer(ctx, 'POST', '/api/v1/link-flows/flow_unknown/confirm', probe, [404, 410]);
-    await call('POST', '/api/v1/link-flows/flow_unknown/confirm', 400, { json: {} });
-    await call('POST', '/api/v1/link-flows/flow_unknown/confirm', 401, { auth: null, json: { origin_user_id: 'u1' } });
-    await call('GET', '/api/v1/link-flows/flow_unknown/confirm', 405);
-  }
-}
-
 // Every section against the embedded link service; the drain last (the
 // relay stops).
 export async function live(ctx, relay) {
@@ -423,7 +404,6 @@ export async function live(ctx, relay) {
   await liveHealth(ctx);
   await liveLinkService(ctx);
   await liveStreams(ctx);
-  await liveLinkFlows(ctx);
   const membersApp = json(await call('POST', '/api/v1/oauth/applications', 201,
                                      { json: { name: 'members', scopes: ['read:members'] } }));
   const members = json(await call('POST', '/oauth/token', 200, { form: { grant_type: 'client_credentials',
@@ -449,6 +429,40 @@ async function sweepAuth(ctx, memberToken) {
     await call(method.toUpperCase(), target, 401, { auth: null });
     await call(method.toUpperCase(), target, 403, { auth: memberToken });
   }
+}
+
+// A third authrelay with link binding (link.verifier_url: the browser goes
+// to the app's verifier, here nowhere, before anything is stored): the app's
+// confirmation and the done page.
+export async function liveBinding(ctx) {
+  const { call, page, json } = caller(ctx);
+  const user = json(await call('POST', '/api/v1/registered-users/', 201,
+                               { json: { origin_user_id: 'bind-user', origin_user_name: 'B' } }));
+  const LT = `/api/v1/registered-users/${user.id}/link-token/`;
+  const confirm = (flow) => `/api/v1/link-flows/${flow}/confirm`;
+  // the API-key form of a new link: the flow_id the verifier gets
+  async function formFlow() {
+    const link = json(await call('POST', LT, 201, { json: { connector: 'slack' } }));
+    const r = await page('POST', new URL(link.magic_link_url).pathname, 303, { auth: null, form: { api_key: 'sk-bind' } });
+    return { link, flow: new URL(r.headers.location).searchParams.get('flow_id') };
+  }
+  const refused = await formFlow();
+  await call('POST', confirm(refused.flow), 409, { json: { origin_user_id: 'someone-else' } });
+  await page('GET', `/_authrelay/link-flows/done?flow_id=${refused.flow}`, 403, { auth: null });
+  const ok = await formFlow();
+  await call('POST', confirm(ok.flow), 400, { json: { origin_user_id: 'has space' } });
+  await call('POST', confirm(ok.flow), 400, { json: {} });
+  await call('POST', confirm(ok.flow), 200, { json: { origin_user_id: 'bind-user' } });
+  await call('POST', confirm(ok.flow), 404, { json: { origin_user_id: 'bind-user' } });
+  await call('POST', confirm(ok.flow), 413, { body: `{"origin_user_id":"${'a'.repeat(70_000)}"}`,
+                                              headers: { 'Content-Type': 'application/json' } });
+  const ended = await formFlow(); // then "Not now" on the page: the link ends before the confirmation
+  await page('POST', new URL(ended.link.magic_link_url).pathname, 200, { auth: null, form: { decline: '1' } });
+  await call('POST', confirm(ended.flow), 410, { json: { origin_user_id: 'bind-user' } });
+  await call('GET', confirm(ok.flow), 405);
+  await page('GET', `/_authrelay/link-flows/done?flow_id=${ok.flow}`, 200, { auth: null });
+  await page('GET', '/_authrelay/link-flows/done?flow_id=lbf_00000000000000000000000000000000', 404, { auth: null });
+  await page('PUT', '/_authrelay/link-flows/done', 405, { auth: null });
 }
 
 // A second authrelay in remote mode (link_service.url: the provider

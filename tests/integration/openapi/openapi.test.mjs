@@ -23,21 +23,23 @@
 //    (operation x statuses seen, and those documented but not triggered) is
 //    printed at the end.
 //
-// Files: this one starts the processes (the agent server, authrelay twice:
-// embedded and remote link service, an OAuth2 provider stand-in);
+// Files: this one starts the processes (the agent server, an OAuth2
+// provider stand-in, authrelay with the embedded link service, with a remote
+// one, with link binding);
 // live.mjs makes the calls (limits.mjs the boundary ones); conformance.mjs
 // checks the document and each answer against it.
 //
-// POST /api/v1/link-flows/{flow_id}/confirm comes with link binding: while
-// the running authrelay does not route it (a bare 404 "Not found."), its live
-// check is skipped with a note; the document keeps it.
+// Link binding (POST /api/v1/link-flows/{flow_id}/confirm, the done page)
+// runs on a third authrelay with link.verifier_url; an authrelay without the
+// option (its --help does not name it) skips that live check with a note,
+// and the document keeps both.
 //
 // Env: AUTHRELAY_BIN, AGENT_SERVER_BIN (default: the source checkout's
 // build/), OPENAPI_DOC (default: examples/openapi.yaml of the checkout).
 // Last line: "N checked, M failed"; exit 1 on any failure.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -48,7 +50,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { coverageTable, fail, lintDocument, summary } from './conformance.mjs';
-import { ADMIN_KEY, live, liveRemote } from './live.mjs';
+import { ADMIN_KEY, live, liveBinding, liveRemote } from './live.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SOURCE = path.resolve(HERE, '../../..');
@@ -194,6 +196,17 @@ async function main() {
                                          '--link-service-url', `http://127.0.0.1:${provider.address().port}`,
                                          '--link-service-api-key', 'remote-key']],
   ];
+  // Link binding (#15) is checked live only with an authrelay that has it
+  const help = spawnSync(AUTHRELAY, ['--help'], { encoding: 'utf8' });
+  if (`${help.stdout}${help.stderr}`.includes('--link-verifier-url')) {
+    runs.push(['link binding', liveBinding, ['--data-dir', path.join(dataDir, 'binding'), '--upstream', `http://${agentAddr}`,
+                                             '--connectors', catalogFile,
+                                             '--link-verifier-url', `http://127.0.0.1:${provider.address().port}/verify`]]);
+  } else {
+    skipped.push('POST /api/v1/link-flows/{flow_id}/confirm', 'GET /_authrelay/link-flows/done');
+    console.log('# note: this authrelay has no link binding (link.verifier_url): POST /api/v1/link-flows/{flow_id}/confirm ' +
+                'and GET /_authrelay/link-flows/done are documented, their live check skipped');
+  }
   for (const [name, run, args] of runs) {
     const relay = startRelay(args);
     const listening = await relay.started;
