@@ -218,6 +218,7 @@ async function liveLinkService(ctx) {
   await page('POST', linkPath, 400, { auth: null, form: { api_key: '' } });
   await page('POST', linkPath, 413, { auth: null, form: { api_key: 'k'.repeat(9000) } });
   await page('PUT', linkPath, 405, { auth: null });
+  await page('GET', linkPath, 431, { auth: null, headers: { 'X-Big': 'a'.repeat(20_000) } });
   await page('GET', '/_authrelay/link/ltk_00000000000000000000000000000000', 404, { auth: null });
   const done = await page('POST', linkPath, 303, { auth: null, form: { api_key: 'sk-test-123' } });
   assert.ok(done.headers.location?.startsWith('https://app.example.com/done?state=s1'), `Location ${done.headers.location}`);
