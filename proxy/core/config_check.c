@@ -81,6 +81,9 @@ int config_finish(load_ctx *x, config_t *c) {
        !(url_is_https(c->link.verifier_url) || url_is_loopback(c->link.verifier_url))))
     return config_fail(x, "config: link.verifier_url: must be an absolute https:// URL without a fragment "
                           "(http:// only to loopback)");
+  if (c->link.verifier_url[0] != '\0' && c->link_service.url[0] != '\0')
+    return config_fail(x, "config: link.verifier_url: not with link_service.url (the remote service's Link page "
+                          "stores the credential, authrelay cannot hold it back)");
   if (c->listen_port != 0 && c->listen_port == c->control_port &&
       strcmp(c->listen_host, c->control_host) == 0)
     return config_fail(x, "config: control: must differ from listen (both are %s)", c->listen);

@@ -13,7 +13,8 @@
  * in to the app as another user, connects nothing.
  *
  * A flow id is "lbf_" + 32 random hex digits (128 bits), single use,
- * expires after LINKBIND_TTL_MS; at most LINKBIND_MAX flows wait at once.
+ * expires after LINKBIND_TTL_MS (ended flows are kept that long too, for
+ * the browser's done page); at most LINKBIND_MAX flows are kept at once.
  * Lives on the control loop (linkhost_t.bind); not thread-safe.
  */
 #ifndef AUTHRELAY_LINKBIND_H
@@ -26,7 +27,7 @@
 #include "dynbuf.h"
 #include "pausehub.h"
 
-#define LINKBIND_MAX 1000                    /* flows waiting for the app's confirmation */
+#define LINKBIND_MAX 1000                    /* flows kept: waiting for the app, or ended recently */
 #define LINKBIND_TTL_MS (10 * 60 * 1000)     /* how long one waits */
 #define LINKBIND_ID_PREFIX "lbf_"
 #define LINKBIND_ID_LEN (4 + 32)             /* "lbf_" + 32 hex digits */
@@ -70,7 +71,7 @@ void linkbind_init(linkbind_t *b);
  * empty), kind and name (copied), base_url (copied, may be ""). Flows past
  * their time are dropped first; a link has one flow at a time (an older
  * one of v's token is dropped). On success *out points at the flow (owned
- * by b; for its id). Returns 0, -ENOSPC (LINKBIND_MAX waiting), -ENOMEM
+ * by b; for its id). Returns 0, -ENOSPC (LINKBIND_MAX kept), -ENOMEM
  * or -EIO (no random source); on error *sealed is wiped and freed. */
 int linkbind_add(linkbind_t *b, const pausehub_link_view *v, const char *kind, const char *name,
                  const char *base_url, dynbuf *sealed, uint64_t now_ms, const linkbind_flow **out);

@@ -267,6 +267,11 @@ class VerifierUrlConfigTest(unittest.TestCase):
             p = self.check(bad)
             self.assertEqual(p.returncode, 2, (bad, p.stderr))
             self.assertIn(b"verifier", p.stderr + p.stdout)
+        p = subprocess.run([AUTHRELAY, "--check-config", "--upstream", "http://127.0.0.1:1", "--link-verifier-url",
+                            "https://app.example.com/verify", "--link-service-url", "https://links.example.com"],
+                           capture_output=True, timeout=10)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"not with link_service.url", p.stderr + p.stdout)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@
  *   POST/GET/DELETE   /api/v1/callback-origins/   (DELETE ?origin=...)
  *   POST/GET          /api/v1/oauth/applications  DELETE .../{id}
  *   POST              /api/{category}/v1/link-token
+ *   POST              /api/v1/link-flows/{flow_id}/confirm  (link binding: apilinkflows.h)
  *   POST              /oauth/token (client_credentials)
  */
 #ifndef AUTHRELAY_LINKAPI_H
