@@ -71,7 +71,7 @@ static void committed(apicall_ctx *c) {
     answer_with_url(c, 200, NULL, f, 1);
     return;
   }
-  linkbind_settle(&c->lh->bind, f->id, LINKBIND_REFUSED);
+  /* not stored (or the link ended): the flow stays spent, its done page unknown */
   if (st->status == -ESTALE)
     apicall_detail(c, 410, "The link ended before the confirmation: ask the assistant again.");
   else
@@ -121,7 +121,6 @@ void apilinkflows_handle(apicall_ctx *c, const apicall_principal *p, const char 
   }
   st = apicall_state(c, sizeof *st);
   if (st == NULL) {
-    linkbind_settle(&lh->bind, f->id, LINKBIND_REFUSED);
     linkbind_flow_free(f);
     return;
   }
@@ -130,11 +129,8 @@ void apilinkflows_handle(apicall_ctx *c, const apicall_principal *p, const char 
   memset(&st->flow.sealed, 0, sizeof st->flow.sealed); /* the credential stays in f, freed now */
   linkbind_flow_free(f);
   if (rc == -ESTALE) {
-    linkbind_settle(&lh->bind, st->flow.id, LINKBIND_REFUSED);
     apicall_detail(c, 410, "The link can no longer be used: ask the assistant again.");
     return;
   }
-  if (rc != 0)
-    linkbind_settle(&lh->bind, st->flow.id, LINKBIND_REFUSED);
   apicall_wait(c, rc);
 }
