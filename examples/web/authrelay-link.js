@@ -53,6 +53,7 @@ function isTrustedLink(url, origin) {
   let u;
   try { u = new URL(url); } catch { return false; }
   return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === origin &&
+         !u.username && !u.password && !u.search && !u.hash &&
          /^\/_authrelay\/link\/ltk_[A-Za-z0-9_-]+$/.test(u.pathname);
 }
 

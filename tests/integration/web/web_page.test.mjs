@@ -19,7 +19,14 @@
 //      nothing lost, duplicated or reordered; no console error, page error,
 //      failed request or CSP violation (securitypolicyviolation listener) in
 //      the page or the popup; screenshots go to ARTIFACT_DIR (build tree);
-//   3. scripts/run.sh (`make run`) prints the page's URL as its first line,
+//   3. the popup closed before connecting leaves the link pending (onExit
+//      'closed', Connect opens it again); "Not now" there ends the wait
+//      (auth_declined) and the answer goes on, whole;
+//   4. authrelay-link.js alone (Node): readSse on a body cut at every byte,
+//      the notices of three dialects, untrusted links ignored, the callbacks;
+//   5. --web-dir: a missing file, or one over the 256 KiB cap, stops the
+//      start (exit 2, the file named); exactly the cap is served;
+//   6. scripts/run.sh (`make run`) prints the page's URL as its first line,
 //      and that URL answers with the page.
 // Every wait is bounded; every child process and the browser are killed at
 // the end and on failure.
@@ -31,12 +38,12 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -44,9 +51,14 @@ function locate(envName, candidates) {
   if (process.env[envName]) return process.env[envName];
   return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
-const SOURCE_DIR = locate('SOURCE_DIR', [path.resolve(HERE, '../../..')]);
-const AUTHRELAY = locate('AUTHRELAY_BIN', [path.join(SOURCE_DIR, 'build/authrelay')]);
-const AGENT = locate('AGENT_SERVER_BIN', [path.join(SOURCE_DIR, 'build/agent-server')]);
+// The source tree: above this script, or (for the copy in the build tree,
+// build/tests/integration/web/) above the build directory.
+const SOURCE_DIR = locate('SOURCE_DIR', [path.resolve(HERE, '../../..'), path.resolve(HERE, '../../../..')]
+  .filter((d) => existsSync(path.join(d, 'scripts/run.sh'))));
+const AUTHRELAY = locate('AUTHRELAY_BIN', [path.resolve(HERE, '../../../authrelay'),
+                                            path.join(SOURCE_DIR, 'build/authrelay')]);
+const AGENT = locate('AGENT_SERVER_BIN', [path.resolve(HERE, '../../../agent-server'),
+                                          path.join(SOURCE_DIR, 'build/agent-server')]);
 const WEB_DIR = locate('WEB_DIR', [path.join(SOURCE_DIR, 'examples/web')]);
 const ARTIFACT_DIR = process.env.ARTIFACT_DIR || path.join(HERE, 'artifacts');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -185,6 +197,82 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACT_DIR, `${name}.png`), fullPage: true });
 }
 
+// authrelay-link.js on its own (in Node, no browser): readSse on bodies cut
+// at every byte (CRLF, CR or LF line ends, comments, multi-line data, an
+// oversized event), noticeOf in the three dialects, and the handler's
+// callbacks with a stand-in window (untrusted links ignored).
+async function caseModule() {
+  const mod = await import(pathToFileURL(path.join(WEB_DIR, 'authrelay-link.js')).href);
+  const body = ': paused\r\nevent: delta\r\ndata: {"text":"a"}\r\n\r\n' +
+               'data: line1\rdata: line2\r\rid: 7\nevent: x\ndata:{"n":1}\n\n' +
+               'event: only-event\n\ndata: tail-without-blank-line\n';
+  const want = [
+    { event: 'delta', data: '{"text":"a"}', id: undefined, json: { text: 'a' } },
+    { event: 'message', data: 'line1\nline2', id: undefined, json: undefined },
+    { event: 'x', data: '{"n":1}', id: '7', json: { n: 1 } },
+  ];
+  const bytes = new TextEncoder().encode(body);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const res = new Response(new ReadableStream({
+      start(c) { c.enqueue(bytes.slice(0, cut)); c.enqueue(bytes.slice(cut)); c.close(); },
+    }));
+    const got = [];
+    for await (const evt of mod.readSse(res)) got.push(evt);
+    assert.deepEqual(got, want, `cut at ${cut}`);
+  }
+  await assert.rejects(async () => { for await (const _ of mod.readSse(new Response('x', { status: 401 }))); },
+                       /401/);
+  const huge = new Response(`data: ${'x'.repeat((1 << 20) + 1)}\n\n`);
+  await assert.rejects(async () => { for await (const _ of mod.readSse(huge)); }, /too long/);
+
+  const origin = 'http://relay.test';
+  const lt = { type: 'link_token', stream_id: 'st_1', connector: 'slack', link_token: 'ltk_1',
+               magic_link_url: `${origin}/_authrelay/link/ltk_1`, expires_at: 'x', message: 'm' };
+  const done = { type: 'auth_complete', stream_id: 'st_1', connector: 'slack' };
+  const ev = (event, json) => ({ event, data: JSON.stringify(json), json });
+  assert.deepEqual(mod.noticeOf(ev('link_token', lt)), { kind: 'link_token', value: lt });
+  assert.deepEqual(mod.noticeOf(ev('message', { type: 'data-link_token', data: lt, transient: true })),
+                   { kind: 'link_token', value: lt });
+  assert.deepEqual(mod.noticeOf(ev('message', { type: 'CUSTOM', name: 'authrelay.auth_complete', value: done })),
+                   { kind: 'auth_complete', value: done });
+  assert.equal(mod.noticeOf(ev('delta', { type: 'delta', text: 'link_token' })), null);
+  assert.equal(mod.noticeOf(ev('tool_result', lt)), null, 'a link_token object under another event name');
+
+  const popups = [];
+  const fakeWindow = {
+    location: { origin },
+    open(url) { const w = { url, closed: false, close() { this.closed = true; }, focus() {} }; popups.push(w); return w; },
+  };
+  const calls = [];
+  const h = mod.createLinkHandler({
+    window: fakeWindow, pollMs: 5,
+    onLinkToken: (l) => calls.push(['link', l.link_token]),
+    onSuccess: (r) => calls.push(['success', r.connector, r.link?.link_token]),
+    onExit: (r) => calls.push(['exit', r.reason]),
+  });
+  assert.equal(h.open(), null, 'open() with nothing pending');
+  for (const bad of ['https://evil.test/_authrelay/link/ltk_1', `${origin}/elsewhere/ltk_1`,
+                     'javascript:alert(1)', `${origin}/_authrelay/link/ltk_1?x=1#y`]) {
+    assert.equal(h.handleEvent(ev('link_token', { ...lt, magic_link_url: bad })), 'link_token');
+  }
+  assert.equal(h.pending, null, 'an untrusted link became pending');
+  assert.deepEqual(calls, []);
+  assert.equal(h.handleEvent(ev('link_token', lt)), 'link_token');
+  assert.equal(h.open().url, lt.magic_link_url);
+  popups[0].close();
+  const deadline = Date.now() + 5_000;
+  while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(calls, [['link', 'ltk_1'], ['exit', 'closed']]);
+  assert.equal(h.pending, lt, 'a closed popup dropped the link');
+  assert.equal(h.open().url, lt.magic_link_url, 'opened again');
+  assert.equal(h.handleEvent(ev('auth_complete', done)), 'auth_complete');
+  assert.deepEqual(calls.at(-1), ['success', 'slack', 'ltk_1']);
+  assert.equal(h.pending, null);
+  assert.equal(h.handleEvent(ev('delta', { type: 'delta', text: 'hi' })), null);
+  assert.equal(h.handleEvent(ev('relay_error', { type: 'relay_error', status: 502 })), 'relay_error');
+  assert.deepEqual(calls.at(-1), ['exit', 'relay_error']);
+}
+
 // The status code the server at base answers for a GET of target, sent
 // byte for byte.
 function rawStatus(base, target) {
@@ -315,6 +403,97 @@ async function caseChat(ctx) {
   }
 }
 
+// Opens the page in a new browser context, sends a message and waits for
+// the interrupt; returns what the cases need.
+async function pageAtInterrupt(ctx, context) {
+  const page = await context.newPage();
+  const problems = await watchPage(page, 'page');
+  assert.equal((await page.goto(ctx.relayUrl + '/')).status(), 200, 'page status');
+  const action = await page.locator('#chat').getAttribute('action');
+  const query = new URL(action, ctx.relayUrl).searchParams;
+  const authAt = Number(query.get('auth_at'));
+  await page.locator('#message').fill('Post the notes to the channel.');
+  await page.locator('#send').click();
+  const reply = page.locator('li.msg.agent').last();
+  const connect = reply.locator('.interrupt a.connect');
+  await connect.waitFor({ timeout: STEP_TIMEOUT_MS });
+  return { page, problems, action, authAt, reply, connect };
+}
+
+// The deltas the agent server sends for action, fetched directly.
+async function directDeltas(ctx, action) {
+  const direct = await fetch(ctx.agentUrl + action, {
+    method: 'POST', body: '{"message":"direct"}', headers: { 'Content-Type': 'application/json' },
+    signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
+  });
+  assert.equal(direct.status, 200, 'direct stream status');
+  return deltaTexts(await direct.text());
+}
+
+// onExit: the popup closed before connecting leaves the link pending (the
+// button opens it again); "Not now" there ends the wait (auth_declined) and
+// the answer goes on without the account, whole.
+async function caseClosedThenDeclined(ctx) {
+  const context = await ctx.browser.newContext({ viewport: { width: 900, height: 900 } });
+  try {
+    const { page, problems, action, authAt, reply, connect } = await pageAtInterrupt(ctx, context);
+    const href = await connect.getAttribute('href');
+    const [first] = await Promise.all([page.waitForEvent('popup', { timeout: STEP_TIMEOUT_MS }), connect.click()]);
+    await first.waitForLoadState('domcontentloaded');
+    await first.close();
+    await page.locator('#status', { hasText: 'closed before connecting' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    assert.equal(await reply.locator('.part').count(), authAt, 'the answer went on after the popup closed');
+    assert.equal(await connect.count(), 1, 'the Connect button is gone');
+
+    const [second] = await Promise.all([page.waitForEvent('popup', { timeout: STEP_TIMEOUT_MS }), connect.click()]);
+    const popupProblems = await watchPage(second, 'popup');
+    await second.waitForLoadState('domcontentloaded');
+    assert.equal(second.url(), href, 'the popup opened the same link');
+    await Promise.all([
+      second.waitForNavigation({ timeout: STEP_TIMEOUT_MS }),
+      second.locator('button', { hasText: 'Not now' }).click(),
+    ]);
+    await page.locator('li.msg.agent.complete').waitFor({ timeout: STEP_TIMEOUT_MS });
+    assert.match(await reply.locator('.interrupt.ended .state').innerText(), /Not connected/);
+    await shot(page, '6-declined');
+    assert.deepEqual(await reply.locator('.part').allInnerTexts(), await directDeltas(ctx, action),
+                     'the page shows exactly the agent\'s deltas');
+    assert.deepEqual([...problems, ...popupProblems], [], 'the browser reported problems');
+    assert.deepEqual(await cspViolations(page), [], 'CSP violations in the page');
+  } finally {
+    await context.close();
+  }
+}
+
+// --web-dir reads its whitelist at start, each file capped (256 KiB): a
+// missing or larger file stops the start with exit status 2 and its name.
+async function caseWebDirLimits() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'authrelay-web-dir-'));
+  tempDirs.push(dir);
+  for (const f of readdirSync(WEB_DIR)) copyFileSync(path.join(WEB_DIR, f), path.join(dir, f));
+  const start = async (why) => {
+    const p = startProcess('agent-server', AGENT, ['--listen', '127.0.0.1:0', '--web-dir', dir], 'stderr', () => undefined);
+    p.started.catch(() => {}); // it is expected not to start
+    const { code } = await withTimeout(p.exited, START_TIMEOUT_MS, `agent-server exit (${why})`);
+    return { code, err: p.lines.join('\n') };
+  };
+  writeFileSync(path.join(dir, 'style.css'), 'x'.repeat(256 * 1024)); // exactly the cap: fine
+  const ok = startProcess('agent-server', AGENT, ['--listen', '127.0.0.1:0', '--web-dir', dir], 'stdout',
+                          (line) => JSON.parse(line).listening);
+  const res = await fetch(`http://${await ok.started}/style.css`, { signal: AbortSignal.timeout(5_000) });
+  assert.equal((await res.text()).length, 256 * 1024);
+  ok.child.kill('SIGTERM');
+  await withTimeout(ok.exited, 5_000, 'agent-server exit');
+  writeFileSync(path.join(dir, 'style.css'), 'x'.repeat(256 * 1024 + 1));
+  let r = await start('oversized');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /style\.css: File too large/);
+  rmSync(path.join(dir, 'app.js'));
+  r = await start('missing');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /app\.js: No such file/);
+}
+
 // A free loopback port (closed again: scripts/run.sh needs fixed numbers).
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -391,8 +570,11 @@ async function main() {
   console.log(`setup: ${Date.now() - t0} ms (chromium ${browser.version()}, playwright-core)`);
 
   const cases = [
+    ['web: authrelay-link.js: readSse cut anywhere, notices of three dialects, the handler\'s callbacks', caseModule],
     ['web: the page\'s files come through authrelay with their types and a strict CSP', caseFiles],
     ['web: chat streams, the interrupt opens the Link page in a popup, the answer goes on whole', caseChat],
+    ['web: popup closed, opened again, "Not now": onExit, the answer goes on whole', caseClosedThenDeclined],
+    ['web: --web-dir refuses a missing file or one over 256 KiB (exit 2)', caseWebDirLimits],
     ['web: make run (scripts/run.sh) prints the page\'s URL first', caseRunScript],
   ];
   for (const [name, fn] of cases) {
