@@ -26,7 +26,9 @@
 //      the notices of three dialects, untrusted links ignored, the callbacks;
 //   5. --web-dir: a missing file, or one over the 256 KiB cap, stops the
 //      start (exit 2, the file named); exactly the cap is served;
-//   6. scripts/run.sh (`make run`) prints the page's URL as its first line,
+//   6. authrelay-link.d.ts under tsc --strict: a usage compiles, misuses
+//      (@ts-expect-error) do not;
+//   7. scripts/run.sh (`make run`) prints the page's URL as its first line,
 //      and that URL answers with the page.
 // Every wait is bounded; every child process and the browser are killed at
 // the end and on failure.
@@ -43,6 +45,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -271,6 +274,54 @@ async function caseModule() {
   assert.equal(h.handleEvent(ev('delta', { type: 'delta', text: 'hi' })), null);
   assert.equal(h.handleEvent(ev('relay_error', { type: 'relay_error', status: 502 })), 'relay_error');
   assert.deepEqual(calls.at(-1), ['exit', 'relay_error']);
+}
+
+// authrelay-link.d.ts with tsc --strict (typescript, pinned): a usage
+// compiles, and misuses marked @ts-expect-error are errors (with `any` types
+// they would not be, and tsc would report the unused directives).
+const TYPES_USAGE = `
+import { createLinkHandler, readSse, noticeOf, type LinkToken, type NoticeKind } from './authrelay-link.js';
+const link = createLinkHandler({
+  onLinkToken(l: LinkToken) { const u: string = l.magic_link_url; void u; },
+  onSuccess(r) { const c: string = r.connector; const s: string = r.streamId; void c; void s; },
+  onExit(r) { if (r.reason === 'closed' || r.reason === 'auth_declined') void r.link; },
+  closePopupOnSuccess: true,
+});
+export async function chat(res: Response): Promise<void> {
+  for await (const evt of readSse(res, { signal: AbortSignal.timeout(1000) })) {
+    const kind: NoticeKind | null = link.handleEvent(evt);
+    if (kind === null) { const e: string = evt.event; const d: string = evt.data; void e; void d; }
+    void noticeOf(evt)?.kind;
+  }
+  const w: Window | null = link.open();
+  void w;
+  void link.pending?.link_token;
+  link.close();
+}
+// @ts-expect-error: an unknown option
+createLinkHandler({ onLink() {} });
+// @ts-expect-error: onExit's reasons are a closed set
+createLinkHandler({ onExit(r) { if (r.reason === 'bogus') return; } });
+// @ts-expect-error: pending is read-only
+link.pending = null;
+// @ts-expect-error: readSse wants a Response
+readSse('data: x');
+`;
+
+async function caseTypes() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'authrelay-web-types-'));
+  tempDirs.push(dir);
+  copyFileSync(path.join(WEB_DIR, 'authrelay-link.d.ts'), path.join(dir, 'authrelay-link.d.ts'));
+  writeFileSync(path.join(dir, 'usage.ts'), TYPES_USAGE);
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const run = startProcess('tsc', process.execPath,
+                           [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext',
+                            '--moduleResolution', 'nodenext', '--lib', 'es2022,dom,dom.iterable,dom.asynciterable',
+                            '--pretty', 'false', path.join(dir, 'usage.ts')],
+                           'stdout', () => undefined);
+  run.started.catch(() => {}); // it prints only on errors
+  const { code } = await withTimeout(run.exited, 25_000, 'tsc');
+  assert.equal(code, 0, `tsc: ${run.lines.join('\n')}`);
 }
 
 // The status code the server at base answers for a GET of target, sent
@@ -571,6 +622,7 @@ async function main() {
 
   const cases = [
     ['web: authrelay-link.js: readSse cut anywhere, notices of three dialects, the handler\'s callbacks', caseModule],
+    ['web: authrelay-link.d.ts: a usage compiles with tsc --strict, misuses do not', caseTypes],
     ['web: the page\'s files come through authrelay with their types and a strict CSP', caseFiles],
     ['web: chat streams, the interrupt opens the Link page in a popup, the answer goes on whole', caseChat],
     ['web: popup closed, opened again, "Not now": onExit, the answer goes on whole', caseClosedThenDeclined],
