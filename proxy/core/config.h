@@ -198,6 +198,7 @@ typedef struct config_t {
   struct {
     char *app_name;        /* named on the Link page, "" for none; owned */
     char *logo_url;        /* its logo, "" or an https:// URL; owned */
+    char *verifier_url;    /* link binding: the app's verifier page, "" for none; owned (linkbind.h) */
   } link;
 
   config_route *routes;    /* sorted longest prefix first; owned array */
