@@ -30,16 +30,14 @@
 // checks the document and each answer against it.
 //
 // Link binding (POST /api/v1/link-flows/{flow_id}/confirm, the done page)
-// runs on a third authrelay with link.verifier_url; an authrelay without the
-// option (its --help does not name it) skips that live check with a note,
-// and the document keeps both.
+// runs on a third authrelay with link.verifier_url.
 //
 // Env: AUTHRELAY_BIN, AGENT_SERVER_BIN (default: the source checkout's
 // build/), OPENAPI_DOC (default: examples/openapi.yaml of the checkout).
 // Last line: "N checked, M failed"; exit 1 on any failure.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -196,17 +194,10 @@ async function main() {
                                          '--link-service-url', `http://127.0.0.1:${provider.address().port}`,
                                          '--link-service-api-key', 'remote-key']],
   ];
-  // Link binding (#15) is checked live only with an authrelay that has it
-  const help = spawnSync(AUTHRELAY, ['--help'], { encoding: 'utf8' });
-  if (`${help.stdout}${help.stderr}`.includes('--link-verifier-url')) {
-    runs.push(['link binding', liveBinding, ['--data-dir', path.join(dataDir, 'binding'), '--upstream', `http://${agentAddr}`,
-                                             '--connectors', catalogFile,
-                                             '--link-verifier-url', `http://127.0.0.1:${provider.address().port}/verify`]]);
-  } else {
-    skipped.push('POST /api/v1/link-flows/{flow_id}/confirm', 'GET /_authrelay/link-flows/done');
-    console.log('# note: this authrelay has no link binding (link.verifier_url): POST /api/v1/link-flows/{flow_id}/confirm ' +
-                'and GET /_authrelay/link-flows/done are documented, their live check skipped');
-  }
+  // Link binding (#15): a third authrelay with link.verifier_url
+  runs.push(['link binding', liveBinding, ['--data-dir', path.join(dataDir, 'binding'), '--upstream', `http://${agentAddr}`,
+                                           '--connectors', catalogFile,
+                                           '--link-verifier-url', `http://127.0.0.1:${provider.address().port}/verify`]]);
   for (const [name, run, args] of runs) {
     const relay = startRelay(args);
     const listening = await relay.started;
