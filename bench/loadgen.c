@@ -26,9 +26,7 @@
  * The report is one JSON object on stdout. Exit status: 0 when every stream
  * behaved (no connection error, no lost/duplicated/reordered event, no
  * timeout), 1 otherwise (the JSON is still printed), 2 on bad usage.
- *
- * Beside it: loadhist.c (the histogram), loadjson.c (the JSON it reads and
- * writes), loadpost.c (the pause storm's POST and the URL parser).
+ * Beside it: loadhist.c, loadjson.c, loadpost.c (the storm's POST, URLs).
  */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
