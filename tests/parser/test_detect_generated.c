@@ -295,8 +295,17 @@ static void test_long_string_stall(void) {
   check_sb_sizes("200000-byte string after a match", &b, &want, FEW);
 }
 
+/* A payload of one long field: before, n bytes of fill, after. */
+typedef struct long_field {
+  const char *name;
+  const char *before;
+  char fill;
+  size_t n;
+  const char *after;
+  const expect *want;
+} long_field;
+
 static void test_long_fields(void) {
-  sb b = {NULL, 0, 0};
   static const expect msg4096 = WANT_A("slack", ABSENT, ABSENT, ABSENT, m4096, ABSENT);
   static const expect msg4097 = WANT_A("slack", ABSENT, ABSENT, ABSENT, ABSENT, ABSENT);
   static const expect lt4096 = WANT_B(ABSENT, k4096, "u", ABSENT, ABSENT, ABSENT);
@@ -305,46 +314,36 @@ static void test_long_fields(void) {
   static const expect a_lt5000 = WANT_A("slack", ABSENT, ABSENT, ABSENT, "m", ABSENT);
   static const expect conn5000 = WANT_A(ABSENT, "t", ABSENT, ABSENT, ABSENT, ABSENT);
   static const expect id5000 = WANT_A(ABSENT, "t", ABSENT, ABSENT, ABSENT, ABSENT);
-
-  sb_add(&b, "{\"type\":\"authenticate_meta\",\"Connector\":\"slack\",\"message\":\"");
-  sb_fill(&b, 'm', 4096);
-  sb_add(&b, "\"}");
-  check_sb("message of 4096 bytes kept", &b, &msg4096);
-
-  sb_add(&b, "{\"type\":\"authenticate_meta\",\"Connector\":\"slack\",\"message\":\"");
-  sb_fill(&b, 'm', 4097);
-  sb_add(&b, "\"}");
-  check_sb("message of 4097 bytes omitted", &b, &msg4097);
-
-  sb_add(&b, "{\"magic_link_url\":\"u\",\"link_token\":\"");
-  sb_fill(&b, 'k', 4096);
-  sb_add(&b, "\"}");
-  check_sb("magic link, link_token of 4096 bytes kept", &b, &lt4096);
-
-  sb_add(&b, "{\"magic_link_url\":\"u\",\"message\":\"m\",\"link_token\":\"");
-  sb_fill(&b, 'k', 4097);
-  sb_add(&b, "\"}");
-  check_sb("magic link, link_token of 4097 bytes: match, token omitted", &b, &lt4097);
-
-  sb_add(&b, "{\"link_token\":\"t\",\"magic_link_url\":\"https://l.example/");
-  sb_fill(&b, 'u', 5000);
-  sb_add(&b, "\"}");
-  check_sb("magic link, url of 5000 bytes: match, url omitted", &b, &url5000);
-
-  sb_add(&b, "{\"type\":\"authenticate_meta\",\"Connector\":\"slack\",\"link_token\":\"");
-  sb_fill(&b, 'k', 5000);
-  sb_add(&b, "\",\"message\":\"m\"}");
-  check_sb("shape a, link_token of 5000 bytes omitted", &b, &a_lt5000);
-
-  sb_add(&b, "{\"type\":\"authenticate_meta\",\"link_token\":\"t\",\"Connector\":\"");
-  sb_fill(&b, 'c', 5000);
-  sb_add(&b, "\"}");
-  check_sb("Connector of 5000 bytes omitted", &b, &conn5000);
-
-  sb_add(&b, "{\"call_id\":\"");
-  sb_fill(&b, 'i', 5000);
-  sb_add(&b, "\",\"r\":{\"type\":\"authenticate_meta\",\"link_token\":\"t\"}}");
-  check_sb("enclosing call_id of 5000 bytes omitted", &b, &id5000);
+  static const long_field cases[] = {
+      {"message of 4096 bytes kept",
+       "{\"type\":\"authenticate_meta\",\"Connector\":\"slack\",\"message\":\"", 'm', 4096, "\"}",
+       &msg4096},
+      {"message of 4097 bytes omitted",
+       "{\"type\":\"authenticate_meta\",\"Connector\":\"slack\",\"message\":\"", 'm', 4097, "\"}",
+       &msg4097},
+      {"magic link, link_token of 4096 bytes kept", "{\"magic_link_url\":\"u\",\"link_token\":\"", 'k',
+       4096, "\"}", &lt4096},
+      {"magic link, link_token of 4097 bytes: match, token omitted",
+       "{\"magic_link_url\":\"u\",\"message\":\"m\",\"link_token\":\"", 'k', 4097, "\"}", &lt4097},
+      {"magic link, url of 5000 bytes: match, url omitted",
+       "{\"link_token\":\"t\",\"magic_link_url\":\"https://l.example/", 'u', 5000, "\"}", &url5000},
+      {"shape a, link_token of 5000 bytes omitted",
+       "{\"type\":\"authenticate_meta\",\"Connector\":\"slack\",\"link_token\":\"", 'k', 5000,
+       "\",\"message\":\"m\"}", &a_lt5000},
+      {"Connector of 5000 bytes omitted",
+       "{\"type\":\"authenticate_meta\",\"link_token\":\"t\",\"Connector\":\"", 'c', 5000, "\"}",
+       &conn5000},
+      {"enclosing call_id of 5000 bytes omitted", "{\"call_id\":\"", 'i', 5000,
+       "\",\"r\":{\"type\":\"authenticate_meta\",\"link_token\":\"t\"}}", &id5000},
+  };
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    sb b = {NULL, 0, 0};
+    sb_add(&b, cases[i].before);
+    sb_fill(&b, cases[i].fill, cases[i].n);
+    sb_add(&b, cases[i].after);
+    check_sb(cases[i].name, &b, cases[i].want);
+  }
 }
 
 static void test_many_enclosing_captures(void) {
