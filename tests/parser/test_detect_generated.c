@@ -140,77 +140,50 @@ static void test_depth_boundary(void) {
   /* DETECT_MAX_DEPTH = 64: detect.c counts open containers including the
    * object itself (frames[0..63]); an object inside 63 containers is at
    * depth 64 and matches, inside 64 containers at depth 65 and does not. */
-  sb b = {NULL, 0, 0};
   static const expect deep = WANT_A("deep", ABSENT, ABSENT, ABSENT, ABSENT, ABSENT);
   static const expect deep_b = WANT_B(ABSENT, "t", "u", ABSENT, ABSENT, ABSENT);
   static const expect filled = WANT_A("deep", ABSENT, ABSENT, ABSENT, ABSENT, "c_top");
   static const expect none = WANT_NO_MATCH;
   static const expect shallow = WANT_A("shallow", ABSENT, ABSENT, ABSENT, ABSENT, ABSENT);
-  const char *meta = "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}";
-
-  sb_fill(&b, '[', 63);
-  sb_add(&b, meta);
-  sb_fill(&b, ']', 63);
-  check_sb("depth 64 (63 arrays around): match", &b, &deep);
-
-  sb_fill(&b, '[', 64);
-  sb_add(&b, meta);
-  sb_fill(&b, ']', 64);
-  check_sb("depth 65 (64 arrays around): no match", &b, &none);
-
-  sb_rep(&b, "{\"a\":", 63);
-  sb_add(&b, meta);
-  sb_fill(&b, '}', 63);
-  check_sb("depth 64 (63 objects around): match", &b, &deep);
-
-  sb_rep(&b, "{\"a\":", 64);
-  sb_add(&b, meta);
-  sb_fill(&b, '}', 64);
-  check_sb("depth 65 (64 objects around): no match", &b, &none);
-
-  sb_fill(&b, '[', 63);
-  sb_add(&b, "{\"magic_link_url\":\"u\",\"link_token\":\"t\"}");
-  sb_fill(&b, ']', 63);
-  check_sb("depth 64 magic link: match", &b, &deep_b);
-
-  sb_fill(&b, '[', 64);
-  sb_add(&b, "{\"magic_link_url\":\"u\",\"link_token\":\"t\"}");
-  sb_fill(&b, ']', 64);
-  check_sb("depth 65 magic link: no match", &b, &none);
-
-  /* the outermost object (depth 1) fills the id of a match at depth 64 */
-  sb_add(&b, "{\"call_id\":\"c_top\",\"a\":");
-  sb_fill(&b, '[', 62);
-  sb_add(&b, meta);
-  sb_fill(&b, ']', 62);
-  sb_add(&b, "}");
-  check_sb("depth 64 match, id at depth 1", &b, &filled);
-
-  sb_add(&b, "{\"call_id\":\"c_top\",\"a\":");
-  sb_fill(&b, '[', 63);
-  sb_add(&b, meta);
-  sb_fill(&b, ']', 63);
-  sb_add(&b, "}");
-  check_sb("depth 65 match, id at depth 1: no match", &b, &none);
-
-  sb_fill(&b, '[', 100);
-  sb_add(&b, meta);
-  sb_fill(&b, ']', 100);
-  check_sb("depth 101: no match", &b, &none);
-
-  sb_add(&b, "[");
-  sb_fill(&b, '[', 70);
-  sb_add(&b, meta);
-  sb_fill(&b, ']', 70);
-  sb_add(&b, ",{\"type\":\"authenticate_meta\",\"Connector\":\"shallow\"}]");
-  check_sb("too deep a match, then a shallow one", &b, &shallow);
-
-  /* a JSON-in-string deeper than 64 is not looked into */
-  sb_fill(&b, '[', 65);
-  sb_add(&b, "\"{\\\"type\\\":\\\"authenticate_meta\\\"}\"");
-  sb_fill(&b, ']', 65);
-  check_sb("JSON-in-string inside 65 arrays: no match", &b, &none);
-  free(b.p);
+  /* before, n times open, inner, n times close, after */
+  static const struct {
+    const char *name;
+    const char *before;
+    const char *open;
+    size_t n;
+    const char *inner;
+    char close;
+    const char *after;
+    const expect *want;
+  } cases[] = {
+      {"depth 64 (63 arrays around): match", "", "[", 63, "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}", ']', "", &deep},
+      {"depth 65 (64 arrays around): no match", "", "[", 64, "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}", ']', "", &none},
+      {"depth 64 (63 objects around): match", "", "{\"a\":", 63, "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}", '}', "", &deep},
+      {"depth 65 (64 objects around): no match", "", "{\"a\":", 64, "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}", '}', "", &none},
+      {"depth 64 magic link: match", "", "[", 63, "{\"magic_link_url\":\"u\",\"link_token\":\"t\"}", ']', "", &deep_b},
+      {"depth 65 magic link: no match", "", "[", 64, "{\"magic_link_url\":\"u\",\"link_token\":\"t\"}", ']', "", &none},
+      /* the outermost object (depth 1) fills the id of a match at depth 64 */
+      {"depth 64 match, id at depth 1", "{\"call_id\":\"c_top\",\"a\":", "[", 62, "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}", ']', "}",
+       &filled},
+      {"depth 65 match, id at depth 1: no match", "{\"call_id\":\"c_top\",\"a\":", "[", 63, "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}", ']',
+       "}", &none},
+      {"depth 101: no match", "", "[", 100, "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}", ']', "", &none},
+      {"too deep a match, then a shallow one", "[", "[", 70, "{\"type\":\"authenticate_meta\",\"Connector\":\"deep\"}", ']',
+       ",{\"type\":\"authenticate_meta\",\"Connector\":\"shallow\"}]", &shallow},
+      /* a JSON-in-string deeper than 64 is not looked into */
+      {"JSON-in-string inside 65 arrays: no match", "", "[", 65,
+       "\"{\\\"type\\\":\\\"authenticate_meta\\\"}\"", ']', "", &none},
+  };
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    sb b = {NULL, 0, 0};
+    sb_add(&b, cases[i].before);
+    sb_rep(&b, cases[i].open, cases[i].n);
+    sb_add(&b, cases[i].inner);
+    sb_fill(&b, cases[i].close, cases[i].n);
+    sb_add(&b, cases[i].after);
+    check_sb(cases[i].name, &b, cases[i].want);
+  }
 }
 
 static void test_deep_nesting(void) {
