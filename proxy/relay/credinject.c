@@ -8,10 +8,10 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <yajl/yajl_tree.h>
 
 #include "detect.h"
 #include "exchange_int.h"
+#include "json.h"
 #include "jsonw.h"
 #include "log.h"
 #include "mcpsession.h"
@@ -75,19 +75,20 @@ static int slug_copy(const char *s, size_t len, char out[CREDINJECT_SLUG_MAX + 1
   return 0;
 }
 
-int credinject_connector(const config_route *route, const char *body, size_t len,
-                         char out[CREDINJECT_SLUG_MAX + 1]) {
+/* What a request body says as a JSON-RPC request: its method ("" when it
+ * is not one) and the tool called (tools/call's params.name, "" none),
+ * each cut to cap bytes. Returns 0, or -ENOENT when the body is not read
+ * (none, over CREDINJECT_BODY_MAX, not a JSON object). */
+static int read_call(const char *body, size_t len, char *method, char *name, size_t cap) {
   const char *method_path[] = {"method", NULL};
   const char *name_path[] = {"params", "name", NULL};
-  char err[64];
   char *copy;
-  yajl_val root;
-  const char *method;
-  const char *name;
-  detect_str slug;
-  int rc = -ENOENT;
-  if (route->credentials.connector != NULL)
-    return slug_copy(route->credentials.connector, strlen(route->credentials.connector), out) == 0 ? 0 : -ENOENT;
+  yajl_val root = NULL;
+  const char *m;
+  const char *n;
+  int rc;
+  method[0] = '\0';
+  name[0] = '\0';
   if (body == NULL || len == 0 || len > CREDINJECT_BODY_MAX)
     return -ENOENT;
   copy = malloc(len + 1);
@@ -95,17 +96,41 @@ int credinject_connector(const config_route *route, const char *body, size_t len
     return -ENOENT;
   memcpy(copy, body, len);
   copy[len] = '\0';
-  root = yajl_tree_parse(copy, err, sizeof err);
+  rc = json_parse(copy, len, CREDINJECT_DEPTH_MAX, 0, &root, NULL); /* depth-capped: hostile bodies */
   free(copy);
-  if (root == NULL)
+  if (rc != 0 || !YAJL_IS_OBJECT(root)) {
+    yajl_tree_free(root);
     return -ENOENT;
-  method = YAJL_GET_STRING(yajl_tree_get(root, method_path, yajl_t_string));
-  name = YAJL_GET_STRING(yajl_tree_get(root, name_path, yajl_t_string));
-  if (method != NULL && strcmp(method, "tools/call") == 0 && name != NULL &&
-      detect_connector_from_tool_name(name, strlen(name), &slug) && slug_copy(slug.ptr, slug.len, out) == 0)
-    rc = 0;
+  }
+  m = YAJL_GET_STRING(yajl_tree_get(root, method_path, yajl_t_string));
+  n = YAJL_GET_STRING(yajl_tree_get(root, name_path, yajl_t_string));
+  if (m != NULL)
+    snprintf(method, cap, "%s", m);
+  if (n != NULL && m != NULL && strcmp(m, "tools/call") == 0)
+    snprintf(name, cap, "%s", n);
   yajl_tree_free(root);
-  return rc;
+  return 0;
+}
+
+int credinject_connector(const config_route *route, const char *body, size_t len,
+                         char out[CREDINJECT_SLUG_MAX + 1]) {
+  char method[32];
+  char name[256];
+  detect_str slug;
+  if (route->credentials.connector != NULL)
+    return slug_copy(route->credentials.connector, strlen(route->credentials.connector), out) == 0 ? 0 : -ENOENT;
+  if (read_call(body, len, method, name, sizeof name) != 0 || name[0] == '\0' ||
+      !detect_connector_from_tool_name(name, strlen(name), &slug) || slug_copy(slug.ptr, slug.len, out) != 0)
+    return -ENOENT;
+  return 0;
+}
+
+int credinject_holdable(const char *body, size_t len) {
+  char method[32];
+  char name[8];
+  if (read_call(body, len, method, name, sizeof method) != 0 || method[0] == '\0')
+    return 1; /* not a JSON-RPC request: the call itself */
+  return strcmp(method, "tools/call") == 0;
 }
 
 size_t credinject_strip(dynbuf *head, const char *name) {
@@ -379,6 +404,8 @@ void ex_cred_answered(pausehub_page *pg) {
   const config_route *route = ex_route(ex);
   char connector[CREDINJECT_SLUG_MAX + 1];
   int status = pg->status;
+  const char *body;
+  size_t len;
   int rc;
   ex->cred_req = NULL;
   snprintf(connector, sizeof connector, "%s", pg->target);
@@ -400,7 +427,9 @@ void ex_cred_answered(pausehub_page *pg) {
     return;
   }
   pausehub_page_free(pg);
-  if (status == 409 && ex->parser.method == HTTP_POST && ex->req_done && ex->replay_ok) {
+  body = ex_body(ex, &len);
+  if (status == 409 && ex->parser.method == HTTP_POST && ex->req_done && ex->replay_ok &&
+      credinject_holdable(body, len)) {
     cred_answer_itself(ex, connector);
     return;
   }

@@ -13,7 +13,8 @@
  *      credential (credserve.h; through the pausehub page queue, answered
  *      in the worker's mailbox: the worker never waits);
  *   4. with one, header: value (the template's {token} filled) goes
- *      upstream; without a usable connection, a POST is answered by
+ *      upstream; without a usable connection, a POST call (a JSON-RPC
+ *      tools/call, or any body that is not JSON-RPC) is answered by
  *      authrelay itself with the auth-required form of its dialect (a
  *      JSON-RPC request: a result whose content[0].text is the
  *      authenticate_meta JSON; else the token API's 409 body), which goes
@@ -23,8 +24,10 @@
  * The agent's own header of that name never goes upstream on such a
  * route, with or without a credential: the route owns it, so a client
  * cannot choose the credential a tool server sees (credinject_strip).
- * No trusted registered user: forwarded without a credential (the tool
- * server decides), counted. Remote mode (link_service.url): 501.
+ * No trusted registered user, no connector, or (no connection) a request
+ * that is not a call (initialize, tools/list, a GET stream): forwarded
+ * without a credential (the tool server decides), counted. Remote mode
+ * (link_service.url): 501.
  *
  * One of the exchange's files (exchange_int.h). The filled line lives in
  * the exchange until the request ends and is wiped then; the secret is
@@ -42,6 +45,7 @@
 #define CREDINJECT_SECRET_MAX 4096  /* bytes of a credential put into a header */
 #define CREDINJECT_SLUG_MAX 64      /* bytes of a connector slug */
 #define CREDINJECT_ANSWER_MAX 8192  /* bytes of the auth-required answer authrelay gives */
+#define CREDINJECT_DEPTH_MAX 32     /* JSON nesting read in a request body */
 
 /* ---- the parts that need no exchange (tests/proxy/relay/test_credinject.c) */
 
@@ -59,6 +63,13 @@ int credinject_fill(const char *header, const char *tmpl, const char *secret, si
  * Returns 0, or -ENOENT when there is none. */
 int credinject_connector(const config_route *route, const char *body, size_t len,
                          char out[CREDINJECT_SLUG_MAX + 1]);
+
+/* 1 when a call without a credential is answered with auth-required and
+ * held: body[0, len) is a JSON-RPC tools/call, or not a JSON-RPC request
+ * at all (a plain tool call); 0 for other JSON-RPC methods (initialize,
+ * tools/list, notifications: sent on without a credential, the tool
+ * server decides). */
+int credinject_holdable(const char *body, size_t len);
 
 /* Removes every line of header name (any case) from a request head as
  * proxyhead_build_request wrote it (request line, "Name: value\r\n"

@@ -121,6 +121,30 @@ static void chooses_the_connector(void) {
   CHECK(strcmp(out, "github") == 0);
 }
 
+static int holdable(const char *body) {
+  return credinject_holdable(body, strlen(body));
+}
+
+static void holds_only_calls(void) {
+  char *deep;
+  CHECK(holdable("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}"));
+  CHECK(!holdable("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}"));
+  CHECK(!holdable("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}"));
+  CHECK(!holdable("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"));
+  CHECK(holdable("{\"query\":\"plain tool call\"}"));
+  CHECK(holdable("not json"));
+  /* nesting past the cap is not read (no deep recursion on hostile input) */
+  deep = malloc(20001);
+  CHECK(deep != NULL);
+  if (deep != NULL) {
+    memset(deep, '[', 10000);
+    memset(deep + 10000, ']', 10000);
+    deep[20000] = '\0';
+    CHECK(holdable(deep));
+    free(deep);
+  }
+}
+
 static void answers_auth_required(void) {
   dynbuf out;
   int jsonrpc = -1;
@@ -208,6 +232,7 @@ int main(void) {
   RUN(fills_the_template);
   RUN(strips_the_agents_header);
   RUN(chooses_the_connector);
+  RUN(holds_only_calls);
   RUN(answers_auth_required);
   RUN(refuses_bad_route_keys);
   RUN(loads_the_route_key);
