@@ -281,10 +281,18 @@ void ex_cred_start(exchange *ex) {
       ex->replay_ok && ex->replay_body.len <= CREDINJECT_BODY_MAX) {
     /* the rest of the body first (the tool's name; a call is kept whole),
      * within the head timeout: nothing upstream is waiting on it yet */
-    if (uv_timer_start(&ex->timer, on_body_timeout, (uint64_t)ex_cfg(ex)->client_head_timeout_s * 1000, 0) == 0)
-      ex->cred_wait_body = 1;
-    else
+    if (uv_timer_start(&ex->timer, on_body_timeout, (uint64_t)ex_cfg(ex)->client_head_timeout_s * 1000, 0) != 0) {
       ex_refuse(ex, 503, "request not accepted");
+      return;
+    }
+    ex->cred_wait_body = 1;
+    if (ex->expect_continue) {
+      /* authrelay wants the body now, before any upstream is asked: a
+       * client waiting for 100 Continue would otherwise wait in vain */
+      uv_buf_t cont = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
+      ex->expect_continue = 0;
+      (void)ex_client_write(ex, &cont, 1); /* on failure the connection closed */
+    }
     return;
   }
   if (cred_wanted(ex, connector) != 0) {
