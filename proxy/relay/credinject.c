@@ -76,10 +76,10 @@ static int slug_copy(const char *s, size_t len, char out[CREDINJECT_SLUG_MAX + 1
 }
 
 /* What a request body says as a JSON-RPC request: its method ("" when it
- * is not one) and the tool called (tools/call's params.name, "" none),
- * each cut to cap bytes. Returns 0, or -ENOENT when the body is not read
- * (none, over CREDINJECT_BODY_MAX, not a JSON object). */
-static int read_call(const char *body, size_t len, char *method, char *name, size_t cap) {
+ * is not one; cut to method_cap bytes) and the tool called (tools/call's
+ * params.name, "" none; cut to name_cap bytes). Returns 0, or -ENOENT when
+ * the body is not read (none, over CREDINJECT_BODY_MAX, not a JSON object). */
+static int read_call(const char *body, size_t len, char *method, size_t method_cap, char *name, size_t name_cap) {
   const char *method_path[] = {"method", NULL};
   const char *name_path[] = {"params", "name", NULL};
   char *copy;
@@ -105,9 +105,9 @@ static int read_call(const char *body, size_t len, char *method, char *name, siz
   m = YAJL_GET_STRING(yajl_tree_get(root, method_path, yajl_t_string));
   n = YAJL_GET_STRING(yajl_tree_get(root, name_path, yajl_t_string));
   if (m != NULL)
-    snprintf(method, cap, "%s", m);
+    snprintf(method, method_cap, "%s", m);
   if (n != NULL && m != NULL && strcmp(m, "tools/call") == 0)
-    snprintf(name, cap, "%s", n);
+    snprintf(name, name_cap, "%s", n);
   yajl_tree_free(root);
   return 0;
 }
@@ -119,7 +119,7 @@ int credinject_connector(const config_route *route, const char *body, size_t len
   detect_str slug;
   if (route->credentials.connector != NULL)
     return slug_copy(route->credentials.connector, strlen(route->credentials.connector), out) == 0 ? 0 : -ENOENT;
-  if (read_call(body, len, method, name, sizeof name) != 0 || name[0] == '\0' ||
+  if (read_call(body, len, method, sizeof method, name, sizeof name) != 0 || name[0] == '\0' ||
       !detect_connector_from_tool_name(name, strlen(name), &slug) || slug_copy(slug.ptr, slug.len, out) != 0)
     return -ENOENT;
   return 0;
@@ -128,7 +128,7 @@ int credinject_connector(const config_route *route, const char *body, size_t len
 int credinject_holdable(const char *body, size_t len) {
   char method[32];
   char name[8];
-  if (read_call(body, len, method, name, sizeof method) != 0 || method[0] == '\0')
+  if (read_call(body, len, method, sizeof method, name, sizeof name) != 0 || method[0] == '\0')
     return 1; /* not a JSON-RPC request: the call itself */
   return strcmp(method, "tools/call") == 0;
 }

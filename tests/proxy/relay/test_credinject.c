@@ -128,6 +128,10 @@ static int holdable(const char *body) {
 static void holds_only_calls(void) {
   char *deep;
   CHECK(holdable("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}"));
+  /* a long tool name and a long method are cut, never written past their buffers */
+  CHECK(holdable("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+                 "\"slack__a_tool_name_much_longer_than_any_small_buffer_0123456789_0123456789\"}}"));
+  CHECK(!holdable("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a/method/name/longer/than/thirty/two/bytes/x\"}"));
   CHECK(!holdable("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}"));
   CHECK(!holdable("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}"));
   CHECK(!holdable("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"));
