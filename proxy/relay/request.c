@@ -501,6 +501,7 @@ void ex_finish_request(exchange *ex) {
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
   ex_log_access(ex, ex->end_outcome != NULL ? ex->end_outcome : "ok");
   ex->end_outcome = NULL; /* logged: the connection may serve another request */
+  ex_cred_reset(ex); /* the injected credential is wiped once the request is done */
   ex_stream_uncount(ex);
   framer_close(&ex->framer);
   dynbuf_free(&ex->held);
