@@ -209,17 +209,22 @@ static const char *ex_body(const exchange *ex, size_t *len) {
   return ex->replay_body.ptr;
 }
 
+/* The injected line is wiped and freed. */
+static void cred_line_wipe(exchange *ex) {
+  if (ex->cred_line == NULL)
+    return;
+  OPENSSL_cleanse(ex->cred_line, ex->cred_line_len);
+  free(ex->cred_line);
+  ex->cred_line = NULL;
+  ex->cred_line_len = 0;
+}
+
 void ex_cred_reset(exchange *ex) {
   if (ex->cred_req != NULL) {
     pausehub_page_abandon(ex->cred_req);
     ex->cred_req = NULL;
   }
-  if (ex->cred_line != NULL) {
-    OPENSSL_cleanse(ex->cred_line, ex->cred_line_len);
-    free(ex->cred_line);
-    ex->cred_line = NULL;
-    ex->cred_line_len = 0;
-  }
+  cred_line_wipe(ex);
   ex->cred_wait_body = 0;
 }
 
@@ -308,16 +313,9 @@ void ex_cred_start(exchange *ex) {
 
 void ex_cred_retry(exchange *ex) {
   char connector[CREDINJECT_SLUG_MAX + 1];
-  if (ex->cred_line != NULL) {
-    OPENSSL_cleanse(ex->cred_line, ex->cred_line_len);
-    free(ex->cred_line);
-    ex->cred_line = NULL;
-    ex->cred_line_len = 0;
-  }
-  if (cred_wanted(ex, connector) != 0 || cred_ask(ex, connector, 1) != 0) {
+  cred_line_wipe(ex); /* asked again: it may have been refreshed or replaced */
+  if (cred_wanted(ex, connector) != 0 || cred_ask(ex, connector, 1) != 0)
     retry_connect(ex); /* the retry goes without (counted, or the control loop is gone) */
-    return;
-  }
 }
 
 /* No usable connection: the call is answered by authrelay with the
