@@ -230,6 +230,15 @@ static void loads_the_route_key(void) {
   CHECK(load_routes("[{\"prefix\":\"/t\",\"upstream\":\"http://127.0.0.1:2\",\"mode\":\"tool\",\"credentials\":"
                     "{\"header\":\"Host\",\"value\":\"{token}\"}}]", err, sizeof err) != 0);
   CHECK(strstr(err, "credentials") != NULL);
+  /* the identity header, as configured */
+  {
+    config_t c;
+    const char *argv[] = {"authrelay", "--upstream", "http://127.0.0.1:1", "--identity-header", "X-User",
+                          "--routes", "[{\"prefix\":\"/t\",\"upstream\":\"http://127.0.0.1:2\",\"mode\":\"tool\","
+                          "\"credentials\":{\"header\":\"x-user\",\"value\":\"{token}\"}}]", NULL};
+    CHECK(config_load(&c, 7, (char **)argv, NULL, err, sizeof err) != 0);
+    CHECK(strstr(err, "identity.header") != NULL);
+  }
 }
 
 int main(void) {
