@@ -1,7 +1,7 @@
 /* bench-detect-stall: is the detector's work linear in the payload when a
  * hostile upstream sends it one byte at a time? (DESIGN: never stall.)
  *
- * tests/parser/test_detect.c checks the results of these payloads fed a
+ * tests/parser/test_detect_generated.c checks the results of these payloads fed a
  * byte a call; it measures no time. This program measures: each probe (a
  * 100 000-digit number after a match, a 200 000-byte string after a match,
  * 100 000 nested arrays) is built at size n and at 8n and fed through

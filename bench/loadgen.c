@@ -26,6 +26,7 @@
  * The report is one JSON object on stdout. Exit status: 0 when every stream
  * behaved (no connection error, no lost/duplicated/reordered event, no
  * timeout), 1 otherwise (the JSON is still printed), 2 on bad usage.
+ * Beside it: loadhist.c, loadjson.c, loadpost.c (the storm's POST, URLs).
  */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
@@ -41,70 +42,14 @@
 #include <llhttp.h>
 #include <uv.h>
 
+#include "loadhist.h"
+#include "loadjson.h"
+#include "loadpost.h"
+
 #define MAX_HEADERS 8
 #define MAX_EVENT_BYTES (4 * 1024 * 1024)
 #define READ_BUF (256 * 1024)
 #define MAX_ERRORS_KEPT 8
-
-/* ---- histogram ---------------------------------------------------------- */
-
-#define SUB_BITS 4
-#define SUB (1 << SUB_BITS)
-#define NBUCKETS ((64 - SUB_BITS + 1) * SUB)
-
-typedef struct {
-  uint64_t counts[NBUCKETS];
-  uint64_t n, max, min;
-  double sum;
-} hist_t;
-
-static int hist_index(uint64_t v) {
-  if (v < SUB)
-    return (int)v;
-  int e = 63 - __builtin_clzll(v); /* >= SUB_BITS */
-  int shift = e - SUB_BITS;
-  int sub = (int)((v >> shift) & (SUB - 1));
-  return (e - SUB_BITS + 1) * SUB + sub;
-}
-
-/* Highest value that lands in bucket i. */
-static uint64_t hist_upper(int i) {
-  if (i < SUB)
-    return (uint64_t)i;
-  int e = i / SUB + SUB_BITS - 1;
-  int sub = i % SUB;
-  int shift = e - SUB_BITS;
-  uint64_t lo = ((uint64_t)(SUB + sub)) << shift;
-  return lo + ((uint64_t)1 << shift) - 1;
-}
-
-static void hist_add(hist_t *h, uint64_t v) {
-  h->counts[hist_index(v)]++;
-  if (h->n == 0 || v < h->min)
-    h->min = v;
-  if (v > h->max)
-    h->max = v;
-  h->n++;
-  h->sum += (double)v;
-}
-
-/* Value at percentile p (0..100): the upper edge of its bucket, never above max. */
-static uint64_t hist_pct(const hist_t *h, double p) {
-  if (h->n == 0)
-    return 0;
-  uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)h->n);
-  if (rank < 1)
-    rank = 1;
-  uint64_t seen = 0;
-  for (int i = 0; i < NBUCKETS; i++) {
-    seen += h->counts[i];
-    if (seen >= rank) {
-      uint64_t u = hist_upper(i);
-      return u < h->max ? u : h->max;
-    }
-  }
-  return h->max;
-}
 
 /* ---- state -------------------------------------------------------------- */
 
@@ -159,17 +104,6 @@ typedef struct conn {
   uint64_t t_complete, t_next;
 } conn_t;
 
-typedef struct {
-  uv_tcp_t tcp;
-  uv_connect_t creq;
-  uv_write_t wreq;
-  llhttp_t parser;
-  char *req;
-  int status;
-  int complete;
-  uint64_t t_sent, t_done;
-} post_t;
-
 static struct {
   /* options */
   char host[256];
@@ -200,12 +134,12 @@ static struct {
   long total_errors;
   /* pause storm */
   char link_url[1024];
-  post_t post;
+  loadpost_t post;
   int posted, resumed_count, completed_count;
   uint64_t t_post;
   hist_t resume_hist, complete_hist;
   uv_timer_t tick;
-  llhttp_settings_t settings, post_settings;
+  llhttp_settings_t settings;
   uv_signal_t sigint;
 } g;
 
@@ -272,48 +206,6 @@ static void conn_fail(conn_t *c, const char *fmt, ...) {
 
 /* ---- SSE --------------------------------------------------------------- */
 
-/* Finds "key": followed by an unsigned integer in s; -1 if absent. */
-static long long json_num(const char *s, size_t n, const char *key) {
-  size_t kl = strlen(key);
-  const char *end = s + n;
-  const char *p = s;
-  while (p + kl <= end) {
-    const char *q = memmem(p, (size_t)(end - p), key, kl);
-    if (q == NULL)
-      return -1;
-    q += kl;
-    while (q < end && *q == ' ')
-      q++;
-    if (q < end && *q >= '0' && *q <= '9') {
-      long long v = 0;
-      while (q < end && *q >= '0' && *q <= '9')
-        v = v * 10 + (*q++ - '0');
-      return v;
-    }
-    p = q;
-  }
-  return -1;
-}
-
-static int json_str(const char *s, size_t n, const char *key, char *out, size_t outsz) {
-  size_t kl = strlen(key);
-  const char *q = memmem(s, n, key, kl);
-  if (q == NULL)
-    return -1;
-  q += kl;
-  const char *end = s + n;
-  size_t o = 0;
-  while (q < end && *q != '"') {
-    if (*q == '\\' && q + 1 < end)
-      q++;
-    if (o + 1 < outsz)
-      out[o++] = *q;
-    q++;
-  }
-  out[o] = 0;
-  return 0;
-}
-
 static void maybe_ready(void);
 
 static void on_seq_event(conn_t *c, long long seq, long long ts, uint64_t now) {
@@ -362,14 +254,14 @@ static void dispatch(conn_t *c) {
     return;
   if (strcmp(name, "done") == 0) {
     c->done = 1;
-    c->done_events = json_num(d, dl, "\"events\":");
+    c->done_events = loadjson_num(d, dl, "\"events\":");
   } else if (strcmp(name, "link_token") == 0) {
     if (g.pause_storm) {
       if (!c->got_link) {
         c->got_link = 1;
         c->withheld++;
         c->expect++; /* the auth-required event it replaces never comes */
-        if (c->idx == 0 && json_str(d, dl, "\"magic_link_url\":\"", g.link_url, sizeof g.link_url) != 0)
+        if (c->idx == 0 && loadjson_str(d, dl, "\"magic_link_url\":\"", g.link_url, sizeof g.link_url) != 0)
           conn_fail(c, "link_token without magic_link_url");
         g.ready_count++;
         maybe_ready();
@@ -389,7 +281,7 @@ static void dispatch(conn_t *c) {
     g.relay_errors++;
     error_note("stream %d: event %s: %.120s", c->idx, name, d);
   } else {
-    on_seq_event(c, json_num(d, dl, "\"seq\":"), json_num(d, dl, "\"ts\":"), now);
+    on_seq_event(c, loadjson_num(d, dl, "\"seq\":"), loadjson_num(d, dl, "\"ts\":"), now);
   }
   c->evname[0] = 0;
   c->has_data = 0;
@@ -615,118 +507,13 @@ static void open_more(void) {
 
 /* ---- pause storm: the one POST ----------------------------------------- */
 
-static void post_close_cb(uv_handle_t *h) { (void)h; }
-
-static int post_on_headers(llhttp_t *p) {
-  g.post.status = llhttp_get_status_code(p);
-  return 0;
-}
-
-static int post_on_complete(llhttp_t *p) {
-  (void)p;
-  g.post.complete = 1;
-  g.post.t_done = now_ns();
-  if (g.post.status != 200)
-    error_note("link POST: HTTP status %d", g.post.status);
-  if (!uv_is_closing((uv_handle_t *)&g.post.tcp))
-    uv_close((uv_handle_t *)&g.post.tcp, post_close_cb);
-  return HPE_USER;
-}
-
-static void post_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
-  (void)s;
-  if (g.post.complete || nread == 0)
-    return;
-  if (nread < 0) {
-    if (nread == UV_EOF)
-      llhttp_finish(&g.post.parser);
-    if (!g.post.complete) {
-      error_note("link POST: connection closed before the response (%s)", uv_strerror((int)nread));
-      g.post.complete = 1;
-      uv_close((uv_handle_t *)&g.post.tcp, post_close_cb);
-    }
-    return;
-  }
-  llhttp_errno_t e = llhttp_execute(&g.post.parser, b->base, (size_t)nread);
-  if (e != HPE_OK && !g.post.complete) {
-    error_note("link POST: parse error %s", llhttp_errno_name(e));
-    g.post.complete = 1;
-    uv_close((uv_handle_t *)&g.post.tcp, post_close_cb);
-  }
-}
-
-static void post_write_cb(uv_write_t *w, int status) {
-  (void)w;
-  if (status < 0)
-    error_note("link POST: write: %s", uv_strerror(status));
-}
-
-static void post_connect_cb(uv_connect_t *r, int status) {
-  (void)r;
-  if (status < 0) {
-    error_note("link POST: connect: %s", uv_strerror(status));
-    g.post.complete = 1;
-    uv_close((uv_handle_t *)&g.post.tcp, post_close_cb);
-    return;
-  }
-  uv_buf_t b = uv_buf_init(g.post.req, (unsigned)strlen(g.post.req));
-  uv_write(&g.post.wreq, (uv_stream_t *)&g.post.tcp, &b, 1, post_write_cb);
-  uv_read_start((uv_stream_t *)&g.post.tcp, alloc_cb, post_read_cb);
-}
-
-/* http://HOST:PORT/PATH */
-static int parse_url(const char *url, char *host, size_t hostsz, int *port, char *path, size_t pathsz) {
-  if (strncmp(url, "http://", 7) != 0)
-    return -1;
-  const char *h = url + 7;
-  const char *slash = strchr(h, '/');
-  const char *colon = memchr(h, ':', slash ? (size_t)(slash - h) : strlen(h));
-  size_t hl = colon ? (size_t)(colon - h) : (slash ? (size_t)(slash - h) : strlen(h));
-  if (hl == 0 || hl >= hostsz)
-    return -1;
-  memcpy(host, h, hl);
-  host[hl] = 0;
-  *port = colon ? atoi(colon + 1) : 80;
-  if (*port <= 0 || *port > 65535)
-    return -1;
-  snprintf(path, pathsz, "%s", slash ? slash : "/");
-  return 0;
-}
-
 static void send_post(void) {
-  char host[256], path[1024];
-  int port;
   g.posted = 1;
   g.t_post = now_ns();
   phase("post");
-  if (parse_url(g.link_url, host, sizeof host, &port, path, sizeof path) != 0) {
-    error_note("link POST: bad magic_link_url %s", g.link_url);
-    g.post.complete = 1;
-    return;
-  }
-  struct sockaddr_in a;
-  if (uv_ip4_addr(host, port, &a) != 0) {
-    error_note("link POST: host %s is not an IPv4 address", host);
-    g.post.complete = 1;
-    return;
-  }
-  char body[200];
-  snprintf(body, sizeof body, "api_key=%s", g.api_key);
-  char req[2048];
-  snprintf(req, sizeof req,
-           "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-           "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-           path, host, port, strlen(body), body);
-  g.post.req = strdup(req);
-  llhttp_init(&g.post.parser, HTTP_RESPONSE, &g.post_settings);
-  uv_tcp_init(g.loop, &g.post.tcp);
-  uv_tcp_nodelay(&g.post.tcp, 1);
-  g.post.t_sent = g.t_post;
-  int rc = uv_tcp_connect(&g.post.creq, &g.post.tcp, (const struct sockaddr *)&a, post_connect_cb);
-  if (rc < 0) {
-    error_note("link POST: connect: %s", uv_strerror(rc));
-    g.post.complete = 1;
-  }
+  g.post.now = now_ns;
+  g.post.note = error_note;
+  loadpost_send(&g.post, g.loop, g.link_url, g.api_key);
 }
 
 /* ---- phases ------------------------------------------------------------ */
@@ -793,37 +580,6 @@ static void on_sigint(uv_signal_t *s, int sig) {
 
 /* ---- report ------------------------------------------------------------ */
 
-static void print_hist(const char *name, const hist_t *h, int with_pcts) {
-  printf("\"%s\":{\"count\":%" PRIu64 ",\"min\":%.1f,\"mean\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
-         "\"p999\":%.1f,\"max\":%.1f",
-         name, h->n, (double)h->min / 1e3, h->n ? h->sum / (double)h->n / 1e3 : 0.0,
-         (double)hist_pct(h, 50) / 1e3, (double)hist_pct(h, 90) / 1e3, (double)hist_pct(h, 99) / 1e3,
-         (double)hist_pct(h, 99.9) / 1e3, (double)h->max / 1e3);
-  if (with_pcts) {
-    static const double ps[] = {0,  10, 25, 50,   75,    90,     95,  98,
-                                99, 99.5, 99.9, 99.95, 99.99, 99.999};
-    printf(",\"percentiles\":[");
-    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
-      printf("%s[%g,%.1f]", i ? "," : "", ps[i], (double)hist_pct(h, ps[i] == 0 ? 1e-9 : ps[i]) / 1e3);
-    printf(",[100,%.1f]]", (double)h->max / 1e3);
-  }
-  printf("}");
-}
-
-static void json_escape_print(const char *s) {
-  putchar('"');
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      printf("\\%c", ch);
-    else if (ch < 0x20)
-      printf("\\u%04x", ch);
-    else
-      putchar(ch);
-  }
-  putchar('"');
-}
-
 static void finish(void) {
   if (g.finished)
     return;
@@ -860,7 +616,7 @@ static void finish(void) {
   printf("{\"ok\":%s,\"target\":", ok ? "true" : "false");
   char url[5000];
   snprintf(url, sizeof url, "http://%s:%d%s", g.host, g.port, g.path);
-  json_escape_print(url);
+  loadjson_print_str(url);
   printf(",\"streams\":%d,\"started\":%d,\"failed\":%d,\"ended\":%d,\"closed_by_client\":%ld,", g.nconns,
          g.started, g.failed, g.ended, g.until_done ? 0 : open_streams);
   printf("\"ready_s\":%.3f,\"window_s\":%.3f,\"events_total\":%" PRIu64 ",\"events_window\":%" PRIu64
@@ -870,23 +626,23 @@ static void finish(void) {
   printf("\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64 ",\"no_seq\":%" PRIu64
          ",\"incomplete\":%" PRIu64 ",\"relay_errors\":%" PRIu64 ",\"bad_status\":%" PRIu64 ",",
          g.lost, g.dup, g.reord, g.noseq, g.incomplete, g.relay_errors, g.bad_status);
-  print_hist("latency_us", &g.hist, 1);
+  hist_print("latency_us", &g.hist, 1);
   if (g.pause_storm) {
     printf(",\"storm\":{\"paused\":%d,\"posted\":%s,\"post_status\":%d,\"post_ms\":%.3f,\"completed\":%d,"
            "\"resumed\":%d,",
            g.ready_count, g.posted ? "true" : "false", g.post.status,
            g.post.complete && g.post.t_done ? (double)(g.post.t_done - g.post.t_sent) / 1e6 : -1.0,
            g.completed_count, g.resumed_count);
-    print_hist("auth_complete_us", &g.complete_hist, 0);
+    hist_print("auth_complete_us", &g.complete_hist, 0);
     printf(",");
-    print_hist("next_event_us", &g.resume_hist, 0);
+    hist_print("next_event_us", &g.resume_hist, 0);
     printf(",\"all_resumed_ms\":%.3f}", g.resumed_count == g.nconns ? (double)g.resume_hist.max / 1e6 : -1.0);
   }
   printf(",\"timed_out\":%s,\"errors_total\":%ld,\"errors\":[", g.timed_out ? "true" : "false", g.total_errors);
   for (int i = 0; i < g.nerrors; i++) {
     if (i)
       putchar(',');
-    json_escape_print(g.errors[i]);
+    loadjson_print_str(g.errors[i]);
   }
   printf("]}\n");
   fflush(stdout);
@@ -997,7 +753,7 @@ int main(int argc, char **argv) {
     }
 #undef NEED
   }
-  if (url == NULL || parse_url(url, g.host, sizeof g.host, &g.port, g.path, sizeof g.path) != 0) {
+  if (url == NULL || loadpost_parse_url(url, g.host, sizeof g.host, &g.port, g.path, sizeof g.path) != 0) {
     fprintf(stderr, "bench-load: --url http://IPV4:PORT/PATH is required\n");
     usage(stderr);
     return 2;
@@ -1029,9 +785,6 @@ int main(int argc, char **argv) {
   g.settings.on_headers_complete = on_headers_complete;
   g.settings.on_body = on_body;
   g.settings.on_message_complete = on_message_complete;
-  llhttp_settings_init(&g.post_settings);
-  g.post_settings.on_headers_complete = post_on_headers;
-  g.post_settings.on_message_complete = post_on_complete;
 
   g.loop = uv_default_loop();
   g.t0 = now_ns();

@@ -28,27 +28,10 @@
 
 #include "bytes.h"
 #include "dynbuf.h"
+#include "jsontext.h"
 #include "utf8.h"
 
-/* Member names the detector cares about. */
-enum member {
-  MEMBER_OTHER = 0,
-  MEMBER_TYPE,
-  MEMBER_CONNECTOR_UPPER, /* "Connector" */
-  MEMBER_CONNECTOR,
-  MEMBER_CONNECTOR_SLUG,
-  MEMBER_LINK_TOKEN,
-  MEMBER_MAGIC_LINK_URL,
-  MEMBER_EXPIRES_AT,
-  MEMBER_MESSAGE,
-  MEMBER_TOOL_CALL_ID,
-  MEMBER_TOOLCALLID, /* "toolCallId" */
-  MEMBER_CALL_ID,
-  MEMBER_TOOL_USE_ID,
-  MEMBER_TOOL_NAME /* "name", "toolName", "tool_name" */
-};
-
-/* Captured string slots of a frame, one per member above but MEMBER_TYPE. */
+/* Captured string slots of a frame, one per member of jsontext.h but TYPE. */
 enum slot {
   SLOT_CONNECTOR_UPPER = 0,
   SLOT_CONNECTOR,
@@ -89,7 +72,7 @@ typedef struct span32 {
 
 typedef struct frame {
   uint8_t is_object;
-  uint8_t member;       /* member whose value comes next (enum member) */
+  uint8_t member;       /* member whose value comes next (enum jsontext_member) */
   uint8_t type_is_meta; /* "type" was the string "authenticate_meta" */
   uint16_t seen;        /* bit per slot whose member held a string (maybe too long) */
   uint16_t have;        /* bit per captured slot */
@@ -223,64 +206,6 @@ const char *detect_shape_name(detect_shape shape) {
 
 /* ---- frames and captures ------------------------------------------------ */
 
-static int is(const unsigned char *s, size_t len, const char *lit) {
-  return strlen(lit) == len && memcmp(s, lit, len) == 0;
-}
-
-static enum member classify_member(const unsigned char *k, size_t len) {
-  switch (len) {
-  case 4:
-    if (is(k, len, "type"))
-      return MEMBER_TYPE;
-    if (is(k, len, "name"))
-      return MEMBER_TOOL_NAME;
-    break;
-  case 7:
-    if (is(k, len, "message"))
-      return MEMBER_MESSAGE;
-    if (is(k, len, "call_id"))
-      return MEMBER_CALL_ID;
-    break;
-  case 8:
-    if (is(k, len, "toolName"))
-      return MEMBER_TOOL_NAME;
-    break;
-  case 9:
-    if (is(k, len, "Connector"))
-      return MEMBER_CONNECTOR_UPPER;
-    if (is(k, len, "connector"))
-      return MEMBER_CONNECTOR;
-    if (is(k, len, "tool_name"))
-      return MEMBER_TOOL_NAME;
-    break;
-  case 10:
-    if (is(k, len, "link_token"))
-      return MEMBER_LINK_TOKEN;
-    if (is(k, len, "expires_at"))
-      return MEMBER_EXPIRES_AT;
-    if (is(k, len, "toolCallId"))
-      return MEMBER_TOOLCALLID;
-    break;
-  case 11:
-    if (is(k, len, "tool_use_id"))
-      return MEMBER_TOOL_USE_ID;
-    break;
-  case 12:
-    if (is(k, len, "tool_call_id"))
-      return MEMBER_TOOL_CALL_ID;
-    break;
-  case 14:
-    if (is(k, len, "connector_slug"))
-      return MEMBER_CONNECTOR_SLUG;
-    if (is(k, len, "magic_link_url"))
-      return MEMBER_MAGIC_LINK_URL;
-    break;
-  default:
-    break;
-  }
-  return MEMBER_OTHER;
-}
-
 /* The frame values go into, or NULL when they are too deep to look at. */
 static frame *current_frame(level *lv) {
   if (lv->depth == 0 || lv->depth > DETECT_MAX_DEPTH)
@@ -380,7 +305,7 @@ static int open_container(level *lv, int is_object) {
   if (lv->depth <= DETECT_MAX_DEPTH) {
     frame *fr = &lv->frames[lv->depth - 1];
     fr->is_object = (uint8_t)is_object;
-    fr->member = MEMBER_OTHER;
+    fr->member = JSONTEXT_MEMBER_OTHER;
     fr->type_is_meta = 0;
     fr->seen = 0;
     fr->have = 0;
@@ -426,19 +351,8 @@ static int on_end(void *ctx) {
 static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
   frame *fr = current_frame(ctx);
   if (fr != NULL)
-    fr->member = (uint8_t)classify_member(key, len);
+    fr->member = (uint8_t)jsontext_member_of(key, len);
   return 1;
-}
-
-static int looks_like_json_container(const unsigned char *s, size_t len) {
-  size_t i;
-  for (i = 0; i < len; i++) {
-    unsigned char c = s[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-      continue;
-    return c == '{' || c == '[';
-  }
-  return 0;
 }
 
 /* Parses a string value as a JSON text of the next level. A match inside
@@ -448,7 +362,8 @@ static void look_inside_string(level *lv, const unsigned char *s, size_t len) {
   size_t strings_mark = st->strings.len;
   if (lv->number >= DETECT_MAX_STRING_LEVELS || st->matched)
     return;
-  if (!looks_like_json_container(s, len) || !detect_prefilter((const char *)s, len))
+  if (!jsontext_looks_like_container((const char *)s, len) ||
+      !detect_prefilter((const char *)s, len))
     return;
   if (parse_level(st, lv->number + 1, (const char *)s, len) != 0) {
     st->matched = 0;
@@ -469,48 +384,48 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
   if (lv->depth > DETECT_MAX_DEPTH)
     return 1;
   if (fr != NULL && fr->is_object) {
-    switch ((enum member)fr->member) {
-    case MEMBER_TYPE:
-      if (is(s, len, "authenticate_meta"))
+    switch ((enum jsontext_member)fr->member) {
+    case JSONTEXT_MEMBER_TYPE:
+      if (jsontext_is(s, len, "authenticate_meta"))
         fr->type_is_meta = 1;
       break;
-    case MEMBER_CONNECTOR_UPPER:
+    case JSONTEXT_MEMBER_CONNECTOR_UPPER:
       capture(lv, fr, SLOT_CONNECTOR_UPPER, s, len);
       break;
-    case MEMBER_CONNECTOR:
+    case JSONTEXT_MEMBER_CONNECTOR:
       capture(lv, fr, SLOT_CONNECTOR, s, len);
       break;
-    case MEMBER_CONNECTOR_SLUG:
+    case JSONTEXT_MEMBER_CONNECTOR_SLUG:
       capture(lv, fr, SLOT_CONNECTOR_SLUG, s, len);
       break;
-    case MEMBER_LINK_TOKEN:
+    case JSONTEXT_MEMBER_LINK_TOKEN:
       capture(lv, fr, SLOT_LINK_TOKEN, s, len);
       break;
-    case MEMBER_MAGIC_LINK_URL:
+    case JSONTEXT_MEMBER_MAGIC_LINK_URL:
       capture(lv, fr, SLOT_MAGIC_LINK_URL, s, len);
       break;
-    case MEMBER_EXPIRES_AT:
+    case JSONTEXT_MEMBER_EXPIRES_AT:
       capture(lv, fr, SLOT_EXPIRES_AT, s, len);
       break;
-    case MEMBER_MESSAGE:
+    case JSONTEXT_MEMBER_MESSAGE:
       capture(lv, fr, SLOT_MESSAGE, s, len);
       break;
-    case MEMBER_TOOL_CALL_ID:
+    case JSONTEXT_MEMBER_TOOL_CALL_ID:
       capture(lv, fr, SLOT_TOOL_CALL_ID, s, len);
       break;
-    case MEMBER_TOOLCALLID:
+    case JSONTEXT_MEMBER_TOOLCALLID:
       capture(lv, fr, SLOT_TOOLCALLID, s, len);
       break;
-    case MEMBER_CALL_ID:
+    case JSONTEXT_MEMBER_CALL_ID:
       capture(lv, fr, SLOT_CALL_ID, s, len);
       break;
-    case MEMBER_TOOL_USE_ID:
+    case JSONTEXT_MEMBER_TOOL_USE_ID:
       capture(lv, fr, SLOT_TOOL_USE_ID, s, len);
       break;
-    case MEMBER_TOOL_NAME:
+    case JSONTEXT_MEMBER_TOOL_NAME:
       capture(lv, fr, SLOT_TOOL_NAME, s, len);
       break;
-    case MEMBER_OTHER:
+    case JSONTEXT_MEMBER_OTHER:
       break;
     }
   }
@@ -560,21 +475,12 @@ static void level_stop(level *lv) {
   }
 }
 
-/* yajl's lexer takes vertical tab and form feed for white space as well (RFC
- * 8259 allows only space, tab, LF and CR), and a raw 0x0B or 0x0C byte is
- * valid nowhere else in a JSON text: inside a string yajl rejects control
- * characters itself. So a text handed to yajl that holds either byte is not
- * JSON. memchr is vectorised in libc; this only runs on text yajl parses. */
-static int has_vt_or_ff(const char *text, size_t len) {
-  return memchr(text, '\v', len) != NULL || memchr(text, '\f', len) != NULL;
-}
-
 /* Parses a complete text at level number (>= 1). Returns 0 when it is valid
  * JSON, -1 otherwise. */
 static int parse_level(struct detect_state *st, int number, const char *text, size_t len) {
   level *lv = &st->levels[number];
   int ok;
-  if (has_vt_or_ff(text, len))
+  if (jsontext_has_vt_or_ff(text, len))
     return -1;
   if (level_start(st, number) != 0)
     return -1;
@@ -681,7 +587,7 @@ static void feed_yajl(detect_t *d, const char *payload, size_t len) {
     return;
   /* Each payload byte goes to yajl once, so each is checked once here,
    * however the payload was split. */
-  if (has_vt_or_ff(payload + d->parsed, len - d->parsed)) {
+  if (jsontext_has_vt_or_ff(payload + d->parsed, len - d->parsed)) {
     st->failed = 1;
     return;
   }

@@ -36,17 +36,10 @@
 #include <yajl/yajl_parse.h>
 
 #include "detect.h"
+#include "jsontext.h"
 #include "utf8.h"
 
 enum field { FIELD_LINK_TOKEN = 0, FIELD_MAGIC_LINK_URL, FIELD_EXPIRES_AT, FIELD_COUNT };
-
-enum member {
-  MEMBER_OTHER = 0,
-  MEMBER_TYPE,
-  MEMBER_LINK_TOKEN,
-  MEMBER_MAGIC_LINK_URL,
-  MEMBER_EXPIRES_AT
-};
 
 #define LEVELS (DETECT_MAX_STRING_LEVELS + 1)
 #define MAX_ESCAPES LEVELS /* a level-2 value is escaped three times in the payload */
@@ -125,39 +118,6 @@ static int utf8_valid(const char *s, size_t len) {
   return 1;
 }
 
-/* yajl takes vertical tab and form feed for white space; RFC 8259 does not
- * (detect.c has_vt_or_ff). */
-static int has_vt_or_ff(const char *text, size_t len) {
-  return memchr(text, '\v', len) != NULL || memchr(text, '\f', len) != NULL;
-}
-
-static int looks_like_json_container(const char *s, size_t len) {
-  size_t i;
-  for (i = 0; i < len; i++) {
-    char c = s[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-      continue;
-    return c == '{' || c == '[';
-  }
-  return 0;
-}
-
-static int is(const unsigned char *s, size_t len, const char *lit) {
-  return strlen(lit) == len && memcmp(s, lit, len) == 0;
-}
-
-static enum member classify_member(const unsigned char *k, size_t len) {
-  if (is(k, len, "type"))
-    return MEMBER_TYPE;
-  if (is(k, len, "link_token"))
-    return MEMBER_LINK_TOKEN;
-  if (is(k, len, "magic_link_url"))
-    return MEMBER_MAGIC_LINK_URL;
-  if (is(k, len, "expires_at"))
-    return MEMBER_EXPIRES_AT;
-  return MEMBER_OTHER;
-}
-
 /* ---- arrays in dynbufs ---------------------------------------------------- */
 
 static edit *edits_of(const level *lv) {
@@ -224,7 +184,7 @@ static int open_container(level *lv, int is_object) {
   if (lv->depth <= DETECT_MAX_DEPTH) {
     frame *fr = &lv->frames[lv->depth - 1];
     fr->is_object = (uint8_t)is_object;
-    fr->member = MEMBER_OTHER;
+    fr->member = JSONTEXT_MEMBER_OTHER;
     fr->type_is_meta = 0;
     fr->has_link_token = 0;
     fr->has_magic_link_url = 0;
@@ -283,7 +243,7 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
     return stop(lv, rc);
   fr = current_frame(lv);
   if (fr != NULL)
-    fr->member = (uint8_t)classify_member(key, len);
+    fr->member = (uint8_t)jsontext_member_of(key, len);
   return 1;
 }
 
@@ -429,8 +389,8 @@ static int look_inside(level *lv, const unsigned char *s, size_t len, size_t sta
   int rc;
   if (lv->number >= DETECT_MAX_STRING_LEVELS)
     return 1;
-  if (!looks_like_json_container((const char *)s, len) ||
-      !detect_prefilter((const char *)s, len) || has_vt_or_ff((const char *)s, len))
+  if (!jsontext_looks_like_container((const char *)s, len) ||
+      !detect_prefilter((const char *)s, len) || jsontext_has_vt_or_ff((const char *)s, len))
     return 1;
   inner = &ctx->levels[lv->number + 1];
   rc = parse_text(inner, (const char *)s, len);
@@ -466,23 +426,23 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
     return 1; /* too deep for the detector: left alone */
   fr = current_frame(lv);
   if (fr != NULL && fr->is_object) {
-    switch ((enum member)fr->member) {
-    case MEMBER_TYPE:
-      if (is(s, len, "authenticate_meta"))
+    switch ((enum jsontext_member)fr->member) {
+    case JSONTEXT_MEMBER_TYPE:
+      if (jsontext_is(s, len, "authenticate_meta"))
         fr->type_is_meta = 1;
       break;
-    case MEMBER_LINK_TOKEN:
+    case JSONTEXT_MEMBER_LINK_TOKEN:
       fr->has_link_token = 1;
       field = FIELD_LINK_TOKEN;
       break;
-    case MEMBER_MAGIC_LINK_URL:
+    case JSONTEXT_MEMBER_MAGIC_LINK_URL:
       fr->has_magic_link_url = 1;
       field = FIELD_MAGIC_LINK_URL;
       break;
-    case MEMBER_EXPIRES_AT:
+    case JSONTEXT_MEMBER_EXPIRES_AT:
       field = FIELD_EXPIRES_AT;
       break;
-    case MEMBER_OTHER:
+    default: /* the other members the detector reads: kept as they are */
       break;
     }
   }
@@ -626,7 +586,7 @@ static int escape_into(dynbuf *out, const char *s, size_t len) {
 
 static int check_value(const char *s, size_t len) {
   if (s == NULL || len > DETECT_FIELD_MAX || !utf8_valid(s, len) ||
-      looks_like_json_container(s, len))
+      jsontext_looks_like_container(s, len))
     return -EINVAL;
   return 0;
 }
@@ -689,7 +649,7 @@ int rewrite_auth_values(const char *in, size_t len, const rewrite_values *v, dyn
       check_value(v->magic_link_url, v->magic_link_url_len) != 0 ||
       check_value(v->expires_at, v->expires_at_len) != 0)
     return -EINVAL;
-  if (!utf8_valid(in, len) || has_vt_or_ff(in, len))
+  if (!utf8_valid(in, len) || jsontext_has_vt_or_ff(in, len))
     return -EINVAL;
   ctx = malloc(sizeof *ctx);
   if (ctx == NULL)

@@ -5,12 +5,12 @@
  * stops producing (or, for /echo, stops reading) until the queue drains, and
  * the time spent so is counted in /stats as blocked_ms.
  *
- *   agent-server --listen HOST:PORT      (port 0 = ephemeral)
+ *   agent-server --listen HOST:PORT [--web-dir DIR]   (port 0 = ephemeral)
  * prints {"listening":"HOST:PORT"} on stdout once listening; SIGTERM/SIGINT
  * close everything and exit 0.
  *
  * Endpoints (HEAD is accepted wherever GET is, and never gets a body):
- *   GET  /stream     format=sse|ndjson|json (sse) count=N (10) rate=EV/S (0 = as
+ *   GET|POST /stream format=sse|ndjson|json (sse) count=N (10) rate=EV/S (0 = as
  *                    fast as possible) size=BYTES (pad each event's JSON) id=N
  *                    ("stream":N in every event) auth_at=K (-1) shape=
  *                    authenticate_meta|magic_link|mcp|openai|vercel connector=slack
@@ -30,6 +30,11 @@
  *   GET  /malformed  kind=badstatus|badheader|badchunk|truncated (ms=50: delay
  *                    before the truncated tail)
  *   GET  /stats      counters (see stats.c); /stats/reset (GET or POST) zeroes them
+ *   GET  / /app.js /authrelay-link.js /style.css /favicon.svg
+ *                    with --web-dir DIR (examples/web): the chat page's files, read
+ *                    from DIR at start, with a strict Content-Security-Policy (web.c)
+ * POST /stream is GET /stream for a chat page: the request body (the user's
+ * message) is read and ignored; the query parameters decide the stream.
  *   anything else 404; malformed requests 400 (431/414 for oversize heads) and close.
  *
  * /big pattern: the body is the byte-for-byte prefix of an endless sequence of
@@ -58,6 +63,7 @@
  * request.c the llhttp callbacks; router.c the endpoint dispatch; stream.c,
  * big.c and faults.c the larger endpoints; events.c renders /stream bodies;
  * resp.c response heads; query.c query parameters; stats.c the counters;
+ * web.c the chat page's files;
  * buf.c the byte buffer.
  */
 #include <signal.h>
@@ -71,6 +77,7 @@
 #include "conn.h"
 #include "request.h"
 #include "stats.h"
+#include "web.h"
 
 static uv_loop_t *loop;
 static uv_tcp_t server;
@@ -118,22 +125,28 @@ static int parse_listen(const char *arg, char *host, size_t hostsz, int *port) {
 }
 
 static void usage(FILE *f) {
-  fputs("usage: agent-server --listen HOST:PORT\n"
+  fputs("usage: agent-server --listen HOST:PORT [--web-dir DIR]\n"
         "  The example agent server: event streams (SSE, NDJSON, JSON) with optional\n"
         "  auth-required tool results, for testing and demonstrating authrelay.\n"
         "  Prints {\"listening\":\"HOST:PORT\"} once listening. Endpoints: /stream /big\n"
         "  /echo /headers /status /slow-head /hang /malformed /stats /stats/reset\n"
-        "  (see the top of examples/agent-server/agent_server.c).\n",
+        "  (see the top of examples/agent-server/agent_server.c). --web-dir DIR serves\n"
+        "  the chat page of DIR (examples/web) at /.\n",
         f);
 }
 
 int main(int argc, char **argv) {
   const char *listen_arg = "127.0.0.1:8081";
+  const char *web_dir = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
       listen_arg = argv[++i];
     } else if (strncmp(argv[i], "--listen=", 9) == 0) {
       listen_arg = argv[i] + 9;
+    } else if (strcmp(argv[i], "--web-dir") == 0 && i + 1 < argc) {
+      web_dir = argv[++i];
+    } else if (strncmp(argv[i], "--web-dir=", 10) == 0) {
+      web_dir = argv[i] + 10;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return 0;
@@ -148,6 +161,15 @@ int main(int argc, char **argv) {
   if (parse_listen(listen_arg, host, sizeof host, &port) != 0) {
     fprintf(stderr, "agent-server: --listen wants HOST:PORT, got '%s'\n", listen_arg);
     return 2;
+  }
+
+  if (web_dir != NULL) {
+    const char *failed = "";
+    int wrc = web_load(web_dir, &failed);
+    if (wrc != 0) {
+      fprintf(stderr, "agent-server: --web-dir %s: cannot use %s: %s\n", web_dir, failed, strerror(-wrc));
+      return 2;
+    }
   }
 
   struct sigaction sa;
@@ -199,6 +221,7 @@ int main(int argc, char **argv) {
 
   uv_run(loop, UV_RUN_DEFAULT);
   stats_free();
+  web_free();
   uv_loop_close(loop);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "resp.h"
 #include "stats.h"
 #include "stream.h"
+#include "web.h"
 
 void router_dispatch(conn *c) {
   const char *path = c->url.p ? c->url.p : "";
@@ -56,6 +57,8 @@ void router_dispatch(conn *c) {
     buf_free(&b);
   } else if (req_path_is(path, plen, "/echo")) {
     resp_text(c, 405, "use POST or PUT\n"); /* POST/PUT were started at headers_complete */
+  } else if (req_path_is(path, plen, "/stream") && m == HTTP_POST) {
+    stream_route(c, q); /* a chat message (the body, ignored) starts a stream too */
   } else if (!get && (req_path_is(path, plen, "/stream") || req_path_is(path, plen, "/big") ||
                       req_path_is(path, plen, "/status") || req_path_is(path, plen, "/slow-head") ||
                       req_path_is(path, plen, "/hang") || req_path_is(path, plen, "/malformed"))) {
@@ -78,9 +81,11 @@ void router_dispatch(conn *c) {
     c->resp_active = 1;
   } else if (req_path_is(path, plen, "/malformed")) {
     faults_malformed(c, q);
+  } else if (web_has(path, plen)) {
+    web_serve(c, path, plen);
   } else {
     resp_text(c, 404,
               "not found; endpoints: /stream /big /echo /headers /status /slow-head /hang /malformed "
-              "/stats /stats/reset\n");
+              "/stats /stats/reset (and with --web-dir: / /app.js /authrelay-link.js /style.css)\n");
   }
 }

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config_int.h"
+#include "url.h"
 
 /* ---- after the layers ---- */
 
@@ -65,6 +66,9 @@ int config_finish(load_ctx *x, config_t *c) {
     r->upstream_host = NULL;
     if (!config_verdict_ok(config_parse_url(r->upstream, &r->upstream_host, r->upstream_port)))
       return config_fail_nomem(x); /* it was checked when set: only strndup can fail */
+    if (r->credentials.header != NULL && strcasecmp(r->credentials.header, c->identity.header) == 0)
+      return config_fail(x, "config: routes: credentials.header of \"%s\" is identity.header: "
+                         "the credential would take the registered user's place", r->prefix);
   }
   qsort(c->routes, c->nroutes, sizeof *c->routes, route_cmp);
   if (!config_verdict_ok(config_parse_addr(c->listen, &c->listen_host, &c->listen_port)) ||
@@ -79,6 +83,14 @@ int config_finish(load_ctx *x, config_t *c) {
                    "(%zu >= %zu)", c->write_low_watermark, c->write_high_watermark);
   if (c->link.logo_url[0] != '\0' && strncasecmp(c->link.logo_url, "https://", 8) != 0)
     return config_fail(x, "config: link.logo_url: must be an https:// URL (the Link page loads no other images)");
+  if (c->link.verifier_url[0] != '\0' &&
+      (url_check(c->link.verifier_url, 0, URL_NO_FRAGMENT) != 0 ||
+       !(url_is_https(c->link.verifier_url) || url_is_loopback(c->link.verifier_url))))
+    return config_fail(x, "config: link.verifier_url: must be an absolute https:// URL without a fragment "
+                          "(http:// only to loopback)");
+  if (c->link.verifier_url[0] != '\0' && c->link_service.url[0] != '\0')
+    return config_fail(x, "config: link.verifier_url: not with link_service.url (the remote service's Link page "
+                          "stores the credential, authrelay cannot hold it back)");
   if (c->listen_port != 0 && c->listen_port == c->control_port &&
       strcmp(c->listen_host, c->control_host) == 0)
     return config_fail(x, "config: control: must differ from listen (both are %s)", c->listen);

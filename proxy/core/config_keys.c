@@ -119,6 +119,8 @@ const config_key config_keys[] = {
         "the app's name on the Link page (\"\": none)", 0),
     ROW("link.logo_url", K_PUBURL, IN_ALL, link.logo_url, "", 0, 0, NULL, "URL",
         "the app's logo on the Link page: an https:// URL (\"\": none)", 0),
+    ROW("link.verifier_url", K_STR, IN_ALL, link.verifier_url, "", 0, 2048, NULL, "URL",
+        "the app's page confirming who links (https://, or http:// to loopback; \"\": no binding)", 0),
 };
 const size_t config_nkeys = sizeof config_keys / sizeof config_keys[0];
 

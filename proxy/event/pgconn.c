@@ -11,6 +11,7 @@
 #include "pgconn.h"
 
 #include "pgaddr.h"
+#include "pgresolve.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,14 +41,6 @@ struct pgconn_sock_ {
   dev_t dev;                  /* the socket's identity: the number may be reused */
   ino_t ino;
   int events;                 /* UV_READABLE / UV_WRITABLE being watched */
-};
-
-/* The resolution of the conninfo's host names, one at a time. */
-struct pgconn_resolve_ {
-  uv_getaddrinfo_t req;
-  pgconn_t *pc;               /* NULL once abandoned (close, timeout): the callback frees */
-  int next;                   /* the host being resolved */
-  pgaddr_plan plan;
 };
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -190,8 +183,7 @@ static void expire_queued(pgconn_t *pc) {
  * connect's options; stops the timer. No callback. */
 static void release_conn(pgconn_t *pc) {
   if (pc->resolve_ != NULL) {
-    (void)uv_cancel((uv_req_t *)&pc->resolve_->req);
-    pc->resolve_->pc = NULL;
+    pgresolve_abandon(pc->resolve_);
     pc->resolve_ = NULL;
   }
   sock_close(pc);
@@ -295,11 +287,11 @@ void pgconn_close(pgconn_t *pc, void (*close_cb)(pgconn_t *pc)) {
  * to resolve. Returns 0 (conn_ set, even when libpq already failed: PQstatus
  * says) or -ENOMEM. */
 static int start_libpq(pgconn_t *pc) {
-  pgconn_resolve_ *r = pc->resolve_;
+  pgresolve *r = pc->resolve_;
   pc->conn_ = pgaddr_connect_start(pc->opts_, r != NULL ? &r->plan : NULL);
   if (r != NULL) {
     pc->resolve_ = NULL;
-    free(r);
+    pgresolve_free(r);
   }
   if (pc->conn_ == NULL)
     return -ENOMEM;
@@ -359,79 +351,22 @@ static void start_connect(pgconn_t *pc) {
     rearm(pc);
 }
 
-static int resolve_next(pgconn_resolve_ *r);
-
-/* The resolution failed: r (whose callback runs) is freed, then fail(). */
-static void resolve_fail(pgconn_t *pc, pgconn_resolve_ *r, int status, const char *msg) {
-  pc->resolve_ = NULL;
-  free(r);
-  fail(pc, status, msg);
-}
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai) {
-  pgconn_resolve_ *r = (pgconn_resolve_ *)req;
-  pgconn_t *pc = r->pc;
-  int rc;
-  if (pc == NULL) {
-    uv_freeaddrinfo(ai);
-    free(r);
-    return;
-  }
+/* The resolution is done: connect to what it found, or fail. */
+static void on_resolved(void *owner, pgresolve *r, int status, const char *msg) {
+  pgconn_t *pc = owner;
   if (status < 0) {
-    char msg[PGCONN_ERROR_MAX];
-    snprintf(msg, sizeof msg, "could not resolve host \"%s\": %s", r->plan.hosts[r->next],
-             uv_strerror(status));
-    resolve_fail(pc, r, status, msg);
-    return;
-  }
-  pgaddr_plan_add(&r->plan, r->next, ai);
-  uv_freeaddrinfo(ai);
-  r->next++;
-  if (r->next < r->plan.nhosts) {
-    rc = resolve_next(r);
-    if (rc < 0)
-      resolve_fail(pc, r, rc, NULL);
-    return;
-  }
-  if (r->plan.naddrs == 0) {
-    resolve_fail(pc, r, UV_EAI_NONAME, "no IPv4 or IPv6 address for the host");
+    pc->resolve_ = NULL;
+    pgresolve_free(r);
+    fail(pc, status, msg);
     return;
   }
   start_connect(pc);
 }
 
-static int resolve_next(pgconn_resolve_ *r) {
-  struct addrinfo hints;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  return uv_getaddrinfo(r->pc->loop, &r->req, on_resolved, r->plan.hosts[r->next], NULL, &hints);
-}
-
-/* Prepares pc->resolve_ when the conninfo names hosts to resolve. Returns
- * 0 or -EINVAL/-E2BIG/-ENOMEM (errmsg_ set). */
-static int plan_resolution(pgconn_t *pc) {
-  pgconn_resolve_ *r = calloc(1, sizeof *r);
-  const char *why;
-  int rc;
-  if (r == NULL) {
-    set_error(pc, "out of memory");
-    return -ENOMEM;
-  }
-  rc = pgaddr_plan_init(&r->plan, pc->opts_, &why);
-  if (rc < 0 || r->plan.nhosts == 0) {
-    set_error(pc, why);
-    free(r);
-    return rc;
-  }
-  r->pc = pc;
-  pc->resolve_ = r;
-  return 0;
-}
-
 int pgconn_connect(pgconn_t *pc, const char *conninfo, long timeout_ms,
                    pgconn_status_cb status_cb, pgconn_notify_cb notify_cb) {
   char *err = NULL;
+  const char *why = "";
   int rc;
   if (pc->state == PGCONN_CLOSING)
     return -ECANCELED;
@@ -451,14 +386,9 @@ int pgconn_connect(pgconn_t *pc, const char *conninfo, long timeout_ms,
     PQfreemem(err);
     return rc;
   }
-  rc = plan_resolution(pc);
-  if (rc == 0 && pc->resolve_ != NULL) {
-    rc = resolve_next(pc->resolve_);
-    if (rc < 0) {
-      free(pc->resolve_);
-      pc->resolve_ = NULL;
-    }
-  }
+  rc = pgresolve_start(pc->loop, pc->opts_, on_resolved, pc, &pc->resolve_, &why);
+  if (rc < 0 || pc->resolve_ == NULL)
+    set_error(pc, why);
   if (rc < 0) {
     PQconninfoFree(pc->opts_);
     pc->opts_ = NULL;

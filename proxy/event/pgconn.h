@@ -71,7 +71,6 @@
 typedef struct pgconn_t pgconn_t;
 typedef struct pgconn_query_ pgconn_query_;
 typedef struct pgconn_sock_ pgconn_sock_;
-typedef struct pgconn_resolve_ pgconn_resolve_;
 
 enum pgconn_state {
   PGCONN_IDLE,       /* initialised, or connect may be called again after PGCONN_DOWN */
@@ -134,7 +133,7 @@ struct pgconn_t {
   /* private */
   PGconn *conn_;              /* owned; NULL unless connecting (after resolution) or ready */
   pgconn_sock_ *sock_;        /* the poll handle of PQsocket(); NULL when none */
-  pgconn_resolve_ *resolve_;  /* the uv_getaddrinfo in flight; NULL when none */
+  struct pgresolve *resolve_; /* the resolution in flight (pgresolve.h); NULL when none */
   uv_timer_t timer_;          /* the nearest deadline, and a kick to send queued queries */
   uint64_t connect_deadline_; /* uv_now() ms when the connect times out */
   pgconn_query_ *head_;       /* queued, oldest first (not yet sent); owned */

@@ -207,7 +207,12 @@ const char *http_reason(int status) {
 }
 
 int http_write_header(dynbuf *out, const char *name, const char *value, size_t value_len) {
-  int rc = dynbuf_add(out, name, strlen(name));
+  return http_write_header_n(out, name, strlen(name), value, value_len);
+}
+
+int http_write_header_n(dynbuf *out, const char *name, size_t name_len, const char *value,
+                        size_t value_len) {
+  int rc = dynbuf_add(out, name, name_len);
   if (rc == 0)
     rc = dynbuf_add(out, ": ", 2);
   if (rc == 0)

@@ -77,6 +77,9 @@ const char *http_reason(int status);
 
 /* Appends "name: value\r\n". */
 int http_write_header(dynbuf *out, const char *name, const char *value, size_t value_len);
+/* The same with the name given as name[0, name_len) (a header read from a head). */
+int http_write_header_n(dynbuf *out, const char *name, size_t name_len, const char *value,
+                        size_t value_len);
 
 /* Room for http_chunk_line's output: 16 hex digits, CR LF. */
 #define HTTP_CHUNK_LINE_MAX 18

@@ -365,18 +365,6 @@ int proxyhead_check_request(proxyhead_reader *r, llhttp_t *p, const proxyhead_ru
 
 /* ---- requests: the head sent upstream ------------------------------------ */
 
-/* Adds "name: value\r\n" with value[0, len) given. */
-static int add_header(dynbuf *out, const char *name, size_t name_len, const char *value, size_t len) {
-  int rc = dynbuf_add(out, name, name_len);
-  if (rc == 0)
-    rc = dynbuf_add(out, ": ", 2);
-  if (rc == 0)
-    rc = dynbuf_add(out, value, len);
-  if (rc == 0)
-    rc = dynbuf_add(out, "\r\n", 2);
-  return rc;
-}
-
 /* 1 when h has a header named name that its Connection does not remove. */
 static int has_forwardable(const http_head *h, const char *name) {
   size_t i;
@@ -446,12 +434,13 @@ int proxyhead_build_request(const http_head *h, const proxyhead_request *rq,
   for (i = 0; i < h->nheaders && rc == 0; i++) {
     const http_header *hd = &h->headers[i];
     if (copied_upstream(h, hd, fw))
-      rc = add_header(out, http_head_str(h, hd->name), hd->name.len, http_head_str(h, hd->value), hd->value.len);
+      rc = http_write_header_n(out, http_head_str(h, hd->name), hd->name.len,
+                               http_head_str(h, hd->value), hd->value.len);
   }
   if (rc != 0)
     return rc;
   if (rq->has_host) {
-    rc = add_header(out, "Host", 4, http_head_str(h, rq->host), rq->host.len);
+    rc = http_write_header(out, "Host", http_head_str(h, rq->host), rq->host.len);
   } else {
     int v6 = strchr(fw->upstream_host, ':') != NULL;
     rc = dynbuf_add(out, v6 ? "Host: [" : "Host: ", v6 ? 7 : 6);
@@ -475,7 +464,7 @@ int proxyhead_build_request(const http_head *h, const proxyhead_request *rq,
   if (rc == 0 && fw->inspect)
     rc = http_write_header(out, "Accept-Encoding", "identity", 8);
   if (rc == 0 && fw->user != NULL && fw->identity_header != NULL)
-    rc = add_header(out, fw->identity_header, strlen(fw->identity_header), fw->user, strlen(fw->user));
+    rc = http_write_header(out, fw->identity_header, fw->user, strlen(fw->user));
   /* The framing parsed, and nothing else (RFC 9112 6). */
   if (rc == 0 && rq->chunked) {
     rc = http_write_header(out, "Transfer-Encoding", "chunked", 7);
@@ -574,7 +563,7 @@ int proxyhead_build_response(const proxyhead_response *r, const proxyhead_client
     if (http_is_hop_by_hop(h, hd) || http_equals_nocase(name, hd->name.len, "via") ||
         http_equals_nocase(name, hd->name.len, "content-length"))
       continue;
-    rc = add_header(out, name, hd->name.len, http_head_str(h, hd->value), hd->value.len);
+    rc = http_write_header_n(out, name, hd->name.len, http_head_str(h, hd->value), hd->value.len);
   }
   if (rc == 0)
     rc = add_list_header(out, h, "Via", "via", "1.1 authrelay", 13);

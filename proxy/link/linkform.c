@@ -175,7 +175,9 @@ void linkform_serve(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view 
     char origin[600];
     /* The form's answer is a 303 to callback_url: the page's CSP
      * form-action must allow that origin, or browsers stop the redirect. */
-    if (v.callback_url[0] != '\0' && url_origin(v.callback_url, origin, sizeof origin) == 0)
+    const char *next = lh->cfg->link.verifier_url[0] != '\0' ? lh->cfg->link.verifier_url : v.callback_url;
+    /* With link binding the form's 303 goes to the app's verifier instead. */
+    if (next[0] != '\0' && url_origin(next, origin, sizeof origin) == 0)
       pg->form_origin = strdup(origin);
     linkpage_render_key_form(&pg->html, &v.info, cc.name, picker ? cc.slug : NULL, &brand);
     linkhost_answer(pg, 200);

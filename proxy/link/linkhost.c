@@ -10,6 +10,7 @@
 #include <llhttp.h>
 #include <openssl/crypto.h>
 
+#include "credserve.h"
 #include "http.h"
 #include "jsonw.h"
 #include "linkbase.h"
@@ -257,16 +258,8 @@ void linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, linkho
 static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, const char *name) {
   if (v->callback_url[0] != '\0') {
     dynbuf loc;
-    int rc;
     dynbuf_init(&loc, LOCATION_MAX);
-    rc = dynbuf_add(&loc, v->callback_url, strlen(v->callback_url));
-    if (rc == 0 && v->state_param[0] != '\0')
-      rc = dynbuf_add(&loc, strchr(v->callback_url, '?') != NULL ? "&state=" : "?state=", 7);
-    if (rc == 0 && v->state_param[0] != '\0')
-      rc = form_encode(&loc, v->state_param, strlen(v->state_param));
-    if (rc == 0)
-      rc = dynbuf_add(&loc, "", 1);
-    if (rc == 0)
+    if (linkbind_callback_url(&loc, v->callback_url, v->state_param) == 0)
       pg->location = strdup(loc.ptr);
     dynbuf_free(&loc);
     if (pg->location != NULL) {
@@ -279,10 +272,12 @@ static void answer_connected(pausehub_page *pg, const pausehub_link_view *v, con
   linkhost_answer(pg, 200);
 }
 
-/* A credential on its way to the store (linkhost_finish). */
+/* A credential on its way to the store (linkhost_finish, linkhost_commit). */
 typedef struct finish_step {
   linkhost_t *lh;
-  pausehub_page *pg;
+  pausehub_page *pg;                   /* the page to answer, or NULL (linkhost_commit) */
+  linkhost_commit_cb cb;               /* linkhost_commit's caller */
+  void *cb_data;
   pausehub_link_view v;
   char kind[8];
   char name[CATALOG_NAME_MAX + 1];
@@ -291,6 +286,8 @@ typedef struct finish_step {
 } finish_step;
 
 static void finish_free(finish_step *s) {
+  if (s->sealed.ptr != NULL)
+    OPENSSL_cleanse(s->sealed.ptr, s->sealed.len);
   dynbuf_free(&s->sealed);
   free(s);
 }
@@ -301,24 +298,29 @@ static void finish_free(finish_step *s) {
 static void on_credential_stored(void *data, int status) {
   finish_step *s = data;
   linkhost_t *lh = s->lh;
-  int rc;
-  if (status != 0 && lh->store.health.cannot_write) {
-    linkhost_refuse(s->pg, 503, "The account could not be saved: authrelay cannot write to its storage right "
-                                "now. Nothing was changed: open the link again in a moment.");
-  } else if (status != 0) {
-    linkhost_refuse(s->pg, 500, "The account could not be saved. Try again.");
-  } else {
+  int rc = status;
+  if (rc == 0) {
     rc = pausehub_complete_as(lh->hub, s->v.info.token, strlen(s->v.info.token), s->v.info.connector,
                               timefmt_now_ms());
     if (rc != 0) {
-      linkhost_refuse(s->pg, 410, "This link can no longer be used: ask the assistant again.");
+      rc = -ESTALE;
     } else {
       LOG_INFO("link completed", LOG_STR("connector", s->v.info.connector), LOG_STR("auth", s->kind));
       connections_created(&lh->conns, s->v.user, s->v.info.connector, s->kind, s->expires_ms);
       lh->completed[strcmp(s->kind, "oauth2") == 0 ? CATALOG_OAUTH2 : CATALOG_API_KEY]++;
-      answer_connected(s->pg, &s->v, s->name);
     }
   }
+  if (s->pg == NULL)
+    s->cb(s->cb_data, rc);
+  else if (rc == -ESTALE)
+    linkhost_refuse(s->pg, 410, "This link can no longer be used: ask the assistant again.");
+  else if (rc != 0 && lh->store.health.cannot_write)
+    linkhost_refuse(s->pg, 503, "The account could not be saved: authrelay cannot write to its storage right "
+                                "now. Nothing was changed: open the link again in a moment.");
+  else if (rc != 0)
+    linkhost_refuse(s->pg, 500, "The account could not be saved. Try again.");
+  else
+    answer_connected(s->pg, &s->v, s->name);
   finish_free(s);
 }
 
@@ -335,17 +337,70 @@ static void on_user_ready(void *data, int status, const store_user *u) {
     on_credential_stored(s, rc);
 }
 
-void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v, const char *kind,
-                     const char *secret, size_t len, const char *name) {
-  uint64_t now = timefmt_now_ms();
-  pausehub_link_view fresh;
-  finish_step *s;
+/* The link of s (sealed credential in hand) is still pending: the store
+ * next. Returns 0 (on_credential_stored runs later) or an error (it did
+ * not start; s is still the caller's). */
+static int store_start(finish_step *s) {
+  linkhost_t *lh = s->lh;
   store_user u;
   int rc;
-  /* The link may have been used, revoked or expired meanwhile (another tab,
-   * a code exchange in flight): nothing is stored for a dead link. */
-  if (pausehub_lookup(lh->hub, v->info.token, strlen(v->info.token), &fresh) != 0 ||
-      fresh.state != LINKSVC_STATE_PENDING || fresh.info.expires_ms <= now) {
+  memset(&u, 0, sizeof u);
+  snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", s->v.user);
+  snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", s->v.user);
+  snprintf(u.user_type, sizeof u.user_type, "HUMAN");
+  u.created_ms = timefmt_now_ms();
+  rc = crypto_uuid(u.id);
+  if (rc == 0)
+    rc = lh->store.ops != NULL ? lh->store.ops->user_create(&lh->store, &u, on_user_ready, s) : -ECANCELED;
+  return rc;
+}
+
+/* 1 when the link of v is still pending and unexpired: nothing is stored
+ * for a dead link (another tab, a code exchange in flight). */
+static int link_usable(linkhost_t *lh, const pausehub_link_view *v) {
+  pausehub_link_view fresh;
+  return pausehub_lookup(lh->hub, v->info.token, strlen(v->info.token), &fresh) == 0 &&
+         fresh.state == LINKSVC_STATE_PENDING && fresh.info.expires_ms > timefmt_now_ms();
+}
+
+/* link.verifier_url: the sealed credential of s waits for the app's
+ * confirmation (linkbind.h); the browser goes to the verifier. */
+static void bind_redirect(finish_step *s) {
+  linkhost_t *lh = s->lh;
+  pausehub_page *pg = s->pg;
+  const linkbind_flow *f = NULL;
+  dynbuf loc;
+  int rc = linkbind_add(&lh->bind, &s->v, s->kind, s->name, pg->base_url != NULL ? pg->base_url : "",
+                        s->expires_ms, &s->sealed, timefmt_now_ms(), &f);
+  if (rc == -ENOSPC) {
+    linkhost_refuse(pg, 503, "Too many connections in progress. Try again in a few minutes.");
+    finish_free(s);
+    return;
+  }
+  dynbuf_init(&loc, LINKBIND_LOCATION_MAX);
+  if (rc == 0)
+    rc = linkbind_location(&loc, lh->cfg->link.verifier_url, f->id);
+  if (rc == 0) {
+    pg->location = strdup(loc.ptr);
+    rc = pg->location != NULL ? 0 : -ENOMEM;
+  }
+  dynbuf_free(&loc);
+  if (rc != 0) {
+    linkhost_refuse(pg, 500, "The account could not be saved. Try again.");
+  } else {
+    LOG_INFO("link waits for the app's confirmation", LOG_STR("connector", s->v.info.connector),
+             LOG_STR("auth", s->kind));
+    linkpage_render_refused(&pg->html, "Confirming with the app.");
+    linkhost_answer(pg, 303);
+  }
+  finish_free(s);
+}
+
+void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v, const char *kind,
+                     const char *secret, size_t len, const char *name) {
+  finish_step *s;
+  int rc;
+  if (!link_usable(lh, v)) {
     linkhost_refuse(pg, 410, "This link can no longer be used: ask the assistant again.");
     return;
   }
@@ -360,19 +415,40 @@ void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view
   snprintf(s->kind, sizeof s->kind, "%s", kind);
   snprintf(s->name, sizeof s->name, "%s", name);
   dynbuf_init(&s->sealed, len + SECRETBOX_OVERHEAD + 1);
-  memset(&u, 0, sizeof u);
-  snprintf(u.origin_user_id, sizeof u.origin_user_id, "%s", v->user);
-  snprintf(u.origin_user_name, sizeof u.origin_user_name, "%s", v->user);
-  snprintf(u.user_type, sizeof u.user_type, "HUMAN");
-  u.created_ms = now;
-  s->expires_ms = connections_expiry_ms(kind, secret, len, now);
+  s->expires_ms = connections_expiry_ms(kind, secret, len, timefmt_now_ms());
   rc = linkseal_credential(lh->key, v->user, v->info.connector, secret, len, &s->sealed);
+  if (rc == 0 && lh->cfg->link.verifier_url[0] != '\0') {
+    bind_redirect(s);
+    return;
+  }
   if (rc == 0)
-    rc = crypto_uuid(u.id);
-  if (rc == 0)
-    rc = lh->store.ops != NULL ? lh->store.ops->user_create(&lh->store, &u, on_user_ready, s) : -ECANCELED;
+    rc = store_start(s);
   if (rc != 0)
     on_credential_stored(s, rc);
+}
+
+int linkhost_commit(linkhost_t *lh, const linkbind_flow *f, linkhost_commit_cb cb, void *data) {
+  finish_step *s;
+  int rc;
+  if (!link_usable(lh, &f->v))
+    return -ESTALE;
+  s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return -ENOMEM;
+  s->lh = lh;
+  s->cb = cb;
+  s->cb_data = data;
+  s->v = f->v;
+  snprintf(s->kind, sizeof s->kind, "%s", f->kind);
+  snprintf(s->name, sizeof s->name, "%s", f->name);
+  s->expires_ms = f->token_expires_ms;
+  dynbuf_init(&s->sealed, f->sealed.len + 1);
+  rc = dynbuf_add(&s->sealed, f->sealed.ptr, f->sealed.len);
+  if (rc == 0)
+    rc = store_start(s);
+  if (rc != 0)
+    finish_free(s);
+  return rc;
 }
 
 /* serve_link, once the link is known. */
@@ -393,14 +469,39 @@ static void serve_link(linkhost_t *lh, pausehub_page *pg) {
   linkhost_lookup(lh, token, strcspn(token, "?"), on_link_known, pg);
 }
 
+/* LINKBIND_DONE_PATH?flow_id=: where the browser lands after the app's
+ * confirmation (when the link has no callback_url, or was refused). */
+static void serve_bind_done(linkhost_t *lh, pausehub_page *pg) {
+  const char *q = strchr(pg->target, '?');
+  char id[LINKBIND_ID_LEN + 2];
+  const linkbind_flow *f = NULL;
+  if (q != NULL && form_field(q + 1, strlen(q + 1), "flow_id", id, sizeof id) > 0)
+    f = linkbind_find(&lh->bind, id, timefmt_now_ms());
+  if (f == NULL || f->state == LINKBIND_WAITING || f->state == LINKBIND_SPENT) {
+    linkpage_render_unknown(&pg->html);
+    linkhost_answer(pg, 404);
+  } else if (f->state == LINKBIND_CONNECTED) {
+    linkpage_render_connected(&pg->html, f->name);
+    linkhost_answer(pg, 200);
+  } else {
+    linkhost_refuse(pg, 403, "Not connected: this link was opened while signed in to the app as someone "
+                             "else. Nothing was saved. Ask the assistant again for a new link.");
+  }
+}
+
 static void on_page(void *ctx, pausehub_page *pg) {
   linkhost_t *lh = ctx;
-  if (http_starts_with(pg->target, strlen(pg->target), LINKSVC_PATH_PREFIX)) {
+  if (pg->credential) {
+    credserve_answer(lh, pg); /* a worker's credential request, not a page */
+  } else if (http_starts_with(pg->target, strlen(pg->target), LINKSVC_PATH_PREFIX)) {
     serve_link(lh, pg);
   } else if (http_starts_with(pg->target, strlen(pg->target), OAUTHFLOW_CALLBACK_PATH) &&
              (pg->target[strlen(OAUTHFLOW_CALLBACK_PATH)] == '?' ||
               pg->target[strlen(OAUTHFLOW_CALLBACK_PATH)] == '\0')) {
     oauthflow_callback(lh, pg);
+  } else if (http_starts_with(pg->target, strlen(pg->target), LINKBIND_DONE_PATH) &&
+             (pg->target[strlen(LINKBIND_DONE_PATH)] == '?' || pg->target[strlen(LINKBIND_DONE_PATH)] == '\0')) {
+    serve_bind_done(lh, pg);
   } else if (lh->remote_open && http_starts_with(pg->target, strlen(pg->target), REMOTE_CALLBACK_PATH) &&
              (pg->target[strlen(REMOTE_CALLBACK_PATH)] == '?' || pg->target[strlen(REMOTE_CALLBACK_PATH)] == '\0')) {
     remote_serve_callback(&lh->remote, pg);
@@ -451,6 +552,13 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
     rc = prom_counter(out, "authrelay_connectors_unusable_total",
                       "Link pages that met or left out an OAuth2 connector without an application credential.",
                       lh->connectors_unusable);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_link_bindings_kept",
+                    "Link binding flows kept: waiting for the app's confirmation, or ended in the last 10 minutes.",
+                    lh->bind.nflows);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_link_bindings_refused_total",
+                      "Link bindings refused: the app's signed-in user was not the link's.", lh->bind_refused);
   if (rc != 0)
     return -E2BIG;
   if (storehealth_render_metrics(&lh->store, out) != 0)
@@ -508,6 +616,7 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
   int rc;
   memset(lh, 0, sizeof *lh);
   oauthflow_init(&lh->oauth);
+  linkbind_init(&lh->bind);
   lh->loop = loop;
   lh->cfg = cfg;
   lh->catalog = catalog;
@@ -608,6 +717,7 @@ void linkhost_close(linkhost_t *lh) {
   }
   oauthflow_close(&lh->oauth); /* cancels its exchanges in flight: no callbacks */
   connections_close(&lh->conns); /* refreshes in flight: their callers answered, before curl goes */
+  linkbind_close(&lh->bind);   /* credentials never confirmed are wiped */
   if (lh->curl_open) {
     lh->curl_open = 0;
     curlloop_close(&lh->curl, NULL); /* cancels the other requests in flight: no callbacks */

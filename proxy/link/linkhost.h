@@ -28,6 +28,7 @@
 #include "config.h"
 #include "connections.h"
 #include "curlloop.h"
+#include "linkbind.h"
 #include "notify.h"
 #include "oauthflow.h"
 #include "pausehub.h"
@@ -56,6 +57,7 @@ struct linkhost_t {
   int remote_open;
   oauthflow_t oauth;         /* the Link page's OAuth2 flows */
   connections_t conns;              /* connected accounts handed out and refreshed (the token API) */
+  linkbind_t bind;                  /* link.verifier_url set: credentials waiting for the app's confirmation */
   unsigned journal_writes;   /* writes that must land before the store closes: journal batches, notify_close's */
   int closing;               /* linkhost_close() ran: the store closes after the last batch */
   int restoring;             /* at open: stored links are being read back */
@@ -70,6 +72,7 @@ struct linkhost_t {
   uint64_t provider_failures; /* OAuth code exchanges that failed (refused, timeout, unreachable) */
   uint64_t declined;         /* links the user declined ("Not now") */
   uint64_t connectors_unusable; /* OAuth2 connectors met without an application credential */
+  uint64_t bind_refused;     /* link bindings refused: another user confirmed */
 };
 
 /* Opens everything (data_dir created when missing, mode 0700), restores
@@ -121,6 +124,19 @@ void linkhost_lookup(linkhost_t *lh, const char *token, size_t token_len, linkho
  * nothing changed). Later, from the store's callbacks. */
 void linkhost_finish(linkhost_t *lh, pausehub_page *pg, const pausehub_link_view *v, const char *kind,
                      const char *secret, size_t len, const char *name);
+
+/* With link.verifier_url set, linkhost_finish stores nothing: it keeps the
+ * sealed credential in a flow (linkbind.h) and answers pg with a 303 to
+ * the verifier. The app's confirmation (apilinkflows.c) then stores it:
+ * linkhost_commit makes sure the registered user exists, stores f's
+ * credential, completes the link and calls cb(data, status) from the
+ * store's callback: 0, -ESTALE (the link ended meanwhile: the credential
+ * is stored, no link completed), or the store's error (nothing stored;
+ * lh->store.health says whether it cannot write). Returns 0 (cb runs
+ * later), -ESTALE (the link is no longer pending: nothing stored, cb does
+ * not run) or another error (nothing started). f is copied. */
+typedef void (*linkhost_commit_cb)(void *data, int status);
+int linkhost_commit(linkhost_t *lh, const linkbind_flow *f, linkhost_commit_cb cb, void *data);
 
 /* Answers pg with status (its html set), or with the refusal page. */
 void linkhost_answer(pausehub_page *pg, int status);

@@ -37,6 +37,7 @@
 #include <llhttp.h>
 
 #include "fuzz.h"
+#include "fuzz_head.h"
 #include "proxyhead.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,8 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* One pass of the exchange's request reading. */
 typedef struct pass {
-  http_head head;
-  proxyhead_reader rd;
+  fuzz_head h; /* first: the fuzz_head_* callbacks find it */
   proxyhead_request rq;
   llhttp_t parser;
   dynbuf body;      /* as sent upstream (framed) */
@@ -64,29 +64,19 @@ static pass *pass_of(llhttp_t *p) {
   return p->data;
 }
 
-static int on_begin(llhttp_t *p) {
-  proxyhead_begin(&pass_of(p)->rd);
-  return 0;
-}
 static int on_url(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_url(&pass_of(p)->rd, p, at, n);
-}
-static int on_field(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_header_field(&pass_of(p)->rd, p, at, n);
-}
-static int on_value(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_header_value(&pass_of(p)->rd, p, at, n);
+  return proxyhead_on_url(&pass_of(p)->h.rd, p, at, n);
 }
 static int on_headers(llhttp_t *p) {
   pass *ps = pass_of(p);
   proxyhead_rules rules = {MAX_BODY, IDENTITY};
-  return proxyhead_check_request(&ps->rd, p, &rules, &ps->rq) == 0 ? 0 : -1;
+  return proxyhead_check_request(&ps->h.rd, p, &rules, &ps->rq) == 0 ? 0 : -1;
 }
 static int on_ext(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_chunk_extension(&pass_of(p)->rd, p, at, n);
+  return proxyhead_on_chunk_extension(&pass_of(p)->h.rd, p, at, n);
 }
 static int on_chunk(llhttp_t *p) {
-  return proxyhead_on_chunk_header(&pass_of(p)->rd, p, pass_of(p)->body_bytes, MAX_BODY);
+  return proxyhead_on_chunk_header(&pass_of(p)->h.rd, p, pass_of(p)->body_bytes, MAX_BODY);
 }
 /* exchange.c's on_body: the limit, then the bytes re-chunked or as they are. */
 static int on_body(llhttp_t *p, const char *at, size_t n) {
@@ -94,7 +84,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   char line[HTTP_CHUNK_LINE_MAX];
   ps->body_bytes += n;
   if (ps->body_bytes > MAX_BODY) {
-    ps->rd.error_status = 413;
+    ps->h.rd.error_status = 413;
     return -1;
   }
   REQUIRE(dynbuf_add(&ps->plain, at, n) == 0);
@@ -116,10 +106,10 @@ static int on_complete(llhttp_t *p) {
 }
 
 static const llhttp_settings_t settings = {
-    .on_message_begin = on_begin,
+    .on_message_begin = fuzz_head_on_begin,
     .on_url = on_url,
-    .on_header_field = on_field,
-    .on_header_value = on_value,
+    .on_header_field = fuzz_head_on_field,
+    .on_header_value = fuzz_head_on_value,
     .on_headers_complete = on_headers,
     .on_body = on_body,
     .on_message_complete = on_complete,
@@ -132,8 +122,7 @@ static const llhttp_settings_t settings = {
 static void run_pass(pass *ps, const char *p, size_t n, size_t piece, int roomy) {
   size_t off = 0;
   memset(ps, 0, sizeof *ps);
-  http_head_init(&ps->head, roomy ? 4 * MAX_HEAD + 4096 : MAX_HEAD, roomy ? 4 * MAX_HEADERS : MAX_HEADERS);
-  proxyhead_reader_init(&ps->rd, &ps->head);
+  fuzz_head_init(&ps->h, roomy ? 4 * MAX_HEAD + 4096 : MAX_HEAD, roomy ? 4 * MAX_HEADERS : MAX_HEADERS);
   dynbuf_init(&ps->body, 3 * MAX_BODY + 64);
   dynbuf_init(&ps->plain, MAX_BODY + 1);
   llhttp_init(&ps->parser, HTTP_REQUEST, &settings);
@@ -142,15 +131,15 @@ static void run_pass(pass *ps, const char *p, size_t n, size_t piece, int roomy)
   while (off < n) {
     size_t k = piece == 0 || n - off < piece ? n - off : piece;
     llhttp_errno_t err;
-    proxyhead_feed_begin(&ps->rd, p + off, k);
+    proxyhead_feed_begin(&ps->h.rd, p + off, k);
     err = llhttp_execute(&ps->parser, p + off, k);
-    proxyhead_feed_end(&ps->rd, p + off, k);
+    proxyhead_feed_end(&ps->h.rd, p + off, k);
     if (err == HPE_PAUSED && ps->done) {
       ps->status = 0;
       return;
     }
     if (err != HPE_OK) {
-      ps->status = ps->rd.error_status != 0 ? ps->rd.error_status : 400;
+      ps->status = ps->h.rd.error_status != 0 ? ps->h.rd.error_status : 400;
       return;
     }
     off += k;
@@ -158,7 +147,7 @@ static void run_pass(pass *ps, const char *p, size_t n, size_t piece, int roomy)
 }
 
 static void free_pass(pass *ps) {
-  http_head_free(&ps->head);
+  fuzz_head_free(&ps->h);
   dynbuf_free(&ps->body);
   dynbuf_free(&ps->plain);
 }
@@ -166,8 +155,7 @@ static void free_pass(pass *ps) {
 /* ---- the upstream side: parsing what authrelay sends --------------------- */
 
 typedef struct seen {
-  http_head head;
-  proxyhead_reader rd;
+  fuzz_head h; /* first: the fuzz_head_* callbacks find it */
   dynbuf body;
   int messages;
   int method;
@@ -175,25 +163,12 @@ typedef struct seen {
   uint64_t content_length;
 } seen;
 
-static int s_begin(llhttp_t *p) {
-  proxyhead_begin(&((seen *)p->data)->rd);
-  return 0;
-}
-static int s_url(llhttp_t *p, const char *at, size_t n) {
-  return http_head_add_target(&((seen *)p->data)->head, at, n) == 0 ? 0 : -1;
-}
-static int s_field(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_header_field(&((seen *)p->data)->rd, p, at, n);
-}
-static int s_value(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_header_value(&((seen *)p->data)->rd, p, at, n);
-}
 static int s_headers(llhttp_t *p) {
   seen *s = p->data;
   s->method = p->method;
   s->flags = p->flags;
   s->content_length = p->content_length;
-  s->rd.in_trailers = 1;
+  s->h.rd.in_trailers = 1;
   return 0;
 }
 static int s_body(llhttp_t *p, const char *at, size_t n) {
@@ -206,21 +181,14 @@ static int s_complete(llhttp_t *p) {
 }
 
 static const llhttp_settings_t seen_settings = {
-    .on_message_begin = s_begin,
-    .on_url = s_url,
-    .on_header_field = s_field,
-    .on_header_value = s_value,
+    .on_message_begin = fuzz_head_on_begin,
+    .on_url = fuzz_head_on_target,
+    .on_header_field = fuzz_head_on_field,
+    .on_header_value = fuzz_head_on_value,
     .on_headers_complete = s_headers,
     .on_body = s_body,
     .on_message_complete = s_complete,
 };
-
-static size_t count_named(const http_head *h, const char *name) {
-  size_t i, n = 0;
-  for (i = 0; i < h->nheaders; i++)
-    n += http_equals_nocase(http_head_str(h, h->headers[i].name), h->headers[i].name.len, name);
-  return n;
-}
 
 /* 1 when authrelay writes a header of this name itself. */
 static int written_by_authrelay(const char *name, size_t len) {
@@ -239,15 +207,14 @@ static void check_upstream(const pass *in, const dynbuf *head, const dynbuf *bod
   static const char *const banned[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
                                        "upgrade", "proxy-authorization", "proxy-authenticate", "expect",
                                        PROXYHEAD_SIG_HEADER, PROXYHEAD_RETRY_HEADER};
-  const http_head *ih = &in->head;
+  const http_head *ih = &in->h.head;
   seen s;
   llhttp_t p;
   llhttp_errno_t err;
   size_t i, j;
   const http_header *host;
   memset(&s, 0, sizeof s);
-  http_head_init(&s.head, 4 * MAX_HEAD + 4096, 4 * MAX_HEADERS);
-  proxyhead_reader_init(&s.rd, &s.head);
+  fuzz_head_init(&s.h, 4 * MAX_HEAD + 4096, 4 * MAX_HEADERS);
   dynbuf_init(&s.body, MAX_BODY + 1);
   llhttp_init(&p, HTTP_REQUEST, &seen_settings);
   p.data = &s;
@@ -258,8 +225,8 @@ static void check_upstream(const pass *in, const dynbuf *head, const dynbuf *bod
   REQUIRE(s.messages == 1);  /* ... as exactly one request, complete */
   REQUIRE(llhttp_finish(&p) == HPE_OK);
   REQUIRE(s.method == in->rq.method);
-  REQUIRE(s.head.target.len == ih->target.len &&
-          memcmp(http_head_str(&s.head, s.head.target), http_head_str(ih, ih->target), ih->target.len) == 0);
+  REQUIRE(s.h.head.target.len == ih->target.len &&
+          memcmp(http_head_str(&s.h.head, s.h.head.target), http_head_str(ih, ih->target), ih->target.len) == 0);
   REQUIRE(http_head_str(ih, ih->target)[0] == '/');
   REQUIRE(s.body.len == in->plain.len && (s.body.len == 0 || memcmp(s.body.ptr, in->plain.ptr, s.body.len) == 0));
   /* framing: the parsed one */
@@ -268,22 +235,22 @@ static void check_upstream(const pass *in, const dynbuf *head, const dynbuf *bod
   REQUIRE(((s.flags & F_CONTENT_LENGTH) != 0) == (!in->rq.chunked && in->rq.has_length));
   if (s.flags & F_CONTENT_LENGTH)
     REQUIRE(s.content_length == in->rq.content_length);
-  REQUIRE(count_named(&s.head, "content-length") + count_named(&s.head, "transfer-encoding") <= 1);
+  REQUIRE(fuzz_head_count(&s.h.head, "content-length") + fuzz_head_count(&s.h.head, "transfer-encoding") <= 1);
   /* routing */
-  REQUIRE(count_named(&s.head, "host") == 1);
-  host = http_head_find(&s.head, "host");
-  REQUIRE(proxyhead_host_valid(http_head_str(&s.head, host->value), host->value.len));
+  REQUIRE(fuzz_head_count(&s.h.head, "host") == 1);
+  host = http_head_find(&s.h.head, "host");
+  REQUIRE(proxyhead_host_valid(http_head_str(&s.h.head, host->value), host->value.len));
   /* what authrelay does not forward */
   for (i = 0; i < sizeof banned / sizeof banned[0]; i++)
-    REQUIRE(count_named(&s.head, banned[i]) == 0);
-  REQUIRE(count_named(&s.head, IDENTITY) == (size_t)(trusted ? 1 : 0));
+    REQUIRE(fuzz_head_count(&s.h.head, banned[i]) == 0);
+  REQUIRE(fuzz_head_count(&s.h.head, IDENTITY) == (size_t)(trusted ? 1 : 0));
   if (trusted) {
-    const http_header *id = http_head_find(&s.head, IDENTITY);
-    REQUIRE(id->value.len == strlen(USER) && memcmp(http_head_str(&s.head, id->value), USER, strlen(USER)) == 0);
+    const http_header *id = http_head_find(&s.h.head, IDENTITY);
+    REQUIRE(id->value.len == strlen(USER) && memcmp(http_head_str(&s.h.head, id->value), USER, strlen(USER)) == 0);
   }
-  for (i = 0; i < s.head.nheaders; i++) {
-    const http_header *hd = &s.head.headers[i];
-    const char *name = http_head_str(&s.head, hd->name);
+  for (i = 0; i < s.h.head.nheaders; i++) {
+    const http_header *hd = &s.h.head.headers[i];
+    const char *name = http_head_str(&s.h.head, hd->name);
     REQUIRE(hd->name.len > 0);
     if (written_by_authrelay(name, hd->name.len))
       continue;
@@ -293,7 +260,7 @@ static void check_upstream(const pass *in, const dynbuf *head, const dynbuf *bod
         REQUIRE(!http_token_list_has(http_head_str(ih, c->value), c->value.len, name, hd->name.len));
     }
   }
-  http_head_free(&s.head);
+  fuzz_head_free(&s.h);
   dynbuf_free(&s.body);
 
   /* The request sent upstream passes the same rules. */
@@ -314,7 +281,7 @@ static void check_upstream(const pass *in, const dynbuf *head, const dynbuf *bod
 static void build(pass *ps, int trusted, int inspect, dynbuf *out) {
   proxyhead_forward fw = {"127.0.0.1", "upstream.test", "8080", inspect, IDENTITY, trusted ? USER : NULL};
   dynbuf_init(out, 4 * MAX_HEAD + 4096);
-  REQUIRE(proxyhead_build_request(&ps->head, &ps->rq, &fw, out) == 0);
+  REQUIRE(proxyhead_build_request(&ps->h.head, &ps->rq, &fw, out) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -330,9 +297,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   run_pass(&pieces, (const char *)data + 1, size - 1, piece, 0);
   if (getenv("FUZZ_REQUEST_DEBUG") != NULL)
     fprintf(stderr, "whole: %d (%s), pieces of %zu: %d (%s)\n", whole.status,
-            whole.rd.error_reason != NULL ? whole.rd.error_reason : llhttp_get_error_reason(&whole.parser),
+            whole.h.rd.error_reason != NULL ? whole.h.rd.error_reason : llhttp_get_error_reason(&whole.parser),
             piece, pieces.status,
-            pieces.rd.error_reason != NULL ? pieces.rd.error_reason : llhttp_get_error_reason(&pieces.parser));
+            pieces.h.rd.error_reason != NULL ? pieces.h.rd.error_reason : llhttp_get_error_reason(&pieces.parser));
   /* The same verdict; only which refusal may differ when the head is too
    * large as well as malformed (sizes are counted as pieces arrive, llhttp
    * finds a bad byte before it hands over the piece). */

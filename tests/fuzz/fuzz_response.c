@@ -34,6 +34,7 @@
 #include <llhttp.h>
 
 #include "fuzz.h"
+#include "fuzz_head.h"
 #include "proxyhead.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,8 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_HEADERS 64
 
 typedef struct pass {
-  http_head head;
-  proxyhead_reader rd;
+  fuzz_head h; /* first: the fuzz_head_* callbacks find it */
   proxyhead_status st;
   proxyhead_response resp;
   llhttp_t parser;
@@ -54,29 +54,20 @@ typedef struct pass {
   int bad;          /* refused */
 } pass;
 
-static int on_status(llhttp_t *p, const char *at, size_t n) {
-  return http_head_add_target(&((pass *)p->data)->head, at, n) == 0 ? 0 : -1;
-}
-static int on_field(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_header_field(&((pass *)p->data)->rd, p, at, n);
-}
-static int on_value(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_header_value(&((pass *)p->data)->rd, p, at, n);
-}
 /* upstream.c's on_headers_complete */
 static int on_headers(llhttp_t *p) {
   pass *ps = p->data;
-  int rc = proxyhead_check_response(&ps->head, p, &ps->st, ps->head_request, &ps->resp);
+  int rc = proxyhead_check_response(&ps->h.head, p, &ps->st, ps->head_request, &ps->resp);
   if (rc < 0) {
     ps->bad = 1;
     return -1;
   }
   if (rc == 1) {
     ps->interim = 1;
-    proxyhead_begin(&ps->rd);
+    proxyhead_begin(&ps->h.rd);
     return 1;
   }
-  ps->rd.in_trailers = 1;
+  ps->h.rd.in_trailers = 1;
   ps->final = 1;
   return HPE_PAUSED; /* the head is what this harness looks at */
 }
@@ -91,9 +82,9 @@ static int on_complete(llhttp_t *p) {
 }
 
 static const llhttp_settings_t settings = {
-    .on_status = on_status,
-    .on_header_field = on_field,
-    .on_header_value = on_value,
+    .on_status = fuzz_head_on_target,
+    .on_header_field = fuzz_head_on_field,
+    .on_header_value = fuzz_head_on_value,
     .on_headers_complete = on_headers,
     .on_message_complete = on_complete,
 };
@@ -104,9 +95,9 @@ static llhttp_errno_t feed(pass *ps, const char *p, size_t n) {
   llhttp_errno_t err;
   for (;;) {
     proxyhead_status_feed(&ps->st, p, (size_t)(end - p));
-    proxyhead_feed_begin(&ps->rd, p, (size_t)(end - p));
+    proxyhead_feed_begin(&ps->h.rd, p, (size_t)(end - p));
     err = llhttp_execute(&ps->parser, p, (size_t)(end - p));
-    proxyhead_feed_end(&ps->rd, p, (size_t)(end - p));
+    proxyhead_feed_end(&ps->h.rd, p, (size_t)(end - p));
     if (err != HPE_PAUSED || !ps->interim_done)
       return err;
     ps->interim_done = 0;
@@ -122,8 +113,7 @@ static llhttp_errno_t feed(pass *ps, const char *p, size_t n) {
 static void run_pass(pass *ps, const char *p, size_t n, int head_request, int bytewise, int roomy) {
   size_t off;
   memset(ps, 0, sizeof *ps);
-  http_head_init(&ps->head, roomy ? 4 * MAX_HEAD + 4096 : MAX_HEAD, roomy ? 4 * MAX_HEADERS : MAX_HEADERS);
-  proxyhead_reader_init(&ps->rd, &ps->head);
+  fuzz_head_init(&ps->h, roomy ? 4 * MAX_HEAD + 4096 : MAX_HEAD, roomy ? 4 * MAX_HEADERS : MAX_HEADERS);
   proxyhead_status_begin(&ps->st);
   ps->head_request = head_request;
   llhttp_init(&ps->parser, HTTP_RESPONSE, &settings);
@@ -154,23 +144,13 @@ static void client_framing(const proxyhead_response *r, int http10, int no_keep_
 }
 
 typedef struct seen {
-  http_head head;
-  proxyhead_reader rd;
+  fuzz_head h; /* first: the fuzz_head_* callbacks find it */
   int done;
   int status;
   int flags;
   uint64_t content_length;
 } seen;
 
-static int s_status(llhttp_t *p, const char *at, size_t n) {
-  return http_head_add_target(&((seen *)p->data)->head, at, n) == 0 ? 0 : -1;
-}
-static int s_field(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_header_field(&((seen *)p->data)->rd, p, at, n);
-}
-static int s_value(llhttp_t *p, const char *at, size_t n) {
-  return proxyhead_on_header_value(&((seen *)p->data)->rd, p, at, n);
-}
 static int s_headers(llhttp_t *p) {
   seen *s = p->data;
   s->done = 1;
@@ -181,18 +161,11 @@ static int s_headers(llhttp_t *p) {
 }
 
 static const llhttp_settings_t seen_settings = {
-    .on_status = s_status,
-    .on_header_field = s_field,
-    .on_header_value = s_value,
+    .on_status = fuzz_head_on_target,
+    .on_header_field = fuzz_head_on_field,
+    .on_header_value = fuzz_head_on_value,
     .on_headers_complete = s_headers,
 };
-
-static size_t count_named(const http_head *h, const char *name) {
-  size_t i, n = 0;
-  for (i = 0; i < h->nheaders; i++)
-    n += http_equals_nocase(http_head_str(h, h->headers[i].name), h->headers[i].name.len, name);
-  return n;
-}
 
 static void check_client_head(const pass *in, const proxyhead_client *cl, const dynbuf *out) {
   static const char *const banned[] = {"keep-alive", "proxy-connection", "te", "trailer", "upgrade",
@@ -202,8 +175,7 @@ static void check_client_head(const pass *in, const proxyhead_client *cl, const 
   llhttp_errno_t err;
   size_t i;
   memset(&s, 0, sizeof s);
-  http_head_init(&s.head, 4 * MAX_HEAD + 4096, 4 * MAX_HEADERS);
-  proxyhead_reader_init(&s.rd, &s.head);
+  fuzz_head_init(&s.h, 4 * MAX_HEAD + 4096, 4 * MAX_HEADERS);
   llhttp_init(&p, HTTP_RESPONSE, &seen_settings);
   p.data = &s;
   REQUIRE(out->len >= 17 && memcmp(out->ptr, "HTTP/1.1 ", 9) == 0);
@@ -212,27 +184,27 @@ static void check_client_head(const pass *in, const proxyhead_client *cl, const 
   REQUIRE(llhttp_get_error_pos(&p) == out->ptr + out->len); /* the head ends where the bytes do */
   REQUIRE(s.status == in->resp.status);
   REQUIRE(out->ptr[9] == '0' + in->resp.status / 100 && out->ptr[12] == ' ');
-  REQUIRE(count_named(&s.head, "via") == 1);
+  REQUIRE(fuzz_head_count(&s.h.head, "via") == 1);
   for (i = 0; i < sizeof banned / sizeof banned[0]; i++)
-    REQUIRE(count_named(&s.head, banned[i]) == 0);
-  for (i = 0; i < s.head.nheaders; i++) {
-    const http_header *hd = &s.head.headers[i];
+    REQUIRE(fuzz_head_count(&s.h.head, banned[i]) == 0);
+  for (i = 0; i < s.h.head.nheaders; i++) {
+    const http_header *hd = &s.h.head.headers[i];
     REQUIRE(hd->name.len > 0);
-    if (http_equals_nocase(http_head_str(&s.head, hd->name), hd->name.len, "connection"))
-      REQUIRE(cl->close && http_equals_nocase(http_head_str(&s.head, hd->value), hd->value.len, "close"));
+    if (http_equals_nocase(http_head_str(&s.h.head, hd->name), hd->name.len, "connection"))
+      REQUIRE(cl->close && http_equals_nocase(http_head_str(&s.h.head, hd->value), hd->value.len, "close"));
   }
-  REQUIRE(count_named(&s.head, "connection") == (size_t)(cl->close ? 1 : 0));
+  REQUIRE(fuzz_head_count(&s.h.head, "connection") == (size_t)(cl->close ? 1 : 0));
   REQUIRE(!((s.flags & F_CHUNKED) && (s.flags & F_CONTENT_LENGTH)));
-  REQUIRE(count_named(&s.head, "transfer-encoding") == (size_t)(cl->chunked ? 1 : 0));
+  REQUIRE(fuzz_head_count(&s.h.head, "transfer-encoding") == (size_t)(cl->chunked ? 1 : 0));
   REQUIRE(((s.flags & F_CHUNKED) != 0) == (cl->chunked != 0));
-  REQUIRE(count_named(&s.head, "content-length") <= 1);
+  REQUIRE(fuzz_head_count(&s.h.head, "content-length") <= 1);
   if (s.flags & F_CONTENT_LENGTH) {
     REQUIRE(!cl->reframed && in->resp.status != 204);
     REQUIRE(in->resp.content_length >= 0 && s.content_length == (uint64_t)in->resp.content_length);
   } else if (!cl->chunked && !cl->reframed && in->resp.status != 204 && !in->resp.no_body) {
     REQUIRE(in->resp.content_length < 0); /* a length parsed is a length sent */
   }
-  http_head_free(&s.head);
+  fuzz_head_free(&s.h);
 
   /* The head sent on passes the same checks. */
   {
@@ -240,7 +212,7 @@ static void check_client_head(const pass *in, const proxyhead_client *cl, const 
     run_pass(&again, out->ptr, out->len, in->head_request, 0, 1);
     REQUIRE(again.final && !again.bad);
     REQUIRE(again.resp.status == in->resp.status);
-    http_head_free(&again.head);
+    fuzz_head_free(&again.h);
   }
 }
 
@@ -271,7 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dynbuf_free(&a);
     dynbuf_free(&b);
   }
-  http_head_free(&whole.head);
-  http_head_free(&bytes.head);
+  fuzz_head_free(&whole.h);
+  fuzz_head_free(&bytes.h);
   return 0;
 }

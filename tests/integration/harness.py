@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -287,3 +288,27 @@ def http(method, url, body=None, headers=None):
 def link_of(stream):
     m = stream.wait_for(rb'"link_token":"(ltk_[0-9a-f]+)","magic_link_url":"([^"]+)"')
     return m.group(1).decode(), m.group(2).decode()
+
+
+class AgentCase(unittest.TestCase):
+    """Test cases sharing one agent server (cls.agent) for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = AgentServer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.stop()
+
+
+class RelayCase(unittest.TestCase):
+    """Test cases sharing one agent server (cls.agent) and one authrelay
+    (cls.relay) for the class: setUpClass (the subclass's) starts both;
+    tearDownClass stops them and fails unless authrelay exited 0."""
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.relay.stop()
+        cls.agent.stop()
+        assert code == 0, "authrelay exited with %r" % code

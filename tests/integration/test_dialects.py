@@ -20,7 +20,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl, http, link_of  # noqa: E402
+from harness import AgentCase, Relay, Stream, curl, http, link_of  # noqa: E402
 
 USER = {"X-Registered-User-Id": "user_1"}
 UPSTREAM_TOKEN = "upstream-own-link-token-7f3a9c2e"
@@ -139,16 +139,8 @@ class Standin:
         self.thread.join(5)
 
 
-class GenericDialectTest(unittest.TestCase):
+class GenericDialectTest(AgentCase):
     """The example agent server's streams are generic."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.agent = AgentServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.agent.stop()
 
     def run_paused(self, relay, path):
         """Reads path directly and through relay, completes the link; returns

@@ -25,7 +25,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange, status_of, wait_until  # noqa: E402
+from harness import AgentCase, Relay, Stream, curl, http, link_of, raw_exchange, status_of, wait_until  # noqa: E402
 
 OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
@@ -416,18 +416,10 @@ ADMIN_KEY = "test-admin-key-0123456789"
 USER = {"X-Registered-User-Id": "user_1"}
 
 
-class AccessLogOutcomeTest(unittest.TestCase):
+class AccessLogOutcomeTest(AgentCase):
     """The access log's outcome says what really ended each exchange
     (issue #11): before, a 504 was "refused", a cancelled or shut-down
     stream "ok", and a stream cut at the end of the drain "client_closed"."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.agent = AgentServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.agent.stop()
 
     @staticmethod
     def access(relay, pred, timeout=10):

@@ -25,7 +25,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AUTHRELAY, AgentServer, Relay, Stream, wait_until  # noqa: E402
+from harness import AUTHRELAY, AgentServer, Relay, RelayCase, Stream, wait_until  # noqa: E402
 from test_linkservice import Api, request  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-notify"
@@ -117,18 +117,12 @@ def complete(url, key="sk-notify"):
     return status
 
 
-class FeedTest(unittest.TestCase):
+class FeedTest(RelayCase):
     @classmethod
     def setUpClass(cls):
         cls.agent = AgentServer()
         cls.relay = Relay(cls.agent.url, "--pause-timeout-s", "1", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
         cls.api = Api(cls.relay, ADMIN_KEY)
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.relay.stop()
-        cls.agent.stop()
-        assert code == 0, "authrelay exited with %r" % code
 
     def test_feed_of_link_events_with_filter_and_resume(self):
         everyone = Feed(self.relay)

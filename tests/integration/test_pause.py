@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl, http, link_of, raw_exchange, wait_until  # noqa: E402
+from harness import AgentServer, Relay, RelayCase, Stream, curl, http, link_of, raw_exchange, wait_until  # noqa: E402
 
 USER = {"X-Registered-User-Id": "user_1"}
 ADMIN_KEY = "test-admin-key-0123456789"
@@ -41,17 +41,11 @@ def injected(block):
         block.startswith(b"event: " + t) for t in (b"link_token", b"auth_complete", b"link_expired"))
 
 
-class PauseTest(unittest.TestCase):
+class PauseTest(RelayCase):
     @classmethod
     def setUpClass(cls):
         cls.agent = AgentServer()
         cls.relay = Relay(cls.agent.url, "--heartbeat-s", "1", *REPLACE, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.relay.stop()
-        cls.agent.stop()
-        assert code == 0, "authrelay exited with %r" % code
 
     def complete(self, url, key="sk-test-123"):
         page_status, page = http("GET", url)

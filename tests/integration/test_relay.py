@@ -16,20 +16,14 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, curl, raw_exchange, status_of, wait_until  # noqa: E402
+from harness import AgentServer, Relay, RelayCase, curl, raw_exchange, status_of, wait_until  # noqa: E402
 
 
-class RelayTest(unittest.TestCase):
+class RelayTest(RelayCase):
     @classmethod
     def setUpClass(cls):
         cls.agent = AgentServer()
         cls.relay = Relay(cls.agent.url, "--client-head-timeout-s", "2")
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.relay.stop()
-        cls.agent.stop()
-        assert code == 0, "authrelay exited with %r" % code
 
     def same_body(self, path, *curl_args):
         _, direct, _ = curl(*curl_args, self.agent.url + path)

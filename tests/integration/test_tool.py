@@ -16,7 +16,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl, http, wait_until  # noqa: E402
+from harness import AgentServer, Relay, RelayCase, Stream, curl, http, wait_until  # noqa: E402
 from test_linkservice import request  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-tool"
@@ -52,19 +52,13 @@ def held_then_link(relay, feed, stream):
     return event
 
 
-class ToolModeTest(unittest.TestCase):
+class ToolModeTest(RelayCase):
     @classmethod
     def setUpClass(cls):
         cls.agent = AgentServer()
         routes = json.dumps([{"prefix": "/", "upstream": cls.agent.url, "mode": "tool"},
                              {"prefix": "/short", "upstream": cls.agent.url, "mode": "tool"}])
         cls.relay = Relay(None, "--routes", routes, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.relay.stop()
-        cls.agent.stop()
-        assert code == 0, "authrelay exited with %r" % code
 
     def call(self, query, user):
         return Stream(self.relay.url + "/stream?" + query, {"X-Registered-User-Id": user})
@@ -141,7 +135,7 @@ class ToolShutdownTest(unittest.TestCase):
         self.assertEqual([r["status"] for r in access], [503])
 
 
-class ToolLimitsTest(unittest.TestCase):
+class ToolLimitsTest(RelayCase):
     """A held call that cannot be retried or held whole still gets a clean answer."""
 
     @classmethod
@@ -149,12 +143,6 @@ class ToolLimitsTest(unittest.TestCase):
         cls.agent = AgentServer()
         cls.relay = Relay(None, "--routes", json.dumps([{"prefix": "/", "upstream": cls.agent.url, "mode": "tool"}]),
                           "--max-replay-body", "16", "--max-held-bytes", "4096", env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.relay.stop()
-        cls.agent.stop()
-        assert code == 0, "authrelay exited with %r" % code
 
     def test_request_too_large_to_send_again_releases_the_original(self):
         q = "format=json&count=3&auth_at=1&shape=mcp&connector=slack"

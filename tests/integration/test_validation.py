@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay  # noqa: E402
+from harness import AgentServer, Relay, RelayCase  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CATALOG = os.path.join(HERE, "..", "..", "examples", "connectors.json")
@@ -63,7 +63,7 @@ class Unique:
         return self.n
 
 
-class ValidationTest(unittest.TestCase):
+class ValidationTest(RelayCase):
 
     @classmethod
     def setUpClass(cls):
@@ -78,12 +78,6 @@ class ValidationTest(unittest.TestCase):
         status, _ = cls.call("POST", APPS, {"connector_slug": "github", "client_id": "gh",
                                             "external_id": "tenant_a", "client_secret": CLIENT_SECRET})
         assert status == 201, status
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.relay.stop()
-        cls.agent.stop()
-        assert code == 0, "authrelay exited with %r" % code
 
     @classmethod
     def call(cls, method, path, body=None, token=ADMIN_KEY, raw=None):

@@ -504,4 +504,48 @@ static void fc_run(const char *func, int line, framer_format fmt, size_t max, in
     fprintf(stderr, "    (further failures of the case at line %d not shown)\n", line);
 }
 
+/* ---- stop semantics, explicit -------------------------------------------
+ * A framer whose on_event always says stop is fed input from where the
+ * previous framer_feed() stopped; each step says what that feed must return,
+ * the on_event calls so far and the safe offset after it. framer_finish()
+ * then dispatches what is left (its stop is ignored). */
+
+typedef struct fc_stop_step {
+  size_t consumed; /* framer_feed's return */
+  int calls;       /* on_event calls so far */
+  uint64_t safe;   /* framer_safe_offset() after it */
+} fc_stop_step;
+
+static inline int fc_stop_always(void *ctx, const framer_event *ev) {
+  (void)ev;
+  (*(int *)ctx)++;
+  return 1;
+}
+
+/* safe_after: framer_safe_offset() after the finish, UINT64_MAX: not checked. */
+static inline void fc_check_stops(framer_format fmt, const char *in, size_t len,
+                                  const fc_stop_step *steps, size_t nsteps, int calls_after,
+                                  uint64_t safe_after, uint64_t events) {
+  framer_callbacks cb;
+  framer_t f;
+  int calls = 0;
+  size_t off = 0;
+  size_t i;
+  memset(&cb, 0, sizeof cb);
+  cb.on_event = fc_stop_always;
+  CHECK(framer_init(&f, fmt, NULL, &cb, &calls) == 0);
+  for (i = 0; i < nsteps; i++) {
+    CHECK_EQ_U64(framer_feed(&f, in + off, len - off), steps[i].consumed);
+    CHECK(calls == steps[i].calls);
+    CHECK_EQ_U64(framer_safe_offset(&f), steps[i].safe);
+    off += steps[i].consumed;
+  }
+  framer_finish(&f);
+  CHECK(calls == calls_after);
+  if (safe_after != UINT64_MAX)
+    CHECK_EQ_U64(framer_safe_offset(&f), safe_after);
+  CHECK_EQ_U64(f.stats.events, events);
+  framer_close(&f);
+}
+
 #endif

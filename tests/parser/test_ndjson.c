@@ -166,35 +166,16 @@ static void test_ndjson_detection(void) {
 }
 
 /* Stop semantics, with literal return values. */
-static int stop_always(void *ctx, const framer_event *ev) {
-  (void)ev;
-  (*(int *)ctx)++;
-  return 1;
-}
-
 static void test_ndjson_stop_returns(void) {
   static const char in[] = "{}\n\n[1]\r\n  \n\"x\"";
-  framer_callbacks cb;
-  framer_t f;
-  int calls = 0;
-  size_t len = sizeof in - 1;
-  memset(&cb, 0, sizeof cb);
-  cb.on_event = stop_always;
-  CHECK(framer_init(&f, FRAMER_NDJSON, NULL, &cb, &calls) == 0);
-  CHECK_EQ_U64(framer_feed(&f, in, len), 3);
-  CHECK(calls == 1);
-  CHECK_EQ_U64(framer_safe_offset(&f), 3);
-  CHECK_EQ_U64(framer_feed(&f, in + 3, len - 3), 6); /* blank line, then "[1]\r\n" */
-  CHECK(calls == 2);
-  CHECK_EQ_U64(framer_safe_offset(&f), 9);
-  CHECK_EQ_U64(framer_feed(&f, in + 9, len - 9), 6);  /* blank, then the unterminated line */
-  CHECK(calls == 2);
-  CHECK_EQ_U64(framer_safe_offset(&f), 12);
-  framer_finish(&f); /* dispatches "x"; its return value is ignored */
-  CHECK(calls == 3);
-  CHECK_EQ_U64(framer_safe_offset(&f), 15);
-  CHECK_EQ_U64(f.stats.events, 3);
-  framer_close(&f);
+  static const fc_stop_step steps[] = {
+      {3, 1, 3},
+      {6, 2, 9}, /* blank line, then "[1]\r\n" */
+      {6, 2, 12}, /* blank, then the unterminated line */
+  };
+  /* the finish dispatches "x"; its return value is ignored */
+  fc_check_stops(FRAMER_NDJSON, in, sizeof in - 1, steps, sizeof steps / sizeof steps[0], 3, 15,
+                 3);
 }
 
 int main(void) {

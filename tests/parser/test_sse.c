@@ -553,37 +553,11 @@ static void test_sse_no_inspect(void) {
 
 /* ---- stop semantics, explicit ------------------------------------------ */
 
-static int stop_always(void *ctx, const framer_event *ev) {
-  (void)ev;
-  (*(int *)ctx)++;
-  return 1;
-}
-
 static void test_sse_stop_returns(void) {
   static const char in[] = "data: a\n\ndata: b\r\r: c\ndata: c\n\n: tail\n";
-  framer_callbacks cb;
-  framer_t f;
-  int calls = 0;
-  size_t len = sizeof in - 1;
-  memset(&cb, 0, sizeof cb);
-  cb.on_event = stop_always;
-  CHECK(framer_init(&f, FRAMER_SSE, NULL, &cb, &calls) == 0);
-  CHECK_EQ_U64(framer_feed(&f, in, len), 9);
-  CHECK(calls == 1);
-  CHECK_EQ_U64(framer_safe_offset(&f), 9);
-  CHECK_EQ_U64(framer_feed(&f, in + 9, len - 9), 9);
-  CHECK(calls == 2);
-  CHECK_EQ_U64(framer_safe_offset(&f), 18);
-  CHECK_EQ_U64(framer_feed(&f, in + 18, len - 18), 13);
-  CHECK(calls == 3);
-  CHECK_EQ_U64(framer_safe_offset(&f), 31);
-  CHECK_EQ_U64(framer_feed(&f, in + 31, len - 31), 7);
-  CHECK(calls == 3);
-  CHECK_EQ_U64(framer_safe_offset(&f), 38);
-  framer_finish(&f);
-  CHECK(calls == 3);
-  CHECK_EQ_U64(f.stats.events, 3);
-  framer_close(&f);
+  static const fc_stop_step steps[] = {{9, 1, 9}, {9, 2, 18}, {13, 3, 31}, {7, 3, 38}};
+  fc_check_stops(FRAMER_SSE, in, sizeof in - 1, steps, sizeof steps / sizeof steps[0], 3,
+                 UINT64_MAX, 3);
 }
 
 /* Without callbacks or options the framer still frames and counts. */

@@ -18,6 +18,7 @@
 #include "apicall.h"
 #include "apiconnections.h"
 #include "apicreds.h"
+#include "apilinkflows.h"
 #include "apilinks.h"
 #include "apioauth.h"
 #include "apiorigins.h"
@@ -138,6 +139,8 @@ static void route(apicall_ctx *c) {
       apicall_detail(c, 404, "Not found.");
     else
       apicreds_item(c, p, id);
+  } else if (prefixed(path, "/api/v1/link-flows/")) {
+    apilinkflows_handle(c, p, path + strlen("/api/v1/link-flows/"));
   } else if (strcmp(path, ORIGINS) == 0 || strcmp(path, "/api/v1/callback-origins") == 0) {
     apiorigins_handle(c, p);
   } else if (strcmp(path, OAUTH_APPS) == 0 || strcmp(path, OAUTH_APPS "/") == 0) {

@@ -29,6 +29,7 @@
  *   DELETE            /api/v1/registered-users/{id}/connections/{connector}/
  *                     (apiconnections.h; {id} also origin:<origin_user_id>)
  *   POST              /api/{category}/v1/link-token
+ *   POST              /api/v1/link-flows/{flow_id}/confirm  (link binding: apilinkflows.h)
  *   POST              /oauth/token (client_credentials)
  */
 #ifndef AUTHRELAY_LINKAPI_H

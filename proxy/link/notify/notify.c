@@ -427,9 +427,11 @@ static void on_event_stored(void *data, int status, uint64_t seq) {
   refresh_pending(n);
 }
 
-void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
-  const char *type;
-  unsigned bit;
+/* Writes event type (webhooks subscribed to bit get it; 0: none) of the
+ * link token of user and connector, and sends it to the feeds. pending:
+ * the minted link's record (its magic_link_url and expiry go in), or NULL. */
+static void emit(notify_t *n, const char *type, unsigned bit, const char *user, const char *connector,
+                 const char *token, const pausehub_record *pending, const char *base_url) {
   char id[4 + 24 + 1];
   char created[32];
   const char *hooks[CONFIG_WEBHOOKS_MAX];
@@ -438,6 +440,61 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   uint64_t now = timefmt_now_ms();
   store_event ev;
   size_t i;
+  memcpy(id, "evt_", 4);
+  if (crypto_random_hex(id + 4, 12) != 0)
+    return;
+  if (timefmt_rfc3339(now, 0, created) != 0)
+    return;
+  dynbuf_init(&body, EVENT_BODY_MAX);
+  (void)jsonw_raw(&body, "{\"id\":");
+  (void)jsonw_cstring(&body, id);
+  (void)jsonw_raw(&body, ",\"type\":");
+  (void)jsonw_cstring(&body, type);
+  (void)jsonw_raw(&body, ",\"created_at\":");
+  (void)jsonw_cstring(&body, created);
+  (void)jsonw_raw(&body, ",\"registered_user\":");
+  (void)jsonw_cstring(&body, user);
+  (void)jsonw_raw(&body, ",\"connector\":");
+  (void)jsonw_cstring(&body, connector);
+  (void)jsonw_raw(&body, ",\"link_token\":");
+  (void)jsonw_cstring(&body, token);
+  if (pending != NULL) {
+    char expires[32];
+    char url[LINKBASE_MAX + LINKSVC_PATH_LEN];
+    (void)timefmt_rfc3339(pending->expires_ms, 0, expires); /* "" past the year 9999 */
+    snprintf(url, sizeof url, "%s%s%s", base_url, LINKSVC_PATH_PREFIX, token);
+    (void)jsonw_raw(&body, ",\"magic_link_url\":");
+    (void)jsonw_cstring(&body, url); /* the base may come from a request's Host */
+    (void)jsonw_raw(&body, ",\"expires_at\":");
+    (void)jsonw_cstring(&body, expires);
+  }
+  (void)jsonw_raw(&body, "}");
+  if (dynbuf_put(&body, "", 1) != 0) { /* sticky: the first failure of the lines above */
+    dynbuf_free(&body);
+    return;
+  }
+  for (i = 0; i < n->cfg->nwebhooks && bit != 0; i++) {
+    if (n->cfg->webhooks[i].events & bit)
+      hooks[nhooks++] = n->cfg->webhooks[i].url;
+  }
+  memset(&ev, 0, sizeof ev);
+  ev.id = id;
+  ev.type = type;
+  ev.user = user;
+  ev.body = body.ptr;
+  if (n->store->ops->event_add(n->store, &ev, now, hooks, nhooks, on_event_stored, n) != 0)
+    LOG_ERROR("event not stored: webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
+  broadcast(n, id, type, user, body.ptr);
+  dynbuf_free(&body);
+}
+
+void notify_binding_refused(notify_t *n, const char *user, const char *connector, const char *token) {
+  emit(n, "link_binding_refused", 0, user, connector, token, NULL, "");
+}
+
+void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
+  const char *type;
+  unsigned bit;
   switch (r->state) {
   case LINKSVC_STATE_PENDING:
     type = "link_token";
@@ -459,52 +516,7 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url) {
   default:
     return; /* its streams went away: nobody to tell */
   }
-  memcpy(id, "evt_", 4);
-  if (crypto_random_hex(id + 4, 12) != 0)
-    return;
-  if (timefmt_rfc3339(now, 0, created) != 0)
-    return;
-  dynbuf_init(&body, EVENT_BODY_MAX);
-  (void)jsonw_raw(&body, "{\"id\":");
-  (void)jsonw_cstring(&body, id);
-  (void)jsonw_raw(&body, ",\"type\":");
-  (void)jsonw_cstring(&body, type);
-  (void)jsonw_raw(&body, ",\"created_at\":");
-  (void)jsonw_cstring(&body, created);
-  (void)jsonw_raw(&body, ",\"registered_user\":");
-  (void)jsonw_cstring(&body, r->user);
-  (void)jsonw_raw(&body, ",\"connector\":");
-  (void)jsonw_cstring(&body, r->connector);
-  (void)jsonw_raw(&body, ",\"link_token\":");
-  (void)jsonw_cstring(&body, r->token);
-  if (r->state == LINKSVC_STATE_PENDING) {
-    char expires[32];
-    char url[LINKBASE_MAX + LINKSVC_PATH_LEN];
-    (void)timefmt_rfc3339(r->expires_ms, 0, expires); /* "" past the year 9999 */
-    snprintf(url, sizeof url, "%s%s%s", base_url, LINKSVC_PATH_PREFIX, r->token);
-    (void)jsonw_raw(&body, ",\"magic_link_url\":");
-    (void)jsonw_cstring(&body, url); /* the base may come from a request's Host */
-    (void)jsonw_raw(&body, ",\"expires_at\":");
-    (void)jsonw_cstring(&body, expires);
-  }
-  (void)jsonw_raw(&body, "}");
-  if (dynbuf_put(&body, "", 1) != 0) { /* sticky: the first failure of the lines above */
-    dynbuf_free(&body);
-    return;
-  }
-  for (i = 0; i < n->cfg->nwebhooks; i++) {
-    if (n->cfg->webhooks[i].events & bit)
-      hooks[nhooks++] = n->cfg->webhooks[i].url;
-  }
-  memset(&ev, 0, sizeof ev);
-  ev.id = id;
-  ev.type = type;
-  ev.user = r->user;
-  ev.body = body.ptr;
-  if (n->store->ops->event_add(n->store, &ev, now, hooks, nhooks, on_event_stored, n) != 0)
-    LOG_ERROR("event not stored: webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
-  broadcast(n, id, type, r->user, body.ptr);
-  dynbuf_free(&body);
+  emit(n, type, bit, r->user, r->connector, r->token, r->state == LINKSVC_STATE_PENDING ? r : NULL, base_url);
 }
 
 /* ---- lifecycle and metrics ---- */

@@ -120,6 +120,11 @@ void notify_link(notify_t *n, const pausehub_record *r, const char *base_url);
 void notify_connection(notify_t *n, const char *type, const char *user, const char *connector, const char *kind,
                        uint64_t expires_ms);
 
+/* Link binding refused a confirmation (linkbind.h): writes the event
+ * link_binding_refused (user, connector, link token; no secret) and sends
+ * it to the feeds. Not sent to webhooks. */
+void notify_binding_refused(notify_t *n, const char *user, const char *connector, const char *token);
+
 /* Adds f (stream, user, token_hash, gone set by the caller) to the feed, first replaying
  * the events after Last-Event-ID last_id (NULL: none). Returns 0, -ENOSPC
  * (NOTIFY_FEED_MAX subscribers) or a libuv error. */

@@ -38,13 +38,8 @@ static void ag_ui_on_object(dialect_stream *s, const jscan_obj *o) {
 }
 
 static void ag_ui_render(dialect_stream *s, const dialect_notice *n, dialect_out *o) {
-  if (s->framing == DIALECT_FRAMING_JSON)
+  if (!dout_open_notice(o, s, n, NULL))
     return;
-  if (n->kind == DIALECT_NOTICE_HEARTBEAT) {
-    dout_comment(o, s, n);
-    return;
-  }
-  dout_open(o, s, NULL);
   if (n->kind == DIALECT_NOTICE_RELAY_ERROR) {
     dout_raw(o, "{\"type\":\"RUN_ERROR\"");
     dout_member(o, "message", n->message);

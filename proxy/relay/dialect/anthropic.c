@@ -39,11 +39,8 @@ static void anthropic_on_object(dialect_stream *s, const jscan_obj *o) {
 }
 
 static void anthropic_render(dialect_stream *s, const dialect_notice *n, dialect_out *o) {
-  if (n->kind != DIALECT_NOTICE_RELAY_ERROR || s->framing == DIALECT_FRAMING_JSON) {
-    dout_comment(o, s, n);
+  if (!dout_open_error(o, s, n, "error"))
     return;
-  }
-  dout_open(o, s, "error");
   dout_raw(o, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\"");
   dout_member(o, "message", n->message);
   dout_raw(o, "}}");

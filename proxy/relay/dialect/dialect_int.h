@@ -103,5 +103,16 @@ void dout_notice_object(dialect_out *o, const dialect_notice *n);
 /* SSE: the notice object in a comment line, ": authrelay {...}\n\n", or the
  * heartbeat ": paused\n\n"; NDJSON and JSON: nothing (no comments). */
 void dout_comment(dialect_out *o, const dialect_stream *s, const dialect_notice *n);
+/* The start of a notice in a dialect that gives every notice an event of its
+ * own: nothing in JSON framing (a body has no room for one), a heartbeat as
+ * dout_comment(). Returns 1 when the event is open (dout_open(event_name)):
+ * the caller writes its JSON, then dout_close(); 0 when all is written. */
+int dout_open_notice(dialect_out *o, const dialect_stream *s, const dialect_notice *n,
+                     const char *event_name);
+/* The same in a dialect whose only event of authrelay's is its error event:
+ * every other notice, and any in JSON framing, as dout_comment(). Returns 1
+ * when the relay_error event is open (dout_open(event_name)). */
+int dout_open_error(dialect_out *o, const dialect_stream *s, const dialect_notice *n,
+                    const char *event_name);
 
 #endif

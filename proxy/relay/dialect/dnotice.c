@@ -118,3 +118,25 @@ void dout_comment(dialect_out *o, const dialect_stream *s, const dialect_notice 
   dout_notice_object(o, n);
   dout_raw(o, "\n\n");
 }
+
+int dout_open_notice(dialect_out *o, const dialect_stream *s, const dialect_notice *n,
+                     const char *event_name) {
+  if (s->framing == DIALECT_FRAMING_JSON)
+    return 0;
+  if (n->kind == DIALECT_NOTICE_HEARTBEAT) {
+    dout_comment(o, s, n); /* NDJSON has no comments: nothing */
+    return 0;
+  }
+  dout_open(o, s, event_name);
+  return 1;
+}
+
+int dout_open_error(dialect_out *o, const dialect_stream *s, const dialect_notice *n,
+                    const char *event_name) {
+  if (n->kind != DIALECT_NOTICE_RELAY_ERROR || s->framing == DIALECT_FRAMING_JSON) {
+    dout_comment(o, s, n);
+    return 0;
+  }
+  dout_open(o, s, event_name);
+  return 1;
+}

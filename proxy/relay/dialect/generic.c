@@ -49,13 +49,8 @@ static void generic_on_object(dialect_stream *s, const jscan_obj *o) {
 }
 
 static void generic_render(dialect_stream *s, const dialect_notice *n, dialect_out *o) {
-  if (s->framing == DIALECT_FRAMING_JSON)
+  if (!dout_open_notice(o, s, n, dialect_notice_type(n->kind)))
     return;
-  if (n->kind == DIALECT_NOTICE_HEARTBEAT) {
-    dout_comment(o, s, n); /* NDJSON has no comments: nothing */
-    return;
-  }
-  dout_open(o, s, dialect_notice_type(n->kind));
   dout_notice_object(o, n);
   dout_close(o, s);
 }

@@ -32,12 +32,9 @@ static void chat_on_object(dialect_stream *s, const jscan_obj *o) {
 
 static void chat_render(dialect_stream *s, const dialect_notice *n, dialect_out *o) {
   char code[16];
-  if (n->kind != DIALECT_NOTICE_RELAY_ERROR || s->framing == DIALECT_FRAMING_JSON) {
-    dout_comment(o, s, n);
+  if (!dout_open_error(o, s, n, NULL))
     return;
-  }
   snprintf(code, sizeof code, "%d", n->status);
-  dout_open(o, s, NULL);
   dout_raw(o, "{\"error\":{\"type\":\"relay_error\"");
   dout_member(o, "code", code);
   dout_member(o, "message", n->message);

@@ -42,11 +42,8 @@ static void responses_on_object(dialect_stream *s, const jscan_obj *o) {
 }
 
 static void responses_render(dialect_stream *s, const dialect_notice *n, dialect_out *o) {
-  if (n->kind != DIALECT_NOTICE_RELAY_ERROR || s->framing == DIALECT_FRAMING_JSON) {
-    dout_comment(o, s, n);
+  if (!dout_open_error(o, s, n, "error"))
     return;
-  }
-  dout_open(o, s, "error");
   dout_raw(o, "{\"type\":\"error\",\"code\":\"relay_error\"");
   dout_member(o, "message", n->message);
   dout_raw(o, ",\"param\":null}");

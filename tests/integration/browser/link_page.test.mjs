@@ -31,14 +31,13 @@
 // Last line: "N passed, M failed"; exit 1 on any failure.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { finish, guard, onCleanup, startProcess, tally, withTimeout } from '../lib/proctest.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -60,26 +59,17 @@ const ADMIN_KEY = 'browser-test-owner-key-0123456789';
 const CLIENT_ID = 'acme-browser-client';
 const CLIENT_SECRET = 'cs-browser-secret-4242-abcdef';
 const API_KEY = 'sk-browser-test-123';
-const START_TIMEOUT_MS = 10_000;
 const STEP_TIMEOUT_MS = 15_000;
 const WATCHDOG_MS = 55_000; // the whole test; ctest's TIMEOUT is above it
 const COUNT = 6;
 const AUTH_AT = 2;
 
-const children = new Set();
 let browser = null;
 let dataDir = null;
-let passed = 0;
-let failed = 0;
 
-function killAll() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try { child.kill('SIGKILL'); } catch { /* already gone */ }
-    }
-  }
-  // The browser is a child too (playwright-core spawned it); SIGKILL it
-  // directly when we cannot wait for browser.close().
+// The browser is a child too (playwright-core spawned it); SIGKILL it
+// directly when we cannot wait for browser.close().
+onCleanup(() => {
   const proc = browser?.process?.();
   if (proc && proc.exitCode === null && proc.signalCode === null) {
     try { proc.kill('SIGKILL'); } catch { /* already gone */ }
@@ -88,67 +78,8 @@ function killAll() {
     try { rmSync(dataDir, { recursive: true, force: true }); } catch { /* best effort */ }
     dataDir = null;
   }
-}
-
-function finish(code) {
-  killAll();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(code);
-}
-
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => { console.error(`got ${sig}`); failed++; finish(1); });
-}
-process.on('uncaughtException', (err) => { console.error('uncaught:', err); failed++; finish(1); });
-process.on('unhandledRejection', (err) => { console.error('unhandled rejection:', err); failed++; finish(1); });
-const watchdog = setTimeout(() => {
-  console.log(`FAIL: watchdog: the test did not finish within ${WATCHDOG_MS} ms`);
-  failed++;
-  finish(1);
-}, WATCHDOG_MS);
-watchdog.unref();
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-// Spawns cmd and resolves `started` with the first line of `streamName`
-// (stdout or stderr) that `match` accepts (returns non-undefined); every line
-// of it is kept in `lines`.
-function startProcess(name, cmd, args, streamName, match, env) {
-  const child = spawn(cmd, args, {
-    env: { ...process.env, ...(env ?? {}) },
-    stdio: ['ignore', streamName === 'stdout' ? 'pipe' : 'ignore',
-            streamName === 'stderr' ? 'pipe' : 'ignore'],
-  });
-  children.add(child);
-  const lines = [];
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const started = new Promise((resolve, reject) => {
-    let done = false;
-    child.on('error', (err) => { if (!done) { done = true; reject(err); } });
-    const rl = createInterface({ input: child[streamName] });
-    rl.on('line', (line) => {
-      lines.push(line);
-      if (done) return;
-      let got;
-      try { got = match(line); } catch { got = undefined; }
-      if (got !== undefined) { done = true; resolve(got); }
-    });
-    exited.then(({ code, signal }) => {
-      if (!done) {
-        done = true;
-        reject(new Error(`${name} exited (code ${code}, signal ${signal}) before starting: ${lines.join('\n')}`));
-      }
-    });
-  });
-  return { child, lines, exited, started: withTimeout(started, START_TIMEOUT_MS, `${name} start`) };
-}
+});
+guard(WATCHDOG_MS);
 
 async function fetchJson(method, url, body, headers = {}) {
   const init = { method, headers: { ...headers }, signal: AbortSignal.timeout(10_000), redirect: 'manual' };
@@ -552,10 +483,10 @@ async function main() {
     const t = Date.now();
     try {
       await withTimeout(fn(ctx), 20_000, name);
-      passed++;
+      tally.passed++;
       console.log(`ok: ${name} (${Date.now() - t} ms)`);
     } catch (err) {
-      failed++;
+      tally.failed++;
       console.log(`FAIL: ${name}: ${err.stack ?? err.message}`);
     }
   }
@@ -569,10 +500,10 @@ async function main() {
     relay.child.kill('SIGTERM');
     const { code, signal } = await withTimeout(relay.exited, 15_000, 'authrelay exit after SIGTERM');
     assert.equal(code, 0, `authrelay exited with code ${code}, signal ${signal}`);
-    passed++;
+    tally.passed++;
     console.log(`ok: ${name}`);
   } catch (err) {
-    failed++;
+    tally.failed++;
     console.log(`FAIL: ${name}: ${err.message}`);
   }
   for (const p of [agent, provider]) {
@@ -580,7 +511,7 @@ async function main() {
     await withTimeout(p.exited, 5_000, 'exit').catch(() => p.child.kill('SIGKILL'));
   }
 
-  if (failed > 0) {
+  if (tally.failed > 0) {
     console.log('authrelay stderr (last 60 lines):');
     for (const line of relay.lines.slice(-60)) console.log(`  ${line}`);
   }
@@ -588,6 +519,6 @@ async function main() {
 }
 
 main().then(
-  () => finish(failed > 0 ? 1 : 0),
-  (err) => { console.log(`FAIL: setup: ${err.stack ?? err.message}`); failed++; finish(1); },
+  () => finish(tally.failed > 0 ? 1 : 0),
+  (err) => { console.log(`FAIL: setup: ${err.stack ?? err.message}`); tally.failed++; finish(1); },
 );

@@ -15,101 +15,19 @@
 // Env: AUTHRELAY_BIN, AGENT_SERVER_BIN (paths to the built binaries).
 // Last line: "N passed, M failed"; exit 1 on any failure.
 
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
+import { finish, guard, startProcess, tally, waitUntil, withTimeout } from '../lib/proctest.mjs';
 
 const AUTHRELAY = process.env.AUTHRELAY_BIN;
 const AGENT = process.env.AGENT_SERVER_BIN;
 const USER_ID = 'user_es';
 const CASE_TIMEOUT_MS = 30_000;
-const START_TIMEOUT_MS = 10_000;
 const WATCHDOG_MS = 110_000; // under ctest's TIMEOUT 120
 
-const children = new Set();
-let passed = 0;
-let failed = 0;
-
-function killAll() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try { child.kill('SIGKILL'); } catch { /* already gone */ }
-    }
-  }
-}
-
-function finish(code) {
-  killAll();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(code);
-}
-
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => { console.error(`got ${sig}`); failed++; finish(1); });
-}
-process.on('uncaughtException', (err) => { console.error('uncaught:', err); failed++; finish(1); });
-process.on('unhandledRejection', (err) => { console.error('unhandled rejection:', err); failed++; finish(1); });
-const watchdog = setTimeout(() => {
-  console.error(`watchdog: test did not finish within ${WATCHDOG_MS} ms`);
-  failed++;
-  finish(1);
-}, WATCHDOG_MS);
-watchdog.unref();
+guard(WATCHDOG_MS);
 
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-// Spawns cmd and resolves with the first line of `stream` (stdout or stderr)
-// that `match` accepts (returns non-undefined); every line is kept in `lines`.
-function startProcess(name, cmd, args, streamName, match) {
-  const child = spawn(cmd, args, {
-    stdio: ['ignore', streamName === 'stdout' ? 'pipe' : 'ignore',
-            streamName === 'stderr' ? 'pipe' : 'ignore'],
-  });
-  children.add(child);
-  const lines = [];
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const started = new Promise((resolve, reject) => {
-    let done = false;
-    child.on('error', (err) => { if (!done) { done = true; reject(err); } });
-    const rl = createInterface({ input: child[streamName] });
-    rl.on('line', (line) => {
-      lines.push(line);
-      if (done) return;
-      let got;
-      try { got = match(line); } catch { got = undefined; }
-      if (got !== undefined) { done = true; resolve(got); }
-    });
-    exited.then(({ code, signal }) => {
-      if (!done) {
-        done = true;
-        reject(new Error(`${name} exited (code ${code}, signal ${signal}) before starting: ${lines.join('\n')}`));
-      }
-    });
-  });
-  return { child, lines, exited, started: withTimeout(started, START_TIMEOUT_MS, `${name} start`) };
-}
-
-// Polls cond() every 10 ms until it is true; rejects after ms.
-async function waitUntil(cond, ms, what) {
-  let stop = false;
-  const poll = (async () => { while (!stop && !cond()) await sleep(10); })();
-  try {
-    return await withTimeout(poll, ms, what);
-  } finally {
-    stop = true;
-  }
 }
 
 async function http(method, url, body) {
@@ -308,10 +226,10 @@ async function main() {
     const name = `eventsource ${shape} count=${count} auth_at=${authAt} connector=${connector}`;
     try {
       await caseShape(relayUrl, shape, count, authAt, connector);
-      passed++;
+      tally.passed++;
       console.log(`ok: ${name}`);
     } catch (err) {
-      failed++;
+      tally.failed++;
       console.log(`FAIL: ${name}: ${err.message}`);
     }
   }
@@ -322,22 +240,22 @@ async function main() {
     relay.child.kill('SIGTERM');
     const { code, signal } = await withTimeout(relay.exited, 30_000, 'authrelay exit after SIGTERM');
     assert(code === 0, `authrelay exited with code ${code}, signal ${signal}`);
-    passed++;
+    tally.passed++;
     console.log(`ok: ${name}`);
   } catch (err) {
-    failed++;
+    tally.failed++;
     console.log(`FAIL: ${name}: ${err.message}`);
   }
   agent.child.kill('SIGTERM');
   await withTimeout(agent.exited, 5_000, 'agent-server exit').catch(() => agent.child.kill('SIGKILL'));
 
-  if (failed > 0) {
+  if (tally.failed > 0) {
     console.log('authrelay stderr (last 60 lines):');
     for (const line of relay.lines.slice(-60)) console.log(`  ${line}`);
   }
 }
 
 main().then(
-  () => finish(failed > 0 ? 1 : 0),
-  (err) => { console.log(`FAIL: setup: ${err.message}`); failed++; finish(1); },
+  () => finish(tally.failed > 0 ? 1 : 0),
+  (err) => { console.log(`FAIL: setup: ${err.message}`); tally.failed++; finish(1); },
 );

@@ -1,6 +1,5 @@
-/* test_config: unit tests of proxy/core/config*.c, and of the config snapshots
- * a reload makes (proxy/relay/cfgsnap.c: counting across threads, the keys kept
- * until a restart).
+/* test_config: unit tests of proxy/core/config*.c (the config snapshots a
+ * reload makes are tested in tests/proxy/relay/test_cfgsnap.c).
  *
  * Config files are written to a mkdtemp() directory. Every failing load must
  * return -EINVAL with a one-line message that names the key (or the file)
@@ -10,12 +9,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cfgsnap.h"
 #include "config.h"
 #include "unit.h"
 
@@ -685,121 +682,6 @@ static void test_example(void) {
   config_free(&d);
 }
 
-/* ---- cfgsnap ---- */
-
-#define HOLDS 200000
-
-static void *hold_and_release(void *arg) {
-  cfgsnap *s = arg;
-  int i;
-  for (i = 0; i < HOLDS; i++) {
-    cfgsnap *mine = cfgsnap_hold(s);
-    if (i % 2 == 1) {
-      cfgsnap_hold(mine);
-      cfgsnap_release(mine);
-    }
-    cfgsnap_release(mine);
-  }
-  return NULL;
-}
-
-static void test_snapshot_refs(void) {
-  size_t live = cfgsnap_live();
-  cfgsnap *s = NULL;
-  pthread_t t[2];
-  int i;
-  /* a catalog that does not load: no snapshot, the config freed */
-  CHECK(load(FLAGS(UP, "--connectors", "/nonexistent/connectors.json"), NULL) == 0);
-  CHECK(cfgsnap_create(&s, &cfg, 0, err, sizeof err) < 0);
-  CHECK(s == NULL && cfg.routes == NULL && cfg.listen == NULL);
-  CHECK(strstr(err, "/nonexistent/connectors.json") != NULL);
-  CHECK(cfgsnap_live() == live);
-  /* a good one: the config moves into the snapshot */
-  CHECK(load(FLAGS(UP), NULL) == 0);
-  CHECK(cfgsnap_create(&s, &cfg, 7, err, sizeof err) == 0);
-  if (s == NULL)
-    return;
-  CHECK(cfg.routes == NULL && cfg.listen == NULL);
-  CHECK(s->cfg.nroutes == 1 && s->generation == 7 && s->refs == 1);
-  CHECK(cfgsnap_catalog(s) == NULL); /* no connectors file: any connector */
-  CHECK(cfgsnap_live() == live + 1);
-  /* two threads take and drop references at once: none is lost */
-  for (i = 0; i < 2; i++)
-    CHECK(pthread_create(&t[i], NULL, hold_and_release, s) == 0);
-  for (i = 0; i < 2; i++)
-    pthread_join(t[i], NULL);
-  CHECK(__atomic_load_n(&s->refs, __ATOMIC_ACQUIRE) == 1);
-  CHECK(cfgsnap_live() == live + 1);
-  /* the last reference frees it, on whichever side drops it */
-  cfgsnap_hold(s);
-  cfgsnap_release(s);
-  CHECK(cfgsnap_live() == live + 1);
-  cfgsnap_release(s);
-  CHECK(cfgsnap_live() == live);
-  cfgsnap_release(NULL);
-}
-
-static void test_restart_keys(void) {
-  config_t cur;
-  char changed[256];
-  int n;
-  CHECK(load(FLAGS(UP, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:9191", "--workers", "2",
-                   "--max-body-bytes", "1000"),
-             NULL) == 0);
-  cur = cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cur.listen_port = 43210; /* as bound, when :0 was asked for */
-  /* the same file again: nothing to name, the bound port is kept */
-  CHECK(load(FLAGS(UP, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:9191", "--workers", "2",
-                   "--max-body-bytes", "1000"),
-             NULL) == 0);
-  n = cfgsnap_keep_restart_keys(&cfg, &cur, changed, sizeof changed);
-  CHECK(n == 0);
-  CHECK_STR(changed, "");
-  CHECK(cfg.listen_port == 43210 && cfg.control_port == 9191);
-  /* every key that needs a restart changed, and two that do not */
-  CHECK(load(FLAGS("--upstream=http://127.0.0.1:8001", "--listen", "127.0.0.1:8081", "--control",
-                   "[::1]:9999", "--workers", "4", "--data-dir", "/tmp/elsewhere", "--secret-key",
-                   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "--admin-key",
-                   "new-admin-key-0123456789", "--pause-timeout-s", "60", "--link-service-url",
-                   "http://127.0.0.1:7000", "--link-service-api-key", "sekret-api-key",
-                   "--link-service-poll-interval-s", "9", "--max-body-bytes", "5000"),
-             NULL) == 0);
-  n = cfgsnap_keep_restart_keys(&cfg, &cur, changed, sizeof changed);
-  CHECK(n == 10);
-  CHECK_STR(changed, "listen, control, data_dir, secret_key, admin_key, link_service.url, "
-                     "link_service.api_key, workers, pause_timeout_s, link_service.poll_interval_s");
-  CHECK(strstr(changed, "sekret") == NULL && strstr(changed, "0123456789abcdef") == NULL);
-  CHECK_STR(cfg.listen, cur.listen);
-  CHECK_STR(cfg.listen_host, "127.0.0.1");
-  CHECK(cfg.listen_port == 43210);
-  CHECK_STR(cfg.control, "127.0.0.1:9191");
-  CHECK_STR(cfg.control_host, "127.0.0.1");
-  CHECK(cfg.control_port == 9191);
-  CHECK(cfg.workers == 2 && cfg.pause_timeout_s == cur.pause_timeout_s &&
-        cfg.link_service.poll_interval_s == cur.link_service.poll_interval_s);
-  CHECK_STR(cfg.data_dir, cur.data_dir);
-  CHECK_STR(cfg.secret_key, cur.secret_key);
-  CHECK_STR(cfg.admin_key, cur.admin_key);
-  CHECK_STR(cfg.link_service.url, cur.link_service.url);
-  CHECK_STR(cfg.link_service.api_key, cur.link_service.api_key);
-  /* what a reload changes stays changed */
-  CHECK(cfg.max_body_bytes == 5000);
-  CHECK(cfg.nroutes == 1);
-  if (cfg.nroutes == 1)
-    CHECK_STR(cfg.routes[0].upstream, "http://127.0.0.1:8001");
-  /* the list holds the names that fit its buffer, whole, never more */
-  CHECK(load(FLAGS(UP, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:9191", "--workers", "4", "--data-dir",
-                   "/tmp/elsewhere"),
-             NULL) == 0);
-  memset(changed, 'x', sizeof changed);
-  n = cfgsnap_keep_restart_keys(&cfg, &cur, changed, 12);
-  CHECK(n == 2);
-  CHECK_STR(changed, "data_dir");
-  CHECK(changed[12] == 'x');
-  config_free(&cur);
-}
-
 int main(int argc, char **argv) {
   example_path = argc > 1 ? argv[1] : NULL;
   if (mkdtemp(dir) == NULL) {
@@ -821,8 +703,6 @@ int main(int argc, char **argv) {
   RUN(test_usage);
   RUN(test_names);
   RUN(test_example);
-  RUN(test_snapshot_refs);
-  RUN(test_restart_keys);
   config_free(&cfg);
   {
     char cmd[300];

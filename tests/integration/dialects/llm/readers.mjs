@@ -17,16 +17,11 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { DefaultChatTransport, readUIMessageStream } from 'ai';
+import { withTimeout } from '../../lib/proctest.mjs';
 
 export const REQUEST_TIMEOUT_MS = 20_000;
 
-export function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { withTimeout };
 
 // A fetch that records every exchange as the SDK sees it: request method,
 // url, body; response status, headers and every body byte (teed: the SDK

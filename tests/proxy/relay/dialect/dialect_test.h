@@ -35,6 +35,25 @@ static inline const detect_match *match_of(detect_t *d, const char *data) {
   return m;
 }
 
+/* dialect_decide() on data's auth-required result with action, into *d
+ * (which owns its strings). Returns 0, or -1 after a failed check when data
+ * does not match. The detector is its own. */
+static inline int decide_on(dialect_stream *s, const char *data, dialect_action action,
+                            dialect_decision *d) {
+  detect_t det;
+  const detect_match *m;
+  int rc = -1;
+  detect_init(&det);
+  m = match_of(&det, data);
+  CHECK(m != NULL);
+  if (m != NULL) {
+    dialect_decide(s, m, action, d);
+    rc = 0;
+  }
+  detect_close(&det);
+  return rc;
+}
+
 /* A trusted link as the pause would mint it. */
 static inline void trusted_link(dialect_link *l, const char *connector, const char *token) {
   memset(l, 0, sizeof *l);

@@ -167,18 +167,12 @@ static void one_pause_per_call(void) {
   const detect_match *m;
   detect_init(&det);
   dialect_stream_init(&s, DIALECT_OPENAI_RESPONSES, DIALECT_FRAMING_SSE, NULL);
-  m = match_of(&det, done);
-  CHECK(m != NULL);
-  if (m == NULL)
+  if (decide_on(&s, done, DIALECT_REWRITE, &d) != 0)
     return;
-  dialect_decide(&s, m, DIALECT_REWRITE, &d);
   CHECK(d.pause == 1 && strcmp(d.connector, "slack") == 0 && strcmp(d.connector_from, "result") == 0);
   trusted_link(&l, "slack", "ltk_trusted1");
   CHECK(dialect_note_interrupt(&s, &d, &l) == 0);
-  m = match_of(&det, completed);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REWRITE, &d);
+  if (decide_on(&s, completed, DIALECT_REWRITE, &d) == 0) {
     CHECK(d.pause == 0);
     CHECK(d.link != NULL && strcmp(d.link->link_token, "ltk_trusted1") == 0);
   }
@@ -290,10 +284,7 @@ static void call_table_is_bounded(void) {
   /* call_0 .. call_9 were evicted, call_10 .. are known. */
   snprintf(ev, sizeof ev, "{\"type\":\"tool-output-available\",\"toolCallId\":\"call_9\",\"output\":"
                           "{\"magic_link_url\":\"https://u/l\",\"link_token\":\"up\"}}");
-  m = match_of(&det, ev);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REWRITE, &d);
+  if (decide_on(&s, ev, DIALECT_REWRITE, &d) == 0) {
     CHECK(d.connector[0] == '\0');
   }
   snprintf(ev, sizeof ev, "{\"type\":\"tool-output-available\",\"toolCallId\":\"call_10\",\"output\":"
@@ -313,25 +304,18 @@ static void long_call_ids(void) {
   char ev[700];
   dialect_stream s;
   dialect_decision d;
-  detect_t det;
-  const detect_match *m;
   memset(id, 'x', sizeof id - 1);
   id[sizeof id - 1] = '\0';
-  detect_init(&det);
   dialect_stream_init(&s, DIALECT_AG_UI, DIALECT_FRAMING_SSE, NULL);
   snprintf(ev, sizeof ev, "{\"type\":\"TOOL_CALL_START\",\"toolCallId\":\"%.200s\",\"toolCallName\":"
                           "\"notion__search\"}", id);
   dialect_observe(&s, NULL, 0, ev, strlen(ev));
   snprintf(ev, sizeof ev, "{\"type\":\"TOOL_CALL_RESULT\",\"messageId\":\"m2\",\"toolCallId\":\"%.200s\","
                           "\"content\":\"{\\\"magic_link_url\\\":\\\"https://u/l\\\",\\\"link_token\\\":\\\"up\\\"}\"}", id);
-  m = match_of(&det, ev);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REWRITE, &d);
+  if (decide_on(&s, ev, DIALECT_REWRITE, &d) == 0) {
     CHECK(d.hashed && strcmp(d.connector, "notion") == 0);
   }
   dialect_stream_close(&s);
-  detect_close(&det);
 }
 
 /* Trusted links: up to DIALECT_MAX_LINKS; a call whose link was dropped

@@ -33,17 +33,11 @@ static void ai_sdk(void) {
   dialect_stream s;
   dialect_decision d;
   dialect_link l;
-  detect_t det;
-  const detect_match *m;
-  detect_init(&det);
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, &head);
   observe_all(&s, evs, sizeof evs / sizeof evs[0]);
   CHECK(dialect_current(&s) == DIALECT_AI_SDK);
   CHECK_EQ_U64(s.scans, 2); /* tool-input-start and -available; not the delta */
-  m = match_of(&det, output);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REPLACE, &d);
+  if (decide_on(&s, output, DIALECT_REPLACE, &d) == 0) {
     CHECK(d.action == DIALECT_REWRITE && strcmp(d.connector, "slack") == 0 &&
           strcmp(d.connector_from, "tool_call") == 0);
   }
@@ -63,7 +57,6 @@ static void ai_sdk(void) {
                "data: {\"type\":\"error\",\"errorText\":\"authrelay is restarting\"}\n\n");
   CHECK_RENDER(&s, simple_notice(DIALECT_NOTICE_HEARTBEAT, NULL), ": paused\n\n");
   dialect_stream_close(&s);
-  detect_close(&det);
 }
 
 static void ag_ui(void) {
@@ -82,17 +75,11 @@ static void ag_ui(void) {
   dialect_stream s;
   dialect_decision d;
   dialect_link l;
-  detect_t det;
-  const detect_match *m;
-  detect_init(&det);
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, NULL);
   observe_all(&s, evs, sizeof evs / sizeof evs[0]);
   CHECK(dialect_current(&s) == DIALECT_AG_UI);
   CHECK_EQ_U64(s.scans, 1);
-  m = match_of(&det, result);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REWRITE, &d);
+  if (decide_on(&s, result, DIALECT_REWRITE, &d) == 0) {
     CHECK(strcmp(d.connector, "slack") == 0 && strcmp(d.key, "call_slack_1") == 0);
   }
   trusted_link(&l, "slack", "ltk_1");
@@ -110,7 +97,6 @@ static void ag_ui(void) {
   CHECK_RENDER(&s, simple_notice(DIALECT_NOTICE_RELAY_ERROR, "slack"),
                "data: {\"type\":\"RUN_ERROR\",\"message\":\"authrelay is restarting\",\"code\":\"relay_error\"}\n\n");
   dialect_stream_close(&s);
-  detect_close(&det);
 }
 
 #define A2A_V03_TASK                                                                            \
@@ -131,9 +117,6 @@ static void a2a_v03(void) {
   dialect_stream s;
   dialect_decision d;
   dialect_link l;
-  detect_t det;
-  const detect_match *m;
-  detect_init(&det);
   /* Before the ids are known, a notice is only a comment. */
   dialect_stream_init(&s, DIALECT_A2A, DIALECT_FRAMING_SSE, NULL);
   CHECK_RENDER(&s, simple_notice(DIALECT_NOTICE_AUTH_COMPLETE, "slack"),
@@ -145,10 +128,7 @@ static void a2a_v03(void) {
   CHECK(strcmp(s.rpc_id, "7") == 0 && strcmp(s.task_id, "task-7f3c") == 0 &&
         strcmp(s.context_id, "ctx-91ab") == 0 && !s.a2a_v1);
   CHECK_EQ_U64(s.scans, 1); /* the ids came with the first event: the rest are not parsed */
-  m = match_of(&det, artifact);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REWRITE, &d);
+  if (decide_on(&s, artifact, DIALECT_REWRITE, &d) == 0) {
     CHECK(strcmp(d.connector, "slack") == 0 && d.pause == 1);
   }
   trusted_link(&l, "slack", "ltk_1");
@@ -171,7 +151,6 @@ static void a2a_v03(void) {
                "\"connector\":\"slack\"}}]}},\"final\":false}}\n\n");
   CHECK_RENDER(&s, simple_notice(DIALECT_NOTICE_HEARTBEAT, NULL), ": paused\n\n");
   dialect_stream_close(&s);
-  detect_close(&det);
 }
 
 static void a2a_v1(void) {
@@ -214,18 +193,12 @@ static void mcp(void) {
   dialect_stream s;
   dialect_decision d;
   dialect_link l;
-  detect_t det;
-  const detect_match *m;
-  detect_init(&det);
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, &tool);
   CHECK(dialect_current(&s) == DIALECT_MCP);
   dialect_note_request(&s, request, strlen(request));
   CHECK(strcmp(s.request_connector, "slack") == 0 && strcmp(s.rpc_id, "3") == 0);
   dialect_observe(&s, "message", 7, response, strlen(response));
-  m = match_of(&det, response);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REPLACE, &d);
+  if (decide_on(&s, response, DIALECT_REPLACE, &d) == 0) {
     CHECK(d.action == DIALECT_REWRITE && strcmp(d.connector, "slack") == 0 &&
           strcmp(d.connector_from, "request") == 0);
   }
@@ -243,7 +216,6 @@ static void mcp(void) {
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_JSON, &tool);
   CHECK_RENDER(&s, link_notice(&l, "x"), "");
   dialect_stream_close(&s);
-  detect_close(&det);
 }
 
 int main(void) {

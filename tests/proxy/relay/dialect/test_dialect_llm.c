@@ -52,32 +52,22 @@ static void openai_responses_function_call(void) {
   dialect_stream s;
   dialect_decision d;
   dialect_link l;
-  detect_t det;
-  const detect_match *m;
-  detect_init(&det);
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, NULL);
   observe_all(&s, responses_function, sizeof responses_function / sizeof responses_function[0]);
   CHECK(dialect_current(&s) == DIALECT_OPENAI_RESPONSES);
   CHECK_EQ_U64(s.scans, 2); /* the two items with a call_id; the deltas are not parsed */
   dialect_observe(&s, "response.output_item.done", 25, responses_function_done,
                   strlen(responses_function_done));
-  m = match_of(&det, responses_function_done);
-  CHECK(m != NULL);
-  if (m == NULL)
+  if (decide_on(&s, responses_function_done, DIALECT_REPLACE, &d) != 0)
     return;
-  dialect_decide(&s, m, DIALECT_REPLACE, &d);
   CHECK(d.action == DIALECT_REWRITE && d.downgraded); /* numbered: never withheld */
   CHECK(d.pause == 1 && strcmp(d.connector, "slack") == 0 && strcmp(d.connector_from, "tool_call") == 0);
   trusted_link(&l, d.connector, "ltk_0123");
   CHECK(dialect_note_interrupt(&s, &d, &l) == 0);
-  m = match_of(&det, responses_completed);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REWRITE, &d);
+  if (decide_on(&s, responses_completed, DIALECT_REWRITE, &d) == 0) {
     CHECK(d.pause == 0 && d.link != NULL && strcmp(d.link->link_token, "ltk_0123") == 0);
   }
   dialect_stream_close(&s);
-  detect_close(&det);
 }
 
 /* mcp_call: the output sits in the item that names the tool. */
@@ -193,18 +183,12 @@ static void anthropic(void) {
       "\"text\":" MAGIC_OUTPUT "}]}}";
   dialect_stream s;
   dialect_decision d;
-  detect_t det;
-  const detect_match *m;
   dialect_link l;
-  detect_init(&det);
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, NULL);
   observe_all(&s, evs, sizeof evs / sizeof evs[0]);
   CHECK(dialect_current(&s) == DIALECT_ANTHROPIC);
   CHECK_EQ_U64(s.scans, 1);
-  m = match_of(&det, result);
-  CHECK(m != NULL);
-  if (m != NULL) {
-    dialect_decide(&s, m, DIALECT_REPLACE, &d);
+  if (decide_on(&s, result, DIALECT_REPLACE, &d) == 0) {
     CHECK(d.action == DIALECT_REWRITE && d.pause == 1);
     CHECK(strcmp(d.connector, "slack") == 0 && strcmp(d.connector_from, "tool_call") == 0);
     CHECK(strcmp(d.key, "mcptoolu_01Xq8ZtT3r5pV9bW") == 0);
@@ -219,7 +203,6 @@ static void anthropic(void) {
                "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"
                "\"authrelay is restarting\"}}\n\n");
   dialect_stream_close(&s);
-  detect_close(&det);
 }
 
 static void openai_responses_notices(void) {
