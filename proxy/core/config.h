@@ -113,7 +113,22 @@ typedef struct config_route {
   config_on_detect on_detect;
   int on_detect_inherited; /* on_detect was not set on the route: the global one */
   config_dialect dialect;
+  struct {                 /* credential injection (mode: tool; relay/credinject.h) */
+    char *connector;       /* slug; NULL: from the call's tool name; owned */
+    char *header;          /* the request header authrelay sets; NULL: no injection; owned */
+    char *value;           /* its value: a template with "{token}" once; owned */
+  } credentials;
 } config_route;
+
+#define CONFIG_CRED_HEADER_MAX 128  /* bytes of routes[].credentials.header */
+#define CONFIG_CRED_VALUE_MAX 1024  /* bytes of routes[].credentials.value (the template) */
+#define CONFIG_CRED_SLUG_MAX 64     /* bytes of routes[].credentials.connector */
+
+/* Why routes[].credentials {connector (NULL: none), header, value} cannot
+ * be used, or NULL when it can: header a field name that is not framing,
+ * hop-by-hop or authrelay's own; value with "{token}" exactly once and no
+ * control characters; connector a slug ([a-z0-9_-]). */
+const char *config_credentials_problem(const char *connector, const char *header, const char *value);
 
 /* Link events sent out of band (webhooks, /v1/events). */
 enum {

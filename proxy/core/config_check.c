@@ -66,6 +66,9 @@ int config_finish(load_ctx *x, config_t *c) {
     r->upstream_host = NULL;
     if (!config_verdict_ok(config_parse_url(r->upstream, &r->upstream_host, r->upstream_port)))
       return config_fail_nomem(x); /* it was checked when set: only strndup can fail */
+    if (r->credentials.header != NULL && strcasecmp(r->credentials.header, c->identity.header) == 0)
+      return config_fail(x, "config: routes: credentials.header of \"%s\" is identity.header: "
+                         "the credential would take the registered user's place", r->prefix);
   }
   qsort(c->routes, c->nroutes, sizeof *c->routes, route_cmp);
   if (!config_verdict_ok(config_parse_addr(c->listen, &c->listen_host, &c->listen_port)) ||

@@ -44,5 +44,7 @@ void config_usage(FILE *out) {
           config_on_detect_words[0], config_on_detect_words[1]);
   for (i = 0; config_dialect_words[i] != NULL; i++)
     fprintf(out, "%s%s", i > 0 ? "|" : "", config_dialect_words[i]);
-  fprintf(out, "; default %s).\n", config_dialect_words[0]);
+  fprintf(out, "; default %s),\n", config_dialect_words[0]);
+  fprintf(out, "credentials ({connector?, header, value}: mode: tool only; value a template\n"
+               "such as \"Bearer {token}\": the user's fresh credential is set in header).\n");
 }

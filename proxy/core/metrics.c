@@ -50,6 +50,9 @@ int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n) {
       SIMPLE("authrelay_pauses_total", PROM_COUNTER, pauses_total, "Streams paused on an auth-required result."),
       SIMPLE("authrelay_pauses_active", PROM_GAUGE, pauses_active, "Streams paused now."),
       SIMPLE("authrelay_pause_milliseconds_total", PROM_COUNTER, pause_ms_total, "Time streams spent paused, summed, in milliseconds."),
+      SIMPLE("authrelay_credentials_injected_total", PROM_COUNTER, cred_injected, "Tool calls sent upstream with the user's credential."),
+      SIMPLE("authrelay_credentials_missing_total", PROM_COUNTER, cred_answered, "Tool calls answered with auth-required: no usable connection."),
+      SIMPLE("authrelay_credentials_skipped_total", PROM_COUNTER, cred_skipped, "Requests on a credentials route sent without one (no trusted user or no connector)."),
   };
   static const char *const resume_outcomes[] = {"completed", "expired", "client_gone", "operator",
                                                 "cancelled", "declined"};

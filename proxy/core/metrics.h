@@ -50,6 +50,10 @@ typedef struct metrics_t {
   uint64_t pauses_active;           /* streams paused now (gauge) */
   uint64_t pause_ms_total;          /* time streams spent paused, summed */
   uint64_t resumes_by_outcome[6];   /* indexed by metrics_resume */
+  uint64_t cred_injected;           /* tool calls sent with the user's credential (credinject) */
+  uint64_t cred_answered;           /* tool calls answered with auth-required: no usable connection */
+  uint64_t cred_skipped;            /* requests on a credentials route sent without one: no
+                                       trusted user, no connector, or not a call that can be held */
 } metrics_t;
 
 typedef enum metrics_resume {

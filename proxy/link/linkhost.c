@@ -10,6 +10,7 @@
 #include <llhttp.h>
 #include <openssl/crypto.h>
 
+#include "credserve.h"
 #include "http.h"
 #include "jsonw.h"
 #include "linkbase.h"
@@ -490,7 +491,9 @@ static void serve_bind_done(linkhost_t *lh, pausehub_page *pg) {
 
 static void on_page(void *ctx, pausehub_page *pg) {
   linkhost_t *lh = ctx;
-  if (http_starts_with(pg->target, strlen(pg->target), LINKSVC_PATH_PREFIX)) {
+  if (pg->credential) {
+    credserve_answer(lh, pg); /* a worker's credential request, not a page */
+  } else if (http_starts_with(pg->target, strlen(pg->target), LINKSVC_PATH_PREFIX)) {
     serve_link(lh, pg);
   } else if (http_starts_with(pg->target, strlen(pg->target), OAUTHFLOW_CALLBACK_PATH) &&
              (pg->target[strlen(OAUTHFLOW_CALLBACK_PATH)] == '?' ||

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "jsonw.h"
 
 #define JOURNAL_MAX 100000 /* records queued for the store at most */
@@ -194,6 +196,8 @@ void pausehub_page_free(pausehub_page *pg) {
   free(pg->set_cookie);
   dynbuf_free(&pg->body);
   dynbuf_free(&pg->cookie);
+  if (pg->credential && pg->html.ptr != NULL)
+    OPENSSL_cleanse(pg->html.ptr, pg->html.len); /* a credential answer holds a secret */
   dynbuf_free(&pg->html);
   free(pg);
 }

@@ -146,6 +146,10 @@ struct pausehub_page {
   char *form_origin;        /* an origin the page's form may end up on (its
                                303 to callback_url), or NULL; owned */
   char *set_cookie;         /* a Set-Cookie value to send, or NULL; owned */
+  int credential;           /* 1: not a page but a credential request of
+                               relay/credinject (target: the connector, body:
+                               the user; html: the secret, wiped when freed);
+                               never set for a client's request */
   /* private */
   void *owner;              /* the waiting exchange; NULL once it went away */
   pausehub_mailbox *box;

@@ -244,6 +244,7 @@ static void ex_detach(exchange *ex) {
     pausehub_page_abandon(ex->page);
     ex->page = NULL;
   }
+  ex_cred_reset(ex);
   pause_client_gone(ex->pause);
   if (ex->up != NULL) {
     upstream_release(ex->up, 0);
@@ -437,6 +438,10 @@ void ex_answer_local(exchange *ex) {
 
 void exchange_page_done(pausehub_page *pg) {
   exchange *ex = pg->owner;
+  if (pg->credential) {
+    ex_cred_answered(pg); /* credinject.h */
+    return;
+  }
   ex->page = NULL;
   if (pg->status == 0)
     pg->status = 500;

@@ -11,6 +11,7 @@
  *   retry.c     resume: retry and tool mode: the kept request sent again,
  *               its response spliced in or put in place of the held one
  *   exchange_mcp.c  tool mode, MCP: URL elicitation (mcpsession.h)
+ *   credinject.c    tool mode: the user's credential added to the request
  * The interrupt logic itself (pause.c) does not see this struct.
  */
 #ifndef AUTHRELAY_EXCHANGE_INT_H
@@ -117,6 +118,12 @@ typedef struct exchange {
   netio_batch out;             /* client output of this loop iteration, not yet written */
   posted_entry flush;          /* posted to the worker while out waits */
   uint64_t start_ms;
+  /* credential injection (credinject.h) */
+  pausehub_page *cred_req;     /* credential asked of the control loop, not answered yet */
+  int cred_for_retry;          /* ... for a retry (else for the first send) */
+  int cred_wait_body;          /* the body is being read before the credential is asked */
+  char *cred_line;             /* "Header: value\r\n" for upstream (heap, wiped); NULL: none */
+  size_t cred_line_len;
   char *mcp_get_sid;           /* tool mode: the Mcp-Session-Id whose events this
                                   GET stream carries (mcpsession.h); heap, NULL: none */
   char stream_id[32];
@@ -266,6 +273,32 @@ int ex_tool_mode(const exchange *ex);
 
 /* Tool mode: 1 while nothing of the held response reached the caller. */
 int ex_tool_unsent(const exchange *ex);
+
+/* Builds the request head sent upstream (proxyhead.h says what goes; on a
+ * route with credentials without the agent's header of that name). Returns
+ * 0 or dynbuf's error. */
+int ex_build_request_head(exchange *ex, dynbuf *out);
+
+/* The request may go upstream: acquires a connection and sends it. */
+void ex_start_upstream(exchange *ex);
+
+/* ---- credinject.c -------------------------------------------------------- */
+
+/* The request head was read (or, while cred_wait_body, more of the body):
+ * sends it upstream, first asking for the user's credential on a route
+ * with credentials (credinject.h). */
+void ex_cred_start(exchange *ex);
+
+/* A retry is about to connect: asks for the credential again first, then
+ * retry_connect(). */
+void ex_cred_retry(exchange *ex);
+
+/* The control loop answered the credential request pg (its owner is there). */
+void ex_cred_answered(pausehub_page *pg);
+
+/* A request ends or the exchange goes: the credential request in flight
+ * is abandoned, the line wiped. */
+void ex_cred_reset(exchange *ex);
 
 /* ---- exchange_mcp.c ------------------------------------------------------ */
 

@@ -17,13 +17,12 @@
 
 #include <llhttp.h>
 
+#include "credinject.h"
 #include "exchange_int.h"
 #include "linkpage.h"
 #include "log.h"
 #include "retry.h"
 #include "timefmt.h"
-
-static void ex_start_upstream(exchange *ex);
 
 /* ---- request parsing ---------------------------------------------------- */
 
@@ -70,6 +69,7 @@ static int on_message_begin(llhttp_t *p) {
   ex->local_ready = 0;
   free(ex->user);
   ex->user = NULL;
+  ex_cred_reset(ex);
   pause_request_begin(ex->pause);
   ex->retries = 0;
   ex->retrying = 0;
@@ -301,7 +301,9 @@ static void client_parse_once(exchange *ex, const char *data, size_t len) {
   }
   if (ex->need_upstream) {
     ex->need_upstream = 0;
-    ex_start_upstream(ex);
+    ex_cred_start(ex);
+  } else if (ex->cred_wait_body) {
+    ex_cred_start(ex); /* more of the body arrived (credinject.h) */
   } else if (ex->local_ready) {
     ex->local_ready = 0;
     ex_answer_local(ex);
@@ -386,26 +388,29 @@ static int route_inspects(const config_route *route) {
   return route->format != CONFIG_FORMAT_RAW;
 }
 
-/* Builds the request head sent upstream (proxyhead.h says what goes).
- * Returns 0 or dynbuf's error. */
-static int build_request_head(exchange *ex, dynbuf *out) {
+int ex_build_request_head(exchange *ex, dynbuf *out) {
   const config_t *c = ex_cfg(ex);
   const config_route *route = &c->routes[ex->route_index];
   proxyhead_forward fw;
+  int rc;
   fw.peer_ip = ex->peer_ip;
   fw.upstream_host = route->upstream_host;
   fw.upstream_port = route->upstream_port;
   fw.inspect = route_inspects(route);
   fw.identity_header = c->identity.header;
   fw.user = ex->user;
-  return proxyhead_build_request(&ex->req, &ex->rq, &fw, out);
+  rc = proxyhead_build_request(&ex->req, &ex->rq, &fw, out);
+  if (rc == 0 && route->credentials.header != NULL)
+    (void)credinject_strip(out, route->credentials.header); /* the route owns that header */
+  return rc;
 }
 
 static void ex_upstream_ready(exchange *ex) {
   dynbuf head;
-  uv_buf_t bufs[2];
+  uv_buf_t bufs[4];
+  unsigned nbufs = 0;
   dynbuf_init(&head, ex_cfg(ex)->max_head_bytes * 2 + 4096);
-  if (build_request_head(ex, &head) != 0) {
+  if (ex_build_request_head(ex, &head) != 0) {
     dynbuf_free(&head);
     ex_refuse(ex, 431, "request head too large to forward");
     return;
@@ -416,9 +421,17 @@ static void ex_upstream_ready(exchange *ex) {
     if (dynbuf_add(&ex->replay_head, head.ptr, head.len) != 0)
       ex->replay_ok = 0;
   }
-  bufs[0] = uv_buf_init(head.ptr, (unsigned)head.len);
-  bufs[1] = uv_buf_init(ex->early_body.ptr, (unsigned)ex->early_body.len);
-  if (upstream_write(ex->up, bufs, ex->early_body.len > 0 ? 2 : 1) != 0 ||
+  if (ex->cred_line != NULL) {
+    /* the user's credential (credinject.h), never kept in replay_head */
+    bufs[nbufs++] = uv_buf_init(head.ptr, (unsigned)head.len - 2);
+    bufs[nbufs++] = uv_buf_init(ex->cred_line, (unsigned)ex->cred_line_len);
+    bufs[nbufs++] = uv_buf_init("\r\n", 2);
+  } else {
+    bufs[nbufs++] = uv_buf_init(head.ptr, (unsigned)head.len);
+  }
+  if (ex->early_body.len > 0)
+    bufs[nbufs++] = uv_buf_init(ex->early_body.ptr, (unsigned)ex->early_body.len);
+  if (upstream_write(ex->up, bufs, nbufs) != 0 ||
       upstream_start_response(ex->up, ex->head_request) != 0) {
     dynbuf_free(&head);
     ex_refuse(ex, 502, "upstream connection failed");
@@ -439,7 +452,7 @@ static void ex_upstream_ready(exchange *ex) {
   }
 }
 
-static void ex_start_upstream(exchange *ex) {
+void ex_start_upstream(exchange *ex) {
   upstream_pool *pool = ex_pool(ex);
   int reused = 0;
   int rc = upstream_acquire(pool, &ex_upstream_callbacks, ex, &ex->up, &reused);
@@ -488,6 +501,7 @@ void ex_finish_request(exchange *ex) {
   METRICS_ADD(&ex->w->metrics, requests_total, 1);
   ex_log_access(ex, ex->end_outcome != NULL ? ex->end_outcome : "ok");
   ex->end_outcome = NULL; /* logged: the connection may serve another request */
+  ex_cred_reset(ex); /* the injected credential is wiped once the request is done */
   ex_stream_uncount(ex);
   framer_close(&ex->framer);
   dynbuf_free(&ex->held);

@@ -18,8 +18,6 @@ static void fail_unsent(exchange *ex, int status, const char *message) {
  * is spliced into the client's stream (retry_on_head). Falls back to
  * continue when the request could not be kept. */
 void retry_start(exchange *ex) {
-  upstream_pool *pool = ex_pool(ex);
-  int reused = 0;
   if (!ex->replay_ok || !ex->req_done || ex->replay_head.len == 0 || (!ex->resp_chunked && !ex->retry_fresh)) {
     if (ex->retry_fresh) {
       ex->retry_fresh = 0;
@@ -41,6 +39,12 @@ void retry_start(exchange *ex) {
   ex->deferred_end = 0;
   ex->retries++;
   ex->retrying = 1;
+  ex_cred_retry(ex); /* then retry_connect() */
+}
+
+void retry_connect(exchange *ex) {
+  upstream_pool *pool = ex_pool(ex);
+  int reused = 0;
   if (upstream_acquire(pool, &ex_upstream_callbacks, ex, &ex->up, &reused) != 0) {
     ex->up = NULL;
     retry_failed(ex, 502, "retry: upstream unavailable");
@@ -54,11 +58,15 @@ void retry_start(exchange *ex) {
 void retry_send(exchange *ex) {
   char line[64];
   uv_buf_t bufs[4];
+  unsigned nbufs = 0;
   int n = snprintf(line, sizeof line, "X-Authrelay-Retry: %u\r\n\r\n", ex->retries);
-  bufs[0] = uv_buf_init(ex->replay_head.ptr, (unsigned)(ex->replay_head.len - 2)); /* without its blank line */
-  bufs[1] = uv_buf_init(line, (unsigned)n);
-  bufs[2] = uv_buf_init(ex->replay_body.ptr, (unsigned)ex->replay_body.len);
-  if (upstream_write(ex->up, bufs, ex->replay_body.len > 0 ? 3 : 2) != 0 ||
+  bufs[nbufs++] = uv_buf_init(ex->replay_head.ptr, (unsigned)(ex->replay_head.len - 2)); /* without its blank line */
+  if (ex->cred_line != NULL)
+    bufs[nbufs++] = uv_buf_init(ex->cred_line, (unsigned)ex->cred_line_len); /* credinject.h */
+  bufs[nbufs++] = uv_buf_init(line, (unsigned)n);
+  if (ex->replay_body.len > 0)
+    bufs[nbufs++] = uv_buf_init(ex->replay_body.ptr, (unsigned)ex->replay_body.len);
+  if (upstream_write(ex->up, bufs, nbufs) != 0 ||
       upstream_start_response(ex->up, ex->head_request) != 0) {
     retry_failed(ex, 502, "retry: upstream connection failed");
     return;

@@ -19,6 +19,9 @@
  * back to continue when it cannot). */
 void retry_start(exchange *ex);
 
+/* The retry's upstream connection (after the credential, credinject.h). */
+void retry_connect(exchange *ex);
+
 /* The retry's upstream connection is ready: writes the kept request. */
 void retry_send(exchange *ex);
 
