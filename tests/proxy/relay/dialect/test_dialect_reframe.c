@@ -99,22 +99,22 @@ static void rewrite_whole_events(void) {
   strcpy(l.magic_link_url, "http://relay.test/_authrelay/link/ltk_1");
   strcpy(l.expires_at, "2026-12-05T03:00:00Z");
   dynbuf_init(&out, 1 << 20);
-  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, &out, &count) == 0);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, NULL, &out, &count) == 0);
   CHECK(count == 1);
   CHECK_MEM(out.ptr, out.len, want);
   out.len = 0;
   /* NDJSON, authenticate_meta: expires_at too; members not sent are not added */
-  CHECK(reframe_rewrite(DIALECT_FRAMING_NDJSON, meta, strlen(meta), &l, &out, &count) == 0);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_NDJSON, meta, strlen(meta), &l, NULL, &out, &count) == 0);
   CHECK_MEM(out.ptr, out.len,
             "{\"type\":\"authenticate_meta\",\"link_token\":\"ltk_1\",\"expires_at\":\"2026-12-05T03:00:00Z\"}\r\n");
   out.len = 0;
-  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\":1}\n\n", 15, &l, &out, &count) == -ENOENT);
-  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\"\n\n", 12, &l, &out, &count) == -EINVAL);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\":1}\n\n", 15, &l, NULL, &out, &count) == -ENOENT);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\"\n\n", 12, &l, NULL, &out, &count) == -EINVAL);
   CHECK(out.len == 0 && count == 0);
   /* the result would pass out's cap: refused, nothing appended */
   dynbuf_free(&out);
   dynbuf_init(&out, 64);
-  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, &out, &count) == -E2BIG);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, NULL, &out, &count) == -E2BIG);
   CHECK(out.len == 0);
   dynbuf_free(&out);
 }
