@@ -508,6 +508,7 @@ static int rewrite_event(pause_t *ps, uint64_t forwarded, const dialect_link *li
   void *owner = ps->st.owner;
   const char *raw = NULL;
   size_t len = 0;
+  size_t count = 0;
   dynbuf out;
   int rc;
   if (forwarded != ps->start)
@@ -516,7 +517,7 @@ static int rewrite_event(pause_t *ps, uint64_t forwarded, const dialect_link *li
     raw = ops->held(owner, ps->start, ps->end, &len);
   /* the trusted values may be longer than the upstream's, once per copy */
   dynbuf_init(&out, 2 * len + 65536);
-  rc = raw != NULL ? reframe_rewrite(ps->st.dialect->framing, raw, len, link, NULL, &out, NULL) : -ENODATA;
+  rc = raw != NULL ? reframe_rewrite(ps->st.dialect->framing, raw, len, link, NULL, &out, &count) : -ENODATA;
   ops->withhold(owner, ps->end);
   if (rc != 0) {
     LOG_WARN("auth-required event withheld: it could not be rewritten", LOG_STR("stream_id", ps->st.stream_id),
@@ -524,6 +525,10 @@ static int rewrite_event(pause_t *ps, uint64_t forwarded, const dialect_link *li
     dynbuf_free(&out);
     return 0;
   }
+  if (count > 1) /* one link for all (parser/SEMANTICS.md "Rewriter"): say so */
+    LOG_INFO("several auth-required results in one event rewritten with one link",
+             LOG_STR("stream_id", ps->st.stream_id), LOG_STR("connector", link->connector),
+             LOG_U64("results", count));
   return ops->write_event(owner, &out);
 }
 
