@@ -39,7 +39,7 @@
 #include "jsontext.h"
 #include "utf8.h"
 
-enum field { FIELD_LINK_TOKEN = 0, FIELD_MAGIC_LINK_URL, FIELD_EXPIRES_AT, FIELD_COUNT };
+enum field { FIELD_LINK_TOKEN = 0, FIELD_MAGIC_LINK_URL, FIELD_EXPIRES_AT, FIELD_MESSAGE, FIELD_COUNT };
 
 #define LEVELS (DETECT_MAX_STRING_LEVELS + 1)
 #define MAX_ESCAPES LEVELS /* a level-2 value is escaped three times in the payload */
@@ -56,7 +56,8 @@ typedef struct edit {
 } edit;
 
 /* A string value of an open object's link_token, magic_link_url or
- * expires_at member: an edit if the object turns out auth-required. */
+ * expires_at member (or message, when one is given): an edit if the object
+ * turns out auth-required. */
 typedef struct member_value {
   size_t start;        /* content, between the quotes */
   size_t end;
@@ -93,7 +94,8 @@ typedef struct level {
 
 typedef struct rewrite_ctx {
   level levels[LEVELS];
-  int error; /* negative errno that made a callback stop yajl, or 0 */
+  int error;        /* negative errno that made a callback stop yajl, or 0 */
+  int with_message; /* a message is given: message members are rewritten too */
 } rewrite_ctx;
 
 static int parse_text(level *lv, const char *text, size_t len);
@@ -442,6 +444,10 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
     case JSONTEXT_MEMBER_EXPIRES_AT:
       field = FIELD_EXPIRES_AT;
       break;
+    case JSONTEXT_MEMBER_MESSAGE:
+      if (lv->ctx->with_message)
+        field = FIELD_MESSAGE;
+      break;
     default: /* the other members the detector reads: kept as they are */
       break;
     }
@@ -624,6 +630,8 @@ static int encode_values(const rewrite_values *v, dynbuf encoded[FIELD_COUNT][MA
   value_len[FIELD_MAGIC_LINK_URL] = v->magic_link_url_len;
   value[FIELD_EXPIRES_AT] = v->expires_at;
   value_len[FIELD_EXPIRES_AT] = v->expires_at_len;
+  value[FIELD_MESSAGE] = v->message; /* NULL: never used, no edit names it */
+  value_len[FIELD_MESSAGE] = v->message != NULL ? v->message_len : 0;
   for (f = 0; rc == 0 && f < FIELD_COUNT; f++) {
     rc = escape_into(&encoded[f][1], value[f], value_len[f]);
     for (k = 2; rc == 0 && k <= MAX_ESCAPES; k++)
@@ -647,7 +655,8 @@ int rewrite_auth_values(const char *in, size_t len, const rewrite_values *v, dyn
     return -EINVAL;
   if (check_value(v->link_token, v->link_token_len) != 0 ||
       check_value(v->magic_link_url, v->magic_link_url_len) != 0 ||
-      check_value(v->expires_at, v->expires_at_len) != 0)
+      check_value(v->expires_at, v->expires_at_len) != 0 ||
+      (v->message != NULL && check_value(v->message, v->message_len) != 0))
     return -EINVAL;
   if (!utf8_valid(in, len) || jsontext_has_vt_or_ff(in, len))
     return -EINVAL;
@@ -655,6 +664,7 @@ int rewrite_auth_values(const char *in, size_t len, const rewrite_values *v, dyn
   if (ctx == NULL)
     return -ENOMEM;
   ctx->error = 0;
+  ctx->with_message = v->message != NULL;
   for (i = 0; i < LEVELS; i++) {
     ctx->levels[i].ctx = ctx;
     ctx->levels[i].number = i;

@@ -15,9 +15,9 @@
  * DETECT_MAX_STRING_LEVELS levels down. Not only the detector's first match:
  * OpenAI's response.completed repeats every output item, and a front end may
  * read any copy, so all copies get the trusted values. In each such object,
- * every member named link_token, magic_link_url or expires_at (names after
- * JSON unescaping, duplicates included) whose value is a string gets the new
- * value; a member with any other value (null, number, object...) is left as
+ * every member named link_token, magic_link_url or expires_at (and message,
+ * when a message is given; names after JSON unescaping, duplicates included)
+ * whose value is a string gets the new value; a member with any other value (null, number, object...) is left as
  * it is, and a member the upstream did not send is not added.
  *
  * Byte identity: only the bytes inside those string values change. Inside a
@@ -43,7 +43,12 @@
  * with more is refused with -E2BIG (the caller withholds it). */
 #define REWRITE_MAX_EDITS 65536
 
-/* The trusted values. Each must be valid UTF-8 (RFC 3629), at most
+/* The trusted values. message is optional (a held tool call the user
+ * declined is answered with its message saying so, DESIGN.md
+ * "Connections"): when set, the string value of every "message" member of
+ * an auth-required object is replaced too, by the same rules as the link
+ * values (a message member the upstream did not send is not added; one
+ * whose value is not a string is left as it is). Each must be valid UTF-8 (RFC 3629), at most
  * DETECT_FIELD_MAX bytes, and must not look like a JSON text (start with '{'
  * or '[' after white space): the detector would look inside it. The
  * pointers are the caller's and only read during the call. */
@@ -54,6 +59,8 @@ typedef struct rewrite_values {
   size_t magic_link_url_len;
   const char *expires_at;     /* RFC 3339, as in the link_token event */
   size_t expires_at_len;
+  const char *message;        /* optional: NULL leaves every message as it is */
+  size_t message_len;
 } rewrite_values;
 
 /* Appends to out the payload in[0, len) with the values of every

@@ -369,6 +369,68 @@ void pause_heartbeat(pause_t *ps) {
   (void)write_notice(ps, &n);
 }
 
+/* The trusted link of the wait (the link pausehub minted), with url the
+ * base of the request's links, which has room for the link's path. */
+static void trusted_link(const pause_t *ps, const char *url, dialect_link *trusted) {
+  size_t base_len = strlen(url);
+  size_t path_len = strnlen(ps->waiter.w.link.path, sizeof ps->waiter.w.link.path);
+  memset(trusted, 0, sizeof *trusted);
+  snprintf(trusted->connector, sizeof trusted->connector, "%s", ps->connector);
+  snprintf(trusted->link_token, sizeof trusted->link_token, "%s", ps->waiter.w.link.token);
+  if (base_len + path_len < sizeof trusted->magic_link_url) {
+    memcpy(trusted->magic_link_url, url, base_len);
+    memcpy(trusted->magic_link_url + base_len, ps->waiter.w.link.path, path_len);
+    trusted->magic_link_url[base_len + path_len] = '\0';
+  }
+  snprintf(trusted->expires_at, sizeof trusted->expires_at, "%s", ps->waiter.w.link.expires_at);
+}
+
+/* Tool mode, "Not now": the held call is answered with its auth-required
+ * result in rewrite form (DESIGN.md "Connections": the trusted link, and
+ * the message saying the user declined), never with the upstream's link.
+ * chosen: the connector of the link ("" for a picker link). A result that
+ * cannot be rewritten gets an error answer with that message instead (or,
+ * when part of it went out already, the rest is released). */
+static void answer_declined(pause_t *ps, const char *chosen) {
+  const pause_ops *ops = ps->st.ops;
+  void *owner = ps->st.owner;
+  const char *slug = ps->connector[0] != '\0' ? ps->connector : chosen;
+  const char *name = slug;
+  char url[PAUSE_URL_MAX];
+  char message[LINKSVC_CONNECTOR_MAX + CATALOG_NAME_MAX + 64];
+  catalog_connector cc;
+  dialect_link trusted;
+  const char *raw = NULL;
+  size_t len = 0;
+  dynbuf out;
+  int rc;
+  if (slug[0] != '\0' && ps->st.catalog != NULL && catalog_lookup(ps->st.catalog, slug, &cc) == 0 &&
+      cc.name[0] != '\0')
+    name = cc.name;
+  if (name[0] != '\0')
+    snprintf(message, sizeof message, "The user chose not to connect %s now.", name);
+  else
+    snprintf(message, sizeof message, "The user chose not to connect an account now.");
+  ops->base_url(owner, url, sizeof url - LINKSVC_PATH_LEN);
+  trusted_link(ps, url, &trusted);
+  if (ops->held != NULL)
+    raw = ops->held(owner, ps->start, ps->end, &len);
+  dynbuf_init(&out, 2 * len + 65536);
+  rc = raw != NULL ? reframe_rewrite(ps->st.dialect->framing, raw, len, &trusted, message, &out, NULL)
+                   : -ENODATA;
+  if (rc == 0)
+    rc = ops->answer_held(owner, ps->start, ps->end, &out); /* frees out */
+  else
+    dynbuf_free(&out);
+  if (rc == 0)
+    return;
+  LOG_WARN("declined tool call: its result could not be rewritten", LOG_STR("stream_id", ps->st.stream_id),
+           LOG_I64("error", rc));
+  if (rc == UV_ECANCELED || ops->fail_unsent(owner, 403, message) == 0)
+    return;
+  ops->resume(owner, PAUSE_RELEASE); /* part of it went out already */
+}
+
 /* How pause pause_no ended, on this loop (pausehub delivers it). An
  * outcome for a pause the stream is no longer in (it ended otherwise
  * first) is dropped: a control command never reaches a later pause. */
@@ -389,6 +451,10 @@ static void pause_done(pausehub_waiter *pw, unsigned pause_no, pausehub_outcome 
     ops->outcome(owner, "cancelled");
   LOG_INFO("pause ended", LOG_STR("stream_id", ps->st.stream_id), LOG_STR("connector", ps->connector),
            LOG_STR("outcome", names[outcome]));
+  if (tool_mode(ps) && outcome == PAUSEHUB_DECLINED) {
+    answer_declined(ps, pw->w.link.connector);
+    return;
+  }
   if (tool_mode(ps)) {
     ops->resume(owner, outcome == PAUSEHUB_COMPLETED || outcome == PAUSEHUB_RESUMED ? PAUSE_RETRY
                                                                                      : PAUSE_RELEASE);
@@ -442,6 +508,7 @@ static int rewrite_event(pause_t *ps, uint64_t forwarded, const dialect_link *li
   void *owner = ps->st.owner;
   const char *raw = NULL;
   size_t len = 0;
+  size_t count = 0;
   dynbuf out;
   int rc;
   if (forwarded != ps->start)
@@ -450,7 +517,7 @@ static int rewrite_event(pause_t *ps, uint64_t forwarded, const dialect_link *li
     raw = ops->held(owner, ps->start, ps->end, &len);
   /* the trusted values may be longer than the upstream's, once per copy */
   dynbuf_init(&out, 2 * len + 65536);
-  rc = raw != NULL ? reframe_rewrite(ps->st.dialect->framing, raw, len, link, &out, NULL) : -ENODATA;
+  rc = raw != NULL ? reframe_rewrite(ps->st.dialect->framing, raw, len, link, NULL, &out, &count) : -ENODATA;
   ops->withhold(owner, ps->end);
   if (rc != 0) {
     LOG_WARN("auth-required event withheld: it could not be rewritten", LOG_STR("stream_id", ps->st.stream_id),
@@ -458,6 +525,10 @@ static int rewrite_event(pause_t *ps, uint64_t forwarded, const dialect_link *li
     dynbuf_free(&out);
     return 0;
   }
+  if (count > 1) /* one link for all (parser/SEMANTICS.md "Rewriter"): say so */
+    LOG_INFO("several auth-required results in one event rewritten with one link",
+             LOG_STR("stream_id", ps->st.stream_id), LOG_STR("connector", link->connector),
+             LOG_U64("results", count));
   return ops->write_event(owner, &out);
 }
 
@@ -495,8 +566,6 @@ void pause_begin(pause_t *ps, uint64_t forwarded, size_t held) {
   char url[PAUSE_URL_MAX];
   pausehub_pause pp;
   dialect_link trusted;
-  size_t base_len;
-  size_t path_len;
   int rc;
   if (ps->rewrite_only) {
     pause_repeat(ps, forwarded);
@@ -537,17 +606,7 @@ void pause_begin(pause_t *ps, uint64_t forwarded, size_t held) {
              LOG_STR("connector", ps->connector));
     return;
   }
-  memset(&trusted, 0, sizeof trusted);
-  snprintf(trusted.connector, sizeof trusted.connector, "%s", ps->connector);
-  snprintf(trusted.link_token, sizeof trusted.link_token, "%s", ps->waiter.w.link.token);
-  base_len = strlen(url); /* base_url left room for the path */
-  path_len = strnlen(ps->waiter.w.link.path, sizeof ps->waiter.w.link.path);
-  if (base_len + path_len < sizeof trusted.magic_link_url) {
-    memcpy(trusted.magic_link_url, url, base_len);
-    memcpy(trusted.magic_link_url + base_len, ps->waiter.w.link.path, path_len);
-    trusted.magic_link_url[base_len + path_len] = '\0';
-  }
-  snprintf(trusted.expires_at, sizeof trusted.expires_at, "%s", ps->waiter.w.link.expires_at);
+  trusted_link(ps, url, &trusted); /* base_url left room for the path */
   if (dialect_note_interrupt(ps->st.dialect, &ps->decision, &trusted) != 0)
     LOG_WARN("interrupted call not remembered: a repeat pauses again", LOG_STR("stream_id", ps->st.stream_id));
   if (ps->decision.action == DIALECT_REPLACE && forwarded == ps->start) {

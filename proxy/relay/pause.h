@@ -9,6 +9,9 @@
  *                                               service refused, the event passes)
  *   waiting --outcome on this loop--> completed / resumed   -> resume: continue | retry
  *                                     expired               -> continue, or end (after_expiry)
+ *                                     declined ("Not now")  -> continue (tool mode: the held
+ *                                                              result in rewrite form, its
+ *                                                              message saying so)
  *                                     cancelled (control)   -> relay_error, end
  *   waiting --pause_overflow / pause_shutdown / pause_client_gone--> ended
  *
@@ -96,6 +99,11 @@ typedef struct pause_ops {
    * pointer, valid until the exchange is called again), or NULL when they
    * are not all held (rewrite: the detected event's raw bytes). */
   const char *(*held)(void *owner, uint64_t from, uint64_t to, size_t *len);
+  /* Tool mode, the user declined: the held bytes [from, to) give way to ev
+   * (freed: the result in rewrite form) and the held response goes out
+   * with it, the rest as PAUSE_RELEASE sends it. Returns 0, or -EALREADY
+   * when [from, to) is not held whole (nothing done, ev freed). */
+  int (*answer_held)(void *owner, uint64_t from, uint64_t to, dynbuf *ev);
 } pause_ops;
 
 /* What the exchange tells the pause about the response, at each detection.

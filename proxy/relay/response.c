@@ -607,7 +607,16 @@ static const char *op_held(void *owner, uint64_t from, uint64_t to, size_t *len)
   return ex->held.ptr + (from - ex->forwarded);
 }
 
+static int op_answer_held(void *owner, uint64_t from, uint64_t to, dynbuf *ev) {
+  exchange *ex = owner;
+  if (ex->state == EX_CLOSING) {
+    dynbuf_free(ev);
+    return UV_ECANCELED;
+  }
+  return retry_tool_answer(ex, from, to, ev);
+}
+
 static const pause_ops ex_pause_ops = {
-    op_forward, op_withhold, op_write_event, op_stop_upstream, op_resume,
-    op_end, op_fail_unsent, op_heartbeat, op_outcome, op_base_url, op_held,
+    op_forward, op_withhold, op_write_event, op_stop_upstream, op_resume,   op_end,
+    op_fail_unsent, op_heartbeat, op_outcome, op_base_url, op_held, op_answer_held,
 };

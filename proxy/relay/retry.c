@@ -2,7 +2,9 @@
 #include "retry.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inject.h"
@@ -147,4 +149,78 @@ void retry_tool_release(exchange *ex) {
   framer_init(&ex->framer, FRAMER_RAW, NULL, NULL, NULL);
   ex->inspect = 0;
   ex_resume_relaying(ex);
+}
+
+/* The first n bytes of s[0, len) that are needle, or NULL. */
+static const char *find(const char *s, size_t len, const char *needle, size_t n) {
+  size_t i;
+  for (i = 0; i + n <= len; i++) {
+    if (memcmp(s + i, needle, n) == 0)
+      return s + i;
+  }
+  return NULL;
+}
+
+/* The head still waiting says Content-Length (as proxyhead writes it):
+ * the body grows by `longer` and shrinks by `shorter` bytes. Returns 0 (also
+ * without one), -EINVAL (a length it cannot have) or -ENOMEM. */
+static int head_relength(exchange *ex, uint64_t longer, uint64_t shorter) {
+  static const char name[] = "\r\nContent-Length: ";
+  dynbuf *h = &ex->resp_head;
+  dynbuf head;
+  const char *at;
+  const char *value;
+  const char *eol;
+  char *end;
+  unsigned long long old;
+  int rc;
+  if (h->len == 0)
+    return 0;
+  at = find(h->ptr, h->len, name, sizeof name - 1);
+  if (at == NULL)
+    return 0; /* chunked or close-delimited */
+  value = at + sizeof name - 1;
+  eol = find(value, h->len - (size_t)(value - h->ptr), "\r\n", 2);
+  if (eol == NULL)
+    return -EINVAL;
+  errno = 0;
+  old = strtoull(value, &end, 10);
+  if (errno != 0 || end != eol || old < shorter || old - shorter > UINT64_MAX - longer)
+    return -EINVAL;
+  dynbuf_init(&head, h->toobig);
+  rc = dynbuf_add(&head, h->ptr, (size_t)(value - h->ptr));
+  if (rc == 0)
+    rc = dynbuf_addf(&head, "%" PRIu64, (uint64_t)old - shorter + longer);
+  if (rc == 0)
+    rc = dynbuf_add(&head, eol, h->len - (size_t)(eol - h->ptr));
+  if (rc != 0) {
+    dynbuf_free(&head);
+    return rc;
+  }
+  dynbuf_free(h);
+  *h = head;
+  return 0;
+}
+
+int retry_tool_answer(exchange *ex, uint64_t from, uint64_t to, dynbuf *ev) {
+  int rc;
+  if (from < ex->forwarded || to < from || to - ex->forwarded > ex->held.len) {
+    dynbuf_free(ev);
+    return -EALREADY;
+  }
+  rc = head_relength(ex, ev->len, to - from);
+  if (rc != 0) {
+    dynbuf_free(ev);
+    return rc == -EINVAL ? -EALREADY : rc;
+  }
+  ex_flush_held_until(ex, from);
+  if (ex->state == EX_CLOSING) {
+    dynbuf_free(ev);
+    return 0;
+  }
+  ex_withhold_until(ex, to);
+  ex_write_event(ex, ev, 0);
+  if (ex->state != EX_CLOSING)
+    retry_tool_release(ex);
+  return 0;
 }

@@ -40,4 +40,11 @@ void retry_tool(exchange *ex);
  * out as it came, uninspected from here. */
 void retry_tool_release(exchange *ex);
 
+/* Tool mode: the user declined: the held bytes [from, to) (the auth-required
+ * result) give way to ev (freed; the result in rewrite form), and the held
+ * response goes out with it, the rest as retry_tool_release() sends it. A
+ * Content-Length in the head still waiting follows the new length. Returns
+ * 0, or -EALREADY when [from, to) is not held whole (nothing was done). */
+int retry_tool_answer(exchange *ex, uint64_t from, uint64_t to, dynbuf *ev);
+
 #endif

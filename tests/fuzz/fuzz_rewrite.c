@@ -5,10 +5,11 @@
  *     first byte: selector 0, the whole input is the payload (so a seed can
  *     be a plain JSON text).
  *   selector 0-3: fixed new values (plain; needing every escape; empty;
- *     other scripts);
+ *     other scripts); 1 and 3 also give a message, 0 and 2 none;
  *   selector 4-7: the new values come from the input: three values, each a
  *     length byte and that many bytes (cut short by the end of the input),
- *     then the payload. They may break rewrite.h's rules on purpose.
+ *     then (selector 6 and 7) a 4th value, the message, the same way, then
+ *     the payload. They may break rewrite.h's rules on purpose.
  *
  * Invariants (abort() on violation):
  *   1. Values that break the rules give -EINVAL. Otherwise the detector's
@@ -16,13 +17,13 @@
  *      -> -ENOENT; MALFORMED -> -EINVAL; SKIPPED -> -EINVAL or -ENOENT. On
  *      error the output buffer is left as it was.
  *   2. On success the output still matches for the detector, and every one
- *      of link_token, magic_link_url, expires_at it extracts is the new
- *      value, byte for byte.
+ *      of link_token, magic_link_url, expires_at (and message, when one is
+ *      given) it extracts is the new value, byte for byte.
  *   3. Structure: the input and the output are read into token lists by a
  *      model of their own (yajl callbacks, decoded strings, JSON-in-string
  *      texts read as nested token lists by the detector's rules), in which
- *      the string values of those three members in auth-required objects
- *      are blanked (in the output, each must first equal the new value).
+ *      the string values of those three members (four with a message) in
+ *      auth-required objects are blanked (in the output, each must first equal the new value).
  *      The lists must be equal: nothing else changed, at any level. The
  *      number of auth-required objects the model finds in the output is the
  *      count the rewrite reported.
@@ -70,7 +71,7 @@ typedef struct token {
 
 typedef struct mframe {
   int is_object;
-  int member;       /* 0 other, 1 type, 2 link_token, 3 magic_link_url, 4 expires_at */
+  int member;       /* 0 other, 1 type, 2 link_token, 3 magic_link_url, 4 expires_at, 5 message */
   int meta, has_lt, has_url;
   size_t values_mark;
 } mframe;
@@ -78,7 +79,7 @@ typedef struct mframe {
 typedef struct mvalue {
   size_t token;     /* its K_STRING token */
   size_t end;       /* one past its tokens (nested ones included) */
-  int field;        /* 0 link_token, 1 magic_link_url, 2 expires_at */
+  int field;        /* 0 link_token, 1 magic_link_url, 2 expires_at, 3 message */
 } mvalue;
 
 typedef struct model {
@@ -88,6 +89,7 @@ typedef struct model {
   size_t nbytes, cap_bytes;
   size_t found;                     /* auth-required objects */
   const rewrite_values *expect;     /* blanked values must equal these (output) */
+  int with_message;                 /* message values are blanked too */
 } model;
 
 typedef struct mlevel {
@@ -154,8 +156,12 @@ static const char *expected_value(const rewrite_values *v, int field, size_t *le
     *len = v->magic_link_url_len;
     return v->magic_link_url;
   }
-  *len = v->expires_at_len;
-  return v->expires_at;
+  if (field == 2) {
+    *len = v->expires_at_len;
+    return v->expires_at;
+  }
+  *len = v->message_len;
+  return v->message;
 }
 
 static int m_close(mlevel *lv, int kind) {
@@ -208,6 +214,8 @@ static int m_key(void *ctx, const unsigned char *k, size_t len) {
       f->member = 3;
     else if (len == 10 && memcmp(k, "expires_at", 10) == 0)
       f->member = 4;
+    else if (len == 7 && memcmp(k, "message", 7) == 0)
+      f->member = 5;
   }
   return 1;
 }
@@ -251,6 +259,8 @@ static int m_string(void *ctx, const unsigned char *s, size_t len) {
       field = 1;
     } else if (f->member == 4) {
       field = 2;
+    } else if (f->member == 5 && m->with_message) {
+      field = 3;
     }
   }
   /* JSON-in-string by the detector's rules. */
@@ -357,6 +367,7 @@ static const char hard_token[] =
 static const char hard_url[] = "http://relay.test/_authrelay/link/a?b=1&c=<2>#\"x\"";
 static const char hard_expiry[] = "2026-12-05T03:00:00Z\\u0000\r";
 static const char other_token[] = "\xD0\xBB\xD1\x82\xD0\xBA_\xE4\xB8\xAD\xE6\x96\x87";
+static const char declined[] = "The user chose not to connect \"Slack\" now.";
 
 static int value_ok(const char *s, size_t len) {
   size_t i = 0;
@@ -388,6 +399,8 @@ static size_t pick_values(const uint8_t *data, size_t size, rewrite_values *v, i
   v->magic_link_url_len = strlen(v->magic_link_url);
   v->expires_at = "2026-12-05T03:00:00Z";
   v->expires_at_len = 20;
+  v->message = NULL;
+  v->message_len = 0;
   if (size > 0 && data[0] < 0x08) {
     selector = data[0];
     at = 1;
@@ -399,16 +412,21 @@ static size_t pick_values(const uint8_t *data, size_t size, rewrite_values *v, i
     v->magic_link_url_len = sizeof hard_url - 1;
     v->expires_at = hard_expiry;
     v->expires_at_len = sizeof hard_expiry - 1;
+    v->message = hard_token;
+    v->message_len = sizeof hard_token - 1;
   } else if (selector == 2) {
     v->link_token_len = v->magic_link_url_len = v->expires_at_len = 0;
   } else if (selector == 3) {
     v->link_token = other_token;
     v->link_token_len = sizeof other_token - 1;
+    v->message = declined;
+    v->message_len = sizeof declined - 1;
   } else if (selector >= 4) {
-    const char *value[3];
-    size_t len[3];
+    const char *value[4];
+    size_t len[4];
+    int values = selector >= 6 ? 4 : 3;
     int i;
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < values; i++) {
       size_t n = at < size ? data[at++] : 0;
       if (n > size - at)
         n = size - at;
@@ -423,6 +441,10 @@ static size_t pick_values(const uint8_t *data, size_t size, rewrite_values *v, i
     v->magic_link_url_len = len[1];
     v->expires_at = value[2];
     v->expires_at_len = len[2];
+    if (values == 4) {
+      v->message = value[3];
+      v->message_len = len[3];
+    }
   }
   return at;
 }
@@ -481,11 +503,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(same_str(match->link_token, v.link_token, v.link_token_len));
     REQUIRE(same_str(match->magic_link_url, v.magic_link_url, v.magic_link_url_len));
     REQUIRE(same_str(match->expires_at, v.expires_at, v.expires_at_len));
+    if (v.message != NULL)
+      REQUIRE(same_str(match->message, v.message, v.message_len));
     detect_reset(&d);
     /* 3. Nothing else changed. */
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     b.expect = &v;
+    a.with_message = b.with_message = v.message != NULL;
     REQUIRE(model_text(&a, 0, payload, len) == 0);
     REQUIRE(model_text(&b, 0, out.ptr, out.len) == 0);
     REQUIRE(same_tokens(&a, &b));

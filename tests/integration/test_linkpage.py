@@ -343,13 +343,19 @@ class NoCatalogToolModeTest(unittest.TestCase):
         self.assertEqual(page["results"][0]["authenticated_connectors"], ["foo-crm"])
 
     def test_held_tool_call_is_answered_after_not_now(self):
-        q = "format=json&count=3&auth_at=1&shape=mcp&auth_unless_retry=1&connector=slack"
-        feed = feed_of(self.relay, "tool_decline")
+        # chunked, and with the upstream's Content-Length (the answer is longer: the head follows it)
+        for n, framing in enumerate(("chunked", "length")):
+            with self.subTest(framing=framing):
+                self.held_call_declined("tool_decline_%d" % n, framing)
+
+    def held_call_declined(self, user, framing):
+        q = "format=json&count=3&auth_at=1&shape=mcp&auth_unless_retry=1&connector=slack&framing=" + framing
+        feed = feed_of(self.relay, user)
         try:
-            s = Stream(self.relay.url + "/stream?" + q, {"X-Registered-User-Id": "tool_decline"})
+            s = Stream(self.relay.url + "/stream?" + q, {"X-Registered-User-Id": user})
             m = feed.wait_for(rb"event: link_token\ndata: (\{.*\})\n")
             event = json.loads(m.group(1))
-            wait_paused(self.relay, "tool_decline")
+            wait_paused(self.relay, user)
             with s.lock:
                 self.assertEqual(s.data, b"")  # held: the agent got nothing yet
             status, _, page = request("POST", event["magic_link_url"], "decline=1", FORM)
@@ -358,9 +364,17 @@ class NoCatalogToolModeTest(unittest.TestCase):
             feed.wait_for(rb"event: link_declined")
         finally:
             feed.kill()
-        # answered as on expiry: the tool server's own answer, released
-        self.assertIn(b'"seq":2', body)
-        self.assertTrue(body.rstrip().endswith(b"]") or body.rstrip().endswith(b"}"), body[-200:])
+        self.assertEqual(s.proc.returncode, 0, body[-200:])  # the length the head said, no more, no less
+        # the held call's own answer, its auth-required result in rewrite form (DESIGN.md
+        # "Connections"): the trusted link, a message saying the user declined
+        self.assertNotIn(b"ltk_upstream", body)
+        self.assertNotIn(b"Please connect", body)
+        answer = json.loads(body)
+        self.assertEqual([e["seq"] for e in answer["events"]], [0, 1, 2])
+        result = json.loads(answer["events"][1]["result"]["content"][0]["text"])
+        self.assertEqual(result, {"type": "authenticate_meta", "Connector": "slack",
+                                  "link_token": event["link_token"], "expires_at": event["expires_at"],
+                                  "message": "The user chose not to connect slack now."})
 
 
 class DeclineReplaceTest(unittest.TestCase):

@@ -22,7 +22,7 @@
 #define EXP "2026-12-05T03:00:00Z"
 
 static const rewrite_values plain_values = {LT, sizeof LT - 1, URL, sizeof URL - 1,
-                                            EXP, sizeof EXP - 1};
+                                            EXP, sizeof EXP - 1, NULL, 0};
 
 /* A link token that needs every kind of escape: quote, backslash, an HTML
  * end tag, U+2028, U+2029, control characters, and other UTF-8 (é, 😀). */
@@ -365,6 +365,72 @@ static void test_bad_values(void) {
   dynbuf_free(&out);
 }
 
+#define MSG "The user chose not to connect Slack now."
+
+/* J(in) rewritten with the values and a message must give J(want). */
+static void expect_with_message(const char *in, const char *want, size_t found) {
+  rewrite_values v = plain_values;
+  char *got;
+  char *w = J(want);
+  size_t count = 99;
+  v.message = MSG;
+  v.message_len = sizeof MSG - 1;
+  CHECK(run(in, &v, 1 << 20, &got, &count) == 0);
+  CHECK_EQ_U64(count, found);
+  if (strcmp(got, w) != 0)
+    fprintf(stderr, "  in:   %s\n  got:  %s\n  want: %s\n", in, got, w);
+  CHECK(strcmp(got, w) == 0);
+  free(got);
+  free(w);
+}
+
+/* The optional message: a declined tool call's answer (DESIGN.md
+ * "Connections"). Rewritten where a string message member exists, at every
+ * level, never added; without it, messages stay (test_level0_shapes). */
+static void test_message(void) {
+  rewrite_values v = plain_values;
+  dynbuf out;
+  const char *in = "{\"type\":\"authenticate_meta\",\"message\":\"x\"}";
+  detect_t d;
+  const detect_match *m = NULL;
+  expect_with_message("{'type':'authenticate_meta','link_token':'old','message':'Please connect'}",
+                      "{'type':'authenticate_meta','link_token':'" LT "','message':'" MSG "'}", 1);
+  expect_with_message("{'message':'m','magic_link_url':'u','link_token':'t'}",
+                      "{'message':'" MSG "','magic_link_url':'" URL "','link_token':'" LT "'}", 1);
+  /* none sent: none added; not a string: left as it is */
+  expect_with_message("{'type':'authenticate_meta','link_token':'old'}",
+                      "{'type':'authenticate_meta','link_token':'" LT "'}", 1);
+  expect_with_message("{'type':'authenticate_meta','message':null,'link_token':'old'}",
+                      "{'type':'authenticate_meta','message':null,'link_token':'" LT "'}", 1);
+  /* a message outside an auth-required object stays */
+  expect_with_message("{'message':'hi','r':{'type':'authenticate_meta','message':'m'}}",
+                      "{'message':'hi','r':{'type':'authenticate_meta','message':'" MSG "'}}", 1);
+  /* level 1 (an MCP text content) */
+  expect_with_message("{'text':'{\\'type\\':\\'authenticate_meta\\',\\'message\\':\\'m\\'}'}",
+                      "{'text':'{\\'type\\':\\'authenticate_meta\\',\\'message\\':\\'" MSG "\\'}'}", 1);
+  /* escaped as any value, and refused by the same rules */
+  v.message = hard_token;
+  v.message_len = sizeof hard_token - 1;
+  dynbuf_init(&out, 1 << 20);
+  CHECK(rewrite_auth_values(in, strlen(in), &v, &out, NULL) == 0);
+  CHECK(dynbuf_add(&out, "", 1) == 0); /* a C string from here */
+  CHECK(strstr(out.ptr, "</") == NULL && strstr(out.ptr, "\"x\"") == NULL);
+  detect_init(&d); /* decoded, the message is the new one exactly */
+  CHECK(detect_finish(&d, out.ptr, out.len - 1, &m) == DETECT_MATCH);
+  CHECK(m != NULL && m->message.ptr != NULL && m->message.len == sizeof hard_token - 1 &&
+        memcmp(m->message.ptr, hard_token, sizeof hard_token - 1) == 0);
+  detect_reset(&d);
+  out.len = 0;
+  v.message = "\xC0\xAF";
+  v.message_len = 2;
+  CHECK(rewrite_auth_values(in, strlen(in), &v, &out, NULL) == -EINVAL);
+  v.message = "{\"type\":\"authenticate_meta\"}";
+  v.message_len = strlen(v.message);
+  CHECK(rewrite_auth_values(in, strlen(in), &v, &out, NULL) == -EINVAL);
+  CHECK(out.len == 0);
+  dynbuf_free(&out);
+}
+
 /* ---- payloads without a result, malformed, caps ------------------------------------ */
 
 static void test_no_match_and_malformed(void) {
@@ -437,6 +503,7 @@ int main(void) {
   RUN(test_depth);
   RUN(test_hard_values);
   RUN(test_bad_values);
+  RUN(test_message);
   RUN(test_no_match_and_malformed);
   RUN(test_output_cap);
   RUN(test_edit_cap);

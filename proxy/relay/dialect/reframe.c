@@ -139,7 +139,7 @@ int reframe_event(dialect_framing framing, const char *raw, size_t len, const ch
 }
 
 int reframe_rewrite(dialect_framing framing, const char *raw, size_t len, const dialect_link *link,
-                    dynbuf *out, size_t *count) {
+                    const char *message, dynbuf *out, size_t *count) {
   rewrite_values v;
   dynbuf payload;
   dynbuf rewritten;
@@ -152,6 +152,8 @@ int reframe_rewrite(dialect_framing framing, const char *raw, size_t len, const 
   v.magic_link_url_len = strlen(link->magic_link_url);
   v.expires_at = link->expires_at;
   v.expires_at_len = strlen(link->expires_at);
+  v.message = message;
+  v.message_len = message != NULL ? strlen(message) : 0;
   dynbuf_init(&payload, len + 1);
   dynbuf_init(&rewritten, out->toobig);
   rc = reframe_payload(framing, raw, len, &payload);

@@ -35,12 +35,13 @@ int reframe_event(dialect_framing framing, const char *raw, size_t len, const ch
 
 /* on_detect rewrite of one event: appends raw[0, len) to out with the
  * trusted link's values in every auth-required object of its payload
- * (rewrite_auth_values(), parser/rewrite.h), and sets *count (if not NULL)
+ * (rewrite_auth_values(), parser/rewrite.h), and message (when not NULL)
+ * in place of their string message values (a declined tool call), and sets *count (if not NULL)
  * to the objects rewritten. out's toobig caps the result. Returns 0,
  * -ENOENT (no auth-required object), -EINVAL (not valid JSON, a link value
  * the rewriter refuses), -E2BIG or -ENOMEM; out is then as it was, and the
  * caller must not forward the upstream's event as it is. */
 int reframe_rewrite(dialect_framing framing, const char *raw, size_t len, const dialect_link *link,
-                    dynbuf *out, size_t *count);
+                    const char *message, dynbuf *out, size_t *count);
 
 #endif

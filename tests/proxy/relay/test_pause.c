@@ -33,6 +33,11 @@ typedef struct owner {
   int fail_status;
   uint64_t heartbeat_ms; /* the last period asked (0: stopped) */
   const char *outcome;
+  const char *held;      /* the detected event's raw bytes, when set */
+  int answers;           /* answer_held calls (tool mode, declined) */
+  uint64_t answer_from;
+  uint64_t answer_to;
+  int answer_refused;    /* answer_held says -EALREADY */
 } owner;
 
 static int op_forward(void *o, uint64_t upto) {
@@ -93,18 +98,34 @@ static void op_base_url(void *o, char *out, size_t cap) {
   snprintf(out, cap, "http://relay.test");
 }
 
-/* The stand-in holds no body bytes: a rewrite withholds the event. */
+/* The stand-in holds no body bytes (a rewrite withholds the event), unless
+ * a test gives the event's. */
 static const char *op_held(void *o, uint64_t from, uint64_t to, size_t *len) {
-  (void)o;
+  owner *w = o;
   (void)from;
   (void)to;
-  *len = 0;
-  return NULL;
+  *len = w->held != NULL ? strlen(w->held) : 0;
+  return w->held;
+}
+
+/* The answer goes where the events go. */
+static int op_answer_held(void *o, uint64_t from, uint64_t to, dynbuf *ev) {
+  owner *w = o;
+  if (w->answer_refused) {
+    dynbuf_free(ev);
+    return -EALREADY;
+  }
+  w->answers++;
+  w->answer_from = from;
+  w->answer_to = to;
+  w->resumes++; /* it goes on: the rest is released */
+  w->next = PAUSE_RELEASE;
+  return op_write_event(o, ev);
 }
 
 static const pause_ops ops = {
-    op_forward, op_withhold, op_write_event, op_stop_upstream, op_resume,
-    op_end, op_fail_unsent, op_heartbeat, op_outcome, op_base_url, op_held,
+    op_forward, op_withhold, op_write_event, op_stop_upstream, op_resume,   op_end,
+    op_fail_unsent, op_heartbeat, op_outcome, op_base_url, op_held, op_answer_held,
 };
 
 /* ---- a world: hub, loop, config, one stream ------------------------------ */
@@ -179,6 +200,21 @@ static int token_of(const owner *o, char *out, size_t cap) {
     return -ENOENT;
   p += 14;
   q = strchr(p, '"');
+  if (q == NULL || (size_t)(q - p) >= cap)
+    return -ENOENT;
+  memcpy(out, p, (size_t)(q - p));
+  out[q - p] = '\0';
+  return 0;
+}
+
+/* The link token of a rewritten level-1 result (\"link_token\":\"...\"). */
+static int token_of_escaped(const char *events, char *out, size_t cap) {
+  const char *p = strstr(events, "\\\"link_token\\\":\\\"");
+  const char *q;
+  if (p == NULL)
+    return -ENOENT;
+  p += 17;
+  q = strchr(p, '\\');
   if (q == NULL || (size_t)(q - p) >= cap)
     return -ENOENT;
   memcpy(out, p, (size_t)(q - p));
@@ -432,6 +468,43 @@ static void tool_mode(void) {
   world_close(&w);
 }
 
+/* Tool mode, "Not now": the held result is answered in rewrite form: the
+ * trusted link and a message saying the user declined, never the
+ * upstream's link; one that cannot be rewritten gets an error answer. */
+static void tool_mode_declined(void) {
+  static const char body[] =
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
+      "\"{\\\"type\\\":\\\"authenticate_meta\\\",\\\"Connector\\\":\\\"slack\\\",\\\"link_token\\\":"
+      "\\\"ltk_upstream\\\",\\\"message\\\":\\\"Please connect\\\"}\"}]}}";
+  world w;
+  char token[128];
+  world_init(&w, "user-d", CONFIG_MODE_TOOL);
+  w.st.format = FRAMER_JSON;
+  w.own.held = body;
+  detect_and_begin(&w);
+  CHECK(w.own.events_len == 0);
+  CHECK(pausehub_command(&w.hub, "st_test_1", 9, 1, PAUSEHUB_DECLINED, NULL) == 0);
+  run_until_told(&w);
+  CHECK(w.own.answers == 1 && w.own.fails == 0);
+  CHECK_EQ_U64(w.own.answer_from, 100);
+  CHECK_EQ_U64(w.own.answer_to, 180);
+  CHECK(strstr(w.own.events, "ltk_upstream") == NULL && strstr(w.own.events, "Please connect") == NULL);
+  CHECK(strstr(w.own.events, "\\\"message\\\":\\\"The user chose not to connect slack now.\\\"") != NULL);
+  CHECK(token_of_escaped(w.own.events, token, sizeof token) == 0 && strncmp(token, "ltk_", 4) == 0);
+  CHECK_EQ_U64(w.metrics.resumes_by_outcome[METRICS_RESUME_DECLINED], 1);
+  world_close(&w);
+  /* not rewritable (nothing held): an error answer with the message */
+  world_init(&w, "user-e", CONFIG_MODE_TOOL);
+  w.st.format = FRAMER_JSON;
+  w.own.unsent = 1;
+  detect_and_begin(&w);
+  CHECK(pausehub_command(&w.hub, "st_test_1", 9, 1, PAUSEHUB_DECLINED, NULL) == 0);
+  for (int spins = 0; spins < 100000 && w.own.fails == 0; spins++)
+    (void)uv_run(&w.loop, UV_RUN_NOWAIT);
+  CHECK(w.own.fails == 1 && w.own.fail_status == 403 && w.own.answers == 0 && w.own.resumes == 0);
+  world_close(&w);
+}
+
 /* More than max_held_bytes: relay_error 507 and the end; in tool mode with
  * nothing sent, a 507 answer instead. */
 static void overflow(void) {
@@ -500,6 +573,7 @@ int main(void) {
   RUN(cancel_ends);
   RUN(expiry);
   RUN(tool_mode);
+  RUN(tool_mode_declined);
   RUN(overflow);
   RUN(client_gone_drops_outcome);
   RUN(shutdown_ends);

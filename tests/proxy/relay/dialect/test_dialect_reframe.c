@@ -99,28 +99,67 @@ static void rewrite_whole_events(void) {
   strcpy(l.magic_link_url, "http://relay.test/_authrelay/link/ltk_1");
   strcpy(l.expires_at, "2026-12-05T03:00:00Z");
   dynbuf_init(&out, 1 << 20);
-  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, &out, &count) == 0);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, NULL, &out, &count) == 0);
   CHECK(count == 1);
   CHECK_MEM(out.ptr, out.len, want);
   out.len = 0;
   /* NDJSON, authenticate_meta: expires_at too; members not sent are not added */
-  CHECK(reframe_rewrite(DIALECT_FRAMING_NDJSON, meta, strlen(meta), &l, &out, &count) == 0);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_NDJSON, meta, strlen(meta), &l, NULL, &out, &count) == 0);
   CHECK_MEM(out.ptr, out.len,
             "{\"type\":\"authenticate_meta\",\"link_token\":\"ltk_1\",\"expires_at\":\"2026-12-05T03:00:00Z\"}\r\n");
   out.len = 0;
-  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\":1}\n\n", 15, &l, &out, &count) == -ENOENT);
-  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\"\n\n", 12, &l, &out, &count) == -EINVAL);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\":1}\n\n", 15, &l, NULL, &out, &count) == -ENOENT);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, "data: {\"a\"\n\n", 12, &l, NULL, &out, &count) == -EINVAL);
   CHECK(out.len == 0 && count == 0);
   /* the result would pass out's cap: refused, nothing appended */
   dynbuf_free(&out);
   dynbuf_init(&out, 64);
-  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, &out, &count) == -E2BIG);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, NULL, &out, &count) == -E2BIG);
   CHECK(out.len == 0);
+  dynbuf_free(&out);
+}
+
+/* Two calls' results for different connectors in one event (parallel tool
+ * calls in OpenAI's response.completed): one set of values for the event
+ * (parser/SEMANTICS.md "Rewriter"): both carry the pause's trusted link,
+ * neither keeps the upstream's; and a declined tool call's message. */
+static void two_calls_one_event(void) {
+  static const char raw[] =
+      "event: response.completed\n"
+      "data: {\"type\":\"response.completed\",\"response\":{\"output\":["
+      "{\"type\":\"function_call_output\",\"call_id\":\"call_a\",\"output\":\"{\\\"type\\\":\\\"authenticate_meta\\\","
+      "\\\"Connector\\\":\\\"slack\\\",\\\"link_token\\\":\\\"up_a\\\",\\\"message\\\":\\\"Connect Slack\\\"}\"},"
+      "{\"type\":\"function_call_output\",\"call_id\":\"call_b\",\"output\":\"{\\\"message\\\":\\\"Connect GitHub\\\","
+      "\\\"magic_link_url\\\":\\\"https://up.example/l/up_b\\\",\\\"link_token\\\":\\\"up_b\\\"}\"}]}}\n\n";
+  dialect_link l;
+  dynbuf out;
+  size_t count = 0;
+  memset(&l, 0, sizeof l);
+  strcpy(l.connector, "slack");
+  strcpy(l.link_token, "ltk_1");
+  strcpy(l.magic_link_url, "http://relay.test/_authrelay/link/ltk_1");
+  strcpy(l.expires_at, "2026-12-05T03:00:00Z");
+  dynbuf_init(&out, 1 << 20);
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, NULL, &out, &count) == 0);
+  CHECK(dynbuf_add(&out, "", 1) == 0);
+  CHECK(count == 2);
+  CHECK(strstr(out.ptr, "up_a") == NULL && strstr(out.ptr, "up_b") == NULL && strstr(out.ptr, "up.example") == NULL);
+  CHECK(strstr(out.ptr, "\\\"Connector\\\":\\\"slack\\\",\\\"link_token\\\":\\\"ltk_1\\\"") != NULL);
+  CHECK(strstr(out.ptr, "\\\"magic_link_url\\\":\\\"http://relay.test/_authrelay/link/ltk_1\\\","
+                        "\\\"link_token\\\":\\\"ltk_1\\\"") != NULL);
+  CHECK(strstr(out.ptr, "Connect Slack") != NULL && strstr(out.ptr, "Connect GitHub") != NULL);
+  out.len = 0;
+  /* with a message: every result's message, once, as a value */
+  CHECK(reframe_rewrite(DIALECT_FRAMING_SSE, raw, strlen(raw), &l, "Not \"now\"", &out, &count) == 0);
+  CHECK(dynbuf_add(&out, "", 1) == 0);
+  CHECK(strstr(out.ptr, "Connect Slack") == NULL && strstr(out.ptr, "Connect GitHub") == NULL);
+  CHECK(strstr(out.ptr, "\\\"message\\\":\\\"Not \\\\\\\"now\\\\\\\"\\\"") != NULL);
   dynbuf_free(&out);
 }
 
 int main(void) {
   RUN(rewrite_whole_events);
+  RUN(two_calls_one_event);
   RUN(sse_events);
   RUN(sse_refusals);
   RUN(ndjson_and_json);
