@@ -100,10 +100,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length)
         if self.path == "/_control/configure":
-            conf = json.loads(body)
+            try:
+                conf = json.loads(body)
+                relay_control, bearer = conf["relay_control"].rstrip("/"), conf["bearer"]
+            except (ValueError, TypeError, KeyError, AttributeError):
+                self.send(400, b'{"error":"want {\\"relay_control\\": URL, \\"bearer\\": token}"}')
+                return
             with server.lock:
-                server.relay_control = conf["relay_control"].rstrip("/")
-                server.bearer = conf["bearer"]
+                server.relay_control, server.bearer = relay_control, bearer
             self.send(200, b"{}")
             return
         parts = urllib.parse.urlsplit(self.path).path.split("/")
@@ -112,6 +116,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(404, b'{"error":"POST /tools/<connector> with X-Registered-User-Id"}')
             return
         connector = parts[2]
+        if server.bearer is None:
+            self.send(503, b'{"error":"not configured: POST /_control/configure first"}')
+            return
         entry = {"user": user, "connector": connector, "token_status": None, "access_token": None,
                  "resource_status": None}
         token_url = "%s/api/v1/registered-users/origin:%s/connections/%s/token" % (

@@ -115,7 +115,8 @@ class LoopTest(unittest.TestCase):
                             {"connector_slug": "acme", "client_id": "acme-client", "client_secret": CLIENT_SECRET})
         assert status == 201, status
         # the tool server's own token: read:credentials and nothing else
-        status, app = cls.api("POST", "/api/v1/oauth/applications", {"name": "loop-tool", "scopes": ["read:credentials"]})
+        status, app = cls.api("POST", "/api/v1/oauth/applications",
+                              {"name": "loop-tool", "scopes": ["read:credentials"]})
         assert status == 201, app
         status, _, text = request("POST", cls.relay.control_url + "/oauth/token", urllib.parse.urlencode(
             {"grant_type": "client_credentials", "client_id": app["clientId"],
