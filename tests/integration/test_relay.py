@@ -274,6 +274,18 @@ class RelayTest(unittest.TestCase):
         finally:
             relay.stop()
 
+    def test_upstream_silent_mid_stream_is_a_504_relay_error(self):
+        # an upstream that stops answering mid-stream is a gateway timeout
+        # (504), as before the head; one that fails (below) is 502
+        relay = Relay(self.agent.url, "--upstream-idle-timeout-s", "1")
+        try:
+            _, out, _ = curl(relay.url + "/stream?format=sse&count=3&rate=0.1", check=False)
+            self.assertIn(b'"seq":0', out)
+            err = json.loads(out.split(b"event: relay_error\ndata: ", 1)[1].split(b"\n", 1)[0])
+            self.assertEqual((err["status"], err["message"]), (504, "upstream timed out"))
+        finally:
+            self.assertEqual(relay.stop(), 0)
+
     def test_upstream_gone_mid_stream_sse_gets_relay_error(self):
         code, out, _ = curl(self.relay.url + "/malformed?kind=truncated", check=False)
         self.assertNotEqual(code, 0)  # the chunked body never ends properly
@@ -401,6 +413,14 @@ class RelayTest(unittest.TestCase):
                 t.join(30)
             self.assertEqual(len(outs), 8)
             self.assertEqual(relay.metrics()["authrelay_requests_total"], 40)
+            # stream ids "st_<worker>_<n>": the worker's index and its request
+            # count since start, both decimal (n zero-padded to 6 digits), distinct
+            ids = wait_until(lambda: (lambda a: a if len(a) == 40 else None)(
+                [r["stream_id"] for r in list(relay.logs) if r.get("msg") == "access"]), "40 access lines")
+            for sid in ids:
+                self.assertRegex(sid, r"^st_[01]_[0-9]{6}$")
+            self.assertEqual(len(set(ids)), 40)
+            self.assertTrue({"st_0_000010", "st_1_000010"} & set(ids), ids)  # a worker's 10th: 10, not 00000a
         finally:
             self.assertEqual(relay.stop(), 0)
             agent.stop()
