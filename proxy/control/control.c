@@ -232,7 +232,8 @@ static void events_authorized(control_conn *cc) {
     long n = form_field(q + 1, qlen, "registered_user", cc->feed.user, sizeof cc->feed.user);
     /* absent or empty (-ENOENT): every user; given but malformed or too long: 400 */
     if (n < 0 && n != -ENOENT) {
-      respond_json(cc, 400, "{\"detail\":\"Invalid input: see the fields named.\",\"registered_user\":[\"Give a registered user's origin_user_id (at most 256 bytes).\"]}\n");
+      respond_json(cc, 400, "{\"detail\":\"Invalid input: see the fields named.\","
+                 "\"registered_user\":[\"Give a registered user's origin_user_id (at most 256 bytes).\"]}\n");
       return;
     }
   }
@@ -329,7 +330,8 @@ static void stream_command(control_conn *cc, const char *id, size_t id_len, paus
   char body[256];
   int rc;
   if (q != NULL && command_pause(q + 1, h->target.len - (size_t)(q + 1 - target), &pause_no) != 0) {
-    respond_json(cc, 400, "{\"detail\":\"Invalid input: see the fields named.\",\"pause\":[\"Give the pause's number, a positive integer, once.\"]}\n");
+    respond_json(cc, 400, "{\"detail\":\"Invalid input: see the fields named.\","
+                 "\"pause\":[\"Give the pause's number, a positive integer, once.\"]}\n");
     return;
   }
   rc = pausehub_command(cc->control->hub, id, id_len, pause_no, cmd, &current);
