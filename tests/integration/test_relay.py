@@ -261,8 +261,11 @@ class RelayTest(unittest.TestCase):
         s.close()
         relay = Relay("http://127.0.0.1:%d" % port)
         try:
-            _, out, _ = curl("-o", "/dev/null", "-w", "%{http_code}", relay.url + "/x", check=False)
-            self.assertEqual(out, b"502")
+            _, out, _ = curl("-w", "\n%{http_code}", relay.url + "/x", check=False)
+            body, code = out.rsplit(b"\n", 1)
+            self.assertEqual(code, b"502")
+            # the APIs' one error shape, for the relay's own answers too
+            self.assertEqual(json.loads(body), {"detail": "upstream refused the connection", "status": 502})
         finally:
             relay.stop()
         relay = Relay(self.agent.url, "--upstream-idle-timeout-s", "1")
