@@ -232,7 +232,8 @@ static void events_authorized(control_conn *cc) {
     long n = form_field(q + 1, qlen, "registered_user", cc->feed.user, sizeof cc->feed.user);
     /* absent or empty (-ENOENT): every user; given but malformed or too long: 400 */
     if (n < 0 && n != -ENOENT) {
-      respond_json(cc, 400, "{\"registered_user\":[\"Give a registered user's origin_user_id (at most 256 bytes).\"]}\n");
+      respond_json(cc, 400, "{\"detail\":\"Invalid input: see the fields named.\","
+                 "\"registered_user\":[\"Give a registered user's origin_user_id (at most 256 bytes).\"]}\n");
       return;
     }
   }
@@ -329,7 +330,8 @@ static void stream_command(control_conn *cc, const char *id, size_t id_len, paus
   char body[256];
   int rc;
   if (q != NULL && command_pause(q + 1, h->target.len - (size_t)(q + 1 - target), &pause_no) != 0) {
-    respond_json(cc, 400, "{\"pause\":[\"Give the pause's number, a positive integer, once.\"]}\n");
+    respond_json(cc, 400, "{\"detail\":\"Invalid input: see the fields named.\","
+                 "\"pause\":[\"Give the pause's number, a positive integer, once.\"]}\n");
     return;
   }
   rc = pausehub_command(cc->control->hub, id, id_len, pause_no, cmd, &current);
@@ -340,19 +342,19 @@ static void stream_command(control_conn *cc, const char *id, size_t id_len, paus
     respond_json(cc, 202, body);
     break;
   case -EALREADY:
-    snprintf(body, sizeof body, "{\"error\":\"pause %u is ending already\",\"pause\":%u}\n", current, current);
+    snprintf(body, sizeof body, "{\"detail\":\"Pause %u is ending already.\",\"pause\":%u}\n", current, current);
     respond_json(cc, 409, body);
     break;
   case -ESTALE:
-    snprintf(body, sizeof body, "{\"error\":\"pause %u has ended\",\"pause\":%u}\n", pause_no, current);
+    snprintf(body, sizeof body, "{\"detail\":\"Pause %u has ended.\",\"pause\":%u}\n", pause_no, current);
     respond_json(cc, 409, body);
     break;
   case -ESRCH:
-    snprintf(body, sizeof body, "{\"error\":\"pause %u has not begun\",\"pause\":%u}\n", pause_no, current);
+    snprintf(body, sizeof body, "{\"detail\":\"Pause %u has not begun.\",\"pause\":%u}\n", pause_no, current);
     respond_json(cc, 409, body);
     break;
   default:
-    respond_json(cc, 404, "{\"error\":\"no paused stream with this id\"}\n");
+    respond_json(cc, 404, "{\"detail\":\"No paused stream with this id.\"}\n");
     break;
   }
 }
@@ -380,11 +382,11 @@ static void streams_authorized(control_conn *cc) {
   dynbuf_init(&out, 16 * 1024 * 1024);
   if (len == 0 || (len == 1 && t[0] == '/')) {
     if (cc->parser.method != HTTP_GET) {
-      respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
+      respond_json(cc, 405, "{\"detail\":\"Method not allowed.\"}\n");
     } else if (pausehub_render(c->hub, &out, NULL, 0) == 0 && dynbuf_add(&out, "\n", 1) == 0) {
       respond(cc, 200, "application/json", out.ptr, out.len);
     } else {
-      respond_json(cc, 500, "{\"error\":\"listing too large\"}\n");
+      respond_json(cc, 500, "{\"detail\":\"The listing is too large.\"}\n");
     }
     dynbuf_free(&out);
     return;
@@ -395,11 +397,11 @@ static void streams_authorized(control_conn *cc) {
   id_len = slash != NULL ? (size_t)(slash - t) : len;
   if (slash == NULL) {
     if (cc->parser.method != HTTP_GET) {
-      respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
+      respond_json(cc, 405, "{\"detail\":\"Method not allowed.\"}\n");
     } else if (pausehub_render(c->hub, &out, t, id_len) == 0 && dynbuf_add(&out, "\n", 1) == 0) {
       respond(cc, 200, "application/json", out.ptr, out.len);
     } else {
-      respond_json(cc, 404, "{\"error\":\"no paused stream with this id\"}\n");
+      respond_json(cc, 404, "{\"detail\":\"No paused stream with this id.\"}\n");
     }
   } else {
     const char *action = slash + 1;
@@ -410,12 +412,12 @@ static void streams_authorized(control_conn *cc) {
     } else if (action_len == 6 && memcmp(action, "cancel", 6) == 0) {
       cmd = PAUSEHUB_CANCELLED;
     } else {
-      respond_json(cc, 404, "{\"error\":\"not found\"}\n");
+      respond_json(cc, 404, "{\"detail\":\"Not found.\"}\n");
       dynbuf_free(&out);
       return;
     }
     if (cc->parser.method != HTTP_POST)
-      respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
+      respond_json(cc, 405, "{\"detail\":\"Method not allowed.\"}\n");
     else
       stream_command(cc, t, id_len, cmd);
   }
@@ -438,7 +440,7 @@ static void handle(control_conn *cc) {
       http_starts_with(http_head_str(h, h->target), h->target.len, "/v1/streams/")) {
     handle_streams(cc);
   } else if (cc->parser.method != HTTP_GET && cc->parser.method != HTTP_HEAD) {
-    respond_json(cc, 405, "{\"error\":\"method not allowed\"}\n");
+    respond_json(cc, 405, "{\"detail\":\"Method not allowed.\"}\n");
   } else if (path_is(h, "/healthz")) {
     respond_json(cc, 200, "{\"status\":\"ok\"}\n");
   } else if (path_is(h, "/readyz")) {
@@ -457,7 +459,7 @@ static void handle(control_conn *cc) {
     size_t i;
     dynbuf_init(&out, 4 * 1024 * 1024);
     if (all == NULL) {
-      respond_json(cc, 500, "{\"error\":\"out of memory\"}\n");
+      respond_json(cc, 500, "{\"detail\":\"Out of memory.\"}\n");
       return;
     }
     for (i = 0; i < c->nworkers; i++)
@@ -465,11 +467,11 @@ static void handle(control_conn *cc) {
     if (metrics_render(&out, all, c->nworkers) == 0 && linkhost_render_metrics(c->links, &out) == 0)
       respond(cc, 200, "text/plain; version=0.0.4", out.ptr, out.len);
     else
-      respond_json(cc, 500, "{\"error\":\"metrics too large\"}\n");
+      respond_json(cc, 500, "{\"detail\":\"The metrics are too large.\"}\n");
     dynbuf_free(&out);
     free(all);
   } else {
-    respond_json(cc, 404, "{\"error\":\"not found\"}\n");
+    respond_json(cc, 404, "{\"detail\":\"Not found.\"}\n");
   }
 }
 
@@ -525,13 +527,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   err = llhttp_execute(&cc->parser, buf->base, (size_t)nread);
   if (err != HPE_OK && err != HPE_PAUSED && !cc->answered)
-    respond_json(cc, 400, "{\"error\":\"bad request\"}\n");
+    respond_json(cc, 400, "{\"detail\":\"Bad request.\"}\n");
 }
 
 static void on_timeout(uv_timer_t *t) {
   control_conn *cc = t->data;
   if (!cc->answered)
-    respond_json(cc, 408, "{\"error\":\"request timeout\"}\n");
+    respond_json(cc, 408, "{\"detail\":\"Request timeout.\"}\n");
 }
 
 static void on_connection(uv_stream_t *listener, int status) {

@@ -49,7 +49,6 @@ int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n) {
       SIMPLE("authrelay_upstream_reuses_total", PROM_COUNTER, pool_reuses, "Requests sent on a pooled upstream connection."),
       SIMPLE("authrelay_pauses_total", PROM_COUNTER, pauses_total, "Streams paused on an auth-required result."),
       SIMPLE("authrelay_pauses_active", PROM_GAUGE, pauses_active, "Streams paused now."),
-      SIMPLE("authrelay_pause_milliseconds_total", PROM_COUNTER, pause_ms_total, "Time streams spent paused, summed, in milliseconds."),
       SIMPLE("authrelay_credentials_injected_total", PROM_COUNTER, cred_injected, "Tool calls sent upstream with the user's credential."),
       SIMPLE("authrelay_credentials_missing_total", PROM_COUNTER, cred_answered, "Tool calls answered with auth-required: no usable connection."),
       SIMPLE("authrelay_credentials_skipped_total", PROM_COUNTER, cred_skipped, "Requests on a credentials route sent without one (no trusted user or no connector)."),
@@ -76,6 +75,9 @@ int metrics_render(dynbuf *out, metrics_t *const *loops, size_t n) {
              ? prom_counter(out, simple[i].name, simple[i].help, sum_at(loops, n, simple[i].off))
              : prom_gauge(out, simple[i].name, simple[i].help, sum_at(loops, n, simple[i].off));
   }
+  if (rc == 0)
+    rc = prom_counter_seconds(out, "authrelay_pause_seconds_total", "Time streams spent paused, summed, in seconds.",
+                              sum_at(loops, n, offsetof(metrics_t, pause_ms_total)));
   if (rc == 0)
     rc = prom_family(out, "authrelay_responses_total", PROM_COUNTER, "Responses sent to clients, by status.");
   for (i = 0; rc == 0 && i <= METRICS_STATUS_MAX - METRICS_STATUS_MIN; i++) {

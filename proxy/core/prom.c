@@ -78,3 +78,16 @@ int prom_counter(dynbuf *out, const char *name, const char *help, uint64_t value
 int prom_gauge(dynbuf *out, const char *name, const char *help, uint64_t value) {
   return single(out, name, PROM_GAUGE, help, value);
 }
+
+int prom_counter_seconds(dynbuf *out, const char *name, const char *help, uint64_t ms) {
+  size_t mark = out->len;
+  int rc;
+  if (!name_ok(name, 1))
+    return -EINVAL;
+  rc = prom_family(out, name, PROM_COUNTER, help);
+  if (rc == 0)
+    rc = dynbuf_addf(out, "%s %llu.%03u\n", name, (unsigned long long)(ms / 1000), (unsigned)(ms % 1000));
+  if (rc != 0)
+    out->len = mark;
+  return rc;
+}

@@ -33,4 +33,9 @@ int prom_sample(dynbuf *out, const char *name, const char *label, const char *la
 int prom_counter(dynbuf *out, const char *name, const char *help, uint64_t value);
 int prom_gauge(dynbuf *out, const char *name, const char *help, uint64_t value);
 
+/* A counter of one unlabelled sample in seconds, the Prometheus base unit
+ * (name ends in _seconds_total), from a count of milliseconds: written
+ * exactly as seconds with three decimals ("12.345"). */
+int prom_counter_seconds(dynbuf *out, const char *name, const char *help, uint64_t ms);
+
 #endif

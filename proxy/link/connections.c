@@ -384,6 +384,7 @@ static void on_app(void *data, int status, const store_app_credential *a, const 
   connections_flight *f = data;
   connections_t *cs = f->cs;
   oauth2_client client;
+  long timeout_ms;
   int rc;
   if (status != 0) {
     LOG_WARN("no application credential for the connector", LOG_STR("connector", f->connector));
@@ -405,13 +406,16 @@ static void on_app(void *data, int status, const store_app_credential *a, const 
     flight_finish(f, -ECANCELED);
     return;
   }
+  /* provider_timeout_s bounds every call to a provider (the code exchange
+   * too): one that does not answer in time is a 504 to the caller */
+  timeout_ms = cs->lh->cfg != NULL ? (long)cs->lh->cfg->provider_timeout_s * 1000 : CONNECTIONS_PROVIDER_TIMEOUT_MS;
   if (f->deleting)
     rc = cs->revoke(&cs->lh->curl, &f->cc, &client,
                     f->tok.refresh_token[0] != '\0' ? f->tok.refresh_token : f->tok.access_token,
-                    f->tok.refresh_token[0] != '\0' ? "refresh_token" : "access_token", CONNECTIONS_PROVIDER_TIMEOUT_MS,
+                    f->tok.refresh_token[0] != '\0' ? "refresh_token" : "access_token", timeout_ms,
                     on_provider, f, &f->req);
   else
-    rc = cs->refresh(&cs->lh->curl, &f->cc, &client, f->tok.refresh_token, CONNECTIONS_PROVIDER_TIMEOUT_MS, on_provider,
+    rc = cs->refresh(&cs->lh->curl, &f->cc, &client, f->tok.refresh_token, timeout_ms, on_provider,
                      f, &f->req);
   if (rc != 0) {
     f->req = NULL;

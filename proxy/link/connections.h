@@ -36,7 +36,7 @@
 #include "oauth2.h"
 
 #define CONNECTIONS_REFRESH_MARGIN_MS 60000   /* tokens expiring within this are refreshed before being handed out */
-#define CONNECTIONS_PROVIDER_TIMEOUT_MS 15000 /* one refresh or revocation at the provider */
+#define CONNECTIONS_PROVIDER_TIMEOUT_MS 10000 /* a call to the provider without a config; else provider_timeout_s */
 #define CONNECTIONS_FLIGHTS_MAX 1024          /* connections being read or refreshed at once: -EBUSY beyond */
 #define CONNECTIONS_WAITERS_MAX 1024          /* callers waiting on one connection: -EBUSY beyond */
 #define CONNECTIONS_REREADS_MAX 2             /* re-reads when the row changed under a refresh */

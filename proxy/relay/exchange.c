@@ -318,7 +318,7 @@ void ex_refuse(exchange *ex, int status, const char *message) {
   }
   dynbuf_init(&body, 4096);
   dynbuf_init(&head, 256);
-  rc = jsonw_raw(&body, "{\"error\":");
+  rc = jsonw_raw(&body, "{\"detail\":");
   if (rc == 0)
     rc = jsonw_cstring(&body, message);
   if (rc == 0)

@@ -38,9 +38,13 @@ static void on_head_timeout(uv_timer_t *t) {
     ex_close(ex);
 }
 
+/* "st_<worker>_<n>": the worker's index and its count of requests since
+ * start, both decimal (n zero-padded to 6 digits, longer past 999999).
+ * Unique among the exchanges of one run; a restart counts from 1 again (no
+ * stream outlives its process). */
 static void new_stream_id(exchange *ex) {
   static _Thread_local uint64_t counter;
-  snprintf(ex->stream_id, sizeof ex->stream_id, "st_%x_%06llx", (unsigned)ex->w->id,
+  snprintf(ex->stream_id, sizeof ex->stream_id, "st_%u_%06llu", (unsigned)ex->w->id,
            (unsigned long long)++counter);
 }
 
@@ -473,7 +477,8 @@ void ex_up_on_connect(void *ctx, int status) {
              LOG_STR("upstream", ex_cfg(ex)->routes[ex->route_index].upstream),
              LOG_STR("error", uv_strerror(status)));
     if (ex->retrying) {
-      retry_failed(ex, 502, "retry: upstream connection failed");
+      retry_failed(ex, status == UV_ETIMEDOUT ? 504 : 502,
+                   status == UV_ETIMEDOUT ? "retry: upstream connect timed out" : "retry: upstream connection failed");
       return;
     }
     ex_refuse(ex, status == UV_ETIMEDOUT ? 504 : 502,

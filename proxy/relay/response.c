@@ -422,7 +422,9 @@ void ex_response_ended(exchange *ex, int status) {
            LOG_STR("error", status == UPSTREAM_E_MALFORMED ? "malformed response" : uv_strerror(status)));
   if (ex->inspect && (ex->framer.format == FRAMER_SSE || ex->framer.format == FRAMER_NDJSON)) {
     ex->held.len = 0; /* an unterminated event: no client would dispatch it */
-    ex_write_relay_error(ex, 502, status == UV_ETIMEDOUT ? "upstream timed out" : "upstream closed the stream");
+    /* as before the head: an upstream that stops answering is a timeout (504), one that fails is 502 */
+    ex_write_relay_error(ex, status == UV_ETIMEDOUT ? 504 : 502,
+                         status == UV_ETIMEDOUT ? "upstream timed out" : "upstream closed the stream");
   } else if (ex->held.len > 0) {
     ex_send_until(ex, ex->forwarded + ex->held.len, NULL, 0, ex->forwarded + ex->held.len);
   }

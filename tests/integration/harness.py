@@ -146,7 +146,7 @@ class Relay:
         for ln in text.splitlines():
             if ln and not ln.startswith("#"):
                 name, value = ln.rsplit(" ", 1)
-                out[name] = int(value)
+                out[name] = float(value) if "." in value else int(value)  # seconds: 1.250
         return out
 
     def rss_kib(self):

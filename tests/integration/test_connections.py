@@ -14,6 +14,7 @@ timing: the callers are counted in authrelay's waiters gauge before the
 provider is released.
 """
 
+import datetime
 import json
 import os
 import re
@@ -260,6 +261,27 @@ class ConnectionsTest(unittest.TestCase):
         self.assertEqual(listed["results"][0]["status"], "active")
         self.events_of("carol", "connection_created", 2)
         self.assert_no_secret_leaked()
+
+    def test_a_refresh_the_provider_does_not_answer_is_504(self):
+        """504 Gateway Timeout when the provider does not answer the refresh
+        of an expired token within provider_timeout_s (5 here), as for the
+        Link page's code exchange; the connection stays usable."""
+        self.set_mode(access_ttl="1", rotate="off", token="ok")
+        self.connect_oauth("erin")
+        status, listed = self.api("GET", user_path("erin"))
+        self.assertEqual(status, 200, listed)
+        expires = datetime.datetime.fromisoformat(listed["results"][0]["expires_at"].replace("Z", "+00:00"))
+        wait_until(lambda: datetime.datetime.now(datetime.timezone.utc) > expires + datetime.timedelta(seconds=1),
+                   "the access token expired", 10)
+        self.set_mode(token="hang")
+        try:
+            status, body = self.token("erin")
+        finally:
+            self.set_mode(token="ok")
+        self.assertEqual(status, 504, body)
+        self.assertEqual(list(body), ["detail"])
+        status, t = self.token("erin")  # not broken: the next call refreshes
+        self.assertEqual(status, 200, t)
 
     def test_api_key_connector_and_a_user_without_connection(self):
         status, meta = self.token("dave", "openai")  # never seen: no connection

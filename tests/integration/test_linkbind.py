@@ -179,7 +179,8 @@ class LinkBindTest(unittest.TestCase):
         s, url = self.stream("openai", "bind_carol")
         flow = self.submit_key(url, "sk-bind-carol")
         status, answer = self.confirm(flow, {})
-        self.assertEqual((status, answer), (400, {"origin_user_id": ["This field is required."]}))
+        self.assertEqual((status, answer), (400, {"detail": "Invalid input: see the fields named.",
+                                                   "origin_user_id": ["This field is required."]}))
         status, answer = self.confirm(flow, {"origin_user_id": 7})
         self.assertEqual(status, 400)
         self.assertIn("origin_user_id", answer)

@@ -357,11 +357,17 @@ class PauseNumberTest(unittest.TestCase):
             # a cancel meant for pause 1 (it resumed): 409, pause 2 untouched
             status, ans = control("POST", "/v1/streams/%s/cancel?pause=1" % sid)
             self.assertEqual(status, 409, ans)
-            self.assertEqual(ans["pause"], 2)
+            # the APIs' one error shape: {"detail": text} (+ context: the pause, field errors)
+            self.assertEqual(ans, {"detail": "Pause 1 has ended.", "pause": 2})
             for bad in ("abc", "0", "-1", "", "1x", "99999999", "1&pause=1"):
-                self.assertEqual(control("POST", "/v1/streams/%s/cancel?pause=%s" % (sid, bad))[0], 400, bad)
-            self.assertEqual(control("POST", "/v1/streams/st_nope/cancel?pause=1")[0], 404)
-            self.assertEqual(control("POST", "/v1/streams/%s/cancel?pause=3" % sid)[0], 409)  # not begun
+                status, ans = control("POST", "/v1/streams/%s/cancel?pause=%s" % (sid, bad))
+                self.assertEqual(status, 400, bad)
+                self.assertEqual(sorted(ans), ["detail", "pause"], bad)
+            self.assertEqual(control("POST", "/v1/streams/st_nope/cancel?pause=1"),
+                             (404, {"detail": "No paused stream with this id."}))
+            self.assertEqual(control("POST", "/v1/streams/%s/cancel?pause=3" % sid),
+                             (409, {"detail": "Pause 3 has not begun.", "pause": 2}))  # not begun
+            self.assertEqual(control("GET", "/v1/nothing-here"), (404, {"detail": "Not found."}))
             status, st = control("GET", "/v1/streams/" + sid)
             self.assertEqual((status, st["pause"], st["state"]), (200, 2, "paused"))
             with s.lock:
@@ -375,6 +381,10 @@ class PauseNumberTest(unittest.TestCase):
             # both pauses have ended now
             self.assertEqual(control("POST", "/v1/streams/%s/resume?pause=2" % sid)[0], 409)
             self.assertEqual(control("POST", "/v1/streams/%s/resume" % sid)[0], 404)
+            # time metrics in seconds, the Prometheus base unit
+            m = relay.metrics()
+            self.assertIsInstance(m["authrelay_pause_seconds_total"], float)
+            self.assertNotIn("authrelay_pause_milliseconds_total", m)
         finally:
             self.assertEqual(relay.stop(), 0)
             agent.stop()

@@ -255,8 +255,11 @@ class RelayTest(RelayCase):
         s.close()
         relay = Relay("http://127.0.0.1:%d" % port)
         try:
-            _, out, _ = curl("-o", "/dev/null", "-w", "%{http_code}", relay.url + "/x", check=False)
-            self.assertEqual(out, b"502")
+            _, out, _ = curl("-w", "\n%{http_code}", relay.url + "/x", check=False)
+            body, code = out.rsplit(b"\n", 1)
+            self.assertEqual(code, b"502")
+            # the APIs' one error shape, for the relay's own answers too
+            self.assertEqual(json.loads(body), {"detail": "upstream refused the connection", "status": 502})
         finally:
             relay.stop()
         relay = Relay(self.agent.url, "--upstream-idle-timeout-s", "1")
@@ -267,6 +270,18 @@ class RelayTest(RelayCase):
             self.assertEqual(m['authrelay_upstream_errors_total{kind="timeout"}'], 1)
         finally:
             relay.stop()
+
+    def test_upstream_silent_mid_stream_is_a_504_relay_error(self):
+        # an upstream that stops answering mid-stream is a gateway timeout
+        # (504), as before the head; one that fails (below) is 502
+        relay = Relay(self.agent.url, "--upstream-idle-timeout-s", "1")
+        try:
+            _, out, _ = curl(relay.url + "/stream?format=sse&count=3&rate=0.1", check=False)
+            self.assertIn(b'"seq":0', out)
+            err = json.loads(out.split(b"event: relay_error\ndata: ", 1)[1].split(b"\n", 1)[0])
+            self.assertEqual((err["status"], err["message"]), (504, "upstream timed out"))
+        finally:
+            self.assertEqual(relay.stop(), 0)
 
     def test_upstream_gone_mid_stream_sse_gets_relay_error(self):
         code, out, _ = curl(self.relay.url + "/malformed?kind=truncated", check=False)
@@ -395,6 +410,14 @@ class RelayTest(RelayCase):
                 t.join(30)
             self.assertEqual(len(outs), 8)
             self.assertEqual(relay.metrics()["authrelay_requests_total"], 40)
+            # stream ids "st_<worker>_<n>": the worker's index and its request
+            # count since start, both decimal (n zero-padded to 6 digits), distinct
+            ids = wait_until(lambda: (lambda a: a if len(a) == 40 else None)(
+                [r["stream_id"] for r in list(relay.logs) if r.get("msg") == "access"]), "40 access lines")
+            for sid in ids:
+                self.assertRegex(sid, r"^st_[01]_[0-9]{6}$")
+            self.assertEqual(len(set(ids)), 40)
+            self.assertTrue({"st_0_000010", "st_1_000010"} & set(ids), ids)  # a worker's 10th: 10, not 00000a
         finally:
             self.assertEqual(relay.stop(), 0)
             agent.stop()

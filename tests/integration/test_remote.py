@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import unittest
 import urllib.parse
 
@@ -175,6 +176,25 @@ class RemoteTest(unittest.TestCase):
         finally:
             self.mode(api="ok")
         self.assertGreaterEqual(self.relay.metrics()["authrelay_remote_failures_total"], failures + 3)
+
+    def test_link_page_of_a_remote_that_does_not_answer_is_504(self):
+        # A remote that never answers (three timed-out attempts, provider_timeout_s
+        # 2 each) is a gateway timeout for the Link page waiting on it: 504, not
+        # 502 (a remote that answers garbage or refuses); the link expires.
+        self.mode(api="hold")
+        answer = {}
+        try:
+            s, url = self.pause("remote_u5", "linear")
+            wait_until(lambda: self.held() >= 1, "the mint call held by the remote")
+            t = threading.Thread(target=lambda: answer.update(got=request("GET", url, timeout=30)))
+            t.start()
+            data = s.finish(timeout=30)
+            self.assertIn(b"event: link_expired", data)
+            t.join(30)
+        finally:
+            self.mode(api="ok")
+        status, _, page = answer["got"]
+        self.assertEqual(status, 504, page)
 
     def test_other_streams_flow_while_the_remote_hangs(self):
         # provider_timeout_s 60: while the remote holds the mint call, the

@@ -112,7 +112,9 @@ class ValidationTest(RelayCase):
             else:
                 self.assertEqual(status, 400, (label, answer))
                 self.assertIsInstance(answer, dict, label)
-                for msgs in answer.values():  # the DRF shape: field -> list of messages
+                # one error shape: a "detail" text, beside it DRF's field -> list of messages
+                self.assertIsInstance(answer.pop("detail", None), str, label)
+                for msgs in answer.values():
                     self.assertIsInstance(msgs, list, label)
                     self.assertTrue(all(isinstance(m, str) for m in msgs), label)
                 self.assertIn(name, answer, label)

@@ -199,11 +199,21 @@ int apicall_field_ok(const apicall_ctx *c, const char *field) {
 
 /* Answers 400 with the field errors when there are any. Returns 1 then. */
 int apicall_fail_if_invalid(apicall_ctx *c) {
+  size_t mark;
   if (c->errs.count == 0)
     return 0;
   c->rs->status = 400;
   dynbuf_reset(c->out, c->out->cap); /* keeps the storage, forgets a failed write */
-  (void)apivalid_errors_render(&c->errs, c->out);
+  /* one error shape for every API: {"detail": ...}, here with the field
+   * errors beside it as DRF's {"field": ["message"]} members */
+  apicall_raw(c, "{\"detail\":\"Invalid input: see the fields named.\"");
+  mark = c->out->len;
+  if (apivalid_errors_render(&c->errs, c->out) == 0 && c->out->len - mark > 3) {
+    c->out->ptr[mark] = ','; /* its "{" joins the members to the detail */
+  } else {
+    c->out->len = mark; /* no member fitted: the detail alone */
+    apicall_raw(c, "}\n");
+  }
   return 1;
 }
 

@@ -215,6 +215,9 @@ static void token_answered(apicall_ctx *c) {
   case -ENOMEM:
     apicall_read_failed(c, st->status);
     break;
+  case -ETIMEDOUT: /* a gateway's timeout: 504, as for the Link page's code exchange */
+    apicall_detail(c, 504, "The provider did not answer the refresh of the expired token in time. Try again.");
+    break;
   default:
     apicall_detail(c, 502, "The provider did not refresh the expired token. Try again.");
     break;

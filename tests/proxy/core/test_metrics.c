@@ -4,7 +4,7 @@
  * Covers: response statuses counted per code, out-of-range ones as 599;
  * the rendering sums every loop's counters; a status never seen is not
  * listed; every sample line is "name[{labels}] value" after its HELP and
- * TYPE lines; a buffer too small for the text is an error (-E2BIG), not a
+ * TYPE lines; pause time summed in seconds (authrelay_pause_seconds_total); a buffer too small for the text is an error (-E2BIG), not a
  * cut exposition passed off as whole.
  */
 #include <errno.h>
@@ -30,8 +30,8 @@ static long long sample(const dynbuf *out, const char *name_and_labels) {
   return -1;
 }
 
-/* Every line is a comment or "name[{...}] digits", and every sample's name
- * had a "# TYPE name" line before it. */
+/* Every line is a comment or "name[{...}] digits[.digits]", and every
+ * sample's name had a "# TYPE name" line before it. */
 static int well_formed(const dynbuf *out) {
   const char *p = out->ptr;
   const char *end = out->ptr + out->len;
@@ -53,7 +53,12 @@ static int well_formed(const dynbuf *out) {
       sp = memchr(p, ' ', (size_t)(eol - p));
       if (sp == NULL || name_len != strlen(typed) || memcmp(p, typed, name_len) != 0)
         return 0;
-      if (sp + 1 == eol || strspn(sp + 1, "0123456789") != (size_t)(eol - sp - 1))
+      size_t whole = strspn(sp + 1, "0123456789");
+      if (whole == 0)
+        return 0;
+      if (sp + 1 + whole < eol && sp[1 + whole] == '.')
+        whole += 1 + strspn(sp + 2 + whole, "0123456789");
+      if (whole != (size_t)(eol - sp - 1))
         return 0;
     }
     p = eol + 1;
@@ -73,6 +78,8 @@ static void summed_and_well_formed(void) {
   METRICS_ADD(&a, bytes_to_clients, 100);
   METRICS_ADD(&b, upstream_errors[METRICS_UPSTREAM_TIMEOUT], 2);
   METRICS_ADD(&b, resumes_by_outcome[METRICS_RESUME_EXPIRED], 1);
+  METRICS_ADD(&a, pause_ms_total, 2000);
+  METRICS_ADD(&b, pause_ms_total, 250);
   metrics_count_status(&a, 200);
   metrics_count_status(&b, 200);
   metrics_count_status(&b, 404);
@@ -90,6 +97,8 @@ static void summed_and_well_formed(void) {
   CHECK(sample(&out, "authrelay_upstream_errors_total{kind=\"timeout\"}") == 2);
   CHECK(sample(&out, "authrelay_resumes_total{outcome=\"expired\"}") == 1);
   CHECK(sample(&out, "authrelay_pauses_active") == 0);
+  CHECK(dynbuf_add(&out, "", 1) == 0); /* a C string from here */
+  CHECK(strstr(out.ptr, "\nauthrelay_pause_seconds_total 2.250\n") != NULL);
   dynbuf_free(&out);
 }
 

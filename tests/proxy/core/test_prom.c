@@ -4,8 +4,9 @@
  * samples with '\', '"' and newline escaped in the label value and '\'
  * and newline in HELP; names that are not metric or label names refused
  * (-EINVAL) with nothing written; a full buffer gives -E2BIG and keeps no
- * part of a family (never a HELP without its sample); metrics_render's
- * families come out in this format.
+ * part of a family (never a HELP without its sample); a milliseconds count
+ * written as a seconds counter with exact decimals; metrics_render's
+ * families come out in this format, pause time in seconds.
  */
 #include <errno.h>
 #include <string.h>
@@ -28,6 +29,15 @@ static void families(void) {
   CHECK_MEM(b.ptr, b.len,
             "# HELP z_total A \\\\ and\\na line.\n# TYPE z_total counter\n"
             "z_total{who=\"a\\\"b\\\\c\\nd\"} 18446744073709551615\n");
+  dynbuf_reset(&b, 0);
+  CHECK(prom_counter_seconds(&b, "w_seconds_total", "Time.", 12345) == 0);
+  CHECK(prom_counter_seconds(&b, "v_seconds_total", "Time.", 7) == 0);
+  CHECK_MEM(b.ptr, b.len,
+            "# HELP w_seconds_total Time.\n# TYPE w_seconds_total counter\nw_seconds_total 12.345\n"
+            "# HELP v_seconds_total Time.\n# TYPE v_seconds_total counter\nv_seconds_total 0.007\n");
+  dynbuf_reset(&b, 0);
+  CHECK(prom_counter_seconds(&b, "bad name", "x", 1) == -EINVAL);
+  CHECK_EQ_U64(b.len, 0);
   dynbuf_free(&b);
 }
 
@@ -58,12 +68,15 @@ static void relay_metrics(void) {
   memset(&m, 0, sizeof m);
   m.requests_total = 7;
   m.responses_by_status[404 - METRICS_STATUS_MIN] = 3;
+  m.pause_ms_total = 1500;
   dynbuf_init(&b, 1 << 20);
   CHECK(metrics_render(&b, loops, 1) == 0);
   dynbuf_add(&b, "", 1);
   CHECK(b.ptr != NULL && strstr(b.ptr, "# TYPE authrelay_requests_total counter\nauthrelay_requests_total 7\n") != NULL);
   CHECK(b.ptr != NULL && strstr(b.ptr, "authrelay_responses_total{status=\"404\"} 3\n") != NULL);
   CHECK(b.ptr != NULL && strstr(b.ptr, "authrelay_bytes_total{direction=\"to_client\"} 0\n") != NULL);
+  CHECK(b.ptr != NULL && strstr(b.ptr, "# TYPE authrelay_pause_seconds_total counter\nauthrelay_pause_seconds_total 1.500\n") != NULL);
+  CHECK(b.ptr != NULL && strstr(b.ptr, "milliseconds") == NULL);
   dynbuf_free(&b);
   /* too small for it all: an error, not a cut page */
   dynbuf_init(&b, 256);
