@@ -54,8 +54,8 @@ int sq_job_refused(const store_t *st) {
   return s == NULL || s->closing ? -ECANCELED : -ENOMEM;
 }
 
-sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, void *data, const char *s0, const char *s1,
-                   const char *s2) {
+sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, sq_cb cb, void *data, const char *s0,
+                   const char *s1, const char *s2) {
   sq_store *s = st->impl;
   const char *in[3] = {s0, s1, s2};
   sq_job *j;
@@ -67,6 +67,7 @@ sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, void *data
     return NULL;
   j->run = run;
   j->deliver = deliver;
+  j->cb = cb;
   j->data = data;
   dynbuf_init(&j->blob_in, STORE_SECRET_MAX + 1);
   dynbuf_init(&j->blob_out, STORE_SECRET_MAX + 1);
@@ -214,6 +215,15 @@ void store_sqlite_close(store_t *st, void (*done)(store_t *st)) {
 
 /* ---- delivery, one function per callback type ---- */
 
+/* A list result's records (fixed-size rows), none unless the job succeeded. */
+static const void *list_rows(const sq_job *j) {
+  return j->status == 0 ? j->rows.ptr : NULL;
+}
+
+static size_t list_count(const sq_job *j) {
+  return j->status == 0 ? j->nrows : 0;
+}
+
 void sq_deliver_done(sq_job *j) {
   j->cb.done(j->data, j->status);
 }
@@ -224,9 +234,7 @@ void sq_deliver_user(sq_job *j) {
 }
 
 void sq_deliver_users(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.users(j->data, j->status, ok ? (const store_user *)j->rows.ptr : NULL, ok ? j->nrows : 0,
-              ok ? j->total : 0);
+  j->cb.users(j->data, j->status, list_rows(j), list_count(j), j->status == 0 ? j->total : 0);
 }
 
 void sq_deliver_names(sq_job *j) {
@@ -254,8 +262,7 @@ void sq_deliver_app(sq_job *j) {
 }
 
 void sq_deliver_apps(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.apps(j->data, j->status, ok ? (const store_app_credential *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+  j->cb.apps(j->data, j->status, list_rows(j), list_count(j));
 }
 
 void sq_deliver_blob(sq_job *j) {
@@ -269,8 +276,7 @@ void sq_deliver_credential(sq_job *j) {
 }
 
 void sq_deliver_credentials(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.credentials(j->data, j->status, ok ? (const store_credential *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+  j->cb.credentials(j->data, j->status, list_rows(j), list_count(j));
 }
 
 void sq_deliver_link(sq_job *j) {
@@ -278,8 +284,7 @@ void sq_deliver_link(sq_job *j) {
 }
 
 void sq_deliver_links(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.links(j->data, j->status, ok ? (const store_link *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+  j->cb.links(j->data, j->status, list_rows(j), list_count(j));
 }
 
 void sq_deliver_text(sq_job *j) {
@@ -308,8 +313,7 @@ void sq_deliver_oauth_app(sq_job *j) {
 }
 
 void sq_deliver_oauth_apps(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.oauth_apps(j->data, j->status, ok ? (const store_oauth_app *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+  j->cb.oauth_apps(j->data, j->status, list_rows(j), list_count(j));
 }
 
 void sq_deliver_token(sq_job *j) {
