@@ -92,7 +92,8 @@ static int run_user_by_origin(sqldb_t *q, sq_job *j) {
 }
 
 static int op_user_by_origin(store_t *st, const char *origin_user_id, store_user_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_user_by_origin, sq_deliver_user, (sq_cb){.user = cb}, data, origin_user_id, NULL, NULL);
+  sq_job *j =
+      sq_job_new(st, run_user_by_origin, sq_deliver_user, (sq_cb){.user = cb}, data, origin_user_id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -145,7 +146,8 @@ static int run_user_connectors(sqldb_t *q, sq_job *j) {
 }
 
 static int op_user_connectors(store_t *st, const char *origin_user_id, store_names_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_user_connectors, sq_deliver_names, (sq_cb){.names = cb}, data, origin_user_id, NULL, NULL);
+  sq_job *j =
+      sq_job_new(st, run_user_connectors, sq_deliver_names, (sq_cb){.names = cb}, data, origin_user_id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -323,7 +325,8 @@ static int run_link_set_external_id(sqldb_t *q, sq_job *j) {
 
 static int op_link_set_external_id(store_t *st, const char *token, const char *external_id, store_done_cb cb,
                                    void *data) {
-  sq_job *j = sq_job_new(st, run_link_set_external_id, sq_deliver_done, (sq_cb){.done = cb}, data, token, external_id, NULL);
+  sq_job *j =
+      sq_job_new(st, run_link_set_external_id, sq_deliver_done, (sq_cb){.done = cb}, data, token, external_id, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -407,7 +410,8 @@ static int run_oauth_app_list(sqldb_t *q, sq_job *j) {
 }
 
 static int op_oauth_app_list(store_t *st, store_oauth_apps_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_oauth_app_list, sq_deliver_oauth_apps, (sq_cb){.oauth_apps = cb}, data, NULL, NULL, NULL);
+  sq_job *j =
+      sq_job_new(st, run_oauth_app_list, sq_deliver_oauth_apps, (sq_cb){.oauth_apps = cb}, data, NULL, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -426,7 +430,8 @@ static int run_oauth_app_check(sqldb_t *q, sq_job *j) {
 
 static int op_oauth_app_check(store_t *st, const char *client_id, const char *secret_hash, store_oauth_app_cb cb,
                               void *data) {
-  sq_job *j = sq_job_new(st, run_oauth_app_check, sq_deliver_oauth_app, (sq_cb){.oauth_app = cb}, data, client_id, secret_hash, NULL);
+  sq_job *j = sq_job_new(st, run_oauth_app_check, sq_deliver_oauth_app, (sq_cb){.oauth_app = cb}, data, client_id,
+                         secret_hash, NULL);
   return sq_job_queue(st, j);
 }
 
