@@ -24,7 +24,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import AgentServer, Relay, catalog_file, wait_until  # noqa: E402
-from test_linkservice import Api, request, secrets_on_disk, start_provider  # noqa: E402
+from test_linkservice import OPENAI, Api, oauth2_connector, request, secrets_on_disk, start_provider  # noqa: E402
 from test_notify import Feed, Receiver  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-connections"
@@ -44,10 +44,9 @@ class ConnectionsTest(unittest.TestCase):
         cls.provider = start_provider("acme-client", CLIENT_SECRET)
         cls.provider_url = cls.provider.url
         cls.catalog = catalog_file([
-            {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
-             "token_url": cls.provider_url + "/token", "revocation_url": cls.provider_url + "/revoke",
-             "scopes": "crm.read crm.write"},
-            {"slug": "openai", "name": "OpenAI", "auth": "api_key"}])
+            oauth2_connector("acme", "Acme CRM", cls.provider_url, revocation_url=cls.provider_url + "/revoke",
+                             scopes="crm.read crm.write"),
+            OPENAI])
         cls.receiver = Receiver(secret=HOOK_SECRET)
         cls.agent = AgentServer()
         hooks = json.dumps([{"url": cls.receiver.url, "secret": HOOK_SECRET,

@@ -21,7 +21,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import AUTHRELAY, AgentServer, Relay, StandIn, Stream, catalog_file, link_of, wait_until  # noqa: E402
-from test_linkservice import Api, request, secrets_on_disk, start_provider  # noqa: E402
+from test_linkservice import OPENAI, Api, oauth2_connector, request, secrets_on_disk, start_provider  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ADMIN_KEY = "test-owner-key-linkbind"
@@ -35,9 +35,8 @@ class LinkBindTest(unittest.TestCase):
         cls.provider = start_provider("acme-client", CLIENT_SECRET)
         cls.provider_url = cls.provider.url
         cls.catalog = catalog_file([
-            {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
-             "token_url": cls.provider_url + "/token", "scopes": "crm.read"},
-            {"slug": "openai", "name": "OpenAI", "auth": "api_key"}])
+            oauth2_connector("acme", "Acme CRM", cls.provider_url, scopes="crm.read"),
+            OPENAI])
         cls.verifier_config = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
         cls.verifier_config.close()
         cls.verifier = StandIn("verifier_app.py", "--config", cls.verifier_config.name)

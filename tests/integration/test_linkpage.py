@@ -21,7 +21,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import AUTHRELAY, AgentServer, Relay, Stream, catalog_file, link_of  # noqa: E402
-from test_linkservice import Api, request, start_provider  # noqa: E402
+from test_linkservice import OPENAI, Api, oauth2_connector, request, start_provider  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-linkpage"
 CLIENT_SECRET = "cs-linkpage-secret-0042"
@@ -96,11 +96,9 @@ class LinkPageTest(unittest.TestCase):
         cls.provider = start_provider("acme-client", CLIENT_SECRET)
         cls.provider_url = cls.provider.url
         cls.catalog = catalog_file([
-            {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
-             "token_url": cls.provider_url + "/token", "scopes": "crm.read"},
-            {"slug": "nocred", "name": "No Cred Docs", "auth": "oauth2",
-             "authorize_url": cls.provider_url + "/authorize", "token_url": cls.provider_url + "/token"},
-            {"slug": "openai", "name": "OpenAI", "auth": "api_key"}])
+            oauth2_connector("acme", "Acme CRM", cls.provider_url, scopes="crm.read"),
+            oauth2_connector("nocred", "No Cred Docs", cls.provider_url),
+            OPENAI])
         cls.agent = AgentServer()
         cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog, "--link-app-name", APP_NAME,
                           "--link-logo-url", "https://cdn.example.com/logo.png",

@@ -480,6 +480,15 @@ def start_provider(client_id, client_secret):
     return StandIn("oauth_provider.py", "--client-id", client_id, "--client-secret", client_secret)
 
 
+def oauth2_connector(slug, name, provider_url, **extra):
+    """A catalog entry: an OAuth2 connector on the stand-in provider at provider_url."""
+    return {"slug": slug, "name": name, "auth": "oauth2", "authorize_url": provider_url + "/authorize",
+            "token_url": provider_url + "/token", **extra}
+
+
+OPENAI = {"slug": "openai", "name": "OpenAI", "auth": "api_key"}
+
+
 class OAuth2Test(unittest.TestCase):
     """The authorization-code flow with PKCE against the stand-in provider."""
 
@@ -488,14 +497,11 @@ class OAuth2Test(unittest.TestCase):
         cls.provider = start_provider("acme-client", CLIENT_SECRET)
         cls.provider_url = cls.provider.url
         cls.catalog = catalog_file([
-            {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
-             "token_url": cls.provider_url + "/token", "scopes": "crm.read crm.write"},
+            oauth2_connector("acme", "Acme CRM", cls.provider_url, scopes="crm.read crm.write"),
             # Notion's way: HTTP Basic client authentication and owner=user on the authorize URL
-            {"slug": "acme-basic", "name": "Acme Basic", "auth": "oauth2",
-             "authorize_url": cls.provider_url + "/authorize", "token_url": cls.provider_url + "/token",
-             "scopes": "crm.read crm.write", "token_auth": "client_secret_basic",
-             "authorize_params": {"owner": "user"}},
-            {"slug": "openai", "name": "OpenAI", "auth": "api_key"}])
+            oauth2_connector("acme-basic", "Acme Basic", cls.provider_url, scopes="crm.read crm.write",
+                             token_auth="client_secret_basic", authorize_params={"owner": "user"}),
+            OPENAI])
         cls.agent = AgentServer()
         cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog, "--provider-timeout-s", "2",
                           env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
