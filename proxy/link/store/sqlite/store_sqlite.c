@@ -224,6 +224,19 @@ static size_t list_count(const sq_job *j) {
   return j->status == 0 ? j->nrows : 0;
 }
 
+/* For a list whose records hold arena offsets: a zeroed array of its rows,
+ * size bytes each, filled by the caller and freed after the callback; NULL
+ * when the job failed, has no rows or memory ran out (j->status -ENOMEM). */
+static void *result_array(sq_job *j, size_t size) {
+  void *a;
+  if (j->status != 0 || j->nrows == 0)
+    return NULL;
+  a = calloc(j->nrows, size);
+  if (a == NULL)
+    j->status = -ENOMEM;
+  return a;
+}
+
 void sq_deliver_done(sq_job *j) {
   j->cb.done(j->data, j->status);
 }
@@ -238,17 +251,11 @@ void sq_deliver_users(sq_job *j) {
 }
 
 void sq_deliver_names(sq_job *j) {
-  const char **names = NULL;
+  const char **names = result_array(j, sizeof *names);
   size_t i;
-  if (j->status == 0 && j->nrows > 0) {
-    names = calloc(j->nrows, sizeof *names);
-    if (names == NULL)
-      j->status = -ENOMEM;
-    for (i = 0; names != NULL && i < j->nrows; i++)
-      names[i] = j->arena.ptr + ((const size_t *)j->rows.ptr)[i];
-  }
-  j->cb.names(j->data, j->status, j->status == 0 ? (const char *const *)names : NULL,
-              j->status == 0 ? j->nrows : 0);
+  for (i = 0; names != NULL && i < j->nrows; i++)
+    names[i] = j->arena.ptr + ((const size_t *)j->rows.ptr)[i];
+  j->cb.names(j->data, j->status, names, list_count(j));
   free(names);
 }
 
@@ -292,19 +299,14 @@ void sq_deliver_text(sq_job *j) {
 }
 
 void sq_deliver_origins(sq_job *j) {
-  store_origin *rows = NULL;
+  store_origin *rows = result_array(j, sizeof *rows);
   size_t i;
-  if (j->status == 0 && j->nrows > 0) {
-    rows = calloc(j->nrows, sizeof *rows);
-    if (rows == NULL)
-      j->status = -ENOMEM;
-    for (i = 0; rows != NULL && i < j->nrows; i++) {
-      const sq_origin_rec *rec = (const sq_origin_rec *)j->rows.ptr + i;
-      rows[i].origin = j->arena.ptr + rec->origin;
-      rows[i].created_ms = rec->created_ms;
-    }
+  for (i = 0; rows != NULL && i < j->nrows; i++) {
+    const sq_origin_rec *rec = (const sq_origin_rec *)j->rows.ptr + i;
+    rows[i].origin = j->arena.ptr + rec->origin;
+    rows[i].created_ms = rec->created_ms;
   }
-  j->cb.origins(j->data, j->status, j->status == 0 ? rows : NULL, j->status == 0 ? j->nrows : 0);
+  j->cb.origins(j->data, j->status, rows, list_count(j));
   free(rows);
 }
 
@@ -325,24 +327,19 @@ void sq_deliver_seq(sq_job *j) {
 }
 
 void sq_deliver_events(sq_job *j) {
-  store_event *rows = NULL;
+  store_event *rows = result_array(j, sizeof *rows);
   size_t i;
-  if (j->status == 0 && j->nrows > 0) {
-    rows = calloc(j->nrows, sizeof *rows);
-    if (rows == NULL)
-      j->status = -ENOMEM;
-    for (i = 0; rows != NULL && i < j->nrows; i++) {
-      const sq_event_rec *rec = (const sq_event_rec *)j->rows.ptr + i;
-      rows[i].seq = rec->seq;
-      rows[i].id = j->arena.ptr + rec->id;
-      rows[i].type = j->arena.ptr + rec->type;
-      rows[i].user = j->arena.ptr + rec->user;
-      rows[i].body = j->arena.ptr + rec->body;
-      rows[i].hook = rec->hook != SIZE_MAX ? j->arena.ptr + rec->hook : NULL;
-      rows[i].attempts = rec->attempts;
-    }
+  for (i = 0; rows != NULL && i < j->nrows; i++) {
+    const sq_event_rec *rec = (const sq_event_rec *)j->rows.ptr + i;
+    rows[i].seq = rec->seq;
+    rows[i].id = j->arena.ptr + rec->id;
+    rows[i].type = j->arena.ptr + rec->type;
+    rows[i].user = j->arena.ptr + rec->user;
+    rows[i].body = j->arena.ptr + rec->body;
+    rows[i].hook = rec->hook != SIZE_MAX ? j->arena.ptr + rec->hook : NULL;
+    rows[i].attempts = rec->attempts;
   }
-  j->cb.events(j->data, j->status, j->status == 0 ? rows : NULL, j->status == 0 ? j->nrows : 0);
+  j->cb.events(j->data, j->status, rows, list_count(j));
   free(rows);
 }
 
