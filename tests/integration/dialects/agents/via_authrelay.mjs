@@ -192,6 +192,20 @@ async function checkHeld(k, user, upstreamDone) {
   return streams;
 }
 
+// The stream paused on link (the SDK's or, failing that, the feed's): checks
+// the pause (checkHeld, upstreamDone as there), then afterPause() (the case
+// marks what arrives next as AFTER) and completes the link's API-key form.
+async function holdThenComplete(k, user, link, upstreamDone, afterPause) {
+  if (!link) {
+    k.ok('a link_token for the user on the control feed', false, 'no pause at all');
+    return;
+  }
+  await checkHeld(k, user, upstreamDone);
+  afterPause();
+  const form = await completeLink(link, user);
+  k.eq('the link form (API key) answers 200', form.status, 200);
+}
+
 // ---------------------------------------------------------------- AG-UI
 
 async function caseAgui(shape) {
@@ -213,15 +227,8 @@ async function caseAgui(shape) {
   const { sdkLink: viaSdk, feedLink } = await waitInterrupt(user, sdkLink, () => outcome);
   k.ok('the interrupt (the trusted link) is reachable through the SDK (rewritten TOOL_CALL_RESULT or CUSTOM authrelay.link_token)',
        !!viaSdk, { events: got.map((g) => g.ev.type + (g.ev.name ? `:${g.ev.name}` : '')), outcome });
-  const link = viaSdk ?? feedLink;
-  if (link) {
-    await checkHeld(k, user, () => ctx.agui.log.some((e) => e.user === user && e.done));
-    phase = AFTER;
-    const form = await completeLink(link, user);
-    k.eq('the link form (API key) answers 200', form.status, 200);
-  } else {
-    k.ok('a link_token for the user on the control feed', false, 'no pause at all');
-  }
+  await holdThenComplete(k, user, viaSdk ?? feedLink, () => ctx.agui.log.some((e) => e.user === user && e.done),
+                         () => { phase = AFTER; });
   await poll(() => outcome, STEP_MS);
   k.ok('the SDK reader completes without an error (runAgent resolves)', outcome && !outcome.error, outcome ?? 'timeout');
 
@@ -265,15 +272,8 @@ async function caseA2a(version, shape) {
   const sdkLink = () => trustedLinkOf(got.map((g) => g.ev), ctx.relayUrl);
   const { sdkLink: viaSdk, feedLink } = await waitInterrupt(user, sdkLink, () => outcome);
   k.ok('the interrupt (the trusted link) is reachable through the SDK', !!viaSdk, { got: got.map((g) => g.ev), outcome });
-  const link = viaSdk ?? feedLink;
-  if (link) {
-    await checkHeld(k, user, () => ctx.a2a.log.some((e) => e.user === user && e.done));
-    phase = AFTER;
-    const form = await completeLink(link, user);
-    k.eq('the link form (API key) answers 200', form.status, 200);
-  } else {
-    k.ok('a link_token for the user on the control feed', false, 'no pause at all');
-  }
+  await holdThenComplete(k, user, viaSdk ?? feedLink, () => ctx.a2a.log.some((e) => e.user === user && e.done),
+                         () => { phase = AFTER; });
   await poll(() => outcome, STEP_MS);
   k.ok('the SDK reader completes without an error (sendMessageStream ends)', outcome && !outcome.error, outcome ?? 'timeout');
 
