@@ -11,6 +11,7 @@
 #define AUTHRELAY_TEST_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int unit_passed;
@@ -62,6 +63,20 @@ static int unit_failed;
     fn();                                                                    \
     fprintf(stderr, "%s %s\n", unit_failed == unit_before_ ? "ok  " : "FAIL", #fn); \
   } while (0)
+
+/* Writes text to dir/name (a test's temporary directory); the path goes
+ * into path (cap bytes) and is returned. Exits 2 when it cannot write. */
+static inline const char *unit_write_file(char *path, size_t cap, const char *dir, const char *name,
+                                          const char *text) {
+  FILE *f;
+  snprintf(path, cap, "%s/%s", dir, name);
+  f = fopen(path, "w");
+  if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+    perror(path);
+    exit(2);
+  }
+  return path;
+}
 
 static int unit_report(void) {
   printf("%d passed, %d failed\n", unit_passed, unit_failed);

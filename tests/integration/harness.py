@@ -15,16 +15,19 @@ import signal
 import socket
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 BUILD = os.environ.get("AUTHRELAY_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 AUTHRELAY = os.environ.get("AUTHRELAY_BIN", os.path.join(BUILD, "authrelay"))
 AGENT = os.environ.get("AGENT_SERVER_BIN", os.path.join(BUILD, "agent-server"))
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def wait_until(cond, what="a condition", timeout=15, interval=0.01):
@@ -283,6 +286,38 @@ def http(method, url, body=None, headers=None):
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
+
+
+class StandIn:
+    """One of the Python stand-ins beside these tests (oauth_provider.py,
+    remote_link_service.py, verifier_app.py) on a free loopback port: it
+    prints {"listening": "host:port"} first. Its test controls: POST
+    /_control/mode (form fields) and GET /_control/log (a JSON list)."""
+
+    def __init__(self, script, *args):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, script), "--listen", "127.0.0.1:0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.url = "http://" + json.loads(self.proc.stdout.readline())["listening"]
+
+    def mode(self, **modes):
+        """Sets its modes; returns the HTTP status (200: taken)."""
+        return http("POST", self.url + "/_control/mode", urllib.parse.urlencode(modes).encode())[0]
+
+    def log(self):
+        return json.loads(http("GET", self.url + "/_control/log")[1])
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.proc.stdout.close()
+
+
+def catalog_file(connectors):
+    """A connector catalog (--connectors) in a new temporary file: its path
+    (the caller unlinks it)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"connectors": connectors}, f)
+    return f.name
 
 
 def link_of(stream):

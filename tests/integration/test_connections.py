@@ -19,14 +19,13 @@ import json
 import os
 import re
 import sys
-import tempfile
 import threading
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, wait_until  # noqa: E402
-from test_linkservice import Api, request, secrets_on_disk, start_provider  # noqa: E402
+from harness import AgentServer, Relay, catalog_file, wait_until  # noqa: E402
+from test_linkservice import OPENAI, Api, oauth2_connector, request, secrets_on_disk, start_provider  # noqa: E402
 from test_notify import Feed, Receiver  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-connections"
@@ -43,20 +42,18 @@ class ConnectionsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.provider, cls.provider_url = start_provider("acme-client", CLIENT_SECRET)
-        cls.catalog = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump({"connectors": [
-            {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
-             "token_url": cls.provider_url + "/token", "revocation_url": cls.provider_url + "/revoke",
-             "scopes": "crm.read crm.write"},
-            {"slug": "openai", "name": "OpenAI", "auth": "api_key"}]}, cls.catalog)
-        cls.catalog.close()
+        cls.provider = start_provider("acme-client", CLIENT_SECRET)
+        cls.provider_url = cls.provider.url
+        cls.catalog = catalog_file([
+            oauth2_connector("acme", "Acme CRM", cls.provider_url, revocation_url=cls.provider_url + "/revoke",
+                             scopes="crm.read crm.write"),
+            OPENAI])
         cls.receiver = Receiver(secret=HOOK_SECRET)
         cls.agent = AgentServer()
         hooks = json.dumps([{"url": cls.receiver.url, "secret": HOOK_SECRET,
                              "events": ["connection_created", "connection_refreshed", "connection_broken",
                                         "connection_deleted"]}])
-        cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog.name, "--provider-timeout-s", "5",
+        cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog, "--provider-timeout-s", "5",
                           env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY, "AUTHRELAY_WEBHOOKS": hooks})
         cls.api = Api(cls.relay, ADMIN_KEY)
         cls.feed = Feed(cls.relay, token=ADMIN_KEY, connection_events=True)
@@ -72,17 +69,14 @@ class ConnectionsTest(unittest.TestCase):
         code = cls.relay.stop()
         cls.agent.stop()
         cls.receiver.stop()
-        cls.provider.terminate()
-        cls.provider.wait(5)
-        cls.provider.stdout.close()
-        os.unlink(cls.catalog.name)
+        cls.provider.stop()
+        os.unlink(cls.catalog)
         assert code == 0, "authrelay exited with %r" % code
 
     # --- helpers ---
 
     def set_mode(self, **modes):
-        status, _, _ = request("POST", self.provider_url + "/_control/mode", urllib.parse.urlencode(modes), FORM)
-        self.assertEqual(status, 200)
+        self.assertEqual(self.provider.mode(**modes), 200)
 
     def stats(self):
         return json.loads(request("GET", self.provider_url + "/_control/stats")[2])

@@ -20,8 +20,8 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AUTHRELAY, AgentServer, Relay, Stream, link_of, wait_until  # noqa: E402
-from test_linkservice import Api, request, secrets_on_disk, start_provider  # noqa: E402
+from harness import AUTHRELAY, AgentServer, Relay, StandIn, Stream, catalog_file, link_of, wait_until  # noqa: E402
+from test_linkservice import OPENAI, Api, oauth2_connector, request, secrets_on_disk, start_provider  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ADMIN_KEY = "test-owner-key-linkbind"
@@ -29,28 +29,20 @@ CLIENT_SECRET = "cs-linkbind-secret-0077"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def start_verifier(config_path):
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "verifier_app.py"), "--listen", "127.0.0.1:0",
-                             "--config", config_path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    line = proc.stdout.readline()
-    return proc, "http://" + json.loads(line)["listening"]
-
-
 class LinkBindTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.provider, cls.provider_url = start_provider("acme-client", CLIENT_SECRET)
-        cls.catalog = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump({"connectors": [
-            {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
-             "token_url": cls.provider_url + "/token", "scopes": "crm.read"},
-            {"slug": "openai", "name": "OpenAI", "auth": "api_key"}]}, cls.catalog)
-        cls.catalog.close()
+        cls.provider = start_provider("acme-client", CLIENT_SECRET)
+        cls.provider_url = cls.provider.url
+        cls.catalog = catalog_file([
+            oauth2_connector("acme", "Acme CRM", cls.provider_url, scopes="crm.read"),
+            OPENAI])
         cls.verifier_config = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
         cls.verifier_config.close()
-        cls.verifier, cls.verifier_url = start_verifier(cls.verifier_config.name)
+        cls.verifier = StandIn("verifier_app.py", "--config", cls.verifier_config.name)
+        cls.verifier_url = cls.verifier.url
         cls.agent = AgentServer()
-        cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog.name,
+        cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog,
                           "--link-verifier-url", cls.verifier_url + "/verify",
                           env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
         cls.api = Api(cls.relay, ADMIN_KEY)
@@ -75,11 +67,9 @@ class LinkBindTest(unittest.TestCase):
     def tearDownClass(cls):
         code = cls.relay.stop()
         cls.agent.stop()
-        for proc in (cls.provider, cls.verifier):
-            proc.terminate()
-            proc.wait(5)
-            proc.stdout.close()
-        os.unlink(cls.catalog.name)
+        cls.provider.stop()
+        cls.verifier.stop()
+        os.unlink(cls.catalog)
         os.unlink(cls.verifier_config.name)
         assert code == 0, "authrelay exited with %r" % code
 

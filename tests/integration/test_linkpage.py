@@ -14,15 +14,14 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AUTHRELAY, AgentServer, Relay, Stream, link_of  # noqa: E402
-from test_linkservice import Api, request, start_provider  # noqa: E402
+from harness import AUTHRELAY, AgentServer, Relay, Stream, catalog_file, link_of  # noqa: E402
+from test_linkservice import OPENAI, Api, oauth2_connector, request, start_provider  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-linkpage"
 CLIENT_SECRET = "cs-linkpage-secret-0042"
@@ -94,17 +93,14 @@ def wait_paused(relay, user, timeout=10):
 class LinkPageTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.provider, cls.provider_url = start_provider("acme-client", CLIENT_SECRET)
-        cls.catalog = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump({"connectors": [
-            {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
-             "token_url": cls.provider_url + "/token", "scopes": "crm.read"},
-            {"slug": "nocred", "name": "No Cred Docs", "auth": "oauth2",
-             "authorize_url": cls.provider_url + "/authorize", "token_url": cls.provider_url + "/token"},
-            {"slug": "openai", "name": "OpenAI", "auth": "api_key"}]}, cls.catalog)
-        cls.catalog.close()
+        cls.provider = start_provider("acme-client", CLIENT_SECRET)
+        cls.provider_url = cls.provider.url
+        cls.catalog = catalog_file([
+            oauth2_connector("acme", "Acme CRM", cls.provider_url, scopes="crm.read"),
+            oauth2_connector("nocred", "No Cred Docs", cls.provider_url),
+            OPENAI])
         cls.agent = AgentServer()
-        cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog.name, "--link-app-name", APP_NAME,
+        cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog, "--link-app-name", APP_NAME,
                           "--link-logo-url", "https://cdn.example.com/logo.png",
                           env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
         cls.api = Api(cls.relay, ADMIN_KEY)
@@ -116,10 +112,8 @@ class LinkPageTest(unittest.TestCase):
     def tearDownClass(cls):
         code = cls.relay.stop()
         cls.agent.stop()
-        cls.provider.terminate()
-        cls.provider.wait(5)
-        cls.provider.stdout.close()
-        os.unlink(cls.catalog.name)
+        cls.provider.stop()
+        os.unlink(cls.catalog)
         assert code == 0, "authrelay exited with %r" % code
 
     def user(self, origin_user_id):
@@ -196,7 +190,7 @@ class LinkPageTest(unittest.TestCase):
     def test_result_without_connector_pauses_on_a_picker_link(self):
         # an upstream whose magic-link result names no connector, and no tool either
         upstream = NoConnectorUpstream()
-        relay = Relay(upstream.url, "--connectors", self.catalog.name, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
+        relay = Relay(upstream.url, "--connectors", self.catalog, env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
         try:
             s = Stream(relay.url + "/chat", {"X-Registered-User-Id": "picker_stream"})
             m = s.wait_for(rb"event: link_token\ndata: (\{.*\})\n")

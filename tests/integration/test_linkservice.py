@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,7 +24,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, curl, http, link_of, wait_until  # noqa: E402
+from harness import AgentServer, Relay, StandIn, Stream, catalog_file, curl, http, link_of, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CATALOG = os.path.join(HERE, "..", "..", "examples", "connectors.json")
@@ -478,11 +477,16 @@ class ApiTest(unittest.TestCase):
 
 
 def start_provider(client_id, client_secret):
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "oauth_provider.py"), "--listen", "127.0.0.1:0",
-                             "--client-id", client_id, "--client-secret", client_secret],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    line = proc.stdout.readline()
-    return proc, "http://" + json.loads(line)["listening"]
+    return StandIn("oauth_provider.py", "--client-id", client_id, "--client-secret", client_secret)
+
+
+def oauth2_connector(slug, name, provider_url, **extra):
+    """A catalog entry: an OAuth2 connector on the stand-in provider at provider_url."""
+    return {"slug": slug, "name": name, "auth": "oauth2", "authorize_url": provider_url + "/authorize",
+            "token_url": provider_url + "/token", **extra}
+
+
+OPENAI = {"slug": "openai", "name": "OpenAI", "auth": "api_key"}
 
 
 class OAuth2Test(unittest.TestCase):
@@ -490,20 +494,16 @@ class OAuth2Test(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.provider, cls.provider_url = start_provider("acme-client", CLIENT_SECRET)
-        cls.catalog = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump({"connectors": [
-            {"slug": "acme", "name": "Acme CRM", "auth": "oauth2", "authorize_url": cls.provider_url + "/authorize",
-             "token_url": cls.provider_url + "/token", "scopes": "crm.read crm.write"},
+        cls.provider = start_provider("acme-client", CLIENT_SECRET)
+        cls.provider_url = cls.provider.url
+        cls.catalog = catalog_file([
+            oauth2_connector("acme", "Acme CRM", cls.provider_url, scopes="crm.read crm.write"),
             # Notion's way: HTTP Basic client authentication and owner=user on the authorize URL
-            {"slug": "acme-basic", "name": "Acme Basic", "auth": "oauth2",
-             "authorize_url": cls.provider_url + "/authorize", "token_url": cls.provider_url + "/token",
-             "scopes": "crm.read crm.write", "token_auth": "client_secret_basic",
-             "authorize_params": {"owner": "user"}},
-            {"slug": "openai", "name": "OpenAI", "auth": "api_key"}]}, cls.catalog)
-        cls.catalog.close()
+            oauth2_connector("acme-basic", "Acme Basic", cls.provider_url, scopes="crm.read crm.write",
+                             token_auth="client_secret_basic", authorize_params={"owner": "user"}),
+            OPENAI])
         cls.agent = AgentServer()
-        cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog.name, "--provider-timeout-s", "2",
+        cls.relay = Relay(cls.agent.url, "--connectors", cls.catalog, "--provider-timeout-s", "2",
                           env={"AUTHRELAY_ADMIN_KEY": ADMIN_KEY})
         cls.api = Api(cls.relay)
         status, _ = cls.api("POST", "/api/v1/application-credentials/",
@@ -518,19 +518,15 @@ class OAuth2Test(unittest.TestCase):
     def tearDownClass(cls):
         code = cls.relay.stop()
         cls.agent.stop()
-        cls.provider.terminate()
-        cls.provider.wait(5)
-        cls.provider.stdout.close()
-        os.unlink(cls.catalog.name)
+        cls.provider.stop()
+        os.unlink(cls.catalog)
         assert code == 0, "authrelay exited with %r" % code
 
     def set_mode(self, **modes):
-        status, _, _ = request("POST", self.provider_url + "/_control/mode", urllib.parse.urlencode(modes),
-                               {"Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual(status, 200)
+        self.assertEqual(self.provider.mode(**modes), 200)
 
     def provider_log(self):
-        return json.loads(request("GET", self.provider_url + "/_control/log")[2])
+        return self.provider.log()
 
     def begin(self, link_url):
         """GET the link page: a redirect to the provider (and a cookie binding

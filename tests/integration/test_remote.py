@@ -10,14 +10,12 @@ from authrelay's link page to the remote's and back; the stream resumes.
 
 import json
 import os
-import subprocess
 import sys
 import threading
 import unittest
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import AgentServer, Relay, Stream, link_of, wait_until  # noqa: E402
+from harness import AgentServer, Relay, StandIn, Stream, link_of, wait_until  # noqa: E402
 from test_linkservice import request  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,10 +25,8 @@ API_KEY = "remote-api-key-123"
 class RemoteTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.remote = subprocess.Popen([sys.executable, os.path.join(HERE, "remote_link_service.py"),
-                                       "--listen", "127.0.0.1:0", "--api-key", API_KEY],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        cls.remote_url = "http://" + json.loads(cls.remote.stdout.readline())["listening"]
+        cls.remote = StandIn("remote_link_service.py", "--api-key", API_KEY)
+        cls.remote_url = cls.remote.url
         cls.agent = AgentServer()
         cls.relay = Relay(cls.agent.url, "--link-service-url", cls.remote_url, "--link-service-poll-interval-s", "1",
                           "--provider-timeout-s", "2", env={"AUTHRELAY_LINK_SERVICE_API_KEY": API_KEY})
@@ -39,18 +35,14 @@ class RemoteTest(unittest.TestCase):
     def tearDownClass(cls):
         code = cls.relay.stop()
         cls.agent.stop()
-        cls.remote.terminate()
-        cls.remote.wait(5)
-        cls.remote.stdout.close()
+        cls.remote.stop()
         assert code == 0, "authrelay exited with %r" % code
 
     def mode(self, **m):
-        status, _, _ = request("POST", self.remote_url + "/_control/mode", urllib.parse.urlencode(m),
-                               {"Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual(status, 200)
+        self.assertEqual(self.remote.mode(**m), 200)
 
     def log(self):
-        return json.loads(request("GET", self.remote_url + "/_control/log")[2])
+        return self.remote.log()
 
     def held(self):
         """API calls the remote holds (mode hold) right now."""
@@ -93,7 +85,7 @@ class RemoteTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertIn("Connected", body)
         self.assertEqual(self.relay.metrics()["authrelay_remote_completed_total"], completed)
-        log = json.loads(request("GET", self.remote_url + "/_control/log")[2])
+        log = self.remote.log()
         self.assertTrue(any(e["path"].endswith("/link-token/") for e in log))
 
     def test_polling_completes_without_the_callback(self):
@@ -142,14 +134,14 @@ class RemoteTest(unittest.TestCase):
         # Minting works, then every status poll fails: after three failed
         # polls in a row the link expires (link_expired), well before
         # pause_timeout_s (1800 s): never a stuck pause.
-        start = len(json.loads(request("GET", self.remote_url + "/_control/log")[2]))
+        start = len(self.remote.log())
         self.mode(api="pollerror")
         try:
             s, url = self.pause("remote_u5", "asana")
             data = s.finish(timeout=30)  # poll_interval_s 1: about 3 s
             self.assertIn(b"event: link_expired", data)
             self.assertNotIn(b"auth_complete", data)
-            log = json.loads(request("GET", self.remote_url + "/_control/log")[2])[start:]
+            log = self.remote.log()[start:]
             self.assertTrue(any(e["path"].endswith("/link-token/") for e in log))  # minted
             polls = [e for e in log if e["method"] == "GET"]
             self.assertEqual(len(polls), 3, polls)
@@ -223,10 +215,8 @@ class RemoteWildcardListenTest(unittest.TestCase):
     stream's magic_link_url is, never from the wildcard listen address."""
 
     def test_callback_url_uses_the_request_host(self):
-        remote = subprocess.Popen([sys.executable, os.path.join(HERE, "remote_link_service.py"),
-                                   "--listen", "127.0.0.1:0", "--api-key", API_KEY],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        remote_url = "http://" + json.loads(remote.stdout.readline())["listening"]
+        remote = StandIn("remote_link_service.py", "--api-key", API_KEY)
+        remote_url = remote.url
         agent = AgentServer()
         relay = Relay(agent.url, "--link-service-url", remote_url, listen="0.0.0.0:0",
                       env={"AUTHRELAY_LINK_SERVICE_API_KEY": API_KEY})
@@ -251,9 +241,7 @@ class RemoteWildcardListenTest(unittest.TestCase):
         finally:
             self.assertEqual(relay.stop(), 0)
             agent.stop()
-            remote.terminate()
-            remote.wait(5)
-            remote.stdout.close()
+            remote.stop()
 
 
 if __name__ == "__main__":

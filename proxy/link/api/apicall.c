@@ -57,6 +57,16 @@ void apicall_wait(apicall_ctx *c, int rc) {
     finish(c);
 }
 
+void apicall_after(apicall_ctx *c, apicall_step next) {
+  c->after_done = next;
+}
+
+void apicall_done(void *data, int status) {
+  apicall_ctx *c = data;
+  c->status = status;
+  apicall_run(c, c->after_done);
+}
+
 void *apicall_state(apicall_ctx *c, size_t len) {
   if (c->state == NULL) {
     c->state = calloc(1, len);
@@ -146,6 +156,23 @@ void apicall_member_bool(apicall_ctx *c, const char *name, int v) {
   apicall_raw(c, ",");
   apicall_str(c, name);
   apicall_raw(c, v ? ":true" : ":false");
+}
+
+int apicall_results_begin(apicall_ctx *c, int status) {
+  if (status != 0) {
+    apicall_read_failed(c, status);
+    return -1;
+  }
+  c->rs->status = 200;
+  apicall_raw(c, "{\"results\":[");
+  return 0;
+}
+
+void apicall_results_end(apicall_ctx *c, size_t n, const char *more) {
+  apicall_raw(c, "],\"count\":");
+  (void)jsonw_u64(c->out, n);
+  apicall_raw(c, more);
+  apicall_raw(c, "}\n");
 }
 
 void apicall_detail(apicall_ctx *c, int status, const char *msg) {
@@ -307,6 +334,13 @@ void apicall_authenticate(apicall_ctx *c, apicall_step next) {
 }
 
 /* 0 when p holds every scope in need; else answers 403. */
+int apicall_require_method(apicall_ctx *c, const char *method) {
+  if (strcmp(c->rq->method, method) == 0)
+    return 0;
+  apicall_detail(c, 405, "Method not allowed.");
+  return -1;
+}
+
 int apicall_require(apicall_ctx *c, const apicall_principal *p, unsigned need) {
   char names[512];
   char msg[600];

@@ -59,6 +59,7 @@ struct apicall_ctx {
   const apicall_principal *who; /* the caller, once authenticated (&principal; for the audit log) */
   void *state;                 /* the handler's state across store calls; owned, wiped and freed at the end */
   size_t state_len;
+  int status;                  /* the status apicall_done() was given */
   /* private */
   linkapi_request req;         /* a copy of the request; its strings in req_buf */
   char *req_buf;
@@ -70,6 +71,7 @@ struct apicall_ctx {
   void *done_data;
   int in_step;                 /* a step is running */
   int waiting;                 /* the running step started a store call */
+  apicall_step after_done;     /* apicall_after()'s step, run by apicall_done() */
 };
 
 /* A JSON list being written. */
@@ -89,6 +91,13 @@ void apicall_run(apicall_ctx *c, apicall_step step);
  * (with apicall_run); else the store's failure is the answer (503 while
  * shutting down, 500 otherwise). */
 void apicall_wait(apicall_ctx *c, int rc);
+
+/* For a call whose answer is only a status (store_done_cb and its like):
+ * apicall_after(c, next), then start the call with apicall_done and c as
+ * its callback and data; when it answers, c->status holds its status and
+ * next runs (apicall_run). */
+void apicall_after(apicall_ctx *c, apicall_step next);
+void apicall_done(void *data, int status);
 
 /* The handler's state: len zeroed bytes owned by c (the one allocation;
  * NULL when out of memory: the answer is then a 503). */
@@ -124,6 +133,15 @@ void apicall_member_str(apicall_ctx *c, const char *name, const char *value, int
 
 /* ,"name": true|false. */
 void apicall_member_bool(apicall_ctx *c, const char *name, int v);
+
+/* A list the store read (status): 0 with 200 and `{"results":[` written,
+ * the items next (a comma before all but the first); else the store's
+ * failure is the answer (apicall_read_failed) and -1. */
+int apicall_results_begin(apicall_ctx *c, int status);
+
+/* Ends what apicall_results_begin() began: `],"count":n`, the members
+ * in more (raw JSON, each with its leading comma), `}` and a newline. */
+void apicall_results_end(apicall_ctx *c, size_t n, const char *more);
 
 /* Answers status with {"detail": msg}, replacing what was written. */
 void apicall_detail(apicall_ctx *c, int status, const char *msg);
@@ -166,6 +184,9 @@ int apicall_query_param(const apicall_ctx *c, const char *name, char *out, size_
  * access token from POST /oauth/token (read from the store), then runs
  * next; or answers 401. */
 void apicall_authenticate(apicall_ctx *c, apicall_step next);
+
+/* 0 when the request's method is method; else answers 405 and returns -1. */
+int apicall_require_method(apicall_ctx *c, const char *method);
 
 /* 0 when p holds every scope in need; else answers 403 and returns -1. */
 int apicall_require(apicall_ctx *c, const apicall_principal *p, unsigned need);

@@ -150,15 +150,10 @@ static void answer_authenticate(apicall_ctx *c) {
   conns_state *st = c->state;
   char url[3000];
   char message[CATALOG_NAME_MAX + 64];
-  if (st->status != 0) {
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
-    apicall_store_failed(c);
+  if (apilinks_kept(c, &st->info, url, sizeof url) != 0)
     return;
-  }
   APICALL_AUDIT(c, "link_token.create", LOG_STR("origin_user_id", st->user), LOG_STR("connector", st->connector),
                 LOG_STR("for", "connection token"));
-  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
-  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", st->info.path);
   snprintf(message, sizeof message, "Please %s %s to continue.", st->reason == -ENOENT ? "connect" : "reconnect",
            st->cc.name);
   c->rs->status = 409;
@@ -170,12 +165,6 @@ static void answer_authenticate(apicall_ctx *c) {
   apicall_member_str(c, "expires_at", st->info.expires_at, 0);
   apicall_member_str(c, "message", message, 0);
   apicall_raw(c, "}\n");
-}
-
-static void on_link_kept(void *data, int status) {
-  apicall_ctx *c = data;
-  ((conns_state *)c->state)->status = status;
-  apicall_run(c, answer_authenticate);
 }
 
 /* No usable connection: a fresh trusted link for (user, connector). */
@@ -190,9 +179,7 @@ static void mint_link(apicall_ctx *c) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  apicall_wait(c, apilinks_keep_minted(c, st->user, &st->info, "", "", on_link_kept));
-  if (!c->waiting)
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
+  apilinks_wait_kept(c, st->user, &st->info, "", "", answer_authenticate);
 }
 
 static void token_answered(apicall_ctx *c) {
@@ -271,18 +258,12 @@ static void on_list(void *data, int status, const store_credential *rows, size_t
 
 static void deleted(apicall_ctx *c) {
   conns_state *st = c->state;
-  if (st->status != 0) {
-    apicall_write_failed(c, st->status, "This registered user has no connection to this connector.");
+  if (c->status != 0) {
+    apicall_write_failed(c, c->status, "This registered user has no connection to this connector.");
     return;
   }
   APICALL_AUDIT(c, "connection.delete", LOG_STR("origin_user_id", st->user), LOG_STR("connector", st->connector));
   c->rs->status = 204;
-}
-
-static void on_deleted(void *data, int status) {
-  apicall_ctx *c = data;
-  ((conns_state *)c->state)->status = status;
-  apicall_run(c, deleted);
 }
 
 /* The user is known (or, by origin, not registered): what op asks. */
@@ -306,10 +287,12 @@ static void user_known(apicall_ctx *c) {
     token_answered(c); /* not registered yet: no connection, the link registers the user */
     return;
   }
-  if (st->op == OP_DELETE)
-    rc = connections_delete(cs, st->user, st->connector, on_deleted, c);
-  else
+  if (st->op == OP_DELETE) {
+    apicall_after(c, deleted);
+    rc = connections_delete(cs, st->user, st->connector, apicall_done, c);
+  } else {
     rc = connections_token(cs, st->user, st->connector, on_token, c);
+  }
   if (rc == -EBUSY) {
     apicall_detail(c, 503, "Too many connections are being refreshed at once. Try again.");
     return;
@@ -340,10 +323,8 @@ void apiconnections_handle(apicall_ctx *c, const apicall_principal *p, const cha
     apicall_detail(c, 404, "Not found.");
     return;
   }
-  if (strcmp(c->rq->method, methods[op]) != 0) {
-    apicall_detail(c, 405, "Method not allowed.");
+  if (apicall_require_method(c, methods[op]) != 0)
     return;
-  }
   if (apicall_require(c, p, scopes[op]) != 0)
     return;
   if (c->lh->remote_open) {

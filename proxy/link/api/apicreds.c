@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "jsonw.h"
 #include "linkseal.h"
 #include "secretbox.h"
 #include "crypto.h"
@@ -100,33 +99,31 @@ static void saved(apicall_ctx *c) {
   }
 }
 
-static void on_saved(void *data, int status, const store_app_credential *a, const store_blob *secret) {
-  apicall_ctx *c = data;
+/* The store's answer about one credential (its secret not needed), kept in the state. */
+static void keep_app(apicall_ctx *c, int status, const store_app_credential *a) {
   creds_state *st = c->state;
-  (void)secret;
   st->status = status;
   if (a != NULL)
     st->app = *a;
-  apicall_run(c, saved);
+}
+
+static void on_saved(void *data, int status, const store_app_credential *a, const store_blob *secret) {
+  (void)secret;
+  keep_app(data, status, a);
+  apicall_run(data, saved);
 }
 
 /* GET list: as the store gave it. */
 static void on_list(void *data, int status, const store_app_credential *rows, size_t n) {
   apicall_ctx *c = data;
   size_t i;
-  if (status != 0) {
-    apicall_read_failed(c, status);
-  } else {
-    c->rs->status = 200;
-    apicall_raw(c, "{\"results\":[");
+  if (apicall_results_begin(c, status) == 0) {
     for (i = 0; i < n; i++) {
       if (i > 0)
         apicall_raw(c, ",");
       render_app(c, &rows[i]);
     }
-    apicall_raw(c, "],\"count\":");
-    (void)jsonw_u64(c->out, n);
-    apicall_raw(c, ",\"next\":null,\"previous\":null}\n");
+    apicall_results_end(c, n, ",\"next\":null,\"previous\":null");
   }
   apicall_run(c, NULL);
 }
@@ -195,19 +192,13 @@ void apicreds_collection(apicall_ctx *c, const apicall_principal *p) {
 
 static void deleted(apicall_ctx *c) {
   creds_state *st = c->state;
-  if (st->status != 0) {
-    apicall_write_failed(c, st->status, "No application credential with this id.");
+  if (c->status != 0) {
+    apicall_write_failed(c, c->status, "No application credential with this id.");
     return;
   }
   APICALL_AUDIT(c, "application_credential.delete", LOG_STR("id", st->app.id),
                 LOG_STR("connector", st->app.connector_slug));
   c->rs->status = 204;
-}
-
-static void on_deleted(void *data, int status) {
-  apicall_ctx *c = data;
-  ((creds_state *)c->state)->status = status;
-  apicall_run(c, deleted);
 }
 
 /* The credential is read (or not): what the method asks. */
@@ -241,20 +232,17 @@ static void item(apicall_ctx *c) {
     apicall_wait(c, apicall_store(c)->ops->app_update(apicall_store(c), &st->app, st->set_secret,
                                                        secret_blob(st, &b), on_saved, c));
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
-    apicall_wait(c, apicall_store(c)->ops->app_delete(apicall_store(c), st->app.id, on_deleted, c));
+    apicall_after(c, deleted);
+    apicall_wait(c, apicall_store(c)->ops->app_delete(apicall_store(c), st->app.id, apicall_done, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }
 }
 
 static void on_app(void *data, int status, const store_app_credential *a, const store_blob *secret) {
-  apicall_ctx *c = data;
-  creds_state *st = c->state;
   (void)secret;
-  st->status = status;
-  if (a != NULL)
-    st->app = *a;
-  apicall_run(c, item);
+  keep_app(data, status, a);
+  apicall_run(data, item);
 }
 
 void apicreds_item(apicall_ctx *c, const apicall_principal *p, const char *id) {

@@ -64,7 +64,7 @@ static void refuse(apicall_ctx *c, linkbind_flow *f, const char *confirmed) {
 static void committed(apicall_ctx *c) {
   confirm_state *st = c->state;
   linkbind_flow *f = &st->flow;
-  if (st->status == 0) {
+  if (c->status == 0) {
     linkbind_settle(&c->lh->bind, f->id, LINKBIND_CONNECTED);
     APICALL_AUDIT(c, "link_flow.confirm", LOG_STR("flow_id", f->id), LOG_STR("connector", f->v.info.connector),
                   LOG_STR("registered_user", f->v.user));
@@ -72,16 +72,10 @@ static void committed(apicall_ctx *c) {
     return;
   }
   /* not stored (or the link ended): the flow stays spent, its done page unknown */
-  if (st->status == -ESTALE)
+  if (c->status == -ESTALE)
     apicall_detail(c, 410, "The link ended before the confirmation: ask the assistant again.");
   else
     apicall_store_failed(c);
-}
-
-static void on_committed(void *data, int status) {
-  apicall_ctx *c = data;
-  ((confirm_state *)c->state)->status = status;
-  apicall_run(c, committed);
 }
 
 void apilinkflows_handle(apicall_ctx *c, const apicall_principal *p, const char *rest) {
@@ -97,10 +91,8 @@ void apilinkflows_handle(apicall_ctx *c, const apicall_principal *p, const char 
     apicall_detail(c, 404, "Not found.");
     return;
   }
-  if (strcmp(c->rq->method, "POST") != 0) {
-    apicall_detail(c, 405, "Method not allowed.");
+  if (apicall_require_method(c, "POST") != 0)
     return;
-  }
   if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
     return;
   (void)apivalid_check(c->body, &confirm_table, 0, &c->errs);
@@ -124,7 +116,8 @@ void apilinkflows_handle(apicall_ctx *c, const apicall_principal *p, const char 
     linkbind_flow_free(f);
     return;
   }
-  rc = linkhost_commit(lh, f, on_committed, c);
+  apicall_after(c, committed);
+  rc = linkhost_commit(lh, f, apicall_done, c);
   st->flow = *f;
   memset(&st->flow.sealed, 0, sizeof st->flow.sealed); /* the credential stays in f, freed now */
   linkbind_flow_free(f);

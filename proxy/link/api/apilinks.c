@@ -40,8 +40,8 @@ typedef struct links_state {
   linksvc_link_info info;      /* the link minted */
 } links_state;
 
-int apilinks_keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
-                         const char *state, store_done_cb cb) {
+static int keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
+                       const char *state, store_done_cb cb) {
   store_link l;
   memset(&l, 0, sizeof l);
   snprintf(l.token, sizeof l.token, "%s", info->token);
@@ -56,19 +56,33 @@ int apilinks_keep_minted(apicall_ctx *c, const char *user, const linksvc_link_in
   return apicall_store(c)->ops->link_put(apicall_store(c), &l, 1, cb, c);
 }
 
+void apilinks_wait_kept(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
+                        const char *state, apicall_step next) {
+  apicall_after(c, next);
+  apicall_wait(c, keep_minted(c, user, info, callback_url, state, apicall_done));
+  if (!c->waiting)
+    (void)pausehub_expire_link(c->lh->hub, info->token, timefmt_now_ms()); /* never handed out */
+}
+
+int apilinks_kept(apicall_ctx *c, const linksvc_link_info *info, char *url, size_t cap) {
+  if (c->status != 0) {
+    (void)pausehub_expire_link(c->lh->hub, info->token, timefmt_now_ms()); /* never handed out */
+    apicall_store_failed(c);
+    return -1;
+  }
+  linkhost_base_url(c->lh, url, cap - LINKSVC_PATH_LEN);
+  snprintf(url + strlen(url), cap - strlen(url), "%s", info->path);
+  return 0;
+}
+
 /* The link's rows are stored: its token goes out. */
 static void user_token_kept(apicall_ctx *c) {
   links_state *st = c->state;
   char url[3000];
-  if (st->status != 0) {
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
-    apicall_store_failed(c);
+  if (apilinks_kept(c, &st->info, url, sizeof url) != 0)
     return;
-  }
   APICALL_AUDIT(c, "link_token.create", LOG_STR("registered_user_id", st->user.id),
                 LOG_STR("connector", st->connector));
-  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
-  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", st->info.path);
   c->rs->status = 201;
   apicall_raw(c, "{");
   apicall_member_str(c, "link_token", st->info.token, 1);
@@ -77,29 +91,18 @@ static void user_token_kept(apicall_ctx *c) {
   apicall_raw(c, "}\n");
 }
 
-static void on_user_token_kept(void *data, int status) {
-  apicall_ctx *c = data;
-  ((links_state *)c->state)->status = status;
-  apicall_run(c, user_token_kept);
-}
-
 /* The link row is stored; its external_id next, when it has one. */
 static void user_token_row_kept(apicall_ctx *c) {
   links_state *st = c->state;
-  if (st->status != 0 || st->external_id == NULL) {
+  if (c->status != 0 || st->external_id == NULL) {
     user_token_kept(c);
     return;
   }
+  apicall_after(c, user_token_kept);
   apicall_wait(c, apicall_store(c)->ops->link_set_external_id(apicall_store(c), st->info.token, st->external_id,
-                                                               on_user_token_kept, c));
+                                                               apicall_done, c));
   if (!c->waiting)
     (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms());
-}
-
-static void on_user_token_row_kept(void *data, int status) {
-  apicall_ctx *c = data;
-  ((links_state *)c->state)->status = status;
-  apicall_run(c, user_token_row_kept);
 }
 
 static void on_app_checked(void *data, int status, const store_app_credential *a, const store_blob *secret);
@@ -133,10 +136,7 @@ static void user_token_checks(apicall_ctx *c) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  apicall_wait(c, apilinks_keep_minted(c, st->user.origin_user_id, &st->info, cb_url, state,
-                                       on_user_token_row_kept));
-  if (!c->waiting)
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
+  apilinks_wait_kept(c, st->user.origin_user_id, &st->info, cb_url, state, user_token_row_kept);
 }
 
 static void on_app_checked(void *data, int status, const store_app_credential *a, const store_blob *secret) {
@@ -161,10 +161,8 @@ static void on_origin_checked(void *data, int status) {
 void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const store_user *u, int guide) {
   links_state *st;
   catalog_connector cc;
-  if (strcmp(c->rq->method, "POST") != 0) {
-    apicall_detail(c, 405, "Method not allowed.");
+  if (apicall_require_method(c, "POST") != 0)
     return;
-  }
   if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
     return;
   st = apicall_state(c, sizeof *st);
@@ -215,27 +213,16 @@ static int known_category(const char *s, size_t n) {
 static void unified_kept(apicall_ctx *c) {
   links_state *st = c->state;
   char url[3000];
-  if (st->status != 0) {
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
-    apicall_store_failed(c);
+  if (apilinks_kept(c, &st->info, url, sizeof url) != 0)
     return;
-  }
   APICALL_AUDIT(c, "link_token.create", LOG_STR("origin_user_id", st->user.origin_user_id),
                 LOG_STR("connector", st->cc.slug));
-  linkhost_base_url(c->lh, url, sizeof url - LINKSVC_PATH_LEN);
-  snprintf(url + strlen(url), sizeof url - strlen(url), "%s", st->info.path);
   c->rs->status = 200;
   apicall_raw(c, "{");
   apicall_member_str(c, "link_token", st->info.token, 1);
   apicall_member_str(c, "integration_name", st->cc.slug[0] != '\0' ? st->cc.name : NULL, 0);
   apicall_member_str(c, "magic_link_url", st->magic ? url : NULL, 0);
   apicall_raw(c, "}\n");
-}
-
-static void on_unified_kept(void *data, int status) {
-  apicall_ctx *c = data;
-  ((links_state *)c->state)->status = status;
-  apicall_run(c, unified_kept);
 }
 
 /* The registered user exists (made now, or already): the link. */
@@ -255,9 +242,7 @@ static void unified_user_ready(apicall_ctx *c) {
     apicall_detail(c, rc == -ENOSPC ? 503 : 500, "The link could not be minted.");
     return;
   }
-  apicall_wait(c, apilinks_keep_minted(c, st->user.origin_user_id, &st->info, "", "", on_unified_kept));
-  if (!c->waiting)
-    (void)pausehub_expire_link(c->lh->hub, st->info.token, timefmt_now_ms()); /* never handed out */
+  apilinks_wait_kept(c, st->user.origin_user_id, &st->info, "", "", unified_kept);
 }
 
 static void on_unified_user(void *data, int status, const store_user *u) {
@@ -282,10 +267,8 @@ void apilinks_unified_token(apicall_ctx *c, const apicall_principal *p, const ch
     apicall_detail(c, 404, "Unknown category.");
     return;
   }
-  if (strcmp(c->rq->method, "POST") != 0) {
-    apicall_detail(c, 405, "Method not allowed.");
+  if (apicall_require_method(c, "POST") != 0)
     return;
-  }
   if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
     return;
   st = apicall_state(c, sizeof *st);

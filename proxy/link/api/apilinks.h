@@ -18,11 +18,18 @@
 void apilinks_user_token(apicall_ctx *c, const apicall_principal *p, const store_user *u, int guide);
 
 /* Writes the link info just minted on the hub for user (the journal would
- * write it only after the answer; pinned: minted by the API), to cb(c, ...)
- * from the store: a link token is handed out only once it is stored.
- * Returns as the store's link_put. */
-int apilinks_keep_minted(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
-                         const char *state, store_done_cb cb);
+ * write it only after the answer; pinned: minted by the API) and waits for
+ * the store: next runs then (apicall_done: c->status), and calls
+ * apilinks_kept(); a link token is handed out only once it is stored. A
+ * link the store does not take is expired: never handed out. info: in c's
+ * state (it is read again in next). */
+void apilinks_wait_kept(apicall_ctx *c, const char *user, const linksvc_link_info *info, const char *callback_url,
+                        const char *state, apicall_step next);
+
+/* In apilinks_wait_kept()'s next: 0 when info's link is stored (c->status
+ * 0), its magic link URL in url (cap bytes, at least LINKSVC_PATH_LEN);
+ * else the link is expired, the answer is a store failure, and -1. */
+int apilinks_kept(apicall_ctx *c, const linksvc_link_info *info, char *url, size_t cap);
 
 /* POST /api/{category}/v1/link-token; category: category_len bytes of the
  * path (404 unless one of apivalid_categories). */

@@ -59,37 +59,25 @@ typedef struct oauth_state {
 static void on_list(void *data, int status, const store_oauth_app *rows, size_t n) {
   apicall_ctx *c = data;
   size_t i;
-  if (status != 0) {
-    apicall_read_failed(c, status);
-  } else {
-    c->rs->status = 200;
-    apicall_raw(c, "{\"results\":[");
+  if (apicall_results_begin(c, status) == 0) {
     for (i = 0; i < n; i++) {
       if (i > 0)
         apicall_raw(c, ",");
       render_oauth_app(c, &rows[i], NULL);
     }
-    apicall_raw(c, "],\"count\":");
-    (void)jsonw_u64(c->out, n);
-    apicall_raw(c, "}\n");
+    apicall_results_end(c, n, "");
   }
   apicall_run(c, NULL);
 }
 
 static void deleted(apicall_ctx *c) {
   oauth_state *st = c->state;
-  if (st->status != 0) {
-    apicall_write_failed(c, st->status, "No OAuth application with this id.");
+  if (c->status != 0) {
+    apicall_write_failed(c, c->status, "No OAuth application with this id.");
     return;
   }
   APICALL_AUDIT(c, "oauth_application.delete", LOG_STR("id", st->id));
   c->rs->status = 204;
-}
-
-static void on_deleted(void *data, int status) {
-  apicall_ctx *c = data;
-  ((oauth_state *)c->state)->status = status;
-  apicall_run(c, deleted);
 }
 
 static void created(apicall_ctx *c) {
@@ -120,10 +108,8 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
   if (apicall_require_admin(c, p) != 0)
     return;
   if (id != NULL) {
-    if (strcmp(c->rq->method, "DELETE") != 0) {
-      apicall_detail(c, 405, "Method not allowed.");
+    if (apicall_require_method(c, "DELETE") != 0)
       return;
-    }
     if (!apivalid_is_uuid(id)) {
       apicall_write_failed(c, -ENOENT, "No OAuth application with this id.");
       return;
@@ -132,7 +118,8 @@ void apioauth_apps(apicall_ctx *c, const apicall_principal *p, const char *id) {
     if (st == NULL)
       return;
     snprintf(st->id, sizeof st->id, "%s", id);
-    apicall_wait(c, apicall_store(c)->ops->oauth_app_delete(apicall_store(c), id, on_deleted, c));
+    apicall_after(c, deleted);
+    apicall_wait(c, apicall_store(c)->ops->oauth_app_delete(apicall_store(c), id, apicall_done, c));
     return;
   }
   if (strcmp(c->rq->method, "GET") == 0) {
@@ -220,7 +207,7 @@ static int json_param(yajl_val body, const char *name, char *out, size_t cap) {
 static void token_stored(apicall_ctx *c) {
   oauth_state *st = c->state;
   char actor[STORE_TEXT_MAX + 8];
-  if (st->status != 0) {
+  if (c->status != 0) {
     apicall_store_failed(c);
     return;
   }
@@ -234,12 +221,6 @@ static void token_stored(apicall_ctx *c) {
   (void)jsonw_u64(c->out, LINKAPI_TOKEN_TTL_S);
   apicall_member_str(c, "scope", st->scope, 0);
   apicall_raw(c, "}\n");
-}
-
-static void on_token_stored(void *data, int status) {
-  apicall_ctx *c = data;
-  ((oauth_state *)c->state)->status = status;
-  apicall_run(c, token_stored);
 }
 
 /* The client is known (or not): a token with the scopes asked for. */
@@ -271,9 +252,10 @@ static void client_checked(apicall_ctx *c) {
     return;
   }
   crypto_sha256_hex(st->token, strlen(st->token), st->hash);
+  apicall_after(c, token_stored);
   apicall_wait(c, apicall_store(c)->ops->oauth_token_put(apicall_store(c), st->hash, st->app.id, st->scope,
                                                           timefmt_now_ms() + (uint64_t)LINKAPI_TOKEN_TTL_S * 1000,
-                                                          on_token_stored, c));
+                                                          apicall_done, c));
 }
 
 static void on_client(void *data, int status, const store_oauth_app *a) {
@@ -295,10 +277,8 @@ void apioauth_token(apicall_ctx *c) {
   oauth_state *st;
   int has_scope;
   int json = c->rq->content_type != NULL && strncmp(c->rq->content_type, "application/json", 16) == 0;
-  if (strcmp(c->rq->method, "POST") != 0) {
-    apicall_detail(c, 405, "Method not allowed.");
+  if (apicall_require_method(c, "POST") != 0)
     return;
-  }
   if (json) {
     if (c->body == NULL) {
       apioauth_error(c, 400, "invalid_request", "The body is not JSON.");

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jsonw.h"
 #include "url.h"
 #include "timefmt.h"
 
@@ -20,11 +19,7 @@ typedef struct origins_state {
 static void on_list(void *data, int status, const store_origin *rows, size_t n) {
   apicall_ctx *c = data;
   size_t i;
-  if (status != 0) {
-    apicall_read_failed(c, status);
-  } else {
-    c->rs->status = 200;
-    apicall_raw(c, "{\"results\":[");
+  if (apicall_results_begin(c, status) == 0) {
     for (i = 0; i < n; i++) {
       char created[32];
       (void)timefmt_rfc3339(rows[i].created_ms, 1, created); /* "" past the year 9999 */
@@ -33,21 +28,19 @@ static void on_list(void *data, int status, const store_origin *rows, size_t n) 
       apicall_member_str(c, "created_at", created, 0);
       apicall_raw(c, "}");
     }
-    apicall_raw(c, "],\"count\":");
-    (void)jsonw_u64(c->out, n);
-    apicall_raw(c, "}\n");
+    apicall_results_end(c, n, "");
   }
   apicall_run(c, NULL);
 }
 
 static void added(apicall_ctx *c) {
   origins_state *st = c->state;
-  if (st->status == -EEXIST) {
+  if (c->status == -EEXIST) {
     apicall_field_error(c, "origin", "This origin is allowed already.");
     (void)apicall_fail_if_invalid(c);
     return;
   }
-  if (st->status != 0) {
+  if (c->status != 0) {
     apicall_store_failed(c);
     return;
   }
@@ -60,24 +53,12 @@ static void added(apicall_ctx *c) {
 
 static void deleted(apicall_ctx *c) {
   origins_state *st = c->state;
-  if (st->status != 0) {
-    apicall_write_failed(c, st->status, "This origin is not allowed.");
+  if (c->status != 0) {
+    apicall_write_failed(c, c->status, "This origin is not allowed.");
     return;
   }
   APICALL_AUDIT(c, "callback_origin.delete", LOG_STR("origin", st->origin));
   c->rs->status = 204;
-}
-
-static void on_added(void *data, int status) {
-  apicall_ctx *c = data;
-  ((origins_state *)c->state)->status = status;
-  apicall_run(c, added);
-}
-
-static void on_deleted(void *data, int status) {
-  apicall_ctx *c = data;
-  ((origins_state *)c->state)->status = status;
-  apicall_run(c, deleted);
 }
 
 void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
@@ -109,7 +90,8 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     if (st == NULL)
       return;
     snprintf(st->origin, sizeof st->origin, "%s", origin);
-    apicall_wait(c, apicall_store(c)->ops->origin_add(apicall_store(c), origin, timefmt_now_ms(), on_added, c));
+    apicall_after(c, added);
+    apicall_wait(c, apicall_store(c)->ops->origin_add(apicall_store(c), origin, timefmt_now_ms(), apicall_done, c));
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     if (!apicall_query_param(c, "origin", given, sizeof given) ||
         url_origin(given, origin, sizeof origin) != 0) {
@@ -120,7 +102,8 @@ void apiorigins_handle(apicall_ctx *c, const apicall_principal *p) {
     if (st == NULL)
       return;
     snprintf(st->origin, sizeof st->origin, "%s", origin);
-    apicall_wait(c, apicall_store(c)->ops->origin_delete(apicall_store(c), origin, on_deleted, c));
+    apicall_after(c, deleted);
+    apicall_wait(c, apicall_store(c)->ops->origin_delete(apicall_store(c), origin, apicall_done, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }

@@ -255,8 +255,8 @@ typedef struct item_state {
 
 static void changed(apicall_ctx *c) {
   users_state *st = c->state;
-  if (st->status != 0) {
-    apicall_write_failed(c, st->status, "No registered user with this id.");
+  if (c->status != 0) {
+    apicall_write_failed(c, c->status, "No registered user with this id.");
     return;
   }
   if (strcmp(c->rq->method, "DELETE") == 0) {
@@ -266,12 +266,6 @@ static void changed(apicall_ctx *c) {
   }
   APICALL_AUDIT(c, "registered_user.update", LOG_STR("id", st->users[0].id));
   answer_user(c, 200);
-}
-
-static void on_changed(void *data, int status) {
-  apicall_ctx *c = data;
-  ((users_state *)c->state)->status = status;
-  apicall_run(c, changed);
 }
 
 /* The user is read (or not): what the method asks. */
@@ -309,11 +303,13 @@ static void item(apicall_ctx *c) {
     read_user_fields(c, u, 0);
     if (apicall_fail_if_invalid(c))
       return;
-    apicall_wait(c, apicall_store(c)->ops->user_update(apicall_store(c), u, on_changed, c));
+    apicall_after(c, changed);
+    apicall_wait(c, apicall_store(c)->ops->user_update(apicall_store(c), u, apicall_done, c));
   } else if (strcmp(c->rq->method, "DELETE") == 0) {
     if (apicall_require(c, p, LINKAPI_WRITE_USER) != 0)
       return;
-    apicall_wait(c, apicall_store(c)->ops->user_delete(apicall_store(c), u->id, on_changed, c));
+    apicall_after(c, changed);
+    apicall_wait(c, apicall_store(c)->ops->user_delete(apicall_store(c), u->id, apicall_done, c));
   } else {
     apicall_detail(c, 405, "Method not allowed.");
   }

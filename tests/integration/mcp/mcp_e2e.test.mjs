@@ -38,15 +38,15 @@
 // Last line: "N passed, M failed"; exit 1 on any failure.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  EventFeed, finish, guard, onCleanup, startProcess, tally, teeResponse, waitUntil, withTimeout,
+} from '../lib/proctest.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -59,167 +59,16 @@ const AUTHRELAY = locate('AUTHRELAY_BIN', [path.resolve(HERE, '../../../build/au
 const MCP_SERVER = path.join(HERE, 'mcp_server.mjs');
 
 const ADMIN_KEY = 'mcp-test-owner-key-0123456789';
-const START_TIMEOUT_MS = 10_000;
 const STEP_TIMEOUT_MS = 10_000;
 const CALL_TIMEOUT_MS = 20_000; // the MCP request timeout of a held call
 const WATCHDOG_MS = 55_000;     // the whole test; ctest's TIMEOUT is above it
 const T0 = Date.now();
 
-const children = new Set();
-let dataDir = null;
-let passed = 0;
-let failed = 0;
-
-function killAll() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try { child.kill('SIGKILL'); } catch { /* already gone */ }
-    }
-  }
-  if (dataDir) {
-    try { rmSync(dataDir, { recursive: true, force: true }); } catch { /* best effort */ }
-    dataDir = null;
-  }
-}
-
-function finish(code) {
-  killAll();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(code);
-}
-
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => { console.error(`got ${sig}`); failed++; finish(1); });
-}
-process.on('uncaughtException', (err) => { console.error('uncaught:', err); failed++; finish(1); });
-process.on('unhandledRejection', (err) => { console.error('unhandled rejection:', err); failed++; finish(1); });
-const watchdog = setTimeout(() => {
-  console.log(`FAIL: watchdog: the test did not finish within ${WATCHDOG_MS} ms`);
-  dumpLogs();
-  failed++;
-  finish(1);
-}, WATCHDOG_MS);
-watchdog.unref();
+guard(WATCHDOG_MS, () => dumpLogs());
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(3)}s`;
 
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-// Spawns cmd; `started` resolves with the first line of `streamName` (stdout
-// or stderr) that `match` accepts (returns non-undefined). Every line of
-// both streams is kept in `lines`; stdin stays a pipe (mcp_server.mjs reads
-// its control URL from it and exits when it closes).
-function startProcess(name, cmd, args, streamName, match, env) {
-  const child = spawn(cmd, args, {
-    env: { ...process.env, ...(env ?? {}) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines = [];
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const started = new Promise((resolve, reject) => {
-    let done = false;
-    child.on('error', (err) => { if (!done) { done = true; reject(err); } });
-    for (const s of ['stdout', 'stderr']) {
-      createInterface({ input: child[s] }).on('line', (line) => {
-        lines.push(s === streamName ? line : `[${s}] ${line}`);
-        if (done || s !== streamName) return;
-        let got;
-        try { got = match(line); } catch { got = undefined; }
-        if (got !== undefined) { done = true; resolve(got); }
-      });
-    }
-    exited.then(({ code, signal }) => {
-      if (!done) {
-        done = true;
-        reject(new Error(`${name} exited (code ${code}, signal ${signal}) before starting: ${lines.join('\n')}`));
-      }
-    });
-  });
-  return { name, child, lines, exited, started: withTimeout(started, START_TIMEOUT_MS, `${name} start`) };
-}
-
-// The control API's event feed (GET /v1/events, SSE), read with node:http.
-class EventFeed {
-  constructor(url, headers) {
-    this.events = [];
-    this.ended = false;
-    this.error = null;
-    this.status = null;
-    this.waiters = [];
-    this.buf = '';
-    this.opened = new Promise((resolve, reject) => {
-      this.req = http.get(url, { headers, agent: false }, (res) => {
-        this.status = res.statusCode;
-        resolve(res.statusCode);
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => this.onData(chunk));
-        res.on('end', () => { this.ended = true; this.wake(); });
-        res.on('error', (err) => { this.error = err; this.wake(); });
-      });
-      this.req.on('error', (err) => { this.error = err; reject(err); this.wake(); });
-    });
-  }
-
-  onData(chunk) {
-    this.buf += chunk.replace(/\r\n?/g, '\n');
-    let at;
-    while ((at = this.buf.indexOf('\n\n')) >= 0) {
-      const block = this.buf.slice(0, at);
-      this.buf = this.buf.slice(at + 2);
-      let event = 'message';
-      const data = [];
-      for (const line of block.split('\n')) {
-        if (line === '' || line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        let value = colon < 0 ? '' : line.slice(colon + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'event') event = value;
-        if (field === 'data') data.push(value);
-      }
-      if (data.length === 0) continue;
-      let parsed;
-      try { parsed = JSON.parse(data.join('\n')); } catch { parsed = { unparsed: data.join('\n') }; }
-      this.events.push({ event, data: parsed, at: elapsed() });
-    }
-    this.wake();
-  }
-
-  wake() {
-    for (const w of [...this.waiters]) w();
-  }
-
-  waitFor(pred, what, ms = STEP_TIMEOUT_MS) {
-    const p = new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.events.find(pred);
-        if (found) {
-          this.waiters = this.waiters.filter((w) => w !== check);
-          resolve(found);
-        } else if (this.ended || this.error) {
-          this.waiters = this.waiters.filter((w) => w !== check);
-          reject(new Error(`event feed ended (${this.error ?? 'end'}) before ${what}`));
-        }
-      };
-      this.waiters.push(check);
-      check();
-    });
-    return withTimeout(p, ms, what);
-  }
-
-  close() {
-    this.req?.destroy();
-  }
-}
 
 // A fetch for the client transport that records the HTTP exchange exactly as
 // the client sees it: request method, URL, headers and body; response status,
@@ -247,23 +96,9 @@ function recordingFetch(log) {
       entry.complete = true;
       return res;
     }
-    const [mine, theirs] = res.body.tee();
-    (async () => {
-      const reader = mine.getReader();
-      const dec = new TextDecoder();
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          entry.responseBody += dec.decode(value, { stream: true });
-        }
-        entry.complete = true;
-        entry.completeAt = elapsed();
-      } catch (err) {
-        entry.error = String(err);
-      }
-    })();
-    return new Response(theirs, { status: res.status, statusText: res.statusText, headers: res.headers });
+    const { response, done } = teeResponse(res, (text) => { entry.responseBody += text; });
+    done.then(() => { entry.complete = true; entry.completeAt = elapsed(); }, (err) => { entry.error = String(err); });
+    return response;
   };
 }
 
@@ -294,17 +129,6 @@ async function postForm(url, fields) {
     signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
   });
   return { status: res.status, text: await res.text() };
-}
-
-// Polls cond() (it may be async) every 10 ms until it is true; rejects after ms.
-async function waitUntil(cond, ms, what) {
-  let stop = false;
-  const poll = (async () => { while (!stop && !(await cond())) await sleep(10); })();
-  try {
-    return await withTimeout(poll, ms, what);
-  } finally {
-    stop = true;
-  }
 }
 
 // The upstream bytes authrelay holds for one user's paused calls (control API).
@@ -487,7 +311,8 @@ async function runCase({ mode, named, progress, user }) {
 
 async function main() {
   assert.ok(existsSync(AUTHRELAY), `no authrelay binary at ${AUTHRELAY}`);
-  dataDir = mkdtempSync(path.join(tmpdir(), 'authrelay-mcp-'));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'authrelay-mcp-'));
+  onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   ctx = { servers: [] };
 
   // The tool servers first (port 0); they learn the control URL on stdin.
@@ -497,7 +322,7 @@ async function main() {
                            'stdout', (line) => {
                              const o = JSON.parse(line);
                              return o.msg === 'listening' ? o.port : undefined;
-                           }, { AUTHRELAY_ADMIN_KEY: ADMIN_KEY, AUTHRELAY_CONTROL_URL: '' });
+                           }, { AUTHRELAY_ADMIN_KEY: ADMIN_KEY, AUTHRELAY_CONTROL_URL: '' }, { stdin: 'pipe', bothStreams: true });
     p.mode = mode;
     ctx.servers.push(p);
   }
@@ -512,7 +337,7 @@ async function main() {
   ], 'stderr', (line) => {
     const o = JSON.parse(line);
     return o.msg === 'listening' ? o : undefined;
-  }, { AUTHRELAY_ADMIN_KEY: ADMIN_KEY });
+  }, { AUTHRELAY_ADMIN_KEY: ADMIN_KEY }, { bothStreams: true });
   const listening = await ctx.relay.started;
   ctx.relayUrl = `http://${listening.listen}`;
   ctx.controlUrl = `http://${listening.control}`;
@@ -534,12 +359,12 @@ async function main() {
                  `${c.progress ? ', progress notification before the result' : ''}`;
     try {
       const timing = await runCase(c);
-      passed++;
+      tally.passed++;
       console.log(`ok: ${name} (link_token after ${timing.linkMs} ms, held ${timing.heldMs} ms until the form, ` +
                   `result ${timing.resumeMs} ms after the form, case ${timing.totalMs} ms` +
                   `${timing.progressAt ? `, progress at ${timing.progressAt.join(' ')}` : ''})`);
     } catch (err) {
-      failed++;
+      tally.failed++;
       console.log(`FAIL: ${name}: ${err?.stack ?? err}`);
       if (err?.transportErrors?.length) console.log(`transport errors: ${JSON.stringify(err.transportErrors)}`);
       dumpLogs(err?.exchange);
@@ -554,10 +379,10 @@ async function main() {
       assert.deepEqual(r.json.results.map((u) => u.authenticated_connectors), [['slack']],
                        `${user}: ${JSON.stringify(r.json)}`);
     }
-    passed++;
+    tally.passed++;
     console.log('ok: the link service lists slack for every user');
   } catch (err) {
-    failed++;
+    tally.failed++;
     console.log(`FAIL: link service: ${err?.stack ?? err}`);
   }
   assert.ok(!ctx.relay.lines.some((l) => l.includes('sk-mcp_user')), 'an API key appeared in the logs');
@@ -566,11 +391,11 @@ async function main() {
 try {
   await main();
 } catch (err) {
-  failed++;
+  tally.failed++;
   console.log(`FAIL: ${err?.stack ?? err}`);
   dumpLogs();
 } finally {
   ctx?.feed?.close();
   console.log(`# finished in ${elapsed()}`);
-  finish(failed === 0 ? 0 : 1);
+  finish(tally.failed === 0 ? 0 : 1);
 }

@@ -31,15 +31,13 @@
 // end and on failure. Env: AUTHRELAY_BIN. Last line: "N passed, M failed".
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { EventFeed, finish, guard, onCleanup, startProcess, tally, withTimeout } from '../lib/proctest.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const AUTHRELAY = process.env.AUTHRELAY_BIN ?? path.resolve(HERE, '../../../build/authrelay');
@@ -51,102 +49,20 @@ const USER = 'inject_user_1';
 const STEP_MS = 10_000;
 const WATCHDOG_MS = 45_000;
 
-const children = new Set();
-let dataDir = null;
-let passed = 0;
-let failed = 0;
 const logs = {};
-
-function killAll() {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      try { c.kill('SIGKILL'); } catch { /* gone */ }
-    }
-  }
-  if (dataDir) {
-    try { rmSync(dataDir, { recursive: true, force: true }); } catch { /* best effort */ }
-    dataDir = null;
-  }
-}
-function finish(code) {
-  killAll();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(code);
-}
 function dump() {
   for (const [name, lines] of Object.entries(logs)) {
     console.log(`--- ${name}:`);
     for (const l of lines) console.log(l);
   }
 }
-process.on('exit', killAll);
-process.on('uncaughtException', (e) => { console.log('uncaught:', e); failed++; dump(); finish(1); });
-process.on('unhandledRejection', (e) => { console.log('unhandled:', e); failed++; dump(); finish(1); });
-setTimeout(() => { console.log(`FAIL: watchdog ${WATCHDOG_MS} ms`); failed++; dump(); finish(1); }, WATCHDOG_MS).unref();
+guard(WATCHDOG_MS, dump);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms); })])
-    .finally(() => clearTimeout(t));
-}
-async function waitUntil(cond, what) {
-  let stop = false;
-  const poll = (async () => { while (!stop && !(await cond())) await sleep(10); })();
-  try { return await withTimeout(poll, STEP_MS, what); } finally { stop = true; }
-}
-
-// Spawns cmd; resolves with the first line of `streamName` that match() accepts.
+// startProcess (proctest.mjs), its lines kept in logs[name] for dump().
 function start(name, cmd, args, streamName, match, env) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(child);
-  const lines = [];
-  logs[name] = lines;
-  const started = new Promise((resolve, reject) => {
-    let done = false;
-    for (const s of ['stdout', 'stderr']) {
-      createInterface({ input: child[s] }).on('line', (line) => {
-        lines.push(s === streamName ? line : `[${s}] ${line}`);
-        if (done || s !== streamName) return;
-        let got;
-        try { got = match(line); } catch { got = undefined; }
-        if (got !== undefined) { done = true; resolve(got); }
-      });
-    }
-    child.on('exit', (code) => { if (!done) { done = true; reject(new Error(`${name} exited ${code}`)); } });
-  });
-  return { lines, started: withTimeout(started, STEP_MS, `${name} start`) };
-}
-
-// The control API's event feed (SSE), parsed into {event, data}.
-function openFeed(url) {
-  const feed = { events: [], buf: '' };
-  feed.opened = new Promise((resolve, reject) => {
-    feed.req = http.get(url, { headers: { Authorization: `Bearer ${ADMIN_KEY}` }, agent: false }, (res) => {
-      resolve(res.statusCode);
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        feed.buf += chunk.replace(/\r\n?/g, '\n');
-        let at;
-        while ((at = feed.buf.indexOf('\n\n')) >= 0) {
-          const block = feed.buf.slice(0, at);
-          feed.buf = feed.buf.slice(at + 2);
-          let event = 'message';
-          const data = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) event = line.slice(6).trim();
-            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-          }
-          if (data.length) {
-            try { feed.events.push({ event, data: JSON.parse(data.join('\n')) }); } catch { /* not JSON */ }
-          }
-        }
-      });
-    });
-    feed.req.on('error', reject);
-  });
-  feed.waitFor = (pred, what) => waitUntil(() => feed.events.find(pred), what).then(() => feed.events.find(pred));
-  return feed;
+  const p = startProcess(name, cmd, args, streamName, match, env, { stdin: 'pipe', bothStreams: true });
+  logs[name] = p.lines;
+  return p;
 }
 
 // A fetch that keeps every response body the client received.
@@ -169,7 +85,8 @@ function requests() {
 
 async function main() {
   assert.ok(existsSync(AUTHRELAY), `no authrelay at ${AUTHRELAY}`);
-  dataDir = mkdtempSync(path.join(tmpdir(), 'authrelay-inject-'));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'authrelay-inject-'));
+  onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   const port = await start('tool_server', process.execPath, [SERVER, '--port', '0'], 'stdout', (l) => {
     const o = JSON.parse(l);
     return o.msg === 'listening' ? o.port : undefined;
@@ -186,7 +103,7 @@ async function main() {
   }, { AUTHRELAY_ADMIN_KEY: ADMIN_KEY }).started;
   const relayUrl = `http://${listening.listen}`;
   const controlUrl = `http://${listening.control}`;
-  const feed = openFeed(`${controlUrl}/v1/events`);
+  const feed = new EventFeed(`${controlUrl}/v1/events`, { Authorization: `Bearer ${ADMIN_KEY}` });
   assert.equal(await withTimeout(feed.opened, STEP_MS, 'event feed'), 200);
 
   const bodies = [];
@@ -201,7 +118,7 @@ async function main() {
   const before = requests();
   assert.ok(before.length >= 2, `requests before the call: ${JSON.stringify(before)}`);
   for (const r of before) assert.equal(r.authorization, null, `not a call, but got ${JSON.stringify(r)}`);
-  passed++;
+  tally.passed++;
   console.log('ok: initialize and tools/list reach the tool server without the agent\'s Authorization');
 
   // The held call: no connection yet.
@@ -214,7 +131,7 @@ async function main() {
   assert.equal(link.connector, 'slack');
   assert.equal(settled, null, `the call resolved while held: ${JSON.stringify(settled)}`);
   assert.equal(requests().filter((r) => r.rpc === 'tools/call').length, 0, 'the held call reached the tool server');
-  passed++;
+  tally.passed++;
   console.log('ok: without a connection the call is answered by authrelay and held (link_token, nothing upstream)');
 
   const form = await fetch(link.magic_link_url, {
@@ -231,7 +148,7 @@ async function main() {
   assert.equal(calls.length, 1, JSON.stringify(calls));
   assert.deepEqual([calls[0].authorization, calls[0].retry], [`Bearer ${API_KEY}`, '1']);
   for (const b of bodies) assert.ok(!b.includes('authenticate_meta'), `the client saw the held answer: ${b}`);
-  passed++;
+  tally.passed++;
   console.log('ok: after the link the retried call carries the injected header; the agent gets the genuine result');
 
   const again = await client.callTool({ name: 'slack__post_message', arguments: { text: 'again' } }, undefined,
@@ -240,7 +157,7 @@ async function main() {
   calls = requests().filter((r) => r.rpc === 'tools/call');
   assert.equal(calls.length, 2);
   assert.deepEqual([calls[1].authorization, calls[1].retry], [`Bearer ${API_KEY}`, null]);
-  passed++;
+  tally.passed++;
   console.log('ok: connected: the next call goes straight through with the credential');
 
   await withTimeout(client.close(), STEP_MS, 'client close');
@@ -252,16 +169,16 @@ async function main() {
   })).text();
   assert.match(metrics, /^authrelay_credentials_injected_total 2$/m);
   assert.match(metrics, /^authrelay_credentials_missing_total 1$/m);
-  passed++;
+  tally.passed++;
   console.log('ok: the agent\'s own Authorization never reached the tool server; no credential in the log; metrics');
 }
 
 try {
   await main();
 } catch (err) {
-  failed++;
+  tally.failed++;
   console.log(`FAIL: ${err?.stack ?? err}`);
   dump();
 } finally {
-  finish(failed === 0 ? 0 : 1);
+  finish(tally.failed === 0 ? 0 : 1);
 }

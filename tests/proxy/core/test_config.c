@@ -25,16 +25,7 @@ static char err[512];
 /* Writes text to dir/name; returns the path (static, overwritten next call). */
 static const char *write_file(const char *name, const char *text) {
   static char path[256];
-  FILE *f;
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  f = fopen(path, "w");
-  if (f == NULL) {
-    perror(path);
-    exit(2);
-  }
-  fputs(text, f);
-  fclose(f);
-  return path;
+  return unit_write_file(path, sizeof path, dir, name, text);
 }
 
 /* Loads cfg from NULL-terminated flag and env lists (either may be NULL). */

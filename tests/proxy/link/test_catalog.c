@@ -46,16 +46,7 @@ static const char *example_path; /* argv[1], or NULL */
 
 /* Writes text to dir/catalog.json; the path is in path. */
 static const char *write_file(const char *text) {
-  FILE *f;
-  snprintf(path, sizeof path, "%s/catalog.json", dir);
-  f = fopen(path, "w");
-  if (f == NULL) {
-    perror(path);
-    exit(2);
-  }
-  fputs(text, f);
-  fclose(f);
-  return path;
+  return unit_write_file(path, sizeof path, dir, "catalog.json", text);
 }
 
 /* Loads text; returns catalog_load's result. On failure checks that the

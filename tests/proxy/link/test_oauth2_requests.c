@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "oauth2.h"
+#include "oauth2_result.h"
 #include "unit.h"
 
 #define REQUEST_CAP 16384
@@ -143,20 +144,7 @@ static const char *request_body(void) {
 static uv_loop_t loop;
 static curlloop_t cl;
 
-typedef struct result {
-  int done;
-  int status;
-  oauth2_token tok; /* a copy */
-} result;
-
-static void on_done(void *ctx, int status, oauth2_token *tok) {
-  result *r = ctx;
-  r->done++;
-  r->status = status;
-  r->tok = *tok;
-}
-
-static void wait_for(result *r) {
+static void wait_for(oauth2_result *r) {
   while (!r->done)
     uv_run(&loop, UV_RUN_ONCE);
 }
@@ -176,30 +164,30 @@ static void connector(catalog_token_auth auth) {
 static const oauth2_client client = {"my client", "s&c:ret"};
 
 /* An exchange of code "c"; returns its status. */
-static int do_exchange(result *r) {
+static int do_exchange(oauth2_result *r) {
   int rc;
   memset(r, 0, sizeof *r);
-  rc = oauth2_exchange(&cl, &cc, &client, "c", "https://r/cb", "v", TIMEOUT_MS, on_done, r, NULL);
+  rc = oauth2_exchange(&cl, &cc, &client, "c", "https://r/cb", "v", TIMEOUT_MS, oauth2_result_done, r, NULL);
   if (rc != 0)
     return rc;
   wait_for(r);
   return r->status;
 }
 
-static int do_refresh(result *r, const char *token) {
+static int do_refresh(oauth2_result *r, const char *token) {
   int rc;
   memset(r, 0, sizeof *r);
-  rc = oauth2_refresh(&cl, &cc, &client, token, TIMEOUT_MS, on_done, r, NULL);
+  rc = oauth2_refresh(&cl, &cc, &client, token, TIMEOUT_MS, oauth2_result_done, r, NULL);
   if (rc != 0)
     return rc;
   wait_for(r);
   return r->status;
 }
 
-static int do_revoke(result *r, const char *hint) {
+static int do_revoke(oauth2_result *r, const char *hint) {
   int rc;
   memset(r, 0, sizeof *r);
-  rc = oauth2_revoke(&cl, &cc, &client, "rt_1", hint, TIMEOUT_MS, on_done, r, NULL);
+  rc = oauth2_revoke(&cl, &cc, &client, "rt_1", hint, TIMEOUT_MS, oauth2_result_done, r, NULL);
   if (rc != 0)
     return rc;
   wait_for(r);
@@ -212,7 +200,7 @@ static const char token_json[] =
 /* ---- tests ---- */
 
 static void client_secret_basic(void) {
-  result r;
+  oauth2_result r;
   connector(CATALOG_SECRET_BASIC);
   set_answer("200 OK", token_json);
   CHECK(do_exchange(&r) == 0);
@@ -243,7 +231,7 @@ static void client_secret_basic(void) {
 }
 
 static void client_secret_post(void) {
-  result r;
+  oauth2_result r;
   oauth2_client public_client = {"pub", NULL};
   connector(CATALOG_SECRET_POST);
   set_answer("200 OK", token_json);
@@ -258,7 +246,7 @@ static void client_secret_post(void) {
   cc.token_auth = CATALOG_SECRET_BASIC;
   set_answer("200 OK", token_json);
   memset(&r, 0, sizeof r);
-  CHECK(oauth2_refresh(&cl, &cc, &public_client, "rt_1", TIMEOUT_MS, on_done, &r, NULL) == 0);
+  CHECK(oauth2_refresh(&cl, &cc, &public_client, "rt_1", TIMEOUT_MS, oauth2_result_done, &r, NULL) == 0);
   wait_for(&r);
   CHECK(r.status == 0);
   CHECK(strstr(srv.request, "Authorization") == NULL);
@@ -266,7 +254,7 @@ static void client_secret_post(void) {
 }
 
 static void statuses(void) {
-  result r;
+  oauth2_result r;
   char *big;
   connector(CATALOG_SECRET_POST);
   set_answer("400 Bad Request", "{\"error\":\"invalid_grant\",\"error_description\":\"revoked\"}");
@@ -315,47 +303,47 @@ static void statuses(void) {
 }
 
 static void refresh_off(void) {
-  result r;
+  oauth2_result r;
   connector(CATALOG_SECRET_POST);
   cc.refresh = 0;
   set_answer("200 OK", token_json);
   CHECK(do_exchange(&r) == 0);
   CHECK(strcmp(r.tok.access_token, "at_1") == 0 && r.tok.refresh_token[0] == '\0');
   memset(&r, 0, sizeof r);
-  CHECK(oauth2_refresh(&cl, &cc, &client, "rt_1", TIMEOUT_MS, on_done, &r, NULL) == -EOPNOTSUPP);
+  CHECK(oauth2_refresh(&cl, &cc, &client, "rt_1", TIMEOUT_MS, oauth2_result_done, &r, NULL) == -EOPNOTSUPP);
   cc.refresh = 1;
   cc.revocation_url[0] = '\0';
-  CHECK(oauth2_revoke(&cl, &cc, &client, "t", NULL, TIMEOUT_MS, on_done, &r, NULL) == -EOPNOTSUPP);
+  CHECK(oauth2_revoke(&cl, &cc, &client, "t", NULL, TIMEOUT_MS, oauth2_result_done, &r, NULL) == -EOPNOTSUPP);
   CHECK(r.done == 0);
 }
 
 static void refused_before_io(void) {
-  result r;
+  oauth2_result r;
   oauth2_client no_id = {NULL, "s"};
   size_t before = srv.nrequests;
   memset(&r, 0, sizeof r);
   connector(CATALOG_SECRET_BASIC);
-  CHECK(oauth2_refresh(&cl, &cc, &no_id, "rt", TIMEOUT_MS, on_done, &r, NULL) == -EINVAL);
-  CHECK(oauth2_refresh(&cl, &cc, &client, "", TIMEOUT_MS, on_done, &r, NULL) == -EINVAL);
+  CHECK(oauth2_refresh(&cl, &cc, &no_id, "rt", TIMEOUT_MS, oauth2_result_done, &r, NULL) == -EINVAL);
+  CHECK(oauth2_refresh(&cl, &cc, &client, "", TIMEOUT_MS, oauth2_result_done, &r, NULL) == -EINVAL);
   CHECK(oauth2_refresh(&cl, &cc, &client, "rt", TIMEOUT_MS, NULL, &r, NULL) == -EINVAL);
-  CHECK(oauth2_revoke(&cl, &cc, &client, "t", "id_token", TIMEOUT_MS, on_done, &r, NULL) == -EINVAL);
-  CHECK(oauth2_exchange(&cl, &cc, &client, "c", "https://r/cb", NULL, TIMEOUT_MS, on_done, &r, NULL) == -EINVAL);
+  CHECK(oauth2_revoke(&cl, &cc, &client, "t", "id_token", TIMEOUT_MS, oauth2_result_done, &r, NULL) == -EINVAL);
+  CHECK(oauth2_exchange(&cl, &cc, &client, "c", "https://r/cb", NULL, TIMEOUT_MS, oauth2_result_done, &r, NULL) == -EINVAL);
   strcpy(cc.token_url, "https://idp.example/token#x");
-  CHECK(oauth2_refresh(&cl, &cc, &client, "rt", TIMEOUT_MS, on_done, &r, NULL) == -EINVAL);
+  CHECK(oauth2_refresh(&cl, &cc, &client, "rt", TIMEOUT_MS, oauth2_result_done, &r, NULL) == -EINVAL);
   connector(CATALOG_SECRET_POST);
   cc.auth = CATALOG_API_KEY;
-  CHECK(oauth2_refresh(&cl, &cc, &client, "rt", TIMEOUT_MS, on_done, &r, NULL) == -EINVAL);
+  CHECK(oauth2_refresh(&cl, &cc, &client, "rt", TIMEOUT_MS, oauth2_result_done, &r, NULL) == -EINVAL);
   CHECK(r.done == 0 && cl.nrequests == 0 && srv.nrequests == before);
 }
 
 static void cancelled(void) {
-  result first;
-  result second;
+  oauth2_result first;
+  oauth2_result second;
   oauth2_req *req = NULL;
   connector(CATALOG_SECRET_POST);
   set_answer("200 OK", token_json);
   memset(&first, 0, sizeof first);
-  CHECK(oauth2_refresh(&cl, &cc, &client, "rt_1", TIMEOUT_MS, on_done, &first, &req) == 0);
+  CHECK(oauth2_refresh(&cl, &cc, &client, "rt_1", TIMEOUT_MS, oauth2_result_done, &first, &req) == 0);
   CHECK(req != NULL);
   oauth2_cancel(req);
   CHECK(cl.nrequests == 0);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "oauth2.h"
+#include "oauth2_result.h"
 #include "unit.h"
 
 #define TIMEOUT_MS 10000
@@ -141,30 +142,16 @@ static long get_path(const char *path, const char *header, answer *a) {
 
 /* ---- the OAuth2 requests ---- */
 
-typedef struct result {
-  int done;
-  int status;
-  oauth2_token tok; /* a copy */
-} result;
-
-static void on_done(void *ctx, int status, oauth2_token *tok) {
-  result *r = ctx;
-  r->done = 1;
-  r->status = status;
-  r->tok = *tok;
-}
-
-static int finish(int rc, result *r) {
+static int finish(int rc, oauth2_result *r) {
   if (rc != 0)
     return rc;
-  while (!r->done)
-    uv_run(&loop, UV_RUN_ONCE);
+  oauth2_result_wait(&loop, r);
   return r->status;
 }
 
-static int refresh(const char *token, result *r) {
+static int refresh(const char *token, oauth2_result *r) {
   memset(r, 0, sizeof *r);
-  return finish(oauth2_refresh(&cl, &cc, &client, token, TIMEOUT_MS, on_done, r, NULL), r);
+  return finish(oauth2_refresh(&cl, &cc, &client, token, TIMEOUT_MS, oauth2_result_done, r, NULL), r);
 }
 
 /* The stat name's number in the provider's /_control/stats, or -1. */
@@ -207,7 +194,7 @@ static void connection_life(void) {
   char rt2[sizeof rt1];
   char bearer[4200];
   answer a;
-  result r;
+  oauth2_result r;
   dynbuf url;
 
   /* the browser's trip to the provider, auto-approved */
@@ -230,7 +217,7 @@ static void connection_life(void) {
 
   /* the code for tokens, the client authenticated with HTTP Basic */
   memset(&r, 0, sizeof r);
-  CHECK(finish(oauth2_exchange(&cl, &cc, &client, code, "http://127.0.0.1:1/cb", verifier, TIMEOUT_MS, on_done,
+  CHECK(finish(oauth2_exchange(&cl, &cc, &client, code, "http://127.0.0.1:1/cb", verifier, TIMEOUT_MS, oauth2_result_done,
                                &r, NULL),
                &r) == 0);
   CHECK(r.tok.access_token[0] != '\0' && r.tok.refresh_token[0] != '\0');
@@ -255,25 +242,25 @@ static void connection_life(void) {
 
   /* revoke the refresh token (RFC 7009): it and its access token are dead */
   memset(&r, 0, sizeof r);
-  CHECK(finish(oauth2_revoke(&cl, &cc, &client, rt2, "refresh_token", TIMEOUT_MS, on_done, &r, NULL), &r) == 0);
+  CHECK(finish(oauth2_revoke(&cl, &cc, &client, rt2, "refresh_token", TIMEOUT_MS, oauth2_result_done, &r, NULL), &r) == 0);
   CHECK(stat_of("revocations") == 1);
   CHECK(stat_of("tokens_revoked") == 2);
   CHECK(refresh(rt2, &r) == -EKEYREJECTED);
   CHECK(get_path("/resource", bearer, &a) == 401);
   /* revoking an unknown token is a success too (RFC 7009 2.2) */
   memset(&r, 0, sizeof r);
-  CHECK(finish(oauth2_revoke(&cl, &cc, &client, "nope", NULL, TIMEOUT_MS, on_done, &r, NULL), &r) == 0);
+  CHECK(finish(oauth2_revoke(&cl, &cc, &client, "nope", NULL, TIMEOUT_MS, oauth2_result_done, &r, NULL), &r) == 0);
   CHECK(stat_of("refreshes") == 1);
 }
 
 static void wrong_client_auth(void) {
-  result r;
+  oauth2_result r;
   /* the client is registered for Basic: a secret in the body is refused */
   cc.token_auth = CATALOG_SECRET_POST;
   CHECK(refresh("rt_whatever", &r) == -EACCES);
   CHECK(strcmp(r.tok.error, "invalid_client") == 0);
   memset(&r, 0, sizeof r);
-  CHECK(finish(oauth2_revoke(&cl, &cc, &client, "t", NULL, TIMEOUT_MS, on_done, &r, NULL), &r) == -EACCES);
+  CHECK(finish(oauth2_revoke(&cl, &cc, &client, "t", NULL, TIMEOUT_MS, oauth2_result_done, &r, NULL), &r) == -EACCES);
   CHECK(r.tok.http_status == 401);
   cc.token_auth = CATALOG_SECRET_BASIC;
 }

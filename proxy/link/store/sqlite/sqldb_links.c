@@ -125,6 +125,19 @@ int sqldb_event_seq(sqldb_t *q, const char *id, uint64_t *seq) {
   return sqldb_one_row(q, sqldb_prepare(q, "SELECT seq FROM events WHERE id = ?", "s", id), sqldb_read_u64, seq, "event seq");
 }
 
+/* The event of the current row: seq, id, type, user, body, then hook and
+ * attempts when the statement has them (pointers into stmt's row). */
+static void read_event(sqlite3_stmt *stmt, store_event *e) {
+  int with_delivery = sqlite3_column_count(stmt) > 5;
+  e->seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+  e->id = (const char *)sqlite3_column_text(stmt, 1);
+  e->type = (const char *)sqlite3_column_text(stmt, 2);
+  e->user = (const char *)sqlite3_column_text(stmt, 3);
+  e->body = (const char *)sqlite3_column_text(stmt, 4);
+  e->hook = with_delivery ? (const char *)sqlite3_column_text(stmt, 5) : NULL;
+  e->attempts = with_delivery ? (unsigned)sqlite3_column_int(stmt, 6) : 0;
+}
+
 int sqldb_events_after(sqldb_t *q, uint64_t after_seq, const char *user, size_t limit,
                            int (*cb)(void *ctx, const store_event *e), void *ctx) {
   sqlite3_stmt *stmt = sqldb_prepare(q,
@@ -136,13 +149,7 @@ int sqldb_events_after(sqldb_t *q, uint64_t after_seq, const char *user, size_t 
   if (stmt == NULL)
     return -EIO;
   for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
-    e.id = (const char *)sqlite3_column_text(stmt, 1);
-    e.type = (const char *)sqlite3_column_text(stmt, 2);
-    e.user = (const char *)sqlite3_column_text(stmt, 3);
-    e.body = (const char *)sqlite3_column_text(stmt, 4);
-    e.hook = NULL;
-    e.attempts = 0;
+    read_event(stmt, &e);
     if (cb(ctx, &e) != 0)
       break;
   }
@@ -166,13 +173,7 @@ int sqldb_deliveries_due(sqldb_t *q, uint64_t now_ms, uint64_t lease_until_ms, s
     return -EIO;
   }
   for (rc = sqlite3_step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
-    e.id = (const char *)sqlite3_column_text(stmt, 1);
-    e.type = (const char *)sqlite3_column_text(stmt, 2);
-    e.user = (const char *)sqlite3_column_text(stmt, 3);
-    e.body = (const char *)sqlite3_column_text(stmt, 4);
-    e.hook = (const char *)sqlite3_column_text(stmt, 5);
-    e.attempts = (unsigned)sqlite3_column_int(stmt, 6);
+    read_event(stmt, &e);
     /* leased: not due again while this attempt is in flight */
     (void)sqldb_run(q,
               sqldb_prepare(q, "UPDATE deliveries SET next_ms = ? WHERE seq = ? AND hook = ?", "iis",

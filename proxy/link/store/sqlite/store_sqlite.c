@@ -58,8 +58,8 @@ int sq_job_refused(const store_t *st) {
   return s == NULL || s->closing ? -ECANCELED : -ENOMEM;
 }
 
-sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, void *data, const char *s0, const char *s1,
-                   const char *s2) {
+sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, sq_cb cb, void *data, const char *s0,
+                   const char *s1, const char *s2) {
   sq_store *s = st->impl;
   sq_job *j;
   if (s == NULL || s->closing)
@@ -80,6 +80,7 @@ int sq_job_prepare(sq_job *j, sq_deliver_fn deliver, void *data, const char *s0,
   const char *in[3] = {s0, s1, s2};
   int i;
   j->deliver = deliver;
+  j->cb = cb;
   j->data = data;
   dynbuf_init(&j->blob_in, STORE_SECRET_MAX + 1);
   dynbuf_init(&j->blob_out, STORE_SECRET_MAX + 1);
@@ -225,6 +226,28 @@ void store_sqlite_close(store_t *st, void (*done)(store_t *st)) {
 
 /* ---- delivery, one function per callback type ---- */
 
+/* A list result's records (fixed-size rows), none unless the job succeeded. */
+static const void *list_rows(const sq_job *j) {
+  return j->status == 0 ? j->rows.ptr : NULL;
+}
+
+static size_t list_count(const sq_job *j) {
+  return j->status == 0 ? j->nrows : 0;
+}
+
+/* For a list whose records hold arena offsets: a zeroed array of its rows,
+ * size bytes each, filled by the caller and freed after the callback; NULL
+ * when the job failed, has no rows or memory ran out (j->status -ENOMEM). */
+static void *result_array(sq_job *j, size_t size) {
+  void *a;
+  if (j->status != 0 || j->nrows == 0)
+    return NULL;
+  a = calloc(j->nrows, size);
+  if (a == NULL)
+    j->status = -ENOMEM;
+  return a;
+}
+
 void sq_deliver_done(sq_job *j) {
   j->cb.done(j->data, j->status);
 }
@@ -235,23 +258,15 @@ void sq_deliver_user(sq_job *j) {
 }
 
 void sq_deliver_users(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.users(j->data, j->status, ok ? (const store_user *)j->rows.ptr : NULL, ok ? j->nrows : 0,
-              ok ? j->total : 0);
+  j->cb.users(j->data, j->status, list_rows(j), list_count(j), j->status == 0 ? j->total : 0);
 }
 
 void sq_deliver_names(sq_job *j) {
-  const char **names = NULL;
+  const char **names = result_array(j, sizeof *names);
   size_t i;
-  if (j->status == 0 && j->nrows > 0) {
-    names = calloc(j->nrows, sizeof *names);
-    if (names == NULL)
-      j->status = -ENOMEM;
-    for (i = 0; names != NULL && i < j->nrows; i++)
-      names[i] = j->arena.ptr + ((const size_t *)j->rows.ptr)[i];
-  }
-  j->cb.names(j->data, j->status, j->status == 0 ? (const char *const *)names : NULL,
-              j->status == 0 ? j->nrows : 0);
+  for (i = 0; names != NULL && i < j->nrows; i++)
+    names[i] = j->arena.ptr + ((const size_t *)j->rows.ptr)[i];
+  j->cb.names(j->data, j->status, names, list_count(j));
   free(names);
 }
 
@@ -265,8 +280,7 @@ void sq_deliver_app(sq_job *j) {
 }
 
 void sq_deliver_apps(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.apps(j->data, j->status, ok ? (const store_app_credential *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+  j->cb.apps(j->data, j->status, list_rows(j), list_count(j));
 }
 
 void sq_deliver_blob(sq_job *j) {
@@ -280,8 +294,7 @@ void sq_deliver_credential(sq_job *j) {
 }
 
 void sq_deliver_credentials(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.credentials(j->data, j->status, ok ? (const store_credential *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+  j->cb.credentials(j->data, j->status, list_rows(j), list_count(j));
 }
 
 void sq_deliver_link(sq_job *j) {
@@ -289,8 +302,7 @@ void sq_deliver_link(sq_job *j) {
 }
 
 void sq_deliver_links(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.links(j->data, j->status, ok ? (const store_link *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+  j->cb.links(j->data, j->status, list_rows(j), list_count(j));
 }
 
 void sq_deliver_text(sq_job *j) {
@@ -298,19 +310,14 @@ void sq_deliver_text(sq_job *j) {
 }
 
 void sq_deliver_origins(sq_job *j) {
-  store_origin *rows = NULL;
+  store_origin *rows = result_array(j, sizeof *rows);
   size_t i;
-  if (j->status == 0 && j->nrows > 0) {
-    rows = calloc(j->nrows, sizeof *rows);
-    if (rows == NULL)
-      j->status = -ENOMEM;
-    for (i = 0; rows != NULL && i < j->nrows; i++) {
-      const sq_origin_rec *rec = (const sq_origin_rec *)j->rows.ptr + i;
-      rows[i].origin = j->arena.ptr + rec->origin;
-      rows[i].created_ms = rec->created_ms;
-    }
+  for (i = 0; rows != NULL && i < j->nrows; i++) {
+    const sq_origin_rec *rec = (const sq_origin_rec *)j->rows.ptr + i;
+    rows[i].origin = j->arena.ptr + rec->origin;
+    rows[i].created_ms = rec->created_ms;
   }
-  j->cb.origins(j->data, j->status, j->status == 0 ? rows : NULL, j->status == 0 ? j->nrows : 0);
+  j->cb.origins(j->data, j->status, rows, list_count(j));
   free(rows);
 }
 
@@ -319,8 +326,7 @@ void sq_deliver_oauth_app(sq_job *j) {
 }
 
 void sq_deliver_oauth_apps(sq_job *j) {
-  int ok = j->status == 0;
-  j->cb.oauth_apps(j->data, j->status, ok ? (const store_oauth_app *)j->rows.ptr : NULL, ok ? j->nrows : 0);
+  j->cb.oauth_apps(j->data, j->status, list_rows(j), list_count(j));
 }
 
 void sq_deliver_token(sq_job *j) {
@@ -332,24 +338,19 @@ void sq_deliver_seq(sq_job *j) {
 }
 
 void sq_deliver_events(sq_job *j) {
-  store_event *rows = NULL;
+  store_event *rows = result_array(j, sizeof *rows);
   size_t i;
-  if (j->status == 0 && j->nrows > 0) {
-    rows = calloc(j->nrows, sizeof *rows);
-    if (rows == NULL)
-      j->status = -ENOMEM;
-    for (i = 0; rows != NULL && i < j->nrows; i++) {
-      const sq_event_rec *rec = (const sq_event_rec *)j->rows.ptr + i;
-      rows[i].seq = rec->seq;
-      rows[i].id = j->arena.ptr + rec->id;
-      rows[i].type = j->arena.ptr + rec->type;
-      rows[i].user = j->arena.ptr + rec->user;
-      rows[i].body = j->arena.ptr + rec->body;
-      rows[i].hook = rec->hook != SIZE_MAX ? j->arena.ptr + rec->hook : NULL;
-      rows[i].attempts = rec->attempts;
-    }
+  for (i = 0; rows != NULL && i < j->nrows; i++) {
+    const sq_event_rec *rec = (const sq_event_rec *)j->rows.ptr + i;
+    rows[i].seq = rec->seq;
+    rows[i].id = j->arena.ptr + rec->id;
+    rows[i].type = j->arena.ptr + rec->type;
+    rows[i].user = j->arena.ptr + rec->user;
+    rows[i].body = j->arena.ptr + rec->body;
+    rows[i].hook = rec->hook != SIZE_MAX ? j->arena.ptr + rec->hook : NULL;
+    rows[i].attempts = rec->attempts;
   }
-  j->cb.events(j->data, j->status, j->status == 0 ? rows : NULL, j->status == 0 ? j->nrows : 0);
+  j->cb.events(j->data, j->status, rows, list_count(j));
   free(rows);
 }
 

@@ -28,31 +28,34 @@ typedef int (*sq_run_fn)(sqldb_t *q, sq_job *j);
 /* Calls the job's callback with its status and results. */
 typedef void (*sq_deliver_fn)(sq_job *j);
 
+/* The caller's callback, of the type its deliverer calls. */
+typedef union sq_cb {
+  store_done_cb done;
+  store_user_cb user;
+  store_users_cb users;
+  store_names_cb names;
+  store_app_cb app;
+  store_apps_cb apps;
+  store_blob_cb blob;
+  store_credential_cb credential;
+  store_credentials_cb credentials;
+  store_link_cb link;
+  store_links_cb links;
+  store_text_cb text;
+  store_origins_cb origins;
+  store_oauth_app_cb oauth_app;
+  store_oauth_apps_cb oauth_apps;
+  store_token_cb token;
+  store_seq_cb seq;
+  store_events_cb events;
+  store_count_cb count;
+} sq_cb;
+
 struct sq_job {
   list_node link;                      /* on the store's queue */
   sq_run_fn run;
   sq_deliver_fn deliver;
-  union {                              /* the caller's callback; deliver knows which */
-    store_done_cb done;
-    store_user_cb user;
-    store_users_cb users;
-    store_names_cb names;
-    store_app_cb app;
-    store_apps_cb apps;
-    store_blob_cb blob;
-    store_credential_cb credential;
-    store_credentials_cb credentials;
-    store_link_cb link;
-    store_links_cb links;
-    store_text_cb text;
-    store_origins_cb origins;
-    store_oauth_app_cb oauth_app;
-    store_oauth_apps_cb oauth_apps;
-    store_token_cb token;
-    store_seq_cb seq;
-    store_events_cb events;
-    store_count_cb count;
-  } cb;
+  sq_cb cb;                            /* the caller's callback; deliver knows which */
   void *data;                          /* the caller's */
   int status;
   char *s[4];                          /* string arguments, copied (NULL: none) */
@@ -94,10 +97,12 @@ void store_sqlite_close(store_t *st, void (*done)(store_t *st));
 
 /* ---- for store_sqlite_ops.c ---- */
 
-/* A new job on st, its strings copied (each may be NULL); NULL when out of
- * memory or closing (sq_job_refused() says which). */
-sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, void *data, const char *s0, const char *s1,
-                   const char *s2);
+/* A new job on st that runs run, then deliver calls cb with data, its
+ * strings copied (each may be NULL); NULL when out of memory or closing
+ * (sq_job_refused() says which). An operation with only string arguments
+ * is `return sq_job_queue(st, sq_job_new(...));`. */
+sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, sq_cb cb, void *data, const char *s0,
+                   const char *s1, const char *s2);
 int sq_job_refused(const store_t *st);
 /* Queues j: 0, or -ECANCELED when closing (j freed); j NULL (sq_job_new
  * failed): sq_job_refused(). */

@@ -27,13 +27,13 @@ static int run_put(sqldb_t *q, sq_job *j) {
 int sq_op_credential_put(store_t *st, const char *user, const char *connector, const char *kind,
                          const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb, void *data) {
   int rc;
-  sq_job *j = with_blob(sq_job_new(st, run_put, sq_deliver_done, data, user, connector, kind), sealed, &rc);
+  sq_job *j = with_blob(sq_job_new(st, run_put, sq_deliver_done, (sq_cb){.done = cb}, data, user, connector, kind),
+                        sealed, &rc);
   if (rc != 0)
     return rc;
   if (j != NULL) {
     j->n[0] = expires_ms;
     j->n[1] = now_ms;
-    j->cb.done = cb;
   }
   return sq_job_queue(st, j);
 }
@@ -43,9 +43,7 @@ static int run_get(sqldb_t *q, sq_job *j) {
 }
 
 int sq_op_credential_get(store_t *st, const char *user, const char *connector, store_credential_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_get, sq_deliver_credential, data, user, connector, NULL);
-  if (j != NULL)
-    j->cb.credential = cb;
+  sq_job *j = sq_job_new(st, run_get, sq_deliver_credential, (sq_cb){.credential = cb}, data, user, connector, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -58,9 +56,7 @@ static int run_list(sqldb_t *q, sq_job *j) {
 }
 
 int sq_op_credential_list(store_t *st, const char *user, store_credentials_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_list, sq_deliver_credentials, data, user, NULL, NULL);
-  if (j != NULL)
-    j->cb.credentials = cb;
+  sq_job *j = sq_job_new(st, run_list, sq_deliver_credentials, (sq_cb){.credentials = cb}, data, user, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -73,14 +69,14 @@ int sq_op_credential_update(store_t *st, const char *user, const char *connector
                             const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
                             void *data) {
   int rc;
-  sq_job *j = with_blob(sq_job_new(st, run_update, sq_deliver_done, data, user, connector, NULL), sealed, &rc);
+  sq_job *j = with_blob(sq_job_new(st, run_update, sq_deliver_done, (sq_cb){.done = cb}, data, user, connector, NULL),
+                        sealed, &rc);
   if (rc != 0)
     return rc;
   if (j != NULL) {
     j->n[0] = version;
     j->n[1] = expires_ms;
     j->n[2] = now_ms;
-    j->cb.done = cb;
   }
   return sq_job_queue(st, j);
 }
@@ -91,12 +87,11 @@ static int run_set_status(sqldb_t *q, sq_job *j) {
 
 int sq_op_credential_set_status(store_t *st, const char *user, const char *connector, uint64_t version, int broken,
                                 uint64_t now_ms, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_set_status, sq_deliver_done, data, user, connector, NULL);
+  sq_job *j = sq_job_new(st, run_set_status, sq_deliver_done, (sq_cb){.done = cb}, data, user, connector, NULL);
   if (j != NULL) {
     j->n[0] = version;
     j->n[1] = now_ms;
     j->flag = broken != 0;
-    j->cb.done = cb;
   }
   return sq_job_queue(st, j);
 }
@@ -106,8 +101,6 @@ static int run_delete(sqldb_t *q, sq_job *j) {
 }
 
 int sq_op_credential_delete(store_t *st, const char *user, const char *connector, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_delete, sq_deliver_done, data, user, connector, NULL);
-  if (j != NULL)
-    j->cb.done = cb;
+  sq_job *j = sq_job_new(st, run_delete, sq_deliver_done, (sq_cb){.done = cb}, data, user, connector, NULL);
   return sq_job_queue(st, j);
 }

@@ -61,9 +61,7 @@ static int run_probe(sqldb_t *q, sq_job *j) {
 }
 
 static int op_probe(store_t *st, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_probe, sq_deliver_done, data, NULL, NULL, NULL);
-  if (j != NULL)
-    j->cb.done = cb;
+  sq_job *j = sq_job_new(st, run_probe, sq_deliver_done, (sq_cb){.done = cb}, data, NULL, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -74,11 +72,9 @@ static int run_user_create(sqldb_t *q, sq_job *j) {
 }
 
 static int op_user_create(store_t *st, const store_user *u, store_user_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_user_create, sq_deliver_user, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_user_create, sq_deliver_user, (sq_cb){.user = cb}, data, NULL, NULL, NULL);
   if (j != NULL)
     j->r.user = *u;
-  if (j != NULL)
-    j->cb.user = cb;
   return sq_job_queue(st, j);
 }
 
@@ -87,9 +83,7 @@ static int run_user_get(sqldb_t *q, sq_job *j) {
 }
 
 static int op_user_get(store_t *st, const char *id, store_user_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_user_get, sq_deliver_user, data, id, NULL, NULL);
-  if (j != NULL)
-    j->cb.user = cb;
+  sq_job *j = sq_job_new(st, run_user_get, sq_deliver_user, (sq_cb){.user = cb}, data, id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -98,9 +92,8 @@ static int run_user_by_origin(sqldb_t *q, sq_job *j) {
 }
 
 static int op_user_by_origin(store_t *st, const char *origin_user_id, store_user_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_user_by_origin, sq_deliver_user, data, origin_user_id, NULL, NULL);
-  if (j != NULL)
-    j->cb.user = cb;
+  sq_job *j =
+      sq_job_new(st, run_user_by_origin, sq_deliver_user, (sq_cb){.user = cb}, data, origin_user_id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -109,11 +102,9 @@ static int run_user_update(sqldb_t *q, sq_job *j) {
 }
 
 static int op_user_update(store_t *st, const store_user *u, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_user_update, sq_deliver_done, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_user_update, sq_deliver_done, (sq_cb){.done = cb}, data, NULL, NULL, NULL);
   if (j != NULL)
     j->r.user = *u;
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 
@@ -122,9 +113,7 @@ static int run_user_delete(sqldb_t *q, sq_job *j) {
 }
 
 static int op_user_delete(store_t *st, const char *id, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_user_delete, sq_deliver_done, data, id, NULL, NULL);
-  if (j != NULL)
-    j->cb.done = cb;
+  sq_job *j = sq_job_new(st, run_user_delete, sq_deliver_done, (sq_cb){.done = cb}, data, id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -138,13 +127,11 @@ static int run_user_list(sqldb_t *q, sq_job *j) {
 
 static int op_user_list(store_t *st, const char *origin_user_id, size_t offset, size_t limit, store_users_cb cb,
                         void *data) {
-  sq_job *j = sq_job_new(st, run_user_list, sq_deliver_users, data, origin_user_id, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_user_list, sq_deliver_users, (sq_cb){.users = cb}, data, origin_user_id, NULL, NULL);
   if (j != NULL) {
     j->n[0] = offset;
     j->limit = limit < STORE_LIST_MAX ? limit : STORE_LIST_MAX;
   }
-  if (j != NULL)
-    j->cb.users = cb;
   return sq_job_queue(st, j);
 }
 
@@ -159,9 +146,8 @@ static int run_user_connectors(sqldb_t *q, sq_job *j) {
 }
 
 static int op_user_connectors(store_t *st, const char *origin_user_id, store_names_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_user_connectors, sq_deliver_names, data, origin_user_id, NULL, NULL);
-  if (j != NULL)
-    j->cb.names = cb;
+  sq_job *j =
+      sq_job_new(st, run_user_connectors, sq_deliver_names, (sq_cb){.names = cb}, data, origin_user_id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -175,7 +161,7 @@ static int run_app_create(sqldb_t *q, sq_job *j) {
 
 static int op_app_create(store_t *st, const store_app_credential *c, const store_blob *secret, store_app_cb cb,
                          void *data) {
-  sq_job *j = sq_job_new(st, run_app_create, sq_deliver_app, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_app_create, sq_deliver_app, (sq_cb){.app = cb}, data, NULL, NULL, NULL);
   if (j != NULL) {
     j->r.app = *c;
     if (sq_copy_blob(j, secret) != 0) {
@@ -183,8 +169,6 @@ static int op_app_create(store_t *st, const store_app_credential *c, const store
       return -ENOMEM;
     }
   }
-  if (j != NULL)
-    j->cb.app = cb;
   return sq_job_queue(st, j);
 }
 
@@ -193,9 +177,7 @@ static int run_app_get(sqldb_t *q, sq_job *j) {
 }
 
 static int op_app_get(store_t *st, const char *id, store_app_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_app_get, sq_deliver_app, data, id, NULL, NULL);
-  if (j != NULL)
-    j->cb.app = cb;
+  sq_job *j = sq_job_new(st, run_app_get, sq_deliver_app, (sq_cb){.app = cb}, data, id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -209,7 +191,7 @@ static int run_app_update(sqldb_t *q, sq_job *j) {
 
 static int op_app_update(store_t *st, const store_app_credential *c, int set_secret, const store_blob *secret,
                          store_app_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_app_update, sq_deliver_app, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_app_update, sq_deliver_app, (sq_cb){.app = cb}, data, NULL, NULL, NULL);
   if (j != NULL) {
     j->r.app = *c;
     j->flag = set_secret;
@@ -219,8 +201,6 @@ static int op_app_update(store_t *st, const store_app_credential *c, int set_sec
       return -ENOMEM;
     }
   }
-  if (j != NULL)
-    j->cb.app = cb;
   return sq_job_queue(st, j);
 }
 
@@ -229,9 +209,7 @@ static int run_app_delete(sqldb_t *q, sq_job *j) {
 }
 
 static int op_app_delete(store_t *st, const char *id, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_app_delete, sq_deliver_done, data, id, NULL, NULL);
-  if (j != NULL)
-    j->cb.done = cb;
+  sq_job *j = sq_job_new(st, run_app_delete, sq_deliver_done, (sq_cb){.done = cb}, data, id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -244,9 +222,7 @@ static int run_app_list(sqldb_t *q, sq_job *j) {
 }
 
 static int op_app_list(store_t *st, const char *connector_slug, store_apps_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_app_list, sq_deliver_apps, data, connector_slug, NULL, NULL);
-  if (j != NULL)
-    j->cb.apps = cb;
+  sq_job *j = sq_job_new(st, run_app_list, sq_deliver_apps, (sq_cb){.apps = cb}, data, connector_slug, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -256,9 +232,7 @@ static int run_app_for(sqldb_t *q, sq_job *j) {
 
 static int op_app_for(store_t *st, const char *connector_slug, const char *external_id, store_app_cb cb,
                       void *data) {
-  sq_job *j = sq_job_new(st, run_app_for, sq_deliver_app, data, connector_slug, external_id, NULL);
-  if (j != NULL)
-    j->cb.app = cb;
+  sq_job *j = sq_job_new(st, run_app_for, sq_deliver_app, (sq_cb){.app = cb}, data, connector_slug, external_id, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -280,7 +254,7 @@ static int run_link_put(sqldb_t *q, sq_job *j) {
 }
 
 static int op_link_put(store_t *st, const store_link *rows, size_t n, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_link_put, sq_deliver_done, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_link_put, sq_deliver_done, (sq_cb){.done = cb}, data, NULL, NULL, NULL);
   if (j != NULL) {
     if (n > 0 && dynbuf_add(&j->list_in, rows, n * sizeof *rows) != 0) {
       sq_job_free(j);
@@ -288,8 +262,6 @@ static int op_link_put(store_t *st, const store_link *rows, size_t n, store_done
     }
     j->nlist_in = n;
   }
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 
@@ -299,13 +271,11 @@ static int run_link_end(sqldb_t *q, sq_job *j) {
 
 static int op_link_end(store_t *st, const char *token, int status, uint64_t ended_ms, store_done_cb cb,
                        void *data) {
-  sq_job *j = sq_job_new(st, run_link_end, sq_deliver_done, data, token, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_link_end, sq_deliver_done, (sq_cb){.done = cb}, data, token, NULL, NULL);
   if (j != NULL) {
     j->n[0] = (uint64_t)status;
     j->n[1] = ended_ms;
   }
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 
@@ -314,9 +284,7 @@ static int run_link_get(sqldb_t *q, sq_job *j) {
 }
 
 static int op_link_get(store_t *st, const char *token, store_link_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_link_get, sq_deliver_link, data, token, NULL, NULL);
-  if (j != NULL)
-    j->cb.link = cb;
+  sq_job *j = sq_job_new(st, run_link_get, sq_deliver_link, (sq_cb){.link = cb}, data, token, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -330,15 +298,13 @@ static int run_link_page(sqldb_t *q, sq_job *j) {
 
 static int op_link_page(store_t *st, uint64_t since_ms, uint64_t after_ms, const char *after_token, size_t limit,
                         store_links_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_link_page, sq_deliver_links, data, after_token != NULL ? after_token : "", NULL,
-                         NULL);
+  sq_job *j = sq_job_new(st, run_link_page, sq_deliver_links, (sq_cb){.links = cb}, data,
+                         after_token != NULL ? after_token : "", NULL, NULL);
   if (j != NULL) {
     j->n[0] = since_ms;
     j->n[1] = after_ms;
     j->limit = limit > 0 && limit < STORE_PAGE_MAX ? limit : STORE_PAGE_MAX;
   }
-  if (j != NULL)
-    j->cb.links = cb;
   return sq_job_queue(st, j);
 }
 
@@ -347,11 +313,9 @@ static int run_link_prune(sqldb_t *q, sq_job *j) {
 }
 
 static int op_link_prune(store_t *st, uint64_t before_ms, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_link_prune, sq_deliver_done, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_link_prune, sq_deliver_done, (sq_cb){.done = cb}, data, NULL, NULL, NULL);
   if (j != NULL)
     j->n[0] = before_ms;
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 
@@ -361,9 +325,8 @@ static int run_link_set_external_id(sqldb_t *q, sq_job *j) {
 
 static int op_link_set_external_id(store_t *st, const char *token, const char *external_id, store_done_cb cb,
                                    void *data) {
-  sq_job *j = sq_job_new(st, run_link_set_external_id, sq_deliver_done, data, token, external_id, NULL);
-  if (j != NULL)
-    j->cb.done = cb;
+  sq_job *j =
+      sq_job_new(st, run_link_set_external_id, sq_deliver_done, (sq_cb){.done = cb}, data, token, external_id, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -372,9 +335,7 @@ static int run_link_external_id(sqldb_t *q, sq_job *j) {
 }
 
 static int op_link_external_id(store_t *st, const char *token, store_text_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_link_external_id, sq_deliver_text, data, token, NULL, NULL);
-  if (j != NULL)
-    j->cb.text = cb;
+  sq_job *j = sq_job_new(st, run_link_external_id, sq_deliver_text, (sq_cb){.text = cb}, data, token, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -385,11 +346,9 @@ static int run_origin_add(sqldb_t *q, sq_job *j) {
 }
 
 static int op_origin_add(store_t *st, const char *origin, uint64_t now_ms, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_origin_add, sq_deliver_done, data, origin, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_origin_add, sq_deliver_done, (sq_cb){.done = cb}, data, origin, NULL, NULL);
   if (j != NULL)
     j->n[0] = now_ms;
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 
@@ -398,9 +357,7 @@ static int run_origin_delete(sqldb_t *q, sq_job *j) {
 }
 
 static int op_origin_delete(store_t *st, const char *origin, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_origin_delete, sq_deliver_done, data, origin, NULL, NULL);
-  if (j != NULL)
-    j->cb.done = cb;
+  sq_job *j = sq_job_new(st, run_origin_delete, sq_deliver_done, (sq_cb){.done = cb}, data, origin, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -409,9 +366,7 @@ static int run_origin_allowed(sqldb_t *q, sq_job *j) {
 }
 
 static int op_origin_allowed(store_t *st, const char *origin, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_origin_allowed, sq_deliver_done, data, origin, NULL, NULL);
-  if (j != NULL)
-    j->cb.done = cb;
+  sq_job *j = sq_job_new(st, run_origin_allowed, sq_deliver_done, (sq_cb){.done = cb}, data, origin, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -427,9 +382,7 @@ static int run_origin_list(sqldb_t *q, sq_job *j) {
 }
 
 static int op_origin_list(store_t *st, store_origins_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_origin_list, sq_deliver_origins, data, NULL, NULL, NULL);
-  if (j != NULL)
-    j->cb.origins = cb;
+  sq_job *j = sq_job_new(st, run_origin_list, sq_deliver_origins, (sq_cb){.origins = cb}, data, NULL, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -441,11 +394,10 @@ static int run_oauth_app_create(sqldb_t *q, sq_job *j) {
 
 static int op_oauth_app_create(store_t *st, const store_oauth_app *a, const char *secret_hash,
                                store_oauth_app_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_oauth_app_create, sq_deliver_oauth_app, data, secret_hash, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_oauth_app_create, sq_deliver_oauth_app, (sq_cb){.oauth_app = cb}, data, secret_hash,
+                         NULL, NULL);
   if (j != NULL)
     j->r.oauth_app = *a;
-  if (j != NULL)
-    j->cb.oauth_app = cb;
   return sq_job_queue(st, j);
 }
 
@@ -458,9 +410,8 @@ static int run_oauth_app_list(sqldb_t *q, sq_job *j) {
 }
 
 static int op_oauth_app_list(store_t *st, store_oauth_apps_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_oauth_app_list, sq_deliver_oauth_apps, data, NULL, NULL, NULL);
-  if (j != NULL)
-    j->cb.oauth_apps = cb;
+  sq_job *j =
+      sq_job_new(st, run_oauth_app_list, sq_deliver_oauth_apps, (sq_cb){.oauth_apps = cb}, data, NULL, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -469,9 +420,7 @@ static int run_oauth_app_delete(sqldb_t *q, sq_job *j) {
 }
 
 static int op_oauth_app_delete(store_t *st, const char *id, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_oauth_app_delete, sq_deliver_done, data, id, NULL, NULL);
-  if (j != NULL)
-    j->cb.done = cb;
+  sq_job *j = sq_job_new(st, run_oauth_app_delete, sq_deliver_done, (sq_cb){.done = cb}, data, id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -481,9 +430,8 @@ static int run_oauth_app_check(sqldb_t *q, sq_job *j) {
 
 static int op_oauth_app_check(store_t *st, const char *client_id, const char *secret_hash, store_oauth_app_cb cb,
                               void *data) {
-  sq_job *j = sq_job_new(st, run_oauth_app_check, sq_deliver_oauth_app, data, client_id, secret_hash, NULL);
-  if (j != NULL)
-    j->cb.oauth_app = cb;
+  sq_job *j = sq_job_new(st, run_oauth_app_check, sq_deliver_oauth_app, (sq_cb){.oauth_app = cb}, data, client_id,
+                         secret_hash, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -493,11 +441,10 @@ static int run_oauth_token_put(sqldb_t *q, sq_job *j) {
 
 static int op_oauth_token_put(store_t *st, const char *token_hash, const char *app_id, const char *scopes,
                               uint64_t expires_ms, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_oauth_token_put, sq_deliver_done, data, token_hash, app_id, scopes);
+  sq_job *j =
+      sq_job_new(st, run_oauth_token_put, sq_deliver_done, (sq_cb){.done = cb}, data, token_hash, app_id, scopes);
   if (j != NULL)
     j->n[0] = expires_ms;
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 
@@ -506,11 +453,9 @@ static int run_oauth_token_get(sqldb_t *q, sq_job *j) {
 }
 
 static int op_oauth_token_get(store_t *st, const char *token_hash, uint64_t now_ms, store_token_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_oauth_token_get, sq_deliver_token, data, token_hash, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_oauth_token_get, sq_deliver_token, (sq_cb){.token = cb}, data, token_hash, NULL, NULL);
   if (j != NULL)
     j->n[0] = now_ms;
-  if (j != NULL)
-    j->cb.token = cb;
   return sq_job_queue(st, j);
 }
 
@@ -534,7 +479,7 @@ static int run_event_add(sqldb_t *q, sq_job *j) {
 
 static int op_event_add(store_t *st, const store_event *e, uint64_t now_ms, const char *const *hooks, size_t nhooks,
                         store_seq_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_event_add, sq_deliver_seq, data, e->id, e->type, e->user);
+  sq_job *j = sq_job_new(st, run_event_add, sq_deliver_seq, (sq_cb){.seq = cb}, data, e->id, e->type, e->user);
   if (j != NULL) {
     j->n[0] = now_ms;
     j->s[3] = strdup(e->body != NULL ? e->body : "");
@@ -543,8 +488,6 @@ static int op_event_add(store_t *st, const store_event *e, uint64_t now_ms, cons
       return -ENOMEM;
     }
   }
-  if (j != NULL)
-    j->cb.seq = cb;
   return sq_job_queue(st, j);
 }
 
@@ -553,9 +496,7 @@ static int run_event_seq(sqldb_t *q, sq_job *j) {
 }
 
 static int op_event_seq(store_t *st, const char *id, store_seq_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_event_seq, sq_deliver_seq, data, id, NULL, NULL);
-  if (j != NULL)
-    j->cb.seq = cb;
+  sq_job *j = sq_job_new(st, run_event_seq, sq_deliver_seq, (sq_cb){.seq = cb}, data, id, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -579,13 +520,11 @@ static int run_events_after(sqldb_t *q, sq_job *j) {
 
 static int op_events_after(store_t *st, uint64_t after_seq, const char *user, size_t limit, store_events_cb cb,
                            void *data) {
-  sq_job *j = sq_job_new(st, run_events_after, sq_deliver_events, data, user, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_events_after, sq_deliver_events, (sq_cb){.events = cb}, data, user, NULL, NULL);
   if (j != NULL) {
     j->n[0] = after_seq;
     j->limit = limit < STORE_LIST_MAX ? limit : STORE_LIST_MAX;
   }
-  if (j != NULL)
-    j->cb.events = cb;
   return sq_job_queue(st, j);
 }
 
@@ -595,14 +534,12 @@ static int run_deliveries_due(sqldb_t *q, sq_job *j) {
 
 static int op_deliveries_due(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
                              store_events_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_deliveries_due, sq_deliver_events, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_deliveries_due, sq_deliver_events, (sq_cb){.events = cb}, data, NULL, NULL, NULL);
   if (j != NULL) {
     j->n[0] = now_ms;
     j->n[1] = lease_until_ms;
     j->limit = limit < STORE_LIST_MAX ? limit : STORE_LIST_MAX;
   }
-  if (j != NULL)
-    j->cb.events = cb;
   return sq_job_queue(st, j);
 }
 
@@ -611,11 +548,9 @@ static int run_delivery_done(sqldb_t *q, sq_job *j) {
 }
 
 static int op_delivery_done(store_t *st, uint64_t seq, const char *hook, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_delivery_done, sq_deliver_done, data, hook, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_delivery_done, sq_deliver_done, (sq_cb){.done = cb}, data, hook, NULL, NULL);
   if (j != NULL)
     j->n[0] = seq;
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 
@@ -625,14 +560,12 @@ static int run_delivery_retry(sqldb_t *q, sq_job *j) {
 
 static int op_delivery_retry(store_t *st, uint64_t seq, const char *hook, unsigned attempts, uint64_t next_ms,
                              store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_delivery_retry, sq_deliver_done, data, hook, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_delivery_retry, sq_deliver_done, (sq_cb){.done = cb}, data, hook, NULL, NULL);
   if (j != NULL) {
     j->n[0] = seq;
     j->n[1] = attempts;
     j->n[2] = next_ms;
   }
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 
@@ -647,13 +580,11 @@ static int run_deliveries_keep_hooks(sqldb_t *q, sq_job *j) {
 
 static int op_deliveries_keep_hooks(store_t *st, const char *const *hooks, size_t nhooks, store_count_cb cb,
                                     void *data) {
-  sq_job *j = sq_job_new(st, run_deliveries_keep_hooks, sq_deliver_count, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_deliveries_keep_hooks, sq_deliver_count, (sq_cb){.count = cb}, data, NULL, NULL, NULL);
   if (j != NULL && copy_hooks(j, hooks, nhooks) != 0) {
     sq_job_free(j);
     return -ENOMEM;
   }
-  if (j != NULL)
-    j->cb.count = cb;
   return sq_job_queue(st, j);
 }
 
@@ -662,9 +593,7 @@ static int run_deliveries_pending(sqldb_t *q, sq_job *j) {
 }
 
 static int op_deliveries_pending(store_t *st, store_count_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_deliveries_pending, sq_deliver_count, data, NULL, NULL, NULL);
-  if (j != NULL)
-    j->cb.count = cb;
+  sq_job *j = sq_job_new(st, run_deliveries_pending, sq_deliver_count, (sq_cb){.count = cb}, data, NULL, NULL, NULL);
   return sq_job_queue(st, j);
 }
 
@@ -673,11 +602,9 @@ static int run_events_prune(sqldb_t *q, sq_job *j) {
 }
 
 static int op_events_prune(store_t *st, uint64_t before_ms, store_done_cb cb, void *data) {
-  sq_job *j = sq_job_new(st, run_events_prune, sq_deliver_done, data, NULL, NULL, NULL);
+  sq_job *j = sq_job_new(st, run_events_prune, sq_deliver_done, (sq_cb){.done = cb}, data, NULL, NULL, NULL);
   if (j != NULL)
     j->n[0] = before_ms;
-  if (j != NULL)
-    j->cb.done = cb;
   return sq_job_queue(st, j);
 }
 

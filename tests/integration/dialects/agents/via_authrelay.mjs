@@ -43,7 +43,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -55,6 +54,7 @@ import { StreamResponse } from '@a2a-js/sdk';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitationCompleteNotificationSchema, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
+import { EventFeed, teeResponse } from '../../lib/proctest.mjs';
 import { AFTER, BEFORE, Checks, analyseA2a, analyseAgui, trustedLinkOf } from './analysis.mjs';
 import {
   A2A_IDS, A2A_RESULT_INDEX, UPSTREAM_MARKERS, a2aScriptV03, a2aScriptV1, aguiScript,
@@ -126,39 +126,6 @@ function startAuthrelay(routes) {
   return { child, lines, started: bounded(started) };
 }
 
-// The control API's event feed (GET /v1/events, SSE).
-class EventFeed {
-  constructor(url) {
-    this.events = [];
-    this.buf = '';
-    this.opened = new Promise((resolve, reject) => {
-      this.req = http.get(url, { headers: { Authorization: `Bearer ${ADMIN_KEY}` }, agent: false }, (res) => {
-        resolve(res.statusCode);
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => this.onData(chunk));
-      });
-      this.req.on('error', reject);
-    });
-  }
-  onData(chunk) {
-    this.buf += chunk.replace(/\r\n?/g, '\n');
-    let at;
-    while ((at = this.buf.indexOf('\n\n')) >= 0) {
-      const block = this.buf.slice(0, at);
-      this.buf = this.buf.slice(at + 2);
-      let event = 'message';
-      const data = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (data.length === 0) continue;
-      try { this.events.push({ event, data: JSON.parse(data.join('\n')) }); } catch { /* ignore */ }
-    }
-  }
-  of(type, user) { return this.events.filter((e) => e.event === type && e.data.registered_user === user).map((e) => e.data); }
-  close() { this.req?.destroy(); }
-}
 
 // A fetch that records every exchange as the client sees it (the response
 // body teed; the SDK reads the other branch).
@@ -173,20 +140,9 @@ function recordingFetch(log, extraHeaders = {}) {
     entry.status = res.status;
     entry.responseHeaders = Object.fromEntries(res.headers);
     if (!res.body) { entry.complete = true; return res; }
-    const [mine, theirs] = res.body.tee();
-    (async () => {
-      const reader = mine.getReader();
-      const dec = new TextDecoder();
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          entry.body += dec.decode(value, { stream: true });
-        }
-        entry.complete = true;
-      } catch (err) { entry.error = String(err); }
-    })();
-    return new Response(theirs, { status: res.status, statusText: res.statusText, headers: res.headers });
+    const { response, done } = teeResponse(res, (text) => { entry.body += text; });
+    done.then(() => { entry.complete = true; }, (err) => { entry.error = String(err); });
+    return response;
   };
 }
 
@@ -236,6 +192,20 @@ async function checkHeld(k, user, upstreamDone) {
   return streams;
 }
 
+// The stream paused on link (the SDK's or, failing that, the feed's): checks
+// the pause (checkHeld, upstreamDone as there), then afterPause() (the case
+// marks what arrives next as AFTER) and completes the link's API-key form.
+async function holdThenComplete(k, user, link, upstreamDone, afterPause) {
+  if (!link) {
+    k.ok('a link_token for the user on the control feed', false, 'no pause at all');
+    return;
+  }
+  await checkHeld(k, user, upstreamDone);
+  afterPause();
+  const form = await completeLink(link, user);
+  k.eq('the link form (API key) answers 200', form.status, 200);
+}
+
 // ---------------------------------------------------------------- AG-UI
 
 async function caseAgui(shape) {
@@ -257,15 +227,8 @@ async function caseAgui(shape) {
   const { sdkLink: viaSdk, feedLink } = await waitInterrupt(user, sdkLink, () => outcome);
   k.ok('the interrupt (the trusted link) is reachable through the SDK (rewritten TOOL_CALL_RESULT or CUSTOM authrelay.link_token)',
        !!viaSdk, { events: got.map((g) => g.ev.type + (g.ev.name ? `:${g.ev.name}` : '')), outcome });
-  const link = viaSdk ?? feedLink;
-  if (link) {
-    await checkHeld(k, user, () => ctx.agui.log.some((e) => e.user === user && e.done));
-    phase = AFTER;
-    const form = await completeLink(link, user);
-    k.eq('the link form (API key) answers 200', form.status, 200);
-  } else {
-    k.ok('a link_token for the user on the control feed', false, 'no pause at all');
-  }
+  await holdThenComplete(k, user, viaSdk ?? feedLink, () => ctx.agui.log.some((e) => e.user === user && e.done),
+                         () => { phase = AFTER; });
   await poll(() => outcome, STEP_MS);
   k.ok('the SDK reader completes without an error (runAgent resolves)', outcome && !outcome.error, outcome ?? 'timeout');
 
@@ -309,15 +272,8 @@ async function caseA2a(version, shape) {
   const sdkLink = () => trustedLinkOf(got.map((g) => g.ev), ctx.relayUrl);
   const { sdkLink: viaSdk, feedLink } = await waitInterrupt(user, sdkLink, () => outcome);
   k.ok('the interrupt (the trusted link) is reachable through the SDK', !!viaSdk, { got: got.map((g) => g.ev), outcome });
-  const link = viaSdk ?? feedLink;
-  if (link) {
-    await checkHeld(k, user, () => ctx.a2a.log.some((e) => e.user === user && e.done));
-    phase = AFTER;
-    const form = await completeLink(link, user);
-    k.eq('the link form (API key) answers 200', form.status, 200);
-  } else {
-    k.ok('a link_token for the user on the control feed', false, 'no pause at all');
-  }
+  await holdThenComplete(k, user, viaSdk ?? feedLink, () => ctx.a2a.log.some((e) => e.user === user && e.done),
+                         () => { phase = AFTER; });
   await poll(() => outcome, STEP_MS);
   k.ok('the SDK reader completes without an error (sendMessageStream ends)', outcome && !outcome.error, outcome ?? 'timeout');
 
@@ -463,7 +419,7 @@ async function main() {
   if (!started.value) throw new Error(`authrelay did not start: ${started.error ?? 'timeout'}\n${ctx.relay.lines.join('\n')}`);
   ctx.relayUrl = `http://${started.value.listen}`;
   ctx.controlUrl = `http://${started.value.control}`;
-  ctx.feed = new EventFeed(`${ctx.controlUrl}/v1/events`);
+  ctx.feed = new EventFeed(`${ctx.controlUrl}/v1/events`, { Authorization: `Bearer ${ADMIN_KEY}` });
   assert.equal(await ctx.feed.opened, 200);
   console.log(`# authrelay ${ctx.relayUrl} (control ${ctx.controlUrl}); AG-UI :${ctx.agui.port}, A2A :${ctx.a2a.port}, ` +
               `MCP json :${ctx.mcp.json.port} sse :${ctx.mcp.sse.port}`);

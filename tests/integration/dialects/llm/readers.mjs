@@ -17,7 +17,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { DefaultChatTransport, readUIMessageStream } from 'ai';
-import { withTimeout } from '../../lib/proctest.mjs';
+import { teeResponse, withTimeout } from '../../lib/proctest.mjs';
 
 export const REQUEST_TIMEOUT_MS = 20_000;
 
@@ -41,22 +41,9 @@ export function recordingFetch(log) {
       entry.done = Promise.resolve();
       return res;
     }
-    const [mine, theirs] = res.body.tee();
-    entry.done = (async () => {
-      const reader = mine.getReader();
-      const dec = new TextDecoder();
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          entry.raw += dec.decode(value, { stream: true });
-        }
-        entry.complete = true;
-      } catch (err) {
-        entry.error = String(err);
-      }
-    })();
-    return new Response(theirs, { status: res.status, statusText: res.statusText, headers: res.headers });
+    const { response, done } = teeResponse(res, (text) => { entry.raw += text; });
+    entry.done = done.then(() => { entry.complete = true; }, (err) => { entry.error = String(err); });
+    return response;
   };
 }
 

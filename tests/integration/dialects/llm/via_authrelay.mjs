@@ -42,7 +42,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -50,6 +49,7 @@ import { fileURLToPath } from 'node:url';
 import { CASES } from './cases.mjs';
 import { findAuthResults, plain, withTimeout, withoutLinkValues } from './readers.mjs';
 import { startStandins, UPSTREAM_MARKERS } from './standins.mjs';
+import { EventFeed } from '../../lib/proctest.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const AUTHRELAY = process.env.AUTHRELAY_BIN ??
@@ -98,43 +98,6 @@ class Signal {
       });
     }
   }
-}
-
-// The control API's event feed (GET /v1/events), SSE read with node:http.
-class EventFeed {
-  constructor(url, headers) {
-    this.events = [];
-    this.changed = new Signal();
-    this.buf = '';
-    this.opened = new Promise((resolve, reject) => {
-      this.req = http.get(url, { headers, agent: false }, (res) => {
-        resolve(res.statusCode);
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => this.onData(chunk));
-      });
-      this.req.on('error', reject);
-    });
-  }
-
-  onData(chunk) {
-    this.buf += chunk;
-    let at;
-    while ((at = this.buf.indexOf('\n\n')) >= 0) {
-      const block = this.buf.slice(0, at);
-      this.buf = this.buf.slice(at + 2);
-      let event = 'message';
-      const data = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (data.length === 0) continue;
-      try { this.events.push({ event, data: JSON.parse(data.join('\n')) }); } catch { /* not JSON */ }
-    }
-    this.changed.notify();
-  }
-
-  close() { this.req?.destroy(); }
 }
 
 async function metric(controlUrl, name) {
@@ -367,6 +330,8 @@ async function main() {
   }), START_TIMEOUT_MS, 'authrelay start');
   const ctx = { relayUrl: `http://${listening.listen}`, controlUrl: `http://${listening.control}` };
   ctx.feed = new EventFeed(`${ctx.controlUrl}/v1/events`, { Authorization: `Bearer ${ADMIN_KEY}` });
+  ctx.feed.changed = new Signal();
+  ctx.feed.onChange(() => ctx.feed.changed.notify());
   assert.equal(await withTimeout(ctx.feed.opened, STEP_TIMEOUT_MS, 'event feed'), 200);
   console.log(`# authrelay ${ctx.relayUrl} (control ${ctx.controlUrl}) in front of ${standins.url}`);
 
