@@ -132,6 +132,8 @@ static void on_journal(void *ctx, pausehub_record *records) {
       for (r = records; r != NULL; r = r->next)
         if (r->state != LINKSVC_STATE_PENDING)
           linkpeers_ended(&lh->peers, r->token);
+        else if (!r->pinned)
+          linkpeers_minted(&lh->peers, r->token);
     } else {
       lh->store_errors += n;
       free(b);
@@ -571,6 +573,12 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
                       lh->provider_failures);
   if (rc == 0)
     rc = prom_counter(out, "authrelay_links_declined_total", "Links the user declined (\"Not now\").", lh->declined);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_links_ended_by_replicas_total", "Link ends of other replicas applied here.",
+                      lh->peers.applied);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_links_adopted_total", "Pending links of other replicas taken in.",
+                      lh->peers.adopted);
   if (rc == 0)
     rc = prom_counter(out, "authrelay_connectors_unusable_total",
                       "Link pages that met or left out an OAuth2 connector without an application credential.",

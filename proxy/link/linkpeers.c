@@ -41,7 +41,13 @@ static void apply_row(linkpeers_t *lp, const store_link *row, uint64_t since_ms)
   size_t tlen = strlen(row->token);
   int known;
   int rc = -ENOENT;
-  if (row->status == LINKSVC_STATE_PENDING || row->status == LINKSVC_STATE_REVOKED || !token_ok(row->token))
+  if (row->status == LINKSVC_STATE_PENDING) {
+    /* a peer's new link: streams pausing here on its pair join it */
+    if (!row->pinned && pausehub_lookup(lp->hub, row->token, tlen, &v) != 0 && linkpeers_adopt(lp, row) == 0)
+      lp->adopted++;
+    return;
+  }
+  if (row->status == LINKSVC_STATE_REVOKED || !token_ok(row->token))
     return;
   known = pausehub_lookup(lp->hub, row->token, tlen, &v) == 0;
   if (known && v.state != LINKSVC_STATE_PENDING)
@@ -185,6 +191,10 @@ static void on_notified(void *data, int status) {
   if (status != 0 && status != -ECANCELED)
     LOG_WARN("link end not notified to peers", LOG_I64("error", status));
   lp->release(lp->ctx);
+}
+
+void linkpeers_minted(linkpeers_t *lp, const char *token) {
+  linkpeers_ended(lp, token); /* the same NOTIFY: the row says which */
 }
 
 void linkpeers_ended(linkpeers_t *lp, const char *token) {

@@ -25,6 +25,15 @@
  * which the journal reports too: linkpeers_echo() tells the journal to
  * neither write it again nor notify it (a small ring of such tokens).
  *
+ * One link per (user, connector) across replicas, as far as the timing
+ * allows: a link a stream mints is NOTIFYd too, and the peers put it into
+ * their hubs (when they have none pending for the pair, new pauses there
+ * join it). Two replicas minting for one pair at once keep two links;
+ * completing either resumes the pair's streams everywhere (above). With a
+ * PostgreSQL store, links minted by streams outlive their waiters
+ * (linksvc_options.keep_pending): streams on other replicas may wait on
+ * them. A race-free mint (the pause waiting for the store) is not done.
+ *
  * SQLite store: linkpeers_start() does nothing (-ENOTSUP is not an error);
  * nothing else changes. Everything runs on the control loop.
  */
@@ -66,6 +75,7 @@ typedef struct linkpeers_t {
   char echo[LINKPEERS_ECHO_MAX][LINKSVC_TOKEN_LEN + 1]; /* ring of tokens applied from peers */
   size_t echo_next;
   uint64_t applied;            /* outcomes applied from peers (metrics, tests) */
+  uint64_t adopted;            /* peers' pending links taken in (metrics, tests) */
   uint64_t notified;           /* NOTIFYs sent */
 } linkpeers_t;
 
@@ -78,6 +88,10 @@ int linkpeers_start(linkpeers_t *lp, store_t *store, pausehub_t *hub, uint64_t n
 /* The journal wrote (queued) the end of token: NOTIFY it (no-op unless
  * active). */
 void linkpeers_ended(linkpeers_t *lp, const char *token);
+
+/* The journal wrote (queued) a link a stream minted: NOTIFY it, so that
+ * the peers' streams pausing on its pair join it (no-op unless active). */
+void linkpeers_minted(linkpeers_t *lp, const char *token);
 
 /* Whether token's end was applied from a peer (the journal skips it). */
 int linkpeers_echo(const linkpeers_t *lp, const char *token);

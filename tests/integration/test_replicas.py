@@ -10,6 +10,9 @@ throwaway cluster).
   of it, for A only): the notification is lost for A, yet after the relay is
   back A's LISTEN connection reconnects, re-reads the ended links and the
   stream resumes.
+- One link per (user, connector) across replicas: a stream pauses on A,
+  A's new link reaches B and C (NOTIFY), streams pausing there for the same
+  pair get A's link token; completed on C, all three resume.
 - 30 streams over 3 replicas waiting on 6 (user, connector) pairs: 6
   completions spread over the replicas (each on a link minted by another
   replica) resume all 30 (completing any link of a pair resumes the pair's
@@ -91,6 +94,20 @@ class ReplicasTest(unittest.TestCase):
         wait_until(lambda: usable_on(b, link), "A's link served by B")
         complete_on(self, b, link, "sk-completed-on-b")
         self.resumed_whole(stream)
+
+    def test_one_link_per_pair_across_replicas(self):
+        a, b, c = self.three()
+        first = self.pause(a, "shared_user")
+        token, _ = link_of(first)
+        for r in (b, c):  # A's new link reached the others (NOTIFY, then the row)
+            wait_until(lambda: r.metrics().get("authrelay_links_adopted_total", 0) >= 1, "A's link adopted")
+        others = [self.pause(r, "shared_user") for r in (b, c)]
+        for s in others:
+            self.assertEqual(link_of(s)[0], token)  # joined A's link, none minted
+        _, link = link_of(others[1])
+        complete_on(self, c, link, "sk-shared")
+        for s in [first] + others:
+            self.resumed_whole(s)
 
     def test_completion_while_a_is_cut_from_the_database(self):
         front = TcpRelay(self.port)
