@@ -127,13 +127,7 @@ static void on_journal(void *ctx, pausehub_record *records) {
       rc = lh->store.ops->link_put(&lh->store, rows, n, on_journal_written, b);
     }
     if (rc == 0) {
-      lh->journal_writes++;
-      /* the ends to the other replicas: after the batch (writes are ordered) */
-      for (r = records; r != NULL; r = r->next)
-        if (r->state != LINKSVC_STATE_PENDING)
-          linkpeers_ended(&lh->peers, r->token);
-        else if (!r->pinned)
-          linkpeers_minted(&lh->peers, r->token);
+      lh->journal_writes++; /* on PostgreSQL its rows are NOTIFYd to the replicas at commit */
     } else {
       lh->store_errors += n;
       free(b);

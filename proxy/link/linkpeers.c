@@ -184,32 +184,7 @@ static void on_resync(void *data) {
   (void)resync_page(lp, 1);
 }
 
-/* ---- the writer's side ---- */
-
-static void on_notified(void *data, int status) {
-  linkpeers_t *lp = data;
-  if (status != 0 && status != -ECANCELED)
-    LOG_WARN("link end not notified to peers", LOG_I64("error", status));
-  lp->release(lp->ctx);
-}
-
-void linkpeers_minted(linkpeers_t *lp, const char *token) {
-  linkpeers_ended(lp, token); /* the same NOTIFY: the row says which */
-}
-
-void linkpeers_ended(linkpeers_t *lp, const char *token) {
-  int rc;
-  if (!lp->active || lp->closing || !token_ok(token) || linkpeers_echo(lp, token))
-    return;
-  lp->hold(lp->ctx);
-  rc = store_pg_notify(lp->store, LINKPEERS_CHANNEL, token, on_notified, lp);
-  if (rc != 0) {
-    LOG_WARN("link end not notified to peers", LOG_I64("error", rc));
-    lp->release(lp->ctx);
-    return;
-  }
-  lp->notified++;
-}
+/* ---- the Link page ---- */
 
 int linkpeers_adopt(linkpeers_t *lp, const store_link *row) {
   if (!lp->active)
@@ -230,7 +205,7 @@ int linkpeers_start(linkpeers_t *lp, store_t *store, pausehub_t *hub, uint64_t n
   lp->release = release;
   lp->ctx = ctx;
   lp->synced_ms = now_ms; /* the links were restored then */
-  rc = store_pg_listen(store, LINKPEERS_CHANNEL, on_notify, on_resync, lp);
+  rc = store_pg_listen(store, PGSTORE_LINKS_CHANNEL, on_notify, on_resync, lp);
   if (rc == -ENOTSUP)
     return 0; /* SQLite: one process, nothing to do */
   if (rc != 0)

@@ -2,11 +2,11 @@
  * "Store and replicas": a completion on any replica resumes the streams
  * waiting on every replica).
  *
- * The writing replica: every link end the journal writes (completed,
- * declined, expired, revoked) is followed by a NOTIFY on LINKPEERS_CHANNEL
- * whose payload is the link token only (never a secret). It is a write of
- * the store queued after the journal batch, so the server delivers it only
- * once the row's end has committed (store_pg.h: writes are ordered).
+ * The writing replica: every link row the journal writes (minted,
+ * completed, declined, expired, revoked) is NOTIFYd on "authrelay_links"
+ * (store_pg.h PGSTORE_LINKS_CHANNEL) with the link token only (never a
+ * secret), by the store's link_put in the row's own transaction: the
+ * server delivers it only once the row has committed.
  *
  * Every replica: one LISTEN connection (store_pg_listen). On a notification
  * the link row is read from the store and its outcome applied to the local
@@ -26,7 +26,7 @@
  * neither write it again nor notify it (a small ring of such tokens).
  *
  * One link per (user, connector) across replicas, as far as the timing
- * allows: a link a stream mints is NOTIFYd too, and the peers put it into
+ * allows: a pending link a stream minted, once notified, is put by peers into
  * their hubs (when they have none pending for the pair, new pauses there
  * join it). Two replicas minting for one pair at once keep two links;
  * completing either resumes the pair's streams everywhere (above). With a
@@ -47,7 +47,6 @@
 #include "pausehub.h"
 #include "store.h"
 
-#define LINKPEERS_CHANNEL "authrelay_links"
 #define LINKPEERS_ECHO_MAX 256        /* tokens applied from peers, remembered for the journal */
 #define LINKPEERS_SKEW_MS 60000       /* clock difference between replicas tolerated by a resync */
 #define LINKPEERS_READS_MAX 1024      /* row reads for notifications in flight; more are dropped */
@@ -76,7 +75,6 @@ typedef struct linkpeers_t {
   size_t echo_next;
   uint64_t applied;            /* outcomes applied from peers (metrics, tests) */
   uint64_t adopted;            /* peers' pending links taken in (metrics, tests) */
-  uint64_t notified;           /* NOTIFYs sent */
 } linkpeers_t;
 
 /* Starts listening when store is PostgreSQL. now_ms: the time links were
@@ -84,14 +82,6 @@ typedef struct linkpeers_t {
  * Returns 0 (listening, or a SQLite store: inactive) or a negative error. */
 int linkpeers_start(linkpeers_t *lp, store_t *store, pausehub_t *hub, uint64_t now_ms, linkpeers_hold_fn hold,
                     linkpeers_hold_fn release, void *ctx);
-
-/* The journal wrote (queued) the end of token: NOTIFY it (no-op unless
- * active). */
-void linkpeers_ended(linkpeers_t *lp, const char *token);
-
-/* The journal wrote (queued) a link a stream minted: NOTIFY it, so that
- * the peers' streams pausing on its pair join it (no-op unless active). */
-void linkpeers_minted(linkpeers_t *lp, const char *token);
 
 /* Whether token's end was applied from a peer (the journal skips it). */
 int linkpeers_echo(const linkpeers_t *lp, const char *token);
