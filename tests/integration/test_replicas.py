@@ -6,6 +6,8 @@ throwaway cluster).
   by replica B: the stream on A resumes (auth_complete) with every event of
   the upstream (nothing lost). B adopts A's pending link from the store, its
   end is NOTIFYd, A's LISTEN connection hears it.
+- A link of the same (user, connector) minted by the link-token API on B
+  and completed there resumes the stream paused on A.
 - The same while A's connections to PostgreSQL are cut (a TCP relay in front
   of it, for A only): the notification is lost for A, yet after the relay is
   back A's LISTEN connection reconnects, re-reads the ended links and the
@@ -25,7 +27,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import AgentServer, Relay, Stream, link_of  # noqa: E402
-from test_pgstore import CATALOG, ENV, FORM, TcpRelay, pg_url, readyz, request, wait_until  # noqa: E402
+from test_pgstore import CATALOG, ENV, FORM, TcpRelay, api, pg_url, readyz, request, wait_until  # noqa: E402
 
 SEQS = 5  # events of each upstream stream (count=5)
 
@@ -108,6 +110,19 @@ class ReplicasTest(unittest.TestCase):
         complete_on(self, c, link, "sk-shared")
         for s in [first] + others:
             self.resumed_whole(s)
+
+    def test_api_link_of_the_pair_on_b_resumes_a(self):
+        a, b, _ = self.three()
+        stream = self.pause(a, "api_pair_user")
+        token, _ = link_of(stream)
+        status, u = api(b, "POST", "/api/v1/registered-users/",
+                        {"origin_user_id": "api_pair_user", "origin_user_name": "N"})
+        self.assertIn(status, (200, 201), u)
+        status, lt = api(b, "POST", "/api/v1/registered-users/%s/link-token/" % u["id"], {"connector": "openai"})
+        self.assertEqual(status, 201, lt)
+        self.assertNotEqual(lt["link_token"], token)  # another link of the same pair, minted on B
+        complete_on(self, b, lt["magic_link_url"], "sk-api-link")
+        self.resumed_whole(stream)
 
     def test_completion_while_a_is_cut_from_the_database(self):
         front = TcpRelay(self.port)
