@@ -229,6 +229,7 @@ int main(int argc, char **argv, char **envp) {
     linksvc_options lo;
     memset(&lo, 0, sizeof lo);
     lo.link_ttl_s = cfg->pause_timeout_s;
+    lo.keep_pending = cfg->store != NULL && strncmp(cfg->store, "postgres", 8) == 0; /* shared with replicas */
     rc = pausehub_init(&d.hub, &lo);
     if (rc != 0) {
       LOG_ERROR("cannot start the link service", LOG_STR("error", uv_strerror(rc)));

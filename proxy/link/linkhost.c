@@ -55,6 +55,15 @@ static void on_notify_closed(void *data) {
   store_release(data);
 }
 
+static void peers_hold(void *ctx) {
+  linkhost_t *lh = ctx;
+  lh->journal_writes++;
+}
+
+static void peers_release(void *ctx) {
+  store_release(ctx);
+}
+
 /* The store answered a journal batch (one transaction: all or none). */
 static void on_journal_written(void *data, int status) {
   journal_batch *b = data;
@@ -76,10 +85,13 @@ static void on_journal(void *ctx, pausehub_record *records) {
   size_t n = 0;
   size_t i = 0;
   for (r = records; r != NULL; r = r->next)
-    n++;
+    if (r->state == LINKSVC_STATE_PENDING || !linkpeers_echo(&lh->peers, r->token))
+      n++;
   rows = n > 0 ? calloc(n, sizeof *rows) : NULL;
   b = n > 0 ? calloc(1, sizeof *b) : NULL;
   for (r = records; r != NULL; r = r->next) {
+    if (r->state != LINKSVC_STATE_PENDING && linkpeers_echo(&lh->peers, r->token))
+      continue; /* a peer's end, applied here: written and told by the peer */
     if (rows != NULL) {
       store_link *l = &rows[i++];
       snprintf(l->token, sizeof l->token, "%s", r->token);
@@ -115,7 +127,7 @@ static void on_journal(void *ctx, pausehub_record *records) {
       rc = lh->store.ops->link_put(&lh->store, rows, n, on_journal_written, b);
     }
     if (rc == 0) {
-      lh->journal_writes++;
+      lh->journal_writes++; /* on PostgreSQL its rows are NOTIFYd to the replicas at commit */
     } else {
       lh->store_errors += n;
       free(b);
@@ -208,6 +220,13 @@ typedef struct lookup_step {
 static void on_lookup_row(void *data, int status, const store_link *row) {
   lookup_step *s = data;
   pausehub_link_view v;
+  memset(&v, 0, sizeof v);
+  if (status == 0 && row->status == LINKSVC_STATE_PENDING && linkpeers_adopt(&s->lh->peers, row) == 0 &&
+      pausehub_lookup(s->lh->hub, s->token, strlen(s->token), &v) == 0) {
+    s->cb(s->lh, s->data, 0, &v); /* a peer's pending link: served here now */
+    free(s);
+    return;
+  }
   memset(&v, 0, sizeof v);
   if (status == 0) {
     memcpy(v.info.token, s->token, sizeof v.info.token);
@@ -549,6 +568,12 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
   if (rc == 0)
     rc = prom_counter(out, "authrelay_links_declined_total", "Links the user declined (\"Not now\").", lh->declined);
   if (rc == 0)
+    rc = prom_counter(out, "authrelay_links_ended_by_replicas_total", "Link ends of other replicas applied here.",
+                      lh->peers.applied);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_links_adopted_total", "Pending links of other replicas taken in.",
+                      lh->peers.adopted);
+  if (rc == 0)
     rc = prom_counter(out, "authrelay_connectors_unusable_total",
                       "Link pages that met or left out an OAuth2 connector without an application credential.",
                       lh->connectors_unusable);
@@ -669,6 +694,8 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
   lh->store_health_open = rc == 0;
   if (rc == 0)
     rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
+  if (rc == 0 && linkpeers_start(&lh->peers, &lh->store, hub, now, peers_hold, peers_release, lh) != 0)
+    LOG_WARN("link ends of other replicas will not reach this one"); /* not fatal: its own links work */
   if (rc != 0) {
     if (rc == -ETIMEDOUT || (rc == -EIO && lh->store.health.unreachable))
       snprintf(err, errlen, "the link store did not answer within store_timeout_s (%s)",
@@ -705,6 +732,7 @@ void linkhost_close(linkhost_t *lh) {
    * once); operations still queued then complete with -ECANCELED. */
   lh->closing = 1;
   lh->journal_writes++; /* held until the end of this function */
+  linkpeers_stop(&lh->peers);
   pausehub_detach(lh->hub); /* the last journal batch goes to the store */
   if (lh->remote_open) {
     lh->remote_open = 0;

@@ -31,6 +31,7 @@
 #include "linkbind.h"
 #include "notify.h"
 #include "oauthflow.h"
+#include "linkpeers.h"
 #include "pausehub.h"
 #include "remote.h"
 #include "secretbox.h"
@@ -58,6 +59,7 @@ struct linkhost_t {
   oauthflow_t oauth;         /* the Link page's OAuth2 flows */
   connections_t conns;              /* connected accounts handed out and refreshed (the token API) */
   linkbind_t bind;                  /* link.verifier_url set: credentials waiting for the app's confirmation */
+  linkpeers_t peers;         /* PostgreSQL store: link ends from and to the other replicas */
   unsigned journal_writes;   /* writes that must land before the store closes: journal batches, notify_close's */
   int closing;               /* linkhost_close() ran: the store closes after the last batch */
   int restoring;             /* at open: stored links are being read back */

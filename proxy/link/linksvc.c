@@ -536,6 +536,7 @@ int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char 
     sp.created_ms = ls->now_ms_;
     sp.expires_ms = ls->now_ms_ + (uint64_t)ls->opt_.link_ttl_s * 1000;
     sp.status = LINKSVC_STATE_PENDING;
+    sp.kept = ls->opt_.keep_pending;
     rc = mint(ls, &sp, &l);
     if (rc != 0)
       return rc;

@@ -112,6 +112,8 @@ typedef struct linksvc_options {
    * valid for the call only. May be NULL. Must not call into linksvc. */
   void (*journal)(void *ctx, const linksvc_link *l);
   void *journal_ctx;     /* not owned */
+  int keep_pending;      /* a stream's link is not revoked when its last waiter
+                            leaves (replicas: streams elsewhere may share it) */
 } linksvc_options;
 
 /* What a waiter is told about its link: a copy, owned by the waiter, valid

@@ -65,6 +65,7 @@ typedef struct pg_op pg_op;
 
 #define PGSTORE_CHANNEL_MAX 63   /* bytes of a NOTIFY channel: [a-z0-9_], a PostgreSQL identifier */
 #define PGSTORE_PAYLOAD_MAX 7999 /* bytes of a NOTIFY payload (the server's limit) */
+#define PGSTORE_LINKS_CHANNEL "authrelay_links" /* link_put NOTIFYs every row's token here */
 
 /* Cross-replica wake-ups (the seam for cross-replica completion): a
  * NOTIFY's payload (valid during the call), and "re-read what may have

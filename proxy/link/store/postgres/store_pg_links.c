@@ -77,7 +77,9 @@ static void read_link(const PGresult *res, int row, store_link *l) {
   l->ended_ms = pg_col_u64(res, row, 9);
 }
 
-/* One upsert per row, in the write's transaction: all or none. */
+/* One upsert per row, in the write's transaction: all or none. Each row
+ * is NOTIFYd on PGSTORE_LINKS_CHANNEL with its token (never more) in the
+ * same transaction, delivered to the replicas when it commits. */
 static void link_put_step(pg_op *op, int status, const PGresult *res) {
   const store_link *rows = (const store_link *)op->j.list_in.ptr;
   char num[5][24];
@@ -99,11 +101,12 @@ static void link_put_step(pg_op *op, int status, const PGresult *res) {
     params[8] = pg_u64(num[3], l->expires_ms);
     params[9] = pg_u64(num[4], l->ended_ms);
     pg_op_query(op, P_ROWS,
-                "INSERT INTO links (" LINK_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
+                "WITH up AS (INSERT INTO links (" LINK_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
                 "ON CONFLICT (token) DO UPDATE SET origin_user_id = EXCLUDED.origin_user_id, "
                 "connector = EXCLUDED.connector, callback_url = EXCLUDED.callback_url, state = EXCLUDED.state, "
                 "status = EXCLUDED.status, pinned = EXCLUDED.pinned, created_ms = EXCLUDED.created_ms, "
-                "expires_ms = EXCLUDED.expires_ms, ended_ms = EXCLUDED.ended_ms",
+                "expires_ms = EXCLUDED.expires_ms, ended_ms = EXCLUDED.ended_ms RETURNING token) "
+                "SELECT pg_notify('" PGSTORE_LINKS_CHANNEL "', token) FROM up",
                 params, 10);
     return;
   }

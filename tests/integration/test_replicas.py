@@ -1,0 +1,168 @@
+"""Integration tests: cross-replica completion (issue #16), three authrelay
+replicas on one PostgreSQL store, under tests/pg/pgcluster.py (PG_URL: a
+throwaway cluster).
+
+- A stream paused on replica A, its link completed on the Link page served
+  by replica B: the stream on A resumes (auth_complete) with every event of
+  the upstream (nothing lost). B adopts A's pending link from the store, its
+  end is NOTIFYd, A's LISTEN connection hears it.
+- A link of the same (user, connector) minted by the link-token API on B
+  and completed there resumes the stream paused on A.
+- The same while A's connections to PostgreSQL are cut (a TCP relay in front
+  of it, for A only): the notification is lost for A, yet after the relay is
+  back A's LISTEN connection reconnects, re-reads the ended links and the
+  stream resumes.
+- One link per (user, connector) across replicas: a stream pauses on A,
+  A's new link reaches B and C (NOTIFY), streams pausing there for the same
+  pair get A's link token; completed on C, all three resume.
+- 30 streams over 3 replicas waiting on 6 (user, connector) pairs: 6
+  completions spread over the replicas (each on a link minted by another
+  replica) resume all 30 (completing any link of a pair resumes the pair's
+  streams on every replica).
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import AgentServer, Relay, Stream, link_of  # noqa: E402
+from test_pgstore import CATALOG, ENV, FORM, TcpRelay, api, pg_url, readyz, request, wait_until  # noqa: E402
+
+SEQS = 5  # events of each upstream stream (count=5)
+
+
+def path_of(link):
+    return link[link.index("/_authrelay/link/"):]
+
+
+def usable_on(relay, link):
+    """The Link page for link on relay offers its form (the row is in the store)."""
+    status, page = request("GET", relay.url + path_of(link))
+    return status == 200 and "<form" in page
+
+
+def complete_on(test, relay, link, key):
+    status, page = request("POST", relay.url + path_of(link), "api_key=" + key, FORM)
+    test.assertEqual(status, 200, page)
+    test.assertIn("Connected", page)
+
+
+class ReplicasTest(unittest.TestCase):
+
+    def setUp(self):
+        self.port = int(os.environ["PG_PORT"])
+        self.agent = AgentServer()
+        self.relays = []
+        self.streams = []
+
+    def tearDown(self):
+        for s in self.streams:
+            if not s.ended:
+                s.kill()
+        for r in self.relays:
+            r.stop()
+        self.agent.stop()
+
+    def start(self, url):
+        r = Relay(self.agent.url, "--connectors", CATALOG, "--store", url, env=ENV)
+        self.relays.append(r)
+        return r
+
+    def three(self, url_a=None):
+        a = self.start(url_a or pg_url(self.port))
+        b = self.start(pg_url(self.port))
+        c = self.start(pg_url(self.port))
+        wait_until(lambda: all(readyz(r)[0] == 200 for r in (a, b, c)), "three replicas ready")
+        return a, b, c
+
+    def pause(self, relay, user):
+        s = Stream(relay.url + "/stream?format=sse&count=%d&auth_at=2&shape=mcp&connector=openai" % SEQS,
+                   {"X-Registered-User-Id": user})
+        self.streams.append(s)
+        return s
+
+    def resumed_whole(self, stream):
+        body = stream.finish()
+        self.assertIn(b"event: auth_complete", body)
+        for i in range(SEQS):
+            self.assertIn(b'"seq":%d' % i, body)
+
+    def test_paused_on_a_completed_on_b(self):
+        a, b, _ = self.three()
+        stream = self.pause(a, "cross_user")
+        _, link = link_of(stream)
+        self.assertTrue(link.startswith(a.url))
+        wait_until(lambda: usable_on(b, link), "A's link served by B")
+        complete_on(self, b, link, "sk-completed-on-b")
+        self.resumed_whole(stream)
+
+    def test_one_link_per_pair_across_replicas(self):
+        a, b, c = self.three()
+        first = self.pause(a, "shared_user")
+        token, _ = link_of(first)
+        for r in (b, c):  # A's new link reached the others (NOTIFY, then the row)
+            wait_until(lambda: r.metrics().get("authrelay_links_adopted_total", 0) >= 1, "A's link adopted")
+        others = [self.pause(r, "shared_user") for r in (b, c)]
+        for s in others:
+            self.assertEqual(link_of(s)[0], token)  # joined A's link, none minted
+        _, link = link_of(others[1])
+        complete_on(self, c, link, "sk-shared")
+        for s in [first] + others:
+            self.resumed_whole(s)
+
+    def test_api_link_of_the_pair_on_b_resumes_a(self):
+        a, b, _ = self.three()
+        stream = self.pause(a, "api_pair_user")
+        token, _ = link_of(stream)
+        status, u = api(b, "POST", "/api/v1/registered-users/",
+                        {"origin_user_id": "api_pair_user", "origin_user_name": "N"})
+        self.assertIn(status, (200, 201), u)
+        status, lt = api(b, "POST", "/api/v1/registered-users/%s/link-token/" % u["id"], {"connector": "openai"})
+        self.assertEqual(status, 201, lt)
+        self.assertNotEqual(lt["link_token"], token)  # another link of the same pair, minted on B
+        complete_on(self, b, lt["magic_link_url"], "sk-api-link")
+        self.resumed_whole(stream)
+
+    def test_completion_while_a_is_cut_from_the_database(self):
+        front = TcpRelay(self.port)
+        try:
+            a, b, _ = self.three(pg_url(front.port))
+            stream = self.pause(a, "cut_user")
+            _, link = link_of(stream)
+            wait_until(lambda: usable_on(b, link), "A's link served by B")
+            front.cut()  # A's LISTEN connection (and its pool) go: the NOTIFY is lost for A
+            complete_on(self, b, link, "sk-while-cut")
+            self.assertNotIn(b"auth_complete", stream.data)
+            front.restore()  # A reconnects, LISTENs again, re-reads what ended
+            self.resumed_whole(stream)
+        finally:
+            front.cut()
+
+    def test_thirty_streams_six_pairs(self):
+        replicas = self.three()
+        users = ["pair_user_%d" % i for i in range(6)]
+        waiting = {}  # user -> [(replica index, stream, link)]
+        for i in range(30):
+            r = i % 3
+            user = users[i % 6]
+            s = self.pause(replicas[r], user)
+            waiting.setdefault(user, []).append((r, s))
+        links = {}
+        for user, entries in waiting.items():
+            for r, s in entries:
+                _, link = link_of(s)
+                links.setdefault(user, []).append((r, link))
+        # each pair completed once, on a replica other than the link's own
+        for n, user in enumerate(users):
+            r, link = links[user][0]
+            on = replicas[(r + 1 + n % 2) % 3]
+            wait_until(lambda: usable_on(on, link), "a link served by another replica")
+            complete_on(self, on, link, "sk-pair-%d" % n)
+        for entries in waiting.values():
+            for _, s in entries:
+                self.resumed_whole(s)
+
+
+if __name__ == "__main__":
+    unittest.main()
