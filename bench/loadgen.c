@@ -99,6 +99,7 @@ typedef struct conn {
   int done;
   long done_events; /* "events" of the done event, -1 if none */
   int withheld;     /* link_token events: one upstream event each was withheld */
+  int auth_seen;    /* an auth-required event arrived (on_detect rewrite/keep: it is not withheld) */
   /* pause storm */
   int got_link;
   uint64_t t_complete, t_next;
@@ -259,8 +260,10 @@ static void dispatch(conn_t *c) {
     if (g.pause_storm) {
       if (!c->got_link) {
         c->got_link = 1;
-        c->withheld++;
-        c->expect++; /* the auth-required event it replaces never comes */
+        if (!c->auth_seen) {
+          c->withheld++;
+          c->expect++; /* on_detect replace: the auth-required event it replaces never comes */
+        }
         if (c->idx == 0 && loadjson_str(d, dl, "\"magic_link_url\":\"", g.link_url, sizeof g.link_url) != 0)
           conn_fail(c, "link_token without magic_link_url");
         g.ready_count++;
@@ -281,6 +284,8 @@ static void dispatch(conn_t *c) {
     g.relay_errors++;
     error_note("stream %d: event %s: %.120s", c->idx, name, d);
   } else {
+    if (memmem(d, dl, "authenticate_meta", strlen("authenticate_meta")) != NULL)
+      c->auth_seen = 1; /* rewritten in place (the default) or kept */
     on_seq_event(c, loadjson_num(d, dl, "\"seq\":"), loadjson_num(d, dl, "\"ts\":"), now);
   }
   c->evname[0] = 0;

@@ -36,12 +36,14 @@ static int a2a_sniff(const dialect_probe *p) {
 /* Every event carries the ids; they are read until known, then never. */
 static int a2a_wants(const dialect_stream *s, const char *data, size_t len) {
   static const char *const markers[] = {"\"jsonrpc\"", NULL};
-  if (s->rpc_id[0] != '\0' && s->task_id[0] != '\0' && s->context_id[0] != '\0')
+  const dialect_rpc *r = dialect_rpc_of(s);
+  if (r->rpc_id[0] != '\0' && r->task_id[0] != '\0' && r->context_id[0] != '\0')
     return 0;
   return dialect_has_marker(data, len, markers);
 }
 
 static void a2a_on_object(dialect_stream *s, const jscan_obj *o) {
+  dialect_rpc *r;
   if (o->depth == 1 && o->f[JSCAN_JSONRPC].ptr != NULL) {
     dialect_keep_rpc_id(s, o->f[JSCAN_ID], (o->flags & JSCAN_ID_IS_NUMBER) != 0);
     return;
@@ -52,14 +54,17 @@ static void a2a_on_object(dialect_stream *s, const jscan_obj *o) {
   } else if (o->depth != 2 || !jscan_is(o->key, "result")) {
     return;
   }
-  if (s->task_id[0] == '\0') {
+  r = dialect_rpc_mut(s);
+  if (r == NULL)
+    return;
+  if (r->task_id[0] == '\0') {
     if (jscan_is(o->f[JSCAN_KIND], "task") || jscan_is(o->key, "task"))
-      dialect_copy(s->task_id, sizeof s->task_id, o->f[JSCAN_ID]);
+      dialect_copy(r->task_id, sizeof r->task_id, o->f[JSCAN_ID]);
     else
-      dialect_copy(s->task_id, sizeof s->task_id, o->f[JSCAN_TASK_ID]);
+      dialect_copy(r->task_id, sizeof r->task_id, o->f[JSCAN_TASK_ID]);
   }
-  if (s->context_id[0] == '\0')
-    dialect_copy(s->context_id, sizeof s->context_id, o->f[JSCAN_CONTEXT_ID]);
+  if (r->context_id[0] == '\0')
+    dialect_copy(r->context_id, sizeof r->context_id, o->f[JSCAN_CONTEXT_ID]);
 }
 
 /* The people-facing text of a notice. */
@@ -96,14 +101,14 @@ static void notice_text(const dialect_notice *n, char *buf, size_t cap) {
 static void status_v03(dialect_out *o, const dialect_stream *s, const dialect_notice *n,
                        const char *state, int final, const char *message_id, const char *text) {
   dout_raw(o, "{\"kind\":\"status-update\"");
-  dout_member(o, "taskId", s->task_id);
-  dout_member(o, "contextId", s->context_id);
+  dout_member(o, "taskId", dialect_rpc_of(s)->task_id);
+  dout_member(o, "contextId", dialect_rpc_of(s)->context_id);
   dout_raw(o, ",\"status\":{\"state\":");
   dout_str(o, state);
   dout_raw(o, ",\"message\":{\"kind\":\"message\",\"role\":\"agent\"");
   dout_member(o, "messageId", message_id);
-  dout_member(o, "taskId", s->task_id);
-  dout_member(o, "contextId", s->context_id);
+  dout_member(o, "taskId", dialect_rpc_of(s)->task_id);
+  dout_member(o, "contextId", dialect_rpc_of(s)->context_id);
   dout_raw(o, ",\"parts\":[{\"kind\":\"text\"");
   dout_member(o, "text", text);
   dout_raw(o, "},{\"kind\":\"data\",\"data\":");
@@ -118,14 +123,14 @@ static void status_v03(dialect_out *o, const dialect_stream *s, const dialect_no
 static void status_v1(dialect_out *o, const dialect_stream *s, const char *state,
                       const char *message_id, const char *text) {
   dout_raw(o, "{\"statusUpdate\":{\"taskId\":");
-  dout_str(o, s->task_id);
-  dout_member(o, "contextId", s->context_id);
+  dout_str(o, dialect_rpc_of(s)->task_id);
+  dout_member(o, "contextId", dialect_rpc_of(s)->context_id);
   dout_raw(o, ",\"status\":{\"state\":");
   dout_str(o, state);
   dout_raw(o, ",\"message\":{\"messageId\":");
   dout_str(o, message_id);
-  dout_member(o, "contextId", s->context_id);
-  dout_member(o, "taskId", s->task_id);
+  dout_member(o, "contextId", dialect_rpc_of(s)->context_id);
+  dout_member(o, "taskId", dialect_rpc_of(s)->task_id);
   dout_raw(o, ",\"role\":\"ROLE_AGENT\",\"parts\":[{\"text\":");
   dout_str(o, text);
   dout_raw(o, "}]}}}}");
@@ -141,8 +146,8 @@ static void a2a_render(dialect_stream *s, const dialect_notice *n, dialect_out *
                                           "TASK_STATE_FAILED"};
   if (s->framing == DIALECT_FRAMING_JSON)
     return;
-  if (n->kind == DIALECT_NOTICE_HEARTBEAT || s->rpc_id[0] == '\0' || s->task_id[0] == '\0' ||
-      s->context_id[0] == '\0') {
+  if (n->kind == DIALECT_NOTICE_HEARTBEAT || dialect_rpc_of(s)->rpc_id[0] == '\0' || dialect_rpc_of(s)->task_id[0] == '\0' ||
+      dialect_rpc_of(s)->context_id[0] == '\0') {
     dout_comment(o, s, n);
     return;
   }
@@ -157,7 +162,7 @@ static void a2a_render(dialect_stream *s, const dialect_notice *n, dialect_out *
            s->notices + 1);
   dout_open(o, s, NULL);
   dout_raw(o, "{\"jsonrpc\":\"2.0\",\"id\":");
-  dout_raw(o, s->rpc_id); /* JSON text kept by dialect_keep_rpc_id() */
+  dout_raw(o, dialect_rpc_of(s)->rpc_id); /* JSON text kept by dialect_keep_rpc_id() */
   dout_raw(o, ",\"result\":");
   if (s->a2a_v1)
     status_v1(o, s, v1_states[state], message_id, text);

@@ -72,6 +72,19 @@ void dialect_stream_init(dialect_stream *s, dialect_id configured, dialect_frami
 void dialect_stream_close(dialect_stream *s) {
   free(s->mem);
   s->mem = NULL;
+  free(s->rpc);
+  s->rpc = NULL;
+}
+
+const dialect_rpc *dialect_rpc_of(const dialect_stream *s) {
+  static const dialect_rpc none;
+  return s->rpc != NULL ? s->rpc : &none;
+}
+
+dialect_rpc *dialect_rpc_mut(dialect_stream *s) {
+  if (s->rpc == NULL)
+    s->rpc = calloc(1, sizeof *s->rpc);
+  return s->rpc;
 }
 
 /* The table, allocated on first use; NULL when that failed. */
@@ -241,16 +254,20 @@ void dialect_copy(char *dst, size_t cap, jscan_str v) {
 
 void dialect_keep_rpc_id(dialect_stream *s, jscan_str id, int is_number) {
   dynbuf b;
-  if (s->rpc_id[0] != '\0' || id.ptr == NULL)
+  dialect_rpc *r;
+  if (dialect_rpc_of(s)->rpc_id[0] != '\0' || id.ptr == NULL)
+    return;
+  r = dialect_rpc_mut(s);
+  if (r == NULL)
     return;
   if (is_number) {
-    dialect_copy(s->rpc_id, sizeof s->rpc_id, id);
+    dialect_copy(r->rpc_id, sizeof r->rpc_id, id);
     return;
   }
-  dynbuf_init(&b, sizeof s->rpc_id);
+  dynbuf_init(&b, sizeof r->rpc_id);
   if (jsonw_string(&b, id.ptr, id.len) == 0) {
-    memcpy(s->rpc_id, b.ptr, b.len);
-    s->rpc_id[b.len] = '\0';
+    memcpy(r->rpc_id, b.ptr, b.len);
+    r->rpc_id[b.len] = '\0';
   }
   dynbuf_free(&b);
 }
@@ -429,8 +446,8 @@ static void decide_connector(dialect_stream *s, const detect_match *m, int has_c
     d->connector_from = "stream_calls";
     return;
   }
-  if (s->request_connector[0] != '\0') {
-    memcpy(d->connector, s->request_connector, sizeof d->connector);
+  if (dialect_rpc_of(s)->request_connector[0] != '\0') {
+    memcpy(d->connector, dialect_rpc_of(s)->request_connector, sizeof d->connector);
     d->connector_from = "request";
     return;
   }

@@ -106,6 +106,14 @@ typedef struct dialect_memory {
 
 struct dialect_ops;
 
+/* What a JSON-RPC stream (A2A, MCP) and its request name, kept for notices. */
+typedef struct dialect_rpc {
+  char rpc_id[DIALECT_RPC_ID_MAX + 1];          /* JSON text of the request's id ("" unknown) */
+  char task_id[DIALECT_KEY_MAX + 1];            /* A2A taskId of the stream ("" unknown) */
+  char context_id[DIALECT_KEY_MAX + 1];         /* A2A contextId ("" unknown) */
+  char request_connector[DIALECT_SLUG_MAX + 1]; /* from the request's params.name ("" none) */
+} dialect_rpc;
+
 typedef struct dialect_stream {
   const struct dialect_ops *ops; /* the dialect in effect (generic until sniffed) */
   dialect_id configured;   /* the route's setting (DIALECT_AUTO: sniff) */
@@ -117,13 +125,10 @@ typedef struct dialect_stream {
   int mem_failed;          /* the allocation failed: nothing is remembered */
   uint64_t events;         /* events observed */
   uint64_t scans;          /* events parsed after the prefilter (for tests and bench) */
-  /* JSON-RPC (A2A, MCP): from the request and the stream */
-  char rpc_id[DIALECT_RPC_ID_MAX + 1];       /* JSON text of the request's id ("" unknown) */
-  char task_id[DIALECT_KEY_MAX + 1];         /* A2A taskId of the stream ("" unknown) */
-  char context_id[DIALECT_KEY_MAX + 1];      /* A2A contextId ("" unknown) */
+  dialect_rpc *rpc;        /* JSON-RPC ids (A2A, MCP): heap, NULL until one is kept
+                              (an idle stream carries only the pointer); owned */
   int a2a_v1;              /* A2A v1.0 wire: results wrap task / statusUpdate /
                               artifactUpdate / message, states are TASK_STATE_* */
-  char request_connector[DIALECT_SLUG_MAX + 1]; /* from the request's params.name ("" none) */
   unsigned notices;        /* notices rendered (A2A message ids) */
 } dialect_stream;
 
@@ -174,6 +179,10 @@ void dialect_stream_init(dialect_stream *s, dialect_id configured, dialect_frami
 
 /* Frees what s holds. It may be initialised again. */
 void dialect_stream_close(dialect_stream *s);
+
+/* The stream's JSON-RPC ids: never NULL (all "" while none is known). The
+ * result is owned by the stream; valid until dialect_stream_close(). */
+const dialect_rpc *dialect_rpc_of(const dialect_stream *s);
 
 /* The request as sent upstream (a JSON-RPC call: its id, and for tools/call
  * the connector of params.name). Bodies that are not one small JSON object

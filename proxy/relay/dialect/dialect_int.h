@@ -78,6 +78,10 @@ int dialect_has_marker(const char *data, size_t len, const char *const *markers)
  * into s->rpc_id when it is not known yet. */
 void dialect_keep_rpc_id(dialect_stream *s, jscan_str id, int is_number);
 
+/* The stream's JSON-RPC ids to write into, allocated on first use; NULL
+ * when that failed (nothing is kept then). */
+dialect_rpc *dialect_rpc_mut(dialect_stream *s);
+
 /* Copies v into dst[cap] when it fits (else leaves dst as it is). */
 void dialect_copy(char *dst, size_t cap, jscan_str v);
 

@@ -25,7 +25,7 @@ static int mcp_sniff(const dialect_probe *p) {
 
 static int mcp_wants(const dialect_stream *s, const char *data, size_t len) {
   static const char *const markers[] = {"\"jsonrpc\"", NULL};
-  if (s->rpc_id[0] != '\0')
+  if (dialect_rpc_of(s)->rpc_id[0] != '\0')
     return 0;
   return dialect_has_marker(data, len, markers);
 }
@@ -34,6 +34,7 @@ static int mcp_wants(const dialect_stream *s, const char *data, size_t len) {
  * connector of the tool it calls. */
 static void mcp_on_object(dialect_stream *s, const jscan_obj *o) {
   char slug[DIALECT_SLUG_MAX + 1];
+  dialect_rpc *r;
   detect_str found;
   size_t i;
   jscan_str name = o->f[JSCAN_NAME];
@@ -42,7 +43,7 @@ static void mcp_on_object(dialect_stream *s, const jscan_obj *o) {
     return;
   }
   if (o->depth != 2 || !jscan_is(o->key, "params") || name.ptr == NULL ||
-      s->request_connector[0] != '\0')
+      dialect_rpc_of(s)->request_connector[0] != '\0')
     return;
   if (!detect_connector_from_tool_name(name.ptr, name.len, &found) || found.len > DIALECT_SLUG_MAX)
     return;
@@ -51,7 +52,9 @@ static void mcp_on_object(dialect_stream *s, const jscan_obj *o) {
     slug[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
   }
   slug[found.len] = '\0';
-  memcpy(s->request_connector, slug, found.len + 1);
+  r = dialect_rpc_mut(s);
+  if (r != NULL)
+    memcpy(r->request_connector, slug, found.len + 1);
 }
 
 static void mcp_render(dialect_stream *s, const dialect_notice *n, dialect_out *o) {

@@ -68,6 +68,7 @@ sq_job *sq_job_new(store_t *st, sq_run_fn run, sq_deliver_fn deliver, sq_cb cb, 
   if (j == NULL)
     return NULL;
   j->run = run;
+  j->cb = cb;
   if (sq_job_prepare(j, deliver, data, s0, s1, s2) != 0) {
     sq_job_free(j);
     return NULL;
@@ -80,7 +81,6 @@ int sq_job_prepare(sq_job *j, sq_deliver_fn deliver, void *data, const char *s0,
   const char *in[3] = {s0, s1, s2};
   int i;
   j->deliver = deliver;
-  j->cb = cb;
   j->data = data;
   dynbuf_init(&j->blob_in, STORE_SECRET_MAX + 1);
   dynbuf_init(&j->blob_out, STORE_SECRET_MAX + 1);

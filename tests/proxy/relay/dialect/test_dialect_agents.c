@@ -125,8 +125,8 @@ static void a2a_v03(void) {
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, NULL);
   observe_all(&s, evs, 3);
   CHECK(dialect_current(&s) == DIALECT_A2A);
-  CHECK(strcmp(s.rpc_id, "7") == 0 && strcmp(s.task_id, "task-7f3c") == 0 &&
-        strcmp(s.context_id, "ctx-91ab") == 0 && !s.a2a_v1);
+  CHECK(strcmp(dialect_rpc_of(&s)->rpc_id, "7") == 0 && strcmp(dialect_rpc_of(&s)->task_id, "task-7f3c") == 0 &&
+        strcmp(dialect_rpc_of(&s)->context_id, "ctx-91ab") == 0 && !s.a2a_v1);
   CHECK_EQ_U64(s.scans, 1); /* the ids came with the first event: the rest are not parsed */
   if (decide_on(&s, artifact, DIALECT_REWRITE, &d) == 0) {
     CHECK(strcmp(d.connector, "slack") == 0 && d.pause == 1);
@@ -167,8 +167,8 @@ static void a2a_v1(void) {
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, NULL);
   observe_all(&s, evs, 2);
   CHECK(dialect_current(&s) == DIALECT_A2A && s.a2a_v1);
-  CHECK(strcmp(s.rpc_id, "\"req-1\"") == 0 && strcmp(s.task_id, "task-7f3c") == 0 &&
-        strcmp(s.context_id, "ctx-91ab") == 0);
+  CHECK(strcmp(dialect_rpc_of(&s)->rpc_id, "\"req-1\"") == 0 && strcmp(dialect_rpc_of(&s)->task_id, "task-7f3c") == 0 &&
+        strcmp(dialect_rpc_of(&s)->context_id, "ctx-91ab") == 0);
   trusted_link(&l, "slack", "ltk_1");
   CHECK_RENDER(&s, link_notice(&l, "Please connect Slack to continue."),
                "data: {\"jsonrpc\":\"2.0\",\"id\":\"req-1\",\"result\":{\"statusUpdate\":{\"taskId\":"
@@ -196,7 +196,7 @@ static void mcp(void) {
   dialect_stream_init(&s, DIALECT_AUTO, DIALECT_FRAMING_SSE, &tool);
   CHECK(dialect_current(&s) == DIALECT_MCP);
   dialect_note_request(&s, request, strlen(request));
-  CHECK(strcmp(s.request_connector, "slack") == 0 && strcmp(s.rpc_id, "3") == 0);
+  CHECK(strcmp(dialect_rpc_of(&s)->request_connector, "slack") == 0 && strcmp(dialect_rpc_of(&s)->rpc_id, "3") == 0);
   dialect_observe(&s, "message", 7, response, strlen(response));
   if (decide_on(&s, response, DIALECT_REPLACE, &d) == 0) {
     CHECK(d.action == DIALECT_REWRITE && strcmp(d.connector, "slack") == 0 &&
