@@ -47,8 +47,10 @@ static int bytes_ok(const char *url, size_t max_len, unsigned flags) {
 }
 
 /* The authority after the scheme (up to '/', '?' or '#'): it must be there,
- * hold no user info, and a ':' in it (after an IPv6 literal's ']') must be
- * followed by digits. 0 or -EINVAL. */
+ * hold no user info and no percent-encoding (libcurl keeps "%39" as the
+ * host "9", a browser reads it as 0.0.0.9: one host, two names; an IPv6
+ * zone "%25eth0" has no place in an origin either), and a ':' in it (after
+ * an IPv6 literal's ']') must be followed by digits. 0 or -EINVAL. */
 static int authority_ok(const char *authority) {
   size_t len = strcspn(authority, "/?#");
   const char *port;
@@ -56,6 +58,8 @@ static int authority_ok(const char *authority) {
   size_t i;
   if (len == 0 || memchr(authority, '@', len) != NULL)
     return -EINVAL; /* no host; user info: "https://app.example.com@evil.com" */
+  if (memchr(authority, '%', len) != NULL)
+    return -EINVAL; /* "http://%39" */
   close = authority[0] == '[' ? memchr(authority, ']', len) : NULL;
   if (authority[0] == '[' && close == NULL)
     return -EINVAL;

@@ -155,6 +155,11 @@ static void refusals(void) {
   /* characters no host name has */
   CHECK(refused("https://app.example.com%40evil.com"));
   CHECK(refused("https://app.exa\xc3\xa9mple.com"));
+  /* percent-encoding in the host: libcurl keeps "%39" as "9", a browser
+   * reads 0.0.0.9 (found by fuzz_origin); an IPv6 zone */
+  CHECK(refused("http://%39"));
+  CHECK(refused("http://%61pp.example.com/"));
+  CHECK(refused("http://[fe80::1%25eth0]/"));
 }
 
 static void small_buffer(void) {
