@@ -42,6 +42,7 @@
 #include <llhttp.h>
 #include <uv.h>
 
+#include "dynbuf.h"
 #include "loadhist.h"
 #include "loadjson.h"
 #include "loadpost.h"
@@ -52,28 +53,6 @@
 #define MAX_ERRORS_KEPT 8
 
 /* ---- state -------------------------------------------------------------- */
-
-typedef struct {
-  char *p;
-  size_t len, cap;
-} dbuf_t;
-
-static int dbuf_add(dbuf_t *b, const char *p, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *q = realloc(b->p, cap);
-    if (q == NULL)
-      return -1;
-    b->p = q;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, p, n);
-  b->len += n;
-  b->p[b->len] = 0;
-  return 0;
-}
 
 enum cstate { C_NEW, C_CONNECTING, C_HEAD, C_BODY, C_DONE, C_FAILED, C_CLOSED_BY_US };
 
@@ -89,7 +68,7 @@ typedef struct conn {
   char *req;
   size_t req_len;
   /* SSE */
-  dbuf_t line, data;
+  dynbuf line, data; /* the SSE line and data field in progress, capped at MAX_EVENT_BYTES */
   char evname[64];
   int has_data;
   /* checks */
@@ -248,7 +227,7 @@ static void on_seq_event(conn_t *c, long long seq, long long ts, uint64_t now) {
 
 static void dispatch(conn_t *c) {
   const char *name = c->evname[0] ? c->evname : "message";
-  const char *d = c->has_data ? c->data.p : "";
+  const char *d = c->has_data ? c->data.ptr : "";
   size_t dl = c->has_data ? c->data.len : 0;
   uint64_t now = now_ns();
   if (!c->has_data && !c->evname[0])
@@ -317,8 +296,8 @@ static void sse_line(conn_t *c, const char *p, size_t n) {
     c->evname[vl] = 0;
   } else if (fl == 4 && memcmp(p, "data", 4) == 0) {
     if (c->has_data)
-      dbuf_add(&c->data, "\n", 1);
-    dbuf_add(&c->data, v, vl);
+      (void)dynbuf_add(&c->data, "\n", 1);
+    (void)dynbuf_add(&c->data, v, vl); /* past the cap: the event is cut and fails its checks */
     c->has_data = 1;
   }
 }
@@ -327,15 +306,13 @@ static int sse_feed(conn_t *c, const char *p, size_t n) {
   while (n > 0) {
     const char *nl = memchr(p, '\n', n);
     if (nl == NULL) {
-      if (c->line.len + n > MAX_EVENT_BYTES)
-        return -1;
-      dbuf_add(&c->line, p, n);
-      return 0;
+      return dynbuf_add(&c->line, p, n) == 0 ? 0 : -1;
     }
     size_t k = (size_t)(nl - p);
     if (c->line.len) {
-      dbuf_add(&c->line, p, k);
-      sse_line(c, c->line.p, c->line.len);
+      if (dynbuf_add(&c->line, p, k) != 0)
+        return -1;
+      sse_line(c, c->line.ptr, c->line.len);
       c->line.len = 0;
     } else {
       sse_line(c, p, k);
@@ -458,19 +435,23 @@ static void connect_cb(uv_connect_t *r, int status) {
 }
 
 static char *build_request(int idx, size_t *len) {
-  dbuf_t b = {0};
+  dynbuf b;
   char line[sizeof g.path + 1024];
   const char *sep = strchr(g.path, '?') ? "&" : "?";
   snprintf(line, sizeof line, "GET %s%sid=%d HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n",
            g.path, sep, idx, g.host, g.port);
-  dbuf_add(&b, line, strlen(line));
+  dynbuf_init(&b, sizeof line + MAX_HEADERS * sizeof g.headers[0] + 64);
+  (void)dynbuf_put(&b, line, strlen(line));
   for (int i = 0; i < g.nheaders; i++) {
-    dbuf_add(&b, g.headers[i], strlen(g.headers[i]));
-    dbuf_add(&b, "\r\n", 2);
+    (void)dynbuf_put(&b, g.headers[i], strlen(g.headers[i]));
+    (void)dynbuf_put(&b, "\r\n", 2);
   }
-  dbuf_add(&b, "\r\n", 2);
+  if (dynbuf_put(&b, "\r\n", 2) != 0) {
+    dynbuf_free(&b);
+    return NULL;
+  }
   *len = b.len;
-  return b.p;
+  return b.ptr; /* the caller frees it */
 }
 
 static struct sockaddr_in g_addr;
@@ -784,8 +765,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench-load: out of memory\n");
     return 1;
   }
-  for (int i = 0; i < g.nconns; i++)
+  for (int i = 0; i < g.nconns; i++) {
     g.conns[i].idx = i;
+    dynbuf_init(&g.conns[i].line, MAX_EVENT_BYTES);
+    dynbuf_init(&g.conns[i].data, MAX_EVENT_BYTES);
+  }
   llhttp_settings_init(&g.settings);
   g.settings.on_headers_complete = on_headers_complete;
   g.settings.on_body = on_body;
