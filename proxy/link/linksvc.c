@@ -1,7 +1,6 @@
 /* linksvc: links and the streams waiting on them, in memory (see linksvc.h).
  *
- * Three intrusive hash tables (chained, power-of-two buckets, doubling as
- * they fill, seeded hash): every link by token; pending links that new
+ * Two intrusive hash tables (core/htable, seeded hash): every link by token; pending links that new
  * waits may join, by (user, connector). Two lists in time order: pending
  * links by expiry (kept sorted on insertion; a stream's link, the common
  * case, has the longest expiry and goes at the end at once, so
@@ -31,108 +30,21 @@
 #include "timefmt.h"
 
 #define TOKEN_RANDOM_BYTES 16
-#define TABLE_BUCKETS_MIN 16
-#define TABLE_BUCKETS_MAX ((size_t)1 << 22)
 #define NOW_MS_MAX 253402300799000ull /* 9999-12-31T23:59:59Z: the time format's end */
-
-typedef struct linksvc_hnode_ hnode;
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-/* ---- hashing and tables ---- */
-
-static uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
-/* FNV-1a over p[0, n), continued from h. */
-static uint64_t fnv(uint64_t h, const char *p, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) {
-    h ^= (unsigned char)p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
+/* ---- hashing ---- */
 
 static uint64_t hash_token(const linksvc_t *ls, const char *token) {
-  return mix(fnv(ls->seed_ ^ 0xcbf29ce484222325ull, token, LINKSVC_TOKEN_LEN));
+  return htable_mix(htable_fnv(ls->seed_ ^ 0xcbf29ce484222325ull, token, LINKSVC_TOKEN_LEN));
 }
 
 static uint64_t hash_key(const linksvc_t *ls, const char *user, size_t user_len,
                          const char *connector, size_t connector_len) {
-  uint64_t h = fnv(ls->seed_ ^ 0x84222325cbf29ce4ull, user, user_len);
-  h = fnv(h, "", 1); /* the NUL between them: no two pairs hash alike by shifting */
-  return mix(fnv(h, connector, connector_len));
-}
-
-static hnode *table_first(const linksvc_table_ *t, uint64_t hash) {
-  if (t->nbuckets == 0)
-    return NULL;
-  return t->buckets[hash & (t->nbuckets - 1)];
-}
-
-/* Doubles the bucket array; on allocation failure the chains just grow. */
-static void table_grow(linksvc_table_ *t) {
-  size_t nb = t->nbuckets * 2;
-  hnode **b = calloc(nb, sizeof *b);
-  size_t i;
-  if (b == NULL)
-    return;
-  for (i = 0; i < t->nbuckets; i++) {
-    hnode *n = t->buckets[i];
-    while (n != NULL) {
-      hnode *next = n->next;
-      size_t j = n->hash & (nb - 1);
-      n->next = b[j];
-      b[j] = n;
-      n = next;
-    }
-  }
-  free(t->buckets);
-  t->buckets = b;
-  t->nbuckets = nb;
-}
-
-static int table_insert(linksvc_table_ *t, hnode *n, uint64_t hash) {
-  size_t j;
-  if (t->nbuckets == 0) {
-    t->buckets = calloc(TABLE_BUCKETS_MIN, sizeof *t->buckets);
-    if (t->buckets == NULL)
-      return -ENOMEM;
-    t->nbuckets = TABLE_BUCKETS_MIN;
-  } else if (t->count >= t->nbuckets && t->nbuckets < TABLE_BUCKETS_MAX) {
-    table_grow(t);
-  }
-  n->hash = hash;
-  j = hash & (t->nbuckets - 1);
-  n->next = t->buckets[j];
-  t->buckets[j] = n;
-  t->count++;
-  return 0;
-}
-
-static void table_remove(linksvc_table_ *t, hnode *n) {
-  hnode **pp = &t->buckets[n->hash & (t->nbuckets - 1)];
-  while (*pp != NULL && *pp != n)
-    pp = &(*pp)->next;
-  if (*pp == n) {
-    *pp = n->next;
-    t->count--;
-  }
-  n->next = NULL;
-}
-
-static void table_free(linksvc_table_ *t) {
-  free(t->buckets);
-  t->buckets = NULL;
-  t->nbuckets = 0;
-  t->count = 0;
+  uint64_t h = htable_fnv(ls->seed_ ^ 0x84222325cbf29ce4ull, user, user_len);
+  h = htable_fnv(h, "", 1); /* the NUL between them: no two pairs hash alike by shifting */
+  return htable_mix(htable_fnv(h, connector, connector_len));
 }
 
 /* ---- validation ---- */
@@ -180,8 +92,8 @@ static int token_ok(const char *token, size_t len) {
 
 static linksvc_link *find_token(const linksvc_t *ls, const char *token) {
   uint64_t h = hash_token(ls, token);
-  hnode *n;
-  for (n = table_first(&ls->tokens_, h); n != NULL; n = n->next) {
+  htable_node *n;
+  for (n = htable_first(&ls->tokens_, h); n != NULL; n = n->next) {
     linksvc_link *l = CONTAINER(n, linksvc_link, by_token_);
     if (n->hash == h && memcmp(l->token, token, LINKSVC_TOKEN_LEN) == 0)
       return l;
@@ -192,8 +104,8 @@ static linksvc_link *find_token(const linksvc_t *ls, const char *token) {
 static linksvc_link *find_pending(const linksvc_t *ls, const char *user, size_t user_len,
                                   const char *connector, size_t connector_len) {
   uint64_t h = hash_key(ls, user, user_len, connector, connector_len);
-  hnode *n;
-  for (n = table_first(&ls->pending_, h); n != NULL; n = n->next) {
+  htable_node *n;
+  for (n = htable_first(&ls->pending_, h); n != NULL; n = n->next) {
     linksvc_link *l = CONTAINER(n, linksvc_link, by_key_);
     if (n->hash == h && l->user_len == user_len && memcmp(l->user, user, user_len) == 0 &&
         strcmp(l->connector, connector) == 0)
@@ -207,18 +119,61 @@ static linksvc_link *link_of(list_node *n) {
   return n != NULL ? LIST_ENTRY(n, linksvc_link, order_) : NULL;
 }
 
-/* New waits no longer join l. */
+/* 1 when a link created at created_ms with token is older than l: the
+ * order every replica agrees on for the links of one pair. */
+static int older_than(uint64_t created_ms, const char *token, const linksvc_link *l) {
+  if (created_ms != l->created_ms)
+    return created_ms < l->created_ms;
+  return strncmp(token, l->token, LINKSVC_TOKEN_LEN) < 0;
+}
+
+/* Moves every sibling of l onto the list to. */
+static void take_siblings(list_node *to, linksvc_link *l) {
+  while (!list_empty(&l->siblings_)) {
+    list_node *n = list_first(&l->siblings_);
+    list_remove(n);
+    list_insert_tail(to, n);
+  }
+}
+
+/* New waits no longer join l. The oldest of its siblings not past its
+ * time takes its place in the index, with the others as its siblings. */
 static void unkey(linksvc_t *ls, linksvc_link *l) {
+  linksvc_link *heir = NULL;
+  list_node *n;
   if (l->keyed_) {
-    table_remove(&ls->pending_, &l->by_key_);
+    htable_remove(&ls->pending_, &l->by_key_);
     l->keyed_ = 0;
   }
+  LIST_FOREACH(n, &l->siblings_) {
+    linksvc_link *s = LIST_ENTRY(n, linksvc_link, sibling_);
+    if (s->expires_ms > ls->now_ms_ && (heir == NULL || older_than(s->created_ms, s->token, heir)))
+      heir = s;
+  }
+  if (heir != NULL) {
+    list_remove(&heir->sibling_);
+    if (htable_insert(&ls->pending_, &heir->by_key_,
+                     hash_key(ls, heir->user, heir->user_len, heir->connector, strlen(heir->connector))) == 0) {
+      heir->keyed_ = 1;
+      take_siblings(&heir->siblings_, l);
+    }
+  }
+  while (!list_empty(&l->siblings_)) /* out of memory: on their own */
+    list_remove(list_first(&l->siblings_));
+}
+
+/* loser (keyed) and its siblings become winner's siblings. */
+static void lose_to(linksvc_t *ls, linksvc_link *loser, linksvc_link *winner) {
+  take_siblings(&winner->siblings_, loser);
+  unkey(ls, loser);
+  list_insert_tail(&winner->siblings_, &loser->sibling_);
 }
 
 /* Moves a pending link to the ended list in state s. Its waiters stay on
  * it, for fire(). */
 static void end_link(linksvc_t *ls, linksvc_link *l, linksvc_state s) {
   unkey(ls, l);
+  list_remove(&l->sibling_); /* a loser leaves its winner's list */
   list_remove(&l->order_);
   ls->npending--;
   l->state = s;
@@ -267,7 +222,7 @@ static void link_free(linksvc_link *l) {
 /* Forgets an ended link. */
 static void forget(linksvc_t *ls, linksvc_link *l) {
   list_remove(&l->order_);
-  table_remove(&ls->tokens_, &l->by_token_);
+  htable_remove(&ls->tokens_, &l->by_token_);
   ls->nlinks--;
   ls->nended--;
   link_free(l);
@@ -328,6 +283,8 @@ typedef struct link_spec {
   uint64_t ended_ms;
   int pinned;               /* minted by the API: not joined, not revoked */
   int kept;                 /* outlives its last waiter (pinned, or restored) */
+  linksvc_link *sibling_of; /* the pair's older pending link this one lost to
+                               (linksvc_restore): not joined, ends with it */
 } link_spec;
 
 /* Makes a link from sp: pending ones go on the pending list (and, unless
@@ -377,6 +334,8 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   if (l == NULL)
     return -ENOMEM;
   list_init(&l->waiters_);
+  list_init(&l->siblings_);
+  list_node_init(&l->sibling_);
   p = (char *)(l + 1);
   memcpy(p, sp->user, sp->user_len);
   p[sp->user_len] = '\0';
@@ -410,16 +369,18 @@ static int mint(linksvc_t *ls, const link_spec *sp, linksvc_link **out) {
   l->ended_ms = sp->ended_ms;
   l->pinned = sp->pinned;
   l->kept_ = sp->kept;
-  rc = table_insert(&ls->tokens_, &l->by_token_, hash_token(ls, token));
+  rc = htable_insert(&ls->tokens_, &l->by_token_, hash_token(ls, token));
   if (rc != 0) {
     link_free(l);
     return rc;
   }
-  if (l->state == LINKSVC_STATE_PENDING && !l->pinned) {
-    rc = table_insert(&ls->pending_, &l->by_key_,
+  if (l->state == LINKSVC_STATE_PENDING && sp->sibling_of != NULL) {
+    list_insert_tail(&sp->sibling_of->siblings_, &l->sibling_);
+  } else if (l->state == LINKSVC_STATE_PENDING && !l->pinned) {
+    rc = htable_insert(&ls->pending_, &l->by_key_,
                       hash_key(ls, sp->user, sp->user_len, sp->connector, sp->connector_len));
     if (rc != 0) {
-      table_remove(&ls->tokens_, &l->by_token_);
+      htable_remove(&ls->tokens_, &l->by_token_);
       link_free(l);
       return rc;
     }
@@ -492,15 +453,15 @@ void linksvc_close(linksvc_t *ls) {
     }
   }
   for (i = 0; i < ls->tokens_.nbuckets; i++) {
-    hnode *n = ls->tokens_.buckets[i];
+    htable_node *n = ls->tokens_.buckets[i];
     while (n != NULL) {
-      hnode *next = n->next;
+      htable_node *next = n->next;
       link_free(CONTAINER(n, linksvc_link, by_token_));
       n = next;
     }
   }
-  table_free(&ls->tokens_);
-  table_free(&ls->pending_);
+  htable_free(&ls->tokens_);
+  htable_free(&ls->pending_);
   memset(ls, 0, sizeof *ls);
   list_init(&ls->pending_order_); /* closed: empty, as after linksvc_init */
   list_init(&ls->ended_order_);
@@ -521,9 +482,10 @@ int linksvc_wait(linksvc_t *ls, linksvc_waiter *w, const char *user, const char 
   tick(ls, now_ms);
   l = find_pending(ls, user, user_len, connector, connector_len);
   if (l != NULL && l->expires_ms <= ls->now_ms_) {
-    /* Past its time, waiting for linksvc_expire(): do not join it. */
+    /* Past its time, waiting for linksvc_expire(): do not join it (a
+     * sibling may take its place). */
     unkey(ls, l);
-    l = NULL;
+    l = find_pending(ls, user, user_len, connector, connector_len);
   }
   if (l == NULL) {
     link_spec sp = {0};
@@ -570,12 +532,26 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w) {
   }
 }
 
+/* other ends in state s along with l: its waiters move onto l, so that
+ * one fire() runs them all and no link is touched once a callback has run. */
+static void absorb(linksvc_t *ls, linksvc_link *l, linksvc_link *other, linksvc_state s) {
+  end_link(ls, other, s);
+  while (!list_empty(&other->waiters_)) {
+    linksvc_waiter *w = first_waiter(&other->waiters_);
+    list_remove(&w->link_);
+    waiter_push(l, w);
+  }
+  l->nwaiters += other->nwaiters;
+  other->nwaiters = 0;
+}
+
 /* The user ended pending link token: completed (for chosen, which a
  * picker link takes as its connector) or declined. */
 static int end_by_user(linksvc_t *ls, const char *token, size_t token_len, const char *chosen, linksvc_state state,
                        uint64_t now_ms) {
   linksvc_link *l;
   linksvc_link *joined;
+  list_node group; /* the siblings of l and of joined: they end with l */
   size_t chosen_len = 0;
 
   tick(ls, now_ms);
@@ -614,25 +590,21 @@ static int end_by_user(linksvc_t *ls, const char *token, size_t token_len, const
     unkey(ls, l);
     memcpy(l->connector, chosen, chosen_len + 1);
   }
-  /* Streams waiting on the pair's own link (when this one was minted by
-   * the API, or was a picker) end too. */
-  joined = l->pinned || chosen_len > 0 ? find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector))
-                                       : NULL;
+  /* Streams waiting on the pair's own link (when this one is not it: minted
+   * by the API, a picker, or a sibling) and on its siblings end too. */
+  joined = l->keyed_ ? NULL : find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector));
   if (joined == l || l->connector[0] == '\0')
     joined = NULL;
+  list_init(&group);
+  list_remove(&l->sibling_);
+  take_siblings(&group, l);
+  if (joined != NULL)
+    take_siblings(&group, joined);
   end_link(ls, l, state);
-  if (joined != NULL) {
-    /* Its waiters move onto l, so that one fire() runs them all and
-     * neither link is touched once a callback has run. */
-    end_link(ls, joined, state);
-    while (!list_empty(&joined->waiters_)) {
-      linksvc_waiter *w = first_waiter(&joined->waiters_);
-      list_remove(&w->link_);
-      waiter_push(l, w);
-    }
-    l->nwaiters += joined->nwaiters;
-    joined->nwaiters = 0;
-  }
+  if (joined != NULL)
+    absorb(ls, l, joined, state);
+  while (!list_empty(&group))
+    absorb(ls, l, LIST_ENTRY(list_first(&group), linksvc_link, sibling_), state);
   fire(ls, l, state == LINKSVC_STATE_COMPLETED ? LINKSVC_COMPLETED : LINKSVC_DECLINED);
   trim_ended(ls);
   return 0;
@@ -685,6 +657,7 @@ int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const ch
                     const char *callback_url, const char *state, linksvc_state status, int pinned,
                     uint64_t created_ms, uint64_t expires_ms, uint64_t ended_ms) {
   link_spec sp = {0};
+  linksvc_link *rival;
   linksvc_link *l;
   int rc;
   if (token == NULL || user == NULL || connector == NULL || !user_ok(user, &sp.user_len) ||
@@ -702,10 +675,20 @@ int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const ch
   sp.ended_ms = status == LINKSVC_STATE_PENDING ? 0 : ended_ms;
   sp.pinned = pinned;
   sp.kept = 1;
-  if (status == LINKSVC_STATE_PENDING && !pinned &&
-      find_pending(ls, user, sp.user_len, connector, sp.connector_len) != NULL)
-    sp.pinned = 1; /* a second pending link of the pair (older data): usable, not joined */
+  /* A second pending stream link of the pair (another replica minted one
+   * at the same time, or older data): the older one is the pair's. */
+  rival = status == LINKSVC_STATE_PENDING && !pinned
+              ? find_pending(ls, user, sp.user_len, connector, sp.connector_len)
+              : NULL;
+  if (rival != NULL && rival->expires_ms <= ls->now_ms_) {
+    unkey(ls, rival); /* past its time: not joined any more */
+    rival = find_pending(ls, user, sp.user_len, connector, sp.connector_len);
+  }
+  if (rival != NULL && !older_than(created_ms, token, rival))
+    sp.sibling_of = rival;
   rc = mint(ls, &sp, &l);
+  if (rc == 0 && rival != NULL && sp.sibling_of == NULL)
+    lose_to(ls, rival, l);
   trim_ended(ls); /* keeps the latest ended of those restored */
   return rc;
 }

@@ -41,9 +41,17 @@
  *
  * Links also come from the link-token API (linksvc_mint: "pinned", with the
  * caller's callback_url and state; streams do not join them and they
- * outlive their waiters) and from the store at start (linksvc_restore).
- * Completing any link of (user, connector) resumes the streams waiting on
- * that pair. linksvc keeps no credentials: the caller stores the one the
+ * outlive their waiters) and from the store (linksvc_restore: at start, and
+ * other replicas' links as they are minted). Completing any link of
+ * (user, connector) resumes the streams waiting on that pair.
+ *
+ * Replicas: two replicas may mint a link for the same pair at the same
+ * time (each before it heard of the other's). Every replica then keeps the
+ * older one (created_ms, then token) as the pair's link, the one new waits
+ * join, and the other as its "sibling": still usable, its waiters kept,
+ * and ended with it. So the replicas converge on one link per pair without
+ * a round trip to the store before a pause, and completing either link
+ * resumes every stream of the pair. linksvc keeps no credentials: the caller stores the one the
  * Link page took (store.h) and then completes the link.
  *
  * Durability is the caller's: the journal callback is told of every link
@@ -69,6 +77,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "htable.h"
 #include "list.h"
 
 #define LINKSVC_TOKEN_PREFIX "ltk_"
@@ -167,22 +176,16 @@ struct linksvc_link {
   linksvc_state state;
   size_t nwaiters;        /* streams waiting on it (0 once ended) */
   /* private */
-  struct linksvc_hnode_ {
-    struct linksvc_hnode_ *next;
-    uint64_t hash;
-  } by_token_, by_key_;   /* hash chains: every link; pending links by (user, connector) */
+  htable_node by_token_, by_key_; /* hash chains: every link; pending links by (user, connector) */
   int keyed_;             /* in the (user, connector) index: new waits join it */
   int kept_;              /* not revoked when its last waiter leaves */
   list_node order_;       /* on pending_order_ (by expiry) or ended_order_ (by end time) */
   list_node waiters_;
+  list_node siblings_;    /* pending links of the same pair that lost to this one
+                             (linksvc_restore: another replica's, or ours) */
+  list_node sibling_;     /* on the winner's siblings_ while this one is a loser */
   char *extras_;          /* callback_url and state_param when not "": freed at the end */
 };
-
-typedef struct linksvc_table_ {
-  struct linksvc_hnode_ **buckets;
-  size_t nbuckets; /* power of two, or 0 before the first insert */
-  size_t count;
-} linksvc_table_;
 
 typedef struct linksvc_t {
   /* read-only to callers: counts for metrics */
@@ -194,8 +197,8 @@ typedef struct linksvc_t {
   linksvc_options opt_;
   uint64_t seed_;      /* hash seed, random */
   uint64_t now_ms_;    /* the latest time passed in */
-  linksvc_table_ tokens_;
-  linksvc_table_ pending_;
+  htable tokens_;
+  htable pending_;
   list_node pending_order_; /* pending links, soonest expiry first (linksvc_link.order_) */
   list_node ended_order_;   /* ended links, earliest end first */
 } linksvc_t;
@@ -232,8 +235,8 @@ void linksvc_cancel(linksvc_t *ls, linksvc_waiter *w);
 
 /* The account of token[0, token_len)'s (user, connector) is connected (the
  * caller has stored the credential). The link is completed (single use) and
- * every waiter of it, and of the pair's stream link when this one is
- * pinned, gets LINKSVC_COMPLETED before this returns.
+ * every waiter of it, of the pair's stream link when this one is not it,
+ * and of that link's siblings, gets LINKSVC_COMPLETED before this returns.
  * Returns 0, -ENOENT (no such link known: a malformed token, or an ended
  * one forgotten), -EALREADY (already completed), -ETIMEDOUT (expired; a
  * pending link found past its time is expired here, its waiters getting
@@ -261,9 +264,11 @@ int linksvc_decline(linksvc_t *ls, const char *token, size_t token_len, uint64_t
 int linksvc_mint(linksvc_t *ls, const char *user, const char *connector, unsigned ttl_s,
                  const char *callback_url, const char *state, uint64_t now_ms, linksvc_link_info *info);
 
-/* Puts back a link read from the store at start, in its state. Pending
- * links are kept (they have no waiters yet); a stream link is joined by new
- * waits of its pair. Strings are copied. Returns 0, -EINVAL, -EEXIST (token
+/* Puts back a link read from the store (at start, or another replica's),
+ * in its state. Pending links are kept (they have no waiters yet); a
+ * stream link is joined by new waits of its pair, unless the pair has an
+ * older pending stream link (then it is that link's sibling; and a younger
+ * one becomes its sibling). Strings are copied. Returns 0, -EINVAL, -EEXIST (token
  * known), -ENOSPC or -ENOMEM. */
 int linksvc_restore(linksvc_t *ls, const char *token, const char *user, const char *connector,
                     const char *callback_url, const char *state, linksvc_state status, int pinned,

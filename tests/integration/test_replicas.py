@@ -15,6 +15,10 @@ throwaway cluster).
 - One link per (user, connector) across replicas: a stream pauses on A,
   A's new link reaches B and C (NOTIFY), streams pausing there for the same
   pair get A's link token; completed on C, all three resume.
+- Two replicas minting for one pair at the same time (the links table
+  locked by another session, so neither hears of the other's link before
+  its own pause): once the rows are in, every replica joins the same one
+  (the older) for new pauses, and completing the other resumes them all.
 - 30 streams over 3 replicas waiting on 6 (user, connector) pairs: 6
   completions spread over the replicas (each on a link minted by another
   replica) resume all 30 (completing any link of a pair resumes the pair's
@@ -22,6 +26,7 @@ throwaway cluster).
 """
 
 import os
+import subprocess
 import sys
 import unittest
 
@@ -46,6 +51,27 @@ def complete_on(test, relay, link, key):
     status, page = request("POST", relay.url + path_of(link), "api_key=" + key, FORM)
     test.assertEqual(status, 200, page)
     test.assertIn("Connected", page)
+
+
+class TableLock:
+    """Another session holding LOCK TABLE ... IN EXCLUSIVE MODE (psql on a
+    pipe): writes to the table wait, reads go on."""
+
+    def __init__(self, table):
+        self.psql = subprocess.Popen(["psql", os.environ["PG_URL"], "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.psql.stdin.write("BEGIN;\nLOCK TABLE %s IN EXCLUSIVE MODE;\n\\echo locked\n" % table)
+        self.psql.stdin.flush()
+        if self.psql.stdout.readline().strip() != "locked":
+            raise RuntimeError("psql did not lock " + table)
+
+    def release(self):
+        if self.psql.poll() is None:
+            self.psql.stdin.write("COMMIT;\n\\q\n")
+            self.psql.stdin.flush()
+            self.psql.wait(timeout=10)
+        self.psql.stdin.close()
+        self.psql.stdout.close()
 
 
 class ReplicasTest(unittest.TestCase):
@@ -109,6 +135,27 @@ class ReplicasTest(unittest.TestCase):
         _, link = link_of(others[1])
         complete_on(self, c, link, "sk-shared")
         for s in [first] + others:
+            self.resumed_whole(s)
+
+    def test_links_minted_at_once_converge(self):
+        a, b, c = self.three()
+        lock = TableLock("links")
+        try:
+            first = [self.pause(a, "race_user"), self.pause(b, "race_user")]
+            ta, tb = link_of(first[0])[0], link_of(first[1])[0]
+        finally:
+            lock.release()
+        self.assertNotEqual(ta, tb)  # the race happened: each replica minted its own
+        for r, n in ((a, 1), (b, 1), (c, 2)):  # the rows went in: each heard of the other's
+            wait_until(lambda: r.metrics().get("authrelay_links_adopted_total", 0) >= n, "links adopted")
+        later = [self.pause(r, "race_user") for r in (a, b, c)]
+        joined = {link_of(s)[0] for s in later}
+        self.assertEqual(len(joined), 1, joined)  # one link for new pauses, on every replica
+        (winner,) = joined
+        self.assertIn(winner, (ta, tb))
+        _, other = link_of(first[1] if winner == ta else first[0])
+        complete_on(self, c, other, "sk-race")  # the link new pauses did not join
+        for s in first + later:
             self.resumed_whole(s)
 
     def test_api_link_of_the_pair_on_b_resumes_a(self):

@@ -387,10 +387,123 @@ static void test_restore_bound(void) {
   linksvc_close(&ls);
 }
 
+/* ---- replicas: two links minted for one pair at the same time ---- */
+
+/* Replica "to" hears of the pending stream link token of replica "from"
+ * (linkpeers: NOTIFY, then the row): linksvc_restore of it. */
+static int hear(linksvc_t *to, linksvc_t *from, const char *token) {
+  const linksvc_link *l = find(from, token);
+  if (l == NULL)
+    return -ENOENT;
+  return linksvc_restore(to, l->token, l->user, l->connector, "", "", LINKSVC_STATE_PENDING, 0, l->created_ms,
+                         l->expires_ms, 0);
+}
+
+/* Streams pause on A and on B for the same pair in the same millisecond,
+ * each before it heard of the other's link: two links. Once each heard of
+ * the other, both keep the same one (the older: created_ms, then token) as
+ * the pair's, new pauses on either join it, and completing either link
+ * resumes every stream of the pair on both. */
+static void test_rivals_converge(void) {
+  linksvc_t a, b;
+  stream a1 = {0}, a2 = {0}, b1 = {0}, b2 = {0}, other = {0};
+  char ta[LINKSVC_TOKEN_LEN + 1], tb[LINKSVC_TOKEN_LEN + 1];
+  const char *older, *younger;
+  int round;
+  for (round = 0; round < 2; round++) { /* 0: the younger link completed; 1: the older one */
+    memset(&a1, 0, sizeof a1);
+    memset(&a2, 0, sizeof a2);
+    memset(&b1, 0, sizeof b1);
+    memset(&b2, 0, sizeof b2);
+    memset(&other, 0, sizeof other);
+    ncalls = 0;
+    CHECK(linksvc_init(&a, NULL) == 0);
+    CHECK(linksvc_init(&b, NULL) == 0);
+    CHECK(wait_s(&a, &a1, "alice", "slack", T0 + 1000) == 0);
+    CHECK(wait_s(&b, &b1, "alice", "slack", T0 + 1000) == 0);
+    CHECK(wait_s(&b, &other, "alice", "github", T0 + 1000) == 0);
+    memcpy(ta, a1.w.link.token, sizeof ta);
+    memcpy(tb, b1.w.link.token, sizeof tb);
+    CHECK(strcmp(ta, tb) != 0);
+    older = strcmp(ta, tb) < 0 ? ta : tb; /* same millisecond: the token decides */
+    younger = older == ta ? tb : ta;
+    CHECK(hear(&a, &b, tb) == 0);
+    CHECK(hear(&b, &a, ta) == 0);
+    /* both usable on both, one joined on both */
+    CHECK(find(&a, tb) != NULL && find(&a, tb)->state == LINKSVC_STATE_PENDING);
+    CHECK(find(&b, ta) != NULL && find(&b, ta)->state == LINKSVC_STATE_PENDING);
+    CHECK(wait_s(&a, &a2, "alice", "slack", T0 + 2000) == 0);
+    CHECK(wait_s(&b, &b2, "alice", "slack", T0 + 2000) == 0);
+    CHECK(strcmp(a2.w.link.token, older) == 0);
+    CHECK(strcmp(b2.w.link.token, older) == 0);
+    /* the streams that paused first keep the link they were given */
+    CHECK(strcmp(a1.w.link.token, ta) == 0 && strcmp(b1.w.link.token, tb) == 0);
+    /* one link completed on its replica, the end applied on the other
+     * (linkpeers: pausehub_complete_as of the same token) */
+    {
+      const char *done = round == 0 ? younger : older;
+      CHECK(complete(&a, done, T0 + 3000) == 0);
+      CHECK(complete(&b, done, T0 + 3000) == 0);
+    }
+    CHECK(a1.completed == 1 && a2.completed == 1 && b1.completed == 1 && b2.completed == 1);
+    CHECK(other.completed == 0 && other.w.waiting); /* another pair: untouched */
+    CHECK(find(&a, ta)->state == LINKSVC_STATE_COMPLETED && find(&a, tb)->state == LINKSVC_STATE_COMPLETED);
+    CHECK(find(&b, ta)->state == LINKSVC_STATE_COMPLETED && find(&b, tb)->state == LINKSVC_STATE_COMPLETED);
+    CHECK(a.npending == 0 && b.npending == 1 && a.nwaiters == 0 && b.nwaiters == 1);
+    linksvc_close(&a);
+    linksvc_close(&b);
+  }
+}
+
+/* The older link arrives second (restore), and first: either way it is the
+ * pair's; a third replica's link, older still, takes the other two as its
+ * siblings; declining one declines them all; a link past its time is not
+ * a rival. */
+static void test_rivals_order(void) {
+  linksvc_t ls;
+  stream s1 = {0}, s2 = {0}, s3 = {0};
+  ncalls = 0;
+  CHECK(linksvc_init(&ls, NULL) == 0);
+  /* RTOK3 first, created at +500; RTOK2 (created at +400) arrives: older */
+  CHECK(linksvc_restore(&ls, RTOK3, "bob", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0 + 500,
+                        T0 + TTL_MS, 0) == 0);
+  CHECK(wait_s(&ls, &s1, "bob", "slack", T0 + 600) == 0);
+  CHECK(strcmp(s1.w.link.token, RTOK3) == 0);
+  CHECK(linksvc_restore(&ls, RTOK2, "bob", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0 + 400,
+                        T0 + TTL_MS, 0) == 0);
+  CHECK(wait_s(&ls, &s2, "bob", "slack", T0 + 700) == 0);
+  CHECK(strcmp(s2.w.link.token, RTOK2) == 0);
+  /* a younger one (same time, larger token) is a sibling */
+  CHECK(linksvc_restore(&ls, RTOK4, "bob", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0 + 400,
+                        T0 + TTL_MS, 0) == 0);
+  /* an older one still: RTOK2 and its sibling RTOK3 become its siblings */
+  CHECK(linksvc_restore(&ls, RTOK1, "bob", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0 + 100,
+                        T0 + TTL_MS, 0) == 0);
+  CHECK(wait_s(&ls, &s3, "bob", "slack", T0 + 800) == 0);
+  CHECK(strcmp(s3.w.link.token, RTOK1) == 0);
+  CHECK(ls.npending == 4);
+  /* "Not now" on the youngest declines the pair's link and every sibling */
+  CHECK(linksvc_decline(&ls, RTOK4, strlen(RTOK4), T0 + 900) == 0);
+  CHECK(s1.declined == 1 && s2.declined == 1 && s3.declined == 1 && ncalls == 3);
+  CHECK(ls.npending == 0);
+  CHECK(find(&ls, RTOK1)->state == LINKSVC_STATE_DECLINED && find(&ls, RTOK3)->state == LINKSVC_STATE_DECLINED);
+  /* a pending link past its time is no rival: the restored one is joined */
+  CHECK(linksvc_restore(&ls, RTOK5, "carl", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0, T0 + 1000, 0) == 0);
+  CHECK(linksvc_restore(&ls, RTOK6, "carl", "slack", NULL, NULL, LINKSVC_STATE_PENDING, 0, T0 + 900,
+                        T0 + TTL_MS, 0) == 0);
+  memset(&s1, 0, sizeof s1);
+  CHECK(wait_s(&ls, &s1, "carl", "slack", T0 + 2000) == 0);
+  CHECK(strcmp(s1.w.link.token, RTOK6) == 0);
+  linksvc_cancel(&ls, &s1.w);
+  linksvc_close(&ls);
+}
+
 int main(void) {
   RUN(test_mint_api);
   RUN(test_restore);
   RUN(test_ended_bound);
   RUN(test_restore_bound);
+  RUN(test_rivals_converge);
+  RUN(test_rivals_order);
   return unit_report();
 }
