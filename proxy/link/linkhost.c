@@ -42,6 +42,8 @@ static void store_closed(store_t *st) {
 typedef struct journal_batch {
   linkhost_t *lh;
   size_t n;              /* its links */
+  size_t npending;       /* of them, links just minted: */
+  char pending[][LINKSVC_TOKEN_LEN + 1]; /* their tokens */
 } journal_batch;
 
 /* A write that must land before the store closes was answered (or
@@ -68,12 +70,20 @@ static void peers_release(void *ctx) {
 static void on_journal_written(void *data, int status) {
   journal_batch *b = data;
   linkhost_t *lh = b->lh;
-  size_t n = b->n;
+  size_t i;
+  if (status == 0) {
+    lh->stored_links += b->n;
+  } else {
+    /* Not durable, so not usable: a new link the store did not take (down
+     * past store_timeout_s, or full) ends its pauses as link_expired, and
+     * no other replica could have served it. */
+    lh->store_errors += b->n;
+    for (i = 0; i < b->npending && !lh->closing; i++) {
+      LOG_WARN("new link not written to the store: its pauses end (link_expired)", LOG_I64("error", status));
+      (void)pausehub_expire_link(lh->hub, b->pending[i], timefmt_now_ms());
+    }
+  }
   free(b);
-  if (status == 0)
-    lh->stored_links += n;
-  else
-    lh->store_errors += n;
   store_release(lh);
 }
 
@@ -83,12 +93,16 @@ static void on_journal(void *ctx, pausehub_record *records) {
   store_link *rows;
   journal_batch *b;
   size_t n = 0;
+  size_t npending = 0;
   size_t i = 0;
-  for (r = records; r != NULL; r = r->next)
+  for (r = records; r != NULL; r = r->next) {
     if (r->state == LINKSVC_STATE_PENDING || !linkpeers_echo(&lh->peers, r->token))
       n++;
+    if (r->state == LINKSVC_STATE_PENDING)
+      npending++;
+  }
   rows = n > 0 ? calloc(n, sizeof *rows) : NULL;
-  b = n > 0 ? calloc(1, sizeof *b) : NULL;
+  b = n > 0 ? calloc(1, sizeof *b + npending * sizeof b->pending[0]) : NULL;
   for (r = records; r != NULL; r = r->next) {
     if (r->state != LINKSVC_STATE_PENDING && linkpeers_echo(&lh->peers, r->token))
       continue; /* a peer's end, applied here: written and told by the peer */
@@ -105,6 +119,8 @@ static void on_journal(void *ctx, pausehub_record *records) {
       l->expires_ms = r->expires_ms;
       l->ended_ms = r->ended_ms;
     }
+    if (b != NULL && r->state == LINKSVC_STATE_PENDING)
+      snprintf(b->pending[b->npending++], sizeof b->pending[0], "%s", r->token);
     if (lh->notify_open || lh->remote_open) {
       /* the paused request's base, as in the stream's magic_link_url */
       char base[LINKBASE_MAX];
@@ -553,9 +569,9 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
   if (rc == 0)
     rc = prom_sample(out, "authrelay_links_completed_total", "auth", "oauth2", lh->completed[CATALOG_OAUTH2]);
   if (rc == 0)
-    rc = prom_counter(out, "authrelay_link_store_writes_total", "Link changes written to SQLite.", lh->stored_links);
+    rc = prom_counter(out, "authrelay_link_store_writes_total", "Link changes written to the store.", lh->stored_links);
   if (rc == 0)
-    rc = prom_counter(out, "authrelay_link_store_errors_total", "Link changes SQLite refused, or lost to a full queue.",
+    rc = prom_counter(out, "authrelay_link_store_errors_total", "Link changes the store refused, or lost to a full queue.",
                       lh->store_errors + dropped);
   if (rc == 0)
     rc = prom_gauge(out, "authrelay_oauth_flows_waiting", "OAuth2 sign-ins sent to a provider, not back yet.",

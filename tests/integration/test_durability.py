@@ -14,7 +14,9 @@ Real processes on loopback, real file systems that refuse writes:
 Asserted: API writes answer 503 (never 201) while the disk is full, /readyz
 is 503 (saying why) until space returns and 200 after, without traffic; the
 Link page shows an error, the link is not spent and the waiting stream stays
-paused, then completes once space is back; the error counter went up; after
+paused, then completes once space is back; a stream that paused while the
+disk was full gets link_expired (its link's row did not go in); the error
+counter went up; after
 a restart every acknowledged write is there and nothing refused is.
 """
 
@@ -200,6 +202,9 @@ class FullDiskTest(unittest.TestCase):
             link_of(late)
             wait_until(lambda: relay.metrics()["authrelay_link_store_errors_total"] > journal_errors,
                        "the journal's failure")
+            # its link is not durable: its pause ends as link_expired
+            wait_until(lambda: b"event: link_expired" in late.data, "the late pause's link_expired")
+            self.assertNotIn(b"auth_complete", late.data)
             # the API: 503 for every write, never 201
             status, body = api(relay, "POST", "/api/v1/registered-users/",
                                {"origin_user_id": "refused_user", "origin_user_name": "Refused"})

@@ -10,7 +10,9 @@ slice), under tests/pg/pgcluster.py (PG_URL: a throwaway cluster).
 - The database unreachable (a TCP relay in front of it, cut): /readyz says
   503 store_unreachable with the reason and /metrics authrelay_store_reachable
   0, API writes answer 503 (never 201) once store_timeout_s passed, plain
-  relaying goes on; the relay restored, /readyz is 200 again without traffic
+  relaying goes on, a stream pausing then is told its link (it cannot wait
+  to say it) and, once the link's row failed to go in, link_expired (no
+  other replica could serve that link); the relay restored, /readyz is 200 again without traffic
   and writes succeed.
 """
 
@@ -239,6 +241,16 @@ class PgStoreTest(unittest.TestCase):
             rc, out, _ = curl(a.url + "/stream?format=sse&count=3")
             self.assertEqual(rc, 0)
             self.assertIn(b"data:", out)
+            # a pause: its link is not durable, so it ends as link_expired
+            stream = Stream(a.url + "/stream?format=sse&count=5&auth_at=2&shape=mcp&connector=openai",
+                            {"X-Registered-User-Id": "paused_while_down"})
+            try:
+                link_of(stream)
+                wait_until(lambda: b"event: link_expired" in stream.data, "link_expired", timeout=20)
+                self.assertNotIn(b"auth_complete", stream.data)
+            finally:
+                stream.kill()
+            self.assertGreaterEqual(a.metrics()["authrelay_link_store_errors_total"], 1)
             front.restore()
             wait_until(lambda: readyz(a)[0] == 200, "/readyz 200 once the database is back")
             self.assertEqual(a.metrics()["authrelay_store_reachable"], 1)
