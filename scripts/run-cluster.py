@@ -7,8 +7,10 @@ starts, serving the chat page of examples/web/). Everything lives in one
 temporary directory, stays in the foreground, and goes on Ctrl-C or SIGTERM:
 nginx, the replicas (which drain open streams for up to 5 s), the agent
 server, then PostgreSQL; then the directory is deleted. Nothing is left
-running. A stream paused on one replica resumes when its Link page is
-completed on another: nginx sends each request to the next replica.
+running (each process is started under `setpriv --pdeathsig TERM`: even a
+SIGKILL of this script stops them all; only the directory is then left).
+A stream paused on one replica resumes when its Link page is completed on
+another: nginx sends each request to the next replica.
 
   PostgreSQL  tests/pg/pgcluster.py (Debian's package): initdb in the
               temporary directory, a free loopback port, run as `nobody`
@@ -19,8 +21,9 @@ completed on another: nginx sends each request to the next replica.
               by one replica are opened by another) and AUTHRELAY_ADMIN_KEY
               (default "demo-admin-key": a demo on loopback). --public-url is
               nginx's URL: every Link page link points at the front.
-  nginx       run as the current user with its pid, logs and temp paths in
-              the directory (`daemon off`, one worker: strict round-robin);
+  nginx       run as the current user (as root, its worker runs as nobody,
+              nginx's default) with its pid, logs and temp paths in the
+              directory (`daemon off`, one worker: strict round-robin);
               streaming settings (no buffering, HTTP/1.1 upstream, hour-long
               timeouts for paused streams); Host and X-Forwarded-* passed on.
               Each answer says which replica served it: X-Replica.
@@ -209,6 +212,7 @@ class Cluster:
         return "http://" + self.wait_for(lambda: got.get("addr"), "the agent server", proc)
 
     def start_replica(self, i, agent_url, pg_url, front_url, keys):
+        """Replica i+1 on the shared store: (its URL, its control URL)."""
         listen = "127.0.0.1:%d" % self.port("REPLICA_PORT", 8081, i)
         control = "127.0.0.1:%d" % self.port("CONTROL_PORT", 9091, i)
         data_dir = os.path.join(self.tmp, "r%d" % (i + 1))
@@ -228,7 +232,7 @@ class Cluster:
                 got["addrs"] = (rec["listen"], rec["control"])
         self.follow("r%d" % (i + 1), proc.stderr, on_line)
         addrs = self.wait_for(lambda: got.get("addrs"), "replica r%d" % (i + 1), proc)
-        return proc, "http://" + addrs[0], "http://" + addrs[1]
+        return "http://" + addrs[0], "http://" + addrs[1]
 
     def start_nginx(self, front_port, replicas):
         ndir = os.path.join(self.tmp, "nginx")
@@ -261,8 +265,7 @@ class Cluster:
                 "AUTHRELAY_ADMIN_KEY": os.environ.get("AUTHRELAY_ADMIN_KEY", "demo-admin-key")}
         replicas = []
         for i in range(REPLICAS):
-            _, url, control = self.start_replica(i, agent_url, pg_url, front, keys)
-            replicas.append((url, control))
+            replicas.append(self.start_replica(i, agent_url, pg_url, front, keys))
         for i, (_, control) in enumerate(replicas):
             self.wait_for(lambda: http_status(control + "/readyz") == 200, "r%d ready" % (i + 1))
         self.start_nginx(front_port, replicas)
