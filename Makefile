@@ -2,6 +2,7 @@
 #   make test        install Debian deps, build, run every test (plain and ASan+UBSan),
 #                    and compile a Release build (no tests: it must build warning-free)
 #   make run         build and start the demo (proxy + example agent server)
+#   make run-cluster the same with three replicas on PostgreSQL behind nginx
 #   make deb         build/authrelay_VERSION_ARCH.deb (cpack; see README "Install")
 #   make bench-parser  parser micro-benchmark
 #   make bench       load benchmark: direct vs nginx vs authrelay (under 15 min)
@@ -15,9 +16,9 @@ CMAKE_FLAGS ?=
 
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libuv1-dev libyajl-dev libcurl4-openssl-dev node-llhttp libsqlite3-dev chromium \
-	libssl-dev libpq-dev postgresql nodejs npm curl python3 dpkg-dev
+	libssl-dev libpq-dev postgresql nodejs npm curl python3 dpkg-dev nginx
 
-.PHONY: all deps build build-asan build-release test test-plain test-asan run deb bench-parser bench bench-quick clean
+.PHONY: all deps build build-asan build-release test test-plain test-asan run run-cluster deb bench-parser bench bench-quick clean
 
 all: build
 
@@ -50,6 +51,12 @@ test: test-plain test-asan build-release
 
 run: build
 	@scripts/run.sh $(BUILD)
+
+# scripts/run-cluster.py: PostgreSQL (a throwaway cluster), three replicas,
+# nginx round-robin in front, the example agent server; Ctrl-C stops it all.
+run-cluster: build
+	@scripts/deps.sh nginx postgresql
+	@scripts/run-cluster.py $(BUILD)
 
 deb: build
 	cd $(BUILD) && cpack -G DEB
