@@ -629,6 +629,7 @@ const store_ops store_sqlite_ops = {
     .credential_update = sq_op_credential_update,
     .credential_set_status = sq_op_credential_set_status,
     .credential_delete = sq_op_credential_delete,
+    .credential_lease = sq_op_credential_lease,
     .link_put = op_link_put,
     .link_end = op_link_end,
     .link_get = op_link_get,
