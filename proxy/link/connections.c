@@ -69,6 +69,8 @@ struct connections_flight {
   uint64_t poll_at;       /* uv_now() ms */
   unsigned poll_ms;       /* the next wait (doubling) */
   uint64_t wait_until_ms; /* stop waiting then (wall clock); 0: has not waited */
+  uint64_t lease_until;   /* the refresh lease this flight holds on row.version ends then; 0: none */
+  uint64_t claimed_until; /* the lease being claimed would end then */
 };
 
 static uint64_t now_ms(void) {
@@ -157,13 +159,26 @@ static int flight_add_waiter(connections_flight *f, connections_token_cb cb, voi
   return 0;
 }
 
-/* Ends f: out of the table first, then every waiter answered (with the
- * token f holds when status is 0), then freed. */
+static void on_lease_given_up(void *data, int status) {
+  (void)data;
+  (void)status; /* -ENOENT: it ended meanwhile; an error: it ends at its time */
+}
+
+/* Ends f: out of the table first, its refresh lease given up (a refresh
+ * that failed: the next caller, here or on another replica, may try at
+ * once; started before any waiter is answered, so that a caller's next
+ * claim comes after it), then every waiter answered (with the token f
+ * holds when status is 0), then freed. */
 static void flight_finish(connections_flight *f, int status) {
   connections_t *cs = f->cs;
   connections_waiter *w = f->waiters;
   connections_cred t;
+  store_t *st = store_of(cs);
   flight_unlink(f);
+  if (f->lease_until != 0 && st->ops != NULL)
+    (void)st->ops->credential_lease_end(st, f->user, f->connector, f->row.version, f->lease_until, on_lease_given_up,
+                                        NULL);
+  f->lease_until = 0;
   memset(&t, 0, sizeof t);
   t.connector = f->connector;
   t.kind = f->row.kind;
@@ -279,6 +294,7 @@ static void on_read(void *data, int status, const store_credential *c, const sto
 
 static void start_read(connections_flight *f) {
   store_t *st = store_of(f->cs);
+  f->lease_until = 0; /* read again: the row was written over (which ended the lease), or none is held */
   int rc = st->ops != NULL ? st->ops->credential_get(st, f->user, f->connector, on_read, f) : -ECANCELED;
   if (rc != 0)
     flight_finish(f, rc);
@@ -529,6 +545,7 @@ static void on_lease(void *data, int status) {
     return;
   }
   if (status == 0) {
+    f->lease_until = f->claimed_until;
     rc = store_of(cs)->ops->app_for(store_of(cs), f->connector, NULL, on_app, f);
     if (rc != 0)
       flight_finish(f, rc);
@@ -553,9 +570,11 @@ static void claim_lease(connections_flight *f) {
   connections_t *cs = f->cs;
   store_t *st = store_of(cs);
   uint64_t now = now_ms();
-  int rc = st->ops != NULL ? st->ops->credential_lease(st, f->user, f->connector, f->row.version, now,
-                                                       now + lease_ms(cs), on_lease, f)
-                           : -ECANCELED;
+  int rc;
+  f->claimed_until = now + lease_ms(cs);
+  rc = st->ops != NULL ? st->ops->credential_lease(st, f->user, f->connector, f->row.version, now, f->claimed_until,
+                                                   on_lease, f)
+                       : -ECANCELED;
   if (rc != 0)
     flight_finish(f, rc);
 }
@@ -618,6 +637,7 @@ static void on_written(void *data, int status) {
     return;
   }
   cs->refreshes++;
+  f->lease_until = 0; /* ended by the write */
   f->row.expires_ms = f->new_expires_ms;
   if (cs->lh->notify_open)
     notify_connection(&cs->lh->notify, "connection_refreshed", f->user, f->connector, "oauth2", f->new_expires_ms);
@@ -635,6 +655,7 @@ static void on_marked(void *data, int status) {
     return;
   }
   if (status == 0) {
+    f->lease_until = 0; /* ended by the write */
     cs->broken++;
     if (cs->lh->notify_open)
       notify_connection(&cs->lh->notify, "connection_broken", f->user, f->connector, "oauth2", 0);

@@ -20,7 +20,8 @@
  *     CONNECTIONS_LEASE_MARGIN_MS more than the longest the refresh may
  *     take (provider_timeout_s, and store_timeout_s for each of the two
  *     store calls around it), so it ends before a second refresh can start
- *     unless its holder died. A flight that finds another's lease in force
+ *     unless its holder died; a refresh that fails gives it up at once
+ *     (credential_lease_end). A flight that finds another's lease in force
  *     hands out the current token while it is valid; an expired one waits
  *     (a uv timer, re-reading the row every CONNECTIONS_LEASE_POLL_MIN_MS,
  *     doubling to _MAX_MS) until the row's version changes (the refreshed

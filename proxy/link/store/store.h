@@ -238,7 +238,11 @@ typedef struct store_ops {
    * for the claim's own transaction, never across the refresh). Every
    * write of the row (put, update, set_status) ends its lease. A lease
    * holder that dies blocks nobody past until_ms. Times are the callers'
-   * clocks (replicas' clocks are assumed in sync to well within a lease). */
+   * clocks (replicas' clocks are assumed in sync to well within a lease).
+   * credential_lease_end: the holder gives its lease up (a refresh that
+   * failed: the next caller may try at once): 0, or -ENOENT when the lease
+   * claimed until until_ms at version is no longer in the row (ended,
+   * written over, or another's since). */
   int (*credential_put)(store_t *st, const char *user, const char *connector, const char *kind,
                         const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
                         void *data);
@@ -253,6 +257,8 @@ typedef struct store_ops {
   int (*credential_delete)(store_t *st, const char *user, const char *connector, store_done_cb cb, void *data);
   int (*credential_lease)(store_t *st, const char *user, const char *connector, uint64_t version, uint64_t now_ms,
                           uint64_t until_ms, store_done_cb cb, void *data);
+  int (*credential_lease_end)(store_t *st, const char *user, const char *connector, uint64_t version,
+                              uint64_t until_ms, store_done_cb cb, void *data);
 
   /* links. link_put inserts or replaces rows[0, n) (by token) in one
    * transaction: all or none. link_page: up to limit (<= STORE_PAGE_MAX)

@@ -13,8 +13,9 @@
  * refused by the row's version and the new row is read again); a refreshed
  * token the store cannot write is not handed out (-EIO) and the row is
  * unchanged; a failing provider: the current token while it is valid,
- * the error once it expired; no connection (-ENOENT); an API key; the
- * waiters' cap; closing answers the waiters (-ECANCELED) and cancels the
+ * the error once it expired, and its refresh lease given up at once (the
+ * next caller tries again without waiting); no connection (-ENOENT); an
+ * API key; the waiters' cap; closing answers the waiters (-ECANCELED) and cancels the
  * request; deletion revokes the refresh token first when the catalog has
  * a revocation_url.
  *
@@ -365,6 +366,7 @@ static void failing_provider(void) {
   provider_answers(-EAGAIN, NULL, NULL, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(got.status[0] == 0 && strcmp(got.secret[0], "e1") == 0);
+  other_replica_leases("u", "acme", 60000); /* the failed refresh gave its lease up: free at once */
   /* expired: the provider's error */
   store_connection("u", "acme", "oauth2", "{\"access_token\":\"e2\",\"refresh_token\":\"re\"}",
                    timefmt_now_ms() - 1000);
@@ -372,6 +374,15 @@ static void failing_provider(void) {
   provider_answers(-ETIMEDOUT, NULL, NULL, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(got.status[0] == -ETIMEDOUT);
+  {
+    uint64_t waits = lh.conns.lease_waits;
+    int refreshes = prov.refreshes;
+    ask("u", "acme", 1); /* the next caller tries again at once, nothing to wait for */
+    CHECK(prov.refreshes == refreshes + 1 && lh.conns.lease_waits == waits && got.answers == 0);
+    provider_answers(-ETIMEDOUT, NULL, NULL, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(got.status[0] == -ETIMEDOUT);
+  }
   /* expired without a refresh token: a new link is needed */
   store_connection("u", "acme", "oauth2", "{\"access_token\":\"e3\"}", timefmt_now_ms() - 1000);
   ask("u", "acme", 1);

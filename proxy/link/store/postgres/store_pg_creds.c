@@ -11,7 +11,9 @@
  * claims at the same time waits on the row lock, then finds the lease in
  * force (PostgreSQL re-checks the WHERE on the committed row) and gets
  * -EBUSY. No transaction stays open across the provider's HTTP call: the
- * lease is a column, which ends at its time even if its holder died. See
+ * lease is a column, which ends at its time even if its holder died, at
+ * the row's next write, or when its holder gives it up (credential_lease_end,
+ * matched by its end time: later claims of a version always end later). See
  * store_pg.h. */
 #include "store_pg.h"
 
@@ -274,6 +276,30 @@ int pg_op_credential_lease(store_t *st, const char *user, const char *connector,
     op->j.n[0] = version;
     op->j.n[1] = now_ms;
     op->j.n[2] = until_ms;
+    op->j.cb.done = cb;
+  }
+  return pg_op_start(st, op, 1);
+}
+
+static void lease_end_step(pg_op *op, int status, const PGresult *res) {
+  char version[24], until[24];
+  const char *params[4] = {op->j.s[0], op->j.s[1], pg_u64(version, op->j.n[0]), pg_u64(until, op->j.n[1])};
+  if (op->phase == P_START) {
+    pg_op_query(op, P_ONE,
+                "UPDATE credentials SET lease_until_ms = 0 WHERE origin_user_id = $1 AND connector = $2 "
+                "AND version = $3 AND lease_until_ms = $4 RETURNING 1",
+                params, 4);
+    return;
+  }
+  end_guarded(op, status, res);
+}
+
+int pg_op_credential_lease_end(store_t *st, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms, store_done_cb cb, void *data) {
+  pg_op *op = pg_op_new(st, lease_end_step, sq_deliver_done, data, user, connector, NULL);
+  if (op != NULL) {
+    op->j.n[0] = version;
+    op->j.n[1] = until_ms;
     op->j.cb.done = cb;
   }
   return pg_op_start(st, op, 1);

@@ -606,6 +606,7 @@ const store_ops store_pg_ops = {
     .credential_set_status = pg_op_credential_set_status,
     .credential_delete = pg_op_credential_delete,
     .credential_lease = pg_op_credential_lease,
+    .credential_lease_end = pg_op_credential_lease_end,
     .link_put = op_link_put,
     .link_end = op_link_end,
     .link_get = op_link_get,

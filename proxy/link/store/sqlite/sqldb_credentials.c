@@ -141,3 +141,15 @@ int sqldb_credential_lease(sqldb_t *q, const char *user, const char *connector, 
   sqlite3_finalize(stmt);
   return rc;
 }
+
+int sqldb_credential_lease_end(sqldb_t *q, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms) {
+  int changes = 0;
+  int rc = sqldb_run(q,
+                     sqldb_prepare(q,
+                                   "UPDATE credentials SET lease_until_ms = 0 WHERE user = ? AND connector = ? AND "
+                                   "version = ? AND lease_until_ms = ?",
+                                   "ssii", user, connector, (int64_t)version, (int64_t)until_ms),
+                     &changes);
+  return guarded(rc, changes);
+}

@@ -122,3 +122,17 @@ int sq_op_credential_lease(store_t *st, const char *user, const char *connector,
   }
   return sq_job_queue(st, j);
 }
+
+static int run_lease_end(sqldb_t *q, sq_job *j) {
+  return sqldb_credential_lease_end(q, j->s[0], j->s[1], j->n[0], j->n[1]);
+}
+
+int sq_op_credential_lease_end(store_t *st, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms, store_done_cb cb, void *data) {
+  sq_job *j = sq_job_new(st, run_lease_end, sq_deliver_done, (sq_cb){.done = cb}, data, user, connector, NULL);
+  if (j != NULL) {
+    j->n[0] = version;
+    j->n[1] = until_ms;
+  }
+  return sq_job_queue(st, j);
+}

@@ -630,6 +630,7 @@ const store_ops store_sqlite_ops = {
     .credential_set_status = sq_op_credential_set_status,
     .credential_delete = sq_op_credential_delete,
     .credential_lease = sq_op_credential_lease,
+    .credential_lease_end = sq_op_credential_lease_end,
     .link_put = op_link_put,
     .link_end = op_link_end,
     .link_get = op_link_get,

@@ -11,8 +11,9 @@
  * one started from a callback completes later, not inside it; that a list
  * over STORE_LIST_MAX rows is refused (-E2BIG) rather than cut; that sealed
  * blobs come back byte for byte (the store never sees plaintext); a
- * credential's refresh lease: one holder at a time, ended by its time or
- * by the next write of the row, never claimed over another version; that
+ * credential's refresh lease: one holder at a time, ended by its time, by
+ * the next write of the row or by its holder, never claimed over another
+ * version; that
  * store_close() completes the operations still queued with -ECANCELED
  * before its own callback, and refuses new ones.
  *
@@ -534,6 +535,19 @@ static void leases(void) {
   CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1000, T0 + 2000, on_done, NULL));
   CHECK(r.status == 0);
   CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1500, T0 + 2500, on_done, NULL));
+  CHECK(r.status == -EBUSY);
+  /* given up by its holder (known by its end): free before its time */
+  CALL(st.ops->credential_lease_end(&st, "erin", "github", 1, T0 + 1999, on_done, NULL));
+  CHECK(r.status == -ENOENT); /* not that lease */
+  CALL(st.ops->credential_lease_end(&st, "erin", "github", 2, T0 + 2000, on_done, NULL));
+  CHECK(r.status == -ENOENT); /* nor that version */
+  CALL(st.ops->credential_lease_end(&st, "erin", "github", 1, T0 + 2000, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_lease_end(&st, "erin", "github", 1, T0 + 2000, on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1500, T0 + 2500, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1550, T0 + 2550, on_done, NULL));
   CHECK(r.status == -EBUSY);
   /* the refreshed token written: the lease ends with the version it was on */
   CALL(st.ops->credential_update(&st, "erin", "github", 1, &fresh, T0 + 3600000, T0 + 1600, on_done, NULL));
