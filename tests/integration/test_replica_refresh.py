@@ -11,8 +11,8 @@ spent one is refused with invalid_grant, as a real provider does.
   in authrelay_connection_refresh_lease_waits_total, before the provider is
   released: no timing), every caller gets the one new access token, which the
   provider honours, and the connection stays active. Without the lease each
-  replica sends its own refresh (three at the provider, two refused as spent,
-  the connection marked broken).
+  replica sends its own refresh: three at the provider, two of them with a
+  refresh token the first one spent (invalid_grant).
 - The replica holding the lease is killed with SIGKILL while the provider
   holds its refresh (dropped then, unanswered, nothing spent): a caller
   waiting on replica B gets a new token once A's lease ended (B claims it and
@@ -91,8 +91,8 @@ class ReplicaRefreshTest(unittest.TestCase):
         return request("GET", self.provider.url + "/resource", headers={"Authorization": "Bearer " + access_token})[0]
 
     def token(self, relay):
-        status, text = request_json("POST", relay.control_url + token_path(self.user), relay)
-        return status, text
+        """The token API on relay for the test's user: (status, JSON body)."""
+        return token_call(relay.control_url + token_path(self.user))
 
     def connect(self, relay, user):
         """user connects acme through relay's link page (the provider's consent
@@ -215,9 +215,9 @@ class ReplicaRefreshTest(unittest.TestCase):
         self.assertEqual(self.stats()["refresh_requests"], after["refresh_requests"])
 
 
-def request_json(method, url, relay):
+def token_call(url):
     """A token API call with the owner key: (status, JSON body)."""
-    status, _, text = request(method, url, headers={"Authorization": "Bearer " + ENV["AUTHRELAY_ADMIN_KEY"]},
+    status, _, text = request("POST", url, headers={"Authorization": "Bearer " + ENV["AUTHRELAY_ADMIN_KEY"]},
                               timeout=40)
     return status, (json.loads(text) if text.strip() else None)
 
