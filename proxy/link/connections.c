@@ -4,14 +4,18 @@
  *
  * A flight is one (user, connector) being read and maybe refreshed:
  *   read the row (store) -> fresh enough: answer every waiter
- *                        -> expiring: the application credential (store),
+ *                        -> expiring: the refresh lease (store), the
+ *                           application credential (store),
  *                           the refresh (provider), the new token sealed
  *                           and written (store, guarded by the version
  *                           read), then answer every waiter
  *                        -> invalid_grant: marked broken (store), answered
  *                           -ENOLINK.
  * A write refused because the row changed meanwhile (reconnected or
- * deleted) reads it again, at most CONNECTIONS_REREADS_MAX times. A flight leaves
+ * deleted) reads it again, at most CONNECTIONS_REREADS_MAX times. A lease
+ * held by another (replica): the current token while it is valid, else a
+ * wait on the lease timer and the row read again (the lease is claimed
+ * once it ended, unless the row changed: the other's result). A flight leaves
  * the table before its waiters are answered: a caller asking from inside
  * its callback starts a new flight, which reads what was just written.
  * Deletions are flights too (deleting set), never found by connections_token. */
@@ -61,6 +65,12 @@ struct connections_flight {
   oauth2_req *req; /* the provider request in flight */
   dynbuf sealed;   /* a refreshed credential, sealed */
   uint64_t new_expires_ms;
+  int lease_wait;         /* waiting on another's refresh: read again at poll_at */
+  uint64_t poll_at;       /* uv_now() ms */
+  unsigned poll_ms;       /* the next wait (doubling) */
+  uint64_t wait_until_ms; /* stop waiting then (wall clock); 0: has not waited */
+  uint64_t lease_until;   /* the refresh lease this flight holds on row.version ends then; 0: none */
+  uint64_t claimed_until; /* the lease being claimed would end then */
 };
 
 static uint64_t now_ms(void) {
@@ -149,13 +159,26 @@ static int flight_add_waiter(connections_flight *f, connections_token_cb cb, voi
   return 0;
 }
 
-/* Ends f: out of the table first, then every waiter answered (with the
- * token f holds when status is 0), then freed. */
+static void on_lease_given_up(void *data, int status) {
+  (void)data;
+  (void)status; /* -ENOENT: it ended meanwhile; an error: it ends at its time */
+}
+
+/* Ends f: out of the table first, its refresh lease given up (a refresh
+ * that failed: the next caller, here or on another replica, may try at
+ * once; started before any waiter is answered, so that a caller's next
+ * claim comes after it), then every waiter answered (with the token f
+ * holds when status is 0), then freed. */
 static void flight_finish(connections_flight *f, int status) {
   connections_t *cs = f->cs;
   connections_waiter *w = f->waiters;
   connections_cred t;
+  store_t *st = store_of(cs);
   flight_unlink(f);
+  if (f->lease_until != 0 && st->ops != NULL)
+    (void)st->ops->credential_lease_end(st, f->user, f->connector, f->row.version, f->lease_until, on_lease_given_up,
+                                        NULL);
+  f->lease_until = 0;
   memset(&t, 0, sizeof t);
   t.connector = f->connector;
   t.kind = f->row.kind;
@@ -271,6 +294,7 @@ static void on_read(void *data, int status, const store_credential *c, const sto
 
 static void start_read(connections_flight *f) {
   store_t *st = store_of(f->cs);
+  f->lease_until = 0; /* read again: the row was written over (which ended the lease), or none is held */
   int rc = st->ops != NULL ? st->ops->credential_get(st, f->user, f->connector, on_read, f) : -ECANCELED;
   if (rc != 0)
     flight_finish(f, rc);
@@ -423,6 +447,138 @@ static void on_app(void *data, int status, const store_app_credential *a, const 
   }
 }
 
+/* ---- the refresh lease: one refresh at a time across replicas ---- */
+
+/* How long a refresh may take at most, and a margin: its two store calls
+ * (the application credential, the new token) and the provider's. */
+static uint64_t lease_ms(const connections_t *cs) {
+  const config_t *cfg = cs->lh->cfg;
+  uint64_t provider = cfg != NULL ? (uint64_t)cfg->provider_timeout_s * 1000 : CONNECTIONS_PROVIDER_TIMEOUT_MS;
+  uint64_t store = cfg != NULL ? (uint64_t)cfg->store_timeout_s * 1000 : STORE_TIMEOUT_DEFAULT_MS;
+  return provider + 2 * store + CONNECTIONS_LEASE_MARGIN_MS;
+}
+
+static void on_lease_timer(uv_timer_t *t);
+
+/* (Re)arms the lease timer for the earliest waiting flight, or stops it. */
+static void lease_timer_arm(connections_t *cs) {
+  connections_flight *f;
+  uint64_t now, first = UINT64_MAX;
+  if (!cs->lease_timer_open)
+    return;
+  for (f = cs->flights; f != NULL; f = f->next) {
+    if (f->lease_wait && f->poll_at < first)
+      first = f->poll_at;
+  }
+  if (first == UINT64_MAX) {
+    uv_timer_stop(&cs->lease_timer);
+    return;
+  }
+  now = uv_now(cs->lh->loop);
+  (void)uv_timer_start(&cs->lease_timer, on_lease_timer, first > now ? first - now : 0, 0);
+}
+
+/* The flights whose wait is over read their row again, one at a time
+ * (a read may end a flight, whose callers may start others). */
+static void on_lease_timer(uv_timer_t *t) {
+  connections_t *cs = t->data;
+  uint64_t now = uv_now(cs->lh->loop);
+  connections_flight *f;
+  for (;;) {
+    for (f = cs->flights; f != NULL; f = f->next) {
+      if (f->lease_wait && f->poll_at <= now)
+        break;
+    }
+    if (f == NULL)
+      break;
+    f->lease_wait = 0;
+    oauth2_token_wipe(&f->tok);
+    start_read(f);
+  }
+  lease_timer_arm(cs);
+}
+
+/* Another holds the refresh lease: the current token while it is valid,
+ * else wait for the row to change or the lease to end (bounded). */
+static void wait_for_refresh(connections_flight *f) {
+  connections_t *cs = f->cs;
+  uint64_t now = now_ms();
+  if (f->row.expires_ms > now) {
+    flight_finish(f, 0);
+    return;
+  }
+  if (f->wait_until_ms == 0) {
+    cs->lease_waits++;
+    f->wait_until_ms = now + 2 * lease_ms(cs) + CONNECTIONS_LEASE_POLL_MAX_MS;
+    f->poll_ms = CONNECTIONS_LEASE_POLL_MIN_MS;
+  } else if (now >= f->wait_until_ms) {
+    LOG_WARN("another token refresh did not end in time", LOG_STR("connector", f->connector));
+    flight_finish(f, -ETIMEDOUT);
+    return;
+  }
+  if (cs->closing) {
+    flight_finish(f, -ECANCELED);
+    return;
+  }
+  if (!cs->lease_timer_open) {
+    if (uv_timer_init(cs->lh->loop, &cs->lease_timer) != 0) {
+      flight_finish(f, -EIO);
+      return;
+    }
+    cs->lease_timer.data = cs;
+    cs->lease_timer_open = 1;
+  }
+  f->lease_wait = 1;
+  f->poll_at = uv_now(cs->lh->loop) + f->poll_ms;
+  f->poll_ms = f->poll_ms * 2 < CONNECTIONS_LEASE_POLL_MAX_MS ? f->poll_ms * 2 : CONNECTIONS_LEASE_POLL_MAX_MS;
+  lease_timer_arm(cs);
+}
+
+/* The lease is this flight's (the refresh goes on), another's (wait), or
+ * the row changed since it was read (read it again). */
+static void on_lease(void *data, int status) {
+  connections_flight *f = data;
+  connections_t *cs = f->cs;
+  int rc;
+  if (cs->closing) {
+    flight_finish(f, -ECANCELED);
+    return;
+  }
+  if (status == 0) {
+    f->lease_until = f->claimed_until;
+    rc = store_of(cs)->ops->app_for(store_of(cs), f->connector, NULL, on_app, f);
+    if (rc != 0)
+      flight_finish(f, rc);
+    return;
+  }
+  if (status == -EBUSY) {
+    wait_for_refresh(f);
+    return;
+  }
+  if (status == -ENOENT && f->rereads < CONNECTIONS_REREADS_MAX) {
+    f->rereads++;
+    oauth2_token_wipe(&f->tok);
+    start_read(f);
+    return;
+  }
+  cs->refresh_failures++;
+  LOG_WARN("the refresh lease could not be claimed", LOG_STR("connector", f->connector), LOG_I64("error", status));
+  finish_or_current(f, status == -ECANCELED ? status : -EIO);
+}
+
+static void claim_lease(connections_flight *f) {
+  connections_t *cs = f->cs;
+  store_t *st = store_of(cs);
+  uint64_t now = now_ms();
+  int rc;
+  f->claimed_until = now + lease_ms(cs);
+  rc = st->ops != NULL ? st->ops->credential_lease(st, f->user, f->connector, f->row.version, now, f->claimed_until,
+                                                   on_lease, f)
+                       : -ECANCELED;
+  if (rc != 0)
+    flight_finish(f, rc);
+}
+
 /* Refresh (or, deleting, revoke) when the catalog says how; else answer
  * with what there is. */
 static void start_refresh(connections_flight *f) {
@@ -453,9 +609,13 @@ static void start_refresh(connections_flight *f) {
       flight_finish(f, f->row.expires_ms > now_ms() ? 0 : -EKEYEXPIRED);
     return;
   }
-  rc = store_of(cs)->ops->app_for(store_of(cs), f->connector, NULL, on_app, f);
-  if (rc != 0)
-    flight_finish(f, rc);
+  if (f->deleting) {
+    rc = store_of(cs)->ops->app_for(store_of(cs), f->connector, NULL, on_app, f);
+    if (rc != 0)
+      flight_finish(f, rc);
+    return;
+  }
+  claim_lease(f);
 }
 
 /* The refreshed token is stored (or not). */
@@ -477,6 +637,7 @@ static void on_written(void *data, int status) {
     return;
   }
   cs->refreshes++;
+  f->lease_until = 0; /* ended by the write */
   f->row.expires_ms = f->new_expires_ms;
   if (cs->lh->notify_open)
     notify_connection(&cs->lh->notify, "connection_refreshed", f->user, f->connector, "oauth2", f->new_expires_ms);
@@ -494,6 +655,7 @@ static void on_marked(void *data, int status) {
     return;
   }
   if (status == 0) {
+    f->lease_until = 0; /* ended by the write */
     cs->broken++;
     if (cs->lh->notify_open)
       notify_connection(&cs->lh->notify, "connection_broken", f->user, f->connector, "oauth2", 0);
@@ -529,16 +691,26 @@ void connections_init(connections_t *cs, linkhost_t *lh) {
 }
 
 void connections_close(connections_t *cs) {
-  connections_flight *f = cs->flights;
+  connections_flight *f;
   cs->closing = 1;
-  while (f != NULL) {
-    connections_flight *next = f->next;
+  for (;;) {
+    /* one at a time from the top: a waiter's callback may end others */
+    for (f = cs->flights; f != NULL; f = f->next) {
+      if (f->req != NULL || f->lease_wait)
+        break;
+    }
+    if (f == NULL)
+      break;
     if (f->req != NULL) {
       cs->cancel(f->req);
       f->req = NULL;
-      flight_finish(f, -ECANCELED);
     }
-    f = next;
+    f->lease_wait = 0;
+    flight_finish(f, -ECANCELED);
+  }
+  if (cs->lease_timer_open) {
+    cs->lease_timer_open = 0;
+    uv_close((uv_handle_t *)&cs->lease_timer, NULL);
   }
 }
 
@@ -598,7 +770,7 @@ void connections_created(connections_t *cs, const char *user, const char *connec
 }
 
 int connections_render_metrics(const connections_t *cs, dynbuf *out) {
-  char buf[1536];
+  char buf[2048];
   int n = snprintf(buf, sizeof buf,
                    "# HELP authrelay_connection_token_waiters Token API callers waiting on a read or refresh.\n"
                    "# TYPE authrelay_connection_token_waiters gauge\nauthrelay_connection_token_waiters %zu\n"
@@ -611,9 +783,14 @@ int connections_render_metrics(const connections_t *cs, dynbuf *out) {
                    "# TYPE authrelay_connections_broken_total counter\nauthrelay_connections_broken_total %llu\n"
                    "# HELP authrelay_connection_revocations_failed_total Deleted connections the provider did "
                    "not revoke.\n# TYPE authrelay_connection_revocations_failed_total counter\n"
-                   "authrelay_connection_revocations_failed_total %llu\n",
+                   "authrelay_connection_revocations_failed_total %llu\n"
+                   "# HELP authrelay_connection_refresh_lease_waits_total Token reads that found the refresh "
+                   "under way elsewhere (another replica) and waited for it.\n"
+                   "# TYPE authrelay_connection_refresh_lease_waits_total counter\n"
+                   "authrelay_connection_refresh_lease_waits_total %llu\n",
                    cs->waiting, (unsigned long long)cs->refreshes, (unsigned long long)cs->refresh_failures,
-                   (unsigned long long)cs->broken, (unsigned long long)cs->revocations_failed);
+                   (unsigned long long)cs->broken, (unsigned long long)cs->revocations_failed,
+                   (unsigned long long)cs->lease_waits);
   if (n < 0 || (size_t)n >= sizeof buf)
     return -E2BIG;
   return dynbuf_add(out, buf, (size_t)n);

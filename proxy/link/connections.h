@@ -13,6 +13,20 @@
  *     time. A caller asking while one is under way waits on it and gets its
  *     result; nobody starts a second refresh. (A table of flights, each with
  *     its list of waiters.)
+ *   - single flight across replicas sharing a store: a refresh starts only
+ *     once its flight claimed the row's refresh lease (store.h
+ *     credential_lease, a row lock for the claim's own transaction only;
+ *     nothing is held across the provider's HTTP call). The lease lasts
+ *     CONNECTIONS_LEASE_MARGIN_MS more than the longest the refresh may
+ *     take (provider_timeout_s, and store_timeout_s for each of the two
+ *     store calls around it), so it ends before a second refresh can start
+ *     unless its holder died; a refresh that fails gives it up at once
+ *     (credential_lease_end). A flight that finds another's lease in force
+ *     hands out the current token while it is valid; an expired one waits
+ *     (a uv timer, re-reading the row every CONNECTIONS_LEASE_POLL_MIN_MS,
+ *     doubling to _MAX_MS) until the row's version changes (the refreshed
+ *     token, or broken) or the lease ends (it claims it then), for at most
+ *     two leases, then answers as a failed refresh (-ETIMEDOUT).
  *   - a provider answering invalid_grant marks the connection broken (in
  *     the store, guarded by the row's version: a reconnection meanwhile is
  *     never marked), and the callers get -ENOLINK: a new link is needed.
@@ -30,6 +44,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "catalog.h"
 #include "curlloop.h"
 #include "dynbuf.h"
@@ -41,6 +57,9 @@
 #define CONNECTIONS_WAITERS_MAX 1024          /* callers waiting on one connection: -EBUSY beyond */
 #define CONNECTIONS_REREADS_MAX 2             /* re-reads when the row changed under a refresh */
 #define CONNECTIONS_SCOPES_MAX 2048           /* bytes of a token's scopes */
+#define CONNECTIONS_LEASE_MARGIN_MS 1000      /* a refresh lease: the longest refresh plus this */
+#define CONNECTIONS_LEASE_POLL_MIN_MS 50      /* first re-read while another replica refreshes */
+#define CONNECTIONS_LEASE_POLL_MAX_MS 1000    /* re-reads back off up to this */
 
 typedef struct linkhost_t linkhost_t;
 
@@ -69,6 +88,9 @@ typedef struct connections_t {
   uint64_t refresh_failures;   /* refreshes that failed (provider, or the store refused the token) */
   uint64_t broken;             /* connections marked broken (invalid_grant) */
   uint64_t revocations_failed; /* deletions whose revocation at the provider failed (deleted anyway) */
+  uint64_t lease_waits;        /* reads that found the refresh leased by another replica (or flight) */
+  uv_timer_t lease_timer;      /* wakes the flights waiting on another's refresh */
+  int lease_timer_open;        /* lease_timer initialised (closed by connections_close) */
   int closing;
 } connections_t;
 
@@ -91,7 +113,8 @@ typedef struct connections_cred {
  *   -EIO          the store failed (a refreshed token was not saved: not handed out)
  *   -ECANCELED    shutting down
  *   or the provider's failure (oauth2_done_cb's: -EAGAIN, -EACCES, -EPROTO,
- *   -ETIMEDOUT, ...) when the current token has expired. */
+ *   -ETIMEDOUT, ...) when the current token has expired; -ETIMEDOUT also
+ *   when another replica's refresh did not end within two leases. */
 typedef void (*connections_token_cb)(void *data, int status, const connections_cred *t);
 
 /* A deletion's outcome: 0, -ENOENT, -EIO, -ECANCELED. */
@@ -102,10 +125,11 @@ typedef void (*connections_done_cb)(void *data, int status);
  * oauth2_cancel. */
 void connections_init(connections_t *cs, linkhost_t *lh);
 
-/* Answers the callers waiting on refreshes at the provider with
- * -ECANCELED (their requests cancelled) and refuses new calls; flights
- * waiting on the store end when the store answers (or cancels). Call
- * before closing curl and the store. */
+/* Answers the callers waiting on refreshes at the provider, or on another
+ * replica's refresh, with -ECANCELED (their requests cancelled) and refuses
+ * new calls; flights waiting on the store end when the store answers (or
+ * cancels). Closes the lease timer (the loop must run on). Call before
+ * closing curl and the store. */
 void connections_close(connections_t *cs);
 
 /* The fresh credential of user (origin_user_id) for connector, to cb

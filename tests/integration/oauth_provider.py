@@ -59,11 +59,14 @@ prints one line on stdout, {"listening": "127.0.0.1:PORT"}, then serves:
        (the waiting threads are daemons: they never keep the process alive).
        Answers the modes as JSON.
        Also access_ttl=SECONDS (1-86400), rotate=on|off and
-       token_auth=any|basic|post, changing the options above.
+       token_auth=any|basic|post, changing the options above, and
+       held=drop: the /token calls held so far end without an answer (the
+       connection closed, nothing issued nor spent: the call of a client
+       that died before the provider acted on it), whatever the mode.
   GET  /_control/log    JSON list of the /token requests seen: grant
        (authorization_code or refresh_token), code, client_ok, verifier_ok
-       (null when not checked), result ("ok" or the error sent, or "hang"
-       for a call held), mode.
+       (null when not checked), result ("ok" or the error sent, "hang"
+       for a call held, "dropped" for a held call dropped), mode.
   GET  /_control/stats  JSON counts: refresh_requests (refresh grants
        received), refreshes (refresh grants answered with a token),
        revocations (revocation requests answered 200), tokens_revoked; the
@@ -123,6 +126,7 @@ class Provider:
         self.token_mode = "ok"
         self.authorize_mode = "ok"
         self.stopping = False
+        self.drops = 0  # held=drop requests so far: a held call seeing it change is dropped
 
     def issue_tokens(self, client_id, scope, refresh_token=None):
         """A token answer; a new refresh token unless refresh_token (the one
@@ -393,11 +397,14 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "hang":
             provider.record(dict(entry, result="hang"))
             with provider.lock:
-                while provider.token_mode == "hang" and not provider.stopping:
+                drops = provider.drops
+                while provider.token_mode == "hang" and provider.drops == drops and not provider.stopping:
                     provider.changed.wait(1.0)
                 mode = provider.token_mode
-                stopping = provider.stopping
+                stopping = provider.stopping or provider.drops != drops
             if stopping:
+                if provider.drops != drops:
+                    provider.record(dict(entry, result="dropped"))
                 self.close_connection = True
                 return
             entry["mode"] = mode  # released: answered as the new mode says
@@ -544,7 +551,7 @@ class Handler(BaseHTTPRequestHandler):
         if not ok:
             return
         allowed = {"token": ("ok", "error", "hang"), "authorize": ("ok", "deny"), "rotate": ("on", "off"),
-                   "token_auth": TOKEN_AUTH_MODES}
+                   "token_auth": TOKEN_AUTH_MODES, "held": ("drop",)}
 
         def valid(name, value):
             if name == "access_ttl":
@@ -553,7 +560,7 @@ class Handler(BaseHTTPRequestHandler):
 
         if params is None or not params or not all(valid(k, v) for k, v in params.items()):
             self.send_text(400, "want token=ok|error|hang, authorize=ok|deny, rotate=on|off, "
-                                "token_auth=any|basic|post, access_ttl=1-%d" % TTL_MAX)
+                                "token_auth=any|basic|post, access_ttl=1-%d, held=drop" % TTL_MAX)
             return
         with provider.lock:
             provider.token_mode = params.get("token", provider.token_mode)
@@ -563,6 +570,8 @@ class Handler(BaseHTTPRequestHandler):
                 provider.rotate = params["rotate"] == "on"
             if "access_ttl" in params:
                 provider.access_ttl = int(params["access_ttl"])
+            if "held" in params:
+                provider.drops += 1
             provider.changed.notify_all()
             modes = {"token": provider.token_mode, "authorize": provider.authorize_mode,
                      "rotate": "on" if provider.rotate else "off", "token_auth": provider.token_auth,

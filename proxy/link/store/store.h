@@ -15,6 +15,7 @@
  * started.
  *
  * Status codes: 0, -ENOENT (no such row), -EEXIST (a uniqueness rule),
+ * -EBUSY (credential_lease: another holds the lease),
  * -EIO (the backend failed; logged), -ENOMEM, -E2BIG (a list longer than
  * STORE_LIST_MAX), -ECANCELED (store_close() came first).
  *
@@ -227,7 +228,21 @@ typedef struct store_ops {
    * active again; credential_set_status: broken or not. Both write only
    * when the row's version is still version (else -ENOENT: deleted or
    * replaced meanwhile, e.g. reconnected while a refresh was in flight),
-   * and bump it. credential_delete: -ENOENT when there was none. */
+   * and bump it. credential_delete: -ENOENT when there was none.
+   * credential_lease: the refresh lease of the row at version, the single
+   * flight of refreshes across replicas sharing the store: claimed (0, its
+   * end until_ms) when the row is still at version and no lease is in
+   * force at now_ms (none, or one that ended); -EBUSY when another's lease
+   * on that version is still in force; -ENOENT when the row is gone or at
+   * another version. Two claims at once: one wins (a row lock, held only
+   * for the claim's own transaction, never across the refresh). Every
+   * write of the row (put, update, set_status) ends its lease. A lease
+   * holder that dies blocks nobody past until_ms. Times are the callers'
+   * clocks (replicas' clocks are assumed in sync to well within a lease).
+   * credential_lease_end: the holder gives its lease up (a refresh that
+   * failed: the next caller may try at once): 0, or -ENOENT when the lease
+   * claimed until until_ms at version is no longer in the row (ended,
+   * written over, or another's since). */
   int (*credential_put)(store_t *st, const char *user, const char *connector, const char *kind,
                         const store_blob *sealed, uint64_t expires_ms, uint64_t now_ms, store_done_cb cb,
                         void *data);
@@ -240,6 +255,10 @@ typedef struct store_ops {
   int (*credential_set_status)(store_t *st, const char *user, const char *connector, uint64_t version,
                                int broken, uint64_t now_ms, store_done_cb cb, void *data);
   int (*credential_delete)(store_t *st, const char *user, const char *connector, store_done_cb cb, void *data);
+  int (*credential_lease)(store_t *st, const char *user, const char *connector, uint64_t version, uint64_t now_ms,
+                          uint64_t until_ms, store_done_cb cb, void *data);
+  int (*credential_lease_end)(store_t *st, const char *user, const char *connector, uint64_t version,
+                              uint64_t until_ms, store_done_cb cb, void *data);
 
   /* links. link_put inserts or replaces rows[0, n) (by token) in one
    * transaction: all or none. link_page: up to limit (<= STORE_PAGE_MAX)

@@ -13,10 +13,19 @@
  * refused by the row's version and the new row is read again); a refreshed
  * token the store cannot write is not handed out (-EIO) and the row is
  * unchanged; a failing provider: the current token while it is valid,
- * the error once it expired; no connection (-ENOENT); an API key; the
- * waiters' cap; closing answers the waiters (-ECANCELED) and cancels the
+ * the error once it expired, and its refresh lease given up at once (the
+ * next caller tries again without waiting); no connection (-ENOENT); an
+ * API key; the waiters' cap; closing answers the waiters (-ECANCELED) and cancels the
  * request; deletion revokes the refresh token first when the catalog has
  * a revocation_url.
+ *
+ * The refresh lease (single flight across replicas; the other replica is
+ * played by the test, claiming the row's lease through the store): a
+ * flight that finds it held hands out a still-valid token at once and
+ * never refreshes; with an expired token it waits, re-reading the row
+ * (lease timer) until the other replica's refreshed token is there (no
+ * refresh of its own), or until the lease of a holder that never came
+ * back ends: then it claims the lease and refreshes, once.
  */
 #include <errno.h>
 #include <signal.h>
@@ -259,6 +268,69 @@ static void reconnected_during_refresh(void) {
   CHECK(strstr(stored_plain, "new-connection") != NULL && strstr(stored_plain, "stale") == NULL);
 }
 
+/* The other replica: claims the refresh lease of user's row (at the
+ * version stored) until now + ms, as a replica refreshing it would. */
+static void other_replica_leases(const char *user, const char *connector, uint64_t ms) {
+  uint64_t now = timefmt_now_ms();
+  read_row(user, connector);
+  stored_status = 1;
+  CHECK(lh.store.ops->credential_lease(&lh.store, user, connector, stored.version, now, now + ms, on_done, NULL) ==
+        0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(stored_status == 0);
+}
+
+static void another_replica_refreshes(void) {
+  int refreshes = prov.refreshes;
+  uint64_t waits = lh.conns.lease_waits;
+  dynbuf sealed;
+  store_blob b;
+  const char *theirs = "{\"access_token\":\"theirs\",\"refresh_token\":\"r-theirs\",\"expires_in\":3600}";
+  /* still valid: handed out at once, nobody waits, no second refresh */
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"h1\",\"refresh_token\":\"rh\",\"expires_in\":10}",
+                   EXPIRING());
+  other_replica_leases("u", "acme", 60000);
+  ask("u", "acme", 2);
+  CHECK(got.answers == 2 && got.status[0] == 0 && strcmp(got.secret[1], "h1") == 0);
+  CHECK(prov.refreshes == refreshes && prov.cb == NULL && lh.conns.lease_waits == waits);
+  /* expired: the callers wait for the other replica's token */
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"h2\",\"refresh_token\":\"rh\"}",
+                   timefmt_now_ms() - 1000);
+  other_replica_leases("u", "acme", 60000);
+  reset();
+  CHECK(connections_token(&lh.conns, "u", "acme", on_token, (void *)0) == 0);
+  CHECK(connections_token(&lh.conns, "u", "acme", on_token, (void *)1) == 0);
+  got.returned = 1;
+  while (lh.conns.lease_waits == waits && uv_run(&loop, UV_RUN_ONCE) != 0)
+    ;
+  CHECK(lh.conns.lease_waits == waits + 1 && got.answers == 0 && prov.refreshes == refreshes);
+  /* ... which stores it (and so ends its lease) */
+  dynbuf_init(&sealed, 65536);
+  CHECK(linkseal_credential(lh.key, "u", "acme", theirs, strlen(theirs), &sealed) == 0);
+  b = linkseal_blob(&sealed);
+  CHECK(lh.store.ops->credential_update(&lh.store, "u", "acme", stored.version, &b, FAR(), timefmt_now_ms(), on_done,
+                                        NULL) == 0);
+  dynbuf_free(&sealed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(got.answers == 2 && got.early == 0 && got.status[0] == 0 && strcmp(got.secret[0], "theirs") == 0 &&
+        strcmp(got.secret[1], "theirs") == 0);
+  CHECK(prov.refreshes == refreshes && lh.conns.nflights == 0 && lh.conns.waiting == 0);
+  /* the holder died mid-refresh: its lease ends, then this flight claims it and refreshes, once */
+  store_connection("u", "acme", "oauth2", "{\"access_token\":\"h3\",\"refresh_token\":\"rh3\"}",
+                   timefmt_now_ms() - 1000);
+  other_replica_leases("u", "acme", 300);
+  ask("u", "acme", 1); /* runs until the provider holds the request */
+  CHECK(lh.conns.lease_waits == waits + 2 && got.answers == 0);
+  CHECK(prov.refreshes == refreshes + 1 && strcmp(prov.token, "rh3") == 0);
+  provider_answers(0, "after-lease", "rh4", 3600);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(got.answers == 1 && got.status[0] == 0 && strcmp(got.secret[0], "after-lease") == 0);
+  read_row("u", "acme");
+  CHECK(strstr(stored_plain, "\"rh4\"") != NULL);
+  /* the lease ended with that write: the next refresh is not held up */
+  other_replica_leases("u", "acme", 60000);
+}
+
 static void disk_full(int full) {
   struct rlimit rl;
   CHECK(getrlimit(RLIMIT_FSIZE, &rl) == 0);
@@ -294,6 +366,7 @@ static void failing_provider(void) {
   provider_answers(-EAGAIN, NULL, NULL, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(got.status[0] == 0 && strcmp(got.secret[0], "e1") == 0);
+  other_replica_leases("u", "acme", 60000); /* the failed refresh gave its lease up: free at once */
   /* expired: the provider's error */
   store_connection("u", "acme", "oauth2", "{\"access_token\":\"e2\",\"refresh_token\":\"re\"}",
                    timefmt_now_ms() - 1000);
@@ -301,6 +374,15 @@ static void failing_provider(void) {
   provider_answers(-ETIMEDOUT, NULL, NULL, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(got.status[0] == -ETIMEDOUT);
+  {
+    uint64_t waits = lh.conns.lease_waits;
+    int refreshes = prov.refreshes;
+    ask("u", "acme", 1); /* the next caller tries again at once, nothing to wait for */
+    CHECK(prov.refreshes == refreshes + 1 && lh.conns.lease_waits == waits && got.answers == 0);
+    provider_answers(-ETIMEDOUT, NULL, NULL, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(got.status[0] == -ETIMEDOUT);
+  }
   /* expired without a refresh token: a new link is needed */
   store_connection("u", "acme", "oauth2", "{\"access_token\":\"e3\"}", timefmt_now_ms() - 1000);
   ask("u", "acme", 1);
@@ -431,6 +513,7 @@ int main(void) {
   RUN(single_flight);
   RUN(broken);
   RUN(reconnected_during_refresh);
+  RUN(another_replica_refreshes);
   RUN(unsaved_token_not_handed_out);
   RUN(failing_provider);
   RUN(api_key_and_none);

@@ -255,6 +255,10 @@ int pg_op_credential_update(store_t *st, const char *user, const char *connector
 int pg_op_credential_set_status(store_t *st, const char *user, const char *connector, uint64_t version, int broken,
                                 uint64_t now_ms, store_done_cb cb, void *data);
 int pg_op_credential_delete(store_t *st, const char *user, const char *connector, store_done_cb cb, void *data);
+int pg_op_credential_lease(store_t *st, const char *user, const char *connector, uint64_t version, uint64_t now_ms,
+                           uint64_t until_ms, store_done_cb cb, void *data);
+int pg_op_credential_lease_end(store_t *st, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms, store_done_cb cb, void *data);
 int pg_op_origin_add(store_t *st, const char *origin, uint64_t now_ms, store_done_cb cb, void *data);
 int pg_op_origin_delete(store_t *st, const char *origin, store_done_cb cb, void *data);
 int pg_op_origin_allowed(store_t *st, const char *origin, store_done_cb cb, void *data);

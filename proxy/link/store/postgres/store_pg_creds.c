@@ -3,14 +3,25 @@
  * secret (bytea) and its state (broken, version, times, expiry). Same
  * semantics as sqlite/sqldb_credentials.c: a new connection replaces the
  * row with the next version; a refresh or a status change writes only over
- * the version it read (-ENOENT otherwise). See store_pg.h. */
+ * the version it read (-ENOENT otherwise), and ends the refresh lease.
+ *
+ * The refresh lease (credential_lease) is the row lock of the single
+ * flight across replicas: a conditional UPDATE (this version, no lease in
+ * force) claims it in a transaction that commits at once; a replica that
+ * claims at the same time waits on the row lock, then finds the lease in
+ * force (PostgreSQL re-checks the WHERE on the committed row) and gets
+ * -EBUSY. No transaction stays open across the provider's HTTP call: the
+ * lease is a column, which ends at its time even if its holder died, at
+ * the row's next write, or when its holder gives it up (credential_lease_end,
+ * matched by its end time: later claims of a version always end later). See
+ * store_pg.h. */
 #include "store_pg.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_START, P_ONE };
+enum { P_START, P_ONE, P_CHECK };
 
 #define CREDENTIAL_COLS "connector, kind, broken, version, created_ms, modified_ms, expires_ms"
 
@@ -68,7 +79,7 @@ static void put_step(pg_op *op, int status, const PGresult *res) {
                 "ON CONFLICT (origin_user_id, connector) DO UPDATE SET kind = EXCLUDED.kind, "
                 "secret = EXCLUDED.secret, created_ms = EXCLUDED.created_ms, broken = 0, "
                 "version = credentials.version + 1, modified_ms = EXCLUDED.modified_ms, "
-                "expires_ms = EXCLUDED.expires_ms",
+                "expires_ms = EXCLUDED.expires_ms, lease_until_ms = 0",
                 params, 6);
     free(secret);
     return;
@@ -164,7 +175,8 @@ static void update_step(pg_op *op, int status, const PGresult *res) {
     params[5] = pg_u64(version, op->j.n[0]);
     pg_op_query(op, P_ONE,
                 "UPDATE credentials SET secret = $1::bytea, expires_ms = $2, modified_ms = $3, broken = 0, "
-                "version = version + 1 WHERE origin_user_id = $4 AND connector = $5 AND version = $6 RETURNING 1",
+                "version = version + 1, lease_until_ms = 0 WHERE origin_user_id = $4 AND connector = $5 AND "
+                "version = $6 RETURNING 1",
                 params, 6);
     free(secret);
     return;
@@ -194,7 +206,7 @@ static void set_status_step(pg_op *op, int status, const PGresult *res) {
                            pg_u64(version, op->j.n[0])};
   if (op->phase == P_START) {
     pg_op_query(op, P_ONE,
-                "UPDATE credentials SET broken = $1, modified_ms = $2, version = version + 1 "
+                "UPDATE credentials SET broken = $1, modified_ms = $2, version = version + 1, lease_until_ms = 0 "
                 "WHERE origin_user_id = $3 AND connector = $4 AND version = $5 RETURNING 1",
                 params, 5);
     return;
@@ -228,5 +240,67 @@ int pg_op_credential_delete(store_t *st, const char *user, const char *connector
   pg_op *op = pg_op_new(st, delete_step, sq_deliver_done, data, user, connector, NULL);
   if (op != NULL)
     op->j.cb.done = cb;
+  return pg_op_start(st, op, 1);
+}
+
+static void lease_step(pg_op *op, int status, const PGresult *res) {
+  char version[24], now[24], until[24];
+  const char *params[5] = {pg_u64(until, op->j.n[2]), op->j.s[0], op->j.s[1], pg_u64(version, op->j.n[0]),
+                           pg_u64(now, op->j.n[1])};
+  if (op->phase == P_START) {
+    pg_op_query(op, P_ONE,
+                "UPDATE credentials SET lease_until_ms = $1 WHERE origin_user_id = $2 AND connector = $3 "
+                "AND version = $4 AND lease_until_ms <= $5 RETURNING 1",
+                params, 5);
+    return;
+  }
+  if (pg_failed(op, status))
+    return;
+  if (op->phase == P_ONE) {
+    if (PQntuples(res) > 0) {
+      pg_op_end(op, 0);
+      return;
+    }
+    /* not claimed: another's lease is in force on this version, or the row changed */
+    pg_op_query(op, P_CHECK, "SELECT 1 FROM credentials WHERE origin_user_id = $1 AND connector = $2 AND version = $3",
+                params + 1, 3);
+    return;
+  }
+  pg_op_end(op, PQntuples(res) > 0 ? -EBUSY : -ENOENT);
+}
+
+int pg_op_credential_lease(store_t *st, const char *user, const char *connector, uint64_t version, uint64_t now_ms,
+                           uint64_t until_ms, store_done_cb cb, void *data) {
+  pg_op *op = pg_op_new(st, lease_step, sq_deliver_done, data, user, connector, NULL);
+  if (op != NULL) {
+    op->j.n[0] = version;
+    op->j.n[1] = now_ms;
+    op->j.n[2] = until_ms;
+    op->j.cb.done = cb;
+  }
+  return pg_op_start(st, op, 1);
+}
+
+static void lease_end_step(pg_op *op, int status, const PGresult *res) {
+  char version[24], until[24];
+  const char *params[4] = {op->j.s[0], op->j.s[1], pg_u64(version, op->j.n[0]), pg_u64(until, op->j.n[1])};
+  if (op->phase == P_START) {
+    pg_op_query(op, P_ONE,
+                "UPDATE credentials SET lease_until_ms = 0 WHERE origin_user_id = $1 AND connector = $2 "
+                "AND version = $3 AND lease_until_ms = $4 RETURNING 1",
+                params, 4);
+    return;
+  }
+  end_guarded(op, status, res);
+}
+
+int pg_op_credential_lease_end(store_t *st, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms, store_done_cb cb, void *data) {
+  pg_op *op = pg_op_new(st, lease_end_step, sq_deliver_done, data, user, connector, NULL);
+  if (op != NULL) {
+    op->j.n[0] = version;
+    op->j.n[1] = until_ms;
+    op->j.cb.done = cb;
+  }
   return pg_op_start(st, op, 1);
 }

@@ -124,7 +124,14 @@ static const char *const m3[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {m1, m2, m3};
+/* Migration 4: a credential's refresh lease: one replica refreshes it at a
+ * time (store.h credential_lease). */
+static const char *const m4[] = {
+    "ALTER TABLE credentials ADD COLUMN lease_until_ms bigint NOT NULL DEFAULT 0", /* 0: none */
+    NULL,
+};
+
+static const char *const *const migrations[] = {m1, m2, m3, m4};
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 int pg_schema_version(void) {

@@ -97,6 +97,9 @@ static const char *const migrations[] = {
     "ALTER TABLE credentials ADD COLUMN modified_ms INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE credentials ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;" /* 0: unknown */
     "UPDATE credentials SET modified_ms = created_ms;",
+    /* 4: a credential's refresh lease: one refresh at a time across
+     * processes (store.h credential_lease); 0: none */
+    "ALTER TABLE credentials ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

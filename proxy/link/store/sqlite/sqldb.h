@@ -89,6 +89,10 @@ int sqldb_credential_update(sqldb_t *q, const char *user, const char *connector,
 int sqldb_credential_set_status(sqldb_t *q, const char *user, const char *connector, uint64_t version, int broken,
                                 uint64_t now_ms);
 int sqldb_credential_delete(sqldb_t *q, const char *user, const char *connector);
+int sqldb_credential_lease(sqldb_t *q, const char *user, const char *connector, uint64_t version, uint64_t now_ms,
+                           uint64_t until_ms);
+int sqldb_credential_lease_end(sqldb_t *q, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms);
 
 /* ---- callback origins, OAuth applications and tokens (sqldb_users.c) ---- */
 int sqldb_origin_add(sqldb_t *q, const char *origin, uint64_t now_ms);

@@ -92,7 +92,8 @@ int sqldb_credential_update(sqldb_t *q, const char *user, const char *connector,
   rc = sqldb_run(q,
                  sqldb_prepare(q,
                                "UPDATE credentials SET secret = ?, expires_ms = ?, modified_ms = ?, broken = 0, "
-                               "version = version + 1 WHERE user = ? AND connector = ? AND version = ?",
+                               "version = version + 1, lease_until_ms = 0 WHERE user = ? AND connector = ? AND "
+                               "version = ?",
                                "biissi", sealed->len > 0 ? sealed->ptr : "", sealed->len, (int64_t)expires_ms,
                                (int64_t)now_ms, user, connector, (int64_t)version),
                  &changes);
@@ -104,8 +105,8 @@ int sqldb_credential_set_status(sqldb_t *q, const char *user, const char *connec
   int changes = 0;
   int rc = sqldb_run(q,
                      sqldb_prepare(q,
-                                   "UPDATE credentials SET broken = ?, modified_ms = ?, version = version + 1 "
-                                   "WHERE user = ? AND connector = ? AND version = ?",
+                                   "UPDATE credentials SET broken = ?, modified_ms = ?, version = version + 1, "
+                                   "lease_until_ms = 0 WHERE user = ? AND connector = ? AND version = ?",
                                    "iissi", (int64_t)(broken != 0), (int64_t)now_ms, user, connector, (int64_t)version),
                      &changes);
   return guarded(rc, changes);
@@ -115,5 +116,40 @@ int sqldb_credential_delete(sqldb_t *q, const char *user, const char *connector)
   int changes = 0;
   int rc = sqldb_run(
       q, sqldb_prepare(q, "DELETE FROM credentials WHERE user = ? AND connector = ?", "ss", user, connector), &changes);
+  return guarded(rc, changes);
+}
+
+int sqldb_credential_lease(sqldb_t *q, const char *user, const char *connector, uint64_t version, uint64_t now_ms,
+                           uint64_t until_ms) {
+  sqlite3_stmt *stmt;
+  int changes = 0;
+  int rc = sqldb_run(q,
+                     sqldb_prepare(q,
+                                   "UPDATE credentials SET lease_until_ms = ? WHERE user = ? AND connector = ? AND "
+                                   "version = ? AND lease_until_ms <= ?",
+                                   "issii", (int64_t)until_ms, user, connector, (int64_t)version, (int64_t)now_ms),
+                     &changes);
+  if (rc != 0 || changes > 0)
+    return rc;
+  /* not claimed: another's lease is in force on this version, or the row changed */
+  stmt = sqldb_prepare(q, "SELECT 1 FROM credentials WHERE user = ? AND connector = ? AND version = ?", "ssi", user,
+                       connector, (int64_t)version);
+  if (stmt == NULL)
+    return -EIO;
+  rc = sqlite3_step(stmt);
+  rc = rc == SQLITE_ROW ? -EBUSY : rc == SQLITE_DONE ? -ENOENT : sqldb_error(q, "credential lease");
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+int sqldb_credential_lease_end(sqldb_t *q, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms) {
+  int changes = 0;
+  int rc = sqldb_run(q,
+                     sqldb_prepare(q,
+                                   "UPDATE credentials SET lease_until_ms = 0 WHERE user = ? AND connector = ? AND "
+                                   "version = ? AND lease_until_ms = ?",
+                                   "ssii", user, connector, (int64_t)version, (int64_t)until_ms),
+                     &changes);
   return guarded(rc, changes);
 }

@@ -171,6 +171,10 @@ int sq_op_credential_update(store_t *st, const char *user, const char *connector
 int sq_op_credential_set_status(store_t *st, const char *user, const char *connector, uint64_t version, int broken,
                                 uint64_t now_ms, store_done_cb cb, void *data);
 int sq_op_credential_delete(store_t *st, const char *user, const char *connector, store_done_cb cb, void *data);
+int sq_op_credential_lease(store_t *st, const char *user, const char *connector, uint64_t version, uint64_t now_ms,
+                           uint64_t until_ms, store_done_cb cb, void *data);
+int sq_op_credential_lease_end(store_t *st, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms, store_done_cb cb, void *data);
 
 extern const store_ops store_sqlite_ops;
 

@@ -104,3 +104,35 @@ int sq_op_credential_delete(store_t *st, const char *user, const char *connector
   sq_job *j = sq_job_new(st, run_delete, sq_deliver_done, (sq_cb){.done = cb}, data, user, connector, NULL);
   return sq_job_queue(st, j);
 }
+
+static int run_lease(sqldb_t *q, sq_job *j) {
+  return sqldb_credential_lease(q, j->s[0], j->s[1], j->n[0], j->n[1], j->n[2]);
+}
+
+/* One process per SQLite file: the in-process single flight
+ * (connections.c) already keeps refreshes one at a time; the lease is kept
+ * all the same, so that both backends answer the same. */
+int sq_op_credential_lease(store_t *st, const char *user, const char *connector, uint64_t version, uint64_t now_ms,
+                           uint64_t until_ms, store_done_cb cb, void *data) {
+  sq_job *j = sq_job_new(st, run_lease, sq_deliver_done, (sq_cb){.done = cb}, data, user, connector, NULL);
+  if (j != NULL) {
+    j->n[0] = version;
+    j->n[1] = now_ms;
+    j->n[2] = until_ms;
+  }
+  return sq_job_queue(st, j);
+}
+
+static int run_lease_end(sqldb_t *q, sq_job *j) {
+  return sqldb_credential_lease_end(q, j->s[0], j->s[1], j->n[0], j->n[1]);
+}
+
+int sq_op_credential_lease_end(store_t *st, const char *user, const char *connector, uint64_t version,
+                               uint64_t until_ms, store_done_cb cb, void *data) {
+  sq_job *j = sq_job_new(st, run_lease_end, sq_deliver_done, (sq_cb){.done = cb}, data, user, connector, NULL);
+  if (j != NULL) {
+    j->n[0] = version;
+    j->n[1] = until_ms;
+  }
+  return sq_job_queue(st, j);
+}

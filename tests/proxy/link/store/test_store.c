@@ -10,7 +10,10 @@
  * callback); that operations complete in the order they were started and
  * one started from a callback completes later, not inside it; that a list
  * over STORE_LIST_MAX rows is refused (-E2BIG) rather than cut; that sealed
- * blobs come back byte for byte (the store never sees plaintext); that
+ * blobs come back byte for byte (the store never sees plaintext); a
+ * credential's refresh lease: one holder at a time, ended by its time, by
+ * the next write of the row or by its holder, never claimed over another
+ * version; that
  * store_close() completes the operations still queued with -ECANCELED
  * before its own callback, and refuses new ones.
  *
@@ -337,7 +340,7 @@ static void open_specs(void) {
   snprintf(path, sizeof path, "%s/nope/x.db", dir);
   CHECK(store_open(&s, &loop, path) == -EIO && s.ops == NULL);
   snprintf(path, sizeof path, "%s/plain.db", dir);
-  CHECK(store_open(&s, &loop, path) == 0 && s.ops != NULL && s.schema_version == 3);
+  CHECK(store_open(&s, &loop, path) == 0 && s.ops != NULL && s.schema_version == 4);
   closed = 0;
   store_close(&s, on_closed);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -506,6 +509,69 @@ static void credentials(void) {
     CALL(st.ops->credential_get(&st, "carol", "github", on_credential, NULL));
     CHECK(r.status == -ENOENT);
   }
+  close_store();
+}
+
+/* ---- the refresh lease of a credential ---- */
+
+static void leases(void) {
+  store_blob sealed = {"sealed", 6};
+  store_blob fresh = {"sealed-refreshed", 16};
+  open_store();
+  CALL(st.ops->credential_put(&st, "erin", "github", "oauth2", &sealed, T0 + 30000, T0, on_done, NULL));
+  CHECK(r.status == 0);
+  /* claimed once; another claimer is refused while it is in force */
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1, T0 + 1000, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 2, T0 + 1002, on_done, NULL));
+  CHECK(r.status == -EBUSY);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 999, T0 + 1999, on_done, NULL));
+  CHECK(r.status == -EBUSY);
+  /* a lease writes nothing a reader sees */
+  CALL(st.ops->credential_get(&st, "erin", "github", on_credential, NULL));
+  CHECK(r.status == 0 && r.credential.version == 1 && r.credential.modified_ms == T0 &&
+        r.credential.expires_ms == T0 + 30000 && r.blob_len == 6);
+  /* its holder never came back: the lease ends at its time, another claims it */
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1000, T0 + 2000, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1500, T0 + 2500, on_done, NULL));
+  CHECK(r.status == -EBUSY);
+  /* given up by its holder (known by its end): free before its time */
+  CALL(st.ops->credential_lease_end(&st, "erin", "github", 1, T0 + 1999, on_done, NULL));
+  CHECK(r.status == -ENOENT); /* not that lease */
+  CALL(st.ops->credential_lease_end(&st, "erin", "github", 2, T0 + 2000, on_done, NULL));
+  CHECK(r.status == -ENOENT); /* nor that version */
+  CALL(st.ops->credential_lease_end(&st, "erin", "github", 1, T0 + 2000, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_lease_end(&st, "erin", "github", 1, T0 + 2000, on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1500, T0 + 2500, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1550, T0 + 2550, on_done, NULL));
+  CHECK(r.status == -EBUSY);
+  /* the refreshed token written: the lease ends with the version it was on */
+  CALL(st.ops->credential_update(&st, "erin", "github", 1, &fresh, T0 + 3600000, T0 + 1600, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 1, T0 + 1601, T0 + 2601, on_done, NULL));
+  CHECK(r.status == -ENOENT); /* a claim over the version it read, never a later one */
+  CALL(st.ops->credential_lease(&st, "erin", "github", 2, T0 + 1602, T0 + 2602, on_done, NULL));
+  CHECK(r.status == 0); /* not in force on the new version */
+  /* marked broken, or reconnected: the lease ends too */
+  CALL(st.ops->credential_set_status(&st, "erin", "github", 2, 1, T0 + 1603, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_lease(&st, "erin", "github", 3, T0 + 1604, T0 + 2604, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_put(&st, "erin", "github", "oauth2", &sealed, 0, T0 + 1605, on_done, NULL));
+  CALL(st.ops->credential_lease(&st, "erin", "github", 4, T0 + 1606, T0 + 2606, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->credential_get(&st, "erin", "github", on_credential, NULL));
+  CHECK(r.credential.version == 4 && r.credential.broken == 0);
+  /* no row: nothing to lease */
+  CALL(st.ops->credential_lease(&st, "erin", "slack", 1, T0, T0 + 1000, on_done, NULL));
+  CHECK(r.status == -ENOENT);
+  CALL(st.ops->credential_delete(&st, "erin", "github", on_done, NULL));
+  CALL(st.ops->credential_lease(&st, "erin", "github", 4, T0 + 5000, T0 + 6000, on_done, NULL));
+  CHECK(r.status == -ENOENT);
   close_store();
 }
 
@@ -746,6 +812,64 @@ static void close_cancels(void) {
 #include "test_store_sqlite.h"
 #include "test_store_pg.h"
 
+/* ---- PostgreSQL: two replicas claim one lease at the same moment ---- */
+
+static int lease_status[2];
+static int lease_calls;
+
+static void on_lease(void *data, int status) {
+  lease_status[(size_t)data] = status;
+  lease_calls++;
+}
+
+/* Backends of the test's database waiting on a lock (blocking: test code). */
+static int lock_waiters(void) {
+  char out[32] = "";
+  if (pg_exec(spec,
+              "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+              "datname = current_database()",
+              out, sizeof out) != 0)
+    return -1;
+  return atoi(out);
+}
+
+/* Both claims reach the server while a side connection holds the row (so
+ * they run truly at once, each on its own connection, when it lets go):
+ * exactly one wins, the other gets -EBUSY. */
+static void pg_lease_race(void) {
+  store_t b;
+  PGconn *side;
+  PGresult *res;
+  store_blob sealed = {"sealed", 6};
+  int i;
+  open_store();
+  open_with(&b, spec, 5000);
+  CALL(st.ops->credential_put(&st, "race", "github", "oauth2", &sealed, 0, T0, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(b.ops->probe(&b, on_done, NULL)); /* b is connected too */
+  side = PQconnectdb(spec);
+  CHECK(PQstatus(side) == CONNECTION_OK);
+  res = PQexec(side, "BEGIN; SELECT 1 FROM credentials WHERE origin_user_id = 'race' FOR UPDATE");
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+  PQclear(res);
+  lease_calls = 0;
+  CHECK(st.ops->credential_lease(&st, "race", "github", 1, T0 + 1, T0 + 60000, on_lease, (void *)0) == 0);
+  CHECK(b.ops->credential_lease(&b, "race", "github", 1, T0 + 2, T0 + 60000, on_lease, (void *)1) == 0);
+  for (i = 0; i < 5000 && lock_waiters() < 2; i++)
+    (void)uv_run(&loop, UV_RUN_NOWAIT);
+  CHECK(lock_waiters() == 2 && lease_calls == 0);
+  res = PQexec(side, "COMMIT");
+  PQclear(res);
+  PQfinish(side);
+  CHECK(wait_count(&lease_calls, 2));
+  CHECK((lease_status[0] == 0 && lease_status[1] == -EBUSY) || (lease_status[0] == -EBUSY && lease_status[1] == 0));
+  closed = 0;
+  store_close(&b, on_closed);
+  store_close(&st, on_closed);
+  (void)uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(closed == 2);
+}
+
 int main(int argc, char **argv) {
   char p[300];
   const char *files[] = {"s.db", "s.db-wal", "s.db-shm"};
@@ -768,6 +892,7 @@ int main(int argc, char **argv) {
   RUN(open_specs);
   RUN(users);
   RUN(credentials);
+  RUN(leases);
   RUN(links);
   RUN(origins_and_oauth);
   RUN(events);
@@ -779,6 +904,7 @@ int main(int argc, char **argv) {
     RUN(pg_timeout);
     RUN(pg_restart);
     RUN(pg_listen);
+    RUN(pg_lease_race);
   } else {
     RUN(failed_writes);
   }

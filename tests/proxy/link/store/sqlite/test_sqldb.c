@@ -27,8 +27,8 @@ static void open_and_migrate(void) {
   CHECK(t_open(&st, dir, key, err, sizeof err) == 0);
   CHECK(st.q.db != NULL);
   CHECK(stat(dbpath, &sb) == 0 && S_ISREG(sb.st_mode));
-  CHECK(st.q.schema_version == 3);
-  CHECK(query_int("SELECT version FROM schema_version") == 3);
+  CHECK(st.q.schema_version == 4);
+  CHECK(query_int("SELECT version FROM schema_version") == 4);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                   "('registered_users', 'app_credentials', 'credentials', 'links', "
@@ -46,8 +46,8 @@ static void open_and_migrate(void) {
 
   /* reopening migrates nothing and keeps the rows */
   CHECK(t_open(&st, dir, key, err, sizeof err) == 0);
-  CHECK(st.q.schema_version == 3);
-  CHECK(query_int("SELECT version FROM schema_version") == 3);
+  CHECK(st.q.schema_version == 4);
+  CHECK(query_int("SELECT version FROM schema_version") == 4);
   CHECK(query_int("SELECT COUNT(*) FROM schema_version") == 1);
   CHECK(sqldb_user_by_origin(&st.q, "persisted-user", &u) == 0);
   CHECK(sqldb_user_delete(&st.q, u.id) == 0);
@@ -60,7 +60,7 @@ static void open_and_migrate(void) {
   CHECK(strstr(err, "99") != NULL);
   CHECK(st.q.db == NULL);
   /* make it a version-1 database (the file is the test's): opening
-   * applies migrations 2 and 3 and keeps the rows of version 1 (a
+   * applies migrations 2 to 4 and keeps the rows of version 1 (a
    * credential gets its state: active, version 1, modified when created) */
   {
     sqlite3 *db = NULL;
@@ -75,8 +75,8 @@ static void open_and_migrate(void) {
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
   }
-  CHECK(t_open(&st, dir, key, err, sizeof err) == 0 && st.q.schema_version == 3);
-  CHECK(query_int("SELECT version FROM schema_version") == 3);
+  CHECK(t_open(&st, dir, key, err, sizeof err) == 0 && st.q.schema_version == 4);
+  CHECK(query_int("SELECT version FROM schema_version") == 4);
   CHECK(query_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events', 'deliveries')") == 2);
   CHECK(sqldb_origin_allowed(&st.q, "https://v1.example.com") == 0);
   CHECK(query_int("SELECT COUNT(*) FROM credentials WHERE user = 'v1-user' AND broken = 0 AND version = 1 AND "
