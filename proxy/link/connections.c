@@ -33,6 +33,7 @@
 #include "linkhost.h"
 #include "linkseal.h"
 #include "log.h"
+#include "prom.h"
 #include "timefmt.h"
 
 typedef struct connections_waiter {
@@ -770,28 +771,23 @@ void connections_created(connections_t *cs, const char *user, const char *connec
 }
 
 int connections_render_metrics(const connections_t *cs, dynbuf *out) {
-  char buf[2048];
-  int n = snprintf(buf, sizeof buf,
-                   "# HELP authrelay_connection_token_waiters Token API callers waiting on a read or refresh.\n"
-                   "# TYPE authrelay_connection_token_waiters gauge\nauthrelay_connection_token_waiters %zu\n"
-                   "# HELP authrelay_connection_refreshes_total OAuth2 tokens refreshed and stored.\n"
-                   "# TYPE authrelay_connection_refreshes_total counter\nauthrelay_connection_refreshes_total %llu\n"
-                   "# HELP authrelay_connection_refresh_failures_total Refreshes that failed (provider or store).\n"
-                   "# TYPE authrelay_connection_refresh_failures_total counter\n"
-                   "authrelay_connection_refresh_failures_total %llu\n"
-                   "# HELP authrelay_connections_broken_total Connections marked broken (invalid_grant).\n"
-                   "# TYPE authrelay_connections_broken_total counter\nauthrelay_connections_broken_total %llu\n"
-                   "# HELP authrelay_connection_revocations_failed_total Deleted connections the provider did "
-                   "not revoke.\n# TYPE authrelay_connection_revocations_failed_total counter\n"
-                   "authrelay_connection_revocations_failed_total %llu\n"
-                   "# HELP authrelay_connection_refresh_lease_waits_total Token reads that found the refresh "
-                   "under way elsewhere (another replica) and waited for it.\n"
-                   "# TYPE authrelay_connection_refresh_lease_waits_total counter\n"
-                   "authrelay_connection_refresh_lease_waits_total %llu\n",
-                   cs->waiting, (unsigned long long)cs->refreshes, (unsigned long long)cs->refresh_failures,
-                   (unsigned long long)cs->broken, (unsigned long long)cs->revocations_failed,
-                   (unsigned long long)cs->lease_waits);
-  if (n < 0 || (size_t)n >= sizeof buf)
-    return -E2BIG;
-  return dynbuf_add(out, buf, (size_t)n);
+  int rc = prom_gauge(out, "authrelay_connection_token_waiters", "Token API callers waiting on a read or refresh.",
+                      cs->waiting);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_connection_refreshes_total", "OAuth2 tokens refreshed and stored.",
+                      cs->refreshes);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_connection_refresh_failures_total", "Refreshes that failed (provider or store).",
+                      cs->refresh_failures);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_connections_broken_total", "Connections marked broken (invalid_grant).",
+                      cs->broken);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_connection_revocations_failed_total",
+                      "Deleted connections the provider did not revoke.", cs->revocations_failed);
+  if (rc == 0)
+    rc = prom_counter(out, "authrelay_connection_refresh_lease_waits_total",
+                      "Token reads that found the refresh under way elsewhere (another replica) and waited for it.",
+                      cs->lease_waits);
+  return rc;
 }
