@@ -57,7 +57,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from run_bench import Upstream, machine_meta, raise_nofile, stop_proc  # noqa: E402
+from run_bench import Upstream, children_of, machine_meta, proc_sample, raise_nofile, stop_proc  # noqa: E402
 
 PGCLUSTER = os.path.join(ROOT, "tests", "pg", "pgcluster.py")
 CATALOG = os.path.join(ROOT, "examples", "connectors.json")
@@ -415,19 +415,44 @@ def cpu_busy():
     return sum(v) - idle, sum(v)
 
 
+def own_pids(relays, agent):
+    """This run's processes: the relays, the agent server, this script, and
+    the PostgreSQL postmaster and its children (backends, writers)."""
+    pids = [r.proc.pid for r in relays] + [agent.proc.pid, os.getpid()]
+    try:
+        with open(os.path.join(os.environ["PG_CLUSTER_DIR"], "data", "postmaster.pid")) as f:
+            master = int(f.readline())
+        pids += [master] + children_of(master)
+    except (OSError, ValueError):
+        pass
+    return pids
+
+
+def cpu_of(pids):
+    """{pid: utime+stime seconds} of the pids still alive."""
+    return {pid: proc_sample([pid])[1] for pid in pids}
+
+
 def ms(v, nd=2):
     return "n/a" if v is None else "%.*f" % (nd, v)
 
 
 def markdown(meta, res):
     L = ["# Cross-replica resume latency (issue #16)", ""]
+    ld = res.get("load", {})
+    other = None
+    if ld.get("busy_cores") is not None and ld.get("own_cores") is not None:
+        other = max(0.0, ld["busy_cores"] - ld["own_cores"])
     L.append("Run %s, `%s`: %d pauses per setup, in batches of %d streams paused at once, completions one at "
-             "a time. Machine: %s, %d CPUs, shared with other sessions' builds and tests (machine busy %.2f "
-             "cores on average over the run, load average %s at the start and %s at the end); build type %s; "
+             "a time (%.1f s). Machine: %s, %d CPUs, shared with other sessions' builds and tests: over the "
+             "batches the machine was busy %s cores on average, this run's own processes (relays, agent "
+             "server, PostgreSQL, this client) %s, everything else %s (load average %s at the start and %s at "
+             "the end); build type %s; "
              "%s on loopback, fsync %s (authrelay's SQLite: WAL, synchronous=FULL), replicas' connections "
              "over TLS: %s." % (
-                 meta["started"], meta["command"], meta["pauses"], meta["batch"], meta["cpu_model"], meta["cpus"],
-                 meta["machine_busy_cores"], meta["loadavg_start"], meta["loadavg_end"], meta["build_type"],
+                 meta["started"], meta["command"], meta["pauses"], meta["batch"], ld.get("wall_s", 0),
+                 meta["cpu_model"], meta["cpus"], ms(ld.get("busy_cores")), ms(ld.get("own_cores")),
+                 ms(other), meta["loadavg_start"], meta["loadavg_end"], meta["build_type"],
                  meta["postgres"], res["pg_fsync"], res["pg_conns_tls"]))
     L.append("")
     L.append("| setup | pauses | resumed whole | POST sent → auth_complete p50 ms | p99 ms | max ms "
@@ -523,6 +548,7 @@ def measure(args, build, tmp):
     errors = []
     exits_ok = True
     pg_conns = "n/a"
+    load = {}
     try:
         a = Relay(binary, agent.addr, tmp, "A", os.environ["PG_URL"])
         relays.append(a)
@@ -538,6 +564,7 @@ def measure(args, build, tmp):
                        streams_on=a, complete_on=b, samples=[]),
                   dict(key="sqlite", title="SQLite: one process (paused and completed on it)",
                        streams_on=one, complete_on=one, samples=[])]
+        cpu0, busy0, t0 = cpu_of(own_pids(relays, agent)), cpu_busy(), time.monotonic()
         done = 0
         k = 0
         while done < args.pauses and len(errors) < MAX_ERRORS:
@@ -550,6 +577,10 @@ def measure(args, build, tmp):
             if k % 5 == 0 or done == args.pauses:
                 log("%d/%d pauses per setup; resumed whole: postgres %d, sqlite %d; errors %d" % (
                     done, args.pauses, len(setups[0]["samples"]), len(setups[1]["samples"]), len(errors)))
+        cpu1, busy1, wall = cpu_of(own_pids(relays, agent)), cpu_busy(), time.monotonic() - t0
+        ours = sum(c - cpu0.get(pid, 0.0) for pid, c in cpu1.items())
+        busy = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]) * (os.cpu_count() or 1)
+        load = dict(wall_s=wall, busy_cores=busy, own_cores=ours / wall if wall > 0 else None)
     finally:
         for r in relays:
             code = r.stop()
@@ -557,7 +588,7 @@ def measure(args, build, tmp):
                 exits_ok = False
                 errors.append("authrelay %s exited with %s" % (r.name, code))
         agent.stop()
-    res = dict(errors=errors, pg_conns_tls=pg_conns, pg_fsync=psql("SHOW fsync"))
+    res = dict(errors=errors, load=load, pg_conns_tls=pg_conns, pg_fsync=psql("SHOW fsync"))
     for setup in setups:
         sm = setup["samples"]
         res[setup["key"]] = dict(title=setup["title"], pauses=args.pauses,
@@ -602,7 +633,6 @@ def main(argv):
     started = datetime.datetime.now()
     stamp = started.strftime("%Y%m%d-%H%M%S")
     floor = summary(client_floor())
-    busy0 = cpu_busy()
     load0 = "%.2f" % os.getloadavg()[0]
     if args.pg_fsync == "on":
         postgres_fsync_on()
@@ -611,7 +641,6 @@ def main(argv):
         res, ok = measure(args, build, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    busy1 = cpu_busy()
     res["client_floor_us"] = floor
     meta = machine_meta(argparse.Namespace(workers=1), build)
     for k in ("nginx_version", "h2load_version", "workers"):
@@ -619,7 +648,6 @@ def main(argv):
     meta.update(started=started.strftime("%Y-%m-%d %H:%M:%S"), pauses=args.pauses, batch=args.batch,
                 command=" ".join(["python3 bench/replica_resume.py"] + argv),
                 loadavg_start=load0, loadavg_end="%.2f" % os.getloadavg()[0], postgres=postgres_version(),
-                machine_busy_cores=(busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]) * (os.cpu_count() or 1),
                 elapsed_s=round((datetime.datetime.now() - started).total_seconds(), 1))
     md = markdown(meta, res)
     if args.smoke:
