@@ -3,15 +3,17 @@
 to `event: auth_complete` on the stream another replica holds, beside the
 same figure for one process on SQLite.
 
-    python3 bench/replica_resume.py [--pauses 1000] [--batch 50] [--build-dir build]
+    python3 bench/replica_resume.py [--pauses 1000] [--batch 50] [--pg-fsync on|off] [--build-dir build]
     python3 bench/replica_resume.py --smoke --build-dir build   (ctest bench_replicas_smoke)
 
-Without PG_URL in the environment the script runs itself again under
-tests/pg/pgcluster.py (a throwaway PostgreSQL cluster of its own). It starts
-the example agent server, two authrelay replicas A and B on that PostgreSQL
-store, and one authrelay on its default store (SQLite, its own data
-directory). Both setups take turns, one batch each (the first setup of a
-batch alternates), so the machine's noise falls on both alike:
+Unless it already runs under tests/pg/pgcluster.py (PG_URL and
+PG_CLUSTER_DIR set), the script runs itself again under it: a throwaway
+PostgreSQL cluster of its own, restarted with fsync=on (--pg-fsync) so that
+its commits are as durable as authrelay's SQLite ones. It starts the example
+agent server, two authrelay replicas A and B on that PostgreSQL store, and
+one authrelay on its default store (SQLite, its own data directory). Both
+setups take turns, one batch each (the first setup of a batch alternates),
+so the machine's noise falls on both alike:
 
 - a batch opens `--batch` streams at once, each for a user of its own (so each
   pause mints a link of its own): GET /stream?format=sse&count=5&auth_at=2
@@ -625,7 +627,8 @@ def main(argv):
         WAIT_S, MAX_ERRORS = 10.0, 3
     if args.pauses < 1 or args.batch < 1:
         ap.error("--pauses and --batch must be at least 1")
-    if "PG_URL" not in os.environ:  # run again under a throwaway PostgreSQL cluster of our own
+    if "PG_URL" not in os.environ or "PG_CLUSTER_DIR" not in os.environ:
+        # run again under a throwaway PostgreSQL cluster of our own (never a database of someone's)
         timeout = 300 + args.pauses
         return subprocess.run([sys.executable, PGCLUSTER, "run", "--timeout", str(timeout), "--",
                                sys.executable, os.path.abspath(__file__)] + argv, check=False).returncode
@@ -634,7 +637,7 @@ def main(argv):
     stamp = started.strftime("%Y%m%d-%H%M%S")
     floor = summary(client_floor())
     load0 = "%.2f" % os.getloadavg()[0]
-    if args.pg_fsync == "on":
+    if args.pg_fsync == "on" and psql("SHOW fsync") == "off":
         postgres_fsync_on()
     tmp = tempfile.mkdtemp(prefix="authrelay-replicas-")
     try:
