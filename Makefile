@@ -7,6 +7,7 @@
 #   make bench-parser  parser micro-benchmark
 #   make bench       load benchmark: direct vs nginx vs authrelay (under 15 min)
 #   make bench-quick same, small sizes (about a minute)
+#   make bench-replicas  cross-replica resume latency: PostgreSQL replicas vs one SQLite process
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 BUILD ?= build
@@ -18,7 +19,7 @@ DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libuv1-dev libyajl-dev libcurl4-openssl-dev node-llhttp libsqlite3-dev chromium \
 	libssl-dev libpq-dev postgresql nodejs npm curl python3 dpkg-dev nginx
 
-.PHONY: all deps build build-asan build-release test test-plain test-asan run run-cluster deb bench-parser bench bench-quick clean
+.PHONY: all deps build build-asan build-release test test-plain test-asan run run-cluster deb bench-parser bench bench-quick bench-replicas clean
 
 all: build
 
@@ -55,7 +56,6 @@ run: build
 # scripts/run-cluster.py: PostgreSQL (a throwaway cluster), three replicas,
 # nginx round-robin in front, the example agent server; Ctrl-C stops it all.
 run-cluster: build
-	@scripts/deps.sh nginx postgresql
 	@scripts/run-cluster.py $(BUILD)
 
 deb: build
@@ -72,10 +72,17 @@ BENCH_PACKAGES := nginx nghttp2-client linux-perf gnuplot-nox
 bench: build
 	@scripts/deps.sh $(BENCH_PACKAGES)
 	python3 bench/run_bench.py --build-dir $(BUILD)
+	python3 bench/replica_resume.py --build-dir $(BUILD)
 
 bench-quick: build
 	@scripts/deps.sh $(BENCH_PACKAGES)
 	python3 bench/run_bench.py --quick --build-dir $(BUILD)
+	python3 bench/replica_resume.py --pauses 100 --build-dir $(BUILD)
+
+# Cross-replica resume latency alone (bench/README.md): its own throwaway
+# PostgreSQL cluster (tests/pg/pgcluster.py; postgresql is in DEB_PACKAGES).
+bench-replicas: build
+	python3 bench/replica_resume.py --build-dir $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_RELEASE)
