@@ -87,69 +87,84 @@ static void on_journal_written(void *data, int status) {
   store_release(lh);
 }
 
-static void on_journal(void *ctx, pausehub_record *records) {
-  linkhost_t *lh = ctx;
-  pausehub_record *r;
+/* 1 when record r is a peer's end applied here: written and told by the peer. */
+static int journal_echo(linkhost_t *lh, const pausehub_record *r) {
+  return r->state != LINKSVC_STATE_PENDING && linkpeers_echo(&lh->peers, r->token);
+}
+
+/* The records' rows, in one transaction (the rows are copied); its answer
+ * counts them. */
+static void journal_write(linkhost_t *lh, const pausehub_record *records) {
+  const pausehub_record *r;
   store_link *rows;
   journal_batch *b;
   size_t n = 0;
   size_t npending = 0;
   size_t i = 0;
+  int rc;
   for (r = records; r != NULL; r = r->next) {
-    if (r->state == LINKSVC_STATE_PENDING || !linkpeers_echo(&lh->peers, r->token))
+    if (!journal_echo(lh, r))
       n++;
     if (r->state == LINKSVC_STATE_PENDING)
       npending++;
   }
-  rows = n > 0 ? calloc(n, sizeof *rows) : NULL;
-  b = n > 0 ? calloc(1, sizeof *b + npending * sizeof b->pending[0]) : NULL;
-  for (r = records; r != NULL; r = r->next) {
-    if (r->state != LINKSVC_STATE_PENDING && linkpeers_echo(&lh->peers, r->token))
-      continue; /* a peer's end, applied here: written and told by the peer */
-    if (rows != NULL) {
-      store_link *l = &rows[i++];
-      snprintf(l->token, sizeof l->token, "%s", r->token);
-      snprintf(l->user, sizeof l->user, "%s", r->user);
-      snprintf(l->connector, sizeof l->connector, "%s", r->connector);
-      snprintf(l->callback_url, sizeof l->callback_url, "%s", r->callback_url);
-      snprintf(l->state, sizeof l->state, "%s", r->state_param);
-      l->status = (int)r->state;
-      l->pinned = r->pinned;
-      l->created_ms = r->created_ms;
-      l->expires_ms = r->expires_ms;
-      l->ended_ms = r->ended_ms;
-    }
-    if (b != NULL && r->state == LINKSVC_STATE_PENDING)
+  if (n == 0)
+    return;
+  rows = calloc(n, sizeof *rows);
+  b = calloc(1, sizeof *b + npending * sizeof b->pending[0]);
+  rc = rows == NULL || b == NULL || lh->store.ops == NULL ? -ENOMEM : 0;
+  for (r = records; r != NULL && rc == 0; r = r->next) {
+    store_link *l;
+    if (journal_echo(lh, r))
+      continue;
+    l = &rows[i++];
+    snprintf(l->token, sizeof l->token, "%s", r->token);
+    snprintf(l->user, sizeof l->user, "%s", r->user);
+    snprintf(l->connector, sizeof l->connector, "%s", r->connector);
+    snprintf(l->callback_url, sizeof l->callback_url, "%s", r->callback_url);
+    snprintf(l->state, sizeof l->state, "%s", r->state_param);
+    l->status = (int)r->state;
+    l->pinned = r->pinned;
+    l->created_ms = r->created_ms;
+    l->expires_ms = r->expires_ms;
+    l->ended_ms = r->ended_ms;
+    if (r->state == LINKSVC_STATE_PENDING)
       snprintf(b->pending[b->npending++], sizeof b->pending[0], "%s", r->token);
-    if (lh->notify_open || lh->remote_open) {
-      /* the paused request's base, as in the stream's magic_link_url */
-      char base[LINKBASE_MAX];
-      if (r->base_url != NULL && r->base_url[0] != '\0')
-        snprintf(base, sizeof base, "%s", r->base_url);
-      else
-        linkhost_base_url(lh, base, sizeof base);
-      if (lh->notify_open)
-        notify_link(&lh->notify, r, base);
-      if (lh->remote_open)
-        remote_link(&lh->remote, r, base);
-    }
   }
-  /* one transaction for the batch (the rows are copied); its answer counts it */
-  if (n > 0) {
-    int rc = rows == NULL || b == NULL || lh->store.ops == NULL ? -ENOMEM : 0;
-    if (rc == 0) {
-      b->lh = lh;
-      b->n = n;
-      rc = lh->store.ops->link_put(&lh->store, rows, n, on_journal_written, b);
-    }
-    if (rc == 0) {
-      lh->journal_writes++; /* on PostgreSQL its rows are NOTIFYd to the replicas at commit */
-    } else {
-      lh->store_errors += n;
-      free(b);
-    }
+  if (rc == 0) {
+    b->lh = lh;
+    b->n = n;
+    rc = lh->store.ops->link_put(&lh->store, rows, n, on_journal_written, b);
+  }
+  if (rc == 0) {
+    lh->journal_writes++; /* on PostgreSQL its rows are NOTIFYd to the replicas at commit */
+  } else {
+    lh->store_errors += n;
+    free(b);
   }
   free(rows);
+}
+
+static void on_journal(void *ctx, pausehub_record *records) {
+  linkhost_t *lh = ctx;
+  pausehub_record *r;
+  /* The rows first: on PostgreSQL their commit wakes the other replicas'
+   * streams, so the events log and webhooks queue behind it, not before. */
+  journal_write(lh, records);
+  for (r = records; r != NULL && (lh->notify_open || lh->remote_open); r = r->next) {
+    /* the paused request's base, as in the stream's magic_link_url */
+    char base[LINKBASE_MAX];
+    if (journal_echo(lh, r))
+      continue;
+    if (r->base_url != NULL && r->base_url[0] != '\0')
+      snprintf(base, sizeof base, "%s", r->base_url);
+    else
+      linkhost_base_url(lh, base, sizeof base);
+    if (lh->notify_open)
+      notify_link(&lh->notify, r, base);
+    if (lh->remote_open)
+      remote_link(&lh->remote, r, base);
+  }
   pausehub_records_free(records);
 }
 
