@@ -285,8 +285,11 @@ typedef struct store_ops {
   /* the events log and the webhook outbox. event_add stores e (id, type,
    * user, body; seq, hook, attempts ignored) and a delivery due at now_ms
    * for each of hooks[0, nhooks), in one transaction; the callback gets its
-   * seq. event_seq: the seq of event id (Last-Event-ID), -ENOENT when
-   * unknown. events_after: up to limit (<= STORE_LIST_MAX) events after
+   * seq. Seqs grow in commit order (on PostgreSQL event_add takes a
+   * transaction-level lock for that), so a reader of "seq > the last one
+   * read" never skips an event committed later with a lower seq.
+   * event_seq: the seq of event id (Last-Event-ID), -ENOENT when unknown.
+   * event_last: the newest event's seq, 0 when the log is empty. events_after: up to limit (<= STORE_LIST_MAX) events after
    * after_seq (of user, when not NULL), in order. deliveries_due: up to
    * limit deliveries due at now_ms, oldest first, each leased until
    * lease_until_ms (not due again before then unless delivery_retry sets
@@ -297,6 +300,7 @@ typedef struct store_ops {
   int (*event_add)(store_t *st, const store_event *e, uint64_t now_ms, const char *const *hooks, size_t nhooks,
                    store_seq_cb cb, void *data);
   int (*event_seq)(store_t *st, const char *id, store_seq_cb cb, void *data);
+  int (*event_last)(store_t *st, store_seq_cb cb, void *data);
   int (*events_after)(store_t *st, uint64_t after_seq, const char *user, size_t limit, store_events_cb cb,
                       void *data);
   int (*deliveries_due)(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, size_t limit, store_events_cb cb,

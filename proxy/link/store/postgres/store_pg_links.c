@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_START, P_ONE, P_TWO, P_ROWS };
+enum { P_START, P_ONE, P_TWO, P_ROWS, P_LOCK };
 
 /* Ends op with 0 once its one statement ran. */
 static void end_ok(pg_op *op, int status) {
@@ -301,14 +301,31 @@ static const char *op_hook(const pg_op *op, size_t i) {
   return op->j.arena.ptr + ((const size_t *)op->j.list_in.ptr)[i];
 }
 
+/* pg_advisory_xact_lock's key: event inserts, one transaction at a time
+ * (another key than the migrations' session lock). */
+#define EVENTS_LOCK_KEY "4150174210"
+
 /* The event (its seq), then one delivery per hook, in the write's
- * transaction. */
+ * transaction.
+ *
+ * Seq order is commit order: events.seq is taken from its sequence at the
+ * INSERT, but concurrent transactions on other replicas could commit in
+ * another order, and a reader of "seq > the last seq I saw" (a /v1/events
+ * feed) would then skip for ever an event that became visible after a
+ * higher seq. So the transaction first takes an advisory lock held until
+ * it ends: a seq is taken only once every transaction that took a lower
+ * one has committed or rolled back. Events are rare (links, connections);
+ * the wait is one short transaction's. */
 static void event_add_step(pg_op *op, int status, const PGresult *res) {
   char now[24], seq[24];
   const char *params[5];
   if (pg_failed(op, status))
     return;
   if (op->phase == P_START) {
+    pg_op_query(op, P_LOCK, "SELECT pg_advisory_xact_lock(" EVENTS_LOCK_KEY ")", NULL, 0);
+    return;
+  }
+  if (op->phase == P_LOCK) {
     params[0] = op->j.s[0];
     params[1] = op->j.s[1];
     params[2] = op->j.s[2];
@@ -368,6 +385,24 @@ static void event_seq_step(pg_op *op, int status, const PGresult *res) {
 
 static int op_event_seq(store_t *st, const char *id, store_seq_cb cb, void *data) {
   pg_op *op = pg_op_new(st, event_seq_step, sq_deliver_seq, data, id, NULL, NULL);
+  if (op != NULL)
+    op->j.cb.seq = cb;
+  return pg_op_start(st, op, 0);
+}
+
+static void event_last_step(pg_op *op, int status, const PGresult *res) {
+  if (op->phase == P_START) {
+    pg_op_query(op, P_ONE, "SELECT COALESCE(max(seq), 0) FROM events", NULL, 0);
+    return;
+  }
+  if (pg_failed(op, status))
+    return;
+  op->j.r.seq = PQntuples(res) == 1 ? pg_col_u64(res, 0, 0) : 0;
+  pg_op_end(op, 0);
+}
+
+static int op_event_last(store_t *st, store_seq_cb cb, void *data) {
+  pg_op *op = pg_op_new(st, event_last_step, sq_deliver_seq, data, NULL, NULL, NULL);
   if (op != NULL)
     op->j.cb.seq = cb;
   return pg_op_start(st, op, 0);
@@ -624,6 +659,7 @@ const store_ops store_pg_ops = {
     .oauth_token_get = pg_op_oauth_token_get,
     .event_add = op_event_add,
     .event_seq = op_event_seq,
+    .event_last = op_event_last,
     .events_after = op_events_after,
     .deliveries_due = op_deliveries_due,
     .delivery_done = op_delivery_done,

@@ -120,6 +120,8 @@ int sqldb_link_external_id(sqldb_t *q, const char *token, char *out, size_t cap)
 int sqldb_event_add(sqldb_t *q, const store_event *e, uint64_t now_ms, const char *const *hooks, size_t nhooks,
                     uint64_t *seq);
 int sqldb_event_seq(sqldb_t *q, const char *id, uint64_t *seq);
+/* The newest event's seq, 0 when there is none. */
+int sqldb_event_last(sqldb_t *q, uint64_t *seq);
 int sqldb_events_after(sqldb_t *q, uint64_t after_seq, const char *user, size_t limit,
                        int (*cb)(void *ctx, const store_event *e), void *ctx);
 /* Leases and passes on each due delivery in one transaction: cb must only

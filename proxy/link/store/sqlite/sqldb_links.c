@@ -125,6 +125,11 @@ int sqldb_event_seq(sqldb_t *q, const char *id, uint64_t *seq) {
   return sqldb_one_row(q, sqldb_prepare(q, "SELECT seq FROM events WHERE id = ?", "s", id), sqldb_read_u64, seq, "event seq");
 }
 
+int sqldb_event_last(sqldb_t *q, uint64_t *seq) {
+  return sqldb_one_row(q, sqldb_prepare(q, "SELECT COALESCE(MAX(seq), 0) FROM events", ""), sqldb_read_u64, seq,
+                       "event last");
+}
+
 /* The event of the current row: seq, id, type, user, body, then hook and
  * attempts when the statement has them (pointers into stmt's row). */
 static void read_event(sqlite3_stmt *stmt, store_event *e) {

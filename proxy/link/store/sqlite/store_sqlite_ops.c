@@ -500,6 +500,15 @@ static int op_event_seq(store_t *st, const char *id, store_seq_cb cb, void *data
   return sq_job_queue(st, j);
 }
 
+static int run_event_last(sqldb_t *q, sq_job *j) {
+  return sqldb_event_last(q, &j->r.seq);
+}
+
+static int op_event_last(store_t *st, store_seq_cb cb, void *data) {
+  sq_job *j = sq_job_new(st, run_event_last, sq_deliver_seq, (sq_cb){.seq = cb}, data, NULL, NULL, NULL);
+  return sq_job_queue(st, j);
+}
+
 static int keep_event(void *ctx, const store_event *e) {
   sq_job *j = ctx;
   sq_event_rec rec;
@@ -648,6 +657,7 @@ const store_ops store_sqlite_ops = {
     .oauth_token_get = op_oauth_token_get,
     .event_add = op_event_add,
     .event_seq = op_event_seq,
+    .event_last = op_event_last,
     .events_after = op_events_after,
     .deliveries_due = op_deliveries_due,
     .delivery_done = op_delivery_done,

@@ -628,6 +628,8 @@ static void events(void) {
   e.type = "link_token";
   e.user = "u1";
   e.body = "{\"n\":1}";
+  CALL(st.ops->event_last(&st, on_seq, NULL));
+  CHECK(r.status == 0 && r.seq == 0); /* an empty log */
   CALL(st.ops->event_add(&st, &e, T0, hooks, 2, on_seq, NULL));
   CHECK(r.status == 0 && r.seq > 0);
   seq1 = r.seq;
@@ -642,6 +644,8 @@ static void events(void) {
   CHECK(r.status == 0 && r.seq == seq1);
   CALL(st.ops->event_seq(&st, "evt_none", on_seq, NULL));
   CHECK(r.status == -ENOENT);
+  CALL(st.ops->event_last(&st, on_seq, NULL));
+  CHECK(r.status == 0 && r.seq > seq1); /* evt_2's */
   CALL(st.ops->events_after(&st, 0, NULL, 10, on_events, NULL));
   CHECK(r.status == 0 && r.n == 2 && strcmp(r.first, "evt_1 -") == 0 && strcmp(r.last, "{\"n\":2}") == 0);
   CALL(st.ops->events_after(&st, seq1, "u1", 10, on_events, NULL));
