@@ -317,11 +317,16 @@ int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id) {
 
 void notify_feed_remove(notify_t *n, notify_feed *f) {
   list_node *node;
+  list_node *next;
   if (!f->listed)
     return;
-  LIST_FOREACH(node, &n->reads) {
+  LIST_FOREACH_SAFE(node, next, &n->reads) {
     feed_read *r = LIST_ENTRY(node, feed_read, link);
-    if (r->f == f)
+    if (r->f != f)
+      continue;
+    if (r->waiting)
+      read_free(r); /* no store call in flight */
+    else
       r->f = NULL; /* its answer finds no feed */
   }
   list_remove(&f->link);
