@@ -332,6 +332,11 @@ class ReplicaEventsTest(unittest.TestCase):
             self.assertEqual(len({e[0] for e in got}), total)  # every event once
         self.assertEqual(lists[1], lists[0])
         self.assertEqual(lists[2], lists[0])
+        # resumed on another replica from the 10th: 290 events, more than
+        # one page (NOTIFY_FEED_PAGE, 256) of the log
+        again = Feed(replicas[2], last_id=lists[0][9][0])
+        self.closers.append(again.kill)
+        self.assertEqual(again.wait_events(total - 10), lists[0][10:])
 
 
 if __name__ == "__main__":
