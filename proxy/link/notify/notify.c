@@ -115,7 +115,7 @@ static int start_delivery(notify_t *n, const store_event *e) {
   const char *headers[5];
   delivery *d;
   if (h == NULL || strlen(e->hook) >= sizeof d->hook)
-    return 0; /* dropped at start and at reload: cannot happen */
+    return 0; /* removed by a reload while the pass ran: dropped by it, or due again after the lease */
   d = calloc(1, sizeof *d);
   if (d == NULL)
     return 1;
@@ -162,15 +162,22 @@ static void on_due(void *data, int status, const store_event *rows, size_t nrows
 }
 
 static void pass(notify_t *n) {
+  const char *hooks[CONFIG_WEBHOOKS_MAX];
   uint64_t now = timefmt_now_ms();
+  size_t i;
   if (n->closing || n->passing || n->cfg->nwebhooks == 0 || n->in_flight >= NOTIFY_IN_FLIGHT_MAX)
     return;
   /* A delivery's lease is a write: while the store cannot write, one
    * started now would be started again at every pass. */
   if (n->store->health.cannot_write)
     return;
-  n->passing = n->store->ops->deliveries_due(n->store, now, now + NOTIFY_TIMEOUT_MS + 5000,
-                                             NOTIFY_IN_FLIGHT_MAX - n->in_flight, on_due, n) == 0;
+  /* Only the webhooks configured here: on a shared store, a replica whose
+   * configuration has not got a webhook yet must not lease its deliveries. */
+  for (i = 0; i < n->cfg->nwebhooks; i++)
+    hooks[i] = n->cfg->webhooks[i].url;
+  n->passing = n->store->ops->deliveries_due(n->store, now, now + NOTIFY_TIMEOUT_MS + 5000, hooks,
+                                             n->cfg->nwebhooks, NOTIFY_IN_FLIGHT_MAX - n->in_flight, on_due,
+                                             n) == 0;
 }
 
 static void on_pass_timer(uv_timer_t *t) {

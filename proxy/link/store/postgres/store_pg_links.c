@@ -456,28 +456,58 @@ static int op_events_after(store_t *st, uint64_t after_seq, const char *user, si
   return pg_op_start(st, op, 0);
 }
 
-/* Claims and leases the due deliveries in one statement: rows another
- * replica holds are skipped, not waited for. */
+/* hooks[0, op->j.nlist_in) as a text[] literal in a new string (free());
+ * NULL when out of memory. */
+static char *op_hooks_array(const pg_op *op) {
+  const char **hooks = calloc(op->j.nlist_in + 1, sizeof *hooks);
+  char *array;
+  size_t i;
+  if (hooks == NULL)
+    return NULL;
+  for (i = 0; i < op->j.nlist_in; i++)
+    hooks[i] = op_hook(op, i);
+  array = pg_text_array(hooks, op->j.nlist_in);
+  free(hooks);
+  return array;
+}
+
+/* Claims and leases the due deliveries owed to the caller's webhooks in one
+ * statement: rows another replica holds are skipped, not waited for (each
+ * delivery is leased by one replica), and a replica configured without a
+ * webhook (a configuration being rolled out) leaves its deliveries to the
+ * replicas that send to it. */
 static void deliveries_due_step(pg_op *op, int status, const PGresult *res) {
   char now[24], lease[24], limit[24];
-  const char *params[3] = {pg_u64(now, op->j.n[0]), pg_u64(lease, op->j.n[1]), pg_u64(limit, op->j.limit)};
+  const char *params[4] = {pg_u64(now, op->j.n[0]), pg_u64(lease, op->j.n[1]), pg_u64(limit, op->j.limit), NULL};
+  char *hooks;
   if (op->phase == P_START) {
+    hooks = op_hooks_array(op);
+    if (hooks == NULL) {
+      pg_op_end(op, -ENOMEM);
+      return;
+    }
+    params[3] = hooks;
     pg_op_query(op, P_ONE,
-                "WITH due AS (SELECT seq, hook, next_ms FROM deliveries WHERE next_ms <= $1 "
-                "ORDER BY next_ms, seq, hook LIMIT $3 FOR UPDATE SKIP LOCKED), "
+                "WITH due AS (SELECT seq, hook, next_ms FROM deliveries WHERE next_ms <= $1 AND "
+                "hook = ANY ($4::text[]) ORDER BY next_ms, seq, hook LIMIT $3 FOR UPDATE SKIP LOCKED), "
                 "leased AS (UPDATE deliveries d SET next_ms = $2 FROM due WHERE d.seq = due.seq AND "
                 "d.hook = due.hook RETURNING d.seq, d.hook, d.attempts, due.next_ms AS due_ms) "
                 "SELECT l.seq, e.id, e.type, e.origin_user_id, e.body, l.hook, l.attempts FROM leased l "
                 "JOIN events e ON e.seq = l.seq ORDER BY l.due_ms, l.seq, l.hook",
-                params, 3);
+                params, 4);
+    free(hooks);
     return;
   }
   end_events(op, status, res, 1);
 }
 
-static int op_deliveries_due(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
-                             store_events_cb cb, void *data) {
+static int op_deliveries_due(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, const char *const *hooks,
+                             size_t nhooks, size_t limit, store_events_cb cb, void *data) {
   pg_op *op = pg_op_new(st, deliveries_due_step, sq_deliver_events, data, NULL, NULL, NULL);
+  if (op != NULL && copy_hooks(op, hooks, nhooks) != 0) {
+    pg_op_free(op);
+    return -ENOMEM;
+  }
   if (op != NULL) {
     op->j.n[0] = now_ms;
     op->j.n[1] = lease_until_ms;
@@ -534,19 +564,9 @@ static int op_delivery_retry(store_t *st, uint64_t seq, const char *hook, unsign
 
 static void deliveries_keep_hooks_step(pg_op *op, int status, const PGresult *res) {
   const char *params[1];
-  const char **hooks;
   char *array;
-  size_t i;
   if (op->phase == P_START) {
-    hooks = calloc(op->j.nlist_in + 1, sizeof *hooks);
-    if (hooks == NULL) {
-      pg_op_end(op, -ENOMEM);
-      return;
-    }
-    for (i = 0; i < op->j.nlist_in; i++)
-      hooks[i] = op_hook(op, i);
-    array = pg_text_array(hooks, op->j.nlist_in);
-    free(hooks);
+    array = op_hooks_array(op);
     if (array == NULL) {
       pg_op_end(op, -ENOMEM);
       return;
