@@ -144,7 +144,7 @@ class Feed(Stream):
     @staticmethod
     def parse(data):
         out = []
-        for block in data.decode().split("\n\n"):
+        for block in data.decode().split("\n\n")[:-1]:  # complete events only (not one cut by a read)
             m = re.match(r"id: (\S+)\nevent: (\S+)\ndata: (.*)$", block)
             if m:
                 out.append((m.group(1), m.group(2), json.loads(m.group(3))["registered_user"]))
