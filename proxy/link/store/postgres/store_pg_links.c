@@ -475,7 +475,9 @@ static char *op_hooks_array(const pg_op *op) {
  * statement: rows another replica holds are skipped, not waited for (each
  * delivery is leased by one replica), and a replica configured without a
  * webhook (a configuration being rolled out) leaves its deliveries to the
- * replicas that send to it. */
+ * replicas that send to it. Times are the replicas' clocks (next_ms, the
+ * lease): their skew must stay well under the lease (NOTIFY_TIMEOUT_MS +
+ * 5 s), or a lease could look over to another replica while its POST runs. */
 static void deliveries_due_step(pg_op *op, int status, const PGresult *res) {
   char now[24], lease[24], limit[24];
   const char *params[4] = {pg_u64(now, op->j.n[0]), pg_u64(lease, op->j.n[1]), pg_u64(limit, op->j.limit), NULL};
