@@ -17,6 +17,9 @@ authrelay replicas on one PostgreSQL store, under tests/pg/pgcluster.py
   same SSE ids), and a client that reconnects to another replica with the
   Last-Event-ID it got from the first gets exactly the events after it,
   none missed or repeated, then the live ones.
+- A feed with an OAuth access token on one replica: another replica's
+  events reach it, and it ends at the next event once the token's
+  application was deleted on a third replica.
 - Concurrent inserts on three replicas (300 links minted by 12 threads;
   seq is taken at INSERT, and without the store's advisory lock commits
   come in another order, so a feed reading "seq > last" skipped events in
@@ -135,8 +138,8 @@ class Receiver:
 class Feed(Stream):
     """GET /v1/events (every event type) through curl."""
 
-    def __init__(self, relay, last_id=None):
-        headers = {"Authorization": "Bearer " + ADMIN_KEY}
+    def __init__(self, relay, last_id=None, token=ADMIN_KEY):
+        headers = {"Authorization": "Bearer " + token}
         if last_id:
             headers["Last-Event-ID"] = last_id
         super().__init__(relay.control_url + "/v1/events", headers)
@@ -305,6 +308,24 @@ class ReplicaEventsTest(unittest.TestCase):
         self.assertEqual(feeds[2].wait_events(10), feeds[1].wait_events(10))
         self.assertEqual(feeds[2].events()[9], after[5])
         self.assertEqual(len({e[0] for e in after}), len(after))  # none repeated
+
+    def test_feed_with_an_access_token_ends_when_revoked_on_another_replica(self):
+        a, b, c = self.three()
+        status, app = api(a, "POST", "/api/v1/oauth/applications", {"name": "feed-app", "scopes": ["read:webhooks"]})
+        self.assertEqual(status, 201, app)
+        status, text = request("POST", b.control_url + "/oauth/token",
+                               {"grant_type": "client_credentials", "client_id": app["clientId"],
+                                "client_secret": app["clientSecret"]})
+        self.assertEqual(status, 200, text)
+        feed = Feed(c, token=json.loads(text)["access_token"])
+        self.closers.append(feed.kill)
+        wait_until(lambda: c.metrics()["authrelay_events_subscribers"] == 1, "the feed subscribed")
+        self.user_flow([a, b, c], 0, "token_user", complete=False)  # link_token, written by B
+        self.assertEqual(feed.wait_events(1)[0][1:], ("link_token", "token_user_0"))
+        self.assertEqual(api(a, "DELETE", "/api/v1/oauth/applications/" + app["id"])[0], 204)
+        self.user_flow([a, b, c], 1, "token_user", complete=False)  # the next event finds the token gone
+        feed.finish(timeout=10)  # C closed the feed
+        self.assertEqual(len(feed.events()), 1)
 
     def test_feeds_miss_nothing_under_concurrent_inserts(self):
         receiver = Receiver()  # its deliveries widen each insert's transaction (more statements before COMMIT)
