@@ -1,5 +1,6 @@
 /* notify: link events to /v1/events and webhooks. See notify.h. */
 #include "notify.h"
+#include "notify_feed.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +11,6 @@
 #include "jsonw.h"
 #include "linkbase.h"
 #include "log.h"
-#include "netio.h"
 #include "prom.h"
 #include "crypto.h"
 #include "timefmt.h"
@@ -18,7 +18,6 @@
 #include "secretbox.h"
 
 #define PASS_INTERVAL_MS 500      /* deliveries due are looked for this often */
-#define REPLAY_MAX 10000          /* events replayed to a feed after Last-Event-ID */
 #define EVENT_BODY_MAX 16384
 
 /* One webhook POST in flight. */
@@ -116,7 +115,7 @@ static int start_delivery(notify_t *n, const store_event *e) {
   const char *headers[5];
   delivery *d;
   if (h == NULL || strlen(e->hook) >= sizeof d->hook)
-    return 0; /* dropped at start and at reload: cannot happen */
+    return 0; /* removed by a reload while the pass ran: dropped by it, or due again after the lease */
   d = calloc(1, sizeof *d);
   if (d == NULL)
     return 1;
@@ -163,15 +162,22 @@ static void on_due(void *data, int status, const store_event *rows, size_t nrows
 }
 
 static void pass(notify_t *n) {
+  const char *hooks[CONFIG_WEBHOOKS_MAX];
   uint64_t now = timefmt_now_ms();
+  size_t i;
   if (n->closing || n->passing || n->cfg->nwebhooks == 0 || n->in_flight >= NOTIFY_IN_FLIGHT_MAX)
     return;
   /* A delivery's lease is a write: while the store cannot write, one
    * started now would be started again at every pass. */
   if (n->store->health.cannot_write)
     return;
-  n->passing = n->store->ops->deliveries_due(n->store, now, now + NOTIFY_TIMEOUT_MS + 5000,
-                                             NOTIFY_IN_FLIGHT_MAX - n->in_flight, on_due, n) == 0;
+  /* Only the webhooks configured here: on a shared store, a replica whose
+   * configuration has not got a webhook yet must not lease its deliveries. */
+  for (i = 0; i < n->cfg->nwebhooks; i++)
+    hooks[i] = n->cfg->webhooks[i].url;
+  n->passing = n->store->ops->deliveries_due(n->store, now, now + NOTIFY_TIMEOUT_MS + 5000, hooks,
+                                             n->cfg->nwebhooks, NOTIFY_IN_FLIGHT_MAX - n->in_flight, on_due,
+                                             n) == 0;
 }
 
 static void on_pass_timer(uv_timer_t *t) {
@@ -185,151 +191,6 @@ static void schedule_pass(notify_t *n, uint64_t in_ms) {
     uv_timer_start(&n->timer, on_pass_timer, in_ms, PASS_INTERVAL_MS);
 }
 
-/* ---- the feed ---- */
-
-/* Writes one SSE event (or comment, when type is NULL) to f. */
-static void feed_write(notify_t *n, notify_feed *f, const char *id, const char *type, const char *body) {
-  uv_buf_t bufs[7];
-  unsigned nb = 0;
-  (void)n;
-  if (uv_stream_get_write_queue_size(f->stream) > NOTIFY_FEED_QUEUE_MAX) {
-    LOG_WARN("/v1/events subscriber too slow, dropped");
-    f->gone(f);
-    return;
-  }
-  if (type == NULL) {
-    bufs[nb++] = uv_buf_init((char *)": keep-alive\n\n", 14);
-  } else {
-    bufs[nb++] = uv_buf_init("id: ", 4);
-    bufs[nb++] = uv_buf_init((char *)id, (unsigned)strlen(id));
-    bufs[nb++] = uv_buf_init("\nevent: ", 8);
-    bufs[nb++] = uv_buf_init((char *)type, (unsigned)strlen(type));
-    bufs[nb++] = uv_buf_init("\ndata: ", 7);
-    bufs[nb++] = uv_buf_init((char *)body, (unsigned)strlen(body));
-    bufs[nb++] = uv_buf_init("\n\n", 2);
-  }
-  if (netio_write(f->stream, bufs, nb, NULL, NULL) != 0)
-    f->gone(f);
-}
-
-/* A feed write waiting for the store: the answer to a check of the
- * feed's access token (or, for the owner key's feed while it replays, to a
- * read that keeps the order), or a step of the replay. f is NULL once the
- * feed went away. */
-typedef struct notify_send {
-  list_node link;          /* on notify_t.sends */
-  notify_t *n;
-  notify_feed *f;
-  int replay;              /* a step of the replay, not an event */
-  int check_only;          /* only the token check: the event is another user's */
-  char *id;                /* the event; owned (NULL: a keep-alive) */
-  char *type;
-  char *body;
-} notify_send;
-
-static void send_free(notify_send *w) {
-  list_remove(&w->link);
-  free(w->id);
-  free(w->type);
-  free(w->body);
-  free(w);
-}
-
-static notify_send *send_new(notify_t *n, notify_feed *f, const char *id, const char *type, const char *body) {
-  notify_send *w = calloc(1, sizeof *w);
-  if (w == NULL)
-    return NULL;
-  w->n = n;
-  w->f = f;
-  if (id != NULL) {
-    w->id = strdup(id);
-    w->type = strdup(type);
-    w->body = strdup(body);
-    if (w->id == NULL || w->type == NULL || w->body == NULL) {
-      free(w->id);
-      free(w->type);
-      free(w->body);
-      free(w);
-      return NULL;
-    }
-  }
-  list_insert_head(&n->sends, &w->link);
-  return w;
-}
-
-/* The feed's write, once the store answered: an event a replay will
- * bring is not written twice. */
-static void send_now(notify_send *w) {
-  notify_feed *f = w->f;
-  if (f == NULL || w->check_only)
-    return;
-  if (w->id == NULL)
-    feed_write(w->n, f, NULL, NULL, NULL);
-  else if (!f->replaying)
-    feed_write(w->n, f, w->id, w->type, w->body);
-}
-
-/* f's access token, read again: the feed ends when it expired, its
- * application was deleted or it lost read:webhooks. */
-static void on_token_checked(void *data, int status, const store_oauth_token *t) {
-  notify_send *w = data;
-  if (w->f != NULL && status != -ECANCELED &&
-      (status != 0 || (strstr(t->scopes, "read:webhooks") == NULL && strstr(t->scopes, "admin:all") == NULL)))
-    w->f->gone(w->f);
-  else if (status == 0)
-    send_now(w);
-  send_free(w);
-}
-
-static void on_ordered(void *data, int status, uint64_t seq) {
-  notify_send *w = data;
-  (void)seq;
-  if (status != -ECANCELED)
-    send_now(w);
-  send_free(w);
-}
-
-/* Writes an event (id NULL: a keep-alive) to f: at once for the owner
- * key's feed, else after the store answered. check_only: nothing is
- * written, the token is checked. */
-static void feed_send(notify_t *n, notify_feed *f, const char *id, const char *type, const char *body,
-                      int check_only) {
-  notify_send *w;
-  int rc;
-  if (f->token_hash[0] == '\0') {
-    if (check_only)
-      return;
-    if (!f->replaying || id == NULL) {
-      feed_write(n, f, id, type, body);
-      return;
-    }
-  }
-  w = send_new(n, f, id, type, body);
-  if (w == NULL) {
-    f->gone(f);
-    return;
-  }
-  w->check_only = check_only;
-  if (f->token_hash[0] != '\0')
-    rc = n->store->ops->oauth_token_get(n->store, f->token_hash, timefmt_now_ms(), on_token_checked, w);
-  else
-    rc = n->store->ops->event_seq(n->store, id, on_ordered, w);
-  if (rc != 0) {
-    send_free(w);
-    f->gone(f);
-  }
-}
-
-static void broadcast(notify_t *n, const char *id, const char *type, const char *user, const char *body) {
-  list_node *node;
-  list_node *next;
-  LIST_FOREACH_SAFE(node, next, &n->feeds) { /* f may leave during the write */
-    notify_feed *f = LIST_ENTRY(node, notify_feed, link);
-    /* another user's event: only the token check, as for every event */
-    feed_send(n, f, id, type, body, f->user[0] != '\0' && strcmp(f->user, user) != 0);
-  }
-}
-
 static void on_pruned(void *data, int status) {
   (void)data;
   if (status != 0 && status != -ECANCELED)
@@ -338,78 +199,11 @@ static void on_pruned(void *data, int status) {
 
 static void on_heartbeat(uv_timer_t *t) {
   notify_t *n = t->data;
-  list_node *node;
-  list_node *next;
   if (timefmt_now_ms() >= n->next_prune_ms) {
     (void)n->store->ops->events_prune(n->store, timefmt_now_ms() - NOTIFY_EVENT_RETAIN_MS, on_pruned, NULL);
     n->next_prune_ms = timefmt_now_ms() + 3600 * 1000;
   }
-  LIST_FOREACH_SAFE(node, next, &n->feeds)
-    feed_send(n, LIST_ENTRY(node, notify_feed, link), NULL, NULL, NULL, 0);
-}
-
-/* The replay's events: written, then the feed is live. */
-static void on_replay_events(void *data, int status, const store_event *rows, size_t nrows) {
-  notify_send *w = data;
-  notify_feed *f = w->f;
-  size_t i;
-  if (f != NULL) {
-    for (i = 0; status == 0 && i < nrows && f->listed; i++)
-      feed_write(w->n, f, rows[i].id, rows[i].type, rows[i].body);
-    f->replaying = 0;
-  }
-  send_free(w);
-}
-
-/* Where Last-Event-ID is in the log: the events after it are read next. */
-static void on_replay_from(void *data, int status, uint64_t seq) {
-  notify_send *w = data;
-  notify_feed *f = w->f;
-  int rc = status;
-  if (f != NULL && status == 0)
-    rc = w->n->store->ops->events_after(w->n->store, seq, f->user[0] != '\0' ? f->user : NULL, REPLAY_MAX,
-                                        on_replay_events, w);
-  if (f == NULL || rc != 0) {
-    if (f != NULL)
-      f->replaying = 0; /* an unknown id: nothing to replay */
-    send_free(w);
-  }
-}
-
-int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id) {
-  notify_send *w;
-  if (n->nfeeds >= NOTIFY_FEED_MAX)
-    return -ENOSPC;
-  list_insert_head(&n->feeds, &f->link);
-  f->listed = 1;
-  f->replaying = 0;
-  n->nfeeds++;
-  if (last_id == NULL)
-    return 0;
-  w = send_new(n, f, NULL, NULL, NULL);
-  if (w == NULL)
-    return -ENOMEM;
-  w->replay = 1;
-  f->replaying = 1;
-  if (n->store->ops->event_seq(n->store, last_id, on_replay_from, w) != 0) {
-    f->replaying = 0;
-    send_free(w);
-  }
-  return 0;
-}
-
-void notify_feed_remove(notify_t *n, notify_feed *f) {
-  list_node *node;
-  if (!f->listed)
-    return;
-  LIST_FOREACH(node, &n->sends) {
-    notify_send *w = LIST_ENTRY(node, notify_send, link);
-    if (w->f == f)
-      w->f = NULL; /* its answer finds no feed */
-  }
-  list_remove(&f->link);
-  f->listed = 0;
-  n->nfeeds--;
+  notify_feed_heartbeat(n);
 }
 
 /* ---- events ---- */
@@ -419,10 +213,11 @@ static void on_event_stored(void *data, int status, uint64_t seq) {
   (void)seq;
   if (status != 0) {
     if (status != -ECANCELED)
-      LOG_ERROR("event not stored: webhooks will not see it", LOG_I64("error", status));
+      LOG_ERROR("event not stored: feeds and webhooks will not see it", LOG_I64("error", status));
     return;
   }
   n->events_total++;
+  notify_feed_wake(n); /* the feeds get it from the log */
   schedule_pass(n, 0); /* none due when it has no webhook: the pass finds nothing */
   refresh_pending(n);
 }
@@ -483,8 +278,7 @@ static void emit(notify_t *n, const char *type, unsigned bit, const char *user, 
   ev.user = user;
   ev.body = body.ptr;
   if (n->store->ops->event_add(n->store, &ev, now, hooks, nhooks, on_event_stored, n) != 0)
-    LOG_ERROR("event not stored: webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
-  broadcast(n, id, type, user, body.ptr);
+    LOG_ERROR("event not stored: feeds and webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
   dynbuf_free(&body);
 }
 
@@ -597,8 +391,7 @@ void notify_connection(notify_t *n, const char *type, const char *user, const ch
   ev.user = user;
   ev.body = body.ptr;
   if (n->store->ops->event_add(n->store, &ev, now, hooks, nhooks, on_event_stored, n) != 0)
-    LOG_ERROR("event not stored: webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
-  broadcast(n, id, type, user, body.ptr);
+    LOG_ERROR("event not stored: feeds and webhooks will not see it", LOG_STR("type", type), LOG_STR("event_id", id));
   dynbuf_free(&body);
 }
 
@@ -622,12 +415,11 @@ static void keep_configured_hooks(notify_t *n) {
 int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, store_t *store, curlloop_t *curl) {
   memset(n, 0, sizeof *n);
   list_init(&n->deliveries);
-  list_init(&n->sends);
-  list_init(&n->feeds);
   n->loop = loop;
   n->cfg = cfg;
   n->store = store;
   n->curl = curl;
+  notify_feed_init(n);
   keep_configured_hooks(n);
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
@@ -674,6 +466,7 @@ void notify_close(notify_t *n, void (*closed)(void *data), void *data) {
   n->in_flight = 0;
   uv_close((uv_handle_t *)&n->timer, NULL);
   uv_close((uv_handle_t *)&n->heartbeat, NULL);
+  notify_feed_close(n);
   on_close_written(n, 0);
 }
 

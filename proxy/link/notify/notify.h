@@ -16,13 +16,13 @@
  * the deliveries outbox) in one transaction with its deliveries, so neither
  * a receiver outage nor a restart loses one. The store answers later:
  * webhook POSTs start from the answer of a pass over the due deliveries
- * (after their lease committed); a feed whose access token must be checked
- * again, or that is replaying after Last-Event-ID, gets each event from the
- * answer of a store call made when the event went out, so its events stay
- * in order (the store answers in order). An event the store could not
- * write reaches live feeds but not one that is replaying then. Each event carries an id
- * (evt_...), the same in the feed and in every webhook attempt, so a
- * receiver deduplicates on it (a delivery whose 2xx was lost is sent again).
+ * (after their lease committed; on a shared store each delivery is leased
+ * by one replica); feeds are served from the log (notify_feed.h), so on a
+ * shared store every replica's feed has every replica's events, in the
+ * same order, and an event the store could not write reaches no feed.
+ * Each event carries an id (evt_...), the same in the feed (its SSE id:)
+ * and in every webhook attempt, so a receiver deduplicates on it (a
+ * delivery whose 2xx was lost is sent again).
  *
  * linkhost feeds it from the link journal (pausehub.h). It lives on the
  * control loop and is not thread-safe.
@@ -47,6 +47,8 @@
 #define NOTIFY_FEED_MAX 256                /* /v1/events subscribers */
 #define NOTIFY_FEED_QUEUE_MAX (1024 * 1024) /* bytes queued to a subscriber before it is dropped */
 #define NOTIFY_HEARTBEAT_MS 15000          /* ": keep-alive" on idle feeds */
+#define NOTIFY_FEED_POLL_MS 250            /* the log's tail is read this often while feeds are open */
+#define NOTIFY_FEED_PAGE 256               /* events one read of the log brings */
 #define NOTIFY_EVENT_RETAIN_MS (7ull * 24 * 3600 * 1000) /* events kept for Last-Event-ID */
 
 typedef struct notify_feed notify_feed;
@@ -63,7 +65,8 @@ struct notify_feed {
   /* private */
   list_node link;          /* on notify_t.feeds while listed */
   int listed;
-  int replaying;           /* the events after Last-Event-ID are being read back */
+  int catching;            /* reading the log on its own (replay, token check): the tail skips it */
+  uint64_t seq;            /* the log's events up to this seq were sent (or were another user's) */
 };
 
 typedef struct notify_t {
@@ -75,7 +78,12 @@ typedef struct notify_t {
   uv_timer_t heartbeat;    /* keeps idle feeds (and their proxies) open */
   size_t in_flight;        /* webhook POSTs under way */
   list_node deliveries;    /* those POSTs (notify_delivery.link); owned */
-  list_node sends;         /* feed writes waiting for the store (token check, order; notify_send.link); owned */
+  list_node reads;         /* feeds' reads of the log in flight (notify_feed.c); owned */
+  uv_timer_t feed_timer;   /* reads the tail while feeds are open */
+  uint64_t tail_seq;       /* the last event of the log sent to live feeds */
+  int tail_known;          /* tail_seq was read (cleared when no feed is open) */
+  int tail_reading;        /* a read of the tail is in flight */
+  int tail_again;          /* read the tail again once it is answered */
   int passing;             /* a pass is reading the due deliveries */
   size_t pending;          /* the outbox's size, as last read */
   size_t closing_writes;   /* notify_close's writes the store has not answered */
@@ -125,9 +133,10 @@ void notify_connection(notify_t *n, const char *type, const char *user, const ch
  * it to the feeds. Not sent to webhooks. */
 void notify_binding_refused(notify_t *n, const char *user, const char *connector, const char *token);
 
-/* Adds f (stream, user, token_hash, gone set by the caller) to the feed, first replaying
- * the events after Last-Event-ID last_id (NULL: none). Returns 0, -ENOSPC
- * (NOTIFY_FEED_MAX subscribers) or a libuv error. */
+/* Adds f (stream, user, token_hash, gone set by the caller) to the feed,
+ * first replaying the events of the log after Last-Event-ID last_id (NULL
+ * or unknown: from the newest event on). Returns 0, -ENOSPC
+ * (NOTIFY_FEED_MAX subscribers) or a negative error (f is not on it). */
 int notify_feed_add(notify_t *n, notify_feed *f, const char *last_id);
 
 /* Takes f off the feed (a no-op when it is not on it). */

@@ -304,10 +304,16 @@ typedef struct store_ops {
   /* the events log and the webhook outbox. event_add stores e (id, type,
    * user, body; seq, hook, attempts ignored) and a delivery due at now_ms
    * for each of hooks[0, nhooks), in one transaction; the callback gets its
-   * seq. event_seq: the seq of event id (Last-Event-ID), -ENOENT when
-   * unknown. events_after: up to limit (<= STORE_LIST_MAX) events after
-   * after_seq (of user, when not NULL), in order. deliveries_due: up to
-   * limit deliveries due at now_ms, oldest first, each leased until
+   * seq. Seqs grow in commit order (on PostgreSQL event_add takes a
+   * transaction-level lock for that), so a reader of "seq > the last one
+   * read" never skips an event committed later with a lower seq.
+   * event_seq: the seq of event id (Last-Event-ID), -ENOENT when unknown.
+   * event_last: the newest event's seq, 0 when the log is empty.
+   * events_after: up to limit (<= STORE_LIST_MAX) events after after_seq
+   * (of user, when not NULL), in order. deliveries_due: up to limit
+   * deliveries due at now_ms and owed to one of hooks[0, nhooks) (the
+   * webhooks the caller sends to: replicas sharing a store may be
+   * configured differently for a while), oldest first, each leased until
    * lease_until_ms (not due again before then unless delivery_retry sets
    * another time), delivered after the lease committed. delivery_done: the
    * webhook accepted it. deliveries_keep_hooks: deletes deliveries owed to
@@ -316,10 +322,11 @@ typedef struct store_ops {
   int (*event_add)(store_t *st, const store_event *e, uint64_t now_ms, const char *const *hooks, size_t nhooks,
                    store_seq_cb cb, void *data);
   int (*event_seq)(store_t *st, const char *id, store_seq_cb cb, void *data);
+  int (*event_last)(store_t *st, store_seq_cb cb, void *data);
   int (*events_after)(store_t *st, uint64_t after_seq, const char *user, size_t limit, store_events_cb cb,
                       void *data);
-  int (*deliveries_due)(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, size_t limit, store_events_cb cb,
-                        void *data);
+  int (*deliveries_due)(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, const char *const *hooks,
+                        size_t nhooks, size_t limit, store_events_cb cb, void *data);
   int (*delivery_done)(store_t *st, uint64_t seq, const char *hook, store_done_cb cb, void *data);
   int (*delivery_retry)(store_t *st, uint64_t seq, const char *hook, unsigned attempts, uint64_t next_ms,
                         store_done_cb cb, void *data);

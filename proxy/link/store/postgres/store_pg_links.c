@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_START, P_ONE, P_TWO, P_ROWS };
+enum { P_START, P_ONE, P_TWO, P_ROWS, P_LOCK };
 
 /* Ends op with 0 once its one statement ran. */
 static void end_ok(pg_op *op, int status) {
@@ -301,14 +301,31 @@ static const char *op_hook(const pg_op *op, size_t i) {
   return op->j.arena.ptr + ((const size_t *)op->j.list_in.ptr)[i];
 }
 
+/* pg_advisory_xact_lock's key: event inserts, one transaction at a time
+ * (another key than the migrations' session lock). */
+#define EVENTS_LOCK_KEY "4150174210"
+
 /* The event (its seq), then one delivery per hook, in the write's
- * transaction. */
+ * transaction.
+ *
+ * Seq order is commit order: events.seq is taken from its sequence at the
+ * INSERT, but concurrent transactions on other replicas could commit in
+ * another order, and a reader of "seq > the last seq I saw" (a /v1/events
+ * feed) would then skip for ever an event that became visible after a
+ * higher seq. So the transaction first takes an advisory lock held until
+ * it ends: a seq is taken only once every transaction that took a lower
+ * one has committed or rolled back. Events are rare (links, connections);
+ * the wait is one short transaction's. */
 static void event_add_step(pg_op *op, int status, const PGresult *res) {
   char now[24], seq[24];
   const char *params[5];
   if (pg_failed(op, status))
     return;
   if (op->phase == P_START) {
+    pg_op_query(op, P_LOCK, "SELECT pg_advisory_xact_lock(" EVENTS_LOCK_KEY ")", NULL, 0);
+    return;
+  }
+  if (op->phase == P_LOCK) {
     params[0] = op->j.s[0];
     params[1] = op->j.s[1];
     params[2] = op->j.s[2];
@@ -373,6 +390,24 @@ static int op_event_seq(store_t *st, const char *id, store_seq_cb cb, void *data
   return pg_op_start(st, op, 0);
 }
 
+static void event_last_step(pg_op *op, int status, const PGresult *res) {
+  if (op->phase == P_START) {
+    pg_op_query(op, P_ONE, "SELECT COALESCE(max(seq), 0) FROM events", NULL, 0);
+    return;
+  }
+  if (pg_failed(op, status))
+    return;
+  op->j.r.seq = PQntuples(res) == 1 ? pg_col_u64(res, 0, 0) : 0;
+  pg_op_end(op, 0);
+}
+
+static int op_event_last(store_t *st, store_seq_cb cb, void *data) {
+  pg_op *op = pg_op_new(st, event_last_step, sq_deliver_seq, data, NULL, NULL, NULL);
+  if (op != NULL)
+    op->j.cb.seq = cb;
+  return pg_op_start(st, op, 0);
+}
+
 /* Rows (seq, id, type, user, body[, hook, attempts]) into event records. */
 static void end_events(pg_op *op, int status, const PGresult *res, int with_hook) {
   int i;
@@ -421,28 +456,60 @@ static int op_events_after(store_t *st, uint64_t after_seq, const char *user, si
   return pg_op_start(st, op, 0);
 }
 
-/* Claims and leases the due deliveries in one statement: rows another
- * replica holds are skipped, not waited for. */
+/* hooks[0, op->j.nlist_in) as a text[] literal in a new string (free());
+ * NULL when out of memory. */
+static char *op_hooks_array(const pg_op *op) {
+  const char **hooks = calloc(op->j.nlist_in + 1, sizeof *hooks);
+  char *array;
+  size_t i;
+  if (hooks == NULL)
+    return NULL;
+  for (i = 0; i < op->j.nlist_in; i++)
+    hooks[i] = op_hook(op, i);
+  array = pg_text_array(hooks, op->j.nlist_in);
+  free(hooks);
+  return array;
+}
+
+/* Claims and leases the due deliveries owed to the caller's webhooks in one
+ * statement: rows another replica holds are skipped, not waited for (each
+ * delivery is leased by one replica), and a replica configured without a
+ * webhook (a configuration being rolled out) leaves its deliveries to the
+ * replicas that send to it. Times are the replicas' clocks (next_ms, the
+ * lease): their skew must stay well under the lease (NOTIFY_TIMEOUT_MS +
+ * 5 s), or a lease could look over to another replica while its POST runs. */
 static void deliveries_due_step(pg_op *op, int status, const PGresult *res) {
   char now[24], lease[24], limit[24];
-  const char *params[3] = {pg_u64(now, op->j.n[0]), pg_u64(lease, op->j.n[1]), pg_u64(limit, op->j.limit)};
+  const char *params[4] = {pg_u64(now, op->j.n[0]), pg_u64(lease, op->j.n[1]), pg_u64(limit, op->j.limit), NULL};
+  char *hooks;
   if (op->phase == P_START) {
+    hooks = op_hooks_array(op);
+    if (hooks == NULL) {
+      pg_op_end(op, -ENOMEM);
+      return;
+    }
+    params[3] = hooks;
     pg_op_query(op, P_ONE,
-                "WITH due AS (SELECT seq, hook, next_ms FROM deliveries WHERE next_ms <= $1 "
-                "ORDER BY next_ms, seq, hook LIMIT $3 FOR UPDATE SKIP LOCKED), "
+                "WITH due AS (SELECT seq, hook, next_ms FROM deliveries WHERE next_ms <= $1 AND "
+                "hook = ANY ($4::text[]) ORDER BY next_ms, seq, hook LIMIT $3 FOR UPDATE SKIP LOCKED), "
                 "leased AS (UPDATE deliveries d SET next_ms = $2 FROM due WHERE d.seq = due.seq AND "
                 "d.hook = due.hook RETURNING d.seq, d.hook, d.attempts, due.next_ms AS due_ms) "
                 "SELECT l.seq, e.id, e.type, e.origin_user_id, e.body, l.hook, l.attempts FROM leased l "
                 "JOIN events e ON e.seq = l.seq ORDER BY l.due_ms, l.seq, l.hook",
-                params, 3);
+                params, 4);
+    free(hooks);
     return;
   }
   end_events(op, status, res, 1);
 }
 
-static int op_deliveries_due(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
-                             store_events_cb cb, void *data) {
+static int op_deliveries_due(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, const char *const *hooks,
+                             size_t nhooks, size_t limit, store_events_cb cb, void *data) {
   pg_op *op = pg_op_new(st, deliveries_due_step, sq_deliver_events, data, NULL, NULL, NULL);
+  if (op != NULL && copy_hooks(op, hooks, nhooks) != 0) {
+    pg_op_free(op);
+    return -ENOMEM;
+  }
   if (op != NULL) {
     op->j.n[0] = now_ms;
     op->j.n[1] = lease_until_ms;
@@ -499,19 +566,9 @@ static int op_delivery_retry(store_t *st, uint64_t seq, const char *hook, unsign
 
 static void deliveries_keep_hooks_step(pg_op *op, int status, const PGresult *res) {
   const char *params[1];
-  const char **hooks;
   char *array;
-  size_t i;
   if (op->phase == P_START) {
-    hooks = calloc(op->j.nlist_in + 1, sizeof *hooks);
-    if (hooks == NULL) {
-      pg_op_end(op, -ENOMEM);
-      return;
-    }
-    for (i = 0; i < op->j.nlist_in; i++)
-      hooks[i] = op_hook(op, i);
-    array = pg_text_array(hooks, op->j.nlist_in);
-    free(hooks);
+    array = op_hooks_array(op);
     if (array == NULL) {
       pg_op_end(op, -ENOMEM);
       return;
@@ -626,6 +683,7 @@ const store_ops store_pg_ops = {
     .oauth_token_get = pg_op_oauth_token_get,
     .event_add = op_event_add,
     .event_seq = op_event_seq,
+    .event_last = op_event_last,
     .events_after = op_events_after,
     .deliveries_due = op_deliveries_due,
     .delivery_done = op_delivery_done,

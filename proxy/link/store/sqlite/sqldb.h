@@ -124,12 +124,15 @@ int sqldb_link_external_id(sqldb_t *q, const char *token, char *out, size_t cap)
 int sqldb_event_add(sqldb_t *q, const store_event *e, uint64_t now_ms, const char *const *hooks, size_t nhooks,
                     uint64_t *seq);
 int sqldb_event_seq(sqldb_t *q, const char *id, uint64_t *seq);
+/* The newest event's seq, 0 when there is none. */
+int sqldb_event_last(sqldb_t *q, uint64_t *seq);
 int sqldb_events_after(sqldb_t *q, uint64_t after_seq, const char *user, size_t limit,
                        int (*cb)(void *ctx, const store_event *e), void *ctx);
-/* Leases and passes on each due delivery in one transaction: cb must only
- * copy (it runs before the commit). */
-int sqldb_deliveries_due(sqldb_t *q, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
-                         int (*cb)(void *ctx, const store_event *e), void *ctx);
+/* Leases and passes on each due delivery owed to one of hooks[0, nhooks)
+ * in one transaction: cb must only copy (it runs before the commit; hooks
+ * are read before cb first runs). */
+int sqldb_deliveries_due(sqldb_t *q, uint64_t now_ms, uint64_t lease_until_ms, const char *const *hooks,
+                         size_t nhooks, size_t limit, int (*cb)(void *ctx, const store_event *e), void *ctx);
 int sqldb_delivery_done(sqldb_t *q, uint64_t seq, const char *hook);
 int sqldb_delivery_retry(sqldb_t *q, uint64_t seq, const char *hook, unsigned attempts, uint64_t next_ms);
 int sqldb_deliveries_keep_hooks(sqldb_t *q, const char *const *hooks, size_t nhooks, size_t *dropped);

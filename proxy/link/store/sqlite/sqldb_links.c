@@ -125,6 +125,11 @@ int sqldb_event_seq(sqldb_t *q, const char *id, uint64_t *seq) {
   return sqldb_one_row(q, sqldb_prepare(q, "SELECT seq FROM events WHERE id = ?", "s", id), sqldb_read_u64, seq, "event seq");
 }
 
+int sqldb_event_last(sqldb_t *q, uint64_t *seq) {
+  return sqldb_one_row(q, sqldb_prepare(q, "SELECT COALESCE(MAX(seq), 0) FROM events", ""), sqldb_read_u64, seq,
+                       "event last");
+}
+
 /* The event of the current row: seq, id, type, user, body, then hook and
  * attempts when the statement has them (pointers into stmt's row). */
 static void read_event(sqlite3_stmt *stmt, store_event *e) {
@@ -157,16 +162,30 @@ int sqldb_events_after(sqldb_t *q, uint64_t after_seq, const char *user, size_t 
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqldb_error(q, "events");
 }
 
-int sqldb_deliveries_due(sqldb_t *q, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
-                             int (*cb)(void *ctx, const store_event *e), void *ctx) {
+/* hooks[0, n) into the temporary table due_hooks (emptied first). */
+static int due_hooks(sqldb_t *q, const char *const *hooks, size_t n) {
+  size_t i;
+  int rc = sqldb_exec(q, "CREATE TEMP TABLE IF NOT EXISTS due_hooks (hook TEXT PRIMARY KEY); DELETE FROM due_hooks;");
+  for (i = 0; i < n && rc == 0; i++)
+    rc = sqldb_run(q, sqldb_prepare(q, "INSERT OR IGNORE INTO due_hooks (hook) VALUES (?)", "s", hooks[i]), NULL);
+  return rc;
+}
+
+int sqldb_deliveries_due(sqldb_t *q, uint64_t now_ms, uint64_t lease_until_ms, const char *const *hooks,
+                         size_t nhooks, size_t limit, int (*cb)(void *ctx, const store_event *e), void *ctx) {
   sqlite3_stmt *stmt;
   store_event e;
   int rc;
   if (sqldb_tx_begin(q) != 0)
     return -EIO;
+  if (due_hooks(q, hooks, nhooks) != 0) {
+    (void)sqldb_tx_end(q, 0);
+    return -EIO;
+  }
   stmt = sqldb_prepare(q,
                  "SELECT d.seq, e.id, e.type, e.user, e.body, d.hook, d.attempts FROM deliveries d "
-                 "JOIN events e ON e.seq = d.seq WHERE d.next_ms <= ? ORDER BY d.next_ms, d.seq LIMIT ?",
+                 "JOIN events e ON e.seq = d.seq WHERE d.next_ms <= ? AND d.hook IN (SELECT hook FROM due_hooks) "
+                 "ORDER BY d.next_ms, d.seq LIMIT ?",
                  "ii", (int64_t)now_ms, (int64_t)limit);
   if (stmt == NULL) {
     (void)sqldb_tx_end(q, 0);

@@ -500,6 +500,15 @@ static int op_event_seq(store_t *st, const char *id, store_seq_cb cb, void *data
   return sq_job_queue(st, j);
 }
 
+static int run_event_last(sqldb_t *q, sq_job *j) {
+  return sqldb_event_last(q, &j->r.seq);
+}
+
+static int op_event_last(store_t *st, store_seq_cb cb, void *data) {
+  sq_job *j = sq_job_new(st, run_event_last, sq_deliver_seq, (sq_cb){.seq = cb}, data, NULL, NULL, NULL);
+  return sq_job_queue(st, j);
+}
+
 static int keep_event(void *ctx, const store_event *e) {
   sq_job *j = ctx;
   sq_event_rec rec;
@@ -528,13 +537,24 @@ static int op_events_after(store_t *st, uint64_t after_seq, const char *user, si
   return sq_job_queue(st, j);
 }
 
+/* The hooks point into the arena, which the rows then grow: sqldb reads
+ * them before the first row. */
 static int run_deliveries_due(sqldb_t *q, sq_job *j) {
-  return sqldb_deliveries_due(q, j->n[0], j->n[1], j->limit, keep_event, j);
+  const char **hooks;
+  int rc = job_hooks(j, &hooks);
+  if (rc == 0)
+    rc = sqldb_deliveries_due(q, j->n[0], j->n[1], hooks, j->nlist_in, j->limit, keep_event, j);
+  free(hooks);
+  return rc;
 }
 
-static int op_deliveries_due(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, size_t limit,
-                             store_events_cb cb, void *data) {
+static int op_deliveries_due(store_t *st, uint64_t now_ms, uint64_t lease_until_ms, const char *const *hooks,
+                             size_t nhooks, size_t limit, store_events_cb cb, void *data) {
   sq_job *j = sq_job_new(st, run_deliveries_due, sq_deliver_events, (sq_cb){.events = cb}, data, NULL, NULL, NULL);
+  if (j != NULL && copy_hooks(j, hooks, nhooks) != 0) {
+    sq_job_free(j);
+    return -ENOMEM;
+  }
   if (j != NULL) {
     j->n[0] = now_ms;
     j->n[1] = lease_until_ms;
@@ -650,6 +670,7 @@ const store_ops store_sqlite_ops = {
     .oauth_token_get = op_oauth_token_get,
     .event_add = op_event_add,
     .event_seq = op_event_seq,
+    .event_last = op_event_last,
     .events_after = op_events_after,
     .deliveries_due = op_deliveries_due,
     .delivery_done = op_delivery_done,

@@ -108,17 +108,24 @@ static void events_and_outbox(void) {
   memset(&sn, 0, sizeof sn);
   CHECK(sqldb_events_after(&st.q, seq1, "u1", 10, collect, &sn) == 0 && sn.n == 1 &&
         strcmp(sn.ids[0], "evt_3") == 0);
-  /* the outbox: 3 deliveries due, leased while in flight */
+  CHECK(sqldb_event_last(&st.q, &found) == 0 && found == seq3);
+  /* the outbox: 3 deliveries due, leased while in flight; only those owed
+   * to the hooks asked for (another replica's configuration may have more) */
   CHECK(sqldb_deliveries_pending(&st.q, &pending) == 0 && pending == 3);
   memset(&sn, 0, sizeof sn);
-  CHECK(sqldb_deliveries_due(&st.q, T0 + 10, T0 + 60000, 10, collect, &sn) == 0 && sn.n == 3);
+  CHECK(sqldb_deliveries_due(&st.q, T0 + 10, T0 + 60000, only_a, 1, 10, collect, &sn) == 0 && sn.n == 2);
+  CHECK(strcmp(sn.hooks[0], "http://a/hook") == 0 && strcmp(sn.hooks[1], "http://a/hook") == 0);
   memset(&sn, 0, sizeof sn);
-  CHECK(sqldb_deliveries_due(&st.q, T0 + 20, T0 + 60000, 10, collect, &sn) == 0 && sn.n == 0); /* leased */
+  CHECK(sqldb_deliveries_due(&st.q, T0 + 10, T0 + 60000, both, 2, 10, collect, &sn) == 0 && sn.n == 1 &&
+        strcmp(sn.hooks[0], "http://b/hook") == 0);
+  memset(&sn, 0, sizeof sn);
+  CHECK(sqldb_deliveries_due(&st.q, T0 + 20, T0 + 60000, both, 2, 10, collect, &sn) == 0 && sn.n == 0); /* leased */
   CHECK(sqldb_delivery_done(&st.q, seq1, "http://a/hook") == 0);
   CHECK(sqldb_delivery_retry(&st.q, seq1, "http://b/hook", 3, T0 + 1000) == 0);
   memset(&sn, 0, sizeof sn);
-  CHECK(sqldb_deliveries_due(&st.q, T0 + 999, T0 + 60000, 10, collect, &sn) == 0 && sn.n == 0);
-  CHECK(sqldb_deliveries_due(&st.q, T0 + 1000, T0 + 60000, 10, collect, &sn) == 0 && sn.n == 1);
+  CHECK(sqldb_deliveries_due(&st.q, T0 + 999, T0 + 60000, both, 2, 10, collect, &sn) == 0 && sn.n == 0);
+  CHECK(sqldb_deliveries_due(&st.q, T0 + 1000, T0 + 60000, only_a, 1, 10, collect, &sn) == 0 && sn.n == 0);
+  CHECK(sqldb_deliveries_due(&st.q, T0 + 1000, T0 + 60000, both, 2, 10, collect, &sn) == 0 && sn.n == 1);
   CHECK(strcmp(sn.hooks[0], "http://b/hook") == 0 && sn.attempts[0] == 3 && strcmp(sn.ids[0], "evt_1") == 0);
   CHECK(sqldb_deliveries_pending(&st.q, &pending) == 0 && pending == 2);
   /* a webhook no longer configured: its deliveries go */
