@@ -38,9 +38,15 @@ static void on_pending(void *data, int status, size_t count) {
     n->pending = count;
 }
 
-static void refresh_pending(notify_t *n) {
-  if (!n->closing)
-    (void)n->store->ops->deliveries_pending(n->store, on_pending, n);
+/* Reads the outbox's size again: at every scrape (force), and after writes
+ * at most once per NOTIFY_PENDING_READ_MS (a count over a table every
+ * replica shares, not one per event). */
+static void refresh_pending(notify_t *n, int force) {
+  uint64_t now = timefmt_now_ms();
+  if (n->closing || (!force && now - n->pending_read_ms < NOTIFY_PENDING_READ_MS))
+    return;
+  n->pending_read_ms = now;
+  (void)n->store->ops->deliveries_pending(n->store, on_pending, n);
 }
 
 /* A delivery's bookkeeping was written (or not: it is retried as due). */
@@ -48,7 +54,7 @@ static void on_outbox_written(void *data, int status) {
   notify_t *n = data;
   if (status != 0 && status != -ECANCELED)
     LOG_WARN("webhook outbox not updated", LOG_I64("error", status));
-  refresh_pending(n);
+  refresh_pending(n, 0);
 }
 
 static const config_webhook *hook_by_url(const notify_t *n, const char *url) {
@@ -219,7 +225,7 @@ static void on_event_stored(void *data, int status, uint64_t seq) {
   n->events_total++;
   notify_feed_wake(n); /* the feeds get it from the log */
   schedule_pass(n, 0); /* none due when it has no webhook: the pass finds nothing */
-  refresh_pending(n);
+  refresh_pending(n, 0);
 }
 
 /* Writes event type (webhooks subscribed to bit get it; 0: none) of the
@@ -400,7 +406,7 @@ static void on_hooks_kept(void *data, int status, size_t dropped) {
   if (status == 0 && dropped > 0)
     LOG_WARN("webhook deliveries dropped: their webhook is no longer configured", LOG_U64("deliveries", dropped));
   if (status != -ECANCELED)
-    refresh_pending(n);
+    refresh_pending(n, 0);
 }
 
 /* Drops the deliveries owed to webhooks n->cfg no longer has. */
@@ -473,7 +479,7 @@ void notify_close(notify_t *n, void (*closed)(void *data), void *data) {
 int notify_render_metrics(notify_t *n, dynbuf *out) {
   size_t pending = n->pending; /* as last read; read again for the next scrape */
   int rc;
-  refresh_pending(n);
+  refresh_pending(n, 1);
   rc = prom_counter(out, "authrelay_link_events_total",
                     "Link events written (link_token, auth_complete, link_expired, link_declined).", n->events_total);
   if (rc == 0)

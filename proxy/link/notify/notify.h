@@ -48,6 +48,7 @@
 #define NOTIFY_FEED_QUEUE_MAX (1024 * 1024) /* bytes queued to a subscriber before it is dropped */
 #define NOTIFY_HEARTBEAT_MS 15000          /* ": keep-alive" on idle feeds */
 #define NOTIFY_FEED_POLL_MS 250            /* the log's tail is read this often while feeds are open */
+#define NOTIFY_PENDING_READ_MS 1000        /* the outbox counted at most this often after writes */
 #define NOTIFY_FEED_PAGE 256               /* events one read of the log brings */
 #define NOTIFY_EVENT_RETAIN_MS (7ull * 24 * 3600 * 1000) /* events kept for Last-Event-ID */
 
@@ -86,6 +87,7 @@ typedef struct notify_t {
   int tail_again;          /* read the tail again once it is answered */
   int passing;             /* a pass is reading the due deliveries */
   size_t pending;          /* the outbox's size, as last read */
+  uint64_t pending_read_ms; /* when it was last read (wall clock) */
   size_t closing_writes;   /* notify_close's writes the store has not answered */
   void (*closed)(void *data); /* notify_close's callback */
   void *closed_data;
