@@ -12,6 +12,10 @@ authrelay replicas on one PostgreSQL store, under tests/pg/pgcluster.py
 - A replica SIGKILLed while it holds leased deliveries (the receiver holds
   every POST): once the lease (NOTIFY_TIMEOUT_MS + 5 s, not configurable:
   the test waits it out) ends, another replica delivers them, each once.
+- A replica that starts without the webhook (a rolling change of the
+  config) leaves the deliveries another replica owes it in the shared
+  outbox (on SQLite a start drops those of webhooks no longer configured):
+  they are retried and accepted.
 - /v1/events on every replica is served from the shared events log: an
   event made on one replica is on the feed of each, in the same order (the
   same SSE ids), and a client that reconnects to another replica with the
@@ -278,6 +282,26 @@ class ReplicaEventsTest(unittest.TestCase):
         self.assertEqual(len(gone), in_flight[victim])  # the victim's POSTs never got an answer
         self.assertEqual(set(receiver.accepted().values()), {1})
         self.assertLessEqual({a[2] for a in gone}, set(users))
+
+    def test_a_replica_without_the_webhook_leaves_its_deliveries(self):
+        receiver = Receiver(fail_first=lambda event_id: True)  # every first attempt: 503
+        self.closers.append(receiver.stop)
+        env = dict(ENV, AUTHRELAY_WEBHOOKS=json.dumps([{"url": receiver.url, "secret": SECRET}]))
+        a = Relay(self.agent.url, "--connectors", CATALOG, "--store", pg_url(self.port), env=env)
+        self.relays.append(a)
+        wait_until(lambda: readyz(a)[0] == 200, "A ready")
+        receiver.hold()  # A's first attempts wait, their deliveries in the outbox
+        for i in range(2):
+            self.user_flow([a, a, a], i, "rolling_user", complete=False)
+        wait_until(lambda: receiver.held >= 2, "two POSTs held")
+        b = Relay(self.agent.url, "--connectors", CATALOG, "--store", pg_url(self.port), env=ENV)  # no webhook
+        self.relays.append(b)
+        wait_until(lambda: readyz(b)[0] == 200, "B ready")
+        self.assertEqual(api(b, "GET", "/api/v1/registered-users/?origin_user_id=rolling_user_0")[0], 200)
+        receiver.release()  # 503: A retries what is still in the outbox
+        wait_until(lambda: len(receiver.accepted()) == 2, "both events accepted on a retry", 20)
+        self.assertEqual(set(receiver.accepted().values()), {1})
+        self.assertFalse([r for r in b.logs if "deliveries dropped" in r.get("msg", "")])
 
     def test_events_feed_on_every_replica_and_last_event_id_on_another(self):
         replicas = self.three()

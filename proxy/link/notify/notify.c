@@ -31,7 +31,16 @@ typedef struct notify_delivery {
   char hook[2049];         /* the webhook's url */
 } delivery;
 
-/* The outbox's size, read again (for /metrics). */
+/* The urls of the webhooks n sends to, into hooks (CONFIG_WEBHOOKS_MAX);
+ * returns how many. Borrowed from n->cfg. */
+static size_t configured_hooks(const notify_t *n, const char **hooks) {
+  size_t i;
+  for (i = 0; i < n->cfg->nwebhooks; i++)
+    hooks[i] = n->cfg->webhooks[i].url;
+  return n->cfg->nwebhooks;
+}
+
+/* The outbox's size (of the webhooks this process sends to), read again (for /metrics). */
 static void on_pending(void *data, int status, size_t count) {
   notify_t *n = data;
   if (status == 0)
@@ -42,11 +51,12 @@ static void on_pending(void *data, int status, size_t count) {
  * at most once per NOTIFY_PENDING_READ_MS (a count over a table every
  * replica shares, not one per event). */
 static void refresh_pending(notify_t *n, int force) {
+  const char *hooks[CONFIG_WEBHOOKS_MAX];
   uint64_t now = timefmt_now_ms();
   if (n->closing || (!force && now - n->pending_read_ms < NOTIFY_PENDING_READ_MS))
     return;
   n->pending_read_ms = now;
-  (void)n->store->ops->deliveries_pending(n->store, on_pending, n);
+  (void)n->store->ops->deliveries_pending(n->store, hooks, configured_hooks(n, hooks), on_pending, n);
 }
 
 /* A delivery's bookkeeping was written (or not: it is retried as due). */
@@ -409,13 +419,15 @@ static void on_hooks_kept(void *data, int status, size_t dropped) {
     refresh_pending(n, 0);
 }
 
-/* Drops the deliveries owed to webhooks n->cfg no longer has. */
+/* Drops the deliveries owed to webhooks n->cfg no longer has. Not on a
+ * shared store: another replica (in a rolling change of the config) may
+ * still have the webhook and send them; deliveries no replica claims go with
+ * their event (NOTIFY_EVENT_RETAIN_MS). */
 static void keep_configured_hooks(notify_t *n) {
   const char *hooks[CONFIG_WEBHOOKS_MAX];
-  size_t i;
-  for (i = 0; i < n->cfg->nwebhooks; i++)
-    hooks[i] = n->cfg->webhooks[i].url;
-  (void)n->store->ops->deliveries_keep_hooks(n->store, hooks, n->cfg->nwebhooks, on_hooks_kept, n);
+  if (n->store->shared)
+    return;
+  (void)n->store->ops->deliveries_keep_hooks(n->store, hooks, configured_hooks(n, hooks), on_hooks_kept, n);
 }
 
 int notify_init(notify_t *n, uv_loop_t *loop, const config_t *cfg, store_t *store, curlloop_t *curl) {

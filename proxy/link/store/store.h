@@ -317,7 +317,9 @@ typedef struct store_ops {
    * lease_until_ms (not due again before then unless delivery_retry sets
    * another time), delivered after the lease committed. delivery_done: the
    * webhook accepted it. deliveries_keep_hooks: deletes deliveries owed to
-   * webhooks not in hooks; the callback gets how many. events_prune deletes
+   * webhooks not in hooks; the callback gets how many. deliveries_pending:
+   * how many deliveries owed to one of hooks[0, nhooks) are not accepted
+   * yet (a shared outbox may hold others' too). events_prune deletes
    * events created before before_ms that no webhook is owed. */
   int (*event_add)(store_t *st, const store_event *e, uint64_t now_ms, const char *const *hooks, size_t nhooks,
                    store_seq_cb cb, void *data);
@@ -332,7 +334,7 @@ typedef struct store_ops {
                         store_done_cb cb, void *data);
   int (*deliveries_keep_hooks)(store_t *st, const char *const *hooks, size_t nhooks, store_count_cb cb,
                                void *data);
-  int (*deliveries_pending)(store_t *st, store_count_cb cb, void *data);
+  int (*deliveries_pending)(store_t *st, const char *const *hooks, size_t nhooks, store_count_cb cb, void *data);
   int (*events_prune)(store_t *st, uint64_t before_ms, store_done_cb cb, void *data);
 
   /* store_close()'s backend half: pending operations complete with
@@ -357,6 +359,7 @@ struct store_t {
   void *impl;            /* the backend's state; owned, freed before the close callback */
   store_health health;   /* written by the backend */
   int schema_version;    /* after migrations */
+  int shared;            /* 1: other processes (replicas) use it too (PostgreSQL) */
   char error[256];       /* why store_open() failed */
   store_close_cb close_cb;
 };

@@ -457,6 +457,7 @@ int store_pg_open(store_t *st, uv_loop_t *loop, const char *conninfo, const stor
   s->open_handles = 1;
   st->impl = s;
   st->ops = &store_pg_ops;
+  st->shared = 1;
   rc = pg_listener_init(s, loop);
   for (i = 0; i < opts->pool && rc == 0; i++) {
     pg_slot *slot = &s->slots[i];

@@ -601,8 +601,17 @@ static int op_deliveries_keep_hooks(store_t *st, const char *const *hooks, size_
 }
 
 static void deliveries_pending_step(pg_op *op, int status, const PGresult *res) {
+  const char *params[1];
+  char *hooks;
   if (op->phase == P_START) {
-    pg_op_query(op, P_ONE, "SELECT count(*) FROM deliveries", NULL, 0);
+    hooks = op_hooks_array(op);
+    if (hooks == NULL) {
+      pg_op_end(op, -ENOMEM);
+      return;
+    }
+    params[0] = hooks;
+    pg_op_query(op, P_ONE, "SELECT count(*) FROM deliveries WHERE hook = ANY ($1::text[])", params, 1);
+    free(hooks);
     return;
   }
   if (pg_failed(op, status))
@@ -611,8 +620,13 @@ static void deliveries_pending_step(pg_op *op, int status, const PGresult *res) 
   pg_op_end(op, 0);
 }
 
-static int op_deliveries_pending(store_t *st, store_count_cb cb, void *data) {
+static int op_deliveries_pending(store_t *st, const char *const *hooks, size_t nhooks, store_count_cb cb,
+                                 void *data) {
   pg_op *op = pg_op_new(st, deliveries_pending_step, sq_deliver_count, data, NULL, NULL, NULL);
+  if (op != NULL && copy_hooks(op, hooks, nhooks) != 0) {
+    pg_op_free(op);
+    return -ENOMEM;
+  }
   if (op != NULL)
     op->j.cb.count = cb;
   return pg_op_start(st, op, 0);

@@ -136,7 +136,7 @@ int sqldb_deliveries_due(sqldb_t *q, uint64_t now_ms, uint64_t lease_until_ms, c
 int sqldb_delivery_done(sqldb_t *q, uint64_t seq, const char *hook);
 int sqldb_delivery_retry(sqldb_t *q, uint64_t seq, const char *hook, unsigned attempts, uint64_t next_ms);
 int sqldb_deliveries_keep_hooks(sqldb_t *q, const char *const *hooks, size_t nhooks, size_t *dropped);
-int sqldb_deliveries_pending(sqldb_t *q, size_t *count);
+int sqldb_deliveries_pending(sqldb_t *q, const char *const *hooks, size_t nhooks, size_t *count);
 int sqldb_events_prune(sqldb_t *q, uint64_t before_ms);
 
 #endif

@@ -237,8 +237,12 @@ int sqldb_deliveries_keep_hooks(sqldb_t *q, const char *const *hooks, size_t nho
   return rc;
 }
 
-int sqldb_deliveries_pending(sqldb_t *q, size_t *count) {
-  sqlite3_stmt *stmt = sqldb_prepare(q, "SELECT COUNT(*) FROM deliveries", "");
+int sqldb_deliveries_pending(sqldb_t *q, const char *const *hooks, size_t nhooks, size_t *count) {
+  sqlite3_stmt *stmt;
+  *count = 0;
+  if (due_hooks(q, hooks, nhooks) != 0)
+    return -EIO;
+  stmt = sqldb_prepare(q, "SELECT COUNT(*) FROM deliveries WHERE hook IN (SELECT hook FROM due_hooks)", "");
   if (stmt == NULL)
     return -EIO;
   *count = sqlite3_step(stmt) == SQLITE_ROW ? (size_t)sqlite3_column_int64(stmt, 0) : 0;

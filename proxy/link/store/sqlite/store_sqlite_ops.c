@@ -609,11 +609,21 @@ static int op_deliveries_keep_hooks(store_t *st, const char *const *hooks, size_
 }
 
 static int run_deliveries_pending(sqldb_t *q, sq_job *j) {
-  return sqldb_deliveries_pending(q, &j->r.count);
+  const char **hooks;
+  int rc = job_hooks(j, &hooks);
+  if (rc == 0)
+    rc = sqldb_deliveries_pending(q, hooks, j->nlist_in, &j->r.count);
+  free(hooks);
+  return rc;
 }
 
-static int op_deliveries_pending(store_t *st, store_count_cb cb, void *data) {
+static int op_deliveries_pending(store_t *st, const char *const *hooks, size_t nhooks, store_count_cb cb,
+                                 void *data) {
   sq_job *j = sq_job_new(st, run_deliveries_pending, sq_deliver_count, (sq_cb){.count = cb}, data, NULL, NULL, NULL);
+  if (j != NULL && copy_hooks(j, hooks, nhooks) != 0) {
+    sq_job_free(j);
+    return -ENOMEM;
+  }
   return sq_job_queue(st, j);
 }
 

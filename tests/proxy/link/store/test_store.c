@@ -716,8 +716,12 @@ static void events(void) {
   CHECK(r.status == 0 && r.n == 2 && strcmp(r.first, "evt_1 -") == 0 && strcmp(r.last, "{\"n\":2}") == 0);
   CALL(st.ops->events_after(&st, seq1, "u1", 10, on_events, NULL));
   CHECK(r.status == 0 && r.n == 0);
-  CALL(st.ops->deliveries_pending(&st, on_count, NULL));
+  CALL(st.ops->deliveries_pending(&st, hooks, 2, on_count, NULL));
   CHECK(r.status == 0 && r.count == 2);
+  CALL(st.ops->deliveries_pending(&st, hooks + 1, 1, on_count, NULL));
+  CHECK(r.status == 0 && r.count == 1); /* only those owed to the hooks named */
+  CALL(st.ops->deliveries_pending(&st, NULL, 0, on_count, NULL));
+  CHECK(r.status == 0 && r.count == 0);
   /* due: leased (and committed) before the callback, which runs outside
    * it; only those owed to the hooks asked for (a replica configured
    * without http://b/hook leaves its deliveries to the others) */
@@ -737,7 +741,7 @@ static void events(void) {
   CHECK(r.n == 1 && strcmp(r.first, "evt_1 http://b/hook") == 0 && r.attempts == 3);
   CALL(st.ops->deliveries_keep_hooks(&st, hooks, 1, on_count, NULL));
   CHECK(r.status == 0 && r.count == 1);
-  CALL(st.ops->deliveries_pending(&st, on_count, NULL));
+  CALL(st.ops->deliveries_pending(&st, hooks, 2, on_count, NULL));
   CHECK(r.count == 0);
   CALL(st.ops->events_prune(&st, T0 + 1, on_done, NULL));
   CHECK(r.status == 0);

@@ -111,7 +111,7 @@ static void events_and_outbox(void) {
   CHECK(sqldb_event_last(&st.q, &found) == 0 && found == seq3);
   /* the outbox: 3 deliveries due, leased while in flight; only those owed
    * to the hooks asked for (another replica's configuration may have more) */
-  CHECK(sqldb_deliveries_pending(&st.q, &pending) == 0 && pending == 3);
+  CHECK(sqldb_deliveries_pending(&st.q, both, 2, &pending) == 0 && pending == 3);
   memset(&sn, 0, sizeof sn);
   CHECK(sqldb_deliveries_due(&st.q, T0 + 10, T0 + 60000, only_a, 1, 10, collect, &sn) == 0 && sn.n == 2);
   CHECK(strcmp(sn.hooks[0], "http://a/hook") == 0 && strcmp(sn.hooks[1], "http://a/hook") == 0);
@@ -127,10 +127,10 @@ static void events_and_outbox(void) {
   CHECK(sqldb_deliveries_due(&st.q, T0 + 1000, T0 + 60000, only_a, 1, 10, collect, &sn) == 0 && sn.n == 0);
   CHECK(sqldb_deliveries_due(&st.q, T0 + 1000, T0 + 60000, both, 2, 10, collect, &sn) == 0 && sn.n == 1);
   CHECK(strcmp(sn.hooks[0], "http://b/hook") == 0 && sn.attempts[0] == 3 && strcmp(sn.ids[0], "evt_1") == 0);
-  CHECK(sqldb_deliveries_pending(&st.q, &pending) == 0 && pending == 2);
+  CHECK(sqldb_deliveries_pending(&st.q, both, 2, &pending) == 0 && pending == 2);
   /* a webhook no longer configured: its deliveries go */
   CHECK(sqldb_deliveries_keep_hooks(&st.q, only_a, 1, &dropped) == 0 && dropped == 1);
-  CHECK(sqldb_deliveries_pending(&st.q, &pending) == 0 && pending == 1);
+  CHECK(sqldb_deliveries_pending(&st.q, both, 2, &pending) == 0 && pending == 1);
   /* pruning keeps events still owed to a webhook */
   CHECK(sqldb_events_prune(&st.q, T0 + 100) == 0);
   CHECK(sqldb_event_seq(&st.q, "evt_1", &found) == -ENOENT);
