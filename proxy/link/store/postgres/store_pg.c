@@ -273,6 +273,27 @@ int pg_failed(pg_op *op, int status) {
   return 1;
 }
 
+void pg_rows_end(pg_op *op, const PGresult *res, pg_row_reader read, size_t size) {
+  union {
+    store_user user;
+    store_app_credential app;
+    store_credential credential;
+    store_link link;
+    store_oauth_app oauth_app;
+  } row; /* room for any reader's row */
+  int i;
+  if (size > sizeof row) {
+    pg_op_end(op, -EINVAL);
+    return;
+  }
+  for (i = 0; i < PQntuples(res); i++) {
+    read(res, i, &row);
+    if (sq_rows_add(&op->j, &row, size) != 0)
+      break;
+  }
+  pg_op_end(op, 0);
+}
+
 /* pg_simple_op's step: op->fixed is the statement. */
 static void simple_step(pg_op *op, int status, const PGresult *res) {
   const char *params[1] = {op->j.s[0]};

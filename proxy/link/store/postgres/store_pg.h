@@ -184,6 +184,12 @@ void pg_op_query(pg_op *op, int phase, const char *sql, const char *const *param
 void pg_op_end(pg_op *op, int status);
 /* Ends op with status unless it is 0: returns whether it ended. */
 int pg_failed(pg_op *op, int status);
+/* Reads row of res into out, a row struct of the reader's own type. */
+typedef void (*pg_row_reader)(const PGresult *res, int row, void *out);
+/* A list's answer: every row of res, read by read into a struct of size
+ * bytes (a store.h row), added to op's rows; then ends op (0, or -ENOMEM
+ * when rows could not be kept: those kept are delivered). */
+void pg_rows_end(pg_op *op, const PGresult *res, pg_row_reader read, size_t size);
 /* An operation of one statement sql with the one parameter s0: 0 when it
  * gave a row (RETURNING for a write), else -ENOENT. sql: a literal (kept). */
 int pg_simple_op(store_t *st, const char *sql, int write, const char *s0, store_done_cb cb, void *data);

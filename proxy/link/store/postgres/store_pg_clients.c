@@ -71,7 +71,8 @@ int pg_op_origin_list(store_t *st, store_origins_cb cb, void *data) {
 
 #define OAUTH_APP_COLS "id, name, description, redirect_uri, scopes, client_id, created_ms"
 
-static void read_oauth_app(const PGresult *res, int row, store_oauth_app *a) {
+static void read_oauth_app(const PGresult *res, int row, void *out) {
+  store_oauth_app *a = out;
   memset(a, 0, sizeof *a);
   pg_col_text(res, row, 0, a->id, sizeof a->id);
   pg_col_text(res, row, 1, a->name, sizeof a->name);
@@ -117,7 +118,6 @@ int pg_op_oauth_app_create(store_t *st, const store_oauth_app *a, const char *se
 }
 
 static void oauth_app_list_step(pg_op *op, int status, const PGresult *res) {
-  int i;
   if (op->phase == P_START) {
     pg_op_query(op, P_ONE, "SELECT " OAUTH_APP_COLS " FROM oauth_apps ORDER BY created_ms LIMIT " PGSTORE_LIST_ROWS,
                 NULL, 0);
@@ -125,13 +125,7 @@ static void oauth_app_list_step(pg_op *op, int status, const PGresult *res) {
   }
   if (pg_failed(op, status))
     return;
-  for (i = 0; i < PQntuples(res); i++) {
-    store_oauth_app a;
-    read_oauth_app(res, i, &a);
-    if (sq_rows_add(&op->j, &a, sizeof a) != 0)
-      break;
-  }
-  pg_op_end(op, 0);
+  pg_rows_end(op, res, read_oauth_app, sizeof(store_oauth_app));
 }
 
 int pg_op_oauth_app_list(store_t *st, store_oauth_apps_cb cb, void *data) {

@@ -25,7 +25,8 @@ enum { P_START, P_ONE, P_CHECK };
 
 #define CREDENTIAL_COLS "connector, kind, broken, version, created_ms, modified_ms, expires_ms"
 
-static void read_credential(const PGresult *res, int row, store_credential *c) {
+static void read_credential(const PGresult *res, int row, void *out) {
+  store_credential *c = out;
   memset(c, 0, sizeof *c);
   pg_col_text(res, row, 0, c->connector, sizeof c->connector);
   pg_col_text(res, row, 1, c->kind, sizeof c->kind);
@@ -130,7 +131,6 @@ int pg_op_credential_get(store_t *st, const char *user, const char *connector, s
 
 static void list_step(pg_op *op, int status, const PGresult *res) {
   const char *params[1] = {op->j.s[0]};
-  int i;
   if (op->phase == P_START) {
     pg_op_query(op, P_ONE,
                 "SELECT " CREDENTIAL_COLS " FROM credentials WHERE origin_user_id = $1 ORDER BY connector "
@@ -140,13 +140,7 @@ static void list_step(pg_op *op, int status, const PGresult *res) {
   }
   if (pg_failed(op, status))
     return;
-  for (i = 0; i < PQntuples(res); i++) {
-    store_credential c;
-    read_credential(res, i, &c);
-    if (sq_rows_add(&op->j, &c, sizeof c) != 0)
-      break;
-  }
-  pg_op_end(op, 0);
+  pg_rows_end(op, res, read_credential, sizeof(store_credential));
 }
 
 int pg_op_credential_list(store_t *st, const char *user, store_credentials_cb cb, void *data) {

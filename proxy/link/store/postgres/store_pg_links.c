@@ -63,7 +63,8 @@ int pg_notify_op(store_t *st, const char *channel, const char *payload, store_do
 #define LINK_COLS \
   "token, origin_user_id, connector, callback_url, state, status, pinned, created_ms, expires_ms, ended_ms"
 
-static void read_link(const PGresult *res, int row, store_link *l) {
+static void read_link(const PGresult *res, int row, void *out) {
+  store_link *l = out;
   memset(l, 0, sizeof *l);
   pg_col_text(res, row, 0, l->token, sizeof l->token);
   pg_col_text(res, row, 1, l->user, sizeof l->user);
@@ -176,7 +177,6 @@ static void link_page_step(pg_op *op, int status, const PGresult *res) {
   char since[24], after[24], limit[24];
   const char *params[4] = {pg_u64(since, op->j.n[0]), pg_u64(after, op->j.n[1]), op->j.s[0],
                            pg_u64(limit, op->j.limit)};
-  int i;
   if (op->phase == P_START) {
     pg_op_query(op, P_ONE,
                 "SELECT " LINK_COLS " FROM links WHERE created_ms >= $1 AND "
@@ -186,13 +186,7 @@ static void link_page_step(pg_op *op, int status, const PGresult *res) {
   }
   if (pg_failed(op, status))
     return;
-  for (i = 0; i < PQntuples(res); i++) {
-    store_link l;
-    read_link(res, i, &l);
-    if (sq_rows_add(&op->j, &l, sizeof l) != 0)
-      break;
-  }
-  pg_op_end(op, 0);
+  pg_rows_end(op, res, read_link, sizeof(store_link));
 }
 
 static int op_link_page(store_t *st, uint64_t since_ms, uint64_t after_ms, const char *after_token, size_t limit,

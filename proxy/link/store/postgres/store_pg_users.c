@@ -21,7 +21,8 @@ enum { P_START, P_ONE, P_TWO, P_THREE, P_FOUR, P_READ };
 
 #define USER_COLS "id, origin_user_id, origin_user_name, company_id, company_name, user_type, is_test, created_ms"
 
-static void read_user(const PGresult *res, int row, store_user *u) {
+static void read_user(const PGresult *res, int row, void *out) {
+  store_user *u = out;
   memset(u, 0, sizeof *u);
   pg_col_text(res, row, 0, u->id, sizeof u->id);
   pg_col_text(res, row, 1, u->origin_user_id, sizeof u->origin_user_id);
@@ -176,7 +177,6 @@ int pg_op_user_delete(store_t *st, const char *id, store_done_cb cb, void *data)
 static void user_list_step(pg_op *op, int status, const PGresult *res) {
   char limit[24], offset[24];
   const char *params[3] = {op->j.s[0], pg_u64(limit, op->j.limit), pg_u64(offset, op->j.n[0])};
-  int i;
   if (op->phase == P_START) {
     pg_op_query(op, P_ONE, "SELECT count(*) FROM registered_users WHERE $1::text IS NULL OR origin_user_id = $1",
                 params, 1);
@@ -192,13 +192,7 @@ static void user_list_step(pg_op *op, int status, const PGresult *res) {
                 params, 3);
     return;
   }
-  for (i = 0; i < PQntuples(res); i++) {
-    store_user u;
-    read_user(res, i, &u);
-    if (sq_rows_add(&op->j, &u, sizeof u) != 0)
-      break;
-  }
-  pg_op_end(op, 0);
+  pg_rows_end(op, res, read_user, sizeof(store_user));
 }
 
 int pg_op_user_list(store_t *st, const char *origin_user_id, size_t offset, size_t limit, store_users_cb cb,
@@ -249,7 +243,8 @@ int pg_op_user_connectors(store_t *st, const char *origin_user_id, store_names_c
 #define APP_COLS "id, connector_slug, client_id, client_secret IS NOT NULL, external_id, is_global_default, " \
                  "created_ms, modified_ms"
 
-static void read_app(const PGresult *res, int row, store_app_credential *c) {
+static void read_app(const PGresult *res, int row, void *out) {
+  store_app_credential *c = out;
   memset(c, 0, sizeof *c);
   pg_col_text(res, row, 0, c->id, sizeof c->id);
   pg_col_text(res, row, 1, c->connector_slug, sizeof c->connector_slug);
@@ -440,7 +435,6 @@ int pg_op_app_delete(store_t *st, const char *id, store_done_cb cb, void *data) 
 
 static void app_list_step(pg_op *op, int status, const PGresult *res) {
   const char *params[1] = {op->j.s[0]};
-  int i;
   if (op->phase == P_START) {
     pg_op_query(op, P_ONE,
                 "SELECT " APP_COLS " FROM app_credentials WHERE $1::text IS NULL OR connector_slug = $1 "
@@ -450,13 +444,7 @@ static void app_list_step(pg_op *op, int status, const PGresult *res) {
   }
   if (pg_failed(op, status))
     return;
-  for (i = 0; i < PQntuples(res); i++) {
-    store_app_credential c;
-    read_app(res, i, &c);
-    if (sq_rows_add(&op->j, &c, sizeof c) != 0)
-      break;
-  }
-  pg_op_end(op, 0);
+  pg_rows_end(op, res, read_app, sizeof(store_app_credential));
 }
 
 int pg_op_app_list(store_t *st, const char *connector_slug, store_apps_cb cb, void *data) {
