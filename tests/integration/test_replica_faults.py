@@ -1,0 +1,186 @@
+"""Integration tests: replicas under faults (issue #16), three authrelay
+replicas on one PostgreSQL store, under tests/pg/pgcluster.py (PG_URL: a
+throwaway cluster, PG_CLUSTER_SCRIPT to restart, stop and start it).
+
+- 200 streams over three replicas waiting on 20 (user, connector) pairs:
+  20 completions, each on a replica other than the one that minted the
+  link, resume all 200 (auth_complete and every upstream event), whether a
+  stream joined the pair's link or minted one of its own.
+- A replica killed with SIGKILL mid-pause: its streams end (the connection
+  closes, no auth_complete), the streams of the other two do not; its
+  links survive in the store: B serves A's Link page, and completing it
+  there resumes the pair's streams on B and C.
+- PostgreSQL restarted mid-pause: every replica reconnects and LISTENs
+  again; a completion on B resumes the stream paused on A, and a second one
+  after that reaches A by NOTIFY on its new LISTEN connection.
+- PostgreSQL stopped mid-pause: /readyz on every replica answers 503
+  store_unreachable with the reason, a stream that does not pause relays
+  to its end through A meanwhile, and the paused streams wait on. Started
+  again while A is still cut from it (a TCP relay in front of A only): B
+  and C are ready, A is not; the link is completed on B while A cannot
+  hear it; once A reaches the database again it LISTENs, re-reads what
+  ended, and its stream resumes; /readyz is 200 everywhere.
+
+Clients: each Stream is one curl process and one reader thread (harness),
+so 200 streams are 200 of each, bounded and all ended in tearDown.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import test_replicas  # noqa: E402
+from harness import curl, link_of  # noqa: E402
+from test_pgstore import TcpRelay, pg_url, readyz, wait_until  # noqa: E402
+from test_replicas import SEQS, complete_on, usable_on  # noqa: E402
+
+PAIRS = 20
+STREAMS = 200
+
+
+def pg_cluster(command):
+    """Runs pgcluster.py COMMAND (restart, stop, start) on this test's cluster."""
+    rc = subprocess.run([sys.executable, os.environ["PG_CLUSTER_SCRIPT"], command], timeout=90).returncode
+    if rc != 0:
+        raise AssertionError("pgcluster.py %s failed (%d)" % (command, rc))
+
+
+def unready(relay):
+    """/readyz's 503 body when relay reports its store unreachable, else None."""
+    status, why = readyz(relay)
+    return why if status == 503 and why.get("status") == "store_unreachable" else None
+
+
+class ReplicaFaultsTest(unittest.TestCase):
+    # test_replicas' fixture (an agent server, replicas and streams stopped
+    # in tearDown) and helpers, without its tests
+    setUp = test_replicas.ReplicasTest.setUp
+    tearDown = test_replicas.ReplicasTest.tearDown
+    start = test_replicas.ReplicasTest.start
+    three = test_replicas.ReplicasTest.three
+    pause = test_replicas.ReplicasTest.pause
+    resumed_whole = test_replicas.ReplicasTest.resumed_whole
+
+    @staticmethod
+    def linked(stream):
+        """The stream's link (paused: its link_token event came)."""
+        return link_of(stream)[1]
+
+    def ended_unresumed(self, stream):
+        """stream ended without auth_complete, cut off (curl's status not 0:
+        the response was not whole)."""
+        body = stream.finish()
+        self.assertNotIn(b"auth_complete", body)
+        self.assertIn(b"event: link_token", body)
+        self.assertNotEqual(stream.proc.returncode, 0, body[-300:])
+
+    def test_two_hundred_streams_twenty_pairs(self):
+        replicas = self.three()
+        users = ["many_user_%d" % n for n in range(PAIRS)]
+        first = []  # per pair: (the replica that minted its link, the link)
+        for n, user in enumerate(users):
+            s = self.pause(replicas[n % 3], user)
+            first.append((n % 3, s))
+        minted = []
+        for r, s in first:
+            link = self.linked(s)
+            self.assertTrue(link.startswith(replicas[r].url))
+            minted.append((r, link))
+        # the other 180: pair i % 20 on replica i % 3, so each pair waits on all three
+        for i in range(PAIRS, STREAMS):
+            self.pause(replicas[i % 3], users[i % PAIRS])
+        for s in self.streams:
+            self.linked(s)  # every stream paused (joined its pair's link or minted one)
+        self.assertEqual(len(self.streams), STREAMS)
+        for n, (r, link) in enumerate(minted):
+            on = replicas[(r + 1 + n % 2) % 3]  # never the minting replica
+            wait_until(lambda: usable_on(on, link), "a link served by another replica")
+            complete_on(self, on, link, "sk-many-%d" % n)
+        for s in self.streams:
+            self.resumed_whole(s)
+
+    def test_replica_killed_mid_pause(self):
+        a, b, c = self.three()
+        users = ["killed_user_0", "killed_user_1"]
+        firsts = [self.pause(a, u) for u in users]
+        links = [self.linked(s) for s in firsts]
+        on_a = firsts + [self.pause(a, u) for u in users]
+        on_b = [self.pause(b, u) for u in users]
+        on_c = [self.pause(c, u) for u in users + users[:1]]
+        for s in on_a + on_b + on_c:
+            self.linked(s)
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(10)
+        for s in on_a:
+            self.ended_unresumed(s)
+        for s in on_b + on_c:
+            self.assertFalse(s.ended)
+            self.assertNotIn(b"auth_complete", s.data)
+        # A's links are in the store: B serves and completes them
+        for n, link in enumerate(links):
+            self.assertTrue(link.startswith(a.url))
+            wait_until(lambda: usable_on(b, link), "A's link served by B after A died")
+            complete_on(self, b, link, "sk-after-kill-%d" % n)
+        for s in on_b + on_c:
+            self.resumed_whole(s)
+
+    def test_postgres_restarted_mid_pause(self):
+        a, b, c = self.three()
+        on_a = self.pause(a, "restart_user")
+        link = self.linked(on_a)
+        on_b = self.pause(b, "restart_user")
+        self.linked(on_b)
+        wait_until(lambda: usable_on(b, link), "A's link served by B")
+        pg_cluster("restart")
+        wait_until(lambda: all(readyz(r)[0] == 200 for r in (a, b, c)), "ready after the restart")
+        wait_until(lambda: usable_on(b, link), "A's link served by B after the restart")
+        complete_on(self, b, link, "sk-after-restart")
+        self.resumed_whole(on_a)
+        self.resumed_whole(on_b)
+        # A LISTENs on its new connection: a later completion reaches it by NOTIFY
+        # (a resync runs only after a reconnect, and none is due now)
+        again = self.pause(a, "after_restart_user")
+        link = self.linked(again)
+        wait_until(lambda: usable_on(c, link), "A's new link served by C")
+        complete_on(self, c, link, "sk-after-restart-2")
+        self.resumed_whole(again)
+
+    def test_postgres_down_then_back_while_a_is_cut(self):
+        front = TcpRelay(self.port)  # A's way to the database
+        try:
+            a, b, c = self.three(pg_url(front.port))
+            on_a = self.pause(a, "outage_user")
+            link = self.linked(on_a)
+            on_b = self.pause(b, "outage_user")
+            self.linked(on_b)
+            wait_until(lambda: usable_on(b, link), "A's link served by B")
+            pg_cluster("stop")
+            for r in (a, b, c):
+                why = wait_until(lambda: unready(r), "/readyz 503 store_unreachable while PostgreSQL is down")
+                self.assertTrue(why.get("error"), why)
+            # relaying does not need the database
+            rc, out, _ = curl(a.url + "/stream?format=sse&count=%d" % SEQS)
+            self.assertEqual(rc, 0)
+            for i in range(SEQS):
+                self.assertIn(b'"seq":%d' % i, out)
+            front.cut()  # A stays away from the database when it comes back
+            pg_cluster("start")
+            wait_until(lambda: readyz(b)[0] == 200 and readyz(c)[0] == 200, "B and C ready again")
+            self.assertIsNotNone(unready(a))
+            wait_until(lambda: usable_on(b, link), "A's link served by B after the outage")
+            complete_on(self, b, link, "sk-while-a-is-away")
+            self.resumed_whole(on_b)
+            self.assertFalse(on_a.ended)
+            self.assertNotIn(b"auth_complete", on_a.data)  # A could not hear it
+            front.restore()  # A reconnects, LISTENs, re-reads what ended
+            self.resumed_whole(on_a)
+            wait_until(lambda: readyz(a)[0] == 200, "A ready again")
+        finally:
+            front.cut()
+
+
+if __name__ == "__main__":
+    unittest.main()
