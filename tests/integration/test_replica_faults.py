@@ -27,18 +27,27 @@ so 200 streams are 200 of each, bounded and all ended in tearDown.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pg"))
+import pgcluster  # noqa: E402
 import test_replicas  # noqa: E402
-from harness import curl, link_of  # noqa: E402
-from test_pgstore import TcpRelay, pg_url, readyz, wait_until  # noqa: E402
+from harness import Relay, curl, link_of  # noqa: E402
+from test_pgstore import CATALOG, ENV, TcpRelay, pg_url, readyz, wait_until  # noqa: E402
 from test_replicas import SEQS, complete_on, usable_on  # noqa: E402
 
 PAIRS = 20
 STREAMS = 200
+
+
+def psql(sql):
+    """Runs sql on the cluster as its superuser (psql of the same binaries)."""
+    subprocess.run([os.path.join(pgcluster.BINDIR, "psql"), os.environ["PG_URL"], "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                    "-c", sql], check=True, timeout=30, stdout=subprocess.DEVNULL)
 
 
 def pg_cluster(command):
@@ -52,6 +61,36 @@ def unready(relay):
     """/readyz's 503 body when relay reports its store unreachable, else None."""
     status, why = readyz(relay)
     return why if status == 503 and why.get("status") == "store_unreachable" else None
+
+
+class FreezingRelay(TcpRelay):
+    """A TcpRelay whose open connections can go silently dead, as across a
+    network partition: freeze() drops whatever they carry from then on
+    (both ways) and closes nothing; new connections pass as before."""
+
+    def __init__(self, target_port):
+        self.frozen = set()
+        super().__init__(target_port)
+
+    def freeze(self):
+        with self.lock:
+            self.frozen.update(self.conns)
+
+    def _pump(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if src not in self.frozen:
+                    dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class ReplicaFaultsTest(unittest.TestCase):
@@ -147,6 +186,45 @@ class ReplicaFaultsTest(unittest.TestCase):
         wait_until(lambda: usable_on(c, link), "A's new link served by C")
         complete_on(self, c, link, "sk-after-restart-2")
         self.resumed_whole(again)
+
+    def test_listen_connection_silently_dead(self):
+        front = FreezingRelay(self.port)  # A's way to the database
+        try:
+            a = Relay(self.agent.url, "--connectors", CATALOG, "--store", pg_url(front.port),
+                      "--store-timeout-s", "1", env=ENV)
+            self.relays.append(a)
+            b = self.start(pg_url(self.port))
+            wait_until(lambda: readyz(a)[0] == 200 and readyz(b)[0] == 200, "A and B ready")
+            on_a = self.pause(a, "partition_user")
+            link = self.linked(on_a)
+            wait_until(lambda: usable_on(b, link), "A's link served by B")
+            front.freeze()  # A's connections carry nothing more, and nothing tells A
+            complete_on(self, b, link, "sk-across-a-partition")
+            # A finds its LISTEN connection dead (no answer within
+            # store_timeout_s), LISTENs on a new one and re-reads what ended
+            self.resumed_whole(on_a)
+        finally:
+            front.cut()
+
+    def test_notified_row_not_readable(self):
+        b = self.start(pg_url(self.port))  # migrates the schema
+        wait_until(lambda: readyz(b)[0] == 200, "B ready")
+        psql("CREATE ROLE replica_a LOGIN; GRANT USAGE, CREATE ON SCHEMA public TO replica_a; "
+             "GRANT ALL ON ALL TABLES IN SCHEMA public TO replica_a")
+        a = self.start("postgresql://replica_a@127.0.0.1:%d/postgres" % self.port)
+        wait_until(lambda: readyz(a)[0] == 200, "A ready")
+        on_a = self.pause(a, "unreadable_user")
+        link = self.linked(on_a)
+        wait_until(lambda: usable_on(b, link), "A's link served by B")
+        # A's LISTEN connection stays up, but its reads of the links fail
+        psql("REVOKE SELECT ON links FROM replica_a")
+        complete_on(self, b, link, "sk-unreadable")
+        wait_until(lambda: any(r.get("msg", "").startswith("link of a peer not read") for r in a.logs),
+                   "A's read of the notified link refused")
+        self.assertNotIn(b"auth_complete", on_a.data)
+        psql("GRANT SELECT ON links TO replica_a")
+        # nothing reconnects: A asks for a re-read itself, which finds the end
+        self.resumed_whole(on_a)
 
     def test_postgres_down_then_back_while_a_is_cut(self):
         front = TcpRelay(self.port)  # A's way to the database
