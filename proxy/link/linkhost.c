@@ -38,12 +38,6 @@ static void store_closed(store_t *st) {
   (void)st;
 }
 
-/* A journal batch the store has not answered yet. */
-typedef struct journal_batch {
-  linkhost_t *lh;
-  size_t n;              /* its links */
-} journal_batch;
-
 /* A write that must land before the store closes was answered (or
  * linkhost_close() itself is done). */
 static void store_release(linkhost_t *lh) {
@@ -55,40 +49,26 @@ static void on_notify_closed(void *data) {
   store_release(data);
 }
 
-static void peers_hold(void *ctx) {
+/* linkpeers' and linkjournal's writes in flight hold the store open */
+static void writes_hold(void *ctx) {
   linkhost_t *lh = ctx;
   lh->journal_writes++;
 }
 
-static void peers_release(void *ctx) {
+static void writes_release(void *ctx) {
   store_release(ctx);
-}
-
-/* The store answered a journal batch (one transaction: all or none). */
-static void on_journal_written(void *data, int status) {
-  journal_batch *b = data;
-  linkhost_t *lh = b->lh;
-  size_t n = b->n;
-  free(b);
-  if (status == 0)
-    lh->stored_links += n;
-  else
-    lh->store_errors += n;
-  store_release(lh);
 }
 
 static void on_journal(void *ctx, pausehub_record *records) {
   linkhost_t *lh = ctx;
   pausehub_record *r;
   store_link *rows;
-  journal_batch *b;
   size_t n = 0;
   size_t i = 0;
   for (r = records; r != NULL; r = r->next)
     if (r->state == LINKSVC_STATE_PENDING || !linkpeers_echo(&lh->peers, r->token))
       n++;
   rows = n > 0 ? calloc(n, sizeof *rows) : NULL;
-  b = n > 0 ? calloc(1, sizeof *b) : NULL;
   for (r = records; r != NULL; r = r->next) {
     if (r->state != LINKSVC_STATE_PENDING && linkpeers_echo(&lh->peers, r->token))
       continue; /* a peer's end, applied here: written and told by the peer */
@@ -118,21 +98,12 @@ static void on_journal(void *ctx, pausehub_record *records) {
         remote_link(&lh->remote, r, base);
     }
   }
-  /* one transaction for the batch (the rows are copied); its answer counts it */
-  if (n > 0) {
-    int rc = rows == NULL || b == NULL || lh->store.ops == NULL ? -ENOMEM : 0;
-    if (rc == 0) {
-      b->lh = lh;
-      b->n = n;
-      rc = lh->store.ops->link_put(&lh->store, rows, n, on_journal_written, b);
-    }
-    if (rc == 0) {
-      lh->journal_writes++; /* on PostgreSQL its rows are NOTIFYd to the replicas at commit */
-    } else {
-      lh->store_errors += n;
-      free(b);
-    }
-  }
+  /* in order, retried when refused (linkjournal.h); on PostgreSQL the rows
+   * are NOTIFYd to the replicas when they commit */
+  if (rows != NULL)
+    linkjournal_put(&lh->journal, rows, n);
+  else if (n > 0)
+    lh->journal.dropped += n; /* no memory */
   free(rows);
   pausehub_records_free(records);
 }
@@ -553,10 +524,15 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
   if (rc == 0)
     rc = prom_sample(out, "authrelay_links_completed_total", "auth", "oauth2", lh->completed[CATALOG_OAUTH2]);
   if (rc == 0)
-    rc = prom_counter(out, "authrelay_link_store_writes_total", "Link changes written to SQLite.", lh->stored_links);
+    rc = prom_counter(out, "authrelay_link_store_writes_total", "Link changes written to the store.",
+                      lh->journal.written);
   if (rc == 0)
-    rc = prom_counter(out, "authrelay_link_store_errors_total", "Link changes SQLite refused, or lost to a full queue.",
-                      lh->store_errors + dropped);
+    rc = prom_counter(out, "authrelay_link_store_errors_total",
+                      "Link changes the store refused (each try), or lost to a full queue.",
+                      lh->journal.refused + lh->journal.dropped + dropped);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_link_journal_backlog", "Link changes waiting to be written to the store.",
+                    linkjournal_backlog(&lh->journal));
   if (rc == 0)
     rc = prom_gauge(out, "authrelay_oauth_flows_waiting", "OAuth2 sign-ins sent to a provider, not back yet.",
                     lh->oauth.nflows);
@@ -693,8 +669,11 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
     rc = storehealth_init(&lh->store_health, loop, &lh->store);
   lh->store_health_open = rc == 0;
   if (rc == 0)
+    rc = linkjournal_init(&lh->journal, loop, &lh->store, writes_hold, writes_release, lh);
+  lh->journal_open = rc == 0;
+  if (rc == 0)
     rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
-  if (rc == 0 && linkpeers_start(&lh->peers, &lh->store, hub, now, peers_hold, peers_release, lh) != 0)
+  if (rc == 0 && linkpeers_start(&lh->peers, &lh->store, hub, now, writes_hold, writes_release, lh) != 0)
     LOG_WARN("link ends of other replicas will not reach this one"); /* not fatal: its own links work */
   if (rc != 0) {
     if (rc == -ETIMEDOUT || (rc == -EIO && lh->store.health.unreachable))
@@ -706,6 +685,8 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
       remote_close(&lh->remote);
     if (lh->store_health_open)
       storehealth_close(&lh->store_health);
+    if (lh->journal_open)
+      linkjournal_close(&lh->journal);
     if (lh->notify_open)
       notify_close(&lh->notify, NULL, NULL);
     if (lh->curl_open)
@@ -734,6 +715,10 @@ void linkhost_close(linkhost_t *lh) {
   lh->journal_writes++; /* held until the end of this function */
   linkpeers_stop(&lh->peers);
   pausehub_detach(lh->hub); /* the last journal batch goes to the store */
+  if (lh->journal_open) {
+    lh->journal_open = 0;
+    linkjournal_close(&lh->journal); /* what waits, once more */
+  }
   if (lh->remote_open) {
     lh->remote_open = 0;
     remote_close(&lh->remote);

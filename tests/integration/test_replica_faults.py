@@ -13,6 +13,17 @@ throwaway cluster, PG_CLUSTER_SCRIPT to restart, stop and start it).
 - PostgreSQL restarted mid-pause: every replica reconnects and LISTENs
   again; a completion on B resumes the stream paused on A, and a second one
   after that reaches A by NOTIFY on its new LISTEN connection.
+- A's connections to the database silently dead (a relay in front of A
+  freezes them: nothing carried, nothing closed, as across a partition):
+  A's LISTEN connection finds out by its ping, reconnects, re-reads (its
+  re-read failing on the frozen pool first, asked again), and the stream
+  completed on B meanwhile resumes on A.
+- A notified link A cannot read (SELECT on links revoked from A's role
+  while its LISTEN connection stays up): once it can again, A re-reads by
+  itself and its stream resumes.
+- A stream paused on A while PostgreSQL is down (its link in A's memory
+  only): A's journal writes the link once the database is back, B serves
+  and completes it, the stream on A resumes.
 - PostgreSQL stopped mid-pause: /readyz on every replica answers 503
   store_unreachable with the reason, a stream that does not pause relays
   to its end through A meanwhile, and the paused streams wait on. Started
@@ -98,10 +109,14 @@ class ReplicaFaultsTest(unittest.TestCase):
     # in tearDown) and helpers, without its tests
     setUp = test_replicas.ReplicasTest.setUp
     tearDown = test_replicas.ReplicasTest.tearDown
-    start = test_replicas.ReplicasTest.start
     three = test_replicas.ReplicasTest.three
     pause = test_replicas.ReplicasTest.pause
     resumed_whole = test_replicas.ReplicasTest.resumed_whole
+
+    def start(self, url, *args):
+        r = Relay(self.agent.url, "--connectors", CATALOG, "--store", url, *args, env=ENV)
+        self.relays.append(r)
+        return r
 
     @staticmethod
     def linked(stream):
@@ -190,9 +205,7 @@ class ReplicaFaultsTest(unittest.TestCase):
     def test_listen_connection_silently_dead(self):
         front = FreezingRelay(self.port)  # A's way to the database
         try:
-            a = Relay(self.agent.url, "--connectors", CATALOG, "--store", pg_url(front.port),
-                      "--store-timeout-s", "1", env=ENV)
-            self.relays.append(a)
+            a = self.start(pg_url(front.port), "--store-timeout-s", "1")
             b = self.start(pg_url(self.port))
             wait_until(lambda: readyz(a)[0] == 200 and readyz(b)[0] == 200, "A and B ready")
             on_a = self.pause(a, "partition_user")
@@ -224,6 +237,20 @@ class ReplicaFaultsTest(unittest.TestCase):
         self.assertNotIn(b"auth_complete", on_a.data)
         psql("GRANT SELECT ON links TO replica_a")
         # nothing reconnects: A asks for a re-read itself, which finds the end
+        self.resumed_whole(on_a)
+
+    def test_paused_while_postgres_is_down(self):
+        a, b = (self.start(pg_url(self.port), "--store-timeout-s", "1") for _ in range(2))
+        wait_until(lambda: readyz(a)[0] == 200 and readyz(b)[0] == 200, "A and B ready")
+        pg_cluster("stop")
+        wait_until(lambda: unready(a), "A: /readyz 503 store_unreachable")
+        on_a = self.pause(a, "paused_while_down_user")  # its link in A's memory only, for now
+        link = self.linked(on_a)
+        wait_until(lambda: a.metrics()["authrelay_link_store_errors_total"] >= 1, "A's journal refused")
+        pg_cluster("start")
+        # the journal writes the link once it can: B serves and completes it
+        wait_until(lambda: usable_on(b, link), "A's link, minted while the database was down, served by B")
+        complete_on(self, b, link, "sk-minted-while-down")
         self.resumed_whole(on_a)
 
     def test_postgres_down_then_back_while_a_is_cut(self):
