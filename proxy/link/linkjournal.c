@@ -34,6 +34,7 @@ static void on_written(void *data, int status) {
   if (status == 0) {
     j->written += n;
     j->backoff_ms = 0;
+    j->full_logged = 0;
     shift(j, n);
   } else {
     j->refused += n;
@@ -89,7 +90,9 @@ void linkjournal_put(linkjournal_t *j, const store_link *rows, size_t n) {
     return;
   }
   if (n > room) {
-    LOG_WARN("link journal full: rows dropped", LOG_U64("rows", n - room));
+    if (!j->full_logged)
+      LOG_WARN("link journal full: rows dropped", LOG_U64("rows", n - room));
+    j->full_logged = 1; /* once, until a batch is written */
     j->dropped += n - room;
     n = room;
   }

@@ -43,6 +43,7 @@ typedef struct linkjournal_t {
   unsigned backoff_ms;       /* 0 after a batch was written */
   int closing;               /* linkjournal_close() ran: no retries */
   int timer_open;
+  int full_logged;           /* "full" was logged since the last batch written */
   linkjournal_hold_fn hold;
   linkjournal_hold_fn release;
   void *ctx;                 /* for hold and release */
