@@ -25,8 +25,9 @@ throwaway cluster, PG_CLUSTER_SCRIPT to restart, stop and start it).
   only): A's journal writes the link once the database is back, B serves
   and completes it, the stream on A resumes.
 - PostgreSQL stopped mid-pause: /readyz on every replica answers 503
-  store_unreachable with the reason, a stream that does not pause relays
-  to its end through A meanwhile, and the paused streams wait on. Started
+  store_unreachable with the reason; through A a stream that does not
+  pause goes on relaying and another one starts and ends meanwhile; the
+  paused streams wait on. Started
   again while A is still cut from it (a TCP relay in front of A only): B
   and C are ready, A is not; the link is completed on B while A cannot
   hear it; once A reaches the database again it LISTENs, re-reads what
@@ -47,7 +48,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pg"))
 import pgcluster  # noqa: E402
 import test_replicas  # noqa: E402
-from harness import Relay, curl, link_of  # noqa: E402
+from harness import Relay, Stream, curl, link_of  # noqa: E402
 from test_pgstore import CATALOG, ENV, TcpRelay, pg_url, readyz, wait_until  # noqa: E402
 from test_replicas import SEQS, complete_on, usable_on  # noqa: E402
 
@@ -262,11 +263,16 @@ class ReplicaFaultsTest(unittest.TestCase):
             on_b = self.pause(b, "outage_user")
             self.linked(on_b)
             wait_until(lambda: usable_on(b, link), "A's link served by B")
+            flowing = Stream(a.url + "/stream?format=sse&count=1000000&rate=50")  # ended by tearDown
+            self.streams.append(flowing)
+            flowing.wait_for(rb'"seq":1\b')
             pg_cluster("stop")
             for r in (a, b, c):
                 why = wait_until(lambda: unready(r), "/readyz 503 store_unreachable while PostgreSQL is down")
                 self.assertTrue(why.get("error"), why)
-            # relaying does not need the database
+            # relaying does not need the database: a stream goes on, another one starts and ends
+            seen = flowing.data.count(b'"seq"')
+            flowing.wait_data(lambda d: d.count(b'"seq"') >= seen + 10, "events relayed while PostgreSQL is down")
             rc, out, _ = curl(a.url + "/stream?format=sse&count=%d" % SEQS)
             self.assertEqual(rc, 0)
             for i in range(SEQS):
