@@ -18,6 +18,8 @@ throwaway cluster, PG_CLUSTER_SCRIPT to restart, stop and start it).
   A's LISTEN connection finds out by its ping, reconnects, re-reads (its
   re-read failing on the frozen pool first, asked again), and the stream
   completed on B meanwhile resumes on A.
+- The same for A's pool: each idle connection finds out by its ping and
+  is replaced, so the first write after the partition succeeds.
 - A notified link A cannot read (SELECT on links revoked from A's role
   while its LISTEN connection stays up): once it can again, A re-reads by
   itself and its stream resumes.
@@ -49,7 +51,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pg"))
 import pgcluster  # noqa: E402
 import test_replicas  # noqa: E402
 from harness import Relay, Stream, curl, link_of  # noqa: E402
-from test_pgstore import CATALOG, ENV, TcpRelay, pg_url, readyz, wait_until  # noqa: E402
+from test_pgstore import CATALOG, ENV, TcpRelay, api, pg_url, readyz, wait_until  # noqa: E402
 from test_replicas import SEQS, complete_on, usable_on  # noqa: E402
 
 PAIRS = 20
@@ -84,9 +86,11 @@ class FreezingRelay(TcpRelay):
         self.frozen = set()
         super().__init__(target_port)
 
-    def freeze(self):
+    def freeze(self, connections=None):
+        """Freezes the connections open (or only the first `connections`
+        accepted, in their order)."""
         with self.lock:
-            self.frozen.update(self.conns)
+            self.frozen.update(self.conns if connections is None else self.conns[:2 * connections])
 
     def _pump(self, src, dst):
         try:
@@ -217,6 +221,30 @@ class ReplicaFaultsTest(unittest.TestCase):
             # A finds its LISTEN connection dead (no answer within
             # store_timeout_s), LISTENs on a new one and re-reads what ended
             self.resumed_whole(on_a)
+        finally:
+            front.cut()
+
+    def test_pool_connections_silently_dead(self):
+        front = FreezingRelay(self.port)
+        try:
+            a = self.start(pg_url(front.port), "--store-timeout-s", "1")
+            wait_until(lambda: readyz(a)[0] == 200, "A ready")
+            # a write starts after every operation started before it ended:
+            # what A did at start is over, its pool is idle
+            self.assertEqual(api(a, "POST", "/api/v1/registered-users/",
+                                 {"origin_user_id": "before_partition", "origin_user_name": "Before"})[0], 201)
+            # dead without a word: the pool's connections (PGSTORE_POOL_DEFAULT,
+            # 3), opened before the LISTEN one, which stays (nothing re-reads)
+            front.freeze(connections=3)
+            # each finds out by its ping, with nothing else asking for it, and
+            # is replaced
+            wait_until(lambda: {r.get("connection") for r in a.logs
+                                if r.get("msg") == "link store connection to PostgreSQL failed"} >= {0, 1, 2},
+                       "every pool connection of A found dead")
+            wait_until(lambda: readyz(a)[0] == 200, "A ready")
+            status, u = api(a, "POST", "/api/v1/registered-users/",
+                            {"origin_user_id": "after_partition", "origin_user_name": "After"})
+            self.assertEqual(status, 201, u)  # not a dead connection's timeout
         finally:
             front.cut()
 

@@ -28,7 +28,11 @@
  *
  * Failures: a lost connection fails its operation with -EIO (a COMMIT whose
  * answer was lost is not acknowledged either), and is reconnected with
- * back-off (PGSTORE_RETRY_MIN_MS doubling up to PGSTORE_RETRY_MAX_MS).
+ * back-off (PGSTORE_RETRY_MIN_MS doubling up to PGSTORE_RETRY_MAX_MS). An
+ * idle connection is pinged (SELECT 1) every store_timeout (at least
+ * PGSTORE_PING_MIN_MS), so that one
+ * that died silently (a partition, a failover) is replaced before an
+ * operation takes it.
  * SQLSTATE class 23 (a unique or foreign key violation) is -EEXIST, as any
  * constraint is for SQLite. A failed write (-EIO, -ETIMEDOUT) sets
  * health.cannot_write until a write commits.
@@ -56,6 +60,7 @@
 #define PGSTORE_OPS_MAX 10000          /* operations started and not yet delivered; more: -EAGAIN */
 #define PGSTORE_RETRY_MIN_MS 100
 #define PGSTORE_RETRY_MAX_MS 5000
+#define PGSTORE_PING_MIN_MS 1000       /* idle connections are pinged every store_timeout, at least this apart */
 #define PGSTORE_MIGRATE_TIMEOUT_MS 60000L /* per query of the migrations (the lock may wait) */
 #define PGSTORE_LIST_ROWS "1001"       /* LIMIT of a list: STORE_LIST_MAX + 1 tells -E2BIG */
 
@@ -114,8 +119,9 @@ struct pg_op {
 struct pg_slot {
   pgconn_t pc;         /* first: pc.data is the slot */
   pg_store *s;
-  uv_timer_t retry;    /* reconnect back-off */
+  uv_timer_t retry;    /* reconnect back-off; connected, the next ping */
   pg_op *op;           /* the operation holding the connection */
+  int pinging;         /* a ping (SELECT 1) of the idle connection is in flight */
   int cleaning;        /* a ROLLBACK after a failed transaction is in flight */
   int migrating;       /* the migrations run on this connection */
   int was_up;          /* connected once: a loss is logged as such */

@@ -36,9 +36,11 @@ static int channel_ok(const char *c) {
 
 static void on_retry(uv_timer_t *t);
 
-/* The next ping, store_timeout from now, or the re-read asked for. */
+/* The next ping, store_timeout from now (PGSTORE_PING_MIN_MS at least),
+ * or the re-read asked for. */
 static void arm(pg_listener *l) {
-  (void)uv_timer_start(&l->retry, on_retry, l->resync_wanted ? l->resync_backoff_ms : (uint64_t)l->s->timeout_ms, 0);
+  uint64_t ping_ms = l->s->timeout_ms > PGSTORE_PING_MIN_MS ? (uint64_t)l->s->timeout_ms : PGSTORE_PING_MIN_MS;
+  (void)uv_timer_start(&l->retry, on_retry, l->resync_wanted ? l->resync_backoff_ms : ping_ms, 0);
 }
 
 static void on_listening(void *ctx, int status, const PGresult *res, const char *errmsg) {
