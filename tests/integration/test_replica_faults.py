@@ -21,8 +21,8 @@ throwaway cluster, PG_CLUSTER_SCRIPT to restart, stop and start it).
 - The same for A's pool: each idle connection finds out by its ping and
   is replaced, so the first write after the partition succeeds.
 - A notified link A cannot read (SELECT on links revoked from A's role
-  while its LISTEN connection stays up): once it can again, A re-reads by
-  itself and its stream resumes.
+  while its LISTEN connection stays up), nor its re-read of the links:
+  once it can again, A re-reads by itself and its stream resumes.
 - A stream paused on A while PostgreSQL is down (its link in A's memory
   only): A's journal writes the link once the database is back, B serves
   and completes it, the stream on A resumes.
@@ -263,6 +263,9 @@ class ReplicaFaultsTest(unittest.TestCase):
         complete_on(self, b, link, "sk-unreadable")
         wait_until(lambda: any(r.get("msg", "").startswith("link of a peer not read") for r in a.logs),
                    "A's read of the notified link refused")
+        # and the re-read it asks for refused as well (asked for again)
+        wait_until(lambda: any(r.get("msg", "").startswith("links of peers not re-read") for r in a.logs),
+                   "A's re-read of the links refused")
         self.assertNotIn(b"auth_complete", on_a.data)
         psql("GRANT SELECT ON links TO replica_a")
         # nothing reconnects: A asks for a re-read itself, which finds the end
