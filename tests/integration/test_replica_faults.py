@@ -15,9 +15,10 @@ throwaway cluster, PG_CLUSTER_SCRIPT to restart, stop and start it).
   after that reaches A by NOTIFY on its new LISTEN connection.
 - A's connections to the database silently dead (a relay in front of A
   freezes them: nothing carried, nothing closed, as across a partition):
-  A's LISTEN connection finds out by its ping, reconnects, re-reads (its
-  re-read failing on the frozen pool first, asked again), and the stream
-  completed on B meanwhile resumes on A.
+  A's LISTEN connection finds out by its ping, reconnects and re-reads
+  (on pool connections replaced the same way, or asking again when the
+  re-read met a dead one), and the stream completed on B meanwhile
+  resumes on A.
 - The same for A's pool: each idle connection finds out by its ping and
   is replaced, so the first write after the partition succeeds.
 - A notified link A cannot read (SELECT on links revoked from A's role
@@ -29,11 +30,11 @@ throwaway cluster, PG_CLUSTER_SCRIPT to restart, stop and start it).
 - PostgreSQL stopped mid-pause: /readyz on every replica answers 503
   store_unreachable with the reason; through A a stream that does not
   pause goes on relaying and another one starts and ends meanwhile; the
-  paused streams wait on. Started
-  again while A is still cut from it (a TCP relay in front of A only): B
-  and C are ready, A is not; the link is completed on B while A cannot
-  hear it; once A reaches the database again it LISTENs, re-reads what
-  ended, and its stream resumes; /readyz is 200 everywhere.
+  paused streams wait on. Started again while A is still cut from it (a
+  TCP relay in front of A only): B and C are ready, A is not; the link is
+  completed on B while A cannot hear it; once A reaches the database
+  again it LISTENs, re-reads what ended, and its stream resumes; /readyz
+  is 200 everywhere.
 
 Clients: each Stream is one curl process and one reader thread (harness),
 so 200 streams are 200 of each, bounded and all ended in tearDown.
@@ -252,7 +253,8 @@ class ReplicaFaultsTest(unittest.TestCase):
         b = self.start(pg_url(self.port))  # migrates the schema
         wait_until(lambda: readyz(b)[0] == 200, "B ready")
         psql("CREATE ROLE replica_a LOGIN; GRANT USAGE, CREATE ON SCHEMA public TO replica_a; "
-             "GRANT ALL ON ALL TABLES IN SCHEMA public TO replica_a")
+             "GRANT ALL ON ALL TABLES IN SCHEMA public TO replica_a; "
+             "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO replica_a")
         a = self.start("postgresql://replica_a@127.0.0.1:%d/postgres" % self.port)
         wait_until(lambda: readyz(a)[0] == 200, "A ready")
         on_a = self.pause(a, "unreadable_user")
