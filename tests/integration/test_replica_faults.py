@@ -124,6 +124,17 @@ class ReplicaFaultsTest(unittest.TestCase):
         self.relays.append(r)
         return r
 
+    def pg_stop(self):
+        """Stops PostgreSQL; started again by pg_start(), or at the end of
+        the test if it failed before (the next tests need it)."""
+        pg_cluster("stop")
+        self.pg_down = True
+        self.addCleanup(lambda: self.pg_down and pg_cluster("start"))
+
+    def pg_start(self):
+        pg_cluster("start")
+        self.pg_down = False
+
     @staticmethod
     def linked(stream):
         """The stream's link (paused: its link_token event came)."""
@@ -276,12 +287,12 @@ class ReplicaFaultsTest(unittest.TestCase):
     def test_paused_while_postgres_is_down(self):
         a, b = (self.start(pg_url(self.port), "--store-timeout-s", "1") for _ in range(2))
         wait_until(lambda: readyz(a)[0] == 200 and readyz(b)[0] == 200, "A and B ready")
-        pg_cluster("stop")
+        self.pg_stop()
         wait_until(lambda: unready(a), "A: /readyz 503 store_unreachable")
         on_a = self.pause(a, "paused_while_down_user")  # its link in A's memory only, for now
         link = self.linked(on_a)
         wait_until(lambda: a.metrics()["authrelay_link_store_errors_total"] >= 1, "A's journal refused")
-        pg_cluster("start")
+        self.pg_start()
         # the journal writes the link once it can: B serves and completes it
         wait_until(lambda: usable_on(b, link), "A's link, minted while the database was down, served by B")
         complete_on(self, b, link, "sk-minted-while-down")
@@ -299,7 +310,7 @@ class ReplicaFaultsTest(unittest.TestCase):
             flowing = Stream(a.url + "/stream?format=sse&count=1000000&rate=50")  # ended by tearDown
             self.streams.append(flowing)
             flowing.wait_for(rb'"seq":1\b')
-            pg_cluster("stop")
+            self.pg_stop()
             for r in (a, b, c):
                 why = wait_until(lambda: unready(r), "/readyz 503 store_unreachable while PostgreSQL is down")
                 self.assertTrue(why.get("error"), why)
@@ -311,7 +322,7 @@ class ReplicaFaultsTest(unittest.TestCase):
             for i in range(SEQS):
                 self.assertIn(b'"seq":%d' % i, out)
             front.cut()  # A stays away from the database when it comes back
-            pg_cluster("start")
+            self.pg_start()
             wait_until(lambda: readyz(b)[0] == 200 and readyz(c)[0] == 200, "B and C ready again")
             self.assertIsNotNone(unready(a))
             wait_until(lambda: usable_on(b, link), "A's link served by B after the outage")
