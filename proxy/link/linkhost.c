@@ -38,14 +38,6 @@ static void store_closed(store_t *st) {
   (void)st;
 }
 
-/* A journal batch the store has not answered yet. */
-typedef struct journal_batch {
-  linkhost_t *lh;
-  size_t n;              /* its links */
-  size_t npending;       /* of them, links just minted: */
-  char pending[][LINKSVC_TOKEN_LEN + 1]; /* their tokens */
-} journal_batch;
-
 /* A write that must land before the store closes was answered (or
  * linkhost_close() itself is done). */
 static void store_release(linkhost_t *lh) {
@@ -57,34 +49,14 @@ static void on_notify_closed(void *data) {
   store_release(data);
 }
 
-static void peers_hold(void *ctx) {
+/* linkpeers' and linkjournal's writes in flight hold the store open */
+static void writes_hold(void *ctx) {
   linkhost_t *lh = ctx;
   lh->journal_writes++;
 }
 
-static void peers_release(void *ctx) {
+static void writes_release(void *ctx) {
   store_release(ctx);
-}
-
-/* The store answered a journal batch (one transaction: all or none). */
-static void on_journal_written(void *data, int status) {
-  journal_batch *b = data;
-  linkhost_t *lh = b->lh;
-  size_t i;
-  if (status == 0) {
-    lh->stored_links += b->n;
-  } else {
-    /* Not durable, so not usable: a new link the store did not take (down
-     * past store_timeout_s, or full) ends its pauses as link_expired, and
-     * no other replica could have served it. */
-    lh->store_errors += b->n;
-    for (i = 0; i < b->npending && !lh->closing; i++) {
-      LOG_WARN("new link not written to the store: its pauses end (link_expired)", LOG_I64("error", status));
-      (void)pausehub_expire_link(lh->hub, b->pending[i], timefmt_now_ms());
-    }
-  }
-  free(b);
-  store_release(lh);
 }
 
 /* 1 when record r is a peer's end applied here: written and told by the peer. */
@@ -92,28 +64,25 @@ static int journal_echo(linkhost_t *lh, const pausehub_record *r) {
   return r->state != LINKSVC_STATE_PENDING && linkpeers_echo(&lh->peers, r->token);
 }
 
-/* The records' rows, in one transaction (the rows are copied); its answer
- * counts them. */
+/* The records' rows to the journal: in order, retried when refused
+ * (linkjournal.h); on PostgreSQL the rows are NOTIFYd to the replicas when
+ * they commit. */
 static void journal_write(linkhost_t *lh, const pausehub_record *records) {
   const pausehub_record *r;
   store_link *rows;
-  journal_batch *b;
   size_t n = 0;
-  size_t npending = 0;
   size_t i = 0;
-  int rc;
-  for (r = records; r != NULL; r = r->next) {
+  for (r = records; r != NULL; r = r->next)
     if (!journal_echo(lh, r))
       n++;
-    if (r->state == LINKSVC_STATE_PENDING)
-      npending++;
-  }
   if (n == 0)
     return;
   rows = calloc(n, sizeof *rows);
-  b = calloc(1, sizeof *b + npending * sizeof b->pending[0]);
-  rc = rows == NULL || b == NULL || lh->store.ops == NULL ? -ENOMEM : 0;
-  for (r = records; r != NULL && rc == 0; r = r->next) {
+  if (rows == NULL) {
+    lh->journal.dropped += n; /* no memory */
+    return;
+  }
+  for (r = records; r != NULL; r = r->next) {
     store_link *l;
     if (journal_echo(lh, r))
       continue;
@@ -128,21 +97,25 @@ static void journal_write(linkhost_t *lh, const pausehub_record *records) {
     l->created_ms = r->created_ms;
     l->expires_ms = r->expires_ms;
     l->ended_ms = r->ended_ms;
-    if (r->state == LINKSVC_STATE_PENDING)
-      snprintf(b->pending[b->npending++], sizeof b->pending[0], "%s", r->token);
   }
-  if (rc == 0) {
-    b->lh = lh;
-    b->n = n;
-    rc = lh->store.ops->link_put(&lh->store, rows, n, on_journal_written, b);
-  }
-  if (rc == 0) {
-    lh->journal_writes++; /* on PostgreSQL its rows are NOTIFYd to the replicas at commit */
-  } else {
-    lh->store_errors += n;
-    free(b);
-  }
+  linkjournal_put(&lh->journal, rows, n);
   free(rows);
+}
+
+/* The store refused a journal batch (it is retried). A new link in it is
+ * not durable, so not used: its pauses end as link_expired (DESIGN: pauses
+ * fail over after store_timeout_s, the time an operation waits), and its
+ * end, journalled after it, is what the store gets once it can write. */
+static void on_journal_refused(void *ctx, const store_link *rows, size_t n) {
+  linkhost_t *lh = ctx;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    if (rows[i].status != LINKSVC_STATE_PENDING)
+      continue;
+    if (pausehub_expire_link(lh->hub, rows[i].token, timefmt_now_ms()) == 0)
+      LOG_WARN("new link not written to the store: its pauses end (link_expired)",
+               LOG_STR("connector", rows[i].connector));
+  }
 }
 
 static void on_journal(void *ctx, pausehub_record *records) {
@@ -584,10 +557,15 @@ int linkhost_render_metrics(linkhost_t *lh, dynbuf *out) {
   if (rc == 0)
     rc = prom_sample(out, "authrelay_links_completed_total", "auth", "oauth2", lh->completed[CATALOG_OAUTH2]);
   if (rc == 0)
-    rc = prom_counter(out, "authrelay_link_store_writes_total", "Link changes written to the store.", lh->stored_links);
+    rc = prom_counter(out, "authrelay_link_store_writes_total", "Link changes written to the store.",
+                      lh->journal.written);
   if (rc == 0)
-    rc = prom_counter(out, "authrelay_link_store_errors_total", "Link changes the store refused, or lost to a full queue.",
-                      lh->store_errors + dropped);
+    rc = prom_counter(out, "authrelay_link_store_errors_total",
+                      "Link changes the store refused (each try), or lost to a full queue.",
+                      lh->journal.refused + lh->journal.dropped + dropped);
+  if (rc == 0)
+    rc = prom_gauge(out, "authrelay_link_journal_backlog", "Link changes waiting to be written to the store.",
+                    linkjournal_backlog(&lh->journal));
   if (rc == 0)
     rc = prom_gauge(out, "authrelay_oauth_flows_waiting", "OAuth2 sign-ins sent to a provider, not back yet.",
                     lh->oauth.nflows);
@@ -724,8 +702,11 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
     rc = storehealth_init(&lh->store_health, loop, &lh->store);
   lh->store_health_open = rc == 0;
   if (rc == 0)
+    rc = linkjournal_init(&lh->journal, loop, &lh->store, writes_hold, writes_release, on_journal_refused, lh);
+  lh->journal_open = rc == 0;
+  if (rc == 0)
     rc = pausehub_attach(hub, loop, on_journal, on_page, lh);
-  if (rc == 0 && linkpeers_start(&lh->peers, &lh->store, hub, now, peers_hold, peers_release, lh) != 0)
+  if (rc == 0 && linkpeers_start(&lh->peers, &lh->store, hub, now, writes_hold, writes_release, lh) != 0)
     LOG_WARN("link ends of other replicas will not reach this one"); /* not fatal: its own links work */
   if (rc != 0) {
     if (rc == -ETIMEDOUT || (rc == -EIO && lh->store.health.unreachable))
@@ -737,6 +718,8 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
       remote_close(&lh->remote);
     if (lh->store_health_open)
       storehealth_close(&lh->store_health);
+    if (lh->journal_open)
+      linkjournal_close(&lh->journal);
     if (lh->notify_open)
       notify_close(&lh->notify, NULL, NULL);
     if (lh->curl_open)
@@ -765,6 +748,10 @@ void linkhost_close(linkhost_t *lh) {
   lh->journal_writes++; /* held until the end of this function */
   linkpeers_stop(&lh->peers);
   pausehub_detach(lh->hub); /* the last journal batch goes to the store */
+  if (lh->journal_open) {
+    lh->journal_open = 0;
+    linkjournal_close(&lh->journal); /* what waits, once more */
+  }
   if (lh->remote_open) {
     lh->remote_open = 0;
     remote_close(&lh->remote);

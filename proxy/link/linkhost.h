@@ -7,7 +7,8 @@
  * into the shared link state (pausehub.h), page by page. Then, on the
  * control loop:
  *   - the journal: links minted or ended on any thread are written to the
- *     store, one batch (one transaction) per wake-up;
+ *     store in order, a batch (one transaction) at a time, again after a
+ *     back-off when the store refused it (linkjournal.h);
  *   - the hosted Link page (/_authrelay/link/{token}), handed over by the
  *     workers: an API-key form, or an OAuth2 authorization-code flow
  *     (oauthflow.h). The credential is sealed (linkseal.h) and stored
@@ -31,6 +32,7 @@
 #include "linkbind.h"
 #include "notify.h"
 #include "oauthflow.h"
+#include "linkjournal.h"
 #include "linkpeers.h"
 #include "pausehub.h"
 #include "remote.h"
@@ -60,6 +62,8 @@ struct linkhost_t {
   connections_t conns;              /* connected accounts handed out and refreshed (the token API) */
   linkbind_t bind;                  /* link.verifier_url set: credentials waiting for the app's confirmation */
   linkpeers_t peers;         /* PostgreSQL store: link ends from and to the other replicas */
+  linkjournal_t journal;     /* writes the journal's rows, in order, again when refused */
+  int journal_open;
   unsigned journal_writes;   /* writes that must land before the store closes: journal batches, notify_close's */
   int closing;               /* linkhost_close() ran: the store closes after the last batch */
   int restoring;             /* at open: stored links are being read back */
@@ -68,8 +72,6 @@ struct linkhost_t {
   uint64_t restore_after_ms; /* the key of the last link read back: created_ms, token */
   char restore_after[64];
   char owner_key[1025];      /* the control API's owner key: admin_key or generated */
-  uint64_t stored_links;     /* journal records written */
-  uint64_t store_errors;     /* journal records the store refused */
   uint64_t completed[2];     /* links completed, by catalog_auth */
   uint64_t provider_failures; /* OAuth code exchanges that failed (refused, timeout, unreachable) */
   uint64_t declined;         /* links the user declined ("Not now") */

@@ -83,13 +83,23 @@ static void apply_row(linkpeers_t *lp, const store_link *row, uint64_t since_ms)
 
 /* ---- notifications ---- */
 
+/* What was notified could not be read (the store timed out, refused):
+ * the end is in the store all the same, and a re-read of the links will
+ * find it. The LISTEN connection being up, only an ask brings one. */
+static void reread_later(linkpeers_t *lp) {
+  if (!lp->closing)
+    (void)store_pg_resync_later(lp->store);
+}
+
 static void on_row(void *data, int status, const store_link *row) {
   linkpeers_t *lp = data;
   lp->reads--;
-  if (status == 0 && !lp->closing)
+  if (status == 0 && !lp->closing) {
     apply_row(lp, row, 0);
-  else if (status != 0 && status != -ENOENT && status != -ECANCELED)
-    LOG_WARN("link of a peer not read", LOG_I64("error", status));
+  } else if (status != 0 && status != -ENOENT && status != -ECANCELED) {
+    LOG_WARN("link of a peer not read: re-reading the links later", LOG_I64("error", status));
+    reread_later(lp);
+  }
   lp->release(lp->ctx);
 }
 
@@ -103,7 +113,8 @@ static void on_notify(void *data, const char *payload) {
     return; /* ended here already: this replica's own end, or one applied */
   if (lp->reads >= LINKPEERS_READS_MAX) {
     LOG_WARN("link notification dropped: too many reads in flight");
-    return; /* the next resync or the link's own expiry covers it */
+    reread_later(lp);
+    return;
   }
   lp->hold(lp->ctx);
   lp->reads++;
@@ -111,6 +122,7 @@ static void on_notify(void *data, const char *payload) {
   if (rc != 0) {
     lp->reads--;
     lp->release(lp->ctx);
+    reread_later(lp);
   }
 }
 
@@ -136,13 +148,16 @@ static void on_resync_page(void *data, int status, const store_link *rows, size_
     }
   }
   lp->resyncing = 0;
-  if (rc != 0 && rc != -ECANCELED)
-    LOG_WARN("links of peers not re-read after a reconnect", LOG_I64("error", rc));
+  if (rc != 0 && rc != -ECANCELED) {
+    LOG_WARN("links of peers not re-read: again later", LOG_I64("error", rc));
+    reread_later(lp); /* from the same point (synced_ms stays) */
+  }
   if (rc == 0)
     lp->synced_ms = lp->resync_began_ms; /* next time from here; a failed one reads again from the old point */
   if (lp->resync_again && !lp->closing) {
     lp->resync_again = 0;
-    (void)resync_page(lp, 1);
+    if (resync_page(lp, 1) != 0)
+      reread_later(lp);
   }
   lp->release(lp->ctx);
 }
@@ -181,7 +196,8 @@ static void on_resync(void *data) {
     lp->resync_again = 1;
     return;
   }
-  (void)resync_page(lp, 1);
+  if (resync_page(lp, 1) != 0)
+    reread_later(lp);
 }
 
 /* ---- the Link page ---- */

@@ -19,7 +19,11 @@
  * After every (re)connect of the LISTEN connection, on_resync pages through
  * the links of the store and applies those that ended since the previous
  * resync (minus LINKPEERS_SKEW_MS), so an end notified while it was down
- * still resumes the streams.
+ * still resumes the streams. A notified row that could not be read (the
+ * store timed out or refused), a notification dropped, or a resync that
+ * failed asks for another resync after a back-off
+ * (store_pg_resync_later): the LISTEN connection being up, nothing else
+ * would bring one, and the streams waiting on that end would wait on.
  *
  * An outcome applied from another replica ends the local copy of the link,
  * which the journal reports too: linkpeers_echo() tells the journal to

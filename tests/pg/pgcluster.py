@@ -13,6 +13,10 @@
     pgcluster.py restart
         from inside COMMAND: `pg_ctl restart -m fast` of that cluster (same
         port), waiting until it accepts connections again.
+    pgcluster.py stop | start
+        from inside COMMAND: `pg_ctl stop -m fast` of that cluster, and
+        `start` again with the options it ran with (same port): the
+        database down for as long as a test needs.
 
 COMMAND's environment:
     PG_URL          postgresql://authrelay@127.0.0.1:PORT/postgres
@@ -39,6 +43,7 @@ fails, to help with the diagnosis.
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -153,6 +158,28 @@ def restart():
                   "-w", "-t", START_TIMEOUT_S, "restart")
 
 
+def stop():
+    tmp = os.environ.get("PG_CLUSTER_DIR")
+    if not tmp:
+        sys.exit("pgcluster.py stop: PG_CLUSTER_DIR is not set (run it under `run`)")
+    return pg_ctl(os.path.join(tmp, "data"), "-m", "fast", "-w", "-t", START_TIMEOUT_S, "stop")
+
+
+def start_again():
+    """`start` after `stop`: the options of the last start, which postgres
+    wrote to postmaster.opts (as pg_ctl restart reads them), but -D, which
+    pg_ctl adds itself."""
+    tmp = os.environ.get("PG_CLUSTER_DIR")
+    if not tmp:
+        sys.exit("pgcluster.py start: PG_CLUSTER_DIR is not set (run it under `run`)")
+    datadir = os.path.join(tmp, "data")
+    with open(os.path.join(datadir, "postmaster.opts"), encoding="utf-8") as f:
+        argv = shlex.split(f.read())[1:]  # without the binary's path
+    opts = [a for i, a in enumerate(argv) if a != "-D" and (i == 0 or argv[i - 1] != "-D")]
+    return pg_ctl(datadir, "-l", os.path.join(tmp, "postgres.log"), "-o", " ".join(map(shlex.quote, opts)),
+                  "-w", "-t", START_TIMEOUT_S, "start")
+
+
 def main(argv):
     if len(argv) >= 1 and argv[0] == "run":
         rest = argv[1:]
@@ -165,6 +192,10 @@ def main(argv):
         return run(rest, timeout)
     if argv == ["restart"]:
         return restart()
+    if argv == ["stop"]:
+        return stop()
+    if argv == ["start"]:
+        return start_again()
     sys.exit(__doc__)
 
 

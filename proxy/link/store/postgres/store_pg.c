@@ -320,7 +320,8 @@ static pg_slot *free_slot(pg_store *s) {
   int i;
   for (i = 0; i < s->nslots; i++) {
     pg_slot *slot = &s->slots[i];
-    if (slot->pc.state == PGCONN_READY && slot->op == NULL && !slot->cleaning && !slot->migrating)
+    if (slot->pc.state == PGCONN_READY && slot->op == NULL && !slot->cleaning && !slot->migrating &&
+        !slot->pinging)
       return slot;
   }
   return NULL;
@@ -384,16 +385,50 @@ static void note_reach(pg_store *s, pgconn_t *pc, int status) {
   h->unreachable = 1;
 }
 
+/* An idle connection is pinged store_timeout after it came up or its
+ * last ping: one that died silently (a network partition, a failover: no
+ * FIN, no RST) would otherwise fail the next operation that takes it, after
+ * making it wait store_timeout. A late answer closes it (pgconn), and it
+ * reconnects. A connection in use is left alone: the operation's own
+ * timeout finds out. */
+static void arm_ping(pg_slot *slot) {
+  long ms = slot->s->timeout_ms > PGSTORE_PING_MIN_MS ? slot->s->timeout_ms : PGSTORE_PING_MIN_MS;
+  if (!slot->s->closing)
+    (void)uv_timer_start(&slot->retry, on_retry, (uint64_t)ms, 0);
+}
+
+static void on_pinged(void *ctx, int status, const PGresult *res, const char *errmsg) {
+  pg_slot *slot = ctx;
+  (void)res;
+  (void)errmsg;
+  slot->pinging = 0;
+  if (status == -ECANCELED || slot->s->closing || slot->pc.state != PGCONN_READY)
+    return; /* lost or closed by the timeout: on_status reconnects */
+  arm_ping(slot);
+  pg_store_kick(slot->s); /* an operation may wait for the connection */
+}
+
+static void ping(pg_slot *slot) {
+  if (slot->op != NULL || slot->cleaning || slot->migrating || slot->pinging ||
+      pgconn_query(&slot->pc, "SELECT 1", NULL, 0, slot->s->timeout_ms, on_pinged, slot) != 0) {
+    arm_ping(slot);
+    return;
+  }
+  slot->pinging = 1;
+}
+
 static void on_status(pgconn_t *pc, int status) {
   pg_slot *slot = pc->data;
   pg_store *s = slot->s;
   note_reach(s, pc, status);
+  slot->pinging = 0; /* its callback came first */
   if (status == 0) {
     if (slot->backoff_ms > 0 || !slot->was_up)
       LOG_INFO("link store connected to PostgreSQL", LOG_U64("connection", (uint64_t)(slot - s->slots)));
     slot->was_up = 1;
     slot->backoff_ms = 0;
     slot->cleaning = 0;
+    arm_ping(slot);
     pg_store_kick(s); /* migrations (the first one up), then operations */
     return;
   }
@@ -412,10 +447,17 @@ static int slot_connect(pg_slot *slot) {
   return pgconn_connect(&slot->pc, slot->s->conninfo, slot->s->timeout_ms, on_status, NULL);
 }
 
+/* Reconnects after the back-off; or, connected, pings. */
 static void on_retry(uv_timer_t *t) {
   pg_slot *slot = t->data;
   int rc;
-  if (slot->s->closing || slot->pc.state != PGCONN_DOWN)
+  if (slot->s->closing)
+    return;
+  if (slot->pc.state == PGCONN_READY) {
+    ping(slot);
+    return;
+  }
+  if (slot->pc.state != PGCONN_DOWN)
     return;
   rc = slot_connect(slot);
   if (rc < 0) {

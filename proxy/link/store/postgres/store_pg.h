@@ -28,7 +28,11 @@
  *
  * Failures: a lost connection fails its operation with -EIO (a COMMIT whose
  * answer was lost is not acknowledged either), and is reconnected with
- * back-off (PGSTORE_RETRY_MIN_MS doubling up to PGSTORE_RETRY_MAX_MS).
+ * back-off (PGSTORE_RETRY_MIN_MS doubling up to PGSTORE_RETRY_MAX_MS). An
+ * idle connection is pinged (SELECT 1) every store_timeout (at least
+ * PGSTORE_PING_MIN_MS), so that one
+ * that died silently (a partition, a failover) is replaced before an
+ * operation takes it.
  * SQLSTATE class 23 (a unique or foreign key violation) is -EEXIST, as any
  * constraint is for SQLite. A failed write (-EIO, -ETIMEDOUT) sets
  * health.cannot_write until a write commits.
@@ -56,6 +60,7 @@
 #define PGSTORE_OPS_MAX 10000          /* operations started and not yet delivered; more: -EAGAIN */
 #define PGSTORE_RETRY_MIN_MS 100
 #define PGSTORE_RETRY_MAX_MS 5000
+#define PGSTORE_PING_MIN_MS 1000       /* idle connections are pinged every store_timeout, at least this apart */
 #define PGSTORE_MIGRATE_TIMEOUT_MS 60000L /* per query of the migrations (the lock may wait) */
 #define PGSTORE_LIST_ROWS "1001"       /* LIMIT of a list: STORE_LIST_MAX + 1 tells -E2BIG */
 
@@ -76,7 +81,7 @@ typedef void (*store_pg_resync_fn)(void *data);
 /* The LISTEN connection (store_pg_listen.c), outside the pool. */
 typedef struct pg_listener {
   pgconn_t pc;         /* first: pc.data is the listener */
-  uv_timer_t retry;    /* reconnect back-off */
+  uv_timer_t retry;    /* reconnect back-off; once listening, the next ping or re-read */
   pg_store *s;         /* NULL until initialised */
   int inited;          /* pc initialised (closed with the store) */
   char channel[PGSTORE_CHANNEL_MAX + 1];
@@ -84,6 +89,10 @@ typedef struct pg_listener {
   store_pg_resync_fn on_resync;
   void *data;          /* the caller's */
   unsigned backoff_ms;
+  int listening;       /* LISTEN answered on this connection */
+  int busy;            /* a LISTEN or a ping is in flight */
+  int resync_wanted;   /* store_pg_resync_later() asked for on_resync again */
+  unsigned resync_backoff_ms; /* its delay: doubles per ask, reset by a reconnect */
 } pg_listener;
 
 /* The outcome of the op's last query: status as store.h (0, -EEXIST,
@@ -110,8 +119,9 @@ struct pg_op {
 struct pg_slot {
   pgconn_t pc;         /* first: pc.data is the slot */
   pg_store *s;
-  uv_timer_t retry;    /* reconnect back-off */
+  uv_timer_t retry;    /* reconnect back-off; connected, the next ping */
   pg_op *op;           /* the operation holding the connection */
+  int pinging;         /* a ping (SELECT 1) of the idle connection is in flight */
   int cleaning;        /* a ROLLBACK after a failed transaction is in flight */
   int migrating;       /* the migrations run on this connection */
   int was_up;          /* connected once: a loss is logged as such */
@@ -154,11 +164,24 @@ void store_pg_close(store_t *st, void (*done)(store_t *st));
  * connection of its own: on_notify for every NOTIFY on it (from any
  * replica, this one included), on_resync once LISTEN is in force after
  * every (re)connect, the first included (notifications sent while it was
- * down are lost: re-read the tables). One channel per store. Returns 0,
+ * down are lost: re-read the tables). The connection only waits, so
+ * nothing would tell it died silently (a network partition, a failover:
+ * no FIN, no RST): store_timeout after its last answer it sends
+ * `SELECT 1`, and one not answered within store_timeout closes it
+ * (pgconn), which reconnects, LISTENs and calls on_resync. One channel
+ * per store. Returns 0,
  * -ENOTSUP (not a PostgreSQL store), -EINVAL, -EBUSY (listening already),
  * -ECANCELED (closing). */
 int store_pg_listen(store_t *st, const char *channel, store_pg_notify_fn on_notify, store_pg_resync_fn on_resync,
                     void *data);
+/* Asks for on_resync again, after a back-off (PGSTORE_RETRY_MIN_MS
+ * doubling up to PGSTORE_RETRY_MAX_MS per ask, from the first ask after a
+ * reconnect): the caller could not read what was notified, or its re-read
+ * failed, and the LISTEN connection being fine, no reconnect would bring
+ * the re-read. Sent as LISTEN again on that connection, whose answer calls
+ * on_resync. Returns 0, -ENOTSUP (not a PostgreSQL store, or not
+ * listening), -ECANCELED (closing). */
+int store_pg_resync_later(store_t *st);
 /* NOTIFY channel with payload (at most PGSTORE_PAYLOAD_MAX bytes: an id,
  * never a secret), as a write of the store (ordered with the others; the
  * server delivers it when it commits). Returns as a store operation, or

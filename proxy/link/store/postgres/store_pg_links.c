@@ -106,7 +106,8 @@ static void link_put_step(pg_op *op, int status, const PGresult *res) {
                 "ON CONFLICT (token) DO UPDATE SET origin_user_id = EXCLUDED.origin_user_id, "
                 "connector = EXCLUDED.connector, callback_url = EXCLUDED.callback_url, state = EXCLUDED.state, "
                 "status = EXCLUDED.status, pinned = EXCLUDED.pinned, created_ms = EXCLUDED.created_ms, "
-                "expires_ms = EXCLUDED.expires_ms, ended_ms = EXCLUDED.ended_ms RETURNING token) "
+                "expires_ms = EXCLUDED.expires_ms, ended_ms = EXCLUDED.ended_ms WHERE links.status = 0 "
+                "RETURNING token) "
                 "SELECT pg_notify('" PGSTORE_LINKS_CHANNEL "', token) FROM up",
                 params, 10);
     return;

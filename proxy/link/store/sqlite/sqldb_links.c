@@ -10,8 +10,12 @@
 int sqldb_link_put(sqldb_t *q, const store_link *l) {
   return sqldb_run(q,
              sqldb_prepare(q,
-                     "INSERT OR REPLACE INTO links (token, user, connector, callback_url, state, status, "
-                     "pinned, created_ms, expires_ms, ended_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     "INSERT INTO links (token, user, connector, callback_url, state, status, "
+                     "pinned, created_ms, expires_ms, ended_ms) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                     "ON CONFLICT (token) DO UPDATE SET user = excluded.user, connector = excluded.connector, "
+                     "callback_url = excluded.callback_url, state = excluded.state, status = excluded.status, "
+                     "pinned = excluded.pinned, created_ms = excluded.created_ms, expires_ms = excluded.expires_ms, "
+                     "ended_ms = excluded.ended_ms WHERE links.status = 0", /* an ended link is final */
                      "sssssiiiii", l->token, l->user, l->connector, l->callback_url, l->state,
                      (int64_t)l->status, (int64_t)l->pinned, (int64_t)l->created_ms,
                      (int64_t)l->expires_ms, (int64_t)l->ended_ms),

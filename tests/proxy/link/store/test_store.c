@@ -592,6 +592,12 @@ static void links(void) {
   CALL(st.ops->link_end(&st, "ltk_c", 2, T0 + 30, on_done, NULL));
   CALL(st.ops->link_get(&st, "ltk_c", on_link, NULL));
   CHECK(r.link.status == 2 && r.link.ended_ms == T0 + 30);
+  /* an ended link is final: its pending row written again late (a journal
+   * retried after a lost answer) changes nothing */
+  CALL(st.ops->link_put(&st, &rows[2], 1, on_done, NULL));
+  CHECK(r.status == 0);
+  CALL(st.ops->link_get(&st, "ltk_c", on_link, NULL));
+  CHECK(r.link.status == 2 && r.link.ended_ms == T0 + 30);
   CALL(st.ops->link_get(&st, "ltk_none", on_link, NULL));
   CHECK(r.status == -ENOENT);
   /* pages by key */
