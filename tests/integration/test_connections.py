@@ -25,7 +25,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import AgentServer, Relay, catalog_file, wait_until  # noqa: E402
-from test_linkservice import OPENAI, Api, oauth2_connector, request, secrets_on_disk, start_provider  # noqa: E402
+from test_linkservice import OPENAI, Api, complete_oauth, oauth2_connector, request, secrets_on_disk, start_provider  # noqa: E402
 from test_notify import Feed, Receiver  # noqa: E402
 
 ADMIN_KEY = "test-owner-key-connections"
@@ -101,16 +101,7 @@ class ConnectionsTest(unittest.TestCase):
         return lt["magic_link_url"]
 
     def complete_oauth(self, link_url):
-        """The browser's part: the link page, the provider's consent (auto),
-        authrelay's callback with the sign-in cookie."""
-        status, headers, _ = request("GET", link_url)
-        self.assertEqual(status, 302)
-        jar = {"Cookie": headers["Set-Cookie"].split(";", 1)[0]}
-        status, headers, _ = request("GET", headers["Location"] + "&auto=1")
-        self.assertEqual(status, 302)
-        status, _, page = request("GET", headers["Location"], headers=jar)
-        self.assertEqual(status, 200, page)
-        self.assertIn("Connected", page)
+        complete_oauth(self, link_url)
 
     def connect_oauth(self, origin_user_id):
         self.complete_oauth(self.link_for(origin_user_id, "acme"))

@@ -58,6 +58,23 @@ def request(method, url, body=None, headers=None, timeout=10):
         return e.code, e.headers, e.read().decode()
 
 
+def complete_oauth(test, link_url, callback_base=None):
+    """The user's browser through an OAuth2 Link page: the page (302 to the
+    provider, with authrelay's sign-in cookie), the provider's consent given
+    at once (auto=1), authrelay's callback (callback_base: where it must
+    be) with the cookie: "Connected"."""
+    status, headers, _ = request("GET", link_url)
+    test.assertEqual(status, 302)
+    jar = {"Cookie": headers["Set-Cookie"].split(";", 1)[0]}
+    status, headers, _ = request("GET", headers["Location"] + "&auto=1")
+    test.assertEqual(status, 302)
+    if callback_base is not None:
+        test.assertTrue(headers["Location"].startswith(callback_base + "/"), headers["Location"])
+    status, _, page = request("GET", headers["Location"], headers=jar)
+    test.assertEqual(status, 200, page)
+    test.assertIn("Connected", page)
+
+
 class Api:
     """The control listener's API with a bearer token."""
 

@@ -42,7 +42,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Relay, Stream, wait_until  # noqa: E402
-from test_linkservice import Api, request  # noqa: E402
+from test_linkservice import Api, complete_oauth, request  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ADMIN_KEY = "test-owner-key-loop"
@@ -151,17 +151,7 @@ class LoopTest(unittest.TestCase):
         return [e for e in json.loads(request("GET", self.agent_url + "/_log")[2]) if e["run_id"] == run_id]
 
     def complete_oauth(self, link_url):
-        """The user's browser: the Link page, the provider's consent (auto),
-        authrelay's callback with the sign-in cookie."""
-        status, headers, _ = request("GET", link_url)
-        self.assertEqual(status, 302)
-        jar = {"Cookie": headers["Set-Cookie"].split(";", 1)[0]}
-        status, headers, _ = request("GET", headers["Location"] + "&auto=1")
-        self.assertEqual(status, 302)
-        self.assertTrue(headers["Location"].startswith(self.relay.url + "/"), headers["Location"])
-        status, _, page = request("GET", headers["Location"], headers=jar)
-        self.assertEqual(status, 200, page)
-        self.assertIn("Connected", page)
+        complete_oauth(self, link_url, self.relay.url)
 
     def connect(self, user):
         """The account connected through the Link page, as an app does it:

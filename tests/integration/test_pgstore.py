@@ -118,14 +118,18 @@ class TcpRelay:
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pump(src, dst):
+    def passes(self, src):
+        """Whether what src sends goes on (a subclass may drop it)."""
+        return True
+
+    def _pump(self, src, dst):
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
-                dst.sendall(data)
+                if self.passes(src):
+                    dst.sendall(data)
         except OSError:
             pass
         for s in (src, dst):

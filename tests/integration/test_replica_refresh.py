@@ -31,7 +31,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Relay, catalog_file  # noqa: E402
-from test_linkservice import OPENAI, oauth2_connector, request, start_provider  # noqa: E402
+from test_linkservice import OPENAI, complete_oauth, oauth2_connector, request, start_provider  # noqa: E402
 from test_pgstore import ENV, api, pg_url, readyz, wait_until  # noqa: E402
 
 CLIENT_SECRET = "cs-replica-refresh-4711"
@@ -102,14 +102,7 @@ class ReplicaRefreshTest(unittest.TestCase):
         self.assertIn(status, (200, 201), u)
         status, lt = api(relay, "POST", "/api/v1/registered-users/%s/link-token/" % u["id"], {"connector": "acme"})
         self.assertEqual(status, 201, lt)
-        status, headers, _ = request("GET", lt["magic_link_url"])
-        self.assertEqual(status, 302)
-        jar = {"Cookie": headers["Set-Cookie"].split(";", 1)[0]}
-        status, headers, _ = request("GET", headers["Location"] + "&auto=1")
-        self.assertEqual(status, 302)
-        status, _, page = request("GET", headers["Location"], headers=jar)
-        self.assertEqual(status, 200, page)
-        self.assertIn("Connected", page)
+        complete_oauth(self, lt["magic_link_url"])
 
     def connection(self, relay):
         status, listed = api(relay, "GET", "/api/v1/registered-users/origin:%s/connections/" % self.user)
