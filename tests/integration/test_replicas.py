@@ -30,6 +30,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pg"))
+import pgcluster  # noqa: E402
 from harness import AgentServer, Relay, Stream, link_of  # noqa: E402
 from test_pgstore import CATALOG, ENV, FORM, TcpRelay, api, pg_url, readyz, request, wait_until  # noqa: E402
 
@@ -57,7 +59,8 @@ class TableLock:
     pipe): writes to the table wait, reads go on."""
 
     def __init__(self, table):
-        self.psql = subprocess.Popen(["psql", os.environ["PG_URL"], "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+        self.psql = subprocess.Popen([os.path.join(pgcluster.BINDIR, "psql"), os.environ["PG_URL"], "-X", "-q",
+                                      "-v", "ON_ERROR_STOP=1"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.psql.stdin.write("BEGIN;\nLOCK TABLE %s IN EXCLUSIVE MODE;\n\\echo locked\n" % table)
         self.psql.stdin.flush()
