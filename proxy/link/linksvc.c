@@ -550,8 +550,9 @@ static void absorb(linksvc_t *ls, linksvc_link *l, linksvc_link *other, linksvc_
 static int end_by_user(linksvc_t *ls, const char *token, size_t token_len, const char *chosen, linksvc_state state,
                        uint64_t now_ms) {
   linksvc_link *l;
-  linksvc_link *joined;
-  list_node group; /* the siblings of l and of joined: they end with l */
+  linksvc_link *own;         /* l's pair's link, when l is not it */
+  linksvc_link *chosen_link; /* a picker's chosen pair's link */
+  list_node group;           /* the siblings of those and of l: they end with l */
   size_t chosen_len = 0;
 
   tick(ls, now_ms);
@@ -584,25 +585,36 @@ static int end_by_user(linksvc_t *ls, const char *token, size_t token_len, const
     trim_ended(ls);
     return -ETIMEDOUT;
   }
+  /* l's group under its own key, before a picker's choice re-keys it: the
+   * pair's link when l is not it (l minted by the API, or a sibling), and
+   * that link's siblings. An API picker link does not end the user's
+   * stream pickers. */
+  list_init(&group);
+  list_remove(&l->sibling_); /* a sibling leaves its winner's list */
+  own = NULL;
+  if (!(l->pinned && l->connector[0] == '\0'))
+    own = l->keyed_ ? l : find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector));
+  if (own != NULL)
+    take_siblings(&group, own);
+  if (own == l)
+    own = NULL;
+  chosen_link = NULL;
   if (chosen_len > 0) {
     /* The picker link completes for the chosen connector: its journal row
-     * and its waiters name it. Out of the index first, under its old key. */
+     * and its waiters name it. Out of the index first, under its old key
+     * (its siblings are in group: none is promoted). Streams waiting on the
+     * chosen pair's link and its siblings end too. */
     unkey(ls, l);
     memcpy(l->connector, chosen, chosen_len + 1);
+    chosen_link = find_pending(ls, l->user, l->user_len, l->connector, chosen_len);
+    if (chosen_link != NULL)
+      take_siblings(&group, chosen_link);
   }
-  /* Streams waiting on the pair's own link (when this one is not it: minted
-   * by the API, a picker, or a sibling) and on its siblings end too. */
-  joined = l->keyed_ ? NULL : find_pending(ls, l->user, l->user_len, l->connector, strlen(l->connector));
-  if (joined == l || l->connector[0] == '\0')
-    joined = NULL;
-  list_init(&group);
-  list_remove(&l->sibling_);
-  take_siblings(&group, l);
-  if (joined != NULL)
-    take_siblings(&group, joined);
   end_link(ls, l, state);
-  if (joined != NULL)
-    absorb(ls, l, joined, state);
+  if (own != NULL)
+    absorb(ls, l, own, state);
+  if (chosen_link != NULL)
+    absorb(ls, l, chosen_link, state);
   while (!list_empty(&group))
     absorb(ls, l, LIST_ENTRY(list_first(&group), linksvc_link, sibling_), state);
   fire(ls, l, state == LINKSVC_STATE_COMPLETED ? LINKSVC_COMPLETED : LINKSVC_DECLINED);

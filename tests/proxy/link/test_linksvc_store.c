@@ -498,6 +498,55 @@ static void test_rivals_order(void) {
   linksvc_close(&ls);
 }
 
+/* Picker links (connector "") minted at once on A and B for one user: they
+ * converge the same way; the user picks a connector on either link, and
+ * the end, applied on the other replica with the same token, resumes the
+ * streams waiting on both pickers there, and those of the chosen pair.
+ * Declining the younger one declines the older with it. */
+static void test_rival_pickers(void) {
+  linksvc_t a, b;
+  stream a1 = {0}, b1 = {0}, b2 = {0}, bslack = {0};
+  char ta[LINKSVC_TOKEN_LEN + 1], tb[LINKSVC_TOKEN_LEN + 1];
+  const char *older, *younger;
+  int round;
+  for (round = 0; round < 3; round++) { /* 0: the older chosen on; 1: the younger; 2: the younger declined */
+    memset(&a1, 0, sizeof a1);
+    memset(&b1, 0, sizeof b1);
+    memset(&b2, 0, sizeof b2);
+    memset(&bslack, 0, sizeof bslack);
+    ncalls = 0;
+    CHECK(linksvc_init(&a, NULL) == 0);
+    CHECK(linksvc_init(&b, NULL) == 0);
+    CHECK(wait_s(&a, &a1, "pat", "", T0 + 1000) == 0);
+    CHECK(wait_s(&b, &b1, "pat", "", T0 + 1000) == 0);
+    memcpy(ta, a1.w.link.token, sizeof ta);
+    memcpy(tb, b1.w.link.token, sizeof tb);
+    older = strcmp(ta, tb) < 0 ? ta : tb;
+    younger = older == ta ? tb : ta;
+    CHECK(hear(&a, &b, tb) == 0);
+    CHECK(hear(&b, &a, ta) == 0);
+    CHECK(wait_s(&b, &b2, "pat", "", T0 + 2000) == 0);
+    CHECK(strcmp(b2.w.link.token, older) == 0);
+    CHECK(wait_s(&b, &bslack, "pat", "slack", T0 + 2000) == 0); /* the chosen pair's own stream */
+    if (round < 2) {
+      const char *done = round == 0 ? older : younger;
+      CHECK(linksvc_complete_as(&a, done, LINKSVC_TOKEN_LEN, "slack", T0 + 3000) == 0);
+      CHECK(linksvc_complete_as(&b, done, LINKSVC_TOKEN_LEN, "slack", T0 + 3000) == 0);
+      CHECK(a1.completed == 1 && b1.completed == 1 && b2.completed == 1 && bslack.completed == 1);
+      CHECK(strcmp(b1.w.link.connector, "slack") == 0 && strcmp(b2.w.link.connector, "slack") == 0);
+    } else {
+      CHECK(linksvc_decline(&a, younger, LINKSVC_TOKEN_LEN, T0 + 3000) == 0);
+      CHECK(linksvc_decline(&b, younger, LINKSVC_TOKEN_LEN, T0 + 3000) == 0);
+      CHECK(a1.declined == 1 && b1.declined == 1 && b2.declined == 1);
+      CHECK(bslack.declined == 0 && bslack.w.waiting); /* a picker's "Not now" is not the pair's */
+      linksvc_cancel(&b, &bslack.w);
+    }
+    CHECK(a.npending == 0 && b.npending == 0 && a.nwaiters == 0 && b.nwaiters == 0);
+    linksvc_close(&a);
+    linksvc_close(&b);
+  }
+}
+
 int main(void) {
   RUN(test_mint_api);
   RUN(test_restore);
@@ -505,5 +554,6 @@ int main(void) {
   RUN(test_restore_bound);
   RUN(test_rivals_converge);
   RUN(test_rivals_order);
+  RUN(test_rival_pickers);
   return unit_report();
 }
