@@ -79,7 +79,10 @@ static void journal_write(linkhost_t *lh, const pausehub_record *records) {
     return;
   rows = calloc(n, sizeof *rows);
   if (rows == NULL) {
-    lh->journal.dropped += n; /* no memory */
+    lh->journal.dropped += n; /* no memory: a new link among them is not used */
+    for (r = records; r != NULL; r = r->next)
+      if (r->state == LINKSVC_STATE_PENDING)
+        (void)pausehub_expire_link(lh->hub, r->token, timefmt_now_ms());
     return;
   }
   for (r = records; r != NULL; r = r->next) {
@@ -102,11 +105,12 @@ static void journal_write(linkhost_t *lh, const pausehub_record *records) {
   free(rows);
 }
 
-/* The store refused a journal batch (it is retried). A new link in it is
- * not durable, so not used: its pauses end as link_expired (DESIGN: pauses
- * fail over after store_timeout_s, the time an operation waits), and its
- * end, journalled after it, is what the store gets once it can write. */
-static void on_journal_refused(void *ctx, const store_link *rows, size_t n) {
+/* Journal rows did not reach the store (refused: retried; or dropped). A
+ * new link among them is not durable, so not used: its pauses end as
+ * link_expired (DESIGN: pauses fail over after store_timeout_s, the time an
+ * operation waits), and its end, journalled after it, is what the store
+ * gets once it can write. A link already ended is left as it is. */
+static void on_journal_unwritten(void *ctx, const store_link *rows, size_t n) {
   linkhost_t *lh = ctx;
   size_t i;
   for (i = 0; i < n; i++) {
@@ -702,7 +706,7 @@ int linkhost_open(linkhost_t *lh, uv_loop_t *loop, const config_t *cfg, const ca
     rc = storehealth_init(&lh->store_health, loop, &lh->store);
   lh->store_health_open = rc == 0;
   if (rc == 0)
-    rc = linkjournal_init(&lh->journal, loop, &lh->store, writes_hold, writes_release, on_journal_refused, lh);
+    rc = linkjournal_init(&lh->journal, loop, &lh->store, writes_hold, writes_release, on_journal_unwritten, lh);
   lh->journal_open = rc == 0;
   if (rc == 0)
     rc = pausehub_attach(hub, loop, on_journal, on_page, lh);

@@ -23,6 +23,13 @@ static void free_rows(linkjournal_t *j) {
   j->cap = 0;
 }
 
+/* Tells the owner of rows[0, n) that did not reach the store (refused:
+ * written again later; or dropped). */
+static void tell_unwritten(linkjournal_t *j, const store_link *rows, size_t n) {
+  if (j->unwritten_cb != NULL && n > 0 && !j->closing)
+    j->unwritten_cb(j->ctx, rows, n);
+}
+
 static void on_retry(uv_timer_t *t) {
   send_batch(t->data);
 }
@@ -49,8 +56,7 @@ static void on_written(void *data, int status) {
       if (j->backoff_ms > LINKJOURNAL_RETRY_MAX_MS)
         j->backoff_ms = LINKJOURNAL_RETRY_MAX_MS;
       (void)uv_timer_start(&j->retry, on_retry, j->backoff_ms, 0);
-      if (j->refused_cb != NULL)
-        j->refused_cb(j->ctx, j->rows, n);
+      tell_unwritten(j, j->rows, j->nrows); /* the batch and every row waiting behind it */
     }
   }
   if (status == 0 || j->closing)
@@ -75,14 +81,13 @@ static void send_batch(linkjournal_t *j) {
   /* refused at once (-ENOMEM, -EAGAIN: a full store queue; -ECANCELED) */
   j->inflight = 0;
   j->refused += n;
+  tell_unwritten(j, j->rows, j->nrows);
   if (j->closing || rc == -ECANCELED) {
     j->dropped += j->nrows;
     j->nrows = 0;
   } else {
     j->backoff_ms = j->backoff_ms == 0 ? LINKJOURNAL_RETRY_MIN_MS : j->backoff_ms;
     (void)uv_timer_start(&j->retry, on_retry, j->backoff_ms, 0);
-    if (j->refused_cb != NULL)
-      j->refused_cb(j->ctx, j->rows, n);
   }
   j->release(j->ctx);
 }
@@ -98,6 +103,7 @@ void linkjournal_put(linkjournal_t *j, const store_link *rows, size_t n) {
       LOG_WARN("link journal full: rows dropped", LOG_U64("rows", n - room));
     j->full_logged = 1; /* once, until a batch is written */
     j->dropped += n - room;
+    tell_unwritten(j, rows + room, n - room);
     n = room;
   }
   if (n == 0)
@@ -112,6 +118,7 @@ void linkjournal_put(linkjournal_t *j, const store_link *rows, size_t n) {
     grown = realloc(j->rows, cap * sizeof *grown);
     if (grown == NULL) {
       j->dropped += n;
+      tell_unwritten(j, rows, n);
       return;
     }
     j->rows = grown;
@@ -127,13 +134,13 @@ size_t linkjournal_backlog(const linkjournal_t *j) {
 }
 
 int linkjournal_init(linkjournal_t *j, uv_loop_t *loop, store_t *store, linkjournal_hold_fn hold,
-                     linkjournal_hold_fn release, linkjournal_refused_fn refused, void *ctx) {
+                     linkjournal_hold_fn release, linkjournal_unwritten_fn unwritten, void *ctx) {
   int rc;
   memset(j, 0, sizeof *j);
   j->store = store;
   j->hold = hold;
   j->release = release;
-  j->refused_cb = refused;
+  j->unwritten_cb = unwritten;
   j->ctx = ctx;
   rc = uv_timer_init(loop, &j->retry);
   if (rc < 0)

@@ -5,8 +5,9 @@
  * flight at a time; rows recorded meanwhile wait and go in the next one.
  * A batch the store refused (the database down or slow, a full disk) is
  * written again after a back-off (LINKJOURNAL_RETRY_MIN_MS doubling up to
- * LINKJOURNAL_RETRY_MAX_MS), ahead of everything recorded since, and the
- * refused callback is told (linkhost ends the pauses of a new link in it:
+ * LINKJOURNAL_RETRY_MAX_MS), ahead of everything recorded since; at each
+ * refusal the unwritten callback is told of every row waiting, and of every
+ * row dropped (linkhost ends the pauses of a new link among them:
  * link_expired). So every row reaches the store once it can (on
  * PostgreSQL, the other replicas too), and a later row of a link (its end)
  * is never overwritten by an earlier one written late. At most LINKJOURNAL_ROWS_MAX rows wait;
@@ -32,9 +33,10 @@
 #define LINKJOURNAL_RETRY_MAX_MS 5000
 
 typedef void (*linkjournal_hold_fn)(void *ctx);
-/* The store refused the batch rows[0, n) (borrowed for the call); it will
- * be written again. */
-typedef void (*linkjournal_refused_fn)(void *ctx, const store_link *rows, size_t n);
+/* rows[0, n) (borrowed for the call) did not reach the store: refused (it
+ * will be written again) or dropped. It must not call linkjournal_put():
+ * rows may be the journal's own array. */
+typedef void (*linkjournal_unwritten_fn)(void *ctx, const store_link *rows, size_t n);
 
 typedef struct linkjournal_t {
   store_t *store;            /* not owned */
@@ -49,17 +51,18 @@ typedef struct linkjournal_t {
   int full_logged;           /* "full" was logged since the last batch written */
   linkjournal_hold_fn hold;
   linkjournal_hold_fn release;
-  linkjournal_refused_fn refused_cb; /* may be NULL */
-  void *ctx;                 /* for hold, release and refused_cb */
+  linkjournal_unwritten_fn unwritten_cb; /* may be NULL */
+  void *ctx;                 /* for hold, release and unwritten_cb */
   uint64_t written;          /* rows written */
   uint64_t refused;          /* rows of batches the store refused (each try counts) */
   uint64_t dropped;          /* rows dropped: the queue was full, no memory, or closing */
 } linkjournal_t;
 
-/* Prepares j on loop for store (both borrowed); refused (NULL: none) is
- * told of every batch the store refused. Returns 0 or a libuv error. */
+/* Prepares j on loop for store (both borrowed); unwritten (NULL: none) is
+ * told of the rows that did not reach the store. Returns 0 or a libuv
+ * error. */
 int linkjournal_init(linkjournal_t *j, uv_loop_t *loop, store_t *store, linkjournal_hold_fn hold,
-                     linkjournal_hold_fn release, linkjournal_refused_fn refused, void *ctx);
+                     linkjournal_hold_fn release, linkjournal_unwritten_fn unwritten, void *ctx);
 
 /* Queues rows[0, n) (copied) after those waiting; sends a batch when none
  * is in flight. */

@@ -117,10 +117,10 @@ static void test_in_order_one_batch_in_flight(void) {
   close_journal(&j);
 }
 
-static size_t nrefused_told; /* rows the refused callback was told of */
+static size_t nrefused_told; /* rows the unwritten callback was told of */
 static char refused_first[sizeof(((store_link *)0)->token)];
 
-static void on_refused(void *ctx, const store_link *rows, size_t n) {
+static void on_unwritten(void *ctx, const store_link *rows, size_t n) {
   (void)ctx;
   nrefused_told += n;
   snprintf(refused_first, sizeof refused_first, "%s", rows[0].token);
@@ -130,7 +130,7 @@ static void test_refused_written_again_first(void) {
   linkjournal_t j;
   reset();
   nrefused_told = 0;
-  CHECK(linkjournal_init(&j, &loop, &fake_store, hold, release, on_refused, NULL) == 0);
+  CHECK(linkjournal_init(&j, &loop, &fake_store, hold, release, on_unwritten, NULL) == 0);
   put(&j, "minted");
   answer(0, -ETIMEDOUT); /* the database down */
   CHECK_EQ_U64(j.refused, 1);
@@ -143,6 +143,7 @@ static void test_refused_written_again_first(void) {
   CHECK_EQ_U64(batches[1].n, 2);
   CHECK(strcmp(batches[1].first, "minted") == 0 && strcmp(batches[1].last, "ended") == 0);
   answer(1, -EIO); /* refused again: the back-off doubles, the order holds */
+  CHECK_EQ_U64(nrefused_told, 3); /* told of every row waiting, the later one too */
   run_until_batches(3);
   CHECK_EQ_U64(nbatches, 3);
   CHECK(strcmp(batches[2].first, "minted") == 0 && strcmp(batches[2].last, "ended") == 0);
@@ -176,13 +177,17 @@ static void test_limits(void) {
   char token[32];
   size_t i, sent = 0;
   reset();
-  CHECK(linkjournal_init(&j, &loop, &fake_store, hold, release, NULL, NULL) == 0);
+  nrefused_told = 0;
+  CHECK(linkjournal_init(&j, &loop, &fake_store, hold, release, on_unwritten, NULL) == 0);
   for (i = 0; i < LINKJOURNAL_ROWS_MAX + 10; i++) {
     snprintf(token, sizeof token, "t%zu", i);
     put(&j, token);
   }
   CHECK_EQ_U64(linkjournal_backlog(&j), LINKJOURNAL_ROWS_MAX);
   CHECK_EQ_U64(j.dropped, 10);
+  CHECK_EQ_U64(nrefused_told, 10); /* the dropped rows were told of */
+  snprintf(token, sizeof token, "t%zu", (size_t)LINKJOURNAL_ROWS_MAX + 9);
+  CHECK(strcmp(refused_first, token) == 0);
   /* drained a batch of at most LINKJOURNAL_BATCH_MAX at a time, in order */
   answer(0, 0);
   sent = 1;
