@@ -152,8 +152,10 @@ static void on_resync_page(void *data, int status, const store_link *rows, size_
     LOG_WARN("links of peers not re-read: again later", LOG_I64("error", rc));
     reread_later(lp); /* from the same point (synced_ms stays) */
   }
-  if (rc == 0)
+  if (rc == 0) {
     lp->synced_ms = lp->resync_began_ms; /* next time from here; a failed one reads again from the old point */
+    store_pg_resync_done(lp->store);
+  }
   if (lp->resync_again && !lp->closing) {
     lp->resync_again = 0;
     if (resync_page(lp, 1) != 0)

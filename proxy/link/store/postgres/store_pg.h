@@ -92,7 +92,7 @@ typedef struct pg_listener {
   int listening;       /* LISTEN answered on this connection */
   int busy;            /* a LISTEN or a ping is in flight */
   int resync_wanted;   /* store_pg_resync_later() asked for on_resync again */
-  unsigned resync_backoff_ms; /* its delay: doubles per ask, reset by a reconnect */
+  unsigned resync_backoff_ms; /* its delay: doubles per ask, reset by a reconnect or a re-read done */
 } pg_listener;
 
 /* The outcome of the op's last query: status as store.h (0, -EEXIST,
@@ -182,6 +182,9 @@ int store_pg_listen(store_t *st, const char *channel, store_pg_notify_fn on_noti
  * on_resync. Returns 0, -ENOTSUP (not a PostgreSQL store, or not
  * listening), -ECANCELED (closing). */
 int store_pg_resync_later(store_t *st);
+/* A re-read succeeded: the next store_pg_resync_later() waits the least
+ * again. No-op on another backend. */
+void store_pg_resync_done(store_t *st);
 /* NOTIFY channel with payload (at most PGSTORE_PAYLOAD_MAX bytes: an id,
  * never a secret), as a write of the store (ordered with the others; the
  * server delivers it when it commits). Returns as a store operation, or

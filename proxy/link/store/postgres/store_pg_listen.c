@@ -134,6 +134,12 @@ static void on_retry(uv_timer_t *t) {
     (void)uv_timer_start(&l->retry, on_retry, PGSTORE_RETRY_MAX_MS, 0);
 }
 
+void store_pg_resync_done(store_t *st) {
+  pg_store *s = st->ops == &store_pg_ops ? st->impl : NULL;
+  if (s != NULL)
+    s->listener.resync_backoff_ms = 0;
+}
+
 int store_pg_resync_later(store_t *st) {
   pg_store *s = st->ops == &store_pg_ops ? st->impl : NULL;
   pg_listener *l;
