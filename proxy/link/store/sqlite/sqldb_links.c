@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "config.h"
+#include "jsonw.h"
+
 /* ---- links ---- */
 
 int sqldb_link_put(sqldb_t *q, const store_link *l) {
@@ -166,31 +169,42 @@ int sqldb_events_after(sqldb_t *q, uint64_t after_seq, const char *user, size_t 
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqldb_error(q, "events");
 }
 
-/* hooks[0, n) into the temporary table due_hooks (emptied first). */
-static int due_hooks(sqldb_t *q, const char *const *hooks, size_t n) {
+/* hooks[0, n) as a JSON array of strings into out (NUL-terminated), for
+ * "hook IN (SELECT value FROM json_each(?))": one parameter, and no write
+ * (a temporary table's would count as the store writing again). */
+static int hooks_json(const char *const *hooks, size_t n, dynbuf *out) {
   size_t i;
-  int rc = sqldb_exec(q, "CREATE TEMP TABLE IF NOT EXISTS due_hooks (hook TEXT PRIMARY KEY); DELETE FROM due_hooks;");
-  for (i = 0; i < n && rc == 0; i++)
-    rc = sqldb_run(q, sqldb_prepare(q, "INSERT OR IGNORE INTO due_hooks (hook) VALUES (?)", "s", hooks[i]), NULL);
-  return rc;
+  dynbuf_init(out, (size_t)CONFIG_WEBHOOKS_MAX * 6 * 2048 + 64); /* \uXXXX at worst */
+  dynbuf_put(out, "[", 1);
+  for (i = 0; i < n; i++) {
+    if (i > 0)
+      dynbuf_put(out, ",", 1);
+    (void)jsonw_cstring(out, hooks[i]);
+  }
+  dynbuf_put(out, "]", 2); /* and the NUL */
+  return dynbuf_error(out);
 }
 
 int sqldb_deliveries_due(sqldb_t *q, uint64_t now_ms, uint64_t lease_until_ms, const char *const *hooks,
                          size_t nhooks, size_t limit, int (*cb)(void *ctx, const store_event *e), void *ctx) {
   sqlite3_stmt *stmt;
   store_event e;
+  dynbuf list;
   int rc;
-  if (sqldb_tx_begin(q) != 0)
-    return -EIO;
-  if (due_hooks(q, hooks, nhooks) != 0) {
-    (void)sqldb_tx_end(q, 0);
+  if (hooks_json(hooks, nhooks, &list) != 0) {
+    dynbuf_free(&list);
+    return -ENOMEM;
+  }
+  if (sqldb_tx_begin(q) != 0) {
+    dynbuf_free(&list);
     return -EIO;
   }
   stmt = sqldb_prepare(q,
                  "SELECT d.seq, e.id, e.type, e.user, e.body, d.hook, d.attempts FROM deliveries d "
-                 "JOIN events e ON e.seq = d.seq WHERE d.next_ms <= ? AND d.hook IN (SELECT hook FROM due_hooks) "
-                 "ORDER BY d.next_ms, d.seq LIMIT ?",
-                 "ii", (int64_t)now_ms, (int64_t)limit);
+                 "JOIN events e ON e.seq = d.seq WHERE d.next_ms <= ? AND "
+                 "d.hook IN (SELECT value FROM json_each(?)) ORDER BY d.next_ms, d.seq LIMIT ?",
+                 "isi", (int64_t)now_ms, (const char *)list.ptr, (int64_t)limit);
+  dynbuf_free(&list); /* bound as a copy (sqldb_prepare: SQLITE_TRANSIENT) */
   if (stmt == NULL) {
     (void)sqldb_tx_end(q, 0);
     return -EIO;
@@ -225,28 +239,34 @@ int sqldb_delivery_retry(sqldb_t *q, uint64_t seq, const char *hook, unsigned at
 }
 
 int sqldb_deliveries_keep_hooks(sqldb_t *q, const char *const *hooks, size_t nhooks, size_t *dropped) {
+  dynbuf list;
+  int changes = 0;
   int rc;
-  size_t i;
   *dropped = 0;
-  /* The kept urls go into a temporary table; every other hook's deliveries go. */
-  rc = sqldb_exec(q, "CREATE TEMP TABLE IF NOT EXISTS kept_hooks (hook TEXT PRIMARY KEY); DELETE FROM kept_hooks;");
-  for (i = 0; i < nhooks && rc == 0; i++)
-    rc = sqldb_run(q, sqldb_prepare(q, "INSERT OR IGNORE INTO kept_hooks (hook) VALUES (?)", "s", hooks[i]), NULL);
-  if (rc == 0) {
-    int changes = 0;
-    rc = sqldb_run(q, sqldb_prepare(q, "DELETE FROM deliveries WHERE hook NOT IN (SELECT hook FROM kept_hooks)", ""),
-             &changes);
-    *dropped = (size_t)changes;
+  if (hooks_json(hooks, nhooks, &list) != 0) {
+    dynbuf_free(&list);
+    return -ENOMEM;
   }
+  rc = sqldb_run(q,
+                 sqldb_prepare(q, "DELETE FROM deliveries WHERE hook NOT IN (SELECT value FROM json_each(?))", "s",
+                               (const char *)list.ptr),
+                 &changes);
+  dynbuf_free(&list);
+  *dropped = (size_t)changes;
   return rc;
 }
 
 int sqldb_deliveries_pending(sqldb_t *q, const char *const *hooks, size_t nhooks, size_t *count) {
   sqlite3_stmt *stmt;
+  dynbuf list;
   *count = 0;
-  if (due_hooks(q, hooks, nhooks) != 0)
-    return -EIO;
-  stmt = sqldb_prepare(q, "SELECT COUNT(*) FROM deliveries WHERE hook IN (SELECT hook FROM due_hooks)", "");
+  if (hooks_json(hooks, nhooks, &list) != 0) {
+    dynbuf_free(&list);
+    return -ENOMEM;
+  }
+  stmt = sqldb_prepare(q, "SELECT COUNT(*) FROM deliveries WHERE hook IN (SELECT value FROM json_each(?))", "s",
+                       (const char *)list.ptr);
+  dynbuf_free(&list);
   if (stmt == NULL)
     return -EIO;
   *count = sqlite3_step(stmt) == SQLITE_ROW ? (size_t)sqlite3_column_int64(stmt, 0) : 0;

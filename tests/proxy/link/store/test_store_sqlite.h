@@ -33,9 +33,16 @@ static void failed_writes(void) {
   CHECK(r.status == -EIO);
   CALL(st.ops->probe(&st, on_done, NULL));
   CHECK(r.status == -EIO && st.health.cannot_write == 1);
-  /* reads still answer */
+  /* reads still answer, and reading the outbox (for webhooks) is no
+   * write: the store is still known not to write */
   CALL(st.ops->link_get(&st, "ltk_lost_1", on_link, NULL));
   CHECK(r.status == -ENOENT);
+  {
+    const char *hooks[] = {"http://a/hook", "http://b/hook"};
+    CALL(st.ops->deliveries_pending(&st, hooks, 2, on_count, NULL));
+    CHECK(r.status == 0 && r.count == 0);
+    CHECK(st.health.cannot_write == 1);
+  }
   disk_full(0);
   CALL(st.ops->probe(&st, on_done, NULL));
   CHECK(r.status == 0 && st.health.cannot_write == 0);
