@@ -320,7 +320,8 @@ typedef struct store_ops {
    * webhooks not in hooks; the callback gets how many. deliveries_pending:
    * how many deliveries owed to one of hooks[0, nhooks) are not accepted
    * yet (a shared outbox may hold others' too). events_prune deletes
-   * events created before before_ms that no webhook is owed. */
+   * the events created before before_ms, and with them the deliveries still
+   * owed of them, in one transaction. */
   int (*event_add)(store_t *st, const store_event *e, uint64_t now_ms, const char *const *hooks, size_t nhooks,
                    store_seq_cb cb, void *data);
   int (*event_seq)(store_t *st, const char *id, store_seq_cb cb, void *data);

@@ -275,9 +275,18 @@ int sqldb_deliveries_pending(sqldb_t *q, const char *const *hooks, size_t nhooks
 }
 
 int sqldb_events_prune(sqldb_t *q, uint64_t before_ms) {
-  return sqldb_run(q,
-             sqldb_prepare(q,
-                     "DELETE FROM events WHERE created_ms < ? AND seq NOT IN (SELECT seq FROM deliveries)", "i",
-                     (int64_t)before_ms),
-             NULL);
+  int rc;
+  if (sqldb_tx_begin(q) != 0)
+    return -EIO;
+  /* deliveries still owed that long go with their event: a receiver down
+   * for the whole retention, or a webhook no longer configured */
+  rc = sqldb_run(q,
+                 sqldb_prepare(q, "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM events WHERE created_ms < ?)",
+                               "i", (int64_t)before_ms),
+                 NULL);
+  if (rc == 0)
+    rc = sqldb_run(q, sqldb_prepare(q, "DELETE FROM events WHERE created_ms < ?", "i", (int64_t)before_ms), NULL);
+  if (sqldb_tx_end(q, rc == 0) != 0 && rc == 0)
+    rc = -EIO;
+  return rc;
 }
