@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_START, P_ONE, P_TWO, P_ROWS, P_LOCK };
+enum { P_START, P_ONE, P_TWO, P_ROWS, P_LOCK, P_SET };
 
 /* Ends op with 0 once its one statement ran. */
 static void end_ok(pg_op *op, int status) {
@@ -310,13 +310,28 @@ static const char *op_hook(const pg_op *op, size_t i) {
  * higher seq. So the transaction first takes an advisory lock held until
  * it ends: a seq is taken only once every transaction that took a lower
  * one has committed or rolled back. Events are rare (links, connections);
- * the wait is one short transaction's. */
+ * the wait is one short transaction's. The lock is bounded on the server
+ * too, for this transaction: a waiter gives up after store_timeout
+ * (lock_timeout), and a holder cut from its replica (a partition: nothing
+ * closes its session) is ended once idle in it for twice that
+ * (idle_in_transaction_session_timeout), not after TCP keepalive's hours. */
 static void event_add_step(pg_op *op, int status, const PGresult *res) {
   char now[24], seq[24];
   const char *params[5];
   if (pg_failed(op, status))
     return;
   if (op->phase == P_START) {
+    snprintf(now, sizeof now, "%ldms", op->s->timeout_ms);
+    snprintf(seq, sizeof seq, "%ldms", 2 * op->s->timeout_ms);
+    params[0] = now;
+    params[1] = seq;
+    pg_op_query(op, P_SET,
+                "SELECT set_config('lock_timeout', $1, true), "
+                "set_config('idle_in_transaction_session_timeout', $2, true)",
+                params, 2);
+    return;
+  }
+  if (op->phase == P_SET) {
     pg_op_query(op, P_LOCK, "SELECT pg_advisory_xact_lock(" EVENTS_LOCK_KEY ")", NULL, 0);
     return;
   }
