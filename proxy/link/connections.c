@@ -161,8 +161,8 @@ static int flight_add_waiter(connections_flight *f, connections_token_cb cb, voi
 }
 
 static void on_lease_given_up(void *data, int status) {
-  (void)data;
   (void)status; /* -ENOENT: it ended meanwhile; an error: it ends at its time */
+  linkhost_write_release(data);
 }
 
 /* Ends f: out of the table first, its refresh lease given up (a refresh
@@ -176,9 +176,13 @@ static void flight_finish(connections_flight *f, int status) {
   connections_cred t;
   store_t *st = store_of(cs);
   flight_unlink(f);
-  if (f->lease_until != 0 && st->ops != NULL)
-    (void)st->ops->credential_lease_end(st, f->user, f->connector, f->row.version, f->lease_until, on_lease_given_up,
-                                        NULL);
+  if (f->lease_until != 0 && st->ops != NULL) {
+    /* held: at shutdown too, the store closes only once it is answered */
+    linkhost_write_hold(cs->lh);
+    if (st->ops->credential_lease_end(st, f->user, f->connector, f->row.version, f->lease_until, on_lease_given_up,
+                                      cs->lh) != 0)
+      linkhost_write_release(cs->lh);
+  }
   f->lease_until = 0;
   memset(&t, 0, sizeof t);
   t.connector = f->connector;
@@ -450,13 +454,14 @@ static void on_app(void *data, int status, const store_app_credential *a, const 
 
 /* ---- the refresh lease: one refresh at a time across replicas ---- */
 
-/* How long a refresh may take at most, and a margin: its two store calls
- * (the application credential, the new token) and the provider's. */
+/* How long a refresh may take at most, and a margin: its three store calls
+ * (the claim itself, which may wait for the pool, the application
+ * credential, the new token) and the provider's. */
 static uint64_t lease_ms(const connections_t *cs) {
   const config_t *cfg = cs->lh->cfg;
   uint64_t provider = cfg != NULL ? (uint64_t)cfg->provider_timeout_s * 1000 : CONNECTIONS_PROVIDER_TIMEOUT_MS;
   uint64_t store = cfg != NULL ? (uint64_t)cfg->store_timeout_s * 1000 : STORE_TIMEOUT_DEFAULT_MS;
-  return provider + 2 * store + CONNECTIONS_LEASE_MARGIN_MS;
+  return provider + 3 * store + CONNECTIONS_LEASE_MARGIN_MS;
 }
 
 static void on_lease_timer(uv_timer_t *t);
@@ -541,12 +546,13 @@ static void on_lease(void *data, int status) {
   connections_flight *f = data;
   connections_t *cs = f->cs;
   int rc;
+  if (status == 0)
+    f->lease_until = f->claimed_until; /* ours: given up by flight_finish, shutting down too */
   if (cs->closing) {
     flight_finish(f, -ECANCELED);
     return;
   }
   if (status == 0) {
-    f->lease_until = f->claimed_until;
     rc = store_of(cs)->ops->app_for(store_of(cs), f->connector, NULL, on_app, f);
     if (rc != 0)
       flight_finish(f, rc);

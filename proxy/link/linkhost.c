@@ -59,6 +59,14 @@ static void writes_release(void *ctx) {
   store_release(ctx);
 }
 
+void linkhost_write_hold(linkhost_t *lh) {
+  writes_hold(lh);
+}
+
+void linkhost_write_release(linkhost_t *lh) {
+  writes_release(lh);
+}
+
 /* 1 when record r is a peer's end applied here: written and told by the peer. */
 static int journal_echo(linkhost_t *lh, const pausehub_record *r) {
   return r->state != LINKSVC_STATE_PENDING && linkpeers_echo(&lh->peers, r->token);

@@ -147,4 +147,9 @@ void linkhost_answer(pausehub_page *pg, int status);
 void linkhost_refuse(pausehub_page *pg, int status, const char *reason);
 
 
+/* A store write that must land before the store closes (linkhost_close()
+ * waits for its answer): hold before starting it, release in its callback. */
+void linkhost_write_hold(linkhost_t *lh);
+void linkhost_write_release(linkhost_t *lh);
+
 #endif

@@ -17,8 +17,8 @@ spent one is refused with invalid_grant, as a real provider does.
   holds its refresh (dropped then, unanswered, nothing spent): a caller
   waiting on replica B gets a new token once A's lease ended (B claims it and
   refreshes once); replica C then hands out the same token without a refresh.
-  The lease lasts provider_timeout_s + 2 x store_timeout_s + 1 s (both
-  documented options, set low here: 5 + 2 + 1 = 8 s), not a test knob.
+  The lease lasts provider_timeout_s + 3 x store_timeout_s + 1 s (both
+  documented options, set low here: 5 + 3 + 1 = 9 s), not a test knob.
 """
 
 import datetime
