@@ -89,7 +89,8 @@ static void respond_with(control_conn *cc, int status, const char *content_type,
   cc->answered = 1;
   bufs[0] = uv_buf_init(head, (unsigned)n);
   bufs[1] = uv_buf_init((char *)body, (unsigned)(cc->parser.method == HTTP_HEAD ? 0 : len));
-  if (netio_write((uv_stream_t *)&cc->tcp, bufs, 2, on_written, cc) != 0)
+  /* wiped once written: answers carry tokens, keys and secrets shown once */
+  if (netio_write_wiped((uv_stream_t *)&cc->tcp, bufs, 2, on_written, cc) != 0)
     conn_close(cc);
 }
 

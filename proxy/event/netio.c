@@ -10,6 +10,7 @@ typedef struct netio_req {
   netio_write_cb cb;
   void *ctx;              /* passed to cb; not owned */
   size_t cap;             /* bytes of data[] */
+  int wipe;               /* zeroed when it comes back (netio_write_wiped) */
   struct netio_req *next; /* in the pool's free list */
   char data[];            /* the copied bytes */
 } netio_req;
@@ -59,8 +60,10 @@ static netio_req *req_get(size_t need) {
     return r;
   }
   r = malloc(sizeof *r + cap);
-  if (r != NULL)
+  if (r != NULL) {
     r->cap = cap;
+    r->wipe = 0;
+  }
   return r;
 }
 
@@ -68,6 +71,10 @@ static void req_put(netio_req *r) {
   int k;
   if (r == NULL)
     return;
+  if (r->wipe) {
+    explicit_bzero(r->data, r->cap); /* a secret outlives its write nowhere */
+    r->wipe = 0;
+  }
   k = pool_class(r->cap);
   if (k < 0 || pool.kept + r->cap > NETIO_POOL_KEEP_BYTES) {
     free(r);
@@ -172,6 +179,37 @@ int netio_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_writ
     rc = netio_batch_send(&one, s, cb, ctx);
   netio_batch_discard(&one); /* empty unless adding failed */
   return rc;
+}
+
+int netio_write_wiped(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb, void *ctx) {
+  netio_batch one = {NULL, 0, 0};
+  int rc = netio_batch_add(&one, bufs, nbufs);
+  if (one.req != NULL)
+    one.req->wipe = 1;
+  if (rc == 0)
+    rc = netio_batch_send(&one, s, cb, ctx);
+  netio_batch_discard(&one); /* empty unless adding failed */
+  return rc;
+}
+
+/* 1 when hay[0, len) holds p[0, n) somewhere. */
+static int holds(const char *hay, size_t len, const void *p, size_t n) {
+  size_t i;
+  for (i = 0; n > 0 && i + n <= len; i++)
+    if (memcmp(hay + i, p, n) == 0)
+      return 1;
+  return 0;
+}
+
+size_t netio_pool_holding(const void *p, size_t n) {
+  size_t found = 0;
+  int k;
+  for (k = 0; k < NETIO_POOL_CLASSES; k++) {
+    const netio_req *r;
+    for (r = pool.free[k]; r != NULL; r = r->next)
+      found += (size_t)holds(r->data, r->cap, p, n);
+  }
+  return found;
 }
 
 void netio_batch_discard(netio_batch *b) {

@@ -48,6 +48,15 @@ int netio_batch_send(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ct
  * is empty after. */
 int netio_batch_flush(netio_batch *b, uv_stream_t *s, netio_write_cb cb, void *ctx);
 
+/* netio_write() for bytes that hold a secret (a credential, a token): the
+ * copy is zeroed as soon as it is written (or dropped), not left in the
+ * buffer pool for the next write to overwrite. */
+int netio_write_wiped(uv_stream_t *s, const uv_buf_t *bufs, unsigned nbufs, netio_write_cb cb, void *ctx);
+
+/* For tests: how many of this thread's pooled free buffers hold the bytes
+ * p[0, n) (a secret that outlived its write). */
+size_t netio_pool_holding(const void *p, size_t n);
+
 /* Frees what was gathered, unsent. */
 void netio_batch_discard(netio_batch *b);
 

@@ -453,6 +453,16 @@ int upstream_write(upstream_conn *c, const uv_buf_t *bufs, unsigned nbufs) {
   return rc;
 }
 
+int upstream_write_wiped(upstream_conn *c, const uv_buf_t *bufs, unsigned nbufs) {
+  unsigned i;
+  int rc = netio_write_wiped((uv_stream_t *)&c->tcp, bufs, nbufs, on_written, c);
+  if (rc == 0) {
+    for (i = 0; i < nbufs; i++)
+      METRICS_ADD(c->pool->metrics, bytes_to_upstreams, bufs[i].len);
+  }
+  return rc;
+}
+
 size_t upstream_write_queue(const upstream_conn *c) {
   return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
 }

@@ -96,6 +96,9 @@ int upstream_acquire(upstream_pool *p, const upstream_callbacks *cb, void *ctx,
 
 /* Writes request bytes (copied). Returns 0 or a libuv error. */
 int upstream_write(upstream_conn *c, const uv_buf_t *bufs, unsigned nbufs);
+/* upstream_write() of bytes holding a secret (an injected credential):
+ * the copy is zeroed once written (netio_write_wiped). */
+int upstream_write_wiped(upstream_conn *c, const uv_buf_t *bufs, unsigned nbufs);
 
 /* Bytes queued for writing and not yet written. */
 size_t upstream_write_queue(const upstream_conn *c);

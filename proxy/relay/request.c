@@ -413,6 +413,7 @@ static void ex_upstream_ready(exchange *ex) {
   dynbuf head;
   uv_buf_t bufs[4];
   unsigned nbufs = 0;
+  int rc;
   dynbuf_init(&head, ex_cfg(ex)->max_head_bytes * 2 + 4096);
   if (ex_build_request_head(ex, &head) != 0) {
     dynbuf_free(&head);
@@ -435,8 +436,9 @@ static void ex_upstream_ready(exchange *ex) {
   }
   if (ex->early_body.len > 0)
     bufs[nbufs++] = uv_buf_init(ex->early_body.ptr, (unsigned)ex->early_body.len);
-  if (upstream_write(ex->up, bufs, nbufs) != 0 ||
-      upstream_start_response(ex->up, ex->head_request) != 0) {
+  /* an injected credential: its copy is zeroed once written */
+  rc = ex->cred_line != NULL ? upstream_write_wiped(ex->up, bufs, nbufs) : upstream_write(ex->up, bufs, nbufs);
+  if (rc != 0 || upstream_start_response(ex->up, ex->head_request) != 0) {
     dynbuf_free(&head);
     ex_refuse(ex, 502, "upstream connection failed");
     return;

@@ -175,11 +175,34 @@ static void write_copies(void) {
   pair_close(&p);
 }
 
+/* A secret written with netio_write_wiped leaves no copy in the pool once
+ * written; a plain write's copy stays there until reused (what the wiping
+ * is for). */
+static void write_wiped(void) {
+  pair p;
+  const char secret[] = "Bearer tok_7f3a91c2e8d4";
+  uv_buf_t part = uv_buf_init((char *)secret, sizeof secret - 1);
+  netio_pool_trim();
+  CHECK(pair_open(&p) == 0);
+  CHECK(netio_write((uv_stream_t *)&p.out, &part, 1, on_write, &p) == 0);
+  pair_read(&p, sizeof secret - 1);
+  CHECK(netio_pool_holding(secret, sizeof secret - 1) == 1); /* the plain copy, pooled */
+  netio_pool_trim();
+  CHECK(netio_write_wiped((uv_stream_t *)&p.out, &part, 1, on_write, &p) == 0);
+  pair_read(&p, 2 * (sizeof secret - 1));
+  CHECK(p.written == 2 && p.status == 0);
+  CHECK_MEM(p.got.ptr + sizeof secret - 1, p.got.len - (sizeof secret - 1), secret); /* sent whole */
+  CHECK(netio_pool_holding(secret, sizeof secret - 1) == 0);
+  CHECK(netio_pool_holding("", 0) == 0);
+  pair_close(&p);
+}
+
 int main(void) {
   RUN(parse_addr);
   RUN(batch_gathers);
   RUN(batch_send_and_flush);
   RUN(write_copies);
+  RUN(write_wiped);
   netio_pool_trim();
   return unit_report();
 }
