@@ -273,6 +273,15 @@ int pg_failed(pg_op *op, int status) {
   return 1;
 }
 
+int pg_no_row(pg_op *op, int status, const PGresult *res) {
+  if (pg_failed(op, status))
+    return 1;
+  if (PQntuples(res) >= 1)
+    return 0;
+  pg_op_end(op, -ENOENT);
+  return 1;
+}
+
 void pg_rows_end(pg_op *op, const PGresult *res, pg_row_reader read, size_t size) {
   union {
     store_user user;

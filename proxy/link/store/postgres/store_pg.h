@@ -210,6 +210,9 @@ void pg_op_query(pg_op *op, int phase, const char *sql, const char *const *param
 void pg_op_end(pg_op *op, int status);
 /* Ends op with status unless it is 0: returns whether it ended. */
 int pg_failed(pg_op *op, int status);
+/* Ends op unless the query succeeded with a row: with status, or -ENOENT
+ * when it found none. Returns whether it ended. */
+int pg_no_row(pg_op *op, int status, const PGresult *res);
 /* Reads row of res into out, a row struct of the reader's own type. */
 typedef void (*pg_row_reader)(const PGresult *res, int row, void *out);
 /* A list's answer: every row of res, read by read into a struct of size

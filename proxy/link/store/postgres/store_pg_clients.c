@@ -147,12 +147,8 @@ static void oauth_app_check_step(pg_op *op, int status, const PGresult *res) {
     pg_op_query(op, P_ONE, "SELECT " OAUTH_APP_COLS ", secret_hash FROM oauth_apps WHERE client_id = $1", params, 1);
     return;
   }
-  if (pg_failed(op, status))
+  if (pg_no_row(op, status, res))
     return;
-  if (PQntuples(res) < 1) {
-    pg_op_end(op, -ENOENT);
-    return;
-  }
   read_oauth_app(res, 0, &op->j.r.oauth_app);
   hash = PQgetvalue(res, 0, 7);
   ok = op->j.s[1] != NULL && strlen(hash) == 64 && strlen(op->j.s[1]) == 64 && crypto_equal(hash, op->j.s[1], 64);
@@ -205,12 +201,8 @@ static void oauth_token_get_step(pg_op *op, int status, const PGresult *res) {
                 params, 2);
     return;
   }
-  if (pg_failed(op, status))
+  if (pg_no_row(op, status, res))
     return;
-  if (PQntuples(res) < 1) {
-    pg_op_end(op, -ENOENT);
-    return;
-  }
   memset(&op->j.r.token, 0, sizeof op->j.r.token);
   pg_col_text(res, 0, 0, op->j.r.token.scopes, sizeof op->j.r.token.scopes);
   pg_col_text(res, 0, 1, op->j.r.token.client_id, sizeof op->j.r.token.client_id);

@@ -112,12 +112,8 @@ static void get_step(pg_op *op, int status, const PGresult *res) {
                 params, 2);
     return;
   }
-  if (pg_failed(op, status))
+  if (pg_no_row(op, status, res))
     return;
-  if (PQntuples(res) < 1) {
-    pg_op_end(op, -ENOENT);
-    return;
-  }
   read_credential(res, 0, &op->j.r.credential);
   pg_op_end(op, pg_col_bytea(res, 0, 7, &op->j.blob_out));
 }

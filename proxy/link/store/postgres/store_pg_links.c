@@ -157,12 +157,8 @@ static void link_get_step(pg_op *op, int status, const PGresult *res) {
     pg_op_query(op, P_ONE, "SELECT " LINK_COLS " FROM links WHERE token = $1", params, 1);
     return;
   }
-  if (pg_failed(op, status))
+  if (pg_no_row(op, status, res))
     return;
-  if (PQntuples(res) < 1) {
-    pg_op_end(op, -ENOENT);
-    return;
-  }
   read_link(res, 0, &op->j.r.link);
   pg_op_end(op, 0);
 }
@@ -260,12 +256,8 @@ static void link_external_id_step(pg_op *op, int status, const PGresult *res) {
     pg_op_query(op, P_ONE, "SELECT external_id FROM link_app_choice WHERE token = $1", params, 1);
     return;
   }
-  if (pg_failed(op, status))
+  if (pg_no_row(op, status, res))
     return;
-  if (PQntuples(res) < 1) {
-    pg_op_end(op, -ENOENT);
-    return;
-  }
   pg_col_text(res, 0, 0, op->j.r.text, sizeof op->j.r.text);
   pg_op_end(op, 0);
 }
@@ -383,12 +375,8 @@ static void event_seq_step(pg_op *op, int status, const PGresult *res) {
     pg_op_query(op, P_ONE, "SELECT seq FROM events WHERE id = $1", params, 1);
     return;
   }
-  if (pg_failed(op, status))
+  if (pg_no_row(op, status, res))
     return;
-  if (PQntuples(res) < 1) {
-    pg_op_end(op, -ENOENT);
-    return;
-  }
   op->j.r.seq = pg_col_u64(res, 0, 0);
   pg_op_end(op, 0);
 }

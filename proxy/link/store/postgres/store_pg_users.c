@@ -260,12 +260,8 @@ static void read_app(const PGresult *res, int row, void *out) {
 /* One app row (and, when asked, its secret in column 8) or -ENOENT. */
 static void end_app_row(pg_op *op, int status, const PGresult *res, int with_secret) {
   int rc = 0;
-  if (pg_failed(op, status))
+  if (pg_no_row(op, status, res))
     return;
-  if (PQntuples(res) < 1) {
-    pg_op_end(op, -ENOENT);
-    return;
-  }
   read_app(res, 0, &op->j.r.app);
   if (with_secret && op->j.r.app.has_secret)
     rc = pg_col_bytea(res, 0, 8, &op->j.blob_out);
