@@ -24,14 +24,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import AgentServer, Relay, Stream, curl, link_of  # noqa: E402
+from test_durability import api, readyz, request  # noqa: E402,F401 (the replica suites import them from here)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CATALOG = os.path.join(HERE, "..", "..", "examples", "connectors.json")
@@ -42,37 +40,9 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PASSWORD = "sekrit-pw-4242"  # trust authentication ignores it; it must never be logged
 
 
-def request(method, url, body=None, headers=None, timeout=20):
-    data = json.dumps(body).encode() if isinstance(body, dict) else (body.encode() if body else None)
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    if isinstance(body, dict):
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def api(relay, method, path, body=None):
-    status, text = request(method, relay.control_url + path, body, {"Authorization": "Bearer " + ADMIN_KEY})
-    return status, (json.loads(text) if text.strip() else None)
-
-
-def readyz(relay):
-    status, text = request("GET", relay.control_url + "/readyz")
-    return status, json.loads(text) if text.strip() else {}
-
-
 def wait_until(cond, what, timeout=30):
-    """Polls cond() until it is true (bounded); returns its value."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
+    """harness.wait_until with room for PostgreSQL restarts and store timeouts."""
+    return harness.wait_until(cond, what, timeout)
 
 
 def pg_url(port, password=PASSWORD):
